@@ -1,0 +1,68 @@
+# Xiangzhu — two commands: `make run` and `make test`. Everything they need is set up here.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PEERS := tests/peers
+PG_VERSION ?= 15
+
+.PHONY: run test chat venv venv-test db demo postgres peers chromium bench clean test-rasa
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(VENV)/.installed $@
+
+venv: $(VENV)/.installed
+venv-test: $(VENV)/.installed-test
+
+db: venv
+	mkdir -p data
+	$(BIN)/xiangzhu db upgrade
+	$(BIN)/xiangzhu seed --demo
+
+run: db
+	@echo "Xiangzhu: REST http://$(HOST):$(PORT)/webhooks/rest/webhook  web http://$(HOST):$(PORT)/  (database ./data/xiangzhu.db)"
+	$(BIN)/xiangzhu serve --host $(HOST) --port $(PORT)
+
+chat: db
+	$(BIN)/xiangzhu chat
+
+# The local PostgreSQL server the storage tests run against (trust auth on 127.0.0.1:5432).
+postgres:
+	@if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then \
+	  echo "starting PostgreSQL"; \
+	  pg_ctlcluster --skip-systemctl-redirect $(PG_VERSION) main start || true; \
+	  for i in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done; \
+	fi
+	@pg_isready -h 127.0.0.1 -p 5432
+
+# Protocol peers the tests talk to: the Telegram Bot API emulator (npm).
+peers: $(PEERS)/node_modules/.installed
+$(PEERS)/node_modules/.installed: $(PEERS)/package.json
+	cd $(PEERS) && npm install --no-audit --no-fund --silent
+	touch $@
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+test: venv-test postgres peers chromium
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+bench: venv
+	$(BIN)/xiangzhu bench nlu
+	$(BIN)/xiangzhu bench pipeline --db sqlite+aiosqlite:///./data/bench.db
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,1 @@
+"""Xiangzhu's running application: configuration, CLI, dispatcher, channels, web."""

@@ -1,0 +1,110 @@
+"""The `xiangzhu` command. Sub-command groups live beside the code they drive and are
+loaded lazily, so `xiangzhu db upgrade` does not import the NLU or a messenger SDK."""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import shutil
+import sqlite3
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import make_url
+
+from bot.config import get_settings
+
+# name -> "module:attribute" of a click command or group
+LAZY_COMMANDS = {
+    "serve": "bot.app:serve_command",
+    "chat": "bot.channels.console:chat_command",
+    "seed": "storage.demo:seed_command",
+    "nlu": "nlu.cli:nlu_group",
+    "flows": "flows.cli:flows_group",
+    "bench": "bot.bench:bench_group",
+    "jobs": "bot.scheduler:jobs_group",
+    "admin": "bot.staff_cli:admin_group",
+    "workers": "bot.staff_cli:workers_group",
+    "wechat": "bot.channels.wechat_cli:wechat_group",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        names = set(super().list_commands(ctx))
+        for name, target in LAZY_COMMANDS.items():
+            module = target.split(":")[0]
+            if importlib.util.find_spec(module) is not None:
+                names.add(name)
+        return sorted(names)
+
+    def get_command(self, ctx, name):
+        cmd = super().get_command(ctx, name)
+        if cmd is not None or name not in LAZY_COMMANDS:
+            return cmd
+        module, attr = LAZY_COMMANDS[name].split(":")
+        if importlib.util.find_spec(module) is None:
+            return None
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup)
+def cli() -> None:
+    """乡助 Xiangzhu — 为村民和社工服务的聊天机器人。"""
+
+
+@cli.group()
+def db() -> None:
+    """数据库：迁移与备份 / database migrations and backup."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the newest schema."""
+    from storage import migrate
+
+    url = get_settings().database_url
+    migrate.upgrade(url, revision)
+    click.echo(f"数据库已是最新结构 / schema at {migrate.current_revision(url)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database back to REVISION (e.g. base)."""
+    from storage import migrate
+
+    migrate.downgrade(get_settings().database_url, revision)
+    click.echo(f"schema at {migrate.current_revision(get_settings().database_url)}")
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(path: Path) -> None:
+    """Copy the SQLite database to PATH while the bot keeps running (online backup)."""
+    url = make_url(get_settings().database_url)
+    if url.get_backend_name() != "sqlite":
+        click.echo(
+            "PostgreSQL: use pg_dump, e.g.  pg_dump -Fc -h HOST -U USER DBNAME > backup.dump\n"
+            "PostgreSQL：请用 pg_dump 备份。",
+            err=True,
+        )
+        sys.exit(2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    src = sqlite3.connect(url.database)
+    dst = sqlite3.connect(str(path))
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    click.echo(f"已备份到 {path} / backed up to {path}")
+
+
+def main() -> None:
+    cli(prog_name="xiangzhu")
+
+
+if __name__ == "__main__":
+    main()

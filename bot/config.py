@@ -1,0 +1,79 @@
+"""Settings from `XIANGZHU_*` environment variables, optionally a TOML file.
+
+The TOML file is named by `XIANGZHU_CONFIG`; its keys are the field names below in lower case
+(`database_url = "..."`). Environment variables win over the file.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XIANGZHU_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./data/xiangzhu.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("./data")
+    media_dir: Path = Path("./data/media")
+    timezone: str = "Asia/Shanghai"
+    default_locale: str = "zh"
+    log_level: str = "INFO"
+    log_json: bool = False
+    secret_key: str = Field(default="", description="signs web sessions; generated into data_dir when empty")
+
+    # REST channel
+    rest_token: str = ""
+    rest_callback_url: str = ""
+
+    # NLU
+    nlu: str = "builtin"  # builtin | rasa
+    rasa_url: str = "http://127.0.0.1:5005"
+    nlu_cache_dir: Path = Path("./data/nlu-cache")
+
+    # Telegram
+    telegram_token: str = ""
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str = ""
+    telegram_secret: str = ""
+
+    # WeChat Official Account
+    wechat_token: str = ""
+    wechat_appid: str = ""
+    wechat_secret: str = ""
+    wechat_aes_key: str = ""
+    wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
+
+    # Pipeline
+    max_message_chars: int = 4000
+    person_queue_limit: int = 20
+    outbox_poll_seconds: float = 0.5
+    timer_poll_seconds: float = 1.0
+    message_retention_days: int = 30
+
+
+def _toml_values() -> dict:
+    path = os.environ.get("XIANGZHU_CONFIG")
+    if not path:
+        return {}
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    # environment variables take precedence over the file
+    return {k: v for k, v in data.items() if f"XIANGZHU_{k.upper()}" not in os.environ}
+
+
+def load_settings(**overrides) -> Settings:
+    values = _toml_values()
+    values.update(overrides)
+    return Settings(**values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,99 @@
+"""Engines and sessions for SQLite (embedded default) and PostgreSQL.
+
+SQLite runs in WAL mode with a busy timeout behind a single connection: one writer, and
+every transaction starts with BEGIN IMMEDIATE so read-modify-write sequences never
+interleave. PostgreSQL gets an ordinary pool.
+"""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def sync_url(url: str) -> str:
+    """The same database for synchronous tools (Alembic, APScheduler): psycopg / pysqlite."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return u.set(drivername="sqlite").render_as_string(hide_password=False)
+    return u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def async_url(url: str) -> str:
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return u.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    return u.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    db = make_url(url).database
+    if db and db != ":memory:":
+        Path(db).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    url = async_url(url)
+    if is_sqlite(url):
+        _ensure_sqlite_dir(url)
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            poolclass=AsyncAdaptedQueuePool,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            connect_args={"isolation_level": None, "timeout": 10},
+        )
+        sync = engine.sync_engine
+        event.listen(sync, "connect", _sqlite_pragmas)
+
+        @event.listens_for(sync, "begin")
+        def _begin_immediate(conn):  # one writer: no lost read-modify-write
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=10
+    )
+
+
+class Database:
+    """An engine with its session factory; `async with db.session() as s:` is one transaction."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False):
+        self.url = url
+        self.engine = make_engine(url, pool_size=pool_size, echo=echo)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite(self.url)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        async with self.sessions() as s:
+            async with s.begin():
+                yield s
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
