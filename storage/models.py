@@ -333,9 +333,7 @@ class Handoff(Base):
 class Flow(Base):
     __tablename__ = "flows"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    current_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("flow_versions.id", use_alter=True)
-    )
+    current_version_id: Mapped[int | None]  # the published FlowVersion (no FK: a cycle)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -357,9 +355,7 @@ class FlowVersion(Base):
 class Policy(Base):
     __tablename__ = "policies"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # canonical id, e.g. dibao
-    current_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("policy_versions.id", use_alter=True)
-    )
+    current_version_id: Mapped[int | None]  # the published PolicyVersion (no FK: a cycle)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:27:39.465075
+Create Date: 2026-11-23 13:28:38.910406
 """
 from alembic import op
 import sqlalchemy as sa
@@ -50,7 +50,6 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('current_version_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['current_version_id'], ['flow_versions.id'], name=op.f('fk_flows_current_version_id_flow_versions'), use_alter=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_flows'))
     )
     op.create_table('kv',
@@ -64,7 +63,6 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('current_version_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['current_version_id'], ['policy_versions.id'], name=op.f('fk_policies_current_version_id_policy_versions'), use_alter=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_policies'))
     )
     op.create_table('staff',
