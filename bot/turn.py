@@ -1,0 +1,54 @@
+"""What the dispatcher hands to the dialogue layer for one inbound message.
+
+The dispatcher (bot/dispatcher.py) owns the transaction: it opens the session, finds the
+person and their conversation row, runs the NLU, builds a `Turn`, and calls a `TurnHandler`
+(the flow runtime in flows/runtime.py). The handler reads and changes state through
+`turn.session` and the storage services, and answers with `turn.say(...)`. After it returns,
+the dispatcher writes the replies to the outbox and commits everything at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.messages import Attachment, Button
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from storage.models import Conversation, Person
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One bot message: text plus numbered choices. Channels decide how choices look."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass
+class Turn:
+    session: "AsyncSession"
+    person: "Person"
+    conversation: "Conversation"
+    channel: str
+    sender: str  # channel user id
+    text: str  # normalized for control characters, cut to the length limit
+    parse: dict[str, Any]  # ParseResult (Rasa's shape)
+    now: datetime  # aware; tests control it
+    locale: str  # zh | en
+    payload: str = ""  # a pressed button or deep link
+    attachments: tuple[Attachment, ...] = ()
+    emergency: Any = None  # nlu EmergencyResult when the detector fired
+    services: Any = None  # bot.services.Services: settings, nlu, kb, clock
+    replies: list[Reply] = field(default_factory=list)
+
+    def say(self, text: str, buttons: tuple[Button, ...] | list[Button] = (), attachments=()) -> None:
+        self.replies.append(Reply(text, tuple(buttons), tuple(attachments)))
+
+
+class TurnHandler(Protocol):
+    async def handle(self, turn: Turn) -> None: ...
