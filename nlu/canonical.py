@@ -1,0 +1,104 @@
+"""Canonical text for the intent classifier: dialect, typos and synonyms folded together.
+
+Applied to *normalized* text before features are taken, so that 咋/啥/俺/娃/莫得 and
+common homophone typos look like the Mandarin the classifier mostly saw, and every policy
+or activity name looks the same (``政策名`` / ``活动名``), so an intent learnt from 低保
+questions carries over to 危房改造 questions. Entities are extracted from the normalized
+text, not from this one (the canonical text has no offset map).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+__all__ = ["Canonicalizer", "DIALECT", "TYPOS", "ENGLISH"]
+
+# dialect / colloquial → Mandarin
+DIALECT: dict[str, str] = {
+    "咋个": "怎么", "咋整": "怎么办", "咋办": "怎么办", "咋弄": "怎么弄", "咋样": "怎么样", "咋": "怎么",
+    "啷个": "怎么", "哪个办": "怎么办", "怎么整": "怎么办", "么样": "怎样", "怎个": "怎么",
+    "啥子": "什么", "啥": "什么", "么子": "什么", "甚么": "什么", "神马": "什么", "撒子": "什么",
+    "俺们": "我们", "俺": "我", "咱家": "我家", "额滴": "我的", "阿拉": "我们",
+    "娃娃": "孩子", "娃儿": "孩子", "娃子": "孩子", "娃": "孩子", "伢子": "孩子", "伢": "孩子",
+    "崽崽": "孩子", "崽": "孩子", "细伢": "孩子", "小囡": "孩子", "孙娃": "孙子",
+    "莫得": "没有", "没得": "没有", "木有": "没有", "冇": "没有", "么有": "没有", "没啥": "没什么",
+    "要得": "好的", "中不中": "行不行", "对头": "对的", "晓得": "知道", "晓不得": "不知道",
+    "屋头": "家里", "屋里头": "家里", "屋里": "家里", "婆娘": "老婆", "堂客": "老婆", "婆姨": "老婆",
+    "老汉": "老人", "老头子": "老人", "老倌": "老人", "老几位": "老人", "爹娘": "父母", "老娘": "母亲",
+    "巴适": "好", "得行": "可以", "搞快": "快", "整不来": "不会", 
+    "咋回事": "怎么回事", "啥时候": "什么时候", "啥时": "什么时候", "多会儿": "什么时候",
+    "不咯": "不", "噻": "", "咯": "", "嘞": "", 
+    "得不得": "能不能", "可不可以": "能不能", "能不": "能不能", "管不管": "能不能",
+    "干啥": "干什么", "弄啥": "干什么", "搞么子": "干什么", "揍啥": "干什么",
+    "俺娘": "我妈", "俺爹": "我爸", "老爹": "父亲", 
+}
+
+# homophone / pinyin-input typos villagers make → intended word
+TYPOS: dict[str, str] = {
+    "底保": "低保", "低宝": "低保", "抵保": "低保", "低报": "低保", "地保": "低保",
+    "五宝": "五保", "物保": "五保", "补帖": "补贴", "补铁": "补贴", "布贴": "补贴",
+    "报明": "报名", "抱名": "报名", "保名": "报名", "爆名": "报名", "包名": "报名",
+    "活东": "活动", "或动": "活动", "火动": "活动", "在见": "再见", "再建": "再见", "拜拜": "再见",
+    "谢拉": "谢啦", "感射": "感谢", "谢射": "谢谢", "写写": "谢谢", "xiexie": "谢谢", "3q": "谢谢",
+    "帮主": "帮助", "帮帮忙": "帮忙", "申情": "申请", "伸请": "申请", "深请": "申请", "神请": "申请",
+    "政册": "政策", "正策": "政策", "政侧": "政策", "镇策": "政策", "贷宽": "贷款", "代款": "贷款",
+    "取肖": "取消", "取效": "取消", "去消": "取消", "进渡": "进度", "近度": "进度",
+    "社公": "社工", "设工": "社工", "社宫": "社工", "人公": "人工", "真人工": "人工",
+    "医僚": "医疗", "医了": "医疗", "学肥": "学费", "学废": "学费", "房紫": "房子", "房字": "房子",
+    "工做": "工作", "工坐": "工作", "养劳": "养老", "养者": "养老", "残急": "残疾", "残及": "残疾",
+    "你号": "你好", "尼好": "你好", "您号": "您好", "早尚好": "早上好",
+    "咋么": "怎么", "怎末": "怎么", "怎莫": "怎么", "怎摸": "怎么", "为啥": "为什么",
+    "那里": "哪里", "那儿": "哪儿", "多少前": "多少钱", "多钱": "多少钱",
+    "恩": "嗯", "嗯嗯": "嗯", "好滴": "好的", "好哒": "好的",
+    "木问题": "没问题", "没问提": "没问题", "可以滴": "可以的",
+}
+
+ENGLISH: dict[str, str] = {
+    "don't": "do not", "dont": "do not", "can't": "can not", "cant": "can not", "cannot": "can not",
+    "won't": "will not", "i'm": "i am", "im": "i am", "i've": "i have", "it's": "it is",
+    "what's": "what is", "whats": "what is", "how's": "how is", "where's": "where is",
+    "pls": "please", "plz": "please", "u": "you", "ur": "your", "thx": "thanks", "ty": "thanks",
+    "thank": "thanks", "hiya": "hi", "hey": "hi", "yeah": "yes", "yep": "yes", "yup": "yes",
+    "nope": "no", "ok": "okay", "okey": "okay", "k": "okay", "nah": "no", "bye-bye": "bye", "byebye": "bye", "goodbye": "bye",
+    "sign-up": "sign up", "signup": "sign up", "register": "sign up", "enroll": "sign up", "enrol": "sign up",
+}
+
+_WHOLE_MESSAGE: dict[str, str] = {
+    # whole-message dialect answers that would be ambiguous inside a sentence
+    "中": "好", "中中": "好", "中啊": "好", "中嘞": "好", "中吧": "好", "中了": "好", "能中": "好",
+    "不中": "不行", "冇": "没有", "得": "好", "得嘞": "好的", "要得": "好的", "对头": "对的",
+    "嗯": "嗯", "恩": "嗯", "嗯呐": "嗯", "昂": "嗯", "en": "嗯", "ok": "好的", "k": "好的",
+}
+
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_CIRCLED = {chr(0x2460 + i): str(i + 1) for i in range(20)}
+
+
+class Canonicalizer:
+    """Rewrites normalized text into the classifier's canonical form."""
+
+    def __init__(self, policy_surfaces: Iterable[str] = (), activity_surfaces: Iterable[str] = ()):
+        table: dict[str, str] = {}
+        table.update(TYPOS)
+        table.update(DIALECT)
+        for s in policy_surfaces:
+            if len(s) >= 2:
+                table[s] = " 政策名 "
+        for s in activity_surfaces:
+            if len(s) >= 2:
+                table[s] = " 活动名 "
+        self._table = table
+        keys = sorted(table, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(k) for k in keys))
+        en_keys = sorted(ENGLISH, key=len, reverse=True)
+        self._en = re.compile(r"\b(" + "|".join(re.escape(k) for k in en_keys) + r")\b")
+
+    def __call__(self, text: str) -> str:
+        stripped = text.strip(" !?.,。!?,~…、")
+        if stripped in _WHOLE_MESSAGE:
+            return _WHOLE_MESSAGE[stripped]
+        text = "".join(_CIRCLED.get(c, c) for c in text)
+        text = self._en.sub(lambda m: ENGLISH[m.group(1)], text)
+        text = self._pattern.sub(lambda m: self._table[m.group(0)], text)
+        text = _DIGITS.sub("0", text)
+        return " ".join(text.split())

@@ -1,0 +1,73 @@
+"""The intent classifier: a linear model over ``Featurizer`` vectors.
+
+scikit-learn trains it; parsing uses only the learnt weight matrix (numpy dot product and
+a softmax), which keeps one prediction in the tens of microseconds and makes the model
+read-only and therefore safe to share between threads.
+
+Algorithms compared (see ``nlu/NOTES.md`` for the figures): ``logreg`` (multinomial
+logistic regression, the default), ``sgd`` (SGDClassifier, modified Huber loss) and
+``svm`` (LinearSVC without calibration). For the margin-based models the confidence is a
+softmax of the decision scores.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from nlu.features import Featurizer
+
+__all__ = ["ALGORITHMS", "IntentModel", "train_intent_model"]
+
+ALGORITHMS = ("logreg", "sgd", "svm")
+
+
+def _estimator(algorithm: str):
+    if algorithm == "logreg":
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=20.0, max_iter=3000, class_weight="balanced")
+    if algorithm == "sgd":
+        from sklearn.linear_model import SGDClassifier
+
+        return SGDClassifier(loss="modified_huber", alpha=1e-4, max_iter=200, class_weight="balanced", random_state=7)
+    if algorithm == "svm":
+        from sklearn.svm import LinearSVC
+
+        return LinearSVC(C=0.5, class_weight="balanced")
+    raise ValueError(f"Classifier algorithm {algorithm!r} is unknown; choose one of {', '.join(ALGORITHMS)}.")
+
+
+@dataclass
+class IntentModel:
+    featurizer: Featurizer
+    labels: list[str]
+    weights: np.ndarray  # (n_features, n_labels), C-contiguous: a row gather per feature
+    bias: np.ndarray
+    algorithm: str
+    temperature: float = 1.0
+
+    def scores(self, canonical_text: str) -> np.ndarray:
+        index, values = self.featurizer.vector(canonical_text)
+        if index.size == 0:
+            return self.bias.copy()
+        return values @ self.weights[index] + self.bias
+
+    def probabilities(self, canonical_text: str) -> np.ndarray:
+        z = self.scores(canonical_text) * self.temperature
+        z -= z.max()
+        e = np.exp(z)
+        return e / e.sum()
+
+
+def train_intent_model(texts: Sequence[str], intents: Sequence[str], algorithm: str = "logreg") -> IntentModel:
+    featurizer = Featurizer()
+    matrix = featurizer.fit_transform(texts)
+    estimator = _estimator(algorithm)
+    estimator.fit(matrix, list(intents))
+    labels = [str(c) for c in estimator.classes_]
+    coef = np.asarray(estimator.coef_, dtype=np.float64)
+    bias = np.asarray(estimator.intercept_, dtype=np.float64)
+    temperature = 1.0 if algorithm == "logreg" else 3.0
+    return IntentModel(featurizer, labels, np.ascontiguousarray(coef.T), bias, algorithm, temperature)

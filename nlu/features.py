@@ -1,0 +1,89 @@
+"""Sparse features of canonical text: character n-grams plus jieba words and word pairs.
+
+Written by hand rather than with scikit-learn's vectorizers because parsing one short
+message must take well under a millisecond: the vocabulary is a dict, the vector is a pair
+of small numpy arrays (indices, tf-idf weights), L2-normalized.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import sparse
+
+from nlu.tokenize import words
+
+__all__ = ["Featurizer", "raw_features"]
+
+CHAR_NGRAMS = (1, 2, 3)
+
+
+def raw_features(text: str) -> Counter:
+    """Feature name → count for one canonical text."""
+    feats: Counter = Counter()
+    compact = text.replace(" ", "")
+    padded = f"^{compact}$"
+    for n in CHAR_NGRAMS:
+        if n == 1:
+            feats.update("c:" + ch for ch in compact)
+        else:
+            feats.update("c:" + padded[i : i + n] for i in range(len(padded) - n + 1))
+    toks = words(text)
+    feats.update("w:" + t for t in toks)
+    feats.update("b:" + a + "|" + b for a, b in zip(toks, toks[1:]))
+    if not toks:
+        feats["empty"] += 1
+    return feats
+
+
+class Featurizer:
+    """Vocabulary and idf learnt from training texts; turns a text into a sparse vector."""
+
+    def __init__(self, min_df: int = 1):
+        self.min_df = min_df
+        self.vocabulary: dict[str, int] = {}
+        self.idf = np.zeros(0)
+
+    def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        counted = [raw_features(t) for t in texts]
+        df: Counter = Counter()
+        for feats in counted:
+            df.update(feats.keys())
+        names = sorted(f for f, c in df.items() if c >= self.min_df)
+        self.vocabulary = {f: i for i, f in enumerate(names)}
+        n = len(texts)
+        self.idf = np.array([math.log((1 + n) / (1 + df[f])) + 1.0 for f in names])
+        return self._matrix(counted)
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        return self._matrix([raw_features(t) for t in texts])
+
+    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, weights) of one text; unknown features are dropped."""
+        feats = raw_features(text)
+        vocab = self.vocabulary
+        idx = [vocab[f] for f in feats if f in vocab]
+        if not idx:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        counts = np.fromiter((feats[f] for f in feats if f in vocab), dtype=float, count=len(idx))
+        index = np.asarray(idx, dtype=np.int64)
+        weights = (1.0 + np.log(counts)) * self.idf[index]
+        weights /= np.sqrt(weights @ weights)
+        return index, weights
+
+    def _matrix(self, counted: list[Counter]) -> sparse.csr_matrix:
+        rows, cols, vals = [], [], []
+        vocab = self.vocabulary
+        for r, feats in enumerate(counted):
+            items = [(vocab[f], c) for f, c in feats.items() if f in vocab]
+            if not items:
+                continue
+            index = np.array([i for i, _ in items])
+            weights = (1.0 + np.log([c for _, c in items])) * self.idf[index]
+            weights /= np.sqrt(weights @ weights)
+            rows.extend([r] * len(items))
+            cols.extend(index.tolist())
+            vals.extend(weights.tolist())
+        return sparse.csr_matrix((vals, (rows, cols)), shape=(len(counted), len(vocab)))
