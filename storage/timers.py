@@ -1,0 +1,257 @@
+"""Timers: rows "due at T" (reminders, escalations, follow-ups).
+
+A timer is written in the caller's business transaction (`schedule`), so it exists exactly
+when the action that created it committed. The leader claims due rows with one conditional
+UPDATE (`claim_due`): on PostgreSQL and on SQLite exactly one claimer wins each row. A claim
+is a lease: rows claimed by a process that died are handed back after `lease` (`reclaim_stale`).
+Handlers are async functions registered per kind with `@timer_handler("kind")`.
+
+    async with db.session() as s:
+        await enroll(s, ...)
+        await timers.schedule(s, "activity_reminder", starts_at - timedelta(hours=24),
+                              target=f"enrollment:{e.id}", dedupe_key=f"remind:{e.id}")
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Timer, utcnow
+
+PENDING, CLAIMED, DONE, CANCELLED, FAILED = "pending", "claimed", "done", "cancelled", "failed"
+
+DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_LEASE = timedelta(minutes=5)
+
+# (services, session, timer) -> None; runs inside the transaction that marks the timer done.
+TimerHandler = Callable[[Any, AsyncSession, Timer], Awaitable[None]]
+
+_HANDLERS: dict[str, TimerHandler] = {}
+
+
+def timer_handler(kind: str) -> Callable[[TimerHandler], TimerHandler]:
+    """Register the handler for timers of `kind`.
+
+        @timer_handler("handoff_escalation")
+        async def escalate(services, session, timer): ...
+
+    The handler's database work and the timer's `done` mark commit together; if it raises,
+    both roll back and the timer is retried later with back-off.
+    """
+
+    def register(fn: TimerHandler) -> TimerHandler:
+        existing = _HANDLERS.get(kind)
+        if existing is not None and existing is not fn:
+            raise ValueError(f"timer kind {kind!r} already has a handler: {existing.__module__}.{existing.__qualname__}")
+        _HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def handler_for(kind: str) -> TimerHandler | None:
+    return _HANDLERS.get(kind)
+
+
+def registered_kinds() -> list[str]:
+    return sorted(_HANDLERS)
+
+
+def _insert_for(session: AsyncSession):
+    name = session.get_bind().dialect.name
+    return postgresql.insert if name == "postgresql" else sqlite.insert
+
+
+async def schedule(
+    session: AsyncSession,
+    kind: str,
+    due_at: datetime,
+    target: str = "",
+    payload: dict | None = None,
+    dedupe_key: str | None = None,
+) -> Timer:
+    """Add a pending timer in the caller's transaction.
+
+    With `dedupe_key` this is idempotent: a second call with the same key inserts nothing and
+    returns the timer already there (whatever its state)."""
+    if due_at.tzinfo is None:
+        raise ValueError("due_at must be timezone-aware")
+    if dedupe_key is None:
+        timer = Timer(kind=kind, target=target, payload=payload or {}, due_at=due_at, state=PENDING)
+        session.add(timer)
+        await session.flush()
+        return timer
+    insert = _insert_for(session)
+    stmt = (
+        insert(Timer)
+        .values(
+            kind=kind,
+            target=target,
+            payload=payload or {},
+            due_at=due_at,
+            state=PENDING,
+            dedupe_key=dedupe_key,
+            attempts=0,
+            error="",
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=[Timer.dedupe_key])
+    )
+    await session.execute(stmt)
+    timer = (
+        await session.execute(
+            select(Timer).where(Timer.dedupe_key == dedupe_key).execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    return timer
+
+
+async def cancel(
+    session: AsyncSession,
+    *,
+    timer_id: int | None = None,
+    dedupe_key: str | None = None,
+    kind: str | None = None,
+    target: str | None = None,
+) -> int:
+    """Cancel pending timers matching every given criterion; returns how many were cancelled.
+
+    A timer already claimed (its handler may be running) is not cancelled; handlers that care
+    re-check their target's state."""
+    criteria = [Timer.state == PENDING]
+    if timer_id is not None:
+        criteria.append(Timer.id == timer_id)
+    if dedupe_key is not None:
+        criteria.append(Timer.dedupe_key == dedupe_key)
+    if kind is not None:
+        criteria.append(Timer.kind == kind)
+    if target is not None:
+        criteria.append(Timer.target == target)
+    if len(criteria) == 1:
+        raise ValueError("cancel() needs at least one of timer_id, dedupe_key, kind, target")
+    result = await session.execute(
+        update(Timer).where(*criteria).values(state=CANCELLED, done_at=utcnow()).execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int, claimer: str) -> list[Timer]:
+    """Claim up to `limit` pending timers due at `now`, oldest first, for `claimer`.
+
+    One statement: `UPDATE timers SET state='claimed' … WHERE state='pending' AND id IN (due
+    ids)`. On PostgreSQL the id sub-select skips rows another claimer has locked and the outer
+    `state='pending'` is re-checked after any wait; on SQLite the write lock serialises
+    claimers. Either way each row goes to exactly one claimer."""
+    due_ids = (
+        select(Timer.id)
+        .where(Timer.state == PENDING, Timer.due_at <= now)
+        .order_by(Timer.due_at, Timer.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # compiles to nothing on SQLite
+        .scalar_subquery()
+    )
+    stmt = (
+        update(Timer)
+        .where(Timer.state == PENDING, Timer.due_at <= now, Timer.id.in_(due_ids))
+        .values(state=CLAIMED, claimed_by=claimer, claimed_at=now, attempts=Timer.attempts + 1)
+        .returning(Timer)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    timers = list((await session.execute(stmt)).scalars().all())
+    timers.sort(key=lambda t: (t.due_at, t.id))
+    return timers
+
+
+def _owned(timer: Timer, claimer: str):
+    return and_(Timer.id == timer.id, Timer.state == CLAIMED, Timer.claimed_by == claimer)
+
+
+async def mark_done(session: AsyncSession, timer: Timer, claimer: str, now: datetime | None = None) -> bool:
+    """Done — only if `claimer` still holds the claim (a reclaimed lease is not ours)."""
+    result = await session.execute(
+        update(Timer)
+        .where(_owned(timer, claimer))
+        .values(state=DONE, done_at=now or utcnow(), error="")
+        .execution_options(synchronize_session=False)
+    )
+    return (result.rowcount or 0) == 1
+
+
+def retry_delay(attempts: int, *, base: float = 30.0, cap: float = 3600.0) -> timedelta:
+    """Exponential back-off with full jitter: up to base·2^(attempts-1) seconds, capped."""
+    ceiling = min(cap, base * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+async def mark_failed(
+    session: AsyncSession,
+    timer: Timer,
+    claimer: str,
+    error: str,
+    now: datetime | None = None,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> str | None:
+    """Record a failed run. Below `max_attempts` the timer goes back to pending, due again
+    after a back-off; at the limit it stays `failed`. Returns the new state, or None when the
+    claim was no longer ours."""
+    now = now or utcnow()
+    attempts = timer.attempts or 0
+    if attempts < max_attempts:
+        values = dict(state=PENDING, due_at=now + retry_delay(attempts), claimed_by=None, claimed_at=None)
+    else:
+        values = dict(state=FAILED, done_at=now)
+    result = await session.execute(
+        update(Timer)
+        .where(_owned(timer, claimer))
+        .values(error=error[:2000], **values)
+        .execution_options(synchronize_session=False)
+    )
+    return values["state"] if (result.rowcount or 0) == 1 else None
+
+
+async def reclaim_stale(session: AsyncSession, now: datetime, lease: timedelta = DEFAULT_LEASE) -> int:
+    """Hand back timers claimed longer than `lease` ago (their claimer died): pending again,
+    due now. Returns how many."""
+    result = await session.execute(
+        update(Timer)
+        .where(Timer.state == CLAIMED, Timer.claimed_at < now - lease)
+        .values(state=PENDING, claimed_by=None, claimed_at=None, error="lease expired")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+@dataclass(frozen=True)
+class TimerCounts:
+    pending: int
+    due: int
+    claimed: int
+    failed: int
+
+
+async def counts(session: AsyncSession, now: datetime) -> TimerCounts:
+    """For /metrics and `jobs list`."""
+    rows = (await session.execute(select(Timer.state, func.count()).group_by(Timer.state))).all()
+    by_state = dict(rows)
+    due = (
+        await session.execute(select(func.count()).where(Timer.state == PENDING, Timer.due_at <= now))
+    ).scalar_one()
+    return TimerCounts(
+        pending=by_state.get(PENDING, 0), due=due, claimed=by_state.get(CLAIMED, 0), failed=by_state.get(FAILED, 0)
+    )
+
+
+async def listing(session: AsyncSession, *, include_finished: bool = False, limit: int = 200) -> list[Timer]:
+    """Timers for people to read: open ones (pending, claimed, failed) by due time."""
+    q = select(Timer)
+    if not include_finished:
+        q = q.where(or_(Timer.state == PENDING, Timer.state == CLAIMED, Timer.state == FAILED))
+    q = q.order_by(Timer.due_at, Timer.id).limit(limit)
+    return list((await session.execute(q)).scalars().all())
