@@ -141,6 +141,7 @@ class Leader:
         self._since: datetime | None = None
         self.is_leader = False
         self.elected = asyncio.Event()
+        self.rounds = 0  # completed election rounds: shows the campaign is alive
 
     async def start(self) -> None:
         if self._task is None:
@@ -175,6 +176,7 @@ class Leader:
                 if self.is_leader and not await self._lock.still_held():
                     await self._step_down(clear_record=False)
                     await self._lock.release()
+            self.rounds += 1
             await asyncio.sleep(self._heartbeat if self.is_leader else self._retry)
 
     async def _take_office(self) -> None:
