@@ -8,6 +8,11 @@ settings, clock): the real Database and Settings, no mocks.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -22,6 +27,7 @@ from storage.db import Database
 from storage.models import KeyValue, Timer
 from storage.timers import timer_handler
 
+XIANGZHU = str(Path(sys.executable).with_name("xiangzhu"))
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 
 fired: list[tuple[str, int]] = []  # (kind, timer id) of every handler run, in order
@@ -245,3 +251,39 @@ async def wait_for(predicate, timeout: float = 10.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met before the deadline")
         await asyncio.sleep(0.02)
+
+
+def test_jobs_list_json_via_cli(db_url):
+    async def setup():
+        db = Database(db_url)
+        async with db.session() as s:
+            await timers_store.schedule(s, "activity_reminder", T0, target="enrollment:12", dedupe_key="r12")
+            done = await timers_store.schedule(s, "test_record", T0 - timedelta(hours=1))
+        async with db.session() as s:
+            await timers_store.claim_due(s, T0 - timedelta(minutes=30), 10, "x")
+            await timers_store.mark_done(s, done, "x")
+        await db.dispose()
+
+    asyncio.run(setup())
+    env = {**os.environ, "XIANGZHU_DATABASE_URL": db_url}
+    out = subprocess.run(
+        [XIANGZHU, "jobs", "list", "--json"], env=env, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    snap = json.loads(out)
+    assert snap["leader"] is None  # no server running
+    assert "timers" in [j["id"] for j in snap["periodic"]]
+    assert all(j["next_run_at"] for j in snap["periodic"])
+    assert [(t["kind"], t["target"], t["state"]) for t in snap["timers"]] == [
+        ("activity_reminder", "enrollment:12", "pending")
+    ]
+    assert datetime.fromisoformat(snap["timers"][0]["due_at"]) == T0
+
+    everything = json.loads(
+        subprocess.run([XIANGZHU, "jobs", "list", "--json", "--all"], env=env, capture_output=True, text=True,
+                       timeout=60, check=True).stdout
+    )
+    assert sorted(t["state"] for t in everything["timers"]) == ["done", "pending"]
+
+    text = subprocess.run([XIANGZHU, "jobs", "list"], env=env, capture_output=True, text=True, timeout=60,
+                          check=True).stdout
+    assert "activity_reminder" in text and "enrollment:12" in text and "2026-03-02 09:00:00" in text
