@@ -1,0 +1,101 @@
+"""Evaluating a parser on a Rasa-format NLU file.
+
+Intent accuracy, macro-F1 and per-intent precision/recall/F1 (``nlu_fallback`` counts as a
+wrong answer), the most confused pairs, entity precision/recall/F1 per entity type at value
+level — each example's multiset of (entity, value) against its annotations, offsets
+ignored — and emergency recall and false-positive rate (share of non-emergency examples
+predicted ``emergency``). Entity types the file never annotates are not scored (a file
+without date annotations says nothing about date predictions).
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from nlu.training_data import Example
+
+__all__ = ["evaluate", "format_report"]
+
+Parse = Callable[..., dict]
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "support": tp + fn}
+
+
+def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = None) -> dict:
+    gold_intents = sorted({ex.intent for ex in examples})
+    tp, fp, fn = Counter(), Counter(), Counter()
+    confused: Counter = Counter()
+    entity_types = {a.entity for ex in examples for a in ex.entities}
+    etp, efp, efn = Counter(), Counter(), Counter()
+    errors = []
+    correct = 0
+    emergencies = caught = non_emergencies = false_alarms = 0
+    for ex in examples:
+        result = parse(ex.text, now=now)
+        predicted = result["intent"]["name"]
+        if predicted == ex.intent:
+            correct += 1
+            tp[ex.intent] += 1
+        else:
+            fn[ex.intent] += 1
+            fp[predicted] += 1
+            confused[(ex.intent, predicted)] += 1
+            errors.append({"text": ex.text, "expected": ex.intent, "predicted": predicted,
+                           "confidence": result["intent"]["confidence"]})
+        if ex.intent == "emergency":
+            emergencies += 1
+            caught += predicted == "emergency"
+        else:
+            non_emergencies += 1
+            false_alarms += predicted == "emergency"
+        gold = Counter((a.entity, str(a.value)) for a in ex.entities)
+        pred = Counter((e["entity"], str(e["value"])) for e in result["entities"] if e["entity"] in entity_types)
+        for key in gold.keys() | pred.keys():
+            both = min(gold[key], pred[key])
+            etp[key[0]] += both
+            efp[key[0]] += pred[key] - both
+            efn[key[0]] += gold[key] - both
+    per_intent = {name: _prf(tp[name], fp[name], fn[name]) for name in gold_intents}
+    n = len(examples)
+    return {
+        "n": n,
+        "intent_accuracy": round(correct / n, 4) if n else 0.0,
+        "intent_macro_f1": round(sum(v["f1"] for v in per_intent.values()) / len(per_intent), 4) if per_intent else 0.0,
+        "per_intent": per_intent,
+        "confused_pairs": [{"expected": a, "predicted": b, "count": c} for (a, b), c in confused.most_common(10)],
+        "entities": {t: _prf(etp[t], efp[t], efn[t]) for t in sorted(entity_types)},
+        "emergency_recall": round(caught / emergencies, 4) if emergencies else None,
+        "emergency_false_positive_rate": round(false_alarms / non_emergencies, 4) if non_emergencies else None,
+        "errors": errors,
+    }
+
+
+def format_report(report: dict, max_errors: int = 20) -> str:
+    lines = [
+        f"examples             {report['n']}",
+        f"intent accuracy      {report['intent_accuracy']:.4f}",
+        f"intent macro-F1      {report['intent_macro_f1']:.4f}",
+        f"emergency recall     {report['emergency_recall']}",
+        f"emergency FP rate    {report['emergency_false_positive_rate']}",
+        "",
+        f"{'intent':<16} {'prec':>6} {'rec':>6} {'f1':>6} {'n':>4}",
+    ]
+    for name, m in report["per_intent"].items():
+        lines.append(f"{name:<16} {m['precision']:>6.3f} {m['recall']:>6.3f} {m['f1']:>6.3f} {m['support']:>4}")
+    if report["entities"]:
+        lines += ["", f"{'entity':<16} {'prec':>6} {'rec':>6} {'f1':>6} {'n':>4}"]
+        for name, m in report["entities"].items():
+            lines.append(f"{name:<16} {m['precision']:>6.3f} {m['recall']:>6.3f} {m['f1']:>6.3f} {m['support']:>4}")
+    if report["confused_pairs"]:
+        lines += ["", "most confused (expected → predicted):"]
+        lines += [f"  {c['expected']} → {c['predicted']}: {c['count']}" for c in report["confused_pairs"]]
+    if report["errors"]:
+        lines += ["", f"errors (first {max_errors}):"]
+        lines += [f"  {e['text']!r}: {e['expected']} → {e['predicted']} ({e['confidence']})" for e in report["errors"][:max_errors]]
+    return "\n".join(lines)

