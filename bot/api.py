@@ -73,11 +73,7 @@ def services_of(request: Request):
 
 def now_of(services) -> datetime:
     clock = getattr(services, "clock", None)
-    if clock is None:
-        return utcnow()
-    if hasattr(clock, "now"):
-        return clock.now()
-    return clock()
+    return clock() if clock is not None else utcnow()
 
 
 async def caller(request: Request) -> Caller:
