@@ -1,0 +1,163 @@
+"""Turning a person's reply into a slot value, one function per slot type.
+
+Each parser returns `Parsed(value, label)` or None when the reply does not answer the
+question; `label` is how the value is shown back ("西坡村" for the area code `xipo`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+__all__ = ["Parsed", "chinese_number", "parse_date", "parse_number", "parse_phone", "parse_text",
+           "parse_yes_no", "pick_choice"]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    value: Any
+    label: str = ""
+
+
+_DIGIT = {"零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "俩": 2, "三": 3, "叁": 3, "四": 4,
+          "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_UNIT = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000, "万": 10000}
+_CIRCLED = {chr(0x2460 + i): i + 1 for i in range(20)}
+
+
+def chinese_number(text: str) -> int | None:
+    """一 → 1, 十二 → 12, 两百零五 → 205, 三千 → 3000; None when `text` is not one."""
+    if not text or any(c not in _DIGIT and c not in _UNIT for c in text):
+        return None
+    total, section, digit = 0, 0, None
+    for c in text:
+        if c in _DIGIT:
+            digit = _DIGIT[c]
+        else:
+            unit = _UNIT[c]
+            if unit == 10000:
+                total = (total + section + (digit or 0)) * unit
+                section, digit = 0, None
+                continue
+            section += (1 if digit is None else digit) * unit
+            digit = None
+    return total + section + (digit or 0)
+
+
+_NUM = re.compile(r"-?\d+(?:\.\d+)?")
+_CN_NUM = re.compile(r"[零〇一壹二贰两俩三叁四五六七八九十拾百佰千仟万]+")
+
+
+def parse_number(text: str) -> Parsed | None:
+    t = text.strip().translate({0xFF10 + i: str(i) for i in range(10)})
+    t = "".join(str(_CIRCLED[c]) if c in _CIRCLED else c for c in t)
+    nums = _NUM.findall(t.replace(",", ""))
+    if len(nums) == 1:
+        n = float(nums[0])
+        value = int(n) if n.is_integer() else n
+        return Parsed(value, str(value))
+    if nums:
+        return None  # two numbers: which one?
+    words = _CN_NUM.findall(t)
+    if len(words) == 1:
+        n = chinese_number(words[0])
+        if n is not None:
+            return Parsed(n, str(n))
+    return None
+
+
+_PHONE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+
+
+def parse_phone(text: str) -> Parsed | None:
+    digits = re.sub(r"[\s\-().（）]", "", text.strip().translate({0xFF10 + i: str(i) for i in range(10)}))
+    m = _PHONE.match(digits)
+    return Parsed(m.group(1), m.group(1)) if m else None
+
+
+_YES = ("是的", "是", "对的", "对", "好的", "好", "要", "嗯", "行", "可以", "确认", "没错", "同意", "中", "要得",
+        "ok", "okay", "yes", "y", "yeah", "yep", "sure", "correct", "right", "confirm", "agree")
+_NO = ("不是", "不对", "不要", "不用", "不行", "不", "否", "没有", "没", "错了", "不同意", "算了",
+       "no", "n", "nope", "not", "wrong", "disagree")
+
+
+def parse_yes_no(text: str, intent: str = "") -> Parsed | None:
+    t = text.strip().lower().strip(" .!?。！？，,~")
+    if t in _NO or any(t.startswith(w) for w in _NO if len(w) > 1 and not w.isascii()):
+        return Parsed(False)
+    if t in _YES or any(t.startswith(w) for w in _YES if len(w) > 1 and not w.isascii()):
+        return Parsed(True)
+    if re.match(r"^(no|not)\b", t):
+        return Parsed(False)
+    if re.match(r"^(yes|ok|okay|sure)\b", t):
+        return Parsed(True)
+    if intent == "affirm":
+        return Parsed(True)
+    if intent == "deny":
+        return Parsed(False)
+    return None
+
+
+_MEANINGFUL = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
+
+
+def parse_text(text: str, min_length: int | None = None, max_length: int | None = None) -> Parsed | None:
+    t = text.strip()
+    if not _MEANINGFUL.search(t):
+        return None  # empty, or only emoji and punctuation
+    if min_length is not None and len(t) < min_length:
+        return None
+    if max_length is not None and len(t) > max_length:
+        return None
+    return Parsed(t, t)
+
+
+def parse_date(text: str, today: date) -> Parsed | None:
+    t = text.strip()
+    rel = {"今天": 0, "今日": 0, "today": 0, "明天": 1, "明日": 1, "tomorrow": 1, "后天": 2, "昨天": -1, "yesterday": -1}
+    if t.lower() in rel:
+        d = today + timedelta(days=rel[t.lower()])
+        return Parsed(d.isoformat(), d.isoformat())
+    m = re.match(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$", t)
+    if m:
+        y, mo, d_ = (int(g) for g in m.groups())
+    else:
+        m = re.match(r"^(\d{1,2})[月/.-](\d{1,2})[日号]?$", t)
+        if not m:
+            return None
+        y, (mo, d_) = today.year, (int(g) for g in m.groups())
+    try:
+        d = date(y, mo, d_)
+    except ValueError:
+        return None
+    return Parsed(d.isoformat(), d.isoformat())
+
+
+def _choice_index(text: str, titles: list[str]) -> int | None:
+    try:
+        from nlu.choices import parse_choice  # the NLU's parser, when it is there
+    except ImportError:
+        from flows.choices import parse_choice
+    return parse_choice(text, titles)
+
+
+def pick_choice(text: str, options: list[tuple[Any, list[str]]]) -> int | None:
+    """The index of the option a reply picks. `options` = [(value, [titles in every language])];
+    the reply may be a number, an ordinal, the title or the value itself."""
+    t = text.strip()
+    if not t:
+        return None
+    for i, (value, titles) in enumerate(options):
+        if t.lower() == str(value).lower() or t.lower() in (x.lower() for x in titles):
+            return i
+    for lang in range(max((len(titles) for _, titles in options), default=0)):
+        titles = [ts[lang] if lang < len(ts) else "" for _, ts in options]
+        i = _choice_index(t, titles)
+        if i is not None and 0 <= i < len(options):
+            return i
+    return None
+
+
+def today_in(now: datetime) -> date:
+    return now.date()

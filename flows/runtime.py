@@ -1,0 +1,820 @@
+"""The flow runtime: one message in, the flow moves on, replies out.
+
+`FlowRuntime(store, registry)` is the dispatcher's `TurnHandler`. Everything it knows about a
+person's conversation lives in the `conversations` row (flow_id, flow_version_id, step,
+slots, stack, state) and is written back on every turn, so a restart resumes at the same
+step. Parsed flows are cached by their immutable version id; each turn asks the database for
+the current version ids (one query), so a publish reaches every process on its next message,
+while a conversation keeps the version it started on.
+
+Repair is built in, in this order: emergency → "continue?" answer → cancel → correction →
+digression → the answer → misunderstanding (twice in a row: the menu and a human).
+`conversation.state` holds the engine's bookkeeping:
+
+    waiting   at an ask, waiting for the answer      attempts  wrong answers at this ask
+    misses    misunderstandings in a row             result    the last action's result
+    labels    how slot values are shown back         choices   the open question's choices
+    resume    an interrupted flow to offer again     offer     "resume" while asking that
+    seen      the person has written before
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections import OrderedDict
+from typing import Any
+
+from bot.messages import Button
+from bot.turn import Turn
+from flows import conditions, templates
+from flows.answers import (
+    Parsed, parse_date, parse_number, parse_phone, parse_text, parse_yes_no, pick_choice,
+)
+from flows.model import (
+    ENTITY_TYPES, ActionStep, AskStep, BranchStep, CallStep, EndStep, Flow, GotoStep, HandoffStep, SayStep,
+)
+from flows.registry import ActionContext, ActionRegistry, load_actions
+from flows.validate import FlowValidationError, load_flow
+
+__all__ = ["FlowRuntime", "TEXTS", "HUMAN_PAYLOAD", "RESUME_PAYLOAD", "RESUME_NO_PAYLOAD"]
+
+log = logging.getLogger("xiangzhu.flows")
+
+HUMAN_PAYLOAD = "/human"
+RESUME_PAYLOAD = "/resume"
+RESUME_NO_PAYLOAD = "/resume no"
+CHOICE_PREFIX = "choice:"
+SKIP_VALUE = "__skip__"
+INTENT_THRESHOLD = 0.5
+MAX_STEPS_PER_TURN = 100
+
+CANCEL_WORDS = {"取消", "算了", "不弄了", "不办了", "不要了", "不用了", "不填了", "退出", "结束", "算了吧", "不问了",
+                "cancel", "stop", "quit", "exit", "never mind", "nevermind", "forget it"}
+CORRECTION_MARKERS = ("不对", "不是", "错了", "搞错", "改成", "改为", "改一下", "应该是", "更正", "说错",
+                      "actually", "i meant", "correction", "change it", "not ")
+
+TEXTS = {
+    "zh": {
+        "cancelled": "好的，已取消「{title}」。需要别的帮助，回复“菜单”。",
+        "resume": "要继续刚才的「{title}」吗？",
+        "continue": "继续",
+        "no_thanks": "不用了",
+        "resume_dropped": "好的。需要别的帮助，回复“菜单”。",
+        "corrected": "好的，{what}改为“{label}”。",
+        "corrected_plain": "好的，已改为“{label}”。",
+        "not_understood": "抱歉，我没听懂。您可以从菜单里选，或找社工帮忙。",
+        "human": "找社工",
+        "skip": "跳过",
+        "yes": "是",
+        "no": "否",
+        "broken": "抱歉，这个流程出了问题，我们已经记录。回复“人工”找社工。",
+        "fallback": "抱歉，我没听懂。回复“菜单”看看我能做什么，或回复“人工”找社工。",
+        "emergency": "如有危险，请马上拨打：110 报警，120 急救，119 火警，12356 心理援助。我们也在通知社工。",
+    },
+    "en": {
+        "cancelled": "OK, \"{title}\" is cancelled. Reply \"menu\" for anything else.",
+        "resume": "Shall we continue with \"{title}\"?",
+        "continue": "Continue",
+        "no_thanks": "No, thanks",
+        "resume_dropped": "OK. Reply \"menu\" for anything else.",
+        "corrected": "OK, {what} changed to \"{label}\".",
+        "corrected_plain": "OK, changed to \"{label}\".",
+        "not_understood": "Sorry, I did not understand. Pick from the menu, or ask a social worker.",
+        "human": "Talk to a worker",
+        "skip": "Skip",
+        "yes": "Yes",
+        "no": "No",
+        "broken": "Sorry, something is wrong with this conversation and we have logged it. Reply \"human\".",
+        "fallback": "Sorry, I did not understand. Reply \"menu\" to see what I can do, or \"human\" for a worker.",
+        "emergency": "If you are in danger call now: 110 police, 120 ambulance, 119 fire, 12356 crisis line. "
+                     "We are alerting a social worker.",
+    },
+}
+
+
+def _text(locale: str, key: str, **kw) -> str:
+    return TEXTS.get(locale, TEXTS["zh"])[key].format(**kw)
+
+
+def _localized(value: Any, locale: str) -> str:
+    if isinstance(value, dict):
+        return str(value.get(locale) or value.get("zh") or value.get("en") or "")
+    return "" if value is None else str(value)
+
+
+class _FlowCache:
+    """Parsed flows by immutable version id (bounded, least recently used dropped)."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._flows: OrderedDict[int, Flow | None] = OrderedDict()
+
+    def get(self, version_id: int) -> Flow | None | bool:
+        if version_id in self._flows:
+            self._flows.move_to_end(version_id)
+            return self._flows[version_id]
+        return False
+
+    def put(self, version_id: int, flow: Flow | None) -> None:
+        self._flows[version_id] = flow
+        self._flows.move_to_end(version_id)
+        while len(self._flows) > self.size:
+            self._flows.popitem(last=False)
+
+
+class FlowRuntime:
+    """The dispatcher's TurnHandler: runs the YAML flows stored in the database."""
+
+    def __init__(self, store: Any = None, registry: ActionRegistry | None = None, *, cache_size: int = 512):
+        if store is None:
+            from storage import flow_store as store
+        self.store = store
+        self.registry = registry if registry is not None else load_actions()
+        self.cache = _FlowCache(cache_size)
+        self._index_key: tuple | None = None
+        self._index: list[_Trigger] = []
+
+    @classmethod
+    def from_services(cls, services: Any) -> "FlowRuntime":
+        """The runtime the application uses; seeds the built-in flows when it starts."""
+        runtime = cls()
+
+        async def seed() -> None:
+            from storage import flow_store
+
+            try:
+                async with services.db.session() as session:
+                    seeded = await flow_store.seed_builtin(session, registry=runtime.registry)
+                if seeded:
+                    log.info("seeded built-in flows: %s", ", ".join(seeded))
+            except FlowValidationError as exc:
+                log.error("some built-in flows have errors and were not seeded:\n%s", exc)
+
+        if hasattr(services, "on_start"):
+            services.on_start(seed)
+        return runtime
+
+    async def handle(self, turn: Turn) -> None:
+        current = await self.store.current_ids(turn.session)
+        await self._load(turn.session, list(current.values()))
+        run = _Run(self, turn, current)
+        try:
+            await run.handle()
+        finally:
+            run.save()
+
+    # flows --------------------------------------------------------------------------------
+
+    async def _load(self, session, version_ids: list[int]) -> None:
+        missing = [v for v in version_ids if self.cache.get(v) is False]
+        for version in await self.store.get_versions(session, missing):
+            self.cache.put(version.id, self._parse(version))
+
+    def _parse(self, version) -> Flow | None:
+        try:
+            return load_flow(version.yaml, f"{version.flow_id}.yaml", self.registry)
+        except FlowValidationError as exc:
+            log.error("flow %s version %s does not load and is skipped:\n%s", version.flow_id, version.version, exc)
+            return None
+
+    async def flow(self, session, version_id: int | None) -> Flow | None:
+        if version_id is None:
+            return None
+        found = self.cache.get(version_id)
+        if found is False:
+            await self._load(session, [version_id])
+            found = self.cache.get(version_id)
+        return found or None
+
+    def triggers(self, current: dict[str, int]) -> list["_Trigger"]:
+        key = tuple(sorted(current.items()))
+        if key != self._index_key:
+            index = []
+            for flow_id, version_id in sorted(current.items()):
+                flow = self.cache.get(version_id)
+                if flow:
+                    index.append(_Trigger(flow, version_id))
+            self._index, self._index_key = index, key
+        return self._index
+
+
+class _Trigger:
+    def __init__(self, flow: Flow, version_id: int):
+        self.flow = flow
+        self.version_id = version_id
+        self.keywords = [k.lower() for k in flow.triggers.keywords if k.strip()]
+        self.intents = set(flow.triggers.intents)
+        self.payloads = [self._pattern(p) for p in flow.triggers.payloads]
+
+    @staticmethod
+    def _pattern(payload: str) -> re.Pattern:
+        parts = re.split(r"\{(\w+)\}", payload)
+        regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+        return re.compile(regex + r"\s*$", re.IGNORECASE)
+
+    def match_payload(self, payload: str) -> dict | None:
+        for pattern in self.payloads:
+            m = pattern.match(payload.strip())
+            if m:
+                return m.groupdict()
+        return None
+
+    def keyword(self, text: str) -> int:
+        t = text.lower()
+        return max((len(k) for k in self.keywords if k in t), default=0)
+
+
+class _Run:
+    """One turn: a working copy of the conversation, written back by `save()`."""
+
+    def __init__(self, runtime: FlowRuntime, turn: Turn, current: dict[str, int]):
+        self.rt = runtime
+        self.turn = turn
+        self.current = current
+        conv = turn.conversation
+        self.flow_id: str | None = conv.flow_id
+        self.version_id: int | None = conv.flow_version_id
+        self.step_id: str | None = conv.step
+        self.slots: dict = dict(conv.slots or {})
+        self.stack: list = list(conv.stack or [])
+        self.state: dict = dict(conv.state or {})
+        self.flow: Flow | None = None
+        self.entities = self._entities(turn.parse)
+        self.intent = (turn.parse.get("intent") or {}).get("name") or ""
+        self.confidence = float((turn.parse.get("intent") or {}).get("confidence") or 0.0)
+
+    @staticmethod
+    def _entities(parse: dict) -> list[dict]:
+        return [e for e in parse.get("entities") or [] if isinstance(e, dict) and e.get("entity")]
+
+    @property
+    def locale(self) -> str:
+        return self.turn.locale
+
+    def save(self) -> None:
+        conv = self.turn.conversation
+        conv.flow_id = self.flow_id
+        conv.flow_version_id = self.version_id if self.flow_id else None
+        conv.step = self.step_id if self.flow_id else None
+        conv.slots = dict(self.slots) if self.flow_id else {}
+        conv.stack = list(self.stack) if self.flow_id else []
+        self.state["seen"] = True
+        conv.state = dict(self.state)
+
+    # ── the order of things ────────────────────────────────────────────────────────────
+    async def handle(self) -> None:
+        first_contact = not self.state.get("seen")
+        if self.flow_id:
+            self.flow = await self.rt.flow(self.turn.session, self.version_id)
+            if self.flow is None or self.flow.step(self.step_id or "") is None:
+                log.error("conversation %s points at a missing flow %s/%s step %s; starting over",
+                          self.turn.conversation.id, self.flow_id, self.version_id, self.step_id)
+                self._clear_flow()
+        if self.turn.emergency is not None:
+            await self._emergency()
+            return
+        if self.state.get("offer") == "resume":
+            if await self._answer_resume_offer():
+                return
+        if self.flow is not None:
+            await self._in_flow()
+            return
+        await self._no_flow(first_contact)
+
+    async def _emergency(self) -> None:
+        if self.flow is not None and self.flow_id != "emergency":
+            self.state["resume"] = self._frame()
+        self._clear_flow(keep_resume=True)
+        if not await self._start_by_id("emergency", {}):
+            self.turn.say(_text(self.locale, "emergency"))
+
+    async def _answer_resume_offer(self) -> bool:
+        self.state.pop("offer", None)
+        payload = self.turn.payload.strip()
+        if payload == RESUME_PAYLOAD:
+            answer: bool | None = True
+        elif payload == RESUME_NO_PAYLOAD:
+            answer = False
+        else:
+            parsed = parse_yes_no(self.turn.text, self.intent)
+            if parsed is None:
+                idx = pick_choice(self.turn.text, [(True, [_text(l, "continue") for l in TEXTS]),
+                                                   (False, [_text(l, "no_thanks") for l in TEXTS])])
+                parsed = None if idx is None else Parsed(idx == 0)
+            answer = None if parsed is None else parsed.value
+        resume = self.state.pop("resume", None)
+        if answer is None or resume is None:
+            return False  # something else: handle the message as usual
+        if not answer:
+            self.turn.say(_text(self.locale, "resume_dropped"))
+            return True
+        self._restore(resume)
+        self.flow = await self.rt.flow(self.turn.session, self.version_id)
+        if self.flow is None or self.flow.step(self.step_id or "") is None:
+            self._clear_flow()
+            return False
+        await self._run(self.step_id, reask=True)
+        return True
+
+    async def _in_flow(self) -> None:
+        flow = self.flow
+        if self._is_cancel():
+            title = _localized(flow.title, self.locale)
+            self._clear_flow(keep_resume=True)
+            self.state["misses"] = 0
+            self.turn.say(_text(self.locale, "cancelled", title=title))
+            self._offer_resume()
+            return
+        step = flow.step(self.step_id)
+        if not (isinstance(step, AskStep) and self.state.get("waiting")):
+            await self._run(self.step_id)  # a turn that stopped half-way: go on from here
+            return
+        if await self._correction(step):
+            return
+        target = self._digression(by_intent=False)
+        if target is not None:
+            await self._digress(*target)
+            return
+        parsed = self._parse_answer(step)
+        if parsed is not None:
+            self._fill(step.ask.slot, parsed)
+            self.state["misses"] = 0
+            self.state["attempts"] = 0
+            self.state.pop("waiting", None)
+            self.state.pop("choices", None)
+            await self._run(self._next_of(step))
+            return
+        target = self._digression(by_intent=True)
+        if target is not None:
+            await self._digress(*target)
+            return
+        await self._misunderstood_answer(step)
+
+    async def _no_flow(self, first_contact: bool) -> None:
+        found = self._match_trigger(first_contact)
+        if found is not None:
+            trigger, captured = found
+            self.state["misses"] = 0
+            await self._start(trigger.flow, trigger.version_id, captured)
+            return
+        self.state["misses"] = int(self.state.get("misses") or 0) + 1
+        if self.state["misses"] >= 2:
+            await self._menu_and_human()
+            return
+        if not await self._start_by_id("fallback", {}):
+            self.turn.say(_text(self.locale, "fallback"), [Button(_text(self.locale, "human"), HUMAN_PAYLOAD)])
+
+    # ── triggers ───────────────────────────────────────────────────────────────────────
+    def _payload(self) -> str:
+        if self.turn.payload:
+            return self.turn.payload
+        text = self.turn.text.strip()
+        return text if text.startswith("/") else ""
+
+    def _match_trigger(self, first_contact: bool = False, only_digressions: bool = False,
+                       by_intent: bool = True, by_text: bool = True) -> tuple[_Trigger, dict] | None:
+        triggers = [t for t in self.rt.triggers(self.current)
+                    if not only_digressions or t.flow.digression]
+        if only_digressions:
+            triggers = [t for t in triggers if t.flow.id != self.flow_id]
+        payload = self._payload()
+        if payload:
+            for t in triggers:
+                captured = t.match_payload(payload)
+                if captured is not None:
+                    return t, captured
+        if by_text:
+            best = max(triggers, key=lambda t: t.keyword(self.turn.text), default=None)
+            if best is not None and best.keyword(self.turn.text) > 0:
+                return best, {}
+        if by_intent and self.intent and self.confidence >= INTENT_THRESHOLD:
+            for t in triggers:
+                if self.intent in t.intents:
+                    return t, {}
+        if first_contact and not only_digressions:
+            for t in triggers:
+                if t.flow.triggers.first_contact:
+                    return t, {}
+        return None
+
+    def _digression(self, by_intent: bool) -> tuple[_Trigger, dict] | None:
+        if by_intent:
+            return self._match_trigger(only_digressions=True, by_text=False)
+        payload = self._payload()
+        if payload.startswith(CHOICE_PREFIX):
+            return None
+        if payload:
+            for t in self.rt.triggers(self.current):  # a pressed button always wins
+                if t.flow.id != self.flow_id:
+                    captured = t.match_payload(payload)
+                    if captured is not None:
+                        return t, captured
+        return self._match_trigger(only_digressions=True, by_intent=False)
+
+    async def _digress(self, trigger: _Trigger, captured: dict) -> None:
+        self.state["resume"] = self._frame()
+        self._clear_flow(keep_resume=True)
+        await self._start(trigger.flow, trigger.version_id, captured)
+
+    def _is_cancel(self) -> bool:
+        t = self.turn.text.strip().lower().strip(" .!?。！？，,~…")
+        return t in CANCEL_WORDS or self.turn.payload.strip() == "/cancel"
+
+    # ── starting and running ───────────────────────────────────────────────────────────
+    async def _start_by_id(self, flow_id: str, captured: dict) -> bool:
+        version_id = self.current.get(flow_id)
+        flow = await self.rt.flow(self.turn.session, version_id)
+        if flow is None:
+            return False
+        await self._start(flow, version_id, captured)
+        return True
+
+    async def _start(self, flow: Flow, version_id: int, captured: dict, prefill: bool = True) -> None:
+        self.flow, self.flow_id, self.version_id = flow, flow.id, version_id
+        self.slots, self.state["labels"] = {}, {}
+        self.state.pop("result", None)
+        if prefill:
+            self._prefill(flow)
+        for name, value in captured.items():
+            if name in flow.slots and value not in (None, ""):
+                self.slots[name] = value
+        await self._run(flow.steps[0].id)
+
+    def _prefill(self, flow: Flow) -> None:
+        for name, slot in flow.slots.items():
+            if slot.type in ENTITY_TYPES and slot.prefill:
+                for e in self.entities:
+                    if e["entity"] == slot.type:
+                        self._fill(name, Parsed(e.get("value"), self._surface(e)))
+                        break
+
+    def _surface(self, entity: dict) -> str:
+        start, end = entity.get("start"), entity.get("end")
+        if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(self.turn.text):
+            return self.turn.text[start:end]
+        return str(entity.get("value"))
+
+    def _next_of(self, step) -> str | None:
+        return step.next or self.flow.after(step.id)
+
+    async def _run(self, step_id: str | None, reask: bool = False) -> None:
+        budget = MAX_STEPS_PER_TURN
+        while True:
+            while step_id is not None:
+                budget -= 1
+                if budget < 0:
+                    log.error("flow %s loops without asking anything; stopped at step %s", self.flow_id, step_id)
+                    self.turn.say(_text(self.locale, "broken"), [Button(_text(self.locale, "human"), HUMAN_PAYLOAD)])
+                    self._clear_flow()
+                    self.stack = []
+                    return
+                step = self.flow.step(step_id)
+                self.step_id = step_id
+                if step.if_ is not None and not self._condition(step.if_):
+                    step_id = self.flow.after(step_id)
+                    continue
+                if isinstance(step, AskStep):
+                    slot = step.ask.slot
+                    if not reask and not step.ask.always_ask and self.slots.get(slot) not in (None, ""):
+                        step_id = self._next_of(step)
+                        continue
+                    self._ask(step, retry=False)
+                    return
+                reask = False
+                step_id = await self._do(step)
+            if not self.stack:
+                break
+            frame = self.stack.pop()
+            callee_slots = dict(self.slots)
+            self._restore(frame)
+            self.flow = await self.rt.flow(self.turn.session, self.version_id)
+            self.state["result"] = callee_slots
+            step_id = frame.get("step")
+            if self.flow is None:
+                break
+        self._finish()
+
+    async def _do(self, step) -> str | None:
+        if isinstance(step, SayStep):
+            buttons = [Button(self._render(_localized(b.title, self.locale)), b.payload) for b in step.buttons]
+            self.turn.say(self._render(_localized(step.say, self.locale)), buttons)
+        elif isinstance(step, BranchStep):
+            for case in step.branch:
+                if case.else_ is not None:
+                    return case.else_
+                if self._condition(case.if_):
+                    return case.goto
+        elif isinstance(step, ActionStep):
+            await self._action(step.action, step.args, step.save)
+        elif isinstance(step, HandoffStep):
+            await self._handoff(step)
+        elif isinstance(step, CallStep):
+            version_id = self.current.get(step.call)
+            callee = await self.rt.flow(self.turn.session, version_id)
+            if callee is None:
+                log.error("flow %s calls %s, which is not published", self.flow_id, step.call)
+                return self._next_of(step)
+            self.stack.append({**self._frame(), "step": self._next_of(step)})
+            self.flow, self.flow_id, self.version_id = callee, callee.id, version_id
+            self.slots, self.state["labels"] = {}, {}
+            return callee.steps[0].id
+        elif isinstance(step, GotoStep):
+            return step.goto
+        elif isinstance(step, EndStep):
+            return None
+        return self._next_of(step)
+
+    def _finish(self) -> None:
+        self._clear_flow(keep_resume=True)
+        self._offer_resume()
+
+    def _offer_resume(self) -> None:
+        resume = self.state.get("resume")
+        if not resume:
+            return
+        flow = self.rt.cache.get(resume.get("version_id"))
+        title = _localized(flow.title, self.locale) if flow else resume.get("flow_id", "")
+        self.turn.say(
+            _text(self.locale, "resume", title=title),
+            [Button(_text(self.locale, "continue"), RESUME_PAYLOAD),
+             Button(_text(self.locale, "no_thanks"), RESUME_NO_PAYLOAD)],
+        )
+        self.state["offer"] = "resume"
+
+    # ── frames ─────────────────────────────────────────────────────────────────────────
+    def _frame(self) -> dict:
+        return {
+            "flow_id": self.flow_id, "version_id": self.version_id, "step": self.step_id,
+            "slots": dict(self.slots), "labels": dict(self.state.get("labels") or {}),
+            "result": self.state.get("result"), "stack": list(self.stack),
+            "choices": self.state.get("choices"),
+        }
+
+    def _restore(self, frame: dict) -> None:
+        self.flow_id, self.version_id, self.step_id = frame["flow_id"], frame["version_id"], frame.get("step")
+        self.slots = dict(frame.get("slots") or {})
+        self.state["labels"] = dict(frame.get("labels") or {})
+        self.state["result"] = frame.get("result")
+        if "stack" in frame:
+            self.stack = list(frame.get("stack") or [])
+        if frame.get("choices"):
+            self.state["choices"] = frame["choices"]
+
+    def _clear_flow(self, keep_resume: bool = False) -> None:
+        self.flow = None
+        self.flow_id = self.version_id = self.step_id = None
+        self.slots = {}
+        self.stack = []
+        for key in ("waiting", "attempts", "labels", "choices", "result"):
+            self.state.pop(key, None)
+        if not keep_resume:
+            self.state.pop("resume", None)
+
+    # ── names for templates and conditions ─────────────────────────────────────────────
+    def _person(self) -> dict:
+        p = self.turn.person
+        return {"consent": bool(getattr(p, "consent_given", False)), "locale": self.locale,
+                "opted_out": bool(getattr(p, "opted_out", False)), "id": getattr(p, "id", None)}
+
+    def _condition_names(self, value: Any = None) -> dict:
+        entities: dict[str, Any] = {}
+        for e in self.entities:
+            entities.setdefault(e["entity"], e.get("value"))
+        names = {s: None for s in self.flow.slots} if self.flow else {}
+        names.update(self.slots)
+        names.update({"intent": self.intent, "entities": entities, "result": self.state.get("result") or {},
+                      "person": self._person(), "locale": self.locale, "value": value})
+        return names
+
+    def _condition(self, expr: str, value: Any = None) -> bool:
+        try:
+            return bool(conditions.evaluate(expr, self._condition_names(value)))
+        except conditions.ConditionError as exc:
+            log.warning("flow %s: %s (taken as false)", self.flow_id, exc)
+            return False
+
+    def _show(self, name: str, value: Any) -> str:
+        slot_name = name.split(".")[0]
+        slot = self.flow.slots.get(slot_name) if self.flow and "." not in name else None
+        if slot is not None:
+            label = (self.state.get("labels") or {}).get(slot_name)
+            if slot.type == "yes_no" and isinstance(value, bool):
+                return _text(self.locale, "yes" if value else "no")
+            if label:
+                return _localized(label, self.locale)
+        if value is None:
+            return ""
+        if isinstance(value, dict) and ("zh" in value or "en" in value):
+            return _localized(value, self.locale)
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, list):
+            return "、".join(self._show("", v) for v in value)
+        return str(value)
+
+    def _render(self, text: str) -> str:
+        env = self._condition_names()
+        return templates.render(text, env, self._show)
+
+    # ── asking ─────────────────────────────────────────────────────────────────────────
+    def _choices(self, step: AskStep) -> list[tuple[Any, Any]]:
+        """[(value, title)] for the open question; title is {zh, en} or text."""
+        ask = step.ask
+        if ask.choices:
+            return [(c.value, c.title) for c in ask.choices]
+        if ask.choices_from:
+            if self.state.get("waiting") and self.state.get("choices") is not None:
+                return [tuple(c) for c in self.state["choices"]]
+            items = templates.lookup(ask.choices_from, self._condition_names()) or []
+            out = []
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict) and "value" in item:
+                    out.append((item["value"], item.get("title", item["value"])))
+                else:
+                    out.append((item, str(item)))
+            return out
+        slot = self.flow.slots[ask.slot]
+        if slot.choices:
+            return [(c.value, c.title) for c in slot.choices]
+        if slot.type == "yes_no":
+            return [(True, {l: _text(l, "yes") for l in TEXTS}), (False, {l: _text(l, "no") for l in TEXTS})]
+        return []
+
+    def _ask(self, step: AskStep, retry: bool) -> None:
+        ask = step.ask
+        self.step_id = step.id
+        self.state["waiting"] = True
+        if not retry:
+            self.state["attempts"] = 0
+        choices = self._choices(step)
+        if ask.choices_from:
+            self.state["choices"] = [[v, t] for v, t in choices]
+        message = ask.retry if (retry and ask.retry) else ask.question
+        buttons = [Button(self._render(_localized(title, self.locale)), f"{CHOICE_PREFIX}{_value_key(value)}")
+                   for value, title in choices]
+        if ask.skip:
+            buttons.append(Button(_localized(ask.skip, self.locale), f"{CHOICE_PREFIX}{SKIP_VALUE}"))
+        self.turn.say(self._render(_localized(message, self.locale)), buttons)
+
+    def _parse_answer(self, step: AskStep) -> Parsed | None:
+        ask = step.ask
+        slot = self.flow.slots[ask.slot]
+        text = self.turn.text
+        payload = self.turn.payload.strip()
+        choices = self._choices(step)
+        if payload == f"{CHOICE_PREFIX}{SKIP_VALUE}" and ask.skip:
+            return Parsed(None)
+        parsed: Parsed | None = None
+        if payload.startswith(CHOICE_PREFIX):
+            key = payload[len(CHOICE_PREFIX):]
+            for value, title in choices:
+                if _value_key(value) == key:
+                    parsed = Parsed(value, title)
+            if parsed is None:
+                return None
+        elif slot.type in ENTITY_TYPES:
+            for e in self.entities:
+                if e["entity"] == slot.type:
+                    parsed = Parsed(e.get("value"), self._surface(e))
+                    break
+            if parsed is not None and choices and not any(_value_key(v) == _value_key(parsed.value)
+                                                          for v, _ in choices):
+                parsed = None
+            if parsed is None and choices:
+                parsed = self._pick(text, choices)
+            if parsed is None and slot.accept_text:
+                parsed = parse_text(text)
+        elif slot.type == "choice":
+            parsed = self._pick(text, choices)
+            if parsed is None:
+                for e in self.entities:
+                    if e["entity"] == ask.slot and any(_value_key(v) == _value_key(e.get("value")) for v, _ in choices):
+                        value = e.get("value")
+                        title = next(t for v, t in choices if _value_key(v) == _value_key(value))
+                        parsed = Parsed(value, title)
+        elif slot.type == "yes_no":
+            parsed = parse_yes_no(text, self.intent)
+        elif slot.type == "number":
+            parsed = parse_number(text)
+            if parsed is not None and ((slot.min is not None and parsed.value < slot.min)
+                                       or (slot.max is not None and parsed.value > slot.max)):
+                parsed = None
+        elif slot.type == "phone":
+            parsed = parse_phone(text)
+        elif slot.type == "date":
+            parsed = parse_date(text, self.turn.now.date())
+        else:
+            parsed = parse_text(text, slot.min_length, slot.max_length)
+        if parsed is not None and ask.validate_ and not self._condition(ask.validate_, parsed.value):
+            return None
+        return parsed
+
+    def _pick(self, text: str, choices: list[tuple[Any, Any]]) -> Parsed | None:
+        options = []
+        for value, title in choices:
+            titles = [self._render(_localized(title, l)) for l in (self.locale, "zh", "en")]
+            options.append((value, titles))
+        i = pick_choice(text, options)
+        return None if i is None else Parsed(choices[i][0], choices[i][1])
+
+    def _fill(self, name: str, parsed: Parsed) -> None:
+        self.slots[name] = parsed.value
+        labels = dict(self.state.get("labels") or {})
+        if parsed.label not in ("", None) and parsed.label != parsed.value:
+            labels[name] = parsed.label
+        else:
+            labels.pop(name, None)
+        self.state["labels"] = labels
+
+    async def _misunderstood_answer(self, step: AskStep) -> None:
+        attempts = int(self.state.get("attempts") or 0) + 1
+        self.state["attempts"] = attempts
+        self.state["misses"] = int(self.state.get("misses") or 0) + 1
+        if attempts < step.ask.max_attempts:
+            self._ask(step, retry=True)
+            return
+        self.state.pop("waiting", None)
+        self.state["attempts"] = 0
+        if step.ask.on_fail:
+            await self._run(step.ask.on_fail)
+            return
+        self._clear_flow()
+        await self._menu_and_human()
+
+    async def _menu_and_human(self) -> None:
+        self.state["misses"] = 0
+        self.turn.say(_text(self.locale, "not_understood"), [Button(_text(self.locale, "human"), HUMAN_PAYLOAD)])
+        await self._start_by_id("menu", {})
+
+    # ── corrections ────────────────────────────────────────────────────────────────────
+    async def _correction(self, step: AskStep) -> bool:
+        """"不对，是西坡村": an entity for another, already filled slot changes that slot."""
+        current = self.flow.slots[step.ask.slot]
+        lowered = self.turn.text.lower()
+        marker = any(m in lowered for m in CORRECTION_MARKERS)
+        for e in self.entities:
+            if e["entity"] == current.type and current.type in ENTITY_TYPES:
+                continue  # an answer to the open question
+            for name, slot in self.flow.slots.items():
+                if name == step.ask.slot or slot.type != e["entity"] or self.slots.get(name) in (None, ""):
+                    continue
+                if _value_key(self.slots[name]) == _value_key(e.get("value")):
+                    continue
+                if not marker and self._parse_answer(step) is not None:
+                    continue
+                label = self._surface(e)
+                self._fill(name, Parsed(e.get("value"), label))
+                what = _localized(slot.title, self.locale) if slot.title else ""
+                key = "corrected" if what else "corrected_plain"
+                self.turn.say(_text(self.locale, key, what=what, label=label))
+                self._ask(step, retry=False)
+                return True
+        return False
+
+    # ── actions and handoff ────────────────────────────────────────────────────────────
+    async def _action(self, name: str, args: dict, save: dict) -> dict | None:
+        action = self.rt.registry.get(name)
+        if action is None:
+            log.error("flow %s runs the action %s, which is not registered", self.flow_id, name)
+            return None
+        env = self._condition_names()
+        values = {k: templates.render_value(v, env) for k, v in args.items()}
+        ctx = ActionContext(self.turn, self.slots, self.flow_id or "")
+        result = await action(ctx, **values)
+        self.state["result"] = _jsonable(result) if result is not None else {}
+        for slot, field in save.items():
+            self.slots[slot] = templates.lookup(field, self.state["result"])
+        return result
+
+    async def _handoff(self, step: HandoffStep) -> None:
+        spec = step.handoff
+        if "open_handoff" not in self.rt.registry:
+            log.warning("flow %s hands off, but no action 'open_handoff' is registered", self.flow_id)
+            return
+        summary = self._render(_localized(spec.summary, self.locale)) if spec.summary else ""
+        action = self.rt.registry.get("open_handoff")
+        args = {"reason": spec.reason, "priority": spec.priority, "summary": summary}
+        accepted = inspect.signature(action.fn).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            args = {k: v for k, v in args.items() if k in accepted}
+        await self._action("open_handoff", args, {})
+
+
+def _value_key(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """Action results are kept in the conversation row (JSON): dates become text."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,179 @@
+"""Flows in the database: immutable versions, one of them published per flow.
+
+A draft is a saved version that was never published. Publishing points `flows.
+current_version_id` at a version; rolling back points it at an older one. Nothing is ever
+changed in a saved version, so a running conversation can finish on the version it started
+on, and every process caches parsed flows by version id. The caller owns the transaction.
+
+    v = await save_draft(s, "need_request", yaml_text, created_by="staff:3")  # validates
+    await publish(s, "need_request", v.id, by="staff:3")
+    await rollback(s, "need_request", to_version=2, by="staff:3")
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.validate import FlowError, FlowValidationError, validate_text
+from storage import audit
+from storage.models import Flow, FlowVersion, utcnow
+
+__all__ = [
+    "BUILTIN_DIR", "FlowStoreError", "FlowSummary", "FlowValidationError", "current_ids", "current_version",
+    "get_version", "get_versions", "list_flows", "publish", "rollback", "save_draft", "seed_builtin",
+]
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "flows" / "builtin"
+
+
+class FlowStoreError(ValueError):
+    """A publish or rollback that cannot be done (unknown flow or version)."""
+
+
+@dataclass(frozen=True)
+class FlowSummary:
+    id: str
+    current_version_id: int | None
+    current_version: int | None
+    latest_version: int
+    updated_at: datetime
+
+
+def _declared_spec_version(yaml_text: str) -> int:
+    from ruamel.yaml import YAML
+
+    try:
+        data = YAML(typ="safe").load(yaml_text)
+        value = data.get("spec_version") if isinstance(data, dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    except Exception:  # already validated; this only fills a column
+        return 0
+
+
+async def current_ids(session: AsyncSession) -> dict[str, int]:
+    """{flow id: published version id} for every published flow — one query, every turn."""
+    rows = await session.execute(select(Flow.id, Flow.current_version_id).where(Flow.current_version_id.is_not(None)))
+    return {flow_id: version_id for flow_id, version_id in rows}
+
+
+async def get_version(session: AsyncSession, version_id: int) -> FlowVersion | None:
+    return await session.get(FlowVersion, version_id)
+
+
+async def get_versions(session: AsyncSession, version_ids: list[int]) -> list[FlowVersion]:
+    if not version_ids:
+        return []
+    rows = await session.execute(select(FlowVersion).where(FlowVersion.id.in_(version_ids)))
+    return list(rows.scalars())
+
+
+async def current_version(session: AsyncSession, flow_id: str) -> FlowVersion | None:
+    flow = await session.get(Flow, flow_id)
+    if flow is None or flow.current_version_id is None:
+        return None
+    return await session.get(FlowVersion, flow.current_version_id)
+
+
+async def _flow_row(session: AsyncSession, flow_id: str, *, create: bool) -> Flow | None:
+    flow = (await session.execute(select(Flow).where(Flow.id == flow_id).with_for_update())).scalar_one_or_none()
+    if flow is None and create:
+        flow = Flow(id=flow_id, current_version_id=None)
+        session.add(flow)
+        await session.flush()
+    return flow
+
+
+async def save_draft(session: AsyncSession, flow_id: str, yaml_text: str, created_by: str = "system",
+                     registry=None) -> FlowVersion:
+    """Validate `yaml_text` as flow `flow_id` and save it as a new, unpublished version.
+    Raises FlowValidationError (with every error) when the flow has problems."""
+    errors = validate_text(yaml_text, f"{flow_id}.yaml", registry)
+    if errors:
+        raise FlowValidationError(errors)
+    await _flow_row(session, flow_id, create=True)
+    last = (await session.execute(
+        select(func.max(FlowVersion.version)).where(FlowVersion.flow_id == flow_id)
+    )).scalar_one_or_none() or 0
+    version = FlowVersion(
+        flow_id=flow_id, version=last + 1, spec_version=_declared_spec_version(yaml_text), yaml=yaml_text,
+        created_by=created_by, created_at=utcnow(),
+    )
+    session.add(version)
+    await session.flush()
+    await audit.record(session, created_by, "flow.save", f"flow:{flow_id}", {"version": version.version})
+    return version
+
+
+async def publish(session: AsyncSession, flow_id: str, version_id: int | None = None, by: str = "system",
+                  now: datetime | None = None) -> FlowVersion:
+    """Make a version (default: the newest) the one new conversations use."""
+    flow = await _flow_row(session, flow_id, create=False)
+    if flow is None:
+        raise FlowStoreError(f"there is no flow '{flow_id}'")
+    if version_id is None:
+        version = (await session.execute(
+            select(FlowVersion).where(FlowVersion.flow_id == flow_id).order_by(FlowVersion.version.desc()).limit(1)
+        )).scalar_one_or_none()
+    else:
+        version = await session.get(FlowVersion, version_id)
+    if version is None or version.flow_id != flow_id:
+        raise FlowStoreError(f"flow '{flow_id}' has no version with id {version_id}")
+    if version.published_at is None:
+        version.published_at = now or utcnow()
+    flow.current_version_id = version.id
+    flow.updated_at = now or utcnow()
+    await audit.record(session, by, "flow.publish", f"flow:{flow_id}", {"version": version.version})
+    return version
+
+
+async def rollback(session: AsyncSession, flow_id: str, to_version: int, by: str = "system") -> FlowVersion:
+    """Publish an earlier version again, by its number (1, 2, …)."""
+    version = (await session.execute(
+        select(FlowVersion).where(FlowVersion.flow_id == flow_id, FlowVersion.version == to_version)
+    )).scalar_one_or_none()
+    if version is None:
+        raise FlowStoreError(f"flow '{flow_id}' has no version {to_version}")
+    result = await publish(session, flow_id, version.id, by=by)
+    await audit.record(session, by, "flow.rollback", f"flow:{flow_id}", {"version": to_version})
+    return result
+
+
+async def list_flows(session: AsyncSession) -> list[FlowSummary]:
+    latest = (
+        select(FlowVersion.flow_id, func.max(FlowVersion.version).label("latest")).group_by(FlowVersion.flow_id)
+    ).subquery()
+    current = FlowVersion.__table__.alias("cur")
+    rows = await session.execute(
+        select(Flow.id, Flow.current_version_id, current.c.version, latest.c.latest, Flow.updated_at)
+        .join(latest, latest.c.flow_id == Flow.id)
+        .outerjoin(current, current.c.id == Flow.current_version_id)
+        .order_by(Flow.id)
+    )
+    return [FlowSummary(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def seed_builtin(session: AsyncSession, directory: Path | None = None, registry=None) -> list[str]:
+    """Save and publish every built-in flow that the database does not have yet. A flow an
+    admin has edited is left alone, so edits survive upgrades. Returns the seeded ids."""
+    directory = directory or BUILTIN_DIR
+    existing = set((await session.execute(select(Flow.id))).scalars())
+    seeded = []
+    errors: list[FlowError] = []
+    for path in sorted(directory.glob("*.yaml")):
+        flow_id = path.stem
+        if flow_id in existing:
+            continue
+        try:
+            version = await save_draft(session, flow_id, path.read_text(encoding="utf-8"), "system", registry)
+        except FlowValidationError as exc:
+            errors.extend(FlowError(str(path), e.line, e.column, e.message) for e in exc.errors)
+            continue
+        await publish(session, flow_id, version.id, by="system")
+        seeded.append(flow_id)
+    if errors:
+        raise FlowValidationError(errors)
+    return seeded
