@@ -142,6 +142,19 @@ class Leader:
         self.is_leader = False
         self.elected = asyncio.Event()
         self.rounds = 0  # completed election rounds: shows the campaign is alive
+        self.known_leader: dict[str, Any] | None = None  # as a follower: the leader's record
+
+    def status(self) -> str:
+        """For /healthz: "self", "other:<host:pid:…>" or "none" (no fresh leader record)."""
+        if self.is_leader:
+            return "self"
+        if self.known_leader:
+            return f"other:{self.known_leader.get('id', '?')}"
+        return "none"
+
+    async def _read_record(self) -> None:
+        async with self.db.session() as s:
+            self.known_leader = await current_leader(s, now=utcnow())
 
     async def start(self) -> None:
         if self._task is None:
@@ -163,6 +176,8 @@ class Leader:
                 if not self.is_leader:
                     if await self._lock.try_acquire():
                         await self._take_office()
+                    else:
+                        await self._read_record()
                 elif not await self._lock.still_held():
                     log.warning("leadership lost (lock connection gone) / 失去领导权")
                     await self._step_down(clear_record=False)
@@ -181,6 +196,7 @@ class Leader:
 
     async def _take_office(self) -> None:
         self.is_leader = True
+        self.known_leader = None
         self._since = self._clock()
         log.info("elected leader %s / 成为主进程", self.identity)
         with contextlib.suppress(Exception):

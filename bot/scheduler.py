@@ -255,6 +255,7 @@ def mount(app: Any, services: Any) -> SchedulerService:
     service = SchedulerService(services)
     services.on_start(service.start)
     services.on_stop(service.stop)
+    services.leader_status = service.leader.status
     app.state.scheduler = service
     return service
 
