@@ -1,0 +1,160 @@
+"""Policy knowledge search: which policy is a question about, and which passage answers it.
+
+BM25 (rank-bm25) over jieba tokens, twice: over passages (the title, each keyword, each
+sentence-sized piece of a policy's text) and over whole documents. A policy scores the mean
+of its best passage and its document score (each divided by the best of its kind), plus a
+boost for the ``policy`` entity (given, or found in the question by the parser's lexicon).
+An index is immutable and cached per knowledge-base version id (``PolicyIndex.build``
+returns the cached one for a version it has seen), so a publish — a new version id — makes
+the next question use a fresh index in every process.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rank_bm25 import BM25Okapi
+
+from nlu.canonical import DIALECT, TYPOS
+from nlu.normalize import normalize
+from nlu.tokenize import add_words, words
+
+__all__ = ["KbHit", "PolicyDoc", "PolicyIndex", "clear_cache"]
+
+ENTITY_BOOST = 0.5  # added to the normalized score of the policy the question names
+PASSAGE_WEIGHT = 0.5  # score = w · best passage + (1 − w) · whole document, each scaled to the best
+_CACHE_SIZE = 8
+_cache: OrderedDict[str, "PolicyIndex"] = OrderedDict()
+_cache_lock = threading.Lock()
+
+_STOP = set("the a an is are am i my me our we you your to of for and or in on at it be do does can how what who which there this that with".split()) | set("的 了 吗 呢 吧 啊 呀 是 我 你 他 她 们 有 在 和 与 及 或 就 都 也 还 要 能 会 可以 怎么 什么 哪 哪里 多少 这 那 个 一 不 没 没有 请问 想 问 下 一下 给 对 把 被 让 从 到 为 着 过 啥 咋 俺 吧 嘛 么 很 又 再 等".split())
+_SPLIT = re.compile(r"[。;；!！?？\n]|(?<=[,，])(?=.{25,})")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDoc:
+    policy_id: str
+    title: str
+    text: str  # every field of the policy joined
+    keywords: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class KbHit:
+    policy_id: str
+    score: float
+    passage: str
+
+
+def _fold(text: str) -> str:
+    text = normalize(text)
+    for table in (TYPOS, DIALECT):
+        for k in sorted(table, key=len, reverse=True):
+            if len(k) >= 2 and k in text:
+                text = text.replace(k, table[k])
+    return text
+
+
+def _tokens(text: str) -> list[str]:
+    folded = _fold(text)
+    toks = [w for w in words(folded) if w not in _STOP and not re.fullmatch(r"[\W_]+", w)]
+    # character bigrams of Chinese words catch partial overlaps (学费/学杂费)
+    grams = [w[i : i + 2] for w in toks if len(w) > 2 and not w.isascii() for i in range(len(w) - 1)]
+    return toks + grams
+
+
+def _passages(doc: PolicyDoc) -> list[str]:
+    pieces = [doc.title, *doc.keywords]
+    pieces += [p.strip() for p in _SPLIT.split(doc.text) if len(p.strip()) >= 4]
+    return pieces
+
+
+class PolicyIndex:
+    def __init__(self, docs: Sequence[PolicyDoc], version_id: str):
+        self.version_id = version_id
+        self.docs = {d.policy_id: d for d in docs}
+        add_words(kw for d in docs for kw in (d.title, *d.keywords))
+        self._owners: list[str] = []
+        self._texts: list[str] = []
+        corpus = []
+        for d in docs:
+            for passage in _passages(d):
+                toks = _tokens(passage)
+                if d.title == passage or passage in d.keywords:
+                    toks = toks * 2  # names and keywords say what a policy is about
+                if toks:
+                    self._owners.append(d.policy_id)
+                    self._texts.append(passage)
+                    corpus.append(toks)
+        self._bm25 = BM25Okapi(corpus) if corpus else None
+        self._doc_ids = [d.policy_id for d in docs]
+        doc_corpus = [_tokens(" ".join([d.title, *d.keywords, d.keywords and " ".join(d.keywords) or "", d.text])) for d in docs]
+        self._doc_bm25 = BM25Okapi(doc_corpus) if docs else None
+        self._surfaces = self._entity_surfaces(docs)
+
+    @classmethod
+    def build(cls, docs: Sequence[PolicyDoc], version_id: str) -> "PolicyIndex":
+        """The index for ``version_id``: cached, or built from ``docs``."""
+        with _cache_lock:
+            index = _cache.get(version_id)
+            if index is not None:
+                _cache.move_to_end(version_id)
+                return index
+        index = cls(docs, version_id)
+        with _cache_lock:
+            _cache[version_id] = index
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+        return index
+
+    @staticmethod
+    def _entity_surfaces(docs: Sequence[PolicyDoc]) -> list[tuple[str, str]]:
+        from nlu.training_data import load_training_data
+
+        data = load_training_data()
+        pairs = [(normalize(s), data.synonyms.get(normalize(s), "")) for s in data.lookups.get("policy", ())]
+        ids = {d.policy_id for d in docs}
+        pairs += [(normalize(d.title), d.policy_id) for d in docs]
+        return sorted({(s, p) for s, p in pairs if p in ids and s}, key=lambda sp: -len(sp[0]))
+
+    def policy_in(self, text: str) -> str | None:
+        """The policy the question names, by the longest name or synonym found in it."""
+        norm = normalize(text)
+        for surface, policy_id in self._surfaces:
+            if surface in norm:
+                return policy_id
+        return None
+
+    def search(self, text: str, k: int = 3, policy_entity: str | None = None) -> list[KbHit]:
+        if self._bm25 is None:
+            return []
+        query = _tokens(text)
+        named = policy_entity or self.policy_in(text)
+        best: dict[str, tuple[float, str]] = {}
+        if query:
+            scores = self._bm25.get_scores(query)
+            for owner, passage, score in zip(self._owners, self._texts, scores):
+                if owner not in best or score > best[owner][0]:
+                    best[owner] = (float(score), passage)
+        top = max((s for s, _ in best.values()), default=0.0) or 1.0
+        ranked = {pid: (PASSAGE_WEIGHT * s / top, p) for pid, (s, p) in best.items()}
+        if query and self._doc_bm25 is not None:
+            whole = self._doc_bm25.get_scores(query)
+            doc_top = float(max(whole)) or 1.0
+            for pid, score in zip(self._doc_ids, whole):
+                s, p = ranked.get(pid, (0.0, self.docs[pid].title))
+                ranked[pid] = (s + (1 - PASSAGE_WEIGHT) * float(score) / doc_top, p)
+        if named in self.docs:
+            score, passage = ranked.get(named, (0.0, self.docs[named].title))
+            ranked[named] = (score + ENTITY_BOOST, passage)
+        hits = [KbHit(pid, round(s, 4), p) for pid, (s, p) in ranked.items() if s > 0]
+        hits.sort(key=lambda h: -h.score)
+        return hits[:k]
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
