@@ -18,10 +18,9 @@ import psycopg
 import pytest
 
 from bot.leader import Leader, current_leader
-from conftest import PG_ADMIN_DSN, create_pg_database, drop_pg_database
-from storage import migrate
 from storage.db import Database
 
+PG_ADMIN_DSN = os.environ.get("XIANGZHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 CANDIDATE = Path(__file__).with_name("leader_candidate.py")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,18 +99,9 @@ def test_follower_takes_over_when_leader_is_killed(db_url):
             second.kill()
 
 
-@pytest.fixture
-def pg_url():
-    """PostgreSQL only: the lock connection exists there alone."""
-    url = create_pg_database()
-    migrate.upgrade(url)
-    yield url
-    drop_pg_database(url)
-
-
 @pytest.mark.postgres
-async def test_leader_steps_down_when_its_lock_connection_dies_and_comes_back(pg_url):
-    db_url = pg_url
+@pytest.mark.parametrize("empty_db_url", ["postgres"], indirect=True)  # the lock connection is PostgreSQL's
+async def test_leader_steps_down_when_its_lock_connection_dies_and_comes_back(db_url):
     events: list[str] = []
 
     async def elected():
