@@ -187,7 +187,7 @@ class ConversationRunner:
     """A fresh database with the given flows seeded, and the real dispatcher in front of it."""
 
     def __init__(self, db_url: str, flow_dirs: Iterable[Path], *, nlu: Any = None, registry=None,
-                 emergency_detector: Any = None, now: datetime | None = None):
+                 emergency_detector: Any = None, now: datetime | None = None, migrate: bool = True):
         self.db_url = db_url
         self.flow_dirs = [Path(d) for d in flow_dirs]
         self.nlu = nlu
@@ -195,6 +195,7 @@ class ConversationRunner:
         self.emergency_detector = emergency_detector
         self.now = now or datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # a Monday, 10:00 in China
         self.services = None
+        self.migrate = migrate  # False: the database is already at the newest schema
         self._counter = 0
 
     async def __aenter__(self) -> "ConversationRunner":
@@ -204,7 +205,8 @@ class ConversationRunner:
         from storage import flow_store, migrate
         from storage.db import Database
 
-        migrate.upgrade(self.db_url)
+        if self.migrate:
+            migrate.upgrade(self.db_url)
         db = Database(self.db_url)
         runtime = FlowRuntime(registry=self.registry)
         async with db.session() as session:

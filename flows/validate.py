@@ -166,7 +166,7 @@ def _pydantic_errors(checker: _Checker, exc: ValidationError, prefix: tuple) -> 
             parent = ".".join(fields[:-1])
             inside = f" in '{parent}'" if parent else ""
             checker.add(loc, f"{where}'{fields[-1] if fields else field}' is missing{inside}")
-        elif etype == "string_type" and given is None and not re.match(r"^\w+$", str(loc[-1])):
+        elif etype == "string_type" and given is None and str(loc[-1]) not in LOCALES:
             parent = ".".join(fields[:-1])
             checker.add(loc, f"{where}the text of '{parent}' was cut at a comma or colon; put it in quotes")
         elif etype in ("string_type",):

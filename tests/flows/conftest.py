@@ -3,6 +3,7 @@ temporary cache), and an action registry with a test `open_handoff` over the rea
 service (the mission's own open_handoff lives in flows/actions_mission.py)."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,10 @@ TEST_FLOWS = DATA / "flows"
 def nlu(tmp_path_factory):
     from nlu.parser import NLU
 
-    return NLU.load(tmp_path_factory.mktemp("nlu-cache"))
+    model = NLU.load()  # the shared model cache (keyed by data and code), trained once
+    model.set_gazetteer(activities=[(12, "巧娘班", ["巧娘"])],
+                        villages=[(1, "西坡村", ["西坡", "Xipo"]), (2, "东沟村", ["东沟"])])
+    return model
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +39,23 @@ def registry():
     reg.register("open_handoff", open_handoff,
                  {"reason": "text?", "priority": "text?", "summary": "text?"})
     return reg
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite file at the newest schema; tests copy it instead of migrating again."""
+    from storage import migrate
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate.upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def fresh_sqlite_url(migrated_sqlite, tmp_path) -> str:
+    target = tmp_path / "fresh.db"
+    shutil.copyfile(migrated_sqlite, target)
+    return f"sqlite+aiosqlite:///{target}"
 
 
 @pytest.fixture(scope="session")
