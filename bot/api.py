@@ -24,9 +24,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot import authz
 from bot.authz import AuthError, Caller, StaffScope
 from storage import activities as activity_service
-from storage import audit
+from storage import audit, flow_store
 from storage import cases as case_service
 from storage import handoffs as handoff_service
+from storage import policies as policy_service
 from storage import staff as staff_service
 from storage.areas import area_ids_under, get_by_code
 from storage.models import (
@@ -40,8 +41,6 @@ from storage.models import (
     Handoff,
     NeedRequest,
     Person,
-    Policy,
-    PolicyVersion,
     Staff,
     utcnow,
 )
@@ -509,14 +508,6 @@ def _content_editor(c: Caller) -> None:
         raise ADMINS_ONLY
 
 
-def _flow_store():
-    try:
-        from storage import flow_store
-    except ImportError as exc:  # the flow store ships with the flow engine
-        raise ApiError(503, "流程存储还没有安装", "the flow store is not available in this build") from exc
-    return flow_store
-
-
 async def _flow_json(s: AsyncSession, flow_id: str) -> dict:
     flow = await s.get(Flow, flow_id)
     if flow is None:
@@ -558,63 +549,39 @@ class FlowIn(BaseModel):
 @router.put("/flows/{flow_id}", summary="Save a draft after validating (422 lists file:line:column errors)")
 async def put_flow(flow_id: str, body: FlowIn, request: Request, c: Caller = Depends(caller)):
     _content_editor(c)
-    store = _flow_store()
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", flow_id):
+        raise ApiError(422, "流程编号只能用小写字母、数字和下划线", "a flow id is lower-case letters, digits and _")
     async with services_of(request).db.session() as s:
         try:
-            await store.save_draft(s, flow_id, body.yaml, author=c.scope.username)
-        except Exception as exc:
-            errors = _flow_errors(exc)
-            if errors is None:
-                raise
-            raise ApiError(422, "流程有错误，没有保存", "the flow has errors and was not saved", errors=errors) from exc
-        await audit.record(s, c.scope.actor, "flow.save_draft", f"flow:{flow_id}")
+            await flow_store.save_draft(s, flow_id, body.yaml, created_by=c.scope.actor)
+        except flow_store.FlowValidationError as exc:
+            raise ApiError(422, "流程有错误，没有保存", "the flow has errors and was not saved",
+                           errors=[str(e) for e in exc.errors]) from exc
         return await _flow_json(s, flow_id)
 
 
-def _flow_errors(exc: Exception) -> list[str] | None:
-    """The validator's `file:line:column: message` lines, or None for other exceptions."""
-    try:
-        from flows import validate
-    except ImportError:
-        validate = None
-    flow_error = getattr(validate, "FlowError", None)
-    if flow_error is None or not isinstance(exc, flow_error):
-        return None
-    errors = getattr(exc, "errors", None)
-    if errors:
-        return [str(e) for e in errors]
-    return [line for line in str(exc).splitlines() if line.strip()]
-
-
-@router.post("/flows/{flow_id}/publish", summary="Publish the newest draft; every process picks it up")
+@router.post("/flows/{flow_id}/publish", summary="Publish the newest version; every process picks it up")
 async def publish_flow(flow_id: str, request: Request, c: Caller = Depends(caller)):
     _content_editor(c)
-    store = _flow_store()
-    async with services_of(request).db.session() as s:
+    services = services_of(request)
+    async with services.db.session() as s:
         if await s.get(Flow, flow_id) is None:
             raise not_found("流程", "flow")
         try:
-            await store.publish(s, flow_id, author=c.scope.username)
-        except Exception as exc:
-            errors = _flow_errors(exc)
-            if errors is None:
-                raise
-            raise ApiError(422, "流程有错误，没有发布", "the flow has errors and was not published", errors=errors) from exc
-        await audit.record(s, c.scope.actor, "flow.publish", f"flow:{flow_id}")
+            await flow_store.publish(s, flow_id, by=c.scope.actor, now=now_of(services))
+        except flow_store.FlowStoreError as exc:
+            raise ApiError(422, "不能发布", str(exc)) from exc
         return await _flow_json(s, flow_id)
 
 
 @router.get("/policies", summary="The policy knowledge base: published versions")
 async def list_policies(request: Request, c: Caller = Depends(caller)):
     async with services_of(request).db.session() as s:
-        rows = await s.execute(select(Policy, PolicyVersion).outerjoin(
-            PolicyVersion, PolicyVersion.id == Policy.current_version_id).order_by(Policy.id))
         return {"policies": [{
-            "id": p.id, "version": v.version if v else None, "title": v.title if v else {},
-            "summary": v.summary if v else {}, "effective_date": v.effective_date.isoformat() if v and v.effective_date else None,
-            "published_at": _iso(v.published_at) if v else None, "sources": v.sources if v else [],
-            "updated_at": _iso(p.updated_at),
-        } for p, v in rows.all()]}
+            "id": v.policy_id, "version": v.version, "title": v.title, "summary": v.summary,
+            "effective_date": v.effective_date.isoformat() if v.effective_date else None,
+            "published_at": _iso(v.published_at), "sources": v.sources,
+        } for v in await policy_service.current_policies(s)]}
 
 
 # ── mounting ─────────────────────────────────────────────────────────────────────────────

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -46,8 +47,12 @@ _INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _INVITE_LENGTH = 10
 
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so both paths cost one argon2 verification.
-_DUMMY_HASH = _hasher.hash("xiangzhu-no-such-user")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so both paths cost one argon2 run."""
+    return _hasher.hash("xiangzhu-no-such-user")
 
 
 class StaffError(Exception):
@@ -183,7 +188,7 @@ async def verify_password(session: AsyncSession, username: str, password: str, *
     staff = await find_staff(session, username.strip())
     if staff is None or not staff.active or not staff.password_hash:
         try:
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher.verify(_dummy_hash(), password)
         except VerificationError:
             pass
         return SignInResult(None, _BAD_LOGIN)
