@@ -1,0 +1,198 @@
+"""Talking to a human: availability and working hours, opening a handoff with a summary of
+the conversation, emergencies (hotlines first, then every on-duty worker is paged), and
+voice notes the bot cannot understand."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from flows.mission.common import TZ, local_time, localized, pick
+from flows.registry import ActionContext, action
+from storage import handoffs, policies
+from storage.messages import recent_history
+from storage.models import Staff
+
+NORMAL_WAIT_MINUTES = 30
+URGENT_WAIT_MINUTES = 10
+
+# used when kv `hotlines` is empty (DOMAIN.md; the demo seed stores the same list)
+DEFAULT_HOTLINES = [
+    {"number": "110", "label": {"zh": "报警", "en": "Police"},
+     "situations": ["danger", "violence", "crime", "domestic_violence", "missing", "disaster", "rescue"]},
+    {"number": "119", "label": {"zh": "火警", "en": "Fire and rescue"}, "situations": ["fire", "disaster", "rescue"]},
+    {"number": "120", "label": {"zh": "急救", "en": "Ambulance"},
+     "situations": ["medical", "injury", "poisoning", "self_harm"]},
+    {"number": "12338", "label": {"zh": "妇女维权", "en": "Women's rights"},
+     "situations": ["domestic_violence", "women", "violence", "children"]},
+    {"number": "12355", "label": {"zh": "青少年服务", "en": "Youth line"},
+     "situations": ["children", "youth", "violence", "psychological"]},
+    {"number": "12356", "label": {"zh": "心理援助", "en": "Psychological help"},
+     "situations": ["psychological", "self_harm"]},
+    {"number": "12345", "label": {"zh": "政务服务", "en": "Government service"},
+     "situations": ["government", "policy", "complaint"]},
+]
+# the emergency detector's kinds (nlu/emergency.py) → the hotlines' situation tags
+SITUATIONS_BY_KIND = {
+    "self_harm": {"self_harm", "psychological"},
+    "violence": {"violence", "domestic_violence", "danger"},
+    "fire": {"fire", "rescue"},
+    "flood": {"disaster", "rescue"},
+    "disaster": {"disaster", "rescue"},
+    "medical": {"medical", "injury", "poisoning"},
+    "missing_child": {"missing", "children"},
+    "missing_person": {"missing"},
+    "distress": {"danger"},
+}
+LIFE_NUMBERS = ("110", "120")  # shown whenever a life may be in danger
+
+
+async def _staff(ctx: ActionContext) -> list[Staff]:
+    rows = (await ctx.session.execute(select(Staff).where(Staff.active.is_(True)))).scalars()
+    return [s for s in rows if {"worker", "supervisor"} & set(s.roles or [])]
+
+
+def _next_duty(staff: list[Staff], now: datetime) -> datetime | None:
+    """The next moment (to the quarter hour, within a week) anyone is on duty."""
+    start = now.replace(second=0, microsecond=0)
+    start += timedelta(minutes=(15 - start.minute % 15) % 15)
+    for step in range(0, 7 * 24 * 4):
+        t = start + timedelta(minutes=15 * step)
+        if any(handoffs.on_duty(s, t) for s in staff):
+            return t
+    return None
+
+
+def _hours_text(staff: list[Staff], locale: str) -> str:
+    duty = next((s.on_duty for s in staff if s.on_duty and not s.on_duty.get("always")), None)
+    duty = duty or handoffs.DEFAULT_DUTY
+    days = duty.get("days", [1, 2, 3, 4, 5])
+    if sorted(days) == [1, 2, 3, 4, 5]:
+        which = pick(locale, "周一到周五", "Monday to Friday")
+    elif sorted(days) == [1, 2, 3, 4, 5, 6, 7]:
+        which = pick(locale, "每天", "every day")
+    else:
+        which = pick(locale, "周" + "、".join("一二三四五六日"[d - 1] for d in sorted(days)),
+                     ", ".join("Mon Tue Wed Thu Fri Sat Sun".split()[d - 1] for d in sorted(days)))
+    return f"{which} {duty.get('start', '08:30')}–{duty.get('end', '17:30')}"
+
+
+@action("staff_availability")
+async def staff_availability(ctx: ActionContext) -> dict:
+    """Whether a social worker is on duty now; when the next one is; working hours.
+
+        - action: staff_availability
+        - branch:
+            - if: result.on_duty
+              goto: open_now
+        # result: on_duty, wait_minutes, next_time, hours
+    """
+    staff = await _staff(ctx)
+    now_on = any(handoffs.on_duty(s, ctx.now) for s in staff)
+    nxt = None if now_on else _next_duty(staff, ctx.now)
+    return {
+        "on_duty": now_on,
+        "wait_minutes": NORMAL_WAIT_MINUTES,
+        "next_time": local_time(nxt, ctx.locale) if nxt else pick(ctx.locale, "上班后", "the next working day"),
+        "hours": _hours_text(staff, ctx.locale),
+    }
+
+
+async def conversation_summary(ctx: ActionContext, limit: int = 8) -> str:
+    """The last few things the person said, for the worker who picks the handoff up."""
+    lines = []
+    for m in await recent_history(ctx.session, ctx.person.id, limit=limit * 2):
+        if m.direction == "in" and m.text and not m.text.startswith("/"):
+            lines.append(m.text.strip()[:200])
+    if ctx.turn.text and not ctx.turn.text.startswith("/") and (not lines or lines[-1] != ctx.turn.text[:200]):
+        lines.append(ctx.turn.text.strip()[:200])
+    return "\n".join(f"- {line}" for line in lines[-limit:])
+
+
+def _attachments(ctx: ActionContext) -> list[dict]:
+    return [{"kind": a.kind, "path": a.path, "mime": a.mime, "platform_id": a.platform_id, "text": a.text}
+            for a in ctx.turn.attachments]
+
+
+@action("open_handoff", args={"reason": "text?", "priority": "text?", "summary": "text?"})
+async def open_handoff(ctx: ActionContext, reason: str = "request", priority: str = "normal",
+                       summary: str = "") -> dict:
+    """Hand the person to a human. The summary gets the recent conversation appended; photos
+    and voice notes of this message are attached; the area's on-duty workers are paged
+    (an urgent handoff pages everyone on duty). The `handoff:` step runs this action.
+
+        - handoff:
+            reason: request
+            priority: normal
+            summary: {zh: "想找社工", en: "Wants a social worker"}
+        # result: id, created, wait_minutes, on_duty, next_time
+    """
+    priority = "urgent" if priority == "urgent" else "normal"
+    text = "\n".join(p for p in (str(summary or "").strip(), await conversation_summary(ctx)) if p)
+    village_id = ctx.slots.get("village_id") if isinstance(ctx.slots.get("village_id"), int) else None
+    handoff, created = await handoffs.open_handoff(
+        ctx.session, ctx.person.id, reason=str(reason or "request")[:32], priority=priority, summary=text[:4000],
+        village_id=village_id, attachments=_attachments(ctx), now=ctx.now)
+    if not created and ctx.turn.attachments:
+        handoff.attachments = [*(handoff.attachments or []), *_attachments(ctx)]
+    ctx.conversation.mode = "human"
+    paged: list[int] = []
+    if created or priority == "urgent":
+        label = "紧急求助" if priority == "urgent" else "转人工"
+        page = f"{label} #{handoff.id}（{reason}）：{str(summary or '').strip()[:80]} 请在收件箱认领。"
+        paged = await handoffs.page_staff(ctx.session, handoff, page, now=ctx.now,
+                                          everyone_on_duty=priority == "urgent")
+    availability = await staff_availability(ctx)
+    return {"id": handoff.id, "created": created, "paged": len(paged),
+            "wait_minutes": URGENT_WAIT_MINUTES if priority == "urgent" else NORMAL_WAIT_MINUTES,
+            "on_duty": availability["on_duty"], "next_time": availability["next_time"],
+            "hours": availability["hours"]}
+
+
+def _kinds(emergency) -> set[str]:
+    if emergency is None:
+        return set()
+    raw = emergency.get("kinds") if isinstance(emergency, dict) else getattr(emergency, "kinds", None)
+    if isinstance(raw, str):
+        raw = [raw]
+    return {str(k) for k in raw or []}
+
+
+@action("emergency_hotlines")
+async def emergency_hotlines(ctx: ActionContext) -> dict:
+    """The hotlines for this emergency (kv `hotlines`, admins edit them), matched by their
+    `situations` to the kinds the emergency detector found; 110 and 120 are always shown,
+    since the detector only fires when a life or safety may be in danger. `text` is short.
+
+        - action: emergency_hotlines
+        - say: {zh: "{{result.text}}", en: "{{result.text}}"}
+    """
+    stored = await policies.get_hotlines(ctx.session)
+    hotlines = stored or DEFAULT_HOTLINES
+    wanted: set[str] = set()
+    for kind in _kinds(ctx.turn.emergency) or {"distress"}:
+        wanted |= SITUATIONS_BY_KIND.get(kind, {kind})
+    chosen = [h for h in hotlines
+              if str(h.get("number")) in LIFE_NUMBERS or wanted & set(h.get("situations") or [])]
+    for number in LIFE_NUMBERS:  # even if an admin removed them from the list
+        if not any(str(h.get("number")) == number for h in chosen):
+            chosen.append(next(h for h in DEFAULT_HOTLINES if h["number"] == number))
+    parts = [f"{localized(h.get('label'), ctx.locale)} {h.get('number')}" for h in chosen]
+    text = pick(ctx.locale, "有危险请马上打电话：" + "，".join(parts) + "。",
+                "If anyone is in danger, call now: " + ", ".join(parts) + ".")
+    return {"text": text, "numbers": [str(h.get("number")) for h in chosen]}
+
+
+@action("voice_check")
+async def voice_check(ctx: ActionContext) -> dict:
+    """Whether this message is a voice note without a transcript the bot could read.
+
+        - action: voice_check
+        - branch:
+            - if: result.voice
+              goto: to_human
+    """
+    voice = [a for a in ctx.turn.attachments if a.kind == "voice"]
+    unreadable = bool(voice) and not any(a.text for a in voice)
+    media = [a for a in ctx.turn.attachments if a.kind in ("photo", "document", "video")]
+    return {"voice": unreadable, "media": bool(media) and not (ctx.turn.text or "").strip()}

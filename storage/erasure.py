@@ -1,0 +1,119 @@
+"""Erasing a person's data on request ("删除我的信息", PIPL).
+
+Removed: name, phone, household members' names, ID numbers (they can only be in the free
+text, which goes), free-text descriptions, case notes and outcomes, handoff summaries,
+message texts, attachments and their media files. Kept for statistics: category, village,
+urgency, dates and status of cases; the activities signed up for (active sign-ups are
+cancelled, so the seat goes to the waitlist); the channel identity, so the bot can still
+answer the person. The person is flagged `erased` and an audit entry records the counts
+(never the content). The caller owns the transaction; media files are removed at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import audit
+from storage.activities import ACTIVE, cancel_enrollment
+from storage.models import (CaseEvent, Conversation, Enrollment, Handoff, Message, NeedRequest, OutboxMessage,
+                            Person)
+
+__all__ = ["ErasureReport", "erase_person"]
+
+
+@dataclass
+class ErasureReport:
+    person_id: int
+    cases: int = 0
+    messages: int = 0
+    handoffs: int = 0
+    enrollments_cancelled: int = 0
+    files_removed: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict:
+        return {"cases": self.cases, "messages": self.messages, "handoffs": self.handoffs,
+                "enrollments_cancelled": self.enrollments_cancelled, "files": len(self.files_removed)}
+
+
+def _remove_files(attachments: list, media_dir: Path | None, report: ErasureReport) -> None:
+    if media_dir is None:
+        return
+    root = media_dir.resolve()
+    for a in attachments or []:
+        rel = a.get("path") if isinstance(a, dict) else None
+        if not rel:
+            continue
+        target = (root / rel).resolve()
+        if root not in target.parents:  # never outside the media store
+            continue
+        try:
+            target.unlink()
+            report.files_removed.append(rel)
+        except FileNotFoundError:
+            pass
+
+
+async def erase_person(session: AsyncSession, person_id: int, now: datetime, *,
+                       media_dir: Path | str | None = None, actor: str | None = None) -> ErasureReport:
+    """Erase what identifies the person; keep the counts. `media_dir` defaults to
+    `XIANGZHU_MEDIA_DIR`. Erasing twice is harmless."""
+    if media_dir is None:
+        from bot.config import get_settings
+
+        media_dir = get_settings().media_dir
+    media = Path(media_dir) if media_dir else None
+    report = ErasureReport(person_id)
+    person = await session.get(Person, person_id)
+    if person is None:
+        return report
+
+    person.display_name, person.phone, person.household = "", "", []
+    person.consent_given, person.consent_at, person.opted_out = False, None, True
+    person.erased, person.erased_at = True, now
+
+    cases = list((await session.execute(select(NeedRequest).where(NeedRequest.person_id == person_id))).scalars())
+    for case in cases:
+        _remove_files(case.attachments, media, report)
+        case.description, case.phone, case.attachments, case.outcome = "", "", [], ""
+    if cases:
+        await session.execute(update(CaseEvent).where(CaseEvent.case_id.in_([c.id for c in cases]))
+                              .values(text="").execution_options(synchronize_session="fetch"))
+        # attachment events keep their kind only
+    report.cases = len(cases)
+
+    messages = list((await session.execute(select(Message).where(Message.person_id == person_id))).scalars())
+    for m in messages:
+        _remove_files(m.attachments, media, report)
+        m.text, m.attachments = "", []
+    report.messages = len(messages)
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.person_id == person_id, OutboxMessage.staff_id.is_(None),
+                                    OutboxMessage.status.in_(("sent", "failed")))
+        .values(text="", attachments=[]).execution_options(synchronize_session="fetch"))
+
+    handoffs = list((await session.execute(select(Handoff).where(Handoff.person_id == person_id))).scalars())
+    for h in handoffs:
+        _remove_files(h.attachments, media, report)
+        h.summary, h.attachments, h.outcome = "", [], ""
+    report.handoffs = len(handoffs)
+
+    enrollments = list((await session.execute(select(Enrollment).where(Enrollment.person_id == person_id))).scalars())
+    for e in enrollments:
+        if e.status in ACTIVE:
+            await cancel_enrollment(session, e.id, person_id=person_id, now=now)
+            report.enrollments_cancelled += 1
+        e.participant_name = ""
+
+    conversation = (await session.execute(
+        select(Conversation).where(Conversation.person_id == person_id))).scalar_one_or_none()
+    if conversation is not None:
+        conversation.slots, conversation.stack = {}, []
+
+    await audit.record(session, actor or f"person:{person_id}", "person.erase", f"person:{person_id}",
+                       report.counts())
+    await session.flush()
+    return report
