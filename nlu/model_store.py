@@ -20,7 +20,8 @@ from pathlib import Path
 import jieba
 import sklearn
 
-from nlu import canonical, classifier, features, normalize
+import nlu.normalize as normalize
+from nlu import canonical, classifier, features
 from nlu.canonical import Canonicalizer
 from nlu.classifier import IntentModel, train_intent_model
 from nlu.training_data import DATA_DIR, TrainingData, fingerprint

@@ -1,0 +1,105 @@
+"""``xiangzhu nlu ...``: parse, train, evaluate, evaluate knowledge search, export to Rasa."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+__all__ = ["nlu_group"]
+
+
+
+@click.group("nlu")
+def nlu_group() -> None:
+    """理解村民的话 / natural-language understanding."""
+
+
+@nlu_group.command("parse")
+@click.argument("text")
+@click.option("--now", "now", default=None, help="reference time, ISO 8601 (default: now, Asia/Shanghai)")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+def parse_command(text: str, now: str | None, cache_dir: Path | None) -> None:
+    """Parse TEXT and print the ParseResult JSON."""
+    from nlu.parser import NLU
+
+    reference = None
+    if now:
+        try:
+            reference = datetime.fromisoformat(now)
+        except ValueError as exc:
+            raise click.BadParameter(f"'{now}' is not an ISO 8601 time (e.g. 2026-03-02T10:00)", param_hint="--now") from exc
+    result = NLU.load(cache_dir).parse(text, now=reference)
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@nlu_group.command("train")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--algorithm", type=click.Choice(["logreg", "lbfgs", "sgd", "svm"]), default="logreg", show_default=True)
+def train_command(cache_dir: Path | None, algorithm: str) -> None:
+    """Train the intent model from nlu/data and store it in the cache."""
+    from nlu.parser import NLU
+
+    nlu = NLU.load(cache_dir, algorithm=algorithm, retrain=True)
+    t = nlu.trained
+    click.echo(f"trained {algorithm} on {len(nlu.data.examples)} examples in {t.train_seconds:.2f} s → {t.path}")
+
+
+@nlu_group.command("eval")
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+@click.option("--now", "now", default=None, help="reference time for dates, ISO 8601")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--algorithm", type=click.Choice(["logreg", "lbfgs", "sgd", "svm"]), default="logreg", show_default=True)
+def eval_command(file: Path, as_json: bool, now: str | None, cache_dir: Path | None, algorithm: str) -> None:
+    """Evaluate on FILE (Rasa NLU YAML file or directory): intents, entities, emergencies."""
+    from nlu.evaluation import evaluate, format_report
+    from nlu.parser import NLU
+    from nlu.training_data import load_training_data
+
+    nlu = NLU.load(cache_dir, algorithm=algorithm)
+    data = load_training_data(file, synonyms_from=nlu.data)
+    if not data.examples:
+        raise click.ClickException(f"{file} holds no intent examples")
+    report = evaluate(nlu.parse, data.examples, now=datetime.fromisoformat(now) if now else None)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_report(report))
+
+
+@nlu_group.command("eval-kb")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--policies", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="policy YAML (default: storage/demo_data/policies.yaml)")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object with top1, top3, n")
+def eval_kb_command(file: Path, policies: Path | None, as_json: bool) -> None:
+    """Evaluate policy knowledge search on FILE, a YAML list of {question, policy}."""
+    from nlu.kb_eval import DEFAULT_POLICIES, evaluate_kb, index_from_file, load_kb_questions
+
+    source = policies or DEFAULT_POLICIES
+    if not source.exists():
+        raise click.ClickException(f"No policy file at {source}; pass one with --policies PATH")
+    report = evaluate_kb(index_from_file(source), load_kb_questions(file))
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"questions {report['n']}\ntop-1     {report['top1']:.4f}\ntop-3     {report['top3']:.4f}")
+    for miss in report["misses"][:20]:
+        click.echo(f"  {miss['question']}: expected {miss['expected']}, got {miss['got']}")
+
+
+@nlu_group.command("export-rasa")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_rasa_command(directory: Path) -> None:
+    """Write a Rasa project (config.yml, domain.yml, data/) for `rasa train nlu`."""
+    from nlu.export_rasa import export_rasa_project
+
+    written = export_rasa_project(directory)
+    click.echo(f"wrote {len(written)} files to {directory}; train with: rasa train nlu --config config.yml --nlu data")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    nlu_group(sys.argv[1:])
