@@ -42,6 +42,7 @@ class SeedReport:
 
     created: dict[str, list[str]] = field(default_factory=dict)
     existing: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # e.g. a built-in flow that does not validate
 
     def add(self, kind: str, name: str) -> None:
         self.created.setdefault(kind, []).append(name)
@@ -93,29 +94,39 @@ async def seed_content(session: AsyncSession, report: SeedReport | None = None) 
     else:
         report.keep("hotlines")
 
-    for name in await _seed_builtin_flows(session):
-        report.add("flows", name)
+    await _seed_builtin_flows(session, report)
     return report
 
 
-async def _seed_builtin_flows(session: AsyncSession) -> list[str]:
+async def _seed_builtin_flows(session: AsyncSession, report: SeedReport) -> None:
     """Calls `storage.flow_store.seed_builtin(session)` (owned by the flow engine) if it
-    exists; returns the names it reports as created."""
+    exists. A built-in flow that does not validate is reported as a problem and the others
+    are kept: the policies and the demo do not depend on it (`xiangzhu flows validate` is
+    where such a flow gets fixed)."""
     try:
         module = importlib.import_module("storage.flow_store")
     except ImportError:
-        return []
+        return
     seed_builtin = getattr(module, "seed_builtin", None)
     if seed_builtin is None:
-        return []
-    result = seed_builtin(session)
-    if inspect.isawaitable(result):
-        result = await result
-    if isinstance(result, dict):
-        return [str(k) for k in result]
-    if isinstance(result, (list, tuple, set)):
-        return [str(getattr(r, "flow_id", getattr(r, "id", r))) for r in result]
-    return []
+        return
+    from storage.models import Flow
+
+    before = set(await session.scalars(select(Flow.id)))
+    try:
+        result = seed_builtin(session)
+        if inspect.isawaitable(result):
+            await result
+    except Exception as exc:
+        errors = getattr(exc, "errors", None)
+        if errors is None:  # not a validation report: a real failure
+            raise
+        report.problems.extend(str(e) for e in errors)
+    await session.flush()
+    for flow_id in sorted(set(await session.scalars(select(Flow.id))) - before):
+        report.add("flows", flow_id)
+    if before:
+        report.existing["flows"] = len(before)
 
 
 # ── demo data ────────────────────────────────────────────────────────────────────────────
@@ -263,6 +274,8 @@ def _print_report(report: SeedReport) -> None:
         click.echo(f"{label}: 新建 {len(names)} / created {len(names)}, 已有 {kept} / existing {kept}")
         for name in names:
             click.echo(f"  + {name}")
+    for problem in report.problems:
+        click.echo(f"警告 / warning: {problem}", err=True)
 
 
 async def _run(url: str, demo: bool, today: date, tz: str) -> SeedReport:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ from storage.models import Area, KeyValue, Policy, PolicyOverride, PolicyVersion
 
 __all__ = [
     "ELIGIBILITY_RESULTS",
+    "assess_eligibility",
     "LOCALES",
     "OTHER_FIELDS",
     "POLICY_FIELDS",
@@ -76,7 +78,7 @@ HOTLINES_KEY = "hotlines"
 # the text an answer is searched by, in this order
 SEARCH_FIELDS = ("summary", "who_qualifies", "what_you_get", "how_to_apply", "documents", "notes")
 # names an expression may use besides question ids and params
-_LITERAL_NAMES = {"true", "false", "True", "False", "none", "None", "null"}
+_LITERAL_NAMES = {"true", "false", "True", "False", "none", "None"}
 
 
 class PolicyDataError(ValueError):
@@ -462,6 +464,35 @@ def eligibility_names(eligibility: dict[str, Any], answers: dict[str, Any]) -> d
     names = dict(eligibility.get("params") or {})
     names.update(answers)
     return names
+
+
+def assess_eligibility(eligibility: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """Apply the rules in order to the villager's answers (with the params); the first match
+    wins, else the default. Returns `{result, reason: {zh, en}, rule (index or None),
+    suggest_instead}` — `suggest_instead` is empty when the result is likely. `{{name}}` in a
+    reason is filled from the params and answers. Uses `flows.conditions.evaluate`."""
+    from flows.conditions import evaluate
+
+    names = eligibility_names(eligibility, answers)
+    for index, rule in enumerate(eligibility.get("rules") or []):
+        if evaluate(rule["when"], names):
+            result, reason, matched = rule["result"], rule.get("reason") or {}, index
+            break
+    else:
+        result, reason, matched = eligibility.get("default", "maybe"), eligibility.get("default_reason") or {}, None
+    filled = {loc: _fill(text, names) for loc, text in reason.items()}
+    suggest = [] if result == "likely" else list(eligibility.get("suggest_instead") or [])
+    return {"result": result, "reason": filled, "rule": matched, "suggest_instead": suggest}
+
+
+def _fill(text: str, names: dict[str, Any]) -> str:
+    def value(m: re.Match) -> str:
+        v = names.get(m.group(1))
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        return "" if v is None else str(v)
+
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", value, text)
 
 
 # ── hotlines ─────────────────────────────────────────────────────────────────────────────
