@@ -76,7 +76,7 @@ def parse_phone(text: str) -> Parsed | None:
     return Parsed(m.group(1), m.group(1)) if m else None
 
 
-_YES = ("是的", "是", "对的", "对", "好的", "好", "要", "嗯", "行", "可以", "确认", "没错", "同意", "中", "要得",
+_YES = ("是的", "是", "对的", "对", "好的", "好", "要", "嗯", "行", "可以", "确认", "没错", "同意", "中", "要得", "有", "有的", "还有",
         "ok", "okay", "yes", "y", "yeah", "yep", "sure", "correct", "right", "confirm", "agree")
 _NO = ("不是", "不对", "不要", "不用", "不行", "不", "否", "没有", "没", "错了", "不同意", "算了",
        "no", "n", "nope", "not", "wrong", "disagree")
