@@ -71,13 +71,21 @@ class Gazetteer:
         for e in self._fuzzy:
             if (e.entity, e.value) in found:
                 continue
-            alignment = fuzz.partial_ratio_alignment(e.surface, text, score_cutoff=self.MIN_SCORE.get(e.entity, 90.0))
+            cutoff = self.MIN_SCORE.get(e.entity, 90.0)
+            alignment = fuzz.partial_ratio_alignment(e.surface, text, score_cutoff=cutoff)
             if alignment is None:
                 continue
             start, end = alignment.dest_start, alignment.dest_end
             if end - start < len(e.surface):  # the aligned window dropped a mistyped edge character
-                start = max(0, end - len(e.surface))
-            candidates.append(Span(e.entity, e.value, start, end, round(alignment.score / 100, 3), "GazetteerExtractor"))
+                start = max(0, start - alignment.src_start)
+                end = min(len(text), end + len(e.surface) - alignment.src_end)
+                if end - start < len(e.surface):
+                    start = max(0, end - len(e.surface))
+            # rescore the whole window: partial_ratio alone favours short windows at the text's edges
+            score = fuzz.ratio(e.surface, text[start:end])
+            if end - start != len(e.surface) or score < cutoff:
+                continue
+            candidates.append(Span(e.entity, e.value, start, end, round(score / 100, 3), "GazetteerExtractor"))
         for cand in sorted(candidates, key=lambda s: -s.confidence):
             if (cand.entity, cand.value) in found or any(overlaps(cand, s) for s in spans):
                 continue
