@@ -20,7 +20,7 @@ from rank_bm25 import BM25Okapi
 
 from nlu.canonical import DIALECT, TYPOS
 from nlu.normalize import normalize
-from nlu.tokenize import add_words, words
+from nlu.tokenize import words
 
 __all__ = ["KbHit", "PolicyDoc", "PolicyIndex", "clear_cache"]
 
@@ -76,7 +76,6 @@ class PolicyIndex:
     def __init__(self, docs: Sequence[PolicyDoc], version_id: str):
         self.version_id = version_id
         self.docs = {d.policy_id: d for d in docs}
-        add_words(kw for d in docs for kw in (d.title, *d.keywords))
         self._owners: list[str] = []
         self._texts: list[str] = []
         corpus = []
