@@ -105,7 +105,10 @@ async def find_village(ctx: ActionContext, name: str) -> dict:
     if not text:
         return {"found": False}
     best = None
-    for area in await villages(ctx.session):
+    all_villages = await villages(ctx.session)
+    if text.isdigit():  # the NLU's village entity is the area id
+        best = next((a for a in all_villages if a.id == int(text)), None)
+    for area in [] if best else all_villages:
         names = [area.name, area.name_en, *(area.aliases or [])]
         names = [n.lower() for n in names if n]
         stems = [n[:-1] for n in names if n.endswith("村") and len(n) > 2]

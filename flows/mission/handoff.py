@@ -34,7 +34,7 @@ DEFAULT_HOTLINES = [
 ]
 # the emergency detector's kinds (nlu/emergency.py) → the hotlines' situation tags
 SITUATIONS_BY_KIND = {
-    "self_harm": {"self_harm", "psychological"},
+    "self_harm": {"self_harm"},
     "violence": {"violence", "domestic_violence", "danger"},
     "fire": {"fire", "rescue"},
     "flood": {"disaster", "rescue"},

@@ -34,7 +34,8 @@ async def policy_index(session, locale: str):
     index = _INDEX_CACHE.get(key)
     if index is None:
         kb = importlib.import_module("nlu.kb")
-        docs = await policies.kb_documents(session, locale)
+        docs = [kb.PolicyDoc(d["policy_id"], d["title"], d["text"], list(d.get("keywords") or []))
+                for d in await policies.kb_documents(session, locale)]
         index = kb.PolicyIndex.build(docs, f"{version}:{locale}")
         _INDEX_CACHE.clear()  # older versions are never asked for again
         _INDEX_CACHE[key] = index

@@ -1,0 +1,141 @@
+"""Fixtures for the mission's tests: a database with the demo data (storage.demo.seed_demo)
+and the built-in flows, on SQLite and on PostgreSQL, built once per session per backend and
+copied for each test (a file copy on SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL); the
+real NLU with the demo villages and activities in its gazetteer."""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import select
+
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # the runner's clock: Monday 10:00 in China
+BUILTIN = Path(__file__).resolve().parents[2] / "flows" / "builtin"
+PG_ADMIN_DSN = os.environ.get("XIANGZHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+async def _seed(url: str) -> list:
+    from storage.db import Database
+    from storage.demo import seed_demo
+    from storage.models import Activity, Area
+
+    db = Database(url)
+    try:
+        async with db.session() as s:
+            report = await seed_demo(s, NOW.date())
+            assert not report.problems, report.problems
+            villages = [(a.id, a.name, [a.name_en, *(a.aliases or [])])
+                        for a in (await s.execute(select(Area).where(Area.level == "village"))).scalars()]
+            acts = [(a.id, a.title, [a.title_en, *(a.aliases or [])])
+                    for a in (await s.execute(select(Activity))).scalars()]
+    finally:
+        await db.dispose()
+    return [acts, villages]
+
+
+def _pg_available() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+class _Templates:
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.sqlite: Path | None = None
+        self.pg: str | None = None
+        self.gazetteer: list | None = None
+
+    def sqlite_template(self) -> Path:
+        if self.sqlite is None:
+            from storage import migrate
+
+            path = self.tmp / "mission-template.db"
+            url = f"sqlite+aiosqlite:///{path}"
+            migrate.upgrade(url)
+            self.gazetteer = asyncio.run(_seed(url))
+            self.sqlite = path
+        return self.sqlite
+
+    def pg_template(self) -> str:
+        if self.pg is None:
+            from storage import migrate
+
+            name = f"xz_mission_tmpl_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+            url = f"{base}/{name}"
+            migrate.upgrade(url)
+            self.gazetteer = asyncio.run(_seed(url))
+            self.pg = name
+        return self.pg
+
+    def drop(self) -> None:
+        if self.pg:
+            with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def mission_templates(tmp_path_factory):
+    templates = _Templates(tmp_path_factory.mktemp("mission"))
+    yield templates
+    templates.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def mission_db_url(request, mission_templates, tmp_path):
+    """A database with the demo data and the built-in flows, fresh for this test."""
+    if request.param == "sqlite":
+        target = tmp_path / "mission.db"
+        shutil.copyfile(mission_templates.sqlite_template(), target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    if not _pg_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL does not answer at {PG_ADMIN_DSN}")
+        pytest.skip("PostgreSQL not available")
+    template = mission_templates.pg_template()
+    name = f"xz_mission_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    yield f"{base}/{name}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def mission_nlu():
+    from nlu.parser import NLU
+
+    return NLU.load()
+
+
+@pytest.fixture
+def nlu_for_demo(mission_nlu, mission_templates, mission_db_url):
+    """The NLU with the demo villages and activities (same ids in every copy)."""
+    acts, villages = mission_templates.gazetteer
+    mission_nlu.set_gazetteer(activities=acts, villages=villages)
+    return mission_nlu
+
+
+@pytest.fixture
+async def runner(mission_db_url, nlu_for_demo):
+    """The real dispatcher, flow runtime and mission actions over the demo database."""
+    from flows.conversation_tests import ConversationRunner
+    from flows.registry import load_actions
+    from nlu.emergency import detect
+
+    async with ConversationRunner(mission_db_url, [BUILTIN], nlu=nlu_for_demo, registry=load_actions(),
+                                  emergency_detector=detect, now=NOW, migrate=False) as r:
+        yield r
