@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     wechat_secret: str = ""
     wechat_aes_key: str = ""
     wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
+    wechat_template_id: str = ""  # optional: template message for people outside the 48-hour window
 
     # Pipeline
     max_message_chars: int = 4000
