@@ -28,20 +28,6 @@ async def test_sign_in_sets_a_safe_session_cookie_and_shows_the_home_page(world)
     assert value not in stored and len(stored) == 1  # only the hash is stored
 
 
-async def test_cookies_are_secure_over_https(world):
-    async with world.client(https=True) as c:
-        r = await sign_in(c, "w1")
-    cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("xz_session="))
-    assert "Secure" in cookie
-
-
-async def test_english_switch(world):
-    async with world.client() as c:
-        r = await c.get("/signin?lang=en")
-        assert "Sign in" in r.text and "Username" in r.text
-        assert any(h.startswith("xz_lang=en") for h in r.headers.get_list("set-cookie"))
-        assert "Sign in" in (await c.get("/signin")).text  # remembered by the cookie
-        assert "用户名" in (await c.get("/signin?lang=zh")).text
 
 
 async def test_sign_in_form_without_csrf_token_is_rejected(world):
@@ -74,19 +60,6 @@ async def test_wrong_password_then_lockout_then_unlock_after_15_minutes(world):
         assert staff.failed_logins == 0 and staff.locked_until is None
 
 
-async def test_unknown_user_gets_the_same_answer_as_a_wrong_password(world):
-    async with world.client() as c:
-        r = await sign_in(c, "nobody", "whatever1")
-        assert r.status_code == 401 and "用户名或密码不对" in r.text
-
-
-async def test_open_redirect_after_sign_in_is_refused(world):
-    async with world.client() as c:
-        page = await c.get("/signin?next=//evil.example/x")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        r = await c.post("/signin", data={"username": "w1", "password": PASSWORD, "csrf_token": token,
-                                          "next": "https://evil.example/"})
-        assert r.headers["location"] == "/"
 
 
 async def test_api_through_the_session_cookie_needs_the_csrf_header(world):
@@ -103,7 +76,31 @@ async def test_api_through_the_session_cookie_needs_the_csrf_header(world):
         assert r.status_code == 200 and r.json()["status"] == "in_progress"
 
 
-async def test_sign_out_needs_the_form_token_and_ends_the_session(world):
+
+
+async def test_https_cookies_language_switch_unknown_users_and_redirects(world):
+    async with world.client(https=True) as c:
+        r = await sign_in(c, "w1")
+    cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("xz_session="))
+    assert "Secure" in cookie
+    async with world.client() as c:
+        r = await c.get("/signin?lang=en")
+        assert "Sign in" in r.text and "Username" in r.text
+        assert any(h.startswith("xz_lang=en") for h in r.headers.get_list("set-cookie"))
+        assert "Sign in" in (await c.get("/signin")).text  # remembered by the cookie
+        assert "用户名" in (await c.get("/signin?lang=zh")).text
+    async with world.client() as c:
+        r = await sign_in(c, "nobody", "whatever1")
+        assert r.status_code == 401 and "用户名或密码不对" in r.text
+    async with world.client() as c:
+        page = await c.get("/signin?next=//evil.example/x")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        r = await c.post("/signin", data={"username": "w1", "password": PASSWORD, "csrf_token": token,
+                                          "next": "https://evil.example/"})
+        assert r.headers["location"] == "/"
+
+
+async def test_sign_out_and_session_expiry(world):
     async with world.client() as c:
         await sign_in(c, "w1")
         token = csrf_of((await c.get("/")).text)
@@ -118,9 +115,6 @@ async def test_sign_out_needs_the_form_token_and_ends_the_session(world):
     async with world.client() as c:  # the old cookie is dead on the server too
         c.cookies.set("xz_session", cookie)
         assert (await c.get("/api/me")).status_code == 401
-
-
-async def test_session_expires(world):
     async with world.client() as c:
         await sign_in(c, "w1")
         assert (await c.get("/api/me")).status_code == 200
