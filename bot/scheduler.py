@@ -59,6 +59,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("xiangzhu.scheduler")
+# APScheduler logs every run at INFO: with a 1-second poll that drowns the log
+logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
 
 # Modules that register timer handlers or periodic jobs when imported. Missing ones are skipped.
 JOB_MODULES: list[str] = [
