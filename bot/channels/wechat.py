@@ -622,13 +622,16 @@ class WeChatAdapter(ChannelAdapter):
         """The work of one message, run once however often WeChat delivers it."""
         s = self.services
         inbound = parsed.inbound
+        if parsed.media:
+            inbound = await self._with_media(inbound, parsed.media)
+        replies = await s.dispatcher.handle(inbound)
+        # the dispatcher has recorded this contact (last_inbound_at): the window is open again
         async with s.db.session() as session:
             released = await _release_held(session, inbound.sender, s.clock())
         if released:
             log.info("wechat: %d held messages for a returning person go out now", released)
-        if parsed.media:
-            inbound = await self._with_media(inbound, parsed.media)
-        return await s.dispatcher.handle(inbound)
+            s.wake_outbox()
+        return replies
 
     async def _with_media(self, inbound: Inbound, media: tuple[_MediaToFetch, ...]) -> Inbound:
         attachments = list(inbound.attachments)

@@ -4,11 +4,16 @@ calls go to the loopback fake of the WeChat API (the real one cannot be reached 
 Runs on SQLite and PostgreSQL (the `db` fixture)."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import asyncio
 
 import pytest
 from sqlalchemy import select
-from wechat_fake import AES_KEY, EchoHandler, FakeWeChatApi, WeChatPeer, eventually, make_services, running
+
+sys.path.insert(0, str(Path(__file__).parent))  # wechat_fake, whether or not tests/channels is a package
+from wechat_fake import AES_KEY, EchoHandler, FakeWeChatApi, WeChatPeer, eventually, make_services, running  # noqa: E402
 
 from storage.models import ChannelIdentity, Message, OutboxMessage
 

@@ -58,6 +58,7 @@ class FakeWeChatApi:
         self.media: dict[str, tuple[bytes, str]] = {}
         self.outside_window: set[str] = set()  # openids → 45015 on custom send
         self.unsubscribed: set[str] = set()  # openids → 43004
+        self.refuse_all_tokens = False  # every API call answers 40001
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         fake = self
@@ -108,7 +109,7 @@ class FakeWeChatApi:
         if path == "token":
             return self._json(req, self._token(query))
         with self._lock:
-            if query.get("access_token") not in self.valid_tokens:
+            if self.refuse_all_tokens or query.get("access_token") not in self.valid_tokens:
                 return self._json(req, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"})
             self.calls.append({"path": path, "query": query, "body": body, "method": method})
         if path == "media/get":
