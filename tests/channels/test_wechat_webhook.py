@@ -170,6 +170,8 @@ async def test_image_is_downloaded_into_the_media_store(db, fake, tmp_path):
         await peer.post(peer.image("oUser6", "expired-media"))
         [att2] = handler.turns[1].attachments
         assert att2.path == "" and att2.platform_id == "expired-media"
+        with pytest.raises(ValueError):  # the media store hands out nothing outside its folder
+            services.channels.get("wechat").media.resolve("../../etc/passwd")
 
 
 async def test_location_becomes_a_location_attachment_with_its_label(db, fake, tmp_path):
@@ -199,8 +201,42 @@ async def test_events_subscribe_click_view_unsubscribe(db, fake, tmp_path):
         assert [t.payload for t in handler.turns] == ["/start", "/policy", "/need"]
         view = await peer.post(peer.event("oUser8", "VIEW", "https://example.org/policy"))
         assert view.text == "success" and len(handler.turns) == 3
+        # WeChat has no deep links: a worker's invite code sent as text becomes the same payload
+        await peer.post(peer.text("oUser8", "w-K7Q2M9XP"))
+        assert handler.turns[-1].payload == "/start w-K7Q2M9XP"
+        turns = len(handler.turns)
         gone = await peer.post(peer.event("oUser8", "unsubscribe"))
-        assert gone.text == "success" and len(handler.turns) == 3
+        assert gone.text == "success" and len(handler.turns) == turns
         async with services.db.session() as s:
             identity = (await s.execute(select(ChannelIdentity).where(ChannelIdentity.external_id == "oUser8"))).scalar_one()
         assert identity.unreachable is True
+
+
+async def test_replies_left_reserved_by_a_stopped_process_are_sent_by_the_leader_job(db, fake, tmp_path):
+    """A process that died between the dispatcher's commit and the passive answer leaves rows
+    reserved (`sent`/`response`); the leader's job hands them to the outbox after the lease."""
+    from datetime import timedelta
+
+    from bot.channels.wechat import RESERVE_LEASE, release_reserved_job
+    from storage import outbox as outbox_store
+
+    services = make_services(db, fake, tmp_path)
+    async with running(services) as client:
+        peer = WeChatPeer(client)
+        await peer.post(peer.text("oCrash", "你好"))  # opens the window
+        async with services.db.session() as s:
+            for age, text in ((RESERVE_LEASE * 2, "旧的"), (timedelta(0), "新的")):
+                await outbox_store.enqueue(s, channel="wechat", recipient="oCrash", text=text, status="sent",
+                                           delivery="response", now=services.clock() - age)
+        await release_reserved_job(services)
+        [call] = await eventually(lambda: fake.calls_to("message/custom/send"))
+        assert call["body"]["text"]["content"] == "旧的"
+        async def settled():
+            rows = await outbox_rows(services)
+            return [(r.text, r.status, r.delivery) for r in rows[1:]]
+
+        assert await eventually(lambda: _equals(settled, [("旧的", "sent", "custom"), ("新的", "sent", "response")]))
+
+
+async def _equals(fn, expected):
+    return await fn() == expected
