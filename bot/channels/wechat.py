@@ -76,7 +76,7 @@ from bot.channels.base import (
 )
 from bot.dispatcher import DatabaseUnavailable
 from bot.media import MediaStore
-from bot.messages import Attachment, Inbound, Outbound
+from bot.messages import Attachment, Button, Inbound, Outbound
 from storage import people
 from storage import wechat_token
 from storage.models import ChannelIdentity, Message, OutboxMessage, Person
@@ -429,6 +429,11 @@ def _event_id(msg, event: str, extra: str = "") -> str:
     return f"ev:{msg.source[:64]}:{msg.time}:{event}{tail}"
 
 
+def _message_id(msg) -> str:
+    """MsgId; a message without one (WeChat always sends it) falls back to sender + time."""
+    return str(msg.id) if msg.id else _event_id(msg, getattr(msg, "type", "message"))
+
+
 def to_inbound(msg) -> _Parsed:
     """A parsed wechatpy message as what the dispatcher should see."""
     mtype = getattr(msg, "type", "")
@@ -437,28 +442,28 @@ def to_inbound(msg) -> _Parsed:
         content = msg.content or ""
         invite = _INVITE.match(content)
         payload = f"/start {invite.group(1)}" if invite else ""  # WeChat has no deep links
-        return _Parsed("dispatch", msg, Inbound(text=content, message_id=str(msg.id), payload=payload, **base))
+        return _Parsed("dispatch", msg, Inbound(text=content, message_id=_message_id(msg), payload=payload, **base))
     if mtype == "voice":
         recognition = (msg.recognition or "").strip()
         fmt = (msg.format or "amr").lower()
         att = Attachment(kind="voice", mime=f"audio/{fmt}", platform_id=msg.media_id or "", text=recognition)
-        inbound = Inbound(text=recognition, message_id=str(msg.id), attachments=(att,), **base)
+        inbound = Inbound(text=recognition, message_id=_message_id(msg), attachments=(att,), **base)
         media = (_MediaToFetch(0, msg.media_id, fmt),) if msg.media_id else ()
         return _Parsed("dispatch", msg, inbound, media)
     if mtype == "image":
         att = Attachment(kind="photo", mime="image/jpeg", platform_id=msg.media_id or "")
         media = (_MediaToFetch(0, msg.media_id, "jpg"),) if msg.media_id else ()
-        return _Parsed("dispatch", msg, Inbound(text="", message_id=str(msg.id), attachments=(att,), **base), media)
+        return _Parsed("dispatch", msg, Inbound(text="", message_id=_message_id(msg), attachments=(att,), **base), media)
     if mtype == "location":
         att = Attachment(kind="location", text=msg.label or "", platform_id=f"geo:{msg.location_x},{msg.location_y}")
-        inbound = Inbound(text="", message_id=str(msg.id), attachments=(att,),
+        inbound = Inbound(text="", message_id=_message_id(msg), attachments=(att,),
                           metadata={"latitude": msg.location_x, "longitude": msg.location_y, "scale": msg.scale}, **base)
         return _Parsed("dispatch", msg, inbound)
     if mtype == "link":
         text = " ".join(p for p in (msg.title, msg.url) if p)
-        return _Parsed("dispatch", msg, Inbound(text=text, message_id=str(msg.id), **base))
+        return _Parsed("dispatch", msg, Inbound(text=text, message_id=_message_id(msg), **base))
     if mtype in ("video", "shortvideo", "miniprogrampage"):
-        return _Parsed("dispatch", msg, Inbound(text="", message_id=str(msg.id), **base))
+        return _Parsed("dispatch", msg, Inbound(text="", message_id=_message_id(msg), **base))
     if mtype == "event":
         event = getattr(msg, "event", "")
         if event == "subscribe":
@@ -774,9 +779,7 @@ class WeChatAdapter(ChannelAdapter):
 # ── helpers ──────────────────────────────────────────────────────────────────────────────
 
 
-def _buttons(raw) -> list:
-    from bot.messages import Button
-
+def _buttons(raw) -> list[Button]:
     return [Button(b.get("title", ""), b.get("payload", "")) for b in raw or []]
 
 
