@@ -1,0 +1,166 @@
+"""The ASGI application and `xiangzhu serve`.
+
+`create_app(settings)` builds the services, mounts the REST channel, `/healthz`, `/metrics`
+and every extension module in EXTENSIONS that exists (each exposes `mount(app, services)` and
+may add routes, register channel adapters and start/stop hooks). The lifespan refuses to start
+on a schema that is behind, then starts the adapters, the hooks and the outbox sender.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import logging
+import sys
+from contextlib import asynccontextmanager
+
+import click
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+
+from bot.channels import rest
+from bot.config import Settings, get_settings
+from bot.dispatcher import DatabaseUnavailable, is_db_unavailable
+from bot.metrics import CONTENT_TYPE
+from bot.services import Services, build_services
+from storage import migrate
+from storage import outbox as outbox_store
+from storage.models import Timer
+
+__all__ = ["EXTENSIONS", "create_app", "serve_command"]
+
+log = logging.getLogger("xiangzhu.app")
+
+EXTENSIONS = ["bot.channels.telegram", "bot.channels.wechat", "bot.api", "bot.web", "bot.scheduler"]
+
+
+def _find(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    if settings is None:
+        settings = services.settings if services is not None else get_settings()
+    check_schema = services is None
+    if services is None:
+        services = build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if check_schema:
+            await asyncio.to_thread(migrate.check_current, settings.database_url)
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.stop()
+
+    app = FastAPI(title="Xiangzhu 乡助", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.services = services
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _db_unavailable(request: Request, exc: DatabaseUnavailable):
+        return JSONResponse(
+            {"error": "数据库暂时不可用，请稍后重试 / database unavailable, retry later"},
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
+
+    @app.get("/healthz")
+    async def healthz():
+        try:
+            async with services.db.session() as session:
+                await asyncio.wait_for(session.execute(text("SELECT 1")), timeout=5)
+        except Exception as exc:
+            log.warning("health check: database unavailable: %s", exc)
+            return JSONResponse(
+                {"status": "unavailable", "database": "unavailable", "leader": services.leader_status()},
+                status_code=503,
+            )
+        return {"status": "ok", "database": "ok", "leader": services.leader_status()}
+
+    @app.get("/metrics")
+    async def metrics():
+        backlog = timers_due = None
+        try:
+            async with services.db.session() as session:
+                backlog = await outbox_store.backlog(session)
+                timers_due = (
+                    await session.execute(
+                        select(func.count()).select_from(Timer).where(
+                            Timer.state == "pending", Timer.due_at <= services.clock())
+                    )
+                ).scalar_one()
+        except Exception as exc:
+            if not is_db_unavailable(exc):
+                raise
+            log.warning("metrics: database unavailable: %s", exc)
+        return PlainTextResponse(
+            services.metrics.render(outbox_backlog=backlog, timers_due=timers_due), media_type=CONTENT_TYPE
+        )
+
+    rest.mount(app, services)
+    for name in EXTENSIONS:
+        if _find(name):
+            module = importlib.import_module(name)
+            mount = getattr(module, "mount", None)
+            if mount is None:
+                log.warning("extension %s has no mount(app, services); skipped", name)
+                continue
+            mount(app, services)
+            services.extensions.append(name)
+    return app
+
+
+def _describe(settings: Settings, services: Services, host: str, port: int) -> str:
+    db = make_url(settings.database_url).render_as_string(hide_password=True)
+    base = f"http://{host}:{port}"
+    lines = [
+        "乡助 Xiangzhu",
+        f"  REST      {base}/webhooks/rest/webhook   (token: {'on' if settings.rest_token else 'off'}; "
+        f"callback: {'on' if settings.rest_callback_url else 'off'})",
+        f"  outbox    {base}/webhooks/rest/outbox?sender=ID&after=CURSOR",
+        f"  health    {base}/healthz    metrics {base}/metrics",
+        f"  database  {db}",
+    ]
+    for channel in ("telegram", "wechat"):
+        on = channel in services.channels
+        lines.append(f"  {channel:<9} {'on' if on else 'off'}")
+    others = [e for e in services.extensions if not e.startswith("bot.channels.")]
+    lines.append(f"  extensions {', '.join(others) if others else 'none'}")
+    nlu = type(services.nlu).__module__ + "." + type(services.nlu).__name__
+    handler = type(services.handler).__module__ + "." + type(services.handler).__name__
+    lines.append(f"  nlu       {nlu}    dialogue {handler}")
+    return "\n".join(lines)
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="listen address (XIANGZHU_HOST, default 127.0.0.1)")
+@click.option("--port", type=int, default=None, help="port (XIANGZHU_PORT, default 8000)")
+def serve_command(host: str | None, port: int | None) -> None:
+    """运行机器人服务 / run the bot server (REST, channels, web, scheduler) in one process."""
+    import uvicorn
+
+    from bot.logs import setup_logging
+
+    settings = get_settings()
+    setup_logging(settings)
+    host = host or settings.host
+    port = port or settings.port
+    try:
+        migrate.check_current(settings.database_url)
+    except migrate.SchemaBehindError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    except Exception as exc:
+        click.echo(f"无法连接数据库 / cannot reach the database: {exc}", err=True)
+        sys.exit(2)
+    app = create_app(settings)
+    click.echo(_describe(settings, app.state.services, host, port))
+    uvicorn.run(app, host=host, port=port, workers=1, log_config=None, access_log=False,
+                lifespan="on", timeout_graceful_shutdown=10)

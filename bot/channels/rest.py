@@ -1,0 +1,195 @@
+"""The REST channel, compatible with Rasa's:
+
+    POST /webhooks/rest/webhook  {"sender": "u1", "message": "你好", "metadata": {"message_id": "m1"}}
+      → [{"recipient_id": "u1", "text": "...", "buttons": [{"title": "...", "payload": "/..."}]}]
+
+A repeated `message_id` returns the stored replies; without one, each POST is a new message.
+A message starting with "/" is also a button payload (Rasa clients send payloads that way).
+
+Later messages (a worker's reply, a reminder) wait in the outbox:
+
+    GET /webhooks/rest/outbox?sender=u1&after=CURSOR → {"messages": [...], "cursor": "17"}
+
+Asking with `after=N` confirms everything up to N arrived (those rows are marked sent), so a
+lost response loses nothing: ask again with the old cursor. With XIANGZHU_REST_CALLBACK_URL
+set, later messages are also POSTed there (same item shape). With XIANGZHU_REST_TOKEN set,
+both endpoints require `Authorization: Bearer <token>` (401 otherwise). A body that is not a
+JSON object with string `sender` and `message` gets 400 `{"error": "..."}`; a database that
+does not answer gets 503.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import uuid
+from typing import TYPE_CHECKING
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from bot.channels.base import ChannelAdapter, PermanentSendError, RetryableSendError
+from bot.dispatcher import DatabaseUnavailable, is_db_unavailable
+from bot.messages import Inbound, Outbound
+from bot.outbox import outbound_from_row
+from storage import outbox as outbox_store
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+__all__ = ["RestAdapter", "mount", "reply_json"]
+
+log = logging.getLogger("xiangzhu.rest")
+
+MAX_ID = 128
+
+
+def reply_json(out: Outbound) -> dict:
+    item = {"recipient_id": out.recipient, "text": out.text}
+    if out.buttons:
+        item["buttons"] = [{"title": b.title, "payload": b.payload} for b in out.buttons]
+    if out.attachments:
+        item["attachments"] = [{"kind": a.kind, "path": a.path, "mime": a.mime} for a in out.attachments]
+    return item
+
+
+class RestAdapter(ChannelAdapter):
+    """Replies go back in the HTTP response; later messages are polled, or POSTed to the
+    callback URL when one is configured."""
+
+    name = "rest"
+    renders_buttons = True
+    replies_in_response = True
+
+    def __init__(self, callback_url: str = "", token: str = "", transport: httpx.AsyncBaseTransport | None = None):
+        self.callback_url = callback_url
+        self.token = token
+        self.pushes = bool(callback_url)
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        if self.callback_url and self._client is None:
+            self._client = httpx.AsyncClient(timeout=10.0, transport=self._transport)
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def send(self, out: Outbound) -> None:
+        if not self.callback_url:
+            raise PermanentSendError("no callback URL configured")
+        if self._client is None:
+            await self.start()
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            resp = await self._client.post(self.callback_url, json=reply_json(out), headers=headers)
+        except httpx.HTTPError as exc:
+            raise RetryableSendError(f"callback: {type(exc).__name__}: {exc}") from exc
+        if resp.status_code == 429 or resp.status_code >= 500:
+            retry_after = resp.headers.get("Retry-After")
+            raise RetryableSendError(
+                f"callback answered {resp.status_code}",
+                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+            )
+        if resp.status_code >= 400:
+            raise PermanentSendError(f"callback answered {resp.status_code}")
+
+
+def _error(status: int, zh: str, en: str) -> JSONResponse:
+    return JSONResponse({"error": f"{zh} / {en}"}, status_code=status)
+
+
+def _authorized(request: Request, token: str) -> bool:
+    if not token:
+        return True
+    given = request.headers.get("authorization", "")
+    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
+def _as_id(value) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, str)):
+        value = str(value).strip()
+        return value if 0 < len(value) <= MAX_ID else None
+    return None
+
+
+def mount(app: FastAPI, services: "Services") -> RestAdapter:
+    settings = services.settings
+    adapter = services.channels.register(
+        RestAdapter(callback_url=settings.rest_callback_url, token=settings.rest_token)
+    )
+    token = settings.rest_token
+
+    @app.post("/webhooks/rest/webhook")
+    async def rest_webhook(request: Request):
+        if not _authorized(request, token):
+            return _error(401, "需要正确的 Authorization: Bearer 令牌", "missing or wrong bearer token")
+        raw = await request.body()
+        try:
+            body = json.loads(raw.decode("utf-8", errors="replace"))
+        except ValueError:
+            return _error(400, "请求体不是 JSON", "body is not JSON")
+        if not isinstance(body, dict):
+            return _error(400, "请求体应是 JSON 对象", "body must be a JSON object")
+        sender = _as_id(body.get("sender"))
+        message = body.get("message")
+        if sender is None or not isinstance(message, str):
+            return _error(400, "需要 sender 和 message 两个字段",
+                          'body needs "sender" (1-128 characters) and "message" (a string)')
+        metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+        message_id = metadata.get("message_id")
+        if message_id is not None:
+            message_id = _as_id(message_id)
+            if message_id is None:
+                return _error(400, "metadata.message_id 应是 1–128 个字符", "metadata.message_id must be 1-128 characters")
+        locale = metadata.get("locale") if metadata.get("locale") in ("zh", "en") else ""
+        inbound = Inbound(
+            channel="rest",
+            sender=sender,
+            text=message,
+            message_id=message_id or uuid.uuid4().hex,
+            payload=message.strip() if message.strip().startswith("/") else "",
+            locale_hint=locale,
+            metadata=metadata,
+        )
+        replies = await services.dispatcher.handle(inbound)
+        return [reply_json(r) for r in replies]
+
+    @app.get("/webhooks/rest/outbox")
+    async def rest_outbox(request: Request, sender: str = "", after: str = "0"):
+        if not _authorized(request, token):
+            return _error(401, "需要正确的 Authorization: Bearer 令牌", "missing or wrong bearer token")
+        if _as_id(sender) is None:
+            return _error(400, "需要 sender 参数", "query parameter sender is required")
+        try:
+            cursor = int(after or "0")
+            if cursor < 0:
+                raise ValueError
+        except ValueError:
+            return _error(400, "after 应是之前返回的 cursor", "after must be a cursor returned earlier")
+        try:
+            async with services.db.session() as session:
+                if cursor > 0:
+                    n = await outbox_store.mark_read_through(
+                        session, channel="rest", recipient=sender, upto=cursor, now=services.clock()
+                    )
+                    if n:
+                        services.metrics.outbound("rest", n)
+                rows = await outbox_store.poll(session, channel="rest", recipient=sender, after=cursor)
+                items = [{"id": str(r.id), **_row_json(r)} for r in rows]
+        except Exception as exc:
+            if is_db_unavailable(exc):
+                raise DatabaseUnavailable(str(exc)) from exc
+            raise
+        return {"messages": items, "cursor": str(rows[-1].id if rows else cursor)}
+
+    return adapter
+
+
+def _row_json(row) -> dict:
+    return reply_json(outbound_from_row(row))

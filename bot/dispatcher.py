@@ -1,0 +1,346 @@
+"""The conversation pipeline: one inbound message in, its replies out (DESIGN.md "One message,
+end to end", steps 1–9).
+
+    clean text ─▶ NLU + emergency ─▶ per-person lane ─▶ one transaction:
+        person + identity ─▶ conversation row (FOR UPDATE on PostgreSQL) ─▶ inbound message
+        (a repeated delivery stops here and gets the stored replies) ─▶ human mode? relay
+        : handler (flow engine) ─▶ outbound messages + outbox rows ─▶ commit ─▶ wake sender
+
+A person's messages are handled one at a time: in this process by a FIFO lane per sender
+(bounded; a flood past `settings.person_queue_limit` gets a polite "slow down" and is not
+processed), across processes by the conversation row lock. Waiting in a lane holds no database
+connection. An exception in the handler rolls its work back and the message gets an apology;
+a database that does not answer raises `DatabaseUnavailable` (the REST channel answers 503).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from contextlib import asynccontextmanager
+from dataclasses import asdict, replace
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from bot.channels.base import choice_payload
+from bot.messages import Button, Inbound, Outbound
+from bot.outbox import outbound_from_row
+from bot.textclean import Cleaned, clean_text
+from bot.turn import Reply, Turn, TurnHandler
+from storage import messages as message_store
+from storage import outbox as outbox_store
+from storage import people
+from storage.models import ChannelIdentity, Handoff, OutboxMessage
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+__all__ = ["DatabaseUnavailable", "Dispatcher", "PersonLanes", "relay_to_worker"]
+
+log = logging.getLogger("xiangzhu.dispatcher")
+
+TEXTS = {
+    "zh": {
+        "apology": "抱歉，出了点问题，我们已经记录。请稍后再试，或回复“人工”找社工。",
+        "busy": "消息太多了，请稍等一下再发。",
+        "empty": "没有收到文字。请直接说您要办的事，或回复“帮助”。",
+        "truncated": "您的消息太长，我只读了前 {n} 个字。",
+    },
+    "en": {
+        "apology": "Sorry, something went wrong and we have logged it. Please try again later, or reply \"human\".",
+        "busy": "Too many messages at once. Please wait a moment before sending more.",
+        "empty": "I received no text. Tell me what you need, or reply \"help\".",
+        "truncated": "Your message was too long; I read only the first {n} characters.",
+    },
+}
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database did not answer; the message was not processed (the sender may retry)."""
+
+
+def is_db_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, ConnectionError, OSError, asyncio.TimeoutError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(getattr(exc, "connection_invalidated", False))
+
+
+class LaneFull(Exception):
+    pass
+
+
+class PersonLanes:
+    """One FIFO lane per sender in this process, at most `limit` messages in it (waiting or
+    running). Lanes disappear when empty."""
+
+    def __init__(self, limit: int):
+        self.limit = max(1, limit)
+        self._lanes: dict[Any, list] = {}  # key -> [lock, count]
+
+    @asynccontextmanager
+    async def enter(self, key):
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = [asyncio.Lock(), 0]
+        if lane[1] >= self.limit:
+            raise LaneFull(key)
+        lane[1] += 1
+        try:
+            async with lane[0]:
+                yield
+        finally:
+            lane[1] -= 1
+            if lane[1] == 0 and self._lanes.get(key) is lane:
+                del self._lanes[key]
+
+    def __len__(self) -> int:
+        return len(self._lanes)
+
+
+# ── human mode ───────────────────────────────────────────────────────────────────────────
+
+RelayHook = Callable[[Turn, int], Awaitable[None]]
+
+
+async def relay_to_worker(turn: Turn, inbound_message_id: int) -> None:
+    """Default relay while the person's conversation is in human mode: the message is already
+    stored; if a worker has claimed the person's handoff and linked a messenger account, the
+    message goes to that account as an outbox row (kind `relay`). Nothing is said back to the
+    villager. The handoff work replaces this hook through `services.relay`."""
+    session = turn.session
+    handoff = (
+        await session.execute(
+            select(Handoff)
+            .where(Handoff.person_id == turn.person.id, Handoff.status == "claimed")
+            .order_by(Handoff.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if handoff is None or handoff.claimed_by_staff_id is None:
+        return
+    identity = (
+        await session.execute(
+            select(ChannelIdentity)
+            .where(ChannelIdentity.staff_id == handoff.claimed_by_staff_id, ChannelIdentity.unreachable.is_(False))
+            .order_by(ChannelIdentity.last_inbound_at.desc().nulls_last(), ChannelIdentity.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if identity is None:
+        return
+    who = turn.person.display_name or f"#{turn.person.id}"
+    mark = "⚠ " if turn.emergency is not None else ""
+    await outbox_store.enqueue(
+        session,
+        channel=identity.channel,
+        recipient=identity.external_id,
+        text=f"{mark}【{who}】{turn.text}",
+        attachments=[asdict(a) for a in turn.attachments],
+        person_id=turn.person.id,
+        staff_id=handoff.claimed_by_staff_id,
+        kind="relay",
+        now=turn.now,
+    )
+
+
+# ── the dispatcher ───────────────────────────────────────────────────────────────────────
+
+
+def _buttons_json(buttons) -> list[dict]:
+    return [{"title": b.title, "payload": b.payload} for b in buttons]
+
+
+class Dispatcher:
+    def __init__(self, services: "Services", handler: TurnHandler | None = None):
+        self.services = services
+        self._handler = handler
+        self.lanes = PersonLanes(services.settings.person_queue_limit)
+
+    @property
+    def handler(self) -> TurnHandler:
+        """The handler given to the constructor, else `services.handler` at call time."""
+        return self._handler if self._handler is not None else self.services.handler
+
+    # public ------------------------------------------------------------------------------
+
+    async def handle(self, inbound: Inbound) -> list[Outbound]:
+        """Handle one inbound message; returns the replies to the sender (also stored in the
+        outbox). Raises DatabaseUnavailable when the database does not answer."""
+        started = time.perf_counter()
+        s = self.services
+        if not inbound.message_id:
+            inbound = replace(inbound, message_id=uuid.uuid4().hex)
+        cleaned = clean_text(inbound.text, s.settings.max_message_chars)
+        parse, emergency = self._understand(cleaned.text)
+        try:
+            async with self.lanes.enter((inbound.channel, inbound.sender)):
+                replies = await self._handle_in_lane(inbound, cleaned, parse, emergency)
+        except LaneFull:
+            log.warning("sender %s:%s is flooding; message %s not processed",
+                        inbound.channel, inbound.sender, inbound.message_id)
+            replies = await self._busy(inbound)
+        s.metrics.inbound(inbound.channel)
+        s.metrics.observe_latency(time.perf_counter() - started)
+        s.wake_outbox()
+        return replies
+
+    # steps -------------------------------------------------------------------------------
+
+    def _understand(self, text: str) -> tuple[dict, Any]:
+        s = self.services
+        now = s.clock()
+        parse = s.nlu.parse(text, now) if text else {
+            "text": "", "intent": {"name": "nlu_fallback", "confidence": 0.0}, "entities": [], "intent_ranking": []}
+        emergency = None
+        if s.emergency_detector is not None and text:
+            result = s.emergency_detector(text)
+            if result is not None and getattr(result, "is_emergency", False):
+                emergency = result
+                top = {"name": "emergency", "confidence": 1.0}
+                parse = {**parse, "intent": top, "intent_ranking": [top, *parse.get("intent_ranking", [])]}
+        return parse, emergency
+
+    async def _handle_in_lane(self, inbound: Inbound, cleaned: Cleaned, parse: dict, emergency) -> list[Outbound]:
+        try:
+            return await self._turn(inbound, cleaned, parse, emergency)
+        except DatabaseUnavailable:
+            raise
+        except Exception as exc:
+            if is_db_unavailable(exc):
+                log.error("database unavailable while handling message %s: %s", inbound.message_id, exc)
+                raise DatabaseUnavailable(str(exc)) from exc
+            self.services.metrics.handler_error()
+            log.exception("handling message %s from %s:%s failed; sending an apology",
+                          inbound.message_id, inbound.channel, inbound.sender,
+                          extra={"message_id": inbound.message_id, "channel": inbound.channel})
+        try:
+            return await self._apologize(inbound, cleaned)
+        except Exception as exc:
+            if is_db_unavailable(exc):
+                raise DatabaseUnavailable(str(exc)) from exc
+            raise
+
+    async def _turn(self, inbound: Inbound, cleaned: Cleaned, parse: dict, emergency) -> list[Outbound]:
+        s = self.services
+        now = s.clock()
+        async with s.db.session() as session:
+            person, _identity, _created = await people.find_or_create_by_identity(
+                session, inbound.channel, inbound.sender, inbound.display_name,
+                inbound.locale_hint if inbound.locale_hint in TEXTS else None, now=now,
+            )
+            conversation = await people.get_conversation_for_update(session, person.id, lock=True)
+            message_id = await message_store.record_inbound(
+                session,
+                channel=inbound.channel,
+                channel_message_id=inbound.message_id,
+                person_id=person.id,
+                text=cleaned.text,
+                attachments=[asdict(a) for a in inbound.attachments],
+                intent=parse.get("intent", {}).get("name", ""),
+                now=now,
+            )
+            if message_id is None:
+                return await self._stored(session, inbound)
+            locale = person.locale if person.locale in TEXTS else s.settings.default_locale
+            texts = TEXTS.get(locale, TEXTS["zh"])
+            replies: list[Reply] = []
+            if cleaned.truncated:
+                replies.append(Reply(texts["truncated"].format(n=s.settings.max_message_chars)))
+            payload = inbound.payload or await self._picked_choice(session, inbound, cleaned.text)
+            turn = Turn(
+                session=session, person=person, conversation=conversation, channel=inbound.channel,
+                sender=inbound.sender, text=cleaned.text, parse=parse, now=now, locale=locale,
+                payload=payload, attachments=inbound.attachments, emergency=emergency, services=s,
+            )
+            if conversation.mode == "human":
+                await s.relay(turn, message_id)
+            elif cleaned.empty and not payload and not inbound.attachments:
+                replies.append(Reply(texts["empty"]))
+            else:
+                await self.handler.handle(turn)
+            replies.extend(turn.replies)
+            return await self._write_replies(session, inbound, person.id, message_id, replies, now)
+
+    async def _picked_choice(self, session, inbound: Inbound, text: str) -> str:
+        """A bare number answers the choices of the last message sent to this sender."""
+        if not text or len(text) > 4:
+            return ""
+        last = (
+            await session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.channel == inbound.channel, OutboxMessage.recipient == inbound.sender)
+                .order_by(OutboxMessage.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if last is None or not last.buttons:
+            return ""
+        return choice_payload(text, [Button(b.get("title", ""), b.get("payload", "")) for b in last.buttons])
+
+    async def _write_replies(self, session, inbound: Inbound, person_id: int, message_id: int,
+                             replies: list[Reply], now) -> list[Outbound]:
+        adapter = self.services.channels.get(inbound.channel)
+        in_response = adapter is not None and adapter.replies_in_response
+        out = []
+        for reply in replies:
+            attachments = [asdict(a) for a in reply.attachments]
+            await message_store.record_outbound(
+                session, channel=inbound.channel, person_id=person_id, text=reply.text,
+                attachments=attachments, now=now,
+            )
+            await outbox_store.enqueue(
+                session, channel=inbound.channel, recipient=inbound.sender, text=reply.text,
+                buttons=_buttons_json(reply.buttons), attachments=attachments, person_id=person_id,
+                inbound_message_id=message_id, kind="reply",
+                status="sent" if in_response else "pending", delivery="response" if in_response else "",
+                now=now,
+            )
+            out.append(Outbound(inbound.channel, inbound.sender, reply.text, reply.buttons, reply.attachments))
+        if in_response and out:
+            self.services.metrics.outbound(inbound.channel, len(out))
+        return out
+
+    async def _stored(self, session, inbound: Inbound) -> list[Outbound]:
+        self.services.metrics.duplicate()
+        stored = await message_store.find_inbound(session, inbound.channel, inbound.message_id)
+        rows = await message_store.stored_replies(session, stored.id) if stored else []
+        return [outbound_from_row(r) for r in rows if r.channel == inbound.channel and r.recipient == inbound.sender]
+
+    async def _apologize(self, inbound: Inbound, cleaned: Cleaned) -> list[Outbound]:
+        """After a failed turn: store the message (so a repeat is not processed again) and
+        answer with an apology, in a fresh transaction."""
+        s = self.services
+        now = s.clock()
+        async with s.db.session() as session:
+            person, _, _ = await people.find_or_create_by_identity(
+                session, inbound.channel, inbound.sender, inbound.display_name, None, now=now)
+            await people.get_conversation_for_update(session, person.id, lock=True)
+            message_id = await message_store.record_inbound(
+                session, channel=inbound.channel, channel_message_id=inbound.message_id,
+                person_id=person.id, text=cleaned.text, intent="error", now=now,
+            )
+            if message_id is None:
+                return await self._stored(session, inbound)
+            texts = TEXTS.get(person.locale, TEXTS["zh"])
+            return await self._write_replies(session, inbound, person.id, message_id, [Reply(texts["apology"])], now)
+
+    async def _busy(self, inbound: Inbound) -> list[Outbound]:
+        """The sender's lane is full: say so without processing the message. Channels that
+        answer in the response get it there; others get one outbox row."""
+        locale = inbound.locale_hint if inbound.locale_hint in TEXTS else self.services.settings.default_locale
+        text = TEXTS.get(locale, TEXTS["zh"])["busy"]
+        adapter = self.services.channels.get(inbound.channel)
+        if adapter is None or not adapter.replies_in_response:
+            try:
+                async with self.services.db.session() as session:
+                    await outbox_store.enqueue(session, channel=inbound.channel, recipient=inbound.sender,
+                                               text=text, kind="notice", now=self.services.clock())
+            except Exception as exc:
+                if is_db_unavailable(exc):
+                    raise DatabaseUnavailable(str(exc)) from exc
+                raise
+        return [Outbound(inbound.channel, inbound.sender, text)]

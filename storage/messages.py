@@ -1,0 +1,112 @@
+"""Messages in and out. The unique (channel, channel_message_id) makes a repeated delivery of
+one inbound message a no-op: `record_inbound` answers None for it, and `stored_replies`
+gives back what the first delivery answered. The caller owns the transaction."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Message, OutboxMessage, utcnow
+
+__all__ = ["find_inbound", "recent_history", "record_inbound", "record_outbound", "stored_replies"]
+
+
+def _insert(session: AsyncSession):
+    return (sqlite.insert if session.bind.dialect.name == "sqlite" else postgresql.insert)(Message)
+
+
+async def record_inbound(
+    session: AsyncSession,
+    *,
+    channel: str,
+    channel_message_id: str,
+    person_id: int | None,
+    text: str,
+    attachments: list | None = None,
+    intent: str = "",
+    now: datetime | None = None,
+) -> int | None:
+    """Insert an inbound message; its id, or None when (channel, channel_message_id) was
+    already stored (a repeated delivery). On PostgreSQL a concurrent insert of the same id
+    waits for the first transaction and then answers None."""
+    stmt = (
+        _insert(session)
+        .values(
+            channel=channel,
+            channel_message_id=channel_message_id,
+            person_id=person_id,
+            direction="in",
+            text=text,
+            attachments=attachments or [],
+            intent=intent[:32],
+            created_at=now or utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "channel_message_id"])
+        .returning(Message.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def find_inbound(session: AsyncSession, channel: str, channel_message_id: str) -> Message | None:
+    return (
+        await session.execute(
+            select(Message).where(
+                Message.channel == channel,
+                Message.channel_message_id == channel_message_id,
+                Message.direction == "in",
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def record_outbound(
+    session: AsyncSession,
+    *,
+    channel: str,
+    person_id: int | None,
+    text: str,
+    attachments: list | None = None,
+    staff_id: int | None = None,
+    now: datetime | None = None,
+) -> Message:
+    msg = Message(
+        channel=channel,
+        person_id=person_id,
+        direction="out",
+        text=text,
+        attachments=attachments or [],
+        staff_id=staff_id,
+        created_at=now or utcnow(),
+    )
+    session.add(msg)
+    return msg
+
+
+async def stored_replies(session: AsyncSession, inbound_message_id: int) -> list[OutboxMessage]:
+    """The outbox rows written in answer to one inbound message, in order."""
+    return list(
+        (
+            await session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.inbound_message_id == inbound_message_id)
+                .order_by(OutboxMessage.id)
+            )
+        ).scalars()
+    )
+
+
+async def recent_history(session: AsyncSession, person_id: int, limit: int = 20) -> list[Message]:
+    """The person's last `limit` messages in both directions, oldest first (for handoff
+    summaries and the worker's view)."""
+    rows = (
+        await session.execute(
+            select(Message)
+            .where(Message.person_id == person_id)
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(limit)
+        )
+    ).scalars()
+    return list(reversed(list(rows)))

@@ -1,0 +1,200 @@
+"""The outbox: messages decided inside a transaction and sent after it commits.
+
+Life of a row: `pending` → `sending` (claimed by one sender) → `sent` | back to `pending`
+with a later `next_attempt_at` (retry) | `failed` (given up). `held` rows wait for something
+outside the sender (e.g. a messenger's reply window) and keep their place in line.
+
+Order per recipient: a sender claims a row only when no older row of the same (channel,
+recipient) is `pending`, `sending` or `held` — so message n+1 never leaves before message n
+was sent (or given up). On PostgreSQL claims use `FOR UPDATE SKIP LOCKED`, so several
+processes drain one outbox without waiting on each other and without reordering a person's
+messages; on SQLite there is one process and BEGIN IMMEDIATE.
+
+Channels that answer in the HTTP response (REST, console) store their replies as `sent` with
+delivery `response`; later REST messages stay `pending` until a client polls past them.
+The caller owns the transaction.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import OutboxMessage, utcnow
+
+__all__ = [
+    "UNSENT",
+    "backlog",
+    "claim_heads",
+    "enqueue",
+    "mark_failed",
+    "mark_read_through",
+    "mark_retry",
+    "mark_sent",
+    "poll",
+    "release_stale",
+]
+
+UNSENT = ("pending", "sending", "held")
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    channel: str,
+    recipient: str,
+    text: str,
+    buttons: Iterable[dict] = (),
+    attachments: Iterable[dict] = (),
+    person_id: int | None = None,
+    staff_id: int | None = None,
+    inbound_message_id: int | None = None,
+    kind: str = "reply",
+    status: str = "pending",
+    delivery: str = "",
+    now: datetime | None = None,
+) -> OutboxMessage:
+    now = now or utcnow()
+    row = OutboxMessage(
+        channel=channel,
+        recipient=recipient,
+        text=text,
+        buttons=list(buttons),
+        attachments=list(attachments),
+        person_id=person_id,
+        staff_id=staff_id,
+        inbound_message_id=inbound_message_id,
+        kind=kind,
+        status=status,
+        delivery=delivery,
+        next_attempt_at=now,
+        created_at=now,
+        sent_at=now if status == "sent" else None,
+    )
+    session.add(row)
+    return row
+
+
+async def claim_heads(
+    session: AsyncSession, *, channels: Iterable[str], worker: str, now: datetime, limit: int = 100
+) -> list[OutboxMessage]:
+    """Claim up to `limit` due rows, at most one per recipient: each the oldest unsent row of
+    its recipient. Claimed rows become `sending` with one more attempt counted."""
+    channels = list(channels)
+    if not channels:
+        return []
+    older = aliased(OutboxMessage)
+    older_unsent = (
+        exists()
+        .where(
+            older.channel == OutboxMessage.channel,
+            older.recipient == OutboxMessage.recipient,
+            older.id < OutboxMessage.id,
+            older.status.in_(UNSENT),
+        )
+        .correlate(OutboxMessage)
+    )
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.channel.in_(channels),
+            ~older_unsent,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
+    rows = list((await session.execute(stmt)).scalars())
+    for row in rows:
+        row.status = "sending"
+        row.claimed_by = worker
+        row.claimed_at = now
+        row.attempts = (row.attempts or 0) + 1
+    await session.flush()
+    return rows
+
+
+async def mark_sent(session: AsyncSession, row_id: int, now: datetime, delivery: str = "") -> None:
+    values = {"status": "sent", "sent_at": now, "error": ""}
+    if delivery:
+        values["delivery"] = delivery
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+
+
+async def mark_retry(session: AsyncSession, row_id: int, next_attempt_at: datetime, error: str) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(status="pending", next_attempt_at=next_attempt_at, error=error[:2000], claimed_by=None)
+    )
+
+
+async def mark_failed(session: AsyncSession, row_id: int, error: str) -> None:
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row_id).values(status="failed", error=error[:2000])
+    )
+
+
+async def release_stale(session: AsyncSession, *, now: datetime, lease: timedelta) -> int:
+    """Rows left `sending` by a process that died: back to `pending` (they may go out twice —
+    at least once). Returns how many."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - lease)
+        .values(status="pending", claimed_by=None, next_attempt_at=now)
+    )
+    return result.rowcount or 0
+
+
+async def poll(
+    session: AsyncSession, *, channel: str, recipient: str, after: int, limit: int = 100
+) -> list[OutboxMessage]:
+    """Later messages for a polling client: rows after the cursor that did not already go
+    out in an HTTP response."""
+    return list(
+        (
+            await session.execute(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.recipient == recipient,
+                    OutboxMessage.id > after,
+                    OutboxMessage.delivery != "response",
+                    OutboxMessage.status != "failed",
+                )
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            )
+        ).scalars()
+    )
+
+
+async def mark_read_through(session: AsyncSession, *, channel: str, recipient: str, upto: int, now: datetime) -> int:
+    """A polling client asked for messages after `upto`: everything up to it has arrived."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.recipient == recipient,
+            OutboxMessage.id <= upto,
+            OutboxMessage.status.in_(("pending", "held")),
+        )
+        .values(status="sent", sent_at=now, delivery="poll")
+    )
+    return result.rowcount or 0
+
+
+async def backlog(session: AsyncSession) -> dict[str, int]:
+    """Unsent rows per channel (pending, sending or held)."""
+    rows = await session.execute(
+        select(OutboxMessage.channel, func.count())
+        .where(OutboxMessage.status.in_(UNSENT))
+        .group_by(OutboxMessage.channel)
+    )
+    return {channel: n for channel, n in rows}
