@@ -43,7 +43,11 @@ def _find(name: str) -> bool:
         return False
 
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, services: Services | None = None, extensions: list[str] | None = None
+) -> FastAPI:
+    """The application. `extensions` defaults to EXTENSIONS (those that exist are mounted);
+    tests of one part may pass a shorter list."""
     if settings is None:
         settings = services.settings if services is not None else get_settings()
     check_schema = services is None
@@ -105,7 +109,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         )
 
     rest.mount(app, services)
-    for name in EXTENSIONS:
+    for name in EXTENSIONS if extensions is None else extensions:
         if _find(name):
             module = importlib.import_module(name)
             mount = getattr(module, "mount", None)

@@ -132,9 +132,12 @@ class OutboxSender:
                 await asyncio.sleep(delay)
                 continue
             if n == 0:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # that arrives together with its timeout, and stop() would wait forever
                 try:
-                    await asyncio.wait_for(self._event.wait(), timeout=self.poll_seconds)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(self.poll_seconds):
+                        await self._event.wait()
+                except TimeoutError:
                     pass
                 self._event.clear()
 
@@ -204,7 +207,8 @@ class OutboxSender:
             return _Outcome(row_id, out.channel, out.recipient, "retry", "channel not running", self.backoff(attempts))
         try:
             await self._pace(out.channel, out.recipient, adapter)
-            await asyncio.wait_for(adapter.send(out), timeout=self.send_timeout)
+            async with asyncio.timeout(self.send_timeout):
+                await adapter.send(out)
             return _Outcome(row_id, out.channel, out.recipient, "sent")
         except RecipientUnreachable as exc:
             log.warning("outbox %d: recipient unreachable on %s: %s", row_id, out.channel, exc)

@@ -6,7 +6,8 @@ then the keyword stand-in in bot/standin.py answers. Tests build `Services(...)`
 pass their own handler, clock or adapters.
 
 Contracts with the other packages (looked up by name, so bot/ never needs editing when they land):
-- `nlu.NLU.load(settings)` → an object with `parse(text, now) -> ParseResult`
+- `nlu.backend.load_backend(kind, rasa_url, cache_dir)` (or `nlu.NLU.load(cache_dir)`) → an
+  object with `parse(text, now) -> ParseResult`
 - `nlu.emergency.detect(text)` → an object with `.is_emergency`
 - `flows.runtime.FlowRuntime.from_services(services)` (or `FlowRuntime(services)`) → a TurnHandler
 """
@@ -50,12 +51,17 @@ def _module(name: str):
 
 
 def build_nlu(settings: Settings):
+    """`nlu.backend.load_backend` (built-in or Rasa per XIANGZHU_NLU), else `nlu.NLU.load`,
+    else the keyword stand-in."""
+    backend = _module("nlu.backend")
+    if backend is not None and hasattr(backend, "load_backend"):
+        return backend.load_backend(settings.nlu, settings.rasa_url, settings.nlu_cache_dir)
     mod = _module("nlu")
     cls = getattr(mod, "NLU", None) if mod else None
     if cls is None:
         log.warning("nlu.NLU not found: using the keyword stand-in NLU")
         return StandinNLU()
-    return cls.load(settings)
+    return cls.load(settings.nlu_cache_dir)
 
 
 def build_emergency_detector(settings: Settings):

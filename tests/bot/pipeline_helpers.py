@@ -22,9 +22,11 @@ def make_services(db, *, handler=None, settings_overrides=None, **kwargs) -> Ser
 
 
 @asynccontextmanager
-async def running(services: Services, headers: dict | None = None):
-    """The app with its lifespan (adapters, outbox sender) running, and a client for it."""
-    app = create_app(services=services)
+async def running(services: Services, headers: dict | None = None, extensions: list[str] | None = ()):
+    """The app with its lifespan (adapters, outbox sender) running, and a client for it.
+    By default without the extensions (scheduler, messengers, staff web): these tests are
+    about the pipeline."""
+    app = create_app(services=services, extensions=None if extensions is None else list(extensions))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers or {}) as client:
