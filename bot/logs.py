@@ -1,8 +1,10 @@
 """Logging: plain lines or JSON lines (`XIANGZHU_LOG_JSON=1`), with mainland phone numbers and
 18-digit resident ID numbers masked in every record, whoever logged it.
 
-Masking happens twice: `MaskingFilter` rewrites each record's message (so any handler sees the
-masked text), and `MaskingFormatter` masks the final line (exception text, stack info).
+Masking happens at three points: a log-record factory masks each record's message as it is
+created (so every handler sees masked text, pytest's and uvicorn's included), `MaskingFilter`
+on our handler does the same for records made elsewhere, and the formatters mask the final
+line (exception text, stack info).
 """
 from __future__ import annotations
 
@@ -28,7 +30,12 @@ def mask(text: str) -> str:
     return _PHONE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
 
 
+_PLAIN = logging.Formatter()
+
+
 class MaskingFilter(logging.Filter):
+    """Replace the record's message by its masked text (the arguments are merged in)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
@@ -37,6 +44,9 @@ class MaskingFilter(logging.Filter):
         masked = mask(message)
         if masked != message or record.args:
             record.msg, record.args = masked, ()
+        if record.exc_info and not record.exc_text:
+            # formatters reuse exc_text when it is set: give them the masked traceback
+            record.exc_text = mask(_PLAIN.formatException(record.exc_info))
         return True
 
 
@@ -66,8 +76,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+_MASKING = MaskingFilter()
+
+
+def _install_record_factory() -> None:
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_xiangzhu_masking", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        _MASKING.filter(record)
+        return record
+
+    factory._xiangzhu_masking = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 def setup_logging(settings=None, *, stream=None) -> logging.Handler:
-    """Configure the root logger once (replacing earlier handlers); returns the handler."""
+    """Configure the root logger (replacing a handler set up here before); returns the handler."""
+    _install_record_factory()
     level = getattr(settings, "log_level", "INFO") if settings is not None else "INFO"
     as_json = bool(getattr(settings, "log_json", False)) if settings is not None else False
     handler = logging.StreamHandler(stream or sys.stderr)

@@ -95,6 +95,9 @@ class Services:
         sender_options: dict | None = None,
     ):
         self.settings = settings
+        # first: the builders below may register hooks
+        self._on_start: list[Callable[[], Awaitable[None]]] = []
+        self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self._owns_db = db is None
         self.db = db if db is not None else Database(settings.database_url)
         self.nlu = nlu if nlu is not None else build_nlu(settings)
@@ -111,8 +114,6 @@ class Services:
         # replaced by the scheduler extension: "self" | "other:<id>" | "none" | "unknown"
         self.leader_status: Callable[[], str] = lambda: "self" if self.db.is_sqlite else "unknown"
         self.extensions: list[str] = []
-        self._on_start: list[Callable[[], Awaitable[None]]] = []
-        self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self.started = False
 
     def on_start(self, fn: Callable[[], Awaitable[None]]):
