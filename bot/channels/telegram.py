@@ -157,7 +157,11 @@ def _units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?;…])|(?<=[.](?=\s))|(?<=\n)")
+# a sentence: up to 。！？；… (with closing quotes), or .!?; followed by a space (not "1." of a
+# numbered line), or a line break; the last piece of a line may have no end at all
+_SENTENCE = re.compile(
+    r"[^\n]*?(?:[。！？；…]+[”’」』）)]*|(?:[!?;]+|(?<!\d)\.+)[”\"')]*(?:[ \t]+|$)|\n+)|[^\n]+"
+)
 
 
 def _hard_split(text: str, limit: int) -> list[str]:
@@ -182,7 +186,7 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     and line breaks) wherever possible. Joined again they give `text` back."""
     if _units(text) <= limit:
         return [text]
-    sentences = [s for s in _SENTENCE_END.split(text) if s]
+    sentences = _SENTENCE.findall(text)
     chunks: list[str] = []
     current = ""
     for sentence in sentences:

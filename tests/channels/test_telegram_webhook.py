@@ -1,0 +1,114 @@
+"""Telegram webhook mode through the real ASGI app: updates POSTed to /webhooks/telegram as
+Telegram posts them (JSON, the secret in X-Telegram-Bot-Api-Secret-Token); replies go out through
+the outbox to the FAKE Bot API in telegram_fake.py (it records setWebhook and sendMessage).
+Also the worker invite deep link `/start w-CODE`. Runs on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.channels.telegram import SECRET_HEADER
+from storage import staff as staff_service
+from storage.models import ChannelIdentity, Message
+from tests.channels.telegram_fake import EchoHandler, FakeBotApi, eventually, make_services, running
+
+SECRET = "s3cret-Token_for_tests"
+HOOK = "https://bot.example.org/webhooks/telegram"
+
+
+@pytest.fixture
+def fake():
+    api = FakeBotApi().start()
+    yield api
+    api.stop()
+
+
+def webhook_services(db, fake, tmp_path, **kw):
+    return make_services(db, fake, tmp_path, telegram_webhook_url=HOOK, telegram_secret=SECRET, **kw)
+
+
+async def inbound_rows(services):
+    async with services.db.session() as s:
+        return list((await s.execute(select(Message).where(Message.direction == "in"))).scalars())
+
+
+async def test_webhook_is_registered_with_the_secret_and_no_polling_happens(db, fake, tmp_path):
+    services = webhook_services(db, fake, tmp_path)
+    async with running(services):
+        [registered] = await eventually(lambda: fake.calls_to("setWebhook"))
+    assert registered["url"] == HOOK and registered["secret_token"] == SECRET
+    assert set(registered["allowed_updates"]) >= {"message", "callback_query", "my_chat_member"}
+    assert fake.calls_to("getUpdates") == []
+
+
+async def test_wrong_or_missing_secret_is_refused_with_403_and_nothing_is_stored(db, fake, tmp_path):
+    handler = EchoHandler()
+    services = webhook_services(db, fake, tmp_path, handler=handler)
+    update = {"update_id": 1, "message": fake.message(3001, "你好")}
+    async with running(services) as client:
+        missing = await client.post("/webhooks/telegram", json=update)
+        wrong = await client.post("/webhooks/telegram", json=update, headers={SECRET_HEADER: SECRET + "x"})
+        assert (missing.status_code, wrong.status_code) == (403, 403)
+        assert handler.turns == [] and await inbound_rows(services) == []
+        ok = await client.post("/webhooks/telegram", json=update, headers={SECRET_HEADER: SECRET})
+        assert ok.status_code == 200
+        [sent] = await eventually(lambda: fake.calls_to("sendMessage"))
+        assert sent["chat_id"] == "3001" and sent["text"].startswith("收到：你好")
+
+
+async def test_a_redelivered_update_is_processed_once(db, fake, tmp_path):
+    handler = EchoHandler()
+    services = webhook_services(db, fake, tmp_path, handler=handler)
+    update = {"update_id": 77, "message": fake.message(3002, "房子漏雨了")}
+    async with running(services) as client:
+        for _ in range(3):
+            resp = await client.post("/webhooks/telegram", json=update, headers={SECRET_HEADER: SECRET})
+            assert resp.status_code == 200
+        await eventually(lambda: fake.calls_to("sendMessage"))
+    # another process (no memory of update 77) gets it once more: the stored message wins
+    services2 = webhook_services(db, fake, tmp_path, handler=handler)
+    async with running(services2) as client:
+        resp = await client.post("/webhooks/telegram", json=update, headers={SECRET_HEADER: SECRET})
+        assert resp.status_code == 200
+    assert len(handler.turns) == 1
+    assert len(await inbound_rows(services)) == 1
+    assert len(fake.calls_to("sendMessage")) == 1
+
+
+async def test_webhook_mode_without_a_secret_refuses_to_start(db, fake, tmp_path):
+    services = make_services(db, fake, tmp_path, telegram_webhook_url=HOOK, telegram_secret="")
+    with pytest.raises(ValueError, match="XIANGZHU_TELEGRAM_SECRET"):
+        create_app(services=services)
+
+
+async def test_malformed_update_is_a_400(db, fake, tmp_path):
+    services = webhook_services(db, fake, tmp_path)
+    async with running(services) as client:
+        resp = await client.post("/webhooks/telegram", content=b"{not json", headers={SECRET_HEADER: SECRET})
+        assert resp.status_code == 400
+
+
+async def test_worker_invite_deep_link_links_the_chat_and_answers_in_words(db, fake, tmp_path):
+    handler = EchoHandler()
+    services = webhook_services(db, fake, tmp_path, handler=handler)
+    async with services.db.session() as s:
+        await staff_service.create_user(s, "wangfang", roles=["worker"], display_name="社工 王芳")
+        _, code = await staff_service.create_invite(s, "wangfang")
+    async with running(services) as client:
+        link = {"update_id": 501, "message": fake.message(3003, f"/start w-{code}")}
+        assert (await client.post("/webhooks/telegram", json=link, headers={SECRET_HEADER: SECRET})).status_code == 200
+        [linked] = await eventually(lambda: fake.calls_to("sendMessage"))
+        assert linked["chat_id"] == "3003" and "已绑定社工账号：社工 王芳" in linked["text"]
+        # the same code from another chat: used up, said in words
+        again = {"update_id": 502, "message": fake.message(3004, f"/start w-{code}")}
+        await client.post("/webhooks/telegram", json=again, headers={SECRET_HEADER: SECRET})
+        await eventually(lambda: len(fake.calls_to("sendMessage")) == 2)
+        assert "已经用过" in fake.calls_to("sendMessage")[1]["text"]
+    assert handler.turns == []  # not a villager conversation
+    async with services.db.session() as s:
+        identity = (await s.execute(select(ChannelIdentity).where(ChannelIdentity.external_id == "3003"))).scalar_one()
+        staff = await staff_service.get_staff(s, "wangfang")
+        assert identity.staff_id == staff.id
+        texts = [m.text for m in (await s.execute(select(Message).where(Message.direction == "in"))).scalars()]
+    assert texts and all(code not in t for t in texts)  # the code itself is not kept
