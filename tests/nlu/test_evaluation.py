@@ -4,7 +4,7 @@ from nlu.training_data import DATA_DIR, TEST_DIR, load_training_data
 
 
 def test_test_split_meets_the_targets(nlu):
-    test = load_training_data(TEST_DIR, synonyms_from=nlu.data)
+    test = load_training_data(TEST_DIR / "test.yml", synonyms_from=nlu.data)
     report = evaluate(nlu.parse, test.examples)
     assert report["intent_accuracy"] >= 0.95, report["errors"]
     assert report["intent_macro_f1"] >= 0.95
@@ -15,7 +15,7 @@ def test_test_split_meets_the_targets(nlu):
 
 def test_test_split_is_never_trained_on(nlu):
     train_texts = {ex.text for ex in load_training_data(DATA_DIR).examples}
-    test_texts = {ex.text for ex in load_training_data(TEST_DIR).examples}
+    test_texts = {ex.text for ex in load_training_data(TEST_DIR).examples}  # test.yml and challenge.yml
     assert test_texts and not (train_texts & test_texts)
     assert len(nlu.data.examples) == len(load_training_data(DATA_DIR).examples)
 
