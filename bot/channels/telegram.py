@@ -150,6 +150,25 @@ def file_base_url(api_base: str) -> str:
     return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
 
 
+class RedactToken(logging.Filter):
+    """Replaces the bot token in log records: httpx logs every request URL, and Bot API URLs
+    carry the token (`…/bot<TOKEN>/sendMessage`)."""
+
+    def __init__(self, token: str):
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token:
+            message = record.getMessage()
+            if self.token in message:
+                record.msg, record.args = message.replace(self.token, "***"), None
+        return True
+
+
+_LOGGERS_WITH_URLS = ("httpx", "telegram")
+
+
 # ── long texts ───────────────────────────────────────────────────────────────────────────
 
 
@@ -387,6 +406,7 @@ class TelegramAdapter(ChannelAdapter):
         self._recent_updates: collections.OrderedDict[int, None] = collections.OrderedDict()
         self._group_sends: dict[str, collections.deque] = {}
         self._partial: dict[tuple[str, str], int] = {}  # (chat, text digest) → chunks already sent
+        self._redact = RedactToken(self.token)
 
     # lifecycle ---------------------------------------------------------------------------
 
@@ -401,6 +421,8 @@ class TelegramAdapter(ChannelAdapter):
         )
 
     async def start(self) -> None:
+        for name in _LOGGERS_WITH_URLS:
+            logging.getLogger(name).addFilter(self._redact)
         self.bot = self.make_bot()
         if self.mode == "polling":
             self.poller = TelegramPoller(self)
@@ -424,6 +446,8 @@ class TelegramAdapter(ChannelAdapter):
                 await self.bot.shutdown()
             except Exception as exc:
                 log.warning("telegram: closing the HTTP client failed: %s", self._clean(exc))
+        for name in _LOGGERS_WITH_URLS:
+            logging.getLogger(name).removeFilter(self._redact)
 
     async def _register_webhook(self) -> None:
         """setWebhook with the secret, retried with back-off until Telegram accepts it."""
