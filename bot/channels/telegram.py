@@ -673,6 +673,7 @@ class TelegramPoller:
     backoff_cap: float = 60.0
     offset: int | None = None
     batches: int = 0  # completed batches, for tests and logs
+    rounds: int = 0  # loop iterations, leader or not
     _failures: int = field(default=0, repr=False)
     _prepared: bool = field(default=False, repr=False)
 
@@ -712,6 +713,7 @@ class TelegramPoller:
 
     async def run(self) -> None:
         while True:
+            self.rounds += 1
             if not self.is_leader():
                 self.offset = None  # another process polls; read its offset when we take over
                 await asyncio.sleep(self.follower_wait)

@@ -268,3 +268,42 @@ async def test_group_chats_get_at_most_20_messages_a_minute(db, fake, tmp_path):
         assert 0 < caught.value.retry_after <= 60
         await adapter.send(Outbound("telegram", "1011", "私聊不受群组限制"))
     assert len([c for c in fake.calls_to("sendMessage") if c["chat_id"] == "-100555"]) == 20
+
+
+async def test_only_the_leader_polls(db, fake, tmp_path):
+    from bot.app import create_app
+
+    handler = EchoHandler()
+    services = make_services(db, fake, tmp_path, handler=handler)
+    leader = {"status": "other:host:1:abc"}
+    app = create_app(services=services)
+    services.leader_status = lambda: leader["status"]  # as if another process led
+    fake.push_message(1012, "有人吗")
+    async with app.router.lifespan_context(app):
+        poller = app.state.telegram.poller
+        poller.follower_wait = 0.02
+        await eventually(lambda: poller.rounds >= 10)
+        assert fake.calls_to("getUpdates") == [] and handler.turns == []
+        leader["status"] = "self"  # it takes over
+        await eventually(lambda: [t.text for t in handler.turns] == ["有人吗"])
+
+
+async def test_relayed_photo_voice_and_document_are_sent_as_files(db, fake, tmp_path):
+    from bot.media import MediaStore
+    from bot.messages import Attachment
+
+    services = make_services(db, fake, tmp_path)
+    store = MediaStore(tmp_path / "media")
+    photo = store.save(b"\xff\xd8photo", mime="image/jpeg")
+    voice = store.save(b"OggS voice", mime="audio/ogg")
+    amr = store.save(b"#!AMR wechat voice", mime="audio/amr")
+    async with running(services) as client:
+        adapter: TelegramAdapter = client.app.state.telegram
+        await adapter.send(Outbound("telegram", "1013", "【李大爷】房子漏雨", attachments=(
+            Attachment("photo", photo, "image/jpeg"), Attachment("voice", voice, "audio/ogg"),
+            Attachment("voice", amr, "audio/amr"), Attachment("location", platform_id="geo:27.7,111.9"))))
+    assert fake.calls_to("sendMessage")[0]["text"] == "【李大爷】房子漏雨"
+    assert fake.calls_to("sendPhoto")[0]["photo"]["size"] == len(b"\xff\xd8photo")
+    assert fake.calls_to("sendVoice")[0]["voice"]["size"] == len(b"OggS voice")
+    assert fake.calls_to("sendDocument")[0]["document"]["filename"].endswith(".amr")  # not playable as voice
+    assert (fake.calls_to("sendLocation")[0]["latitude"], fake.calls_to("sendLocation")[0]["longitude"]) == ("27.7", "111.9")
