@@ -602,15 +602,19 @@ class TelegramAdapter(ChannelAdapter):
         chunks = split_text(out.text) if out.text else []
         key = (chat_id, hashlib.sha1(out.text.encode("utf-8")).hexdigest())
         done = self._partial.get(key, 0)  # chunks a failed earlier attempt already sent
-        for n, chunk in enumerate(chunks):
-            if n < done:
-                continue
-            markup = self.reply_markup(out.buttons) if n == len(chunks) - 1 else None
-            await self._call(self.bot.send_message, chat_id=chat_id, text=chunk, reply_markup=markup)
-            if n < len(chunks) - 1:
-                self._partial[key] = n + 1
-                if self.per_recipient_per_second:  # the outbox sender paces messages, we pace parts
-                    await asyncio.sleep(1.0 / self.per_recipient_per_second)
+        try:
+            for n, chunk in enumerate(chunks):
+                if n < done:
+                    continue
+                markup = self.reply_markup(out.buttons) if n == len(chunks) - 1 else None
+                await self._call(self.bot.send_message, chat_id=chat_id, text=chunk, reply_markup=markup)
+                if n < len(chunks) - 1:
+                    self._partial[key] = n + 1
+                    if self.per_recipient_per_second:  # the outbox sender paces messages, we pace parts
+                        await asyncio.sleep(1.0 / self.per_recipient_per_second)
+        except PermanentSendError:
+            self._partial.pop(key, None)  # never retried: forget the progress
+            raise
         self._partial.pop(key, None)
         for attachment in out.attachments:
             await self._send_attachment(chat_id, attachment)

@@ -161,10 +161,10 @@ class FakeBotApi:
         return self.held_files[file_path]
 
     def fail(self, method: str, status: int, description: str, *, retry_after: int | None = None,
-             times: int = 1) -> None:
-        """The next `times` calls of `method` answer with this error."""
+             times: int = 1, after: int = 0) -> None:
+        """After `after` successful calls, the next `times` calls of `method` answer with this error."""
         self.failures.append({"method": method, "status": status, "description": description,
-                              "retry_after": retry_after, "times": times})
+                              "retry_after": retry_after, "times": times, "after": after})
 
     def drop(self, method: str, times: int = 1) -> None:
         """The next `times` calls of `method` get the connection closed without an answer."""
@@ -211,6 +211,9 @@ class FakeBotApi:
         params.update({k: v[0] for k, v in parse_qs(urlsplit(handler.path).query).items()})
         self.calls.append((method, params, time.monotonic()))
         failure = next((f for f in self.failures if f["method"] == method and f["times"] > 0), None)
+        if failure is not None and failure.get("after", 0) > 0:
+            failure["after"] -= 1
+            failure = None
         if failure is not None:
             failure["times"] -= 1
             if failure["status"] is None:

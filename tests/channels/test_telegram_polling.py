@@ -307,3 +307,18 @@ async def test_relayed_photo_voice_and_document_are_sent_as_files(db, fake, tmp_
     assert fake.calls_to("sendVoice")[0]["voice"]["size"] == len(b"OggS voice")
     assert fake.calls_to("sendDocument")[0]["document"]["filename"].endswith(".amr")  # not playable as voice
     assert (fake.calls_to("sendLocation")[0]["latitude"], fake.calls_to("sendLocation")[0]["longitude"]) == ("27.7", "111.9")
+
+
+async def test_a_retried_long_message_does_not_repeat_the_parts_already_sent(db, fake, tmp_path):
+    services = make_services(db, fake, tmp_path)
+    text = "这是一句关于补助标准的说明。" * 800  # three parts
+    async with running(services) as client:
+        adapter: TelegramAdapter = client.app.state.telegram
+        fake.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, after=1)
+        with pytest.raises(RetryableSendError):
+            await adapter.send(Outbound("telegram", "1014", text))
+        await adapter.send(Outbound("telegram", "1014", text))
+    calls = fake.calls_to("sendMessage")
+    assert len(calls) == 4  # part 1, part 2 refused, part 2, part 3
+    assert calls[1]["text"] == calls[2]["text"]
+    assert calls[0]["text"] + calls[2]["text"] + calls[3]["text"] == text
