@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["Canonicalizer", "DIALECT", "TYPOS", "ENGLISH"]
+__all__ = ["Canonicalizer", "DIALECT", "TYPOS", "ENGLISH", "PINYIN_INITIALS"]
 
 # dialect / colloquial → Mandarin
 DIALECT: dict[str, str] = {
@@ -30,7 +30,23 @@ DIALECT: dict[str, str] = {
     "不咯": "不", "噻": "", "咯": "", "嘞": "", 
     "得不得": "能不能", "可不可以": "能不能", "能不": "能不能", "管不管": "能不能",
     "干啥": "干什么", "弄啥": "干什么", "搞么子": "干什么", "揍啥": "干什么",
-    "俺娘": "我妈", "俺爹": "我爸", "老爹": "父亲", 
+    "俺娘": "我妈", "俺爹": "我爸", "老爹": "父亲",
+    # 东北 / 华北
+    "嘎哈": "干什么", "干哈": "干什么", "整啥": "干什么", "咋地": "怎么样", "咋的": "怎么样", "啥玩意儿": "什么",
+    "啥玩意": "什么", "哪疙瘩": "哪里", "埋汰": "脏", "唠嗑": "聊天", "唠唠": "聊聊", "嘛事": "什么事",
+    "得劲": "舒服", "老妹儿": "你", "老妹": "你", "大妹子": "你", "大兄弟": "你", "老铁": "你",
+    "中不": "行不行", "中啊": "行", "妥妥": "好的", "妥了": "好的", "稳了": "好的", "阔以": "可以",
+    # 川渝 / 西南
+    "要不得": "不行", "不得行": "不行", "冒得": "没有", "么得": "没有", "没得": "没有", "啥子嘛": "什么",
+    "咋个办": "怎么办", "老汉儿": "父亲", "老汉": "老人", "耍": "玩", "摆龙门阵": "聊天", "晓得不": "知道吗",
+    # 粤语 (Cantonese written colloquially)
+    "唔该晒": "谢谢", "唔该": "谢谢", "多谢晒": "谢谢", "唔系": "不是", "唔使": "不用", "唔好": "不要",
+    "唔要": "不要", "唔知": "不知道", "唔得": "不行", "冇问题": "没问题", "冇事": "没事", "冇得": "没有",
+    "乜嘢": "什么", "咩嘢": "什么", "点样": "怎么", "点解": "为什么", "边度": "哪里", "喺度": "在这里",
+    "喺": "在", "佢哋": "他们", "佢": "他", "我哋": "我们", "你哋": "你们", "嘅": "的", "咗": "了",
+    "屋企": "家里", "几多钱": "多少钱", "几时": "什么时候", "靓仔": "你", "系咪": "是不是",
+    # 河南 / 西北
+    "弄啥嘞": "干什么", "恁": "你", "俺家": "我家", "啥事儿": "什么事",
 }
 
 # homophone / pinyin-input typos villagers make → intended word
@@ -51,6 +67,19 @@ TYPOS: dict[str, str] = {
     "那里": "哪里", "那儿": "哪儿", "多少前": "多少钱", "多钱": "多少钱",
     "恩": "嗯", "嗯嗯": "嗯", "好滴": "好的", "好哒": "好的",
     "木问题": "没问题", "没问提": "没问题", "可以滴": "可以的",
+    "无保": "五保", "舞保": "五保", "五包": "五保", "雨路": "雨露", "危方": "危房", "为房": "危房",
+    "残补": "残疾补贴", "残疾补助": "残疾补贴", "报命": "报名", "活懂": "活动", "人攻": "人工",
+    "近展": "进展", "到帐": "到账", "救名": "救命", "着伙": "着火",
+}
+
+# pinyin initials typed instead of characters; whole words of ASCII letters only
+PINYIN_INITIALS: dict[str, str] = {
+    "xx": "谢谢", "xxl": "谢谢了", "xxn": "谢谢你", "dx": "多谢", "nh": "你好", "nhnh": "你好", "zs": "早上好",
+    "bb": "再见", "zj": "再见", "rg": "人工", "zrg": "转人工", "sg": "社工", "hd": "活动", "bm": "报名",
+    "qx": "取消", "qxbm": "取消报名", "zm": "怎么", "zmb": "怎么办", "sm": "什么", "wsm": "为什么",
+    "bzd": "不知道", "db": "低保", "jd": "进度", "kk": "看看", "hh": "哈哈", "hhh": "哈哈",
+    "hhhh": "哈哈", "xs": "笑死", "xswl": "笑死我了", "yyds": "厉害", "dbq": "对不起",
+    "kyl": "可以了", "bx": "不行",
 }
 
 ENGLISH: dict[str, str] = {
@@ -68,6 +97,8 @@ _WHOLE_MESSAGE: dict[str, str] = {
     "中": "好", "中中": "好", "中啊": "好", "中嘞": "好", "中吧": "好", "中了": "好", "能中": "好",
     "不中": "不行", "冇": "没有", "得": "好", "得嘞": "好的", "要得": "好的", "对头": "对的",
     "嗯": "嗯", "恩": "嗯", "嗯呐": "嗯", "昂": "嗯", "en": "嗯", "ok": "好的", "k": "好的",
+    "系": "是的", "系啊": "是的", "系呀": "是的", "系嘅": "是的", "唔": "不", "妥": "好的", "得咧": "好的",
+    "👌": "好的", "👌🏻": "好的", "🙆": "好的", "✅": "好的", "❌": "不", "🙅": "不", "👋": "再见", "🙏": "谢谢",
 }
 
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
@@ -90,6 +121,13 @@ class Canonicalizer:
         self._table = table
         keys = sorted(table, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(k) for k in keys))
+        # a typo of a policy or activity name becomes the name token too (抵保 → 低保 → 政策名)
+        for key, value in list(table.items()):
+            chained = table.get(value.strip())
+            if chained is not None and chained.strip() in ("政策名", "活动名"):
+                table[key] = chained
+        py_keys = sorted((k for k in PINYIN_INITIALS if k.strip() == k and k.isascii()), key=len, reverse=True)
+        self._pinyin = re.compile(r"(?<![a-z])(" + "|".join(py_keys) + r")(?![a-z])")
         en_keys = sorted(ENGLISH, key=len, reverse=True)
         self._en = re.compile(r"\b(" + "|".join(re.escape(k) for k in en_keys) + r")\b")
 
@@ -99,6 +137,7 @@ class Canonicalizer:
             return _WHOLE_MESSAGE[stripped]
         text = "".join(_CIRCLED.get(c, c) for c in text)
         text = self._en.sub(lambda m: ENGLISH[m.group(1)], text)
+        text = self._pinyin.sub(lambda m: PINYIN_INITIALS[m.group(1)], text)
         text = self._pattern.sub(lambda m: self._table[m.group(0)], text)
         text = _DIGITS.sub("0", text)
         return " ".join(text.split())

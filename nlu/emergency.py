@@ -35,7 +35,7 @@ THRESHOLD = 0.5
 
 _CHILD = r"(?:孩子|娃娃?|儿子|女儿|闺女|孙子|孙女|外孙女?|小孩|宝宝|孩|丫头|小子|我家小的|学生)"
 _ELDER = r"(?:老人|老人家|爷爷|奶奶|姥姥|姥爷|外婆|外公|我爸|我妈|老爹|老娘|老伴|老汉|婆婆|公公|俺爹|俺娘|老父亲|老母亲|男人|老公|老婆|媳妇)"
-_LOST = r"(?:不见了|找不到了|找不着了?|找不到人|走丢|丢了|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回)"
+_LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回)"
 
 # (kind, weight, pattern) on normalized text
 _RULES: list[tuple[str, float, str]] = [
@@ -45,12 +45,13 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"kill (?:my|him|her)self|suicid|end (?:my|his|her) life|want to die|don't want to live|do not want to live|overdose|pesticide|hang (?:my|him|her)self"),
     ("violence", 1.0, r"家暴|往死里打|打死|打我|打得.{0,4}(?:血|伤|不行)|被打|挨打|打孩子|打我孩子|他打|要打|砍我|砍人|要砍|拿(?:着)?刀|举着刀|持刀|拿棍|捅了|被捅|杀我|杀人|要杀|杀了我|杀了(?:全家|你|他|她)|强奸|性侵|猥亵|绑架|被拐|闯进|被关|掐我|勒我|威胁我|追着打"),
     ("violence", 1.0, r"beat(?:ing)? me|hitting me|hit me|has a knife|with a knife|kill me|attack|rape|kidnap|abus(?:e|ing)|threaten"),
-    ("fire", 1.0, r"着火|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|on fire|\bfire\b"),
+    ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|on fire|\bfire\b"),
     ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|flood"),
     ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|被困|困在|earthquake|landslide|collapsed building|trapped"),
     ("medical", 1.0, r"晕倒|昏倒|昏过去|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|落水|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|不动了"),
     ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poison|snake bit|drown|fell and"),
     ("missing_child", 1.0, _CHILD + r".{0,8}" + _LOST),
+    ("missing_child", 1.0, _CHILD + r".{0,10}(?:到处找|找遍了|满村找|找了一?(?:下午|晚上|整晚|夜|整天|天)(?!工作|活))"),
     ("missing_child", 1.0, r"(?:child|son|daughter|kid|baby|boy|girl)\b.{0,12}\b(?:missing|lost|gone|kidnapped)|can't find my (?:child|son|daughter|kid)"),
     ("missing_person", 1.0, _ELDER + r".{0,8}" + _LOST),
     ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|emergency|sos\b|call (?:the )?police"),

@@ -1,4 +1,4 @@
-"""Sparse features of canonical text: character n-grams plus jieba words and word pairs.
+"""Sparse features of canonical text: character 1–4-grams plus jieba words and word pairs.
 
 Written by hand rather than with scikit-learn's vectorizers because parsing one short
 message must take well under a millisecond: the vocabulary is a dict, the vector is a pair
@@ -17,7 +17,7 @@ from nlu.tokenize import words
 
 __all__ = ["Featurizer", "raw_features"]
 
-CHAR_NGRAMS = (1, 2, 3)
+CHAR_NGRAMS = (1, 2, 3, 4)
 
 
 def raw_features(text: str) -> Counter:

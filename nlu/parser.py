@@ -52,6 +52,11 @@ FALLBACK_THRESHOLD = 0.3
 EMERGENCY_PROBABILITY = 0.5
 # ... or this one when the message holds a benign idiom such as 我想死你了.
 EMERGENCY_PROBABILITY_IDIOM = 0.85
+# ... or this one for a message of at most SHORT_MESSAGE characters: a word or two the
+# classifier barely knows (妥了) must not look like an emergency; short real emergencies
+# (救命, 着火了, 娃不见了) are caught by the lexicon.
+EMERGENCY_PROBABILITY_SHORT = 0.95
+SHORT_MESSAGE = 3
 
 # When spans overlap, the higher priority one is kept.
 _PRIORITY = {"phone": 0, "time": 1, "date": 1, "policy": 2, "activity": 2, "village": 2, "need_category": 3, "number": 4}
@@ -126,6 +131,8 @@ class NLU:
         alarm = detect_normalized(norm.text)
         p_emergency = float(probs[self._emergency_index]) if self._emergency_index is not None else 0.0
         needed = EMERGENCY_PROBABILITY_IDIOM if has_benign_idiom(norm.text) else EMERGENCY_PROBABILITY
+        if len(norm.text.replace(" ", "")) <= SHORT_MESSAGE:
+            needed = max(needed, EMERGENCY_PROBABILITY_SHORT)
         if not norm.text:
             intent = {"name": "nlu_fallback", "confidence": self.threshold}
             ranking.insert(0, dict(intent))
@@ -140,15 +147,19 @@ class NLU:
         return {
             "text": text,
             "intent": intent,
-            "entities": self._entities(norm, now),
+            "entities": self._entities(norm, now, describes_need=top_name == "report_need"
+                                       and intent["name"] in ("report_need", "nlu_fallback")),
             "intent_ranking": ranking,
         }
 
-    def _entities(self, norm, now: datetime | None) -> list[dict]:
+    def _entities(self, norm, now: datetime | None, describes_need: bool = True) -> list[dict]:
         text = norm.text
         spans: list[Span] = []
         for extractor in self._lexicons:
-            spans.extend(extractor.extract(text))
+            found = extractor.extract(text)
+            if extractor.entity == "need_category":
+                found = _main_need(found) if describes_need else []
+            spans.extend(found)
         spans.extend(self._regexes.extract(text))
         spans.extend(self._dates.extract(text, now))
         spans.extend(self._gazetteer.extract(text))
@@ -174,3 +185,11 @@ class NLU:
                 }
             )
         return entities
+
+
+def _main_need(spans: list[Span]) -> list[Span]:
+    """The one need a hardship message is about: the longest (most specific) need word,
+    the first of equals. 房子 漏雨 → one ``housing``; 打工出了事 医药费还差 → ``medical``."""
+    if not spans:
+        return []
+    return [max(spans, key=lambda s: (s.end - s.start, -s.start))]

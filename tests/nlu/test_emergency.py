@@ -17,6 +17,8 @@ from nlu.emergency import detect
         ("我爸晕倒了叫不醒", "medical"),
         ("娃不见了 找了一下午", "missing_child"),
         ("i want to kill myself", "self_harm"),
+        ("闺女放学没回来 满村找都没找着", "missing_child"),
+        ("屋里火烛呀 快来", "fire"),
         ("you know what, yesterday was fine but today my daughter is missing", "missing_child"),
     ],
 )
@@ -41,6 +43,9 @@ def test_emergencies_are_detected_inside_any_message(text, kind):
         "房子被火烧了能申请临时救助吗",
         "俺娘有高血压 常年吃药",
         "how can you help me",
+        "我奶奶眼睛看不见了 要人照顾",  # 看不见 is blindness, not a missing person
+        "我妈耳朵听不见了",
+        "孩子找了一天工作 没找到",
     ],
 )
 def test_hard_negatives(text):
@@ -50,3 +55,10 @@ def test_hard_negatives(text):
 def test_parse_keeps_the_joke_out_of_the_emergency_path(nlu):
     assert nlu.parse("我想死你了 好久不见")["intent"]["name"] != "emergency"
     assert nlu.parse("我想死")["intent"]["name"] == "emergency"
+
+
+def test_a_short_message_the_classifier_barely_knows_is_not_an_emergency(nlu):
+    for text in ("妥了", "嗯呐", "好咧"):
+        assert nlu.parse(text)["intent"]["name"] != "emergency", text
+    for text in ("救命", "着火了", "想死"):
+        assert nlu.parse(text)["intent"]["name"] == "emergency", text

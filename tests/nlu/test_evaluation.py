@@ -30,3 +30,29 @@ def test_training_data_covers_every_intent_in_both_languages(nlu):
         english = [t for t in texts if not re.search(r"[\u4e00-\u9fff]", t)]
         assert len(texts) - len(english) >= 40, intent
         assert len(english) >= 10, intent
+
+
+def test_challenge_set_written_independently_meets_its_thresholds(nlu):
+    """nlu/data/test/challenge.yml: dialect, typos, pinyin initials, traditional characters,
+    emoji, long messages, English — written apart from the training data (nlu/NOTES.md)."""
+    challenge = load_training_data(TEST_DIR / "challenge.yml", synonyms_from=nlu.data)
+    report = evaluate(nlu.parse, challenge.examples)
+    assert len(challenge.examples) >= 16 * 25
+    assert report["intent_accuracy"] >= 0.93, report["errors"]
+    assert report["emergency_recall"] == 1.0, report["errors"]
+    assert report["emergency_false_positive_rate"] <= 0.02
+    assert report["entities"]["policy"]["f1"] >= 0.90
+
+
+def test_need_category_only_on_hardship_messages(nlu):
+    """need_category names the need of a report_need message — one per message — and is not
+    extracted from a policy question, an activity question or small talk."""
+    for text in ("房子漏雨能申请危房改造不", "之前说帮我修房子的 咋没动静了", "老人能参加啥活动", "今天去镇上看病 人好多"):
+        entities = [e for e in nlu.parse(text)["entities"] if e["entity"] == "need_category"]
+        assert nlu.parse(text)["intent"]["name"] != "report_need" and entities == [], text
+    result = nlu.parse("屋顶漏雨 一下雨屋里就没法住人 求帮忙")
+    assert result["intent"]["name"] == "report_need"
+    needs = [e["value"] for e in result["entities"] if e["entity"] == "need_category"]
+    assert needs == ["housing"]
+    result = nlu.parse("我男人在工地上摔断了腿 住院的医药费凑不齐")
+    assert [e["value"] for e in result["entities"] if e["entity"] == "need_category"] == ["medical"]

@@ -17,3 +17,16 @@ def test_offsets_map_back_to_the_original_text():
     start = norm.text.index("低保")
     s, e = norm.span_to_original(start, start + 2)
     assert original[s:e] == "低保"
+
+
+def test_canonical_text_folds_dialect_cantonese_pinyin_initials_and_policy_typos():
+    from nlu.canonical import Canonicalizer
+
+    canon = Canonicalizer(policy_surfaces=["低保", "五保"])
+    assert canon("抵保咋办") == "政策名 怎么办"  # typo of a policy name → the policy token
+    assert canon("唔该") == "谢谢"
+    assert canon("冇问题") == "没问题"
+    assert canon("要不得") == "不行"
+    assert canon("rg") == "人工"
+    assert canon("hd有哪些") == "活动有哪些"
+    assert canon("stop by") == "stop by"  # English words are not pinyin initials
