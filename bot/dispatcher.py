@@ -63,10 +63,26 @@ class DatabaseUnavailable(RuntimeError):
     """The database did not answer; the message was not processed (the sender may retry)."""
 
 
+# SQLSTATE classes that mean "the database is not there for us", not "this statement is wrong":
+# 08 connection exception, 28 authorization, 53 insufficient resources, 57 operator
+# intervention (shutdown, cannot connect now), 58 system error, 3D000 no such database
+_UNAVAILABLE_SQLSTATES = ("08", "28", "53", "57", "58", "3D000")
+
+
 def is_db_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database cannot be reached (answer 503, retry later) rather
+    than that our statement or data was wrong."""
     if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, ConnectionError, OSError, asyncio.TimeoutError)):
         return True
-    return isinstance(exc, DBAPIError) and bool(getattr(exc, "connection_invalidated", False))
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    if state.startswith(_UNAVAILABLE_SQLSTATES):
+        return True
+    # 55000 "database … is not currently accepting connections" (ALLOW_CONNECTIONS false)
+    return state == "55000" and "accepting connections" in str(exc.orig)
 
 
 class LaneFull(Exception):
