@@ -33,7 +33,7 @@ __all__ = ["EXTENSIONS", "create_app", "serve_command"]
 
 log = logging.getLogger("xiangzhu.app")
 
-EXTENSIONS = ["bot.channels.telegram", "bot.channels.wechat", "bot.api", "bot.web", "bot.scheduler"]
+EXTENSIONS = ["bot.gazetteer", "bot.channels.telegram", "bot.channels.wechat", "bot.api", "bot.web", "bot.scheduler"]
 
 
 def _find(name: str) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -168,11 +169,14 @@ async def seed_builtin(session: AsyncSession, directory: Path | None = None, reg
         if flow_id in existing:
             continue
         try:
-            version = await save_draft(session, flow_id, path.read_text(encoding="utf-8"), "system", registry)
+            async with session.begin_nested():  # another process may seed the same flow at once
+                version = await save_draft(session, flow_id, path.read_text(encoding="utf-8"), "system", registry)
+                await publish(session, flow_id, version.id, by="system")
         except FlowValidationError as exc:
             errors.extend(FlowError(str(path), e.line, e.column, e.message) for e in exc.errors)
             continue
-        await publish(session, flow_id, version.id, by="system")
+        except IntegrityError:
+            continue
         seeded.append(flow_id)
     if errors:
         raise FlowValidationError(errors)
