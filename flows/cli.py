@@ -110,7 +110,9 @@ def export_command(directory: Path) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--flows", "flow_dirs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="folder of flows to test against (default: the built-in flows)")
-def test_command(paths: tuple[Path, ...], flow_dirs: tuple[Path, ...]) -> None:
+@click.option("--demo/--no-demo", default=True, show_default=True,
+              help="seed the demo villages, staff and activities first")
+def test_command(paths: tuple[Path, ...], flow_dirs: tuple[Path, ...], demo: bool) -> None:
     """Run conversation tests (YAML) through the real dispatcher on a fresh database."""
     from bot.services import build_emergency_detector
     from flows.conversation_tests import run_tests
@@ -120,7 +122,7 @@ def test_command(paths: tuple[Path, ...], flow_dirs: tuple[Path, ...]) -> None:
     settings = get_settings()
     count, failures = asyncio.run(run_tests(
         files, list(flow_dirs) or [BUILTIN], nlu=NLU.load(settings.nlu_cache_dir),
-        emergency_detector=build_emergency_detector(settings),
+        emergency_detector=build_emergency_detector(settings), demo=demo,
     ))
     for failure in failures:
         click.echo(str(failure))

@@ -187,8 +187,10 @@ class ConversationRunner:
     """A fresh database with the given flows seeded, and the real dispatcher in front of it."""
 
     def __init__(self, db_url: str, flow_dirs: Iterable[Path], *, nlu: Any = None, registry=None,
-                 emergency_detector: Any = None, now: datetime | None = None, migrate: bool = True):
+                 emergency_detector: Any = None, now: datetime | None = None, migrate: bool = True,
+                 demo: bool = False):
         self.db_url = db_url
+        self.demo = demo  # seed the demo villages, staff and activities (xiangzhu seed --demo)
         self.flow_dirs = [Path(d) for d in flow_dirs]
         self.nlu = nlu
         self.registry = registry
@@ -212,6 +214,13 @@ class ConversationRunner:
         async with db.session() as session:
             for directory in self.flow_dirs:
                 await flow_store.seed_builtin(session, directory, registry=runtime.registry)
+            if self.demo:
+                from bot.gazetteer import load_rows
+                from storage.demo import seed_demo
+
+                await seed_demo(session, self.now.date())
+                if hasattr(self.nlu, "set_gazetteer"):
+                    self.nlu.set_gazetteer(*await load_rows(session))
         settings = load_settings(database_url=self.db_url)
         self.services = Services(settings, db, nlu=self.nlu, handler=runtime,
                                  emergency_detector=self.emergency_detector, clock=lambda: self.now)
@@ -268,13 +277,25 @@ class ConversationRunner:
 
 
 async def run_tests(paths: Iterable[Path], flow_dirs: Iterable[Path], *, nlu: Any = None, registry=None,
-                    emergency_detector: Any = None) -> tuple[int, list[TestFailure]]:
-    """Run every test in `paths` on one fresh SQLite database; returns (count, failures)."""
+                    emergency_detector: Any = None, demo: bool = False) -> tuple[int, list[TestFailure]]:
+    """Run every test in `paths`, each on its own copy of one freshly prepared SQLite database
+    (so one test's sign-ups never fill another's activity); returns (count, failures)."""
+    import shutil
+
     tests = [t for p in paths for t in load_tests(Path(p))]
+    flow_dirs = list(flow_dirs)
+    failures: list[TestFailure] = []
     with tempfile.TemporaryDirectory(prefix="xz-flowtest-") as tmp:
-        async with ConversationRunner(f"sqlite+aiosqlite:///{tmp}/test.db", flow_dirs, nlu=nlu,
-                                      registry=registry, emergency_detector=emergency_detector) as runner:
-            failures = []
-            for test in tests:
+        template = Path(tmp) / "template.db"
+        async with ConversationRunner(f"sqlite+aiosqlite:///{template}", flow_dirs, nlu=nlu, registry=registry,
+                                      emergency_detector=emergency_detector, demo=demo):
+            pass
+        for i, test in enumerate(tests):
+            copy = Path(tmp) / f"test-{i}.db"
+            shutil.copyfile(template, copy)
+            async with ConversationRunner(f"sqlite+aiosqlite:///{copy}", flow_dirs, nlu=nlu, registry=registry,
+                                          emergency_detector=emergency_detector, demo=demo,
+                                          migrate=False) as runner:
                 failures.extend(await runner.run(test))
+            copy.unlink()
     return len(tests), failures
