@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit
-from storage.models import Activity, Enrollment, Person, Timer, utcnow
+from storage import audit, timers
+from storage.models import Activity, Enrollment, Person, utcnow
 from storage.notify import notify_person
 
 ACTIVE = ("confirmed", "waitlisted")
@@ -102,9 +102,8 @@ async def enroll(session: AsyncSession, activity_id: int, person_id: int, *, par
 async def _schedule_reminder(session: AsyncSession, activity: Activity, enrollment: Enrollment,
                              now: datetime) -> None:
     due = max(activity.starts_at - REMINDER_BEFORE, now)
-    session.add(Timer(kind="activity_reminder", target=f"enrollment:{enrollment.id}", due_at=due,
-                      payload={"activity_id": activity.id}, dedupe_key=f"activity_reminder:{enrollment.id}"))
-    await session.flush()
+    await timers.schedule(session, "activity_reminder", due, target=f"enrollment:{enrollment.id}",
+                          payload={"activity_id": activity.id}, dedupe_key=f"activity_reminder:{enrollment.id}")
 
 
 async def cancel_enrollment(session: AsyncSession, enrollment_id: int, *, person_id: int | None = None,
@@ -121,9 +120,7 @@ async def cancel_enrollment(session: AsyncSession, enrollment_id: int, *, person
         return enrollment
     was = enrollment.status
     enrollment.status, enrollment.waitlist_position, enrollment.updated_at = "cancelled", None, now
-    await session.execute(
-        Timer.__table__.update().where(Timer.dedupe_key == f"activity_reminder:{enrollment.id}",
-                                       Timer.state == "pending").values(state="cancelled"))
+    await timers.cancel(session, dedupe_key=f"activity_reminder:{enrollment.id}")
     await audit.record(session, f"person:{enrollment.person_id}", "enrollment.cancel", f"activity:{activity.id}")
     if was == "confirmed":
         await _promote_from_waitlist(session, activity, now)
