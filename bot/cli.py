@@ -103,7 +103,17 @@ def db_backup(path: Path) -> None:
 
 
 def main() -> None:
-    cli(prog_name="xiangzhu")
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        cli(prog_name="xiangzhu", standalone_mode=True)
+    except (OperationalError, ProgrammingError) as exc:
+        text = str(exc.orig if getattr(exc, "orig", None) is not None else exc)
+        if "no such table" in text or "does not exist" in text:
+            click.echo("数据库还没有建好表。请先运行：xiangzhu db upgrade\n"
+                       "The database has no tables yet. Run: xiangzhu db upgrade", err=True)
+            sys.exit(2)
+        raise
 
 
 if __name__ == "__main__":
