@@ -4,7 +4,7 @@ scikit-learn trains it; parsing uses only the learnt weight matrix (numpy dot pr
 a softmax), which keeps one prediction in the tens of microseconds and makes the model
 read-only and therefore safe to share between threads.
 
-Algorithms compared (see ``nlu/NOTES.md`` for the figures): ``logreg`` (logistic loss
+Algorithms compared (see ``docs/nlu.md`` for the figures): ``logreg`` (logistic loss
 trained by SGD, one-vs-rest, weights averaged over 5 seeds — the default: best accuracy
 here and trains in about a second), ``lbfgs`` (multinomial LogisticRegression, a little less accurate and 20–60× slower
 to train), ``sgd`` (SGDClassifier, modified Huber loss) and ``svm`` (LinearSVC without

@@ -45,7 +45,7 @@ NEED_CATEGORIES = (
     "livelihood", "disaster", "psychological", "legal", "other",
 )
 
-# Chosen on the test split (nlu/NOTES.md): the highest threshold that turns no correct test
+# Chosen on the test split (docs/nlu.md): the highest threshold that turns no correct test
 # answer into a fallback (0.35 loses one, 0.4 six). Below it the intent is nlu_fallback.
 FALLBACK_THRESHOLD = 0.3
 # The classifier alone reports an emergency at or above this probability for `emergency`.

@@ -1,6 +1,6 @@
 """`xiangzhu bench pipeline` end to end with tiny numbers: it starts a real server, drives it
 with wrk (closed loop) or the open-loop driver, and reports every message persisted. No timing
-assertions — the figures belong in bot/NOTES-bench.md, not in a test.
+assertions — the figures belong in docs/performance.md, not in a test.
 """
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ def test_training_data_covers_every_intent_in_both_languages(nlu):
 
 def test_challenge_set_written_independently_meets_its_thresholds(nlu):
     """nlu/data/test/challenge.yml: dialect, typos, pinyin initials, traditional characters,
-    emoji, long messages, English — written apart from the training data (nlu/NOTES.md)."""
+    emoji, long messages, English — written apart from the training data (docs/nlu.md)."""
     challenge = load_training_data(TEST_DIR / "challenge.yml", synonyms_from=nlu.data)
     report = evaluate(nlu.parse, challenge.examples)
     assert len(challenge.examples) >= 16 * 25
