@@ -23,7 +23,7 @@ for messages and `cb:<callback query id>` for button presses (both stay the same
 redelivery), and a short in-process memory of update ids skips repeats before any work.
 
 Deep links: `/start act-12` reaches the flows as the payload "/start act-12"; `/start w-CODE`
-redeems a worker invite here (storage/staff.redeem_invite) and answers in words.
+(a worker's invite) likewise, and the flow `worker_link` redeems it.
 
 Limits (Telegram's FloodLimit): 30 messages/s overall and 1/s per chat are declared on the
 adapter for the outbox sender; 20/min per group is kept here (RetryableSendError with the time
@@ -80,9 +80,6 @@ from bot.dispatcher import DatabaseUnavailable, is_db_unavailable
 from bot.media import MediaStore
 from bot.messages import Attachment, Button, Inbound, Outbound
 from storage import kv, people
-from storage import messages as message_store
-from storage import outbox as outbox_store
-from storage import staff as staff_store
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -131,11 +128,6 @@ MAIN_MENU: tuple[Button, ...] = (
     Button("全部功能 Menu", "/menu"),
 )
 _MENU_PAYLOADS = {b.title: b.payload for b in MAIN_MENU}
-
-TEXTS = {
-    "linked": "已绑定社工账号：{name}。转接和提醒会发到这里。\nLinked to staff account {name}: handoffs and alerts will come here.",
-}
-
 
 def telegram_mode(settings: "Settings") -> str:
     """"off" (no token), "webhook" (a webhook URL is set) or "polling"."""
@@ -242,16 +234,14 @@ class FileToFetch:
 class Parsed:
     """What one update asks of us."""
 
-    kind: str  # dispatch | invite | blocked | unblocked | ignore
+    kind: str  # dispatch | blocked | unblocked | ignore
     chat_id: int | None = None
     inbound: Inbound | None = None
     files: tuple[FileToFetch, ...] = ()
     callback_query_id: str = ""
-    invite_code: str = ""
 
 
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.DOTALL)
-_INVITE = re.compile(r"^w-[A-Za-z0-9]{4,64}$", re.IGNORECASE)
 
 
 def _locale_hint(user) -> str:
@@ -335,9 +325,6 @@ def parse_update(update: Update) -> Parsed:
             received_at=message.date,
             metadata=metadata,
         )
-        argument = payload[len("/start "):] if payload.startswith("/start ") else ""
-        if _INVITE.match(argument):
-            return Parsed("invite", chat.id, inbound, invite_code=argument)
         if not text and not attachments:
             return Parsed("ignore", chat.id)  # joins, pins, stickers …
         return Parsed("dispatch", chat.id, inbound, tuple(files))
@@ -497,8 +484,6 @@ class TelegramAdapter(ChannelAdapter):
             if parsed.kind == "dispatch":
                 inbound = await self._with_files(parsed.inbound, parsed.files)
                 await self.services.dispatcher.handle(inbound)
-            elif parsed.kind == "invite":
-                await self._redeem_invite(parsed)
             elif parsed.kind in ("blocked", "unblocked"):
                 async with self.services.db.session() as session:
                     await people.mark_unreachable(session, CHANNEL, str(parsed.chat_id), parsed.kind == "blocked")
@@ -540,33 +525,6 @@ class TelegramAdapter(ChannelAdapter):
                 continue
             attachments[item.index] = replace(attachments[item.index], path=path)
         return replace(inbound, attachments=tuple(attachments))
-
-    async def _redeem_invite(self, parsed: Parsed) -> None:
-        """`/start w-CODE`: link this chat to the staff account; answer in words (outbox)."""
-        inbound = parsed.inbound
-        now = self.services.clock()
-        async with self.services.db.session() as session:
-            person, _identity, _ = await people.find_or_create_by_identity(
-                session, CHANNEL, inbound.sender, inbound.display_name, now=now)
-            message_id = await message_store.record_inbound(
-                session, channel=CHANNEL, channel_message_id=inbound.message_id, person_id=person.id,
-                text="/start w-…", intent="staff_invite", now=now)  # the code itself is not kept
-            if message_id is None:
-                return  # a redelivery: answered the first time
-            try:
-                async with session.begin_nested():
-                    staff = await staff_store.redeem_invite(
-                        session, parsed.invite_code, CHANNEL, inbound.sender,
-                        display_name=inbound.display_name, now=now)
-                name = staff.display_name or staff.username
-                text = TEXTS["linked"].format(name=name)
-                log.info("telegram: chat linked to staff account %s", staff.id)
-            except staff_store.StaffError as exc:
-                text = str(exc)
-            await message_store.record_outbound(session, channel=CHANNEL, person_id=person.id, text=text, now=now)
-            await outbox_store.enqueue(session, channel=CHANNEL, recipient=inbound.sender, text=text,
-                                       person_id=person.id, inbound_message_id=message_id, kind="reply", now=now)
-        self.services.wake_outbox()
 
     # outbound ----------------------------------------------------------------------------
 

@@ -134,7 +134,7 @@ def test_worker_invite_by_deep_link_links_the_telegram_account(emulator, bot_ser
     code = re.search(r"/start (w-\S+)", out).group(1)
     user = EmulatorUser(emulator, chat_id=610005, name="王芳")
     user.command(f"/start {code}")
-    user.wait_text("已绑定社工账号")
+    user.wait_text("绑定好了")
     [(staff_username,)] = query(
         bot_server, "SELECT s.username FROM channel_identities i JOIN staff s ON s.id = i.staff_id "
                     "WHERE i.channel='telegram' AND i.external_id='610005'")

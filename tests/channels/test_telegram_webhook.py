@@ -1,7 +1,8 @@
 """Telegram webhook mode through the real ASGI app: updates POSTed to /webhooks/telegram as
 Telegram posts them (JSON, the secret in X-Telegram-Bot-Api-Secret-Token); replies go out through
 the outbox to the FAKE Bot API in telegram_fake.py (it records setWebhook and sendMessage).
-Also the worker invite deep link `/start w-CODE`. Runs on SQLite and PostgreSQL."""
+Runs on SQLite and PostgreSQL. (The worker invite deep link `/start w-CODE` is a flow:
+tests/mission/test_worker_link.py and the emulator test.)"""
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,7 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.channels.telegram import SECRET_HEADER
-from storage import staff as staff_service
-from storage.models import ChannelIdentity, Message
+from storage.models import Message
 from tests.channels.telegram_fake import EchoHandler, FakeBotApi, eventually, make_services, running
 
 SECRET = "s3cret-Token_for_tests"
@@ -89,26 +89,3 @@ async def test_malformed_update_is_a_400(db, fake, tmp_path):
         assert resp.status_code == 400
 
 
-async def test_worker_invite_deep_link_links_the_chat_and_answers_in_words(db, fake, tmp_path):
-    handler = EchoHandler()
-    services = webhook_services(db, fake, tmp_path, handler=handler)
-    async with services.db.session() as s:
-        await staff_service.create_user(s, "wangfang", roles=["worker"], display_name="社工 王芳")
-        _, code = await staff_service.create_invite(s, "wangfang")
-    async with running(services) as client:
-        link = {"update_id": 501, "message": fake.message(3003, f"/start w-{code}")}
-        assert (await client.post("/webhooks/telegram", json=link, headers={SECRET_HEADER: SECRET})).status_code == 200
-        [linked] = await eventually(lambda: fake.calls_to("sendMessage"))
-        assert linked["chat_id"] == "3003" and "已绑定社工账号：社工 王芳" in linked["text"]
-        # the same code from another chat: used up, said in words
-        again = {"update_id": 502, "message": fake.message(3004, f"/start w-{code}")}
-        await client.post("/webhooks/telegram", json=again, headers={SECRET_HEADER: SECRET})
-        await eventually(lambda: len(fake.calls_to("sendMessage")) == 2)
-        assert "已经用过" in fake.calls_to("sendMessage")[1]["text"]
-    assert handler.turns == []  # not a villager conversation
-    async with services.db.session() as s:
-        identity = (await s.execute(select(ChannelIdentity).where(ChannelIdentity.external_id == "3003"))).scalar_one()
-        staff = await staff_service.get_staff(s, "wangfang")
-        assert identity.staff_id == staff.id
-        texts = [m.text for m in (await s.execute(select(Message).where(Message.direction == "in"))).scalars()]
-    assert texts and all(code not in t for t in texts)  # the code itself is not kept
