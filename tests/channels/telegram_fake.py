@@ -11,20 +11,16 @@ protocol peer: every answer follows the Bot API documentation's shapes.
 """
 from __future__ import annotations
 
-import asyncio
 import email
-import inspect
 import itertools
 import json
 import threading
 import time
-from contextlib import asynccontextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import httpx
 
-from bot.app import create_app
+from tests.support import eventually, running  # noqa: F401  (re-exported for the tests)
 from bot.config import load_settings
 from bot.messages import Button
 from bot.services import Services
@@ -313,28 +309,3 @@ def make_services(db, fake: FakeBotApi, tmp_path, *, handler=None, **settings) -
         load_settings(**values), db, nlu=StandinNLU(), handler=handler or EchoHandler(), emergency_detector=None,
         sender_options={"poll_seconds": 0.02, "backoff_base": 0.01, "backoff_cap": 0.05},
     )
-
-
-@asynccontextmanager
-async def running(services: Services):
-    """The app with its lifespan (adapter, polling, outbox sender, leader) and a client for it."""
-    app = create_app(services=services)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            client.app = app
-            yield client
-
-
-async def eventually(check, timeout: float = 15.0, interval: float = 0.02):
-    """Poll `check()` (sync or async) until it returns something truthy or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
-        await asyncio.sleep(interval)

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import inspect
 import itertools
 import json
 import os
 import threading
 import time
-from contextlib import asynccontextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -32,7 +30,7 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
-from bot.app import create_app
+from tests.support import eventually, running  # noqa: F401  (re-exported for the tests)
 from bot.config import load_settings
 from bot.messages import Button
 from bot.services import Services
@@ -285,28 +283,3 @@ def make_services(db, fake: FakeWeChatApi, tmp_path, *, handler=None, **settings
         load_settings(**values), db, nlu=StandinNLU(), handler=handler or EchoHandler(), emergency_detector=None,
         sender_options={"poll_seconds": 0.02, "backoff_base": 0.01, "backoff_cap": 0.05},
     )
-
-
-@asynccontextmanager
-async def running(services: Services):
-    """The app with its lifespan (adapters, outbox sender, scheduler) and a client for it."""
-    app = create_app(services=services)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            client.app = app
-            yield client
-
-
-async def eventually(check, timeout: float = 10.0, interval: float = 0.02):
-    """Poll `check()` (sync or async) until it returns something truthy or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
-        await asyncio.sleep(interval)
