@@ -166,6 +166,10 @@ async def relay_to_worker(turn: Turn, inbound_message_id: int) -> None:
 # ── the dispatcher ───────────────────────────────────────────────────────────────────────
 
 
+# stands for "any list of choices": does a text pick a numbered choice at all?
+_ANY_CHOICES = [Button("", "any")] * 99
+
+
 def _buttons_json(buttons) -> list[dict]:
     return [{"title": b.title, "payload": b.payload} for b in buttons]
 
@@ -244,11 +248,10 @@ class Dispatcher:
         s = self.services
         now = s.clock()
         async with s.db.session() as session:
-            person, _identity, _created = await people.find_or_create_by_identity(
+            person, _identity, conversation = await people.find_or_create_for_turn(
                 session, inbound.channel, inbound.sender, inbound.display_name,
                 inbound.locale_hint if inbound.locale_hint in TEXTS else None, now=now,
             )
-            conversation = await people.get_conversation_for_update(session, person.id, lock=True)
             message_id = await message_store.record_inbound(
                 session,
                 channel=inbound.channel,
@@ -283,8 +286,8 @@ class Dispatcher:
 
     async def _picked_choice(self, session, inbound: Inbound, text: str) -> str:
         """A bare number answers the choices of the last message sent to this sender."""
-        if not text or len(text) > 4:
-            return ""
+        if not text or len(text) > 4 or not choice_payload(text, _ANY_CHOICES):
+            return ""  # not a choice number: no need to read the last message
         last = (
             await session.execute(
                 select(OutboxMessage)
@@ -302,20 +305,21 @@ class Dispatcher:
         adapter = self.services.channels.get(inbound.channel)
         in_response = adapter is not None and adapter.replies_in_response
         out = []
+        stored, queued = [], []
         for reply in replies:
             attachments = [asdict(a) for a in reply.attachments]
-            await message_store.record_outbound(
-                session, channel=inbound.channel, person_id=person_id, text=reply.text,
-                attachments=attachments, now=now,
-            )
-            await outbox_store.enqueue(
-                session, channel=inbound.channel, recipient=inbound.sender, text=reply.text,
+            stored.append((reply.text, attachments))
+            queued.append(dict(
+                channel=inbound.channel, recipient=inbound.sender, text=reply.text,
                 buttons=_buttons_json(reply.buttons), attachments=attachments, person_id=person_id,
                 inbound_message_id=message_id, kind="reply",
                 status="sent" if in_response else "pending", delivery="response" if in_response else "",
-                now=now,
-            )
+            ))
             out.append(Outbound(inbound.channel, inbound.sender, reply.text, reply.buttons, reply.attachments))
+        # one INSERT each for the turn's messages and outbox rows, in reply order
+        await message_store.record_outbound_many(
+            session, channel=inbound.channel, person_id=person_id, messages=stored, now=now)
+        await outbox_store.enqueue_many(session, queued, now=now)
         if in_response and out:
             self.services.metrics.outbound(inbound.channel, len(out))
         return out

@@ -1,8 +1,9 @@
 """Engines and sessions for SQLite (embedded default) and PostgreSQL.
 
-SQLite runs in WAL mode with a busy timeout behind a single connection: one writer, and
-every transaction starts with BEGIN IMMEDIATE so read-modify-write sequences never
-interleave. PostgreSQL gets an ordinary pool.
+SQLite runs in WAL mode behind a single connection: one writer, and every transaction
+starts with BEGIN IMMEDIATE so read-modify-write sequences never interleave. Its calls run on
+the event-loop thread (storage/sqlite_inline.py explains why and how a writer waits for the
+lock without blocking the loop). PostgreSQL gets an ordinary pool.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from storage import sqlite_inline
 
 
 def is_sqlite(url: str) -> bool:
@@ -44,7 +47,7 @@ def _ensure_sqlite_dir(url: str) -> None:
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA busy_timeout=0")  # BEGIN IMMEDIATE waits on the loop instead
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
@@ -55,20 +58,21 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
         engine = create_async_engine(
-            url,
+            make_url(url).set(drivername=f"sqlite+{sqlite_inline.DRIVER}"),
             echo=echo,
             poolclass=AsyncAdaptedQueuePool,
             pool_size=1,
             max_overflow=0,
             pool_timeout=60,
-            connect_args={"isolation_level": None, "timeout": 10},
+            # the pool hands the one connection to one task at a time, on the loop thread
+            connect_args={"isolation_level": None, "timeout": 0, "check_same_thread": False},
         )
         sync = engine.sync_engine
         event.listen(sync, "connect", _sqlite_pragmas)
 
         @event.listens_for(sync, "begin")
         def _begin_immediate(conn):  # one writer: no lost read-modify-write
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            sqlite_inline.begin_immediate(conn.connection.driver_connection)
 
         return engine
     return create_async_engine(

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Message, OutboxMessage, utcnow
 
-__all__ = ["find_inbound", "recent_history", "record_inbound", "record_outbound", "stored_replies"]
+__all__ = ["find_inbound", "recent_history", "record_inbound", "record_outbound", "record_outbound_many",
+           "stored_replies"]
 
 
 def _insert(session: AsyncSession):
@@ -83,6 +84,28 @@ async def record_outbound(
     )
     session.add(msg)
     return msg
+
+
+async def record_outbound_many(
+    session: AsyncSession,
+    *,
+    channel: str,
+    person_id: int | None,
+    messages: list[tuple[str, list]],
+    now: datetime | None = None,
+) -> None:
+    """Several outbound messages [(text, attachments)] in one INSERT (a turn's replies)."""
+    if not messages:
+        return
+    now = now or utcnow()
+    await session.execute(
+        insert(Message),
+        [
+            {"channel": channel, "person_id": person_id, "direction": "out", "text": text,
+             "attachments": attachments or [], "staff_id": None, "created_at": now}
+            for text, attachments in messages
+        ],
+    )
 
 
 async def stored_replies(session: AsyncSession, inbound_message_id: int) -> list[OutboxMessage]:

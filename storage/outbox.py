@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -30,6 +30,7 @@ __all__ = [
     "backlog",
     "claim_heads",
     "enqueue",
+    "enqueue_many",
     "mark_failed",
     "mark_read_through",
     "mark_retry",
@@ -76,6 +77,26 @@ async def enqueue(
     )
     session.add(row)
     return row
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict], *, now: datetime | None = None) -> None:
+    """Several rows in one INSERT; each dict takes `enqueue`'s keyword arguments (a turn's
+    replies). Nothing is returned: use `enqueue` when you need the row."""
+    if not rows:
+        return
+    now = now or utcnow()
+    values = []
+    for r in rows:
+        status = r.get("status", "pending")
+        values.append({
+            "channel": r["channel"], "recipient": r["recipient"], "text": r["text"],
+            "buttons": list(r.get("buttons", ())), "attachments": list(r.get("attachments", ())),
+            "person_id": r.get("person_id"), "staff_id": r.get("staff_id"),
+            "inbound_message_id": r.get("inbound_message_id"), "kind": r.get("kind", "reply"),
+            "status": status, "delivery": r.get("delivery", ""), "next_attempt_at": now, "created_at": now,
+            "sent_at": now if status == "sent" else None,
+        })
+    await session.execute(insert(OutboxMessage), values)
 
 
 async def claim_heads(
