@@ -46,3 +46,21 @@ async def area_ids_under(session: AsyncSession, area_ids: list[int]) -> set[int]
         found.add(a)
         todo.extend(children.get(a, []))
     return found
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    from math import asin, cos, radians, sin, sqrt
+
+    dlat, dlon = radians(lat2 - lat1), radians(lon2 - lon1)
+    a = sin(dlat / 2) ** 2 + cos(radians(lat1)) * cos(radians(lat2)) * sin(dlon / 2) ** 2
+    return 6371.0 * 2 * asin(sqrt(a))
+
+
+async def nearest_village(session: AsyncSession, latitude: float, longitude: float, *,
+                          within_km: float = 5.0) -> Area | None:
+    """The village whose centre is closest to a shared location, if one is near enough."""
+    found = [(distance_km(latitude, longitude, v.latitude, v.longitude), v.id, v)
+             for v in await villages(session) if v.latitude is not None and v.longitude is not None]
+    found = [f for f in found if f[0] <= within_km]
+    return min(found)[2] if found else None

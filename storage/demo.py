@@ -160,6 +160,8 @@ async def _seed_areas(session: AsyncSession, report: SeedReport) -> dict[str, Ar
                 level=rec["level"],
                 parent_id=parent.id if parent else None,
                 aliases=list(rec.get("aliases", [])),
+                latitude=rec.get("latitude"),
+                longitude=rec.get("longitude"),
             )
             session.add(area)
             await session.flush()

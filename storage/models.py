@@ -76,6 +76,9 @@ class Area(Base):
     level: Mapped[str] = mapped_column(String(16))  # county | township | village
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
     aliases: Mapped[list[Any]] = mapped_column(default=list)  # other spellings, dialect names
+    # the village centre, so a location shared from a phone can suggest the village
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
 
 
 class Person(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:28:38.910406
+Create Date: 2026-11-23 14:46:29.239641
 """
 from alembic import op
 import sqlalchemy as sa
@@ -25,6 +25,8 @@ def upgrade() -> None:
     sa.Column('level', sa.String(length=16), nullable=False),
     sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('aliases', sa.JSON(), nullable=False),
+    sa.Column('latitude', sa.Double(), nullable=True),
+    sa.Column('longitude', sa.Double(), nullable=True),
     sa.ForeignKeyConstraint(['parent_id'], ['areas.id'], name=op.f('fk_areas_parent_id_areas')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_areas')),
     sa.UniqueConstraint('code', name=op.f('uq_areas_code'))
