@@ -166,5 +166,7 @@ def serve_command(host: str | None, port: int | None) -> None:
         sys.exit(2)
     app = create_app(settings)
     click.echo(_describe(settings, app.state.services, host, port))
+    # keep-alive 75 s (uvicorn's default is 5): a client reusing a connection the server has
+    # just closed as idle loses that request, and webhook peers keep connections for long
     uvicorn.run(app, host=host, port=port, workers=1, log_config=None, access_log=False,
-                lifespan="on", timeout_graceful_shutdown=10)
+                lifespan="on", timeout_graceful_shutdown=10, timeout_keep_alive=75)
