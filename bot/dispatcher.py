@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from bot.channels.base import choice_payload
+from bot.location import add_village_entity
 from bot.messages import Button, Inbound, Outbound
 from bot.outbox import outbound_from_row
 from bot.textclean import Cleaned, clean_text
@@ -270,6 +271,8 @@ class Dispatcher:
             if cleaned.truncated:
                 replies.append(Reply(texts["truncated"].format(n=s.settings.max_message_chars)))
             payload = inbound.payload or await self._picked_choice(session, inbound, cleaned.text)
+            if inbound.attachments:
+                await add_village_entity(session, parse, inbound.attachments)
             turn = Turn(
                 session=session, person=person, conversation=conversation, channel=inbound.channel,
                 sender=inbound.sender, text=cleaned.text, parse=parse, now=now, locale=locale,
