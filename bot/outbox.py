@@ -95,6 +95,7 @@ class OutboxSender:
         self.poll_seconds = poll_seconds if poll_seconds is not None else services.settings.outbox_poll_seconds
         self._event = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._stopping = False
         self._buckets: dict[str, TokenBucket] = {}
         self._next_for_recipient: dict[tuple[str, str], float] = {}
         self._last_stale_check = 0.0
@@ -108,18 +109,29 @@ class OutboxSender:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="outbox-sender")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let the round in progress finish recording what it sent (a message sent but not
+        marked would go out again after a restart); cancel it only after `grace` seconds."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping = True
+        self._event.set()
+        try:
+            async with asyncio.timeout(grace):
+                await asyncio.shield(task)
+        except TimeoutError:
             task.cancel()
             try:
                 await task
             except asyncio.CancelledError:
                 pass
+        finally:
+            self._stopping = False
 
     async def _run(self) -> None:
         failures = 0
-        while True:
+        while not self._stopping:
             try:
                 n = await self.run_once()
                 failures = 0
