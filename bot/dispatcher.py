@@ -284,6 +284,7 @@ class Dispatcher:
                 replies.append(Reply(texts["empty"]))
             else:
                 await self.handler.handle(turn)
+            await people.save_conversation(session, conversation)
             replies.extend(turn.replies)
             return await self._write_replies(session, inbound, person.id, message_id, replies, now)
 

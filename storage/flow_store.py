@@ -55,9 +55,14 @@ def _declared_spec_version(yaml_text: str) -> int:
         return 0
 
 
+_FLOWS = Flow.__table__
+# a Core statement built once (it runs every turn): no ORM compile step, cached cache key
+_CURRENT_IDS = select(_FLOWS.c.id, _FLOWS.c.current_version_id).where(_FLOWS.c.current_version_id.is_not(None))
+
+
 async def current_ids(session: AsyncSession) -> dict[str, int]:
     """{flow id: published version id} for every published flow — one query, every turn."""
-    rows = await session.execute(select(Flow.id, Flow.current_version_id).where(Flow.current_version_id.is_not(None)))
+    rows = await session.execute(_CURRENT_IDS)
     return {flow_id: version_id for flow_id, version_id in rows}
 
 

@@ -96,7 +96,7 @@ async def enqueue_many(session: AsyncSession, rows: list[dict], *, now: datetime
             "status": status, "delivery": r.get("delivery", ""), "next_attempt_at": now, "created_at": now,
             "sent_at": now if status == "sent" else None,
         })
-    await session.execute(insert(OutboxMessage), values)
+    await session.execute(insert(OutboxMessage.__table__), values)  # Core: no ORM bulk path
 
 
 async def claim_heads(

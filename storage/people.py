@@ -8,9 +8,11 @@ loser of the race re-reads the winner's rows inside a SAVEPOINT.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,11 +20,13 @@ from storage.models import ChannelIdentity, Conversation, Person, utcnow
 
 __all__ = [
     "LAST_SEEN_RESOLUTION",
+    "TurnConversation",
     "find_or_create_by_identity",
     "find_or_create_for_turn",
     "get_conversation_for_update",
     "give_consent",
     "mark_unreachable",
+    "save_conversation",
     "set_opted_out",
 ]
 
@@ -101,6 +105,53 @@ async def find_or_create_by_identity(
     return person, identity, created
 
 
+class TurnConversation:
+    """The person's conversation row as a plain object for one turn: the flow engine reads
+    and sets its attributes like the ORM row's, and `save_conversation` writes back only what
+    changed, with one Core UPDATE (no ORM unit of work on the hot path)."""
+
+    FIELDS = ("flow_id", "flow_version_id", "step", "slots", "stack", "mode", "state")
+    __slots__ = ("id", "person_id", "updated_at", *FIELDS, "_loaded")
+
+    def __init__(self, id: int, person_id: int, updated_at: datetime | None, **fields: Any):
+        self.id, self.person_id, self.updated_at = id, person_id, updated_at
+        for name in self.FIELDS:
+            setattr(self, name, fields[name])
+        self._loaded = {name: _fingerprint(fields[name]) for name in self.FIELDS}
+
+    @classmethod
+    def from_orm(cls, conv: Conversation) -> "TurnConversation":
+        return cls(conv.id, conv.person_id, conv.updated_at, **{n: getattr(conv, n) for n in cls.FIELDS})
+
+    def changes(self) -> dict[str, Any]:
+        """{column: new value} for every field that differs from the row as loaded."""
+        return {n: getattr(self, n) for n in self.FIELDS if _fingerprint(getattr(self, n)) != self._loaded[n]}
+
+
+def _fingerprint(value: Any) -> Any:
+    # JSON columns are compared by content (a nested value may have been changed in place)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return value
+
+
+_CONVERSATIONS = Conversation.__table__
+_CONVERSATION_COLUMNS = [_CONVERSATIONS.c[name] for name in ("id", "person_id", "updated_at", *TurnConversation.FIELDS)]
+# built once: SQLAlchemy caches the compiled form and the cache key of a statement object
+_TURN_ROW = (
+    select(ChannelIdentity, Person, *_CONVERSATION_COLUMNS)
+    .join(Person, Person.id == ChannelIdentity.person_id)
+    .join(_CONVERSATIONS, _CONVERSATIONS.c.person_id == Person.id)
+    .where(ChannelIdentity.channel == bindparam("channel"), ChannelIdentity.external_id == bindparam("external_id"))
+)
+_TURN_ROW_LOCKED = _TURN_ROW.with_for_update(of=_CONVERSATIONS)
+
+
+def _conversation_from_row(values) -> TurnConversation:
+    id_, person_id, updated_at, *fields = values
+    return TurnConversation(id_, person_id, updated_at, **dict(zip(TurnConversation.FIELDS, fields)))
+
+
 async def find_or_create_for_turn(
     session: AsyncSession,
     channel: str,
@@ -110,28 +161,34 @@ async def find_or_create_for_turn(
     *,
     now: datetime | None = None,
     lock: bool = True,
-) -> tuple[Person, ChannelIdentity, Conversation]:
+) -> tuple[Person, ChannelIdentity, TurnConversation]:
     """What a turn needs in one statement for a known sender: (person, identity,
-    conversation), the conversation row locked as `get_conversation_for_update` does.
+    conversation), the conversation row locked as `get_conversation_for_update` does. The
+    conversation is a `TurnConversation`: write it back with `save_conversation`.
     A first contact (or a person without a conversation row) takes the longer way."""
     now = now or utcnow()
-    stmt = (
-        select(ChannelIdentity, Person, Conversation)
-        .join(Person, Person.id == ChannelIdentity.person_id)
-        .join(Conversation, Conversation.person_id == Person.id)
-        .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
-    )
-    if lock:
-        stmt = stmt.with_for_update(of=Conversation)
-    row = (await session.execute(stmt)).first()
+    stmt = _TURN_ROW_LOCKED if lock else _TURN_ROW
+    row = (await session.execute(stmt, {"channel": channel, "external_id": external_id})).first()
     if row is None:
         person, identity, _ = await find_or_create_by_identity(
             session, channel, external_id, display_name, locale, now=now
         )
-        return person, identity, await get_conversation_for_update(session, person.id, lock=lock)
-    identity, person, conversation = row
+        conversation = await get_conversation_for_update(session, person.id, lock=lock)
+        return person, identity, TurnConversation.from_orm(conversation)
+    identity, person = row[0], row[1]
     _touch(person, identity, display_name, now)
-    return person, identity, conversation
+    return person, identity, _conversation_from_row(row[2:])
+
+
+async def save_conversation(session: AsyncSession, conversation: TurnConversation) -> None:
+    """Write back what the turn changed in the conversation (nothing when nothing did; the
+    column's `onupdate` sets `updated_at`). Columns the turn did not change are left alone,
+    so a statement that set one of them during the turn (e.g. the handoff mode) stands."""
+    changes = conversation.changes()
+    if not changes:
+        return
+    await session.execute(update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == conversation.id).values(**changes))
+    conversation._loaded.update((n, _fingerprint(v)) for n, v in changes.items())
 
 
 async def get_conversation_for_update(session: AsyncSession, person_id: int, lock: bool = True) -> Conversation:
