@@ -24,21 +24,26 @@ CASE_CATEGORY = {"dibao": "livelihood", "tekun": "livelihood", "canji_butie": "d
                  "gongyi_gangwei": "employment", "jiuye_peixun": "employment", "liushou_ertong": "child_care",
                  "fanpin_jiance": "livelihood", "yanglao_baoxian": "elderly_care"}
 MIN_SCORE = 1.0  # below this the search has not really found anything
-_INDEX_CACHE: dict[tuple[str, str], Any] = {}
+# (engine, knowledge-base version) -> {locale: search index}; the engine is part of the key
+# because a version number means something only in its own database
+_INDEX_CACHE: dict[tuple[Any, str], dict[str, Any]] = {}
 
 
 async def policy_index(session, locale: str):
-    """The search index for the current knowledge-base version (built once per version)."""
+    """The search index for the current knowledge-base version (built once per version).
+    Its `docs` are the published policies, so it also answers "is this policy published?"."""
     version = await policies.kb_version(session)
-    key = (version, locale)
-    index = _INDEX_CACHE.get(key)
+    key = (session.bind, version)
+    by_locale = _INDEX_CACHE.get(key)
+    if by_locale is None:
+        _INDEX_CACHE.clear()  # older versions are never asked for again
+        by_locale = _INDEX_CACHE[key] = {}
+    index = by_locale.get(locale)
     if index is None:
         kb = importlib.import_module("nlu.kb")
         docs = [kb.PolicyDoc(d["policy_id"], d["title"], d["text"], list(d.get("keywords") or []))
                 for d in await policies.kb_documents(session, locale)]
-        index = kb.PolicyIndex.build(docs, f"{version}:{locale}")
-        _INDEX_CACHE.clear()  # older versions are never asked for again
-        _INDEX_CACHE[key] = index
+        index = by_locale[locale] = kb.PolicyIndex.build(docs, f"{version}:{locale}")
     return index
 
 
@@ -60,15 +65,15 @@ def _entity(ctx: ActionContext, name: str):
 async def find_policy(ctx: ActionContext, question: str, policy: str | None) -> tuple[str | None, float]:
     """The policy a question is about: the named one, the NLU's `policy` entity, or the best
     search hit when it scores well enough."""
-    if policy and await policies.get_policy(ctx.session, policy):
+    index = await policy_index(ctx.session, "en" if ctx.locale == "en" else "zh")
+    if isinstance(policy, str) and policy in index.docs:  # published (the index holds every published policy)
         return policy, 99.0
     entity = _entity(ctx, "policy")
-    if entity and await policies.get_policy(ctx.session, entity):
+    if isinstance(entity, str) and entity in index.docs:
         return entity, 99.0
     text = (question or "").strip()
     if not text or text.startswith("/"):
         return None, 0.0
-    index = await policy_index(ctx.session, "en" if ctx.locale == "en" else "zh")
     hits = index.search(text, k=3, policy_entity=entity)
     if not hits:
         return None, 0.0
