@@ -50,12 +50,14 @@ TEXTS = {
         "busy": "消息太多了，请稍等一下再发。",
         "empty": "没有收到文字。请直接说您要办的事，或回复“帮助”。",
         "truncated": "您的消息太长，我只读了前 {n} 个字。",
+        "queued": "收到了。社工接手后会在这里回复您。有危险请马上打 110 或 120。",
     },
     "en": {
         "apology": "Sorry, something went wrong and we have logged it. Please try again later, or reply \"human\".",
         "busy": "Too many messages at once. Please wait a moment before sending more.",
         "empty": "I received no text. Tell me what you need, or reply \"help\".",
         "truncated": "Your message was too long; I read only the first {n} characters.",
+        "queued": "Received. A social worker will answer here once they pick this up. In danger, call 110 or 120 now.",
     },
 }
 
@@ -126,8 +128,9 @@ RelayHook = Callable[[Turn, int], Awaitable[None]]
 async def relay_to_worker(turn: Turn, inbound_message_id: int) -> None:
     """Default relay while the person's conversation is in human mode: the message is already
     stored; if a worker has claimed the person's handoff and linked a messenger account, the
-    message goes to that account as an outbox row (kind `relay`). Nothing is said back to the
-    villager. The handoff work replaces this hook through `services.relay`."""
+    message goes to that account as an outbox row (kind `relay`) and nothing is said back to
+    the villager; while nobody has claimed the handoff, the villager is told it is queued.
+    The handoff work replaces this hook through `services.relay`."""
     session = turn.session
     handoff = (
         await session.execute(
@@ -138,6 +141,7 @@ async def relay_to_worker(turn: Turn, inbound_message_id: int) -> None:
         )
     ).scalar_one_or_none()
     if handoff is None or handoff.claimed_by_staff_id is None:
+        turn.say(TEXTS.get(turn.locale, TEXTS["zh"])["queued"])  # nobody has picked it up yet
         return
     identity = (
         await session.execute(
@@ -280,6 +284,8 @@ class Dispatcher:
             )
             if conversation.mode == "human":
                 await s.relay(turn, message_id)
+                if emergency is not None:  # a live handoff never holds back the emergency path
+                    await self.handler.handle(turn)
             elif cleaned.empty and not payload and not inbound.attachments:
                 replies.append(Reply(texts["empty"]))
             else:

@@ -17,7 +17,8 @@ from bot.messages import Attachment, Button
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from storage.models import Conversation, Person
+    from storage.models import Person
+    from storage.people import TurnConversation
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Reply:
 class Turn:
     session: "AsyncSession"
     person: "Person"
-    conversation: "Conversation"
+    conversation: "TurnConversation"  # the conversation row's columns; the dispatcher writes changes back
     channel: str
     sender: str  # channel user id
     text: str  # normalized for control characters, cut to the length limit

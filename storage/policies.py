@@ -361,6 +361,7 @@ async def set_override(
     row.effective_date = _as_date(effective_date)
     row.updated_at = utcnow()
     await session.flush()
+    await _bump_kb_version(session)  # answers are cached by this version; local facts changed
     return row
 
 

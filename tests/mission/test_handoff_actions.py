@@ -64,3 +64,18 @@ async def test_emergency_pages_every_worker_on_duty(runner):
     async with runner.services.db.session() as s:
         paged = set((await s.execute(select(OutboxMessage.staff_id).where(OutboxMessage.kind == "page"))).scalars())
     assert paged == on_duty_workers  # everyone on duty, whatever their area (Monday 10:00)
+
+
+async def test_while_waiting_for_a_worker_messages_are_acknowledged_and_an_emergency_still_gets_hotlines(runner):
+    for text in ("你好", "1", "1"):
+        await runner.send("wait", text)
+    await runner.send("wait", "转人工")
+    person = await _person(runner, "wait")
+    [handoff] = await _handoffs(runner, person.id)
+    assert handoff.priority == "normal"
+    out = await runner.send("wait", "我家的低保停了")
+    assert [o.text for o in out] == ["收到了。社工接手后会在这里回复您。有危险请马上打 110 或 120。"]
+    out = await runner.send("wait", "我不想活了")
+    assert any("12356" in o.text for o in out)  # the hotlines, although a handoff is open
+    [handoff] = await _handoffs(runner, person.id)
+    assert handoff.priority == "urgent"
