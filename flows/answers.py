@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-__all__ = ["Parsed", "chinese_number", "parse_date", "parse_number", "parse_phone", "parse_text",
+from nlu.choices import parse_choice
+from nlu.entities.numbers import chinese_to_int
+
+__all__ = ["Parsed", "parse_date", "parse_number", "parse_phone", "parse_text",
            "parse_yes_no", "pick_choice"]
 
 
@@ -20,33 +23,11 @@ class Parsed:
     label: str = ""
 
 
-_DIGIT = {"零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "俩": 2, "三": 3, "叁": 3, "四": 4,
-          "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_UNIT = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000, "万": 10000}
 _CIRCLED = {chr(0x2460 + i): i + 1 for i in range(20)}
 
 
-def chinese_number(text: str) -> int | None:
-    """一 → 1, 十二 → 12, 两百零五 → 205, 三千 → 3000; None when `text` is not one."""
-    if not text or any(c not in _DIGIT and c not in _UNIT for c in text):
-        return None
-    total, section, digit = 0, 0, None
-    for c in text:
-        if c in _DIGIT:
-            digit = _DIGIT[c]
-        else:
-            unit = _UNIT[c]
-            if unit == 10000:
-                total = (total + section + (digit or 0)) * unit
-                section, digit = 0, None
-                continue
-            section += (1 if digit is None else digit) * unit
-            digit = None
-    return total + section + (digit or 0)
-
-
 _NUM = re.compile(r"-?\d+(?:\.\d+)?")
-_CN_NUM = re.compile(r"[零〇一壹二贰两俩三叁四五六七八九十拾百佰千仟万]+")
+_CN_NUM = re.compile(r"[零〇一二两俩三四五六七八九十百千万]+")
 
 
 def parse_number(text: str) -> Parsed | None:
@@ -61,7 +42,7 @@ def parse_number(text: str) -> Parsed | None:
         return None  # two numbers: which one?
     words = _CN_NUM.findall(t)
     if len(words) == 1:
-        n = chinese_number(words[0])
+        n = chinese_to_int(words[0])
         if n is not None:
             return Parsed(n, str(n))
     return None
@@ -134,14 +115,6 @@ def parse_date(text: str, today: date) -> Parsed | None:
     return Parsed(d.isoformat(), d.isoformat())
 
 
-def _choice_index(text: str, titles: list[str]) -> int | None:
-    try:
-        from nlu.choices import parse_choice  # the NLU's parser, when it is there
-    except ImportError:
-        from flows.choices import parse_choice
-    return parse_choice(text, titles)
-
-
 def pick_choice(text: str, options: list[tuple[Any, list[str]]]) -> int | None:
     """The index of the option a reply picks. `options` = [(value, [titles in every language])];
     the reply may be a number, an ordinal, the title or the value itself."""
@@ -153,7 +126,7 @@ def pick_choice(text: str, options: list[tuple[Any, list[str]]]) -> int | None:
             return i
     for lang in range(max((len(titles) for _, titles in options), default=0)):
         titles = [ts[lang] if lang < len(ts) else "" for _, ts in options]
-        i = _choice_index(t, titles)
+        i = parse_choice(t, titles)
         if i is not None and 0 <= i < len(options):
             return i
     return None
