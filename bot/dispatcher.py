@@ -34,8 +34,8 @@ from bot.textclean import Cleaned, clean_text
 from bot.turn import Reply, Turn, TurnHandler
 from storage import messages as message_store
 from storage import outbox as outbox_store
-from storage import people
-from storage.models import ChannelIdentity, Handoff, OutboxMessage
+from storage import people, turns
+from storage.models import ChannelIdentity, Handoff
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -175,6 +175,18 @@ async def relay_to_worker(turn: Turn, inbound_message_id: int) -> None:
 _ANY_CHOICES = [Button("", "any")] * 99
 
 
+def _may_pick_choice(text: str) -> bool:
+    """Could this text be a bare choice number (only then is the last message read)?"""
+    return bool(text) and len(text) <= 4 and bool(choice_payload(text, _ANY_CHOICES))
+
+
+def _picked_choice(text: str, last_buttons: list) -> str:
+    """A bare number answers the choices of the last message sent to this sender."""
+    if not last_buttons or not _may_pick_choice(text):
+        return ""
+    return choice_payload(text, [Button(b.get("title", ""), b.get("payload", "")) for b in last_buttons])
+
+
 def _buttons_json(buttons) -> list[dict]:
     return [{"title": b.title, "payload": b.payload} for b in buttons]
 
@@ -253,28 +265,22 @@ class Dispatcher:
         s = self.services
         now = s.clock()
         async with s.db.session() as session:
-            person, _identity, conversation = await people.find_or_create_for_turn(
-                session, inbound.channel, inbound.sender, inbound.display_name,
-                inbound.locale_hint if inbound.locale_hint in TEXTS else None, now=now,
+            begun = await turns.begin_turn(
+                session, channel=inbound.channel, external_id=inbound.sender, display_name=inbound.display_name,
+                locale=inbound.locale_hint if inbound.locale_hint in TEXTS else None, message_id=inbound.message_id,
+                text=cleaned.text, attachments=[asdict(a) for a in inbound.attachments],
+                intent=parse.get("intent", {}).get("name", ""), now=now,
+                choices=not inbound.payload and _may_pick_choice(cleaned.text),
             )
-            message_id = await message_store.record_inbound(
-                session,
-                channel=inbound.channel,
-                channel_message_id=inbound.message_id,
-                person_id=person.id,
-                text=cleaned.text,
-                attachments=[asdict(a) for a in inbound.attachments],
-                intent=parse.get("intent", {}).get("name", ""),
-                now=now,
-            )
-            if message_id is None:
+            if begun.message_id is None:
                 return await self._stored(session, inbound)
+            person, conversation = begun.person, begun.conversation
             locale = person.locale if person.locale in TEXTS else s.settings.default_locale
             texts = TEXTS.get(locale, TEXTS["zh"])
             replies: list[Reply] = []
             if cleaned.truncated:
                 replies.append(Reply(texts["truncated"].format(n=s.settings.max_message_chars)))
-            payload = inbound.payload or await self._picked_choice(session, inbound, cleaned.text)
+            payload = inbound.payload or _picked_choice(cleaned.text, begun.last_buttons)
             if inbound.attachments:
                 await add_village_entity(session, parse, inbound.attachments)
             turn = Turn(
@@ -283,35 +289,21 @@ class Dispatcher:
                 payload=payload, attachments=inbound.attachments, emergency=emergency, services=s,
             )
             if conversation.mode == "human":
-                await s.relay(turn, message_id)
+                await s.relay(turn, begun.message_id)
                 if emergency is not None:  # a live handoff never holds back the emergency path
                     await self.handler.handle(turn)
             elif cleaned.empty and not payload and not inbound.attachments:
                 replies.append(Reply(texts["empty"]))
             else:
                 await self.handler.handle(turn)
-            await people.save_conversation(session, conversation)
             replies.extend(turn.replies)
-            return await self._write_replies(session, inbound, person.id, message_id, replies, now)
-
-    async def _picked_choice(self, session, inbound: Inbound, text: str) -> str:
-        """A bare number answers the choices of the last message sent to this sender."""
-        if not text or len(text) > 4 or not choice_payload(text, _ANY_CHOICES):
-            return ""  # not a choice number: no need to read the last message
-        last = (
-            await session.execute(
-                select(OutboxMessage)
-                .where(OutboxMessage.channel == inbound.channel, OutboxMessage.recipient == inbound.sender)
-                .order_by(OutboxMessage.id.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-        if last is None or not last.buttons:
-            return ""
-        return choice_payload(text, [Button(b.get("title", ""), b.get("payload", "")) for b in last.buttons])
+            return await self._write_replies(session, inbound, person.id, begun.message_id, replies, now,
+                                             conversation=conversation)
 
     async def _write_replies(self, session, inbound: Inbound, person_id: int, message_id: int,
-                             replies: list[Reply], now) -> list[Outbound]:
+                             replies: list[Reply], now, conversation=None) -> list[Outbound]:
+        """Store the replies (and the conversation's changes) in this transaction; the
+        replies for the sender."""
         adapter = self.services.channels.get(inbound.channel)
         in_response = adapter is not None and adapter.replies_in_response
         out = []
@@ -326,10 +318,8 @@ class Dispatcher:
                 status="sent" if in_response else "pending", delivery="response" if in_response else "",
             ))
             out.append(Outbound(inbound.channel, inbound.sender, reply.text, reply.buttons, reply.attachments))
-        # one INSERT each for the turn's messages and outbox rows, in reply order
-        await message_store.record_outbound_many(
-            session, channel=inbound.channel, person_id=person_id, messages=stored, now=now)
-        await outbox_store.enqueue_many(session, queued, now=now)
+        await turns.finish_turn(session, channel=inbound.channel, person_id=person_id, replies=stored, queued=queued,
+                                conversation=conversation, now=now)
         if in_response and out:
             self.services.metrics.outbound(inbound.channel, len(out))
         return out

@@ -5,23 +5,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import driver
 from storage.models import Message, OutboxMessage, utcnow
 
-__all__ = ["find_inbound", "recent_history", "record_inbound", "record_outbound", "record_outbound_many",
-           "stored_replies"]
+__all__ = ["find_inbound", "insert_inbound", "insert_outbound", "recent_history", "record_inbound",
+           "record_outbound", "stored_replies"]
 
 
-# the hot-path INSERTs go to the table (SQLAlchemy Core), not through the ORM's bulk-insert
-# machinery: no objects come back from them, and the ORM path costs several times more CPU
-_MESSAGES = Message.__table__
+# the hot-path INSERTs run on the driver (storage/driver.py)
+_INSERT_INBOUND = driver.Insert(Message.__table__, on_conflict=("channel", "channel_message_id"), returning="id")
+_INSERT = driver.Insert(Message.__table__)
 
 
-def _insert(session: AsyncSession):
-    return (sqlite.insert if session.bind.dialect.name == "sqlite" else postgresql.insert)(_MESSAGES)
+def insert_inbound(cur: driver.Cursor, *, channel: str, channel_message_id: str, person_id: int | None, text: str,
+                   attachments: list | None = None, intent: str = "", now: datetime | None = None) -> int | None:
+    """On a driver cursor: `record_inbound`."""
+    rows = cur.insert(_INSERT_INBOUND, [{
+        "channel": channel, "channel_message_id": channel_message_id, "person_id": person_id, "direction": "in",
+        "text": text, "attachments": attachments or [], "intent": intent[:32], "created_at": now or utcnow(),
+    }])
+    return rows[0][0] if rows else None
 
 
 async def record_inbound(
@@ -38,22 +44,23 @@ async def record_inbound(
     """Insert an inbound message; its id, or None when (channel, channel_message_id) was
     already stored (a repeated delivery). On PostgreSQL a concurrent insert of the same id
     waits for the first transaction and then answers None."""
-    stmt = (
-        _insert(session)
-        .values(
-            channel=channel,
-            channel_message_id=channel_message_id,
-            person_id=person_id,
-            direction="in",
-            text=text,
-            attachments=attachments or [],
-            intent=intent[:32],
-            created_at=now or utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "channel_message_id"])
-        .returning(_MESSAGES.c.id)
+    return await driver.run(
+        session, lambda cur: insert_inbound(
+            cur, channel=channel, channel_message_id=channel_message_id, person_id=person_id, text=text,
+            attachments=attachments, intent=intent, now=now,
+        ),
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def insert_outbound(cur: driver.Cursor, *, channel: str, person_id: int | None, messages: list[tuple[str, list]],
+                    now: datetime) -> None:
+    """On a driver cursor: several outbound messages [(text, attachments)] in one INSERT (a
+    turn's replies)."""
+    cur.insert(_INSERT, [
+        {"channel": channel, "person_id": person_id, "direction": "out", "text": text,
+         "attachments": attachments or [], "created_at": now}
+        for text, attachments in messages
+    ])
 
 
 async def find_inbound(session: AsyncSession, channel: str, channel_message_id: str) -> Message | None:
@@ -89,28 +96,6 @@ async def record_outbound(
     )
     session.add(msg)
     return msg
-
-
-async def record_outbound_many(
-    session: AsyncSession,
-    *,
-    channel: str,
-    person_id: int | None,
-    messages: list[tuple[str, list]],
-    now: datetime | None = None,
-) -> None:
-    """Several outbound messages [(text, attachments)] in one INSERT (a turn's replies)."""
-    if not messages:
-        return
-    now = now or utcnow()
-    await session.execute(
-        insert(_MESSAGES),
-        [
-            {"channel": channel, "person_id": person_id, "direction": "out", "text": text,
-             "attachments": attachments or [], "staff_id": None, "created_at": now}
-            for text, attachments in messages
-        ],
-    )
 
 
 async def stored_replies(session: AsyncSession, inbound_message_id: int) -> list[OutboxMessage]:

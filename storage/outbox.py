@@ -19,10 +19,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage import driver
 from storage.models import OutboxMessage, utcnow
 
 __all__ = [
@@ -30,7 +31,8 @@ __all__ = [
     "backlog",
     "claim_heads",
     "enqueue",
-    "enqueue_many",
+    "insert_rows",
+    "last_buttons",
     "mark_failed",
     "mark_read_through",
     "mark_retry",
@@ -79,12 +81,14 @@ async def enqueue(
     return row
 
 
-async def enqueue_many(session: AsyncSession, rows: list[dict], *, now: datetime | None = None) -> None:
-    """Several rows in one INSERT; each dict takes `enqueue`'s keyword arguments (a turn's
-    replies). Nothing is returned: use `enqueue` when you need the row."""
-    if not rows:
-        return
-    now = now or utcnow()
+_INSERT = driver.Insert(OutboxMessage.__table__)
+_LAST_BUTTONS = driver.Sql("SELECT buttons FROM outbox WHERE channel = ? AND recipient = ? ORDER BY id DESC LIMIT 1")
+_BUTTONS = driver.Columns(OutboxMessage.__table__, "outbox", ("buttons",))
+
+
+def insert_rows(cur: driver.Cursor, rows: list[dict], now: datetime) -> None:
+    """On a driver cursor: several rows in one INSERT (a turn's replies); each dict takes
+    `enqueue`'s keyword arguments."""
     values = []
     for r in rows:
         status = r.get("status", "pending")
@@ -96,7 +100,13 @@ async def enqueue_many(session: AsyncSession, rows: list[dict], *, now: datetime
             "status": status, "delivery": r.get("delivery", ""), "next_attempt_at": now, "created_at": now,
             "sent_at": now if status == "sent" else None,
         })
-    await session.execute(insert(OutboxMessage.__table__), values)  # Core: no ORM bulk path
+    cur.insert(_INSERT, values)
+
+
+def last_buttons(cur: driver.Cursor, channel: str, recipient: str) -> list:
+    """On a driver cursor: the choices of the last message to the recipient ([] if none)."""
+    row = cur.one(_LAST_BUTTONS, (channel, recipient))
+    return (_BUTTONS.read(row)["buttons"] or []) if row else []
 
 
 async def claim_heads(

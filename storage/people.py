@@ -12,22 +12,25 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
+from storage import driver
 from storage.models import ChannelIdentity, Conversation, Person, utcnow
 
 __all__ = [
     "LAST_SEEN_RESOLUTION",
     "TurnConversation",
+    "attach_person",
     "find_or_create_by_identity",
-    "find_or_create_for_turn",
     "get_conversation_for_update",
     "give_consent",
+    "load_for_turn",
     "mark_unreachable",
-    "save_conversation",
     "set_opted_out",
+    "write_conversation",
 ]
 
 
@@ -45,15 +48,30 @@ def _stale(value: datetime | None, now: datetime) -> bool:
     return now - value >= LAST_SEEN_RESOLUTION or value > now
 
 
+def _seen(identity: dict, person: dict, display_name: str, now: datetime) -> tuple[dict, dict]:
+    """What a message from the person changes: ({identity column: value}, {person column:
+    value}) — last-seen times when stale, reachable again, the display name if there was none."""
+    seen, touched = {}, {}
+    if _stale(identity["last_inbound_at"], now):
+        seen["last_inbound_at"] = now
+    if identity["unreachable"]:
+        seen["unreachable"] = False  # they wrote to us: reachable again
+    if _stale(person["last_seen_at"], now):
+        touched["last_seen_at"] = now
+    if display_name and not person["display_name"] and not person["erased"]:
+        touched["display_name"] = display_name[:100]
+    return seen, touched
+
+
 def _touch(person: Person, identity: ChannelIdentity, display_name: str, now: datetime) -> None:
-    if _stale(identity.last_inbound_at, now):
-        identity.last_inbound_at = now
-    if identity.unreachable:
-        identity.unreachable = False  # they wrote to us: reachable again
-    if _stale(person.last_seen_at, now):
-        person.last_seen_at = now
-    if display_name and not person.display_name and not person.erased:
-        person.display_name = display_name[:100]
+    seen, touched = _seen(
+        {"last_inbound_at": identity.last_inbound_at, "unreachable": identity.unreachable},
+        {"last_seen_at": person.last_seen_at, "display_name": person.display_name, "erased": person.erased},
+        display_name, now,
+    )
+    for obj, changes in ((identity, seen), (person, touched)):
+        for name, value in changes.items():
+            setattr(obj, name, value)
 
 
 async def _identity_with_person(session: AsyncSession, channel: str, external_id: str):
@@ -107,8 +125,8 @@ async def find_or_create_by_identity(
 
 class TurnConversation:
     """The person's conversation row as a plain object for one turn: the flow engine reads
-    and sets its attributes like the ORM row's, and `save_conversation` writes back only what
-    changed, with one Core UPDATE (no ORM unit of work on the hot path)."""
+    and sets its attributes like the ORM row's, and `write_conversation` writes back only what
+    changed, with one UPDATE (no ORM unit of work on the hot path)."""
 
     FIELDS = ("flow_id", "flow_version_id", "step", "slots", "stack", "mode", "state")
     __slots__ = ("id", "person_id", "updated_at", *FIELDS, "_loaded")
@@ -135,59 +153,62 @@ def _fingerprint(value: Any) -> Any:
     return value
 
 
-_CONVERSATIONS = Conversation.__table__
-_CONVERSATION_COLUMNS = [_CONVERSATIONS.c[name] for name in ("id", "person_id", "updated_at", *TurnConversation.FIELDS)]
-# built once: SQLAlchemy caches the compiled form and the cache key of a statement object
-_TURN_ROW = (
-    select(ChannelIdentity, Person, *_CONVERSATION_COLUMNS)
-    .join(Person, Person.id == ChannelIdentity.person_id)
-    .join(_CONVERSATIONS, _CONVERSATIONS.c.person_id == Person.id)
-    .where(ChannelIdentity.channel == bindparam("channel"), ChannelIdentity.external_id == bindparam("external_id"))
+# ── the turn's rows on the driver (storage/driver.py) ────────────────────────────────────
+
+_PEOPLE, _IDENTITIES, _CONVERSATIONS = Person.__table__, ChannelIdentity.__table__, Conversation.__table__
+_PERSON_COLUMNS = driver.Columns(_PEOPLE, "p")
+_IDENTITY_COLUMNS = driver.Columns(_IDENTITIES, "i", ("id", "unreachable", "last_inbound_at"))
+_CONVERSATION_COLUMNS = driver.Columns(_CONVERSATIONS, "c", ("id", "person_id", "updated_at", *TurnConversation.FIELDS))
+_TURN_ROW_SQL = (
+    f"SELECT {_IDENTITY_COLUMNS.sql}, {_PERSON_COLUMNS.sql}, {_CONVERSATION_COLUMNS.sql}"
+    " FROM channel_identities i JOIN people p ON p.id = i.person_id JOIN conversations c ON c.person_id = p.id"
+    " WHERE i.channel = ? AND i.external_id = ?"
 )
-_TURN_ROW_LOCKED = _TURN_ROW.with_for_update(of=_CONVERSATIONS)
+_TURN_ROW = driver.Sql(_TURN_ROW_SQL)
+_TURN_ROW_LOCKED = driver.Sql(_TURN_ROW_SQL + " FOR UPDATE OF c")  # PostgreSQL only
+_UPDATE_PERSON = driver.UpdateById(_PEOPLE)
+_UPDATE_IDENTITY = driver.UpdateById(_IDENTITIES)
+_UPDATE_CONVERSATION = driver.UpdateById(_CONVERSATIONS)
 
 
-def _conversation_from_row(values) -> TurnConversation:
-    id_, person_id, updated_at, *fields = values
-    return TurnConversation(id_, person_id, updated_at, **dict(zip(TurnConversation.FIELDS, fields)))
-
-
-async def find_or_create_for_turn(
-    session: AsyncSession,
-    channel: str,
-    external_id: str,
-    display_name: str = "",
-    locale: str | None = None,
-    *,
-    now: datetime | None = None,
-    lock: bool = True,
-) -> tuple[Person, ChannelIdentity, TurnConversation]:
-    """What a turn needs in one statement for a known sender: (person, identity,
-    conversation), the conversation row locked as `get_conversation_for_update` does. The
-    conversation is a `TurnConversation`: write it back with `save_conversation`.
-    A first contact (or a person without a conversation row) takes the longer way."""
-    now = now or utcnow()
-    stmt = _TURN_ROW_LOCKED if lock else _TURN_ROW
-    row = (await session.execute(stmt, {"channel": channel, "external_id": external_id})).first()
+def load_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_name: str, now: datetime,
+                  lock: bool = True) -> tuple[dict[str, Any], TurnConversation] | None:
+    """On a driver cursor: the person's columns and conversation behind (channel,
+    external_id), the conversation row locked on PostgreSQL (`lock`); last-seen times written
+    when stale (`_touch`). None when the identity or its conversation row does not exist."""
+    sql = _TURN_ROW_LOCKED if lock and cur.dialect == "postgresql" else _TURN_ROW
+    row = cur.one(sql, (channel, external_id))
     if row is None:
-        person, identity, _ = await find_or_create_by_identity(
-            session, channel, external_id, display_name, locale, now=now
-        )
-        conversation = await get_conversation_for_update(session, person.id, lock=lock)
-        return person, identity, TurnConversation.from_orm(conversation)
-    identity, person = row[0], row[1]
-    _touch(person, identity, display_name, now)
-    return person, identity, _conversation_from_row(row[2:])
+        return None
+    identity = _IDENTITY_COLUMNS.read(row)
+    person = _PERSON_COLUMNS.read(row, len(_IDENTITY_COLUMNS))
+    conv = _CONVERSATION_COLUMNS.read(row, len(_IDENTITY_COLUMNS) + len(_PERSON_COLUMNS))
+    seen, touched = _seen(identity, person, display_name, now)
+    cur.update(_UPDATE_IDENTITY, identity["id"], seen)
+    cur.update(_UPDATE_PERSON, person["id"], touched)
+    person.update(touched)
+    conversation = TurnConversation(conv.pop("id"), conv.pop("person_id"), conv.pop("updated_at"), **conv)
+    return person, conversation
 
 
-async def save_conversation(session: AsyncSession, conversation: TurnConversation) -> None:
-    """Write back what the turn changed in the conversation (nothing when nothing did; the
-    column's `onupdate` sets `updated_at`). Columns the turn did not change are left alone,
-    so a statement that set one of them during the turn (e.g. the handoff mode) stands."""
+def attach_person(session: AsyncSession, columns: dict[str, Any]) -> Person:
+    """The person as a persistent ORM object built from columns just read (no SELECT): the
+    session's identity map holds it, so services that `get` the person in this turn see the
+    same object, and changes made to it are flushed as usual."""
+    person = Person(**columns)
+    make_transient_to_detached(person)
+    session.add(person)
+    return person
+
+
+def write_conversation(cur: driver.Cursor, conversation: TurnConversation, now: datetime) -> None:
+    """On a driver cursor: what the turn changed in the conversation (nothing when nothing
+    did). Columns the turn did not change are left alone, so a statement that set one of them
+    during the turn (e.g. the handoff mode) stands."""
     changes = conversation.changes()
     if not changes:
         return
-    await session.execute(update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == conversation.id).values(**changes))
+    cur.update(_UPDATE_CONVERSATION, conversation.id, {**changes, "updated_at": now})
     conversation._loaded.update((n, _fingerprint(v)) for n, v in changes.items())
 
 

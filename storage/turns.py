@@ -1,0 +1,100 @@
+"""What one turn reads and writes, in two batches on the driver (storage/driver.py explains
+why): `begin_turn` before the dialogue runs, `finish_turn` after it. The caller owns the
+transaction; the dialogue in between uses the same session as usual.
+
+    begin_turn   the sender's person and conversation (row locked on PostgreSQL), last-seen
+                 times when stale, the inbound message (a repeated delivery is recognised
+                 here), and on request the choices of the last message sent to the sender
+    finish_turn  the replies as messages and outbox rows, and the conversation's changes
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import driver, messages, outbox, people
+from storage.models import Person
+from storage.people import TurnConversation
+
+__all__ = ["Begun", "begin_turn", "finish_turn"]
+
+
+@dataclass
+class Begun:
+    person: Person  # persistent in the session (storage.people.attach_person)
+    conversation: TurnConversation
+    message_id: int | None  # None: this message was stored before (a repeated delivery)
+    last_buttons: list  # [{"title", "payload"}] of the last message to the sender, when asked for
+
+
+def _record(cur: driver.Cursor, person_id: int, inbound: dict, channel: str, recipient: str, choices: bool):
+    message_id = messages.insert_inbound(cur, person_id=person_id, **inbound)
+    buttons = outbox.last_buttons(cur, channel, recipient) if choices and message_id is not None else []
+    return message_id, buttons
+
+
+def _begin(cur: driver.Cursor, channel: str, external_id: str, display_name: str, now: datetime, lock: bool,
+           inbound: dict, choices: bool):
+    found = people.load_for_turn(cur, channel, external_id, display_name, now, lock)
+    if found is None:
+        return None
+    person, conversation = found
+    return person, conversation, *_record(cur, person["id"], inbound, channel, external_id, choices)
+
+
+async def begin_turn(
+    session: AsyncSession,
+    *,
+    channel: str,
+    external_id: str,
+    display_name: str,
+    locale: str | None,
+    message_id: str,
+    text: str,
+    attachments: list,
+    intent: str,
+    now: datetime,
+    choices: bool = False,
+    lock: bool = True,
+) -> Begun:
+    """Start the turn of an inbound message from (channel, external_id). `choices`: also read
+    the buttons of the last message sent to the sender (a bare number may pick one)."""
+    inbound = dict(channel=channel, channel_message_id=message_id, text=text, attachments=attachments,
+                   intent=intent, now=now)
+    found = await driver.run(session, _begin, channel, external_id, display_name, now, lock, inbound, choices)
+    if found is not None:
+        columns, conversation, stored_id, buttons = found
+        return Begun(people.attach_person(session, columns), conversation, stored_id, buttons)
+    # first contact: create the person through the ORM
+    person, _identity, _ = await people.find_or_create_by_identity(
+        session, channel, external_id, display_name, locale, now=now)
+    conversation = TurnConversation.from_orm(await people.get_conversation_for_update(session, person.id, lock=lock))
+    stored_id, buttons = await driver.run(session, _record, person.id, inbound, channel, external_id, choices)
+    return Begun(person, conversation, stored_id, buttons)
+
+
+def _finish(cur: driver.Cursor, channel: str, person_id: int, replies: list[tuple[str, list]], queued: list[dict],
+            conversation: TurnConversation | None, now: datetime) -> None:
+    messages.insert_outbound(cur, channel=channel, person_id=person_id, messages=replies, now=now)
+    outbox.insert_rows(cur, queued, now)
+    if conversation is not None:
+        people.write_conversation(cur, conversation, now)
+
+
+async def finish_turn(
+    session: AsyncSession,
+    *,
+    channel: str,
+    person_id: int,
+    replies: list[tuple[str, list]],
+    queued: list[dict],
+    conversation: TurnConversation | None = None,
+    now: datetime,
+) -> None:
+    """End the turn: `replies` [(text, attachments)] stored as outbound messages, `queued`
+    as outbox rows (`storage.outbox.enqueue`'s keyword arguments), and what the dialogue
+    changed in the conversation."""
+    if replies or queued or (conversation is not None and conversation.changes()):
+        await driver.run(session, _finish, channel, person_id, replies, queued, conversation, now)
