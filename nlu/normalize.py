@@ -67,12 +67,20 @@ def _fold(ch: str, t2s: dict[str, str]) -> str:
     return lowered if len(lowered) == 1 else ch
 
 
+# character -> its folded form, filled as characters are seen (the folding is per character)
+_FOLDED: dict[str, str] = {}
+
+
 def normalize_with_offsets(text: str) -> Normalized:
-    t2s = _t2s_table()
+    folded = _FOLDED
     out: list[str] = []
     origin: list[int] = []
     for i, raw in enumerate(text):
-        ch = _fold(raw, t2s)
+        ch = folded.get(raw)
+        if ch is None:
+            ch = _fold(raw, _t2s_table())
+            if len(folded) < 50_000:  # bounded: a flood of odd characters cannot grow it forever
+                folded[raw] = ch
         if out:
             prev = out[-1]
             if ch == " " and prev == " ":

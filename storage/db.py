@@ -3,16 +3,19 @@
 SQLite runs in WAL mode behind a single connection: one writer, and every transaction
 starts with BEGIN IMMEDIATE so read-modify-write sequences never interleave. Its calls run on
 the event-loop thread (storage/sqlite_inline.py explains why and how a writer waits for the
-lock without blocking the loop). PostgreSQL gets an ordinary pool.
+lock without blocking the loop). PostgreSQL gets an ordinary pool whose idle connections are
+pinged before use.
 """
 from __future__ import annotations
 
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
@@ -75,9 +78,35 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
             sqlite_inline.begin_immediate(conn.connection.driver_connection)
 
         return engine
-    return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=10
-    )
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_timeout=10)
+    _ping_idle_connections(engine.sync_engine.pool)
+    return engine
+
+
+# A connection that sat in the pool longer than this is pinged before use. SQLAlchemy's
+# `pool_pre_ping` pings on every checkout, which with asyncpg is three round trips (BEGIN, ";",
+# ROLLBACK) before each transaction; under load a connection comes back to the pool and leaves
+# again within milliseconds, and a connection that dies in use is invalidated when it fails.
+IDLE_PING_SECONDS = 2.0
+
+
+def _ping_idle_connections(pool_) -> None:
+    """SQLAlchemy's "pessimistic disconnect handling" recipe, only for idle connections: a
+    failed ping raises DisconnectionError, and the pool replaces the connection."""
+
+    @event.listens_for(pool_, "checkin")
+    def _checkin(dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool_, "checkout")
+    def _checkout(dbapi_connection, record, proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError(f"stale pooled connection: {exc}") from exc
 
 
 class Database:

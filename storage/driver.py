@@ -38,12 +38,21 @@ __all__ = ["Columns", "Cursor", "Insert", "Sql", "UpdateById", "run"]
 # ── values as each database stores them ─────────────────────────────────────────────────
 
 
+_last_when: tuple = (None, None)  # a turn writes the same `now` many times
+
+
 def _sqlite_when(value: datetime | None) -> str | None:
+    """SQLAlchemy's SQLite DATETIME storage format, in UTC: 2026-12-02 01:23:53.762388."""
+    global _last_when
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc)
-    return f"{value:%Y-%m-%d %H:%M:%S.%f}"  # SQLAlchemy's SQLite DATETIME storage format
+    last = _last_when
+    if value is last[0]:
+        return last[1]
+    utc = value.astimezone(timezone.utc) if value.tzinfo is not None else value
+    text = utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last_when = (value, text)
+    return text
 
 
 def _pg_when(value: datetime | None) -> datetime | None:
@@ -125,7 +134,7 @@ class Columns:
     def __init__(self, table: Table, alias: str, names: Sequence[str] | None = None):
         cols = [table.c[n] for n in names] if names is not None else list(table.columns)
         self.names = tuple(c.name for c in cols)
-        self.sql = ", ".join(f"{alias}.{c.name}" for c in cols)
+        self.sql = ", ".join(f'{alias}."{c.name}"' for c in cols)
         self._readers = tuple(_READERS.get(_kind(c)) for c in cols)
 
     def __len__(self) -> int:
@@ -169,7 +178,7 @@ class Insert:
         stmt = self._sql.get(n)
         if stmt is None:
             one = "(" + ", ".join("?" * len(self.columns)) + ")"
-            names = ", ".join(c.name for c in self.columns)
+            names = ", ".join(f'"{c.name}"' for c in self.columns)
             stmt = self._sql[n] = Sql(f"INSERT INTO {self.table.name} ({names}) VALUES {', '.join([one] * n)}{self._tail}")
         return stmt
 
@@ -194,7 +203,7 @@ class UpdateById:
     def sql(self, names: tuple[str, ...]) -> Sql:
         stmt = self._sql.get(names)
         if stmt is None:
-            sets = ", ".join(f"{n} = ?" for n in names)
+            sets = ", ".join(f'"{n}" = ?' for n in names)
             stmt = self._sql[names] = Sql(f"UPDATE {self.table.name} SET {sets} WHERE id = ?")
         return stmt
 
@@ -264,9 +273,12 @@ class Cursor:
 
 async def run(session: AsyncSession, fn: Callable[..., Any], *args: Any) -> Any:
     """`fn(cursor, *args)` on the session's connection, inside its transaction (begun here if
-    it has not been); returns what `fn` returns."""
+    it has not been); returns what `fn` returns. Pending ORM changes are flushed first, as
+    before any ORM query (autoflush), so `fn` sees them."""
 
     def call(sync_session):
+        if sync_session.autoflush:
+            sync_session.flush()  # returns at once when nothing is pending
         connection = sync_session.connection()
         cursor = Cursor(connection, connection.dialect)
         try:

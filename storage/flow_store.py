@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.validate import FlowError, FlowValidationError, validate_text
-from storage import audit
+from storage import audit, driver
 from storage.models import Flow, FlowVersion, utcnow
 
 __all__ = [
@@ -55,14 +55,13 @@ def _declared_spec_version(yaml_text: str) -> int:
         return 0
 
 
-_FLOWS = Flow.__table__
-# a Core statement built once (it runs every turn): no ORM compile step, cached cache key
-_CURRENT_IDS = select(_FLOWS.c.id, _FLOWS.c.current_version_id).where(_FLOWS.c.current_version_id.is_not(None))
+# runs every turn, so on the driver (storage/driver.py)
+_CURRENT_IDS = driver.Sql("SELECT id, current_version_id FROM flows WHERE current_version_id IS NOT NULL")
 
 
 async def current_ids(session: AsyncSession) -> dict[str, int]:
     """{flow id: published version id} for every published flow — one query, every turn."""
-    rows = await session.execute(_CURRENT_IDS)
+    rows = await driver.run(session, lambda cur: cur.rows(_CURRENT_IDS))
     return {flow_id: version_id for flow_id, version_id in rows}
 
 

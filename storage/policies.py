@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import driver
 from storage.models import Area, KeyValue, Policy, PolicyOverride, PolicyVersion, utcnow
 
 __all__ = [
@@ -283,13 +284,28 @@ async def get_policy(session: AsyncSession, policy_id: str) -> PolicyVersion | N
     )
 
 
+_KB_VERSION = driver.Sql('SELECT value FROM kv WHERE "key" = ?')
+_KV_VALUE = driver.Columns(KeyValue.__table__, "kv", ("value",))
+
+
+def _read_kb_version(cur: driver.Cursor) -> str:
+    row = cur.one(_KB_VERSION, (KB_VERSION_KEY,))
+    value = _KV_VALUE.read(row)["value"] if row else None
+    return str(value.get("version", 0)) if isinstance(value, dict) else "0"
+
+
 async def kb_version(session: AsyncSession) -> str:
-    """The knowledge-base version: changes whenever a policy is published ("0" before)."""
-    row = await session.get(KeyValue, KB_VERSION_KEY)
-    return str(row.value.get("version", 0)) if row else "0"
+    """The knowledge-base version: changes whenever a policy is published or a local
+    override changes ("0" before). Read on every policy question, so on the driver, and once
+    per session (a publish in the session forgets it)."""
+    version = session.info.get(KB_VERSION_KEY)
+    if version is None:
+        version = session.info[KB_VERSION_KEY] = await driver.run(session, _read_kb_version)
+    return version
 
 
 async def _bump_kb_version(session: AsyncSession) -> None:
+    session.info.pop(KB_VERSION_KEY, None)
     row = await session.get(KeyValue, KB_VERSION_KEY, with_for_update=True)
     if row is None:
         session.add(KeyValue(key=KB_VERSION_KEY, value={"version": 1}))
@@ -379,10 +395,34 @@ async def _area_chain(session: AsyncSession, area_id: int | None) -> list[Area]:
     return chain
 
 
+# (engine, KB version) -> {(policy, village, locale): resolved}; a version number means something
+# only in its own database, and every change to policies or overrides bumps it
+_RESOLVED: dict[tuple[Any, str], dict[tuple, dict[str, Any] | None]] = {}
+
+
 async def resolve(
     session: AsyncSession, policy_id: str, village_id: int | None, locale: str = "zh"
 ) -> dict[str, Any] | None:
-    """The policy as a villager in `village_id` should read it, in `locale`: national text
+    """The policy as a villager in `village_id` should read it, in `locale` (see `_resolve`),
+    cached by the knowledge-base version: equal arguments give the same dict until the next
+    publish or override change — read it, do not change it. (Renaming an area shows in the
+    `overrides` origins after the next such change.)"""
+    version = await kb_version(session)
+    key = (session.bind, version)
+    cached = _RESOLVED.get(key)
+    if cached is None:
+        _RESOLVED.clear()  # older versions are never asked for again
+        cached = _RESOLVED[key] = {}
+    args = (policy_id, village_id, locale)
+    if args not in cached:
+        cached[args] = await _resolve(session, policy_id, village_id, locale)
+    return cached[args]
+
+
+async def _resolve(
+    session: AsyncSession, policy_id: str, village_id: int | None, locale: str = "zh"
+) -> dict[str, Any] | None:
+    """`resolve` without the cache. The policy as a villager in `village_id` should read it, in `locale`: national text
     with the overrides of the village, its township and its county merged field by field (the
     closest area wins). None when the policy is not published.
 

@@ -158,7 +158,7 @@ def mount(app: FastAPI, services: "Services") -> RestAdapter:
             metadata=metadata,
         )
         replies = await services.dispatcher.handle(inbound)
-        return [reply_json(r) for r in replies]
+        return JSONResponse([reply_json(r) for r in replies])  # already plain JSON: no encoder pass
 
     @app.get("/webhooks/rest/outbox")
     async def rest_outbox(request: Request, sender: str = "", after: str = "0"):

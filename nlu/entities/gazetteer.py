@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from nlu.entities.base import Span, overlaps
 from nlu.normalize import normalize
@@ -41,6 +41,8 @@ class Gazetteer:
         keys = sorted(by_surface, key=len, reverse=True)
         self._exact = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
         self._fuzzy = [e for e in self.entries if len(e.surface) >= 3]
+        self._fuzzy_surfaces = [e.surface for e in self._fuzzy]
+        self._lowest_cutoff = min((self.MIN_SCORE.get(e.entity, 90.0) for e in self._fuzzy), default=100.0)
 
     @classmethod
     def from_rows(
@@ -68,7 +70,11 @@ class Gazetteer:
             spans.append(Span(e.entity, e.value, m.start(), m.end(), 1.0, "GazetteerExtractor"))
         found = {(s.entity, s.value) for s in spans}
         candidates = []
-        for e in self._fuzzy:
+        # one call scores every name (partial_ratio is symmetric); only names that pass are aligned
+        close = process.extract(text, self._fuzzy_surfaces, scorer=fuzz.partial_ratio,
+                                score_cutoff=self._lowest_cutoff, limit=None)
+        for _surface, _score, index in sorted(close, key=lambda hit: hit[2]):
+            e = self._fuzzy[index]
             if (e.entity, e.value) in found:
                 continue
             cutoff = self.MIN_SCORE.get(e.entity, 90.0)
