@@ -17,8 +17,7 @@ from bot.messages import Attachment, Button
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from storage.models import Person
-    from storage.people import TurnConversation
+    from storage.people import TurnConversation, TurnPerson
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class Reply:
 @dataclass
 class Turn:
     session: "AsyncSession"
-    person: "Person"
+    person: "TurnPerson"  # reads like the Person row; setting an attribute attaches the ORM object
     conversation: "TurnConversation"  # the conversation row's columns; the dispatcher writes changes back
     channel: str
     sender: str  # channel user id

@@ -23,6 +23,7 @@ from storage.models import ChannelIdentity, Conversation, Person, utcnow
 __all__ = [
     "LAST_SEEN_RESOLUTION",
     "TurnConversation",
+    "TurnPerson",
     "attach_person",
     "find_or_create_by_identity",
     "get_conversation_for_update",
@@ -199,6 +200,52 @@ def attach_person(session: AsyncSession, columns: dict[str, Any]) -> Person:
     make_transient_to_detached(person)
     session.add(person)
     return person
+
+
+class TurnPerson:
+    """The person behind a turn, read like the ORM row (`turn.person.locale`) without building
+    one: attributes come from the columns as loaded — or from the ORM object once the session
+    has one (a service loaded it, or an attribute was set). Setting an attribute attaches the
+    ORM object (`attach_person`) and sets it there, so the change is flushed with the turn.
+    Most turns only read, and building and attaching an ORM object costs more than the rest
+    of reading the person."""
+
+    __slots__ = ("_session", "_columns", "_orm", "_key")
+
+    def __init__(self, session: AsyncSession, columns: dict[str, Any] | None = None, orm: Person | None = None):
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_columns", columns)
+        object.__setattr__(self, "_orm", orm)
+        object.__setattr__(self, "_key", None if orm is not None
+                           else Person.__mapper__.identity_key_from_primary_key((columns["id"],)))
+
+    def _current(self) -> Person | None:
+        orm = self._orm
+        if orm is None:
+            orm = self._session.identity_map.get(self._key)  # loaded by a service this turn
+            if orm is not None:
+                object.__setattr__(self, "_orm", orm)
+        return orm
+
+    def orm(self) -> Person:
+        """The persistent ORM object (attached on first use)."""
+        orm = self._current()
+        if orm is None:
+            orm = attach_person(self._session, self._columns)
+            object.__setattr__(self, "_orm", orm)
+        return orm
+
+    def __getattr__(self, name: str) -> Any:
+        orm = self._current()
+        if orm is not None:
+            return getattr(orm, name)
+        try:
+            return self._columns[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.orm(), name, value)
 
 
 def write_conversation(cur: driver.Cursor, conversation: TurnConversation, now: datetime) -> None:

@@ -15,15 +15,14 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import driver, messages, outbox, people
-from storage.models import Person
-from storage.people import TurnConversation
+from storage.people import TurnConversation, TurnPerson
 
 __all__ = ["Begun", "begin_turn", "finish_turn"]
 
 
 @dataclass
 class Begun:
-    person: Person  # persistent in the session (storage.people.attach_person)
+    person: TurnPerson  # reads like the ORM row; setting an attribute attaches it
     conversation: TurnConversation
     message_id: int | None  # None: this message was stored before (a repeated delivery)
     last_buttons: list  # [{"title", "payload"}] of the last message to the sender, when asked for
@@ -66,13 +65,13 @@ async def begin_turn(
     found = await driver.run(session, _begin, channel, external_id, display_name, now, lock, inbound, choices)
     if found is not None:
         columns, conversation, stored_id, buttons = found
-        return Begun(people.attach_person(session, columns), conversation, stored_id, buttons)
+        return Begun(TurnPerson(session, columns), conversation, stored_id, buttons)
     # first contact: create the person through the ORM
     person, _identity, _ = await people.find_or_create_by_identity(
         session, channel, external_id, display_name, locale, now=now)
     conversation = TurnConversation.from_orm(await people.get_conversation_for_update(session, person.id, lock=lock))
     stored_id, buttons = await driver.run(session, _record, person.id, inbound, channel, external_id, choices)
-    return Begun(person, conversation, stored_id, buttons)
+    return Begun(TurnPerson(session, orm=person), conversation, stored_id, buttons)
 
 
 def _finish(cur: driver.Cursor, channel: str, person_id: int, replies: list[tuple[str, list]], queued: list[dict],
