@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import UTCDateTime
 
-__all__ = ["Columns", "Cursor", "Insert", "Sql", "UpdateById", "run"]
+__all__ = ["Columns", "Cursor", "Insert", "Scalar", "Sql", "UpdateById", "read_json", "run"]
 
 
 # ── values as each database stores them ─────────────────────────────────────────────────
@@ -125,6 +125,24 @@ class Sql:
 
     def text(self, dialect: str) -> str:
         return self.numbered if dialect == "postgresql" else self.qmark
+
+
+class Scalar:
+    """A scalar subquery read along with another statement's row (`people.load_for_turn`
+    takes some): its SQL text — per dialect where they differ — and how to read its value."""
+
+    __slots__ = ("_default", "_by_dialect", "read")
+
+    def __init__(self, sql: str, read: Callable[[Any], Any] = lambda v: v, **by_dialect: str):
+        self._default, self._by_dialect, self.read = sql, by_dialect, read
+
+    def text(self, dialect: str) -> str:
+        return self._by_dialect.get(dialect, self._default)
+
+
+def read_json(value: Any) -> Any:
+    """A JSON value as the driver returns it (text on SQLite, decoded on PostgreSQL)."""
+    return _read_json(value)
 
 
 class Columns:

@@ -24,7 +24,8 @@ from storage import audit, driver
 from storage.models import Flow, FlowVersion, utcnow
 
 __all__ = [
-    "BUILTIN_DIR", "FlowStoreError", "FlowSummary", "FlowValidationError", "current_ids", "current_version",
+    "BUILTIN_DIR", "CURRENT_IDS", "FlowStoreError", "FlowSummary", "FlowValidationError", "current_ids",
+    "current_version", "remember_current_ids",
     "get_version", "get_versions", "list_flows", "publish", "rollback", "save_draft", "seed_builtin",
 ]
 
@@ -57,10 +58,27 @@ def _declared_spec_version(yaml_text: str) -> int:
 
 # runs every turn, so on the driver (storage/driver.py)
 _CURRENT_IDS = driver.Sql("SELECT id, current_version_id FROM flows WHERE current_version_id IS NOT NULL")
+_CURRENT_IDS_KEY = "flows:current_ids"
+# the same as a column of another statement (the turn reads it with the sender's row)
+CURRENT_IDS = driver.Scalar(
+    "(SELECT json_group_object(id, current_version_id) FROM flows WHERE current_version_id IS NOT NULL)",
+    postgresql="(SELECT json_object_agg(id, current_version_id) FROM flows WHERE current_version_id IS NOT NULL)",
+    read=lambda value: {flow_id: int(v) for flow_id, v in (driver.read_json(value) or {}).items()},
+)
+
+
+def remember_current_ids(session: AsyncSession, ids: dict[str, int]) -> None:
+    """`current_ids` for the rest of this session's transaction, read by the caller along
+    with other rows (`CURRENT_IDS`); a publish in the session forgets it."""
+    session.info[_CURRENT_IDS_KEY] = ids
 
 
 async def current_ids(session: AsyncSession) -> dict[str, int]:
-    """{flow id: published version id} for every published flow — one query, every turn."""
+    """{flow id: published version id} for every published flow — checked every turn (the
+    turn reads it with the sender's row: `remember_current_ids`)."""
+    known = session.info.get(_CURRENT_IDS_KEY)
+    if known is not None:
+        return dict(known)
     rows = await driver.run(session, lambda cur: cur.rows(_CURRENT_IDS))
     return {flow_id: version_id for flow_id, version_id in rows}
 
@@ -131,6 +149,7 @@ async def publish(session: AsyncSession, flow_id: str, version_id: int | None = 
         version.published_at = now or utcnow()
     flow.current_version_id = version.id
     flow.updated_at = now or utcnow()
+    session.info.pop(_CURRENT_IDS_KEY, None)
     await audit.record(session, by, "flow.publish", f"flow:{flow_id}", {"version": version.version})
     return version
 

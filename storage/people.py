@@ -160,25 +160,38 @@ _PEOPLE, _IDENTITIES, _CONVERSATIONS = Person.__table__, ChannelIdentity.__table
 _PERSON_COLUMNS = driver.Columns(_PEOPLE, "p")
 _IDENTITY_COLUMNS = driver.Columns(_IDENTITIES, "i", ("id", "unreachable", "last_inbound_at"))
 _CONVERSATION_COLUMNS = driver.Columns(_CONVERSATIONS, "c", ("id", "person_id", "updated_at", *TurnConversation.FIELDS))
-_TURN_ROW_SQL = (
-    f"SELECT {_IDENTITY_COLUMNS.sql}, {_PERSON_COLUMNS.sql}, {_CONVERSATION_COLUMNS.sql}"
+_TURN_ROW_SELECT = f"SELECT {_IDENTITY_COLUMNS.sql}, {_PERSON_COLUMNS.sql}, {_CONVERSATION_COLUMNS.sql}"
+_TURN_ROW_FROM = (
     " FROM channel_identities i JOIN people p ON p.id = i.person_id JOIN conversations c ON c.person_id = p.id"
     " WHERE i.channel = ? AND i.external_id = ?"
 )
-_TURN_ROW = driver.Sql(_TURN_ROW_SQL)
-_TURN_ROW_LOCKED = driver.Sql(_TURN_ROW_SQL + " FOR UPDATE OF c")  # PostgreSQL only
+_TURN_ROW_WIDTH = len(_IDENTITY_COLUMNS) + len(_PERSON_COLUMNS) + len(_CONVERSATION_COLUMNS)
+_turn_row_sql: dict[tuple, driver.Sql] = {}
+
+
+def _turn_row(dialect: str, lock: bool, also: tuple[driver.Scalar, ...]) -> driver.Sql:
+    key = (dialect, lock, also)
+    sql = _turn_row_sql.get(key)
+    if sql is None:
+        extra = "".join(", " + scalar.text(dialect) for scalar in also)
+        locked = " FOR UPDATE OF c" if lock and dialect == "postgresql" else ""  # SQLite: the writer lock
+        sql = _turn_row_sql[key] = driver.Sql(_TURN_ROW_SELECT + extra + _TURN_ROW_FROM + locked)
+    return sql
+
+
 _UPDATE_PERSON = driver.UpdateById(_PEOPLE)
 _UPDATE_IDENTITY = driver.UpdateById(_IDENTITIES)
 _UPDATE_CONVERSATION = driver.UpdateById(_CONVERSATIONS)
 
 
 def load_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_name: str, now: datetime,
-                  lock: bool = True) -> tuple[dict[str, Any], TurnConversation] | None:
+                  lock: bool = True, also: tuple[driver.Scalar, ...] = ()
+                  ) -> tuple[dict[str, Any], TurnConversation, list] | None:
     """On a driver cursor: the person's columns and conversation behind (channel,
-    external_id), the conversation row locked on PostgreSQL (`lock`); last-seen times written
-    when stale (`_touch`). None when the identity or its conversation row does not exist."""
-    sql = _TURN_ROW_LOCKED if lock and cur.dialect == "postgresql" else _TURN_ROW
-    row = cur.one(sql, (channel, external_id))
+    external_id), the conversation row locked on PostgreSQL (`lock`), and the values of the
+    scalar subqueries `also`, in one statement; last-seen times written when stale (`_seen`).
+    None when the identity or its conversation row does not exist."""
+    row = cur.one(_turn_row(cur.dialect, lock, also), (channel, external_id))
     if row is None:
         return None
     identity = _IDENTITY_COLUMNS.read(row)
@@ -189,7 +202,7 @@ def load_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_na
     cur.update(_UPDATE_PERSON, person["id"], touched)
     person.update(touched)
     conversation = TurnConversation(conv.pop("id"), conv.pop("person_id"), conv.pop("updated_at"), **conv)
-    return person, conversation
+    return person, conversation, [scalar.read(v) for scalar, v in zip(also, row[_TURN_ROW_WIDTH:])]
 
 
 def attach_person(session: AsyncSession, columns: dict[str, Any]) -> Person:

@@ -50,11 +50,13 @@ __all__ = [
     "get_policy",
     "hotline_problems",
     "kb_documents",
+    "KB_VERSION",
     "kb_version",
     "policy_problems",
     "publish_policy",
     "resolve",
     "set_hotlines",
+    "remember_kb_version",
     "set_override",
 ]
 
@@ -288,10 +290,24 @@ _KB_VERSION = driver.Sql('SELECT value FROM kv WHERE "key" = ?')
 _KV_VALUE = driver.Columns(KeyValue.__table__, "kv", ("value",))
 
 
+def _version_of(value: Any) -> str:
+    return str(value.get("version", 0)) if isinstance(value, dict) else "0"
+
+
 def _read_kb_version(cur: driver.Cursor) -> str:
     row = cur.one(_KB_VERSION, (KB_VERSION_KEY,))
-    value = _KV_VALUE.read(row)["value"] if row else None
-    return str(value.get("version", 0)) if isinstance(value, dict) else "0"
+    return _version_of(_KV_VALUE.read(row)["value"] if row else None)
+
+
+# the same as a column of another statement (the turn reads it with the sender's row)
+KB_VERSION = driver.Scalar(f"""(SELECT value FROM kv WHERE "key" = '{KB_VERSION_KEY}')""",
+                           read=lambda value: _version_of(driver.read_json(value)))
+
+
+def remember_kb_version(session: AsyncSession, version: str) -> None:
+    """`kb_version` for the rest of this session's transaction, read by the caller along with
+    other rows (`KB_VERSION`); a publish or override change in the session forgets it."""
+    session.info[KB_VERSION_KEY] = version
 
 
 async def kb_version(session: AsyncSession) -> str:

@@ -2,9 +2,10 @@
 why): `begin_turn` before the dialogue runs, `finish_turn` after it. The caller owns the
 transaction; the dialogue in between uses the same session as usual.
 
-    begin_turn   the sender's person and conversation (row locked on PostgreSQL), last-seen
-                 times when stale, the inbound message (a repeated delivery is recognised
-                 here), and on request the choices of the last message sent to the sender
+    begin_turn   the sender's person and conversation (row locked on PostgreSQL), the
+                 published flows and the KB version (one statement), last-seen times when
+                 stale, the inbound message (a repeated delivery is recognised here), and on
+                 request the choices of the last message sent to the sender
     finish_turn  the replies as messages and outbox rows, and the conversation's changes
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import driver, messages, outbox, people
+from storage import driver, flow_store, messages, outbox, people, policies
 from storage.people import TurnConversation, TurnPerson
 
 __all__ = ["Begun", "begin_turn", "finish_turn"]
@@ -34,13 +35,17 @@ def _record(cur: driver.Cursor, person_id: int, inbound: dict, channel: str, rec
     return message_id, buttons
 
 
+# what every turn checks, read with the sender's row: the published flows and the KB version
+_VERSIONS = (flow_store.CURRENT_IDS, policies.KB_VERSION)
+
+
 def _begin(cur: driver.Cursor, channel: str, external_id: str, display_name: str, now: datetime, lock: bool,
            inbound: dict, choices: bool):
-    found = people.load_for_turn(cur, channel, external_id, display_name, now, lock)
+    found = people.load_for_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS)
     if found is None:
         return None
-    person, conversation = found
-    return person, conversation, *_record(cur, person["id"], inbound, channel, external_id, choices)
+    person, conversation, versions = found
+    return person, conversation, versions, *_record(cur, person["id"], inbound, channel, external_id, choices)
 
 
 async def begin_turn(
@@ -64,7 +69,9 @@ async def begin_turn(
                    intent=intent, now=now)
     found = await driver.run(session, _begin, channel, external_id, display_name, now, lock, inbound, choices)
     if found is not None:
-        columns, conversation, stored_id, buttons = found
+        columns, conversation, (flow_ids, kb_version), stored_id, buttons = found
+        flow_store.remember_current_ids(session, flow_ids)
+        policies.remember_kb_version(session, kb_version)
         return Begun(TurnPerson(session, columns), conversation, stored_id, buttons)
     # first contact: create the person through the ORM
     person, _identity, _ = await people.find_or_create_by_identity(
