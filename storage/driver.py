@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import JSON, Boolean, Date, Table
 from sqlalchemy.exc import DBAPIError
@@ -236,6 +237,20 @@ class UpdateById:
 
 # ── running them ─────────────────────────────────────────────────────────────────────────
 
+_joined_sql: dict[tuple[str, ...], Sql] = {}
+
+
+def _joined(held: list[tuple[Sql, Sequence[Any]]]) -> tuple[Sql, list]:
+    """Several statements as one: `WITH s1 AS (first), s2 AS (second) last` (PostgreSQL runs
+    every part of a data-modifying WITH exactly once, on one snapshot)."""
+    key = tuple(sql.qmark for sql, _ in held)
+    joined = _joined_sql.get(key)
+    if joined is None:
+        parts = ", ".join(f"s{i} AS ({text})" for i, text in enumerate(key[:-1], 1))
+        joined = _joined_sql[key] = Sql(f"WITH {parts} {key[-1]}")
+    return joined, [value for _, params in held for value in params]
+
+
 
 class Cursor:
     """The session's connection at the driver level, for the functions given to `run`."""
@@ -247,8 +262,28 @@ class Cursor:
         self._dbapi = connection.connection.dbapi_connection
         self._cursor = self._dbapi.cursor()
         self.writers = _WRITERS.get(self.dialect, _WRITERS["postgresql"])
+        self._held: list[tuple[Sql, Sequence[Any]]] | None = None
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Statements in this block that return nothing run at its end, in order — on
+        PostgreSQL as one statement (a data-modifying WITH), so one round trip for all."""
+        self._held = []
+        try:
+            yield
+            held = self._held
+        finally:
+            self._held = None
+        if len(held) > 1 and self.dialect == "postgresql":
+            self._execute(*_joined(held))
+        else:
+            for sql, params in held:
+                self._execute(sql, params)
 
     def _execute(self, sql: Sql, params: Sequence[Any]) -> None:
+        if self._held is not None:
+            self._held.append((sql, params))
+            return
         text = sql.text(self.dialect)
         try:
             self._cursor.execute(text, params)
@@ -277,6 +312,8 @@ class Cursor:
         """Insert the rows (nothing when there are none); the RETURNING rows, if any."""
         if not rows:
             return []
+        if stmt.returns and self._held is not None:
+            raise RuntimeError("an INSERT … RETURNING cannot wait for the end of a together() block")
         self._execute(stmt.sql(len(rows)), stmt.params(rows, self.writers))
         return list(self._cursor.fetchall()) if stmt.returns else []
 

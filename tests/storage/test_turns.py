@@ -1,0 +1,111 @@
+"""storage/turns.py and the turn's person (storage.people.TurnPerson), on both databases."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from storage import flow_store, people, policies, turns
+from storage.models import ChannelIdentity, Conversation, KeyValue, Message, OutboxMessage, Person
+from tests.storage.helpers import NOW, make_person
+
+
+def _inbound(message_id="m1", text="你好", now=NOW):
+    return dict(message_id=message_id, text=text, attachments=[], intent="greet", now=now)
+
+
+async def _begin(s, ext="u1", message_id="m1", now=NOW, choices=False):
+    return await turns.begin_turn(s, channel="rest", external_id=ext, display_name="阿花", locale=None,
+                                  choices=choices, **_inbound(message_id, now=now))
+
+
+async def test_first_contact_then_a_known_sender(db):
+    async with db.session() as s:
+        first = await _begin(s)
+        assert first.message_id is not None and first.person.display_name == "阿花"
+        pid = first.person.id
+    async with db.session() as s:
+        again = await _begin(s, message_id="m2", now=NOW + timedelta(seconds=5))
+        assert again.person.id == pid and again.conversation.mode == "bot"
+        assert again.message_id is not None
+    async with db.session() as s:
+        assert len((await s.execute(select(Message))).scalars().all()) == 2
+
+
+async def test_a_repeated_delivery_is_recognised(db):
+    async with db.session() as s:
+        await _begin(s)
+    async with db.session() as s:
+        assert (await _begin(s)).message_id is None
+
+
+async def test_versions_come_with_the_senders_row(db):
+    async with db.session() as s:
+        await _begin(s)
+        s.add(KeyValue(key=policies.KB_VERSION_KEY, value={"version": 7}))
+    async with db.session() as s:
+        await _begin(s, message_id="m2")
+        assert await policies.kb_version(s) == "7"
+        assert await flow_store.current_ids(s) == {}  # nothing published in this database
+
+
+async def test_last_seen_is_written_when_stale_and_unreachable_cleared(db):
+    async with db.session() as s:
+        p = await make_person(s, ext="u1")
+        s.add(Conversation(person_id=p.id))
+        identity = (await s.execute(select(ChannelIdentity))).scalar_one()
+        identity.unreachable = True
+    later = NOW + timedelta(minutes=5)
+    async with db.session() as s:
+        await _begin(s, now=later)
+    async with db.session() as s:
+        identity = (await s.execute(select(ChannelIdentity))).scalar_one()
+        person = await s.get(Person, p.id)
+    assert identity.unreachable is False and identity.last_inbound_at == later and person.last_seen_at == later
+
+
+async def test_finish_turn_writes_replies_outbox_and_conversation(db):
+    async with db.session() as s:
+        begun = await _begin(s)
+        begun.conversation.step, begun.conversation.state = "ask", {"waiting": True}
+        await turns.finish_turn(
+            s, channel="rest", person_id=begun.person.id, now=NOW, conversation=begun.conversation,
+            replies=[("一", []), ("二", [])],
+            queued=[dict(channel="rest", recipient="u1", text=t, buttons=[{"title": "好", "payload": "/ok"}],
+                         person_id=begun.person.id, inbound_message_id=begun.message_id, status="sent",
+                         delivery="response") for t in ("一", "二")],
+        )
+    async with db.session() as s:
+        out = [m.text for m in (await s.execute(select(Message).where(Message.direction == "out")
+                                                 .order_by(Message.id))).scalars()]
+        rows = (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
+        conv = (await s.execute(select(Conversation))).scalar_one()
+    assert out == ["一", "二"] and [r.text for r in rows] == ["一", "二"]
+    assert rows[0].status == "sent" and rows[0].sent_at == NOW and rows[0].buttons == [{"title": "好", "payload": "/ok"}]
+    assert conv.step == "ask" and conv.state == {"waiting": True}
+    async with db.session() as s:
+        assert (await _begin(s, message_id="m2", choices=True)).last_buttons == [{"title": "好", "payload": "/ok"}]
+
+
+async def test_turn_person_reads_columns_and_attaches_on_write(db):
+    async with db.session() as s:
+        await _begin(s)
+    async with db.session() as s:
+        person = (await _begin(s, message_id="m2")).person
+        assert person.locale == "zh" and s.identity_map.get(
+            Person.__mapper__.identity_key_from_primary_key((person.id,))) is None  # read without an ORM object
+        person.village_id = None
+        person.phone = "13800000000"  # attaches the ORM object; flushed with the turn
+        same = await s.get(Person, person.id)
+        assert same is person.orm() and same.phone == "13800000000"
+    async with db.session() as s:
+        assert (await s.get(Person, person.id)).phone == "13800000000"
+
+
+async def test_turn_person_follows_an_orm_copy_a_service_changed(db):
+    async with db.session() as s:
+        await _begin(s)
+    async with db.session() as s:
+        person = (await _begin(s, message_id="m2")).person
+        loaded = await s.get(Person, person.id)  # e.g. erasure loads and blanks the person
+        loaded.display_name, loaded.erased = "", True
+        assert person.display_name == "" and person.erased is True
+        await people.give_consent(s, person.id, NOW)
