@@ -38,7 +38,7 @@ from storage import outbox as outbox_store
 if TYPE_CHECKING:
     from bot.services import Services
 
-__all__ = ["RestAdapter", "mount", "reply_json"]
+__all__ = ["WEBHOOK", "RestAdapter", "fast_webhook", "handle_webhook", "mount", "reply_json"]
 
 log = logging.getLogger("xiangzhu.rest")
 
@@ -102,10 +102,17 @@ def _error(status: int, zh: str, en: str) -> JSONResponse:
     return JSONResponse({"error": f"{zh} / {en}"}, status_code=status)
 
 
+def _error_body(zh: str, en: str) -> dict:
+    return {"error": f"{zh} / {en}"}
+
+
 def _authorized(request: Request, token: str) -> bool:
+    return _token_ok(request.headers.get("authorization", ""), token)
+
+
+def _token_ok(given: str, token: str) -> bool:
     if not token:
         return True
-    given = request.headers.get("authorization", "")
     return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
 
@@ -118,6 +125,79 @@ def _as_id(value) -> str | None:
     return None
 
 
+WEBHOOK = "/webhooks/rest/webhook"
+UNAVAILABLE = (503, {"error": "数据库暂时不可用，请稍后重试 / database unavailable, retry later"})
+
+
+async def handle_webhook(services: "Services", raw: bytes, authorization: str) -> tuple[int, object]:
+    """One POST to the webhook: (status, JSON body). Raises DatabaseUnavailable (→ 503)."""
+    if not _token_ok(authorization, services.settings.rest_token):
+        return 401, _error_body("需要正确的 Authorization: Bearer 令牌", "missing or wrong bearer token")
+    try:
+        body = json.loads(raw.decode("utf-8", errors="replace"))
+    except ValueError:
+        return 400, _error_body("请求体不是 JSON", "body is not JSON")
+    if not isinstance(body, dict):
+        return 400, _error_body("请求体应是 JSON 对象", "body must be a JSON object")
+    sender = _as_id(body.get("sender"))
+    message = body.get("message")
+    if sender is None or not isinstance(message, str):
+        return 400, _error_body("需要 sender 和 message 两个字段",
+                                'body needs "sender" (1-128 characters) and "message" (a string)')
+    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    message_id = metadata.get("message_id")
+    if message_id is not None:
+        message_id = _as_id(message_id)
+        if message_id is None:
+            return 400, _error_body("metadata.message_id 应是 1–128 个字符", "metadata.message_id must be 1-128 characters")
+    locale = metadata.get("locale") if metadata.get("locale") in ("zh", "en") else ""
+    inbound = Inbound(
+        channel="rest",
+        sender=sender,
+        text=message,
+        message_id=message_id or uuid.uuid4().hex,
+        payload=message.strip() if message.strip().startswith("/") else "",
+        locale_hint=locale,
+        metadata=metadata,
+    )
+    replies = await services.dispatcher.handle(inbound)
+    return 200, [reply_json(r) for r in replies]
+
+
+def fast_webhook(services: "Services"):
+    """The webhook as a bare ASGI app, for `bot.app` to answer it before FastAPI's routing and
+    middleware — the busiest route, and FastAPI's share of a request was 0.11 of 0.17 ms CPU
+    (measured with wrk, docs/performance.md). Same contract as the FastAPI route."""
+
+    async def app(scope, receive, send) -> None:
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        authorization = ""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+        headers = [(b"content-type", b"application/json")]
+        try:
+            status, body = await handle_webhook(services, b"".join(chunks), authorization)
+        except DatabaseUnavailable:
+            (status, body), headers = UNAVAILABLE, headers + [(b"retry-after", b"2")]
+        except Exception:
+            log.exception("REST webhook failed")
+            status, body = 500, _error_body("服务器出错", "internal server error")
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": headers + [(b"content-length", str(len(data)).encode())]})
+        await send({"type": "http.response.body", "body": data})
+
+    return app
+
+
 def mount(app: FastAPI, services: "Services") -> RestAdapter:
     settings = services.settings
     adapter = services.channels.register(
@@ -125,40 +205,12 @@ def mount(app: FastAPI, services: "Services") -> RestAdapter:
     )
     token = settings.rest_token
 
-    @app.post("/webhooks/rest/webhook")
+    @app.post(WEBHOOK)
     async def rest_webhook(request: Request):
-        if not _authorized(request, token):
-            return _error(401, "需要正确的 Authorization: Bearer 令牌", "missing or wrong bearer token")
-        raw = await request.body()
-        try:
-            body = json.loads(raw.decode("utf-8", errors="replace"))
-        except ValueError:
-            return _error(400, "请求体不是 JSON", "body is not JSON")
-        if not isinstance(body, dict):
-            return _error(400, "请求体应是 JSON 对象", "body must be a JSON object")
-        sender = _as_id(body.get("sender"))
-        message = body.get("message")
-        if sender is None or not isinstance(message, str):
-            return _error(400, "需要 sender 和 message 两个字段",
-                          'body needs "sender" (1-128 characters) and "message" (a string)')
-        metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-        message_id = metadata.get("message_id")
-        if message_id is not None:
-            message_id = _as_id(message_id)
-            if message_id is None:
-                return _error(400, "metadata.message_id 应是 1–128 个字符", "metadata.message_id must be 1-128 characters")
-        locale = metadata.get("locale") if metadata.get("locale") in ("zh", "en") else ""
-        inbound = Inbound(
-            channel="rest",
-            sender=sender,
-            text=message,
-            message_id=message_id or uuid.uuid4().hex,
-            payload=message.strip() if message.strip().startswith("/") else "",
-            locale_hint=locale,
-            metadata=metadata,
-        )
-        replies = await services.dispatcher.handle(inbound)
-        return JSONResponse([reply_json(r) for r in replies])  # already plain JSON: no encoder pass
+        """Rasa-compatible REST webhook (served by `fast_webhook`; this route documents it and
+        answers when the app is mounted inside another)."""
+        status, body = await handle_webhook(services, await request.body(), request.headers.get("authorization", ""))
+        return JSONResponse(body, status_code=status)
 
     @app.get("/webhooks/rest/outbox")
     async def rest_outbox(request: Request, sender: str = "", after: str = "0"):
