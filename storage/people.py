@@ -25,6 +25,7 @@ __all__ = [
     "TurnConversation",
     "TurnPerson",
     "attach_person",
+    "create_for_turn",
     "find_or_create_by_identity",
     "get_conversation_for_update",
     "give_consent",
@@ -203,6 +204,33 @@ def load_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_na
     person.update(touched)
     conversation = TurnConversation(conv.pop("id"), conv.pop("person_id"), conv.pop("updated_at"), **conv)
     return person, conversation, [scalar.read(v) for scalar, v in zip(also, row[_TURN_ROW_WIDTH:])]
+
+
+_INSERT_PERSON = driver.Insert(_PEOPLE, returning="id")
+_INSERT_IDENTITY = driver.Insert(_IDENTITIES, on_conflict=("channel", "external_id"), returning="id")
+_INSERT_CONVERSATION = driver.Insert(_CONVERSATIONS, on_conflict=("person_id",))
+_DELETE_PERSON = driver.Sql("DELETE FROM people WHERE id = ?")
+_IDENTITY_PERSON = driver.Sql("SELECT person_id FROM channel_identities WHERE channel = ? AND external_id = ?")
+
+
+def create_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_name: str, locale: str | None,
+                    now: datetime) -> None:
+    """On a driver cursor, for a sender `load_for_turn` did not find: the person, the channel
+    identity and an empty conversation, whichever are missing. Race-safe without a
+    savepoint: when another process created the identity first (on PostgreSQL the insert
+    waits for it and then does nothing), the person made here is deleted again and the
+    winner's is used; a person without a conversation row gets one."""
+    person_id = cur.insert(_INSERT_PERSON, [{
+        "display_name": display_name[:100], "locale": locale or "zh", "created_at": now, "last_seen_at": now,
+    }])[0][0]
+    created = cur.insert(_INSERT_IDENTITY, [{
+        "channel": channel, "external_id": external_id, "person_id": person_id, "created_at": now,
+        "last_inbound_at": now,
+    }])
+    if not created:
+        cur.execute(_DELETE_PERSON, (person_id,))
+        person_id = cur.one(_IDENTITY_PERSON, (channel, external_id))[0]
+    cur.insert(_INSERT_CONVERSATION, [{"person_id": person_id, "updated_at": now}])
 
 
 def attach_person(session: AsyncSession, columns: dict[str, Any]) -> Person:

@@ -2,10 +2,10 @@
 why): `begin_turn` before the dialogue runs, `finish_turn` after it. The caller owns the
 transaction; the dialogue in between uses the same session as usual.
 
-    begin_turn   the sender's person and conversation (row locked on PostgreSQL), the
-                 published flows and the KB version (one statement), last-seen times when
-                 stale, the inbound message (a repeated delivery is recognised here), and on
-                 request the choices of the last message sent to the sender
+    begin_turn   the sender's person and conversation (row locked on PostgreSQL; created on
+                 first contact), the published flows and the KB version (one statement),
+                 last-seen times when stale, the inbound message (a repeated delivery is
+                 recognised here), and on request the choices of the last message sent
     finish_turn  the replies as messages and outbox rows, and the conversation's changes
 """
 from __future__ import annotations
@@ -29,23 +29,20 @@ class Begun:
     last_buttons: list  # [{"title", "payload"}] of the last message to the sender, when asked for
 
 
-def _record(cur: driver.Cursor, person_id: int, inbound: dict, channel: str, recipient: str, choices: bool):
-    message_id = messages.insert_inbound(cur, person_id=person_id, **inbound)
-    buttons = outbox.last_buttons(cur, channel, recipient) if choices and message_id is not None else []
-    return message_id, buttons
-
-
 # what every turn checks, read with the sender's row: the published flows and the KB version
 _VERSIONS = (flow_store.CURRENT_IDS, policies.KB_VERSION)
 
 
-def _begin(cur: driver.Cursor, channel: str, external_id: str, display_name: str, now: datetime, lock: bool,
-           inbound: dict, choices: bool):
+def _begin(cur: driver.Cursor, channel: str, external_id: str, display_name: str, locale: str | None,
+           now: datetime, lock: bool, inbound: dict, choices: bool):
     found = people.load_for_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS)
-    if found is None:
-        return None
+    if found is None:  # first contact
+        people.create_for_turn(cur, channel, external_id, display_name, locale, now)
+        found = people.load_for_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS)
     person, conversation, versions = found
-    return person, conversation, versions, *_record(cur, person["id"], inbound, channel, external_id, choices)
+    message_id = messages.insert_inbound(cur, person_id=person["id"], **inbound)
+    buttons = outbox.last_buttons(cur, channel, external_id) if choices and message_id is not None else []
+    return person, conversation, versions, message_id, buttons
 
 
 async def begin_turn(
@@ -67,18 +64,11 @@ async def begin_turn(
     the buttons of the last message sent to the sender (a bare number may pick one)."""
     inbound = dict(channel=channel, channel_message_id=message_id, text=text, attachments=attachments,
                    intent=intent, now=now)
-    found = await driver.run(session, _begin, channel, external_id, display_name, now, lock, inbound, choices)
-    if found is not None:
-        columns, conversation, (flow_ids, kb_version), stored_id, buttons = found
-        flow_store.remember_current_ids(session, flow_ids)
-        policies.remember_kb_version(session, kb_version)
-        return Begun(TurnPerson(session, columns), conversation, stored_id, buttons)
-    # first contact: create the person through the ORM
-    person, _identity, _ = await people.find_or_create_by_identity(
-        session, channel, external_id, display_name, locale, now=now)
-    conversation = TurnConversation.from_orm(await people.get_conversation_for_update(session, person.id, lock=lock))
-    stored_id, buttons = await driver.run(session, _record, person.id, inbound, channel, external_id, choices)
-    return Begun(TurnPerson(session, orm=person), conversation, stored_id, buttons)
+    columns, conversation, (flow_ids, kb_version), stored_id, buttons = await driver.run(
+        session, _begin, channel, external_id, display_name, locale, now, lock, inbound, choices)
+    flow_store.remember_current_ids(session, flow_ids)
+    policies.remember_kb_version(session, kb_version)
+    return Begun(TurnPerson(session, columns), conversation, stored_id, buttons)
 
 
 def _finish(cur: driver.Cursor, channel: str, person_id: int, replies: list[tuple[str, list]], queued: list[dict],

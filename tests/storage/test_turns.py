@@ -109,3 +109,28 @@ async def test_turn_person_follows_an_orm_copy_a_service_changed(db):
         loaded.display_name, loaded.erased = "", True
         assert person.display_name == "" and person.erased is True
         await people.give_consent(s, person.id, NOW)
+
+
+async def test_concurrent_first_contacts_make_one_person(db):
+    import asyncio
+
+    async def first(message_id):
+        async with db.session() as s:
+            return (await _begin(s, ext="new", message_id=message_id)).person.id
+
+    ids = await asyncio.gather(*(first(f"m{i}") for i in range(4)))
+    async with db.session() as s:
+        people_rows = (await s.execute(select(Person))).scalars().all()
+        identities = (await s.execute(select(ChannelIdentity))).scalars().all()
+        conversations = (await s.execute(select(Conversation))).scalars().all()
+    assert len(set(ids)) == 1 and len(people_rows) == 1 and len(identities) == 1 and len(conversations) == 1
+
+
+async def test_an_identity_without_a_conversation_gets_one(db):
+    async with db.session() as s:
+        await make_person(s, ext="staffish")  # identity and person, no conversation row
+    async with db.session() as s:
+        begun = await _begin(s, ext="staffish")
+        assert begun.conversation.mode == "bot" and begun.message_id is not None
+    async with db.session() as s:
+        assert len((await s.execute(select(Person))).scalars().all()) == 1
