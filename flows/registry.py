@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 if TYPE_CHECKING:
     from bot.turn import Turn
 
-__all__ = ["ARG_TYPES", "Action", "ActionContext", "ActionRegistry", "action", "default_registry", "load_actions"]
+__all__ = ["ARG_TYPES", "Action", "ActionContext", "ActionRegistry", "action", "default_registry", "load_actions",
+           "warm_up"]
 
 ARG_TYPES = {
     "text": (str,),
@@ -97,6 +98,7 @@ class Action:
 class ActionRegistry:
     def __init__(self) -> None:
         self._actions: dict[str, Action] = {}
+        self._warmers: list[Callable[[Any], Awaitable[None]]] = []
 
     def register(self, name: str, fn: Callable, args: dict[str, str] | None = None) -> Action:
         if not inspect.iscoroutinefunction(fn):
@@ -119,6 +121,17 @@ class ActionRegistry:
 
         return decorate
 
+    def warm_up(self, fn: Callable[[Any], Awaitable[None]]):
+        """Register `await fn(session)`, run when the application starts: actions build their
+        caches there (e.g. the policy search index), so the first villagers after a start or
+        a publish do not wait for them."""
+        self._warmers.append(fn)
+        return fn
+
+    @property
+    def warmers(self) -> list[Callable[[Any], Awaitable[None]]]:
+        return list(self._warmers)
+
     def get(self, name: str) -> Action | None:
         return self._actions.get(name)
 
@@ -131,6 +144,7 @@ class ActionRegistry:
     def copy(self) -> "ActionRegistry":
         other = ActionRegistry()
         other._actions = dict(self._actions)
+        other._warmers = list(self._warmers)
         return other
 
     def check_args(self, name: str, given: dict[str, Any]) -> list[str]:
@@ -174,6 +188,7 @@ def _fits(value: Any, type_: str) -> bool:
 
 default_registry = ActionRegistry()
 action = default_registry.action
+warm_up = default_registry.warm_up
 
 ACTION_MODULES = ("flows.actions_core", "flows.actions_mission")
 

@@ -150,10 +150,22 @@ class FlowRuntime:
                     log.info("seeded built-in flows: %s", ", ".join(seeded))
             except FlowValidationError as exc:
                 log.error("some built-in flows have errors and were not seeded:\n%s", exc)
+            try:
+                await runtime.warm(services)
+            except Exception:  # a cold cache is slower, not wrong
+                log.warning("warming the flow and action caches failed", exc_info=True)
 
         if hasattr(services, "on_start"):
             services.on_start(seed)
         return runtime
+
+    async def warm(self, services: Any) -> None:
+        """Parse the published flows and run the actions' warm-up hooks (`warm_up`), so the
+        first messages after a start do not wait for them."""
+        async with services.db.session() as session:
+            await self._load(session, list((await self.store.current_ids(session)).values()))
+            for warm in self.registry.warmers:
+                await warm(session)
 
     async def handle(self, turn: Turn) -> None:
         current = await self.store.current_ids(turn.session)

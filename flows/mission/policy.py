@@ -7,13 +7,14 @@ questions and rules are data in the policy record; these actions walk them.
 """
 from __future__ import annotations
 
+import asyncio
 import importlib
 from typing import Any
 
 from flows import conditions
 from bot.messages import Button
 from flows.mission.common import localized, pick
-from flows.registry import ActionContext, action
+from flows.registry import ActionContext, action, warm_up
 from flows.templates import render
 from storage import policies
 
@@ -39,12 +40,31 @@ async def policy_index(session, locale: str):
         _INDEX_CACHE.clear()  # older versions are never asked for again
         by_locale = _INDEX_CACHE[key] = {}
     index = by_locale.get(locale)
+    if isinstance(index, asyncio.Future) and index.get_loop() is not asyncio.get_running_loop():
+        index = None  # a build started in an event loop that has ended (tests run many)
     if index is None:
         kb = importlib.import_module("nlu.kb")
         docs = [kb.PolicyDoc(d["policy_id"], d["title"], d["text"], list(d.get("keywords") or []))
                 for d in await policies.kb_documents(session, locale)]
-        index = by_locale[locale] = kb.PolicyIndex.build(docs, f"{version}:{locale}")
+        # a few hundred ms of CPU after a publish: in a thread, so other conversations go on
+        # meanwhile; questions that need it wait for the same build
+        index = by_locale[locale] = asyncio.ensure_future(
+            asyncio.to_thread(kb.PolicyIndex.build, docs, f"{version}:{locale}"))
+    if isinstance(index, asyncio.Future):
+        try:
+            built = await index
+        except BaseException:
+            by_locale.pop(locale, None)  # the next question tries again
+            raise
+        by_locale[locale] = index = built
     return index
+
+
+@warm_up
+async def build_policy_indexes(session) -> None:
+    """Build both search indexes at start (a few hundred ms each, once per KB version)."""
+    for locale in ("zh", "en"):
+        await policy_index(session, locale)
 
 
 def _hit_fields(hit) -> tuple[str | None, float]:
