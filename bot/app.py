@@ -164,11 +164,23 @@ def _describe(settings: Settings, services: Services, host: str, port: int) -> s
     return "\n".join(lines)
 
 
+def app_from_environment() -> FastAPI:
+    """The application of one `xiangzhu serve --workers N` worker process (uvicorn imports it
+    by name in each worker, which reads the same environment)."""
+    from bot.logs import setup_logging
+
+    settings = get_settings()
+    setup_logging(settings)
+    return create_app(settings)
+
+
 @click.command("serve")
 @click.option("--host", default=None, help="listen address (XIANGZHU_HOST, default 127.0.0.1)")
 @click.option("--port", type=int, default=None, help="port (XIANGZHU_PORT, default 8000)")
-def serve_command(host: str | None, port: int | None) -> None:
-    """运行机器人服务 / run the bot server (REST, channels, web, scheduler) in one process."""
+@click.option("--workers", type=int, default=None,
+              help="worker processes sharing the port (XIANGZHU_WORKERS, default 1; PostgreSQL only)")
+def serve_command(host: str | None, port: int | None, workers: int | None) -> None:
+    """运行机器人服务 / run the bot server (REST, channels, web, scheduler)."""
     import uvicorn
 
     from bot.logs import setup_logging
@@ -177,6 +189,13 @@ def serve_command(host: str | None, port: int | None) -> None:
     setup_logging(settings)
     host = host or settings.host
     port = port or settings.port
+    workers = workers if workers is not None else settings.workers
+    if workers < 1:
+        raise click.UsageError(f"--workers has value {workers}: use 1 or more")
+    if workers > 1 and make_url(settings.database_url).get_backend_name() == "sqlite":
+        raise click.UsageError(
+            "SQLite has one writer, so it is served by one process: drop --workers, or use PostgreSQL "
+            "(XIANGZHU_DATABASE_URL=postgresql+asyncpg://...)")
     try:
         migrate.check_current(settings.database_url)
     except migrate.SchemaBehindError as exc:
@@ -185,9 +204,14 @@ def serve_command(host: str | None, port: int | None) -> None:
     except Exception as exc:
         click.echo(f"无法连接数据库 / cannot reach the database: {exc}", err=True)
         sys.exit(2)
-    app = create_app(settings)
-    click.echo(_describe(settings, app.state.services, host, port))
     # keep-alive 75 s (uvicorn's default is 5): a client reusing a connection the server has
     # just closed as idle loses that request, and webhook peers keep connections for long
-    uvicorn.run(app, host=host, port=port, workers=1, log_config=None, access_log=False,
-                lifespan="on", timeout_graceful_shutdown=10, timeout_keep_alive=75)
+    options = dict(host=host, port=port, log_config=None, access_log=False, lifespan="on",
+                   timeout_graceful_shutdown=10, timeout_keep_alive=75)
+    if workers > 1:
+        click.echo(f"乡助 Xiangzhu: {workers} worker processes on http://{host}:{port} (one is the leader)")
+        uvicorn.run("bot.app:app_from_environment", factory=True, workers=workers, **options)
+        return
+    app = create_app(settings)
+    click.echo(_describe(settings, app.state.services, host, port))
+    uvicorn.run(app, workers=1, **options)

@@ -152,10 +152,11 @@ def migrate_and_seed(url: str, env: dict) -> None:
 
 
 class RssSampler:
-    """Samples the RSS of a process and its children every `interval` seconds; keeps the peak."""
+    """Samples the RSS of a process and its children every `interval` seconds; keeps the peak
+    of the sum (`peak`) and of the largest single process (`peak_process`)."""
 
     def __init__(self, pid: int, interval: float = 0.05):
-        self.pid, self.interval, self.peak = pid, interval, 0
+        self.pid, self.interval, self.peak, self.peak_process = pid, interval, 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -166,10 +167,14 @@ class RssSampler:
             return
         while not self._stop.is_set():
             try:
-                rss = proc.memory_info().rss + sum(
-                    c.memory_info().rss for c in proc.children(recursive=True)
-                )
-                self.peak = max(self.peak, rss)
+                each = [proc.memory_info().rss]
+                for child in proc.children(recursive=True):
+                    try:
+                        each.append(child.memory_info().rss)
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, sum(each))
+                self.peak_process = max(self.peak_process, max(each))
             except psutil.Error:
                 return
             self._stop.wait(self.interval)
@@ -183,12 +188,26 @@ class RssSampler:
         self._thread.join(5)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its living children."""
+    proc = psutil.Process(pid)
+    total = sum(proc.cpu_times()[:2])
+    for child in proc.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    return total
+
+
 @contextmanager
-def running_server(env: dict, port: int, *, log_path: Path, ready_timeout: float = 120) -> Iterator[subprocess.Popen]:
+def running_server(env: dict, port: int, *, log_path: Path, ready_timeout: float = 120,
+                   workers: int = 1) -> Iterator[subprocess.Popen]:
     """`xiangzhu serve` on 127.0.0.1:port until the block ends (SIGTERM, then SIGKILL)."""
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        _cli("serve", "--host", "127.0.0.1", "--port", str(port)), env=env, stdout=log, stderr=subprocess.STDOUT
+        _cli("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+        env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + ready_timeout
@@ -460,11 +479,12 @@ def _wait_persisted(url: str, expected: int, timeout: float = 30) -> int:
 @click.option("--senders", default=50, show_default=True, help="closed loop: concurrent senders (wrk connections)")
 @click.option("--messages", default=5000, show_default=True, help="messages to send")
 @click.option("--rate", type=float, default=None, help="open loop: steady arrival rate, messages per second")
+@click.option("--workers", default=1, show_default=True, help="xiangzhu serve --workers (PostgreSQL)")
 @click.option("--ceiling/--no-ceiling", default=True, show_default=True, help="measure the driver's own ceiling first")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 @click.option("--keep-log", type=click.Path(path_type=Path), default=None, help="write the server's log here")
-def bench_pipeline(db_url: str, senders: int, messages: int, rate: float | None, ceiling: bool, as_json: bool,
-                   keep_log: Path | None) -> None:
+def bench_pipeline(db_url: str, senders: int, messages: int, rate: float | None, workers: int, ceiling: bool,
+                   as_json: bool, keep_log: Path | None) -> None:
     """Throughput (closed loop) or latency (open loop, --rate) of the REST pipeline.
 
     Starts `xiangzhu serve` against a fresh database at --db (wiped, migrated, seeded)."""
@@ -491,8 +511,9 @@ def bench_pipeline(db_url: str, senders: int, messages: int, rate: float | None,
     run_id = uuid.uuid4().hex[:6]
     log_path = keep_log or Path(os.environ.get("TMPDIR", "/tmp")) / f"xiangzhu-bench-{run_id}.log"
     say(f"starting xiangzhu serve on 127.0.0.1:{port} (log {log_path}) …")
-    with running_server(env, port, log_path=log_path) as server, RssSampler(server.pid) as rss:
+    with running_server(env, port, log_path=log_path, workers=workers) as server, RssSampler(server.pid) as rss:
         warm = _warm_up(port, run_id, min(20, messages), token)
+        cpu_before = cpu_seconds(server.pid)
         if rate is None:
             say(f"closed loop: {senders} senders, {messages} messages (wrk) …")
             figures = run_wrk(port, senders, messages, run_id, token)
@@ -501,9 +522,10 @@ def bench_pipeline(db_url: str, senders: int, messages: int, rate: float | None,
             say(f"open loop: {rate:g} messages/s, {messages} messages (asyncio driver) …")
             figures = asyncio.run(open_loop(port, rate, messages, senders, run_id, token)).summary()
             mode, driver = "open", "asyncio-raw-http"
+        cpu_used = cpu_seconds(server.pid) - cpu_before
         expected = warm + figures["sent"]
         persisted = _wait_persisted(db_url, expected)
-        peak = rss.peak
+        peak, peak_process = rss.peak, rss.peak_process
 
     result = {
         "mode": mode,
@@ -519,7 +541,10 @@ def bench_pipeline(db_url: str, senders: int, messages: int, rate: float | None,
         "p95_ms": round(figures["p95_ms"], 2),
         "p99_ms": round(figures["p99_ms"], 2),
         "max_ms": round(figures["max_ms"], 2),
+        "workers": workers,
         "peak_rss_mb": round(peak / 2**20, 1),
+        "peak_process_rss_mb": round(peak_process / 2**20, 1),
+        "server_cpu_ms_per_message": round(1000 * cpu_used / figures["ok"], 2) if figures["ok"] else None,
         "persisted": persisted,
         "expected_persisted": expected,
         "all_persisted": persisted == expected,
@@ -534,7 +559,9 @@ def bench_pipeline(db_url: str, senders: int, messages: int, rate: float | None,
         click.echo(
             f"{mode} loop on {result['database']}: {result['messages_per_s']} messages/s, "
             f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms, "
-            f"peak RSS {result['peak_rss_mb']} MB\n"
+            f"peak RSS {result['peak_rss_mb']} MB"
+            + (f" ({workers} workers, largest {result['peak_process_rss_mb']} MB)" if workers > 1 else "")
+            + f"; server CPU {result['server_cpu_ms_per_message']} ms per message\n"
             f"sent {result['messages_sent']}, answered 200 {result['messages_ok']}, errors {result['errors']}; "
             f"persisted {persisted}/{expected} inbound (incl. {warm} warm-up)"
             + (f"\nload generator ceiling ({driver} vs a trivial server): {ceil['driver_ceiling_per_s']} req/s, "

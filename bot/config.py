@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./data/xiangzhu.db"
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 1  # `serve` processes sharing the port (PostgreSQL only)
     data_dir: Path = Path("./data")
     media_dir: Path = Path("./data/media")
     timezone: str = "Asia/Shanghai"

@@ -192,3 +192,27 @@ async def test_first_contact_creates_one_person_per_sender(services):
             await client.post(WEBHOOK, json={"sender": sender, "message": "你好"})
     async with services.db.session() as s:
         assert (await s.execute(select(func.count()).select_from(Person))).scalar() == 2
+
+
+async def test_the_fastapi_route_answers_like_the_fast_path(tmp_path):
+    """The webhook is served by rest.fast_webhook; the FastAPI route (for mounting the app
+    inside another, and for the OpenAPI document) gives the same answers."""
+    import httpx
+    from bot.app import create_app
+    from bot.config import load_settings
+    from storage import migrate
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/x.db"
+    migrate.upgrade(url)
+    app = create_app(load_settings(database_url=url, data_dir=tmp_path), extensions=[])
+    answers = {}
+    async with app.router.lifespan_context(app):
+        for name, routes in (("fast", dict(app.fast_routes)), ("fastapi", {})):
+            app.fast_routes = routes
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+                bad = await client.post(WEBHOOK, content=b"[1, 2]")
+                ok = await client.post(WEBHOOK, json={"sender": f"s-{name}", "message": "你好"})
+            answers[name] = (bad.status_code, bad.json(), ok.status_code,
+                             [(r["text"], r.get("buttons")) for r in ok.json()])
+    assert answers["fast"] == answers["fastapi"]
+    assert answers["fast"][0] == 400 and answers["fast"][2] == 200 and answers["fast"][3]
