@@ -237,7 +237,7 @@ class UpdateById:
 
 # ── running them ─────────────────────────────────────────────────────────────────────────
 
-_joined_sql: dict[tuple[str, ...], Sql] = {}
+_joined_sql: dict[tuple[str, ...], Sql] = {}  # a few hundred at most: row counts × changed columns
 
 
 def _joined(held: list[tuple[Sql, Sequence[Any]]]) -> tuple[Sql, list]:
@@ -249,7 +249,6 @@ def _joined(held: list[tuple[Sql, Sequence[Any]]]) -> tuple[Sql, list]:
         parts = ", ".join(f"s{i} AS ({text})" for i, text in enumerate(key[:-1], 1))
         joined = _joined_sql[key] = Sql(f"WITH {parts} {key[-1]}")
     return joined, [value for _, params in held for value in params]
-
 
 
 class Cursor:
@@ -266,8 +265,9 @@ class Cursor:
 
     @contextmanager
     def together(self) -> Iterator[None]:
-        """Statements in this block that return nothing run at its end, in order — on
-        PostgreSQL as one statement (a data-modifying WITH), so one round trip for all."""
+        """Statements in this block that return nothing run at its end — on PostgreSQL as one
+        statement (a data-modifying WITH: one round trip for all, one snapshot, so statements
+        held together must not touch the same rows), elsewhere one after the other."""
         self._held = []
         try:
             yield
