@@ -8,7 +8,10 @@ the current version ids (one query), so a publish reaches every process on its n
 while a conversation keeps the version it started on.
 
 Repair is built in, in this order: emergency → "continue?" answer → cancel → correction →
-digression → the answer → misunderstanding (twice in a row: the menu and a human).
+digression → the answer → "中文"/"English" → digression by intent → another flow (at an
+`interruptible` question) → misunderstanding (twice in a row: the menu and a human). A turn
+that would end without a word gets the menu: nobody is met with silence. A first message
+sets the reply language from its text.
 `conversation.state` holds the engine's bookkeeping:
 
     waiting   at an ask, waiting for the answer      attempts  wrong answers at this ask
