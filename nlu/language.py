@@ -16,6 +16,6 @@ _WORD = re.compile(r"[A-Za-z]{2,}")
 def detect_language(text: str) -> str | None:
     han = len(_HAN.findall(text))
     words = len(_WORD.findall(text))
-    if han == 0 and words == 0:
-        return None  # numbers, emoji, punctuation
+    if han == 0 and (words == 0 or sum(c.isdigit() for c in text) > sum(c.isascii() and c.isalpha() for c in text)):
+        return None  # numbers, emoji, punctuation, a code like "xz 2026 000123"
     return "en" if words > han else "zh"
