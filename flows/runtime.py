@@ -485,6 +485,9 @@ class _Run:
         return self._match_trigger(only_digressions=True, by_intent=False)
 
     async def _digress(self, trigger: _Trigger, captured: dict) -> None:
+        step = self.flow.step(self.step_id or "")
+        if isinstance(step, AskStep) and step.ask.interruptible:
+            self._language_from_text()  # a request instead of an answer is answered in its language
         self.state["resume"] = self._frame()
         self._clear_flow(keep_resume=True)
         await self._start(trigger.flow, trigger.version_id, captured)
