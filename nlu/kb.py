@@ -15,8 +15,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+import yaml
 from rank_bm25 import BM25Okapi
 
 from nlu.canonical import DIALECT, TYPOS
@@ -69,6 +72,35 @@ def _tokens(text: str) -> list[str]:
     # character bigrams of Chinese words catch partial overlaps (学费/学杂费)
     grams = [w[i : i + 2] for w in toks if len(w) > 2 and not w.isascii() for i in range(len(w) - 1)]
     return toks + grams
+
+
+SITUATIONS = Path(__file__).parent / "data" / "kb_lexicon.yml"
+
+
+@lru_cache(maxsize=1)
+def _situations() -> tuple[re.Pattern | None, dict[str, int], list[list[str]]]:
+    """The situation lexicon: one pattern of every everyday phrase (longest first), the
+    circumstance each phrase means, and each circumstance's tokens."""
+    raw = yaml.safe_load(SITUATIONS.read_text(encoding="utf-8")) or {}
+    owner: dict[str, int] = {}
+    expansions = []
+    for i, (circumstance, phrases) in enumerate(raw.items()):
+        expansions.append(_tokens(circumstance))
+        for phrase in phrases:
+            owner.setdefault(normalize(str(phrase)).lower(), i)
+    if not owner:
+        return None, owner, expansions
+    pattern = re.compile("|".join(re.escape(p) for p in sorted(owner, key=len, reverse=True)))
+    return pattern, owner, expansions
+
+
+def _expansion(text: str, folded: str) -> list[str]:
+    """The circumstance words for the situation a question describes (see kb_lexicon.yml)."""
+    pattern, owner, expansions = _situations()
+    if pattern is None:
+        return []
+    found = {owner[m] for m in pattern.findall(f"{normalize(text).lower()}\n{folded.lower()}")}
+    return [t for i in sorted(found) for t in expansions[i]]
 
 
 def _passages(doc: PolicyDoc) -> list[str]:
@@ -171,6 +203,7 @@ class PolicyIndex:
         if self._bm25 is None:
             return []
         query = _tokens(text)
+        query += _expansion(text, _fold(text))
         named = policy_entity or self.policy_in(text)
         best: dict[str, tuple[float, str]] = {}
         if query:
