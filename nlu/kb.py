@@ -67,7 +67,10 @@ def _fold(text: str) -> str:
 
 
 def _tokens(text: str) -> list[str]:
-    folded = _fold(text)
+    return _folded_tokens(_fold(text))
+
+
+def _folded_tokens(folded: str) -> list[str]:
     toks = [w for w in words(folded) if w not in _STOP and not re.fullmatch(r"[\W_]+", w)]
     # character bigrams of Chinese words catch partial overlaps (学费/学杂费)
     grams = [w[i : i + 2] for w in toks if len(w) > 2 and not w.isascii() for i in range(len(w) - 1)]
@@ -202,8 +205,8 @@ class PolicyIndex:
     def search(self, text: str, k: int = 3, policy_entity: str | None = None) -> list[KbHit]:
         if self._bm25 is None:
             return []
-        query = _tokens(text)
-        query += _expansion(text, _fold(text))
+        folded = _fold(text)
+        query = _folded_tokens(folded) + _expansion(text, folded)
         named = policy_entity or self.policy_in(text)
         best: dict[str, tuple[float, str]] = {}
         if query:
