@@ -202,12 +202,22 @@ class PolicyIndex:
                 return policy_id
         return None
 
+    def named_as_status(self, text: str, policy_id: str) -> bool:
+        """True when the question names the policy only as the household's status ("我们是低保户",
+        "监测户家的孩子") — it says who asks, not what they ask about."""
+        norm = normalize(text)
+        found = [s for s, p in self._surfaces if p == policy_id and s in norm]
+        return bool(found) and all(s.endswith("户") for s in found)
+
     def search(self, text: str, k: int = 3, policy_entity: str | None = None) -> list[KbHit]:
         if self._bm25 is None:
             return []
         folded = _fold(text)
-        query = _folded_tokens(folded) + _expansion(text, folded)
+        situation = _expansion(text, folded)
+        query = _folded_tokens(folded) + situation
         named = policy_entity or self.policy_in(text)
+        if situation and named and self.named_as_status(text, named):
+            named = None  # a household describing its situation: the records decide
         best: dict[str, tuple[float, str]] = {}
         if query:
             scores = self._bm25.scores(query)
