@@ -80,30 +80,51 @@ def _folded_tokens(folded: str) -> list[str]:
 SITUATIONS = Path(__file__).parent / "data" / "kb_lexicon.yml"
 
 
+@dataclass(frozen=True, slots=True)
+class _Lexicon:
+    """The situation lexicon: each circumstance's words (tokens, in the records' terms) and,
+    by first character, the everyday phrases that mean it, longest first."""
+
+    circumstances: list[list[str]]
+    phrases: dict[str, list[tuple[str, int]]]
+
+    def found(self, text: str) -> set[int]:
+        """The circumstances a question describes: every phrase found anywhere in it."""
+        out: set[int] = set()
+        for i, ch in enumerate(text):
+            for phrase, circumstance in self.phrases.get(ch, ()):
+                if text.startswith(phrase, i):
+                    out.add(circumstance)
+        return out
+
+
 @lru_cache(maxsize=1)
-def _situations() -> tuple[re.Pattern | None, dict[str, int], list[list[str]]]:
-    """The situation lexicon: one pattern of every everyday phrase (longest first), the
-    circumstance each phrase means, and each circumstance's tokens."""
+def _situations() -> _Lexicon:
     raw = yaml.safe_load(SITUATIONS.read_text(encoding="utf-8")) or {}
-    owner: dict[str, int] = {}
-    expansions = []
-    for i, (circumstance, phrases) in enumerate(raw.items()):
-        expansions.append(_tokens(circumstance))
-        for phrase in phrases:
-            owner.setdefault(normalize(str(phrase)).lower(), i)
-    if not owner:
-        return None, owner, expansions
-    pattern = re.compile("|".join(re.escape(p) for p in sorted(owner, key=len, reverse=True)))
-    return pattern, owner, expansions
+    phrases: dict[str, list[tuple[str, int]]] = {}
+    seen: set[str] = set()
+    for i, (circumstance, said) in enumerate(raw.items()):
+        for phrase in said:
+            phrase = normalize(str(phrase)).lower()
+            if phrase and phrase not in seen:
+                seen.add(phrase)
+                phrases.setdefault(phrase[0], []).append((phrase, i))
+    for group in phrases.values():
+        group.sort(key=lambda pc: -len(pc[0]))
+    return _Lexicon([_tokens(str(c)) for c in raw], phrases)
+
+
+def _situation(text: str, folded: str) -> list[int]:
+    """The circumstances (indexes into the lexicon) of the situation a question describes,
+    found in its own words and in its dialect-folded form."""
+    lexicon = _situations()
+    return sorted(lexicon.found(normalize(text).lower()) | lexicon.found(folded.lower()))
 
 
 def _expansion(text: str, folded: str) -> list[str]:
-    """The circumstance words for the situation a question describes (see kb_lexicon.yml)."""
-    pattern, owner, expansions = _situations()
-    if pattern is None:
-        return []
-    found = {owner[m] for m in pattern.findall(f"{normalize(text).lower()}\n{folded.lower()}")}
-    return [t for i in sorted(found) for t in expansions[i]]
+    """The circumstance words a question's situation adds to its query."""
+    circumstances = _situations().circumstances
+    return [t for i in _situation(text, folded) for t in circumstances[i]]
 
 
 def _passages(doc: PolicyDoc) -> list[str]:
@@ -168,6 +189,12 @@ class PolicyIndex:
         doc_corpus = [_tokens(" ".join([d.title, *d.keywords, d.keywords and " ".join(d.keywords) or "", d.text])) for d in docs]
         self._doc_bm25 = _TermScores(BM25Okapi(doc_corpus)) if docs else None
         self._surfaces = self._entity_surfaces(docs)
+        # BM25 is a sum over query terms: each circumstance's share is computed once, here
+        circumstances = _situations().circumstances
+        self._situation_scores = [
+            (self._bm25.scores(c) if self._bm25 else None, self._doc_bm25.scores(c) if self._doc_bm25 else None)
+            for c in circumstances
+        ]
 
     @classmethod
     def build(cls, docs: Sequence[PolicyDoc], version_id: str) -> "PolicyIndex":
@@ -213,22 +240,26 @@ class PolicyIndex:
         if self._bm25 is None:
             return []
         folded = _fold(text)
-        situation = _expansion(text, folded)
-        query = _folded_tokens(folded) + situation
+        situation = _situation(text, folded)
+        query = _folded_tokens(folded)
         named = policy_entity or self.policy_in(text)
         if situation and named and self.named_as_status(text, named):
             named = None  # a household describing its situation: the records decide
         best: dict[str, tuple[float, str]] = {}
-        if query:
+        if query or situation:
             scores = self._bm25.scores(query)
+            for c in situation:
+                scores += self._situation_scores[c][0]
             for owner, first, end in self._groups:
                 i = first + int(scores[first:end].argmax())  # the first best passage of the policy
                 if owner not in best or scores[i] > best[owner][0]:
                     best[owner] = (float(scores[i]), self._texts[i])
         top = max((s for s, _ in best.values()), default=0.0) or 1.0
         ranked = {pid: (PASSAGE_WEIGHT * s / top, p) for pid, (s, p) in best.items()}
-        if query and self._doc_bm25 is not None:
+        if (query or situation) and self._doc_bm25 is not None:
             whole = self._doc_bm25.scores(query)
+            for c in situation:
+                whole += self._situation_scores[c][1]
             doc_top = float(max(whole)) or 1.0
             for pid, score in zip(self._doc_ids, whole):
                 s, p = ranked.get(pid, (0.0, self.docs[pid].title))
