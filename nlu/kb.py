@@ -234,7 +234,8 @@ class PolicyIndex:
         "监测户家的孩子") — it says who asks, not what they ask about."""
         norm = normalize(text)
         found = [s for s, p in self._surfaces if p == policy_id and s in norm]
-        return bool(found) and all(s.endswith("户") for s in found)
+        whole = [s for s in found if not any(s != o and s in o for o in found)]  # 低保 inside 低保户
+        return bool(whole) and all(s.endswith("户") for s in whole)
 
     def search(self, text: str, k: int = 3, policy_entity: str | None = None) -> list[KbHit]:
         if self._bm25 is None:

@@ -85,3 +85,14 @@ async def test_published_policies_answer_a_situation(db):
     assert zh.search("房子漏雨 墙都裂了 晚上不敢睡")[0].policy_id == "weifang_gaizao"
     assert zh.search("娃他爹瘫了 天天要人伺候")[0].policy_id == "canji_butie"
     assert en.search("we want to raise pigs but have nothing to mortgage")[0].policy_id == "xiaoe_xindai"
+
+
+def test_a_household_status_is_not_the_question():
+    clear_cache()
+    index = PolicyIndex(load_policy_docs(DEFAULT_POLICIES), "status")
+    assert index.named_as_status("我们是低保户 合作医疗交不起", "dibao")
+    assert not index.named_as_status("低保户每月能领多少", "tekun")  # not named at all
+    assert not index.named_as_status("低保怎么申请", "dibao")
+    # a status alone still asks about its own policy; a situation lets the records decide
+    assert index.search("我们是低保户 每个月能领多少")[0].policy_id == "dibao"
+    assert index.search("我们是低保户 今年的合作医疗那几百块交不起")[0].policy_id == "yiliao_jiuzhu"
