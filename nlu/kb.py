@@ -4,6 +4,10 @@ BM25 (rank-bm25) over jieba tokens, twice: over passages (the title, each keywor
 sentence-sized piece of a policy's text) and over whole documents. A policy scores the mean
 of its best passage and its document score (each divided by the best of its kind), plus a
 boost for the ``policy`` entity (given, or found in the question by the parser's lexicon).
+A question that describes a situation (摔断了腿, 屋顶漏, 没本钱) also scores the words of the
+circumstances it means, in the records' own terms (the situation lexicon,
+``nlu/data/kb_lexicon.yml``); then a policy named only as the household's status
+(我们是低保户) gets no boost, and the records decide.
 An index is immutable and cached per knowledge-base version id (``PolicyIndex.build``
 returns the cached one for a version it has seen), so a publish — a new version id — makes
 the next question use a fresh index in every process.
