@@ -125,12 +125,6 @@ def _situation(text: str, folded: str) -> list[int]:
     return sorted(lexicon.found(normalize(text).lower()) | lexicon.found(folded.lower()))
 
 
-def _expansion(text: str, folded: str) -> list[str]:
-    """The circumstance words a question's situation adds to its query."""
-    circumstances = _situations().circumstances
-    return [t for i in _situation(text, folded) for t in circumstances[i]]
-
-
 def _passages(doc: PolicyDoc) -> list[str]:
     pieces = [doc.title, *doc.keywords]
     pieces += [p.strip() for p in _SPLIT.split(doc.text) if len(p.strip()) >= 4]
