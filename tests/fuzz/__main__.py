@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.fuzz import reproducer
 from tests.fuzz.database import demo_database, fuzz_runner
-from tests.fuzz.walk import Fuzzer
+from tests.fuzz.walk import Fuzzer, distinct
 
 
 async def fuzz(database: str, seed: int, walks: int, nlu) -> "Report":  # noqa: F821
@@ -33,18 +33,24 @@ def main(argv: list[str] | None = None) -> int:
     from nlu.parser import NLU
 
     nlu = NLU.load()
-    failed = False
+    violations = []
     for database in args.db or ["sqlite", "postgres"]:
         report = asyncio.run(fuzz(database, args.seed, args.walks, nlu))
         print(report.summary(), flush=True)
-        distinct = report.distinct()
-        for v in distinct[:args.show]:
-            print(f"\n--- reproducer ({v.kind} at {v.where}) ---\n{reproducer.to_yaml(v, seed=args.seed, database=database)}")
-        if args.save and distinct:
-            for path in reproducer.save(distinct, args.save, seed=args.seed, database=database, limit=args.limit):
-                print(f"saved {path}")
-        failed = failed or bool(report.violations)
-    return 1 if failed else 0
+        violations += report.violations
+    found = distinct(violations)  # one per (kind, flow, step, form) over both databases
+    if found:
+        print(f"\n{len(found)} distinct violations (kind, flow/step, form):")
+        for v in found:
+            print(f"  {v.kind:15} {'/'.join(str(x) for x in v.where):32} {v.tag:8} {v.detail}")
+    for v in found[:args.show]:
+        print(f"\n--- reproducer ---\n{reproducer.to_yaml(v, seed=args.seed)}")
+    if args.save and found:
+        replayed = asyncio.run(reproducer.replay(found, seed=args.seed, nlu=nlu))
+        for path in reproducer.save(found, replayed, args.save, seed=args.seed, limit=args.limit):
+            print(f"saved {path}")
+        print(f"{sum(replayed)} of {len(found)} reproducers fail on a fresh database as found")
+    return 1 if violations else 0
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ AFFIRM = ["好的", "好", "行", "可以", "没问题", "嗯", "嗯嗯", "对",
 NEGATE = ["不要", "不用", "不行", "不", "没有", "算了", "不要了", "no", "No thanks", "nope", "冇", "唔要", "唔使",
           "莫得", "不得行", "要不得", "甭了", "弗要", "取消", "cancel"]
 SPECIAL = ["删除我的信息", "退订", "中文", "English", "菜单", "人工", "转人工", "帮助", "menu", "help", "human",
-           "/start", "/start act-1", "/start act-2", "/human", "/cancel", "我的报名", "查进度",
+           "/start", "/start act-1", "/start act-2", "/start w-ABC123", "/human", "/cancel", "我的报名", "查进度",
+           "我能申请吗", "am i eligible", "订阅", "subscribe",
            "XZ-2026-000001", "xz 2026 000123", "XZ2026000002", "xz-2026-999999"]
 EMOJI = ["👍", "😂😂😂", "🙏🏻", "❤️", "👌👌", "🤔", "😭😭", "👨‍👩‍👧"]
 MIXED = ["我want报名activity", "help 我 plz 低保", "申请dibao怎么弄", "孩子school学费交不起", "ok的 好的 yes",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from pathlib import Path
 
 from tests.fuzz.walk import APOLOGIES, NOT_UNDERSTOOD, Violation
@@ -45,13 +46,16 @@ def _expectation(v: Violation, indent: str) -> list[str]:
     return [f"{indent}# {v.kind} cannot be checked by a conversation test; see the header"]
 
 
-def to_yaml(v: Violation, *, seed: int, database: str) -> str:
+def to_yaml(v: Violation, *, seed: int, replayed: bool | None = None) -> str:
     flow, step = v.where
     at = f"{flow}/{step}" if flow else "no flow"
     lines = [
-        f"# Found by the conversation fuzzer (tests/fuzz): seed {seed}, walk {v.walk}, {database}.",
+        f"# Found by the conversation fuzzer (tests/fuzz): seed {seed}, walk {v.walk}, {v.database}.",
         f"# {v.kind}: {_comment(v.detail)}",
         "# Earlier replies are comments (what the bot said then); the last step checks the invariant.",
+        *([] if replayed is None else [
+            "# Replayed on a fresh demo database: " + ("fails at the last step, as found." if replayed else
+                                                       "does NOT fail (it needs what earlier walks left).")]),
         "tests:",
         f"  - name: {_q(f'fuzz {v.kind} at {at} (seed {seed}, walk {v.walk})')}",
         f"    locale: {v.locale}",
@@ -74,15 +78,43 @@ def to_yaml(v: Violation, *, seed: int, database: str) -> str:
 
 def file_name(v: Violation) -> str:
     flow, step = v.where
-    parts = [v.kind, flow or "noflow", step or ""]
+    parts = [v.kind, flow or "noflow", step or "", v.tag]
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(p for p in parts if p)) + ".yaml"
 
 
-def save(violations: list[Violation], directory: Path, *, seed: int, database: str, limit: int = 15) -> list[Path]:
+async def replay(violations: list[Violation], *, seed: int, nlu) -> list[bool]:
+    """Run each reproducer as a conversation test on a fresh demo database (SQLite), the way
+    `xiangzhu flows test` does: True where it fails at its last step, as the walk did."""
+    from flows.conversation_tests import load_tests, run_tests
+    from flows.registry import load_actions
+    from nlu.emergency import detect
+    from tests.fuzz.database import BUILTIN
+
+    with tempfile.TemporaryDirectory(prefix="xz-fuzz-replay-") as tmp:
+        paths = []
+        for i, v in enumerate(violations):
+            path = Path(tmp) / f"{i}.yaml"
+            path.write_text(to_yaml(v, seed=seed), encoding="utf-8")
+            paths.append(path)
+        last_turn = {str(p): len(load_tests(p)[0].steps) for p in paths}
+        _, failures = await run_tests(paths, [BUILTIN], nlu=nlu, registry=load_actions(), emergency_detector=detect,
+                                      demo=True)
+        failed_last = set()
+        for f in failures:
+            file = f.where.rsplit(":", 1)[0]
+            if f.message.startswith(f"turn {last_turn[file]} "):
+                failed_last.add(file)
+        return [str(p) in failed_last for p in paths]
+
+
+def save(violations: list[Violation], replayed: list[bool], directory: Path, *, seed: int,
+         limit: int = 15) -> list[Path]:
+    """Write up to `limit` reproducers, those that fail on a fresh database first."""
     directory.mkdir(parents=True, exist_ok=True)
+    ranked = sorted(zip(violations, replayed), key=lambda p: not p[1])[:limit]
     written = []
-    for v in violations[:limit]:
+    for v, ok in ranked:
         path = directory / file_name(v)
-        path.write_text(to_yaml(v, seed=seed, database=database), encoding="utf-8")
+        path.write_text(to_yaml(v, seed=seed, replayed=ok), encoding="utf-8")
         written.append(path)
     return written

@@ -9,7 +9,7 @@ Invariants checked after every turn (issue 12):
     apology          no apology: the texts the pipeline sends when a turn raises
                      (bot.dispatcher "apology") or a flow is broken (flows.runtime "broken")
     choice_refused   a shown choice answered by its number, title or payload is taken: the
-                     bot does not re-ask it, fall back or say "not understood"
+                     bot does not re-ask it, run the flow `fallback` or say "not understood"
     bad_state        the conversation's flow and step (and its call stack's) exist in the
                      flow version the conversation is pinned to
     repeat_mismatch  a repeated delivery gets the replies stored for the first one
@@ -55,8 +55,10 @@ class Violation:
     kind: str
     detail: str
     walk: int
+    database: str
     locale: str
     turns: list[Turn]  # the walk up to and including the failing turn
+    tag: str = ""  # tells apart violations at one step: for choice_refused, the answer's form
 
     @property
     def where(self) -> tuple[str | None, str | None]:
@@ -64,7 +66,7 @@ class Violation:
 
     @property
     def key(self) -> tuple:
-        return (self.kind, *self.where)
+        return (self.kind, *self.where, self.tag)
 
 
 @dataclass
@@ -90,12 +92,7 @@ class Report:
         return Counter(v.kind for v in self.violations)
 
     def distinct(self) -> list[Violation]:
-        """One violation per (kind, flow, step), the shortest walk first."""
-        best: dict[tuple, Violation] = {}
-        for v in self.violations:
-            if v.key not in best or len(v.turns) < len(best[v.key].turns):
-                best[v.key] = v
-        return sorted(best.values(), key=lambda v: (v.kind, str(v.where)))
+        return distinct(self.violations)
 
     def summary(self) -> str:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.by_kind().items())) or "none"
@@ -113,6 +110,15 @@ class Report:
                 seen.add(v.kind)
                 lines.append(f"  e.g. {v.kind} (walk {v.walk}, turn {len(v.turns)}, at {_at(v.where)}): {v.detail}")
         return "\n".join(lines)
+
+
+def distinct(violations: list[Violation]) -> list[Violation]:
+    """One violation per (kind, flow, step, tag): the one with the shortest walk."""
+    best: dict[tuple, Violation] = {}
+    for v in violations:
+        if v.key not in best or len(v.turns) < len(best[v.key].turns):
+            best[v.key] = v
+    return sorted(best.values(), key=lambda v: tuple(str(k) for k in v.key))
 
 
 def _at(where: tuple) -> str:
@@ -141,6 +147,7 @@ class Fuzzer:
         self.report = Report(database=database, seed=seed)
         self._steps_of: dict[int, set | None] = {}
         self._staff_id: int | None = None
+        self._turn_steps: set = set()  # (flow, step) pairs the runtime went through this turn
 
     async def run(self) -> Report:
         started = time.perf_counter()
@@ -149,7 +156,7 @@ class Fuzzer:
                 flow = load_flow(version.yaml, f"{version.flow_id}.yaml", self.services.handler.registry)
                 self.report.all_steps.update((flow.id, s.id) for s in flow.steps)
             self._staff_id = (await session.execute(select(Staff.id).order_by(Staff.id).limit(1))).scalar()
-        with _recording_steps(self.report.steps):
+        with _recording_steps(self._turn_steps):
             for i in range(self.walks):
                 await self.walk(i)
                 self.report.walks += 1
@@ -180,15 +187,19 @@ class Fuzzer:
                 else:
                     kind, text = inputs.free_message(rng, locale, seen_payloads)
             before = state.where
+            self._turn_steps.clear()
             problem, replies = await self._send(sender, locale, text, message_id)
             self.report.turns += 1
+            self.report.steps |= self._turn_steps
             if problem is None:
                 state = await self._read(sender)
             turn = Turn(kind, text, replies or [], before, state.where, worker)
             turns.append(turn)
             problems = [problem] if problem else self._check(turn, state, shown, answered, last, relayed)
             for kind_, detail in problems:
-                self.report.violations.append(Violation(kind_, detail, index, locale, list(turns)))
+                tag = kind.split(":")[1] if kind_ == "choice_refused" else ""
+                self.report.violations.append(
+                    Violation(kind_, detail, index, self.report.database, locale, list(turns), tag))
             if problem:
                 return  # the pipeline raised: the rest of this walk would say nothing new
             if kind != "repeat":
@@ -228,7 +239,8 @@ class Fuzzer:
         if answered is not None:
             button = shown[answered]
             refused = [t for t in texts if t in NOT_UNDERSTOOD]
-            if state.attempts > 0 or refused or state.where[0] == "fallback":
+            fell_back = any(flow == "fallback" for flow, _ in self._turn_steps)
+            if state.attempts > 0 or refused or fell_back:
                 how = turn.kind.split(":")[1]
                 got = refused[0] if refused else (texts[-1] if texts else "nothing")
                 problems.append(("choice_refused", f"choice {button['title']!r} ({button['payload']}) answered by "
