@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.fuzz import reproducer
 from tests.fuzz.database import demo_database, fuzz_runner
-from tests.fuzz.walk import Fuzzer, distinct
+from tests.fuzz.walk import Fuzzer, describe, distinct
 
 
 async def fuzz(database: str, seed: int, walks: int, nlu) -> "Report":  # noqa: F821
@@ -40,9 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         violations += report.violations
     found = distinct(violations)  # one per (kind, flow, step, form) over both databases
     if found:
-        print(f"\n{len(found)} distinct violations (kind, flow/step, form):")
-        for v in found:
-            print(f"  {v.kind:15} {'/'.join(str(x) for x in v.where):32} {v.tag:8} {v.detail}")
+        print(f"\n{len(found)} distinct violations (kind, flow/step, form):\n{describe(found)}")
     for v in found[:args.show]:
         print(f"\n--- reproducer ---\n{reproducer.to_yaml(v, seed=args.seed)}")
     if args.save and found:

@@ -33,6 +33,11 @@ def test_utterances() -> tuple[str, ...]:
     return tuple(e.text for e in load_training_data(TEST_SPLIT).examples)
 
 
+@lru_cache(maxsize=1)
+def english_utterances() -> tuple[str, ...]:
+    return tuple(t for t in test_utterances() if t.isascii())
+
+
 def number_forms(n: int) -> list[str]:
     """n as people type it: 2, ２, 二, ②, 第二个, 2号, 二号, 第2个, 2."""
     forms = [str(n), str(n).translate({ord(str(i)): chr(0xFF10 + i) for i in range(10)}), f"{n}号", f"第{n}个", f"{n}."]
@@ -57,7 +62,8 @@ def free_message(rng: random.Random, locale: str, seen_payloads: list[str]) -> t
     """(kind, text) of a message that does not answer the last buttons on purpose."""
     r = rng.random()
     if r < 0.40:
-        return "utterance", rng.choice(test_utterances())
+        english = locale == "en" and rng.random() < 0.7
+        return "utterance", rng.choice(english_utterances() if english else test_utterances())
     if r < 0.52:
         return "affirm", rng.choice(AFFIRM)
     if r < 0.60:

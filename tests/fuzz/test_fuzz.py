@@ -11,7 +11,7 @@ import pytest
 from flows.conversation_tests import load_tests
 from tests.fuzz import reproducer
 from tests.fuzz.database import fuzz_runner
-from tests.fuzz.walk import Fuzzer
+from tests.fuzz.walk import Fuzzer, describe
 
 SEED = 12
 WALKS = 50  # ~500 turns per database: about 7 s of walking on SQLite and 11 s on PostgreSQL here
@@ -33,8 +33,9 @@ async def test_random_walks_keep_every_invariant(db_url, fuzz_nlu):
     assert report.turns >= WALKS * 6
     assert len(report.flows) >= MIN_FLOWS, report.summary()
     if report.violations:
-        first = report.distinct()[0]
-        pytest.fail(f"{report.summary()}\n\nreproducer:\n{reproducer.to_yaml(first, seed=SEED)}",
+        found = report.distinct()
+        pytest.fail(f"{report.summary()}\n{describe(found)}\n\nreproducer of the first (python -m tests.fuzz "
+                    f"--seed {SEED} --walks {WALKS} prints them all):\n{reproducer.to_yaml(found[0], seed=SEED)}",
                     pytrace=False)
 
 

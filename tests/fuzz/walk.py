@@ -98,7 +98,8 @@ class Report:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.by_kind().items())) or "none"
         lines = [
             f"fuzz {self.database} seed {self.seed}: {self.walks} walks, {self.turns} turns in {self.seconds:.1f} s; "
-            f"flows reached {len(self.flows)}/{len(self.all_flows)}, (flow, step) pairs {len(self.steps)}/{len(self.all_steps)}; "
+            f"flows reached {len(self.flows)}/{len(self.all_flows)}, "
+            f"(flow, step) pairs {len(self.steps)}/{len(self.all_steps)}; "
             f"violations {len(self.violations)} ({kinds})",
         ]
         missed = sorted(self.all_flows - self.flows)
@@ -119,6 +120,11 @@ def distinct(violations: list[Violation]) -> list[Violation]:
         if v.key not in best or len(v.turns) < len(best[v.key].turns):
             best[v.key] = v
     return sorted(best.values(), key=lambda v: tuple(str(k) for k in v.key))
+
+
+def describe(violations: list[Violation]) -> str:
+    """One line per distinct violation."""
+    return "\n".join(f"  {v.kind:15} {_at(v.where):32} {v.tag:8} {v.detail}" for v in violations)
 
 
 def _at(where: tuple) -> str:
@@ -230,7 +236,8 @@ class Fuzzer:
         said = _short(turn.text) if turn.text.strip() else "(empty)"
         if turn.kind == "repeat":
             if last is not None and turn.replies != last[2]:
-                problems.append(("repeat_mismatch", f"repeated {said!r} got {texts}, first time {[r.get('text') for r in last[2]]}"))
+                first = [r.get("text") for r in last[2]]
+                problems.append(("repeat_mismatch", f"repeated {said!r} got {texts}, the first time {first}"))
         elif not turn.replies and not relayed:
             problems.append(("silence", f"{said!r} at {_at(turn.before)} got no reply"))
         apologies = [t for t in texts if t in APOLOGIES]
