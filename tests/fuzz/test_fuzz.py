@@ -2,8 +2,9 @@
 turns on SQLite and on PostgreSQL through the real REST entry; any violated invariant fails
 the test and prints the walk as a conversation test file. `make fuzz` runs a long one.
 
-The second test proves the instrument: a pipeline sabotaged to raise on one word and say
-nothing on another is caught, and the printed reproducer fails when run as a conversation test."""
+The second test proves the instrument: a pipeline sabotaged to raise on one word, say nothing
+on another and leave the conversation at a missing step on a third is caught, and the printed
+reproducers fail when run as conversation tests."""
 from __future__ import annotations
 
 import pytest
@@ -11,11 +12,14 @@ import pytest
 from flows.conversation_tests import load_tests
 from tests.fuzz import reproducer
 from tests.fuzz.database import fuzz_runner
+from tests.fuzz.inputs import number_forms
 from tests.fuzz.walk import Fuzzer, describe
 
 SEED = 12
 WALKS = 50  # ~500 turns per database: about 7 s of walking on SQLite and 11 s on PostgreSQL here
 MIN_FLOWS = 12  # a walker that reaches less has stopped exploring
+SABOTAGED_WALKS = 20
+ONE = set(number_forms(1))
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +44,8 @@ async def test_random_walks_keep_every_invariant(db_url, fuzz_nlu):
 
 
 class _Sabotaged:
-    """The real flow runtime, except that 好的 raises and 算了 gets no reply."""
+    """The real flow runtime, except that 好的 raises, 算了 gets no reply and 1 (in any form)
+    leaves the conversation at a step its flow does not have."""
 
     def __init__(self, runtime):
         self.runtime = runtime
@@ -52,31 +57,29 @@ class _Sabotaged:
         await self.runtime.handle(turn)
         if turn.text.strip() == "算了":
             turn.replies.clear()
+        if turn.text.strip() in ONE:
+            turn.conversation.flow_id, turn.conversation.step = "menu", "no_such_step"
 
 
-async def _replay(url: str, nlu, yaml_text: str, tmp_path) -> tuple:
-    path = tmp_path / "reproducer.yaml"
-    path.write_text(yaml_text, encoding="utf-8")
-    (test,) = load_tests(path)
-    async with fuzz_runner(url, nlu) as runner:
-        runner.services.handler = _Sabotaged(runner.services.handler)
-        return test, await runner.run(test)
-
-
-async def test_fuzzer_catches_a_sabotaged_pipeline_and_its_reproducer_fails(tmp_path, fuzz_nlu):
+async def test_fuzzer_catches_a_sabotaged_pipeline_and_its_reproducers_fail(tmp_path, fuzz_nlu):
     from storage import migrate
 
-    url = f"sqlite+aiosqlite:///{tmp_path}/walks.db"
-    migrate.upgrade(url)
-    async with fuzz_runner(url, fuzz_nlu) as runner:
+    urls = []
+    for name in ("walks", "replay"):
+        urls.append(f"sqlite+aiosqlite:///{tmp_path}/{name}.db")
+        migrate.upgrade(urls[-1])
+    async with fuzz_runner(urls[0], fuzz_nlu) as runner:
         runner.services.handler = _Sabotaged(runner.services.handler)
-        report = await Fuzzer(runner, seed=SEED, walks=WALKS, database="sqlite").run()
+        report = await Fuzzer(runner, seed=SEED, walks=SABOTAGED_WALKS, database="sqlite").run()
     found = {v.kind: v for v in report.distinct()}
-    assert {"apology", "silence"} <= set(found), report.summary()
-    for kind in ("apology", "silence"):
-        fresh = f"sqlite+aiosqlite:///{tmp_path}/replay-{kind}.db"
-        migrate.upgrade(fresh)
-        text = reproducer.to_yaml(found[kind], seed=SEED)
-        test, failures = await _replay(fresh, fuzz_nlu, text, tmp_path)
-        assert failures, f"the {kind} reproducer passed:\n{text}"
-        assert f"turn {len(test.steps)} " in str(failures[0]), f"{failures[0]}\n{text}"
+    assert {"apology", "silence", "bad_state"} <= set(found), report.summary()
+    async with fuzz_runner(urls[1], fuzz_nlu) as runner:  # a fresh database, as `xiangzhu flows test` runs it
+        runner.services.handler = _Sabotaged(runner.services.handler)
+        for kind in ("apology", "silence"):
+            text = reproducer.to_yaml(found[kind], seed=SEED)
+            path = tmp_path / f"{kind}.yaml"
+            path.write_text(text, encoding="utf-8")
+            (test,) = load_tests(path)
+            failures = await runner.run(test)
+            assert failures, f"the {kind} reproducer passed:\n{text}"
+            assert f"turn {len(test.steps)} " in str(failures[0]), f"{failures[0]}\n{text}"
