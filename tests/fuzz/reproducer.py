@@ -11,6 +11,7 @@ from pathlib import Path
 from tests.fuzz.walk import APOLOGIES, NOT_UNDERSTOOD, Violation
 
 MAX_COMMENT = 160
+SEVERITY = ["exception", "apology", "silence", "bad_state", "repeat_mismatch", "choice_refused"]
 
 
 def _q(text: str) -> str:
@@ -109,9 +110,10 @@ async def replay(violations: list[Violation], *, seed: int, nlu) -> list[bool]:
 
 def save(violations: list[Violation], replayed: list[bool], directory: Path, *, seed: int,
          limit: int = 15) -> list[Path]:
-    """Write up to `limit` reproducers, those that fail on a fresh database first."""
+    """Write up to `limit` reproducers: those that fail on a fresh database first, the worst
+    kinds first."""
     directory.mkdir(parents=True, exist_ok=True)
-    ranked = sorted(zip(violations, replayed), key=lambda p: not p[1])[:limit]
+    ranked = sorted(zip(violations, replayed), key=lambda p: (not p[1], SEVERITY.index(p[0].kind)))[:limit]
     written = []
     for v, ok in ranked:
         path = directory / file_name(v)
