@@ -23,6 +23,10 @@ SPECIAL = ["删除我的信息", "退订", "中文", "English", "菜单", "人�
 EMOJI = ["👍", "😂😂😂", "🙏🏻", "❤️", "👌👌", "🤔", "😭😭", "👨‍👩‍👧"]
 MIXED = ["我want报名activity", "help 我 plz 低保", "申请dibao怎么弄", "孩子school学费交不起", "ok的 好的 yes",
          "老人 elderly 体检 check", "Пожалуйста 帮我", "にほんご 你好", "停水了 no water 三天"]
+# answers to the flows' open questions other than choices (villages come from the database)
+SLOT_ANSWERS = ["13812345678", "+86 139-0000-1234", "1381234", "明天", "3月5日", "2026-03-09", "后天", "小花", "Lily",
+                "张大爷", "我今年68岁", "三口人", "家里房子漏雨好几天了，下雨就往屋里灌水", "孩子生病了要住院，没钱交押金",
+                "My roof leaks and I cannot pay to fix it", "跳过", "skip"]
 DIGITS_CN = "零一二三四五六七八九十"
 CIRCLED = "⓪①②③④⑤⑥⑦⑧⑨⑩"
 
@@ -58,9 +62,12 @@ def long_text(rng: random.Random) -> str:
     return out
 
 
-def free_message(rng: random.Random, locale: str, seen_payloads: list[str]) -> tuple[str, str]:
+def free_message(rng: random.Random, locale: str, seen_payloads: list[str], villages: list[str]
+                 ) -> tuple[str, str]:
     """(kind, text) of a message that does not answer the last buttons on purpose."""
     r = rng.random()
+    if r < 0.08:
+        return "answer", rng.choice(SLOT_ANSWERS + villages)
     if r < 0.40:
         english = locale == "en" and rng.random() < 0.7
         return "utterance", rng.choice(english_utterances() if english else test_utterances())

@@ -33,7 +33,7 @@ from flows.runtime import TEXTS as FLOW_TEXTS
 from flows.model import Flow
 from flows.validate import load_flow
 from storage import handoffs
-from storage.models import ChannelIdentity, Conversation, FlowVersion, Handoff, Staff
+from storage.models import Area, ChannelIdentity, Conversation, FlowVersion, Handoff, Staff
 from tests.fuzz import inputs
 
 APOLOGIES = {t[k] for t in (*DISPATCH_TEXTS.values(), *FLOW_TEXTS.values()) for k in ("apology", "broken") if k in t}
@@ -139,7 +139,7 @@ def _short(text: str, n: int = 60) -> str:
 class Fuzzer:
     """Random walks over one running `ConversationRunner` (demo data, built-in flows)."""
 
-    def __init__(self, runner, *, seed: int, walks: int, database: str = "", turns: tuple[int, int] = (6, 14),
+    def __init__(self, runner, *, seed: int, walks: int, database: str = "", turns: tuple[int, int] = (6, 16),
                  english_share: float = 0.25, answer_share: float = 0.5):
         self.runner = runner
         self.services = runner.services
@@ -153,6 +153,7 @@ class Fuzzer:
         self.report = Report(database=database, seed=seed)
         self._steps_of: dict[int, set | None] = {}
         self._staff_id: int | None = None
+        self._villages: list[str] = []  # the demo villages' names, in both languages
         self._turn_steps: set = set()  # (flow, step) pairs the runtime went through this turn
 
     async def run(self) -> Report:
@@ -162,6 +163,8 @@ class Fuzzer:
                 flow = load_flow(version.yaml, f"{version.flow_id}.yaml", self.services.handler.registry)
                 self.report.all_steps.update((flow.id, s.id) for s in flow.steps)
             self._staff_id = (await session.execute(select(Staff.id).order_by(Staff.id).limit(1))).scalar()
+            rows = await session.execute(select(Area.name, Area.name_en).where(Area.level == "village").order_by(Area.id))
+            self._villages = [n for row in rows for n in row if n]
         with _recording_steps(self._turn_steps):
             for i in range(self.walks):
                 await self.walk(i)
@@ -191,7 +194,7 @@ class Fuzzer:
                     form, text, answered = inputs.button_answer(rng, shown)
                     kind = f"button:{form}"
                 else:
-                    kind, text = inputs.free_message(rng, locale, seen_payloads)
+                    kind, text = inputs.free_message(rng, locale, seen_payloads, self._villages)
             before = state.where
             self._turn_steps.clear()
             problem, replies = await self._send(sender, locale, text, message_id)
