@@ -38,6 +38,8 @@ _LAST = re.compile(r"^(?:我?(?:选|要)?)?最后一个$")
 _FILLER = re.compile(r"[\s,.!?。,!?、~…’']+")
 # closing particles and thanks after a yes or no: 好嘛, 要得噻, 行吧, yes please, 不用了谢谢
 _TAIL = re.compile(r"(?:[啊呀吧嘛哦啦嘞噻哈咯呢了的嗷喔哟撒]|please|thanks|thankyou|谢谢|谢了|谢谢你)+$")
+# who is speaking, before the yes or no: 我唔要, 俺同意, i agree
+_LEAD = re.compile(r"^(?:我|俺|偶|阿拉|i(?=[a-z]))")
 # a reply that starts by saying no: it never picks a "yes" option by its words (不同意 ∌ 同意)
 _NEGATED = re.compile(r"^(?:我|俺)?(?:不|没|别|甭|莫|唔|冇|毋|勿|覅|不要|no\b|not\b|don'?t|never)")
 
@@ -73,7 +75,8 @@ def yes_or_no(text: str, *, normalized: bool = False) -> bool | None:
     if not compact or len(compact) > 16:
         return None
     affirm, deny = _words()
-    for t in (compact, _TAIL.sub("", compact)):
+    bare = _LEAD.sub("", _TAIL.sub("", compact))
+    for t in dict.fromkeys((compact, _TAIL.sub("", compact), bare)):
         said = _said(t, affirm, deny)
         if said is not None:
             return said

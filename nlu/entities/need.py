@@ -4,8 +4,8 @@ The lexicon finds named needs (学费, 漏雨, 瘫痪); a need told through what
 娃娃读书的钱凑不齐, 地里的活一个人干不过来) has no such word, so a linear model over the
 canonical text (the intent model's features) scores the categories too. It is trained on the
 report_need examples that carry a need_category annotation and on every need surface of the
-lexicon, labelled by its synonym. The lexicon's main word adds ``LEXICON_BONUS`` to its
-category; the best score wins if it reaches ``MIN_SCORE``. A runner-up within
+lexicon, labelled by its synonym. The category of the lexicon's main (longest) word gets ``LEXICON_BONUS``, other named
+categories half of it; the best score wins if it reaches ``MIN_SCORE``. A runner-up within
 ``ALTERNATIVE_RATIO`` of the winner is reported too, so the intake can ask "是A还是B？".
 Only messages that describe a need are scored, so the cost stays off every other parse.
 """
@@ -65,8 +65,9 @@ class NeedChooser:
         if self.model is None:
             return NeedChoice(main) if main else None
         scores = dict(zip(self.model.labels, self.model.probabilities(canonical_text).tolist()))
-        if main is not None:
-            scores[main.value] = scores.get(main.value, 0.0) + LEXICON_BONUS
+        for value in {s.value for s in spans}:  # the main (longest) word counts fully, other need words half
+            bonus = LEXICON_BONUS if value == main.value else LEXICON_BONUS / 2
+            scores[value] = scores.get(value, 0.0) + bonus
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         (best, top), (second, runner_up) = ranked[0], ranked[1]
         if top < MIN_SCORE:
@@ -75,6 +76,6 @@ class NeedChooser:
         if main is not None and main.value == best:
             span = main
         else:
-            word = next((s for s in spans if s.value == best), None)
+            word = max((s for s in spans if s.value == best), key=lambda s: s.end - s.start, default=None)
             span = word or Span("need_category", best, 0, length, round(min(top, 1.0), 3), "NeedClassifier")
         return NeedChoice(span, alternative)
