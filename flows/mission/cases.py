@@ -47,14 +47,15 @@ async def need_start(ctx: ActionContext) -> dict:
     """
     ctx.slots["intake_since"] = ctx.now.isoformat()
     first = ctx.turn.text or ""
-    alternative = None
+    found = _need_entity(ctx) or {}
     if not ctx.slots.get("category"):
-        found = _need_entity(ctx)
-        guess = (found or {}).get("value") or category_from_text(first)
+        guess = found.get("value") or category_from_text(first)
         if guess in case_store.CATEGORIES:
             ctx.slots["category"] = guess
-            alternative = next((a for a in (found or {}).get("alternatives") or ()
-                                if a in case_store.CATEGORIES and a != guess), None)
+    alternative = None
+    if ctx.slots.get("category") == found.get("value") and not ctx.slots.get("category_confirmed"):
+        alternative = next((a for a in found.get("alternatives") or ()
+                            if a in case_store.CATEGORIES and a != found.get("value")), None)
     if ctx.slots.get("category") and not ctx.slots.get("category_confirmed"):
         ctx.slots["category_guessed"] = True
     if not ctx.slots.get("village") and ctx.person.village_id:
