@@ -37,7 +37,7 @@ _CHOICE = re.compile(
 _LAST = re.compile(r"^(?:我?(?:选|要)?)?最后一个$")
 _FILLER = re.compile(r"[\s,.!?。,!?、~…’']+")
 # closing particles and thanks after a yes or no: 好嘛, 要得噻, 行吧, yes please, 不用了谢谢
-_TAIL = re.compile(r"(?:[啊呀吧嘛哦啦嘞噻哈咯呢了的嗷喔哟撒]|please|thanks|thankyou|谢谢|谢了|谢谢你)+$")
+_TAIL_ONE = re.compile(r"(?:[啊呀吧嘛哦啦嘞噻哈咯呢了的嗷喔哟撒]|please|thanks|thankyou|谢谢|谢了|谢谢你)$")
 # who is speaking, before the yes or no: 我唔要, 俺同意, i agree
 _LEAD = re.compile(r"^(?:我|俺|偶|阿拉|i(?=[a-z]))")
 # a reply that starts by saying no: it never picks a "yes" option by its words (不同意 ∌ 同意)
@@ -75,8 +75,10 @@ def yes_or_no(text: str, *, normalized: bool = False) -> bool | None:
     if not compact or len(compact) > 16:
         return None
     affirm, deny = _words()
-    bare = _LEAD.sub("", _TAIL.sub("", compact))
-    for t in dict.fromkeys((compact, _TAIL.sub("", compact), bare)):
+    shorter = [compact]  # 算了吧 → 算了 → 算: one closing particle off at a time
+    while (m := _TAIL_ONE.search(shorter[-1])) and m.start() > 0:
+        shorter.append(shorter[-1][:m.start()])
+    for t in dict.fromkeys([*shorter, *(_LEAD.sub("", x) for x in shorter)]):
         said = _said(t, affirm, deny)
         if said is not None:
             return said
@@ -86,7 +88,7 @@ def yes_or_no(text: str, *, normalized: bool = False) -> bool | None:
                 if said is not None:
                     return said
         for i in range(1, len(t)):  # two in a row: 嗯好的, 好的没问题, ok好的, 不用不用
-            first, second = _said(t[:i], affirm, deny), _said(_TAIL.sub("", t[i:]) or t[i:], affirm, deny)
+            first, second = _said(t[:i], affirm, deny), _said(t[i:], affirm, deny)
             if first is not None and first == second:
                 return first
     return None
