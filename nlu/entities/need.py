@@ -33,10 +33,18 @@ class NeedChoice:
 
 
 def need_training_set(data: TrainingData, canonicalize) -> tuple[list[str], list[str]]:
+    from nlu.entities.lexicon import LexiconExtractor
+
+    lexicon = LexiconExtractor("need_category", data.lookups.get("need_category", ()), data.synonyms)
     texts, labels = [], []
     for ex in data.examples:
+        if ex.intent != "report_need":
+            continue
         values = [a.value for a in ex.entities if a.entity == "need_category"]
-        if ex.intent == "report_need" and values:
+        if not values:  # unannotated: labelled by the lexicon when it names exactly one category
+            named = {s.value for s in lexicon.extract(normalize(ex.text))}
+            values = list(named) if len(named) == 1 else []
+        if values:
             texts.append(canonicalize(normalize(ex.text)))
             labels.append(values[0])
     for surface in data.lookups.get("need_category", ()):
