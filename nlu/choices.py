@@ -25,8 +25,9 @@ __all__ = ["NO_VALUES", "YES_NO_FILE", "YES_VALUES", "parse_choice", "role_of", 
 YES_NO_FILE = DATA_DIR / "yes_no.yml"
 YES_VALUES = frozenset({"yes", "true", "ok", "agree", "accept", "join", "signup", "sign_up", "register", "confirm",
                         "continue", "resume", "submit", "proceed", "go"})
+# change/edit: the "no" to "is this right?" (对，提交 / 要改一下) is a correction, not a cancel
 NO_VALUES = frozenset({"no", "false", "refuse", "disagree", "decline", "reject", "skip", "cancel", "stop", "quit",
-                       "not_now", "later"})
+                       "not_now", "later", "change", "edit"})
 
 _EN = {"one": 1, "first": 1, "two": 2, "second": 2, "three": 3, "third": 3, "four": 4, "fourth": 4,
        "five": 5, "fifth": 5, "six": 6, "sixth": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "last": -1}

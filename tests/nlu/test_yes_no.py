@@ -80,8 +80,8 @@ def test_numbers_and_own_words_still_win():
 
 def test_role_of_values():
     assert [role_of(v) for v in ("agree", "JOIN", "confirm", "continue", "resume", "submit", True)] == ["yes"] * 7
-    assert [role_of(v) for v in ("refuse", "disagree", "decline", "no", "skip", False)] == ["no"] * 6
-    assert [role_of(v) for v in ("list", "change", "me", 3)] == [None] * 4
+    assert [role_of(v) for v in ("refuse", "disagree", "decline", "no", "skip", "change", False)] == ["no"] * 7
+    assert [role_of(v) for v in ("list", "category", "me", 3)] == [None] * 4
 
 
 def test_pick_choice_takes_roles_from_values():
