@@ -6,7 +6,8 @@ canonical text (the intent model's features) scores the categories too. It is tr
 report_need examples that carry a need_category annotation and on every need surface of the
 lexicon, labelled by its synonym. The category of the lexicon's main (longest) word gets ``LEXICON_BONUS``, other named
 categories half of it; the best score wins if it reaches ``MIN_SCORE``. A runner-up within
-``ALTERNATIVE_RATIO`` of the winner is reported too, so the intake can ask "是A还是B？".
+``ALTERNATIVE_RATIO`` of the winner is reported too, and so is the loser when the lexicon's
+main word and the model's favourite differ, so the intake can ask "是A还是B？".
 Only messages that describe a need are scored, so the cost stays off every other parse.
 """
 from __future__ import annotations
@@ -73,6 +74,7 @@ class NeedChooser:
         if self.model is None:
             return NeedChoice(main) if main else None
         scores = dict(zip(self.model.labels, self.model.probabilities(canonical_text).tolist()))
+        model_best = max(scores, key=scores.__getitem__)
         for value in {s.value for s in spans}:  # the main (longest) word counts fully, other need words half
             bonus = LEXICON_BONUS if value == main.value else LEXICON_BONUS / 2
             scores[value] = scores.get(value, 0.0) + bonus
@@ -81,6 +83,9 @@ class NeedChooser:
         if top < MIN_SCORE:
             return None
         alternative = second if runner_up >= max(ALTERNATIVE_MIN, ALTERNATIVE_RATIO * top) else None
+        if main is not None and main.value != model_best:  # the need word and the model disagree
+            other = model_best if best == main.value else main.value
+            alternative = other if scores[other] >= ALTERNATIVE_MIN else alternative
         if main is not None and main.value == best:
             span = main
         else:
