@@ -3,9 +3,10 @@
 The lexicon finds named needs (学费, 漏雨, 瘫痪); a need told through what it causes (没人做饭,
 娃娃读书的钱凑不齐, 地里的活一个人干不过来) has no such word, so a linear model over the
 canonical text (the intent model's features) scores the categories too. It is trained on the
-report_need examples that carry a need_category annotation and on every need surface of the
-lexicon, labelled by its synonym. The category of the lexicon's main (longest) word gets ``LEXICON_BONUS``, other named
-categories half of it; the best score wins if it reaches ``MIN_SCORE``. A runner-up within
+report_need examples that carry a need_category annotation (or, unannotated, that the lexicon
+gives exactly one category) and on every need surface of the lexicon, labelled by its
+synonym. The category of the lexicon's main (longest) word gets ``LEXICON_BONUS``, other
+named categories half of it; the best score wins if it reaches ``MIN_SCORE``. A runner-up within
 ``ALTERNATIVE_RATIO`` of the winner is reported too, and so is the loser when the lexicon's
 main word and the model's favourite differ, so the intake can ask "是A还是B？".
 Only messages that describe a need are scored, so the cost stays off every other parse.
