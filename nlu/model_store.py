@@ -25,7 +25,7 @@ from nlu import canonical, classifier, features
 from nlu.canonical import Canonicalizer
 from nlu.classifier import IntentModel, train_intent_model
 from nlu.entities import need
-from nlu.training_data import DATA_DIR, TrainingData, fingerprint
+from nlu.training_data import DATA_DIR, TrainingData, fingerprint, need_files
 
 __all__ = ["MODEL_FORMAT", "TrainedModel", "cache_key", "default_cache_dir", "load_or_train", "train"]
 
@@ -62,11 +62,11 @@ def cache_key(data_dir: Path | None = None, algorithm: str = DEFAULT_ALGORITHM) 
 
 
 def train(data: TrainingData, canonicalizer: Canonicalizer,
-          algorithm: str = DEFAULT_ALGORITHM) -> tuple[tuple[IntentModel, IntentModel | None], float]:
+          algorithm: str = DEFAULT_ALGORITHM, data_dir: Path | None = None) -> tuple[tuple[IntentModel, IntentModel | None], float]:
     started = time.perf_counter()
     texts = [canonicalizer(normalize.normalize(ex.text)) for ex in data.examples]
     model = train_intent_model(texts, [ex.intent for ex in data.examples], algorithm)
-    need_model = need.train_need_model(data, canonicalizer)
+    need_model = need.train_need_model(data, canonicalizer, need_files(data_dir))
     return (model, need_model), time.perf_counter() - started
 
 
@@ -88,7 +88,7 @@ def load_or_train(
             return TrainedModel(model, need_model, key, 0.0, True, path)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError) as exc:
             log.warning("NLU model cache %s is unreadable (%s); retraining", path, exc)
-    (model, need_model), seconds = train(data, canonicalizer, algorithm)
+    (model, need_model), seconds = train(data, canonicalizer, algorithm, data_dir)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=directory, delete=False, suffix=".tmp") as fh:

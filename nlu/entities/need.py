@@ -4,8 +4,9 @@ The lexicon finds named needs (学费, 漏雨, 瘫痪); a need told through what
 娃娃读书的钱凑不齐, 地里的活一个人干不过来) has no such word, so a linear model over the
 canonical text (the intent model's features) scores the categories too. It is trained on the
 report_need examples that carry a need_category annotation (or, unannotated, that the lexicon
-gives exactly one category) and on every need surface of the lexicon, labelled by its
-synonym. The category of the lexicon's main (longest) word gets ``LEXICON_BONUS``, other
+gives exactly one category), on the need examples of ``nlu/data/needs`` (which the intent
+model never sees: they would tilt it toward report_need) and on every need surface of the
+lexicon, labelled by its synonym. The category of the lexicon's main (longest) word gets ``LEXICON_BONUS``, other
 named categories half of it; the best score wins if it reaches ``MIN_SCORE``. A runner-up within
 ``ALTERNATIVE_RATIO`` of the winner is reported too, and so is the loser when the lexicon's
 main word and the model's favourite differ, so the intake can ask "是A还是B？".
@@ -13,12 +14,14 @@ Only messages that describe a need are scored, so the cost stays off every other
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from nlu.classifier import IntentModel, train_intent_model
 from nlu.entities.base import Span
 from nlu.normalize import normalize
-from nlu.training_data import TrainingData
+from nlu.training_data import TrainingData, load_training_data
 
 __all__ = ["NeedChoice", "NeedChooser", "need_training_set", "train_need_model"]
 
@@ -34,12 +37,16 @@ class NeedChoice:
     alternative: str | None = None
 
 
-def need_training_set(data: TrainingData, canonicalize) -> tuple[list[str], list[str]]:
+def need_training_set(data: TrainingData, canonicalize, extra: Sequence[Path] = ()) -> tuple[list[str], list[str]]:
+    """`extra`: files of need examples only the need model learns from (``nlu/data/needs``)."""
     from nlu.entities.lexicon import LexiconExtractor
 
     lexicon = LexiconExtractor("need_category", data.lookups.get("need_category", ()), data.synonyms)
+    examples = list(data.examples)
+    for path in extra:
+        examples += load_training_data(path, synonyms_from=data).examples
     texts, labels = [], []
-    for ex in data.examples:
+    for ex in examples:
         if ex.intent != "report_need":
             continue
         values = [a.value for a in ex.entities if a.entity == "need_category"]
@@ -57,8 +64,9 @@ def need_training_set(data: TrainingData, canonicalize) -> tuple[list[str], list
     return texts, labels
 
 
-def train_need_model(data: TrainingData, canonicalize, algorithm: str = "logreg") -> IntentModel | None:
-    texts, labels = need_training_set(data, canonicalize)
+def train_need_model(data: TrainingData, canonicalize, extra: Sequence[Path] = (),
+                     algorithm: str = "logreg") -> IntentModel | None:
+    texts, labels = need_training_set(data, canonicalize, extra)
     if len(set(labels)) < 2:
         return None
     return train_intent_model(texts, labels, algorithm)
