@@ -84,3 +84,12 @@ def test_two_plausible_need_categories_are_both_reported(nlu):
     assert len(need) == 1 and {need[0]["value"], *need[0]["alternatives"]} == {"employment", "disability"}
     need = [e for e in nlu.parse("我家房子漏雨了")["entities"] if e["entity"] == "need_category"]
     assert need[0]["value"] == "housing" and "alternatives" not in need[0]
+
+
+def test_need_examples_stay_out_of_the_intent_model_and_the_test_files(nlu):
+    from nlu.training_data import need_files
+
+    need_texts = {ex.text for f in need_files() for ex in load_training_data(f).examples}
+    assert len(need_texts) >= 200
+    assert not need_texts & {ex.text for ex in nlu.data.examples}  # the intent model never sees them
+    assert not need_texts & {ex.text for ex in load_training_data(TEST_DIR).examples}
