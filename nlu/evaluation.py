@@ -107,6 +107,7 @@ def format_report(report: dict, max_errors: int = 20) -> str:
         f"emergency FP rate    {report['emergency_false_positive_rate']}",
         f"need category recall {report['need_category_recall']} (with the offered runner-up: "
         f"{report['need_category_offered_recall']}; {report['need_examples']} examples)",
+        f"leave questions      {report['leave_questions']} (stop / leave an activity / erase?)",
         "",
         f"{'intent':<16} {'prec':>6} {'rec':>6} {'f1':>6} {'n':>4}",
     ]

@@ -15,6 +15,7 @@ __all__ = ["LEAVE_UNCLEAR", "LEAVING_INTENTS", "unclear"]
 
 LEAVE_UNCLEAR = "leave_unclear"
 LEAVING_INTENTS = frozenset({"stop", "cancel_signup"})
+OTHER_LEAVING = 0.15  # a cancel_signup reading is unsure when stop gets at least this
 
 _MESSAGES = re.compile(r"发|消息|通知|提醒|推送|订阅|退订|短信|打扰|messag|notic|notif|remind|send|subscri|spam|\bsms\b")
 _ACTIVITY = re.compile(r"报名|报的|活动|参加|参与|班|课|培训|小组|名额|名字划|activit|class|training|course|sign|join|participat")
@@ -22,10 +23,20 @@ _DELETE = re.compile(r"删|清掉|清除|清空|消了|销了|注销|抹掉|\bde
 _DATA = re.compile(r"信息|资料|记录|数据|档案|电话|号码|名字|\bdata\b|\binfo|\brecord|\bdetails\b|\bphone\b")
 
 
-def unclear(text: str, intent: str) -> bool:
-    """Whether a normalized message the model reads as ``intent`` may mean any of the three."""
+def unclear(text: str, intent: str, other: float = 0.0) -> bool:
+    """Whether a normalized message the model reads as ``intent`` may mean any of the three.
+
+    ``other``: the model's probability of the other leaving intent. A message read as
+    ``stop`` is unclear unless it names exactly one of the three; one read as
+    ``cancel_signup`` (明天的班我不去了) only when it names several, deletes something
+    unnamed, or the model also thinks of ``stop``."""
     if intent not in LEAVING_INTENTS:
         return False
-    erase = bool(_DELETE.search(text)) and bool(_DATA.search(text))
+    deletes = bool(_DELETE.search(text))
+    erase = deletes and bool(_DATA.search(text))
     named = bool(_MESSAGES.search(text)) + bool(_ACTIVITY.search(text)) + erase
-    return named != 1
+    if named > 1 or (deletes and not erase):
+        return True
+    if intent == "cancel_signup":
+        return other >= OTHER_LEAVING
+    return named == 0

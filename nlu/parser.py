@@ -147,7 +147,8 @@ class NLU:
             ranking.insert(0, dict(intent))
         else:
             intent = {"name": top_name, "confidence": top_conf}
-        if leaving.unclear(norm.text, intent["name"]):  # stop the messages, leave an activity, or erase?
+        if intent["name"] in leaving.LEAVING_INTENTS and leaving.unclear(  # stop the messages, leave an activity, or erase?
+                norm.text, intent["name"], next((r["confidence"] for r in ranking[1:3] if r["name"] in leaving.LEAVING_INTENTS), 0.0)):
             intent = {"name": leaving.LEAVE_UNCLEAR, "confidence": top_conf}
             ranking.insert(0, dict(intent))
         return {
