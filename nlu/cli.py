@@ -98,7 +98,7 @@ def _eval_by_style(nlu, directory: Path | None, as_json: bool, now: datetime | N
     if not reports:
         raise click.ClickException(f"{directory} holds no style files")
     if as_json:
-        keys = ("n", *(k for k, _ in STYLE_COLUMNS), "need_category_offered_recall", "leave_questions", "confused_pairs",
+        keys = ("n", *(k for k, _ in STYLE_COLUMNS), "need_category_offered_recall", "leave_questions", "entities", "confused_pairs",
                 "errors")
         click.echo(json.dumps({style: {k: r[k] for k in keys} for style, r in reports.items()},
                               ensure_ascii=False, indent=2))
