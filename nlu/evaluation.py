@@ -8,6 +8,9 @@ predicted ``emergency``). Entity types the file never annotates are not scored (
 without date annotations says nothing about date predictions). ``need_category_recall``:
 the share of examples annotated with a need category whose predicted category is that one;
 ``need_category_offered_recall`` counts also the runner-up the intake offers ("是A还是B？").
+``leave_unclear`` (the bot asks "stop the messages, leave an activity or delete my data?")
+counts as right for a ``stop`` or ``cancel_signup`` example; ``leave_questions`` says how
+often it was asked.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from nlu.leaving import LEAVE_UNCLEAR, LEAVING_INTENTS
 from nlu.training_data import Example
 
 __all__ = ["evaluate", "format_report"]
@@ -39,9 +43,13 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
     correct = 0
     emergencies = caught = non_emergencies = false_alarms = 0
     needs = needs_found = needs_offered = 0
+    leave_questions = 0
     for ex in examples:
         result = parse(ex.text, now=now)
         predicted = result["intent"]["name"]
+        if predicted == LEAVE_UNCLEAR:  # the flow `leave` asks which: right for either of its intents
+            leave_questions += 1
+            predicted = ex.intent if ex.intent in LEAVING_INTENTS else predicted
         if predicted == ex.intent:
             correct += 1
             tp[ex.intent] += 1
@@ -85,6 +93,7 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
         "need_category_recall": round(needs_found / needs, 4) if needs else None,
         "need_category_offered_recall": round(needs_offered / needs, 4) if needs else None,
         "need_examples": needs,
+        "leave_questions": leave_questions,
         "errors": errors,
     }
 
@@ -98,6 +107,7 @@ def format_report(report: dict, max_errors: int = 20) -> str:
         f"emergency FP rate    {report['emergency_false_positive_rate']}",
         f"need category recall {report['need_category_recall']} (with the offered runner-up: "
         f"{report['need_category_offered_recall']}; {report['need_examples']} examples)",
+        f"leave questions      {report['leave_questions']} (stop / leave an activity / erase?)",
         "",
         f"{'intent':<16} {'prec':>6} {'rec':>6} {'f1':>6} {'n':>4}",
     ]
