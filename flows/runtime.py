@@ -32,7 +32,8 @@ from bot.messages import Button
 from bot.turn import CHOICE_PREFIX, Turn
 from flows import conditions, templates
 from flows.answers import (
-    Parsed, parse_date, parse_number, parse_phone, parse_text, parse_yes_no, pick_choice, refuses_choice,
+    Parsed, parse_date, parse_number, parse_phone, parse_text, parse_yes_no, pick_choice, pick_number,
+    refuses_choice,
 )
 from flows.model import (
     ENTITY_TYPES, ActionStep, AskStep, BranchStep, CallStep, EndStep, Flow, GotoStep, HandoffStep, SayStep,
@@ -775,6 +776,9 @@ class _Run:
                         parsed = Parsed(value, title)
         elif slot.type == "yes_no":
             parsed = parse_yes_no(text, self.intent)
+            i = pick_number(text, len(choices)) if parsed is None else None
+            if i is not None:  # 第一个 / 2号: the numbered 是 / 否 buttons
+                parsed = Parsed(choices[i][0], choices[i][1])
         elif slot.type == "number":
             parsed = parse_number(text)
             if parsed is not None and ((slot.min is not None and parsed.value < slot.min)
