@@ -58,6 +58,7 @@ LANGUAGE_WORDS = {"中文": "zh", "汉语": "zh", "普通话": "zh", "说中文"
                   "english": "en", "英文": "en", "英语": "en", "说英文": "en"}
 CANCEL_WORDS = {"取消", "算了", "不弄了", "不办了", "不要了", "不用了", "不填了", "退出", "结束", "算了吧", "不问了",
                 "cancel", "stop", "quit", "exit", "never mind", "nevermind", "forget it"}
+_ENDS = " .!?。！？，,~…"  # around a whole-message word or pattern
 CORRECTION_MARKERS = ("不对", "不是", "错了", "搞错", "改成", "改为", "改一下", "应该是", "更正", "说错",
                       "actually", "i meant", "correction", "change it", "not ")
 
@@ -242,9 +243,12 @@ class _Trigger:
                 return m.groupdict()
         return None
 
-    def match_text(self, text: str) -> dict | None:
+    def match_text(self, text: str, whole: bool = False) -> dict | None:
+        """`whole`: only a message that is nothing but the pattern ("XZ-2026-000123") counts."""
+        if whole:
+            text = text.strip().strip(_ENDS)
         for pattern in self.patterns:
-            m = pattern.search(text)
+            m = pattern.fullmatch(text) if whole else pattern.search(text)
             if m:
                 return m.groupdict()
         return None
@@ -439,8 +443,8 @@ class _Run:
         return self.turn.payload  # the dispatcher also takes a payload echoed as the text
 
     def _match_trigger(self, first_contact: bool = False, only_digressions: bool = False,
-                       by_intent: bool = True, by_text: bool = True,
-                       others_only: bool = False) -> tuple[_Trigger, dict] | None:
+                       by_intent: bool = True, by_text: bool = True, others_only: bool = False,
+                       whole_pattern: bool = False) -> tuple[_Trigger, dict] | None:
         triggers = [t for t in self.rt.triggers(self.current)
                     if not only_digressions or t.flow.digression]
         if only_digressions or others_only:
@@ -455,7 +459,7 @@ class _Run:
                 by_text = by_intent = False
         if by_text:
             for t in triggers:
-                captured = t.match_text(self.turn.text) if t.patterns else None
+                captured = t.match_text(self.turn.text, whole_pattern) if t.patterns else None
                 if captured is not None:
                     return t, captured
             best = max(triggers, key=lambda t: t.keyword(self.turn.text), default=None)
@@ -483,7 +487,11 @@ class _Run:
                     captured = t.match_payload(payload)
                     if captured is not None:
                         return t, captured
-        return self._match_trigger(only_digressions=True, by_intent=False)
+        step = self.flow.step(self.step_id or "")
+        free_text = isinstance(step, AskStep) and (self.flow.slots[step.ask.slot].type == "text"
+                                                   or self.flow.slots[step.ask.slot].accept_text)
+        # at a free-text question a case number inside the answer is part of the answer
+        return self._match_trigger(only_digressions=True, by_intent=False, whole_pattern=free_text)
 
     async def _digress(self, trigger: _Trigger, captured: dict) -> None:
         step = self.flow.step(self.step_id or "")
