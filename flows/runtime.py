@@ -18,7 +18,9 @@ sets the reply language from its text.
     misses    misunderstandings in a row             result    the last action's result
     labels    how slot values are shown back         choices   the open question's choices
     resume    an interrupted flow to offer again     offer     "resume" while asking that
-    seen      the person has written before
+    seen      the person has written before          shown     the choices shown last (the
+                                                                dispatcher keeps it; a number
+                                                                or title picks from it)
 """
 from __future__ import annotations
 
