@@ -34,7 +34,7 @@ from bot.messages import Button
 from bot.turn import CHOICE_PREFIX, Turn
 from flows import conditions, templates
 from flows.answers import (
-    Parsed, parse_date, parse_number, parse_phone, parse_text, parse_yes_no, pick_choice, pick_number,
+    Parsed, parse_date, parse_number, parse_phone, parse_text, parse_yes_no, pick_choice, pick_number, pick_title,
     refuses_choice,
 )
 from flows.model import (
@@ -754,7 +754,7 @@ class _Run:
         text = self.turn.text
         payload = self.turn.payload.strip()
         choices = self._choices(step)
-        if payload == f"{CHOICE_PREFIX}{SKIP_VALUE}" and ask.skip:
+        if ask.skip and (payload == f"{CHOICE_PREFIX}{SKIP_VALUE}" or (not payload and _skips(text, ask.skip, slot, choices))):
             return Parsed(None)
         parsed: Parsed | None = None
         if payload.startswith(CHOICE_PREFIX):
@@ -897,6 +897,14 @@ class _Run:
         if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
             args = {k: v for k, v in args.items() if k in accepted}
         await self._action("open_handoff", args, {})
+
+
+def _skips(text: str, skip: Any, slot, choices: list) -> bool:
+    """The skip button's title ("跳过", "不用了"), or its number (the last button) where a
+    number is not itself the answer."""
+    if pick_title(text, [_localized(skip, locale) for locale in TEXTS]) is not None:
+        return True
+    return slot.type != "number" and pick_number(text, len(choices) + 1) == len(choices)
 
 
 def _value_key(value: Any) -> str:
