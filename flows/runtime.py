@@ -692,6 +692,9 @@ class _Run:
             label = (self.state.get("labels") or {}).get(slot_name)
             if slot.type == "yes_no" and isinstance(value, bool):
                 return _text(self.locale, "yes" if value else "no")
+            title = _choice_title(slot, value)  # in the language of now, not the words it was said in
+            if title:
+                return _localized(title, self.locale)
             if label:
                 return _localized(label, self.locale)
         if value is None:
@@ -859,11 +862,12 @@ class _Run:
                     continue
                 if not marker and self._parse_answer(step) is not None:
                     continue
-                label = self._surface(e)
+                # a choice's own title, not the words it was found in (a whole sentence for a need)
+                label = _choice_title(slot, e.get("value")) or self._surface(e)
                 self._fill(name, Parsed(e.get("value"), label))
                 what = _localized(slot.title, self.locale) if slot.title else ""
                 key = "corrected" if what else "corrected_plain"
-                self.turn.say(_text(self.locale, key, what=what, label=label))
+                self.turn.say(_text(self.locale, key, what=what, label=_localized(label, self.locale)))
                 self._ask(step, retry=False)
                 return True
         return False
@@ -897,6 +901,11 @@ class _Run:
         if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
             args = {k: v for k, v in args.items() if k in accepted}
         await self._action("open_handoff", args, {})
+
+
+def _choice_title(slot, value: Any) -> Any:
+    """The title ({zh, en}) of the slot's fixed choice with this value, or None."""
+    return next((c.title for c in slot.choices or () if _value_key(c.value) == _value_key(value)), None)
 
 
 def _skips(text: str, skip: Any, slot, choices: list) -> bool:
