@@ -18,7 +18,9 @@ sets the reply language from its text.
     misses    misunderstandings in a row             result    the last action's result
     labels    how slot values are shown back         choices   the open question's choices
     resume    an interrupted flow to offer again     offer     "resume" while asking that
-    seen      the person has written before
+    seen      the person has written before          shown     the choices shown last (the
+                                                                dispatcher keeps it; a number
+                                                                or title picks from it)
 """
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ from bot.messages import Button
 from bot.turn import CHOICE_PREFIX, Turn
 from flows import conditions, templates
 from flows.answers import (
-    Parsed, parse_date, parse_number, parse_phone, parse_text, parse_yes_no, pick_choice, refuses_choice,
+    Parsed, parse_date, parse_number, parse_phone, parse_text, parse_yes_no, pick_choice, pick_number, pick_title,
+    refuses_choice,
 )
 from flows.model import (
     ENTITY_TYPES, ActionStep, AskStep, BranchStep, CallStep, EndStep, Flow, GotoStep, HandoffStep, SayStep,
@@ -57,6 +60,7 @@ LANGUAGE_WORDS = {"中文": "zh", "汉语": "zh", "普通话": "zh", "说中文"
                   "english": "en", "英文": "en", "英语": "en", "说英文": "en"}
 CANCEL_WORDS = {"取消", "算了", "不弄了", "不办了", "不要了", "不用了", "不填了", "退出", "结束", "算了吧", "不问了",
                 "cancel", "stop", "quit", "exit", "never mind", "nevermind", "forget it"}
+_ENDS = " .!?。！？，,~…"  # around a whole-message word or pattern
 CORRECTION_MARKERS = ("不对", "不是", "错了", "搞错", "改成", "改为", "改一下", "应该是", "更正", "说错",
                       "actually", "i meant", "correction", "change it", "not ")
 
@@ -241,9 +245,12 @@ class _Trigger:
                 return m.groupdict()
         return None
 
-    def match_text(self, text: str) -> dict | None:
+    def match_text(self, text: str, whole: bool = False) -> dict | None:
+        """`whole`: only a message that is nothing but the pattern ("XZ-2026-000123") counts."""
+        if whole:
+            text = text.strip().strip(_ENDS)
         for pattern in self.patterns:
-            m = pattern.search(text)
+            m = pattern.fullmatch(text) if whole else pattern.search(text)
             if m:
                 return m.groupdict()
         return None
@@ -438,8 +445,8 @@ class _Run:
         return self.turn.payload  # the dispatcher also takes a payload echoed as the text
 
     def _match_trigger(self, first_contact: bool = False, only_digressions: bool = False,
-                       by_intent: bool = True, by_text: bool = True,
-                       others_only: bool = False) -> tuple[_Trigger, dict] | None:
+                       by_intent: bool = True, by_text: bool = True, others_only: bool = False,
+                       whole_pattern: bool = False) -> tuple[_Trigger, dict] | None:
         triggers = [t for t in self.rt.triggers(self.current)
                     if not only_digressions or t.flow.digression]
         if only_digressions or others_only:
@@ -454,7 +461,7 @@ class _Run:
                 by_text = by_intent = False
         if by_text:
             for t in triggers:
-                captured = t.match_text(self.turn.text) if t.patterns else None
+                captured = t.match_text(self.turn.text, whole_pattern) if t.patterns else None
                 if captured is not None:
                     return t, captured
             best = max(triggers, key=lambda t: t.keyword(self.turn.text), default=None)
@@ -482,7 +489,11 @@ class _Run:
                     captured = t.match_payload(payload)
                     if captured is not None:
                         return t, captured
-        return self._match_trigger(only_digressions=True, by_intent=False)
+        step = self.flow.step(self.step_id or "")
+        free_text = isinstance(step, AskStep) and (self.flow.slots[step.ask.slot].type == "text"
+                                                   or self.flow.slots[step.ask.slot].accept_text)
+        # at a free-text question a case number inside the answer is part of the answer
+        return self._match_trigger(only_digressions=True, by_intent=False, whole_pattern=free_text)
 
     async def _digress(self, trigger: _Trigger, captured: dict) -> None:
         step = self.flow.step(self.step_id or "")
@@ -681,6 +692,9 @@ class _Run:
             label = (self.state.get("labels") or {}).get(slot_name)
             if slot.type == "yes_no" and isinstance(value, bool):
                 return _text(self.locale, "yes" if value else "no")
+            title = _choice_title(slot, value)  # in the language of now, not the words it was said in
+            if title:
+                return _localized(title, self.locale)
             if label:
                 return _localized(label, self.locale)
         if value is None:
@@ -743,7 +757,7 @@ class _Run:
         text = self.turn.text
         payload = self.turn.payload.strip()
         choices = self._choices(step)
-        if payload == f"{CHOICE_PREFIX}{SKIP_VALUE}" and ask.skip:
+        if ask.skip and (payload == f"{CHOICE_PREFIX}{SKIP_VALUE}" or (not payload and _skips(text, ask.skip, slot, choices))):
             return Parsed(None)
         parsed: Parsed | None = None
         if payload.startswith(CHOICE_PREFIX):
@@ -775,6 +789,9 @@ class _Run:
                         parsed = Parsed(value, title)
         elif slot.type == "yes_no":
             parsed = parse_yes_no(text, self.intent)
+            i = pick_number(text, len(choices)) if parsed is None else None
+            if i is not None:  # 第一个 / 2号: the numbered 是 / 否 buttons
+                parsed = Parsed(choices[i][0], choices[i][1])
         elif slot.type == "number":
             parsed = parse_number(text)
             if parsed is not None and ((slot.min is not None and parsed.value < slot.min)
@@ -845,11 +862,12 @@ class _Run:
                     continue
                 if not marker and self._parse_answer(step) is not None:
                     continue
-                label = self._surface(e)
+                # a choice's own title, not the words it was found in (a whole sentence for a need)
+                label = _choice_title(slot, e.get("value")) or self._surface(e)
                 self._fill(name, Parsed(e.get("value"), label))
                 what = _localized(slot.title, self.locale) if slot.title else ""
                 key = "corrected" if what else "corrected_plain"
-                self.turn.say(_text(self.locale, key, what=what, label=label))
+                self.turn.say(_text(self.locale, key, what=what, label=_localized(label, self.locale)))
                 self._ask(step, retry=False)
                 return True
         return False
@@ -883,6 +901,19 @@ class _Run:
         if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
             args = {k: v for k, v in args.items() if k in accepted}
         await self._action("open_handoff", args, {})
+
+
+def _choice_title(slot, value: Any) -> Any:
+    """The title ({zh, en}) of the slot's fixed choice with this value, or None."""
+    return next((c.title for c in slot.choices or () if _value_key(c.value) == _value_key(value)), None)
+
+
+def _skips(text: str, skip: Any, slot, choices: list) -> bool:
+    """The skip button's title ("跳过", "不用了"), or its number (the last button) where a
+    number is not itself the answer."""
+    if pick_title(text, [_localized(skip, locale) for locale in TEXTS]) is not None:
+        return True
+    return slot.type != "number" and pick_number(text, len(choices) + 1) == len(choices)
 
 
 def _value_key(value: Any) -> str:
