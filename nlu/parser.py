@@ -9,6 +9,11 @@ Entity values: ``policy`` = canonical policy id (``dibao``...), ``need_category`
 ``NEED_CATEGORIES``, ``activity`` / ``village`` = database id as a string (``"12"``, only
 after ``set_gazetteer``), ``date`` = ``YYYY-MM-DD``, ``time`` = ISO datetime with +08:00,
 ``phone`` = digits, ``number`` = int (or float). ``start``/``end`` index the original text.
+
+Besides Rasa's keys, ``emergency`` = ``{"level", "kinds", "score"}``: the emergency detector's
+lexicon and the classifier together. ``certain``: the intent is ``emergency`` (page at once).
+``unsure``: the intent is what the message means if the person is safe, and the bot asks one
+safety question first. ``none``: no danger seen.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from pathlib import Path
 
 from nlu import tokenize
 from nlu.canonical import Canonicalizer
-from nlu.emergency import detect_normalized, has_benign_idiom
+from nlu.emergency import LEVELS, detect_normalized, has_benign_idiom
 from nlu.entities.base import Span, overlaps
 from nlu.entities.dates import DateTimeExtractor
 from nlu.entities.gazetteer import Gazetteer
@@ -48,9 +53,12 @@ NEED_CATEGORIES = (
 # Chosen on the test split (docs/nlu.md): the highest threshold that turns no correct test
 # answer into a fallback (0.35 loses one, 0.4 six). Below it the intent is nlu_fallback.
 FALLBACK_THRESHOLD = 0.3
-# The classifier alone reports an emergency at or above this probability for `emergency`.
+# The classifier alone makes an emergency *certain* (page at once) at or above this
+# probability for `emergency`, and *unsure* (ask one safety question) at or above
+# EMERGENCY_PROBABILITY_UNSURE or when `emergency` is its best intent.
 EMERGENCY_PROBABILITY = 0.5
-# ... or this one when the message holds a benign idiom such as 我想死你了.
+EMERGENCY_PROBABILITY_UNSURE = 0.35
+# ... certain only at or above this one when the message holds a benign idiom (我想死你了).
 EMERGENCY_PROBABILITY_IDIOM = 0.85
 # ... or this one for a message of at most SHORT_MESSAGE characters: a word or two the
 # classifier barely knows (妥了) must not look like an emergency; short real emergencies
@@ -130,13 +138,24 @@ class NLU:
 
         alarm = detect_normalized(norm.text)
         p_emergency = float(probs[self._emergency_index]) if self._emergency_index is not None else 0.0
-        needed = EMERGENCY_PROBABILITY_IDIOM if has_benign_idiom(norm.text) else EMERGENCY_PROBABILITY
-        if len(norm.text.replace(" ", "")) <= SHORT_MESSAGE:
-            needed = max(needed, EMERGENCY_PROBABILITY_SHORT)
+        certain_at = EMERGENCY_PROBABILITY_IDIOM if has_benign_idiom(norm.text) else EMERGENCY_PROBABILITY
+        short = len(norm.text.replace(" ", "")) <= SHORT_MESSAGE
+        if short:
+            certain_at = max(certain_at, EMERGENCY_PROBABILITY_SHORT)
+        if p_emergency >= certain_at:
+            by_model = "certain"
+        elif not short and (p_emergency >= EMERGENCY_PROBABILITY_UNSURE or top_name == "emergency"):
+            by_model = "unsure"
+        else:
+            by_model = "none"
+        level = max(alarm.level, by_model, key=LEVELS.index) if norm.text else "none"
+        if level != "certain" and top_name == "emergency":  # the answer if the person is safe
+            ranking = [r for r in ranking if r["name"] != "emergency"]
+            top_name, top_conf = ranking[0]["name"], ranking[0]["confidence"]
         if not norm.text:
             intent = {"name": "nlu_fallback", "confidence": self.threshold}
             ranking.insert(0, dict(intent))
-        elif alarm.is_emergency or p_emergency >= needed:
+        elif level == "certain":
             intent = {"name": "emergency", "confidence": round(max(alarm.score, p_emergency), 4)}
             ranking = [intent] + [r for r in ranking if r["name"] != "emergency"]
         elif top_conf < self.threshold:
@@ -150,6 +169,7 @@ class NLU:
             "entities": self._entities(norm, now, describes_need=top_name == "report_need"
                                        and intent["name"] in ("report_need", "nlu_fallback")),
             "intent_ranking": ranking,
+            "emergency": {"level": level, "kinds": alarm.kinds, "score": round(max(alarm.score, p_emergency), 4)},
         }
 
     def _entities(self, norm, now: datetime | None, describes_need: bool = True) -> list[dict]:
