@@ -67,29 +67,30 @@ _HIT = r"打(?!电话|手机|工|针|疫苗|车|扫|听|印|卡|折|包|牌|麻�
 
 # (kind, weight, pattern) on normalized text
 _RULES: list[tuple[str, float, str]] = [
-    ("self_harm", 1.0, r"不想活|不想再活|活不下去|活不成了|不活了|想死|寻死|去死|死了算了|不如死了|想自杀|自杀|轻生|自尽|了结自己|结束(?:自己的?)?生命|一了百了|遗书|准备了?绳子|买了?绳子|准备了?农药|买了?农药"),
-    ("self_harm", 1.0, r"跳河|跳楼|跳崖|跳水库|跳井|跳江|卧轨|上吊|割腕|割脉|喝了?农药|喝药|喝敌敌畏|敌敌畏|百草枯|(?:吃|吞)了.{0,6}安眠药|(?:一瓶|一把|整瓶|好多|很多)安眠药|吞了?.{0,4}药|吃了?.{0,3}一?(?:瓶|把)药"),
-    ("self_harm", 1.0, r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|take (?:my|his|her) (?:own )?life|end it all|(?:want|wanna|going|gonna|ready) to die|" + _NT + r" want to (?:live|be alive)|(?:reason|point) (?:to|in|for me to|of) (?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? going|carry(?:ing)? on|be(?:ing)? alive)|better off dead|wish i (?:was|were) dead|overdose|pesticide|hang (?:my|him|her)self|slit my wrist"),
+    ("self_harm", 1.0, r"不想活|不想再活|唔想(?:再)?(?:活|生存)|活不下去|活不成了|不活了|想死|寻死|去死|死了算了|不如死了|想自杀|自杀|轻生|自尽|了结自己|结束(?:自己的?)?生命|一了百了|遗书|准备了?绳子|买了?绳子|准备了?农药|买了?农药"),
+    ("self_harm", 1.0, r"跳河|跳楼|跳崖|(?:要|想|说要)跳下去|农药.{0,4}(?:要|想)喝|跳水库|跳井|跳江|卧轨|上吊|割腕|割脉|喝了?农药|喝药|喝敌敌畏|敌敌畏|百草枯|(?:吃|吞)了.{0,6}安眠药|(?:一瓶|一把|整瓶|好多|很多)安眠药|吞了?.{0,4}药|吃了?.{0,3}一?(?:瓶|把)药"),
+    ("self_harm", 1.0, r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|tak(?:e|ing) (?:my|his|her) (?:own )?life|end (?:it all|everything)|(?:want|wanna|going|gonna|ready) to die|" + _NT + r" want to (?:live|be alive)|(?:reason|point) (?:to |in |for me to |of )?(?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? (?:on )?(?:going|living)|carry(?:ing)? on|be(?:ing)? alive)|(?:better off|rather be) dead|(?:will|going to|gonna|wants to|threaten(?:s|ed|ing)? to) jump\b|wish i (?:was|were) dead|overdose|pesticide|hang(?:ing)? (?:my|him|her)self|slit my wrist|cut (?:my|his|her) wrists?|jump(?:ing)? (?:off|from|into) (?:the |a )?(?:bridge|roof|building|river|well|cliff|reservoir)|(?:drank|drink|drinking|swallowed) (?:the |some )?(?:poison|weed ?killer)|(?:swallowed|took|taken) (?:a whole|all|a bottle of|too many|so many|lots of|many|all my)\b.{0,12}(?:pills|tablets)"),
     # hints: despair, a farewell, a burden lifted, things handed over, a means ready — said
     # without the obvious words; each group counts once, two different groups are certain
-    ("self_harm", HINT, r"撑不下去|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|我.{0,2}是.{0,2}累赘|can" + _NT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)"),
-    ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,4}(?:交代|安排|准备)好|遗言|告别|永别|下辈子(?:再见|见)|最后一次(?:给|跟|和)?(?:你们|大家|您|你)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything"),
-    ("self_harm", HINT, r"(?:以后|再也|不会再|再不|就不)(?:会|用)?(?:不)?(?:拖累|连累|麻烦|给.{0,4}添麻烦)|不(?:再)?(?:拖累|连累)(?:你们|大家|谁|任何人)了|(?:替我|帮我)(?:照顾|照看)好|(?:" + _NT + r"|no longer|not going to) be a burden|(?:nobody|no one) (?:will|would) (?:have to |need to )?(?:worry|miss)|(?:won't|wont|won’t|will not) be (?:around|here)|(?:when|after) i(?:'m| am) gone|take care of my (?:kids|children|son|daughter|cat|dog|mother|mom|wife|husband|family)(?: for me| when)"),
-    ("self_harm", HINT, r"以后.{0,6}(?:交给你们|靠你们|拜托你们|拜托大家)了|(?:存折|银行卡|房产证|钱|密码).{0,12}(?:交给|留给)|(?:given|give|gave|giving) away (?:all )?my (?:things|stuff|belongings|money|dog|cat)"),
-    ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)"),
+    ("self_harm", HINT, r"撑不下去|撑不住了|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,2}累赘|不想再(?:连累|拖累)|就解脱|解脱了|can" + _NT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)"),
+    ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,8}(?:交代|安排|准备)好|遗言|告别|永别|下辈子再|下辈子见|最后一次(?:给|跟|和)?(?:你们|我们|大家|您|你)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything|last time you (?:will |'ll )?(?:hear|see)|(?:never|not) wake up again|to never wake up|sleep forever|(?:when|after) i(?:'m| am) gone"),
+    ("self_harm", HINT, r"(?:以后|再也|不会再|再不|就不)(?:会|用)?(?:不)?(?:拖累|连累|麻烦|给.{0,4}添麻烦)|不(?:再)?(?:拖累|连累)(?:你们|大家|谁|任何人)了|(?:替我|帮我)(?:照顾|照看)好|(?:拜托|麻烦)(?:你们|大家)照顾|(?:" + _NT + r"|no longer|not going to) be a burden|(?:nobody|no one) (?:will|would|has to|needs to) (?:have to |need to )?(?:worry|miss)|(?:won't|wont|won’t|will not) be (?:around|here)|better (?:off )?without me|take care of my (?:kids|children|son|daughter|cat|dog|mother|mom|wife|husband|family)(?: for me| when)"),
+    ("self_harm", HINT, r"以后.{0,6}(?:交给你们|靠你们|拜托你们|拜托大家)了|(?:存折|银行卡|房产证|钱|密码).{0,12}(?:交给|留给)|(?:given|give|gave|giving) away (?:all )?my (?:things|stuff|belongings|money|savings|dog|cat)"),
+    ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
     ("self_harm", TIME, r"今晚|今天晚上|今夜|过了今(?:天|晚)|结束(?:这一切|一切)|一切都结束|tonight|much longer|(?:finish|end) (?:it|this|everything)\b|after this (?:weekend|week|day)|last night on|the last night"),
     ("violence", 1.0, r"家暴|往死里打|打死|打我|打得.{0,4}(?:血|伤|不行)|被打|挨打|打孩子|打我孩子|他" + _HIT + r"|要" + _HIT + r"|砍我|砍人|要砍|拿(?:着)?刀|举着刀|持刀|拿棍|捅了|被捅|杀我|杀人|要杀|杀了我|杀了(?:全家|你|他|她)|强奸|性侵|猥亵|绑架|被拐|闯进|被关|掐我|勒我|威胁我|追着打"),
-    ("violence", 1.0, r"beat(?:ing)? me|hitting me|hit me|has a knife|with a knife|kill me|attack|rape|kidnap|abus(?:e|ing)|threaten"),
-    ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|on fire|\bfire\b"),
-    ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|flood"),
-    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|被困|困在|earthquake|landslide|collapsed building|trapped"),
-    ("medical", 1.0, r"晕倒|昏倒|昏过去|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|落水|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|不动了"),
-    ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poison|snake bit|drown|fell and"),
+    ("violence", 1.0, r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|attack|rape|kidnap|abus(?:e|ing)|threaten|stab|chok(?:e|ing) me|strangl|(?:broke|break|breaking|burst) into|locked me (?:up|in)"),
+    ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
+    ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|flood|(?:washed|swept) away|water is (?:coming|rising)"),
+    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在|earthquake|landslide|mudslide|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
+    ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|落水|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|不动了"),
+    ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poison|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|can" + _NT + r" breathe|cannot breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
     ("missing_child", 1.0, _CHILD + r".{0,8}" + _LOST),
     ("missing_child", 1.0, _CHILD + r".{0,10}(?:到处找|找遍了|满村找|找了一?(?:下午|晚上|整晚|夜|整天|天)(?!工作|活))"),
     ("missing_child", 1.0, r"(?:child|son|daughter|kid|baby|boy|girl)\b.{0,12}\b(?:missing|lost|gone|kidnapped)|can't find my (?:child|son|daughter|kid)"),
     ("missing_person", 1.0, _ELDER + r".{0,8}" + _LOST),
-    ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|emergency|sos\b|call (?:the )?police"),
+    ("missing_person", 1.0, r"(?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|mum|husband|wife|old man|old woman)\b.{0,40}\b(?:is missing|went missing|gone missing|disappeared|(?:been )?gone since|(?:can't|cant|can’t|cannot|could not|couldn't) (?:be )?f(?:i)?nd|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) back)|can" + _NT + r" find my (?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|husband|wife)"),
+    ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|emergency|sos\b|call (?:the )?police|save (?:me|us)\b"),
 ]
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 
@@ -112,7 +113,7 @@ _NOT_DANGER = re.compile(
 )
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
 _NOT_NOW = re.compile(
-    r"漏|裂|还没修|没修好|绝收|收成|庄稼|去年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
+    r"漏|裂|过后|之后|水退了|还没修|没修好|绝收|收成|庄稼|去年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
     r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|months? ago|apply|application|subsidy|subsidies"
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|news"
 )
@@ -123,7 +124,7 @@ _CHRONIC = re.compile(
     r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|去年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
     r"|years|for a long time|chronic|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
 )
-_SUDDEN = re.compile(r"突然|刚才|刚刚|现在|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b|today|tonight|help me|please help")
+_SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b|today|tonight|help me|please help")
 
 
 def has_benign_idiom(norm: str) -> bool:
