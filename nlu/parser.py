@@ -55,9 +55,11 @@ NEED_CATEGORIES = (
 FALLBACK_THRESHOLD = 0.3
 # The classifier alone makes an emergency *certain* (page at once) at or above this
 # probability for `emergency`, and *unsure* (ask one safety question) at or above
-# EMERGENCY_PROBABILITY_UNSURE or when `emergency` is its best intent.
-EMERGENCY_PROBABILITY = 0.5
-EMERGENCY_PROBABILITY_UNSURE = 0.35
+# EMERGENCY_PROBABILITY_UNSURE or when `emergency` is its best intent. A lexicon hint
+# (unsure) that the classifier backs with EMERGENCY_PROBABILITY_CONFIRM is certain.
+EMERGENCY_PROBABILITY = 0.9
+EMERGENCY_PROBABILITY_UNSURE = 0.4
+EMERGENCY_PROBABILITY_CONFIRM = 0.5
 # ... certain only at or above this one when the message holds a benign idiom (我想死你了).
 EMERGENCY_PROBABILITY_IDIOM = 0.85
 # ... or this one for a message of at most SHORT_MESSAGE characters: a word or two the
@@ -142,7 +144,7 @@ class NLU:
         short = len(norm.text.replace(" ", "")) <= SHORT_MESSAGE
         if short:
             certain_at = max(certain_at, EMERGENCY_PROBABILITY_SHORT)
-        if p_emergency >= certain_at:
+        if p_emergency >= certain_at or (alarm.level == "unsure" and p_emergency >= EMERGENCY_PROBABILITY_CONFIRM):
             by_model = "certain"
         elif not short and (p_emergency >= EMERGENCY_PROBABILITY_UNSURE or top_name == "emergency"):
             by_model = "unsure"
