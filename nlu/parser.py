@@ -23,7 +23,7 @@ from pathlib import Path
 
 from nlu import tokenize
 from nlu.canonical import Canonicalizer
-from nlu.emergency import LEVELS, detect_normalized, has_benign_idiom
+from nlu.emergency import detect_normalized, has_benign_idiom
 from nlu.entities.base import Span, overlaps
 from nlu.entities.dates import DateTimeExtractor
 from nlu.entities.gazetteer import Gazetteer
@@ -53,14 +53,13 @@ NEED_CATEGORIES = (
 # Chosen on the test split (docs/nlu.md): the highest threshold that turns no correct test
 # answer into a fallback (0.35 loses one, 0.4 six). Below it the intent is nlu_fallback.
 FALLBACK_THRESHOLD = 0.3
-# The classifier alone makes an emergency *certain* (page at once) at or above this
-# probability for `emergency`, and *unsure* (ask one safety question) at or above
-# EMERGENCY_PROBABILITY_UNSURE or when `emergency` is its best intent. A lexicon hint
-# (unsure) that the classifier backs with EMERGENCY_PROBABILITY_CONFIRM is certain.
-EMERGENCY_PROBABILITY = 0.9
+# The classifier never pages alone: where the lexicon sees nothing, `emergency` at or above
+# EMERGENCY_PROBABILITY_UNSURE (or as its best intent) makes the message *unsure* (one safety
+# question first). A lexicon hint (unsure) that the classifier backs with at least
+# EMERGENCY_PROBABILITY is *certain* (page at once).
+EMERGENCY_PROBABILITY = 0.5
 EMERGENCY_PROBABILITY_UNSURE = 0.4
-EMERGENCY_PROBABILITY_CONFIRM = 0.5
-# ... certain only at or above this one when the message holds a benign idiom (我想死你了).
+# ... unsure only at or above this one when the message holds a benign idiom (我想死你了)
 EMERGENCY_PROBABILITY_IDIOM = 0.85
 # ... or this one for a message of at most SHORT_MESSAGE characters: a word or two the
 # classifier barely knows (妥了) must not look like an emergency; short real emergencies
@@ -140,17 +139,16 @@ class NLU:
 
         alarm = detect_normalized(norm.text)
         p_emergency = float(probs[self._emergency_index]) if self._emergency_index is not None else 0.0
-        certain_at = EMERGENCY_PROBABILITY_IDIOM if has_benign_idiom(norm.text) else EMERGENCY_PROBABILITY
+        idiom = has_benign_idiom(norm.text)
         short = len(norm.text.replace(" ", "")) <= SHORT_MESSAGE
-        if short:
-            certain_at = max(certain_at, EMERGENCY_PROBABILITY_SHORT)
-        if p_emergency >= certain_at or (alarm.level == "unsure" and p_emergency >= EMERGENCY_PROBABILITY_CONFIRM):
-            by_model = "certain"
-        elif not short and (p_emergency >= EMERGENCY_PROBABILITY_UNSURE or top_name == "emergency"):
-            by_model = "unsure"
-        else:
-            by_model = "none"
-        level = max(alarm.level, by_model, key=LEVELS.index) if norm.text else "none"
+        needed = max(EMERGENCY_PROBABILITY_IDIOM if idiom else EMERGENCY_PROBABILITY_UNSURE,
+                     EMERGENCY_PROBABILITY_SHORT if short else 0.0)
+        model_sees_danger = p_emergency >= needed or (top_name == "emergency" and not idiom and not short)
+        level = alarm.level if norm.text else "none"
+        if level == "unsure" and p_emergency >= EMERGENCY_PROBABILITY:
+            level = "certain"
+        elif level == "none" and model_sees_danger and norm.text:
+            level = "unsure"
         if level != "certain" and top_name == "emergency":  # the answer if the person is safe
             ranking = [r for r in ranking if r["name"] != "emergency"]
             top_name, top_conf = ranking[0]["name"], ranking[0]["confidence"]
