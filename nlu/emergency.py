@@ -88,9 +88,9 @@ _RULES: list[tuple[str, float, str]] = [
     ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poison|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
     ("missing_child", 1.0, _CHILD + r".{0,8}" + _LOST),
     ("missing_child", 1.0, _CHILD + r".{0,10}(?:到处找|找遍了|满村找|找了一?(?:下午|晚上|整晚|夜|整天|天)(?!工作|活))"),
-    ("missing_child", 1.0, r"(?:child|son|daughter|kid|baby|boy|girl)\b.{0,12}\b(?:missing|lost|gone|kidnapped)|can't find my (?:child|son|daughter|kid)"),
+    ("missing_child", 1.0, r"(?:child|son|daughter|kid|baby|boy|girl)\b.{0,30}\b(?:missing|(?:is|got|was|are|were) lost|(?:is|has|have|was) gone|(?:been )?gone since|kidnapped|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere)|can't find my (?:child|son|daughter|kid)"),
     ("missing_person", 1.0, _ELDER + r".{0,8}" + _LOST),
-    ("missing_person", 1.0, r"(?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|mum|husband|wife|old man|old woman)\b.{0,40}\b(?:is missing|went missing|gone missing|disappeared|(?:been )?gone since|(?:can't|cant|can’t|cannot|could not|couldn't) (?:be )?f(?:i)?nd|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) back)|" + _CANT + r" find my (?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|husband|wife)"),
+    ("missing_person", 1.0, r"(?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|mum|husband|wife|old man|old woman)\b.{0,40}\b(?:is missing|went missing|gone missing|disappeared|got lost|wandered off|(?:been )?gone since|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere|(?:can't|cant|can’t|cannot|could not|couldn't) (?:be )?f(?:i)?nd|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) back)|" + _CANT + r" find my (?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|husband|wife)"),
     ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|emergency|sos\b|call (?:the )?police|save (?:me|us)\b"),
 ]
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
@@ -116,9 +116,10 @@ _NOT_DANGER = re.compile(
 _NOT_NOW = re.compile(
     r"漏|裂|过后|之后|水退了|还没修|没修好|绝收|收成|庄稼|去年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
     r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|months? ago|apply|application|subsidy|subsidies"
-    r"|assistance|allowance|insurance|policy|compensation|repair|damaged|news"
+    r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
+    r"|after the (?:flood|fire|storm|earthquake|landslide)|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
-_URGENT = re.compile(r"快|救命|救救|正在|被困|出不来|还在里面|人在|有人|赶紧|马上|help me|help us|please help|help!|\bnow\b|hurry|still inside")
+_URGENT = re.compile(r"快|救命|救救|正在|被困|出不来|还在里面|人在|有人|赶紧|马上|help me|help us|please help|help!|\bnow\b|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # a long-standing illness: medical triggers are lowered unless something happened just now
 _CHRONIC = re.compile(
