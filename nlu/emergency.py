@@ -17,9 +17,13 @@ A few narrow rules keep figurative and past words out:
 
 - **Figures of speech** — 我想死你了 (I miss you so much), 笑死我了, 热死了, 累成狗, 卡死了,
   手机死机了, 打我电话, 我要打电话, 打死我也不去, 杀价, 砍价, 打call, 群里炸了, 电脑中毒;
-  this heat is killing me, dead tired, killing time, my phone died, bored to death: these
-  fixed phrases are removed before matching, so they never fire. Only fixed idioms are
-  removed; 我不想活了, 想死, 活不下去 always fire, even with 哈哈 around them.
+  手机快不行了; this heat is killing me, dead tired, killing time, my phone died, bored to
+  death: these fixed phrases are removed before matching, so they never fire. Only fixed
+  idioms are removed; 我不想活了, 想死, 活不下去 always fire, even with 哈哈 around them.
+- **Narrow triggers** — 不动了 but not 干不动了 / 走不动了 (too old or tired to work), 打 not before
+  电话 / 工 / 针 / 牌 (我要打电话), an attack but not a panic attack, abuse of a person but not of
+  a subsidy, poison taken but not rat poison to buy, "emergency" but not an emergency fund,
+  "my son is lost" but not "my son lost his job".
 - **Past events, damage reports and policy questions about fire, flood or disaster** —
   去年发洪水冲了房子, 屋顶塌了一块下雨就漏, 房子被火烧了能申请临时救助吗: a past-time, damage or policy
   word cuts *fire, flood, disaster* triggers to 0.4 (none) unless an urgency word (快, 救命,
@@ -80,18 +84,18 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
     ("self_harm", TIME, r"今晚|今天晚上|今夜|过了今(?:天|晚)|结束(?:这一切|一切)|一切都结束|tonight|much longer|(?:finish|end) (?:it|this|everything)\b|after this (?:weekend|week|day)|last night on|the last night"),
     ("violence", 1.0, r"家暴|往死里打|打死|打我|打得.{0,4}(?:血|伤|不行)|被打|挨打|打孩子|打我孩子|他" + _HIT + r"|要" + _HIT + r"|砍我|砍人|要砍|拿(?:着)?刀|举着刀|持刀|拿棍|捅了|被捅|杀我|杀人|要杀|杀了我|杀了(?:全家|你|他|她)|强奸|性侵|猥亵|绑架|被拐|闯进|被关|掐我|勒我|威胁我|追着打"),
-    ("violence", 1.0, r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|attack|rape|kidnap|abus(?:e|ing)|threaten|stab|chok(?:e|ing) me|strangl|(?:broke|break|breaking|burst) into|locked me (?:up|in)"),
+    ("violence", 1.0, r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|(?<!panic )(?<!anxiety )attack|rape|kidnap|abus(?:e|es|ed|ing) (?:me|my|us|her|him|the (?:kids|children))|abusive|threaten(?:s|ed|ing)? (?:me|us|my|to)|stab|chok(?:e|ing) me|strangl|(?:broke|break|breaking|burst) into|locked me (?:up|in)"),
     ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
     ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|flood|(?:washed|swept) away|water is (?:coming|rising)"),
     ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在|earthquake|landslide|mudslide|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
-    ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|落水|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|不动了"),
-    ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poison|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
+    ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|落水|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬])不动了"),
+    ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
     ("missing_child", 1.0, _CHILD + r".{0,8}" + _LOST),
     ("missing_child", 1.0, _CHILD + r".{0,10}(?:到处找|找遍了|满村找|找了一?(?:下午|晚上|整晚|夜|整天|天)(?!工作|活))"),
     ("missing_child", 1.0, r"(?:child|son|daughter|kid|baby|boy|girl)\b.{0,30}\b(?:missing|(?:is|got|was|are|were) lost|(?:is|has|have|was) gone|(?:been )?gone since|kidnapped|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere)|can't find my (?:child|son|daughter|kid)"),
     ("missing_person", 1.0, _ELDER + r".{0,8}" + _LOST),
     ("missing_person", 1.0, r"(?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|mum|husband|wife|old man|old woman)\b.{0,40}\b(?:is missing|went missing|gone missing|disappeared|got lost|wandered off|(?:been )?gone since|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere|(?:can't|cant|can’t|cannot|could not|couldn't) (?:be )?f(?:i)?nd|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) back)|" + _CANT + r" find my (?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|husband|wife)"),
-    ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|emergency|sos\b|call (?:the )?police|save (?:me|us)\b"),
+    ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|\bemergency\b(?! (?:fund|money|subsidy|assistance|aid|number|loan|relief|allowance))|sos\b|call (?:the )?police|save (?:me|us)\b"),
 ]
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 
@@ -99,10 +103,10 @@ _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 _NOT_DANGER = re.compile(
     r"想死(?:你|您|我|你们|大家)了?"
     r"|(?:笑|热|冷|累|饿|困|渴|烦|气|急|忙|吵|美|馋|闷|懒|丑|晒|挤|疼|痛|难受|无聊|麻烦|高兴|开心|羡慕|折腾|愁|卡|坑|穷)死(?:我|人|了|啦|掉)+"
-    r"|打我(?:的)?(?:电话|手机|号码)|给我打|打我一下电话|打死(?:我)?也不|死机|累成狗|打call"
+    r"|打我(?:的|这个|这|家)?(?:电话|手机|号码|号|座机)|给我打|打我一下电话|打死(?:我)?也不|死机|累成狗|打call"
     r"|找不到(?:工作|活|对象|媳妇|学校|人管|地方)"
     r"|杀(?:猪|鸡|鸭|鱼|羊|牛|价|熟|毒|虫|菌)|砍价|压价|砍一刀|秒杀|被杀了?(?:好几次|一次)|游戏"
-    r"|(?:电脑|手机|电视|系统|软件|网站|网页|文件|U盘|u盘)(?:也|又|都)?(?:中毒|中了毒|不动了|卡死)"
+    r"|(?:电脑|手机|电视|电池|系统|软件|网站|网页|文件|U盘|u盘|车|摩托|机器|电瓶)(?:也|又|都|彻底)?(?:快)?(?:中毒|中了毒|不动了|卡死|不行了)"
     r"|火锅|上火|发火|火车|火腿|火柴|打火机|火力|火龙果|火爆"
     r"|不能不管|要打工|要打针|打疫苗|他打工|打工"
     r"|fire(?:d)? from|fired me|no fire|ceasefire"

@@ -43,6 +43,10 @@ from nlu.training_data import Example
         ("my husband passed out in the field", "medical"),
         ("my grandma has gone missing since lunch", "missing_person"),
         ("you know what, yesterday was fine but today my daughter is missing", "missing_child"),
+        ("他躺地上不动了", "medical"),
+        ("my son drank rat poison", "medical"),
+        ("my husband abuses me", "violence"),
+        ("my son is not back yet from school and it is dark", "missing_child"),
     ],
 )
 def test_certain_emergencies_page_at_once(text, kind):
@@ -127,6 +131,15 @@ def test_hints_are_unsure_and_get_the_safety_question(text):
         "I can't wait much longer for the subsidy",
         "my father had a stroke years ago and needs care every day",
         "temporary assistance after a fire last year, how do I apply",
+        "after the flood in spring our kitchen is still broken",
+        "年纪大了 干不动了",  # too old to work: a need
+        "手机快不行了",
+        "打我这个号码",
+        "the officials abuse the subsidy",
+        "is there emergency money for poor families",
+        "my son lost his job",
+        "my daughter lost her phone",
+        "I had a panic attack last night",
     ],
 )
 def test_figures_of_speech_and_needs_are_not_emergencies(text):
