@@ -54,11 +54,11 @@ NEED_CATEGORIES = (
 # answer into a fallback (0.35 loses one, 0.4 six). Below it the intent is nlu_fallback.
 FALLBACK_THRESHOLD = 0.3
 # The classifier never pages alone: where the lexicon sees nothing, `emergency` at or above
-# EMERGENCY_PROBABILITY_UNSURE (or as its best intent) makes the message *unsure* (one safety
-# question first). A lexicon hint (unsure) that the classifier backs with at least
+# EMERGENCY_PROBABILITY_UNSURE makes the message *unsure* (one safety question first); below
+# it lie words the classifier barely knows (English 0.25, english please 0.33). A lexicon hint (unsure) that the classifier backs with at least
 # EMERGENCY_PROBABILITY is *certain* (page at once).
 EMERGENCY_PROBABILITY = 0.5
-EMERGENCY_PROBABILITY_UNSURE = 0.4
+EMERGENCY_PROBABILITY_UNSURE = 0.35
 # ... unsure only at or above this one when the message holds a benign idiom (我想死你了)
 EMERGENCY_PROBABILITY_IDIOM = 0.85
 # ... or this one for a message of at most SHORT_MESSAGE characters: a word or two the
@@ -143,7 +143,7 @@ class NLU:
         short = len(norm.text.replace(" ", "")) <= SHORT_MESSAGE
         needed = max(EMERGENCY_PROBABILITY_IDIOM if idiom else EMERGENCY_PROBABILITY_UNSURE,
                      EMERGENCY_PROBABILITY_SHORT if short else 0.0)
-        model_sees_danger = p_emergency >= needed or (top_name == "emergency" and not idiom and not short)
+        model_sees_danger = p_emergency >= needed
         level = alarm.level if norm.text else "none"
         if level == "unsure" and p_emergency >= EMERGENCY_PROBABILITY:
             level = "certain"
