@@ -294,7 +294,7 @@ class _Run:
             await self._emergency()  # a second unsure message while asked is an emergency too
             return
         if unsure:
-            await self._ask_safety()
+            await self._ask_safety(first_contact)
             return
         if self.state.get("offer") == "resume":
             if await self._answer_resume_offer():
@@ -322,14 +322,14 @@ class _Run:
         if not await self._start_by_id("emergency", {}):
             self.turn.say(_text(self.locale, "emergency"))
 
-    async def _ask_safety(self) -> None:
+    async def _ask_safety(self, first_contact: bool) -> None:
         """Unsure: hold the message (and the flow the person is in) and ask if they are safe."""
         frame = {**self._frame(), "waiting": bool(self.state.get("waiting"))} if self.flow is not None else None
         self._clear_flow(keep_resume=True)
         if not await self._start_by_id(SAFETY_FLOW, {}):
             await self._emergency()  # no way to ask: err toward a human
             return
-        self.state["held"] = {"text": self.turn.text, "parse": self.turn.parse, "frame": frame}
+        self.state["held"] = {"text": self.turn.text, "parse": self.turn.parse, "frame": frame, "first": first_contact}
 
     async def _carry_on(self) -> None:
         """The person is safe: handle the held message as if it had just arrived."""
@@ -352,7 +352,7 @@ class _Run:
         if self.flow is not None:
             await self._in_flow()
         else:
-            await self._no_flow(False)
+            await self._no_flow(bool(held.get("first")))
 
     async def _answer_resume_offer(self) -> bool:
         self.state.pop("offer", None)
