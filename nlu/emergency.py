@@ -152,6 +152,9 @@ class EmergencyResult:
         return self.level == "unsure"
 
 
+_NONE = EmergencyResult(False)
+
+
 def level_of(score: float) -> str:
     return "certain" if score >= CERTAIN else "unsure" if score >= UNSURE else "none"
 
@@ -164,14 +167,14 @@ def detect(text: str) -> EmergencyResult:
 def detect_normalized(norm: str) -> EmergencyResult:
     """``detect`` for text that ``nlu.normalize.normalize`` has already processed."""
     cleaned = _NOT_DANGER.sub(" ", norm)
+    hits = [(kind, weight, m) for kind, weight, pattern in _COMPILED if (m := pattern.search(cleaned))]
+    if not hits:
+        return _NONE
     not_now = bool(_NOT_NOW.search(cleaned)) and not _URGENT.search(cleaned)
     chronic = bool(_CHRONIC.search(cleaned)) and not _SUDDEN.search(cleaned)
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
-    for kind, weight, pattern in _COMPILED:
-        m = pattern.search(cleaned)
-        if m is None:
-            continue
+    for kind, weight, m in hits:
         if (not_now and kind in _SOFTENABLE) or (chronic and kind == "medical"):
             weight = min(weight, LOWERED)
         # certain triggers count once; hints and time words add up
