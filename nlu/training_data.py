@@ -158,7 +158,7 @@ def data_files(path: Path) -> list[Path]:
         rel = p.relative_to(path).parts
         if rel[0] == "test" and len(rel) > 1:  # the held-out split is never trained on
             continue
-        if p.name == "kb_eval.yml":  # knowledge-search evaluation, not NLU data
+        if p.name.startswith("kb_"):  # knowledge-search evaluation (kb_eval, kb_situations…), not NLU data
             continue
         files.append(p)
     return files

@@ -1,6 +1,7 @@
 """Need requests: the intake's helpers, opening the case, and following one's cases."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -302,9 +303,11 @@ async def case_timeline(ctx: ActionContext, number: str) -> dict:
           args: {number: "{{case}}"}
         - say: {zh: "{{result.text}}", en: "{{result.text}}"}
     """
-    case = await case_store.get_case(ctx.session, str(number or "").strip().upper())
-    if case is None or ctx.person.id not in (case.person_id, case.filed_by_person_id):
-        return {"found": False, "text": pick(ctx.locale, "没找到这个求助编号。", "I could not find that case number.")}
+    typed = re.fullmatch(r"XZ(\d{4})(\d{1,6})", re.sub(r"[\s\-_]", "", str(number or "").upper()))
+    case = await case_store.get_case(ctx.session, case_store.format_number(int(typed[1]), int(typed[2]))) if typed else None
+    if case is None or ctx.person.id not in (case.person_id, case.filed_by_person_id):  # the same words either way
+        return {"found": False, "text": pick(ctx.locale, "您名下没有这个求助编号。请核对一下，或回复“我的求助”看您的全部求助。",
+                                              "You have no case with that number. Please check it, or reply \"my cases\" to see yours.")}
     en = ctx.locale == "en"
     lines = [_case_line(case, ctx.locale)]
     for event in await case_store.timeline(ctx.session, case):
