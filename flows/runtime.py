@@ -307,7 +307,7 @@ class _Run:
                 log.error("conversation %s points at a missing flow %s/%s step %s; starting over",
                           self.turn.conversation.id, self.flow_id, self.version_id, self.step_id)
                 self._clear_flow()
-        unsure = (self.turn.parse.get("emergency") or {}).get("level") == "unsure"
+        unsure = not self.turn.payload and (self.turn.parse.get("emergency") or {}).get("level") == "unsure"
         if self.turn.emergency is not None or (unsure and self.flow_id == SAFETY_FLOW):
             await self._emergency()  # a second unsure message while asked is an emergency too
             return

@@ -76,8 +76,8 @@ async def test_a_clear_emergency_pages_at_once(runner):
     on_duty = await _link_staff(runner)
     async with running(runner.services, extensions=()) as client:
         replies = await _say(client, "u3", "I am going to kill myself tonight")
-    assert replies[0]["text"].startswith("有危险请马上打电话") and "12356" in replies[0]["text"]
-    assert not any("安全吗" in r["text"] for r in replies)
+    assert replies[0]["text"].startswith("If anyone is in danger, call now") and "12356" in replies[0]["text"]
+    assert not any("safe right now" in r["text"] for r in replies)
     [handoff], paged, _ = await _state(runner, "u3")
     assert (handoff.reason, handoff.priority) == ("emergency", "urgent") and paged == on_duty
 
