@@ -37,6 +37,7 @@ from bot.turn import CHOICE_PREFIX, Turn
 from flows import conditions, templates
 from flows.answers import (
     Parsed, parse_date, parse_number, parse_phone, parse_safe, parse_text, parse_yes_no, pick_choice,
+    refuses_choice,
 )
 from flows.model import (
     ENTITY_TYPES, ActionStep, AskStep, BranchStep, CallStep, EndStep, Flow, GotoStep, HandoffStep, SayStep,
@@ -547,7 +548,12 @@ class _Run:
 
     def _is_cancel(self) -> bool:
         t = self.turn.text.strip().lower().strip(" .!?。！？，,~…")
-        return t in CANCEL_WORDS or self.turn.payload.strip() == "/cancel"
+        if t in CANCEL_WORDS or self.turn.payload.strip() == "/cancel":
+            return True
+        step = self.flow.step(self.step_id) if self.flow is not None else None  # 不要 at 我要报名 / 看别的
+        return (isinstance(step, AskStep) and bool(self.state.get("waiting")) and not self.turn.payload.strip()
+                and self.flow.slots[step.ask.slot].type == "choice"
+                and refuses_choice(self.turn.text, [v for v, _ in self._choices(step)]))
 
     # ── starting and running ───────────────────────────────────────────────────────────
     async def _start_by_id(self, flow_id: str, captured: dict) -> bool:

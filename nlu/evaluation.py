@@ -15,8 +15,10 @@ once; unsure: ask one safety question first; a parser without that key counts an
 
 An unsure message is scored for intent as its outcome after the safety question: an emergency
 example counts as ``emergency`` (the person answers "not safe"), any other as its parsed intent.
-Entity types the file never annotates are not scored (a file
-without date annotations says nothing about date predictions).
+Entity types the file never annotates are not scored (a file without date annotations says
+nothing about date predictions). ``need_category_recall``: the share of examples annotated
+with a need category whose predicted category is that one; ``need_category_offered_recall``
+counts also the runner-up the intake offers ("是A还是B？").
 """
 from __future__ import annotations
 
@@ -53,6 +55,7 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
     correct = 0
     emergencies = caught = non_emergencies = false_alarms = questions = 0
     by_language: dict[str, list[int]] = {}
+    needs = needs_found = needs_offered = 0
     for ex in examples:
         result = parse(ex.text, now=now)
         predicted = result["intent"]["name"]
@@ -78,6 +81,13 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
             non_emergencies += 1
             false_alarms += level == "certain"
             questions += level == "unsure"
+        gold_needs = [str(a.value) for a in ex.entities if a.entity == "need_category"]
+        if gold_needs:
+            needs += 1
+            found = next((e for e in result["entities"] if e["entity"] == "need_category"), None)
+            offered = [str(found["value"]), *map(str, found.get("alternatives", ()))] if found else []
+            needs_found += bool(offered) and offered[0] in gold_needs
+            needs_offered += any(v in gold_needs for v in offered)
         gold = Counter((a.entity, str(a.value)) for a in ex.entities)
         pred = Counter((e["entity"], str(e["value"])) for e in result["entities"] if e["entity"] in entity_types)
         for key in gold.keys() | pred.keys():
@@ -98,6 +108,9 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
         "emergency_recall_by_language": {k: round(c / t, 4) for k, (c, t) in sorted(by_language.items())},
         "emergency_false_positive_rate": round(false_alarms / non_emergencies, 4) if non_emergencies else None,
         "safety_question_rate": round(questions / non_emergencies, 4) if non_emergencies else None,
+        "need_category_recall": round(needs_found / needs, 4) if needs else None,
+        "need_category_offered_recall": round(needs_offered / needs, 4) if needs else None,
+        "need_examples": needs,
         "errors": errors,
     }
 
@@ -111,6 +124,8 @@ def format_report(report: dict, max_errors: int = 20) -> str:
         + "".join(f"  {k} {v}" for k, v in report.get("emergency_recall_by_language", {}).items()),
         f"emergency FP rate    {report['emergency_false_positive_rate']}  (pages on non-emergencies)",
         f"safety question rate {report.get('safety_question_rate')}  (asked on non-emergencies)",
+        f"need category recall {report['need_category_recall']} (with the offered runner-up: "
+        f"{report['need_category_offered_recall']}; {report['need_examples']} examples)",
         "",
         f"{'intent':<16} {'prec':>6} {'rec':>6} {'f1':>6} {'n':>4}",
     ]

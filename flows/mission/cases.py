@@ -48,10 +48,15 @@ async def need_start(ctx: ActionContext) -> dict:
     """
     ctx.slots["intake_since"] = ctx.now.isoformat()
     first = ctx.turn.text or ""
+    found = _need_entity(ctx) or {}
     if not ctx.slots.get("category"):
-        guess = _entity(ctx, "need_category") or category_from_text(first)
+        guess = found.get("value") or category_from_text(first)
         if guess in case_store.CATEGORIES:
             ctx.slots["category"] = guess
+    alternative = None
+    if ctx.slots.get("category") == found.get("value") and not ctx.slots.get("category_confirmed"):
+        alternative = next((a for a in found.get("alternatives") or ()
+                            if a in case_store.CATEGORIES and a != found.get("value")), None)
     if ctx.slots.get("category") and not ctx.slots.get("category_confirmed"):
         ctx.slots["category_guessed"] = True
     if not ctx.slots.get("village") and ctx.person.village_id:
@@ -62,15 +67,24 @@ async def need_start(ctx: ActionContext) -> dict:
     if not first.startswith("/") and len(first) >= 8 and not ctx.slots.get("first_message"):
         ctx.slots["first_message"] = first[:500]
     category = ctx.slots.get("category")
-    return {"category": category, "guessed": bool(ctx.slots.get("category_guessed")),
-            "category_words": _category_words(category, ctx.locale)}
+    result = {"category": category, "guessed": bool(ctx.slots.get("category_guessed")),
+              "category_words": _category_words(category, ctx.locale)}
+    if alternative:  # two plausible categories: "是A还是B？1 A 2 B 3 别的"
+        result.update(alternative=alternative, alternative_words=_category_words(alternative, ctx.locale),
+                      pair=[_category_choice(category), _category_choice(alternative),
+                            choice(MORE_CATEGORIES, "别的", "Something else")])
+    return result
 
 
-def _entity(ctx: ActionContext, name: str):
-    for e in (ctx.turn.parse or {}).get("entities", []):
-        if e.get("entity") == name:
-            return e.get("value")
-    return None
+MORE_CATEGORIES = "more"  # the "something else" answer to "是A还是B？": the full list follows
+
+
+def _category_choice(category: str) -> dict:
+    return choice(category, case_store.CATEGORY_WORDS["zh"][category], case_store.CATEGORY_WORDS["en"][category])
+
+
+def _need_entity(ctx: ActionContext) -> dict | None:
+    return next((e for e in (ctx.turn.parse or {}).get("entities", []) if e.get("entity") == "need_category"), None)
 
 
 def _category_words(category: str | None, locale: str) -> str:
@@ -87,8 +101,7 @@ async def category_choices(ctx: ActionContext) -> dict:
             slot: category
             choices_from: result.items
     """
-    items = [choice(c, case_store.CATEGORY_WORDS["zh"][c], case_store.CATEGORY_WORDS["en"][c])
-             for c in case_store.CATEGORIES]
+    items = [_category_choice(c) for c in case_store.CATEGORIES]
     return {"items": items}
 
 
