@@ -308,7 +308,10 @@ class _Run:
                 log.error("conversation %s points at a missing flow %s/%s step %s; starting over",
                           self.turn.conversation.id, self.flow_id, self.version_id, self.step_id)
                 self._clear_flow()
-        unsure = not self.turn.payload and (self.turn.parse.get("emergency") or {}).get("level") == "unsure"
+        alarm = self.turn.parse.get("emergency") or {}
+        # the classifier alone (no lexicon kinds) does not interrupt an answer to an open question
+        unsure = (not self.turn.payload and alarm.get("level") == "unsure"
+                  and bool(alarm.get("kinds") or not (self.flow is not None and self.state.get("waiting"))))
         if self.turn.emergency is not None or (unsure and self.flow_id == SAFETY_FLOW):
             await self._emergency()  # a second unsure message while asked is an emergency too
             return

@@ -66,7 +66,7 @@ def test_need_category_recall_on_the_test_split_and_the_indirect_needs(nlu):
     indirect-needs challenge set (written before the classifier) is held at its measured
     level, below the 0.85 target (docs/nlu.md)."""
     test = evaluate(nlu.parse, load_training_data(TEST_DIR / "test.yml", synonyms_from=nlu.data).examples)
-    assert test["need_category_recall"] >= 0.85 and test["need_examples"] == 26
+    assert test["need_category_recall"] >= 0.85 and test["need_examples"] == 29  # 26 + 3 from issue 13
     indirect = load_training_data(TEST_DIR / "needs_indirect.yml", synonyms_from=nlu.data)
     report = evaluate(nlu.parse, indirect.examples)
     assert report["need_examples"] == len(indirect.examples) == 55
