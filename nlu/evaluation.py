@@ -19,6 +19,9 @@ Entity types the file never annotates are not scored (a file without date annota
 nothing about date predictions). ``need_category_recall``: the share of examples annotated
 with a need category whose predicted category is that one; ``need_category_offered_recall``
 counts also the runner-up the intake offers ("是A还是B？").
+``leave_unclear`` (the bot asks "stop the messages, leave an activity or delete my data?")
+counts as right for a ``stop`` or ``cancel_signup`` example; ``leave_questions`` says how
+often it was asked.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from nlu.leaving import LEAVE_UNCLEAR, LEAVING_INTENTS
 from nlu.training_data import Example
 
 __all__ = ["evaluate", "format_report"]
@@ -56,12 +60,16 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
     emergencies = caught = non_emergencies = false_alarms = questions = 0
     by_language: dict[str, list[int]] = {}
     needs = needs_found = needs_offered = 0
+    leave_questions = 0
     for ex in examples:
         result = parse(ex.text, now=now)
         predicted = result["intent"]["name"]
         level = (result.get("emergency") or {}).get("level") or ("certain" if predicted == "emergency" else "none")
         if level == "unsure" and ex.intent == "emergency":
             predicted = "emergency"
+        if predicted == LEAVE_UNCLEAR:  # the flow `leave` asks which: right for either of its intents
+            leave_questions += 1
+            predicted = ex.intent if ex.intent in LEAVING_INTENTS else predicted
         if predicted == ex.intent:
             correct += 1
             tp[ex.intent] += 1
@@ -111,6 +119,7 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
         "need_category_recall": round(needs_found / needs, 4) if needs else None,
         "need_category_offered_recall": round(needs_offered / needs, 4) if needs else None,
         "need_examples": needs,
+        "leave_questions": leave_questions,
         "errors": errors,
     }
 
@@ -126,6 +135,7 @@ def format_report(report: dict, max_errors: int = 20) -> str:
         f"safety question rate {report.get('safety_question_rate')}  (asked on non-emergencies)",
         f"need category recall {report['need_category_recall']} (with the offered runner-up: "
         f"{report['need_category_offered_recall']}; {report['need_examples']} examples)",
+        f"leave questions      {report['leave_questions']} (stop / leave an activity / erase?)",
         "",
         f"{'intent':<16} {'prec':>6} {'rec':>6} {'f1':>6} {'n':>4}",
     ]

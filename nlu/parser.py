@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from nlu import tokenize
+from nlu import leaving, tokenize
 from nlu.canonical import Canonicalizer
 from nlu.emergency import detect_normalized, has_benign_idiom
 from nlu.entities.base import Span, overlaps
@@ -166,6 +166,10 @@ class NLU:
             ranking.insert(0, dict(intent))
         else:
             intent = {"name": top_name, "confidence": top_conf}
+        if intent["name"] in leaving.LEAVING_INTENTS and leaving.unclear(  # stop the messages, leave an activity, or erase?
+                norm.text, intent["name"], next((r["confidence"] for r in ranking[1:3] if r["name"] in leaving.LEAVING_INTENTS), 0.0)):
+            intent = {"name": leaving.LEAVE_UNCLEAR, "confidence": top_conf}
+            ranking.insert(0, dict(intent))
         return {
             "text": text,
             "intent": intent,

@@ -70,7 +70,7 @@ def test_need_category_recall_on_the_test_split_and_the_indirect_needs(nlu):
     indirect = load_training_data(TEST_DIR / "needs_indirect.yml", synonyms_from=nlu.data)
     report = evaluate(nlu.parse, indirect.examples)
     assert report["need_examples"] == len(indirect.examples) == 55
-    assert report["need_category_recall"] >= 0.6  # 13 of 55 are not taken for a need by the intent model
+    assert report["need_category_recall"] >= 0.75  # 0.78 (2026-12-06); 6 of 55 are still not taken for a need
     assert report["need_category_offered_recall"] >= report["need_category_recall"]
 
 
