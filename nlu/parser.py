@@ -56,16 +56,18 @@ NEED_CATEGORIES = (
 FALLBACK_THRESHOLD = 0.3
 # The classifier never pages alone: where the lexicon sees nothing, `emergency` at or above
 # EMERGENCY_PROBABILITY_UNSURE makes the message *unsure* (one safety question first); below
-# it lie words the classifier barely knows (English 0.25, english please 0.33). A lexicon hint (unsure) that the classifier backs with at least
+# it lie words the classifier barely knows and answers to questions (她八十多了 腿脚不灵便 0.36). A lexicon hint (unsure) that the classifier backs with at least
 # EMERGENCY_PROBABILITY is *certain* (page at once).
 EMERGENCY_PROBABILITY = 0.5
-EMERGENCY_PROBABILITY_UNSURE = 0.35
+EMERGENCY_PROBABILITY_UNSURE = 0.45
 # ... unsure only at or above this one when the message holds a benign idiom (我想死你了)
 EMERGENCY_PROBABILITY_IDIOM = 0.85
 # ... or this one for a message of at most SHORT_MESSAGE characters: a word or two the
 # classifier barely knows (妥了) must not look like an emergency; short real emergencies
 # (救命, 着火了, 娃不见了) are caught by the lexicon.
 EMERGENCY_PROBABILITY_SHORT = 0.95
+# ... or when `emergency` is its best intent at or above this (a flat guess below it: English 0.25)
+TOP_FLOOR = 0.3
 SHORT_MESSAGE = 3
 
 # When spans overlap, the higher priority one is kept.
@@ -146,7 +148,7 @@ class NLU:
         short = len(norm.text.replace(" ", "")) <= SHORT_MESSAGE
         needed = max(EMERGENCY_PROBABILITY_IDIOM if idiom else EMERGENCY_PROBABILITY_UNSURE,
                      EMERGENCY_PROBABILITY_SHORT if short else 0.0)
-        model_sees_danger = p_emergency >= needed
+        model_sees_danger = p_emergency >= needed or (top_name == "emergency" and p_emergency >= TOP_FLOOR and not idiom and not short)
         level = alarm.level if norm.text else "none"
         if level == "unsure" and p_emergency >= EMERGENCY_PROBABILITY:
             level = "certain"
