@@ -155,7 +155,8 @@ async def relay_to_worker(turn: Turn, inbound_message_id: int) -> None:
     if identity is None:
         return
     who = turn.person.display_name or f"#{turn.person.id}"
-    mark = "⚠ " if turn.emergency is not None else ""
+    unsure = (turn.parse.get("emergency") or {}).get("level") == "unsure"
+    mark = "⚠ " if turn.emergency is not None or unsure else ""  # the worker judges an unsure one
     await outbox_store.enqueue(
         session,
         channel=identity.channel,
@@ -260,12 +261,18 @@ class Dispatcher:
         parse = s.nlu.parse(text, now) if text else {
             "text": "", "intent": {"name": "nlu_fallback", "confidence": 0.0}, "entities": [], "intent_ranking": []}
         emergency = None
+        level = (parse.get("emergency") or {}).get("level")
         if s.emergency_detector is not None and text:
             result = s.emergency_detector(text)
             if result is not None and getattr(result, "is_emergency", False):
                 emergency = result
-                top = {"name": "emergency", "confidence": 1.0}
-                parse = {**parse, "intent": top, "intent_ranking": [top, *parse.get("intent_ranking", [])]}
+            elif getattr(result, "level", "") == "unsure" and level in (None, "none"):  # another NLU backend
+                parse = {**parse, "emergency": {"level": "unsure", "kinds": list(result.kinds), "score": result.score}}
+        if emergency is None and level == "certain":
+            emergency = parse["emergency"]  # the classifier is sure where the lexicon is not
+        if emergency is not None:
+            top = {"name": "emergency", "confidence": 1.0}
+            parse = {**parse, "intent": top, "intent_ranking": [top, *parse.get("intent_ranking", [])]}
         return parse, emergency
 
     async def _handle_in_lane(self, inbound: Inbound, cleaned: Cleaned, parse: dict, emergency) -> list[Outbound]:

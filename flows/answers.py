@@ -14,7 +14,7 @@ from nlu.choices import parse_choice, role_of, yes_or_no
 from nlu.entities.numbers import chinese_to_int
 from nlu.normalize import normalize
 
-__all__ = ["Parsed", "parse_date", "parse_number", "parse_phone", "parse_text",
+__all__ = ["Parsed", "parse_date", "parse_number", "parse_phone", "parse_safe", "parse_text",
            "parse_yes_no", "pick_choice", "pick_number", "pick_title", "refuses_choice"]
 
 
@@ -85,6 +85,26 @@ def parse_yes_no(text: str, intent: str = "") -> Parsed | None:
 
 
 _MEANINGFUL = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
+
+
+_NO_DANGER = re.compile(r"没(?:有)?(?:危险|事|问题)|不危险|no danger|not in danger|i'?m ok|i am ok")
+_UNSAFE = re.compile(r"不.{0,2}安全|危险|救|不好|不行|not safe|unsafe|not ok|danger|help|hurt|^no\b|^nope|^不[是对]?$|^没有?$|^[2２②二](?!\d)")
+_SAFE = re.compile(r"安全|没事|还好|挺好|很好|我好|放心|不用担心|^好|safe|^ok|okay|fine|^yes|^yeah|^是|^对|^嗯|^[1１①一](?!\d)")
+
+
+def parse_safe(text: str) -> Parsed | None:
+    """The answer to "are you safe?": `safe`, `unsafe` or None. Negations are read first
+    (我不安全 and "not safe" are unsafe, 没危险 is safe); a bare 2 is unsafe, a bare 1 safe."""
+    t = text.strip().lower()
+    if not t:
+        return None
+    if _NO_DANGER.search(t):
+        return Parsed("safe")
+    if _UNSAFE.search(t):
+        return Parsed("unsafe")
+    if _SAFE.search(t):
+        return Parsed("safe")
+    return None
 
 
 def parse_text(text: str, min_length: int | None = None, max_length: int | None = None) -> Parsed | None:

@@ -7,11 +7,14 @@ step. Parsed flows are cached by their immutable version id; each turn asks the 
 the current version ids (one query), so a publish reaches every process on its next message,
 while a conversation keeps the version it started on.
 
-Repair is built in, in this order: emergency → "continue?" answer → cancel → correction →
-digression → the answer → "中文"/"English" → digression by intent → another flow (at an
-`interruptible` question) → misunderstanding (twice in a row: the menu and a human). A turn
-that would end without a word gets the menu: nobody is met with silence. A first message
-sets the reply language from its text.
+Repair is built in, in this order: emergency → safety question → "continue?" answer → cancel →
+correction → digression → the answer → "中文"/"English" → digression by intent → another flow
+(at an `interruptible` question) → misunderstanding (twice in a row: the menu and a human). A
+turn that would end without a word gets the menu: nobody is met with silence. A first message
+sets the reply language from its text. An emergency the detector is sure of starts the flow
+`emergency`; one it is unsure of (`parse["emergency"]["level"] == "unsure"`) holds the message
+and starts `safety_check`: "safe" goes on with the held message as usual, anything else ends
+in `emergency`.
 `conversation.state` holds the engine's bookkeeping:
 
     waiting   at an ask, waiting for the answer      attempts  wrong answers at this ask
@@ -21,6 +24,7 @@ sets the reply language from its text.
     seen      the person has written before          shown     the choices shown last (the
                                                                 dispatcher keeps it; a number
                                                                 or title picks from it)
+    held      the message the safety question holds
 """
 from __future__ import annotations
 
@@ -28,13 +32,15 @@ import inspect
 import logging
 import re
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 from bot.messages import Button
 from bot.turn import CHOICE_PREFIX, Turn
 from flows import conditions, templates
 from flows.answers import (
-    Parsed, parse_date, parse_number, parse_phone, parse_text, parse_yes_no, pick_choice, pick_number, pick_title,
+    Parsed, parse_date, parse_number, parse_phone, parse_safe, parse_text, parse_yes_no, pick_choice, pick_number,
+    pick_title,
     refuses_choice,
 )
 from flows.model import (
@@ -51,6 +57,7 @@ log = logging.getLogger("xiangzhu.flows")
 HUMAN_PAYLOAD = "/human"
 RESUME_PAYLOAD = "/resume"
 RESUME_NO_PAYLOAD = "/resume no"
+SAFETY_FLOW = "safety_check"
 SKIP_VALUE = "__skip__"
 INTENT_THRESHOLD = 0.5
 MAX_STEPS_PER_TURN = 100
@@ -278,6 +285,7 @@ class _Run:
         self.entities = self._entities(turn.parse)
         self.intent = (turn.parse.get("intent") or {}).get("name") or ""
         self.confidence = float((turn.parse.get("intent") or {}).get("confidence") or 0.0)
+        self.carry_on: dict | None = None  # the held message, once the person said they are safe
 
     @staticmethod
     def _entities(parse: dict) -> list[dict]:
@@ -308,14 +316,29 @@ class _Run:
                 log.error("conversation %s points at a missing flow %s/%s step %s; starting over",
                           self.turn.conversation.id, self.flow_id, self.version_id, self.step_id)
                 self._clear_flow()
-        if self.turn.emergency is not None:
-            await self._emergency()
+        alarm = self.turn.parse.get("emergency") or {}
+        # the classifier alone (no lexicon kinds) does not interrupt an answer to an open question
+        unsure = (not self.turn.payload and alarm.get("level") == "unsure"
+                  and bool(alarm.get("kinds") or not (self.flow is not None and self.state.get("waiting"))))
+        if self.turn.emergency is not None or (unsure and self.flow_id == SAFETY_FLOW):
+            await self._emergency()  # a second unsure message while asked is an emergency too
+            return
+        if unsure:
+            await self._ask_safety(first_contact)
             return
         if self.state.get("offer") == "resume":
             if await self._answer_resume_offer():
                 return
         if self.flow is not None:
+            step = self.flow.step(self.step_id)
+            if self.flow_id == SAFETY_FLOW and not self.turn.payload and isinstance(step, AskStep):
+                answer = parse_safe(self.turn.text)
+                if answer is None:  # no digressions while asked: ask again, then err toward a human
+                    await self._misunderstood_answer(step)
+                    return
+                self.turn.payload = f"{CHOICE_PREFIX}{answer.value}"
             await self._in_flow()
+            await self._carry_on()
             return
         await self._no_flow(first_contact)
 
@@ -339,11 +362,46 @@ class _Run:
         return LANGUAGE_WORDS.get(self.turn.text.strip().lower().strip(" .!?。！？，,~"))
 
     async def _emergency(self) -> None:
-        if self.flow is not None and self.flow_id != "emergency":
+        held = self.state.get("held") if self.flow_id == SAFETY_FLOW else None
+        if held and held.get("frame"):
+            self.state["resume"] = held["frame"]
+        elif self.flow is not None and self.flow_id not in ("emergency", SAFETY_FLOW):
             self.state["resume"] = self._frame()
         self._clear_flow(keep_resume=True)
         if not await self._start_by_id("emergency", {}):
             self.turn.say(_text(self.locale, "emergency"))
+
+    async def _ask_safety(self, first_contact: bool) -> None:
+        """Unsure: hold the message (and the flow the person is in) and ask if they are safe."""
+        frame = {**self._frame(), "waiting": bool(self.state.get("waiting"))} if self.flow is not None else None
+        self._clear_flow(keep_resume=True)
+        if not await self._start_by_id(SAFETY_FLOW, {}):
+            await self._emergency()  # no way to ask: err toward a human
+            return
+        self.state["held"] = {"text": self.turn.text, "parse": self.turn.parse, "frame": frame, "first": first_contact}
+
+    async def _carry_on(self) -> None:
+        """The person is safe: handle the held message as if it had just arrived."""
+        held, self.carry_on = self.carry_on, None
+        if held is None:
+            return
+        parse = {**held["parse"], "emergency": {**held["parse"].get("emergency", {}), "level": "none"}}
+        self.turn = replace(self.turn, text=held["text"], parse=parse, payload="")
+        self.entities = self._entities(parse)
+        self.intent = (parse.get("intent") or {}).get("name") or ""
+        self.confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
+        frame = held.get("frame")
+        if frame:
+            self._restore(frame)
+            self.flow = await self.rt.flow(self.turn.session, self.version_id)
+            if self.flow is None or self.flow.step(self.step_id or "") is None:
+                self._clear_flow(keep_resume=True)
+            elif frame.get("waiting"):
+                self.state["waiting"] = True
+        if self.flow is not None:
+            await self._in_flow()
+        else:
+            await self._no_flow(bool(held.get("first")))
 
     async def _answer_resume_offer(self) -> bool:
         self.state.pop("offer", None)
@@ -617,7 +675,14 @@ class _Run:
         return self._next_of(step)
 
     def _finish(self) -> None:
+        held = self.state.get("held") if self.flow_id == SAFETY_FLOW else None
+        safe = held is not None and self.slots.get("safe") == "safe"
         self._clear_flow(keep_resume=True)
+        if safe:
+            self.carry_on = held  # handle() goes on with it
+            return
+        if held and held.get("frame"):
+            self.state["resume"] = held["frame"]
         self._offer_resume()
 
     def _offer_resume(self) -> None:
@@ -657,7 +722,7 @@ class _Run:
         self.flow_id = self.version_id = self.step_id = None
         self.slots = {}
         self.stack = []
-        for key in ("waiting", "attempts", "labels", "choices", "result"):
+        for key in ("waiting", "attempts", "labels", "choices", "result", "held"):
             self.state.pop(key, None)
         if not keep_resume:
             self.state.pop("resume", None)
