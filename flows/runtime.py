@@ -87,6 +87,7 @@ TEXTS = {
         "no": "否",
         "broken": "抱歉，这个流程出了问题，我们已经记录。回复“人工”找社工。",
         "fallback": "抱歉，我没听懂。回复“菜单”看看我能做什么，或回复“人工”找社工。",
+        "safe_offer": "好的。想找人聊聊，或者需要帮忙，社工随时在。",
         "emergency": "如有危险，请马上拨打：110 报警，120 急救，119 火警，12356 心理援助。我们也在通知社工。",
     },
     "en": {
@@ -104,6 +105,7 @@ TEXTS = {
         "no": "No",
         "broken": "Sorry, something is wrong with this conversation and we have logged it. Reply \"human\".",
         "fallback": "Sorry, I did not understand. Reply \"menu\" to see what I can do, or \"human\" for a worker.",
+        "safe_offer": "OK. If you want to talk or need help, a social worker is here for you.",
         "emergency": "If you are in danger call now: 110 police, 120 ambulance, 119 fire, 12356 crisis line. "
                      "We are alerting a social worker.",
     },
@@ -400,8 +402,13 @@ class _Run:
                 self.state["waiting"] = True
         if self.flow is not None:
             await self._in_flow()
-        else:
-            await self._no_flow(bool(held.get("first")))
+            return
+        found = self._language_trigger() or self._match_trigger(bool(held.get("first")))
+        if found is None:  # a worrying message nothing else takes: offer a person, not "not understood"
+            self.turn.say(_text(self.locale, "safe_offer"), [Button(_text(self.locale, "human"), HUMAN_PAYLOAD)])
+            return
+        self.state["misses"] = 0
+        await self._start(found[0].flow, found[0].version_id, found[1])
 
     async def _answer_resume_offer(self) -> bool:
         self.state.pop("offer", None)

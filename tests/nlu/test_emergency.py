@@ -14,6 +14,8 @@ from nlu.training_data import Example
         ("我不想活了", "self_harm"),
         ("活着没意思 我想去死", "self_harm"),
         ("俺男人喝了农药", "self_harm"),
+        ("嗯那个我妈就是说她有点老年痴呆出去就没回来了那个天都黑了", "missing_person"),  # found by the fuzzer
+        ("奶奶有点糊涂 中午出门到现在没回家", "missing_person"),
         ("我不想活了 哈哈", "self_harm"),  # always certain, also as a possible joke
         ("不想再活了", "self_harm"),
         ("我真的活不下去了", "self_harm"),
@@ -59,6 +61,7 @@ def test_certain_emergencies_page_at_once(text, kind):
 @pytest.mark.parametrize(
     "text",
     [
+        "不想再撑了",
         # a farewell, a plan or a means said without the obvious words: one hint alone
         "这是最后一次给你们发消息",
         "后事我都交代好了",
@@ -81,6 +84,7 @@ def test_hints_are_unsure_and_get_the_safety_question(text):
     "text",
     [
         # jokes and intensifiers
+        "我爸年纪大了记性不好 老是忘事",  # forgetful, not lost
         "我想死你了",  # "I missed you so much"
         "笑死我了",
         "笑死 这视频太逗了",
