@@ -98,6 +98,9 @@ def parse_safe(text: str) -> Parsed | None:
     t = text.strip().lower()
     if not t:
         return None
+    i = pick_number(t, 2)  # 第二个, 2号, ②…: the buttons' numbers in any form
+    if i is not None:
+        return Parsed(("safe", "unsafe")[i])
     if _NO_DANGER.search(t):
         return Parsed("safe")
     if _UNSAFE.search(t):
