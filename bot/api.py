@@ -21,8 +21,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot.errors import BotError
 from bot import authz
 from bot.authz import AuthError, Caller, StaffScope
+from flows.store import save_draft
+from flows.validate import FlowValidationError
 from storage import activities as activity_service
 from storage import audit, flow_store
 from storage import cases as case_service
@@ -46,7 +49,7 @@ from storage.models import (
 )
 
 
-class ApiError(Exception):
+class ApiError(BotError):
     def __init__(self, status: int, zh: str, en: str, **extra: Any):
         super().__init__(f"{zh} / {en}")
         self.status = status
@@ -553,8 +556,8 @@ async def put_flow(flow_id: str, body: FlowIn, request: Request, c: Caller = Dep
         raise ApiError(422, "流程编号只能用小写字母、数字和下划线", "a flow id is lower-case letters, digits and _")
     async with services_of(request).db.session() as s:
         try:
-            await flow_store.save_draft(s, flow_id, body.yaml, created_by=c.scope.actor)
-        except flow_store.FlowValidationError as exc:
+            await save_draft(s, flow_id, body.yaml, created_by=c.scope.actor)
+        except FlowValidationError as exc:
             raise ApiError(422, "流程有错误，没有保存", "the flow has errors and was not saved",
                            errors=[str(e) for e in exc.errors]) from exc
         return await _flow_json(s, flow_id)

@@ -19,6 +19,7 @@ from hmac import compare_digest
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.errors import BotError
 from storage import staff as staff_service
 from storage.areas import area_ids_under
 from storage.models import Activity, Handoff, NeedRequest, Person, Staff
@@ -188,7 +189,7 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class AuthError(Exception):
+class AuthError(BotError):
     """The request is not signed in (401) or not allowed (403); str() is bilingual."""
 
     def __init__(self, status: int, message: str):

@@ -27,7 +27,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.channels.base import PermanentSendError, RecipientUnreachable, RetryableSendError
-from bot.messages import Attachment, Button, Outbound
+from vocab.messages import Attachment, Button, Outbound
 from storage import outbox as outbox_store
 from storage import people
 

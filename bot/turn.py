@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.messages import Attachment, Button
+from vocab.messages import Attachment, Button
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -56,6 +56,7 @@ def validate_command(paths: tuple[Path, ...]) -> None:
 @click.option("--by", default="cli", show_default=True, help="who publishes (kept in the audit log)")
 def publish_command(file: Path, by: str) -> None:
     """Save FILE (named <flow id>.yaml) as a new version and publish it."""
+    from flows.store import save_draft
     from flows.validate import FlowValidationError
     from storage import flow_store
     from storage.db import Database
@@ -64,7 +65,7 @@ def publish_command(file: Path, by: str) -> None:
         db = Database(get_settings().database_url)
         try:
             async with db.session() as session:
-                version = await flow_store.save_draft(session, file.stem, file.read_text(encoding="utf-8"), by)
+                version = await save_draft(session, file.stem, file.read_text(encoding="utf-8"), by)
                 await flow_store.publish(session, file.stem, version.id, by=by)
                 return f"已发布 {file.stem} 第 {version.version} 版 / published {file.stem} version {version.version}"
         finally:

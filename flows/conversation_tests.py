@@ -29,7 +29,7 @@ from typing import Any, Awaitable, Callable, Iterable
 from ruamel.yaml import YAML
 from sqlalchemy import select
 
-from bot.messages import Inbound
+from vocab.messages import Inbound
 from storage.models import ChannelIdentity, Conversation, Enrollment, Handoff, NeedRequest
 
 __all__ = ["ConversationTest", "EFFECTS", "TestFailure", "effect", "load_tests", "run_tests", "ConversationRunner"]
@@ -204,7 +204,8 @@ class ConversationRunner:
         from bot.config import load_settings
         from bot.services import Services
         from flows.runtime import FlowRuntime
-        from storage import flow_store, migrate
+        from flows.store import seed_builtin
+        from storage import migrate
         from storage.db import Database
 
         if self.migrate:
@@ -213,7 +214,7 @@ class ConversationRunner:
         runtime = FlowRuntime(registry=self.registry)
         async with db.session() as session:
             for directory in self.flow_dirs:
-                await flow_store.seed_builtin(session, directory, registry=runtime.registry)
+                await seed_builtin(session, directory, registry=runtime.registry)
             if self.demo:
                 from bot.gazetteer import load_rows
                 from storage.demo import seed_demo

@@ -25,9 +25,10 @@ import re
 from collections import OrderedDict
 from typing import Any
 
-from bot.messages import Button
+from vocab.messages import Button
 from bot.turn import Turn
-from flows import conditions, templates
+from flows import templates
+from vocab import conditions
 from flows.answers import (
     Parsed, parse_date, parse_number, parse_phone, parse_text, parse_yes_no, pick_choice,
 )
@@ -141,11 +142,11 @@ class FlowRuntime:
         runtime = cls()
 
         async def seed() -> None:
-            from storage import flow_store
+            from flows.store import seed_builtin
 
             try:
                 async with services.db.session() as session:
-                    seeded = await flow_store.seed_builtin(session, registry=runtime.registry)
+                    seeded = await seed_builtin(session, registry=runtime.registry)
                 if seeded:
                     log.info("seeded built-in flows: %s", ", ".join(seeded))
             except FlowValidationError as exc:

@@ -19,7 +19,9 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from flows import conditions, templates
+from flows.errors import FlowsError
+from flows import templates
+from vocab import conditions
 from flows.migrations import MigrationError, migrate
 from flows.model import (
     ENTITY_TYPES,
@@ -60,7 +62,7 @@ class FlowError:
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
 
-class FlowValidationError(ValueError):
+class FlowValidationError(FlowsError, ValueError):
     """A flow file has problems; `errors` lists every one."""
 
     def __init__(self, errors: list[FlowError]):

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import StorageError
 from storage import audit, timers
 from storage.models import Activity, Enrollment, Person, utcnow
 from storage.notify import notify_person
@@ -19,7 +20,7 @@ ACTIVE = ("confirmed", "waitlisted")
 REMINDER_BEFORE = timedelta(days=1)
 
 
-class EnrollmentError(ValueError):
+class EnrollmentError(StorageError, ValueError):
     """Signing up is not possible; `code` says why (closed, started, not_found)."""
 
     def __init__(self, code: str, message: str):

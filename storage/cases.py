@@ -7,12 +7,12 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import StorageError
 from storage import audit
 from storage.models import CaseCounter, CaseEvent, NeedRequest, Person, utcnow
 from storage.notify import notify_person
+from vocab.cases import CATEGORIES
 
-CATEGORIES = ("education", "medical", "housing", "employment", "elderly_care", "child_care", "disability",
-              "livelihood", "disaster", "psychological", "legal", "other")
 AFFECTED = ("self", "child", "elder", "household", "other")
 URGENCIES = ("low", "normal", "high", "urgent")
 STATUSES = ("new", "assigned", "in_progress", "waiting", "resolved", "closed")
@@ -26,18 +26,9 @@ STATUS_WORDS = {
            "in_progress": "a social worker is working on it", "waiting": "waiting for documents or a reply",
            "resolved": "resolved", "closed": "closed"},
 }
-CATEGORY_WORDS = {
-    "zh": {"education": "上学", "medical": "看病", "housing": "住房", "employment": "找工作",
-           "elderly_care": "照顾老人", "child_care": "照顾孩子", "disability": "残疾", "livelihood": "生活困难",
-           "disaster": "受灾", "psychological": "心理", "legal": "法律", "other": "其他"},
-    "en": {"education": "schooling", "medical": "illness", "housing": "housing", "employment": "work",
-           "elderly_care": "elder care", "child_care": "child care", "disability": "disability",
-           "livelihood": "living costs", "disaster": "disaster", "psychological": "emotional support",
-           "legal": "legal help", "other": "other"},
-}
 
 
-class CaseError(ValueError):
+class CaseError(StorageError, ValueError):
     """A case change that is not allowed, in words a person can read."""
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import StorageError
 from storage import audit
 from storage.areas import ancestors
 from storage.models import Conversation, Handoff, Message, Person, Staff, StaffArea, utcnow
@@ -21,7 +22,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 DEFAULT_DUTY = {"days": [1, 2, 3, 4, 5], "start": "08:30", "end": "17:30"}
 
 
-class HandoffError(ValueError):
+class HandoffError(StorageError, ValueError):
     pass
 
 

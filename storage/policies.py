@@ -18,13 +18,12 @@ Eligibility (for the self-check) is data in the policy record::
       suggest_instead: [dibao, linshi_jiuzhu]
 
 Expressions are Python-like (`and`, `or`, `not`, comparisons, `true`/`false`) over the
-question ids and params; they are checked when a policy is published with
-`flows.conditions.check` when that module exists, and always parsed with `ast`.
+question ids and params, in the condition language of `vocab.conditions` (the flows' own), and
+checked with it when a policy is published.
 """
 from __future__ import annotations
 
 import ast
-import importlib
 import re
 from datetime import date, datetime
 from typing import Any
@@ -32,8 +31,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import StorageError
 from storage import driver
 from storage.models import Area, KeyValue, Policy, PolicyOverride, PolicyVersion, utcnow
+from vocab import conditions
 
 __all__ = [
     "ELIGIBILITY_RESULTS",
@@ -84,7 +85,7 @@ SEARCH_FIELDS = ("summary", "who_qualifies", "what_you_get", "how_to_apply", "do
 _LITERAL_NAMES = {"true", "false", "True", "False", "none", "None"}
 
 
-class PolicyDataError(ValueError):
+class PolicyDataError(StorageError, ValueError):
     """Policy content that cannot be stored; `problems` lists every reason in plain words."""
 
     def __init__(self, where: str, problems: list[str]):
@@ -94,15 +95,6 @@ class PolicyDataError(ValueError):
 
 
 # ── checks ───────────────────────────────────────────────────────────────────────────────
-
-
-def _conditions_checker():
-    """`flows.conditions.check` when the flow engine provides it, else None."""
-    try:
-        module = importlib.import_module("flows.conditions")
-    except ImportError:
-        return None
-    return getattr(module, "check", None)
 
 
 def _expression_problems(expr: Any, known: set[str]) -> list[str]:
@@ -120,19 +112,7 @@ def _expression_problems(expr: Any, known: set[str]) -> list[str]:
         problems.append(
             f"the condition {expr!r} uses {', '.join(unknown)}, which is neither a question nor a param"
         )
-    check = _conditions_checker()
-    if check is not None:
-        try:
-            result = check(expr)
-        except Exception as exc:  # the flow engine reports a bad expression by raising
-            problems.append(f"the condition {expr!r} is not valid: {exc}")
-        else:
-            if isinstance(result, str) and result:
-                problems.append(f"the condition {expr!r} is not valid: {result}")
-            elif isinstance(result, (list, tuple)) and result:
-                problems.extend(f"the condition {expr!r} is not valid: {p}" for p in result)
-            elif result is False:
-                problems.append(f"the condition {expr!r} is not valid")
+    problems.extend(f"the condition {expr!r} is not valid: {p}" for p in conditions.check(expr))
     return problems
 
 
@@ -527,12 +507,10 @@ def assess_eligibility(eligibility: dict[str, Any], answers: dict[str, Any]) -> 
     """Apply the rules in order to the villager's answers (with the params); the first match
     wins, else the default. Returns `{result, reason: {zh, en}, rule (index or None),
     suggest_instead}` — `suggest_instead` is empty when the result is likely. `{{name}}` in a
-    reason is filled from the params and answers. Uses `flows.conditions.evaluate`."""
-    from flows.conditions import evaluate
-
+    reason is filled from the params and answers."""
     names = eligibility_names(eligibility, answers)
     for index, rule in enumerate(eligibility.get("rules") or []):
-        if evaluate(rule["when"], names):
+        if conditions.evaluate(rule["when"], names):
             result, reason, matched = rule["result"], rule.get("reason") or {}, index
             break
     else:

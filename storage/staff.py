@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import StorageError
 from storage import audit
 from storage import cases as case_service
 from storage import handoffs as handoff_service
@@ -55,7 +56,7 @@ def _dummy_hash() -> str:
     return _hasher.hash("xiangzhu-no-such-user")
 
 
-class StaffError(Exception):
+class StaffError(StorageError):
     """Something a person asked for that cannot be done; str() is bilingual."""
 
 

@@ -12,9 +12,9 @@ from bot.app import create_app
 
 
 @asynccontextmanager
-async def running(services, *, headers: dict | None = None, extensions: list[str] | tuple | None = None):
+async def running(services, *, headers: dict | None = None, extensions: list | tuple | None = None):
     """The app with its lifespan (adapters, hooks, outbox sender) running, and a client for it.
-    `extensions=None` mounts every extension, as `xiangzhu serve` does; `()` mounts none."""
+    `extensions=None` mounts every extension module, as `xiangzhu serve` does; `()` mounts none."""
     app = create_app(services=services, extensions=None if extensions is None else list(extensions))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

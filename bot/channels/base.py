@@ -16,7 +16,8 @@ import re
 from abc import ABC, abstractmethod
 from typing import Iterable
 
-from bot.messages import Button, Outbound
+from bot.errors import BotError
+from vocab.messages import Button, Outbound
 
 __all__ = [
     "ChannelAdapter",
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 
-class SendError(Exception):
+class SendError(BotError):
     """Sending one outbound message failed."""
 
 

@@ -15,7 +15,7 @@ import click
 
 from bot.channels.base import ChannelAdapter, RetryableSendError, choice_payload, render_numbered
 from bot.config import Settings, get_settings
-from bot.messages import Button, Inbound, Outbound
+from vocab.messages import Button, Inbound, Outbound
 
 __all__ = ["ConsoleAdapter", "chat_command", "run_chat"]
 

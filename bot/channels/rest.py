@@ -30,8 +30,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from bot.channels.base import ChannelAdapter, PermanentSendError, RetryableSendError
-from bot.dispatcher import DatabaseUnavailable, is_db_unavailable
-from bot.messages import Inbound, Outbound
+from storage.db import is_db_unavailable
+from vocab.errors import DatabaseUnavailable
+from vocab.messages import Inbound, Outbound
 from bot.outbox import outbound_from_row
 from storage import outbox as outbox_store
 

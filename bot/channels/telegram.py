@@ -76,9 +76,11 @@ from bot.channels.base import (
     RecipientUnreachable,
     RetryableSendError,
 )
-from bot.dispatcher import DatabaseUnavailable, is_db_unavailable
+from storage.db import is_db_unavailable
+from vocab.errors import DatabaseUnavailable
 from bot.media import MediaStore
-from bot.messages import Attachment, Button, Inbound, Outbound
+from vocab import menu
+from vocab.messages import Attachment, Button, Inbound, Outbound
 from storage import kv, people
 
 if TYPE_CHECKING:
@@ -119,14 +121,7 @@ _SECRET_OK = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 # The main menu as a reply keyboard: pressing a key sends its title as text, which we turn
 # back into the flow payload (same keys as WeChat's custom menu).
-MAIN_MENU: tuple[Button, ...] = (
-    Button("问政策 Policies", "/policy"),
-    Button("我要求助 Get help", "/need"),
-    Button("活动 Activities", "/activities"),
-    Button("我的进度 My cases", "/cases"),
-    Button("找社工 Social worker", "/human"),
-    Button("全部功能 Menu", "/menu"),
-)
+MAIN_MENU: tuple[Button, ...] = tuple(Button(f"{item.zh} {item.en}", item.payload) for item in menu.MAIN_MENU)
 _MENU_PAYLOADS = {b.title: b.payload for b in MAIN_MENU}
 
 def telegram_mode(settings: "Settings") -> str:

@@ -67,6 +67,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
 from wechatpy.utils import check_signature
 
+from bot.errors import BotError
 from bot.channels.base import (
     ChannelAdapter,
     PermanentSendError,
@@ -74,9 +75,9 @@ from bot.channels.base import (
     RetryableSendError,
     render_numbered,
 )
-from bot.dispatcher import DatabaseUnavailable
+from vocab.errors import DatabaseUnavailable
 from bot.media import MediaStore
-from bot.messages import Attachment, Button, Inbound, Outbound
+from vocab.messages import Attachment, Button, Inbound, Outbound
 from storage import people
 from storage import wechat_token
 from storage.models import ChannelIdentity, Message, OutboxMessage, Person
@@ -124,7 +125,7 @@ def wechat_enabled(settings: "Settings") -> bool:
 # ── the API client ───────────────────────────────────────────────────────────────────────
 
 
-class WeChatApiError(Exception):
+class WeChatApiError(BotError):
     """WeChat answered with an error code (or an HTTP error: errcode None)."""
 
     def __init__(self, errcode: int | None, errmsg: str = ""):
@@ -385,7 +386,7 @@ async def _mark_held(session, row_id: int) -> bool:
 # ── parsing a callback ───────────────────────────────────────────────────────────────────
 
 
-class CallbackRejected(Exception):
+class CallbackRejected(BotError):
     def __init__(self, status: int, reason: str):
         super().__init__(reason)
         self.status = status
@@ -849,10 +850,8 @@ async def release_reserved_job(services) -> None:
 
 
 def _register_jobs() -> None:
-    try:
-        from bot.scheduler import register_periodic
-    except ImportError:  # the scheduler is optional
-        return
+    from bot.scheduler import register_periodic
+
     register_periodic("wechat_token", IntervalTrigger(seconds=TOKEN_JOB_SECONDS), refresh_token_job,
                       "刷新微信 access_token / refresh the WeChat access_token")
     register_periodic("wechat_release_reserved", IntervalTrigger(seconds=30), release_reserved_job,

@@ -1,6 +1,6 @@
 """`xiangzhu wechat …`: the WeChat Official Account's custom menu.
 
-    xiangzhu wechat menu push              # the built-in menu below
+    xiangzhu wechat menu push              # the main menu (vocab/menu.py)
     xiangzhu wechat menu push --file m.json
     xiangzhu wechat menu push --print      # show the JSON, push nothing
 
@@ -18,23 +18,20 @@ from types import SimpleNamespace
 import click
 
 from bot.config import get_settings
+from vocab.menu import MAIN_MENU, MenuItem
 
 __all__ = ["DEFAULT_MENU", "menu_problems", "wechat_group"]
 
+_TOP = ("/policy", "/activities")  # the rest go under 求助 (WeChat allows 3 top-level entries)
+
+
+def _click(item: MenuItem) -> dict:
+    return {"type": "click", "name": item.zh, "key": item.payload}
+
+
 DEFAULT_MENU = {
-    "button": [
-        {"type": "click", "name": "问政策", "key": "/policy"},
-        {"type": "click", "name": "活动", "key": "/activities"},
-        {
-            "name": "求助",
-            "sub_button": [
-                {"type": "click", "name": "我要求助", "key": "/need"},
-                {"type": "click", "name": "找社工", "key": "/human"},
-                {"type": "click", "name": "我的求助进度", "key": "/cases"},
-                {"type": "click", "name": "全部功能", "key": "/menu"},
-            ],
-        },
-    ]
+    "button": [_click(item) for item in MAIN_MENU if item.payload in _TOP]
+    + [{"name": "求助", "sub_button": [_click(item) for item in MAIN_MENU if item.payload not in _TOP]}]
 }
 
 

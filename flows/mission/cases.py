@@ -10,6 +10,7 @@ from flows.registry import ActionContext, action
 from storage import cases as case_store
 from storage.areas import villages
 from storage.models import Area, Message, NeedRequest
+from vocab.cases import CATEGORIES, CATEGORY_WORDS
 
 # words in a first message that point at a category (the NLU's entity wins when it has one)
 CATEGORY_HINTS: dict[str, tuple[str, ...]] = {
@@ -49,7 +50,7 @@ async def need_start(ctx: ActionContext) -> dict:
     first = ctx.turn.text or ""
     if not ctx.slots.get("category"):
         guess = _entity(ctx, "need_category") or category_from_text(first)
-        if guess in case_store.CATEGORIES:
+        if guess in CATEGORIES:
             ctx.slots["category"] = guess
     if ctx.slots.get("category") and not ctx.slots.get("category_confirmed"):
         ctx.slots["category_guessed"] = True
@@ -73,7 +74,7 @@ def _entity(ctx: ActionContext, name: str):
 
 
 def _category_words(category: str | None, locale: str) -> str:
-    words = case_store.CATEGORY_WORDS["en" if locale == "en" else "zh"]
+    words = CATEGORY_WORDS["en" if locale == "en" else "zh"]
     return words.get(category or "", "")
 
 
@@ -86,8 +87,8 @@ async def category_choices(ctx: ActionContext) -> dict:
             slot: category
             choices_from: result.items
     """
-    items = [choice(c, case_store.CATEGORY_WORDS["zh"][c], case_store.CATEGORY_WORDS["en"][c])
-             for c in case_store.CATEGORIES]
+    items = [choice(c, CATEGORY_WORDS["zh"][c], CATEGORY_WORDS["en"][c])
+             for c in CATEGORIES]
     return {"items": items}
 
 
@@ -239,7 +240,7 @@ async def open_need_case(ctx: ActionContext, category: str, affected: str = "sel
     """
     if not ctx.person.consent_given:
         return {"opened": False, "reason": "consent"}
-    category = category if category in case_store.CATEGORIES else "other"
+    category = category if category in CATEGORIES else "other"
     affected = affected if affected in case_store.AFFECTED else "self"
     urgency = urgency if urgency in case_store.URGENCIES else "normal"
     phone = normalize_phone(phone)

@@ -11,8 +11,8 @@ import asyncio
 import importlib
 from typing import Any
 
-from flows import conditions
-from bot.messages import Button
+from vocab import conditions
+from vocab.messages import Button
 from flows.mission.common import localized, pick
 from flows.registry import ActionContext, action, warm_up
 from flows.templates import render

@@ -14,7 +14,7 @@ import pytest
 
 from bot.app import create_app
 from bot.services import Services
-from bot.standin import StandinHandler, StandinNLU
+from tests.standin import StandinHandler, StandinNLU
 
 from bot.config import load_settings
 from storage import cases as case_service

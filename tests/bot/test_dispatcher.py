@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from bot.channels.rest import RestAdapter
-from bot.messages import Inbound
+from vocab.messages import Inbound
 from bot.turn import Turn
 from storage.db import Database
 from storage.models import ChannelIdentity, Conversation, Handoff, Message, OutboxMessage, Person, Staff

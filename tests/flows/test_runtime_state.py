@@ -8,9 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.config import load_settings
-from bot.messages import Inbound
+from vocab.messages import Inbound
 from bot.services import Services
 from flows.runtime import FlowRuntime
+from flows.store import save_draft, seed_builtin
 from storage import flow_store
 from storage.db import Database
 
@@ -42,14 +43,14 @@ class Process:
 async def _seed(url: str, registry) -> None:
     db = Database(url)
     async with db.session() as s:
-        await flow_store.seed_builtin(s, FLOWS, registry=registry)
+        await seed_builtin(s, FLOWS, registry=registry)
     await db.dispose()
 
 
 async def _publish(url: str, yaml_text: str) -> None:
     db = Database(url)
     async with db.session() as s:
-        version = await flow_store.save_draft(s, "water_report", yaml_text, "staff:1")
+        version = await save_draft(s, "water_report", yaml_text, "staff:1")
         await flow_store.publish(s, "water_report", version.id, by="staff:1")
     await db.dispose()
 
@@ -87,7 +88,7 @@ async def test_a_publish_reaches_another_process_on_its_next_message(db_url, nlu
     await b.say("x", "算了")
     # an admin publishes through process a's database connection
     async with a.db.session() as s:
-        version = await flow_store.save_draft(s, "water_report", WATER.replace("您是哪个村的？", "哪个村停水了？"), "staff:1")
+        version = await save_draft(s, "water_report", WATER.replace("您是哪个村的？", "哪个村停水了？"), "staff:1")
         await flow_store.publish(s, "water_report", version.id, by="staff:1")
     assert await b.say("x", "停水了") == ["哪个村停水了？"]
     # and a rollback reaches it the same way
@@ -101,12 +102,12 @@ async def test_a_publish_reaches_another_process_on_its_next_message(db_url, nlu
 
 async def test_seed_builtin_keeps_admin_edits(db, registry):
     async with db.session() as s:
-        assert "water_report" in await flow_store.seed_builtin(s, FLOWS, registry=registry)
+        assert "water_report" in await seed_builtin(s, FLOWS, registry=registry)
     async with db.session() as s:
-        v = await flow_store.save_draft(s, "water_report", WATER.replace("已记下", "管理员改过"), "staff:1")
+        v = await save_draft(s, "water_report", WATER.replace("已记下", "管理员改过"), "staff:1")
         await flow_store.publish(s, "water_report", v.id, by="staff:1")
     async with db.session() as s:
-        assert await flow_store.seed_builtin(s, FLOWS, registry=registry) == []
+        assert await seed_builtin(s, FLOWS, registry=registry) == []
         current = await flow_store.current_version(s, "water_report")
         assert "管理员改过" in current.yaml and current.version == 2
         listed = {f.id: f for f in await flow_store.list_flows(s)}
@@ -120,5 +121,5 @@ async def test_save_draft_refuses_a_broken_flow(db):
 
     async with db.session() as s:
         with pytest.raises(FlowValidationError) as info:
-            await flow_store.save_draft(s, "water_report", WATER.replace("goto: ask_urgent", "goto: ask_urgnt"))
+            await save_draft(s, "water_report", WATER.replace("goto: ask_urgent", "goto: ask_urgnt"))
     assert "step 'check' jumps to 'ask_urgnt', which does not exist — did you mean 'ask_urgent'?" in str(info.value)

@@ -21,6 +21,7 @@ PG_ADMIN_DSN = os.environ.get("XIANGZHU_TEST_PG", "postgresql://postgres@127.0.0
 
 
 async def _seed(url: str) -> list:
+    from flows.store import seed_builtin
     from storage.db import Database
     from storage.demo import seed_demo
     from storage.models import Activity, Area
@@ -28,7 +29,7 @@ async def _seed(url: str) -> list:
     db = Database(url)
     try:
         async with db.session() as s:
-            report = await seed_demo(s, NOW.date())
+            report = await seed_demo(s, NOW.date(), flows=seed_builtin)
             assert not report.problems, report.problems
             villages = [(a.id, a.name, [a.name_en, *(a.aliases or [])])
                         for a in (await s.execute(select(Area).where(Area.level == "village"))).scalars()]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.conditions import check, names
+from vocab.conditions import check, names
 from storage import policies
 from storage.demo import builtin_policies, load_data, seed_content
 from storage.models import Area, PolicyVersion

@@ -1,15 +1,16 @@
-"""A keyword stand-in for the NLU and the flow engine, used until `nlu/` and `flows/` provide
-theirs (bot/services.py picks the real ones when they can be imported).
+"""Test doubles for the NLU and the flow engine: tests of a channel, the pipeline or the staff
+API need a person's message to get *a* reply, not the real understanding (which the nlu and
+flow tests drive). Production has no stand-in: bot/services.py builds the real ones.
 
 `StandinNLU.parse` answers Rasa's ParseResult shape from a few keywords; `StandinHandler`
-answers a greeting or a request for help with the numbered main menu, an emergency with the
+answers a greeting or a request for help with a numbered menu, an emergency with the
 hotlines, and anything else by saying it did not understand, with the menu.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from bot.messages import Button
+from vocab.messages import Button
 from bot.turn import Turn
 
 __all__ = ["MENU", "StandinHandler", "StandinNLU"]
