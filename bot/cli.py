@@ -59,7 +59,7 @@ def _workers():
 
 
 def _wechat():
-    from bot.channels.wechat_cli import wechat_group
+    from bot.channels.wechat.cli import wechat_group
     return wechat_group
 
 

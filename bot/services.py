@@ -1,5 +1,6 @@
 """Everything a turn needs, built once per process: settings, database, NLU, emergency
-detector, turn handler, clock, channel adapters, metrics, the dispatcher and the outbox sender.
+detector, turn handler, clock, channel adapters and their store, metrics, the dispatcher and the
+outbox sender.
 
 The NLU is `nlu.backend.load_backend` (built-in or Rasa per XIANGZHU_NLU), the emergency
 detector `nlu.emergency.detect`, the turn handler the flow engine (`flows.runtime.FlowRuntime`).
@@ -13,6 +14,7 @@ from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any, Awaitable, Callable
 
+from bot.channel_store import ChannelStore
 from bot.channels.base import ChannelRegistry
 from bot.config import Settings
 from bot.dispatcher import Dispatcher, RelayHook, relay_to_worker
@@ -69,6 +71,7 @@ class Services:
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self._owns_db = db is None
         self.db = db if db is not None else Database(settings.database_url)
+        self.channel_store = ChannelStore(self.db)  # all that channels may ask of storage
         self.nlu = nlu if nlu is not None else build_nlu(settings)
         self.emergency_detector = (
             build_emergency_detector(settings) if emergency_detector is _DEFAULT else emergency_detector

@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
 
 from bot import authz
-from bot.api import now_of, services_of
+from bot.api.common import now_of, services_of
 from bot.authz import SESSION_COOKIE, AuthError, Caller
 from storage import staff as staff_service
 from storage.cases import OPEN_STATUSES

@@ -23,8 +23,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import policies
+from storage import policies, policy_overrides
 from storage.models import Activity, Area, Flow, KeyValue, Policy, PolicyOverride, Staff
+from storage.policy_checks import PolicyDataError, policy_problems
 
 __all__ = ["DATA_DIR", "FlowSeeder", "SeedReport", "load_data", "seed_content", "seed_demo"]
 
@@ -66,9 +67,9 @@ def builtin_policies() -> list[dict[str, Any]]:
     records = load_data("policies")["policies"]
     for rec in records:
         fields = {k: v for k, v in rec.items() if k != "id"}
-        problems = policies.policy_problems(fields, complete=True)
+        problems = policy_problems(fields, complete=True)
         if problems:
-            raise policies.PolicyDataError(f"{DATA_DIR / 'policies.yaml'}: policy {rec.get('id')}", problems)
+            raise PolicyDataError(f"{DATA_DIR / 'policies.yaml'}: policy {rec.get('id')}", problems)
     return records
 
 
@@ -239,5 +240,5 @@ async def _seed_overrides(session: AsyncSession, areas: dict[str, Area], report:
         if exists is not None:
             report.keep("overrides")
             continue
-        await policies.set_override(session, rec["policy"], area.id, rec["fields"], rec.get("effective_date"))
+        await policy_overrides.set_override(session, rec["policy"], area.id, rec["fields"], rec.get("effective_date"))
         report.add("overrides", f"{rec['policy']} @ {area.name} {area.name_en}")

@@ -171,3 +171,14 @@ async def list_flows(session: AsyncSession) -> list[FlowSummary]:
         .order_by(Flow.id)
     )
     return [FlowSummary(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def flow_ids(session: AsyncSession) -> list[str]:
+    return list((await session.execute(select(Flow.id).order_by(Flow.id))).scalars())
+
+
+async def versions_of(session: AsyncSession, flow_id: str) -> list[FlowVersion]:
+    """Every saved version of a flow, newest first."""
+    rows = await session.execute(select(FlowVersion).where(FlowVersion.flow_id == flow_id)
+                                 .order_by(FlowVersion.version.desc()))
+    return list(rows.scalars())

@@ -22,6 +22,7 @@ from vocab.messages import Button, Outbound
 __all__ = [
     "ChannelAdapter",
     "ChannelRegistry",
+    "DeliveryHeld",
     "PermanentSendError",
     "RecipientUnreachable",
     "RetryableSendError",
@@ -38,6 +39,16 @@ class SendError(BotError):
 class RetryableSendError(SendError):
     def __init__(self, message: str = "", retry_after: float | None = None):
         super().__init__(message or "temporary failure")
+        self.retry_after = retry_after
+
+
+class DeliveryHeld(SendError):
+    """The channel may not deliver now and will be able to once the recipient writes again
+    (e.g. WeChat's 48-hour window): the outbox holds the row (status `held`) until then, or
+    for `retry_after` seconds before it tries again."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
         self.retry_after = retry_after
 
 

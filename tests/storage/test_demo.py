@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from flows.store import BUILTIN_DIR, seed_builtin
-from storage import policies
+from storage import policies, policy_overrides
 from storage.demo import seed_content, seed_demo
 from storage.models import Activity, Area, Base, PolicyOverride, Staff
 
@@ -53,7 +53,7 @@ async def test_seeding_twice_changes_nothing(db):
 async def test_seeding_keeps_an_admins_edit(db):
     async with db.session() as s:
         await seed_demo(s, TODAY)
-        edited = dict((await policies.resolve(s, "dibao", None, "zh")))
+        edited = dict((await policy_overrides.resolve(s, "dibao", None, "zh")))
         await policies.publish_policy(s, "dibao", {"title": {"zh": "低保(管理员改过)", "en": "Dibao (edited)"}}, by="admin")
     async with db.session() as s:
         await seed_demo(s, TODAY)

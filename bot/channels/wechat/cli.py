@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import click
 
+from bot.channel_store import ChannelStore
 from bot.config import get_settings
 from vocab.menu import MAIN_MENU, MenuItem
 
@@ -74,16 +75,15 @@ def menu_problems(menu: dict) -> list[str]:
 
 
 async def _push(settings, menu: dict) -> dict:
-    from bot.channels.wechat import WeChatApi
+    from bot.channels.wechat.client import WeChatApi
     from bot.services import utc_now
-    from storage.db import Database
 
-    db = Database(settings.database_url)
+    store = ChannelStore.open(settings.database_url)
     try:
-        services = SimpleNamespace(settings=settings, db=db, clock=utc_now)
+        services = SimpleNamespace(settings=settings, channel_store=store, clock=utc_now)
         return await WeChatApi(services, settings).create_menu(menu)
     finally:
-        await db.dispose()
+        await store.close()
 
 
 @click.group("wechat")
@@ -125,7 +125,7 @@ def menu_push(path: str | None, print_only: bool) -> None:
         click.echo("需要 XIANGZHU_WECHAT_APPID 和 XIANGZHU_WECHAT_SECRET / "
                    "XIANGZHU_WECHAT_APPID and XIANGZHU_WECHAT_SECRET must be set", err=True)
         sys.exit(2)
-    from bot.channels.wechat import WeChatApiError
+    from bot.channels.wechat.client import WeChatApiError
 
     try:
         asyncio.run(_push(settings, menu))
