@@ -2,6 +2,7 @@
 channel adapters (`services.channel_store`). Channels never open a session or write a
 statement themselves; each verb here is one short transaction of its own.
 
+    unavailable         does this error mean the database is away (answer 503, retry)?
     mark_unreachable    the person blocked or left the bot: stop pushing to them
     recipient           what a send needs to know: unreachable?, last inbound message, locale
     state / set_state   small key-value state of a channel (e.g. Telegram's update offset)
@@ -18,7 +19,7 @@ from typing import Any, Awaitable, Callable
 
 from storage import kv, messages, people, wechat_token
 from storage import outbox as outbox_store
-from storage.db import Database
+from storage.db import Database, is_db_unavailable
 
 __all__ = ["ChannelStore", "Recipient", "ResponseClaim", "StoredToken"]
 
@@ -58,6 +59,12 @@ class ChannelStore:
 
     async def close(self) -> None:
         await self.db.dispose()
+
+    @staticmethod
+    def unavailable(exc: BaseException) -> bool:
+        """True when `exc` says the database cannot be reached (answer 503 or try again later)
+        rather than that a statement was wrong."""
+        return is_db_unavailable(exc)
 
     async def mark_unreachable(self, channel: str, external_id: str, unreachable: bool = True) -> None:
         async with self.db.session() as session:

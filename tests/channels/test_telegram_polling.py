@@ -9,7 +9,8 @@ from sqlalchemy import select
 from tests.channels.telegram_fake import EchoHandler, FakeBotApi, eventually, make_services, running
 
 from bot.channels.base import RetryableSendError
-from bot.channels.telegram import MAX_TEXT, OFFSET_KEY, TelegramAdapter
+from bot.channels.telegram.adapter import TelegramAdapter
+from bot.channels.telegram.bot_api import MAX_TEXT, OFFSET_KEY
 from vocab.messages import Outbound
 from storage import kv, notify
 from storage.models import ChannelIdentity, Message, OutboxMessage

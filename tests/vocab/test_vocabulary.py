@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from bot.channels.telegram import MAIN_MENU as TELEGRAM_KEYBOARD
+from bot.channels.telegram.updates import MAIN_MENU as TELEGRAM_KEYBOARD
 from bot.channels.wechat.cli import DEFAULT_MENU, menu_problems
 from nlu.training_data import load_training_data
 from storage.demo import builtin_policies
