@@ -34,7 +34,7 @@ def _nlu():
 
 
 def _flows():
-    from flows.cli import flows_group
+    from bot.flows_cli import flows_group
     return flows_group
 
 

@@ -133,7 +133,7 @@ def nlu_for_demo(mission_nlu, mission_templates, mission_db_url):
 @pytest.fixture
 async def runner(mission_db_url, nlu_for_demo):
     """The real dispatcher, flow runtime and mission actions over the demo database."""
-    from flows.conversation_tests import ConversationRunner
+    from bot.conversation_tests import ConversationRunner
     from flows.registry import load_actions
     from nlu.emergency import detect
 

@@ -1,4 +1,5 @@
-"""`xiangzhu flows …`: check, publish, export and test flows without the web.
+"""`xiangzhu flows …`: check, publish, export and test flows without the web (the flow engine is
+flows/; this command is the app's, as it needs the settings and, to test, the whole app).
 
     xiangzhu flows validate [PATH...]   check files or folders (none: the built-in flows)
     xiangzhu flows publish FILE          save FILE as a new version and publish it
@@ -16,7 +17,7 @@ import click
 
 from bot.config import get_settings
 
-BUILTIN = Path(__file__).resolve().parent / "builtin"
+BUILTIN = Path(__file__).resolve().parents[1] / "flows" / "builtin"
 
 
 def _yaml_files(paths: tuple[Path, ...]) -> list[Path]:
@@ -116,7 +117,7 @@ def export_command(directory: Path) -> None:
 def test_command(paths: tuple[Path, ...], flow_dirs: tuple[Path, ...], demo: bool) -> None:
     """Run conversation tests (YAML) through the real dispatcher on a fresh database."""
     from bot.services import build_emergency_detector
-    from flows.conversation_tests import run_tests
+    from bot.conversation_tests import run_tests
     from nlu.parser import NLU
 
     files = _yaml_files(paths or (BUILTIN / "tests",))

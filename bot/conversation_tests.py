@@ -15,7 +15,9 @@ run through the real dispatcher on a fresh SQLite database (format: flows/FORMAT
 
 Effects are pluggable: `@effect("name")` over `async def check(session, person_id, expected)
 -> str | None` (a problem in words, or None). The built-in ones are case_opened,
-enrollment, handoff_opened, slot and flow.
+enrollment, handoff_opened, slot and flow; the mission's are in bot/conversation_effects.py.
+It drives the whole app (services, dispatcher, gazetteer), so it lives in bot/: the flow engine
+(flows/) knows nothing of it.
 """
 from __future__ import annotations
 
@@ -198,6 +200,7 @@ class ConversationRunner:
         self.now = now or datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # a Monday, 10:00 in China
         self.services = None
         self.migrate = migrate  # False: the database is already at the newest schema
+        from bot import conversation_effects  # noqa: F401  (the mission's effects register on import)
         self._counter = 0
 
     async def __aenter__(self) -> "ConversationRunner":
