@@ -7,7 +7,8 @@ statement themselves; each verb here is one short transaction of its own.
     recipient           what a send needs to know: unreachable?, last inbound message, locale
     state / set_state   small key-value state of a channel (e.g. Telegram's update offset)
     outbox verbs        answer in the HTTP response, release what nobody waits for, release
-                        the rows held until the person writes, record how a row was delivered
+                        the rows held until the person writes, record how a row was delivered,
+                        hand a polling client its messages
     access token        a messenger's API token shared by every process, refreshed by one
 """
 from __future__ import annotations
@@ -117,6 +118,17 @@ class ChannelStore:
                     return 0
             return await outbox_store.release_responses(session, channel=channel, now=now,
                                                         inbound_message_id=inbound, older_than=older_than)
+
+    async def poll(self, channel: str, recipient: str, *, after: int, now: datetime) -> tuple[int, list]:
+        """For a channel whose clients poll (REST): everything up to `after` has arrived
+        (counted), and the rows after it. Returns (how many arrived, rows)."""
+        async with self.db.session() as session:
+            arrived = 0
+            if after > 0:
+                arrived = await outbox_store.mark_read_through(session, channel=channel, recipient=recipient,
+                                                               upto=after, now=now)
+            rows = await outbox_store.poll(session, channel=channel, recipient=recipient, after=after)
+        return arrived, rows
 
     async def release_held(self, channel: str, recipient: str, now: datetime) -> int:
         async with self.db.session() as session:

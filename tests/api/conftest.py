@@ -20,6 +20,7 @@ from bot.config import load_settings
 from storage import cases as case_service
 from storage import handoffs as handoff_service
 from storage import staff as staff_service
+from storage import staff_access
 from storage.db import Database
 from storage.models import Activity, ChannelIdentity, Enrollment, Person
 from tests.api.helpers import PASSWORD
@@ -76,7 +77,7 @@ async def seed(db: Database, world: World) -> None:
             # argon2 is slow on purpose: only w1 signs in through the web in these tests
             await staff_service.create_user(s, name, roles=roles, area_codes=areas,
                                             password=PASSWORD if name == "w1" else None, display_name=f"{name}工")
-            _, world.tokens[name] = await staff_service.create_token(s, f"{name}-token", username=name)
+            _, world.tokens[name] = await staff_access.create_token(s, f"{name}-token", username=name)
         for key, village, ext in (("p1", v1, "tg-1001"), ("p3", v3, "tg-3003")):
             p = Person(display_name=f"村民{key}", village_id=village.id, phone="13812345678",
                        consent_given=True, consent_at=NOW)
