@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from vocab.menu import MAIN_MENU
 from vocab.messages import Button
 from bot.turn import Turn
 
@@ -23,26 +24,8 @@ _KEYWORDS = [
 ]
 
 MENU = {
-    "zh": (
-        "您好，我是乡助。请选择：",
-        (
-            Button("问政策", "/policy"),
-            Button("我要求助", "/need"),
-            Button("查进度", "/status"),
-            Button("活动报名", "/activities"),
-            Button("找社工", "/human"),
-        ),
-    ),
-    "en": (
-        "Hello, I am Xiangzhu. Please choose:",
-        (
-            Button("Policies", "/policy"),
-            Button("Ask for help", "/need"),
-            Button("Check my case", "/status"),
-            Button("Activities", "/activities"),
-            Button("Talk to a social worker", "/human"),
-        ),
-    ),
+    "zh": ("您好，我是乡助。请选择：", tuple(Button(item.zh, item.payload) for item in MAIN_MENU)),
+    "en": ("Hello, I am Xiangzhu. Please choose:", tuple(Button(item.en, item.payload) for item in MAIN_MENU)),
 }
 
 _TEXTS = {
