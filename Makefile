@@ -8,7 +8,7 @@ PORT ?= 8000
 PEERS := tests/peers
 PG_VERSION ?= 15
 
-.PHONY: run test chat venv venv-test db demo postgres peers chromium bench clean test-rasa
+.PHONY: run test chat venv venv-test db demo postgres peers chromium bench clean test-rasa fuzz
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -59,6 +59,15 @@ chromium:
 
 test: venv-test postgres peers chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+# The conversation fuzzer (tests/fuzz): FUZZ_WALKS villagers per database, seeded; prints turns,
+# flows and steps reached and violations; FUZZ_SAVE=dir writes each distinct failing walk there.
+FUZZ_SEED ?= 1
+FUZZ_WALKS ?= 2000
+FUZZ_DB ?= sqlite postgres
+FUZZ_SAVE ?=
+fuzz: venv-test postgres
+	$(BIN)/python -m tests.fuzz --seed $(FUZZ_SEED) --walks $(FUZZ_WALKS) $(foreach d,$(FUZZ_DB),--db $(d)) $(if $(FUZZ_SAVE),--save $(FUZZ_SAVE))
 
 bench: venv
 	$(BIN)/xiangzhu bench nlu

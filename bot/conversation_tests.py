@@ -118,6 +118,15 @@ def check_replies(expected: Any, replies: list[str]) -> str | None:
     return f"expected a reply matching {str(expected)!r}, got {replies!r}"
 
 
+def check_absent(unwanted: Any, replies: list[str]) -> str | None:
+    """None when no reply matches `unwanted` (a text, a /pattern/ or a list of them)."""
+    for pattern in unwanted if isinstance(unwanted, list) else [unwanted]:
+        hit = next((r for r in replies if _matches(pattern, r)), None)
+        if hit is not None:
+            return f"expected no reply matching {str(pattern)!r}, got {hit!r}"
+    return None
+
+
 @effect("case_opened")
 async def _case_opened(session, person_id: int, expected: Any) -> str | None:
     cases = list((await session.execute(select(NeedRequest).where(NeedRequest.person_id == person_id))).scalars())
@@ -257,6 +266,8 @@ class ConversationRunner:
             out = await self.send(sender, text, str(step.get("press") or ""), test.locale, test.channel)
             replies = [o.text for o in out]
             problem = check_replies(step.get("bot"), replies)
+            if problem is None and step.get("not_bot") is not None:
+                problem = check_absent(step["not_bot"], replies)
             if problem is None and step.get("buttons") is not None:
                 titles = [b.title for o in out for b in o.buttons]
                 missing = [t for t in step["buttons"] if not any(_matches(t, x) for x in titles)]

@@ -32,7 +32,7 @@ from storage.db import is_db_unavailable
 from vocab.errors import DatabaseUnavailable
 from bot.outbox import outbound_from_row
 from bot.textclean import Cleaned, clean_text
-from bot.turn import Reply, Turn, TurnHandler
+from bot.turn import Reply, Turn, TurnHandler, echoed_payload
 from storage import messages as message_store
 from storage import outbox as outbox_store
 from storage import people, turns
@@ -255,7 +255,7 @@ class Dispatcher:
             replies: list[Reply] = []
             if cleaned.truncated:
                 replies.append(Reply(texts["truncated"].format(n=s.settings.max_message_chars)))
-            payload = inbound.payload or _picked_choice(cleaned.text, begun.last_buttons)
+            payload = inbound.payload or echoed_payload(cleaned.text) or _picked_choice(cleaned.text, begun.last_buttons)
             if inbound.attachments:
                 await add_village_entity(session, parse, inbound.attachments)
             turn = Turn(

@@ -14,6 +14,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from vocab.messages import Attachment, Button
 
+CHOICE_PREFIX = "choice:"  # the payload of an answer button: "choice:<value>"
+
+
+def echoed_payload(text: str) -> str:
+    """The payload a client sent back as the message text (Rasa clients send a pressed
+    button's payload that way): "/menu", "/start act-12", "choice:join"; else ""."""
+    t = text.strip()
+    if t.startswith("/") or (t.startswith(CHOICE_PREFIX) and len(t) > len(CHOICE_PREFIX)):
+        return t
+    return ""
+
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from nlu.choices import parse_choice
+from nlu.choices import parse_choice, role_of, yes_or_no
 from nlu.entities.numbers import chinese_to_int
 
 __all__ = ["Parsed", "parse_date", "parse_number", "parse_phone", "parse_text",
-           "parse_yes_no", "pick_choice"]
+           "parse_yes_no", "pick_choice", "refuses_choice"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,9 @@ _NO = ("不是", "不对", "不要", "不用", "不行", "不", "否", "没有",
 
 
 def parse_yes_no(text: str, intent: str = "") -> Parsed | None:
+    said = yes_or_no(text)  # the NLU lexicon's plain and dialect words (得行, 要得, 唔要...)
+    if said is not None:
+        return Parsed(said)
     t = text.strip().lower().strip(" .!?。！？，,~")
     if t in _NO or any(t.startswith(w) for w in _NO if len(w) > 1 and not w.isascii()):
         return Parsed(False)
@@ -124,12 +127,20 @@ def pick_choice(text: str, options: list[tuple[Any, list[str]]]) -> int | None:
     for i, (value, titles) in enumerate(options):
         if t.lower() == str(value).lower() or t.lower() in (x.lower() for x in titles):
             return i
+    roles = [role_of(value) for value, _ in options]
     for lang in range(max((len(titles) for _, titles in options), default=0)):
         titles = [ts[lang] if lang < len(ts) else "" for _, ts in options]
-        i = parse_choice(t, titles)
+        i = parse_choice(t, titles, roles)
         if i is not None and 0 <= i < len(options):
             return i
     return None
+
+
+def refuses_choice(text: str, values: list[Any]) -> bool:
+    """A plain "no" (不要, 算了, 唔要) to a choice that has a "yes" option but no "no" option:
+    the person declines the whole question (the flow is cancelled)."""
+    roles = [role_of(v) for v in values]
+    return "yes" in roles and "no" not in roles and yes_or_no(text) is False
 
 
 def today_in(now: datetime) -> date:

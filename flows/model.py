@@ -40,6 +40,7 @@ class Triggers(_Model):
     intents: list[str] = []
     keywords: list[str] = []
     payloads: list[str] = []
+    patterns: list[str] = []  # regular expressions on the message; named groups fill slots
     first_contact: bool = False
 
 
@@ -77,6 +78,7 @@ class AskSpec(_Model):
     on_fail: str | None = None
     always_ask: bool = False
     skip: Localized | None = None
+    interruptible: bool = False  # a message that starts another flow leaves this question for it
 
 
 class AskStep(_Step):

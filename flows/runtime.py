@@ -8,7 +8,10 @@ the current version ids (one query), so a publish reaches every process on its n
 while a conversation keeps the version it started on.
 
 Repair is built in, in this order: emergency → "continue?" answer → cancel → correction →
-digression → the answer → misunderstanding (twice in a row: the menu and a human).
+digression → the answer → "中文"/"English" → digression by intent → another flow (at an
+`interruptible` question) → misunderstanding (twice in a row: the menu and a human). A turn
+that would end without a word gets the menu: nobody is met with silence. A first message
+sets the reply language from its text.
 `conversation.state` holds the engine's bookkeeping:
 
     waiting   at an ask, waiting for the answer      attempts  wrong answers at this ask
@@ -26,17 +29,18 @@ from collections import OrderedDict
 from typing import Any
 
 from vocab.messages import Button
-from bot.turn import Turn
+from bot.turn import CHOICE_PREFIX, Turn
 from flows import templates
 from vocab import conditions
 from flows.answers import (
-    Parsed, parse_date, parse_number, parse_phone, parse_text, parse_yes_no, pick_choice,
+    Parsed, parse_date, parse_number, parse_phone, parse_text, parse_yes_no, pick_choice, refuses_choice,
 )
 from flows.model import (
     ENTITY_TYPES, ActionStep, AskStep, BranchStep, CallStep, EndStep, Flow, GotoStep, HandoffStep, SayStep,
 )
 from flows.registry import ActionContext, ActionRegistry, load_actions
 from flows.validate import FlowValidationError, load_flow
+from nlu.language import detect_language
 
 __all__ = ["FlowRuntime", "TEXTS", "HUMAN_PAYLOAD", "RESUME_PAYLOAD", "RESUME_NO_PAYLOAD"]
 
@@ -45,11 +49,13 @@ log = logging.getLogger("xiangzhu.flows")
 HUMAN_PAYLOAD = "/human"
 RESUME_PAYLOAD = "/resume"
 RESUME_NO_PAYLOAD = "/resume no"
-CHOICE_PREFIX = "choice:"
 SKIP_VALUE = "__skip__"
 INTENT_THRESHOLD = 0.5
 MAX_STEPS_PER_TURN = 100
 
+# the whole message names a language: switch to it at any time (the flow `language`)
+LANGUAGE_WORDS = {"中文": "zh", "汉语": "zh", "普通话": "zh", "说中文": "zh", "chinese": "zh",
+                  "english": "en", "英文": "en", "英语": "en", "说英文": "en"}
 CANCEL_WORDS = {"取消", "算了", "不弄了", "不办了", "不要了", "不用了", "不填了", "退出", "结束", "算了吧", "不问了",
                 "cancel", "stop", "quit", "exit", "never mind", "nevermind", "forget it"}
 CORRECTION_MARKERS = ("不对", "不是", "错了", "搞错", "改成", "改为", "改一下", "应该是", "更正", "说错",
@@ -174,6 +180,8 @@ class FlowRuntime:
         run = _Run(self, turn, current)
         try:
             await run.handle()
+            if not turn.replies:  # never silence: whatever ended the turn, offer the menu
+                await run.silent()
         finally:
             run.save()
 
@@ -219,6 +227,7 @@ class _Trigger:
         self.keywords = [k.lower() for k in flow.triggers.keywords if k.strip()]
         self.intents = set(flow.triggers.intents)
         self.payloads = [self._pattern(p) for p in flow.triggers.payloads]
+        self.patterns = [re.compile(p) for p in flow.triggers.patterns]
 
     @staticmethod
     def _pattern(payload: str) -> re.Pattern:
@@ -229,6 +238,13 @@ class _Trigger:
     def match_payload(self, payload: str) -> dict | None:
         for pattern in self.payloads:
             m = pattern.match(payload.strip())
+            if m:
+                return m.groupdict()
+        return None
+
+    def match_text(self, text: str) -> dict | None:
+        for pattern in self.patterns:
+            m = pattern.search(text)
             if m:
                 return m.groupdict()
         return None
@@ -278,6 +294,8 @@ class _Run:
     # ── the order of things ────────────────────────────────────────────────────────────
     async def handle(self) -> None:
         first_contact = not self.state.get("seen")
+        if first_contact:
+            self._language_from_text()
         if self.flow_id:
             self.flow = await self.rt.flow(self.turn.session, self.version_id)
             if self.flow is None or self.flow.step(self.step_id or "") is None:
@@ -294,6 +312,25 @@ class _Run:
             await self._in_flow()
             return
         await self._no_flow(first_contact)
+
+    async def silent(self) -> None:
+        log.warning("conversation %s: the turn in flow %s at step %s said nothing; offering the menu",
+                    self.turn.conversation.id, self.flow_id, self.step_id)
+        if self.state.get("misses"):
+            await self._menu_and_human()
+        elif not await self._start_by_id("menu", {}):
+            self.turn.say(_text(self.locale, "fallback"), [Button(_text(self.locale, "human"), HUMAN_PAYLOAD)])
+
+    def _language_from_text(self) -> None:
+        """Answer in the language the message is written in (a first message, or a real
+        message instead of an answer to the language question)."""
+        lang = None if self.turn.payload else detect_language(self.turn.text)
+        if lang is not None and lang != self.turn.locale:
+            self.turn.person.locale = lang
+            self.turn.locale = lang
+
+    def _language_word(self) -> str | None:
+        return LANGUAGE_WORDS.get(self.turn.text.strip().lower().strip(" .!?。！？，,~"))
 
     async def _emergency(self) -> None:
         if self.flow is not None and self.flow_id != "emergency":
@@ -358,14 +395,33 @@ class _Run:
             self.state.pop("choices", None)
             await self._run(self._next_of(step))
             return
+        target = self._language_trigger() if self.flow_id != "language" else None
+        if target is not None:  # "English" / "中文": switch now, then offer to go on
+            await self._digress(*target)
+            return
         target = self._digression(by_intent=True)
         if target is not None:
             await self._digress(*target)
             return
+        if step.ask.interruptible:
+            target = self._match_trigger(others_only=True)
+            if target is not None:  # a real request instead of an answer: it replaces this flow
+                self._language_from_text()
+                self._clear_flow()
+                await self._start(target[0].flow, target[0].version_id, target[1])
+                return
         await self._misunderstood_answer(step)
 
+    def _language_trigger(self) -> tuple["_Trigger", dict] | None:
+        """The flow `language` with its slot filled, when the whole message names a language."""
+        word = self._language_word()
+        if word is None:
+            return None
+        trigger = next((t for t in self.rt.triggers(self.current) if t.flow.id == "language"), None)
+        return None if trigger is None else (trigger, {"language": word})
+
     async def _no_flow(self, first_contact: bool) -> None:
-        found = self._match_trigger(first_contact)
+        found = self._language_trigger() or self._match_trigger(first_contact)
         if found is not None:
             trigger, captured = found
             self.state["misses"] = 0
@@ -380,16 +436,14 @@ class _Run:
 
     # ── triggers ───────────────────────────────────────────────────────────────────────
     def _payload(self) -> str:
-        if self.turn.payload:
-            return self.turn.payload
-        text = self.turn.text.strip()
-        return text if text.startswith("/") else ""
+        return self.turn.payload  # the dispatcher also takes a payload echoed as the text
 
     def _match_trigger(self, first_contact: bool = False, only_digressions: bool = False,
-                       by_intent: bool = True, by_text: bool = True) -> tuple[_Trigger, dict] | None:
+                       by_intent: bool = True, by_text: bool = True,
+                       others_only: bool = False) -> tuple[_Trigger, dict] | None:
         triggers = [t for t in self.rt.triggers(self.current)
                     if not only_digressions or t.flow.digression]
-        if only_digressions:
+        if only_digressions or others_only:
             triggers = [t for t in triggers if t.flow.id != self.flow_id]
         payload = self._payload()
         if payload:
@@ -397,7 +451,13 @@ class _Run:
                 captured = t.match_payload(payload)
                 if captured is not None:
                     return t, captured
+            if payload.startswith(CHOICE_PREFIX):  # an earlier question's answer: its text means nothing else
+                by_text = by_intent = False
         if by_text:
+            for t in triggers:
+                captured = t.match_text(self.turn.text) if t.patterns else None
+                if captured is not None:
+                    return t, captured
             best = max(triggers, key=lambda t: t.keyword(self.turn.text), default=None)
             if best is not None and best.keyword(self.turn.text) > 0:
                 return best, {}
@@ -426,13 +486,21 @@ class _Run:
         return self._match_trigger(only_digressions=True, by_intent=False)
 
     async def _digress(self, trigger: _Trigger, captured: dict) -> None:
+        step = self.flow.step(self.step_id or "")
+        if isinstance(step, AskStep) and step.ask.interruptible:
+            self._language_from_text()  # a request instead of an answer is answered in its language
         self.state["resume"] = self._frame()
         self._clear_flow(keep_resume=True)
         await self._start(trigger.flow, trigger.version_id, captured)
 
     def _is_cancel(self) -> bool:
         t = self.turn.text.strip().lower().strip(" .!?。！？，,~…")
-        return t in CANCEL_WORDS or self.turn.payload.strip() == "/cancel"
+        if t in CANCEL_WORDS or self.turn.payload.strip() == "/cancel":
+            return True
+        step = self.flow.step(self.step_id) if self.flow is not None else None  # 不要 at 我要报名 / 看别的
+        return (isinstance(step, AskStep) and bool(self.state.get("waiting")) and not self.turn.payload.strip()
+                and self.flow.slots[step.ask.slot].type == "choice"
+                and refuses_choice(self.turn.text, [v for v, _ in self._choices(step)]))
 
     # ── starting and running ───────────────────────────────────────────────────────────
     async def _start_by_id(self, flow_id: str, captured: dict) -> bool:
@@ -763,6 +831,8 @@ class _Run:
     # ── corrections ────────────────────────────────────────────────────────────────────
     async def _correction(self, step: AskStep) -> bool:
         """"不对，是西坡村": an entity for another, already filled slot changes that slot."""
+        if self.turn.payload:
+            return False
         current = self.flow.slots[step.ask.slot]
         lowered = self.turn.text.lower()
         marker = any(m in lowered for m in CORRECTION_MARKERS)
@@ -796,6 +866,8 @@ class _Run:
         ctx = ActionContext(self.turn, self.slots, self.flow_id or "")
         result = await action(ctx, **values)
         self.state["result"] = _jsonable(result) if result is not None else {}
+        if isinstance(result, dict) and result.get("erased"):
+            self.state.pop("resume", None)  # the interrupted flow holds what the person said
         for slot, field in save.items():
             self.slots[slot] = templates.lookup(field, self.state["result"])
         return result

@@ -71,6 +71,17 @@ class Semantics:
                         f"the trigger '{pattern}' fills '{name}', but there is no slot '{name}'"
                         + did_you_mean(name, self.slots),
                     )
+        for j, pattern in enumerate(flow.triggers.patterns):
+            try:
+                names = re.compile(pattern).groupindex
+            except re.error as exc:
+                self.c.add(("triggers", "patterns", j), f"the trigger pattern '{pattern}' is not a regular expression: {exc}")
+                continue
+            for name in names:
+                if name not in self.slots:
+                    self.c.add(("triggers", "patterns", j),
+                               f"the trigger pattern '{pattern}' fills '{name}', but there is no slot '{name}'"
+                               + did_you_mean(name, self.slots))
         for j, kw in enumerate(flow.triggers.keywords):
             if not kw.strip():
                 self.c.add(("triggers", "keywords", j), "a trigger keyword is empty")

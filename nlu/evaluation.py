@@ -5,7 +5,9 @@ wrong answer), the most confused pairs, entity precision/recall/F1 per entity ty
 level — each example's multiset of (entity, value) against its annotations, offsets
 ignored — and emergency recall and false-positive rate (share of non-emergency examples
 predicted ``emergency``). Entity types the file never annotates are not scored (a file
-without date annotations says nothing about date predictions).
+without date annotations says nothing about date predictions). ``need_category_recall``:
+the share of examples annotated with a need category whose predicted category is that one;
+``need_category_offered_recall`` counts also the runner-up the intake offers ("是A还是B？").
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
     errors = []
     correct = 0
     emergencies = caught = non_emergencies = false_alarms = 0
+    needs = needs_found = needs_offered = 0
     for ex in examples:
         result = parse(ex.text, now=now)
         predicted = result["intent"]["name"]
@@ -54,6 +57,13 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
         else:
             non_emergencies += 1
             false_alarms += predicted == "emergency"
+        gold_needs = [str(a.value) for a in ex.entities if a.entity == "need_category"]
+        if gold_needs:
+            needs += 1
+            found = next((e for e in result["entities"] if e["entity"] == "need_category"), None)
+            offered = [str(found["value"]), *map(str, found.get("alternatives", ()))] if found else []
+            needs_found += bool(offered) and offered[0] in gold_needs
+            needs_offered += any(v in gold_needs for v in offered)
         gold = Counter((a.entity, str(a.value)) for a in ex.entities)
         pred = Counter((e["entity"], str(e["value"])) for e in result["entities"] if e["entity"] in entity_types)
         for key in gold.keys() | pred.keys():
@@ -72,6 +82,9 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
         "entities": {t: _prf(etp[t], efp[t], efn[t]) for t in sorted(entity_types)},
         "emergency_recall": round(caught / emergencies, 4) if emergencies else None,
         "emergency_false_positive_rate": round(false_alarms / non_emergencies, 4) if non_emergencies else None,
+        "need_category_recall": round(needs_found / needs, 4) if needs else None,
+        "need_category_offered_recall": round(needs_offered / needs, 4) if needs else None,
+        "need_examples": needs,
         "errors": errors,
     }
 
@@ -83,6 +96,8 @@ def format_report(report: dict, max_errors: int = 20) -> str:
         f"intent macro-F1      {report['intent_macro_f1']:.4f}",
         f"emergency recall     {report['emergency_recall']}",
         f"emergency FP rate    {report['emergency_false_positive_rate']}",
+        f"need category recall {report['need_category_recall']} (with the offered runner-up: "
+        f"{report['need_category_offered_recall']}; {report['need_examples']} examples)",
         "",
         f"{'intent':<16} {'prec':>6} {'rec':>6} {'f1':>6} {'n':>4}",
     ]

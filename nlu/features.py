@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -38,6 +39,10 @@ def raw_features(text: str) -> Counter:
     return feats
 
 
+# the intent model and the need-category model featurize the same canonical text in one parse
+_recent_features = lru_cache(maxsize=16)(raw_features)
+
+
 class Featurizer:
     """Vocabulary and idf learnt from training texts; turns a text into a sparse vector."""
 
@@ -62,7 +67,7 @@ class Featurizer:
 
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(indices, weights) of one text; unknown features are dropped."""
-        feats = raw_features(text)
+        feats = _recent_features(text)  # read only: shared with other parses of the same text
         vocab = self.vocabulary
         idx = [vocab[f] for f in feats if f in vocab]
         if not idx:

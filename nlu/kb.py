@@ -4,6 +4,10 @@ BM25 (rank-bm25) over jieba tokens, twice: over passages (the title, each keywor
 sentence-sized piece of a policy's text) and over whole documents. A policy scores the mean
 of its best passage and its document score (each divided by the best of its kind), plus a
 boost for the ``policy`` entity (given, or found in the question by the parser's lexicon).
+A question that describes a situation (摔断了腿, 屋顶漏, 没本钱) also scores the words of the
+circumstances it means, in the records' own terms (the situation lexicon,
+``nlu/data/kb_lexicon.yml``); then a policy named only as the household's status
+(我们是低保户) gets no boost, and the records decide.
 An index is immutable and cached per knowledge-base version id (``PolicyIndex.build``
 returns the cached one for a version it has seen), so a publish — a new version id — makes
 the next question use a fresh index in every process.
@@ -15,8 +19,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+import yaml
 from rank_bm25 import BM25Okapi
 
 from nlu.canonical import DIALECT, TYPOS
@@ -64,11 +71,58 @@ def _fold(text: str) -> str:
 
 
 def _tokens(text: str) -> list[str]:
-    folded = _fold(text)
+    return _folded_tokens(_fold(text))
+
+
+def _folded_tokens(folded: str) -> list[str]:
     toks = [w for w in words(folded) if w not in _STOP and not re.fullmatch(r"[\W_]+", w)]
     # character bigrams of Chinese words catch partial overlaps (学费/学杂费)
     grams = [w[i : i + 2] for w in toks if len(w) > 2 and not w.isascii() for i in range(len(w) - 1)]
     return toks + grams
+
+
+SITUATIONS = Path(__file__).parent / "data" / "kb_lexicon.yml"
+
+
+@dataclass(frozen=True, slots=True)
+class _Lexicon:
+    """The situation lexicon: each circumstance's words (tokens, in the records' terms) and,
+    by first character, the everyday phrases that mean it, longest first."""
+
+    circumstances: list[list[str]]
+    phrases: dict[str, list[tuple[str, int]]]
+
+    def found(self, text: str) -> set[int]:
+        """The circumstances a question describes: every phrase found anywhere in it."""
+        out: set[int] = set()
+        for i, ch in enumerate(text):
+            for phrase, circumstance in self.phrases.get(ch, ()):
+                if text.startswith(phrase, i):
+                    out.add(circumstance)
+        return out
+
+
+@lru_cache(maxsize=1)
+def _situations() -> _Lexicon:
+    raw = yaml.safe_load(SITUATIONS.read_text(encoding="utf-8")) or {}
+    phrases: dict[str, list[tuple[str, int]]] = {}
+    seen: set[str] = set()
+    for i, (circumstance, said) in enumerate(raw.items()):
+        for phrase in said:
+            phrase = normalize(str(phrase)).lower()
+            if phrase and phrase not in seen:
+                seen.add(phrase)
+                phrases.setdefault(phrase[0], []).append((phrase, i))
+    for group in phrases.values():
+        group.sort(key=lambda pc: -len(pc[0]))
+    return _Lexicon([_tokens(str(c)) for c in raw], phrases)
+
+
+def _situation(text: str, folded: str) -> list[int]:
+    """The circumstances (indexes into the lexicon) of the situation a question describes,
+    found in its own words and in its dialect-folded form."""
+    lexicon = _situations()
+    return sorted(lexicon.found(normalize(text).lower()) | lexicon.found(folded.lower()))
 
 
 def _passages(doc: PolicyDoc) -> list[str]:
@@ -133,6 +187,12 @@ class PolicyIndex:
         doc_corpus = [_tokens(" ".join([d.title, *d.keywords, d.keywords and " ".join(d.keywords) or "", d.text])) for d in docs]
         self._doc_bm25 = _TermScores(BM25Okapi(doc_corpus)) if docs else None
         self._surfaces = self._entity_surfaces(docs)
+        # BM25 is a sum over query terms: each circumstance's share is computed once, here
+        circumstances = _situations().circumstances
+        self._situation_scores = [
+            (self._bm25.scores(c) if self._bm25 else None, self._doc_bm25.scores(c) if self._doc_bm25 else None)
+            for c in circumstances
+        ]
 
     @classmethod
     def build(cls, docs: Sequence[PolicyDoc], version_id: str) -> "PolicyIndex":
@@ -167,22 +227,38 @@ class PolicyIndex:
                 return policy_id
         return None
 
+    def named_as_status(self, text: str, policy_id: str) -> bool:
+        """True when the question names the policy only as the household's status ("我们是低保户",
+        "监测户家的孩子") — it says who asks, not what they ask about."""
+        norm = normalize(text)
+        found = [s for s, p in self._surfaces if p == policy_id and s in norm]
+        whole = [s for s in found if not any(s != o and s in o for o in found)]  # 低保 inside 低保户
+        return bool(whole) and all(s.endswith("户") for s in whole)
+
     def search(self, text: str, k: int = 3, policy_entity: str | None = None) -> list[KbHit]:
         if self._bm25 is None:
             return []
-        query = _tokens(text)
+        folded = _fold(text)
+        situation = _situation(text, folded)
+        query = _folded_tokens(folded)
         named = policy_entity or self.policy_in(text)
+        if situation and named and self.named_as_status(text, named):
+            named = None  # a household describing its situation: the records decide
         best: dict[str, tuple[float, str]] = {}
-        if query:
+        if query or situation:
             scores = self._bm25.scores(query)
+            for c in situation:
+                scores += self._situation_scores[c][0]
             for owner, first, end in self._groups:
                 i = first + int(scores[first:end].argmax())  # the first best passage of the policy
                 if owner not in best or scores[i] > best[owner][0]:
                     best[owner] = (float(scores[i]), self._texts[i])
         top = max((s for s, _ in best.values()), default=0.0) or 1.0
         ranked = {pid: (PASSAGE_WEIGHT * s / top, p) for pid, (s, p) in best.items()}
-        if query and self._doc_bm25 is not None:
+        if (query or situation) and self._doc_bm25 is not None:
             whole = self._doc_bm25.scores(query)
+            for c in situation:
+                whole += self._situation_scores[c][1]
             doc_top = float(max(whole)) or 1.0
             for pid, score in zip(self._doc_ids, whole):
                 s, p = ranked.get(pid, (0.0, self.docs[pid].title))

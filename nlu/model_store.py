@@ -24,19 +24,21 @@ import nlu.normalize as normalize
 from nlu import canonical, classifier, features
 from nlu.canonical import Canonicalizer
 from nlu.classifier import IntentModel, train_intent_model
-from nlu.training_data import DATA_DIR, TrainingData, fingerprint
+from nlu.entities import need
+from nlu.training_data import DATA_DIR, TrainingData, fingerprint, need_files
 
 __all__ = ["MODEL_FORMAT", "TrainedModel", "cache_key", "default_cache_dir", "load_or_train", "train"]
 
 log = logging.getLogger(__name__)
 
-MODEL_FORMAT = "1"
+MODEL_FORMAT = "2"  # 2: the pickle holds (intent model, need-category model)
 DEFAULT_ALGORITHM = "logreg"
 
 
 @dataclass
 class TrainedModel:
     intent_model: IntentModel
+    need_model: IntentModel | None
     key: str
     train_seconds: float
     from_cache: bool
@@ -49,7 +51,7 @@ def default_cache_dir() -> Path:
 
 def _code_digest() -> str:
     digest = hashlib.sha256()
-    for module in (normalize, canonical, features, classifier):
+    for module in (normalize, canonical, features, classifier, need):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 
@@ -59,11 +61,13 @@ def cache_key(data_dir: Path | None = None, algorithm: str = DEFAULT_ALGORITHM) 
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
-def train(data: TrainingData, canonicalizer: Canonicalizer, algorithm: str = DEFAULT_ALGORITHM) -> tuple[IntentModel, float]:
+def train(data: TrainingData, canonicalizer: Canonicalizer,
+          algorithm: str = DEFAULT_ALGORITHM, data_dir: Path | None = None) -> tuple[tuple[IntentModel, IntentModel | None], float]:
     started = time.perf_counter()
     texts = [canonicalizer(normalize.normalize(ex.text)) for ex in data.examples]
     model = train_intent_model(texts, [ex.intent for ex in data.examples], algorithm)
-    return model, time.perf_counter() - started
+    need_model = need.train_need_model(data, canonicalizer, need_files(data_dir))
+    return (model, need_model), time.perf_counter() - started
 
 
 def load_or_train(
@@ -80,18 +84,18 @@ def load_or_train(
     if not force and path.exists():
         try:
             with path.open("rb") as fh:
-                model = pickle.load(fh)
-            return TrainedModel(model, key, 0.0, True, path)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
+                model, need_model = pickle.load(fh)
+            return TrainedModel(model, need_model, key, 0.0, True, path)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError) as exc:
             log.warning("NLU model cache %s is unreadable (%s); retraining", path, exc)
-    model, seconds = train(data, canonicalizer, algorithm)
+    (model, need_model), seconds = train(data, canonicalizer, algorithm, data_dir)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=directory, delete=False, suffix=".tmp") as fh:
-            pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((model, need_model), fh, protocol=pickle.HIGHEST_PROTOCOL)
             tmp = Path(fh.name)
         os.replace(tmp, path)
     except OSError as exc:
         log.warning("NLU model cache %s cannot be written (%s); continuing without it", path, exc)
         path = None
-    return TrainedModel(model, key, seconds, False, path)
+    return TrainedModel(model, need_model, key, seconds, False, path)

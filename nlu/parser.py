@@ -23,6 +23,7 @@ from nlu.entities.base import Span, overlaps
 from nlu.entities.dates import DateTimeExtractor
 from nlu.entities.gazetteer import Gazetteer
 from nlu.entities.lexicon import LexiconExtractor
+from nlu.entities.need import NeedChooser
 from nlu.entities.numbers import NumberExtractor
 from nlu.entities.patterns import RegexExtractor
 from nlu.model_store import DEFAULT_ALGORITHM, TrainedModel, load_or_train
@@ -73,6 +74,7 @@ class NLU:
         self._numbers = NumberExtractor()
         self._dates = DateTimeExtractor()
         self._gazetteer = Gazetteer()
+        self._needs = NeedChooser(trained.need_model)
 
     # construction -------------------------------------------------------------------
     @classmethod
@@ -112,7 +114,8 @@ class NLU:
 
     def parse(self, text: str, now: datetime | None = None) -> dict:
         norm = normalize_with_offsets(text)
-        probs = self.model.probabilities(self.canonicalize(norm.text))
+        canonical = self.canonicalize(norm.text)
+        probs = self.model.probabilities(canonical)
         labels = self.model.labels
         order = probs.argsort()[::-1]
         ranking = [{"name": labels[i], "confidence": round(float(probs[i]), 4)} for i in order[:10]]
@@ -137,18 +140,27 @@ class NLU:
         return {
             "text": text,
             "intent": intent,
-            "entities": self._entities(norm, now, describes_need=top_name == "report_need"
-                                       and intent["name"] in ("report_need", "nlu_fallback")),
+            "entities": self._entities(norm, now, canonical if top_name == "report_need"
+                                       and intent["name"] in ("report_need", "nlu_fallback") else None),
             "intent_ranking": ranking,
         }
 
-    def _entities(self, norm, now: datetime | None, describes_need: bool = True) -> list[dict]:
+    def _entities(self, norm, now: datetime | None, need_text: str | None = None) -> list[dict]:
+        """`need_text`: the canonical text when the message describes a need (else no need_category)."""
         text = norm.text
         spans: list[Span] = []
+        alternatives: dict[Span, str] = {}
+        whole_message: Span | None = None
         for extractor in self._lexicons:
             found = extractor.extract(text)
             if extractor.entity == "need_category":
-                found = _main_need(found) if describes_need else []
+                choice = self._needs.choose(need_text, found, len(text)) if need_text is not None else None
+                found = [choice.span] if choice else []
+                if choice and choice.alternative:
+                    alternatives[choice.span] = choice.alternative
+                if choice and choice.span.extractor != extractor.__class__.__name__:
+                    whole_message = choice.span  # the classifier's: spans the message, overlaps nothing
+                    found = []
             spans.extend(found)
         spans.extend(self._regexes.extract(text))
         spans.extend(self._dates.extract(text, now))
@@ -161,25 +173,20 @@ class NLU:
             if any(overlaps(span, k) and k.entity == span.entity for k in kept):
                 continue
             kept.append(span)
+        if whole_message is not None:
+            kept.append(whole_message)
         entities = []
         for span in sorted(kept, key=lambda s: s.start):
             start, end = norm.span_to_original(span.start, span.end)
-            entities.append(
-                {
-                    "entity": span.entity,
-                    "value": span.value,
-                    "start": start,
-                    "end": end,
-                    "confidence": span.confidence,
-                    "extractor": span.extractor,
-                }
-            )
+            entity = {
+                "entity": span.entity,
+                "value": span.value,
+                "start": start,
+                "end": end,
+                "confidence": span.confidence,
+                "extractor": span.extractor,
+            }
+            if span in alternatives:  # a second plausible need category, for "是A还是B？"
+                entity["alternatives"] = [alternatives[span]]
+            entities.append(entity)
         return entities
-
-
-def _main_need(spans: list[Span]) -> list[Span]:
-    """The one need a hardship message is about: the longest (most specific) need word,
-    the first of equals. 房子 漏雨 → one ``housing``; 打工出了事 医药费还差 → ``medical``."""
-    if not spans:
-        return []
-    return [max(spans, key=lambda s: (s.end - s.start, -s.start))]

@@ -22,11 +22,13 @@ __all__ = [
     "data_files",
     "fingerprint",
     "load_training_data",
+    "need_files",
     "parse_annotated",
 ]
 
 DATA_DIR = Path(__file__).parent / "data"
 TEST_DIR = DATA_DIR / "test"
+NEEDS = "needs"  # need-category examples: train the need model only, not the intent model
 
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]+)\)|(?P<json>\{[^}]*\}))")
 
@@ -158,10 +160,20 @@ def data_files(path: Path) -> list[Path]:
         rel = p.relative_to(path).parts
         if rel[0] == "test" and len(rel) > 1:  # the held-out split is never trained on
             continue
-        if p.name == "kb_eval.yml":  # knowledge-search evaluation, not NLU data
+        if rel[0] == NEEDS and len(rel) > 1:  # see need_files()
+            continue
+        if p.name.startswith("kb_"):  # knowledge-search evaluation (kb_eval, kb_situations…), not NLU data
             continue
         files.append(p)
     return files
+
+
+def need_files(path: Path | None = None) -> list[Path]:
+    """The need-category examples of a data directory (``needs/``): many report_need
+    sentences that would tilt the intent model toward report_need, so only the need model
+    learns from them."""
+    base = path or DATA_DIR
+    return sorted((base / NEEDS).rglob("*.yml")) if base.is_dir() else []
 
 
 def load_training_data(path: Path | None = None, *, synonyms_from: TrainingData | None = None) -> TrainingData:
@@ -186,7 +198,7 @@ def fingerprint(path: Path | None = None) -> str:
     """sha256 over the training files' names and contents."""
     digest = hashlib.sha256()
     base = path or DATA_DIR
-    for file in data_files(base):
+    for file in data_files(base) + need_files(base):
         digest.update(str(file.relative_to(base) if file != base else file.name).encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()

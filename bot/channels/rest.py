@@ -4,7 +4,8 @@
       → [{"recipient_id": "u1", "text": "...", "buttons": [{"title": "...", "payload": "/..."}]}]
 
 A repeated `message_id` returns the stored replies; without one, each POST is a new message.
-A message starting with "/" is also a button payload (Rasa clients send payloads that way).
+A message that is a button's payload ("/menu", "choice:join") is that button pressed: Rasa
+clients send payloads that way (the dispatcher recognises them, on every channel).
 
 Later messages (a worker's reply, a reminder) wait in the outbox:
 
@@ -14,8 +15,9 @@ Asking with `after=N` confirms everything up to N arrived (those rows are marked
 lost response loses nothing: ask again with the old cursor. With XIANGZHU_REST_CALLBACK_URL
 set, later messages are also POSTed there (same item shape). With XIANGZHU_REST_TOKEN set,
 both endpoints require `Authorization: Bearer <token>` (401 otherwise). A body that is not a
-JSON object with string `sender` and `message` gets 400 `{"error": "..."}`; a database that
-does not answer gets 503.
+JSON object with string `sender` and `message` gets 400 `{"error": "..."}`; a body over 64 KB
+gets 413 (refused from its Content-Length, or while it streams in); a database that does not
+answer gets 503.
 """
 from __future__ import annotations
 
@@ -44,6 +46,15 @@ __all__ = ["WEBHOOK", "RestAdapter", "fast_webhook", "handle_webhook", "mount", 
 log = logging.getLogger("xiangzhu.rest")
 
 MAX_ID = 128
+MAX_BODY = 64 * 1024  # bytes; a chat message is far smaller (Telegram and WeChat cap theirs too)
+TOO_LARGE = (413, {"error": "消息太大（最多 64 KB） / body too large (64 KB at most)"})
+
+
+def _declared_too_large(content_length: str | None) -> bool:
+    try:
+        return content_length is not None and int(content_length) > MAX_BODY
+    except ValueError:
+        return False
 
 
 def reply_json(out: Outbound) -> dict:
@@ -157,7 +168,6 @@ async def handle_webhook(services: "Services", raw: bytes, authorization: str) -
         sender=sender,
         text=message,
         message_id=message_id or uuid.uuid4().hex,
-        payload=message.strip() if message.strip().startswith("/") else "",
         locale_hint=locale,
         metadata=metadata,
     )
@@ -171,21 +181,30 @@ def fast_webhook(services: "Services"):
     (measured with wrk, docs/performance.md). Same contract as the FastAPI route."""
 
     async def app(scope, receive, send) -> None:
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        authorization = ""
+        authorization, length = "", None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
+            elif name == b"content-length":
+                length = value.decode("latin-1")
         headers = [(b"content-type", b"application/json")]
+        chunks, size = [], 0
+        too_large = _declared_too_large(length)
+        while not too_large:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            too_large = size > MAX_BODY  # a chunked body without Content-Length
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
         try:
-            status, body = await handle_webhook(services, b"".join(chunks), authorization)
+            if too_large:
+                status, body = TOO_LARGE
+            else:
+                status, body = await handle_webhook(services, b"".join(chunks), authorization)
         except DatabaseUnavailable:
             (status, body), headers = UNAVAILABLE, headers + [(b"retry-after", b"2")]
         except Exception:
@@ -210,7 +229,15 @@ def mount(app: FastAPI, services: "Services") -> RestAdapter:
     async def rest_webhook(request: Request):
         """Rasa-compatible REST webhook (served by `fast_webhook`; this route documents it and
         answers when the app is mounted inside another)."""
-        status, body = await handle_webhook(services, await request.body(), request.headers.get("authorization", ""))
+        if _declared_too_large(request.headers.get("content-length")):
+            return JSONResponse(TOO_LARGE[1], status_code=413)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                return JSONResponse(TOO_LARGE[1], status_code=413)
+            chunks.append(chunk)
+        status, body = await handle_webhook(services, b"".join(chunks), request.headers.get("authorization", ""))
         return JSONResponse(body, status_code=status)
 
     @app.get("/webhooks/rest/outbox")

@@ -1,6 +1,7 @@
 """Need requests: the intake's helpers, opening the case, and following one's cases."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -48,10 +49,15 @@ async def need_start(ctx: ActionContext) -> dict:
     """
     ctx.slots["intake_since"] = ctx.now.isoformat()
     first = ctx.turn.text or ""
+    found = _need_entity(ctx) or {}
     if not ctx.slots.get("category"):
-        guess = _entity(ctx, "need_category") or category_from_text(first)
+        guess = found.get("value") or category_from_text(first)
         if guess in CATEGORIES:
             ctx.slots["category"] = guess
+    alternative = None
+    if ctx.slots.get("category") == found.get("value") and not ctx.slots.get("category_confirmed"):
+        alternative = next((a for a in found.get("alternatives") or ()
+                            if a in CATEGORIES and a != found.get("value")), None)
     if ctx.slots.get("category") and not ctx.slots.get("category_confirmed"):
         ctx.slots["category_guessed"] = True
     if not ctx.slots.get("village") and ctx.person.village_id:
@@ -62,15 +68,24 @@ async def need_start(ctx: ActionContext) -> dict:
     if not first.startswith("/") and len(first) >= 8 and not ctx.slots.get("first_message"):
         ctx.slots["first_message"] = first[:500]
     category = ctx.slots.get("category")
-    return {"category": category, "guessed": bool(ctx.slots.get("category_guessed")),
-            "category_words": _category_words(category, ctx.locale)}
+    result = {"category": category, "guessed": bool(ctx.slots.get("category_guessed")),
+              "category_words": _category_words(category, ctx.locale)}
+    if alternative:  # two plausible categories: "是A还是B？1 A 2 B 3 别的"
+        result.update(alternative=alternative, alternative_words=_category_words(alternative, ctx.locale),
+                      pair=[_category_choice(category), _category_choice(alternative),
+                            choice(MORE_CATEGORIES, "别的", "Something else")])
+    return result
 
 
-def _entity(ctx: ActionContext, name: str):
-    for e in (ctx.turn.parse or {}).get("entities", []):
-        if e.get("entity") == name:
-            return e.get("value")
-    return None
+MORE_CATEGORIES = "more"  # the "something else" answer to "是A还是B？": the full list follows
+
+
+def _category_choice(category: str) -> dict:
+    return choice(category, CATEGORY_WORDS["zh"][category], CATEGORY_WORDS["en"][category])
+
+
+def _need_entity(ctx: ActionContext) -> dict | None:
+    return next((e for e in (ctx.turn.parse or {}).get("entities", []) if e.get("entity") == "need_category"), None)
 
 
 def _category_words(category: str | None, locale: str) -> str:
@@ -87,8 +102,7 @@ async def category_choices(ctx: ActionContext) -> dict:
             slot: category
             choices_from: result.items
     """
-    items = [choice(c, CATEGORY_WORDS["zh"][c], CATEGORY_WORDS["en"][c])
-             for c in CATEGORIES]
+    items = [_category_choice(c) for c in CATEGORIES]
     return {"items": items}
 
 
@@ -303,9 +317,11 @@ async def case_timeline(ctx: ActionContext, number: str) -> dict:
           args: {number: "{{case}}"}
         - say: {zh: "{{result.text}}", en: "{{result.text}}"}
     """
-    case = await case_store.get_case(ctx.session, str(number or "").strip().upper())
-    if case is None or ctx.person.id not in (case.person_id, case.filed_by_person_id):
-        return {"found": False, "text": pick(ctx.locale, "没找到这个求助编号。", "I could not find that case number.")}
+    typed = re.fullmatch(r"XZ(\d{4})(\d{1,6})", re.sub(r"[\s\-_]", "", str(number or "").upper()))
+    case = await case_store.get_case(ctx.session, case_store.format_number(int(typed[1]), int(typed[2]))) if typed else None
+    if case is None or ctx.person.id not in (case.person_id, case.filed_by_person_id):  # the same words either way
+        return {"found": False, "text": pick(ctx.locale, "您名下没有这个求助编号。请核对一下，或回复“我的求助”看您的全部求助。",
+                                              "You have no case with that number. Please check it, or reply \"my cases\" to see yours.")}
     en = ctx.locale == "en"
     lines = [_case_line(case, ctx.locale)]
     for event in await case_store.timeline(ctx.session, case):

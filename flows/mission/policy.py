@@ -89,9 +89,10 @@ async def find_policy(ctx: ActionContext, question: str, policy: str | None) -> 
     if isinstance(policy, str) and policy in index.docs:  # published (the index holds every published policy)
         return policy, 99.0
     entity = _entity(ctx, "policy")
-    if isinstance(entity, str) and entity in index.docs:
-        return entity, 99.0
     text = (question or "").strip()
+    # "我们是低保户 …" names the household's status, not the question: the search decides
+    if isinstance(entity, str) and entity in index.docs and not index.named_as_status(text, entity):
+        return entity, 99.0
     if not text or text.startswith("/"):
         return None, 0.0
     hits = index.search(text, k=3, policy_entity=entity)

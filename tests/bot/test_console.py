@@ -50,3 +50,14 @@ def test_chat_refuses_a_database_that_is_behind(tmp_path):
     result = _run(["chat"], env, stdin="你好\n")
     assert result.returncode == 2
     assert "xiangzhu db upgrade" in result.stderr
+
+
+@pytest.mark.slow
+def test_chat_takes_a_buttons_payload_typed_as_text(chat_env):
+    env, db = chat_env
+    result = _run(["chat", "--sender", "echo", "--locale", "zh"], env, stdin="你好\nchoice:zh\nchoice:agree\n")
+    assert result.returncode == 0, result.stderr
+    replies = [block for block in result.stdout.split("乡助> ") if block.strip()]
+    assert "您同意吗" in replies[1] and "谢谢" in "".join(replies[2:]), result.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT consent_given FROM people").fetchall() == [(1,)]

@@ -1,6 +1,8 @@
 """The REST channel's contract (DESIGN.md), through the ASGI app, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from fastapi import FastAPI, Request
@@ -216,3 +218,72 @@ async def test_the_fastapi_route_answers_like_the_fast_path(tmp_path):
                              [(r["text"], r.get("buttons")) for r in ok.json()])
     assert answers["fast"] == answers["fastapi"]
     assert answers["fast"][0] == 400 and answers["fast"][2] == 200 and answers["fast"][3]
+
+
+async def _real_app(tmp_path):
+    """The application as `xiangzhu run` builds it: the real NLU, flow runtime and built-in flows."""
+    from bot.app import create_app
+    from storage import migrate
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/real.db"
+    migrate.upgrade(url)
+    return create_app(load_settings(database_url=url, data_dir=tmp_path), extensions=[])
+
+
+async def test_a_pressed_buttons_payload_sent_as_the_text_is_that_button(tmp_path):
+    """Rasa clients send a pressed button's payload back as the message: `choice:` answers
+    (the consent's too), menu payloads, and a stale `choice:` gets a re-ask, never silence."""
+    app = await _real_app(tmp_path)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            async def say(message):
+                resp = await client.post(WEBHOOK, json={"sender": "echo", "message": message})
+                assert resp.status_code == 200
+                return resp.json()
+
+            welcome = await say("你好")
+            assert {b["payload"] for b in welcome[-1]["buttons"]} == {"choice:zh", "choice:en"}
+            consent = await say("choice:en")
+            assert "Do you agree" in consent[-1]["text"]
+            assert "choice:agree" in [b["payload"] for b in consent[-1]["buttons"]]
+            stale = await say("choice:zh")  # the language question's button, pressed again
+            assert stale and "Please reply 1 (agree) or 2 (do not agree)" in stale[-1]["text"]
+            agreed = await say("choice:agree")
+            assert "Thank you" in agreed[0]["text"]
+            menu_payloads = [b["payload"] for b in agreed[-1]["buttons"]]
+            assert "/activities" in menu_payloads
+            activities = await say("/activities")
+            assert "Which activities" in activities[-1]["text"]
+            late = await say("choice:agree")  # a button of an earlier question
+            assert late and late[-1]["text"]
+        async with app.state.services.db.session() as s:
+            person = (await s.execute(select(Person))).scalar_one()
+        assert person.consent_given and person.locale == "en"
+
+
+async def test_a_body_over_64_kb_gets_413_on_both_routes(tmp_path):
+    from bot.channels.rest import MAX_BODY
+
+    app = await _real_app(tmp_path)
+    big = {"sender": "big", "message": "字" * (65 * 1024 // 3 + 10)}
+    async with app.router.lifespan_context(app):
+        for routes in (dict(app.fast_routes), {}):  # rest.fast_webhook, then the FastAPI route
+            app.fast_routes = routes
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+                declared = await client.post(WEBHOOK, json=big)
+                assert int(declared.request.headers["content-length"]) > MAX_BODY
+                assert declared.status_code == 413 and declared.json()["error"]
+
+                async def chunks():  # no Content-Length: counted while it streams in
+                    data = json.dumps(big).encode()
+                    for i in range(0, len(data), 8192):
+                        yield data[i:i + 8192]
+
+                streamed = await client.post(WEBHOOK, content=chunks())
+                assert "content-length" not in streamed.request.headers
+                assert streamed.status_code == 413
+                ok = await client.post(WEBHOOK, json={"sender": "small", "message": "你好" * 100})
+                assert ok.status_code == 200 and ok.json()
+        async with app.state.services.db.session() as s:
+            texts = (await s.execute(select(Message.text).where(Message.direction == "in"))).scalars().all()
+        assert len(texts) == 2 and all(len(t) < 1000 for t in texts)  # the refused bodies were never handled

@@ -139,3 +139,18 @@ def test_worker_invite_by_deep_link_links_the_telegram_account(emulator, bot_ser
         bot_server, "SELECT s.username FROM channel_identities i JOIN staff s ON s.id = i.staff_id "
                     "WHERE i.channel='telegram' AND i.external_id='610005'")
     assert staff_username == "wangfang"
+
+
+def test_a_real_message_after_start_answers_the_language_question_and_is_handled(emulator, bot_server):
+    user = EmulatorUser(emulator, chat_id=610006)
+    user.command("/start")
+    user.wait_text("请选择语言")
+    user.say("我家孩子上学交不起学费")
+    intake = user.wait_for(lambda m: "您同意吗" in (m.get("text") or "") or "请回复 1（中文）" in (m.get("text") or ""))
+    assert "您同意吗" in intake["text"]  # the need intake asks for consent first, in Chinese
+    user.press(intake, "同意")
+    user.wait_text("上学")  # the category, taken from the message
+    [(flow, locale)] = query(bot_server, "SELECT c.flow_id, p.locale FROM conversations c JOIN people p "
+                                         "ON p.id = c.person_id JOIN channel_identities i ON i.person_id = p.id "
+                                         "WHERE i.channel='telegram' AND i.external_id='610006'")
+    assert (flow, locale) == ("need_request", "zh")

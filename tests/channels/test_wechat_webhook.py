@@ -71,6 +71,15 @@ async def test_text_gets_a_passive_reply_with_numbered_choices(db, fake, tmp_pat
         assert fake.calls_to("message/custom/send") == []
 
 
+async def test_a_buttons_payload_typed_as_text_reaches_the_flows_as_that_button(db, fake, tmp_path):
+    services = make_services(db, fake, tmp_path)
+    async with running(services) as client:
+        peer = WeChatPeer(client)
+        for text in ("choice:agree", "/menu"):
+            reply = peer.reply_of(await peer.post(peer.text("oUser9", text)))
+            assert f"按钮：{text}" in reply["Content"]
+
+
 async def test_more_replies_than_one_first_passive_rest_customer_service(db, fake, tmp_path):
     services = make_services(db, fake, tmp_path, handler=EchoHandler(replies=3))
     async with running(services) as client:

@@ -56,3 +56,40 @@ def test_need_category_only_on_hardship_messages(nlu):
     assert needs == ["housing"]
     result = nlu.parse("我男人在工地上摔断了腿 住院的医药费凑不齐")
     assert [e["value"] for e in result["entities"] if e["entity"] == "need_category"] == ["medical"]
+
+
+def test_need_category_recall_on_the_test_split_and_the_indirect_needs(nlu):
+    """issue 12: needs told through their consequences. test.yml must reach 0.85; the
+    indirect-needs challenge set (written before the classifier) is held at its measured
+    level, below the 0.85 target (docs/nlu.md)."""
+    test = evaluate(nlu.parse, load_training_data(TEST_DIR / "test.yml", synonyms_from=nlu.data).examples)
+    assert test["need_category_recall"] >= 0.85 and test["need_examples"] == 26
+    indirect = load_training_data(TEST_DIR / "needs_indirect.yml", synonyms_from=nlu.data)
+    report = evaluate(nlu.parse, indirect.examples)
+    assert report["need_examples"] == len(indirect.examples) == 55
+    assert report["need_category_recall"] >= 0.6  # 13 of 55 are not taken for a need by the intent model
+    assert report["need_category_offered_recall"] >= report["need_category_recall"]
+
+
+def test_a_need_without_a_need_word_gets_its_category_from_the_classifier(nlu):
+    result = nlu.parse("俺娘一个人在家 饭都没人做")
+    need = [e for e in result["entities"] if e["entity"] == "need_category"]
+    assert [e["value"] for e in need] == ["elderly_care"]
+    result = nlu.parse("娃开学的钱还差2000块")  # the whole-message category hides no other entity
+    assert {e["entity"] for e in result["entities"]} >= {"need_category", "number"}
+
+
+def test_two_plausible_need_categories_are_both_reported(nlu):
+    need = [e for e in nlu.parse("我残疾了找不到活干")["entities"] if e["entity"] == "need_category"]
+    assert len(need) == 1 and {need[0]["value"], *need[0]["alternatives"]} == {"employment", "disability"}
+    need = [e for e in nlu.parse("我家房子漏雨了")["entities"] if e["entity"] == "need_category"]
+    assert need[0]["value"] == "housing" and "alternatives" not in need[0]
+
+
+def test_need_examples_stay_out_of_the_intent_model_and_the_test_files(nlu):
+    from nlu.training_data import need_files
+
+    need_texts = {ex.text for f in need_files() for ex in load_training_data(f).examples}
+    assert len(need_texts) >= 200
+    assert not need_texts & {ex.text for ex in nlu.data.examples}  # the intent model never sees them
+    assert not need_texts & {ex.text for ex in load_training_data(TEST_DIR).examples}

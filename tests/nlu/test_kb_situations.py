@@ -1,0 +1,102 @@
+"""Policy search from a situation (a household's circumstances, not the policy's name): the
+situation lexicon (nlu/data/kb_lexicon.yml) adds the circumstances the policy records name."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from nlu import kb
+from nlu.cli import nlu_group
+from nlu.kb import PolicyIndex, clear_cache
+from nlu.kb_eval import DEFAULT_POLICIES, load_policy_docs
+
+ROOT = Path(__file__).resolve().parents[2]
+HELD_OUT = ROOT / "nlu" / "data" / "test" / "kb_situations.yml"
+DEV = ROOT / "nlu" / "data" / "kb_situations_dev.yml"
+KB_EVAL = ROOT / "nlu" / "data" / "kb_eval.yml"
+
+# not in either situation set
+SITUATIONS = [
+    ("我男人去年干活摔断了腿 现在下不了地 家里就靠我一个人", ["dibao", "canji_butie"]),
+    ("俺家老人中风瘫在床上好几年 吃喝拉撒全要人伺候", ["canji_butie"]),
+    ("屋顶漏得厉害 墙上裂了一道大缝 怕哪天塌了", ["weifang_gaizao"]),
+    ("想养一百只鸡 手上没本钱 也没啥能抵押的", ["xiaoe_xindai"]),
+    ("老汉七十了没儿没女 一个人过 地也种不动了", ["tekun"]),
+    ("爸妈都在外地打工 娃一个人跟着奶奶 成绩越来越差", ["liushou_ertong"]),
+    ("my mother is in hospital with cancer and the bills are more than we earn", ["yiliao_jiuzhu"]),
+]
+
+
+def _eval(path: Path) -> dict:
+    result = CliRunner().invoke(nlu_group, ["eval-kb", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_situations_find_their_policy_first_through_the_cli(tmp_path):
+    questions = tmp_path / "kb_situations.yml"
+    questions.write_text(yaml.safe_dump([{"question": q, "policy": p} for q, p in SITUATIONS], allow_unicode=True),
+                         encoding="utf-8")
+    report = _eval(questions)
+    assert report["top1"] == 1.0, report["misses"]
+
+
+def test_the_lexicon_is_what_finds_them(monkeypatch):
+    """Without the situation lexicon the plain BM25 search puts some of them second or lower."""
+    docs = load_policy_docs(DEFAULT_POLICIES)
+    clear_cache()
+    with_lexicon = PolicyIndex(docs, "with")
+    assert all(with_lexicon.search(q)[0].policy_id in right for q, right in SITUATIONS)
+    monkeypatch.setattr(kb, "_situation", lambda text, folded: [])
+    plain = [with_lexicon.search(q) for q, _ in SITUATIONS]
+    assert sum(bool(h) and h[0].policy_id in right for h, (_, right) in zip(plain, SITUATIONS)) < len(SITUATIONS)
+
+
+def _added_words(text: str) -> set[str]:
+    circumstances = kb._situations().circumstances
+    return {t for i in kb._situation(text, kb._fold(text)) for t in circumstances[i]}
+
+
+def test_a_situation_adds_the_circumstances_the_records_use():
+    assert {"残疾", "劳动", "能力", "收入"} <= _added_words("我男人摔断了腿 下不了地 家里没了进项")
+    assert _added_words("低保怎么申请") == set()
+    assert {"残疾", "护理", "disabled", "care"} <= _added_words("my son is deaf and needs care")
+    assert {"残疾"} <= _added_words("老豆中風之後行唔到路")  # traditional characters, Cantonese
+
+
+# quality gates: the held-out set was written before the search was tuned and is never tuned on
+@pytest.mark.parametrize("path, floor", [(HELD_OUT, 0.90), (DEV, 0.90), (KB_EVAL, 0.92)])
+def test_kb_search_quality_does_not_drop(path, floor):
+    report = _eval(path)
+    assert report["n"] >= 60
+    assert report["top1"] >= floor, report["misses"]
+    assert report["top3"] >= 0.95
+
+
+async def test_published_policies_answer_a_situation(db):
+    """The index the policy flow builds from the database (per locale, its search fields)."""
+    from flows.mission.policy import policy_index
+    from storage.demo import seed_content
+
+    async with db.session() as s:
+        await seed_content(s)
+        zh = await policy_index(s, "zh")
+        en = await policy_index(s, "en")
+    assert zh.search("房子漏雨 墙都裂了 晚上不敢睡")[0].policy_id == "weifang_gaizao"
+    assert zh.search("娃他爹瘫了 天天要人伺候")[0].policy_id == "canji_butie"
+    assert en.search("we want to raise pigs but have nothing to mortgage")[0].policy_id == "xiaoe_xindai"
+
+
+def test_a_household_status_is_not_the_question():
+    clear_cache()
+    index = PolicyIndex(load_policy_docs(DEFAULT_POLICIES), "status")
+    assert index.named_as_status("我们是低保户 合作医疗交不起", "dibao")
+    assert not index.named_as_status("低保户每月能领多少", "tekun")  # not named at all
+    assert not index.named_as_status("低保怎么申请", "dibao")
+    # a status alone still asks about its own policy; a situation lets the records decide
+    assert index.search("我们是低保户 每个月能领多少")[0].policy_id == "dibao"
+    assert index.search("我们是低保户 今年的合作医疗那几百块交不起")[0].policy_id == "yiliao_jiuzhu"
