@@ -39,14 +39,11 @@ class ResponseClaim:
     """The outcome of `take_response` for one inbound message."""
 
     stored: bool  # the inbound message is in the database
-    text: str = ""  # the first reply, when this HTTP response may carry it
+    claimed: bool = False  # this HTTP response carries the first reply (now delivery `passive`)
+    text: str = ""
     buttons: tuple = ()
     locale: str = ""
     released: int = 0  # other replies handed to the outbox sender
-
-    @property
-    def claimed(self) -> bool:
-        return bool(self.text)
 
 
 class ChannelStore:
@@ -103,8 +100,9 @@ class ChannelStore:
             locale = ""
             if first is not None and first.person_id is not None:
                 locale = await people.locale_of(session, first.person_id)
-            text, buttons = (first.text, tuple(first.buttons or ())) if first is not None else ("", ())
-        return ResponseClaim(True, text, buttons, locale, released)
+            if first is None:
+                return ResponseClaim(True, released=released)
+            return ResponseClaim(True, True, first.text, tuple(first.buttons or ()), locale, released)
 
     async def release_responses(self, channel: str, now: datetime, *, channel_message_id: str | None = None,
                                 older_than: datetime | None = None) -> int:

@@ -89,3 +89,25 @@ async def test_state_round_trips_and_unavailable_knows_a_connection_error(db):
     await store.set_state("fake:offset", {"offset": 42})
     assert await store.state("fake:offset") == {"offset": 42}
     assert ChannelStore.unavailable(ConnectionRefusedError()) and not ChannelStore.unavailable(ValueError())
+
+
+async def test_take_response_carries_the_first_reply_once_per_delivery_and_frees_the_rest(db):
+    from storage import messages
+
+    store = ChannelStore(db)
+    async with db.session() as s:
+        inbound = await messages.record_inbound(s, channel="fake", channel_message_id="m1", person_id=None,
+                                                text="你好", now=NOW)
+        rows = [await outbox_store.enqueue(s, channel="fake", recipient="u1", text=t, buttons=b, status="sent",
+                                           delivery="response", inbound_message_id=inbound, now=NOW)
+                for t, b in (("", [{"title": "是", "payload": "choice:yes"}]), ("second", []))]
+        await s.flush()
+        first, second = (r.id for r in rows)
+    assert (await store.take_response("fake", "unknown", NOW)).stored is False
+    claim = await store.take_response("fake", "m1", NOW)
+    # the first reply has only a button: the response still carries it
+    assert (claim.stored, claim.claimed, claim.text, claim.released) == (True, True, "", 1)
+    assert claim.buttons == ({"title": "是", "payload": "choice:yes"},)
+    assert await _status(db, first) == ("sent", "passive") and await _status(db, second) == ("pending", "")
+    again = await store.take_response("fake", "m1", NOW)  # WeChat retried: the retry carries it again
+    assert (again.claimed, again.released) == (True, 0)
