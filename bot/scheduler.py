@@ -39,6 +39,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.errors import BotError
 from bot.leader import Leader, current_leader, process_identity
 from storage import timers as timer_store
 from storage.models import utcnow
@@ -111,7 +112,7 @@ def services_clock(services: Any) -> Callable[[], datetime]:
 # ── the timers job ───────────────────────────────────────────────────────────────────────
 
 
-class _ClaimLost(Exception):
+class _ClaimLost(BotError):
     """Our lease on the timer expired and someone else holds it now."""
 
 
