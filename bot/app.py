@@ -153,6 +153,19 @@ def _describe(settings: Settings, services: Services, host: str, port: int) -> s
     return "\n".join(lines)
 
 
+def exit_unless_schema_current(database_url: str) -> None:
+    """For a command about to run the bot: exit 2 with a message when the database cannot be
+    reached or its schema is behind (`xiangzhu db upgrade`)."""
+    try:
+        migrate.check_current(database_url)
+    except migrate.SchemaBehindError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    except Exception as exc:
+        click.echo(f"无法连接数据库 / cannot reach the database: {exc}", err=True)
+        sys.exit(2)
+
+
 def app_from_environment() -> FastAPI:
     """The application of one `xiangzhu serve --workers N` worker process (uvicorn imports it
     by name in each worker, which reads the same environment)."""
@@ -185,14 +198,7 @@ def serve_command(host: str | None, port: int | None, workers: int | None) -> No
         raise click.UsageError(
             "SQLite has one writer, so it is served by one process: drop --workers, or use PostgreSQL "
             "(XIANGZHU_DATABASE_URL=postgresql+asyncpg://...)")
-    try:
-        migrate.check_current(settings.database_url)
-    except migrate.SchemaBehindError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-    except Exception as exc:
-        click.echo(f"无法连接数据库 / cannot reach the database: {exc}", err=True)
-        sys.exit(2)
+    exit_unless_schema_current(settings.database_url)
     # keep-alive 75 s (uvicorn's default is 5): a client reusing a connection the server has
     # just closed as idle loses that request, and webhook peers keep connections for long
     options = dict(host=host, port=port, log_config=None, access_log=False, lifespan="on",
