@@ -33,6 +33,7 @@ from vocab.errors import DatabaseUnavailable
 from bot.outbox import outbound_from_row
 from bot.textclean import Cleaned, clean_text
 from bot.turn import Reply, Turn, TurnHandler, echoed_payload
+from flows.answers import pick_number, pick_title
 from storage import messages as message_store
 from storage import outbox as outbox_store
 from storage import people, turns
@@ -129,7 +130,8 @@ async def relay_to_worker(turn: Turn, inbound_message_id: int) -> None:
     if identity is None:
         return
     who = turn.person.display_name or f"#{turn.person.id}"
-    mark = "⚠ " if turn.emergency is not None else ""
+    unsure = (turn.parse.get("emergency") or {}).get("level") == "unsure"
+    mark = "⚠ " if turn.emergency is not None or unsure else ""  # the worker judges an unsure one
     await outbox_store.enqueue(
         session,
         channel=identity.channel,
@@ -149,17 +151,43 @@ async def relay_to_worker(turn: Turn, inbound_message_id: int) -> None:
 # stands for "any list of choices": does a text pick a numbered choice at all?
 _ANY_CHOICES = [Button("", "any")] * 99
 
+SHOWN = "shown"  # conversation.state: the choices of the last reply that had any, [[title, payload], …]
+
 
 def _may_pick_choice(text: str) -> bool:
-    """Could this text be a bare choice number (only then is the last message read)?"""
+    """Could this text be a bare choice number ("2", "２", "②", "2.")?"""
     return bool(text) and len(text) <= 4 and bool(choice_payload(text, _ANY_CHOICES))
 
 
-def _picked_choice(text: str, last_buttons: list) -> str:
-    """A bare number answers the choices of the last message sent to this sender."""
-    if not last_buttons or not _may_pick_choice(text):
+def _picked_choice(text: str, shown: list, in_flow: bool) -> str:
+    """The payload of the shown choice a text picks, or "". In a flow, the flow reads its own
+    answers (titles, yes/no words), so only a bare number counts here; with no flow running,
+    a number in any form (2, 二, 第二个, 2号) or the whole title picks."""
+    if not shown or not text:
         return ""
-    return choice_payload(text, [Button(b.get("title", ""), b.get("payload", "")) for b in last_buttons])
+    buttons = [Button(title, payload) for title, payload in shown]
+    if in_flow:
+        return choice_payload(text, buttons) if _may_pick_choice(text) else ""
+    i = pick_number(text, len(buttons))
+    if i is None:
+        i = pick_title(text, [b.title for b in buttons])
+    return "" if i is None else buttons[i].payload
+
+
+def _remember_shown(conversation, replies: list[Reply]) -> None:
+    """Keep the choices this turn showed last in the conversation (written with the turn), so
+    the next message can answer them by number or title on any channel, after a restart too."""
+    if not replies:
+        return
+    shown = next(([[b.title, b.payload] for b in r.buttons] for r in reversed(replies) if r.buttons), [])
+    state = dict(conversation.state or {})
+    if shown == state.get(SHOWN, []):
+        return
+    if shown:
+        state[SHOWN] = shown
+    else:
+        state.pop(SHOWN, None)
+    conversation.state = state
 
 
 def _buttons_json(buttons) -> list[dict]:
@@ -208,12 +236,18 @@ class Dispatcher:
         parse = s.nlu.parse(text, now) if text else {
             "text": "", "intent": {"name": "nlu_fallback", "confidence": 0.0}, "entities": [], "intent_ranking": []}
         emergency = None
+        level = (parse.get("emergency") or {}).get("level")
         if s.emergency_detector is not None and text:
             result = s.emergency_detector(text)
             if result is not None and getattr(result, "is_emergency", False):
                 emergency = result
-                top = {"name": "emergency", "confidence": 1.0}
-                parse = {**parse, "intent": top, "intent_ranking": [top, *parse.get("intent_ranking", [])]}
+            elif getattr(result, "level", "") == "unsure" and level in (None, "none"):  # another NLU backend
+                parse = {**parse, "emergency": {"level": "unsure", "kinds": list(result.kinds), "score": result.score}}
+        if emergency is None and level == "certain":
+            emergency = parse["emergency"]  # the classifier is sure where the lexicon is not
+        if emergency is not None:
+            top = {"name": "emergency", "confidence": 1.0}
+            parse = {**parse, "intent": top, "intent_ranking": [top, *parse.get("intent_ranking", [])]}
         return parse, emergency
 
     async def _handle_in_lane(self, inbound: Inbound, cleaned: Cleaned, parse: dict, emergency) -> list[Outbound]:
@@ -245,7 +279,6 @@ class Dispatcher:
                 locale=inbound.locale_hint if inbound.locale_hint in TEXTS else None, message_id=inbound.message_id,
                 text=cleaned.text, attachments=[asdict(a) for a in inbound.attachments],
                 intent=parse.get("intent", {}).get("name", ""), now=now,
-                choices=not inbound.payload and _may_pick_choice(cleaned.text),
             )
             if begun.message_id is None:
                 return await self._stored(session, inbound)
@@ -255,7 +288,9 @@ class Dispatcher:
             replies: list[Reply] = []
             if cleaned.truncated:
                 replies.append(Reply(texts["truncated"].format(n=s.settings.max_message_chars)))
-            payload = inbound.payload or echoed_payload(cleaned.text) or _picked_choice(cleaned.text, begun.last_buttons)
+            shown = (conversation.state or {}).get(SHOWN) if conversation.mode != "human" else None
+            payload = (inbound.payload or echoed_payload(cleaned.text)
+                       or _picked_choice(cleaned.text, shown, in_flow=conversation.flow_id is not None))
             if inbound.attachments:
                 await add_village_entity(session, parse, inbound.attachments)
             turn = Turn(
@@ -272,6 +307,7 @@ class Dispatcher:
             else:
                 await self.handler.handle(turn)
             replies.extend(turn.replies)
+            _remember_shown(conversation, replies)
             return await self._write_replies(session, inbound, person.id, begun.message_id, replies, now,
                                              conversation=conversation)
 

@@ -12,9 +12,10 @@ from typing import Any
 
 from nlu.choices import parse_choice, role_of, yes_or_no
 from nlu.entities.numbers import chinese_to_int
+from nlu.normalize import normalize
 
-__all__ = ["Parsed", "parse_date", "parse_number", "parse_phone", "parse_text",
-           "parse_yes_no", "pick_choice", "refuses_choice"]
+__all__ = ["Parsed", "parse_date", "parse_number", "parse_phone", "parse_safe", "parse_text",
+           "parse_yes_no", "pick_choice", "pick_number", "pick_title", "refuses_choice"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,26 @@ def parse_yes_no(text: str, intent: str = "") -> Parsed | None:
 _MEANINGFUL = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 
 
+_NO_DANGER = re.compile(r"没(?:有)?(?:危险|事|问题)|不危险|no danger|not in danger|i'?m ok|i am ok")
+_UNSAFE = re.compile(r"不.{0,2}安全|危险|救|不好|不行|not safe|unsafe|not ok|danger|help|hurt|^no\b|^nope|^不[是对]?$|^没有?$|^[2２②二](?!\d)")
+_SAFE = re.compile(r"安全|没事|还好|挺好|很好|我好|放心|不用担心|^好|safe|^ok|okay|fine|^yes|^yeah|^是|^对|^嗯|^[1１①一](?!\d)")
+
+
+def parse_safe(text: str) -> Parsed | None:
+    """The answer to "are you safe?": `safe`, `unsafe` or None. Negations are read first
+    (我不安全 and "not safe" are unsafe, 没危险 is safe); a bare 2 is unsafe, a bare 1 safe."""
+    t = text.strip().lower()
+    if not t:
+        return None
+    if _NO_DANGER.search(t):
+        return Parsed("safe")
+    if _UNSAFE.search(t):
+        return Parsed("unsafe")
+    if _SAFE.search(t):
+        return Parsed("safe")
+    return None
+
+
 def parse_text(text: str, min_length: int | None = None, max_length: int | None = None) -> Parsed | None:
     t = text.strip()
     if not _MEANINGFUL.search(t):
@@ -134,6 +155,34 @@ def pick_choice(text: str, options: list[tuple[Any, list[str]]]) -> int | None:
         if i is not None and 0 <= i < len(options):
             return i
     return None
+
+
+_ORDINAL_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "first", "second",
+                  "third", "fourth", "fifth", "sixth", "last", "the", "number", "option", "no", "please"}
+
+
+def pick_number(text: str, count: int) -> int | None:
+    """The 0-based index a whole reply that is only a choice number names, among `count`
+    choices: 2, ２, 二, ②, 第二个, 2号, "second", "the last one"; None for anything longer
+    ("two kids" is not a choice)."""
+    t = text.strip()
+    if not t or len(t) > 16 or any(w.isalpha() and w.isascii() and w not in _ORDINAL_WORDS
+                                   for w in t.lower().replace(".", " ").split()):
+        return None
+    return parse_choice(t, [""] * count)  # blank option words: only numbers and ordinals count
+
+
+_PUNCT = re.compile(r"[\s,.!?。，！？、~…]+")
+
+
+def pick_title(text: str, titles: list[str]) -> int | None:
+    """The index of the one title a reply repeats exactly (case, width and punctuation aside)."""
+    def compact(s: str) -> str:
+        return _PUNCT.sub("", normalize(s))
+
+    said = compact(text)
+    found = [i for i, title in enumerate(titles) if said and compact(title) == said]
+    return found[0] if len(found) == 1 else None
 
 
 def refuses_choice(text: str, values: list[Any]) -> bool:

@@ -7,18 +7,24 @@ step. Parsed flows are cached by their immutable version id; each turn asks the 
 the current version ids (one query), so a publish reaches every process on its next message,
 while a conversation keeps the version it started on.
 
-Repair is built in, in this order: emergency → "continue?" answer → cancel → correction →
-digression → the answer → "中文"/"English" → digression by intent → another flow (at an
-`interruptible` question) → misunderstanding (twice in a row: the menu and a human). A turn
-that would end without a word gets the menu: nobody is met with silence. A first message
-sets the reply language from its text.
+Repair is built in, in this order: emergency → safety question → "continue?" answer → cancel →
+correction → digression → the answer → "中文"/"English" → digression by intent → another flow
+(at an `interruptible` question) → misunderstanding (twice in a row: the menu and a human). A
+turn that would end without a word gets the menu: nobody is met with silence. A first message
+sets the reply language from its text. An emergency the detector is sure of starts the flow
+`emergency`; one it is unsure of (`parse["emergency"]["level"] == "unsure"`) holds the message
+and starts `safety_check`: "safe" goes on with the held message as usual, anything else ends
+in `emergency`.
 `conversation.state` holds the engine's bookkeeping:
 
     waiting   at an ask, waiting for the answer      attempts  wrong answers at this ask
     misses    misunderstandings in a row             result    the last action's result
     labels    how slot values are shown back         choices   the open question's choices
     resume    an interrupted flow to offer again     offer     "resume" while asking that
-    seen      the person has written before
+    seen      the person has written before          shown     the choices shown last (the
+                                                                dispatcher keeps it; a number
+                                                                or title picks from it)
+    held      the message the safety question holds
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ import inspect
 import logging
 import re
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 from vocab.messages import Button
@@ -33,7 +40,9 @@ from bot.turn import CHOICE_PREFIX, Turn
 from flows import templates
 from vocab import conditions
 from flows.answers import (
-    Parsed, parse_date, parse_number, parse_phone, parse_text, parse_yes_no, pick_choice, refuses_choice,
+    Parsed, parse_date, parse_number, parse_phone, parse_safe, parse_text, parse_yes_no, pick_choice, pick_number,
+    pick_title,
+    refuses_choice,
 )
 from flows.model import (
     ENTITY_TYPES, ActionStep, AskStep, BranchStep, CallStep, EndStep, Flow, GotoStep, HandoffStep, SayStep,
@@ -49,6 +58,7 @@ log = logging.getLogger("xiangzhu.flows")
 HUMAN_PAYLOAD = "/human"
 RESUME_PAYLOAD = "/resume"
 RESUME_NO_PAYLOAD = "/resume no"
+SAFETY_FLOW = "safety_check"
 SKIP_VALUE = "__skip__"
 INTENT_THRESHOLD = 0.5
 MAX_STEPS_PER_TURN = 100
@@ -58,6 +68,7 @@ LANGUAGE_WORDS = {"中文": "zh", "汉语": "zh", "普通话": "zh", "说中文"
                   "english": "en", "英文": "en", "英语": "en", "说英文": "en"}
 CANCEL_WORDS = {"取消", "算了", "不弄了", "不办了", "不要了", "不用了", "不填了", "退出", "结束", "算了吧", "不问了",
                 "cancel", "stop", "quit", "exit", "never mind", "nevermind", "forget it"}
+_ENDS = " .!?。！？，,~…"  # around a whole-message word or pattern
 CORRECTION_MARKERS = ("不对", "不是", "错了", "搞错", "改成", "改为", "改一下", "应该是", "更正", "说错",
                       "actually", "i meant", "correction", "change it", "not ")
 
@@ -77,6 +88,7 @@ TEXTS = {
         "no": "否",
         "broken": "抱歉，这个流程出了问题，我们已经记录。回复“人工”找社工。",
         "fallback": "抱歉，我没听懂。回复“菜单”看看我能做什么，或回复“人工”找社工。",
+        "safe_offer": "好的。想找人聊聊，或者需要帮忙，社工随时在。",
         "emergency": "如有危险，请马上拨打：110 报警，120 急救，119 火警，12356 心理援助。我们也在通知社工。",
     },
     "en": {
@@ -94,6 +106,7 @@ TEXTS = {
         "no": "No",
         "broken": "Sorry, something is wrong with this conversation and we have logged it. Reply \"human\".",
         "fallback": "Sorry, I did not understand. Reply \"menu\" to see what I can do, or \"human\" for a worker.",
+        "safe_offer": "OK. If you want to talk or need help, a social worker is here for you.",
         "emergency": "If you are in danger call now: 110 police, 120 ambulance, 119 fire, 12356 crisis line. "
                      "We are alerting a social worker.",
     },
@@ -242,9 +255,12 @@ class _Trigger:
                 return m.groupdict()
         return None
 
-    def match_text(self, text: str) -> dict | None:
+    def match_text(self, text: str, whole: bool = False) -> dict | None:
+        """`whole`: only a message that is nothing but the pattern ("XZ-2026-000123") counts."""
+        if whole:
+            text = text.strip().strip(_ENDS)
         for pattern in self.patterns:
-            m = pattern.search(text)
+            m = pattern.fullmatch(text) if whole else pattern.search(text)
             if m:
                 return m.groupdict()
         return None
@@ -272,6 +288,7 @@ class _Run:
         self.entities = self._entities(turn.parse)
         self.intent = (turn.parse.get("intent") or {}).get("name") or ""
         self.confidence = float((turn.parse.get("intent") or {}).get("confidence") or 0.0)
+        self.carry_on: dict | None = None  # the held message, once the person said they are safe
 
     @staticmethod
     def _entities(parse: dict) -> list[dict]:
@@ -302,14 +319,29 @@ class _Run:
                 log.error("conversation %s points at a missing flow %s/%s step %s; starting over",
                           self.turn.conversation.id, self.flow_id, self.version_id, self.step_id)
                 self._clear_flow()
-        if self.turn.emergency is not None:
-            await self._emergency()
+        alarm = self.turn.parse.get("emergency") or {}
+        # the classifier alone (no lexicon kinds) does not interrupt an answer to an open question
+        unsure = (not self.turn.payload and alarm.get("level") == "unsure"
+                  and bool(alarm.get("kinds") or not (self.flow is not None and self.state.get("waiting"))))
+        if self.turn.emergency is not None or (unsure and self.flow_id == SAFETY_FLOW):
+            await self._emergency()  # a second unsure message while asked is an emergency too
+            return
+        if unsure:
+            await self._ask_safety(first_contact)
             return
         if self.state.get("offer") == "resume":
             if await self._answer_resume_offer():
                 return
         if self.flow is not None:
+            step = self.flow.step(self.step_id)
+            if self.flow_id == SAFETY_FLOW and not self.turn.payload and isinstance(step, AskStep):
+                answer = parse_safe(self.turn.text)
+                if answer is None:  # no digressions while asked: ask again, then err toward a human
+                    await self._misunderstood_answer(step)
+                    return
+                self.turn.payload = f"{CHOICE_PREFIX}{answer.value}"
             await self._in_flow()
+            await self._carry_on()
             return
         await self._no_flow(first_contact)
 
@@ -333,11 +365,51 @@ class _Run:
         return LANGUAGE_WORDS.get(self.turn.text.strip().lower().strip(" .!?。！？，,~"))
 
     async def _emergency(self) -> None:
-        if self.flow is not None and self.flow_id != "emergency":
+        held = self.state.get("held") if self.flow_id == SAFETY_FLOW else None
+        if held and held.get("frame"):
+            self.state["resume"] = held["frame"]
+        elif self.flow is not None and self.flow_id not in ("emergency", SAFETY_FLOW):
             self.state["resume"] = self._frame()
         self._clear_flow(keep_resume=True)
         if not await self._start_by_id("emergency", {}):
             self.turn.say(_text(self.locale, "emergency"))
+
+    async def _ask_safety(self, first_contact: bool) -> None:
+        """Unsure: hold the message (and the flow the person is in) and ask if they are safe."""
+        frame = {**self._frame(), "waiting": bool(self.state.get("waiting"))} if self.flow is not None else None
+        self._clear_flow(keep_resume=True)
+        if not await self._start_by_id(SAFETY_FLOW, {}):
+            await self._emergency()  # no way to ask: err toward a human
+            return
+        self.state["held"] = {"text": self.turn.text, "parse": self.turn.parse, "frame": frame, "first": first_contact}
+
+    async def _carry_on(self) -> None:
+        """The person is safe: handle the held message as if it had just arrived."""
+        held, self.carry_on = self.carry_on, None
+        if held is None:
+            return
+        parse = {**held["parse"], "emergency": {**held["parse"].get("emergency", {}), "level": "none"}}
+        self.turn = replace(self.turn, text=held["text"], parse=parse, payload="")
+        self.entities = self._entities(parse)
+        self.intent = (parse.get("intent") or {}).get("name") or ""
+        self.confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
+        frame = held.get("frame")
+        if frame:
+            self._restore(frame)
+            self.flow = await self.rt.flow(self.turn.session, self.version_id)
+            if self.flow is None or self.flow.step(self.step_id or "") is None:
+                self._clear_flow(keep_resume=True)
+            elif frame.get("waiting"):
+                self.state["waiting"] = True
+        if self.flow is not None:
+            await self._in_flow()
+            return
+        found = self._language_trigger() or self._match_trigger(bool(held.get("first")))
+        if found is None:  # a worrying message nothing else takes: offer a person, not "not understood"
+            self.turn.say(_text(self.locale, "safe_offer"), [Button(_text(self.locale, "human"), HUMAN_PAYLOAD)])
+            return
+        self.state["misses"] = 0
+        await self._start(found[0].flow, found[0].version_id, found[1])
 
     async def _answer_resume_offer(self) -> bool:
         self.state.pop("offer", None)
@@ -439,8 +511,8 @@ class _Run:
         return self.turn.payload  # the dispatcher also takes a payload echoed as the text
 
     def _match_trigger(self, first_contact: bool = False, only_digressions: bool = False,
-                       by_intent: bool = True, by_text: bool = True,
-                       others_only: bool = False) -> tuple[_Trigger, dict] | None:
+                       by_intent: bool = True, by_text: bool = True, others_only: bool = False,
+                       whole_pattern: bool = False) -> tuple[_Trigger, dict] | None:
         triggers = [t for t in self.rt.triggers(self.current)
                     if not only_digressions or t.flow.digression]
         if only_digressions or others_only:
@@ -455,7 +527,7 @@ class _Run:
                 by_text = by_intent = False
         if by_text:
             for t in triggers:
-                captured = t.match_text(self.turn.text) if t.patterns else None
+                captured = t.match_text(self.turn.text, whole_pattern) if t.patterns else None
                 if captured is not None:
                     return t, captured
             best = max(triggers, key=lambda t: t.keyword(self.turn.text), default=None)
@@ -483,7 +555,11 @@ class _Run:
                     captured = t.match_payload(payload)
                     if captured is not None:
                         return t, captured
-        return self._match_trigger(only_digressions=True, by_intent=False)
+        step = self.flow.step(self.step_id or "")
+        free_text = isinstance(step, AskStep) and (self.flow.slots[step.ask.slot].type == "text"
+                                                   or self.flow.slots[step.ask.slot].accept_text)
+        # at a free-text question a case number inside the answer is part of the answer
+        return self._match_trigger(only_digressions=True, by_intent=False, whole_pattern=free_text)
 
     async def _digress(self, trigger: _Trigger, captured: dict) -> None:
         step = self.flow.step(self.step_id or "")
@@ -607,7 +683,14 @@ class _Run:
         return self._next_of(step)
 
     def _finish(self) -> None:
+        held = self.state.get("held") if self.flow_id == SAFETY_FLOW else None
+        safe = held is not None and self.slots.get("safe") == "safe"
         self._clear_flow(keep_resume=True)
+        if safe:
+            self.carry_on = held  # handle() goes on with it
+            return
+        if held and held.get("frame"):
+            self.state["resume"] = held["frame"]
         self._offer_resume()
 
     def _offer_resume(self) -> None:
@@ -647,7 +730,7 @@ class _Run:
         self.flow_id = self.version_id = self.step_id = None
         self.slots = {}
         self.stack = []
-        for key in ("waiting", "attempts", "labels", "choices", "result"):
+        for key in ("waiting", "attempts", "labels", "choices", "result", "held"):
             self.state.pop(key, None)
         if not keep_resume:
             self.state.pop("resume", None)
@@ -682,6 +765,9 @@ class _Run:
             label = (self.state.get("labels") or {}).get(slot_name)
             if slot.type == "yes_no" and isinstance(value, bool):
                 return _text(self.locale, "yes" if value else "no")
+            title = _choice_title(slot, value)  # in the language of now, not the words it was said in
+            if title:
+                return _localized(title, self.locale)
             if label:
                 return _localized(label, self.locale)
         if value is None:
@@ -744,7 +830,7 @@ class _Run:
         text = self.turn.text
         payload = self.turn.payload.strip()
         choices = self._choices(step)
-        if payload == f"{CHOICE_PREFIX}{SKIP_VALUE}" and ask.skip:
+        if ask.skip and (payload == f"{CHOICE_PREFIX}{SKIP_VALUE}" or (not payload and _skips(text, ask.skip, slot, choices))):
             return Parsed(None)
         parsed: Parsed | None = None
         if payload.startswith(CHOICE_PREFIX):
@@ -776,6 +862,9 @@ class _Run:
                         parsed = Parsed(value, title)
         elif slot.type == "yes_no":
             parsed = parse_yes_no(text, self.intent)
+            i = pick_number(text, len(choices)) if parsed is None else None
+            if i is not None:  # 第一个 / 2号: the numbered 是 / 否 buttons
+                parsed = Parsed(choices[i][0], choices[i][1])
         elif slot.type == "number":
             parsed = parse_number(text)
             if parsed is not None and ((slot.min is not None and parsed.value < slot.min)
@@ -846,11 +935,12 @@ class _Run:
                     continue
                 if not marker and self._parse_answer(step) is not None:
                     continue
-                label = self._surface(e)
+                # a choice's own title, not the words it was found in (a whole sentence for a need)
+                label = _choice_title(slot, e.get("value")) or self._surface(e)
                 self._fill(name, Parsed(e.get("value"), label))
                 what = _localized(slot.title, self.locale) if slot.title else ""
                 key = "corrected" if what else "corrected_plain"
-                self.turn.say(_text(self.locale, key, what=what, label=label))
+                self.turn.say(_text(self.locale, key, what=what, label=_localized(label, self.locale)))
                 self._ask(step, retry=False)
                 return True
         return False
@@ -884,6 +974,19 @@ class _Run:
         if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
             args = {k: v for k, v in args.items() if k in accepted}
         await self._action("open_handoff", args, {})
+
+
+def _choice_title(slot, value: Any) -> Any:
+    """The title ({zh, en}) of the slot's fixed choice with this value, or None."""
+    return next((c.title for c in slot.choices or () if _value_key(c.value) == _value_key(value)), None)
+
+
+def _skips(text: str, skip: Any, slot, choices: list) -> bool:
+    """The skip button's title ("跳过", "不用了"), or its number (the last button) where a
+    number is not itself the answer."""
+    if pick_title(text, [_localized(skip, locale) for locale in TEXTS]) is not None:
+        return True
+    return slot.type != "number" and pick_number(text, len(choices) + 1) == len(choices)
 
 
 def _value_key(value: Any) -> str:

@@ -48,18 +48,26 @@ def train_command(cache_dir: Path | None, algorithm: str) -> None:
 
 
 @nlu_group.command("eval")
-@click.argument("file", type=click.Path(exists=True, path_type=Path))
+@click.argument("file", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+@click.option("--by-style", "by_style", is_flag=True,
+              help="evaluate each file of nlu/data/test/styles/ (or of FILE, a directory) and print one row per style")
 @click.option("--now", "now", default=None, help="reference time for dates, ISO 8601")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--algorithm", type=click.Choice(["logreg", "lbfgs", "sgd", "svm"]), default="logreg", show_default=True)
-def eval_command(file: Path, as_json: bool, now: str | None, cache_dir: Path | None, algorithm: str) -> None:
+def eval_command(file: Path | None, as_json: bool, by_style: bool, now: str | None, cache_dir: Path | None,
+                 algorithm: str) -> None:
     """Evaluate on FILE (Rasa NLU YAML file or directory): intents, entities, emergencies."""
     from nlu.evaluation import evaluate, format_report
     from nlu.parser import NLU
     from nlu.training_data import load_training_data
 
     nlu = NLU.load(cache_dir, algorithm=algorithm)
+    if by_style:
+        _eval_by_style(nlu, file, as_json, datetime.fromisoformat(now) if now else None)
+        return
+    if file is None:
+        raise click.UsageError("give a FILE, or --by-style")
     data = load_training_data(file, synonyms_from=nlu.data)
     if not data.examples:
         raise click.ClickException(f"{file} holds no intent examples")
@@ -68,6 +76,39 @@ def eval_command(file: Path, as_json: bool, now: str | None, cache_dir: Path | N
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         click.echo(format_report(report))
+
+
+STYLE_COLUMNS = (("intent_accuracy", "accuracy"), ("intent_macro_f1", "macro-F1"), ("emergency_recall", "emerg. recall"),
+                 ("emergency_false_positive_rate", "false alarms"), ("need_category_recall", "need recall"))
+
+
+def _eval_by_style(nlu, directory: Path | None, as_json: bool, now: datetime | None) -> None:
+    """One evaluation per file of the style challenge set, as a table (or one JSON object by style)."""
+    from nlu.evaluation import evaluate
+    from nlu.training_data import TEST_DIR, load_training_data
+
+    directory = directory or TEST_DIR / "styles"
+    if not directory.is_dir():
+        raise click.BadParameter(f"{directory} is not a directory", param_hint="FILE")
+    reports = {}
+    for path in sorted(directory.glob("*.yml")):
+        data = load_training_data(path, synonyms_from=nlu.data)
+        if data.examples:
+            reports[path.stem] = evaluate(nlu.parse, data.examples, now=now)
+    if not reports:
+        raise click.ClickException(f"{directory} holds no style files")
+    if as_json:
+        keys = ("n", *(k for k, _ in STYLE_COLUMNS), "need_category_offered_recall", "leave_questions", "entities", "confused_pairs",
+                "errors")
+        click.echo(json.dumps({style: {k: r[k] for k in keys} for style, r in reports.items()},
+                              ensure_ascii=False, indent=2))
+        return
+    header = f"{'style':<14} {'n':>4} " + " ".join(f"{title:>13}" for _, title in STYLE_COLUMNS)
+    lines = [header]
+    for style, r in reports.items():
+        cells = " ".join(f"{'—' if r[k] is None else format(r[k], '.3f'):>13}" for k, _ in STYLE_COLUMNS)
+        lines.append(f"{style:<14} {r['n']:>4} {cells}")
+    click.echo("\n".join(lines))
 
 
 @nlu_group.command("eval-kb")

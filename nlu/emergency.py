@@ -1,21 +1,42 @@
 """Emergency detector: immediate danger to life or safety, found anywhere in a message.
 
-Recall comes first. A lexicon of trigger patterns per kind scores the normalized message;
-a few narrow rules lower the score where the words are not about danger now:
+Recall comes first. A lexicon of trigger patterns per kind scores the normalized message,
+and the score gives one of three levels:
 
-- **Jokes and intensifiers** — 我想死你了 (I miss you so much), 笑死我了, 热死了, 累死了, 气死我了,
-  打我电话: these phrases are removed before matching, so they never fire. Only these fixed
-  idioms are removed; 我不想活了, 想死, 活不下去 always fire, even with 哈哈 around them
-  (when unsure, the bot errs toward a human).
+- **certain** (score ≥ ``CERTAIN``) — the bot pages every worker on duty at once (hotlines,
+  urgent handoff). Plain words of danger: 我不想活了, 想死, 活不下去 (always certain, also with
+  哈哈 around them), 着火了, 他拿刀要砍我, I am going to kill myself, I want to end it all.
+- **unsure** (score ≥ ``UNSURE``) — the bot asks one safety question first ("您现在安全吗？
+  1 安全 2 不安全"); 2 pages. A *hint* weighs 0.6: a farewell or a plan said without the
+  obvious words (这是最后一次给你们发消息, 以后不拖累大家了, I have the pills ready, I've given
+  away my things), 撑不下去, 想不开, 解脱. Two different hints of self-harm add up to certain
+  (存折交给你们了 + 以后不麻烦大家了; I wrote letters to my kids + tonight I'll finish it).
+- **none** — below ``UNSURE``.
+
+A few narrow rules keep figurative and past words out:
+
+- **Figures of speech** — 我想死你了 (I miss you so much), 笑死我了, 热死了, 累成狗, 卡死了,
+  手机死机了, 打我电话, 我要打电话, 打死我也不去, 杀价, 砍价, 打call, 群里炸了, 电脑中毒;
+  手机快不行了; this heat is killing me, dead tired, killing time, my phone died, bored to
+  death: these fixed phrases are removed before matching, so they never fire. Only fixed
+  idioms are removed; 我不想活了, 想死, 活不下去 always fire, even with 哈哈 around them.
+- **Narrow triggers** — 不动了 but not 干不动了 / 走不动了 (too old or tired to work), 打 not before
+  电话 / 工 / 针 / 牌 (我要打电话), an attack but not a panic attack, abuse of a person but not of
+  a subsidy, poison taken but not rat poison to buy, "emergency" but not an emergency fund,
+  "my son is lost" but not "my son lost his job".
 - **Past events, damage reports and policy questions about fire, flood or disaster** —
   去年发洪水冲了房子, 屋顶塌了一块下雨就漏, 房子被火烧了能申请临时救助吗: a past-time, damage or policy
-  word cuts the score to 0.4 of *fire, flood,
-  disaster* triggers unless an urgency word (快, 救命, 被困, 还在里面...) is present. Self-harm,
-  violence, medical and missing-person triggers are never lowered this way.
+  word cuts *fire, flood, disaster* triggers to 0.4 (none) unless an urgency word (快, 救命,
+  被困, 还在里面...) is present.
+- **Long-standing illness** — 我爸中风好几年了 一直躺着, 娃有哮喘 经常喘不上气: a word of
+  duration (好几年, 常年, 经常, 前年...) cuts *medical* triggers to 0.4 unless a word of
+  suddenness or urgency (突然, 刚才, 现在, 快, 叫不醒...) is present. Such messages are a need
+  (``report_need``), not a page. Self-harm, violence and missing-person triggers are never
+  lowered this way.
 
-``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` also
-reports ``emergency`` when the intent classifier gives it probability ≥ its emergency
-threshold, so phrasings the lexicon lacks still reach a human.
+``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
+intent classifier: its probability for ``emergency`` can raise the level (see
+``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
 
 Kinds: ``self_harm``, ``violence``, ``fire``, ``flood``, ``disaster`` (earthquake, landslide,
 collapse, trapped), ``medical``, ``missing_child``, ``missing_person`` (an adult, usually an
@@ -28,50 +49,89 @@ from dataclasses import dataclass, field
 
 from nlu.normalize import normalize
 
-__all__ = ["KINDS", "THRESHOLD", "EmergencyResult", "detect", "detect_normalized", "has_benign_idiom"]
+__all__ = [
+    "CERTAIN", "KINDS", "LEVELS", "THRESHOLD", "UNSURE", "EmergencyResult", "detect", "detect_normalized",
+    "has_benign_idiom", "level_of",
+]
 
 KINDS = ("self_harm", "violence", "fire", "flood", "disaster", "medical", "missing_child", "missing_person", "distress")
-THRESHOLD = 0.5
+LEVELS = ("none", "unsure", "certain")
+CERTAIN = 0.9  # page at once
+UNSURE = 0.45  # ask one safety question first
+THRESHOLD = CERTAIN  # `is_emergency` (kept for callers that know only yes/no)
+HINT = 0.6  # a farewell, a plan or a means said without the obvious words: unsure alone
+TIME = 0.3  # "tonight", "much longer": nothing alone, certain with a hint
+LOWERED = 0.4  # a trigger in a past, damage, policy or long-illness context: none
 
 _CHILD = r"(?:孩子|娃娃?|儿子|女儿|闺女|孙子|孙女|外孙女?|小孩|宝宝|孩|丫头|小子|我家小的|学生)"
 _ELDER = r"(?:老人|老人家|爷爷|奶奶|姥姥|姥爷|外婆|外公|我爸|我妈|老爹|老娘|老伴|老汉|婆婆|公公|俺爹|俺娘|老父亲|老母亲|男人|老公|老婆|媳妇)"
-_LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回)"
+_LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|(?:出门|出去).{0,4}没回)"
+_NT = r"(?:n't|n’t|nt| not)"  # don't / dont / do not
+_CANT = r"(?:can't|can’t|cant|can not|cannot)"
+_HIT = r"打(?!电话|手机|工|针|疫苗|车|扫|听|印|卡|折|包|牌|麻将|球|游戏|算|字|call|开|个|完|招呼|水|饭|酱油)"
 
 # (kind, weight, pattern) on normalized text
 _RULES: list[tuple[str, float, str]] = [
-    ("self_harm", 1.0, r"不想活|活不下去|活不成了|不活了|想死|寻死|去死|死了算了|不如死了|想自杀|自杀|轻生|自尽|了结自己|结束(?:自己的?)?生命|一了百了|遗书|准备了?绳子|买了?绳子|准备了?农药|买了?农药"),
-    ("self_harm", 1.0, r"跳河|跳楼|跳崖|跳水库|跳井|跳江|卧轨|上吊|割腕|割脉|喝了?农药|喝药|喝敌敌畏|敌敌畏|百草枯|安眠药|吞了?.{0,4}药|吃了?.{0,3}一?(?:瓶|把)药"),
-    ("self_harm", 0.7, r"撑不下去|熬不下去|想不开|不想再活"),
-    ("self_harm", 1.0, r"kill (?:my|him|her)self|suicid|end (?:my|his|her) life|want to die|don't want to live|do not want to live|overdose|pesticide|hang (?:my|him|her)self"),
-    ("violence", 1.0, r"家暴|往死里打|打死|打我|打得.{0,4}(?:血|伤|不行)|被打|挨打|打孩子|打我孩子|他打|要打|砍我|砍人|要砍|拿(?:着)?刀|举着刀|持刀|拿棍|捅了|被捅|杀我|杀人|要杀|杀了我|杀了(?:全家|你|他|她)|强奸|性侵|猥亵|绑架|被拐|闯进|被关|掐我|勒我|威胁我|追着打"),
-    ("violence", 1.0, r"beat(?:ing)? me|hitting me|hit me|has a knife|with a knife|kill me|attack|rape|kidnap|abus(?:e|ing)|threaten"),
-    ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|on fire|\bfire\b"),
-    ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|flood"),
-    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|被困|困在|earthquake|landslide|collapsed building|trapped"),
-    ("medical", 1.0, r"晕倒|昏倒|昏过去|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|落水|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|不动了"),
-    ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poison|snake bit|drown|fell and"),
+    ("self_harm", 1.0, r"不想活|不想再活|唔想(?:再)?(?:活|生存)|活不下去|活不成了|不活了|想死|寻死|去死|死了算了|不如死了|想自杀|自杀|轻生|自尽|了结自己|结束(?:自己的?)?生命|一了百了|遗书|准备了?绳子|买了?绳子|准备了?农药|买了?农药"),
+    ("self_harm", 1.0, r"跳河|跳楼|跳崖|(?:要|想|说要)跳下去|农药.{0,4}(?:要|想)喝|跳水库|跳井|跳江|卧轨|上吊|割腕|割脉|喝了?农药|喝药|喝敌敌畏|敌敌畏|百草枯|(?:吃|吞)了.{0,6}安眠药|(?:一瓶|一把|整瓶|好多|很多)安眠药|吞了?.{0,4}药|吃了?.{0,3}一?(?:瓶|把)药"),
+    ("self_harm", 1.0, r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|tak(?:e|ing) (?:my|his|her) (?:own )?life|end (?:it all|everything)|(?:want|wanna|going|gonna|ready) to die|" + _NT + r" want to (?:live|be alive)|(?:reason|point) (?:to |in |for me to |of )?(?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? (?:on )?(?:going|living)|carry(?:ing)? on|be(?:ing)? alive)|(?:better off|rather be) dead|(?:will|going to|gonna|wants to|threaten(?:s|ed|ing)? to) jump\b|wish i (?:was|were) dead|overdose|pesticide|hang(?:ing)? (?:my|him|her)self|slit my wrist|cut (?:my|his|her) wrists?|jump(?:ing)? (?:off|from|into) (?:the |a )?(?:bridge|roof|building|river|well|cliff|reservoir)|(?:drank|drink|drinking|swallowed) (?:the |some )?(?:poison|weed ?killer)|(?:swallowed|took|taken) (?:a whole|all|a bottle of|too many|so many|lots of|many|all my)\b.{0,12}(?:pills|tablets)"),
+    # hints: despair, a farewell, a burden lifted, things handed over, a means ready — said
+    # without the obvious words; each group counts once, two different groups are certain
+    ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)"),
+    ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,8}(?:交代|安排|准备)好|遗言|告别|永别|下辈子再|下辈子见|最后一次(?:给|跟|和)?(?:你们|我们|大家|您|你)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything|last time you (?:will |'ll )?(?:hear|see)|(?:never|not) wake up again|to never wake up|sleep forever|(?:when|after) i(?:'m| am) gone"),
+    ("self_harm", HINT, r"(?:以后|再也|不会再|再不|就不)(?:会|用)?(?:不)?(?:拖累|连累|麻烦|给.{0,4}添麻烦)|不(?:再)?(?:拖累|连累)(?:你们|大家|谁|任何人)了|(?:替我|帮我)(?:照顾|照看)好|(?:拜托|麻烦)(?:你们|大家)照顾|(?:" + _NT + r"|no longer|not going to) be a burden|(?:nobody|no one) (?:will|would|has to|needs to) (?:have to |need to )?(?:worry|miss)|(?:won't|wont|won’t|will not) be (?:around|here)|better (?:off )?without me|take care of my (?:kids|children|son|daughter|cat|dog|mother|mom|wife|husband|family)(?: for me| when)"),
+    ("self_harm", HINT, r"以后.{0,6}(?:交给你们|靠你们|拜托你们|拜托大家)了|(?:存折|银行卡|房产证|钱|密码).{0,12}(?:交给|留给)|(?:given|give|gave|giving) away (?:all )?my (?:things|stuff|belongings|money|savings|dog|cat)"),
+    ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
+    ("self_harm", TIME, r"今晚|今天晚上|今夜|过了今(?:天|晚)|结束(?:这一切|一切)|一切都结束|tonight|much longer|(?:finish|end) (?:it|this|everything)\b|after this (?:weekend|week|day)|last night on|the last night"),
+    ("violence", 1.0, r"家暴|往死里打|打死|打我|打得.{0,4}(?:血|伤|不行)|被打|挨打|打孩子|打我孩子|他" + _HIT + r"|要" + _HIT + r"|砍我|砍人|要砍|拿(?:着)?刀|举着刀|持刀|拿棍|捅了|被捅|杀我|杀人|要杀|杀了我|杀了(?:全家|你|他|她)|强奸|性侵|猥亵|绑架|被拐|闯进|被关|掐我|勒我|威胁我|追着打"),
+    ("violence", 1.0, r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|(?<!panic )(?<!anxiety )attack|rape|kidnap|abus(?:e|es|ed|ing) (?:me|my|us|her|him|the (?:kids|children))|abusive|threaten(?:s|ed|ing)? (?:me|us|my|to)|stab|chok(?:e|ing) me|strangl|(?:broke|break|breaking|burst) into|locked me (?:up|in)"),
+    ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
+    ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|flood|(?:washed|swept) away|water is (?:coming|rising)"),
+    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在|earthquake|landslide|mudslide|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
+    ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|落水|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬])不动了"),
+    ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
     ("missing_child", 1.0, _CHILD + r".{0,8}" + _LOST),
     ("missing_child", 1.0, _CHILD + r".{0,10}(?:到处找|找遍了|满村找|找了一?(?:下午|晚上|整晚|夜|整天|天)(?!工作|活))"),
-    ("missing_child", 1.0, r"(?:child|son|daughter|kid|baby|boy|girl)\b.{0,12}\b(?:missing|lost|gone|kidnapped)|can't find my (?:child|son|daughter|kid)"),
+    ("missing_child", 1.0, r"(?:child|son|daughter|kid|baby|boy|girl)\b.{0,30}\b(?:missing|(?:is|got|was|are|were) lost|(?:is|has|have|was) gone|(?:been )?gone since|kidnapped|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere)|can't find my (?:child|son|daughter|kid)"),
     ("missing_person", 1.0, _ELDER + r".{0,8}" + _LOST),
-    ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|emergency|sos\b|call (?:the )?police"),
+    ("missing_person", 1.0, _ELDER + r".{0,16}(?:痴呆|糊涂|记性不好).{0,16}(?:没回来|没回家|不见|找不到)|" + _ELDER + r".{0,20}(?:没回来|没回家).{0,10}天(?:都|已经)?黑"),
+    ("missing_person", 1.0, r"(?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|mum|husband|wife|old man|old woman)\b.{0,40}\b(?:is missing|went missing|gone missing|disappeared|got lost|wandered off|(?:been )?gone since|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere|(?:can't|cant|can’t|cannot|could not|couldn't) (?:be )?f(?:i)?nd|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) back)|" + _CANT + r" find my (?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|husband|wife)"),
+    ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|\bemergency\b(?! (?:fund|money|subsidy|assistance|aid|number|loan|relief|allowance))|sos\b|call (?:the )?police|save (?:me|us)\b"),
 ]
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 
 # idioms and phrases that contain a trigger but never mean danger; removed before matching
 _NOT_DANGER = re.compile(
     r"想死(?:你|您|我|你们|大家)了?"
-    r"|(?:笑|热|冷|累|饿|困|渴|烦|气|急|忙|吵|美|馋|闷|懒|丑|晒|挤|疼|痛|难受|无聊|麻烦|高兴|开心|羡慕|折腾|愁)死(?:我|人|了|啦|掉)+"
-    r"|打我(?:的)?(?:电话|手机|号码)|给我打|打我一下电话"
+    r"|(?:笑|热|冷|累|饿|困|渴|烦|气|急|忙|吵|美|馋|闷|懒|丑|晒|挤|疼|痛|难受|无聊|麻烦|高兴|开心|羡慕|折腾|愁|卡|坑|穷)死(?:我|人|了|啦|掉)+"
+    r"|打我(?:的|这个|这|家)?(?:电话|手机|号码|号|座机)|给我打|打我一下电话|打死(?:我)?也不|死机|累成狗|打call"
     r"|找不到(?:工作|活|对象|媳妇|学校|人管|地方)"
-    r"|杀(?:猪|鸡|鸭|鱼|羊|牛)|被杀了?(?:好几次|一次)|游戏"
-    r"|火锅|上火|发火|火车|火腿|火柴|打火机|火力|火龙果"
+    r"|杀(?:猪|鸡|鸭|鱼|羊|牛|价|熟|毒|虫|菌)|砍价|压价|砍一刀|秒杀|被杀了?(?:好几次|一次)|游戏"
+    r"|(?:电脑|手机|电视|电池|系统|软件|网站|网页|文件|U盘|u盘|车|摩托|机器|电瓶)(?:也|又|都|彻底)?(?:快)?(?:中毒|中了毒|不动了|卡死|不行了)"
+    r"|火锅|上火|发火|火车|火腿|火柴|打火机|火力|火龙果|火爆"
     r"|不能不管|要打工|要打针|打疫苗|他打工|打工"
-    r"|fire(?:d)? from|fired me|no fire"
+    r"|fire(?:d)? from|fired me|no fire|ceasefire"
+    r"|(?:game|heat|weather|sun|show|movie|joke|work|job|exam|test|homework|traffic|back|feet|legs?|knees?|head|price|prices|bills?|this|that|it|you)(?:'s|’s| is| are| was)? kill(?:s|ing)? me"
+    r"|kill(?:ing)? (?:some |the )?time|dead tired|dead beat|(?:bored|scared|worried|starving|freezing|sick) to death"
+    r"|dying (?:to|for|of laugh)|died laughing|to die for"
+    r"|(?:phone|battery|laptop|computer|car|tv|screen|charger)(?:'s|’s| is| was| has| just)?(?: been| is)? (?:dead|died|die|dies)"
+    r"|dead (?:battery|phone)"
 )
-_NOT_NOW = re.compile(r"漏|裂|还没修|没修好|绝收|收成|庄稼|去年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候")
-_URGENT = re.compile(r"快|救命|救救|正在|被困|出不来|还在里面|人在|有人|赶紧|马上|help|now")
+# a past, damage or policy context: fire, flood and disaster triggers are lowered
+_NOT_NOW = re.compile(
+    r"漏|裂|过后|之后|水退了|还没修|没修好|绝收|收成|庄稼|去年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
+    r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|months? ago|apply|application|subsidy|subsidies"
+    r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
+    r"|after the (?:flood|fire|storm|earthquake|landslide)|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
+)
+_URGENT = re.compile(r"快|救命|救救|正在|被困|出不来|还在里面|人在|有人|赶紧|马上|help me|help us|please help|help!|\bnow\b|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
+# a long-standing illness: medical triggers are lowered unless something happened just now
+_CHRONIC = re.compile(
+    r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|去年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
+    r"|years|for a long time|chronic|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
+)
+_SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b|today|tonight|help me|please help")
 
 
 def has_benign_idiom(norm: str) -> bool:
@@ -82,10 +142,22 @@ def has_benign_idiom(norm: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class EmergencyResult:
-    is_emergency: bool
+    is_emergency: bool  # level == "certain": page at once
     kinds: list[str] = field(default_factory=list)
     matched: str = ""
     score: float = 0.0
+    level: str = "none"  # certain | unsure | none
+
+    @property
+    def unsure(self) -> bool:
+        return self.level == "unsure"
+
+
+_NONE = EmergencyResult(False)
+
+
+def level_of(score: float) -> str:
+    return "certain" if score >= CERTAIN else "unsure" if score >= UNSURE else "none"
 
 
 def detect(text: str) -> EmergencyResult:
@@ -96,19 +168,23 @@ def detect(text: str) -> EmergencyResult:
 def detect_normalized(norm: str) -> EmergencyResult:
     """``detect`` for text that ``nlu.normalize.normalize`` has already processed."""
     cleaned = _NOT_DANGER.sub(" ", norm)
-    soften = bool(_NOT_NOW.search(cleaned)) and not _URGENT.search(cleaned)
-    best, kinds, matched = 0.0, [], []
-    for kind, weight, pattern in _COMPILED:
-        m = pattern.search(cleaned)
-        if m is None:
-            continue
-        score = weight * (0.4 if soften and kind in _SOFTENABLE else 1.0)
-        if score >= THRESHOLD and kind not in kinds:
-            kinds.append(kind)
-            matched.append(m.group(0))
-        best = max(best, score)
+    hits = [(kind, weight, m) for kind, weight, pattern in _COMPILED if (m := pattern.search(cleaned))]
+    if not hits:
+        return _NONE
+    not_now = bool(_NOT_NOW.search(cleaned)) and not _URGENT.search(cleaned)
+    chronic = bool(_CHRONIC.search(cleaned)) and not _SUDDEN.search(cleaned)
+    per_kind: dict[str, float] = {}
+    found: dict[str, list[str]] = {}
+    for kind, weight, m in hits:
+        if (not_now and kind in _SOFTENABLE) or (chronic and kind == "medical"):
+            weight = min(weight, LOWERED)
+        # certain triggers count once; hints and time words add up
+        per_kind[kind] = max(per_kind.get(kind, 0.0), weight) if weight >= 1.0 else round(per_kind.get(kind, 0.0) + weight, 3)
+        found.setdefault(kind, []).append(m.group(0))
+    best = min(max(per_kind.values(), default=0.0), 1.0)
+    kinds = [k for k, s in per_kind.items() if s >= UNSURE]
     if len(kinds) > 1 and "distress" in kinds:  # a specific kind says more than a cry for help
-        i = kinds.index("distress")
-        kinds.pop(i)
-        matched.pop(i)
-    return EmergencyResult(best >= THRESHOLD, kinds, "|".join(matched), round(best, 3))
+        kinds.remove("distress")
+    matched = "|".join(found[k][0] for k in kinds)
+    level = level_of(best)
+    return EmergencyResult(level == "certain", kinds, matched, round(best, 3), level)

@@ -3,18 +3,34 @@
 Intent accuracy, macro-F1 and per-intent precision/recall/F1 (``nlu_fallback`` counts as a
 wrong answer), the most confused pairs, entity precision/recall/F1 per entity type at value
 level — each example's multiset of (entity, value) against its annotations, offsets
-ignored — and emergency recall and false-positive rate (share of non-emergency examples
-predicted ``emergency``). Entity types the file never annotates are not scored (a file
-without date annotations says nothing about date predictions). ``need_category_recall``:
-the share of examples annotated with a need category whose predicted category is that one;
-``need_category_offered_recall`` counts also the runner-up the intake offers ("是A还是B？").
+ignored — and the emergency figures from the parse's ``emergency`` level (certain: page at
+once; unsure: ask one safety question first; a parser without that key counts an
+``emergency`` intent as certain):
+
+- ``emergency_recall``: share of emergency examples that page or get the safety question
+  (also per language, ``emergency_recall_by_language``: ``zh`` when the text holds a Chinese
+  character, else ``en``);
+- ``emergency_false_positive_rate``: share of non-emergency examples that page (certain);
+- ``safety_question_rate``: share of non-emergency examples that get the safety question.
+
+An unsure message is scored for intent as its outcome after the safety question: an emergency
+example counts as ``emergency`` (the person answers "not safe"), any other as its parsed intent.
+Entity types the file never annotates are not scored (a file without date annotations says
+nothing about date predictions). ``need_category_recall``: the share of examples annotated
+with a need category whose predicted category is that one; ``need_category_offered_recall``
+counts also the runner-up the intake offers ("是A还是B？").
+``leave_unclear`` (the bot asks "stop the messages, leave an activity or delete my data?")
+counts as right for a ``stop`` or ``cancel_signup`` example; ``leave_questions`` says how
+often it was asked.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from nlu.leaving import LEAVE_UNCLEAR, LEAVING_INTENTS
 from nlu.training_data import Example
 
 __all__ = ["evaluate", "format_report"]
@@ -29,6 +45,10 @@ def _prf(tp: int, fp: int, fn: int) -> dict:
     return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "support": tp + fn}
 
 
+def _language(text: str) -> str:
+    return "zh" if re.search(r"[\u3400-\u9fff]", text) else "en"
+
+
 def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = None) -> dict:
     gold_intents = sorted({ex.intent for ex in examples})
     tp, fp, fn = Counter(), Counter(), Counter()
@@ -37,11 +57,19 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
     etp, efp, efn = Counter(), Counter(), Counter()
     errors = []
     correct = 0
-    emergencies = caught = non_emergencies = false_alarms = 0
+    emergencies = caught = non_emergencies = false_alarms = questions = 0
+    by_language: dict[str, list[int]] = {}
     needs = needs_found = needs_offered = 0
+    leave_questions = 0
     for ex in examples:
         result = parse(ex.text, now=now)
         predicted = result["intent"]["name"]
+        level = (result.get("emergency") or {}).get("level") or ("certain" if predicted == "emergency" else "none")
+        if level == "unsure" and ex.intent == "emergency":
+            predicted = "emergency"
+        if predicted == LEAVE_UNCLEAR:  # the flow `leave` asks which: right for either of its intents
+            leave_questions += 1
+            predicted = ex.intent if ex.intent in LEAVING_INTENTS else predicted
         if predicted == ex.intent:
             correct += 1
             tp[ex.intent] += 1
@@ -53,10 +81,14 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
                            "confidence": result["intent"]["confidence"]})
         if ex.intent == "emergency":
             emergencies += 1
-            caught += predicted == "emergency"
+            caught += level != "none"
+            counts = by_language.setdefault(_language(ex.text), [0, 0])
+            counts[0] += level != "none"
+            counts[1] += 1
         else:
             non_emergencies += 1
-            false_alarms += predicted == "emergency"
+            false_alarms += level == "certain"
+            questions += level == "unsure"
         gold_needs = [str(a.value) for a in ex.entities if a.entity == "need_category"]
         if gold_needs:
             needs += 1
@@ -81,10 +113,13 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
         "confused_pairs": [{"expected": a, "predicted": b, "count": c} for (a, b), c in confused.most_common(10)],
         "entities": {t: _prf(etp[t], efp[t], efn[t]) for t in sorted(entity_types)},
         "emergency_recall": round(caught / emergencies, 4) if emergencies else None,
+        "emergency_recall_by_language": {k: round(c / t, 4) for k, (c, t) in sorted(by_language.items())},
         "emergency_false_positive_rate": round(false_alarms / non_emergencies, 4) if non_emergencies else None,
+        "safety_question_rate": round(questions / non_emergencies, 4) if non_emergencies else None,
         "need_category_recall": round(needs_found / needs, 4) if needs else None,
         "need_category_offered_recall": round(needs_offered / needs, 4) if needs else None,
         "need_examples": needs,
+        "leave_questions": leave_questions,
         "errors": errors,
     }
 
@@ -94,10 +129,13 @@ def format_report(report: dict, max_errors: int = 20) -> str:
         f"examples             {report['n']}",
         f"intent accuracy      {report['intent_accuracy']:.4f}",
         f"intent macro-F1      {report['intent_macro_f1']:.4f}",
-        f"emergency recall     {report['emergency_recall']}",
-        f"emergency FP rate    {report['emergency_false_positive_rate']}",
+        f"emergency recall     {report['emergency_recall']}"
+        + "".join(f"  {k} {v}" for k, v in report.get("emergency_recall_by_language", {}).items()),
+        f"emergency FP rate    {report['emergency_false_positive_rate']}  (pages on non-emergencies)",
+        f"safety question rate {report.get('safety_question_rate')}  (asked on non-emergencies)",
         f"need category recall {report['need_category_recall']} (with the offered runner-up: "
         f"{report['need_category_offered_recall']}; {report['need_examples']} examples)",
+        f"leave questions      {report['leave_questions']} (stop / leave an activity / erase?)",
         "",
         f"{'intent':<16} {'prec':>6} {'rec':>6} {'f1':>6} {'n':>4}",
     ]

@@ -9,6 +9,11 @@ Entity values: ``policy`` = a policy id of ``vocab.policies.POLICY_IDS`` (``diba
 ``need_category`` = one of ``vocab.cases.CATEGORIES``, ``activity`` / ``village`` = database id as a string (``"12"``, only
 after ``set_gazetteer``), ``date`` = ``YYYY-MM-DD``, ``time`` = ISO datetime with +08:00,
 ``phone`` = digits, ``number`` = int (or float). ``start``/``end`` index the original text.
+
+Besides Rasa's keys, ``emergency`` = ``{"level", "kinds", "score"}``: the emergency detector's
+lexicon and the classifier together. ``certain``: the intent is ``emergency`` (page at once).
+``unsure``: the intent is what the message means if the person is safe, and the bot asks one
+safety question first. ``none``: no danger seen.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from nlu import tokenize
+from nlu import leaving, tokenize
 from nlu.canonical import Canonicalizer
 from nlu.emergency import detect_normalized, has_benign_idiom
 from nlu.entities.base import Span, overlaps
@@ -39,14 +44,20 @@ INTENTS = (
 # Chosen on the test split (docs/nlu.md): the highest threshold that turns no correct test
 # answer into a fallback (0.35 loses one, 0.4 six). Below it the intent is nlu_fallback.
 FALLBACK_THRESHOLD = 0.3
-# The classifier alone reports an emergency at or above this probability for `emergency`.
+# The classifier never pages alone: where the lexicon sees nothing, `emergency` at or above
+# EMERGENCY_PROBABILITY_UNSURE makes the message *unsure* (one safety question first); below
+# it lie words the classifier barely knows and answers to questions (她八十多了 腿脚不灵便 0.36). A lexicon hint (unsure) that the classifier backs with at least
+# EMERGENCY_PROBABILITY is *certain* (page at once).
 EMERGENCY_PROBABILITY = 0.5
-# ... or this one when the message holds a benign idiom such as 我想死你了.
+EMERGENCY_PROBABILITY_UNSURE = 0.45
+# ... unsure only at or above this one when the message holds a benign idiom (我想死你了)
 EMERGENCY_PROBABILITY_IDIOM = 0.85
 # ... or this one for a message of at most SHORT_MESSAGE characters: a word or two the
 # classifier barely knows (妥了) must not look like an emergency; short real emergencies
 # (救命, 着火了, 娃不见了) are caught by the lexicon.
 EMERGENCY_PROBABILITY_SHORT = 0.95
+# ... or when `emergency` is its best intent at or above this (a flat guess below it: English 0.25)
+TOP_FLOOR = 0.3
 SHORT_MESSAGE = 3
 
 # When spans overlap, the higher priority one is kept.
@@ -123,13 +134,23 @@ class NLU:
 
         alarm = detect_normalized(norm.text)
         p_emergency = float(probs[self._emergency_index]) if self._emergency_index is not None else 0.0
-        needed = EMERGENCY_PROBABILITY_IDIOM if has_benign_idiom(norm.text) else EMERGENCY_PROBABILITY
-        if len(norm.text.replace(" ", "")) <= SHORT_MESSAGE:
-            needed = max(needed, EMERGENCY_PROBABILITY_SHORT)
+        idiom = has_benign_idiom(norm.text)
+        short = len(norm.text.replace(" ", "")) <= SHORT_MESSAGE
+        needed = max(EMERGENCY_PROBABILITY_IDIOM if idiom else EMERGENCY_PROBABILITY_UNSURE,
+                     EMERGENCY_PROBABILITY_SHORT if short else 0.0)
+        model_sees_danger = p_emergency >= needed or (top_name == "emergency" and p_emergency >= TOP_FLOOR and not idiom and not short)
+        level = alarm.level if norm.text else "none"
+        if level == "unsure" and p_emergency >= EMERGENCY_PROBABILITY:
+            level = "certain"
+        elif level == "none" and model_sees_danger and norm.text:
+            level = "unsure"
+        if level != "certain" and top_name == "emergency":  # the answer if the person is safe
+            ranking = [r for r in ranking if r["name"] != "emergency"]
+            top_name, top_conf = ranking[0]["name"], ranking[0]["confidence"]
         if not norm.text:
             intent = {"name": "nlu_fallback", "confidence": self.threshold}
             ranking.insert(0, dict(intent))
-        elif alarm.is_emergency or p_emergency >= needed:
+        elif level == "certain":
             intent = {"name": "emergency", "confidence": round(max(alarm.score, p_emergency), 4)}
             ranking = [intent] + [r for r in ranking if r["name"] != "emergency"]
         elif top_conf < self.threshold:
@@ -137,12 +158,17 @@ class NLU:
             ranking.insert(0, dict(intent))
         else:
             intent = {"name": top_name, "confidence": top_conf}
+        if intent["name"] in leaving.LEAVING_INTENTS and leaving.unclear(  # stop the messages, leave an activity, or erase?
+                norm.text, intent["name"], next((r["confidence"] for r in ranking[1:3] if r["name"] in leaving.LEAVING_INTENTS), 0.0)):
+            intent = {"name": leaving.LEAVE_UNCLEAR, "confidence": top_conf}
+            ranking.insert(0, dict(intent))
         return {
             "text": text,
             "intent": intent,
             "entities": self._entities(norm, now, canonical if top_name == "report_need"
                                        and intent["name"] in ("report_need", "nlu_fallback") else None),
             "intent_ranking": ranking,
+            "emergency": {"level": level, "kinds": alarm.kinds, "score": round(max(alarm.score, p_emergency), 4)},
         }
 
     def _entities(self, norm, now: datetime | None, need_text: str | None = None) -> list[dict]:

@@ -69,9 +69,9 @@ async def need_start(ctx: ActionContext) -> dict:
         ctx.slots["first_message"] = first[:500]
     category = ctx.slots.get("category")
     result = {"category": category, "guessed": bool(ctx.slots.get("category_guessed")),
-              "category_words": _category_words(category, ctx.locale)}
+              "category_words": _both_words(category)}
     if alternative:  # two plausible categories: "是A还是B？1 A 2 B 3 别的"
-        result.update(alternative=alternative, alternative_words=_category_words(alternative, ctx.locale),
+        result.update(alternative=alternative, alternative_words=_both_words(alternative),
                       pair=[_category_choice(category), _category_choice(alternative),
                             choice(MORE_CATEGORIES, "别的", "Something else")])
     return result
@@ -86,6 +86,11 @@ def _category_choice(category: str) -> dict:
 
 def _need_entity(ctx: ActionContext) -> dict | None:
     return next((e for e in (ctx.turn.parse or {}).get("entities", []) if e.get("entity") == "need_category"), None)
+
+
+def _both_words(category: str | None) -> dict:
+    """{zh, en}: a question asked again after "English" / "中文" shows the new language."""
+    return {locale: _category_words(category, locale) for locale in ("zh", "en")}
 
 
 def _category_words(category: str | None, locale: str) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from bot.channels.rest import RestAdapter
-from vocab.messages import Inbound
+from vocab.messages import Button, Inbound
 from bot.turn import Turn
 from storage.db import Database
 from storage.models import ChannelIdentity, Conversation, Handoff, Message, OutboxMessage, Person, Staff
@@ -196,22 +196,36 @@ async def test_emergency_detector_forces_the_emergency_intent(db):
     assert hello.emergency is None and hello.parse["intent"]["name"] == "greet"
 
 
-async def test_turn_gets_the_services_clock_and_a_number_picks_the_last_choice(db):
+class Offering(Recording):
+    """Shows two choices on the first message (as the second of two replies), then "seen"."""
+
+    async def handle(self, turn: Turn) -> None:
+        self.turns.append(turn)
+        if len(self.turns) == 1:
+            turn.say("你好")
+            turn.say("选一个", [Button("甲", "/a"), Button("乙", "/b")])
+        else:
+            turn.say("seen")
+
+
+async def test_turn_gets_the_services_clock_and_a_number_or_title_picks_the_last_choices(db):
     fixed = datetime(2026, 3, 1, 2, 30, tzinfo=timezone.utc)
-    handler = Recording()
+    handler = Offering()
     services = make_services(db, handler=handler, clock=lambda: fixed)
-    async with db.session() as s:  # a menu sent earlier to this sender
-        from storage import outbox as outbox_store
-        from storage import people
-        await people.find_or_create_by_identity(s, "rest", "n")
-        await outbox_store.enqueue(s, channel="rest", recipient="n", text="选一个",
-                                   buttons=[{"title": "甲", "payload": "/a"}, {"title": "乙", "payload": "/b"}])
+    await services.dispatcher.handle(Inbound("rest", "n", "你好", "c0"))
+    async with db.session() as s:  # the conversation keeps the choices it showed
+        conv = (await s.execute(select(Conversation))).scalar_one()
+    assert conv.state["shown"] == [["甲", "/a"], ["乙", "/b"]]
     await services.dispatcher.handle(Inbound("rest", "n", "②", "c1"))
-    turn = handler.turns[0]
+    turn = handler.turns[1]
     assert turn.now == fixed and turn.payload == "/b"
     async with db.session() as s:
         msg = (await s.execute(select(Message).where(Message.channel_message_id == "c1"))).scalar_one()
+        conv = (await s.execute(select(Conversation))).scalar_one()
     assert msg.created_at == fixed
+    assert "shown" not in conv.state  # "seen" showed no choices: a number now is just a number
+    await services.dispatcher.handle(Inbound("rest", "n", "1", "c2"))
+    assert handler.turns[2].payload == ""
 
 
 async def test_bad_input_over_rest(db):

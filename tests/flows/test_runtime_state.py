@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.config import load_settings
 from vocab.messages import Inbound
 from bot.services import Services
@@ -29,10 +31,10 @@ class Process:
                                  emergency_detector=None)
         self.n = 0
 
-    async def say(self, sender: str, text: str) -> list[str]:
+    async def say(self, sender: str, text: str, channel: str = "rest") -> list[str]:
         self.n += 1
         out = await self.services.dispatcher.handle(
-            Inbound(channel="rest", sender=sender, text=text, message_id=f"{id(self)}-{self.n}"))
+            Inbound(channel=channel, sender=sender, text=text, message_id=f"{id(self)}-{self.n}"))
         return [o.text for o in out]
 
     async def close(self) -> None:
@@ -40,10 +42,10 @@ class Process:
         await self.db.dispose()
 
 
-async def _seed(url: str, registry) -> None:
+async def _seed(url: str, registry, flows: Path = FLOWS) -> None:
     db = Database(url)
     async with db.session() as s:
-        await seed_builtin(s, FLOWS, registry=registry)
+        await seed_builtin(s, flows, registry=registry)
     await db.dispose()
 
 
@@ -123,3 +125,23 @@ async def test_save_draft_refuses_a_broken_flow(db):
         with pytest.raises(FlowValidationError) as info:
             await save_draft(s, "water_report", WATER.replace("goto: ask_urgent", "goto: ask_urgnt"))
     assert "step 'check' jumps to 'ask_urgnt', which does not exist — did you mean 'ask_urgent'?" in str(info.value)
+
+
+@pytest.mark.parametrize("channel", ["rest", "telegram", "wechat"])
+async def test_the_choices_shown_with_no_flow_running_survive_a_restart(db_url, nlu, registry, channel):
+    """The menu is shown and its flow has ended; after a restart "二" still picks its second
+    entry; a title picks too, on every channel; a number with no choices shown is a number."""
+    await _seed(db_url, registry, flow_store.BUILTIN_DIR)
+    first = Process(db_url, nlu, registry)
+    menu = await first.say("u1", "菜单", channel)
+    assert "我能帮您做这些" in menu[-1]
+    await first.close()
+
+    second = Process(db_url, nlu, registry)
+    assert "为了帮您办事" in (await second.say("u1", "二", channel))[-1]  # 我要求助 asks for consent first
+    assert "取消" in (await second.say("u1", "取消", channel))[0]
+    await second.say("u1", "菜单", channel)
+    assert "还没有求助" in (await second.say("u1", "我的求助进度", channel))[-1]  # the title
+    assert "为了帮您办事" in (await second.say("u1", "第一个", channel))[-1]  # its 我要求助 button
+    assert not any("为了帮您办事" in t for t in await second.say("u2", "2", channel))  # nothing shown to u2
+    await second.close()

@@ -1,7 +1,7 @@
 """`python -m tests.fuzz` (what `make fuzz` runs): random walks on SQLite and PostgreSQL, the
 figures, and the failing walks as conversation test files.
 
-    python -m tests.fuzz --seed 1 --walks 2000 --db sqlite --db postgres --save tests/fuzz/found
+    python -m tests.fuzz --seed 1 --walks 2000 --db sqlite --db postgres --save /tmp/found
 """
 from __future__ import annotations
 

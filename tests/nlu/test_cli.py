@@ -41,10 +41,15 @@ def test_eval_json_on_a_small_file(tmp_path, nlu_cache):
     result = CliRunner().invoke(nlu_group, ["eval", str(data), "--json", "--cache-dir", str(nlu_cache)])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    for key in ("intent_accuracy", "intent_macro_f1", "per_intent", "entities", "emergency_recall", "emergency_false_positive_rate"):
+    for key in ("intent_accuracy", "intent_macro_f1", "per_intent", "entities", "emergency_recall",
+                "emergency_false_positive_rate", "safety_question_rate", "emergency_recall_by_language"):
         assert key in report
     assert report["entities"]["policy"]["f1"] == 1.0  # the short annotation maps through the synonyms
-    assert report["emergency_recall"] == 1.0
+    assert report["emergency_recall"] == 1.0 and report["emergency_recall_by_language"] == {"zh": 1.0}
+    assert report["emergency_false_positive_rate"] == 0.0 and report["safety_question_rate"] == 0.0
+    text = CliRunner().invoke(nlu_group, ["eval", str(data), "--cache-dir", str(nlu_cache)])
+    assert "emergency recall     1.0  zh 1.0" in text.output
+    assert "emergency FP rate    0.0" in text.output and "safety question rate 0.0" in text.output
 
 
 def test_eval_kb_with_a_policy_file(tmp_path):

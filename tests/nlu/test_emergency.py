@@ -1,6 +1,11 @@
+"""The emergency detector's three levels (certain: page; unsure: ask one safety question;
+none), in Chinese and English, by class of message (nlu/emergency.py explains the rules);
+what NLU.parse adds from the classifier; and how the evaluation counts the levels."""
 import pytest
 
 from nlu.emergency import detect
+from nlu.evaluation import evaluate
+from nlu.training_data import Example
 
 
 @pytest.mark.parametrize(
@@ -9,47 +14,141 @@ from nlu.emergency import detect
         ("我不想活了", "self_harm"),
         ("活着没意思 我想去死", "self_harm"),
         ("俺男人喝了农药", "self_harm"),
-        ("我不想活了 哈哈", "self_harm"),  # unsure → toward a human
+        ("嗯那个我妈就是说她有点老年痴呆出去就没回来了那个天都黑了", "missing_person"),  # found by the fuzzer
+        ("奶奶有点糊涂 中午出门到现在没回家", "missing_person"),
+        ("我不想活了 哈哈", "self_harm"),  # always certain, also as a possible joke
+        ("不想再活了", "self_harm"),
+        ("我真的活不下去了", "self_harm"),
         ("他拿刀要砍我", "violence"),
         ("我家着火了", "fire"),
         ("洪水冲进村了", "flood"),
         ("地震了 房子塌了 有人被压", "disaster"),
         ("我爸晕倒了叫不醒", "medical"),
+        ("我爸心脏病好几年了 刚才突然心口疼 叫不醒", "medical"),  # long illness, but sudden now
         ("娃不见了 找了一下午", "missing_child"),
-        ("i want to kill myself", "self_harm"),
         ("闺女放学没回来 满村找都没找着", "missing_child"),
         ("屋里火烛呀 快来", "fire"),
+        # farewell + plan: two hints add up
+        ("存折放在柜子里 交给你们了 以后不麻烦大家了", "self_harm"),
+        ("后事都跟儿子交代好了 今晚就走", "self_harm"),
+        # English, plainly worded
+        ("i want to kill myself", "self_harm"),
+        ("I am going to kill myself tonight", "self_harm"),
+        ("I want to end it all", "self_harm"),
+        ("I don't see a reason to go on", "self_harm"),
+        ("there is no point in living anymore", "self_harm"),
+        ("I'd be better off dead", "self_harm"),
+        # English, a farewell or a burden with a time
+        ("I wrote letters to my kids, tonight I'll finish it", "self_harm"),
+        ("I won't be a burden to anyone much longer", "self_harm"),
+        ("he said he will kill me", "violence"),
+        ("my husband passed out in the field", "medical"),
+        ("my grandma has gone missing since lunch", "missing_person"),
         ("you know what, yesterday was fine but today my daughter is missing", "missing_child"),
+        ("他躺地上不动了", "medical"),
+        ("my son drank rat poison", "medical"),
+        ("my husband abuses me", "violence"),
+        ("my son is not back yet from school and it is dark", "missing_child"),
     ],
 )
-def test_emergencies_are_detected_inside_any_message(text, kind):
+def test_certain_emergencies_page_at_once(text, kind):
     result = detect(text)
-    assert result.is_emergency
+    assert result.level == "certain" and result.is_emergency
     assert kind in result.kinds
-    assert result.matched and result.score >= 0.5
+    assert result.matched and result.score >= 0.9
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "我想死你了",  # "I missed you so much"
-        "笑死我了",
-        "今天热死了",
-        "累死了 先不聊了",
-        "给我打电话",
-        "孩子找不到工作",
-        "火锅店在哪",
-        "去年发洪水冲了房子 现在还没修好",
-        "房子被火烧了能申请临时救助吗",
-        "俺娘有高血压 常年吃药",
-        "how can you help me",
-        "我奶奶眼睛看不见了 要人照顾",  # 看不见 is blindness, not a missing person
-        "我妈耳朵听不见了",
-        "孩子找了一天工作 没找到",
+        "不想再撑了",
+        # a farewell, a plan or a means said without the obvious words: one hint alone
+        "这是最后一次给你们发消息",
+        "后事我都交代好了",
+        "以后再也不拖累你们了",
+        "最近压力大 快撑不下去了 钱不够",  # 撑不下去 may be about money: ask
+        "想不开",
+        "I've given away my things",
+        "this is my last message",
+        "I have the pills ready",
+        "I can't go on like this, the rent is too high",
     ],
 )
-def test_hard_negatives(text):
-    assert not detect(text).is_emergency
+def test_hints_are_unsure_and_get_the_safety_question(text):
+    result = detect(text)
+    assert result.level == "unsure" and result.unsure and not result.is_emergency
+    assert result.kinds == ["self_harm"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # jokes and intensifiers
+        "我爸年纪大了记性不好 老是忘事",  # forgetful, not lost
+        "我想死你了",  # "I missed you so much"
+        "笑死我了",
+        "笑死 这视频太逗了",
+        "今天热死了",
+        "累死了 先不聊了",
+        "干了一天活 累成狗",
+        "打死我也不去",
+        # phone and chat idioms
+        "手机死机了 怎么重启",
+        "网太卡了 视频卡死了",
+        "电脑中毒了 找谁修",
+        "给我打电话",
+        "我要打电话给社工",
+        "大家一起为村晚打call",
+        "群里炸了 谁发的红包",
+        # haggling
+        "收粮的又来杀价",
+        "去镇上买电视能砍价不",
+        "帮我砍一刀",
+        # not danger
+        "孩子找不到工作",
+        "火锅店在哪",
+        "我奶奶眼睛看不见了 要人照顾",  # 看不见 is blindness, not a missing person
+        "孩子找了一天工作 没找到",
+        "不麻烦你们了 我自己去办",  # polite, not a farewell
+        "我不想拖累孩子 想申请低保",
+        "今晚有活动吗",  # a time word alone is nothing
+        # past damage, policy questions, long illness: a need, not a page
+        "去年发洪水冲了房子 现在还没修好",
+        "去年洪水冲坏的房子还没修",
+        "房子被火烧了能申请临时救助吗",
+        "俺娘有高血压 常年吃药",
+        "老人瘫痪在床好几年",
+        "娃娃有癫痫常年吃药",
+        "我爸中风好几年了 一直躺着",
+        "娃有哮喘 经常喘不上气 药钱贵",
+        "老伴前年车祸腿断了 现在干不了活",
+        # English figures of speech
+        "this heat is killing me",
+        "my feet are killing me",
+        "i am dead tired",
+        "just killing time",
+        "my phone died",
+        "my battery is dead again",
+        "you kill me haha",
+        "bored to death",
+        "how can you help me",
+        "I can't wait much longer for the subsidy",
+        "my father had a stroke years ago and needs care every day",
+        "temporary assistance after a fire last year, how do I apply",
+        "after the flood in spring our kitchen is still broken",
+        "年纪大了 干不动了",  # too old to work: a need
+        "手机快不行了",
+        "打我这个号码",
+        "the officials abuse the subsidy",
+        "is there emergency money for poor families",
+        "my son lost his job",
+        "my daughter lost her phone",
+        "I had a panic attack last night",
+    ],
+)
+def test_figures_of_speech_and_needs_are_not_emergencies(text):
+    result = detect(text)
+    assert result.level == "none" and not result.is_emergency, result
 
 
 def test_parse_keeps_the_joke_out_of_the_emergency_path(nlu):
@@ -60,5 +159,45 @@ def test_parse_keeps_the_joke_out_of_the_emergency_path(nlu):
 def test_a_short_message_the_classifier_barely_knows_is_not_an_emergency(nlu):
     for text in ("妥了", "嗯呐", "好咧"):
         assert nlu.parse(text)["intent"]["name"] != "emergency", text
+        assert nlu.parse(text)["emergency"]["level"] == "none", text
     for text in ("救命", "着火了", "想死"):
         assert nlu.parse(text)["intent"]["name"] == "emergency", text
+
+
+def test_parse_reports_the_level_and_an_unsure_message_keeps_its_meaning(nlu):
+    certain = nlu.parse("我不想活了")
+    assert certain["emergency"]["level"] == "certain" and certain["intent"]["name"] == "emergency"
+    assert certain["emergency"]["kinds"] == ["self_harm"]
+    unsure = nlu.parse("娃的学费交不起 真的熬不下去了")
+    assert unsure["emergency"]["level"] == "unsure"
+    assert unsure["intent"]["name"] == "report_need"  # what to do once the person says they are safe
+    assert all(r["name"] != "emergency" for r in unsure["intent_ranking"][:1])
+    plain = nlu.parse("低保怎么申请")
+    assert plain["emergency"]["level"] == "none" and plain["intent"]["name"] == "ask_policy"
+
+
+def test_a_hint_the_classifier_backs_pages(nlu):
+    """One lexicon hint is unsure; the classifier agreeing (p ≥ 0.5) makes it certain."""
+    assert detect("后事都交代好了 你们保重").level == "unsure"
+    assert nlu.parse("后事都交代好了 你们保重")["emergency"]["level"] == "certain"
+
+
+def test_evaluation_counts_a_safety_question_as_caught_and_only_pages_as_false_alarms():
+    levels = {"救命": "certain", "最后一条消息": "unsure", "漏网": "none",
+              "笑死": "none", "熬不下去 学费": "unsure", "卡死": "certain", "你好": "none"}
+
+    def parse(text, now=None):
+        level = levels[text]
+        name = "emergency" if level == "certain" else "report_need" if "学费" in text else "greet"
+        return {"intent": {"name": name, "confidence": 1.0}, "entities": [], "emergency": {"level": level}}
+
+    examples = [Example("救命", "emergency"), Example("最后一条消息", "emergency"), Example("漏网", "emergency"),
+                Example("笑死", "greet"), Example("熬不下去 学费", "report_need"), Example("卡死", "greet"),
+                Example("你好", "greet")]
+    report = evaluate(parse, examples)
+    assert report["emergency_recall"] == round(2 / 3, 4)  # the unsure one is caught, "漏网" is missed
+    assert report["emergency_recall_by_language"] == {"zh": round(2 / 3, 4)}
+    assert report["emergency_false_positive_rate"] == 0.25  # one page ("卡死") on four non-emergencies
+    assert report["safety_question_rate"] == 0.25  # one question on four non-emergencies
+    # an unsure emergency counts as `emergency` (the person answers "not safe"), an unsure need as its intent
+    assert report["intent_accuracy"] == round(5 / 7, 4)

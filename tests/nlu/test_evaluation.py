@@ -9,7 +9,9 @@ def test_test_split_meets_the_targets(nlu):
     assert report["intent_accuracy"] >= 0.95, report["errors"]
     assert report["intent_macro_f1"] >= 0.95
     assert report["emergency_recall"] == 1.0
-    assert report["emergency_false_positive_rate"] <= 0.02
+    assert report["emergency_recall_by_language"] == {"en": 1.0, "zh": 1.0}
+    assert report["emergency_false_positive_rate"] <= 0.01  # pages on non-emergencies
+    assert report["safety_question_rate"] <= 0.03
     assert report["entities"]["policy"]["f1"] >= 0.90
 
 
@@ -40,7 +42,8 @@ def test_challenge_set_written_independently_meets_its_thresholds(nlu):
     assert len(challenge.examples) >= 16 * 25
     assert report["intent_accuracy"] >= 0.93, report["errors"]
     assert report["emergency_recall"] == 1.0, report["errors"]
-    assert report["emergency_false_positive_rate"] <= 0.02
+    assert report["emergency_false_positive_rate"] <= 0.01
+    assert report["safety_question_rate"] <= 0.03
     assert report["entities"]["policy"]["f1"] >= 0.90
 
 
@@ -63,11 +66,11 @@ def test_need_category_recall_on_the_test_split_and_the_indirect_needs(nlu):
     indirect-needs challenge set (written before the classifier) is held at its measured
     level, below the 0.85 target (docs/nlu.md)."""
     test = evaluate(nlu.parse, load_training_data(TEST_DIR / "test.yml", synonyms_from=nlu.data).examples)
-    assert test["need_category_recall"] >= 0.85 and test["need_examples"] == 26
+    assert test["need_category_recall"] >= 0.85 and test["need_examples"] == 29  # 26 + 3 from issue 13
     indirect = load_training_data(TEST_DIR / "needs_indirect.yml", synonyms_from=nlu.data)
     report = evaluate(nlu.parse, indirect.examples)
     assert report["need_examples"] == len(indirect.examples) == 55
-    assert report["need_category_recall"] >= 0.6  # 13 of 55 are not taken for a need by the intent model
+    assert report["need_category_recall"] >= 0.75  # 0.78 (2026-12-06); 6 of 55 are still not taken for a need
     assert report["need_category_offered_recall"] >= report["need_category_recall"]
 
 

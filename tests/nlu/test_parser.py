@@ -9,7 +9,7 @@ NOW = datetime(2026, 3, 2, 10, 0)  # a Monday
 
 def test_parse_result_has_rasas_shape(nlu):
     result = nlu.parse("低保怎么申请", now=NOW)
-    assert set(result) == {"text", "intent", "entities", "intent_ranking"}
+    assert set(result) == {"text", "intent", "entities", "intent_ranking", "emergency"}  # + the emergency level
     assert result["text"] == "低保怎么申请"
     assert set(result["intent"]) == {"name", "confidence"}
     assert result["intent_ranking"][0]["name"] == result["intent"]["name"]

@@ -1,0 +1,101 @@
+"""Train/test de-duplication across every file of nlu/data (issue 13).
+
+A held-out sentence that also occurs in what a model learns from measures memory, not
+understanding. Compared after ``nlu.normalize`` (traditional → simplified, full-width, case)
+with spaces and punctuation removed (emoji kept: 👌 and 🐷🐷🐷 are different answers):
+
+- every intent example (nlu/data/train, and the rest of nlu/data outside test/) and every
+  need-model example (nlu/data/needs) against every sentence of nlu/data/test (test.yml,
+  challenge.yml, needs_indirect.yml, styles/*.yml);
+- every need and policy word of the lexicon (the need model learns from the need words)
+  against the same sentences;
+- the situation descriptions of the knowledge search: dev against held-out.
+
+The yes/no words (nlu/data/yes_no.yml) feed no model — the intent model never sees them, and a
+choice reads a whole reply against them — so a one-word test reply that is one of them is not
+a leak; the test checks that they stay out of the intent model's training texts.
+"""
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import yaml
+
+from nlu.normalize import normalize
+from nlu.training_data import DATA_DIR, TEST_DIR, _load_file, data_files, need_files
+
+YES_NO = DATA_DIR / "yes_no.yml"
+
+
+def _key(text: str) -> str:
+    return "".join(ch for ch in normalize(text) if not ch.isspace() and not unicodedata.category(ch).startswith("P"))
+
+
+def _test_sentences() -> dict[str, str]:
+    found = {}
+    for path in sorted(TEST_DIR.rglob("*.yml")):
+        if path.name.startswith("kb_"):
+            continue
+        for _, text, _ in _load_file(path)[1]:
+            found.setdefault(_key(text), f"{path.relative_to(TEST_DIR)}: {text}")
+    return found
+
+
+def _training_sentences() -> dict[str, str]:
+    found = {}
+    for path in data_files(DATA_DIR) + need_files():
+        for _, text, _ in _load_file(path)[1]:
+            found.setdefault(_key(text), f"{path.relative_to(DATA_DIR)}: {text}")
+    return found
+
+
+def _lexicon_words() -> dict[str, str]:
+    data, _ = _load_file(DATA_DIR / "lexicon.yml")
+    words = {}
+    for name, items in data.lookups.items():
+        for w in items:
+            words[_key(w)] = f"lexicon lookup {name}: {w}"
+    for value, items in data.synonym_groups.items():
+        for w in items:
+            words[_key(w)] = f"lexicon synonym {value}: {w}"
+    return words
+
+
+def test_the_split_files_are_where_the_test_expects_them():
+    tests = _test_sentences()
+    assert len(tests) > 1500  # test, challenge, needs_indirect and the seven style files
+    assert any(v.startswith("styles/") for v in tests.values())
+    assert len(_training_sentences()) > 1500
+
+
+def test_no_test_sentence_is_a_training_sentence():
+    train = _training_sentences()
+    clashes = [f"{where}  ==  {train[k]}" for k, where in _test_sentences().items() if k and k in train]
+    assert not clashes, "\n".join(clashes)
+
+
+def test_no_test_sentence_is_a_lexicon_word():
+    words = _lexicon_words()
+    clashes = [f"{where}  ==  {words[k]}" for k, where in _test_sentences().items() if k and k in words]
+    assert not clashes, "\n".join(clashes)
+
+
+def test_yes_no_words_feed_no_intent_model():
+    assert YES_NO in data_files(DATA_DIR)  # loaded with the data, as lookups only
+    _, examples = _load_file(YES_NO)
+    assert examples == []
+
+
+def test_held_out_situations_are_not_dev_situations():
+    def questions(path: Path) -> set[str]:
+        return {_key(item["question"]) for item in yaml.safe_load(path.read_text(encoding="utf-8"))}
+
+    dev = questions(DATA_DIR / "kb_situations_dev.yml") | questions(DATA_DIR / "kb_eval.yml")
+    assert not dev & questions(TEST_DIR / "kb_situations.yml")
+
+
+def test_the_key_folds_what_normalization_folds():
+    assert _key("對 就這個！") == _key("对就这个")
+    assert _key("Good night") == _key("goodnight")
+    assert _key("👌") != _key("🐷🐷🐷")

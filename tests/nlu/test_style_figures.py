@@ -1,0 +1,31 @@
+"""Floors on the held-out style sets (issue 13, measured 2026-12-06 in docs/nlu.md): a change
+to the data or the model that loses what was reached — above all emergency recall — fails
+here. Raise the floors when the figures rise."""
+import pytest
+
+from nlu.evaluation import evaluate
+from nlu.training_data import TEST_DIR, load_training_data
+
+# style: (accuracy, emergency recall, need category recall), a little under the measured figures
+FLOORS = {
+    "beifang": (0.92, 1.0, 0.80),
+    "en_nonnative": (0.80, 0.84, 0.80),
+    "indirect": (0.74, 0.60, 0.75),
+    "runon": (0.92, 1.0, 0.85),
+    "typos": (0.94, 1.0, 0.85),
+    "xinan": (0.92, 0.91, 0.85),
+    "yue_hakka": (0.92, 1.0, 0.80),
+}
+
+
+@pytest.mark.parametrize("style", sorted(FLOORS))
+def test_style_set_keeps_its_figures(nlu, style):
+    report = evaluate(nlu.parse, load_training_data(TEST_DIR / "styles" / f"{style}.yml", synonyms_from=nlu.data).examples)
+    accuracy, recall, needs = FLOORS[style]
+    assert report["intent_accuracy"] >= accuracy
+    assert report["emergency_recall"] >= recall
+    assert report["need_category_recall"] >= needs
+
+
+def test_every_style_file_has_a_floor():
+    assert sorted(p.stem for p in (TEST_DIR / "styles").glob("*.yml")) == sorted(FLOORS)
