@@ -32,7 +32,7 @@ from storage.db import is_db_unavailable
 from vocab.errors import DatabaseUnavailable
 from bot.outbox import outbound_from_row
 from bot.textclean import Cleaned, clean_text
-from bot.turn import Reply, Turn, TurnHandler, echoed_payload
+from flows.turn import Reply, Turn, TurnHandler, echoed_payload
 from flows.answers import pick_number, pick_title
 from storage import messages as message_store
 from storage import outbox as outbox_store

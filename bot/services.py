@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.dispatcher import Dispatcher, RelayHook, relay_to_worker
 from bot.metrics import Metrics
 from bot.outbox import OutboxSender
-from bot.turn import TurnHandler
+from flows.turn import TurnHandler
 from flows.runtime import FlowRuntime
 from nlu.backend import load_backend
 from nlu.emergency import detect

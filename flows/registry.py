@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 if TYPE_CHECKING:
-    from bot.turn import Turn
+    from flows.turn import Turn
 
 __all__ = ["ARG_TYPES", "Action", "ActionContext", "ActionRegistry", "action", "default_registry", "load_actions",
            "warm_up"]

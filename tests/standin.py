@@ -12,7 +12,7 @@ from datetime import datetime
 
 from vocab.menu import MAIN_MENU
 from vocab.messages import Button
-from bot.turn import Turn
+from flows.turn import Turn
 
 __all__ = ["MENU", "StandinHandler", "StandinNLU"]
 

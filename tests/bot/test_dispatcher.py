@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.channels.rest import RestAdapter
 from vocab.messages import Button, Inbound
-from bot.turn import Turn
+from flows.turn import Turn
 from storage.db import Database
 from storage.models import ChannelIdentity, Conversation, Handoff, Message, OutboxMessage, Person, Staff
 from tests.bot.pipeline_helpers import eventually, make_services, running

@@ -13,7 +13,7 @@ from bot.config import load_settings
 from vocab.messages import Inbound
 from bot.services import Services
 from flows.runtime import FlowRuntime
-from flows.store import save_draft, seed_builtin
+from flows.store import BUILTIN_DIR, save_draft, seed_builtin
 from storage import flow_store
 from storage.db import Database
 
@@ -131,7 +131,7 @@ async def test_save_draft_refuses_a_broken_flow(db):
 async def test_the_choices_shown_with_no_flow_running_survive_a_restart(db_url, nlu, registry, channel):
     """The menu is shown and its flow has ended; after a restart "二" still picks its second
     entry; a title picks too, on every channel; a number with no choices shown is a number."""
-    await _seed(db_url, registry, flow_store.BUILTIN_DIR)
+    await _seed(db_url, registry, BUILTIN_DIR)
     first = Process(db_url, nlu, registry)
     menu = await first.say("u1", "菜单", channel)
     assert "我能帮您做这些" in menu[-1]

@@ -1,4 +1,5 @@
-"""What the dispatcher hands to the dialogue layer for one inbound message.
+"""What the dispatcher (bot/dispatcher.py) hands to the dialogue layer for one inbound message:
+the flow engine's input, so it lives here, below the app.
 
 The dispatcher (bot/dispatcher.py) owns the transaction: it opens the session, finds the
 person and their conversation row, runs the NLU, builds a `Turn`, and calls a `TurnHandler`
