@@ -237,9 +237,11 @@ class _Run(Asking, Repair, Acting, Names):
                           self.turn.conversation.id, self.flow_id, self.version_id, self.step_id)
                 self._clear_flow()
         alarm = self.turn.parse.get("emergency") or {}
-        # the classifier alone (no lexicon kinds) does not interrupt an answer to an open question
-        unsure = (not self.turn.payload and alarm.get("level") == "unsure"
-                  and bool(alarm.get("kinds") or not (self.flow is not None and self.state.get("waiting"))))
+        # a button title is a choice, not a cry; the classifier alone (no lexicon kinds) does not
+        # interrupt an answer to an open question or a command a flow is started by
+        unsure = (not self.turn.payload and alarm.get("level") == "unsure" and not self._is_shown_title()
+                  and bool(alarm.get("kinds") or not (self.flow is not None and self.state.get("waiting")
+                                                      or self._match_trigger(by_intent=False) is not None)))
         if self.turn.emergency is not None or (unsure and self.flow_id == SAFETY_FLOW):
             await self._emergency()  # a second unsure message while asked is an emergency too
             return
@@ -289,6 +291,11 @@ class _Run(Asking, Repair, Acting, Names):
             await self._emergency()  # no way to ask: err toward a human
             return
         self.state["held"] = {"text": self.turn.text, "parse": self.turn.parse, "frame": frame, "first": first_contact}
+
+    def _is_shown_title(self) -> bool:
+        """The text is the title of a button just shown (typed or echoed): a choice, not a cry."""
+        text = self.turn.text.strip().casefold()
+        return any(text == str(title).strip().casefold() for title, _ in self.state.get("shown") or ())
 
     async def _carry_on(self) -> None:
         """The person is safe: handle the held message as if it had just arrived."""
