@@ -6,9 +6,9 @@ mutable state (the gazetteer is swapped as a whole), and is safe to call from ma
 or from an asyncio event loop.
 
 Entity values: ``policy`` = a policy id of ``vocab.policies.POLICY_IDS`` (``dibao``...),
-``need_category`` = one of ``vocab.cases.CATEGORIES``, ``activity`` / ``village`` = database id as a string (``"12"``, only
-after ``set_gazetteer``), ``date`` = ``YYYY-MM-DD``, ``time`` = ISO datetime with +08:00,
-``phone`` = digits, ``number`` = int (or float). ``start``/``end`` index the original text.
+``need_category`` = one of ``vocab.cases.CATEGORIES``, ``activity`` / ``village`` = database
+id as a string (``"12"``, only after ``set_gazetteer``), ``date`` = ``YYYY-MM-DD``, ``time`` =
+ISO datetime with +08:00, ``phone`` = digits, ``number`` = int (or float). ``start``/``end`` index the original text.
 
 Besides Rasa's keys, ``emergency`` = ``{"level", "kinds", "score"}``: the emergency detector's
 lexicon and the classifier together. ``certain``: the intent is ``emergency`` (page at once).
