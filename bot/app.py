@@ -1,19 +1,19 @@
 """The ASGI application and `xiangzhu serve`.
 
 `create_app(settings)` builds the services, mounts the REST channel, `/healthz`, `/metrics`
-and every extension module in EXTENSIONS that exists (each exposes `mount(app, services)` and
-may add routes, register channel adapters and start/stop hooks). The lifespan refuses to start
+and every extension module in EXTENSIONS (each exposes `mount(app, services)` and may add
+routes, register channel adapters and start/stop hooks). The lifespan refuses to start
 on a schema that is behind, then starts the adapters, the hooks and the outbox sender.
 """
 from __future__ import annotations
 
 import asyncio
 import gc
-import importlib
-import importlib.util
 import logging
 import sys
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
+from types import ModuleType
 
 import click
 from fastapi import FastAPI, Request
@@ -21,9 +21,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from bot.channels import rest
+from bot import api, gazetteer, scheduler, web
+from bot.channels import rest, telegram, wechat
 from bot.config import Settings, get_settings
-from bot.dispatcher import DatabaseUnavailable, is_db_unavailable
+from storage.db import is_db_unavailable
+from vocab.errors import DatabaseUnavailable
 from bot.metrics import CONTENT_TYPE
 from bot.services import Services, build_services
 from storage import migrate
@@ -34,14 +36,7 @@ __all__ = ["EXTENSIONS", "XiangzhuApp", "create_app", "serve_command"]
 
 log = logging.getLogger("xiangzhu.app")
 
-EXTENSIONS = ["bot.gazetteer", "bot.channels.telegram", "bot.channels.wechat", "bot.api", "bot.web", "bot.scheduler"]
-
-
-def _find(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
+EXTENSIONS = (gazetteer, telegram, wechat, api, web, scheduler)
 
 
 class XiangzhuApp(FastAPI):
@@ -60,10 +55,10 @@ class XiangzhuApp(FastAPI):
 
 
 def create_app(
-    settings: Settings | None = None, *, services: Services | None = None, extensions: list[str] | None = None
+    settings: Settings | None = None, *, services: Services | None = None, extensions: Sequence[ModuleType] | None = None
 ) -> FastAPI:
-    """The application. `extensions` defaults to EXTENSIONS (those that exist are mounted);
-    tests of one part may pass a shorter list."""
+    """The application. `extensions` (modules with `mount(app, services)`) defaults to
+    EXTENSIONS; tests of one part may pass a shorter list."""
     if settings is None:
         settings = services.settings if services is not None else get_settings()
     check_schema = services is None
@@ -130,15 +125,9 @@ def create_app(
         )
 
     rest.mount(app, services)
-    for name in EXTENSIONS if extensions is None else extensions:
-        if _find(name):
-            module = importlib.import_module(name)
-            mount = getattr(module, "mount", None)
-            if mount is None:
-                log.warning("extension %s has no mount(app, services); skipped", name)
-                continue
-            mount(app, services)
-            services.extensions.append(name)
+    for module in EXTENSIONS if extensions is None else extensions:
+        module.mount(app, services)
+        services.extensions.append(module)
     return app
 
 
@@ -156,12 +145,25 @@ def _describe(settings: Settings, services: Services, host: str, port: int) -> s
     for channel in ("telegram", "wechat"):
         on = channel in services.channels
         lines.append(f"  {channel:<9} {'on' if on else 'off'}")
-    others = [e for e in services.extensions if not e.startswith("bot.channels.")]
+    others = [e.__name__ for e in services.extensions if not e.__name__.startswith("bot.channels.")]
     lines.append(f"  extensions {', '.join(others) if others else 'none'}")
     nlu = type(services.nlu).__module__ + "." + type(services.nlu).__name__
     handler = type(services.handler).__module__ + "." + type(services.handler).__name__
     lines.append(f"  nlu       {nlu}    dialogue {handler}")
     return "\n".join(lines)
+
+
+def exit_unless_schema_current(database_url: str) -> None:
+    """For a command about to run the bot: exit 2 with a message when the database cannot be
+    reached or its schema is behind (`xiangzhu db upgrade`)."""
+    try:
+        migrate.check_current(database_url)
+    except migrate.SchemaBehindError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    except Exception as exc:
+        click.echo(f"无法连接数据库 / cannot reach the database: {exc}", err=True)
+        sys.exit(2)
 
 
 def app_from_environment() -> FastAPI:
@@ -196,14 +198,7 @@ def serve_command(host: str | None, port: int | None, workers: int | None) -> No
         raise click.UsageError(
             "SQLite has one writer, so it is served by one process: drop --workers, or use PostgreSQL "
             "(XIANGZHU_DATABASE_URL=postgresql+asyncpg://...)")
-    try:
-        migrate.check_current(settings.database_url)
-    except migrate.SchemaBehindError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-    except Exception as exc:
-        click.echo(f"无法连接数据库 / cannot reach the database: {exc}", err=True)
-        sys.exit(2)
+    exit_unless_schema_current(settings.database_url)
     # keep-alive 75 s (uvicorn's default is 5): a client reusing a connection the server has
     # just closed as idle loses that request, and webhook peers keep connections for long
     options = dict(host=host, port=port, log_config=None, access_log=False, lifespan="on",

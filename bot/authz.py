@@ -19,7 +19,8 @@ from hmac import compare_digest
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import staff as staff_service
+from bot.errors import BotError
+from storage import staff_access
 from storage.areas import area_ids_under
 from storage.models import Activity, Handoff, NeedRequest, Person, Staff
 
@@ -188,7 +189,7 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class AuthError(Exception):
+class AuthError(BotError):
     """The request is not signed in (401) or not allowed (403); str() is bilingual."""
 
     def __init__(self, status: int, message: str):
@@ -220,11 +221,11 @@ async def authenticate(session: AsyncSession, request, *, now, form_csrf: str | 
         kind, _, token = header.partition(" ")
         if kind.lower() != "bearer" or not token.strip():
             raise AuthError(401, BAD_TOKEN)
-        staff = await staff_service.staff_for_token(session, token.strip())
+        staff = await staff_access.staff_for_token(session, token.strip())
         if staff is None:
             raise AuthError(401, BAD_TOKEN)
         return Caller(await scope_for(session, staff), "token")
-    found = await staff_service.load_session(session, request.cookies.get(SESSION_COOKIE, ""), now=now)
+    found = await staff_access.load_session(session, request.cookies.get(SESSION_COOKIE, ""), now=now)
     if found is None:
         raise AuthError(401, NOT_SIGNED_IN)
     staff, row = found

@@ -1,51 +1,84 @@
 """The `xiangzhu` command. Sub-command groups live beside the code they drive and are
-loaded lazily, so `xiangzhu db upgrade` does not import the NLU or a messenger SDK."""
+imported when named, so `xiangzhu db upgrade` does not import the NLU or a messenger SDK."""
 from __future__ import annotations
 
-import asyncio
-import importlib
-import shutil
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Callable
 
 import click
 from sqlalchemy.engine import make_url
 
 from bot.config import get_settings
 
-# name -> "module:attribute" of a click command or group
-LAZY_COMMANDS = {
-    "serve": "bot.app:serve_command",
-    "chat": "bot.channels.console:chat_command",
-    "seed": "storage.demo:seed_command",
-    "nlu": "nlu.cli:nlu_group",
-    "flows": "flows.cli:flows_group",
-    "bench": "bot.bench:bench_group",
-    "jobs": "bot.scheduler:jobs_group",
-    "admin": "bot.staff_cli:admin_group",
-    "workers": "bot.staff_cli:workers_group",
-    "wechat": "bot.channels.wechat_cli:wechat_group",
+
+def _serve():
+    from bot.app import serve_command
+    return serve_command
+
+
+def _chat():
+    from bot.channels.console import chat_command
+    return chat_command
+
+
+def _seed():
+    from bot.seed import seed_command
+    return seed_command
+
+
+def _nlu():
+    from nlu.cli import nlu_group
+    return nlu_group
+
+
+def _flows():
+    from bot.flows_cli import flows_group
+    return flows_group
+
+
+def _bench():
+    from bot.bench.cli import bench_group
+    return bench_group
+
+
+def _jobs():
+    from bot.scheduler import jobs_group
+    return jobs_group
+
+
+def _admin():
+    from bot.staff_cli import admin_group
+    return admin_group
+
+
+def _workers():
+    from bot.staff_cli import workers_group
+    return workers_group
+
+
+def _wechat():
+    from bot.channels.wechat.cli import wechat_group
+    return wechat_group
+
+
+# name -> a function importing the click command or group
+LAZY_COMMANDS: dict[str, Callable[[], click.Command]] = {
+    "serve": _serve, "chat": _chat, "seed": _seed, "nlu": _nlu, "flows": _flows, "bench": _bench,
+    "jobs": _jobs, "admin": _admin, "workers": _workers, "wechat": _wechat,
 }
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx):
-        names = set(super().list_commands(ctx))
-        for name, target in LAZY_COMMANDS.items():
-            module = target.split(":")[0]
-            if importlib.util.find_spec(module) is not None:
-                names.add(name)
-        return sorted(names)
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
 
     def get_command(self, ctx, name):
         cmd = super().get_command(ctx, name)
         if cmd is not None or name not in LAZY_COMMANDS:
             return cmd
-        module, attr = LAZY_COMMANDS[name].split(":")
-        if importlib.util.find_spec(module) is None:
-            return None
-        return getattr(importlib.import_module(module), attr)
+        return LAZY_COMMANDS[name]()
 
 
 @click.group(cls=LazyGroup)

@@ -23,15 +23,16 @@ from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from bot.errors import BotError
 from bot.channels.base import choice_payload
 from bot.location import add_village_entity
-from bot.messages import Button, Inbound, Outbound
+from vocab.messages import Button, Inbound, Outbound
+from storage.db import is_db_unavailable
+from vocab.errors import DatabaseUnavailable
 from bot.outbox import outbound_from_row
 from bot.textclean import Cleaned, clean_text
-from bot.turn import Reply, Turn, TurnHandler, echoed_payload
+from flows.turn import Reply, Turn, TurnHandler, echoed_payload
 from flows.answers import pick_number, pick_title
 from storage import messages as message_store
 from storage import outbox as outbox_store
@@ -41,7 +42,7 @@ from storage.models import ChannelIdentity, Handoff
 if TYPE_CHECKING:
     from bot.services import Services
 
-__all__ = ["DatabaseUnavailable", "Dispatcher", "PersonLanes", "relay_to_worker"]
+__all__ = ["Dispatcher", "PersonLanes", "relay_to_worker"]
 
 log = logging.getLogger("xiangzhu.dispatcher")
 
@@ -63,33 +64,7 @@ TEXTS = {
 }
 
 
-class DatabaseUnavailable(RuntimeError):
-    """The database did not answer; the message was not processed (the sender may retry)."""
-
-
-# SQLSTATE classes that mean "the database is not there for us", not "this statement is wrong":
-# 08 connection exception, 28 authorization, 53 insufficient resources, 57 operator
-# intervention (shutdown, cannot connect now), 58 system error, 3D000 no such database
-_UNAVAILABLE_SQLSTATES = ("08", "28", "53", "57", "58", "3D000")
-
-
-def is_db_unavailable(exc: BaseException) -> bool:
-    """True when `exc` says the database cannot be reached (answer 503, retry later) rather
-    than that our statement or data was wrong."""
-    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, ConnectionError, OSError, asyncio.TimeoutError)):
-        return True
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated:
-        return True
-    state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
-    if state.startswith(_UNAVAILABLE_SQLSTATES):
-        return True
-    # 55000 "database … is not currently accepting connections" (ALLOW_CONNECTIONS false)
-    return state == "55000" and "accepting connections" in str(exc.orig)
-
-
-class LaneFull(Exception):
+class LaneFull(BotError):
     pass
 
 

@@ -23,6 +23,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from bot.errors import BotError
+
 __all__ = ["MediaStore", "MediaTooLarge", "suffix_for"]
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -41,7 +43,7 @@ _SUFFIXES = {
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 
 
-class MediaTooLarge(ValueError):
+class MediaTooLarge(BotError, ValueError):
     """The file is bigger than the store accepts."""
 
 

@@ -6,8 +6,9 @@
   and a minimum interval per recipient (`per_recipient_per_second`).
 - Failures: `RetryableSendError` (or any unexpected error) → back to `pending` after an
   exponential back-off with jitter (or the adapter's `retry_after`), until `max_attempts`;
-  `PermanentSendError` → `failed`; `RecipientUnreachable` → `failed` and the identity marked
-  unreachable.
+  `DeliveryHeld` → `held` until the recipient writes again (the channel releases it) or the
+  adapter's `retry_after` passes; `PermanentSendError` → `failed`; `RecipientUnreachable` →
+  `failed` and the identity marked unreachable.
 - At least once: a process that dies mid-send leaves rows `sending`; after `lease` any sender
   puts them back to `pending`.
 - No database connection is held while sending: claim in one transaction, send, record the
@@ -26,8 +27,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bot.channels.base import PermanentSendError, RecipientUnreachable, RetryableSendError
-from bot.messages import Attachment, Button, Outbound
+from bot.channels.base import DeliveryHeld, PermanentSendError, RecipientUnreachable, RetryableSendError
+from vocab.messages import Attachment, Button, Outbound
 from storage import outbox as outbox_store
 from storage import people
 
@@ -66,7 +67,7 @@ class _Outcome:
     row_id: int
     channel: str
     recipient: str
-    status: str  # sent | retry | failed | unreachable
+    status: str  # sent | retry | held | failed | unreachable
     error: str = ""
     delay: float = 0.0
 
@@ -181,6 +182,8 @@ class OutboxSender:
                     await outbox_store.mark_sent(session, o.row_id, now)
                 elif o.status == "retry":
                     await outbox_store.mark_retry(session, o.row_id, now + timedelta(seconds=o.delay), o.error)
+                elif o.status == "held":
+                    await outbox_store.mark_held(session, o.row_id, now + timedelta(seconds=o.delay), o.error)
                 else:
                     await outbox_store.mark_failed(session, o.row_id, o.error)
                     if o.status == "unreachable":
@@ -225,6 +228,12 @@ class OutboxSender:
         except RecipientUnreachable as exc:
             log.warning("outbox %d: recipient unreachable on %s: %s", row_id, out.channel, exc)
             return _Outcome(row_id, out.channel, out.recipient, "unreachable", f"unreachable: {exc}")
+        except DeliveryHeld as exc:
+            if attempts >= self.max_attempts:
+                log.error("outbox %d: giving up after %d attempts: %s", row_id, attempts, exc)
+                return _Outcome(row_id, out.channel, out.recipient, "failed", str(exc))
+            log.info("outbox %d: held (%s)", row_id, exc)
+            return _Outcome(row_id, out.channel, out.recipient, "held", str(exc), exc.retry_after)
         except PermanentSendError as exc:
             log.error("outbox %d: %s refused the message: %s", row_id, out.channel, exc)
             return _Outcome(row_id, out.channel, out.recipient, "failed", str(exc))

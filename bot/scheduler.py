@@ -8,8 +8,8 @@ Built in: `timers` (every `XIANGZHU_TIMER_POLL_SECONDS`) hands back stale claims
 timers with a conditional UPDATE and runs each through its `@timer_handler` in a transaction
 of its own (the handler's work and the `done` mark commit together).
 
-Other parts register what they need at import time, and list their module in JOB_MODULES so
-that the server and `xiangzhu jobs list` import it:
+Other parts register what they need at import time, and are imported by `load_job_modules`
+(the server and `xiangzhu jobs list` call it):
 
     from apscheduler.triggers.cron import CronTrigger
     from bot.scheduler import register_periodic, timer_handler
@@ -26,8 +26,6 @@ Time comes from `services.clock()` when the services have one, so tests move tim
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import json
 import logging
 from dataclasses import dataclass
@@ -41,13 +39,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.errors import BotError
 from bot.leader import Leader, current_leader, process_identity
 from storage import timers as timer_store
 from storage.models import utcnow
 from storage.timers import timer_handler  # re-exported: handlers register here or in storage.timers
 
 __all__ = [
-    "JOB_MODULES",
     "PeriodicJob",
     "SchedulerService",
     "claim_and_run_timers",
@@ -62,14 +60,6 @@ log = logging.getLogger("xiangzhu.scheduler")
 # APScheduler logs every run at INFO: with a 1-second poll that drowns the log
 logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
-
-# Modules that register timer handlers or periodic jobs when imported. Missing ones are skipped.
-JOB_MODULES: list[str] = [
-    "bot.reminders",
-    "bot.handoff",
-    "bot.channels.wechat",
-    "bot.batches",
-]
 
 TIMER_BATCH = 100
 
@@ -106,17 +96,12 @@ def periodic_jobs() -> list[PeriodicJob]:
 
 
 def load_job_modules() -> list[str]:
-    """Import every JOB_MODULES entry that exists; returns those imported."""
-    loaded = []
-    for name in JOB_MODULES:
-        try:
-            if importlib.util.find_spec(name) is None:
-                continue
-        except ModuleNotFoundError:  # parent package missing
-            continue
-        importlib.import_module(name)
-        loaded.append(name)
-    return loaded
+    """Import the modules that register timer handlers or periodic jobs; returns their names.
+    (Imported here, not at the top: they import this module to register.)"""
+    from bot import batches, reminders
+    from bot.channels import wechat
+
+    return [m.__name__ for m in (reminders, wechat, batches)]
 
 
 def services_clock(services: Any) -> Callable[[], datetime]:
@@ -127,7 +112,7 @@ def services_clock(services: Any) -> Callable[[], datetime]:
 # ── the timers job ───────────────────────────────────────────────────────────────────────
 
 
-class _ClaimLost(Exception):
+class _ClaimLost(BotError):
     """Our lease on the timer expired and someone else holds it now."""
 
 

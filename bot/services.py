@@ -1,32 +1,29 @@
 """Everything a turn needs, built once per process: settings, database, NLU, emergency
-detector, turn handler, clock, channel adapters, metrics, the dispatcher and the outbox sender.
+detector, turn handler, clock, channel adapters and their store, metrics, the dispatcher and the
+outbox sender.
 
-The real NLU (`nlu/`) and flow engine (`flows/`) are used when they can be imported; until
-then the keyword stand-in in bot/standin.py answers. Tests build `Services(...)` directly and
-pass their own handler, clock or adapters.
-
-Contracts with the other packages (looked up by name, so bot/ never needs editing when they land):
-- `nlu.backend.load_backend(kind, rasa_url, cache_dir)` (or `nlu.NLU.load(cache_dir)`) → an
-  object with `parse(text, now) -> ParseResult`
-- `nlu.emergency.detect(text)` → an object with `.is_emergency`
-- `flows.runtime.FlowRuntime.from_services(services)` (or `FlowRuntime(services)`) → a TurnHandler
+The NLU is `nlu.backend.load_backend` (built-in or Rasa per XIANGZHU_NLU), the emergency
+detector `nlu.emergency.detect`, the turn handler the flow engine (`flows.runtime.FlowRuntime`).
+Tests build `Services(...)` directly and pass their own NLU, handler, clock or adapters.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
 import logging
 from datetime import datetime, timezone
+from types import ModuleType
 from typing import Any, Awaitable, Callable
 
+from bot.channel_store import ChannelStore
 from bot.channels.base import ChannelRegistry
 from bot.config import Settings
 from bot.dispatcher import Dispatcher, RelayHook, relay_to_worker
 from bot.metrics import Metrics
 from bot.outbox import OutboxSender
-from bot.standin import StandinHandler, StandinNLU
-from bot.turn import TurnHandler
+from flows.turn import TurnHandler
+from flows.runtime import FlowRuntime
+from nlu.backend import load_backend
+from nlu.emergency import detect
 from storage.db import Database
 
 __all__ = ["Services", "build_emergency_detector", "build_handler", "build_nlu", "build_services", "utc_now"]
@@ -40,43 +37,17 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _module(name: str):
-    """The module if it exists, else None (a missing parent package counts as missing)."""
-    try:
-        if importlib.util.find_spec(name) is None:
-            return None
-    except ModuleNotFoundError:
-        return None
-    return importlib.import_module(name)
-
-
 def build_nlu(settings: Settings):
-    """`nlu.backend.load_backend` (built-in or Rasa per XIANGZHU_NLU), else `nlu.NLU.load`,
-    else the keyword stand-in."""
-    backend = _module("nlu.backend")
-    if backend is not None and hasattr(backend, "load_backend"):
-        return backend.load_backend(settings.nlu, settings.rasa_url, settings.nlu_cache_dir)
-    mod = _module("nlu")
-    cls = getattr(mod, "NLU", None) if mod else None
-    if cls is None:
-        log.warning("nlu.NLU not found: using the keyword stand-in NLU")
-        return StandinNLU()
-    return cls.load(settings.nlu_cache_dir)
+    """The NLU XIANGZHU_NLU names: the built-in one, or Rasa with the built-in one as fallback."""
+    return load_backend(settings.nlu, settings.rasa_url, settings.nlu_cache_dir)
 
 
 def build_emergency_detector(settings: Settings):
-    mod = _module("nlu.emergency")
-    return getattr(mod, "detect", None) if mod else None
+    return detect
 
 
 def build_handler(services: "Services") -> TurnHandler:
-    mod = _module("flows.runtime")
-    cls = getattr(mod, "FlowRuntime", None) if mod else None
-    if cls is None:
-        log.warning("flows.runtime.FlowRuntime not found: using the keyword stand-in dialogue")
-        return StandinHandler()
-    factory = getattr(cls, "from_services", None)
-    return factory(services) if factory else cls(services)
+    return FlowRuntime.from_services(services)
 
 
 class Services:
@@ -100,6 +71,7 @@ class Services:
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self._owns_db = db is None
         self.db = db if db is not None else Database(settings.database_url)
+        self.channel_store = ChannelStore(self.db)  # all that channels may ask of storage
         self.nlu = nlu if nlu is not None else build_nlu(settings)
         self.emergency_detector = (
             build_emergency_detector(settings) if emergency_detector is _DEFAULT else emergency_detector
@@ -113,7 +85,7 @@ class Services:
         self.outbox = OutboxSender(self, **(sender_options or {}))
         # replaced by the scheduler extension: "self" | "other:<id>" | "none" | "unknown"
         self.leader_status: Callable[[], str] = lambda: "self" if self.db.is_sqlite else "unknown"
-        self.extensions: list[str] = []
+        self.extensions: list[ModuleType] = []  # those create_app mounted
         self.started = False
 
     def on_start(self, fn: Callable[[], Awaitable[None]]):

@@ -9,6 +9,9 @@ import click
 
 from bot.config import get_settings
 from storage import staff as staff_service
+from storage import staff_access
+from storage import staff_invites
+from storage import staff_offboarding
 from storage.db import Database
 from storage.models import utcnow
 
@@ -111,7 +114,7 @@ def token(name, role, username, areas):
                 raise staff_service.StaffError(
                     f"账号“{name}”已存在但没有角色 {role}，请用 --user / account '{name}' exists without role {role}; use --user")
             owner = name
-        _, plain = await staff_service.create_token(s, name, username=owner, actor=ACTOR)
+        _, plain = await staff_access.create_token(s, name, username=owner, actor=ACTOR)
         return owner, plain
 
     owner, plain = _run(work)
@@ -123,7 +126,7 @@ def token(name, role, username, areas):
 @click.argument("name")
 def revoke(name):
     """Revoke the API token NAME (or every token of the account NAME)."""
-    n = _run(lambda s: staff_service.revoke_token(s, name, actor=ACTOR))
+    n = _run(lambda s: staff_access.revoke_token(s, name, actor=ACTOR))
     click.echo(f"已撤销 {n} 个令牌 / revoked {n} token(s)")
 
 
@@ -149,7 +152,7 @@ def invite(username, areas, display_name):
                                             display_name=display_name, actor=ACTOR)
         elif _codes(areas):
             await staff_service.set_areas(s, username, _codes(areas), actor=ACTOR)
-        row, code = await staff_service.create_invite(s, username, actor=ACTOR)
+        row, code = await staff_invites.create_invite(s, username, actor=ACTOR)
         return code, row.expires_at
 
     code, expires = _run(work)
@@ -164,7 +167,7 @@ def invite(username, areas, display_name):
 @click.option("--reassign-to", "reassign_to", default=None, help="who takes over open handoffs and cases")
 def deactivate(username, reassign_to):
     """Offboard USERNAME: open work moves to --reassign-to; tokens, sessions, messenger link end."""
-    result = _run(lambda s: staff_service.deactivate(s, username, reassign_to, now=utcnow(), actor=ACTOR))
+    result = _run(lambda s: staff_offboarding.deactivate(s, username, reassign_to, now=utcnow(), actor=ACTOR))
     click.echo(f"已停用 {username}：转交 {result.handoffs} 个对话、{result.cases} 个个案，撤销 {result.tokens} 个令牌"
                f" / deactivated {username}: moved {result.handoffs} handoff(s) and {result.cases} case(s) to "
                f"{reassign_to or '-'}, revoked {result.tokens} token(s)")

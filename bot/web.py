@@ -22,9 +22,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
 
 from bot import authz
-from bot.api import now_of, services_of
+from bot.api.common import now_of, services_of
 from bot.authz import SESSION_COOKIE, AuthError, Caller
 from storage import staff as staff_service
+from storage import staff_access
 from storage.cases import OPEN_STATUSES
 from storage.models import Handoff, NeedRequest, Staff
 
@@ -173,7 +174,7 @@ async def signin(request: Request):
     now = now_of(services)
     async with services.db.session() as s:
         result = await staff_service.verify_password(s, username, password, now=now)
-        new = await staff_service.create_session(s, result.staff, now=now) if result.staff else None
+        new = await staff_access.create_session(s, result.staff, now=now) if result.staff else None
     if new is None:
         return _signin_page(request, error=result.error, username=username, status_code=423 if result.locked else 401)
     response = RedirectResponse(_safe_next(str(form.get("next", "")) or None), status_code=303)
@@ -192,7 +193,7 @@ async def signout(request: Request):
         return render(request, "message.html", 403, message=TEXTS[lang_of(request)]["csrf"])
     if who is not None:
         async with services_of(request).db.session() as s:
-            await staff_service.end_session(s, request.cookies.get(SESSION_COOKIE, ""))
+            await staff_access.end_session(s, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_is_https(request))
     return response

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from flows.errors import FlowsError
 from flows.model import SPEC_VERSION
 
 __all__ = ["MIGRATIONS", "MigrationError", "migrate", "migration"]
@@ -17,7 +18,7 @@ __all__ = ["MIGRATIONS", "MigrationError", "migrate", "migration"]
 MIGRATIONS: dict[int, Callable[[dict], None]] = {}  # from version -> function to version + 1
 
 
-class MigrationError(ValueError):
+class MigrationError(FlowsError, ValueError):
     pass
 
 

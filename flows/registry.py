@@ -15,13 +15,12 @@ An action returns a dict (available as `result` in the flow) or None.
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 if TYPE_CHECKING:
-    from bot.turn import Turn
+    from flows.turn import Turn
 
 __all__ = ["ARG_TYPES", "Action", "ActionContext", "ActionRegistry", "action", "default_registry", "load_actions",
            "warm_up"]
@@ -190,12 +189,10 @@ default_registry = ActionRegistry()
 action = default_registry.action
 warm_up = default_registry.warm_up
 
-ACTION_MODULES = ("flows.actions_core", "flows.actions_mission")
-
 
 def load_actions() -> ActionRegistry:
-    """Import the modules that register actions (core, and the mission's when present)."""
-    for module in ACTION_MODULES:
-        if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module)
+    """The registry with every action: importing the modules that define them registers them
+    (imported here, not at the top, because they import this module)."""
+    from flows import actions_core, actions_mission  # noqa: F401
+
     return default_registry

@@ -25,101 +25,56 @@ in `emergency`.
                                                                 dispatcher keeps it; a number
                                                                 or title picks from it)
     held      the message the safety question holds
+
+In modules of their own: the engine's words (flows/texts.py), asking and reading an answer
+(flows/asking.py), repair (flows/repair.py), actions and handoffs (flows/acting.py), what starts a
+flow (flows/triggers.py), the names conditions and templates see (flows/names.py); `_Run`
+mixes asking, repair, acting and names in. What is left here (~580 lines) is the interpreter
+itself — the order of things in a turn and the step machine — kept whole so it reads top to
+bottom.
 """
 from __future__ import annotations
 
-import inspect
 import logging
-import re
 from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
-from bot.messages import Button
-from bot.turn import CHOICE_PREFIX, Turn
-from flows import conditions, templates
-from flows.answers import (
-    Parsed, parse_date, parse_number, parse_phone, parse_safe, parse_text, parse_yes_no, pick_choice, pick_number,
-    pick_title,
-    refuses_choice,
-)
+from vocab.messages import Button
+from flows.turn import CHOICE_PREFIX, Turn
+from flows.answers import Parsed, parse_safe
 from flows.model import (
-    ENTITY_TYPES, ActionStep, AskStep, BranchStep, CallStep, EndStep, Flow, GotoStep, HandoffStep, SayStep,
+    ENTITY_TYPES,
+    ActionStep,
+    AskStep,
+    BranchStep,
+    CallStep,
+    EndStep,
+    Flow,
+    GotoStep,
+    HandoffStep,
+    SayStep,
 )
-from flows.registry import ActionContext, ActionRegistry, load_actions
+from flows.registry import ActionRegistry, load_actions
 from flows.validate import FlowValidationError, load_flow
 from nlu.language import detect_language
+from flows.texts import HUMAN_PAYLOAD, SAFETY_FLOW, localized, phrase
+from flows.acting import Acting
+from flows.asking import Asking
+from flows.names import Names
+from flows.repair import Repair
+from flows.triggers import Trigger
 
-__all__ = ["FlowRuntime", "TEXTS", "HUMAN_PAYLOAD", "RESUME_PAYLOAD", "RESUME_NO_PAYLOAD"]
+__all__ = ["FlowRuntime"]
 
 log = logging.getLogger("xiangzhu.flows")
 
-HUMAN_PAYLOAD = "/human"
-RESUME_PAYLOAD = "/resume"
-RESUME_NO_PAYLOAD = "/resume no"
-SAFETY_FLOW = "safety_check"
-SKIP_VALUE = "__skip__"
 INTENT_THRESHOLD = 0.5
 MAX_STEPS_PER_TURN = 100
 
 # the whole message names a language: switch to it at any time (the flow `language`)
 LANGUAGE_WORDS = {"中文": "zh", "汉语": "zh", "普通话": "zh", "说中文": "zh", "chinese": "zh",
                   "english": "en", "英文": "en", "英语": "en", "说英文": "en"}
-CANCEL_WORDS = {"取消", "算了", "不弄了", "不办了", "不要了", "不用了", "不填了", "退出", "结束", "算了吧", "不问了",
-                "cancel", "stop", "quit", "exit", "never mind", "nevermind", "forget it"}
-_ENDS = " .!?。！？，,~…"  # around a whole-message word or pattern
-CORRECTION_MARKERS = ("不对", "不是", "错了", "搞错", "改成", "改为", "改一下", "应该是", "更正", "说错",
-                      "actually", "i meant", "correction", "change it", "not ")
-
-TEXTS = {
-    "zh": {
-        "cancelled": "好的，已取消「{title}」。需要别的帮助，回复“菜单”。",
-        "resume": "要继续刚才的「{title}」吗？",
-        "continue": "继续",
-        "no_thanks": "不用了",
-        "resume_dropped": "好的。需要别的帮助，回复“菜单”。",
-        "corrected": "好的，{what}改为“{label}”。",
-        "corrected_plain": "好的，已改为“{label}”。",
-        "not_understood": "抱歉，我没听懂。您可以从菜单里选，或找社工帮忙。",
-        "human": "找社工",
-        "skip": "跳过",
-        "yes": "是",
-        "no": "否",
-        "broken": "抱歉，这个流程出了问题，我们已经记录。回复“人工”找社工。",
-        "fallback": "抱歉，我没听懂。回复“菜单”看看我能做什么，或回复“人工”找社工。",
-        "safe_offer": "好的。想找人聊聊，或者需要帮忙，社工随时在。",
-        "emergency": "如有危险，请马上拨打：110 报警，120 急救，119 火警，12356 心理援助。我们也在通知社工。",
-    },
-    "en": {
-        "cancelled": "OK, \"{title}\" is cancelled. Reply \"menu\" for anything else.",
-        "resume": "Shall we continue with \"{title}\"?",
-        "continue": "Continue",
-        "no_thanks": "No, thanks",
-        "resume_dropped": "OK. Reply \"menu\" for anything else.",
-        "corrected": "OK, {what} changed to \"{label}\".",
-        "corrected_plain": "OK, changed to \"{label}\".",
-        "not_understood": "Sorry, I did not understand. Pick from the menu, or ask a social worker.",
-        "human": "Talk to a worker",
-        "skip": "Skip",
-        "yes": "Yes",
-        "no": "No",
-        "broken": "Sorry, something is wrong with this conversation and we have logged it. Reply \"human\".",
-        "fallback": "Sorry, I did not understand. Reply \"menu\" to see what I can do, or \"human\" for a worker.",
-        "safe_offer": "OK. If you want to talk or need help, a social worker is here for you.",
-        "emergency": "If you are in danger call now: 110 police, 120 ambulance, 119 fire, 12356 crisis line. "
-                     "We are alerting a social worker.",
-    },
-}
-
-
-def _text(locale: str, key: str, **kw) -> str:
-    return TEXTS.get(locale, TEXTS["zh"])[key].format(**kw)
-
-
-def _localized(value: Any, locale: str) -> str:
-    if isinstance(value, dict):
-        return str(value.get(locale) or value.get("zh") or value.get("en") or "")
-    return "" if value is None else str(value)
 
 
 class _FlowCache:
@@ -152,7 +107,7 @@ class FlowRuntime:
         self.registry = registry if registry is not None else load_actions()
         self.cache = _FlowCache(cache_size)
         self._index_key: tuple | None = None
-        self._index: list[_Trigger] = []
+        self._index: list[Trigger] = []
 
     @classmethod
     def from_services(cls, services: Any) -> "FlowRuntime":
@@ -160,11 +115,11 @@ class FlowRuntime:
         runtime = cls()
 
         async def seed() -> None:
-            from storage import flow_store
+            from flows.store import seed_builtin
 
             try:
                 async with services.db.session() as session:
-                    seeded = await flow_store.seed_builtin(session, registry=runtime.registry)
+                    seeded = await seed_builtin(session, registry=runtime.registry)
                 if seeded:
                     log.info("seeded built-in flows: %s", ", ".join(seeded))
             except FlowValidationError as exc:
@@ -220,56 +175,19 @@ class FlowRuntime:
             found = self.cache.get(version_id)
         return found or None
 
-    def triggers(self, current: dict[str, int]) -> list["_Trigger"]:
+    def triggers(self, current: dict[str, int]) -> list["Trigger"]:
         key = tuple(sorted(current.items()))
         if key != self._index_key:
             index = []
             for flow_id, version_id in sorted(current.items()):
                 flow = self.cache.get(version_id)
                 if flow:
-                    index.append(_Trigger(flow, version_id))
+                    index.append(Trigger(flow, version_id))
             self._index, self._index_key = index, key
         return self._index
 
 
-class _Trigger:
-    def __init__(self, flow: Flow, version_id: int):
-        self.flow = flow
-        self.version_id = version_id
-        self.keywords = [k.lower() for k in flow.triggers.keywords if k.strip()]
-        self.intents = set(flow.triggers.intents)
-        self.payloads = [self._pattern(p) for p in flow.triggers.payloads]
-        self.patterns = [re.compile(p) for p in flow.triggers.patterns]
-
-    @staticmethod
-    def _pattern(payload: str) -> re.Pattern:
-        parts = re.split(r"\{(\w+)\}", payload)
-        regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
-        return re.compile(regex + r"\s*$", re.IGNORECASE)
-
-    def match_payload(self, payload: str) -> dict | None:
-        for pattern in self.payloads:
-            m = pattern.match(payload.strip())
-            if m:
-                return m.groupdict()
-        return None
-
-    def match_text(self, text: str, whole: bool = False) -> dict | None:
-        """`whole`: only a message that is nothing but the pattern ("XZ-2026-000123") counts."""
-        if whole:
-            text = text.strip().strip(_ENDS)
-        for pattern in self.patterns:
-            m = pattern.fullmatch(text) if whole else pattern.search(text)
-            if m:
-                return m.groupdict()
-        return None
-
-    def keyword(self, text: str) -> int:
-        t = text.lower()
-        return max((len(k) for k in self.keywords if k in t), default=0)
-
-
-class _Run:
+class _Run(Asking, Repair, Acting, Names):
     """One turn: a working copy of the conversation, written back by `save()`."""
 
     def __init__(self, runtime: FlowRuntime, turn: Turn, current: dict[str, int]):
@@ -352,7 +270,7 @@ class _Run:
         if self.state.get("misses"):
             await self._menu_and_human()
         elif not await self._start_by_id("menu", {}):
-            self.turn.say(_text(self.locale, "fallback"), [Button(_text(self.locale, "human"), HUMAN_PAYLOAD)])
+            self.turn.say(phrase(self.locale, "fallback"), [Button(phrase(self.locale, "human"), HUMAN_PAYLOAD)])
 
     def _language_from_text(self) -> None:
         """Answer in the language the message is written in (a first message, or a real
@@ -364,16 +282,6 @@ class _Run:
 
     def _language_word(self) -> str | None:
         return LANGUAGE_WORDS.get(self.turn.text.strip().lower().strip(" .!?。！？，,~"))
-
-    async def _emergency(self) -> None:
-        held = self.state.get("held") if self.flow_id == SAFETY_FLOW else None
-        if held and held.get("frame"):
-            self.state["resume"] = held["frame"]
-        elif self.flow is not None and self.flow_id not in ("emergency", SAFETY_FLOW):
-            self.state["resume"] = self._frame()
-        self._clear_flow(keep_resume=True)
-        if not await self._start_by_id("emergency", {}):
-            self.turn.say(_text(self.locale, "emergency"))
 
     async def _ask_safety(self, first_contact: bool) -> None:
         """Unsure: hold the message (and the flow the person is in) and ask if they are safe."""
@@ -412,46 +320,18 @@ class _Run:
             return
         found = self._language_trigger() or self._match_trigger(bool(held.get("first")))
         if found is None:  # a worrying message nothing else takes: offer a person, not "not understood"
-            self.turn.say(_text(self.locale, "safe_offer"), [Button(_text(self.locale, "human"), HUMAN_PAYLOAD)])
+            self.turn.say(phrase(self.locale, "safe_offer"), [Button(phrase(self.locale, "human"), HUMAN_PAYLOAD)])
             return
         self.state["misses"] = 0
         await self._start(found[0].flow, found[0].version_id, found[1])
 
-    async def _answer_resume_offer(self) -> bool:
-        self.state.pop("offer", None)
-        payload = self.turn.payload.strip()
-        if payload == RESUME_PAYLOAD:
-            answer: bool | None = True
-        elif payload == RESUME_NO_PAYLOAD:
-            answer = False
-        else:
-            parsed = parse_yes_no(self.turn.text, self.intent)
-            if parsed is None:
-                idx = pick_choice(self.turn.text, [(True, [_text(l, "continue") for l in TEXTS]),
-                                                   (False, [_text(l, "no_thanks") for l in TEXTS])])
-                parsed = None if idx is None else Parsed(idx == 0)
-            answer = None if parsed is None else parsed.value
-        resume = self.state.pop("resume", None)
-        if answer is None or resume is None:
-            return False  # something else: handle the message as usual
-        if not answer:
-            self.turn.say(_text(self.locale, "resume_dropped"))
-            return True
-        self._restore(resume)
-        self.flow = await self.rt.flow(self.turn.session, self.version_id)
-        if self.flow is None or self.flow.step(self.step_id or "") is None:
-            self._clear_flow()
-            return False
-        await self._run(self.step_id, reask=True)
-        return True
-
     async def _in_flow(self) -> None:
         flow = self.flow
         if self._is_cancel():
-            title = _localized(flow.title, self.locale)
+            title = localized(flow.title, self.locale)
             self._clear_flow(keep_resume=True)
             self.state["misses"] = 0
-            self.turn.say(_text(self.locale, "cancelled", title=title))
+            self.turn.say(phrase(self.locale, "cancelled", title=title))
             self._offer_resume()
             return
         step = flow.step(self.step_id)
@@ -490,7 +370,7 @@ class _Run:
                 return
         await self._misunderstood_answer(step)
 
-    def _language_trigger(self) -> tuple["_Trigger", dict] | None:
+    def _language_trigger(self) -> tuple["Trigger", dict] | None:
         """The flow `language` with its slot filled, when the whole message names a language."""
         word = self._language_word()
         if word is None:
@@ -510,7 +390,7 @@ class _Run:
             await self._menu_and_human()
             return
         if not await self._start_by_id("fallback", {}):
-            self.turn.say(_text(self.locale, "fallback"), [Button(_text(self.locale, "human"), HUMAN_PAYLOAD)])
+            self.turn.say(phrase(self.locale, "fallback"), [Button(phrase(self.locale, "human"), HUMAN_PAYLOAD)])
 
     # ── triggers ───────────────────────────────────────────────────────────────────────
     def _payload(self) -> str:
@@ -518,7 +398,7 @@ class _Run:
 
     def _match_trigger(self, first_contact: bool = False, only_digressions: bool = False,
                        by_intent: bool = True, by_text: bool = True, others_only: bool = False,
-                       whole_pattern: bool = False) -> tuple[_Trigger, dict] | None:
+                       whole_pattern: bool = False) -> tuple[Trigger, dict] | None:
         triggers = [t for t in self.rt.triggers(self.current)
                     if not only_digressions or t.flow.digression]
         if only_digressions or others_only:
@@ -549,7 +429,7 @@ class _Run:
                     return t, {}
         return None
 
-    def _digression(self, by_intent: bool) -> tuple[_Trigger, dict] | None:
+    def _digression(self, by_intent: bool) -> tuple[Trigger, dict] | None:
         if by_intent:
             return self._match_trigger(only_digressions=True, by_text=False)
         payload = self._payload()
@@ -567,22 +447,13 @@ class _Run:
         # at a free-text question a case number inside the answer is part of the answer
         return self._match_trigger(only_digressions=True, by_intent=False, whole_pattern=free_text)
 
-    async def _digress(self, trigger: _Trigger, captured: dict) -> None:
+    async def _digress(self, trigger: Trigger, captured: dict) -> None:
         step = self.flow.step(self.step_id or "")
         if isinstance(step, AskStep) and step.ask.interruptible:
             self._language_from_text()  # a request instead of an answer is answered in its language
         self.state["resume"] = self._frame()
         self._clear_flow(keep_resume=True)
         await self._start(trigger.flow, trigger.version_id, captured)
-
-    def _is_cancel(self) -> bool:
-        t = self.turn.text.strip().lower().strip(" .!?。！？，,~…")
-        if t in CANCEL_WORDS or self.turn.payload.strip() == "/cancel":
-            return True
-        step = self.flow.step(self.step_id) if self.flow is not None else None  # 不要 at 我要报名 / 看别的
-        return (isinstance(step, AskStep) and bool(self.state.get("waiting")) and not self.turn.payload.strip()
-                and self.flow.slots[step.ask.slot].type == "choice"
-                and refuses_choice(self.turn.text, [v for v, _ in self._choices(step)]))
 
     # ── starting and running ───────────────────────────────────────────────────────────
     async def _start_by_id(self, flow_id: str, captured: dict) -> bool:
@@ -612,12 +483,6 @@ class _Run:
                         self._fill(name, Parsed(e.get("value"), self._surface(e)))
                         break
 
-    def _surface(self, entity: dict) -> str:
-        start, end = entity.get("start"), entity.get("end")
-        if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(self.turn.text):
-            return self.turn.text[start:end]
-        return str(entity.get("value"))
-
     def _next_of(self, step) -> str | None:
         return step.next or self.flow.after(step.id)
 
@@ -628,7 +493,7 @@ class _Run:
                 budget -= 1
                 if budget < 0:
                     log.error("flow %s loops without asking anything; stopped at step %s", self.flow_id, step_id)
-                    self.turn.say(_text(self.locale, "broken"), [Button(_text(self.locale, "human"), HUMAN_PAYLOAD)])
+                    self.turn.say(phrase(self.locale, "broken"), [Button(phrase(self.locale, "human"), HUMAN_PAYLOAD)])
                     self._clear_flow()
                     self.stack = []
                     return
@@ -660,8 +525,8 @@ class _Run:
 
     async def _do(self, step) -> str | None:
         if isinstance(step, SayStep):
-            buttons = [Button(self._render(_localized(b.title, self.locale)), b.payload) for b in step.buttons]
-            self.turn.say(self._render(_localized(step.say, self.locale)), buttons)
+            buttons = [Button(self._render(localized(b.title, self.locale)), b.payload) for b in step.buttons]
+            self.turn.say(self._render(localized(step.say, self.locale)), buttons)
         elif isinstance(step, BranchStep):
             for case in step.branch:
                 if case.else_ is not None:
@@ -699,19 +564,6 @@ class _Run:
             self.state["resume"] = held["frame"]
         self._offer_resume()
 
-    def _offer_resume(self) -> None:
-        resume = self.state.get("resume")
-        if not resume:
-            return
-        flow = self.rt.cache.get(resume.get("version_id"))
-        title = _localized(flow.title, self.locale) if flow else resume.get("flow_id", "")
-        self.turn.say(
-            _text(self.locale, "resume", title=title),
-            [Button(_text(self.locale, "continue"), RESUME_PAYLOAD),
-             Button(_text(self.locale, "no_thanks"), RESUME_NO_PAYLOAD)],
-        )
-        self.state["offer"] = "resume"
-
     # ── frames ─────────────────────────────────────────────────────────────────────────
     def _frame(self) -> dict:
         return {
@@ -740,275 +592,3 @@ class _Run:
             self.state.pop(key, None)
         if not keep_resume:
             self.state.pop("resume", None)
-
-    # ── names for templates and conditions ─────────────────────────────────────────────
-    def _person(self) -> dict:
-        p = self.turn.person
-        return {"consent": bool(getattr(p, "consent_given", False)), "locale": self.locale,
-                "opted_out": bool(getattr(p, "opted_out", False)), "id": getattr(p, "id", None)}
-
-    def _condition_names(self, value: Any = None) -> dict:
-        entities: dict[str, Any] = {}
-        for e in self.entities:
-            entities.setdefault(e["entity"], e.get("value"))
-        names = {s: None for s in self.flow.slots} if self.flow else {}
-        names.update(self.slots)
-        names.update({"intent": self.intent, "entities": entities, "result": self.state.get("result") or {},
-                      "person": self._person(), "locale": self.locale, "value": value})
-        return names
-
-    def _condition(self, expr: str, value: Any = None) -> bool:
-        try:
-            return bool(conditions.evaluate(expr, self._condition_names(value)))
-        except conditions.ConditionError as exc:
-            log.warning("flow %s: %s (taken as false)", self.flow_id, exc)
-            return False
-
-    def _show(self, name: str, value: Any) -> str:
-        slot_name = name.split(".")[0]
-        slot = self.flow.slots.get(slot_name) if self.flow and "." not in name else None
-        if slot is not None:
-            label = (self.state.get("labels") or {}).get(slot_name)
-            if slot.type == "yes_no" and isinstance(value, bool):
-                return _text(self.locale, "yes" if value else "no")
-            title = _choice_title(slot, value)  # in the language of now, not the words it was said in
-            if title:
-                return _localized(title, self.locale)
-            if label:
-                return _localized(label, self.locale)
-        if value is None:
-            return ""
-        if isinstance(value, dict) and ("zh" in value or "en" in value):
-            return _localized(value, self.locale)
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        if isinstance(value, list):
-            return "、".join(self._show("", v) for v in value)
-        return str(value)
-
-    def _render(self, text: str) -> str:
-        env = self._condition_names()
-        return templates.render(text, env, self._show)
-
-    # ── asking ─────────────────────────────────────────────────────────────────────────
-    def _choices(self, step: AskStep) -> list[tuple[Any, Any]]:
-        """[(value, title)] for the open question; title is {zh, en} or text."""
-        ask = step.ask
-        if ask.choices:
-            return [(c.value, c.title) for c in ask.choices]
-        if ask.choices_from:
-            if self.state.get("waiting") and self.state.get("choices") is not None:
-                return [tuple(c) for c in self.state["choices"]]
-            items = templates.lookup(ask.choices_from, self._condition_names()) or []
-            out = []
-            for item in items if isinstance(items, list) else []:
-                if isinstance(item, dict) and "value" in item:
-                    out.append((item["value"], item.get("title", item["value"])))
-                else:
-                    out.append((item, str(item)))
-            return out
-        slot = self.flow.slots[ask.slot]
-        if slot.choices:
-            return [(c.value, c.title) for c in slot.choices]
-        if slot.type == "yes_no":
-            return [(True, {l: _text(l, "yes") for l in TEXTS}), (False, {l: _text(l, "no") for l in TEXTS})]
-        return []
-
-    def _ask(self, step: AskStep, retry: bool) -> None:
-        ask = step.ask
-        self.step_id = step.id
-        self.state["waiting"] = True
-        if not retry:
-            self.state["attempts"] = 0
-        choices = self._choices(step)
-        if ask.choices_from:
-            self.state["choices"] = [[v, t] for v, t in choices]
-        message = ask.retry if (retry and ask.retry) else ask.question
-        buttons = [Button(self._render(_localized(title, self.locale)), f"{CHOICE_PREFIX}{_value_key(value)}")
-                   for value, title in choices]
-        if ask.skip:
-            buttons.append(Button(_localized(ask.skip, self.locale), f"{CHOICE_PREFIX}{SKIP_VALUE}"))
-        self.turn.say(self._render(_localized(message, self.locale)), buttons)
-
-    def _parse_answer(self, step: AskStep) -> Parsed | None:
-        ask = step.ask
-        slot = self.flow.slots[ask.slot]
-        text = self.turn.text
-        payload = self.turn.payload.strip()
-        choices = self._choices(step)
-        if ask.skip and (payload == f"{CHOICE_PREFIX}{SKIP_VALUE}" or (not payload and _skips(text, ask.skip, slot, choices))):
-            return Parsed(None)
-        parsed: Parsed | None = None
-        if payload.startswith(CHOICE_PREFIX):
-            key = payload[len(CHOICE_PREFIX):]
-            for value, title in choices:
-                if _value_key(value) == key:
-                    parsed = Parsed(value, title)
-            if parsed is None:
-                return None
-        elif slot.type in ENTITY_TYPES:
-            for e in self.entities:
-                if e["entity"] == slot.type:
-                    parsed = Parsed(e.get("value"), self._surface(e))
-                    break
-            if parsed is not None and choices and not any(_value_key(v) == _value_key(parsed.value)
-                                                          for v, _ in choices):
-                parsed = None
-            if parsed is None and choices:
-                parsed = self._pick(text, choices)
-            if parsed is None and slot.accept_text:
-                parsed = parse_text(text)
-        elif slot.type == "choice":
-            parsed = self._pick(text, choices)
-            if parsed is None:
-                for e in self.entities:
-                    if e["entity"] == ask.slot and any(_value_key(v) == _value_key(e.get("value")) for v, _ in choices):
-                        value = e.get("value")
-                        title = next(t for v, t in choices if _value_key(v) == _value_key(value))
-                        parsed = Parsed(value, title)
-        elif slot.type == "yes_no":
-            parsed = parse_yes_no(text, self.intent)
-            i = pick_number(text, len(choices)) if parsed is None else None
-            if i is not None:  # 第一个 / 2号: the numbered 是 / 否 buttons
-                parsed = Parsed(choices[i][0], choices[i][1])
-        elif slot.type == "number":
-            parsed = parse_number(text)
-            if parsed is not None and ((slot.min is not None and parsed.value < slot.min)
-                                       or (slot.max is not None and parsed.value > slot.max)):
-                parsed = None
-        elif slot.type == "phone":
-            parsed = parse_phone(text)
-        elif slot.type == "date":
-            parsed = parse_date(text, self.turn.now.date())
-        else:
-            parsed = parse_text(text, slot.min_length, slot.max_length)
-        if parsed is not None and ask.validate_ and not self._condition(ask.validate_, parsed.value):
-            return None
-        return parsed
-
-    def _pick(self, text: str, choices: list[tuple[Any, Any]]) -> Parsed | None:
-        options = []
-        for value, title in choices:
-            titles = [self._render(_localized(title, l)) for l in (self.locale, "zh", "en")]
-            options.append((value, titles))
-        i = pick_choice(text, options)
-        return None if i is None else Parsed(choices[i][0], choices[i][1])
-
-    def _fill(self, name: str, parsed: Parsed) -> None:
-        self.slots[name] = parsed.value
-        labels = dict(self.state.get("labels") or {})
-        if parsed.label not in ("", None) and parsed.label != parsed.value:
-            labels[name] = parsed.label
-        else:
-            labels.pop(name, None)
-        self.state["labels"] = labels
-
-    async def _misunderstood_answer(self, step: AskStep) -> None:
-        attempts = int(self.state.get("attempts") or 0) + 1
-        self.state["attempts"] = attempts
-        self.state["misses"] = int(self.state.get("misses") or 0) + 1
-        if attempts < step.ask.max_attempts:
-            self._ask(step, retry=True)
-            return
-        self.state.pop("waiting", None)
-        self.state["attempts"] = 0
-        if step.ask.on_fail:
-            await self._run(step.ask.on_fail)
-            return
-        self._clear_flow()
-        await self._menu_and_human()
-
-    async def _menu_and_human(self) -> None:
-        self.state["misses"] = 0
-        self.turn.say(_text(self.locale, "not_understood"), [Button(_text(self.locale, "human"), HUMAN_PAYLOAD)])
-        await self._start_by_id("menu", {})
-
-    # ── corrections ────────────────────────────────────────────────────────────────────
-    async def _correction(self, step: AskStep) -> bool:
-        """"不对，是西坡村": an entity for another, already filled slot changes that slot."""
-        if self.turn.payload:
-            return False
-        current = self.flow.slots[step.ask.slot]
-        lowered = self.turn.text.lower()
-        marker = any(m in lowered for m in CORRECTION_MARKERS)
-        for e in self.entities:
-            if e["entity"] == current.type and current.type in ENTITY_TYPES:
-                continue  # an answer to the open question
-            for name, slot in self.flow.slots.items():
-                if name == step.ask.slot or slot.type != e["entity"] or self.slots.get(name) in (None, ""):
-                    continue
-                if _value_key(self.slots[name]) == _value_key(e.get("value")):
-                    continue
-                if not marker and self._parse_answer(step) is not None:
-                    continue
-                # a choice's own title, not the words it was found in (a whole sentence for a need)
-                label = _choice_title(slot, e.get("value")) or self._surface(e)
-                self._fill(name, Parsed(e.get("value"), label))
-                what = _localized(slot.title, self.locale) if slot.title else ""
-                key = "corrected" if what else "corrected_plain"
-                self.turn.say(_text(self.locale, key, what=what, label=_localized(label, self.locale)))
-                self._ask(step, retry=False)
-                return True
-        return False
-
-    # ── actions and handoff ────────────────────────────────────────────────────────────
-    async def _action(self, name: str, args: dict, save: dict) -> dict | None:
-        action = self.rt.registry.get(name)
-        if action is None:
-            log.error("flow %s runs the action %s, which is not registered", self.flow_id, name)
-            return None
-        env = self._condition_names()
-        values = {k: templates.render_value(v, env) for k, v in args.items()}
-        ctx = ActionContext(self.turn, self.slots, self.flow_id or "")
-        result = await action(ctx, **values)
-        self.state["result"] = _jsonable(result) if result is not None else {}
-        if isinstance(result, dict) and result.get("erased"):
-            self.state.pop("resume", None)  # the interrupted flow holds what the person said
-        for slot, field in save.items():
-            self.slots[slot] = templates.lookup(field, self.state["result"])
-        return result
-
-    async def _handoff(self, step: HandoffStep) -> None:
-        spec = step.handoff
-        if "open_handoff" not in self.rt.registry:
-            log.warning("flow %s hands off, but no action 'open_handoff' is registered", self.flow_id)
-            return
-        summary = self._render(_localized(spec.summary, self.locale)) if spec.summary else ""
-        action = self.rt.registry.get("open_handoff")
-        args = {"reason": spec.reason, "priority": spec.priority, "summary": summary}
-        accepted = inspect.signature(action.fn).parameters
-        if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
-            args = {k: v for k, v in args.items() if k in accepted}
-        await self._action("open_handoff", args, {})
-
-
-def _choice_title(slot, value: Any) -> Any:
-    """The title ({zh, en}) of the slot's fixed choice with this value, or None."""
-    return next((c.title for c in slot.choices or () if _value_key(c.value) == _value_key(value)), None)
-
-
-def _skips(text: str, skip: Any, slot, choices: list) -> bool:
-    """The skip button's title ("跳过", "不用了"), or its number (the last button) where a
-    number is not itself the answer."""
-    if pick_title(text, [_localized(skip, locale) for locale in TEXTS]) is not None:
-        return True
-    return slot.type != "number" and pick_number(text, len(choices) + 1) == len(choices)
-
-
-def _value_key(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def _jsonable(value: Any) -> Any:
-    """Action results are kept in the conversation row (JSON): dates become text."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)

@@ -14,13 +14,11 @@ Public surface::
 from nlu.choices import parse_choice
 from nlu.emergency import EmergencyResult, detect
 from nlu.kb import KbHit, PolicyDoc, PolicyIndex
-from nlu.parser import INTENTS, NEED_CATEGORIES, NLU, POLICY_IDS
+from nlu.parser import INTENTS, NLU
 
 __all__ = [
     "INTENTS",
-    "NEED_CATEGORIES",
     "NLU",
-    "POLICY_IDS",
     "EmergencyResult",
     "KbHit",
     "PolicyDoc",

@@ -1,5 +1,5 @@
 """``xiangzhu bench nlu``: parses per second and parse latency on one core, training time,
-model size on disk, resident memory. Registered into the ``bench`` group by bot/bench.py."""
+model size on disk, resident memory. Registered into the ``bench`` group by bot/bench/cli.py."""
 from __future__ import annotations
 
 import json

@@ -5,10 +5,10 @@ detector and entity extractors → a ParseResult in Rasa's ``/model/parse`` shap
 mutable state (the gazetteer is swapped as a whole), and is safe to call from many threads
 or from an asyncio event loop.
 
-Entity values: ``policy`` = canonical policy id (``dibao``...), ``need_category`` = one of
-``NEED_CATEGORIES``, ``activity`` / ``village`` = database id as a string (``"12"``, only
-after ``set_gazetteer``), ``date`` = ``YYYY-MM-DD``, ``time`` = ISO datetime with +08:00,
-``phone`` = digits, ``number`` = int (or float). ``start``/``end`` index the original text.
+Entity values: ``policy`` = a policy id of ``vocab.policies.POLICY_IDS`` (``dibao``...),
+``need_category`` = one of ``vocab.cases.CATEGORIES``, ``activity`` / ``village`` = database
+id as a string (``"12"``, only after ``set_gazetteer``), ``date`` = ``YYYY-MM-DD``, ``time`` =
+ISO datetime with +08:00, ``phone`` = digits, ``number`` = int (or float). ``start``/``end`` index the original text.
 
 Besides Rasa's keys, ``emergency`` = ``{"level", "kinds", "score"}``: the emergency detector's
 lexicon and the classifier together. ``certain``: the intent is ``emergency`` (page at once).
@@ -35,22 +35,12 @@ from nlu.model_store import DEFAULT_ALGORITHM, TrainedModel, load_or_train
 from nlu.normalize import normalize_with_offsets
 from nlu.training_data import DATA_DIR, TrainingData, load_training_data
 
-__all__ = ["EMERGENCY_PROBABILITY", "FALLBACK_THRESHOLD", "INTENTS", "NEED_CATEGORIES", "NLU", "POLICY_IDS"]
+__all__ = ["EMERGENCY_PROBABILITY", "FALLBACK_THRESHOLD", "INTENTS", "NLU"]
 
 INTENTS = (
     "greet", "goodbye", "thanks", "help", "ask_policy", "report_need", "check_status", "list_activities",
     "join_activity", "cancel_signup", "request_human", "emergency", "affirm", "deny", "stop", "out_of_scope",
 )
-POLICY_IDS = (
-    "dibao", "tekun", "linshi_jiuzhu", "yiliao_jiuzhu", "canji_butie", "jiaoyu_zizhu", "yulu_jihua",
-    "weifang_gaizao", "xiaoe_xindai", "gongyi_gangwei", "fanpin_jiance", "yanglao_baoxian", "jiuye_peixun",
-    "liushou_ertong",
-)
-NEED_CATEGORIES = (
-    "education", "medical", "housing", "employment", "elderly_care", "child_care", "disability",
-    "livelihood", "disaster", "psychological", "legal", "other",
-)
-
 # Chosen on the test split (docs/nlu.md): the highest threshold that turns no correct test
 # answer into a fallback (0.35 loses one, 0.4 six). Below it the intent is nlu_fallback.
 FALLBACK_THRESHOLD = 0.3

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import httpx
 
+from nlu.errors import NluError
 from nlu.emergency import detect
 
 __all__ = ["RasaNLU"]
@@ -19,7 +20,7 @@ __all__ = ["RasaNLU"]
 log = logging.getLogger(__name__)
 
 
-class RasaUnavailable(Exception):
+class RasaUnavailable(NluError):
     """The Rasa server could not give a usable parse."""
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import StorageError
 from storage import audit, timers
 from storage.models import Activity, Enrollment, Person, utcnow
 from storage.notify import notify_person
@@ -19,7 +20,7 @@ ACTIVE = ("confirmed", "waitlisted")
 REMINDER_BEFORE = timedelta(days=1)
 
 
-class EnrollmentError(ValueError):
+class EnrollmentError(StorageError, ValueError):
     """Signing up is not possible; `code` says why (closed, started, not_found)."""
 
     def __init__(self, code: str, message: str):
@@ -180,3 +181,20 @@ async def mark_attended(session: AsyncSession, enrollment_id: int) -> None:
     enrollment = await session.get(Enrollment, enrollment_id)
     if enrollment is not None and enrollment.status == "confirmed":
         enrollment.status = "attended"
+
+
+async def list_with_counts(session: AsyncSession, *, status: str | None = None, limit: int = 500
+                           ) -> list[tuple[Activity, dict[str, int]]]:
+    """Activities, newest first, each with its enrollment counts by status."""
+    q = select(Activity)
+    if status:
+        q = q.where(Activity.status == status)
+    rows = list((await session.execute(q.order_by(Activity.starts_at.desc()).limit(limit))).scalars())
+    counts: dict[int, dict[str, int]] = {a.id: {} for a in rows}
+    if rows:
+        got = await session.execute(select(Enrollment.activity_id, Enrollment.status, func.count())
+                                    .where(Enrollment.activity_id.in_(list(counts)))
+                                    .group_by(Enrollment.activity_id, Enrollment.status))
+        for activity_id, st, n in got.all():
+            counts[activity_id][st] = n
+    return [(a, counts[a.id]) for a in rows]

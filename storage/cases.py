@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import StorageError
 from storage import audit
-from storage.models import CaseCounter, CaseEvent, NeedRequest, Person, utcnow
+from storage.models import Area, CaseCounter, CaseEvent, NeedRequest, Person, utcnow
 from storage.notify import notify_person
+from vocab.cases import CATEGORIES
 
-CATEGORIES = ("education", "medical", "housing", "employment", "elderly_care", "child_care", "disability",
-              "livelihood", "disaster", "psychological", "legal", "other")
 AFFECTED = ("self", "child", "elder", "household", "other")
 URGENCIES = ("low", "normal", "high", "urgent")
 STATUSES = ("new", "assigned", "in_progress", "waiting", "resolved", "closed")
@@ -26,18 +26,9 @@ STATUS_WORDS = {
            "in_progress": "a social worker is working on it", "waiting": "waiting for documents or a reply",
            "resolved": "resolved", "closed": "closed"},
 }
-CATEGORY_WORDS = {
-    "zh": {"education": "上学", "medical": "看病", "housing": "住房", "employment": "找工作",
-           "elderly_care": "照顾老人", "child_care": "照顾孩子", "disability": "残疾", "livelihood": "生活困难",
-           "disaster": "受灾", "psychological": "心理", "legal": "法律", "other": "其他"},
-    "en": {"education": "schooling", "medical": "illness", "housing": "housing", "employment": "work",
-           "elderly_care": "elder care", "child_care": "child care", "disability": "disability",
-           "livelihood": "living costs", "disaster": "disaster", "psychological": "emotional support",
-           "legal": "legal help", "other": "other"},
-}
 
 
-class CaseError(ValueError):
+class CaseError(StorageError, ValueError):
     """A case change that is not allowed, in words a person can read."""
 
 
@@ -186,9 +177,11 @@ async def cases_for_person(session: AsyncSession, person_id: int, *, open_only: 
 
 
 async def list_cases(session: AsyncSession, *, status: str | None = None, category: str | None = None,
-                     village_ids: set[int] | None = None, limit: int = 200, offset: int = 0) -> list[NeedRequest]:
-    """Newest first within priority. `village_ids=None` means every area."""
-    q = select(NeedRequest)
+                     village_ids: set[int] | None = None, limit: int = 200, offset: int = 0,
+                     visible: ColumnElement[bool] | None = None) -> list[NeedRequest]:
+    """Newest first within priority. `village_ids=None` means every area; `visible` is the
+    caller's access filter (bot/authz.py), if any."""
+    q = select(NeedRequest) if visible is None else select(NeedRequest).where(visible)
     if status:
         q = q.where(NeedRequest.status == status)
     if category:
@@ -212,3 +205,21 @@ async def reassign_open_cases(session: AsyncSession, from_staff_id: int, to_staf
                                   NeedRequest.status.in_(OPEN_STATUSES)).values(assigned_staff_id=to_staff_id)
     )
     return result.rowcount or 0
+
+
+async def count_cases(session: AsyncSession, *, visible: ColumnElement[bool],
+                      village_ids: set[int] | None = None) -> dict:
+    """Counts of the cases `visible` lets through: `{by_status, by_category, by_village (area
+    code or "unknown"), total}`."""
+    where = [visible]
+    if village_ids is not None:
+        where.append(NeedRequest.village_id.in_(village_ids))
+    out: dict[str, dict] = {}
+    for key, col in (("by_status", NeedRequest.status), ("by_category", NeedRequest.category)):
+        rows = await session.execute(select(col, func.count()).where(*where).group_by(col))
+        out[key] = {k: n for k, n in rows.all()}
+    rows = await session.execute(select(Area.code, func.count()).select_from(NeedRequest)
+                                 .outerjoin(Area, Area.id == NeedRequest.village_id).where(*where).group_by(Area.code))
+    out["by_village"] = {(k or "unknown"): n for k, n in rows.all()}
+    out["total"] = sum(out["by_status"].values())
+    return out

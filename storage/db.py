@@ -8,6 +8,7 @@ pinged before use.
 """
 from __future__ import annotations
 
+import asyncio
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import AsyncIterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
@@ -24,6 +26,28 @@ from storage import sqlite_inline
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+# SQLSTATE classes that mean "the database is not there for us", not "this statement is wrong":
+# 08 connection exception, 28 authorization, 53 insufficient resources, 57 operator
+# intervention (shutdown, cannot connect now), 58 system error, 3D000 no such database
+_UNAVAILABLE_SQLSTATES = ("08", "28", "53", "57", "58", "3D000")
+
+
+def is_db_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database cannot be reached (answer 503, retry later) rather
+    than that our statement or data was wrong."""
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, ConnectionError, OSError, asyncio.TimeoutError)):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    if state.startswith(_UNAVAILABLE_SQLSTATES):
+        return True
+    # 55000 "database … is not currently accepting connections" (ALLOW_CONNECTIONS false)
+    return state == "55000" and "accepting connections" in str(exc.orig)
 
 
 def sync_url(url: str) -> str:

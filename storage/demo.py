@@ -1,39 +1,40 @@
 """Seeding: the content every installation needs, and the demo data.
 
-`seed_content` — the 14 national policies, the emergency hotlines and (when the flow engine
-provides `storage.flow_store.seed_builtin`) the built-in flows. `seed_demo` — that, plus one
+`seed_content` — the 14 national policies, the emergency hotlines and, when the caller passes
+the flow engine's seeder (`flows.store.seed_builtin`), the built-in flows. `seed_demo` — that, plus one
 county with a township and three villages, four staff accounts, six activities in the
 coming weeks and a township-level dibao override. Both are idempotent: rows are looked up
 by their natural keys (policy id, area code, username, activity title + start date, the
 (policy, area) pair of an override) and only what is absent is created, so seeding twice
 changes nothing and admin edits are never overwritten.
 
-`xiangzhu seed` runs `seed_content`; `xiangzhu seed --demo` runs `seed_demo`. The caller
-owns the transaction.
+`xiangzhu seed` (bot/seed.py) runs `seed_content`; `xiangzhu seed --demo` runs `seed_demo`.
+The caller owns the transaction.
 """
 from __future__ import annotations
 
-import asyncio
-import importlib
-import inspect
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
-import click
 import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import policies
-from storage.models import Activity, Area, KeyValue, Policy, PolicyOverride, Staff
+from storage import policies, policy_overrides
+from storage.models import Activity, Area, Flow, KeyValue, Policy, PolicyOverride, Staff
+from storage.policy_checks import PolicyDataError, policy_problems
 
-__all__ = ["DATA_DIR", "SeedReport", "load_data", "seed_command", "seed_content", "seed_demo"]
+__all__ = ["DATA_DIR", "FlowSeeder", "SeedReport", "load_data", "seed_content", "seed_demo"]
 
 DATA_DIR = Path(__file__).parent / "demo_data"
 SEED_BY = "seed"
+
+# the flow engine's `seed_builtin(session)`: the ids it seeded; raises an error with `.errors`
+# (every problem) when some built-in flows do not validate
+FlowSeeder = Callable[[AsyncSession], Awaitable[list[str]]]
 
 
 @dataclass
@@ -66,18 +67,19 @@ def builtin_policies() -> list[dict[str, Any]]:
     records = load_data("policies")["policies"]
     for rec in records:
         fields = {k: v for k, v in rec.items() if k != "id"}
-        problems = policies.policy_problems(fields, complete=True)
+        problems = policy_problems(fields, complete=True)
         if problems:
-            raise policies.PolicyDataError(f"{DATA_DIR / 'policies.yaml'}: policy {rec.get('id')}", problems)
+            raise PolicyDataError(f"{DATA_DIR / 'policies.yaml'}: policy {rec.get('id')}", problems)
     return records
 
 
 # ── content every installation needs ─────────────────────────────────────────────────────
 
 
-async def seed_content(session: AsyncSession, report: SeedReport | None = None) -> SeedReport:
+async def seed_content(session: AsyncSession, report: SeedReport | None = None, *,
+                       flows: FlowSeeder | None = None) -> SeedReport:
     """Publish the built-in policies that are absent, store the hotlines when none are set,
-    and seed the built-in flows when the flow store offers it."""
+    and seed the built-in flows with `flows` when given."""
     report = report or SeedReport()
     for rec in builtin_policies():
         pid = rec["id"]
@@ -94,29 +96,18 @@ async def seed_content(session: AsyncSession, report: SeedReport | None = None) 
     else:
         report.keep("hotlines")
 
-    await _seed_builtin_flows(session, report)
+    if flows is not None:
+        await _seed_builtin_flows(session, flows, report)
     return report
 
 
-async def _seed_builtin_flows(session: AsyncSession, report: SeedReport) -> None:
-    """Calls `storage.flow_store.seed_builtin(session)` (owned by the flow engine) if it
-    exists. A built-in flow that does not validate is reported as a problem and the others
-    are kept: the policies and the demo do not depend on it (`xiangzhu flows validate` is
-    where such a flow gets fixed)."""
-    try:
-        module = importlib.import_module("storage.flow_store")
-    except ImportError:
-        return
-    seed_builtin = getattr(module, "seed_builtin", None)
-    if seed_builtin is None:
-        return
-    from storage.models import Flow
-
+async def _seed_builtin_flows(session: AsyncSession, seed_builtin: FlowSeeder, report: SeedReport) -> None:
+    """A built-in flow that does not validate is reported as a problem and the others are
+    kept: the policies and the demo do not depend on it (`xiangzhu flows validate` is where
+    such a flow gets fixed)."""
     before = set(await session.scalars(select(Flow.id)))
     try:
-        result = seed_builtin(session)
-        if inspect.isawaitable(result):
-            await result
+        await seed_builtin(session)
     except Exception as exc:
         errors = getattr(exc, "errors", None)
         if errors is None:  # not a validation report: a real failure
@@ -132,11 +123,12 @@ async def _seed_builtin_flows(session: AsyncSession, report: SeedReport) -> None
 # ── demo data ────────────────────────────────────────────────────────────────────────────
 
 
-async def seed_demo(session: AsyncSession, today: date, *, tz: str = "Asia/Shanghai") -> SeedReport:
-    """Seed the content and the demo data. Activities are dated relative to `today` in the
-    local time zone `tz`."""
+async def seed_demo(session: AsyncSession, today: date, *, tz: str = "Asia/Shanghai",
+                    flows: FlowSeeder | None = None) -> SeedReport:
+    """Seed the content (with the built-in flows when `flows` is given) and the demo data.
+    Activities are dated relative to `today` in the local time zone `tz`."""
     report = SeedReport()
-    await seed_content(session, report)
+    await seed_content(session, report, flows=flows)
     areas = await _seed_areas(session, report)
     await _seed_staff(session, areas, report)
     await _seed_activities(session, areas, today, ZoneInfo(tz), report)
@@ -248,60 +240,5 @@ async def _seed_overrides(session: AsyncSession, areas: dict[str, Area], report:
         if exists is not None:
             report.keep("overrides")
             continue
-        await policies.set_override(session, rec["policy"], area.id, rec["fields"], rec.get("effective_date"))
+        await policy_overrides.set_override(session, rec["policy"], area.id, rec["fields"], rec.get("effective_date"))
         report.add("overrides", f"{rec['policy']} @ {area.name} {area.name_en}")
-
-
-# ── command ──────────────────────────────────────────────────────────────────────────────
-
-_KIND_LABELS = {
-    "policies": "政策 / policies",
-    "hotlines": "热线 / hotlines",
-    "flows": "对话流程 / flows",
-    "areas": "地区 / areas",
-    "staff": "工作人员 / staff (用户名 / 密码 username / password)",
-    "activities": "活动 / activities",
-    "overrides": "地方规定 / local overrides",
-}
-
-
-def _print_report(report: SeedReport) -> None:
-    if report.nothing_created:
-        click.echo("没有新建任何数据,都已存在。 / Nothing new: everything was already there.")
-    for kind, label in _KIND_LABELS.items():
-        names = report.created.get(kind, [])
-        kept = report.existing.get(kind, 0)
-        if not names and not kept:
-            continue
-        click.echo(f"{label}: 新建 {len(names)} / created {len(names)}, 已有 {kept} / existing {kept}")
-        for name in names:
-            click.echo(f"  + {name}")
-    for problem in report.problems:
-        click.echo(f"警告 / warning: {problem}", err=True)
-
-
-async def _run(url: str, demo: bool, today: date, tz: str) -> SeedReport:
-    from storage.db import Database
-
-    db = Database(url)
-    try:
-        async with db.session() as session:
-            if demo:
-                return await seed_demo(session, today, tz=tz)
-            return await seed_content(session)
-    finally:
-        await db.dispose()
-
-
-@click.command("seed")
-@click.option("--demo", is_flag=True, help="也写入演示用的地区、工作人员、活动 / also add the demo areas, staff and activities")
-def seed_command(demo: bool) -> None:
-    """写入政策库和热线(--demo:再加演示数据)。可重复运行。
-    Seed the policy knowledge base and hotlines (--demo: plus demo data). Safe to repeat."""
-    from bot.config import get_settings
-
-    settings = get_settings()
-    zone = ZoneInfo(settings.timezone)
-    today = datetime.now(zone).date()
-    report = asyncio.run(_run(settings.database_url, demo, today, settings.timezone))
-    _print_report(report)

@@ -58,13 +58,10 @@ def _remove_files(attachments: list, media_dir: Path | None, report: ErasureRepo
 
 
 async def erase_person(session: AsyncSession, person_id: int, now: datetime, *,
-                       media_dir: Path | str | None = None, actor: str | None = None) -> ErasureReport:
-    """Erase what identifies the person; keep the counts. `media_dir` defaults to
-    `XIANGZHU_MEDIA_DIR`. Erasing twice is harmless."""
-    if media_dir is None:
-        from bot.config import get_settings
-
-        media_dir = get_settings().media_dir
+                       media_dir: Path | str | None, actor: str | None = None) -> ErasureReport:
+    """Erase what identifies the person; keep the counts. `media_dir` is the media store
+    (XIANGZHU_MEDIA_DIR; the caller passes it, None: no files to remove). Erasing twice is
+    harmless."""
     media = Path(media_dir) if media_dir else None
     report = ErasureReport(person_id)
     person = await session.get(Person, person_id)

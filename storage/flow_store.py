@@ -5,34 +5,32 @@ current_version_id` at a version; rolling back points it at an older one. Nothin
 changed in a saved version, so a running conversation can finish on the version it started
 on, and every process caches parsed flows by version id. The caller owns the transaction.
 
-    v = await save_draft(s, "need_request", yaml_text, created_by="staff:3")  # validates
+    v = await save_version(s, "need_request", yaml_text, created_by="staff:3")
     await publish(s, "need_request", v.id, by="staff:3")
     await rollback(s, "need_request", to_version=2, by="staff:3")
+
+Storage does not read flows: the flow engine validates a text before it is saved
+(flows/store.py `save_draft`, `seed_builtin`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.validate import FlowError, FlowValidationError, validate_text
 from storage import audit, driver
+from storage.errors import StorageError
 from storage.models import Flow, FlowVersion, utcnow
 
 __all__ = [
-    "BUILTIN_DIR", "CURRENT_IDS", "FlowStoreError", "FlowSummary", "FlowValidationError", "current_ids",
-    "current_version", "remember_current_ids",
-    "get_version", "get_versions", "list_flows", "publish", "rollback", "save_draft", "seed_builtin",
+    "CURRENT_IDS", "FlowStoreError", "FlowSummary", "current_ids", "current_version", "remember_current_ids",
+    "get_version", "get_versions", "list_flows", "publish", "rollback", "save_version",
 ]
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "flows" / "builtin"
 
-
-class FlowStoreError(ValueError):
+class FlowStoreError(StorageError, ValueError):
     """A publish or rollback that cannot be done (unknown flow or version)."""
 
 
@@ -110,13 +108,8 @@ async def _flow_row(session: AsyncSession, flow_id: str, *, create: bool) -> Flo
     return flow
 
 
-async def save_draft(session: AsyncSession, flow_id: str, yaml_text: str, created_by: str = "system",
-                     registry=None) -> FlowVersion:
-    """Validate `yaml_text` as flow `flow_id` and save it as a new, unpublished version.
-    Raises FlowValidationError (with every error) when the flow has problems."""
-    errors = validate_text(yaml_text, f"{flow_id}.yaml", registry)
-    if errors:
-        raise FlowValidationError(errors)
+async def save_version(session: AsyncSession, flow_id: str, yaml_text: str, created_by: str = "system") -> FlowVersion:
+    """Save `yaml_text` (already validated by the caller) as a new, unpublished version."""
     await _flow_row(session, flow_id, create=True)
     last = (await session.execute(
         select(func.max(FlowVersion.version)).where(FlowVersion.flow_id == flow_id)
@@ -180,27 +173,12 @@ async def list_flows(session: AsyncSession) -> list[FlowSummary]:
     return [FlowSummary(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
-async def seed_builtin(session: AsyncSession, directory: Path | None = None, registry=None) -> list[str]:
-    """Save and publish every built-in flow that the database does not have yet. A flow an
-    admin has edited is left alone, so edits survive upgrades. Returns the seeded ids."""
-    directory = directory or BUILTIN_DIR
-    existing = set((await session.execute(select(Flow.id))).scalars())
-    seeded = []
-    errors: list[FlowError] = []
-    for path in sorted(directory.glob("*.yaml")):
-        flow_id = path.stem
-        if flow_id in existing:
-            continue
-        try:
-            async with session.begin_nested():  # another process may seed the same flow at once
-                version = await save_draft(session, flow_id, path.read_text(encoding="utf-8"), "system", registry)
-                await publish(session, flow_id, version.id, by="system")
-        except FlowValidationError as exc:
-            errors.extend(FlowError(str(path), e.line, e.column, e.message) for e in exc.errors)
-            continue
-        except IntegrityError:
-            continue
-        seeded.append(flow_id)
-    if errors:
-        raise FlowValidationError(errors)
-    return seeded
+async def flow_ids(session: AsyncSession) -> list[str]:
+    return list((await session.execute(select(Flow.id).order_by(Flow.id))).scalars())
+
+
+async def versions_of(session: AsyncSession, flow_id: str) -> list[FlowVersion]:
+    """Every saved version of a flow, newest first."""
+    rows = await session.execute(select(FlowVersion).where(FlowVersion.flow_id == flow_id)
+                                 .order_by(FlowVersion.version.desc()))
+    return list(rows.scalars())

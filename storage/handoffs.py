@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import StorageError
 from storage import audit
 from storage.areas import ancestors
 from storage.models import Conversation, Handoff, Message, Person, Staff, StaffArea, utcnow
@@ -21,7 +22,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 DEFAULT_DUTY = {"days": [1, 2, 3, 4, 5], "start": "08:30", "end": "17:30"}
 
 
-class HandoffError(ValueError):
+class HandoffError(StorageError, ValueError):
     pass
 
 
@@ -167,8 +168,9 @@ async def close_handoff(session: AsyncSession, handoff: Handoff, *, outcome: str
 
 
 async def list_handoffs(session: AsyncSession, *, status: str | None = None, village_ids: set[int] | None = None,
-                        limit: int = 200) -> list[Handoff]:
-    q = select(Handoff)
+                        limit: int = 200, visible: ColumnElement[bool] | None = None) -> list[Handoff]:
+    """Open ones (or those in `status`), urgent first; `visible` is the caller's access filter."""
+    q = select(Handoff) if visible is None else select(Handoff).where(visible)
     if status:
         q = q.where(Handoff.status == status)
     else:

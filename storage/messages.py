@@ -75,6 +75,16 @@ async def find_inbound(session: AsyncSession, channel: str, channel_message_id: 
     ).scalar_one_or_none()
 
 
+async def inbound_id(session: AsyncSession, channel: str, channel_message_id: str) -> int | None:
+    """The id of a stored inbound message, by the channel's own message id."""
+    return (
+        await session.execute(
+            select(Message.id).where(Message.channel == channel, Message.channel_message_id == channel_message_id,
+                                     Message.direction == "in")
+        )
+    ).scalar_one_or_none()
+
+
 async def record_outbound(
     session: AsyncSession,
     *,

@@ -9,12 +9,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
+from storage.errors import StorageError
 from storage.db import _ensure_sqlite_dir, is_sqlite, sync_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-class SchemaBehindError(RuntimeError):
+class SchemaBehindError(StorageError, RuntimeError):
     """The database schema is older than this code."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import Button
+from vocab.messages import Button
 from storage.models import ChannelIdentity, Message, OutboxMessage, Person
 
 

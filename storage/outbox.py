@@ -1,8 +1,10 @@
 """The outbox: messages decided inside a transaction and sent after it commits.
 
 Life of a row: `pending` → `sending` (claimed by one sender) → `sent` | back to `pending`
-with a later `next_attempt_at` (retry) | `failed` (given up). `held` rows wait for something
-outside the sender (e.g. a messenger's reply window) and keep their place in line.
+with a later `next_attempt_at` (retry) | `held` | `failed` (given up). `held` rows wait for
+something outside the sender (e.g. WeChat's 48-hour reply window: the person writing again
+releases them, `release_held`) and keep their place in line; a held row is tried again on its
+own once its `next_attempt_at` has passed.
 
 Order per recipient: a sender claims a row only when no older row of the same (channel,
 recipient) is `pending`, `sending` or `held` — so message n+1 never leaves before message n
@@ -33,12 +35,18 @@ __all__ = [
     "enqueue",
     "insert_rows",
     "last_buttons",
+    "claim_response",
+    "claimed_row",
     "mark_failed",
+    "mark_held",
     "mark_read_through",
     "mark_retry",
     "mark_sent",
     "poll",
+    "release_held",
+    "release_responses",
     "release_stale",
+    "set_delivery",
 ]
 
 UNSENT = ("pending", "sending", "held")
@@ -131,7 +139,7 @@ async def claim_heads(
     stmt = (
         select(OutboxMessage)
         .where(
-            OutboxMessage.status == "pending",
+            OutboxMessage.status.in_(("pending", "held")),
             OutboxMessage.next_attempt_at <= now,
             OutboxMessage.channel.in_(channels),
             ~older_unsent,
@@ -164,6 +172,87 @@ async def mark_retry(session: AsyncSession, row_id: int, next_attempt_at: dateti
         .where(OutboxMessage.id == row_id)
         .values(status="pending", next_attempt_at=next_attempt_at, error=error[:2000], claimed_by=None)
     )
+
+
+async def mark_held(session: AsyncSession, row_id: int, until: datetime, error: str) -> None:
+    """The channel may not deliver the row now: it waits, `held`, until `release_held` or
+    `until` (then it is tried again)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(status="held", delivery="held", next_attempt_at=until, error=error[:2000], claimed_by=None)
+    )
+
+
+async def release_held(session: AsyncSession, *, channel: str, recipient: str, now: datetime) -> int:
+    """The recipient can be reached again: their held rows go out now, in order. Returns how many."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.channel == channel, OutboxMessage.recipient == recipient,
+               OutboxMessage.status == "held")
+        .values(status="pending", delivery="", next_attempt_at=now, attempts=0, error="", claimed_by=None)
+    )
+    return result.rowcount or 0
+
+
+async def claimed_row(session: AsyncSession, *, channel: str, recipient: str, worker: str) -> int | None:
+    """The id of the row `worker` is sending now to the recipient (one per recipient), if any."""
+    return (
+        await session.execute(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.channel == channel, OutboxMessage.recipient == recipient,
+                   OutboxMessage.status == "sending", OutboxMessage.claimed_by == worker)
+            .order_by(OutboxMessage.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def set_delivery(session: AsyncSession, row_id: int, delivery: str) -> None:
+    """How the channel delivered the row (e.g. WeChat: custom | template)."""
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(delivery=delivery))
+
+
+async def claim_response(session: AsyncSession, *, channel: str, inbound_message_id: int, now: datetime
+                         ) -> OutboxMessage | None:
+    """For a channel that may answer in the HTTP response of a retried delivery (WeChat's
+    passive reply): the first reply row of the inbound message, if it is still reserved for
+    the response (delivery `response`) or already went out in one (`passive`); it becomes
+    `passive`. A conditional UPDATE: safe across processes and retries."""
+    first = (
+        await session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.inbound_message_id == inbound_message_id, OutboxMessage.channel == channel)
+            .order_by(OutboxMessage.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if first is None:
+        return None
+    won = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == first.id, OutboxMessage.status == "sent",
+               OutboxMessage.delivery.in_(("response", "passive")))
+        .values(delivery="passive", sent_at=now)
+    )
+    return first if won.rowcount == 1 else None
+
+
+async def release_responses(session: AsyncSession, *, channel: str, now: datetime,
+                            inbound_message_id: int | None = None, older_than: datetime | None = None) -> int:
+    """Rows still reserved for an HTTP response go to the sender (`pending`): those of one
+    inbound message, or all of the channel's reserved before `older_than`. Returns how many."""
+    stmt = update(OutboxMessage).where(
+        OutboxMessage.channel == channel, OutboxMessage.status == "sent", OutboxMessage.delivery == "response"
+    )
+    if inbound_message_id is not None:
+        stmt = stmt.where(OutboxMessage.inbound_message_id == inbound_message_id)
+    if older_than is not None:
+        stmt = stmt.where(OutboxMessage.created_at < older_than)
+    result = await session.execute(
+        stmt.values(status="pending", delivery="", sent_at=None, next_attempt_at=now, claimed_by=None)
+    )
+    return result.rowcount or 0
 
 
 async def mark_failed(session: AsyncSession, row_id: int, error: str) -> None:

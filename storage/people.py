@@ -12,7 +12,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -85,6 +85,23 @@ async def _identity_with_person(session: AsyncSession, channel: str, external_id
         )
     ).first()
     return (row[0], row[1]) if row else None
+
+
+async def identity_with_locale(session: AsyncSession, channel: str, external_id: str
+                               ) -> tuple[ChannelIdentity, str] | None:
+    """The channel identity and its person's locale, or None."""
+    row = (
+        await session.execute(
+            select(ChannelIdentity, Person.locale)
+            .join(Person, Person.id == ChannelIdentity.person_id)
+            .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
+        )
+    ).first()
+    return (row[0], row[1] or "") if row else None
+
+
+async def locale_of(session: AsyncSession, person_id: int) -> str:
+    return (await session.execute(select(Person.locale).where(Person.id == person_id))).scalar_one_or_none() or ""
 
 
 async def find_or_create_by_identity(
@@ -349,3 +366,19 @@ async def mark_unreachable(session: AsyncSession, channel: str, external_id: str
         .values(unreachable=unreachable)
         .execution_options(synchronize_session="fetch")
     )
+
+
+async def search_people(session: AsyncSession, text: str, *, visible: ColumnElement[bool], limit: int = 50
+                        ) -> list[Person]:
+    """People `visible` lets through, not erased, whose name or phone contains `text`."""
+    query = select(Person).where(visible, Person.erased.is_(False))
+    if text.strip():
+        pattern = f"%{text.strip()}%"
+        query = query.where(or_(Person.display_name.ilike(pattern), Person.phone.ilike(pattern)))
+    return list((await session.execute(query.order_by(Person.id).limit(limit))).scalars())
+
+
+async def channels_of(session: AsyncSession, person_id: int) -> list[str]:
+    """The channels the person has written from, sorted."""
+    rows = await session.execute(select(ChannelIdentity.channel).where(ChannelIdentity.person_id == person_id))
+    return sorted(set(rows.scalars()))

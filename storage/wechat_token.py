@@ -1,6 +1,6 @@
 """The WeChat access_token as every process sees it: one row in `kv` (key
 `wechat_access_token`, value `{"token", "expires_at", "fetched_at"}`, the row's own
-`expires_at` set too). The leader refreshes it before it expires (bot/channels/wechat.py);
+`expires_at` set too). The leader refreshes it before it expires (bot/channels/wechat/jobs.py);
 every process reads it from here. The caller owns the transaction.
 """
 from __future__ import annotations

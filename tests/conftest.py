@@ -6,44 +6,11 @@ cases fail instead of skipping when the server does not answer.
 """
 from __future__ import annotations
 
-import os
-import uuid
-
-import psycopg
 import pytest
 
 from storage import migrate
 from storage.db import Database
-
-PG_ADMIN_DSN = os.environ.get("XIANGZHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _pg_available() -> bool:
-    try:
-        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
-            return True
-    except psycopg.Error:
-        return False
-
-
-def create_pg_database() -> str:
-    """A fresh PostgreSQL database; returns its async URL."""
-    if not _pg_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL does not answer at {PG_ADMIN_DSN} (run `make postgres`)")
-        pytest.skip("PostgreSQL not available")
-    name = f"xz_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
-    return f"{base.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
-
-
-def drop_pg_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
+from tests.support import create_pg_database, drop_pg_database
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def empty_db_url(request, tmp_path):

@@ -16,11 +16,13 @@ import re
 from abc import ABC, abstractmethod
 from typing import Iterable
 
-from bot.messages import Button, Outbound
+from bot.errors import BotError
+from vocab.messages import Button, Outbound
 
 __all__ = [
     "ChannelAdapter",
     "ChannelRegistry",
+    "DeliveryHeld",
     "PermanentSendError",
     "RecipientUnreachable",
     "RetryableSendError",
@@ -30,13 +32,23 @@ __all__ = [
 ]
 
 
-class SendError(Exception):
+class SendError(BotError):
     """Sending one outbound message failed."""
 
 
 class RetryableSendError(SendError):
     def __init__(self, message: str = "", retry_after: float | None = None):
         super().__init__(message or "temporary failure")
+        self.retry_after = retry_after
+
+
+class DeliveryHeld(SendError):
+    """The channel may not deliver now and will be able to once the recipient writes again
+    (e.g. WeChat's 48-hour window): the outbox holds the row (status `held`) until then, or
+    for `retry_after` seconds before it tries again."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
         self.retry_after = retry_after
 
 

@@ -15,7 +15,7 @@ import click
 
 from bot.channels.base import ChannelAdapter, RetryableSendError, choice_payload, render_numbered
 from bot.config import Settings, get_settings
-from bot.messages import Button, Inbound, Outbound
+from vocab.messages import Button, Inbound, Outbound
 
 __all__ = ["ConsoleAdapter", "chat_command", "run_chat"]
 
@@ -85,16 +85,12 @@ async def run_chat(settings: Settings, sender: str, locale: str, stdin: TextIO, 
 @click.option("--locale", type=click.Choice(["zh", "en"]), default=None, help="language of a new person")
 def chat_command(sender: str, locale: str | None) -> None:
     """在终端里和机器人对话 / talk to the bot in the terminal."""
+    from bot.app import exit_unless_schema_current
     from bot.logs import setup_logging
-    from storage import migrate
 
     settings = get_settings()
     setup_logging(settings.model_copy(update={"log_level": "WARNING"}))
-    try:
-        migrate.check_current(settings.database_url)
-    except migrate.SchemaBehindError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
+    exit_unless_schema_current(settings.database_url)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")
     if hasattr(sys.stdin, "reconfigure"):

@@ -31,11 +31,11 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from bot.channel_store import ChannelStore
 from bot.channels.base import ChannelAdapter, PermanentSendError, RetryableSendError
-from bot.dispatcher import DatabaseUnavailable, is_db_unavailable
-from bot.messages import Inbound, Outbound
+from vocab.errors import DatabaseUnavailable
+from vocab.messages import Inbound, Outbound
 from bot.outbox import outbound_from_row
-from storage import outbox as outbox_store
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -252,17 +252,12 @@ def mount(app: FastAPI, services: "Services") -> RestAdapter:
         except ValueError:
             return _error(400, "after 应是之前返回的 cursor", "after must be a cursor returned earlier")
         try:
-            async with services.db.session() as session:
-                if cursor > 0:
-                    n = await outbox_store.mark_read_through(
-                        session, channel="rest", recipient=sender, upto=cursor, now=services.clock()
-                    )
-                    if n:
-                        services.metrics.outbound("rest", n)
-                rows = await outbox_store.poll(session, channel="rest", recipient=sender, after=cursor)
-                items = [{"id": str(r.id), **_row_json(r)} for r in rows]
+            arrived, rows = await services.channel_store.poll("rest", sender, after=cursor, now=services.clock())
+            if arrived:
+                services.metrics.outbound("rest", arrived)
+            items = [{"id": str(r.id), **_row_json(r)} for r in rows]
         except Exception as exc:
-            if is_db_unavailable(exc):
+            if ChannelStore.unavailable(exc):
                 raise DatabaseUnavailable(str(exc)) from exc
             raise
         return {"messages": items, "cursor": str(rows[-1].id if rows else cursor)}

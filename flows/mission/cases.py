@@ -11,6 +11,7 @@ from flows.registry import ActionContext, action
 from storage import cases as case_store
 from storage.areas import villages
 from storage.models import Area, Message, NeedRequest
+from vocab.cases import CATEGORIES, CATEGORY_WORDS
 
 # words in a first message that point at a category (the NLU's entity wins when it has one)
 CATEGORY_HINTS: dict[str, tuple[str, ...]] = {
@@ -51,12 +52,12 @@ async def need_start(ctx: ActionContext) -> dict:
     found = _need_entity(ctx) or {}
     if not ctx.slots.get("category"):
         guess = found.get("value") or category_from_text(first)
-        if guess in case_store.CATEGORIES:
+        if guess in CATEGORIES:
             ctx.slots["category"] = guess
     alternative = None
     if ctx.slots.get("category") == found.get("value") and not ctx.slots.get("category_confirmed"):
         alternative = next((a for a in found.get("alternatives") or ()
-                            if a in case_store.CATEGORIES and a != found.get("value")), None)
+                            if a in CATEGORIES and a != found.get("value")), None)
     if ctx.slots.get("category") and not ctx.slots.get("category_confirmed"):
         ctx.slots["category_guessed"] = True
     if not ctx.slots.get("village") and ctx.person.village_id:
@@ -80,7 +81,7 @@ MORE_CATEGORIES = "more"  # the "something else" answer to "是A还是B？": the
 
 
 def _category_choice(category: str) -> dict:
-    return choice(category, case_store.CATEGORY_WORDS["zh"][category], case_store.CATEGORY_WORDS["en"][category])
+    return choice(category, CATEGORY_WORDS["zh"][category], CATEGORY_WORDS["en"][category])
 
 
 def _need_entity(ctx: ActionContext) -> dict | None:
@@ -93,7 +94,7 @@ def _both_words(category: str | None) -> dict:
 
 
 def _category_words(category: str | None, locale: str) -> str:
-    words = case_store.CATEGORY_WORDS["en" if locale == "en" else "zh"]
+    words = CATEGORY_WORDS["en" if locale == "en" else "zh"]
     return words.get(category or "", "")
 
 
@@ -106,7 +107,7 @@ async def category_choices(ctx: ActionContext) -> dict:
             slot: category
             choices_from: result.items
     """
-    items = [_category_choice(c) for c in case_store.CATEGORIES]
+    items = [_category_choice(c) for c in CATEGORIES]
     return {"items": items}
 
 
@@ -258,7 +259,7 @@ async def open_need_case(ctx: ActionContext, category: str, affected: str = "sel
     """
     if not ctx.person.consent_given:
         return {"opened": False, "reason": "consent"}
-    category = category if category in case_store.CATEGORIES else "other"
+    category = category if category in CATEGORIES else "other"
     affected = affected if affected in case_store.AFFECTED else "self"
     urgency = urgency if urgency in case_store.URGENCIES else "normal"
     phone = normalize_phone(phone)

@@ -8,15 +8,16 @@ questions and rules are data in the policy record; these actions walk them.
 from __future__ import annotations
 
 import asyncio
-import importlib
 from typing import Any
 
-from flows import conditions
-from bot.messages import Button
+from vocab import conditions
+from vocab.messages import Button
 from flows.mission.common import choice, localized, pick
+from flows.mission.eligibility import eligibility_names
 from flows.registry import ActionContext, action, warm_up
 from flows.templates import render
-from storage import policies
+from nlu.kb import PolicyDoc, PolicyIndex
+from storage import policies, policy_overrides
 
 ELIGIBILITY_POLICIES = ("dibao", "tekun", "canji_butie", "yulu_jihua")
 CASE_CATEGORY = {"dibao": "livelihood", "tekun": "livelihood", "canji_butie": "disability",
@@ -46,13 +47,12 @@ async def policy_index(session, locale: str):
     if isinstance(index, asyncio.Future) and index.get_loop() is not asyncio.get_running_loop():
         index = None  # a build started in an event loop that has ended (tests run many)
     if index is None:
-        kb = importlib.import_module("nlu.kb")
-        docs = [kb.PolicyDoc(d["policy_id"], d["title"], d["text"], list(d.get("keywords") or []))
+        docs = [PolicyDoc(d["policy_id"], d["title"], d["text"], list(d.get("keywords") or []))
                 for d in await policies.kb_documents(session, locale)]
         # a few hundred ms of CPU after a publish: in a thread, so other conversations go on
         # meanwhile; questions that need it wait for the same build
         index = by_locale[locale] = asyncio.ensure_future(
-            asyncio.to_thread(kb.PolicyIndex.build, docs, f"{version}:{locale}"))
+            asyncio.to_thread(PolicyIndex.build, docs, f"{version}:{locale}"))
     if isinstance(index, asyncio.Future):
         try:
             built = await index
@@ -184,7 +184,7 @@ async def policy_answer(ctx: ActionContext, question: str = "", policy: str = ""
     pid, score, close = await find_policy(ctx, question or ctx.turn.text, policy or None)
     if pid is None:  # with `pair`, the flow asks which of the two is meant
         return {"found": False, "score": score, "pair": await _policy_choices(ctx, close) if close else None}
-    doc = await policies.resolve(ctx.session, pid, await _village_id(ctx), ctx.locale)
+    doc = await policy_overrides.resolve(ctx.session, pid, await _village_id(ctx), ctx.locale)
     if doc is None:
         return {"found": False, "score": score}
     ctx.slots["policy"] = pid
@@ -215,7 +215,7 @@ async def policy_section(ctx: ActionContext, policy: str, part: str, buttons: li
           args: {policy: "{{policy}}", part: apply}
     """
     pid = str(policy or "").strip()
-    doc = await policies.resolve(ctx.session, pid, await _village_id(ctx), ctx.locale) if pid else None
+    doc = await policy_overrides.resolve(ctx.session, pid, await _village_id(ctx), ctx.locale) if pid else None
     if doc is None:
         return {"found": False}
     ctx.slots["policy"] = pid
@@ -238,7 +238,7 @@ async def policy_section(ctx: ActionContext, policy: str, part: str, buttons: li
 
 
 async def _eligibility(ctx: ActionContext, policy: str) -> tuple[dict, dict] | None:
-    doc = await policies.resolve(ctx.session, policy, await _village_id(ctx), ctx.locale)
+    doc = await policy_overrides.resolve(ctx.session, policy, await _village_id(ctx), ctx.locale)
     if doc is None or not doc.get("eligibility", {}).get("questions"):
         return None
     return doc, doc["eligibility"]
@@ -250,7 +250,7 @@ def decide(eligibility: dict, answers: dict) -> tuple[dict | None, bool]:
     rule is false the default decides."""
     params = eligibility.get("params") or {}
     question_ids = {q["id"] for q in eligibility.get("questions", [])}
-    env = policies.eligibility_names(eligibility, answers)
+    env = eligibility_names(eligibility, answers)
     for rule in eligibility.get("rules", []):
         needed = {n.split(".")[0] for n in conditions.names(rule["when"])} & question_ids
         if needed - set(answers) - set(params):
@@ -336,7 +336,7 @@ async def eligibility_result(ctx: ActionContext, policy: str) -> dict:
     rule, _ = decide(elig, answers)
     verdict = rule["result"] if rule else elig.get("default", "maybe")
     reason = (rule or {}).get("reason") or elig.get("default_reason") or {}
-    env = policies.eligibility_names(elig, answers)
+    env = eligibility_names(elig, answers)
     reason_text = render(reason.get(ctx.locale) or reason.get("zh", ""), env)
     head = {
         "likely": pick(ctx.locale, "看起来您可能符合，值得去申请（最后由政府审核决定，不是承诺）。",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flows.registry import ActionContext, action
-from storage.staff import StaffError, redeem_invite
+from storage.staff import StaffError
+from storage.staff_invites import redeem_invite
 
 
 @action("link_worker", args={"code": "text"})

@@ -14,15 +14,17 @@ import pytest
 
 from bot.app import create_app
 from bot.services import Services
-from bot.standin import StandinHandler, StandinNLU
+from tests.standin import StandinHandler, StandinNLU
 
 from bot.config import load_settings
 from storage import cases as case_service
 from storage import handoffs as handoff_service
 from storage import staff as staff_service
+from storage import staff_access
 from storage.db import Database
-from storage.models import Activity, Area, ChannelIdentity, Enrollment, Person
+from storage.models import Activity, ChannelIdentity, Enrollment, Person
 from tests.api.helpers import PASSWORD
+from tests.support import add_areas
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # Monday 10:00 in Asia/Shanghai
 
@@ -64,25 +66,18 @@ def build_app(settings, db: Database, clock: ManualClock):
 
 async def seed(db: Database, world: World) -> None:
     async with db.session() as s:
-        county = Area(code="c", name="青山县", name_en="Qingshan County", level="county")
-        s.add(county)
-        await s.flush()
-        t = Area(code="t", name="石桥镇", name_en="Shiqiao", level="township", parent_id=county.id)
-        t2 = Area(code="t2", name="柳河镇", name_en="Liuhe", level="township", parent_id=county.id)
-        s.add_all([t, t2])
-        await s.flush()
-        v1 = Area(code="v1", name="东坡村", level="village", parent_id=t.id)
-        v2 = Area(code="v2", name="西坡村", level="village", parent_id=t.id)
-        v3 = Area(code="v3", name="柳树村", level="village", parent_id=t2.id)
-        s.add_all([v1, v2, v3])
-        await s.flush()
+        areas = await add_areas(
+            s, ("c", "青山县", "county", None, "Qingshan County"), ("t", "石桥镇", "township", "c", "Shiqiao"),
+            ("t2", "柳河镇", "township", "c", "Liuhe"), ("v1", "东坡村", "village", "t"),
+            ("v2", "西坡村", "village", "t"), ("v3", "柳树村", "village", "t2"))
+        v1, v3 = areas["v1"], areas["v3"]
         for name, roles, areas in (("admin", ["admin"], []), ("sup", ["supervisor"], ["t"]),
                                    ("w1", ["worker"], ["v1"]), ("w3", ["worker"], ["v3"]),
                                    ("viewer", ["viewer"], [])):
             # argon2 is slow on purpose: only w1 signs in through the web in these tests
             await staff_service.create_user(s, name, roles=roles, area_codes=areas,
                                             password=PASSWORD if name == "w1" else None, display_name=f"{name}工")
-            _, world.tokens[name] = await staff_service.create_token(s, f"{name}-token", username=name)
+            _, world.tokens[name] = await staff_access.create_token(s, f"{name}-token", username=name)
         for key, village, ext in (("p1", v1, "tg-1001"), ("p3", v3, "tg-3003")):
             p = Person(display_name=f"村民{key}", village_id=village.id, phone="13812345678",
                        consent_given=True, consent_at=NOW)

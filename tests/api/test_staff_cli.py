@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from storage import staff as staff_service
+from storage import staff_access
+from storage import staff_invites
 from storage.models import Handoff, Staff
 
 pytestmark = pytest.mark.slow
@@ -60,11 +62,11 @@ async def test_invite_then_deactivate(world, db_url):
     m = re.fullmatch(r"/start w-([A-Z0-9]+)", last)
     assert m, r.stdout
     async with world.db.session() as s:
-        staff = await staff_service.redeem_invite(s, last, "telegram", "tg-zhao")
+        staff = await staff_invites.redeem_invite(s, last, "telegram", "tg-zhao")
         assert staff.username == "zhao" and staff.roles == ["worker"]
     hid = world.ids["handoff_p1"]
     async with world.db.session() as s:
-        _, token = await staff_service.create_token(s, "zhao-token", username="zhao")
+        _, token = await staff_access.create_token(s, "zhao-token", username="zhao")
     async with world.client() as c:
         r2 = await c.post(f"/api/handoffs/{hid}/claim", headers={"Authorization": f"Bearer {token}"})
         assert r2.status_code == 200

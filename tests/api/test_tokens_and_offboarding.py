@@ -5,6 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from storage import staff as staff_service
+from storage import staff_access
+from storage import staff_invites
+from storage import staff_offboarding
 from storage.models import ApiToken, ChannelIdentity, Handoff, NeedRequest, Staff, StaffSession
 from tests.api.helpers import sign_in
 
@@ -13,7 +16,7 @@ async def test_a_revoked_token_stops_working(world):
     async with world.client("w1") as c:
         assert (await c.get("/api/me")).json()["username"] == "w1"
         async with world.db.session() as s:
-            assert await staff_service.revoke_token(s, "w1-token") == 1
+            assert await staff_access.revoke_token(s, "w1-token") == 1
         r = await c.get("/api/me")
         assert r.status_code == 401 and "revoked" in r.json()["error"]
     async with world.db.session() as s:
@@ -30,13 +33,13 @@ async def test_deactivate_moves_open_work_and_ends_access(world):
     async with world.client() as browser:
         await sign_in(browser, "w1")
         async with world.db.session() as s:
-            invite, code = await staff_service.create_invite(s, "w1")
-            await staff_service.redeem_invite(s, code, "telegram", "tg-w1")
+            invite, code = await staff_invites.create_invite(s, "w1")
+            await staff_invites.redeem_invite(s, code, "telegram", "tg-w1")
         async with world.db.session() as s:  # open work and no successor: refused with a clear message
             with pytest.raises(staff_service.StaffError, match="--reassign-to"):
-                await staff_service.deactivate(s, "w1", None)
+                await staff_offboarding.deactivate(s, "w1", None)
         async with world.db.session() as s:
-            result = await staff_service.deactivate(s, "w1", "sup", now=world.clock())
+            result = await staff_offboarding.deactivate(s, "w1", "sup", now=world.clock())
         assert (result.handoffs, result.cases, result.tokens) == (1, 1, 1)
         assert (await browser.get("/api/me")).status_code == 401  # the web session ended
     async with world.client("w1") as c:
@@ -57,10 +60,10 @@ async def test_deactivate_moves_open_work_and_ends_access(world):
 
 async def test_invite_codes_are_one_time_and_hashed(world):
     async with world.db.session() as s:
-        invite, code = await staff_service.create_invite(s, "w3", now=world.clock())
+        invite, code = await staff_invites.create_invite(s, "w3", now=world.clock())
         assert invite.code_hash != code and code not in invite.code_hash
     async with world.db.session() as s:
-        staff = await staff_service.redeem_invite(s, f"/start w-{code.lower()}", "wechat", "wx-openid-3",
+        staff = await staff_invites.redeem_invite(s, f"/start w-{code.lower()}", "wechat", "wx-openid-3",
                                                   now=world.clock())
         assert staff.username == "w3"
         ident = (await s.execute(select(ChannelIdentity).where(ChannelIdentity.external_id == "wx-openid-3"))
@@ -68,10 +71,10 @@ async def test_invite_codes_are_one_time_and_hashed(world):
         assert ident.staff_id == staff.id
     async with world.db.session() as s:
         with pytest.raises(staff_service.StaffError, match="already used"):
-            await staff_service.redeem_invite(s, code, "telegram", "tg-someone-else", now=world.clock())
+            await staff_invites.redeem_invite(s, code, "telegram", "tg-someone-else", now=world.clock())
     async with world.db.session() as s:
-        _, late = await staff_service.create_invite(s, "w3", now=world.clock())
+        _, late = await staff_invites.create_invite(s, "w3", now=world.clock())
     world.clock.advance(days=8)
     async with world.db.session() as s:
         with pytest.raises(staff_service.StaffError, match="expired"):
-            await staff_service.redeem_invite(s, late, "telegram", "tg-late", now=world.clock())
+            await staff_invites.redeem_invite(s, late, "telegram", "tg-late", now=world.clock())

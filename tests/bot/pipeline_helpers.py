@@ -7,7 +7,7 @@ from tests import support
 from tests.support import eventually  # noqa: F401  (re-exported for the tests)
 from bot.config import load_settings
 from bot.services import Services
-from bot.standin import StandinHandler, StandinNLU
+from tests.standin import StandinHandler, StandinNLU
 
 
 def make_services(db, *, handler=None, settings_overrides=None, **kwargs) -> Services:

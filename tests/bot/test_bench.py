@@ -15,7 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-PG_ADMIN_DSN = os.environ.get("XIANGZHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.support import PG_ADMIN_DSN
+
 XIANGZHU = str(Path(sys.executable).with_name("xiangzhu"))
 KEYS = {"messages_per_s", "p50_ms", "p95_ms", "p99_ms", "peak_rss_mb"}
 

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from bot.channels.rest import RestAdapter
-from bot.messages import Button, Inbound
-from bot.turn import Turn
+from vocab.messages import Button, Inbound
+from flows.turn import Turn
 from storage.db import Database
 from storage.models import ChannelIdentity, Conversation, Handoff, Message, OutboxMessage, Person, Staff
 from tests.bot.pipeline_helpers import eventually, make_services, running

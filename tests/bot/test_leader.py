@@ -19,8 +19,8 @@ import pytest
 
 from bot.leader import Leader, current_leader
 from storage.db import Database
+from tests.support import PG_ADMIN_DSN
 
-PG_ADMIN_DSN = os.environ.get("XIANGZHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 CANDIDATE = Path(__file__).with_name("leader_candidate.py")
 ROOT = Path(__file__).resolve().parents[2]
 

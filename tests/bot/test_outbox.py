@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.base import ChannelAdapter, PermanentSendError, RecipientUnreachable, RetryableSendError
-from bot.messages import Outbound
+from vocab.messages import Outbound
 from storage import outbox as outbox_store
 from storage import people
 from storage.db import Database

@@ -15,11 +15,9 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -31,30 +29,13 @@ from sqlalchemy import select
 from storage import outbox as outbox_store
 from storage.db import Database
 from storage.models import Message, OutboxMessage
+from tests.support import PG_ADMIN_DSN, free_port, wait_until
 
-PG_ADMIN_DSN = os.environ.get("XIANGZHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.postgres,
     pytest.mark.parametrize("empty_db_url", ["postgres"], indirect=True),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout}s")
-        time.sleep(0.05)
 
 
 class Server:

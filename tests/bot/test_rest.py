@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.channels.rest import RestAdapter
 from bot.config import load_settings
 from bot.services import Services
-from bot.standin import StandinHandler, StandinNLU
+from tests.standin import StandinHandler, StandinNLU
 from storage import outbox as outbox_store
 from storage.db import Database
 from storage.models import Message, OutboxMessage, Person

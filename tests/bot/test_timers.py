@@ -26,6 +26,7 @@ from storage import timers as timers_store
 from storage.db import Database
 from storage.models import KeyValue, Timer
 from storage.timers import timer_handler
+from tests.support import eventually
 
 XIANGZHU = str(Path(sys.executable).with_name("xiangzhu"))
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
@@ -230,27 +231,19 @@ async def test_scheduler_runs_due_timers_on_the_moved_clock(db):
     try:
         await asyncio.wait_for(sched.leader.elected.wait(), 10)
         assert "timers" in sched.running_jobs
-        await wait_for(lambda: ("test_record", due.id) in fired)
+        await eventually(lambda: ("test_record", due.id) in fired)
         assert ("test_record", tomorrow.id) not in fired  # polled at least once: not due yet
 
         async with db.session() as s:  # scheduled while running
             soon = await timers_store.schedule(s, "test_record", T0 + timedelta(hours=2))
         now[0] = T0 + timedelta(days=1)
-        await wait_for(lambda: ("test_record", tomorrow.id) in fired and ("test_record", soon.id) in fired)
+        await eventually(lambda: ("test_record", tomorrow.id) in fired and ("test_record", soon.id) in fired)
         assert [f[1] for f in fired].count(due.id) == 1
         async with db.session() as s:
             assert (await s.execute(select(func.count()).select_from(KeyValue).where(KeyValue.key == "leader"))).scalar_one() == 1
     finally:
         await sched.stop()
     assert sched.running_jobs == []
-
-
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.02)
 
 
 def test_jobs_list_json_via_cli(db_url):

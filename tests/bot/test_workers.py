@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import Message
-from tests.bot.test_process_pipeline import Server, wait_until
+from tests.bot.test_process_pipeline import Server
+from tests.support import wait_until
 
 
 def test_sqlite_refuses_more_than_one_worker(tmp_path):

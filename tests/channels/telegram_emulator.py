@@ -17,16 +17,12 @@ from pathlib import Path
 
 import httpx
 
+from tests.support import free_port
+
 PEERS = Path(__file__).resolve().parents[1] / "peers"
 SCRIPT = PEERS / "telegram_emulator.js"
 PACKAGE = PEERS / "node_modules" / "telegram-test-api"
 TOKEN = "424242:EMULATOR_token-for-tests"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:

@@ -22,9 +22,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.support import eventually, running  # noqa: F401  (re-exported for the tests)
 from bot.config import load_settings
-from bot.messages import Button
+from vocab.messages import Button
 from bot.services import Services
-from bot.standin import StandinNLU
+from tests.standin import StandinNLU
 
 TOKEN = "123456:FAKE-token_for-tests"
 

@@ -16,7 +16,8 @@ import time
 import httpx
 import pytest
 
-from tests.channels.telegram_emulator import TOKEN, Emulator, EmulatorUser, free_port
+from tests.channels.telegram_emulator import TOKEN, Emulator, EmulatorUser
+from tests.support import free_port
 
 pytestmark = pytest.mark.slow
 

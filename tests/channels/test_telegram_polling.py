@@ -9,8 +9,9 @@ from sqlalchemy import select
 from tests.channels.telegram_fake import EchoHandler, FakeBotApi, eventually, make_services, running
 
 from bot.channels.base import RetryableSendError
-from bot.channels.telegram import MAX_TEXT, OFFSET_KEY, TelegramAdapter
-from bot.messages import Outbound
+from bot.channels.telegram.adapter import TelegramAdapter
+from bot.channels.telegram.bot_api import MAX_TEXT, OFFSET_KEY
+from vocab.messages import Outbound
 from storage import kv, notify
 from storage.models import ChannelIdentity, Message, OutboxMessage
 
@@ -293,7 +294,7 @@ async def test_only_the_leader_polls(db, fake, tmp_path):
 
 async def test_relayed_photo_voice_and_document_are_sent_as_files(db, fake, tmp_path):
     from bot.media import MediaStore
-    from bot.messages import Attachment
+    from vocab.messages import Attachment
 
     services = make_services(db, fake, tmp_path)
     store = MediaStore(tmp_path / "media")

@@ -1,7 +1,8 @@
 """Splitting long texts for Telegram's 4096-character limit (counted in UTF-16 code units)."""
 from __future__ import annotations
 
-from bot.channels.telegram import MAX_TEXT, file_base_url, split_text
+from bot.channels.telegram.bot_api import MAX_TEXT, file_base_url
+from bot.channels.telegram.text import split_text
 
 
 def units(text: str) -> int:

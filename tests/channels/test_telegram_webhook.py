@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.channels.telegram import SECRET_HEADER
+from bot.channels.telegram.bot_api import SECRET_HEADER
 from storage.models import Message
 from tests.channels.telegram_fake import EchoHandler, FakeBotApi, eventually, make_services, running
 

@@ -18,8 +18,9 @@ from sqlalchemy import select, update
 sys.path.insert(0, str(Path(__file__).parent))  # wechat_fake, whether or not tests/channels is a package
 from wechat_fake import APPID, SECRET, EchoHandler, FakeWeChatApi, WeChatPeer, eventually, make_services, running  # noqa: E402
 
-from bot.channels.wechat import WeChatApiError, refresh_token_job
-from bot.channels.wechat_cli import DEFAULT_MENU
+from bot.channels.wechat.client import WeChatApiError
+from bot.channels.wechat.jobs import refresh_token_job
+from bot.channels.wechat.cli import DEFAULT_MENU
 from storage import outbox as outbox_store
 from storage import wechat_token
 from storage.db import Database

@@ -226,7 +226,8 @@ async def test_replies_left_reserved_by_a_stopped_process_are_sent_by_the_leader
     reserved (`sent`/`response`); the leader's job hands them to the outbox after the lease."""
     from datetime import timedelta
 
-    from bot.channels.wechat import RESERVE_LEASE, release_reserved_job
+    from bot.channels.wechat.adapter import RESERVE_LEASE
+    from bot.channels.wechat.jobs import release_reserved_job
     from storage import outbox as outbox_store
 
     services = make_services(db, fake, tmp_path)

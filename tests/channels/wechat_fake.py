@@ -32,9 +32,9 @@ from wechatpy.utils import WeChatSigner
 
 from tests.support import eventually, running  # noqa: F401  (re-exported for the tests)
 from bot.config import load_settings
-from bot.messages import Button
+from vocab.messages import Button
 from bot.services import Services
-from bot.standin import StandinNLU
+from tests.standin import StandinNLU
 
 APPID = "wx1234567890abcdef"
 SECRET = "test-app-secret"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.conversation_tests import ConversationRunner, load_tests
+from bot.conversation_tests import ConversationRunner, load_tests
 
 HERE = Path(__file__).parent
 ENGINE_TESTS = sorted((HERE / "conversations").glob("*.yaml"))

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.messages import Inbound
+from vocab.messages import Inbound
 from bot.services import Services
 from flows.runtime import FlowRuntime
+from flows.store import BUILTIN_DIR, save_draft, seed_builtin
 from storage import flow_store
 from storage.db import Database
 
@@ -44,14 +45,14 @@ class Process:
 async def _seed(url: str, registry, flows: Path = FLOWS) -> None:
     db = Database(url)
     async with db.session() as s:
-        await flow_store.seed_builtin(s, flows, registry=registry)
+        await seed_builtin(s, flows, registry=registry)
     await db.dispose()
 
 
 async def _publish(url: str, yaml_text: str) -> None:
     db = Database(url)
     async with db.session() as s:
-        version = await flow_store.save_draft(s, "water_report", yaml_text, "staff:1")
+        version = await save_draft(s, "water_report", yaml_text, "staff:1")
         await flow_store.publish(s, "water_report", version.id, by="staff:1")
     await db.dispose()
 
@@ -89,7 +90,7 @@ async def test_a_publish_reaches_another_process_on_its_next_message(db_url, nlu
     await b.say("x", "算了")
     # an admin publishes through process a's database connection
     async with a.db.session() as s:
-        version = await flow_store.save_draft(s, "water_report", WATER.replace("您是哪个村的？", "哪个村停水了？"), "staff:1")
+        version = await save_draft(s, "water_report", WATER.replace("您是哪个村的？", "哪个村停水了？"), "staff:1")
         await flow_store.publish(s, "water_report", version.id, by="staff:1")
     assert await b.say("x", "停水了") == ["哪个村停水了？"]
     # and a rollback reaches it the same way
@@ -103,12 +104,12 @@ async def test_a_publish_reaches_another_process_on_its_next_message(db_url, nlu
 
 async def test_seed_builtin_keeps_admin_edits(db, registry):
     async with db.session() as s:
-        assert "water_report" in await flow_store.seed_builtin(s, FLOWS, registry=registry)
+        assert "water_report" in await seed_builtin(s, FLOWS, registry=registry)
     async with db.session() as s:
-        v = await flow_store.save_draft(s, "water_report", WATER.replace("已记下", "管理员改过"), "staff:1")
+        v = await save_draft(s, "water_report", WATER.replace("已记下", "管理员改过"), "staff:1")
         await flow_store.publish(s, "water_report", v.id, by="staff:1")
     async with db.session() as s:
-        assert await flow_store.seed_builtin(s, FLOWS, registry=registry) == []
+        assert await seed_builtin(s, FLOWS, registry=registry) == []
         current = await flow_store.current_version(s, "water_report")
         assert "管理员改过" in current.yaml and current.version == 2
         listed = {f.id: f for f in await flow_store.list_flows(s)}
@@ -122,7 +123,7 @@ async def test_save_draft_refuses_a_broken_flow(db):
 
     async with db.session() as s:
         with pytest.raises(FlowValidationError) as info:
-            await flow_store.save_draft(s, "water_report", WATER.replace("goto: ask_urgent", "goto: ask_urgnt"))
+            await save_draft(s, "water_report", WATER.replace("goto: ask_urgent", "goto: ask_urgnt"))
     assert "step 'check' jumps to 'ask_urgnt', which does not exist — did you mean 'ask_urgent'?" in str(info.value)
 
 
@@ -130,7 +131,7 @@ async def test_save_draft_refuses_a_broken_flow(db):
 async def test_the_choices_shown_with_no_flow_running_survive_a_restart(db_url, nlu, registry, channel):
     """The menu is shown and its flow has ended; after a restart "二" still picks its second
     entry; a title picks too, on every channel; a number with no choices shown is a number."""
-    await _seed(db_url, registry, flow_store.BUILTIN_DIR)
+    await _seed(db_url, registry, BUILTIN_DIR)
     first = Process(db_url, nlu, registry)
     menu = await first.say("u1", "菜单", channel)
     assert "我能帮您做这些" in menu[-1]

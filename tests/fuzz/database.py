@@ -3,19 +3,16 @@ and the real pipeline over it: the built-in flows, the mission actions, the real
 emergency detector (the runner of the built-in conversation tests)."""
 from __future__ import annotations
 
-import os
 import tempfile
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 
-from flows.conversation_tests import ConversationRunner
+from bot.conversation_tests import ConversationRunner
 from storage import migrate
+from tests.support import create_pg_database, drop_pg_database
 
 BUILTIN = Path(__file__).resolve().parents[2] / "flows" / "builtin"
-PG_ADMIN_DSN = os.environ.get("XIANGZHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @contextmanager
@@ -27,16 +24,12 @@ def demo_database(kind: str):
             migrate.upgrade(url)
             yield url
         return
-    name = f"xz_fuzz_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    url = create_pg_database()
     try:
-        url = f"{PG_ADMIN_DSN.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
         migrate.upgrade(url)
         yield url
     finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_pg_database(url)
 
 
 def fuzz_runner(url: str, nlu) -> ConversationRunner:

@@ -86,7 +86,7 @@ def file_name(v: Violation) -> str:
 async def replay(violations: list[Violation], *, seed: int, nlu) -> list[bool]:
     """Run each reproducer as a conversation test on a fresh demo database (SQLite), the way
     `xiangzhu flows test` does: True where it fails at its last step, as the walk did."""
-    from flows.conversation_tests import load_tests, run_tests
+    from bot.conversation_tests import load_tests, run_tests
     from flows.registry import load_actions
     from nlu.emergency import detect
     from tests.fuzz.database import BUILTIN

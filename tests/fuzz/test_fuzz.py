@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.conversation_tests import load_tests
+from bot.conversation_tests import load_tests
 from tests.fuzz import reproducer
 from tests.fuzz.database import fuzz_runner
 from tests.fuzz.inputs import NEGATE, number_forms

@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from bot.channels.rest import RestAdapter, handle_webhook
 from bot.dispatcher import TEXTS as DISPATCH_TEXTS
-from flows.runtime import TEXTS as FLOW_TEXTS
+from flows.texts import TEXTS as FLOW_TEXTS
 from flows.model import Flow
 from flows.validate import load_flow
 from storage import handoffs

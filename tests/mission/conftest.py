@@ -5,22 +5,21 @@ real NLU with the demo villages and activities in its gazetteer."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import select
 
+from tests.support import create_pg_database, drop_pg_database, pg_url, require_pg
+
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # the runner's clock: Monday 10:00 in China
 BUILTIN = Path(__file__).resolve().parents[2] / "flows" / "builtin"
-PG_ADMIN_DSN = os.environ.get("XIANGZHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 async def _seed(url: str) -> list:
+    from flows.store import seed_builtin
     from storage.db import Database
     from storage.demo import seed_demo
     from storage.models import Activity, Area
@@ -28,7 +27,7 @@ async def _seed(url: str) -> list:
     db = Database(url)
     try:
         async with db.session() as s:
-            report = await seed_demo(s, NOW.date())
+            report = await seed_demo(s, NOW.date(), flows=seed_builtin)
             assert not report.problems, report.problems
             villages = [(a.id, a.name, [a.name_en, *(a.aliases or [])])
                         for a in (await s.execute(select(Area).where(Area.level == "village"))).scalars()]
@@ -37,14 +36,6 @@ async def _seed(url: str) -> list:
     finally:
         await db.dispose()
     return [acts, villages]
-
-
-def _pg_available() -> bool:
-    try:
-        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
-            return True
-    except psycopg.Error:
-        return False
 
 
 class _Templates:
@@ -69,20 +60,15 @@ class _Templates:
         if self.pg is None:
             from storage import migrate
 
-            name = f"xz_mission_tmpl_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-            url = f"{base}/{name}"
+            url = create_pg_database()
             migrate.upgrade(url)
             self.gazetteer = asyncio.run(_seed(url))
-            self.pg = name
+            self.pg = url.rsplit("/", 1)[1]
         return self.pg
 
     def drop(self) -> None:
         if self.pg:
-            with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg}" WITH (FORCE)')
+            drop_pg_database(pg_url(self.pg))
 
 
 @pytest.fixture(scope="session")
@@ -100,18 +86,10 @@ def mission_db_url(request, mission_templates, tmp_path):
         shutil.copyfile(mission_templates.sqlite_template(), target)
         yield f"sqlite+aiosqlite:///{target}"
         return
-    if not _pg_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL does not answer at {PG_ADMIN_DSN}")
-        pytest.skip("PostgreSQL not available")
-    template = mission_templates.pg_template()
-    name = f"xz_mission_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    yield f"{base}/{name}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    require_pg()
+    url = create_pg_database(template=mission_templates.pg_template())
+    yield url
+    drop_pg_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +110,7 @@ def nlu_for_demo(mission_nlu, mission_templates, mission_db_url):
 @pytest.fixture
 async def runner(mission_db_url, nlu_for_demo):
     """The real dispatcher, flow runtime and mission actions over the demo database."""
-    from flows.conversation_tests import ConversationRunner
+    from bot.conversation_tests import ConversationRunner
     from flows.registry import load_actions
     from nlu.emergency import detect
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.conversation_tests import load_tests
+from bot.conversation_tests import load_tests
 
 TESTS_DIR = Path(__file__).resolve().parents[2] / "flows" / "builtin" / "tests"
 CASES = [t for p in sorted(TESTS_DIR.glob("*.yaml")) for t in load_tests(p)]

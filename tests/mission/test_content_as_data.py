@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage import policies
+from storage import policies, policy_checks, policy_overrides
 from storage.models import Area, ChannelIdentity, NeedRequest, Person
 
 
@@ -26,7 +26,7 @@ async def test_edited_hotlines_are_shown(runner):
 async def test_an_admin_edited_rule_changes_the_verdict(runner):
     async with runner.services.db.session() as s:
         pv = await policies.get_policy(s, "tekun")
-        fields = {k: getattr(pv, k) for k in policies.POLICY_FIELDS}
+        fields = {k: getattr(pv, k) for k in policy_checks.POLICY_FIELDS}
         elig = dict(fields["eligibility"])
         elig["questions"] = [{"id": "age", "type": "number", "min": 0, "max": 120,
                               "text": {"zh": "这个人多大年纪？", "en": "How old?"}}]
@@ -50,7 +50,7 @@ async def test_an_admin_edited_rule_changes_the_verdict(runner):
 async def test_local_standard_from_an_area_override_decides_dibao(runner):
     async with runner.services.db.session() as s:
         xipo = (await s.execute(select(Area).where(Area.name == "西坡村"))).scalar_one()
-        await policies.set_override(s, "dibao", xipo.id, {"eligibility": {"params": {"local_standard": 600}}})
+        await policy_overrides.set_override(s, "dibao", xipo.id, {"eligibility": {"params": {"local_standard": 600}}})
         xipo_id = xipo.id
     await _consent(runner, "d")
     async with runner.services.db.session() as s:

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from bot.messages import Attachment, Inbound
+from vocab.messages import Attachment, Inbound
 from storage.models import ChannelIdentity, Handoff, OutboxMessage, Person, Staff
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.conversation_tests import ConversationTest
+from bot.conversation_tests import ConversationTest
 
 SITUATIONS = [
     ("房子漏雨 墙上裂了好大一道缝 晚上都不敢睡", "危房"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.messages import Attachment, Inbound
+from vocab.messages import Attachment, Inbound
 from storage.models import Area, ChannelIdentity, Conversation
 
 

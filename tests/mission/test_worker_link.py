@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.models import ChannelIdentity
-from storage.staff import create_invite
+from storage.staff_invites import create_invite
 
 
 async def test_invite_code_links_once_and_only_once(runner):

@@ -1,23 +1,17 @@
 """Small builders for storage tests."""
 from datetime import datetime, timedelta, timezone
 
-from storage.models import Activity, Area, ChannelIdentity, Person, Staff, StaffArea
+from storage.models import Activity, ChannelIdentity, Person, Staff, StaffArea
+from tests.support import add_areas
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # a Monday, 10:00 in Asia/Shanghai
 
 
 async def make_areas(s):
-    county = Area(code="c", name="青山县", level="county")
-    s.add(county)
-    await s.flush()
-    town = Area(code="t", name="石桥镇", level="township", parent_id=county.id)
-    s.add(town)
-    await s.flush()
-    v1 = Area(code="v1", name="东坡村", level="village", parent_id=town.id)
-    v2 = Area(code="v2", name="西坡村", level="village", parent_id=town.id)
-    s.add_all([v1, v2])
-    await s.flush()
-    return county, town, v1, v2
+    """A county, a township and two villages: (county, town, v1, v2)."""
+    areas = await add_areas(s, ("c", "青山县", "county", None), ("t", "石桥镇", "township", "c"),
+                            ("v1", "东坡村", "village", "t"), ("v2", "西坡村", "village", "t"))
+    return tuple(areas.values())
 
 
 async def make_person(s, ext="u1", channel="rest", village_id=None, locale="zh"):

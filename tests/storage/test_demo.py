@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from storage import policies
+from flows.store import BUILTIN_DIR, seed_builtin
+from storage import policies, policy_overrides
 from storage.demo import seed_content, seed_demo
 from storage.models import Activity, Area, Base, PolicyOverride, Staff
 
@@ -26,7 +27,7 @@ async def _counts(s) -> dict[str, int]:
 
 async def test_seeding_twice_changes_nothing(db):
     async with db.session() as s:
-        first = await seed_demo(s, TODAY)
+        first = await seed_demo(s, TODAY, flows=seed_builtin)
     async with db.session() as s:
         after_first = await _counts(s)
         version = await policies.kb_version(s)
@@ -34,16 +35,14 @@ async def test_seeding_twice_changes_nothing(db):
     assert after_first["areas"] == 5 and after_first["staff"] == 4 and after_first["activities"] == 6
     assert after_first["policy_versions"] == 14 and after_first["policy_overrides"] == 1
     assert after_first["staff_areas"] == 5
-    # the built-in flows come along (storage.flow_store.seed_builtin); a broken one is reported
-    from storage import flow_store
-
-    builtin = len(list(flow_store.BUILTIN_DIR.glob("*.yaml")))
+    # the built-in flows come along (the flow engine's seeder); a broken one is reported
+    builtin = len(list(BUILTIN_DIR.glob("*.yaml")))
     assert after_first["flows"] == len(first.created.get("flows", []))
     assert after_first["flows"] == builtin or first.problems
 
     async with db.session() as s:
-        second = await seed_demo(s, TODAY)
-        third = await seed_content(s)
+        second = await seed_demo(s, TODAY, flows=seed_builtin)
+        third = await seed_content(s, flows=seed_builtin)
     assert second.nothing_created and third.nothing_created
     assert second.existing["policies"] == 14 and second.existing["activities"] == 6
     async with db.session() as s:
@@ -54,7 +53,7 @@ async def test_seeding_twice_changes_nothing(db):
 async def test_seeding_keeps_an_admins_edit(db):
     async with db.session() as s:
         await seed_demo(s, TODAY)
-        edited = dict((await policies.resolve(s, "dibao", None, "zh")))
+        edited = dict((await policy_overrides.resolve(s, "dibao", None, "zh")))
         await policies.publish_policy(s, "dibao", {"title": {"zh": "低保(管理员改过)", "en": "Dibao (edited)"}}, by="admin")
     async with db.session() as s:
         await seed_demo(s, TODAY)

@@ -1,4 +1,5 @@
-"""The policy knowledge base: built-in content, publishing, overrides, eligibility, hotlines."""
+"""The policy knowledge base: built-in content, publishing, overrides, hotlines (storage/policies.py,
+policy_checks.py, policy_overrides.py). The self-check's verdicts: tests/mission/test_eligibility.py."""
 from __future__ import annotations
 
 import re
@@ -7,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from flows.conditions import check, names
-from storage import policies
+from vocab.conditions import check, names
+from storage import policies, policy_checks, policy_overrides
 from storage.demo import builtin_policies, load_data, seed_content
-from storage.models import Area, PolicyVersion
+from storage.models import PolicyVersion
+from tests.support import add_areas
 
 DOMAIN = Path(__file__).resolve().parents[3] / "shared" / "DOMAIN.md"
 DOMAIN_IDS = [
@@ -38,7 +40,7 @@ def test_the_fourteen_policies_of_the_domain_brief_are_all_there():
 
 @pytest.mark.parametrize("record", builtin_policies(), ids=lambda r: r["id"])
 def test_every_policy_has_every_field_in_both_languages_a_source_and_a_date(record):
-    for name in policies.TEXT_FIELDS:
+    for name in policy_checks.TEXT_FIELDS:
         assert record[name]["zh"].strip(), f"{record['id']}.{name} zh"
         assert record[name]["en"].strip(), f"{record['id']}.{name} en"
         # Chinese first: the zh text really is Chinese, the en text is not
@@ -48,7 +50,7 @@ def test_every_policy_has_every_field_in_both_languages_a_source_and_a_date(reco
     assert isinstance(record["effective_date"], date)
     assert len(record["keywords"]) >= 10
     assert ("eligibility" in record) == (record["id"] in WITH_ELIGIBILITY)
-    assert policies.policy_problems({k: v for k, v in record.items() if k != "id"}, complete=True) == []
+    assert policy_checks.policy_problems({k: v for k, v in record.items() if k != "id"}, complete=True) == []
 
 
 def test_the_keywords_villagers_use_reach_the_right_policy():
@@ -88,7 +90,7 @@ def test_every_eligibility_rule_parses_and_uses_only_questions_and_params(record
     results = {r["result"] for r in elig["rules"]}
     assert {"likely", "unlikely"} <= results
     assert set(elig["suggest_instead"]) <= set(DOMAIN_IDS) - {record["id"]}
-    assert policies.eligibility_problems(elig) == []
+    assert policy_checks.eligibility_problems(elig) == []
 
 
 def test_a_broken_rule_is_refused_in_words_an_admin_understands():
@@ -99,7 +101,7 @@ def test_a_broken_rule_is_refused_in_words_an_admin_understands():
             {"when": "agee >= 60", "result": "sure", "reason": {"zh": "是", "en": "yes"}},
         ],
     }
-    problems = policies.eligibility_problems(elig)
+    problems = policy_checks.eligibility_problems(elig)
     assert any(p.startswith("rule 1:") and "age >=" in p for p in problems)
     assert any("agee" in p and "neither a question nor a param" in p for p in problems)
     assert any("rule 2 has result 'sure'" in p for p in problems)
@@ -127,7 +129,7 @@ async def test_publish_makes_a_new_immutable_version_and_bumps_the_kb_version(db
 async def test_publish_refuses_bad_content_and_changes_nothing(db):
     bad = _minimal(eligibility={"questions": [], "rules": [{"when": "x >", "result": "likely"}]})
     async with db.session() as s:
-        with pytest.raises(policies.PolicyDataError) as err:
+        with pytest.raises(policy_checks.PolicyDataError) as err:
             await policies.publish_policy(s, "bad", {**bad, "colour": "red"}, by="admin")
     assert "unknown field 'colour'" in err.value.problems
     assert "eligibility has no questions" in err.value.problems
@@ -140,17 +142,10 @@ async def test_publish_refuses_bad_content_and_changes_nothing(db):
 
 
 async def _areas(s):
-    county = Area(code="c", name="某县", name_en="Some County", level="county")
-    s.add(county)
-    await s.flush()
-    town = Area(code="c.t", name="某镇", name_en="Some Town", level="township", parent_id=county.id)
-    s.add(town)
-    await s.flush()
-    v1 = Area(code="c.t.v1", name="一村", name_en="Village One", level="village", parent_id=town.id)
-    v2 = Area(code="c.t.v2", name="二村", name_en="Village Two", level="village", parent_id=town.id)
-    s.add_all([v1, v2])
-    await s.flush()
-    return county, town, v1, v2
+    areas = await add_areas(s, ("c", "某县", "county", None, "Some County"), ("c.t", "某镇", "township", "c", "Some Town"),
+                            ("c.t.v1", "一村", "village", "c.t", "Village One"),
+                            ("c.t.v2", "二村", "village", "c.t", "Village Two"))
+    return tuple(areas.values())
 
 
 async def test_overrides_resolve_village_then_township_then_county_then_national(db):
@@ -159,18 +154,18 @@ async def test_overrides_resolve_village_then_township_then_county_then_national
         await policies.publish_policy(
             s, "p", _minimal(contact={"zh": "全国联系", "en": "National contact"}, sources=["https://national.example"]), by="t"
         )
-        await policies.set_override(s, "p", county.id, {
+        await policy_overrides.set_override(s, "p", county.id, {
             "contact": {"zh": "县里联系", "en": "County contact"},
             "what_you_get": {"zh": "县标准"},
         })
-        await policies.set_override(s, "p", town.id, {
+        await policy_overrides.set_override(s, "p", town.id, {
             "what_you_get": {"zh": "镇标准", "en": "Town standard"},
             "sources": ["https://town.example"],
         }, effective_date="2026-03-01")
-        await policies.set_override(s, "p", v1.id, {"contact": {"zh": "村里联系", "en": "Village contact"}})
+        await policy_overrides.set_override(s, "p", v1.id, {"contact": {"zh": "村里联系", "en": "Village contact"}})
 
     async with db.session() as s:
-        r = await policies.resolve(s, "p", v1.id, "zh")
+        r = await policy_overrides.resolve(s, "p", v1.id, "zh")
         assert (r["summary"], r["what_you_get"], r["contact"]) == ("全国的说法", "镇标准", "村里联系")
         assert r["overrides"]["contact"]["area_code"] == "c.t.v1"
         assert r["overrides"]["what_you_get"] == {
@@ -180,91 +175,32 @@ async def test_overrides_resolve_village_then_township_then_county_then_national
         assert "summary" not in r["overrides"]
         assert r["sources"] == ["https://town.example", "https://national.example"]
 
-        r = await policies.resolve(s, "p", v2.id, "en")
+        r = await policy_overrides.resolve(s, "p", v2.id, "en")
         assert (r["what_you_get"], r["contact"]) == ("Town standard", "County contact")
         assert r["overrides"]["contact"]["area_name"] == "Some County"
 
-        r = await policies.resolve(s, "p", county.id, "en")
+        r = await policy_overrides.resolve(s, "p", county.id, "en")
         # the county override has no English: the local fact in Chinese beats the national text
         assert (r["what_you_get"], r["contact"]) == ("县标准", "County contact")
 
-        r = await policies.resolve(s, "p", None, "zh")
+        r = await policy_overrides.resolve(s, "p", None, "zh")
         assert (r["what_you_get"], r["contact"], r["overrides"]) == ("", "全国联系", {})
-        assert await policies.resolve(s, "nothing", v1.id, "zh") is None
+        assert await policy_overrides.resolve(s, "nothing", v1.id, "zh") is None
 
 
 async def test_set_override_replaces_and_refuses_unknown_fields(db):
     async with db.session() as s:
         _, town, _, _ = await _areas(s)
         await policies.publish_policy(s, "p", _minimal(), by="t")
-        await policies.set_override(s, "p", town.id, {"contact": {"zh": "旧"}})
-        await policies.set_override(s, "p", town.id, {"notes": {"zh": "新"}})
-        with pytest.raises(policies.PolicyDataError, match="unknown field 'amount'"):
-            await policies.set_override(s, "p", town.id, {"amount": 5})
-        with pytest.raises(policies.PolicyDataError, match="no policy 'nope'"):
-            await policies.set_override(s, "nope", town.id, {})
+        await policy_overrides.set_override(s, "p", town.id, {"contact": {"zh": "旧"}})
+        await policy_overrides.set_override(s, "p", town.id, {"notes": {"zh": "新"}})
+        with pytest.raises(policy_checks.PolicyDataError, match="unknown field 'amount'"):
+            await policy_overrides.set_override(s, "p", town.id, {"amount": 5})
+        with pytest.raises(policy_checks.PolicyDataError, match="no policy 'nope'"):
+            await policy_overrides.set_override(s, "nope", town.id, {})
     async with db.session() as s:
-        r = await policies.resolve(s, "p", town.id, "zh")
+        r = await policy_overrides.resolve(s, "p", town.id, "zh")
         assert (r["notes"], r["contact"]) == ("新", "")
-
-
-# ── eligibility with the seeded content ──────────────────────────────────────────────────
-
-
-async def test_the_township_dibao_standard_drives_the_self_check(db):
-    from storage.demo import seed_demo
-
-    async with db.session() as s:
-        await seed_demo(s, date(2026, 11, 23))
-    async with db.session() as s:
-        from sqlalchemy import select
-
-        dongpo = await s.scalar(select(Area).where(Area.code == "qingshan.shiqiao.dongpo"))
-        local = await policies.resolve(s, "dibao", dongpo.id, "zh")
-        national = await policies.resolve(s, "dibao", None, "zh")
-    assert "演示" in local["what_you_get"] and "620" in local["what_you_get"]
-    assert local["overrides"]["what_you_get"]["area_name"] == "石桥镇"
-    assert local["eligibility"]["params"] == {"local_standard": 620}
-    assert national["eligibility"]["params"] == {"local_standard": 0}
-
-    answers = {"hukou_local": True, "has_big_property": False, "serious_illness_or_disability": False}
-    poor = policies.assess_eligibility(local["eligibility"], {**answers, "income_per_person": 300})
-    assert poor["result"] == "likely" and poor["suggest_instead"] == []
-    assert "620" in poor["reason"]["zh"] and "620" in poor["reason"]["en"]
-    richer = policies.assess_eligibility(local["eligibility"], {**answers, "income_per_person": 900})
-    assert richer["result"] == "unlikely"
-    assert richer["suggest_instead"] == ["linshi_jiuzhu", "yiliao_jiuzhu", "fanpin_jiance"]
-    ill = policies.assess_eligibility(
-        local["eligibility"], {**answers, "income_per_person": 900, "serious_illness_or_disability": True}
-    )
-    assert ill["result"] == "maybe" and "单人户" in ill["reason"]["zh"]
-    # without a local standard the bot cannot judge the income: maybe, ask the township
-    unknown = policies.assess_eligibility(national["eligibility"], {**answers, "income_per_person": 300})
-    assert unknown["result"] == "maybe" and unknown["rule"] is None and "乡镇" in unknown["reason"]["zh"]
-
-
-@pytest.mark.parametrize(
-    "policy_id, answers, result",
-    [
-        ("tekun", {"hukou_local": True, "age": 72, "severe_disability": False, "has_income": False, "has_supporter": False}, "likely"),
-        ("tekun", {"hukou_local": True, "age": 72, "severe_disability": False, "has_income": False, "has_supporter": True}, "unlikely"),
-        ("tekun", {"hukou_local": True, "age": 40, "severe_disability": False, "has_income": False, "has_supporter": False}, "unlikely"),
-        ("tekun", {"hukou_local": True, "age": 40, "severe_disability": True, "has_income": False, "has_supporter": False}, "likely"),
-        ("canji_butie", {"has_disability_card": False, "disability_grade": 1, "needs_long_term_care": True, "in_dibao": True}, "unlikely"),
-        ("canji_butie", {"has_disability_card": True, "disability_grade": 1, "needs_long_term_care": True, "in_dibao": False}, "likely"),
-        ("canji_butie", {"has_disability_card": True, "disability_grade": 3, "needs_long_term_care": False, "in_dibao": True}, "likely"),
-        ("canji_butie", {"has_disability_card": True, "disability_grade": 4, "needs_long_term_care": False, "in_dibao": False}, "maybe"),
-        ("yulu_jihua", {"family_registered": True, "in_vocational_school": True, "in_bachelor": False, "suspended": False}, "likely"),
-        ("yulu_jihua", {"family_registered": True, "in_vocational_school": False, "in_bachelor": True, "suspended": False}, "unlikely"),
-        ("yulu_jihua", {"family_registered": False, "in_vocational_school": True, "in_bachelor": False, "suspended": False}, "unlikely"),
-    ],
-)
-def test_self_check_outcomes(policy_id, answers, result):
-    record = next(r for r in builtin_policies() if r["id"] == policy_id)
-    assert set(answers) == {q["id"] for q in record["eligibility"]["questions"]}
-    outcome = policies.assess_eligibility(record["eligibility"], answers)
-    assert outcome["result"] == result
-    assert outcome["reason"]["zh"] and outcome["reason"]["en"]
 
 
 # ── search documents and hotlines ────────────────────────────────────────────────────────
@@ -298,7 +234,7 @@ async def test_hotlines_round_trip_and_refuse_bad_numbers(db):
         assert "self_harm" in by_number["12356"]["situations"]
         assert "domestic_violence" in by_number["12338"]["situations"]
         assert "fire" in by_number["119"]["situations"]
-        with pytest.raises(policies.PolicyDataError, match="use digits only"):
+        with pytest.raises(policy_checks.PolicyDataError, match="use digits only"):
             await policies.set_hotlines(s, [{"number": "1l0", "label": {"zh": "报警", "en": "Police"},
                                              "when": {"zh": "危险", "en": "danger"}, "situations": ["danger"]}])
         await policies.set_hotlines(s, stored[:2])

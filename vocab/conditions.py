@@ -16,10 +16,12 @@ import operator
 from functools import lru_cache
 from typing import Any
 
+from vocab.errors import VocabError
+
 __all__ = ["ConditionError", "check", "evaluate", "names"]
 
 
-class ConditionError(ValueError):
+class ConditionError(VocabError, ValueError):
     """The expression is not allowed or cannot be evaluated."""
 
 

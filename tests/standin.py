@@ -1,16 +1,18 @@
-"""A keyword stand-in for the NLU and the flow engine, used until `nlu/` and `flows/` provide
-theirs (bot/services.py picks the real ones when they can be imported).
+"""Test doubles for the NLU and the flow engine: tests of a channel, the pipeline or the staff
+API need a person's message to get *a* reply, not the real understanding (which the nlu and
+flow tests drive). Production has no stand-in: bot/services.py builds the real ones.
 
 `StandinNLU.parse` answers Rasa's ParseResult shape from a few keywords; `StandinHandler`
-answers a greeting or a request for help with the numbered main menu, an emergency with the
+answers a greeting or a request for help with a numbered menu, an emergency with the
 hotlines, and anything else by saying it did not understand, with the menu.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from bot.messages import Button
-from bot.turn import Turn
+from vocab.menu import MAIN_MENU
+from vocab.messages import Button
+from flows.turn import Turn
 
 __all__ = ["MENU", "StandinHandler", "StandinNLU"]
 
@@ -22,26 +24,8 @@ _KEYWORDS = [
 ]
 
 MENU = {
-    "zh": (
-        "您好，我是乡助。请选择：",
-        (
-            Button("问政策", "/policy"),
-            Button("我要求助", "/need"),
-            Button("查进度", "/status"),
-            Button("活动报名", "/activities"),
-            Button("找社工", "/human"),
-        ),
-    ),
-    "en": (
-        "Hello, I am Xiangzhu. Please choose:",
-        (
-            Button("Policies", "/policy"),
-            Button("Ask for help", "/need"),
-            Button("Check my case", "/status"),
-            Button("Activities", "/activities"),
-            Button("Talk to a social worker", "/human"),
-        ),
-    ),
+    "zh": ("您好，我是乡助。请选择：", tuple(Button(item.zh, item.payload) for item in MAIN_MENU)),
+    "en": ("Hello, I am Xiangzhu. Please choose:", tuple(Button(item.en, item.payload) for item in MAIN_MENU)),
 }
 
 _TEXTS = {

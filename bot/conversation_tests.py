@@ -15,7 +15,9 @@ run through the real dispatcher on a fresh SQLite database (format: flows/FORMAT
 
 Effects are pluggable: `@effect("name")` over `async def check(session, person_id, expected)
 -> str | None` (a problem in words, or None). The built-in ones are case_opened,
-enrollment, handoff_opened, slot and flow.
+enrollment, handoff_opened, slot and flow; the mission's are in bot/conversation_effects.py.
+It drives the whole app (services, dispatcher, gazetteer), so it lives in bot/: the flow engine
+(flows/) knows nothing of it.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from typing import Any, Awaitable, Callable, Iterable
 from ruamel.yaml import YAML
 from sqlalchemy import select
 
-from bot.messages import Inbound
+from vocab.messages import Inbound
 from storage.models import ChannelIdentity, Conversation, Enrollment, Handoff, NeedRequest
 
 __all__ = ["ConversationTest", "EFFECTS", "TestFailure", "effect", "load_tests", "run_tests", "ConversationRunner"]
@@ -207,13 +209,15 @@ class ConversationRunner:
         self.now = now or datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # a Monday, 10:00 in China
         self.services = None
         self.migrate = migrate  # False: the database is already at the newest schema
+        from bot import conversation_effects  # noqa: F401  (the mission's effects register on import)
         self._counter = 0
 
     async def __aenter__(self) -> "ConversationRunner":
         from bot.config import load_settings
         from bot.services import Services
         from flows.runtime import FlowRuntime
-        from storage import flow_store, migrate
+        from flows.store import seed_builtin
+        from storage import migrate
         from storage.db import Database
 
         if self.migrate:
@@ -222,7 +226,7 @@ class ConversationRunner:
         runtime = FlowRuntime(registry=self.registry)
         async with db.session() as session:
             for directory in self.flow_dirs:
-                await flow_store.seed_builtin(session, directory, registry=runtime.registry)
+                await seed_builtin(session, directory, registry=runtime.registry)
             if self.demo:
                 from bot.gazetteer import load_rows
                 from storage.demo import seed_demo

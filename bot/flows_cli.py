@@ -1,4 +1,5 @@
-"""`xiangzhu flows …`: check, publish, export and test flows without the web.
+"""`xiangzhu flows …`: check, publish, export and test flows without the web (the flow engine is
+flows/; this command is the app's, as it needs the settings and, to test, the whole app).
 
     xiangzhu flows validate [PATH...]   check files or folders (none: the built-in flows)
     xiangzhu flows publish FILE          save FILE as a new version and publish it
@@ -16,7 +17,7 @@ import click
 
 from bot.config import get_settings
 
-BUILTIN = Path(__file__).resolve().parent / "builtin"
+BUILTIN = Path(__file__).resolve().parents[1] / "flows" / "builtin"
 
 
 def _yaml_files(paths: tuple[Path, ...]) -> list[Path]:
@@ -56,6 +57,7 @@ def validate_command(paths: tuple[Path, ...]) -> None:
 @click.option("--by", default="cli", show_default=True, help="who publishes (kept in the audit log)")
 def publish_command(file: Path, by: str) -> None:
     """Save FILE (named <flow id>.yaml) as a new version and publish it."""
+    from flows.store import save_draft
     from flows.validate import FlowValidationError
     from storage import flow_store
     from storage.db import Database
@@ -64,7 +66,7 @@ def publish_command(file: Path, by: str) -> None:
         db = Database(get_settings().database_url)
         try:
             async with db.session() as session:
-                version = await flow_store.save_draft(session, file.stem, file.read_text(encoding="utf-8"), by)
+                version = await save_draft(session, file.stem, file.read_text(encoding="utf-8"), by)
                 await flow_store.publish(session, file.stem, version.id, by=by)
                 return f"已发布 {file.stem} 第 {version.version} 版 / published {file.stem} version {version.version}"
         finally:
@@ -115,7 +117,7 @@ def export_command(directory: Path) -> None:
 def test_command(paths: tuple[Path, ...], flow_dirs: tuple[Path, ...], demo: bool) -> None:
     """Run conversation tests (YAML) through the real dispatcher on a fresh database."""
     from bot.services import build_emergency_detector
-    from flows.conversation_tests import run_tests
+    from bot.conversation_tests import run_tests
     from nlu.parser import NLU
 
     files = _yaml_files(paths or (BUILTIN / "tests",))

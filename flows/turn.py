@@ -1,4 +1,5 @@
-"""What the dispatcher hands to the dialogue layer for one inbound message.
+"""What the dispatcher (bot/dispatcher.py) hands to the dialogue layer for one inbound message:
+the flow engine's input, so it lives here, below the app.
 
 The dispatcher (bot/dispatcher.py) owns the transaction: it opens the session, finds the
 person and their conversation row, runs the NLU, builds a `Turn`, and calls a `TurnHandler`
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.messages import Attachment, Button
+from vocab.messages import Attachment, Button
 
 CHOICE_PREFIX = "choice:"  # the payload of an answer button: "choice:<value>"
 

@@ -1,6 +1,6 @@
 """`xiangzhu wechat …`: the WeChat Official Account's custom menu.
 
-    xiangzhu wechat menu push              # the built-in menu below
+    xiangzhu wechat menu push              # the main menu (vocab/menu.py)
     xiangzhu wechat menu push --file m.json
     xiangzhu wechat menu push --print      # show the JSON, push nothing
 
@@ -17,24 +17,22 @@ from types import SimpleNamespace
 
 import click
 
+from bot.channel_store import ChannelStore
 from bot.config import get_settings
+from vocab.menu import MAIN_MENU, MenuItem
 
 __all__ = ["DEFAULT_MENU", "menu_problems", "wechat_group"]
 
+_TOP = ("/policy", "/activities")  # the rest go under 求助 (WeChat allows 3 top-level entries)
+
+
+def _click(item: MenuItem) -> dict:
+    return {"type": "click", "name": item.zh, "key": item.payload}
+
+
 DEFAULT_MENU = {
-    "button": [
-        {"type": "click", "name": "问政策", "key": "/policy"},
-        {"type": "click", "name": "活动", "key": "/activities"},
-        {
-            "name": "求助",
-            "sub_button": [
-                {"type": "click", "name": "我要求助", "key": "/need"},
-                {"type": "click", "name": "找社工", "key": "/human"},
-                {"type": "click", "name": "我的求助进度", "key": "/cases"},
-                {"type": "click", "name": "全部功能", "key": "/menu"},
-            ],
-        },
-    ]
+    "button": [_click(item) for item in MAIN_MENU if item.payload in _TOP]
+    + [{"name": "求助", "sub_button": [_click(item) for item in MAIN_MENU if item.payload not in _TOP]}]
 }
 
 
@@ -77,16 +75,15 @@ def menu_problems(menu: dict) -> list[str]:
 
 
 async def _push(settings, menu: dict) -> dict:
-    from bot.channels.wechat import WeChatApi
+    from bot.channels.wechat.client import WeChatApi
     from bot.services import utc_now
-    from storage.db import Database
 
-    db = Database(settings.database_url)
+    store = ChannelStore.open(settings.database_url)
     try:
-        services = SimpleNamespace(settings=settings, db=db, clock=utc_now)
+        services = SimpleNamespace(settings=settings, channel_store=store, clock=utc_now)
         return await WeChatApi(services, settings).create_menu(menu)
     finally:
-        await db.dispose()
+        await store.close()
 
 
 @click.group("wechat")
@@ -128,7 +125,7 @@ def menu_push(path: str | None, print_only: bool) -> None:
         click.echo("需要 XIANGZHU_WECHAT_APPID 和 XIANGZHU_WECHAT_SECRET / "
                    "XIANGZHU_WECHAT_APPID and XIANGZHU_WECHAT_SECRET must be set", err=True)
         sys.exit(2)
-    from bot.channels.wechat import WeChatApiError
+    from bot.channels.wechat.client import WeChatApiError
 
     try:
         asyncio.run(_push(settings, menu))

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from flows.conversation_tests import effect
+from bot.conversation_tests import effect
 from storage.models import Message, NeedRequest, Person
 
 

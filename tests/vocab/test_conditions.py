@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.conditions import ConditionError, check, evaluate, names
+from vocab.conditions import ConditionError, check, evaluate, names
 
 
 @pytest.mark.parametrize("expr, env, expected", [

@@ -1,0 +1,339 @@
+"""The WeChat adapter: a callback in (passive reply within PASSIVE_SECONDS, else the outbox),
+a message out (customer-service message within the 48-hour window, else the template, else
+held until the person writes). The package docstring (bot/channels/wechat/__init__.py) tells
+the whole story. Storage is reached only through `services.channel_store`."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import requests
+from fastapi import Request
+from fastapi.responses import PlainTextResponse, Response
+from wechatpy import create_reply, parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.utils import check_signature
+
+from bot.channels.base import (
+    ChannelAdapter,
+    DeliveryHeld,
+    PermanentSendError,
+    RecipientUnreachable,
+    RetryableSendError,
+    render_numbered,
+)
+from bot.channels.wechat.callback import CHANNEL, CallbackRejected, MediaToFetch, Parsed, check_plain_xml, to_inbound
+from bot.channels.wechat.client import TOKEN_ERRORS, WeChatApi, WeChatApiError
+from bot.media import MediaStore
+from vocab.errors import DatabaseUnavailable
+from vocab.messages import Attachment, Button, Inbound, Outbound
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.services import Services
+
+__all__ = ["CHANNEL", "HOLD_RETRY", "PASSIVE_SECONDS", "RESERVE_LEASE", "WINDOW", "WeChatAdapter", "wechat_enabled"]
+
+log = logging.getLogger("xiangzhu.wechat")
+
+MAX_BODY = 64 * 1024
+PASSIVE_SECONDS = 4.0  # WeChat gives up after 5 s
+WINDOW = timedelta(hours=48)  # customer-service messages only within 48 h of the person's last message
+RESERVE_LEASE = timedelta(seconds=60)  # WeChat's retries are over after ~15 s
+HOLD_RETRY = timedelta(days=3)  # a held row is looked at again after this even without contact
+
+OUTSIDE_WINDOW = {45015, 45047}  # reply time limit passed; too many messages without a reply
+UNREACHABLE = {43004, 43019, 40003}  # not subscribed; blocked the account; invalid openid
+RETRYABLE = {-1, 45009, 45011}  # system busy; API call quota; frequency limit
+
+
+def wechat_enabled(settings: "Settings") -> bool:
+    """The channel is on when the callback token and the AppID are configured."""
+    return bool(settings.wechat_token and settings.wechat_appid)
+
+
+@dataclass
+class _InFlight:
+    task: asyncio.Task
+    waiters: int = 0
+
+
+class WeChatAdapter(ChannelAdapter):
+    name = CHANNEL
+    renders_buttons = False
+    replies_in_response = True  # reserved for the passive reply; see the module docstring
+    pushes = True
+    rate_per_second = 50.0
+    burst = 20
+
+    def __init__(self, services: "Services", *, api: WeChatApi | None = None, passive_seconds: float = PASSIVE_SECONDS):
+        s = services.settings
+        self.services = services
+        self.token = s.wechat_token
+        self.appid = s.wechat_appid
+        self.template_id = getattr(s, "wechat_template_id", "") or ""
+        self.crypto = WeChatCrypto(s.wechat_token, s.wechat_aes_key, s.wechat_appid) if s.wechat_aes_key else None
+        self.api = api or WeChatApi(services)
+        self.media = MediaStore(s.media_dir)
+        self.passive_seconds = passive_seconds
+        self._inflight: dict[str, _InFlight] = {}
+        self._background: set[asyncio.Task] = set()
+
+    async def stop(self) -> None:
+        pending = [t for t in [*(e.task for e in self._inflight.values()), *self._background] if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=10)
+
+    # inbound ------------------------------------------------------------------------------
+
+    def signature_ok(self, signature: str, timestamp: str, nonce: str) -> bool:
+        try:
+            check_signature(self.token, signature or "", timestamp or "", nonce or "")
+        except InvalidSignatureException:
+            return False
+        return True
+
+    def parse_callback(self, body: bytes, query) -> tuple[Parsed, bool]:
+        """Check and decrypt one POST body; returns what it asks and whether it was encrypted.
+        Raises CallbackRejected."""
+        encrypted = (query.get("encrypt_type") or "raw").lower() == "aes"
+        if self.crypto is not None and not encrypted:
+            raise CallbackRejected(403, "safe mode is configured: plaintext callbacks are refused")
+        if encrypted and self.crypto is None:
+            raise CallbackRejected(400, "encrypted callback but XIANGZHU_WECHAT_AES_KEY is not set")
+        check_plain_xml(body)
+        xml: bytes | str = body
+        if encrypted:
+            try:
+                xml = self.crypto.decrypt_message(body, query.get("msg_signature") or "",
+                                                  query.get("timestamp") or "", query.get("nonce") or "")
+            except InvalidSignatureException as exc:
+                raise CallbackRejected(403, "wrong msg_signature") from exc
+            except Exception as exc:  # no <Encrypt>, bad base64/padding, another AppID
+                raise CallbackRejected(400, f"cannot decrypt: {type(exc).__name__}") from exc
+            check_plain_xml(xml)
+        try:
+            msg = parse_message(xml)
+        except Exception as exc:  # missing MsgType and the like
+            raise CallbackRejected(400, f"not a WeChat message: {type(exc).__name__}") from exc
+        if msg is None or not getattr(msg, "source", None):
+            raise CallbackRejected(400, "not a WeChat message: no FromUserName")
+        return to_inbound(msg), encrypted
+
+    async def receive(self, request: Request) -> Response:
+        started = time.monotonic()
+        q = request.query_params
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return rejected(413, "body too large")
+        if not self.signature_ok(q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", "")):
+            return rejected(403, "wrong signature")
+        body = await _read_capped(request, MAX_BODY)
+        if body is None:
+            return rejected(413, "body too large")
+        try:
+            parsed, encrypted = self.parse_callback(body, q)
+        except CallbackRejected as exc:
+            return rejected(exc.status, exc.reason)
+        if parsed.kind == "unsubscribe":
+            await self._unsubscribed(parsed.message.source)
+            return _success()
+        if parsed.kind != "dispatch":
+            return _success()
+        entry = self._inflight.get(parsed.inbound.message_id)
+        if entry is None:
+            entry = self._start(parsed)
+        else:
+            log.info("wechat: delivery %s again while it is being handled; joining", parsed.inbound.message_id)
+        entry.waiters += 1
+        remaining = max(0.0, self.passive_seconds - (time.monotonic() - started))
+        try:
+            await asyncio.wait_for(asyncio.shield(entry.task), timeout=remaining)
+        except asyncio.TimeoutError:
+            if not entry.task.done():
+                return _success()  # the outbox sends the replies when they are ready
+        except DatabaseUnavailable:
+            return rejected(503, "database unavailable")  # nothing stored: let WeChat retry
+        except Exception:
+            log.exception("wechat: handling %s failed", parsed.inbound.message_id)
+            return _success()
+        finally:
+            entry.waiters -= 1
+        if entry.task.cancelled() or entry.task.exception() is not None:
+            return _success()
+        reply = await self._passive_reply(parsed.inbound, entry.task.result())
+        if not reply:
+            return _success()
+        xml = create_reply(reply, parsed.message).render()
+        if encrypted:
+            xml = self.crypto.encrypt_message(xml, q.get("nonce", ""), q.get("timestamp") or None)
+        return Response(content=xml, media_type="application/xml")
+
+    def _start(self, parsed: Parsed) -> _InFlight:
+        message_id = parsed.inbound.message_id
+        task = asyncio.get_running_loop().create_task(self._process(parsed), name=f"wechat:{message_id}")
+        entry = self._inflight[message_id] = _InFlight(task)
+
+        def done(t: asyncio.Task) -> None:
+            if self._inflight.get(message_id) is entry:
+                del self._inflight[message_id]
+            if not t.cancelled() and t.exception() is not None:
+                return
+            if entry.waiters == 0:  # WeChat stopped waiting: the outbox sends everything
+                self._spawn(self._release(message_id))
+
+        task.add_done_callback(done)
+        return entry
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _process(self, parsed: Parsed) -> list[Outbound]:
+        """The work of one message, run once however often WeChat delivers it."""
+        s = self.services
+        inbound = parsed.inbound
+        if parsed.media:
+            inbound = await self._with_media(inbound, parsed.media)
+        replies = await s.dispatcher.handle(inbound)
+        # the dispatcher has recorded this contact (last_inbound_at): the window is open again
+        released = await s.channel_store.release_held(CHANNEL, inbound.sender, s.clock())
+        if released:
+            log.info("wechat: %d held messages for a returning person go out now", released)
+            s.wake_outbox()
+        return replies
+
+    async def _with_media(self, inbound: Inbound, media: tuple[MediaToFetch, ...]) -> Inbound:
+        attachments = list(inbound.attachments)
+        for item in media:
+            att = attachments[item.index]
+            try:
+                data, mime = await self.api.download_media(item.media_id)
+                path = await asyncio.to_thread(self.media.save, data, mime=mime or att.mime, suffix=item.fallback_suffix)
+            except Exception as exc:  # keep the media id; a worker can still see that something came
+                log.warning("wechat: downloading media %s failed: %s", item.media_id, exc)
+                continue
+            attachments[item.index] = Attachment(att.kind, path, mime.split(";")[0].strip() or att.mime,
+                                                 att.platform_id, att.text)
+        return replace(inbound, attachments=tuple(attachments))
+
+    async def _passive_reply(self, inbound: Inbound, replies: list[Outbound]) -> str:
+        """The text for the HTTP answer, if this answer may carry the first reply; the other
+        replies go to the outbox sender."""
+        s = self.services
+        claim = await s.channel_store.take_response(CHANNEL, inbound.message_id, s.clock())
+        if not claim.stored:  # not stored (the sender's lane was full): say it passively, once
+            return render_numbered(replies[0].text, replies[0].buttons) if replies else ""
+        if claim.released:
+            s.wake_outbox()
+        if not claim.claimed:
+            return ""
+        return render_numbered(claim.text, _buttons(claim.buttons), claim.locale or s.settings.default_locale)
+
+    async def _release(self, message_id: str) -> None:
+        s = self.services
+        try:
+            if await s.channel_store.release_responses(CHANNEL, s.clock(), channel_message_id=message_id):
+                s.wake_outbox()
+        except Exception:  # the leader's wechat_release_reserved job will release them
+            log.exception("wechat: releasing the replies of %s failed", message_id)
+
+    async def _unsubscribed(self, openid: str) -> None:
+        await self.services.channel_store.mark_unreachable(CHANNEL, openid)
+        log.info("wechat: a follower unsubscribed; marked unreachable")
+
+    # outbound -----------------------------------------------------------------------------
+
+    async def send(self, out: Outbound) -> None:
+        s = self.services
+        now = s.clock()
+        recipient = await s.channel_store.recipient(CHANNEL, out.recipient)
+        row_id = await self._sending_row(out.recipient)
+        if recipient is not None and recipient.unreachable:
+            raise RecipientUnreachable("the follower unsubscribed")
+        locale = recipient.locale if recipient is not None else ""
+        text = render_numbered(out.text, out.buttons, locale or s.settings.default_locale)
+        last = recipient.last_inbound_at if recipient is not None else None
+        if last is not None and now - last < WINDOW:
+            try:
+                await self.api.send_text(out.recipient, text)
+                await self._record_delivery(row_id, "custom")
+                return
+            except WeChatApiError as exc:
+                if exc.errcode not in OUTSIDE_WINDOW:
+                    raise _send_error(exc) from exc
+                log.info("wechat: %s outside the customer-service window (%s)", _mask(out.recipient), exc.errcode)
+            except requests.RequestException as exc:
+                raise RetryableSendError(f"wechat: {type(exc).__name__}: {exc}") from exc
+        if self.template_id:
+            try:
+                await self.api.send_template(out.recipient, self.template_id, _template_data(text))
+            except WeChatApiError as exc:
+                raise _send_error(exc) from exc
+            except requests.RequestException as exc:
+                raise RetryableSendError(f"wechat: {type(exc).__name__}: {exc}") from exc
+            await self._record_delivery(row_id, "template")
+            return
+        raise DeliveryHeld("wechat: outside the 48-hour window; waits for the person's next message",
+                           retry_after=HOLD_RETRY.total_seconds())
+
+    async def _sending_row(self, recipient: str) -> int | None:
+        """The outbox row the sender is sending now (claim_heads claims one per recipient)."""
+        worker = getattr(getattr(self.services, "outbox", None), "worker", None)
+        if worker is None:
+            return None
+        return await self.services.channel_store.sending_row(CHANNEL, recipient, worker)
+
+    async def _record_delivery(self, row_id: int | None, delivery: str) -> None:
+        if row_id is not None:
+            await self.services.channel_store.record_delivery(row_id, delivery)
+
+
+# ── helpers ──────────────────────────────────────────────────────────────────────────────
+
+
+def _buttons(raw) -> list[Button]:
+    return [Button(b.get("title", ""), b.get("payload", "")) for b in raw or []]
+
+
+def _template_data(text: str) -> dict:
+    """One template field `content` with the message; the template in the console must show
+    {{content.DATA}}."""
+    return {"content": {"value": text[:1000]}}
+
+
+def _send_error(exc: WeChatApiError) -> Exception:
+    if exc.errcode in UNREACHABLE:
+        return RecipientUnreachable(str(exc))
+    if exc.errcode is None or exc.errcode in RETRYABLE or exc.errcode in TOKEN_ERRORS:
+        return RetryableSendError(str(exc))
+    return PermanentSendError(str(exc))
+
+
+def _mask(openid: str) -> str:
+    return openid[:4] + "…" if len(openid) > 4 else "…"
+
+
+def _success() -> Response:
+    return PlainTextResponse("success")
+
+
+def rejected(status: int, reason: str) -> Response:
+    log.warning("wechat: callback rejected (%d): %s", status, reason)
+    return PlainTextResponse(reason, status_code=status)
+
+
+async def _read_capped(request: Request, limit: int) -> bytes | None:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
