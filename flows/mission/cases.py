@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from flows.mission.common import as_int, choice, local_date, pick
 from flows.registry import ActionContext, action

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from flows.mission.common import TZ, local_time, localized, pick
+from flows.mission.common import local_time, localized, pick
 from flows.registry import ActionContext, action
 from storage import handoffs, policies
 from storage.messages import recent_history

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from tests.fuzz import reproducer
 from tests.fuzz.database import demo_database, fuzz_runner
-from tests.fuzz.walk import Fuzzer, describe, distinct
+from tests.fuzz.walk import Fuzzer, Report, describe, distinct
 
 
-async def fuzz(database: str, seed: int, walks: int, nlu) -> "Report":  # noqa: F821
+async def fuzz(database: str, seed: int, walks: int, nlu) -> Report:
     with demo_database(database) as url:
         async with fuzz_runner(url, nlu) as runner:
             return await Fuzzer(runner, seed=seed, walks=walks, database=database).run()
