@@ -51,23 +51,36 @@ def train_command(cache_dir: Path | None, algorithm: str) -> None:
 @click.argument("file", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 @click.option("--by-style", "by_style", is_flag=True,
-              help="evaluate each file of nlu/data/test/styles/ (or of FILE, a directory) and print one row per style")
+              help="evaluate each file of the set's styles/ folder (or of FILE, a directory) and print one row per style")
+@click.option("--needs", "needs", is_flag=True, help="evaluate the set's needs_indirect.yml (need category recall)")
+@click.option("--set", "held_out_set", default=None, metavar="NAME",
+              help="a held-out set: a sub-folder of nlu/data/test (e.g. blind2) with styles/ and needs_indirect.yml; "
+                   "default: nlu/data/test itself")
 @click.option("--now", "now", default=None, help="reference time for dates, ISO 8601")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--algorithm", type=click.Choice(["logreg", "lbfgs", "sgd", "svm"]), default="logreg", show_default=True)
-def eval_command(file: Path | None, as_json: bool, by_style: bool, now: str | None, cache_dir: Path | None,
-                 algorithm: str) -> None:
+def eval_command(file: Path | None, as_json: bool, by_style: bool, needs: bool, held_out_set: str | None,
+                 now: str | None, cache_dir: Path | None, algorithm: str) -> None:
     """Evaluate on FILE (Rasa NLU YAML file or directory): intents, entities, emergencies."""
     from nlu.evaluation import evaluate, format_report
     from nlu.parser import NLU
     from nlu.training_data import load_training_data
 
+    root = _held_out_root(held_out_set)
+    if needs and by_style:
+        raise click.UsageError("give --by-style or --needs, not both")
+    if needs:
+        if file is not None:
+            raise click.UsageError("--needs evaluates the set's needs_indirect.yml; give no FILE")
+        file = root / "needs_indirect.yml"
+        if not file.is_file():
+            raise click.ClickException(f"{file} does not exist")
+    if file is None and not by_style:
+        raise click.UsageError("give a FILE, or --by-style, or --needs")
     nlu = NLU.load(cache_dir, algorithm=algorithm)
     if by_style:
-        _eval_by_style(nlu, file, as_json, datetime.fromisoformat(now) if now else None)
+        _eval_by_style(nlu, file or root / "styles", as_json, datetime.fromisoformat(now) if now else None)
         return
-    if file is None:
-        raise click.UsageError("give a FILE, or --by-style")
     data = load_training_data(file, synonyms_from=nlu.data)
     if not data.examples:
         raise click.ClickException(f"{file} holds no intent examples")
@@ -82,12 +95,28 @@ STYLE_COLUMNS = (("intent_accuracy", "accuracy"), ("intent_macro_f1", "macro-F1"
                  ("emergency_false_positive_rate", "false alarms"), ("need_category_recall", "need recall"))
 
 
-def _eval_by_style(nlu, directory: Path | None, as_json: bool, now: datetime | None) -> None:
-    """One evaluation per file of the style challenge set, as a table (or one JSON object by style)."""
-    from nlu.evaluation import evaluate
-    from nlu.training_data import TEST_DIR, load_training_data
+def _held_out_root(name: str | None) -> Path:
+    """The folder of a held-out set: nlu/data/test, or its sub-folder NAME (blind2, …)."""
+    from nlu.training_data import TEST_DIR
 
-    directory = directory or TEST_DIR / "styles"
+    if name is None:
+        return TEST_DIR
+    def is_set(folder: Path) -> bool:
+        return (folder / "styles").is_dir() or (folder / "needs_indirect.yml").is_file()
+
+    root = TEST_DIR / name
+    if "/" in name or "\\" in name or name.startswith(".") or not is_set(root):
+        sets = sorted(p.name for p in TEST_DIR.iterdir() if p.is_dir() and is_set(p))
+        raise click.BadParameter(f"no held-out set '{name}' in {TEST_DIR} (sets: {', '.join(sets) or 'none'})",
+                                 param_hint="--set")
+    return root
+
+
+def _eval_by_style(nlu, directory: Path, as_json: bool, now: datetime | None) -> None:
+    """One evaluation per file of a style challenge set, as a table (or one JSON object by style)."""
+    from nlu.evaluation import evaluate
+    from nlu.training_data import load_training_data
+
     if not directory.is_dir():
         raise click.BadParameter(f"{directory} is not a directory", param_hint="FILE")
     reports = {}

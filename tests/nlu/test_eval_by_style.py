@@ -40,3 +40,40 @@ def test_eval_without_a_file_or_by_style_is_a_usage_error(nlu_cache):
     result = CliRunner().invoke(nlu_group, ["eval", "--cache-dir", str(nlu_cache)])
     assert result.exit_code == 2
     assert "--by-style" in result.output
+
+
+BLIND2 = TEST_DIR / "blind2"
+
+
+def test_by_style_on_the_blind2_set(nlu_cache):
+    result = CliRunner().invoke(nlu_group, ["eval", "--set", "blind2", "--by-style", "--json", "--cache-dir", str(nlu_cache)])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert sorted(body) == sorted(p.stem for p in (BLIND2 / "styles").glob("*.yml")) == STYLES
+    for style, report in body.items():
+        assert report["n"] >= 40, style
+        assert report["emergency_recall"] is not None and report["need_category_recall"] is not None
+
+
+def test_needs_recall_on_the_blind2_set(nlu_cache):
+    result = CliRunner().invoke(nlu_group, ["eval", "--set", "blind2", "--needs", "--json", "--cache-dir", str(nlu_cache)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["n"] == report["need_examples"] >= 100  # every example is a need with its category
+    assert 0.0 <= report["need_category_recall"] <= report["need_category_offered_recall"] <= 1.0
+
+
+def test_needs_without_a_set_is_the_first_needs_file(nlu_cache):
+    result = CliRunner().invoke(nlu_group, ["eval", "--needs", "--json", "--cache-dir", str(nlu_cache)])
+    assert result.exit_code == 0, result.output
+    direct = CliRunner().invoke(nlu_group, ["eval", str(TEST_DIR / "needs_indirect.yml"), "--json",
+                                            "--cache-dir", str(nlu_cache)])
+    assert json.loads(result.output)["need_examples"] == json.loads(direct.output)["need_examples"]
+
+
+def test_an_unknown_set_is_a_usage_error_that_names_the_sets(nlu_cache):
+    result = CliRunner().invoke(nlu_group, ["eval", "--set", "nosuchset", "--by-style", "--cache-dir", str(nlu_cache)])
+    assert result.exit_code == 2
+    assert "blind2" in result.output
+    result = CliRunner().invoke(nlu_group, ["eval", "--set", "../train", "--needs", "--cache-dir", str(nlu_cache)])
+    assert result.exit_code == 2
