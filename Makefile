@@ -8,7 +8,7 @@ PORT ?= 8000
 PEERS := tests/peers
 PG_VERSION ?= 15
 
-.PHONY: run test chat venv venv-test db demo postgres peers chromium bench clean test-rasa fuzz
+.PHONY: run test chat venv venv-test db demo postgres peers chromium bench clean test-rasa fuzz editor-assets
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,7 +30,7 @@ db: venv
 	$(BIN)/xiangzhu db upgrade
 	$(BIN)/xiangzhu seed --demo
 
-run: db
+run: db editor-assets
 	@echo "Xiangzhu: REST http://$(HOST):$(PORT)/webhooks/rest/webhook  web http://$(HOST):$(PORT)/  (database ./data/xiangzhu.db)"
 	$(BIN)/xiangzhu serve --host $(HOST) --port $(PORT)
 
@@ -52,12 +52,19 @@ $(PEERS)/node_modules/.installed: $(PEERS)/package.json
 	cd $(PEERS) && npm install --no-audit --no-fund --silent
 	touch $@
 
+# The flow editor's front-end libraries (CodeMirror, Mermaid) from npm, served by the app.
+EDITOR_ASSETS := bot/flow_editor_assets
+editor-assets: $(EDITOR_ASSETS)/node_modules/.installed
+$(EDITOR_ASSETS)/node_modules/.installed: $(EDITOR_ASSETS)/package.json
+	cd $(EDITOR_ASSETS) && npm install --no-audit --no-fund --silent
+	touch $@
+
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
-test: venv-test postgres peers chromium
+test: venv-test postgres peers chromium editor-assets
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 # The conversation fuzzer (tests/fuzz): FUZZ_WALKS villagers per database, seeded; prints turns,

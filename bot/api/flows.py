@@ -88,7 +88,7 @@ def _diff(a: str, b: str, a_name: str, b_name: str) -> str:
     return "".join(difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True), a_name, b_name))
 
 
-async def _flow_json(s: AsyncSession, flow_id: str) -> dict:
+async def flow_json(s: AsyncSession, flow_id: str) -> dict:
     flow = await s.get(Flow, flow_id)
     if flow is None:
         raise not_found("流程", "flow")
@@ -120,7 +120,7 @@ async def list_flows(request: Request, c: Caller = Depends(caller)):
     _content_reader(c)
     async with services_of(request).db.session() as s:
         ids = await flow_store.flow_ids(s)
-        return {"flows": [{k: v for k, v in (await _flow_json(s, i)).items() if k not in ("yaml", "versions")}
+        return {"flows": [{k: v for k, v in (await flow_json(s, i)).items() if k not in ("yaml", "versions")}
                           for i in ids]}
 
 
@@ -128,7 +128,7 @@ async def list_flows(request: Request, c: Caller = Depends(caller)):
 async def get_flow(flow_id: str, request: Request, c: Caller = Depends(caller)):
     _content_reader(c)
     async with services_of(request).db.session() as s:
-        return await _flow_json(s, flow_id)
+        return await flow_json(s, flow_id)
 
 
 class FlowIn(BaseModel):
@@ -150,7 +150,7 @@ async def put_flow(flow_id: str, body: FlowIn, request: Request, c: Caller = Dep
         except FlowValidationError as exc:
             raise ApiError(422, "流程有错误，没有保存", "the flow has errors and was not saved",
                            errors=[str(e) for e in exc.errors]) from exc
-        return await _flow_json(s, flow_id)
+        return await flow_json(s, flow_id)
 
 
 async def _refuse_overwrite(s: AsyncSession, flow_id: str, body: FlowIn, c: Caller) -> None:
@@ -196,7 +196,7 @@ async def publish_flow(flow_id: str, request: Request, body: PublishIn | None = 
             await flow_store.publish(s, flow_id, version_id, by=c.scope.actor, now=now_of(services))
         except flow_store.FlowStoreError as exc:
             raise ApiError(422, "不能发布", str(exc)) from exc
-        return await _flow_json(s, flow_id)
+        return await flow_json(s, flow_id)
 
 
 class RollbackIn(BaseModel):
@@ -214,7 +214,7 @@ async def rollback_flow(flow_id: str, body: RollbackIn, request: Request, c: Cal
             await flow_store.rollback(s, flow_id, body.version, by=c.scope.actor, now=now_of(services))
         except flow_store.FlowStoreError as exc:
             raise ApiError(404, f"没有第 {body.version} 版", str(exc)) from exc
-        return await _flow_json(s, flow_id)
+        return await flow_json(s, flow_id)
 
 
 @router.get("/flows/{flow_id}/history", summary="Every version (who saved it, when, published when) and every "
