@@ -237,14 +237,19 @@ class FlowSimulator:
         state = _swap_versions({"flow_id": conv.flow_id, "flow_version_id": conv.flow_version_id, "step": conv.step,
                                 "slots": conv.slots or {}, "stack": conv.stack or [], "state": conv.state or {},
                                 "mode": conv.mode}, draft.id, DRAFT)
-        ended = [e for e in runtime.trace["ended"] if e["flow"] == req.flow_id]
-        slots = dict(conv.slots or {}) if conv.flow_id == req.flow_id or not ended else ended[-1]["slots"]
+        ended = runtime.trace["ended"]
+        if conv.flow_id:  # the slots of the flow running now, else of the flow that just ended
+            slots, slots_flow = dict(conv.slots or {}), conv.flow_id
+        elif ended:
+            slots, slots_flow = ended[-1]["slots"], ended[-1]["flow"]
+        else:
+            slots, slots_flow = {}, None
         return {
             "replies": [self._rendered(o.text, list(o.buttons), locale) for o in outs],
             "events": await self._events(session, before, person, person_before, sender),
-            "slots": slots,
+            "slots": slots, "slots_flow": slots_flow,
             "path": [sid for fid, sid in runtime.trace["path"] if fid == req.flow_id],
-            "ended": bool(ended) and conv.flow_id != req.flow_id,
+            "ended": any(e["flow"] == req.flow_id for e in ended) and conv.flow_id != req.flow_id,
             "flow": conv.flow_id, "step": conv.step, "state": state,
             "intent": (parse.get("intent") or {}).get("name"),
             "entities": [{"entity": e.get("entity"), "value": e.get("value")} for e in parse.get("entities") or []],

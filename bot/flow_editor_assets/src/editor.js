@@ -322,6 +322,14 @@ async function simulate(turn) {
   }
   const panel = document.getElementById("slot-panel");
   panel.replaceChildren();
+  panel.dataset.flow = r.data.slots_flow || "";
+  if (r.data.slots_flow) {
+    const dt = document.createElement("dt");
+    dt.textContent = "flow";
+    const dd = document.createElement("dd");
+    dd.textContent = r.data.slots_flow + (r.data.step ? ` · ${r.data.step}` : "");
+    panel.append(dt, dd);
+  }
   for (const [k, v] of Object.entries(r.data.slots)) {
     const dt = document.createElement("dt");
     dt.textContent = k;
