@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from bot import authz
-from bot.api.common import services_of
+from bot.api.common import ApiError, services_of
 from bot.api.flows import flow_json
 from bot.web import lang_of, page_caller, render, to_signin
 from storage import flow_store
@@ -141,7 +141,7 @@ async def editor_page(flow_id: str, request: Request):
     async with services_of(request).db.session() as s:
         try:
             flow = await flow_json(s, flow_id)
-        except Exception:
+        except ApiError:
             return render(request, "message.html", 404, message="找不到这个流程 / flow not found")
         villages = await village_areas(s)
     return render(request, "flows/editor.html", f=_f(request), flow=flow, csrf_token=who.csrf_token,
@@ -158,7 +158,7 @@ async def history_page(flow_id: str, request: Request):
     async with services_of(request).db.session() as s:
         try:
             flow = await flow_json(s, flow_id)
-        except Exception:
+        except ApiError:
             return render(request, "message.html", 404, message="找不到这个流程 / flow not found")
     return render(request, "flows/history.html", f=_f(request), flow=flow, csrf_token=who.csrf_token,
                   can_edit=authz.can_edit_content(who.scope), texts_json=json.dumps(_f(request), ensure_ascii=False),

@@ -32,6 +32,7 @@ from bot.authz import Caller
 from bot.flow_simulator import FlowSimulator, Persona, SimRequest, SimulationError
 from bot.flow_usage import step_usage
 from flows.diagram import diagram
+from flows.model import SLOT_TYPES, STEP_KINDS
 from flows.outline import outline
 from flows.registry import load_actions
 from flows.store import save_draft
@@ -284,8 +285,6 @@ async def flow_completions(flow_id: str, body: YamlIn, request: Request, c: Call
     async with services_of(request).db.session() as s:
         policies = [p.policy_id for p in await policy_service.current_policies(s)]
         flow_ids = await flow_store.flow_ids(s)
-    from flows.model import SLOT_TYPES, STEP_KINDS
-
     return {
         "steps": [st.id for st in shape.steps if not st.id.startswith("#")],
         "slots": shape.slots,

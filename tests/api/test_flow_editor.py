@@ -296,3 +296,24 @@ async def test_cli_history_diff_rollback(world, db_url):
     assert current.version == 3 and "停水几天了？" in current.yaml and audit.actor == "cli-test"
     r = _xiangzhu(db_url, "flows", "rollback", "water_report", "9")
     assert r.returncode == 1 and "9" in r.stderr
+
+
+async def test_pages_need_sign_in_and_offer_editing_to_admins_only(world):
+    from tests.api.helpers import sign_in
+
+    await _publish_water(world)
+    async with world.client() as c:
+        r = await c.get("/flows")
+        assert r.status_code == 303 and r.headers["location"].startswith("/signin")
+        assert (await sign_in(c, "w1")).status_code == 303
+        listed = await c.get("/flows")
+        assert listed.status_code == 200 and 'data-flow="water_report"' in listed.text and "报告饮水问题" in listed.text
+        page = await c.get("/flows/water_report")
+        assert page.status_code == 200
+        assert '"@codemirror/view": "/flows/assets/npm/@codemirror/view/' in page.text  # served by the app
+        assert 'id="save"' not in page.text and 'data-tab="sim"' not in page.text  # a worker reads only
+        assert (await c.get("/flows/assets/src/editor.js")).status_code == 200
+        assert (await c.get("/flows/assets/npm/@codemirror/view/package.json")).status_code == 200
+        assert (await c.get("/flows/nowhere")).status_code == 404
+        history = await c.get("/flows/water_report/history?lang=en")
+        assert history.status_code == 200 and "Versions" in history.text
