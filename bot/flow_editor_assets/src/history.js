@@ -12,7 +12,9 @@ async function call(method, url, body) {
   return { ok: r.ok, status: r.status, data: await r.json() };
 }
 
-const when = (iso) => (iso || "").slice(0, 16).replace("T", " ");
+// shown in the browser's time zone (the API answers in UTC)
+const when = (iso) => (iso ? new Date(iso).toLocaleString(flow.lang === "en" ? "en-GB" : "zh-CN",
+  { dateStyle: "short", timeStyle: "short" }) : "");
 
 function showDiff(text) {
   const pre = document.getElementById("diff");
