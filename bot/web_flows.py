@@ -14,8 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import FileResponse, Response
 
 from bot import authz
 from bot.api.common import ApiError, services_of
@@ -165,12 +164,25 @@ async def history_page(flow_id: str, request: Request):
                   prefix=PREFIX)
 
 
+@router.get(PREFIX + "/{kind}/{path:path}")
+async def asset(kind: str, path: str, request: Request):
+    """The editor's scripts (src) and npm libraries (npm), for signed-in staff only, like every
+    page of the app."""
+    if await page_caller(request) is None:
+        return to_signin(request)
+    root = {"src": ASSETS / "src", "npm": NPM}.get(kind)
+    if root is None:
+        return Response(status_code=404)
+    file = (root / path).resolve()
+    if not file.is_relative_to(root.resolve()) or not file.is_file():
+        return Response(status_code=404)
+    media = "text/javascript" if file.suffix in (".js", ".mjs") else None
+    return FileResponse(file, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
+
+
 def mount(app: FastAPI, services) -> None:
     if getattr(app.state, "services", None) is None:
         app.state.services = services
-    app.mount(f"{PREFIX}/src", StaticFiles(directory=ASSETS / "src"), name="flow-editor-src")
-    if NPM.is_dir():
-        app.mount(f"{PREFIX}/npm", StaticFiles(directory=NPM), name="flow-editor-npm")
     app.include_router(router)
 
 
