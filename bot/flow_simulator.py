@@ -191,14 +191,17 @@ class FlowSimulator:
         if not req.start and not (req.text or req.payload):
             raise SimulationError("say something, or start the flow")
         sender = req.sender or uuid.uuid4().hex
+        text = "" if req.start else req.text
+        cleaned = clean_text(text, self.services.settings.max_message_chars)
+        understood = Dispatcher(self.services)._understand(cleaned.text)  # before the transaction: no lock held
         async with self.services.db.sessions() as session:
             await session.begin()
             try:
-                return await self._turn(session, req, flow, sender)
+                return await self._turn(session, req, flow, sender, cleaned, understood)
             finally:
                 await session.rollback()
 
-    async def _turn(self, session, req: SimRequest, flow, sender: str) -> dict:
+    async def _turn(self, session, req: SimRequest, flow, sender: str, cleaned, understood) -> dict:
         now = self.services.clock()
         draft = await flow_store.save_version(session, req.flow_id, req.yaml, created_by="simulator")
         await flow_store.publish(session, req.flow_id, draft.id, by="simulator", now=now)
@@ -221,11 +224,9 @@ class FlowSimulator:
 
         runtime = _TracingRuntime(self._registry())  # fresh: version ids made here are not reused
         dispatcher = Dispatcher(_Services(self.services, session), handler=runtime)
-        text = "" if req.start else req.text
         payload = START if req.start else req.payload
-        cleaned = clean_text(text, self.services.settings.max_message_chars)
-        parse, emergency = dispatcher._understand(cleaned.text)
-        inbound = Inbound(channel=CHANNEL, sender=sender, text=text, payload=payload,
+        parse, emergency = understood
+        inbound = Inbound(channel=CHANNEL, sender=sender, text=cleaned.text, payload=payload,
                           message_id=uuid.uuid4().hex, locale_hint=req.persona.locale)
         outs = await dispatcher._turn(inbound, cleaned, parse, emergency)
         await session.flush()
