@@ -96,3 +96,8 @@ def test_need_examples_stay_out_of_the_intent_model_and_the_test_files(nlu):
     assert len(need_texts) >= 200
     assert not need_texts & {ex.text for ex in nlu.data.examples}  # the intent model never sees them
     assert not need_texts & {ex.text for ex in load_training_data(TEST_DIR).examples}
+
+
+def test_a_cold_house_with_broken_windows_is_housing(nlu):
+    need = [e for e in nlu.parse("冬天屋里冷得跟冰窖一样 窗户都是破的")["entities"] if e["entity"] == "need_category"]
+    assert need and need[0]["value"] == "housing"
