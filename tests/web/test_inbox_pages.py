@@ -240,3 +240,35 @@ async def test_english_switch_and_static_assets(world):
             pytest.fail("htmx is missing: run `make web-assets`")
         assert "htmx" in js.text[:2000]
         assert (await c.get("/static/vendor/sse.min.js")).status_code == 200
+
+
+async def test_saved_answers_own_and_shared(world):
+    async with signed_in(world, "admin") as admin:
+        r = await post_form(admin, "/answers", "/answers", name="办公时间", text="办公时间是周一到周五 8:30–17:30。",
+                            shared="1")
+        assert r.status_code == 303
+    async with signed_in(world, "w1") as w1:
+        r = await post_form(w1, "/answers", "/answers", name="我的", text="我是{name}的社工。", shared="1")
+        assert r.status_code == 303  # a worker's answer is their own, even if they ask to share it
+        r = await post_form(w1, "/answers", "/answers", name="有 空格", text="x")
+        assert r.status_code == 422 and "空格" in r.text
+        page = (await w1.get("/answers")).text
+        shared = re.search(r'<ul class="answers" id="shared-answers">(.*?)</ul>', page, re.S).group(1)
+        own = re.search(r'<ul class="answers" id="own-answers">(.*?)</ul>', page, re.S).group(1)
+        assert "办公时间" in shared and "/delete" not in shared  # shared: theirs to use, not to delete
+        assert "我的" in own and "我的" not in shared
+        async with world.db.session() as s:
+            rows = {a.name: a for a in (await s.execute(select(SavedAnswer))).scalars()}
+        assert rows["办公时间"].owner_staff_id is None and rows["我的"].owner_staff_id is not None
+        token = csrf_of(page)
+        assert (await w1.post(f"/answers/{rows['办公时间'].id}/delete", data={"csrf_token": token})).status_code == 404
+        hid = world.ids["handoff_p1"]
+        await post_form(w1, f"/handoffs/{hid}", f"/handoffs/{hid}/claim")
+        r = await post_form(w1, f"/handoffs/{hid}", f"/handoffs/{hid}/reply", answer=str(rows["办公时间"].id))
+        assert r.status_code == 303
+        r = await post_form(w1, "/answers", f"/answers/{rows['我的'].id}/delete")
+        assert r.status_code == 303
+    async with world.db.session() as s:
+        assert {a.name for a in (await s.execute(select(SavedAnswer))).scalars()} == {"办公时间"}
+        sent = [o.text for o in (await s.execute(select(OutboxMessage).where(OutboxMessage.recipient == "tg-1001"))).scalars()]
+        assert "办公时间是周一到周五 8:30–17:30。" in sent
