@@ -69,26 +69,35 @@ def watch_console(page) -> list[str]:
     return problems
 
 
-def test_new_handoff_appears_live_then_claim_reply_close(server, page, artifacts):
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desk", "phone"])
+def test_new_handoff_appears_live_then_claim_reply_close(server, browser, artifacts, viewport):
+    context = browser.new_context(viewport=viewport, is_mobile=True, has_touch=True) if viewport else (
+        browser.new_context())
+    page = context.new_page()
+    label = "phone" if viewport else "desk"
     problems = watch_console(page)
     sign_in(page, server.base, *SUPERVISOR)
     page.goto(server.base + "/queue")
     page.wait_for_selector("#queue")
     page.evaluate("window.__sameDocument = true")  # gone if the page were reloaded
-    assert page.locator("#queue li.row").count() == 0
+    before = page.eval_on_selector_all("#queue li.row", "rows => rows.map(r => r.dataset.id)")
 
-    sender = "browser-villager"
+    sender = f"browser-villager-{label}"
     ask_for_a_worker(server.base, sender)
     name_villager(server, sender, SCRIPT_NAME)
 
-    row = page.locator("#queue li.row").first
-    row.wait_for(timeout=20_000)
-    page.wait_for_function("(n) => document.querySelector('#queue .name')?.textContent === n", arg=SCRIPT_NAME,
-                           timeout=20_000)
+    new_id = page.wait_for_function(
+        """(before) => { const r = [...document.querySelectorAll('#queue li.row')]
+                          .find(r => !before.includes(r.dataset.id));
+                         return r && r.querySelector('.name').textContent.includes('大娘') && r.dataset.id; }""",
+        arg=before, timeout=20_000).json_value()
+    row = page.locator(f'#queue li.row[data-id="{new_id}"]')
+    assert row.locator(".name").inner_text() == SCRIPT_NAME
     assert page.evaluate("window.__sameDocument") is True  # arrived without a reload
     assert page.locator("#queue script, #queue b").count() == 0  # the name is text, not markup
     assert page.evaluate("window.__pwned") is None
-    page.screenshot(path=str(artifacts / "queue-live.png"), full_page=True)
+    assert no_sideways_scroll(page)
+    page.screenshot(path=str(artifacts / f"{label}-queue-live.png"), full_page=True)
 
     row.locator("a").click()
     page.wait_for_selector("#claim-form")
@@ -109,7 +118,8 @@ def test_new_handoff_appears_live_then_claim_reply_close(server, page, artifacts
     villager_says(server.base, sender, "谢谢，我在家等着")
     page.wait_for_selector("#history .msg.in >> text=谢谢，我在家等着", timeout=20_000)
     assert page.evaluate("window.__sameDocument") is True
-    page.screenshot(path=str(artifacts / "conversation.png"), full_page=True)
+    assert no_sideways_scroll(page)
+    page.screenshot(path=str(artifacts / f"{label}-conversation.png"), full_page=True)
 
     page.fill("#outcome-text", "已联系村委会上门修屋顶")
     page.click("#close-form button[type=submit]")
@@ -119,6 +129,7 @@ def test_new_handoff_appears_live_then_claim_reply_close(server, page, artifacts
                "the villager is told the conversation ended")
     assert page.evaluate("window.__pwned") is None
     assert not [p for p in problems if "Content Security Policy" in p or "dialog" in p], problems
+    context.close()
 
 
 def test_phone_sized_pages_do_not_scroll_sideways(server, browser, artifacts):
