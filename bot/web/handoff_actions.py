@@ -54,7 +54,7 @@ async def reply_saved(s: AsyncSession, scope: StaffScope, h: Handoff, answer_id:
     """Send one of the caller's saved answers (their own or a shared one), filled in."""
     answer = next((a for a in await desk_notes.answers_for(s, scope.staff_id) if a.id == answer_id), None)
     if answer is None:
-        raise Refused(422, "empty")
+        raise Refused(422, "no_answer")
     person = await s.get(Person, h.person_id)
     village = await s.get(Area, h.village_id) if h.village_id else None
     text = desk_notes.fill(answer.text, name=(person.display_name if person else "") or "",

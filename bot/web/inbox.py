@@ -156,6 +156,9 @@ async def conversation_events(handoff_id: int, request: Request):
     who = await page_caller(request)
     if who is None:
         return not_signed_in(request)
+    async with services_of(request).db.session() as s:
+        if await listing.visible_handoff(s, who.scope, handoff_id) is None:
+            return _not_found(request, who)
 
     async def fragments(caller: Caller):
         async with services_of(request).db.session() as s:
@@ -182,7 +185,7 @@ async def attachment(handoff_id: int, message_id: int, index: int, request: Requ
             items = h.attachments or []
         else:
             m = await s.get(Message, message_id)
-            items = m.attachments or [] if m is not None and m.person_id == h.person_id else []
+            items = (m.attachments or []) if m is not None and m.person_id == h.person_id else []
         item = items[index] if 0 <= index < len(items) and isinstance(items[index], dict) else {}
         if item.get("path"):
             await audit.record(s, who.scope.actor, "handoff.file", f"handoff:{h.id}", {"message": message_id})

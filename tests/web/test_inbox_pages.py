@@ -120,6 +120,10 @@ async def test_outside_the_area_is_404_and_changes_nothing(world):
                              ("transfer", {"to": "w1"}), ("close", {"outcome": "x"})):
             r = await c.post(f"/handoffs/{other}/{action}", data={"csrf_token": token, **data})
             assert r.status_code == 404, (action, r.status_code)
+        assert (await c.get(f"/handoffs/{other}/events")).status_code == 404  # nor its live history
+    async with signed_in(world, "viewer") as c:
+        for url in ("/live/queue", "/live/home", "/supervise/events", f"/handoffs/{other}/events"):
+            assert (await c.get(url)).status_code == 404, url
     async with world.db.session() as s:
         h = await s.get(Handoff, other)
         assert h.status == "waiting" and h.claimed_by_staff_id is None
@@ -266,9 +270,29 @@ async def test_saved_answers_own_and_shared(world):
         await post_form(w1, f"/handoffs/{hid}", f"/handoffs/{hid}/claim")
         r = await post_form(w1, f"/handoffs/{hid}", f"/handoffs/{hid}/reply", answer=str(rows["办公时间"].id))
         assert r.status_code == 303
+        async with signed_in(world, "w3") as w3:  # another worker's own answer is not theirs to send
+            r = await post_form(w3, "/answers", "/answers", name="w3的", text="w3 的话")
+        async with world.db.session() as s:
+            w3_answer = (await s.execute(select(SavedAnswer).where(SavedAnswer.name == "w3的"))).scalar_one()
+        r = await post_form(w1, f"/handoffs/{hid}", f"/handoffs/{hid}/reply", answer=str(w3_answer.id))
+        assert r.status_code == 422 and "没有这条常用回复" in r.text
         r = await post_form(w1, "/answers", f"/answers/{rows['我的'].id}/delete")
         assert r.status_code == 303
     async with world.db.session() as s:
-        assert {a.name for a in (await s.execute(select(SavedAnswer))).scalars()} == {"办公时间"}
+        assert {a.name for a in (await s.execute(select(SavedAnswer))).scalars()} == {"办公时间", "w3的"}
         sent = [o.text for o in (await s.execute(select(OutboxMessage).where(OutboxMessage.recipient == "tg-1001"))).scalars()]
-        assert "办公时间是周一到周五 8:30–17:30。" in sent
+        assert "办公时间是周一到周五 8:30–17:30。" in sent and "w3 的话" not in sent
+
+
+async def test_live_queue_stream_sends_changed_fragments_only(world, monkeypatch):
+    from bot.web import live
+
+    monkeypatch.setattr(live, "LIFETIME", 0.8)  # the stream ends by itself, so the test can read it whole
+    world.app.state.services.settings.web_poll_seconds = 0.1
+    hid = world.ids["handoff_p1"]
+    async with signed_in(world, "w1") as c:
+        r = await c.get("/live/queue")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    assert r.text.count("event: queue\n") == 1  # polled several times, sent once: it did not change
+    assert f'data: <ul class="rows" id="queue-list">' in r.text and f'data-id="{hid}"' in r.text
+    assert f'data-id="{world.ids["handoff_p3"]}"' not in r.text  # another area's handoff
