@@ -116,6 +116,21 @@ async def _history_html(request: Request, s, h) -> str:
     return render_fragment(request, "_history.html", lines=await listing.history(s, h, texts(request)))
 
 
+def _seen(h) -> str:
+    """What the page's forms were drawn for: the status and who had claimed it."""
+    return f"{h.status}:{h.claimed_by_staff_id or 0}"
+
+
+async def _state_html(request: Request, s, h, *, seen: str) -> str:
+    """The status line; when the handoff changed since the page was drawn (another worker
+    claimed or closed it), it says so with a link to reload the forms."""
+    t, lang = texts(request), lang_of(request)
+    row = await listing.row_of(s, h, now=now_of(services_of(request)), lang=lang, t=t)
+    village = await s.get(Area, h.village_id) if h.village_id else None
+    return render_fragment(request, "_state.html", h=h, row=row, village=listing.area_name(village, lang, t),
+                           case=await listing.case_number(s, h), changed=_seen(h) != seen)
+
+
 async def _conversation(request: Request, who: Caller, handoff_id: int, *, error: str = "", status_code: int = 200,
                         audit_read: bool = True):
     t, lang = texts(request), lang_of(request)
@@ -128,7 +143,8 @@ async def _conversation(request: Request, who: Caller, handoff_id: int, *, error
         person = await s.get(Person, h.person_id)
         village = await s.get(Area, h.village_id) if h.village_id else None
         context = dict(
-            h=h, row=row, history_html=await _history_html(request, s, h), notes=await listing.notes(s, h),
+            h=h, row=row, history_html=await _history_html(request, s, h), seen=_seen(h),
+            state_html=await _state_html(request, s, h, seen=_seen(h)), notes=await listing.notes(s, h),
             answers=await desk_notes.answers_for(s, who.scope.staff_id), case=await listing.case_number(s, h),
             targets=await listing.transfer_targets(s, h) if h.status != "closed" else [],
             attachments=[listing.shown(h.id, 0, i, a) for i, a in enumerate(h.attachments or [])
@@ -159,13 +175,15 @@ async def conversation_events(handoff_id: int, request: Request):
     async with services_of(request).db.session() as s:
         if await listing.visible_handoff(s, who.scope, handoff_id) is None:
             return _not_found(request, who)
+    seen = request.query_params.get("seen", "")
 
     async def fragments(caller: Caller):
         async with services_of(request).db.session() as s:
             h = await listing.visible_handoff(s, caller.scope, handoff_id)
             if h is None:
                 return None
-            return {"history": await _history_html(request, s, h)}
+            return {"state": await _state_html(request, s, h, seen=seen),
+                    "history": await _history_html(request, s, h)}
 
     return live.stream(request, fragments)
 

@@ -296,3 +296,20 @@ async def test_live_queue_stream_sends_changed_fragments_only(world, monkeypatch
     assert r.text.count("event: queue\n") == 1  # polled several times, sent once: it did not change
     assert f'data: <ul class="rows" id="queue-list">' in r.text and f'data-id="{hid}"' in r.text
     assert f'data-id="{world.ids["handoff_p3"]}"' not in r.text  # another area's handoff
+
+
+async def test_live_conversation_says_when_someone_else_claimed_it(world, monkeypatch):
+    from bot.web import live
+
+    monkeypatch.setattr(live, "LIFETIME", 0.5)
+    world.app.state.services.settings.web_poll_seconds = 0.1
+    hid = world.ids["handoff_p1"]
+    async with signed_in(world, "w1") as w1, signed_in(world, "sup") as sup:
+        page = (await w1.get(f"/handoffs/{hid}")).text
+        stream_url = re.search(r'sse-connect="([^"]+)"', page).group(1)
+        assert stream_url == f"/handoffs/{hid}/events?seen=waiting:0"
+        quiet = (await w1.get(stream_url)).text
+        assert "event: state\n" in quiet and "event: history\n" in quiet and 'id="state-changed"' not in quiet
+        await post_form(sup, f"/handoffs/{hid}", f"/handoffs/{hid}/claim")
+        told = (await w1.get(stream_url)).text
+        assert 'id="state-changed"' in told and "sup工" in told
