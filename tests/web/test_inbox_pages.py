@@ -189,7 +189,7 @@ async def test_supervisor_view_shows_queue_load_and_duty(world):
         await post_form(sup, f"/handoffs/{hid}", f"/handoffs/{hid}/transfer", to="w1")
         page = (await sup.get("/supervise")).text
         row = re.search(r'<tr data-username="w1">(.*?)</tr>', page, re.S).group(1)
-        assert '<td class="load">1</td>' in row
+        assert '<td class="tight load">1</td>' in row
         assert "在班" in row  # Monday 10:00 in Asia/Shanghai: office hours
         assert 'data-username="w3"' not in page  # another township's worker
         assert f'data-id="{hid}"' in page
