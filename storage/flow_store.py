@@ -7,7 +7,7 @@ on, and every process caches parsed flows by version id. The caller owns the tra
 
     v = await save_version(s, "need_request", yaml_text, created_by="staff:3")
     await publish(s, "need_request", v.id, by="staff:3")
-    await rollback(s, "need_request", to_version=2, by="staff:3")
+    await rollback(s, "need_request", to_version=2, by="staff:3")  # version 2's text as a new version
 
 Storage does not read flows: the flow engine validates a text before it is saved
 (flows/store.py `save_draft`, `seed_builtin`).
@@ -22,11 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, driver
 from storage.errors import StorageError
-from storage.models import Flow, FlowVersion, utcnow
+from storage.models import AuditEntry, Flow, FlowVersion, utcnow
 
 __all__ = [
     "CURRENT_IDS", "FlowStoreError", "FlowSummary", "current_ids", "current_version", "remember_current_ids",
-    "get_version", "get_versions", "list_flows", "publish", "rollback", "save_version",
+    "get_version", "get_versions", "latest_version", "lock_flow", "list_flows", "publications", "publish", "rollback",
+    "save_version", "version_by_number",
 ]
 
 
@@ -108,6 +109,12 @@ async def _flow_row(session: AsyncSession, flow_id: str, *, create: bool) -> Flo
     return flow
 
 
+async def lock_flow(session: AsyncSession, flow_id: str) -> Flow | None:
+    """The flow's row, locked until the transaction ends (PostgreSQL; SQLite holds the write
+    lock already): a check-then-save by one admin does not interleave with another's."""
+    return await _flow_row(session, flow_id, create=False)
+
+
 async def save_version(session: AsyncSession, flow_id: str, yaml_text: str, created_by: str = "system") -> FlowVersion:
     """Save `yaml_text` (already validated by the caller) as a new, unpublished version."""
     await _flow_row(session, flow_id, create=True)
@@ -147,16 +154,40 @@ async def publish(session: AsyncSession, flow_id: str, version_id: int | None = 
     return version
 
 
-async def rollback(session: AsyncSession, flow_id: str, to_version: int, by: str = "system") -> FlowVersion:
-    """Publish an earlier version again, by its number (1, 2, …)."""
-    version = (await session.execute(
-        select(FlowVersion).where(FlowVersion.flow_id == flow_id, FlowVersion.version == to_version)
-    )).scalar_one_or_none()
-    if version is None:
+async def rollback(session: AsyncSession, flow_id: str, to_version: int, by: str = "system",
+                   now: datetime | None = None) -> FlowVersion:
+    """Publish an earlier version anew, by its number (1, 2, …): its text becomes a new
+    version, published at once, so history only grows and conversations on the version
+    being replaced finish on it."""
+    old = await version_by_number(session, flow_id, to_version)
+    if old is None:
         raise FlowStoreError(f"flow '{flow_id}' has no version {to_version}")
-    result = await publish(session, flow_id, version.id, by=by)
-    await audit.record(session, by, "flow.rollback", f"flow:{flow_id}", {"version": to_version})
+    copy = await save_version(session, flow_id, old.yaml, created_by=by)
+    result = await publish(session, flow_id, copy.id, by=by, now=now)
+    await audit.record(session, by, "flow.rollback", f"flow:{flow_id}",
+                       {"version": to_version, "as_version": copy.version})
     return result
+
+
+async def version_by_number(session: AsyncSession, flow_id: str, number: int) -> FlowVersion | None:
+    return (await session.execute(
+        select(FlowVersion).where(FlowVersion.flow_id == flow_id, FlowVersion.version == number)
+    )).scalar_one_or_none()
+
+
+async def latest_version(session: AsyncSession, flow_id: str) -> FlowVersion | None:
+    return (await session.execute(
+        select(FlowVersion).where(FlowVersion.flow_id == flow_id).order_by(FlowVersion.version.desc()).limit(1)
+    )).scalar_one_or_none()
+
+
+async def publications(session: AsyncSession, flow_id: str) -> list[AuditEntry]:
+    """Every publish and rollback of a flow (who, when, which version), newest first."""
+    rows = await session.execute(
+        select(AuditEntry).where(AuditEntry.target == f"flow:{flow_id}",
+                                       AuditEntry.action.in_(("flow.publish", "flow.rollback")))
+        .order_by(AuditEntry.id.desc()))
+    return list(rows.scalars())
 
 
 async def list_flows(session: AsyncSession) -> list[FlowSummary]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.web.conftest import ARGS, CHROMIUM  # noqa: F401  (the flow editor's browser test imports them from here)
+
 pytestmark = [pytest.mark.slow]
 
 
