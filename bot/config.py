@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     timer_poll_seconds: float = 1.0
     message_retention_days: int = 30
 
+    # Staff web: how often a live page (queue, conversation) looks for changes
+    web_poll_seconds: float = 2.0
+
 
 def _toml_values() -> dict:
     path = os.environ.get("XIANGZHU_CONFIG")

@@ -334,6 +334,30 @@ class Handoff(Base):
     escalated_at: Mapped[datetime | None]
 
 
+class HandoffNote(Base):
+    """A worker's private note on a handoff: staff see it, the villager never does."""
+
+    __tablename__ = "handoff_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SavedAnswer(Base):
+    """A reply a worker keeps for reuse, with {name}, {village}, {case} filled in when sent.
+    `owner_staff_id` empty: shared with everyone (admins keep those)."""
+
+    __tablename__ = "saved_answers"
+    __table_args__ = (UniqueConstraint("owner_staff_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # ── content: flows and policies ──────────────────────────────────────────────────────────
 
 
