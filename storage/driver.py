@@ -39,10 +39,9 @@ Everything off the hot path uses the ORM and Core as usual.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import ColumnElement, Table, bindparam, insert, update
+from sqlalchemy import JSON, ColumnElement, Date, DateTime, Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
@@ -51,38 +50,64 @@ from sqlalchemy.sql.expression import Executable
 
 __all__ = ["Cursor", "Insert", "Query", "Scalar", "UpdateById", "listened", "run"]
 
-# the engine events that see a statement executed on a connection
-_STATEMENT_EVENTS = ("before_execute", "before_cursor_execute", "after_cursor_execute", "after_execute")
-
-
 def listened(connection: Connection) -> bool:
-    """True when echo / SQL logging or an execution event would see statements on `connection`."""
+    """True when echo / SQL logging or an execution event would see statements on `connection`
+    (listeners on the engine or its class; on the dialect for `handle_error`)."""
     if connection._echo:
         return True
-    dispatch = connection.dispatch
-    return any(getattr(dispatch, name) for name in _STATEMENT_EVENTS) or bool(connection.dialect.dispatch.handle_error)
+    dispatch = connection.engine.dispatch  # its listener collections are attributes once looked up
+    return (bool(dispatch.before_execute) or bool(dispatch.before_cursor_execute)
+            or bool(dispatch.after_cursor_execute) or bool(dispatch.after_execute)
+            or bool(connection.dialect.dispatch.handle_error))
 
 
-def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A bind processor that answers a repeated value at once: a turn writes the same `now`
-    into many columns, and formatting a datetime is the costliest processor on SQLite."""
-    last_in: list = [object(), None]
+_remembered: dict[tuple, Callable[[Any], Any]] = {}
+
+
+def _remembering(process: Callable[[Any], Any], key: tuple) -> Callable[[Any], Any]:
+    """A datetime bind processor that answers a repeated value at once: a turn writes the
+    same `now` into many columns of several rows, and formatting a datetime is the costliest
+    processor on SQLite. One per type and dialect (`key`), shared by every statement."""
+    found = _remembered.get(key)
+    if found is not None:
+        return found
+    last = [(object(), None)]  # one (value, text) pair, replaced whole: safe across threads
 
     def remembered(value):
-        if value is last_in[0]:
-            return last_in[1]
+        pair = last[0]
+        if value is pair[0]:
+            return pair[1]
         out = process(value)
-        last_in[0], last_in[1] = value, out
+        last[0] = (value, out)
         return out
 
+    _remembered[key] = remembered
     return remembered
 
 
-def _immutable(type_) -> bool:
-    try:
-        return type_.python_type in (datetime, date)
-    except NotImplementedError:
-        return False
+def _empty_json_at_once(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A JSON bind processor that answers an empty list or dict — most attachments, buttons,
+    stacks — with the text it always gives for them."""
+    empty_list, empty_dict = process([]), process({})
+
+    def processed(value):
+        if not value and value is not None:
+            if type(value) is list:
+                return empty_list
+            if type(value) is dict:
+                return empty_dict
+        return process(value)
+
+    return processed
+
+
+def _fast(process: Callable[[Any], Any], type_, dialect: Dialect) -> Callable[[Any], Any]:
+    impl = getattr(type_, "impl", type_)  # a TypeDecorator's underlying type
+    if isinstance(impl, (DateTime, Date)):
+        return _remembering(process, (dialect.name, type(type_), repr(type_)))
+    if isinstance(impl, JSON):
+        return _empty_json_at_once(process)
+    return process
 
 
 @dataclass(frozen=True)
@@ -119,7 +144,7 @@ class _Compiled:
                 slots.append((name, lambda value=value: value))
             process = param.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
-                binds.append((position, _remembering(process) if _immutable(param.type) else process))
+                binds.append((position, _fast(process, param.type, dialect)))
         self.slots = tuple(slots)
         self.binds = tuple(binds)
         results = []
