@@ -46,9 +46,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.expression import Executable
 
 __all__ = ["Cursor", "Insert", "Query", "Scalar", "UpdateById", "listened", "run"]
+
 
 def listened(connection: Connection) -> bool:
     """True when echo / SQL logging or an execution event would see statements on `connection`
@@ -181,7 +183,7 @@ class _Statement:
         return {}
 
     def compiled(self, dialect: Dialect, keys: tuple[str, ...] | None = None) -> _Compiled:
-        key = (dialect.name, keys)
+        key = (dialect.name, dialect.driver, keys)
         found = self._compiled.get(key)
         if found is None:
             stmt = self._build(dialect.name)
@@ -193,8 +195,6 @@ class _Statement:
 def _bind_names(stmt: Executable) -> set[str]:
     """The names of the statement's `bindparam()`s that have no value of their own (the
     caller gives them)."""
-    from sqlalchemy.sql import visitors
-
     return {b.key for b in visitors.iterate(stmt) if getattr(b, "__visit_name__", "") == "bindparam"
             and b.value is None and b.callable is None and not b.unique}
 
