@@ -281,7 +281,7 @@ class Cursor:
     def _run(self, sql: str, params: Any, many: bool = False) -> Any:
         """Execute; returns the cursor (or the result, through the connection)."""
         if self._listened:
-            return self._connection.exec_driver_sql(sql, params if many else tuple(params))
+            return self._connection.exec_driver_sql(sql, [tuple(p) for p in params] if many else tuple(params))
         cursor = self._cursor
         try:
             if many:

@@ -165,3 +165,32 @@ async def test_engine_events_see_the_turn_statements(db):
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", before)
     assert len(ids) == 1 and any(sql.startswith("INSERT INTO messages") for sql in seen)
+
+
+async def test_every_kind_of_statement_runs_through_the_connection_when_listened(db):
+    async with db.session() as s:
+        p = await make_person(s)
+        pid = p.id
+    seen = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement.split()[0], executemany))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", before)
+    try:
+        query = driver.Query(select(Person.locale).where(Person.id == bindparam("pid")))
+
+        def batch(cur):
+            cur.insert(INSERT_OUTBOX, [{"channel": "rest", "recipient": "u1", "text": t, "next_attempt_at": NOW,
+                                        "created_at": NOW} for t in ("a", "b")])
+            cur.update(UPDATE_PERSON, pid, {"locale": "en"})
+            return cur.one(query, pid=pid)[0], cur.rows(query, pid=pid)
+
+        async with db.session() as s:
+            one, rows = await driver.run(s, batch)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", before)
+    assert one == "en" and rows == [("en",)]
+    assert ("INSERT", True) in seen and ("UPDATE", False) in seen and ("SELECT", False) in seen
+    async with db.session() as s:
+        assert [r.text for r in (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars()] == ["a", "b"]
