@@ -10,7 +10,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +58,18 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = 0.5
     timer_poll_seconds: float = 1.0
     message_retention_days: int = 30
+
+    # Coming back to people (bot/reminders.py, docs/reminders.md)
+    quiet_hours: str = "21:00-07:00"  # in `timezone`; "off" for none
+
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_parse(cls, value: str) -> str:
+        from bot.quiet_hours import parse
+
+        parse(value)
+        return value
 
 
 def _toml_values() -> dict:

@@ -17,7 +17,10 @@ from storage.models import Activity, Enrollment, Person, utcnow
 from storage.notify import notify_person
 
 ACTIVE = ("confirmed", "waitlisted")
-REMINDER_BEFORE = timedelta(days=1)
+# reminder name -> how long before the start it goes out
+REMINDERS = {"day_before": timedelta(days=1), "two_hours": timedelta(hours=2)}
+REMINDER = "activity_reminder"
+NOTICE = "activity_notice"  # "your activity moved / was cancelled", sent by bot/reminders.py
 
 
 class EnrollmentError(StorageError, ValueError):
@@ -95,16 +98,32 @@ async def enroll(session: AsyncSession, activity_id: int, person_id: int, *, par
     session.add(enrollment)
     await session.flush()
     if enrollment.status == "confirmed":
-        await _schedule_reminder(session, activity, enrollment, now)
+        await schedule_reminders(session, activity, enrollment, now)
     await audit.record(session, f"person:{person_id}", "enrollment." + enrollment.status, f"activity:{activity_id}")
     return EnrollResult(enrollment, True)
 
 
-async def _schedule_reminder(session: AsyncSession, activity: Activity, enrollment: Enrollment,
-                             now: datetime) -> None:
-    due = max(activity.starts_at - REMINDER_BEFORE, now)
-    await timers.schedule(session, "activity_reminder", due, target=f"enrollment:{enrollment.id}",
-                          payload={"activity_id": activity.id}, dedupe_key=f"activity_reminder:{enrollment.id}")
+async def schedule_reminders(session: AsyncSession, activity: Activity, enrollment: Enrollment,
+                             now: datetime) -> int:
+    """The day-before and two-hours-before reminders of a confirmed seat; one whose time has
+    already passed is skipped. The key carries the start time, so after a move the new
+    reminders are new rows. Returns how many were scheduled."""
+    n = 0
+    stamp = int(activity.starts_at.timestamp())
+    for name, before in REMINDERS.items():
+        due = activity.starts_at - before
+        if due <= now:
+            continue
+        await timers.schedule(session, REMINDER, due, target=f"enrollment:{enrollment.id}",
+                              payload={"activity_id": activity.id, "which": name,
+                                       "starts_at": activity.starts_at.isoformat()},
+                              dedupe_key=f"{REMINDER}:{enrollment.id}:{name}:{stamp}")
+        n += 1
+    return n
+
+
+async def cancel_reminders(session: AsyncSession, enrollment_id: int) -> int:
+    return await timers.cancel(session, kind=REMINDER, target=f"enrollment:{enrollment_id}")
 
 
 async def cancel_enrollment(session: AsyncSession, enrollment_id: int, *, person_id: int | None = None,
@@ -121,7 +140,7 @@ async def cancel_enrollment(session: AsyncSession, enrollment_id: int, *, person
         return enrollment
     was = enrollment.status
     enrollment.status, enrollment.waitlist_position, enrollment.updated_at = "cancelled", None, now
-    await timers.cancel(session, dedupe_key=f"activity_reminder:{enrollment.id}")
+    await cancel_reminders(session, enrollment.id)
     await audit.record(session, f"person:{enrollment.person_id}", "enrollment.cancel", f"activity:{activity.id}")
     if was == "confirmed":
         await _promote_from_waitlist(session, activity, now)
@@ -141,7 +160,7 @@ async def _promote_from_waitlist(session: AsyncSession, activity: Activity, now:
         return
     first.status, first.waitlist_position, first.updated_at = "confirmed", None, now
     await session.flush()
-    await _schedule_reminder(session, activity, first, now)
+    await schedule_reminders(session, activity, first, now)
     person = await session.get(Person, first.person_id)
     when = activity.starts_at
     if person is not None and person.locale == "en":
@@ -159,6 +178,81 @@ async def _renumber_waitlist(session: AsyncSession, activity_id: int) -> None:
     )).scalars()
     for position, e in enumerate(waiting, start=1):
         e.waitlist_position = position
+
+
+async def _schedule_notice(session: AsyncSession, enrollment: Enrollment, change: str, now: datetime,
+                           data: dict) -> None:
+    await timers.schedule(session, NOTICE, now, target=f"enrollment:{enrollment.id}",
+                          payload={"activity_id": enrollment.activity_id, "change": change, **data})
+
+
+async def move_activity(session: AsyncSession, activity_id: int, *, starts_at: datetime | None = None,
+                        place: str | None = None, actor: str = "system", now: datetime | None = None
+                        ) -> tuple[Activity, int]:
+    """Move an activity to a new time and/or place. Confirmed seats get their reminders
+    rescheduled; everyone signed up (or waiting) is told. Returns (activity, people told)."""
+    now = now or utcnow()
+    activity = await get_activity(session, activity_id, lock=True)
+    if activity is None:
+        raise EnrollmentError("not_found", f"activity {activity_id} not found")
+    if activity.status != "open":
+        raise EnrollmentError("closed", f"activity {activity_id} is {activity.status}; only open activities move")
+    changed: dict = {}
+    if starts_at is not None:
+        if starts_at.tzinfo is None:
+            raise EnrollmentError("bad_time", "starts_at needs a time zone (e.g. +08:00)")
+        if starts_at <= now:
+            raise EnrollmentError("past", "the new start time is in the past")
+        if starts_at != activity.starts_at:
+            changed["from_starts_at"] = activity.starts_at.isoformat()
+            if activity.ends_at is not None:
+                activity.ends_at = activity.ends_at + (starts_at - activity.starts_at)
+            activity.starts_at = starts_at
+    if place is not None and place.strip() and place.strip() != activity.place:
+        changed["from_place"] = activity.place
+        activity.place = place.strip()
+    if not changed:
+        return activity, 0
+    told = 0
+    for e in await _active_enrollments(session, activity.id):
+        if e.status == "confirmed" and "from_starts_at" in changed:
+            await cancel_reminders(session, e.id)
+            await schedule_reminders(session, activity, e, now)
+        await _schedule_notice(session, e, "moved", now, changed)
+        told += 1
+    await audit.record(session, actor, "activity.move", f"activity:{activity.id}",
+                       {**changed, "starts_at": activity.starts_at.isoformat(), "place": activity.place})
+    await session.flush()
+    return activity, told
+
+
+async def cancel_activity(session: AsyncSession, activity_id: int, *, actor: str = "system",
+                          now: datetime | None = None) -> tuple[Activity, int]:
+    """Cancel an activity: every active sign-up ends (`called_off`), its reminders are
+    cancelled and the person is told. Cancelling twice changes nothing. Returns (activity, told)."""
+    now = now or utcnow()
+    activity = await get_activity(session, activity_id, lock=True)
+    if activity is None:
+        raise EnrollmentError("not_found", f"activity {activity_id} not found")
+    if activity.status == "cancelled":
+        return activity, 0
+    activity.status = "cancelled"
+    told = 0
+    for e in await _active_enrollments(session, activity.id):
+        await cancel_reminders(session, e.id)
+        e.status, e.waitlist_position, e.updated_at = "called_off", None, now
+        await _schedule_notice(session, e, "cancelled", now, {})
+        told += 1
+    await audit.record(session, actor, "activity.cancel", f"activity:{activity.id}", {"told": told})
+    await session.flush()
+    return activity, told
+
+
+async def _active_enrollments(session: AsyncSession, activity_id: int) -> list[Enrollment]:
+    return list((await session.execute(
+        select(Enrollment).where(Enrollment.activity_id == activity_id, Enrollment.status.in_(ACTIVE))
+        .order_by(Enrollment.id)
+    )).scalars())
 
 
 async def enrollments_for_person(session: AsyncSession, person_id: int, *, active_only: bool = True
@@ -181,6 +275,12 @@ async def mark_attended(session: AsyncSession, enrollment_id: int) -> None:
     enrollment = await session.get(Enrollment, enrollment_id)
     if enrollment is not None and enrollment.status == "confirmed":
         enrollment.status = "attended"
+
+
+async def status_counts(session: AsyncSession, activity_id: int) -> dict[str, int]:
+    rows = await session.execute(select(Enrollment.status, func.count()).where(Enrollment.activity_id == activity_id)
+                                 .group_by(Enrollment.status))
+    return {st: n for st, n in rows.all()}
 
 
 async def list_with_counts(session: AsyncSession, *, status: str | None = None, limit: int = 500
