@@ -14,11 +14,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from bot.quiet_hours import quiet_until
 from bot.scheduler import services_clock
 from storage import activities as activity_store
 from storage import timers
-from storage.models import Activity, Enrollment, Person, Timer
+from storage.models import Activity, Conversation, Enrollment, Person, Timer
 from storage.notify import notify_person
 from storage.timers import timer_handler
 
@@ -46,6 +48,20 @@ async def defer_if_quiet(services: Any, session, timer: Timer, now: datetime) ->
                           dedupe_key=f"quiet:{timer.id}")
     log.info("timer %s (%s) falls in quiet hours; moved to %s", timer.id, timer.kind, until.isoformat())
     return True
+
+
+async def remember_choices(session, person_id: int, buttons) -> None:
+    """A message the bot starts with numbered choices: keep them as the person's last shown
+    choices (as the dispatcher does for replies), so a bare "1" or "2" answers it."""
+    from bot.dispatcher import SHOWN
+
+    conversation = (await session.execute(
+        select(Conversation).where(Conversation.person_id == person_id))).scalar_one_or_none()
+    if conversation is None:
+        conversation = Conversation(person_id=person_id, state={})
+        session.add(conversation)
+    conversation.state = {**(conversation.state or {}), SHOWN: [[b.title, b.payload] for b in buttons]}
+    await session.flush()
 
 
 def _when(activity: Activity, locale: str, tz: str) -> str:

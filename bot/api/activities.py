@@ -24,7 +24,7 @@ async def activity_json(s, a: Activity, counts: dict[str, int]) -> dict:
         "starts_at": iso(a.starts_at), "ends_at": iso(a.ends_at), "capacity": a.capacity,
         "status": a.status, "area": await area_brief(s, a.area_id), "audience": a.audience,
         "confirmed": counts.get("confirmed", 0), "waitlisted": counts.get("waitlisted", 0),
-        "attended": counts.get("attended", 0),
+        "offered": counts.get("offered", 0), "attended": counts.get("attended", 0),
     }
 
 
@@ -76,8 +76,9 @@ async def list_enrollments(activity_id: int, request: Request, c: Caller = Depen
         out = []
         for e in await activity_service.roster(s, a.id):
             person = await s.get(Person, e.person_id)
+            deadline = await activity_service.offer_deadline(s, e.id) if e.status == "offered" else None
             out.append({"id": e.id, "status": e.status, "waitlist_position": e.waitlist_position,
-                        "person_id": e.person_id, "name": e.participant_name or (person.display_name if person else ""),
+                        "offer_deadline": iso(deadline), "person_id": e.person_id, "name": e.participant_name or (person.display_name if person else ""),
                         "for_someone_else": bool(e.participant_name), "created_at": iso(e.created_at)})
         await audit.record(s, c.scope.actor, "activity.roster.read", f"activity:{a.id}")
         return {"activity": a.id, "enrollments": out}

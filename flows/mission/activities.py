@@ -158,3 +158,17 @@ async def cancel_signup(ctx: ActionContext, enrollment) -> dict:
         return {"cancelled": False}
     act = await store.get_activity(ctx.session, e.activity_id)
     return {"cancelled": e.status == "cancelled", "title": _title(act, ctx.locale) if act else ""}
+
+
+@action("answer_waitlist_offer", args={"enrollment": "any", "answer": "text"})
+async def answer_waitlist_offer(ctx: ActionContext, enrollment, answer: str) -> dict:
+    """The person's answer (yes / no) to the offer of a freed seat (bot/waitlist.py):
+    `outcome` is confirmed, declined, lapsed (expired or already answered) or not_found.
+
+        - action: answer_waitlist_offer
+          args: {enrollment: "{{offer}}", answer: "{{answer}}"}
+    """
+    outcome, act = await store.answer_offer(ctx.session, as_int(enrollment) or 0, person_id=ctx.person.id,
+                                            accept=str(answer).strip().lower() in ("yes", "1", "要"), now=ctx.now)
+    return {"outcome": outcome, "title": _title(act, ctx.locale) if act else "",
+            "when": local_time(act.starts_at, ctx.locale) if act else "", "place": act.place if act else ""}
