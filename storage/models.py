@@ -182,6 +182,22 @@ class WorkerInvite(Base):
     used_at: Mapped[datetime | None]
 
 
+class Flag(Base):
+    """A worker's mark on a person (their household), e.g. "return_to_poverty_watch": the
+    household gets the monthly check-in (bot/checkins.py) until the flag is cleared."""
+
+    __tablename__ = "flags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # who flagged
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_answer_at: Mapped[datetime | None]  # the household's last check-in answer
+    cleared_at: Mapped[datetime | None]
+    cleared_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
 # ── conversations and messages ───────────────────────────────────────────────────────────
 
 

