@@ -58,12 +58,21 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = 0.5
     timer_poll_seconds: float = 1.0
     message_retention_days: int = 30
+    retention_days: int = 365  # everyone's messages older than this are anonymized or deleted; 0 = keep
+    retention_mode: str = "anonymize"  # anonymize | delete (storage/retention.py)
 
     # Coming back to people (bot/reminders.py, docs/reminders.md)
     quiet_hours: str = "21:00-07:00"  # in `timezone`; "off" for none
     followup_days: int = 7  # "问题解决了吗？" this many days after a case closes; 0 = never
     waitlist_offer_hours: float = 12.0  # a freed seat is kept this long for the person offered it
 
+
+    @field_validator("retention_mode")
+    @classmethod
+    def _retention_mode_known(cls, value: str) -> str:
+        if value not in ("anonymize", "delete"):
+            raise ValueError("XIANGZHU_RETENTION_MODE: anonymize or delete")
+        return value
 
     @field_validator("quiet_hours")
     @classmethod

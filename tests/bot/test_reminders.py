@@ -6,6 +6,7 @@ per timer across a restart and across two processes — on SQLite and PostgreSQL
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -260,3 +261,9 @@ def test_cli_moves_and_cancels(db_url):
     assert act.starts_at == datetime(2030, 1, 5, 6, 30, tzinfo=timezone.utc)
     assert [t.state for t in timers if t.kind == "activity_reminder"] == ["cancelled"] * 4
     assert [t.payload["change"] for t in timers if t.kind == "activity_notice"] == ["moved", "cancelled"]
+
+    snap = json.loads(subprocess.run([XIANGZHU, "jobs", "list", "--json", "--all"], env=env, capture_output=True,
+                                     text=True, timeout=60, check=True).stdout)
+    kinds = {(t["kind"], t["has_handler"]) for t in snap["timers"]}
+    assert {("activity_reminder", True), ("activity_notice", True)} <= kinds
+    assert {"timers", "retention"} <= {j["id"] for j in snap["periodic"]}
