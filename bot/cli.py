@@ -63,6 +63,11 @@ def _activities():
     return activities_group
 
 
+def _broadcast():
+    from bot.broadcast_cli import broadcast_group
+    return broadcast_group
+
+
 def _wechat():
     from bot.channels.wechat.cli import wechat_group
     return wechat_group
@@ -72,7 +77,7 @@ def _wechat():
 LAZY_COMMANDS: dict[str, Callable[[], click.Command]] = {
     "serve": _serve, "chat": _chat, "seed": _seed, "nlu": _nlu, "flows": _flows, "bench": _bench,
     "jobs": _jobs, "admin": _admin, "workers": _workers, "wechat": _wechat,
-    "activities": _activities,
+    "activities": _activities, "broadcast": _broadcast,
 }
 
 

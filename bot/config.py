@@ -64,7 +64,8 @@ class Settings(BaseSettings):
     # Coming back to people (bot/reminders.py, docs/reminders.md)
     quiet_hours: str = "21:00-07:00"  # in `timezone`; "off" for none
     followup_days: int = 7  # "问题解决了吗？" this many days after a case closes; 0 = never
-    waitlist_offer_hours: float = 12.0  # a freed seat is kept this long for the person offered it
+    waitlist_offer_hours: float = 12.0
+    broadcast_per_minute: int = 60  # per channel  # a freed seat is kept this long for the person offered it
 
 
     @field_validator("retention_mode")

@@ -473,6 +473,36 @@ class Timer(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Broadcast(Base):
+    """A message to a segment (a village, an activity's participants, everyone who
+    consented), sent by the leader in rate-limited batches (bot/broadcasts.py)."""
+
+    __tablename__ = "broadcasts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    segment: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"village": "v1"} | {"activity": 3} | {"everyone": true}
+    text: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"zh": ..., "en": ...}
+    created_by: Mapped[str] = mapped_column(String(64), default="system")
+    state: Mapped[str] = mapped_column(String(16), default="sending")  # sending | done
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class BroadcastRecipient(Base):
+    """One person of a broadcast: pending → queued (an outbox row; delivered or failed is the
+    outbox row's fate) or skipped with a reason (opted_out, erased, no_channel, outside_window)."""
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (UniqueConstraint("broadcast_id", "person_id"), Index("ix_broadcast_recipients_state",
+                                                                           "broadcast_id", "status"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    channel: Mapped[str] = mapped_column(String(16), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | queued | skipped
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+
+
 class KeyValue(Base):
     """Small shared settings and state: hotlines, the knowledge-base version, the WeChat
     access token, the current leader."""
