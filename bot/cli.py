@@ -68,6 +68,11 @@ def _broadcast():
     return broadcast_group
 
 
+def _campaigns():
+    from bot.campaigns_cli import campaigns_group
+    return campaigns_group
+
+
 def _wechat():
     from bot.channels.wechat.cli import wechat_group
     return wechat_group
@@ -77,7 +82,7 @@ def _wechat():
 LAZY_COMMANDS: dict[str, Callable[[], click.Command]] = {
     "serve": _serve, "chat": _chat, "seed": _seed, "nlu": _nlu, "flows": _flows, "bench": _bench,
     "jobs": _jobs, "admin": _admin, "workers": _workers, "wechat": _wechat,
-    "activities": _activities, "broadcast": _broadcast,
+    "activities": _activities, "broadcast": _broadcast, "campaigns": _campaigns,
 }
 
 

@@ -473,6 +473,22 @@ class Timer(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Campaign(Base):
+    """A campaign as data (flows/campaigns.py checks the YAML; storage/campaigns.py schedules
+    its `campaign` timers). Editing bumps `version` and reschedules every pending row."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    yaml: Mapped[str] = mapped_column(Text)
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="active")  # active | paused | removed
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(64), default="system")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Broadcast(Base):
     """A message to a segment (a village, an activity's participants, everyone who
     consented), sent by the leader in rate-limited batches (bot/broadcasts.py)."""

@@ -22,13 +22,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.api import activities, broadcasts, cases, content, flags, handoffs, me, people
+from bot.api import activities, broadcasts, campaigns, cases, content, flags, handoffs, me, people
 from bot.api.common import ApiError
 from bot.authz import AuthError
 
 __all__ = ["mount"]
 
-RESOURCES = (me, cases, handoffs, activities, people, flags, broadcasts, content)
+RESOURCES = (me, cases, handoffs, activities, people, flags, broadcasts, campaigns, content)
 
 
 def _error(status: int, message: str, **extra) -> JSONResponse:

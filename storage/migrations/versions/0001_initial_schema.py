@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 19:08:26.438327
+Create Date: 2026-12-06 19:14:23.060247
 """
 from alembic import op
 import sqlalchemy as sa
@@ -52,6 +52,18 @@ def upgrade() -> None:
     sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('finished_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_broadcasts'))
+    )
+    op.create_table('campaigns',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('yaml', sa.Text(), nullable=False),
+    sa.Column('spec', sa.JSON(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaigns'))
     )
     op.create_table('case_counters',
     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
@@ -520,6 +532,7 @@ def downgrade() -> None:
     op.drop_table('kv')
     op.drop_table('flows')
     op.drop_table('case_counters')
+    op.drop_table('campaigns')
     op.drop_table('broadcasts')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
