@@ -8,14 +8,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from bot.reminders import defer_if_quiet, run_time
+from bot.reminders import defer_if_quiet, outside_wechat_window, run_time
 from storage import broadcasts as broadcast_store
 from storage import timers
 from storage.models import Broadcast, Person
 from storage.notify import best_identity, notify_person
 from storage.timers import timer_handler
 
-WECHAT_WINDOW = timedelta(hours=48)  # WeChat's customer-service window (bot/channels/wechat/adapter.py)
 NEXT_BATCH = timedelta(minutes=1)
 
 
@@ -29,7 +28,6 @@ async def send_broadcast_batch(services, session, timer) -> None:
         return
     settings = services.settings
     rate = max(1, int(getattr(settings, "broadcast_per_minute", 60)))
-    template = bool(getattr(settings, "wechat_template_id", ""))
     queued: Counter[str] = Counter()
     rows = await broadcast_store.pending(session, b.id, limit=rate * 20)
     for r in rows:
@@ -37,8 +35,7 @@ async def send_broadcast_batch(services, session, timer) -> None:
         identity = await best_identity(session, person_id=r.person_id) if person is not None else None
         reason = ("erased" if person is None or person.erased else "opted_out" if person.opted_out
                   else "no_channel" if identity is None else "")
-        if not reason and identity.channel == "wechat" and not template and (
-                identity.last_inbound_at is None or now - identity.last_inbound_at >= WECHAT_WINDOW):
+        if not reason and outside_wechat_window(identity, now, settings):
             reason = "outside_window"
         if reason:
             r.status, r.reason = "skipped", reason

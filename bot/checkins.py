@@ -3,17 +3,19 @@
 (flows/builtin/checkin.yaml: income dropped? serious illness or accident? a disaster?). Each
 run writes the next month's timer. No answer for two months → a `call_household` timer pages
 the village's workers to call (there is no task model yet; the row stays in `xiangzhu jobs
-list --all`). Quiet hours and opt-outs are kept (an opted-out household still gets the call)."""
+list --all`). A WeChat follower outside the 48-hour window (and no template configured) gets
+the call that month too: their invitation waits until they write. Quiet hours and opt-outs
+are kept (an opted-out household still gets the call)."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from bot.reminders import defer_if_quiet, remember_choices, run_time
+from bot.reminders import defer_if_quiet, outside_wechat_window, remember_choices, run_time
 from storage import flags as flag_store
 from storage import timers
 from storage.handoffs import staff_for_area
 from storage.models import Area, Flag, Person
-from storage.notify import notify_person, notify_staff
+from storage.notify import best_identity, notify_person, notify_staff
 from storage.timers import timer_handler
 from vocab.messages import Button
 
@@ -39,7 +41,8 @@ async def send_checkin(services, session, timer) -> None:
         return
     month = datetime.fromisoformat(timer.payload["deferred_from"]) if timer.payload.get("deferred_from") else timer.due_at
     await flag_store.schedule_checkin(session, flag, month + flag_store.CHECKIN_EVERY)
-    if flag_store.silent_too_long(flag, now):
+    unreachable = outside_wechat_window(await best_identity(session, person_id=person.id), now, services.settings)
+    if flag_store.silent_too_long(flag, now) or unreachable:
         await timers.schedule(session, flag_store.CALL_HOUSEHOLD, now, target=f"flag:{flag.id}",
                               dedupe_key=f"{flag_store.CALL_HOUSEHOLD}:{flag.id}:{int(month.timestamp())}")
     if person.opted_out:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.reminders import defer_if_quiet, remember_choices, run_time
+from bot.reminders import defer_if_quiet, outside_wechat_window, remember_choices, run_time
+from storage import audit
 from storage import cases as case_store
 from storage import timers
 from storage.followups import case_to_follow_up
+from storage.handoffs import staff_for_area
 from storage.models import Person
-from storage.notify import notify_person
+from storage.notify import best_identity, notify_person, notify_staff
 from storage.timers import timer_handler
 from vocab.messages import Button
 
@@ -42,8 +44,16 @@ async def case_followup(services, session, timer) -> None:
     person = await session.get(Person, case.person_id)
     if person is None or person.opted_out or person.erased:
         return
-    if await defer_if_quiet(services, session, timer, run_time(services, timer)):
+    now = run_time(services, timer)
+    if await defer_if_quiet(services, session, timer, now):
         return
     text, buttons = question(case.number, person.locale)
     if await notify_person(session, person.id, text, buttons=buttons, kind="followup", respect_opt_out=True):
         await remember_choices(session, person.id, buttons)
+    if outside_wechat_window(await best_identity(session, person_id=person.id), now, services.settings):
+        # the question waits until they write again; meanwhile a worker is asked to call
+        page = (f"请电话回访：求助 {case.number} 已办结，村民不在微信 48 小时窗口内，回访问题要等他再发消息才能送达。\n"
+                f"Please call about case {case.number}: the villager is outside WeChat's 48-hour window.")
+        for staff in await staff_for_area(session, case.village_id):
+            await notify_staff(session, staff.id, page)
+        await audit.record(session, "system", "followup.call_task", case.number, {"reason": "outside_window"})

@@ -71,3 +71,16 @@ async def test_answer_resets_silence_and_hardship_opens_a_village_case(db):
         assert "收入明显减少" in case.description and "遭了灾" in case.description and "大病" not in case.description
         assert (await flags.record_checkin(s, flag.id, person_id=p.id + 1, answers={}))[0] == "not_found"
         assert len((await s.execute(select(NeedRequest))).scalars().all()) == 1
+
+
+async def test_wechat_outside_the_window_gets_a_call_that_month(db):
+    async with db.session() as s:
+        _, _, v1, _ = await make_areas(s)
+        worker = await make_staff(s, "w1", ["worker"], [v1.id], link_channel="telegram")
+        p = await make_person(s, ext="wx", channel="wechat", village_id=v1.id)
+        await flags.add_flag(s, p.id, flags.WATCH, now=NOW + timedelta(days=3))
+    services = SimpleNamespace(db=db, settings=load_settings(), clock=lambda: NOW)
+    await claim_and_run_timers(services, claimer="t", now=NOW + timedelta(days=3))
+    await claim_and_run_timers(services, claimer="t", now=NOW + timedelta(days=3))
+    assert len(await out(db, "checkin")) == 1  # held by the outbox until they write
+    assert [m.staff_id for m in await out(db, "page")] == [worker.id]

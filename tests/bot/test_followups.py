@@ -82,3 +82,35 @@ async def test_solved_is_noted_on_the_timeline(db):
         events = (await s.execute(select(CaseEvent).where(CaseEvent.case_id == c.id, CaseEvent.kind == "followup")
                                   )).scalars().all()
     assert outcome == "thanks" and case.status == "resolved" and events[0].data == {"solved": True}
+
+
+async def test_wechat_outside_the_window_also_asks_a_worker_to_call(db):
+    from sqlalchemy import update
+
+    from storage.models import ChannelIdentity
+
+    async with db.session() as s:
+        _, _, v1, _ = await make_areas(s)
+        worker = await make_staff(s, "w1", ["worker"], [v1.id], link_channel="telegram")
+        p = await make_person(s, ext="wx", channel="wechat", village_id=v1.id)
+        c = await cases.open_case(s, person_id=p.id, category="housing", village_id=v1.id, now=NOW)
+        await cases.set_case_status(s, c, "closed", now=NOW, notify=False)
+        number = c.number
+    services = SimpleNamespace(db=db, settings=load_settings(), clock=lambda: NOW)
+    await claim_and_run_timers(services, claimer="t", now=NOW)
+    await claim_and_run_timers(services, claimer="t", now=NOW + timedelta(days=7))  # last message 7 days ago
+    async with db.session() as s:
+        pages = (await s.execute(select(OutboxMessage).where(OutboxMessage.kind == "page"))).scalars().all()
+    assert len(await asked(db)) == 1  # still queued: the outbox holds it until they write
+    assert [m.staff_id for m in pages] == [worker.id] and number in pages[0].text and "48" in pages[0].text
+
+    # with a template configured nobody needs to call
+    async with db.session() as s:
+        c2 = await cases.open_case(s, person_id=p.id, category="medical", village_id=v1.id, now=NOW)
+        await cases.set_case_status(s, c2, "closed", now=NOW, notify=False)
+        await s.execute(update(ChannelIdentity).values(last_inbound_at=NOW))
+    templated = SimpleNamespace(db=db, settings=load_settings(wechat_template_id="tmpl"), clock=lambda: NOW)
+    await claim_and_run_timers(templated, claimer="t", now=NOW + timedelta(days=7, hours=1))
+    await claim_and_run_timers(templated, claimer="t", now=NOW + timedelta(days=14))
+    async with db.session() as s:
+        assert len((await s.execute(select(OutboxMessage).where(OutboxMessage.kind == "page"))).scalars().all()) == 1
