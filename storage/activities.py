@@ -1,4 +1,6 @@
-"""Study groups, activities and trainings: list, enroll with capacity and waitlist, cancel.
+"""Study groups, activities and trainings: list, enroll with capacity and waitlist, cancel,
+offer a freed seat to the waitlist, move or cancel an activity (the reminder and notice
+timers are written here; bot/reminders.py and bot/waitlist.py send them).
 
 Enrollment changes lock the activity row (PostgreSQL `FOR UPDATE`; on SQLite every
 transaction is BEGIN IMMEDIATE), so two people never take the last seat together.

@@ -139,6 +139,8 @@ async def my_signups(ctx: ActionContext) -> dict:
         who = f"（{e.participant_name}）" if e.participant_name and ctx.locale != "en" else (
             f" ({e.participant_name})" if e.participant_name else "")
         state = (pick(ctx.locale, "已报上", "confirmed") if e.status == "confirmed"
+                 else pick(ctx.locale, "有名额给您留着，等您回复要不要", "a seat is kept for you: reply yes or no")
+                 if e.status == "offered"
                  else pick(ctx.locale, f"候补第 {e.waitlist_position} 位", f"waitlist #{e.waitlist_position}"))
         lines.append(f"{i}. {_title(a, ctx.locale)}{who} · {local_time(a.starts_at, ctx.locale)} · {state}")
         items.append(choice(e.id, f"{a.title}{who if ctx.locale != 'en' else ''}",
