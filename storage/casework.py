@@ -173,6 +173,7 @@ class CaseQuery:
     village_ids: set[int] | None = None
     assignee_id: int | str | None = None  # a staff id, UNASSIGNED, or None for anyone
     overdue: bool = False
+    overdue_for: int | None = None  # with `overdue`: only tasks assigned to this staff member
     text: str = ""
 
 
@@ -192,8 +193,10 @@ async def find_cases(session: AsyncSession, query: CaseQuery, *, visible: Column
     elif query.assignee_id is not None:
         q = q.where(NeedRequest.assigned_staff_id == query.assignee_id)
     if query.overdue:
-        q = q.where(exists().where(CaseTask.case_id == NeedRequest.id, CaseTask.done_at.is_(None),
-                                   CaseTask.due_on < today))
+        late = [CaseTask.case_id == NeedRequest.id, CaseTask.done_at.is_(None), CaseTask.due_on < today]
+        if query.overdue_for is not None:
+            late.append(CaseTask.assignee_staff_id == query.overdue_for)
+        q = q.where(exists().where(*late))
     text = query.text.strip()
     if text:
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

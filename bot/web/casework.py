@@ -63,7 +63,7 @@ async def _query(s: AsyncSession, scope: StaffScope, params: dict) -> casework.C
                            overdue=params.get("overdue") == "1", text=params.get("q", "")[:100])
     view = params.get("view", "")
     if view == "my-overdue":
-        q.assignee_id, q.overdue = scope.staff_id, True
+        q.overdue, q.overdue_for = True, scope.staff_id
     elif view == "unassigned-township":
         q.assignee_id, q.village_ids = casework.UNASSIGNED, await _townships_of(s, scope)
     assignee = params.get("assignee", "")
