@@ -23,6 +23,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.agencies import seed_demo_agencies
 from storage import policies, policy_overrides
 from storage.models import Activity, Area, Flow, KeyValue, Policy, PolicyOverride, Staff
 from storage.policy_checks import PolicyDataError, policy_problems
@@ -133,6 +134,10 @@ async def seed_demo(session: AsyncSession, today: date, *, tz: str = "Asia/Shang
     await _seed_staff(session, areas, report)
     await _seed_activities(session, areas, today, ZoneInfo(tz), report)
     await _seed_overrides(session, areas, report)
+    if await seed_demo_agencies(session):
+        report.add("agencies", "民政 残联 医保 人社 便民服务中心 NGO")
+    else:
+        report.keep("agencies")
     await session.flush()
     return report
 

@@ -264,6 +264,7 @@ class NeedRequest(Base):
     urgency: Mapped[str] = mapped_column(String(16), default="normal")  # low|normal|high|urgent
     priority: Mapped[int] = mapped_column(Integer, default=2)  # 1 highest
     status: Mapped[str] = mapped_column(String(16), default="new")
+    stage: Mapped[str] = mapped_column(String(16), default="received")  # received|assessed|plan|in_service|closed
     description: Mapped[str] = mapped_column(Text, default="")
     phone: Mapped[str] = mapped_column(String(32), default="")
     attachments: Mapped[list[Any]] = mapped_column(default=list)
@@ -289,6 +290,70 @@ class CaseEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     case: Mapped[NeedRequest] = relationship(back_populates="events")
+
+
+
+# ── casework: agencies, case plans, tasks, referrals ─────────────────────────────────────
+
+
+class Agency(Base):
+    """An office or organisation cases are referred to (民政, 残联, an NGO…); admins keep the list."""
+
+    __tablename__ = "agencies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(16), default="government")  # government | ngo | service_center
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))  # None = the whole county
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CasePlanItem(Base):
+    """One line of a case plan: what is to be done, by whom (a staff member or an agency), by when."""
+
+    __tablename__ = "case_plan_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("need_requests.id"), index=True)
+    what: Mapped[str] = mapped_column(Text)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    due_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done | dropped
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CaseTask(Base):
+    """A worker's to-do on a case (a follow-up call, a home visit): overdue once its day has passed."""
+
+    __tablename__ = "case_tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("need_requests.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date] = mapped_column(Date)
+    assignee_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    done_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Referral(Base):
+    """A case sent to an agency: sent → accepted → done, or declined."""
+
+    __tablename__ = "referrals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("need_requests.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | accepted | done | declined
+    note: Mapped[str] = mapped_column(Text, default="")  # internal: what the agency said
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    accepted_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]  # done or declined
 
 
 # ── activities ───────────────────────────────────────────────────────────────────────────

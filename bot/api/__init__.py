@@ -3,6 +3,7 @@
     common.py      errors, the signed-in caller, shapes shared by the resources
     me.py          /me, /areas
     cases.py       /cases
+    casework.py    /cases/{number}/stage|plan|tasks|referrals, /tasks, /agencies
     handoffs.py    /handoffs
     activities.py  /activities
     people.py      /people
@@ -26,13 +27,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.api import activities, broadcasts, campaigns, cases, content, flags, flows, handoffs, me, people
+from bot.api import activities, broadcasts, campaigns, cases, casework, content, flags, flows, handoffs, me, people
 from bot.api.common import ApiError
 from bot.authz import AuthError
 
 __all__ = ["mount"]
 
-RESOURCES = (me, cases, handoffs, activities, people, flags, broadcasts, campaigns, flows, content)
+RESOURCES = (me, cases, casework, handoffs, activities, people, flags, broadcasts, campaigns, flows, content)
 
 
 def _error(status: int, message: str, **extra) -> JSONResponse:

@@ -29,7 +29,7 @@ from storage.models import NeedRequest
 router = resource_router()
 
 
-async def _visible_case(s: AsyncSession, scope: StaffScope, number: str) -> NeedRequest:
+async def visible_case(s: AsyncSession, scope: StaffScope, number: str) -> NeedRequest:
     case = await case_service.get_case(s, number)
     if case is None or not authz.can_see_case(scope, case):
         raise not_found("个案", "case")
@@ -60,9 +60,9 @@ async def case_summary(request: Request, village: str | None = None, c: Caller =
 async def get_case(number: str, request: Request, c: Caller = Depends(caller)):
     not_viewer(c)
     async with services_of(request).db.session() as s:
-        case = await _visible_case(s, c.scope, number)
+        case = await visible_case(s, c.scope, number)
         await audit.record(s, c.scope.actor, "case.read", case.number)
-        return await case_detail(s, case)
+        return await case_detail(s, case, now_of(services_of(request)))
 
 
 class CasePatch(BaseModel):
@@ -72,7 +72,7 @@ class CasePatch(BaseModel):
     note: str = Field("", description="why, shown on the timeline with the status change")
 
 
-async def _assignee_id(s: AsyncSession, username: str, case: NeedRequest) -> int | None:
+async def staff_covering_case(s: AsyncSession, username: str, case: NeedRequest) -> int | None:
     if username == "":
         return None
     target = await staff_service.find_staff(s, username)
@@ -90,17 +90,17 @@ async def patch_case(number: str, body: CasePatch, request: Request, c: Caller =
     services = services_of(request)
     now = now_of(services)
     async with services.db.session() as s:
-        case = await _visible_case(s, c.scope, number)
+        case = await visible_case(s, c.scope, number)
         try:
             if body.assignee is not None:
-                await case_service.assign_case(s, case, await _assignee_id(s, body.assignee, case),
+                await case_service.assign_case(s, case, await staff_covering_case(s, body.assignee, case),
                                                by_staff_id=c.scope.staff_id, now=now)
             if body.status is not None or body.outcome is not None:
                 await case_service.set_case_status(s, case, body.status or case.status, staff_id=c.scope.staff_id,
                                                    outcome=body.outcome, note=body.note, now=now)
         except case_service.CaseError as exc:
             raise ApiError(422, "不能这样修改个案", str(exc)) from exc
-        return await case_detail(s, case)
+        return await case_detail(s, case, now_of(services_of(request)))
 
 
 class NoteIn(BaseModel):
@@ -112,6 +112,6 @@ async def add_case_note(number: str, body: NoteIn, request: Request, c: Caller =
     writer(c)
     services = services_of(request)
     async with services.db.session() as s:
-        case = await _visible_case(s, c.scope, number)
+        case = await visible_case(s, c.scope, number)
         event = await case_service.add_note(s, case, body.text, staff_id=c.scope.staff_id, now=now_of(services))
         return {"id": event.id, "kind": event.kind, "text": event.text, "at": iso(event.created_at)}

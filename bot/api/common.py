@@ -12,7 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import authz
 from bot.authz import Caller
 from bot.errors import BotError
+from storage import agencies as agency_service
 from storage import cases as case_service
+from storage import casework
+from storage import referrals as referral_service
 from storage.areas import area_ids_under, get_by_code
 from storage.models import Area, Handoff, NeedRequest, Person, Staff, utcnow
 
@@ -100,14 +103,14 @@ async def username(s: AsyncSession, staff_id: int | None) -> str | None:
 
 async def case_brief(s: AsyncSession, c: NeedRequest) -> dict:
     return {
-        "number": c.number, "status": c.status, "category": c.category, "urgency": c.urgency,
+        "number": c.number, "status": c.status, "stage": c.stage, "category": c.category, "urgency": c.urgency,
         "priority": c.priority, "affected": c.affected, "village": await area_brief(s, c.village_id),
         "assignee": await username(s, c.assigned_staff_id), "person_id": c.person_id,
         "created_at": iso(c.created_at), "updated_at": iso(c.updated_at), "closed_at": iso(c.closed_at),
     }
 
 
-async def case_detail(s: AsyncSession, c: NeedRequest) -> dict:
+async def case_detail(s: AsyncSession, c: NeedRequest, now: datetime | None = None) -> dict:
     person = await s.get(Person, c.person_id)
     events = await case_service.timeline(s, c, public_only=False)
     return {
@@ -117,6 +120,28 @@ async def case_detail(s: AsyncSession, c: NeedRequest) -> dict:
         "person": {"id": person.id, "display_name": person.display_name} if person else None,
         "events": [{"kind": e.kind, "text": e.text, "data": e.data, "public": e.public,
                     "staff": await username(s, e.staff_id), "at": iso(e.created_at)} for e in events],
+        **await casework_json(s, c, today=casework.local_day(utcnow() if now is None else now)),
+    }
+
+
+async def casework_json(s: AsyncSession, c: NeedRequest, *, today) -> dict:
+    """The case's plan, tasks and referrals."""
+    agencies = {a.id: a for a in await agency_service.list_agencies(s, active_only=False)}
+
+    def agency_code(agency_id):
+        return agencies[agency_id].code if agency_id in agencies else None
+
+    return {
+        "plan": [{"id": i.id, "what": i.what, "staff": await username(s, i.staff_id),
+                  "agency": agency_code(i.agency_id), "due": i.due_on.isoformat() if i.due_on else None,
+                  "status": i.status} for i in await casework.plan_items(s, c)],
+        "tasks": [{"id": t.id, "title": t.title, "due": t.due_on.isoformat(),
+                   "assignee": await username(s, t.assignee_staff_id), "done_at": iso(t.done_at),
+                   "overdue": casework.is_overdue(t, today)} for t in await casework.tasks_of(s, c)],
+        "referrals": [{"id": r.id, "agency": agency_code(r.agency_id), "reason": r.reason, "status": r.status,
+                       "note": r.note, "staff": await username(s, r.staff_id), "sent_at": iso(r.sent_at),
+                       "accepted_at": iso(r.accepted_at), "closed_at": iso(r.closed_at)}
+                      for r in await referral_service.referrals_of(s, c)],
     }
 
 

@@ -18,7 +18,8 @@ from bot.api.common import now_of, services_of
 from bot.authz import AuthError, Caller
 from bot.media import MediaStore
 from bot.web import handoff_actions as actions
-from bot.web import listing, live
+from bot.web import casework, listing, live
+from bot.web.casework_texts import CW
 from bot.web.rendering import (
     back_to,
     lang_of,
@@ -64,16 +65,17 @@ async def home(request: Request):
     async with services_of(request).db.session() as s:
         staff = await s.get(Staff, scope.staff_id)
         areas = [a.name if lang_of(request) == "zh" or not a.name_en else a.name_en for a in staff.areas]
-        counts = None
+        counts, overdue = None, []
         if not scope.is_viewer:
             handoffs = (await s.execute(select(func.count()).select_from(Handoff).where(
                 authz.handoff_filter(scope), Handoff.status == "waiting"))).scalar_one()
             cases = (await s.execute(select(func.count()).select_from(NeedRequest).where(
                 authz.case_filter(scope), NeedRequest.status.in_(OPEN_STATUSES)))).scalar_one()
             counts = {"handoffs": handoffs, "cases": cases}
+            overdue = await casework.overdue_tasks(s, scope, now_of(services_of(request)))
     fragments = await _home_fragments(request, who) if not scope.is_viewer else {}
     return render(request, "home.html", who=who, staff=staff, role=scope.role, areas=areas, counts=counts,
-                  fragments=fragments)
+                  fragments=fragments, overdue=overdue, cw=CW[lang_of(request)])
 
 
 async def _queue_fragments(request: Request, who: Caller) -> dict[str, str]:

@@ -5,7 +5,7 @@ after they ship, so it is not split.)
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 19:59:06.337671
+Create Date: 2026-12-06 20:28:38.726210
 """
 from alembic import op
 import sqlalchemy as sa
@@ -146,6 +146,20 @@ def upgrade() -> None:
     sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['area_id'], ['areas.id'], name=op.f('fk_activities_area_id_areas')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_activities'))
+    )
+    op.create_table('agencies',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('name_en', sa.String(length=100), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('contact', sa.String(length=200), nullable=False),
+    sa.Column('area_id', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['area_id'], ['areas.id'], name=op.f('fk_agencies_area_id_areas')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_agencies')),
+    sa.UniqueConstraint('code', name=op.f('uq_agencies_code'))
     )
     op.create_table('api_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -369,6 +383,7 @@ def upgrade() -> None:
     sa.Column('urgency', sa.String(length=16), nullable=False),
     sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('stage', sa.String(length=16), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('phone', sa.String(length=32), nullable=False),
     sa.Column('attachments', sa.JSON(), nullable=False),
@@ -405,6 +420,42 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('case_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_events_case_id'), ['case_id'], unique=False)
+
+    op.create_table('case_plan_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('what', sa.Text(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('agency_id', sa.Integer(), nullable=True),
+    sa.Column('due_on', sa.Date(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_case_plan_items_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['case_id'], ['need_requests.id'], name=op.f('fk_case_plan_items_case_id_need_requests')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_case_plan_items_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_plan_items'))
+    )
+    with op.batch_alter_table('case_plan_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_plan_items_case_id'), ['case_id'], unique=False)
+
+    op.create_table('case_tasks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('assignee_staff_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_staff_id', sa.Integer(), nullable=True),
+    sa.Column('done_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assignee_staff_id'], ['staff.id'], name=op.f('fk_case_tasks_assignee_staff_id_staff')),
+    sa.ForeignKeyConstraint(['case_id'], ['need_requests.id'], name=op.f('fk_case_tasks_case_id_need_requests')),
+    sa.ForeignKeyConstraint(['created_by_staff_id'], ['staff.id'], name=op.f('fk_case_tasks_created_by_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_tasks'))
+    )
+    with op.batch_alter_table('case_tasks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_tasks_assignee_staff_id'), ['assignee_staff_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_tasks_case_id'), ['case_id'], unique=False)
 
     op.create_table('handoffs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -462,6 +513,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_inbound_message_id'), ['inbound_message_id'], unique=False)
         batch_op.create_index('ix_outbox_status_due', ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('referrals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('sent_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_referrals_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['case_id'], ['need_requests.id'], name=op.f('fk_referrals_case_id_need_requests')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_referrals_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_referrals'))
+    )
+    with op.batch_alter_table('referrals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_referrals_case_id'), ['case_id'], unique=False)
+
     op.create_table('broadcast_recipients',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('broadcast_id', sa.Integer(), nullable=False),
@@ -505,6 +575,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_broadcast_recipients_state')
 
     op.drop_table('broadcast_recipients')
+    with op.batch_alter_table('referrals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_referrals_case_id'))
+
+    op.drop_table('referrals')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_status_due')
         batch_op.drop_index(batch_op.f('ix_outbox_inbound_message_id'))
@@ -516,6 +590,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_handoffs_person_id'))
 
     op.drop_table('handoffs')
+    with op.batch_alter_table('case_tasks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_tasks_case_id'))
+        batch_op.drop_index(batch_op.f('ix_case_tasks_assignee_staff_id'))
+
+    op.drop_table('case_tasks')
+    with op.batch_alter_table('case_plan_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_plan_items_case_id'))
+
+    op.drop_table('case_plan_items')
     with op.batch_alter_table('case_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_events_case_id'))
 
@@ -559,6 +642,7 @@ def downgrade() -> None:
     op.drop_table('people')
     op.drop_table('flow_versions')
     op.drop_table('api_tokens')
+    op.drop_table('agencies')
     op.drop_table('activities')
     with op.batch_alter_table('timers', schema=None) as batch_op:
         batch_op.drop_index('ix_timers_state_due')

@@ -1,0 +1,97 @@
+"""Casework in a real browser (Debian's Chromium through Playwright) against a real `xiangzhu
+serve` with the demo data, at phone size (375×667): a villager who wrote `<script>` in their
+case, the worker signs in, opens the case from the list, adds a plan item and a task, refers
+the case to an agency — and the villager, over REST, is told — marks it done (told again) and
+advances the stage. The villager's markup shows as text and no page scrolls sideways."""
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from storage import cases as case_service
+from storage.areas import get_by_code
+from storage.db import Database
+from storage.models import ChannelIdentity
+from sqlalchemy import select
+from tests.support import wait_until
+from tests.web.test_inbox_browser import PHONE, no_sideways_scroll, sign_in, villager_inbox, villager_says, watch_console
+
+pytestmark = [pytest.mark.slow]
+
+WORKER = ("wangfang", "demo-worker-2026")  # covers 东坡村
+SCRIPT = "<script>window.__pwned=1</script><img src=x onerror=window.__pwned=2>家里屋顶漏雨"
+
+
+def open_case_for(server, sender: str) -> str:
+    """The case a finished intake would have opened for the villager (in 东坡村)."""
+    async def run() -> str:
+        db = Database(f"sqlite+aiosqlite:///{server.db_path}")
+        try:
+            async with db.session() as s:
+                person_id = (await s.execute(select(ChannelIdentity.person_id).where(
+                    ChannelIdentity.channel == "rest", ChannelIdentity.external_id == sender))).scalar_one()
+                village = await get_by_code(s, "qingshan.shiqiao.dongpo")
+                case = await case_service.open_case(s, person_id=person_id, category="housing", description=SCRIPT,
+                                                    village_id=village.id)
+                return case.number
+        finally:
+            await db.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
+
+
+def test_plan_task_referral_stage_in_the_browser(server, browser, artifacts):
+    sender = "cw-villager-1"
+    villager_says(server.base, sender, "你好")
+    number = open_case_for(server, sender)
+    page = browser.new_page(viewport=PHONE)
+    problems = watch_console(page)
+    missing: list[str] = []  # the browser's own /favicon.ico aside, nothing the pages ask for is missing
+    page.on("response", lambda r: missing.append(r.url) if r.status >= 400 and "favicon" not in r.url else None)
+    sign_in(page, server.base, *WORKER)
+    page.click("#nav-cases")
+    page.wait_for_selector(f'[data-number="{number}"]')
+    assert no_sideways_scroll(page)
+    page.click(f'[data-number="{number}"] a')
+    page.wait_for_selector("#case-number")
+    assert SCRIPT in page.inner_text("#case-description")  # the markup is text
+    assert page.evaluate("window.__pwned") is None
+    assert no_sideways_scroll(page)
+
+    page.fill("#plan-what", "申请危房改造补助")
+    page.select_option("#plan-who", "agency:bianmin")
+    page.click("#plan-form button[type=submit]")
+    page.wait_for_selector("#action-done")
+    assert "申请危房改造补助" in page.inner_text("#plan-items")
+
+    page.fill("#task-title", "上门看房子")
+    page.click("#task-form button[type=submit]")
+    page.wait_for_selector("#tasks li")
+    assert "上门看房子" in page.inner_text("#tasks")
+
+    page.select_option("#referral-agency", "minzheng")
+    page.fill("#referral-reason", "申请临时救助")
+    page.click("#referral-form button[type=submit]")
+    page.wait_for_selector('#referrals li[data-status="sent"]')
+    wait_until(lambda: any(number in m and "县民政局" in m for m in villager_inbox(server.base, sender)), 30,
+               "the villager is told of the referral")
+    page.click('#referrals li[data-status="sent"] button[value="done"]')
+    page.wait_for_selector('#referrals li[data-status="done"]')
+    wait_until(lambda: any("办好了" in m for m in villager_inbox(server.base, sender)), 30,
+               "the villager is told the referral is done")
+
+    page.select_option("#stage-to", "assessed")
+    page.click("#stage-form button[type=submit]")
+    page.wait_for_selector('#case-stage[data-stage="assessed"]')
+    assert no_sideways_scroll(page)
+    page.screenshot(path=str(artifacts / "casework-case.png"), full_page=True)
+    page.goto(server.base + "/?lang=en")
+    page.goto(server.base + f"/cases/{number}")
+    assert "Case plan" in page.inner_text("body") and SCRIPT in page.inner_text("#case-description")
+    assert no_sideways_scroll(page)
+    assert page.evaluate("window.__pwned") is None
+    assert missing == []
+    assert [p for p in problems if "Failed to load resource" not in p] == []

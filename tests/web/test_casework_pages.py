@@ -1,0 +1,84 @@
+"""Casework pages through the real ASGI app, as a browser fills the forms, on SQLite and
+PostgreSQL (the world of tests/api/conftest.py): the case list's filters and saved views, a
+case's plan, task, referral and stage forms, overdue tasks on the home page with a moved clock,
+area rules (404), CSRF, and a villager's markup shown as text."""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from storage import agencies as agency_service
+from storage.models import AuditEntry, CaseTask, NeedRequest, OutboxMessage, Referral
+from tests.web.test_inbox_pages import csrf_of, post_form, signed_in
+
+SCRIPT = "<script>alert('x')</script><img src=x onerror=alert(1)>屋顶漏雨"
+
+
+async def test_case_forms_overdue_home_and_views(world):
+    async with world.db.session() as s:
+        await agency_service.seed_demo_agencies(s)
+        await s.execute(update(NeedRequest).where(NeedRequest.number == world.ids["case_p1"])
+                        .values(description=SCRIPT))
+    number, other = world.ids["case_p1"], world.ids["case_p3"]
+    url = f"/cases/{number}"
+    async with signed_in(world, "w1") as c:
+        listed = (await c.get("/cases")).text
+        assert f'data-number="{number}"' in listed and f'data-number="{other}"' not in listed
+        assert "<script>alert" not in listed
+        page = await c.get(url)
+        assert page.status_code == 200
+        assert "<script>alert" not in page.text and "<img src=x" not in page.text
+        assert "&lt;script&gt;alert(" in page.text and "&lt;img src=x onerror=alert(1)&gt;" in page.text
+        assert (await c.get(f"/cases/{other}")).status_code == 404
+
+        r = await post_form(c, url, f"{url}/plan", what="申请医疗救助", who="agency:yibao", due="2026-11-30")
+        assert r.status_code == 303 and r.headers["location"] == f"{url}?done=plan"
+        r = await post_form(c, url, f"{url}/tasks", title="电话回访", due="2026-11-23")
+        assert r.status_code == 303
+        r = await post_form(c, url, f"{url}/tasks", title="家访", due="not a date")
+        assert r.status_code == 422 and "日期格式不对" in r.text
+        r = await post_form(c, url, f"{url}/referrals", agency="minzheng", reason="低保")
+        assert r.status_code == 303
+        r = await post_form(c, url, f"{url}/stage", stage="assessed")
+        assert r.status_code == 303
+        r = await post_form(c, url, f"{url}/stage", stage="closed")
+        assert r.status_code == 422 and "outcome" in r.text
+        r = await c.post(f"{url}/tasks", data={"csrf_token": "wrong", "title": "x", "due": "2026-11-24"})
+        assert r.status_code == 403
+        r = await post_form(c, url, f"/cases/{other}/tasks", title="x", due="2026-11-24")
+        assert r.status_code == 404
+
+        assert 'id="overdue-tasks"' not in (await c.get("/")).text
+        assert f'data-number="{number}"' not in (await c.get("/cases?view=my-overdue")).text
+    world.clock.advance(hours=14)  # 00:00 on 11-24 local: the call of 11-23 is overdue; sign in again
+    async with signed_in(world, "w1") as c:
+        home = (await c.get("/")).text
+        assert 'id="overdue-tasks"' in home and "电话回访" in home
+        assert f'data-number="{number}"' in (await c.get("/cases?view=my-overdue")).text
+        assert f'data-number="{number}"' in (await c.get("/cases?overdue=1&stage=assessed")).text
+        assert f'data-number="{number}"' not in (await c.get("/cases?stage=plan")).text
+        assert f'data-number="{number}"' in (await c.get("/cases?q=漏雨")).text
+        assert f'data-number="{number}"' not in (await c.get("/cases?q=没有这个词")).text
+        assert f'data-number="{number}"' in (await c.get("/cases?view=unassigned-township")).text
+        r = await post_form(c, url, f"{url}/assign", to="w1")
+        assert r.status_code == 303
+        assert f'data-number="{number}"' not in (await c.get("/cases?view=unassigned-township")).text
+        assert f'data-number="{number}"' in (await c.get("/cases?assignee=me&category=medical")).text
+        page = (await c.get(url)).text
+        assert 'data-overdue="1"' in page and "申请医疗救助" in page and "县民政局" in page
+        assert 'data-stage="assessed"' in page
+        assert csrf_of(page)
+    async with world.db.session() as s:
+        task = (await s.execute(select(CaseTask))).scalar_one()
+        assert task.title == "电话回访" and task.done_at is None
+        assert (await s.execute(select(Referral))).scalar_one().status == "sent"
+        told = [m.text for m in (await s.execute(select(OutboxMessage).where(OutboxMessage.recipient == "tg-1001")))
+                .scalars()]
+        assert any("县民政局" in t for t in told)
+        actions = [a for (a,) in (await s.execute(select(AuditEntry.action).where(AuditEntry.target == number)))]
+        assert "case.view" in actions and "case.task.add" in actions and "case.referral.add" in actions
+
+
+async def test_viewer_sees_no_case_page(world):
+    async with signed_in(world, "viewer") as c:
+        assert (await c.get("/cases")).status_code == 404
+        assert (await c.get(f"/cases/{world.ids['case_p1']}")).status_code == 404
