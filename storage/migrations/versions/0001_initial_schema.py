@@ -1,5 +1,8 @@
 """initial schema
 
+(Long because it creates every table of the first release; migrations are never edited
+after they ship, so it is not split.)
+
 Revision ID: 0001
 Revises: 
 Create Date: 2026-12-06 19:49:18.856952
