@@ -58,6 +58,16 @@ def _workers():
     return workers_group
 
 
+def _offers():
+    from bot.offers_cli import offers_group
+    return offers_group
+
+
+def _match():
+    from bot.offers_cli import match_command
+    return match_command
+
+
 def _wechat():
     from bot.channels.wechat.cli import wechat_group
     return wechat_group
@@ -67,6 +77,7 @@ def _wechat():
 LAZY_COMMANDS: dict[str, Callable[[], click.Command]] = {
     "serve": _serve, "chat": _chat, "seed": _seed, "nlu": _nlu, "flows": _flows, "bench": _bench,
     "jobs": _jobs, "admin": _admin, "workers": _workers, "wechat": _wechat,
+    "offers": _offers, "match": _match,
 }
 
 

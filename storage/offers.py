@@ -107,8 +107,8 @@ async def create_offer(
     return offer
 
 
-async def review_offer(session: AsyncSession, offer: Offer, status: str, *, staff_id: int, note: str = "",
-                       now: datetime | None = None) -> None:
+async def review_offer(session: AsyncSession, offer: Offer, status: str, *, staff_id: int | None, note: str = "",
+                       now: datetime | None = None, actor: str | None = None) -> None:
     """Approve or block an offer (a blocked one may be approved again later)."""
     if status not in ("approved", "blocked"):
         raise OfferError("只能通过或停用 / status must be approved or blocked")
@@ -117,7 +117,7 @@ async def review_offer(session: AsyncSession, offer: Offer, status: str, *, staf
     offer.reviewed_by_staff_id = staff_id
     offer.review_note = note
     offer.updated_at = now or utcnow()
-    await audit.record(session, f"staff:{staff_id}", f"offer.{status}", f"offer:{offer.id}", {"from": old})
+    await audit.record(session, actor or f"staff:{staff_id}", f"offer.{status}", f"offer:{offer.id}", {"from": old})
     await session.flush()
 
 

@@ -1,7 +1,9 @@
 """Resource linking through the JSON API: offers, approval, matching, confirmation."""
+import pytest
 from sqlalchemy import select
 
 from storage.models import Offer, OutboxMessage
+from tests.api.test_staff_cli import xiangzhu
 
 
 async def _post_offer(world, who, **kw):
@@ -86,3 +88,25 @@ async def test_bad_offer_input_is_answered_in_words(world):
     async with world.client("viewer") as c:
         r = await c.post("/api/offers", json={"offerer_kind": "person", "offerer_name": "x", "categories": ["medical"]})
         assert r.status_code == 403
+
+
+@pytest.mark.slow
+async def test_cli_lists_approves_blocks_and_matches(world, db_url):
+    offer = (await _post_offer(world, "w1", area="v1")).json()
+    case = world.ids["case_p1"]
+    r = xiangzhu(db_url, "match", case)
+    assert r.returncode == 0 and "no offer fits" in r.stdout
+    r = xiangzhu(db_url, "offers", "approve", str(offer["id"]), "--note", "核实过")
+    assert r.returncode == 0, r.stderr
+    r = xiangzhu(db_url, "offers", "list", "--status", "approved")
+    assert f"#{offer['id']}\tapproved\t县爱心协会" in r.stdout
+    r = xiangzhu(db_url, "match", case)
+    assert r.returncode == 0 and f"#{offer['id']}" in r.stdout and "同类/village" in r.stdout
+    r = xiangzhu(db_url, "offers", "block", str(offer["id"]))
+    assert r.returncode == 0
+    async with world.db.session() as s:
+        assert (await s.get(Offer, offer["id"])).status == "blocked"
+    r = xiangzhu(db_url, "offers", "approve", "999")
+    assert r.returncode == 1 and "#999" in r.stderr
+    r = xiangzhu(db_url, "match", "XZ-1999-000001")
+    assert r.returncode == 1 and "XZ-1999-000001" in r.stderr
