@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import BotError
 from storage import staff_access
-from storage.areas import area_ids_under
-from storage.models import Activity, Handoff, NeedRequest, Person, Staff
+from storage.areas import ancestors, area_ids_under
+from storage.models import Activity, Handoff, NeedRequest, Offer, Person, Staff
 
 ROLE_ORDER = ("admin", "supervisor", "worker", "viewer")
 
@@ -168,6 +168,32 @@ def can_see_roster(scope: StaffScope, activity: Activity) -> bool:
     if scope.is_viewer:
         return False
     return covers_area(scope, activity.area_id)
+
+
+async def offer_area_ids(session: AsyncSession, scope: StaffScope) -> set[int] | None:
+    """The areas whose offers of help the caller sees: the areas covered and the areas above
+    them (a township's or the county's offer serves their villages too). None: every area.
+    Offers without an area serve the whole county and are seen by every staff member."""
+    if scope.is_admin:
+        return None
+    ids = set(scope.covered)
+    for area_id in scope.area_ids:
+        ids |= {a.id for a in await ancestors(session, area_id)}
+    return ids
+
+
+def can_see_offer(scope: StaffScope, offer: Offer, area_ids: set[int] | None) -> bool:
+    return not scope.is_viewer and (area_ids is None or offer.area_id is None or offer.area_id in area_ids)
+
+
+def can_review_offer(scope: StaffScope, offer: Offer) -> bool:
+    """Approve or block: a worker for offers in their own areas; county-wide ones need a
+    supervisor or an admin."""
+    if not scope.can_write:
+        return False
+    if offer.area_id is None:
+        return scope.role in ("admin", "supervisor")
+    return covers_area(scope, offer.area_id)
 
 
 # ── content ──────────────────────────────────────────────────────────────────────────────

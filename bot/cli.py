@@ -73,6 +73,16 @@ def _campaigns():
     return campaigns_group
 
 
+def _offers():
+    from bot.offers_cli import offers_group
+    return offers_group
+
+
+def _match():
+    from bot.offers_cli import match_command
+    return match_command
+
+
 def _wechat():
     from bot.channels.wechat.cli import wechat_group
     return wechat_group
@@ -83,6 +93,7 @@ LAZY_COMMANDS: dict[str, Callable[[], click.Command]] = {
     "serve": _serve, "chat": _chat, "seed": _seed, "nlu": _nlu, "flows": _flows, "bench": _bench,
     "jobs": _jobs, "admin": _admin, "workers": _workers, "wechat": _wechat,
     "activities": _activities, "broadcast": _broadcast, "campaigns": _campaigns,
+    "offers": _offers, "match": _match,
 }
 
 

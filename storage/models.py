@@ -356,6 +356,68 @@ class Referral(Base):
     closed_at: Mapped[datetime | None]  # done or declined
 
 
+# ── resource linking: offers of help and their matches to cases ─────────────────────────
+
+
+class Offer(Base):
+    """Help someone offers (goods, hours, money, a service), for some need categories in an
+    area, for a while. Used for matching only once a worker approved it."""
+
+    __tablename__ = "offers"
+    __table_args__ = (Index("ix_offers_status_area", "status", "area_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offerer_kind: Mapped[str] = mapped_column(String(16))  # person|team|organisation|enterprise|programme
+    offerer_name: Mapped[str] = mapped_column(String(200))
+    offerer_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # offered through the bot
+    categories: Mapped[list[Any]] = mapped_column(default=list)  # vocab.cases.CATEGORIES
+    description: Mapped[str] = mapped_column(Text, default="")
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    remaining: Mapped[int] = mapped_column(Integer, default=1)  # capacity left
+    unit: Mapped[str] = mapped_column(String(8), default="件")  # 人 | 件 | 小时 | 元
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))  # village, township or county
+    available_from: Mapped[date | None] = mapped_column(Date)
+    available_until: Mapped[date | None] = mapped_column(Date)
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new | approved | blocked
+    created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reviewed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Match(Base):
+    """One offer linked to one case: tentative → confirmed → delivered → acknowledged
+    (or cancelled)."""
+
+    __tablename__ = "matches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("need_requests.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="tentative")
+    proposed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    when_text: Mapped[str] = mapped_column(String(200), default="")  # when the help comes, in words
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+
+
+class MatchEvent(Base):
+    """The communication log of a match: status changes, calls, messages sent."""
+
+    __tablename__ = "match_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # status | call | told_villager | told_offerer | note
+    text: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # ── activities ───────────────────────────────────────────────────────────────────────────
 
 

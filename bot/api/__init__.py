@@ -12,6 +12,7 @@
     campaigns.py   /campaigns
     flows.py       /flows (the flow editor's API)
     content.py     /policies
+    offers.py      /offers, /matches, /cases/{number}/matches (resource linking)
 
 Callers authenticate with `Authorization: Bearer TOKEN` (`xiangzhu admin token`) or, from the
 browser, with the web session cookie plus the `X-CSRF-Token` header on changes. Access is
@@ -27,13 +28,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.api import activities, broadcasts, campaigns, cases, casework, content, flags, flows, handoffs, me, people
+from bot.api import activities, broadcasts, campaigns, cases, casework, content, flags, flows, handoffs, me, offers, people
 from bot.api.common import ApiError
 from bot.authz import AuthError
 
 __all__ = ["mount"]
 
-RESOURCES = (me, cases, casework, handoffs, activities, people, flags, broadcasts, campaigns, flows, content)
+RESOURCES = (me, cases, casework, handoffs, activities, people, flags, broadcasts, campaigns, flows, content, offers)
 
 
 def _error(status: int, message: str, **extra) -> JSONResponse:

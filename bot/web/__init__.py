@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.web import answers, casework, inbox, signin, supervise
+from bot.web import answers, casework, inbox, offers, signin, supervise
 from bot.web.rendering import lang_of, page_caller, render, secret_key, to_signin
 
 __all__ = ["mount", "page_caller", "render", "secret_key", "lang_of", "to_signin", "VENDOR"]
@@ -50,7 +50,7 @@ def _vendor_route(app: FastAPI) -> None:
 def mount(app: FastAPI, services) -> None:
     if getattr(app.state, "services", None) is None:
         app.state.services = services
-    for module in (signin, inbox, casework, answers, supervise):
+    for module in (signin, inbox, casework, answers, supervise, offers):
         app.include_router(module.router)
     _vendor_route(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -5,7 +5,7 @@ after they ship, so it is not split.)
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 20:28:38.726210
+Create Date: 2026-12-06 20:31:14.114891
 """
 from alembic import op
 import sqlalchemy as sa
@@ -405,6 +405,36 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_need_requests_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_need_requests_village_id'), ['village_id'], unique=False)
 
+    op.create_table('offers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('offerer_kind', sa.String(length=16), nullable=False),
+    sa.Column('offerer_name', sa.String(length=200), nullable=False),
+    sa.Column('offerer_person_id', sa.Integer(), nullable=True),
+    sa.Column('categories', sa.JSON(), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('remaining', sa.Integer(), nullable=False),
+    sa.Column('unit', sa.String(length=8), nullable=False),
+    sa.Column('area_id', sa.Integer(), nullable=True),
+    sa.Column('available_from', sa.Date(), nullable=True),
+    sa.Column('available_until', sa.Date(), nullable=True),
+    sa.Column('conditions', sa.Text(), nullable=False),
+    sa.Column('contact', sa.String(length=100), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_by_staff_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_by_staff_id', sa.Integer(), nullable=True),
+    sa.Column('review_note', sa.Text(), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['area_id'], ['areas.id'], name=op.f('fk_offers_area_id_areas')),
+    sa.ForeignKeyConstraint(['created_by_staff_id'], ['staff.id'], name=op.f('fk_offers_created_by_staff_id_staff')),
+    sa.ForeignKeyConstraint(['offerer_person_id'], ['people.id'], name=op.f('fk_offers_offerer_person_id_people')),
+    sa.ForeignKeyConstraint(['reviewed_by_staff_id'], ['staff.id'], name=op.f('fk_offers_reviewed_by_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_offers'))
+    )
+    with op.batch_alter_table('offers', schema=None) as batch_op:
+        batch_op.create_index('ix_offers_status_area', ['status', 'area_id'], unique=False)
+
     op.create_table('case_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -482,6 +512,27 @@ def upgrade() -> None:
     with op.batch_alter_table('handoffs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_handoffs_person_id'), ['person_id'], unique=False)
         batch_op.create_index('ix_handoffs_status_priority', ['status', 'priority'], unique=False)
+
+    op.create_table('matches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('offer_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('proposed_by_staff_id', sa.Integer(), nullable=True),
+    sa.Column('when_text', sa.String(length=200), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('confirmed_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['need_requests.id'], name=op.f('fk_matches_case_id_need_requests')),
+    sa.ForeignKeyConstraint(['offer_id'], ['offers.id'], name=op.f('fk_matches_offer_id_offers')),
+    sa.ForeignKeyConstraint(['proposed_by_staff_id'], ['staff.id'], name=op.f('fk_matches_proposed_by_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_matches'))
+    )
+    with op.batch_alter_table('matches', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_matches_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_matches_offer_id'), ['offer_id'], unique=False)
 
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -562,11 +613,30 @@ def upgrade() -> None:
     with op.batch_alter_table('handoff_notes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_handoff_notes_handoff_id'), ['handoff_id'], unique=False)
 
+    op.create_table('match_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('match_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['match_id'], ['matches.id'], name=op.f('fk_match_events_match_id_matches')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_match_events_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_match_events'))
+    )
+    with op.batch_alter_table('match_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_match_events_match_id'), ['match_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('match_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_match_events_match_id'))
+
+    op.drop_table('match_events')
     with op.batch_alter_table('handoff_notes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_handoff_notes_handoff_id'))
 
@@ -585,6 +655,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_channel_recipient')
 
     op.drop_table('outbox')
+    with op.batch_alter_table('matches', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_matches_offer_id'))
+        batch_op.drop_index(batch_op.f('ix_matches_case_id'))
+
+    op.drop_table('matches')
     with op.batch_alter_table('handoffs', schema=None) as batch_op:
         batch_op.drop_index('ix_handoffs_status_priority')
         batch_op.drop_index(batch_op.f('ix_handoffs_person_id'))
@@ -603,6 +678,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_case_events_case_id'))
 
     op.drop_table('case_events')
+    with op.batch_alter_table('offers', schema=None) as batch_op:
+        batch_op.drop_index('ix_offers_status_area')
+
+    op.drop_table('offers')
     with op.batch_alter_table('need_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_need_requests_village_id'))
         batch_op.drop_index(batch_op.f('ix_need_requests_person_id'))
