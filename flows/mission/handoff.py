@@ -10,7 +10,7 @@ from sqlalchemy import Row, select
 from flows.mission.common import local_time, localized, pick
 from flows.registry import ActionContext, action
 from storage import handoffs, policies
-from storage.messages import recent_history
+from storage.messages import recent_lines
 from storage.models import Staff
 
 NORMAL_WAIT_MINUTES = 30
@@ -103,7 +103,7 @@ async def staff_availability(ctx: ActionContext) -> dict:
 async def conversation_summary(ctx: ActionContext, limit: int = 8) -> str:
     """The last few things the person said, for the worker who picks the handoff up."""
     lines = []
-    for m in await recent_history(ctx.session, ctx.person.id, limit=limit * 2):
+    for m in await recent_lines(ctx.session, ctx.person.id, limit=limit * 2):
         if m.direction == "in" and m.text and not m.text.startswith("/"):
             lines.append(m.text.strip()[:200])
     if ctx.turn.text and not ctx.turn.text.startswith("/") and (not lines or lines[-1] != ctx.turn.text[:200]):
