@@ -152,8 +152,12 @@ def pick_choice(text: str, options: list[tuple[Any, list[str]]]) -> int | None:
         if t.lower() == str(value).lower() or t.lower() in (x.lower() for x in titles):
             return i
     roles = [role_of(value) for value, _ in options]
+    tried = set()
     for lang in range(max((len(titles) for _, titles in options), default=0)):
         titles = [ts[lang] if lang < len(ts) else "" for _, ts in options]
+        if tuple(titles) in tried:  # the locale's column is often zh's: same titles, same answer
+            continue
+        tried.add(tuple(titles))
         i = parse_choice(t, titles, roles)
         if i is not None and 0 <= i < len(options):
             return i

@@ -65,5 +65,7 @@ class Names:
         return str(value)
 
     def _render(self, text: str) -> str:
+        if "{{" not in text:  # nothing to fill (most texts): skip building the names
+            return text
         env = self._condition_names()
         return templates.render(text, env, self._show)

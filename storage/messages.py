@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import driver
 from storage.models import Message, OutboxMessage, utcnow
 
-__all__ = ["find_inbound", "insert_inbound", "insert_outbound", "recent_history", "record_inbound",
+__all__ = ["find_inbound", "insert_inbound", "insert_outbound", "recent_history", "recent_lines", "record_inbound",
            "record_outbound", "stored_replies"]
 
 
@@ -119,6 +119,18 @@ async def stored_replies(session: AsyncSession, inbound_message_id: int) -> list
             )
         ).scalars()
     )
+
+
+async def recent_lines(session: AsyncSession, person_id: int, limit: int = 20) -> list[Row]:
+    """`recent_history` as rows of (direction, text) only, oldest first: for a handoff's
+    summary, which reads nothing else (no Message objects to build)."""
+    rows = await session.execute(
+        select(Message.direction, Message.text)
+        .where(Message.person_id == person_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(rows.all()))
 
 
 async def recent_history(session: AsyncSession, person_id: int, limit: int = 20) -> list[Message]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from flows.mission.common import local_time, localized, pick
 from flows.registry import ActionContext, action
 from storage import handoffs, policies
-from storage.messages import recent_history
+from storage.messages import recent_lines
 from storage.models import Staff
 
 NORMAL_WAIT_MINUTES = 30
@@ -47,12 +47,14 @@ SITUATIONS_BY_KIND = {
 LIFE_NUMBERS = ("110", "120")  # shown whenever a life may be in danger
 
 
-async def _staff(ctx: ActionContext) -> list[Staff]:
-    rows = (await ctx.session.execute(select(Staff).where(Staff.active.is_(True)))).scalars()
+async def _staff(ctx: ActionContext) -> list[Row]:
+    """The active workers' and supervisors' duty hours (rows with `.roles` and `.on_duty`, all
+    that availability reads: no Staff objects, so no select-in load of their areas)."""
+    rows = await ctx.session.execute(select(Staff.roles, Staff.on_duty).where(Staff.active.is_(True)))
     return [s for s in rows if {"worker", "supervisor"} & set(s.roles or [])]
 
 
-def _next_duty(staff: list[Staff], now: datetime) -> datetime | None:
+def _next_duty(staff: list[Row], now: datetime) -> datetime | None:
     """The next moment (to the quarter hour, within a week) anyone is on duty."""
     start = now.replace(second=0, microsecond=0)
     start += timedelta(minutes=(15 - start.minute % 15) % 15)
@@ -63,7 +65,7 @@ def _next_duty(staff: list[Staff], now: datetime) -> datetime | None:
     return None
 
 
-def _hours_text(staff: list[Staff], locale: str) -> str:
+def _hours_text(staff: list[Row], locale: str) -> str:
     duty = next((s.on_duty for s in staff if s.on_duty and not s.on_duty.get("always")), None)
     duty = duty or handoffs.DEFAULT_DUTY
     days = duty.get("days", [1, 2, 3, 4, 5])
@@ -101,7 +103,7 @@ async def staff_availability(ctx: ActionContext) -> dict:
 async def conversation_summary(ctx: ActionContext, limit: int = 8) -> str:
     """The last few things the person said, for the worker who picks the handoff up."""
     lines = []
-    for m in await recent_history(ctx.session, ctx.person.id, limit=limit * 2):
+    for m in await recent_lines(ctx.session, ctx.person.id, limit=limit * 2):
         if m.direction == "in" and m.text and not m.text.startswith("/"):
             lines.append(m.text.strip()[:200])
     if ctx.turn.text and not ctx.turn.text.startswith("/") and (not lines or lines[-1] != ctx.turn.text[:200]):
