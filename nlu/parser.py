@@ -150,7 +150,10 @@ class NLU:
         elif level == "none" and model_sees_danger and norm.text:
             level = "unsure"
         if level != "certain" and top_name == "emergency":  # the answer if the person is safe
-            ranking = [r for r in ranking if r["name"] != "emergency"]
+            # ... with the confidences given that it is no emergency, so that the fallback
+            # threshold judges the rest among themselves
+            rest = max(1.0 - p_emergency, 1e-9)
+            ranking = [{**r, "confidence": round(min(r["confidence"] / rest, 1.0), 4)} for r in ranking if r["name"] != "emergency"]
             top_name, top_conf = ranking[0]["name"], ranking[0]["confidence"]
         if not norm.text:
             intent = {"name": "nlu_fallback", "confidence": self.threshold}
