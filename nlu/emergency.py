@@ -16,7 +16,11 @@ and the score gives one of three levels:
 Danger told by the scene rather than its name counts too: water up to the window or the
 waist, waiting on the roof, a slope sliding or rocks rolling down now, an elder not seen
 since morning (到现在没见人), and, as hints, standing on a bridge or a roof's edge or saying
-how deep or high it is below.
+how deep or high it is below. The same in 粤/客家 and non-native English (third round):
+nobody answers when called (叫极都唔应, 喊佢佢毋应, not answer when i call), blue lips (发紫),
+a weapon in hand (揸住把菜刀), water coming in (水浸到, water coming inside), mud coming down
+(泥一路冲落嚟), black smoke; hints: medicine hoarded, goodbyes to the children, things given
+away, "I will not come back". A machine that does not respond (部手机郁都唔郁) is no alarm.
 
 A few narrow rules keep figurative and past words out:
 
