@@ -154,11 +154,11 @@ _NOT_DANGER = re.compile(
 )
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
 _NOT_NOW = re.compile(
-    r"漏|裂|过后|之后|水退了|还没修|没修好|绝收|收成|庄稼|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|"
+    r"漏|裂|冲毁|冲垮|毁了|过后|之后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|"
     r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
-    r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|months? ago|apply|application|subsidy|subsidies"
+    r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|(?:rice |corn )?fields?\b|crops?\b|months? ago|apply|application|subsidy|subsidies"
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
-    r"|after the (?:flood|fire|storm|earthquake|landslide)|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
+    r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
 _URGENT = re.compile(r"快|救命|救救|正在|被困|出不来|还在里面|人在|有人|赶紧|马上|help me|help us|please help|help!|\bnow\b|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
@@ -171,7 +171,7 @@ _NOT_BACK = re.compile(r"没回|未返|吂转|冇返|not back|not (?:come|came|c
 _MISSING = {"missing_person", "missing_child"}
 # a long-standing illness: medical triggers are lowered unless something happened just now
 _CHRONIC = re.compile(
-    r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|去年|旧年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
+    r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|去年|旧年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
     r"|years|for a long time|chronic|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
 )
 _SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b|today|tonight|help me|please help")
@@ -219,12 +219,14 @@ def detect_normalized(norm: str) -> EmergencyResult:
     away = bool(_AWAY_FOR_WORK.search(norm))
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
-    for kind, weight, m in hits:
+    for kind, trigger, m in hits:
+        weight = trigger
         if ((not_now and kind in _SOFTENABLE) or (chronic and kind == "medical")
                 or (away and kind in _MISSING and _NOT_BACK.search(m.group(0)))):
             weight = min(weight, LOWERED)
-        # certain triggers count once; hints and time words add up
-        per_kind[kind] = max(per_kind.get(kind, 0.0), weight) if weight >= 1.0 else round(per_kind.get(kind, 0.0) + weight, 3)
+        # certain triggers count once (also when lowered: two lowered ones are still none);
+        # hints and time words add up
+        per_kind[kind] = max(per_kind.get(kind, 0.0), weight) if trigger >= 1.0 else round(per_kind.get(kind, 0.0) + weight, 3)
         found.setdefault(kind, []).append(m.group(0))
     best = min(max(per_kind.values(), default=0.0), 1.0)
     kinds = [k for k, s in per_kind.items() if s >= UNSURE]

@@ -260,3 +260,8 @@ def test_emergencies_told_by_the_scene_reach_a_human(text):
 ])
 def test_scene_words_without_danger_stay_quiet(text):
     assert detect(text).level == "none"
+
+
+@pytest.mark.parametrize("text", ["河水漫进田里 秧苗全淹了", "屋后头山上的土往下掉 房子墙裂了", "连着下了几天雨 稻田全淹了"])
+def test_two_lowered_triggers_of_one_kind_do_not_add_up(text):
+    assert detect(text).level == "none"
