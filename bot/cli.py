@@ -58,6 +58,21 @@ def _workers():
     return workers_group
 
 
+def _activities():
+    from bot.activities_cli import activities_group
+    return activities_group
+
+
+def _broadcast():
+    from bot.broadcast_cli import broadcast_group
+    return broadcast_group
+
+
+def _campaigns():
+    from bot.campaigns_cli import campaigns_group
+    return campaigns_group
+
+
 def _wechat():
     from bot.channels.wechat.cli import wechat_group
     return wechat_group
@@ -67,6 +82,7 @@ def _wechat():
 LAZY_COMMANDS: dict[str, Callable[[], click.Command]] = {
     "serve": _serve, "chat": _chat, "seed": _seed, "nlu": _nlu, "flows": _flows, "bench": _bench,
     "jobs": _jobs, "admin": _admin, "workers": _workers, "wechat": _wechat,
+    "activities": _activities, "broadcast": _broadcast, "campaigns": _campaigns,
 }
 
 

@@ -10,7 +10,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +58,33 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = 0.5
     timer_poll_seconds: float = 1.0
     message_retention_days: int = 30
+    retention_days: int = 365  # everyone's messages older than this are anonymized or deleted; 0 = keep
+    retention_mode: str = "anonymize"  # anonymize | delete (storage/retention.py)
+
+    # Coming back to people (bot/reminders.py, docs/reminders.md)
+    quiet_hours: str = "21:00-07:00"  # in `timezone`; "off" for none
+    followup_days: int = 7  # "问题解决了吗？" this many days after a case closes; 0 = never
+    waitlist_offer_hours: float = 12.0
+    broadcast_per_minute: int = 60  # per channel  # a freed seat is kept this long for the person offered it
+
+
+    @field_validator("retention_mode")
+    @classmethod
+    def _retention_mode_known(cls, value: str) -> str:
+        if value not in ("anonymize", "delete"):
+            raise ValueError("XIANGZHU_RETENTION_MODE: anonymize or delete")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_parse(cls, value: str) -> str:
+        from bot.quiet_hours import parse
+
+        parse(value)
+        return value
+
+    # Staff web: how often a live page (queue, conversation) looks for changes
+    web_poll_seconds: float = 2.0
 
 
 def _toml_values() -> dict:

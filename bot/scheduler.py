@@ -98,10 +98,10 @@ def periodic_jobs() -> list[PeriodicJob]:
 def load_job_modules() -> list[str]:
     """Import the modules that register timer handlers or periodic jobs; returns their names.
     (Imported here, not at the top: they import this module to register.)"""
-    from bot import batches, reminders
+    from bot import batches, broadcasts, campaigns, checkins, followups, reminders, waitlist
     from bot.channels import wechat
 
-    return [m.__name__ for m in (reminders, wechat, batches)]
+    return [m.__name__ for m in (reminders, waitlist, followups, checkins, campaigns, broadcasts, wechat, batches)]
 
 
 def services_clock(services: Any) -> Callable[[], datetime]:

@@ -8,7 +8,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import StorageError
-from storage import audit
+from storage import audit, timers
 from storage.models import Area, CaseCounter, CaseEvent, NeedRequest, Person, utcnow
 from storage.notify import notify_person
 from vocab.cases import CATEGORIES
@@ -17,6 +17,8 @@ AFFECTED = ("self", "child", "elder", "household", "other")
 URGENCIES = ("low", "normal", "high", "urgent")
 STATUSES = ("new", "assigned", "in_progress", "waiting", "resolved", "closed")
 OPEN_STATUSES = ("new", "assigned", "in_progress", "waiting")
+CLOSED_STATUSES = ("resolved", "closed")
+FOLLOWUP = "case_followup"  # "问题解决了吗？" some days after the close (storage/followups.py, bot/followups.py)
 PRIORITY_BY_URGENCY = {"urgent": 1, "high": 2, "normal": 3, "low": 4}
 
 STATUS_WORDS = {
@@ -132,6 +134,12 @@ async def set_case_status(session: AsyncSession, case: NeedRequest, status: str,
     await add_case_event(session, case, "status", note, staff_id=staff_id, data={"from": old, "to": status},
                          now=now)
     await audit.record(session, _actor(staff_id, None), "case.status", case.number, {"from": old, "to": status})
+    if status in CLOSED_STATUSES and old not in CLOSED_STATUSES:
+        # due at once: the leader's handler sets the follow-up date from XIANGZHU_FOLLOWUP_DAYS
+        stamp = int(now.timestamp())
+        await timers.schedule(session, FOLLOWUP, now, target=f"case:{case.id}",
+                              payload={"stage": "plan", "closed_at": now.isoformat()},
+                              dedupe_key=f"{FOLLOWUP}:{case.id}:{stamp}")
     if notify and old != status:
         await notify_person(session, case.person_id, await status_notice(session, case))
 

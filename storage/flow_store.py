@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, driver
@@ -56,13 +56,17 @@ def _declared_spec_version(yaml_text: str) -> int:
 
 
 # runs every turn, so on the driver (storage/driver.py)
-_CURRENT_IDS = driver.Sql("SELECT id, current_version_id FROM flows WHERE current_version_id IS NOT NULL")
+_FLOWS = Flow.__table__
+_PUBLISHED = _FLOWS.c.current_version_id.is_not(None)
+_CURRENT_IDS = driver.Query(select(_FLOWS.c.id, _FLOWS.c.current_version_id).where(_PUBLISHED))
 _CURRENT_IDS_KEY = "flows:current_ids"
 # the same as a column of another statement (the turn reads it with the sender's row)
 CURRENT_IDS = driver.Scalar(
-    "(SELECT json_group_object(id, current_version_id) FROM flows WHERE current_version_id IS NOT NULL)",
-    postgresql="(SELECT json_object_agg(id, current_version_id) FROM flows WHERE current_version_id IS NOT NULL)",
-    read=lambda value: {flow_id: int(v) for flow_id, v in (driver.read_json(value) or {}).items()},
+    lambda dialect_name: select(
+        (func.json_object_agg if dialect_name == "postgresql" else func.json_group_object)(
+            _FLOWS.c.id, _FLOWS.c.current_version_id, type_=JSON)
+    ).where(_PUBLISHED).scalar_subquery(),
+    read=lambda value: {flow_id: int(v) for flow_id, v in (value or {}).items()},
 )
 
 

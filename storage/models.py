@@ -182,6 +182,22 @@ class WorkerInvite(Base):
     used_at: Mapped[datetime | None]
 
 
+class Flag(Base):
+    """A worker's mark on a person (their household), e.g. "return_to_poverty_watch": the
+    household gets the monthly check-in (bot/checkins.py) until the flag is cleared."""
+
+    __tablename__ = "flags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # who flagged
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_answer_at: Mapped[datetime | None]  # the household's last check-in answer
+    cleared_at: Mapped[datetime | None]
+    cleared_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
 # ── conversations and messages ───────────────────────────────────────────────────────────
 
 
@@ -334,6 +350,30 @@ class Handoff(Base):
     escalated_at: Mapped[datetime | None]
 
 
+class HandoffNote(Base):
+    """A worker's private note on a handoff: staff see it, the villager never does."""
+
+    __tablename__ = "handoff_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SavedAnswer(Base):
+    """A reply a worker keeps for reuse, with {name}, {village}, {case} filled in when sent.
+    `owner_staff_id` empty: shared with everyone (admins keep those)."""
+
+    __tablename__ = "saved_answers"
+    __table_args__ = (UniqueConstraint("owner_staff_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # ── content: flows and policies ──────────────────────────────────────────────────────────
 
 
@@ -455,6 +495,52 @@ class Timer(Base):
     done_at: Mapped[datetime | None]
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Campaign(Base):
+    """A campaign as data (flows/campaigns.py checks the YAML; storage/campaigns.py schedules
+    its `campaign` timers). Editing bumps `version` and reschedules every pending row."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    yaml: Mapped[str] = mapped_column(Text)
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="active")  # active | paused | removed
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(64), default="system")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Broadcast(Base):
+    """A message to a segment (a village, an activity's participants, everyone who
+    consented), sent by the leader in rate-limited batches (bot/broadcasts.py)."""
+
+    __tablename__ = "broadcasts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    segment: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"village": "v1"} | {"activity": 3} | {"everyone": true}
+    text: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"zh": ..., "en": ...}
+    created_by: Mapped[str] = mapped_column(String(64), default="system")
+    state: Mapped[str] = mapped_column(String(16), default="sending")  # sending | done
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class BroadcastRecipient(Base):
+    """One person of a broadcast: pending → queued (an outbox row; delivered or failed is the
+    outbox row's fate) or skipped with a reason (opted_out, erased, no_channel, outside_window)."""
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (UniqueConstraint("broadcast_id", "person_id"), Index("ix_broadcast_recipients_state",
+                                                                           "broadcast_id", "status"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    channel: Mapped[str] = mapped_column(String(16), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | queued | skipped
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
 
 
 class KeyValue(Base):

@@ -6,6 +6,9 @@
     handoffs.py    /handoffs
     activities.py  /activities
     people.py      /people
+    flags.py       /people/{id}/flags (return-to-poverty watch)
+    broadcasts.py  /broadcasts
+    campaigns.py   /campaigns
     flows.py       /flows (the flow editor's API)
     content.py     /policies
 
@@ -23,13 +26,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.api import activities, cases, content, flows, handoffs, me, people
+from bot.api import activities, broadcasts, campaigns, cases, content, flags, flows, handoffs, me, people
 from bot.api.common import ApiError
 from bot.authz import AuthError
 
 __all__ = ["mount"]
 
-RESOURCES = (me, cases, handoffs, activities, people, flows, content)
+RESOURCES = (me, cases, handoffs, activities, people, flags, broadcasts, campaigns, flows, content)
 
 
 def _error(status: int, message: str, **extra) -> JSONResponse:

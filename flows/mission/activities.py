@@ -139,6 +139,8 @@ async def my_signups(ctx: ActionContext) -> dict:
         who = f"（{e.participant_name}）" if e.participant_name and ctx.locale != "en" else (
             f" ({e.participant_name})" if e.participant_name else "")
         state = (pick(ctx.locale, "已报上", "confirmed") if e.status == "confirmed"
+                 else pick(ctx.locale, "有名额给您留着，等您回复要不要", "a seat is kept for you: reply yes or no")
+                 if e.status == "offered"
                  else pick(ctx.locale, f"候补第 {e.waitlist_position} 位", f"waitlist #{e.waitlist_position}"))
         lines.append(f"{i}. {_title(a, ctx.locale)}{who} · {local_time(a.starts_at, ctx.locale)} · {state}")
         items.append(choice(e.id, f"{a.title}{who if ctx.locale != 'en' else ''}",
@@ -158,3 +160,17 @@ async def cancel_signup(ctx: ActionContext, enrollment) -> dict:
         return {"cancelled": False}
     act = await store.get_activity(ctx.session, e.activity_id)
     return {"cancelled": e.status == "cancelled", "title": _title(act, ctx.locale) if act else ""}
+
+
+@action("answer_waitlist_offer", args={"enrollment": "any", "answer": "text"})
+async def answer_waitlist_offer(ctx: ActionContext, enrollment, answer: str) -> dict:
+    """The person's answer (yes / no) to the offer of a freed seat (bot/waitlist.py):
+    `outcome` is confirmed, declined, lapsed (expired or already answered) or not_found.
+
+        - action: answer_waitlist_offer
+          args: {enrollment: "{{offer}}", answer: "{{answer}}"}
+    """
+    outcome, act = await store.answer_offer(ctx.session, as_int(enrollment) or 0, person_id=ctx.person.id,
+                                            accept=str(answer).strip().lower() in ("yes", "1", "要"), now=ctx.now)
+    return {"outcome": outcome, "title": _title(act, ctx.locale) if act else "",
+            "when": local_time(act.starts_at, ctx.locale) if act else "", "place": act.place if act else ""}

@@ -344,3 +344,19 @@ async def case_timeline(ctx: ActionContext, number: str) -> dict:
     if case.outcome and case.status in ("resolved", "closed"):
         lines.append(pick(ctx.locale, f"结果：{case.outcome}", f"Result: {case.outcome}"))
     return {"found": True, "text": "\n".join(lines), "status": case.status}
+
+
+@action("answer_case_followup", args={"case": "text", "answer": "text"})
+async def answer_case_followup(ctx: ActionContext, case: str, answer: str) -> dict:
+    """The villager's answer to "问题解决了吗？" (bot/followups.py): `outcome` is thanks,
+    reopened, already_open or not_found.
+
+        - action: answer_case_followup
+          args: {case: "{{case}}", answer: "{{answer}}"}
+    """
+    from storage.followups import record_answer
+
+    solved = str(answer).strip().lower() in ("yes", "1", "解决了")
+    outcome, found = await record_answer(ctx.session, str(case).strip(), person_id=ctx.person.id, solved=solved,
+                                         now=ctx.now)
+    return {"outcome": outcome, "number": found.number if found else ""}

@@ -72,6 +72,6 @@ async def test_erase_person_removes_personal_data_and_keeps_statistics(db, tmp_p
         assert handoff.summary == ""
         mine, theirs = await s.get(Enrollment, ids[2]), await s.get(Enrollment, ids[3])
         assert (mine.status, mine.participant_name) == ("cancelled", "")
-        assert theirs.status == "confirmed"  # the freed seat went to the waitlist
+        assert theirs.status == "offered"  # the freed seat is offered to the waitlist
         audit = (await s.execute(select(AuditEntry).where(AuditEntry.action == "person.erase"))).scalar_one()
         assert audit.data["cases"] == 1 and "王小二" not in str(audit.data)

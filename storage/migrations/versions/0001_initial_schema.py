@@ -5,7 +5,7 @@ after they ship, so it is not split.)
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:46:29.239641
+Create Date: 2026-12-06 19:59:06.337671
 """
 from alembic import op
 import sqlalchemy as sa
@@ -46,6 +46,28 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
 
+    op.create_table('broadcasts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('segment', sa.JSON(), nullable=False),
+    sa.Column('text', sa.JSON(), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_broadcasts'))
+    )
+    op.create_table('campaigns',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('yaml', sa.Text(), nullable=False),
+    sa.Column('spec', sa.JSON(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaigns'))
+    )
     op.create_table('case_counters',
     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('last', sa.Integer(), nullable=False),
@@ -203,6 +225,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_policy_versions')),
     sa.UniqueConstraint('policy_id', 'version', name=op.f('uq_policy_versions_policy_id_version'))
     )
+    op.create_table('saved_answers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('owner_staff_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=32), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['owner_staff_id'], ['staff.id'], name=op.f('fk_saved_answers_owner_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_answers')),
+    sa.UniqueConstraint('owner_staff_id', 'name', name=op.f('uq_saved_answers_owner_staff_id_name'))
+    )
+    with op.batch_alter_table('saved_answers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_saved_answers_owner_staff_id'), ['owner_staff_id'], unique=False)
+
     op.create_table('staff_areas',
     sa.Column('staff_id', sa.Integer(), nullable=False),
     sa.Column('area_id', sa.Integer(), nullable=False),
@@ -283,6 +318,24 @@ def upgrade() -> None:
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
         batch_op.create_index('ix_enrollments_activity_status', ['activity_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_enrollments_person_id'), ['person_id'], unique=False)
+
+    op.create_table('flags',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_answer_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('cleared_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('cleared_by_staff_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['cleared_by_staff_id'], ['staff.id'], name=op.f('fk_flags_cleared_by_staff_id_staff')),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_flags_person_id_people')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_flags_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_flags'))
+    )
+    with op.batch_alter_table('flags', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_flags_person_id'), ['person_id'], unique=False)
 
     op.create_table('messages',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -409,11 +462,49 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_inbound_message_id'), ['inbound_message_id'], unique=False)
         batch_op.create_index('ix_outbox_status_due', ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('broadcast_recipients',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('broadcast_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=32), nullable=False),
+    sa.Column('outbox_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['broadcast_id'], ['broadcasts.id'], name=op.f('fk_broadcast_recipients_broadcast_id_broadcasts')),
+    sa.ForeignKeyConstraint(['outbox_id'], ['outbox.id'], name=op.f('fk_broadcast_recipients_outbox_id_outbox')),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_broadcast_recipients_person_id_people')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_broadcast_recipients')),
+    sa.UniqueConstraint('broadcast_id', 'person_id', name=op.f('uq_broadcast_recipients_broadcast_id_person_id'))
+    )
+    with op.batch_alter_table('broadcast_recipients', schema=None) as batch_op:
+        batch_op.create_index('ix_broadcast_recipients_state', ['broadcast_id', 'status'], unique=False)
+
+    op.create_table('handoff_notes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('handoff_id', sa.Integer(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['handoff_id'], ['handoffs.id'], name=op.f('fk_handoff_notes_handoff_id_handoffs')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_handoff_notes_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_handoff_notes'))
+    )
+    with op.batch_alter_table('handoff_notes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_handoff_notes_handoff_id'), ['handoff_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('handoff_notes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_handoff_notes_handoff_id'))
+
+    op.drop_table('handoff_notes')
+    with op.batch_alter_table('broadcast_recipients', schema=None) as batch_op:
+        batch_op.drop_index('ix_broadcast_recipients_state')
+
+    op.drop_table('broadcast_recipients')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_status_due')
         batch_op.drop_index(batch_op.f('ix_outbox_inbound_message_id'))
@@ -438,6 +529,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_messages_person_created')
 
     op.drop_table('messages')
+    with op.batch_alter_table('flags', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_flags_person_id'))
+
+    op.drop_table('flags')
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_enrollments_person_id'))
         batch_op.drop_index('ix_enrollments_activity_status')
@@ -455,6 +550,10 @@ def downgrade() -> None:
 
     op.drop_table('staff_sessions')
     op.drop_table('staff_areas')
+    with op.batch_alter_table('saved_answers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_saved_answers_owner_staff_id'))
+
+    op.drop_table('saved_answers')
     op.drop_table('policy_versions')
     op.drop_table('policy_overrides')
     op.drop_table('people')
@@ -470,6 +569,8 @@ def downgrade() -> None:
     op.drop_table('kv')
     op.drop_table('flows')
     op.drop_table('case_counters')
+    op.drop_table('campaigns')
+    op.drop_table('broadcasts')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
 
