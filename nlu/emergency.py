@@ -16,7 +16,11 @@ and the score gives one of three levels:
 Danger told by the scene rather than its name counts too: water up to the window or the
 waist, waiting on the roof, a slope sliding or rocks rolling down now, an elder not seen
 since morning (到现在没见人), and, as hints, standing on a bridge or a roof's edge or saying
-how deep or high it is below.
+how deep or high it is below. The same in 粤/客家 and non-native English (third round):
+nobody answers when called (叫极都唔应, 喊佢佢毋应, not answer when i call), blue lips (发紫),
+a weapon in hand (揸住把菜刀), water coming in (水浸到, water coming inside), mud coming down
+(泥一路冲落嚟), black smoke; hints: medicine hoarded, goodbyes to the children, things given
+away, "I will not come back". A machine that does not respond (部手机郁都唔郁) is no alarm.
 
 A few narrow rules keep figurative and past words out:
 
@@ -73,9 +77,9 @@ HINT = 0.6  # a farewell, a plan or a means said without the obvious words: unsu
 TIME = 0.3  # "tonight", "much longer": nothing alone, certain with a hint
 LOWERED = 0.4  # a trigger in a past, damage, policy or long-illness context: none
 
-_CHILD = r"(?:孩子|娃娃?|儿子|女儿|闺女|孙子|孙女|外孙女?|小孩|宝宝|孩|丫头|小子|我家小的|学生)"
-_ELDER = r"(?:老人|老人家|爷爷|奶奶|姥姥|姥爷|外婆|外公|我爸|我妈|老爹|老娘|老伴|老汉|婆婆|公公|俺爹|俺娘|老父亲|老母亲|男人|老公|老婆|媳妇)"
-_LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|(?:出门|出去).{0,4}没回|(?:到现在|到这会儿?|一直|一整天|一下午|一晚上?|半天)(?:都|还)?没(?:见|看见|看到)(?:到|着)?人|不见人影)"
+_CHILD = r"(?:细路仔?|细佬|细人仔?|个仔|个女|bb|孩子|娃娃?|儿子|女儿|闺女|孙子|孙女|外孙女?|小孩|宝宝|孩|丫头|小子|我家小的|学生)"
+_ELDER = r"(?:阿婆|阿公|阿爷|阿嫲|阿妈|阿爸|阿姆|老豆|老窦|老人|老人家|爷爷|奶奶|姥姥|姥爷|外婆|外公|我爸|我妈|老爹|老娘|老伴|老汉|婆婆|公公|俺爹|俺娘|老父亲|老母亲|男人|老公|老婆|媳妇)"
+_LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|(?:出门|出去).{0,4}没回|(?:到现在|到这会儿?|一直|一整天|一下午|一晚上?|半天)(?:都|还)?没(?:见|看见|看到)(?:到|着)?人|不见人影|没见(?:着)?(?:人)?影|冇(?:人)?(?:见过|看到|见到)(?:佢|人)|(?:出门|出去|出咗去).{0,10}(?:未返|吂转|冇返|还没回)|唔见(?:咗|左)|搵(?:极)?唔到(?:人|佢))"
 _NT = r"(?:n't|n’t|nt| not)"  # don't / dont / do not
 _CANT = r"(?:can't|can’t|cant|can not|cannot)"
 _HIT = r"打(?!电话|手机|工|针|疫苗|车|扫|听|印|卡|折|包|牌|麻将|球|游戏|算|字|call|开|个|完|招呼|水|饭|酱油)"
@@ -88,7 +92,7 @@ _RULES: list[tuple[str, float, str]] = [
     # hints: despair, a farewell, a burden lifted, things handed over, a means ready — said
     # without the obvious words; each group counts once, two different groups are certain
     ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?! (?:smoking|drinking|the |this |my (?:job|plot|place|seat|land)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
-    ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,8}(?:交代|安排|准备)好|遗言|告别|永别|下辈子再|下辈子见|最后一次(?:给|跟|和)?(?:你们|我们|大家|您|你)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything|last time you (?:will |'ll )?(?:hear|see)|(?:never|not) wake up again|to never wake up|sleep forever|(?:when|after) i(?:'m| am) gone"),
+    ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,8}(?:交代|安排|准备)好|遗言|告别|永别|下辈子再|下辈子见|最后一次(?:给|跟|和)?(?:你们|我们|大家|您|你)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything(?! (?:you|u) (?:do|did|have done|are doing))|last time you (?:will |'ll )?(?:hear|see)|(?:never|not) wake up again|to never wake up|sleep forever|(?:when|after) i(?:'m| am) gone"),
     ("self_harm", HINT, r"(?:以后|再也|不会再|再不|就不)(?:会|用)?(?:不)?(?:拖累|连累|麻烦|给.{0,4}添麻烦)|不(?:再)?(?:拖累|连累)(?:你们|大家|谁|任何人)了|(?:替我|帮我)(?:照顾|照看)好|(?:拜托|麻烦)(?:你们|大家)照顾|(?:" + _NT + r"|no longer|not going to) be a burden|(?:nobody|no one) (?:will|would|has to|needs to) (?:have to |need to )?(?:worry|miss)|(?:won't|wont|won’t|will not) be (?:around|here)|better (?:off )?without me|take care of my (?:kids|children|son|daughter|cat|dog|mother|mom|wife|husband|family)(?: for me| when)"),
     ("self_harm", HINT, r"以后.{0,6}(?:交给你们|靠你们|拜托你们|拜托大家)了|(?:存折|银行卡|房产证|钱|密码).{0,12}(?:交给|留给)|(?:given|give|gave|giving) away (?:all )?my (?:things|stuff|belongings|money|savings|dog|cat)"),
     ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
@@ -106,10 +110,26 @@ _RULES: list[tuple[str, float, str]] = [
     ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
     ("missing_child", 1.0, _CHILD + r".{0,8}" + _LOST),
     ("missing_child", 1.0, _CHILD + r".{0,10}(?:到处找|找遍了|满村找|找了一?(?:下午|晚上|整晚|夜|整天|天)(?!工作|活))"),
-    ("missing_child", 1.0, r"(?:child|son|daughter|kid|baby|boy|girl)\b.{0,30}\b(?:missing|(?:is|got|was|are|were) lost|(?:is|has|have|was) gone|(?:been )?gone since|kidnapped|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere)|can't find my (?:child|son|daughter|kid)"),
+    ("missing_child", 1.0, r"(?:child|son|daughter|kid|baby|boy|girl)\b.{0,60}\b(?:missing|nobody (?:see|saw|seen|find|found) (?:him|her|them)|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) (?:back|home)|(?:is|got|was|are|were) lost|(?:is|has|have|was) gone|(?:been )?gone since|kidnapped|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere)|can't find my (?:child|son|daughter|kid)"),
     ("missing_person", 1.0, _ELDER + r".{0,8}" + _LOST),
     ("missing_person", 1.0, _ELDER + r".{0,16}(?:痴呆|糊涂|记性不好).{0,16}(?:没回来|没回家|不见|找不到)|" + _ELDER + r".{0,20}(?:没回来|没回家).{0,10}天(?:都|已经)?黑"),
-    ("missing_person", 1.0, r"(?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|mum|husband|wife|old man|old woman)\b.{0,40}\b(?:is missing|went missing|gone missing|disappeared|got lost|wandered off|(?:been )?gone since|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere|(?:can't|cant|can’t|cannot|could not|couldn't) (?:be )?f(?:i)?nd|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) back)|" + _CANT + r" find my (?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|husband|wife)"),
+    ("missing_person", 1.0, r"(?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|mum|husband|wife|old man|old woman)\b.{0,60}\b(?:is missing|nobody (?:see|saw|seen|find|found) (?:him|her)|(?:still )?not (?:come|came|coming) (?:back|home)|went missing|gone missing|disappeared|got lost|wandered off|(?:been )?gone since|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere|(?:can't|cant|can’t|cannot|could not|couldn't) (?:be )?f(?:i)?nd|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) back)|" + _CANT + r" find my (?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|husband|wife)"),
+    # the scene without the danger's name (粤/客家 and non-native English included)
+    ("medical", 1.0, r"(?:叫|喊|拍|推|摇|摇晃)(?:极|咗|了|着|佢|他|她|都|也|几声|半天|好久)*(?:都|也)?(?:唔|毋|不|没|冇)(?:应|答应|回应|反应|醒)|(?:叫|喊|拍|推|摇)(?:佢|他|她)(?:都|也)?(?:没有?|冇|毋)反应|郁都唔郁|郁唔到|唔识郁|一动不动|动都不动|发紫|憋紫|发青|嘴唇紫|唔清醒|不清醒|神志不清|眼(?:睛)?(?:往上)?反(?:晒|白)|眼睛往上翻|成身抽|抽起了|血止唔住|血(?:一直|不停)(?:往外)?(?:冒|流|涌)|(?:跌|掉|落|碌)(?:咗|了|进|到)?(?:落)?(?:河|塘|井|水塘|水库|江|海)(?:肚|里|度)?|野(?:菇|蘑菇|菌子?).{0,10}(?:吐|呕|站不|晕|唔识|不清)|(?:吞|卡)(?:了|咗|着).{0,4}(?:硬币|骨头|东西).{0,6}(?:卡|憋|喘|紫)"),
+    ("medical", 1.0, r"(?:not|no|cannot|can't|cant|doesn't|don't|dont|won't|wont) (?:answer|respond|wake|move|moving|breath(?:e|ing)?)\b(?! (?:my|the|your|his|her) (?:call|phone|message|letter|email))|(?:face|lips?|skin) (?:is |are |turn(?:s|ed|ing)? |going )?(?:blue|purple)|breath(?:e|ing)? (?:very |so )?(?:strange|hard|bad|strangely)|blood (?:is )?(?:not stop|won't stop|cannot stop|can't stop|coming out|everywhere)|(?:too )?much blood|wild mushroom|fall (?:in|into) (?:the )?(?:river|water|well|pond|lake)|(?:vomit|vomiting)\b.{0,20}(?:can ?not|cannot|can't) (?:stand|talk|walk)|(?:chest|heart) (?:very |so )?(?:painful|hurts?)"),
+    ("violence", 1.0, r"(?:拿|攞|揸|拎|举|提|持|握)(?:住|着|著|起)?(?:把|一把)?(?:菜刀|斧头|镰刀|柴刀|砍刀|刀|锄头|枪)|(?:菜刀|斧头|镰刀|柴刀|砍刀).{0,10}(?:追|砍|斩|劈|转)|斩死|要斩|追住我|追着我|同归于尽|弄死(?:我|你|他|她|我们|你们)|把我(?:反)?锁|掐(?:着|住)?(?:我的?)?脖子|(?:捉住|揪着|抓着|扯住).{0,6}(?:撞|打)|翻墙(?:进|入)|撬(?:我家?的?)?门|踹(?:我家?的?)?门|(?:攬住|揽住|抱着|拉着|带着).{0,6}(?:一起|一齐)死"),
+    ("violence", 1.0, r"(?:hold|holds|held|grab|grabs|grabbed|squeeze|squeezing)\w* (?:my|her|his) (?:neck|throat)|lock(?:s|ed)? me\b|(?:knife|axe|machete)\b.{0,30}(?:finish|kill|cut|chase|hurt)|(?:he|she|they)\b.{0,20}(?:finish|kill) (?:me|us|all of us)|(?:break|broke|breaking|kick(?:ed)?) (?:my|the|our) door"),
+    ("violence", HINT, r"(?:拉着|带着|攬住|揽住).{0,6}(?:一起|一齐)走"),
+    ("flood", 1.0, r"水(?:已经|都|已)?浸(?:到|入|咗|过|埋)|水.{0,6}(?:涌入|冲入|冲进|涌进|灌进|入咗屋|入屋|进屋|漫进|往屋里灌)|(?:漫过|淹过|浸过)门槛|水(?:还在|仍在|一直在?|仲喺度|仲)(?:往上)?(?:涨|升)|升紧|water (?:come|comes|coming|came) (?:in(?:side)?|into)\b"),
+    ("disaster", 1.0, r"(?:坡|山|坎|岩|崖|泥|土|石头)(?:上|头)?.{0,5}(?:往下|朝下)(?:梭|滑|垮|掉|滚|落|冲)|(?:泥|土|山|石头)(?:一直|一路|不停)?(?:冲落|冲下|崩|塌)(?:紧|嚟|下来|落嚟)|塌紧|崩紧|(?:里面|里头|屋里|入面)(?:还|仲)有人|(?:mountain|hill|hillside|slope)\b.{0,20}\b(?:is |are )?(?:moving|sliding|coming down|falling)|(?:big )?(?:stones?|rocks?|mud) (?:is |are )?coming down|(?:somebody|someone|people) (?:is |are )?still inside"),
+    ("medical", 1.0, r"(?:娃|孩子|小孩|宝宝|细路|bb).{0,4}(?:吃|吞|食)(?:了|咗).{0,3}(?:一把|一瓶|半瓶|好多|几颗|一板).{0,8}药|晕低|瞓低咗.{0,6}(?:唔|冇)(?:醒|反应)|(?:饮|食)(?:咗|了)?(?:啲|些)?(?:农药|毒药|老鼠药)|(?:面|嘴)(?:都)?歪(?:咗|了|晒)|讲唔到嘢.{0,6}歪|煤气味.{0,8}(?:晕|倒|唔醒|叫不醒)|抽紧筋|喺度抽筋"),
+    ("violence", 1.0, r"(?:佢|他|她)(?:又)?打(?:佢|我|我哋|细路|个仔|个女)|打到(?:流晒血|成身|成面|佢|我)|要(?:打|斩|劏)(?:死)?(?:我|佢|我哋)"),
+    ("disaster", 1.0, r"山泥倾泻|(?:屋|楼|墙)(?:都)?(?:冧|塌)咗"),
+    ("fire", 1.0, r"黑烟|(?:好|很|一)大(?:阵|股)?(?:烟)|火冒|black smoke|smoke (?:everywhere|coming)"),
+    ("self_harm", 1.0, r"毋想(?:再)?(?:活|过下去|过了)|唔想(?:再)?(?:做落去|过落去)|(?:don't|dont|do not) want (?:to )?wake up|not want to wake up"),
+    ("self_harm", HINT, r"(?:攒|存|储)(?:咗|了|够|好|着|下)?(?:(?!钱).){0,8}药|药.{0,8}(?:攒|存|储)(?:够|好|齐|咗|了)|(?:keep|kept|collect|collected|save|saved|saving|hoard|hoarded)\w* (?:all |many |enough |a lot of )(?:my |the )?(?:medicine|pills|tablets|sleeping)|(?:medicine|pills|tablets)\b.{0,20}(?:is |are )?enough"),
+    ("self_harm", HINT, r"(?:同|跟|和)(?:啲|我的|我)?(?:仔女|孩子|儿女|子女|家人|屋企人|大家|老婆|老公).{0,4}(?:讲咗|讲了|说了|道了?)(?:再见|别)|以后.{0,8}(?:帮我|替我)(?:去)?(?:看看|照顾|照看|管管)|(?:送给|送人|分晒|分给|送咗).{0,10}(?:用不着|用不上|用唔着)|(?:我啲嘢|我的东西).{0,4}(?:分晒|送人|都送|分给)|安安静静地?走|静静地走|悄悄地走|没人在乎我|冇人在乎我|(?:nobody|no one) care(?:s)? (?:about|for) me|(?:family|kids|children|everyone|everybody)\b.{0,20}happ(?:y|ier) without me|give (?:all )?my (?:things|stuff|dog|cat|money|savings|belongings) to|\bi (?:will )?(?:not|never|won't|wont) (?:come|coming) back\b(?! (?:to|until|till|before|for|on))"),
+    ("self_harm", HINT, r"(?:企喺|企响|徛在|站喺)(?:.{0,4})(?:桥|楼顶|天台|崖|河边|江边|水库|井边|坝)|\b(?:i )?(?:am |'m )?(?:stand|standing|sit|sitting) (?:on|at) (?:the )?(?:top of (?:the )?|edge of (?:the )?)?(?:bridge|roof|rooftop|building|edge|cliff|dam)|it is (?:very|so|really) (?:high|deep)|(?:自己|把自己)(?:反)?锁(?:在)?(?:屋|房)"),
     ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|\bemergency\b(?! (?:fund|money|subsidy|assistance|aid|number|loan|relief|allowance))|sos\b|call (?:the )?police|save (?:me|us)\b"),
 ]
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
@@ -121,7 +141,7 @@ _NOT_DANGER = re.compile(
     r"|打我(?:的|这个|这|家)?(?:电话|手机|号码|号|座机)|给我打|打我一下电话|打死(?:我)?也不|死机|累成狗|打call"
     r"|找不到(?:工作|活|对象|媳妇|学校|人管|地方)"
     r"|杀(?:猪|鸡|鸭|鱼|羊|牛|价|熟|毒|虫|菌)|砍价|压价|砍一刀|秒杀|被杀了?(?:好几次|一次)|游戏"
-    r"|(?:电脑|手机|电视|电池|系统|软件|网站|网页|文件|U盘|u盘|车|摩托|机器|电瓶)(?:也|又|都|彻底)?(?:快)?(?:中毒|中了毒|不动了|卡死|不行了)"
+    r"|(?:电脑|手机|电视|电池|系统|软件|网站|网页|文件|U盘|u盘|车|摩托|机器|电瓶)(?:也|又|都|彻底)?(?:快)?(?:中毒|中了毒|不动了|卡死|不行了|郁都唔郁|唔郁|一动不动|(?:都|也)?(?:没有?|冇)反应)"
     r"|火锅|上火|发火|火车|火腿|火柴|打火机|火力|火龙果|火爆"
     r"|不能不管|要打工|要打针|打疫苗|他打工|打工"
     r"|fire(?:d)? from|fired me|no fire|ceasefire"
@@ -130,14 +150,15 @@ _NOT_DANGER = re.compile(
     r"|dying (?:to|for|of laugh)|died laughing|to die for"
     r"|(?:phone|battery|laptop|computer|car|tv|screen|charger)(?:'s|’s| is| was| has| just)?(?: been| is)? (?:dead|died|die|dies)"
     r"|dead (?:battery|phone)"
+    r"|(?:phone|laptop|computer|tv|screen|machine|app|car|motorbike)\b.{0,12}(?:not|doesn't|does not|won't|will not|can't|cannot) (?:respond|answer|move|wake|work)"
 )
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
 _NOT_NOW = re.compile(
-    r"漏|裂|过后|之后|水退了|还没修|没修好|绝收|收成|庄稼|去年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|"
+    r"漏|裂|冲毁|冲垮|毁了|过后|之后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|"
     r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
-    r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|months? ago|apply|application|subsidy|subsidies"
+    r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|(?:rice |corn )?fields?\b|crops?\b|months? ago|apply|application|subsidy|subsidies"
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
-    r"|after the (?:flood|fire|storm|earthquake|landslide)|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
+    r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
 _URGENT = re.compile(r"快|救命|救救|正在|被困|出不来|还在里面|人在|有人|赶紧|马上|help me|help us|please help|help!|\bnow\b|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
@@ -146,11 +167,11 @@ _AWAY_FOR_WORK = re.compile(
     r"打工|务工|做工|外出(?:打工|务工|挣钱)|在外地|在外面(?:干活|做事|上班)|出去(?:挣钱|干活|上班|找活)|去.{0,6}(?:上班|挣钱)|进城(?:打工|干活|上班)"
     r"|went (?:away |out )?(?:to|for) work|(?:working|works|work) (?:in|away)|migrant work"
 )
-_NOT_BACK = re.compile(r"没回|not back|(?:come|came) back|gone since")
+_NOT_BACK = re.compile(r"没回|未返|吂转|冇返|not back|not (?:come|came|coming) (?:back|home)|(?:come|came) back|gone since")
 _MISSING = {"missing_person", "missing_child"}
 # a long-standing illness: medical triggers are lowered unless something happened just now
 _CHRONIC = re.compile(
-    r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|去年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
+    r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|去年|旧年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
     r"|years|for a long time|chronic|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
 )
 _SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b|today|tonight|help me|please help")
@@ -198,12 +219,14 @@ def detect_normalized(norm: str) -> EmergencyResult:
     away = bool(_AWAY_FOR_WORK.search(norm))
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
-    for kind, weight, m in hits:
+    for kind, trigger, m in hits:
+        weight = trigger
         if ((not_now and kind in _SOFTENABLE) or (chronic and kind == "medical")
                 or (away and kind in _MISSING and _NOT_BACK.search(m.group(0)))):
             weight = min(weight, LOWERED)
-        # certain triggers count once; hints and time words add up
-        per_kind[kind] = max(per_kind.get(kind, 0.0), weight) if weight >= 1.0 else round(per_kind.get(kind, 0.0) + weight, 3)
+        # certain triggers count once (also when lowered: two lowered ones are still none);
+        # hints and time words add up
+        per_kind[kind] = max(per_kind.get(kind, 0.0), weight) if trigger >= 1.0 else round(per_kind.get(kind, 0.0) + weight, 3)
         found.setdefault(kind, []).append(m.group(0))
     best = min(max(per_kind.values(), default=0.0), 1.0)
     kinds = [k for k, s in per_kind.items() if s >= UNSURE]

@@ -48,17 +48,22 @@ FALLBACK_THRESHOLD = 0.3
 # The classifier never pages alone: where the lexicon sees nothing, `emergency` at or above
 # EMERGENCY_PROBABILITY_UNSURE makes the message *unsure* (one safety question first); below
 # it lie words the classifier barely knows and answers to questions (她八十多了 腿脚不灵便 0.36). A lexicon hint (unsure) that the classifier backs with at least
-# EMERGENCY_PROBABILITY is *certain* (page at once).
+# EMERGENCY_PROBABILITY is *certain* (page at once). Even odds since the scene-told emergencies
+# of train/emergency_scenes.yml (issue 13, third round) lifted the emergency probability of
+# every message in those styles: at 0.45 (and 0.3 as the top intent) greetings after a long
+# silence and needs in the same styles got the safety question; the lexicon now names the
+# scenes, and every emergency of the dev and style sets the lexicon misses scores ≥ 0.5.
 EMERGENCY_PROBABILITY = 0.5
-EMERGENCY_PROBABILITY_UNSURE = 0.45
+EMERGENCY_PROBABILITY_UNSURE = 0.5
 # ... unsure only at or above this one when the message holds a benign idiom (我想死你了)
 EMERGENCY_PROBABILITY_IDIOM = 0.85
 # ... or this one for a message of at most SHORT_MESSAGE characters: a word or two the
 # classifier barely knows (妥了) must not look like an emergency; short real emergencies
 # (救命, 着火了, 娃不见了) are caught by the lexicon.
 EMERGENCY_PROBABILITY_SHORT = 0.95
-# ... or when `emergency` is its best intent at or above this (a flat guess below it: English 0.25)
-TOP_FLOOR = 0.3
+# ... or when `emergency` is its best intent at or above this (a flat guess below it: English 0.25;
+# equal to EMERGENCY_PROBABILITY_UNSURE since the third round, kept so the two can be set apart)
+TOP_FLOOR = 0.5
 SHORT_MESSAGE = 3
 
 # When spans overlap, the higher priority one is kept.
@@ -146,7 +151,10 @@ class NLU:
         elif level == "none" and model_sees_danger and norm.text:
             level = "unsure"
         if level != "certain" and top_name == "emergency":  # the answer if the person is safe
-            ranking = [r for r in ranking if r["name"] != "emergency"]
+            # ... with the confidences given that it is no emergency, so that the fallback
+            # threshold judges the rest among themselves
+            rest = max(1.0 - p_emergency, 1e-9)
+            ranking = [{**r, "confidence": round(min(r["confidence"] / rest, 1.0), 4)} for r in ranking if r["name"] != "emergency"]
             top_name, top_conf = ranking[0]["name"], ranking[0]["confidence"]
         if not norm.text:
             intent = {"name": "nlu_fallback", "confidence": self.threshold}

@@ -224,3 +224,44 @@ def test_giving_up_is_a_hint_but_giving_up_a_habit_or_a_place_is_not():
     assert detect("i am thinking about giving up on everything").level == "unsure"
     for text in ("i want to give up smoking", "i want to give up my place in the class"):
         assert detect(text).level == "none", text
+
+
+# third round (issue 13): the scene without the danger's name, in 粤/客家 and non-native English
+@pytest.mark.parametrize("text", [
+    "阿爷喺厨房瞓低咗 点叫都唔应",
+    "个细路跌咗落塘 我哋搵唔到佢",
+    "水已经浸到床边 仲喺度升",
+    "后山啲泥一路冲落嚟 屋企有人",
+    "佢揸住把菜刀喺屋企 话要斩我",
+    "𠊎阿婆倒在地上 喊佢佢毋应",
+    "𠊎毋想活了",
+    "my grandmother on the floor, she not answer me and her lips are blue",
+    "he hold my neck and lock me in the room",
+    "the hill is sliding now, big stones coming down on the road",
+    "i keep all my sleeping pills for months, now it is enough",
+    "tell my kids sorry, i give my dog to my neighbour and i will not come back",
+    "奶奶躺着一动不动 嘴唇发紫",
+    "他拎着斧头追着我打",
+    "药我一粒一粒存了好几个月",
+])
+def test_emergencies_told_by_the_scene_reach_a_human(text):
+    assert detect(text).level in ("unsure", "certain")
+
+
+@pytest.mark.parametrize("text", [
+    "材料交上去好久了 一直没反应",
+    "部手机郁都唔郁",
+    "i keep my medicine in the fridge",
+    "i will not come back to the class next week",
+    "thank you for everything you do for our village",
+    "旧年水浸过间屋 有冇补助",
+    "存了点钱给老人买药",
+    "我们全家一起走亲戚",
+])
+def test_scene_words_without_danger_stay_quiet(text):
+    assert detect(text).level == "none"
+
+
+@pytest.mark.parametrize("text", ["河水漫进田里 秧苗全淹了", "屋后头山上的土往下掉 房子墙裂了", "连着下了几天雨 稻田全淹了"])
+def test_two_lowered_triggers_of_one_kind_do_not_add_up(text):
+    assert detect(text).level == "none"
