@@ -58,6 +58,11 @@ def _workers():
     return workers_group
 
 
+def _report():
+    from bot.desk.cli import report_group
+    return report_group
+
+
 def _wechat():
     from bot.channels.wechat.cli import wechat_group
     return wechat_group
@@ -67,6 +72,7 @@ def _wechat():
 LAZY_COMMANDS: dict[str, Callable[[], click.Command]] = {
     "serve": _serve, "chat": _chat, "seed": _seed, "nlu": _nlu, "flows": _flows, "bench": _bench,
     "jobs": _jobs, "admin": _admin, "workers": _workers, "wechat": _wechat,
+    "report": _report,
 }
 
 

@@ -100,8 +100,9 @@ def load_job_modules() -> list[str]:
     (Imported here, not at the top: they import this module to register.)"""
     from bot import batches, reminders
     from bot.channels import wechat
+    from bot.desk import timers as desk_timers
 
-    return [m.__name__ for m in (reminders, wechat, batches)]
+    return [m.__name__ for m in (reminders, wechat, batches, desk_timers)]
 
 
 def services_clock(services: Any) -> Callable[[], datetime]:

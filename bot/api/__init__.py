@@ -4,6 +4,7 @@
     me.py          /me, /areas
     cases.py       /cases
     handoffs.py    /handoffs
+    reports.py     /reports (aggregated figures)
     activities.py  /activities
     people.py      /people
     content.py     /flows, /policies
@@ -22,13 +23,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.api import activities, cases, content, handoffs, me, people
+from bot.api import activities, cases, content, handoffs, me, people, reports
 from bot.api.common import ApiError
 from bot.authz import AuthError
 
 __all__ = ["mount"]
 
-RESOURCES = (me, cases, handoffs, activities, people, content)
+RESOURCES = (me, cases, handoffs, activities, people, content, reports)
 
 
 def _error(status: int, message: str, **extra) -> JSONResponse:

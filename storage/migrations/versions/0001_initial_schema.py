@@ -1,11 +1,8 @@
 """initial schema
 
-(Long because it creates every table of the first release; migrations are never edited
-after they ship, so it is not split.)
-
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:46:29.239641
+Create Date: 2026-12-06 18:40:51.091264
 """
 from alembic import op
 import sqlalchemy as sa
@@ -78,6 +75,9 @@ def upgrade() -> None:
     sa.Column('roles', sa.JSON(), nullable=False),
     sa.Column('on_duty', sa.JSON(), nullable=False),
     sa.Column('phone', sa.String(length=32), nullable=False),
+    sa.Column('duty_override', sa.String(length=4), nullable=False),
+    sa.Column('duty_override_until', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('desk_handoff_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
     sa.Column('locked_until', storage.models.UTCDateTime(timezone=True), nullable=True),
@@ -150,6 +150,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_flow_versions')),
     sa.UniqueConstraint('flow_id', 'version', name=op.f('uq_flow_versions_flow_id_version'))
     )
+    op.create_table('on_call_shifts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=False),
+    sa.Column('starts_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_on_call_shifts_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_on_call_shifts'))
+    )
+    with op.batch_alter_table('on_call_shifts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_on_call_shifts_staff_id'), ['staff_id'], unique=False)
+
     op.create_table('people',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('display_name', sa.String(length=100), nullable=False),
@@ -160,6 +172,8 @@ def upgrade() -> None:
     sa.Column('consent_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('opted_out', sa.Boolean(), nullable=False),
     sa.Column('household', sa.JSON(), nullable=False),
+    sa.Column('watch_reason', sa.Text(), nullable=False),
+    sa.Column('watch_since', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('erased', sa.Boolean(), nullable=False),
     sa.Column('erased_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
@@ -203,6 +217,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_policy_versions')),
     sa.UniqueConstraint('policy_id', 'version', name=op.f('uq_policy_versions_policy_id_version'))
     )
+    op.create_table('saved_answers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_saved_answers_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_answers')),
+    sa.UniqueConstraint('staff_id', 'name', name=op.f('uq_saved_answers_staff_id_name'))
+    )
+    with op.batch_alter_table('saved_answers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_saved_answers_staff_id'), ['staff_id'], unique=False)
+
     op.create_table('staff_areas',
     sa.Column('staff_id', sa.Integer(), nullable=False),
     sa.Column('area_id', sa.Integer(), nullable=False),
@@ -369,6 +397,14 @@ def upgrade() -> None:
     sa.Column('claimed_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('escalated_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_reply_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_villager_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_worker_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('told_villager_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('offered_to', sa.JSON(), nullable=False),
+    sa.Column('skipped_by', sa.JSON(), nullable=False),
+    sa.Column('transfers', sa.Integer(), nullable=False),
+    sa.Column('satisfaction', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['need_requests.id'], name=op.f('fk_handoffs_case_id_need_requests')),
     sa.ForeignKeyConstraint(['claimed_by_staff_id'], ['staff.id'], name=op.f('fk_handoffs_claimed_by_staff_id_staff')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_handoffs_person_id_people')),
@@ -409,11 +445,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_inbound_message_id'), ['inbound_message_id'], unique=False)
         batch_op.create_index('ix_outbox_status_due', ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('handoff_notes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('handoff_id', sa.Integer(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['handoff_id'], ['handoffs.id'], name=op.f('fk_handoff_notes_handoff_id_handoffs')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_handoff_notes_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_handoff_notes'))
+    )
+    with op.batch_alter_table('handoff_notes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_handoff_notes_handoff_id'), ['handoff_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('handoff_notes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_handoff_notes_handoff_id'))
+
+    op.drop_table('handoff_notes')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_status_due')
         batch_op.drop_index(batch_op.f('ix_outbox_inbound_message_id'))
@@ -455,9 +508,17 @@ def downgrade() -> None:
 
     op.drop_table('staff_sessions')
     op.drop_table('staff_areas')
+    with op.batch_alter_table('saved_answers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_saved_answers_staff_id'))
+
+    op.drop_table('saved_answers')
     op.drop_table('policy_versions')
     op.drop_table('policy_overrides')
     op.drop_table('people')
+    with op.batch_alter_table('on_call_shifts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_on_call_shifts_staff_id'))
+
+    op.drop_table('on_call_shifts')
     op.drop_table('flow_versions')
     op.drop_table('api_tokens')
     op.drop_table('activities')
