@@ -179,7 +179,10 @@ def _may_take(staff: Staff, village_id: int | None) -> bool:
 async def everyone_on_duty(session: AsyncSession, village_id: int | None, now: datetime, tz: ZoneInfo) -> list[Staff]:
     """Everyone on duty in the county, and the township's supervisors (on duty or not)."""
     tiers = await tiers_for(session, village_id)
-    found = [s for tier in tiers.ordered() for s in tier if is_on_duty(s, now, tz) and _may_take(s, village_id)]
+    # paged, not only offered: a worker may not be able to claim a handoff outside their
+    # villages, but an emergency or a long wait is everyone's business
+    found = [s for tier in tiers.ordered() for s in tier
+             if is_on_duty(s, now, tz) and {"worker", "supervisor"} & set(s.roles or [])]
     for s in await township_supervisors(session, village_id):
         if s not in found:
             found.append(s)
