@@ -168,6 +168,8 @@ async def open_handoff(ctx: ActionContext, reason: str = "request", priority: st
     paged: list[int] = []
     raised = not created and old_priority != handoff.priority
     if (created or raised) and handoff.status == "waiting":
+        if raised:  # the sooner deadline of the new priority replaces the old one
+            await timers.cancel(ctx.session, kind="desk_escalate", target=f"handoff:{handoff.id}")
         paged = await route_new_handoff(ctx.session, handoff, rules, ctx.now)
         await schedule_desk_timers(ctx.session, handoff, rules, ctx.now)
     elif raised and handoff.claimed_by_staff_id:

@@ -266,3 +266,28 @@ async def test_a_linked_identity_of_a_deactivated_worker_talks_to_the_bot(runner
         ident = (await s.execute(select(ChannelIdentity).where(ChannelIdentity.external_id == "tg-wang"))).scalar_one()
         conv = (await s.execute(select(Conversation).where(Conversation.person_id == ident.person_id))).scalar_one()
     assert conv.mode == "bot"
+
+
+async def test_out_of_hours_the_message_waits_for_the_first_shift(runner):
+    from datetime import datetime, timezone
+
+    await link(runner, "wangfang", "tg-wang")
+    await villager(runner, "v10")
+    runner.now = datetime(2026, 3, 7, 13, 0, tzinfo=timezone.utc)  # Saturday 21:00 in China
+    out = await runner.send("v10", "转人工")
+    assert "下班" in out[0].text
+    out = await runner.send("v10", "家里屋顶漏水了，想请人来看看")
+    assert "留言收到了" in out[-1].text
+    pid = await runner.person_id("rest", "v10")
+    async with runner.services.db.session() as s:
+        h = (await s.execute(select(Handoff).where(Handoff.person_id == pid))).scalar_one()
+    assert not [t for t in await texts(runner, "tg-wang") if f"#{h.id}" in t]
+    runner.now = datetime(2026, 3, 8, 23, 59, tzinfo=timezone.utc)  # Monday 07:59
+    await claim_and_run_timers(runner.services, claimer="test")
+    assert not [t for t in await texts(runner, "tg-wang") if f"#{h.id}" in t]
+    runner.now = datetime(2026, 3, 9, 0, 1, tzinfo=timezone.utc)  # Monday 08:01: Wang Fang's shift
+    await claim_and_run_timers(runner.services, claimer="test")
+    offered = [t for t in await texts(runner, "tg-wang") if f"#{h.id}" in t]
+    assert len(offered) == 1 and "屋顶漏水" in offered[0]
+    # the escalation counted working minutes only: not due at 08:01 on Monday
+    assert (await handoff(runner, h.id)).escalated_at is None
