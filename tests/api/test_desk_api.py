@@ -56,3 +56,28 @@ async def test_handoff_figures_by_area_and_priority(world):
     assert none["count"] == 0 and none["seconds_to_claim"]["p50"] is None
     async with world.db.session() as s:
         assert (await s.get(Handoff, hid)).first_reply_at is not None
+
+
+async def test_on_call_rota_shared_answers_and_the_report_from_the_command_line(world, db_url):
+    def xiangzhu(*args):
+        env = {**os.environ, "XIANGZHU_DATABASE_URL": db_url}
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env,
+                              timeout=120)
+
+    r = xiangzhu("workers", "on-call", "w1", "--from", "2099-11-23T18:00", "--until", "2099-11-24T08:00")
+    assert r.returncode == 0, r.stderr
+    assert "2099-11-23 18:00 – 2099-11-24 08:00  w1" in r.stdout
+    r = xiangzhu("workers", "on-call", "w1", "--from", "2099-11-24T08:00", "--until", "2099-11-23T08:00")
+    assert r.returncode == 1 and "结束时间要晚于开始时间" in r.stderr
+    r = xiangzhu("workers", "answer", "材料", "{name}您好，请带户口本")
+    assert r.returncode == 0, r.stderr
+    r = xiangzhu("report", "handoffs", "--json", "--since", "2020-01-01")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["count"] == 2 and set(report["by_area"]) == {"东坡村", "柳树村"}
+    r = xiangzhu("report", "handoffs", "--since", "not-a-date")
+    assert r.returncode == 2 and "YYYY-MM-DD" in r.stderr
+    async with world.db.session() as s:
+        assert len((await s.execute(select(OnCallShift))).scalars().all()) == 1
+        shared = (await s.execute(select(SavedAnswer))).scalar_one()
+    assert shared.staff_id is None and shared.name == "材料"
