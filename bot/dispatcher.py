@@ -3,7 +3,8 @@ end to end", steps 1–9).
 
     clean text ─▶ NLU + emergency ─▶ per-person lane ─▶ one transaction:
         person + identity ─▶ conversation row (FOR UPDATE on PostgreSQL) ─▶ inbound message
-        (a repeated delivery stops here and gets the stored replies) ─▶ human mode? relay
+        (a repeated delivery stops here and gets the stored replies) ─▶ a staff member's
+        messenger? the desk (bot/desk) : human mode? relay : a rating after a handoff? kept
         : handler (flow engine) ─▶ outbound messages + outbox rows ─▶ commit ─▶ wake sender
 
 A person's messages are handled one at a time: in this process by a FIFO lane per sender
@@ -22,7 +23,6 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from sqlalchemy import select
 
 from bot.desk import relay as desk_relay
 from bot.errors import BotError

@@ -33,7 +33,7 @@ from storage.models import (
     utcnow,
 )
 from storage.notify import best_identity, notify_person, notify_staff
-from storage.routing import DEFAULT_DUTY, scheduled_on_duty, tiers_for  # noqa: F401  (DEFAULT_DUTY: re-export)
+from storage.routing import scheduled_on_duty, tiers_for
 from vocab.masking import mask
 from vocab.messages import Button
 
