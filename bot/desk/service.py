@@ -189,10 +189,16 @@ async def release(session: AsyncSession, scope: StaffScope, handoff_id: int, *, 
 
 
 async def reoffer(session: AsyncSession, h: Handoff, *, now: datetime, rules: routing.DeskRules,
-                  header: str = "新求助") -> list[int]:
-    """Offer a waiting handoff again to whoever is on duty, leaving out those who skipped it."""
+                  header: str = "新求助", restart_clock: bool = True) -> list[int]:
+    """Offer a waiting handoff again to whoever is on duty, leaving out those who skipped it;
+    `restart_clock`: its escalation is due again N working minutes from now."""
     staff = await routing.offer_order(session, h.village_id, now, rules.tz, cap=rules.max_open,
                                       exclude=set(h.skipped_by or []))
+    if restart_clock:
+        everyone = await routing.desk_staff(session)
+        due = routing.working_deadline(everyone, now, rules.escalate_after(h.priority), rules.tz)
+        await timers.schedule(session, "desk_escalate", due, target=f"handoff:{h.id}",
+                              dedupe_key=f"desk_escalate:{h.id}:{h.priority}:{int(now.timestamp())}")
     return await store.offer(session, h, [s.id for s in staff], header=header)
 
 

@@ -43,7 +43,8 @@ async def offer_at_shift(services, session, timer) -> None:
     h = await _handoff(session, timer)
     if h is None or h.status != "waiting":
         return
-    await reoffer(session, h, now=_now(services), rules=_rules(services))
+    # its escalation was counted in working minutes from the start: not restarted here
+    await reoffer(session, h, now=_now(services), rules=_rules(services), restart_clock=False)
 
 
 @timer_handler("desk_escalate")

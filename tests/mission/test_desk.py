@@ -212,6 +212,12 @@ async def test_escalation_honest_word_and_no_reply_return_by_the_clock(runner):
     back = await handoff(runner, h.id)
     assert back.status == "waiting" and back.claimed_by_staff_id is None
     assert any("已放回队列" in t for t in await texts(runner, "tg-wang"))
+    # back in the queue, its escalation clock runs again
+    pages = lambda ts: [t for t in ts if "超过 30 分钟无人认领" in t]  # noqa: E731
+    before = len(pages(await texts(runner, "tg-chen")))
+    runner.now += timedelta(minutes=31)
+    await claim_and_run_timers(runner.services, claimer="test")
+    assert len(pages(await texts(runner, "tg-chen"))) == before + 1
 
 
 async def test_an_answered_message_does_not_return_the_handoff(runner):
