@@ -16,6 +16,7 @@ from bot.desk import service
 from bot.desk.service import DeskError
 from flows.turn import Turn
 from storage import routing
+from storage.cases import STATUS_WORDS as CASE_STATUS_WORDS
 from storage.handoffs import PRIORITY_LABEL
 from vocab.masking import mask
 
@@ -194,7 +195,7 @@ class WorkerDesk:
     async def do_status(self, arg: str) -> str:
         h = await self._current()
         case = await service.set_status(self.session, self.scope, h.id, arg, now=self.now)
-        return f"个案 {case.number} 状态：{case.status}。"
+        return f"个案 {case.number} 状态：{CASE_STATUS_WORDS['zh'][case.status]}（已告诉村民）。"
 
     async def do_saved(self, arg: str) -> str | None:
         if not arg:

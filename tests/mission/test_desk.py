@@ -103,7 +103,8 @@ async def test_claim_relay_both_ways_commands_close_and_satisfaction(runner):
     out = await runner.send("tg-wang", "个案", channel="telegram")
     assert "已关联个案 XZ-" in out[0].text
     out = await runner.send("tg-wang", "状态 处理中", channel="telegram")
-    assert "in_progress" in out[0].text
+    assert "社工正在办理" in out[0].text
+    assert "社工正在办理" in (await texts(runner, "v1"))[-1]  # the villager is told, as for any case
     out = await runner.send("tg-wang", "关注 因病返贫风险", channel="telegram")
     assert "防返贫" in out[0].text
     out = await runner.send("tg-wang", "队列", channel="telegram")
