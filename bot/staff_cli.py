@@ -162,10 +162,10 @@ def invite(username, areas, display_name):
     code, expires = _run(work)
     click.echo(f"邀请码（一次有效，{expires:%Y-%m-%d %H:%M} UTC 前使用）/ one-time invite code (use before "
                f"{expires:%Y-%m-%d %H:%M} UTC): {code}")
-    click.echo("请社工在 Telegram 或微信里给机器人发送 / the worker sends this to the bot on Telegram or WeChat:")
-    click.echo(f"/start w-{code}")
     click.echo("建议用 Telegram：微信只能在社工 48 小时内给机器人发过消息时才收到通知 / Telegram is suggested: "
                "WeChat delivers notifications only within 48 hours of the worker's last message to the bot")
+    click.echo("请社工在 Telegram 或微信里给机器人发送 / the worker sends this to the bot on Telegram or WeChat:")
+    click.echo(f"/start w-{code}")
 
 
 @workers_group.command("deactivate")
