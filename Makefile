@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PEERS := tests/peers
+WEB_ASSETS := bot/web/assets
 PG_VERSION ?= 15
 
-.PHONY: run test chat venv venv-test db demo postgres peers chromium bench clean test-rasa fuzz
+.PHONY: run test chat venv venv-test db demo postgres peers chromium web-assets bench clean test-rasa fuzz editor-assets
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,7 +31,7 @@ db: venv
 	$(BIN)/xiangzhu db upgrade
 	$(BIN)/xiangzhu seed --demo
 
-run: db
+run: db web-assets editor-assets
 	@echo "Xiangzhu: REST http://$(HOST):$(PORT)/webhooks/rest/webhook  web http://$(HOST):$(PORT)/  (database ./data/xiangzhu.db)"
 	$(BIN)/xiangzhu serve --host $(HOST) --port $(PORT)
 
@@ -52,12 +53,27 @@ $(PEERS)/node_modules/.installed: $(PEERS)/package.json
 	cd $(PEERS) && npm install --no-audit --no-fund --silent
 	touch $@
 
-# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+# The flow editor's front-end libraries (CodeMirror, Mermaid) from npm, served by the app.
+EDITOR_ASSETS := bot/flow_editor_assets
+editor-assets: $(EDITOR_ASSETS)/node_modules/.installed
+$(EDITOR_ASSETS)/node_modules/.installed: $(EDITOR_ASSETS)/package.json
+	cd $(EDITOR_ASSETS) && npm install --no-audit --no-fund --silent
+	touch $@
+
+# The staff web's front-end libraries (htmx and its SSE extension) from the npm registry, served
+# by the app under /static/vendor: nothing is loaded from the internet at run time.
+web-assets: $(WEB_ASSETS)/node_modules/.installed
+$(WEB_ASSETS)/node_modules/.installed: $(WEB_ASSETS)/package.json $(WEB_ASSETS)/package-lock.json
+	cd $(WEB_ASSETS) && npm ci --no-audit --no-fund --silent
+	touch $@
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download), with a
+# Chinese font so pages and screenshots show the characters.
 chromium:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@{ command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "wenquanyi micro hei"; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
-test: venv-test postgres peers chromium
+test: venv-test postgres peers chromium web-assets editor-assets
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 # The conversation fuzzer (tests/fuzz): FUZZ_WALKS villagers per database, seeded; prints turns,

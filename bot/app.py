@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from bot import api, gazetteer, scheduler, web
+from bot import api, gazetteer, scheduler, web, web_flows
 from bot.channels import rest, telegram, wechat
 from bot.config import Settings, get_settings
 from storage.db import is_db_unavailable
@@ -36,7 +36,7 @@ __all__ = ["EXTENSIONS", "XiangzhuApp", "create_app", "serve_command"]
 
 log = logging.getLogger("xiangzhu.app")
 
-EXTENSIONS = (gazetteer, telegram, wechat, api, web, scheduler)
+EXTENSIONS = (gazetteer, telegram, wechat, api, web, web_flows, scheduler)
 
 
 class XiangzhuApp(FastAPI):

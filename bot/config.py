@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     desk_tell_villager_minutes: int = 60  # unclaimed this long: the villager is told honestly
     desk_no_reply_minutes: int = 15  # claimed, no worker answer after the villager wrote: back to the queue
 
+    # Staff web: how often a live page (queue, conversation) looks for changes
+    web_poll_seconds: float = 2.0
+
 
 def _toml_values() -> dict:
     path = os.environ.get("XIANGZHU_CONFIG")

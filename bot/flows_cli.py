@@ -6,6 +6,9 @@ flows/; this command is the app's, as it needs the settings and, to test, the wh
     xiangzhu flows export DIR            write every published flow to DIR/<id>.yaml
     xiangzhu flows test [PATH...]        run conversation tests (none: flows/builtin/tests)
     xiangzhu flows actions               list the actions flows may use, with examples
+    xiangzhu flows history FLOW          every version: who saved it, when, published when
+    xiangzhu flows diff FLOW A B         a unified diff between versions A and B
+    xiangzhu flows rollback FLOW N       publish version N anew (audited)
 """
 from __future__ import annotations
 
@@ -146,3 +149,85 @@ def actions_command() -> None:
         for line in act.doc.splitlines():
             click.echo(f"    {line}")
         click.echo("")
+
+
+def _run_db(fn):
+    from storage.db import Database
+
+    async def run():
+        db = Database(get_settings().database_url)
+        try:
+            async with db.session() as session:
+                return await fn(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+@flows_group.command("history")
+@click.argument("flow_id")
+def history_command(flow_id: str) -> None:
+    """Every version of FLOW_ID: who saved it, when, and when it was published."""
+    from storage import flow_store
+
+    from storage.models import Staff
+
+    async def read(session):
+        current = await flow_store.current_version(session, flow_id)
+        versions = await flow_store.versions_of(session, flow_id)
+        names = {}
+        for v in versions:
+            if v.created_by.startswith("staff:") and v.created_by[6:].isdigit():
+                staff = await session.get(Staff, int(v.created_by[6:]))
+                names[v.created_by] = staff.username if staff else v.created_by
+        return current, versions, names
+
+    current, versions, names = _run_db(read)
+    if not versions:
+        click.echo(f"没有流程 {flow_id} / no flow '{flow_id}'", err=True)
+        sys.exit(1)
+    for v in versions:
+        mark = " *当前 current*" if current is not None and v.id == current.id else ""
+        published = f"  已发布 published {v.published_at:%Y-%m-%d %H:%M}" if v.published_at else "  草稿 draft"
+        click.echo(f"v{v.version}  {v.created_at:%Y-%m-%d %H:%M}  {names.get(v.created_by, v.created_by)}{published}{mark}")
+
+
+@flows_group.command("diff")
+@click.argument("flow_id")
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+def diff_command(flow_id: str, a: int, b: int) -> None:
+    """A unified diff of FLOW_ID between versions A and B."""
+    import difflib
+
+    from storage import flow_store
+
+    async def read(session):
+        return (await flow_store.version_by_number(session, flow_id, a),
+                await flow_store.version_by_number(session, flow_id, b))
+
+    va, vb = _run_db(read)
+    missing = [str(n) for n, v in ((a, va), (b, vb)) if v is None]
+    if missing:
+        click.echo(f"{flow_id} 没有第 {', '.join(missing)} 版 / no version {', '.join(missing)}", err=True)
+        sys.exit(1)
+    click.echo("".join(difflib.unified_diff(va.yaml.splitlines(keepends=True), vb.yaml.splitlines(keepends=True),
+                                            f"{flow_id} v{a}", f"{flow_id} v{b}")), nl=False)
+
+
+@flows_group.command("rollback")
+@click.argument("flow_id")
+@click.argument("version", type=int)
+@click.option("--by", default="cli", show_default=True, help="who rolls back (kept in the audit log)")
+def rollback_command(flow_id: str, version: int, by: str) -> None:
+    """Publish VERSION of FLOW_ID anew (as a new version); conversations on the old one finish on it."""
+    from storage import flow_store
+
+    try:
+        new = _run_db(lambda session: flow_store.rollback(session, flow_id, version, by=by))
+    except flow_store.FlowStoreError as exc:
+        click.echo(f"不能回滚 / cannot roll back: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"已把 {flow_id} 第 {version} 版重新发布为 v{new.version} / "
+               f"published version {version} of {flow_id} anew as v{new.version}")

@@ -92,7 +92,8 @@ def eval_command(file: Path | None, as_json: bool, by_style: bool, needs: bool, 
 
 
 STYLE_COLUMNS = (("intent_accuracy", "accuracy"), ("intent_macro_f1", "macro-F1"), ("emergency_recall", "emerg. recall"),
-                 ("emergency_false_positive_rate", "false alarms"), ("need_category_recall", "need recall"))
+                 ("emergency_false_positive_rate", "false alarms"), ("safety_question_rate", "safety asks"),
+                 ("need_category_recall", "need recall"))
 
 
 def _held_out_root(name: str | None) -> Path:

@@ -13,6 +13,11 @@ and the score gives one of three levels:
   (存折交给你们了 + 以后不麻烦大家了; I wrote letters to my kids + tonight I'll finish it).
 - **none** — below ``UNSURE``.
 
+Danger told by the scene rather than its name counts too: water up to the window or the
+waist, waiting on the roof, a slope sliding or rocks rolling down now, an elder not seen
+since morning (到现在没见人), and, as hints, standing on a bridge or a roof's edge or saying
+how deep or high it is below.
+
 A few narrow rules keep figurative and past words out:
 
 - **Figures of speech** — 我想死你了 (I miss you so much), 笑死我了, 热死了, 累成狗, 卡死了,
@@ -28,6 +33,11 @@ A few narrow rules keep figurative and past words out:
   去年发洪水冲了房子, 屋顶塌了一块下雨就漏, 房子被火烧了能申请临时救助吗: a past-time, damage or policy
   word cuts *fire, flood, disaster* triggers to 0.4 (none) unless an urgency word (快, 救命,
   被困, 还在里面...) is present.
+- **Away for work** — 我爸出去打工过年还没回来, my husband works in the city and is not back
+  yet: "not back" said of someone who went away to work is not a missing person; the *not
+  back* forms of the missing-person and missing-child triggers are cut to 0.4 (none) when a
+  word of working away (打工, 务工, 在外地, went to work...) is present. 不见了, 失踪, 联系不上
+  keep their weight.
 - **Long-standing illness** — 我爸中风好几年了 一直躺着, 娃有哮喘 经常喘不上气: a word of
   duration (好几年, 常年, 经常, 前年...) cuts *medical* triggers to 0.4 unless a word of
   suddenness or urgency (突然, 刚才, 现在, 快, 叫不醒...) is present. Such messages are a need
@@ -65,7 +75,7 @@ LOWERED = 0.4  # a trigger in a past, damage, policy or long-illness context: no
 
 _CHILD = r"(?:孩子|娃娃?|儿子|女儿|闺女|孙子|孙女|外孙女?|小孩|宝宝|孩|丫头|小子|我家小的|学生)"
 _ELDER = r"(?:老人|老人家|爷爷|奶奶|姥姥|姥爷|外婆|外公|我爸|我妈|老爹|老娘|老伴|老汉|婆婆|公公|俺爹|俺娘|老父亲|老母亲|男人|老公|老婆|媳妇)"
-_LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|(?:出门|出去).{0,4}没回)"
+_LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|(?:出门|出去).{0,4}没回|(?:到现在|到这会儿?|一直|一整天|一下午|一晚上?|半天)(?:都|还)?没(?:见|看见|看到)(?:到|着)?人|不见人影)"
 _NT = r"(?:n't|n’t|nt| not)"  # don't / dont / do not
 _CANT = r"(?:can't|can’t|cant|can not|cannot)"
 _HIT = r"打(?!电话|手机|工|针|疫苗|车|扫|听|印|卡|折|包|牌|麻将|球|游戏|算|字|call|开|个|完|招呼|水|饭|酱油)"
@@ -77,17 +87,21 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|tak(?:e|ing) (?:my|his|her) (?:own )?life|end (?:it all|everything)|(?:want|wanna|going|gonna|ready) to die|" + _NT + r" want to (?:live|be alive)|(?:reason|point) (?:to |in |for me to |of )?(?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? (?:on )?(?:going|living)|carry(?:ing)? on|be(?:ing)? alive)|(?:better off|rather be) dead|(?:will|going to|gonna|wants to|threaten(?:s|ed|ing)? to) jump\b|wish i (?:was|were) dead|overdose|pesticide|hang(?:ing)? (?:my|him|her)self|slit my wrist|cut (?:my|his|her) wrists?|jump(?:ing)? (?:off|from|into) (?:the |a )?(?:bridge|roof|building|river|well|cliff|reservoir)|(?:drank|drink|drinking|swallowed) (?:the |some )?(?:poison|weed ?killer)|(?:swallowed|took|taken) (?:a whole|all|a bottle of|too many|so many|lots of|many|all my)\b.{0,12}(?:pills|tablets)"),
     # hints: despair, a farewell, a burden lifted, things handed over, a means ready — said
     # without the obvious words; each group counts once, two different groups are certain
-    ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)"),
+    ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?! (?:smoking|drinking|the |this |my (?:job|plot|place|seat|land)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
     ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,8}(?:交代|安排|准备)好|遗言|告别|永别|下辈子再|下辈子见|最后一次(?:给|跟|和)?(?:你们|我们|大家|您|你)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything|last time you (?:will |'ll )?(?:hear|see)|(?:never|not) wake up again|to never wake up|sleep forever|(?:when|after) i(?:'m| am) gone"),
     ("self_harm", HINT, r"(?:以后|再也|不会再|再不|就不)(?:会|用)?(?:不)?(?:拖累|连累|麻烦|给.{0,4}添麻烦)|不(?:再)?(?:拖累|连累)(?:你们|大家|谁|任何人)了|(?:替我|帮我)(?:照顾|照看)好|(?:拜托|麻烦)(?:你们|大家)照顾|(?:" + _NT + r"|no longer|not going to) be a burden|(?:nobody|no one) (?:will|would|has to|needs to) (?:have to |need to )?(?:worry|miss)|(?:won't|wont|won’t|will not) be (?:around|here)|better (?:off )?without me|take care of my (?:kids|children|son|daughter|cat|dog|mother|mom|wife|husband|family)(?: for me| when)"),
     ("self_harm", HINT, r"以后.{0,6}(?:交给你们|靠你们|拜托你们|拜托大家)了|(?:存折|银行卡|房产证|钱|密码).{0,12}(?:交给|留给)|(?:given|give|gave|giving) away (?:all )?my (?:things|stuff|belongings|money|savings|dog|cat)"),
     ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
+    ("self_harm", HINT, r"(?:站在|坐在|走到|爬到|爬上|来到|到了)了?.{0,4}(?:桥|楼顶|天台|崖|河边|江边|水库|井边|坝上|大坝)(?!.{0,6}(?:晒|收|修|补|钓|拍|照|风景|乘凉|玩|洗))|(?:standing|sitting|standing here) (?:on|at) (?:the )?(?:bridge|roof|rooftop|edge|cliff|dam)"),
+    ("self_harm", HINT, r"(?:底下|下面|下头|下边).{0,4}(?:好深|很深|好高|很高|深得很|高得很)|(?:water|river|drop) (?:below |down there )?(?:is )?(?:so|very|really) (?:deep|high|far)"),
     ("self_harm", TIME, r"今晚|今天晚上|今夜|过了今(?:天|晚)|结束(?:这一切|一切)|一切都结束|tonight|much longer|(?:finish|end) (?:it|this|everything)\b|after this (?:weekend|week|day)|last night on|the last night"),
     ("violence", 1.0, r"家暴|往死里打|打死|打我|打得.{0,4}(?:血|伤|不行)|被打|挨打|打孩子|打我孩子|他" + _HIT + r"|要" + _HIT + r"|砍我|砍人|要砍|拿(?:着)?刀|举着刀|持刀|拿棍|捅了|被捅|杀我|杀人|要杀|杀了我|杀了(?:全家|你|他|她)|强奸|性侵|猥亵|绑架|被拐|闯进|被关|掐我|勒我|威胁我|追着打"),
     ("violence", 1.0, r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|(?<!panic )(?<!anxiety )attack|rape|kidnap|abus(?:e|es|ed|ing) (?:me|my|us|her|him|the (?:kids|children))|abusive|threaten(?:s|ed|ing)? (?:me|us|my|to)|stab|chok(?:e|ing) me|strangl|(?:broke|break|breaking|burst) into|locked me (?:up|in)"),
     ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
-    ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|flood|(?:washed|swept) away|water is (?:coming|rising)"),
-    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在|earthquake|landslide|mudslide|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
+    ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|水(?:已经|都)?(?:到|淹到|漫到|涨到|没到|齐)了?(?:窗户|窗台|腰|胸口|脖子|二楼|床|屋里|门口|膝盖)|水.{0,4}(?:冲进|灌进|涌进)(?:来|屋|家)|(?:在|爬到|爬上|上了|躲到)(?:房顶|屋顶|楼顶|树上).{0,6}(?:等|下不|出不)"
+     r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
+    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
+     r"|earthquake|landslide|mudslide|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
     ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|落水|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬])不动了"),
     ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
     ("missing_child", 1.0, _CHILD + r".{0,8}" + _LOST),
@@ -119,13 +133,21 @@ _NOT_DANGER = re.compile(
 )
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
 _NOT_NOW = re.compile(
-    r"漏|裂|过后|之后|水退了|还没修|没修好|绝收|收成|庄稼|去年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
+    r"漏|裂|过后|之后|水退了|还没修|没修好|绝收|收成|庄稼|去年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|"
+    r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
     r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|months? ago|apply|application|subsidy|subsidies"
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
-    r"|after the (?:flood|fire|storm|earthquake|landslide)|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
+    r"|after the (?:flood|fire|storm|earthquake|landslide)|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
 _URGENT = re.compile(r"快|救命|救救|正在|被困|出不来|还在里面|人在|有人|赶紧|马上|help me|help us|please help|help!|\bnow\b|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
+# away for work: "not back" is no alarm (matched on the text before idioms like 打工 are removed)
+_AWAY_FOR_WORK = re.compile(
+    r"打工|务工|做工|外出(?:打工|务工|挣钱)|在外地|在外面(?:干活|做事|上班)|出去(?:挣钱|干活|上班|找活)|去.{0,6}(?:上班|挣钱)|进城(?:打工|干活|上班)"
+    r"|went (?:away |out )?(?:to|for) work|(?:working|works|work) (?:in|away)|migrant work"
+)
+_NOT_BACK = re.compile(r"没回|not back|(?:come|came) back|gone since")
+_MISSING = {"missing_person", "missing_child"}
 # a long-standing illness: medical triggers are lowered unless something happened just now
 _CHRONIC = re.compile(
     r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|去年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
@@ -173,10 +195,12 @@ def detect_normalized(norm: str) -> EmergencyResult:
         return _NONE
     not_now = bool(_NOT_NOW.search(cleaned)) and not _URGENT.search(cleaned)
     chronic = bool(_CHRONIC.search(cleaned)) and not _SUDDEN.search(cleaned)
+    away = bool(_AWAY_FOR_WORK.search(norm))
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
     for kind, weight, m in hits:
-        if (not_now and kind in _SOFTENABLE) or (chronic and kind == "medical"):
+        if ((not_now and kind in _SOFTENABLE) or (chronic and kind == "medical")
+                or (away and kind in _MISSING and _NOT_BACK.search(m.group(0)))):
             weight = min(weight, LOWERED)
         # certain triggers count once; hints and time words add up
         per_kind[kind] = max(per_kind.get(kind, 0.0), weight) if weight >= 1.0 else round(per_kind.get(kind, 0.0) + weight, 3)

@@ -6,12 +6,15 @@ message as ``stop`` or ``cancel_signup`` and the message names none — or more 
 the three things, the parse says ``leave_unclear`` and the flow ``leave`` asks
 "您是想：1 不再收消息 2 退出报名的活动 3 删除我的信息 4 都不是". A clear request to delete
 one's data is found by the flow ``erase`` itself (its trigger patterns), not here.
+
+``mark_unclear`` applies this to a finished parse of any backend (the built-in model or a
+Rasa server), so the question is asked whichever NLU runs.
 """
 from __future__ import annotations
 
 import re
 
-__all__ = ["LEAVE_UNCLEAR", "LEAVING_INTENTS", "unclear"]
+__all__ = ["LEAVE_UNCLEAR", "LEAVING_INTENTS", "mark_unclear", "unclear"]
 
 LEAVE_UNCLEAR = "leave_unclear"
 LEAVING_INTENTS = frozenset({"stop", "cancel_signup"})
@@ -40,3 +43,20 @@ def unclear(text: str, intent: str, other: float = 0.0) -> bool:
     if intent == "cancel_signup":
         return other >= OTHER_LEAVING
     return named == 0
+
+
+def mark_unclear(result: dict, normalized_text: str) -> dict:
+    """Turn a parse (Rasa's ``/model/parse`` shape) read as a leaving intent into
+    ``leave_unclear`` when ``unclear`` says so; the model's reading stays second in the ranking."""
+    intent = result["intent"]
+    if intent.get("name") not in LEAVING_INTENTS:
+        return result
+    ranking = result.get("intent_ranking") or []
+    other = next((r["confidence"] for r in ranking[1:3] if r.get("name") in LEAVING_INTENTS and r.get("name") != intent["name"]), 0.0)
+    if unclear(normalized_text, intent["name"], other):
+        result["intent"] = {"name": LEAVE_UNCLEAR, "confidence": intent.get("confidence", 0.0)}
+        if not ranking or ranking[0].get("name") != intent["name"]:
+            ranking.insert(0, {"name": intent["name"], "confidence": intent.get("confidence", 0.0)})
+        ranking.insert(0, dict(result["intent"]))
+        result["intent_ranking"] = ranking
+    return result

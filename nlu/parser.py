@@ -158,18 +158,14 @@ class NLU:
             ranking.insert(0, dict(intent))
         else:
             intent = {"name": top_name, "confidence": top_conf}
-        if intent["name"] in leaving.LEAVING_INTENTS and leaving.unclear(  # stop the messages, leave an activity, or erase?
-                norm.text, intent["name"], next((r["confidence"] for r in ranking[1:3] if r["name"] in leaving.LEAVING_INTENTS), 0.0)):
-            intent = {"name": leaving.LEAVE_UNCLEAR, "confidence": top_conf}
-            ranking.insert(0, dict(intent))
-        return {
+        return leaving.mark_unclear({  # stop the messages, leave an activity, or erase?
             "text": text,
             "intent": intent,
             "entities": self._entities(norm, now, canonical if top_name == "report_need"
                                        and intent["name"] in ("report_need", "nlu_fallback") else None),
             "intent_ranking": ranking,
             "emergency": {"level": level, "kinds": alarm.kinds, "score": round(max(alarm.score, p_emergency), 4)},
-        }
+        }, norm.text)
 
     def _entities(self, norm, now: datetime | None, need_text: str | None = None) -> list[dict]:
         """`need_text`: the canonical text when the message describes a need (else no need_category)."""

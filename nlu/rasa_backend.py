@@ -3,7 +3,9 @@
 ``POST {url}/model/parse`` with ``{"text": ...}``; Rasa's answer already has the ParseResult
 shape. Timeouts, connection errors, HTTP errors and malformed answers fall back to the
 built-in NLU with a logged warning. The emergency detector runs on every message either way:
-when it fires, the intent is ``emergency`` whatever Rasa said (recall first).
+when it fires, the intent is ``emergency`` whatever Rasa said (recall first). A leaving
+intent said loosely becomes ``leave_unclear`` as with the built-in NLU (``nlu/leaving.py``), so
+the bot asks which of the three is meant.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import httpx
 
 from nlu.errors import NluError
 from nlu.emergency import detect
+from nlu.leaving import mark_unclear
+from nlu.normalize import normalize
 
 __all__ = ["RasaNLU"]
 
@@ -93,4 +97,4 @@ class RasaNLU:
         if alarm.is_emergency and result["intent"]["name"] != "emergency":
             result["intent"] = {"name": "emergency", "confidence": alarm.score}
             result["intent_ranking"].insert(0, dict(result["intent"]))
-        return result
+        return mark_unclear(result, normalize(text))

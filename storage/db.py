@@ -59,9 +59,12 @@ def sync_url(url: str) -> str:
 
 
 def async_url(url: str) -> str:
+    """The driver that serves a URL, whatever driver it names: every SQLite URL (`sqlite://`,
+    `sqlite+aiosqlite://`, `sqlite+pysqlite://`) gets the standard `sqlite3` module on the
+    event-loop thread (storage/sqlite_inline.py), every PostgreSQL URL asyncpg."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
-        return u.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+        return u.set(drivername=f"sqlite+{sqlite_inline.DRIVER}").render_as_string(hide_password=False)
     return u.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
@@ -85,7 +88,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
         engine = create_async_engine(
-            make_url(url).set(drivername=f"sqlite+{sqlite_inline.DRIVER}"),
+            url,
             echo=echo,
             poolclass=AsyncAdaptedQueuePool,
             pool_size=1,

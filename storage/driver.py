@@ -1,329 +1,352 @@
-"""The few statements every turn runs, on the driver's cursor inside the session's transaction.
+"""The few statements every turn runs: SQLAlchemy Core statements compiled once per dialect,
+run on the session's own connection inside its transaction.
 
-Why: a turn is half a dozen small statements (find the sender, store the message, the current
-flow ids, store the replies and the outbox rows, write the conversation back). Through
-SQLAlchemy each costs 40–200 µs of CPU in its execution machinery (session, compiled cache,
-execution context, result objects) against 2 µs for the statement itself on SQLite and about
-60 µs for an asyncpg round trip — measured in docs/performance.md. On a two-core machine that
-overhead alone capped the pipeline near 250 messages per second.
+Why: a turn is half a dozen small statements (find the sender, store the message, store the
+replies and the outbox rows, write the conversation back). Executed as Core statements each
+costs 40–200 µs of CPU in SQLAlchemy's per-execution machinery (cache key, execution
+context, result objects) against 2 µs for the statement itself on SQLite and about 60 µs for
+an asyncpg round trip — measured in docs/performance.md.
 
-How: each statement is SQL text built once from the models' tables, with `?` placeholders
-(PostgreSQL gets `$1, $2, …`), executed with the DBAPI cursor of the session's own connection
-in one `AsyncSession.run_sync` call per batch: the same transaction and connection as the ORM
-work of the turn, one greenlet switch for several statements. On SQLite that cursor is
-sqlite3's, on the event-loop thread (storage/sqlite_inline.py); on PostgreSQL it is
-SQLAlchemy's asyncpg adapter, which waits inside the greenlet. Values are converted the way
-the models' column types store them (UTC datetimes — text on SQLite —, JSON as text,
-booleans), so the ORM reads these rows like its own. Driver errors are raised as SQLAlchemy's
-exceptions, and a lost connection is invalidated, as SQLAlchemy would.
+How: each statement is an ordinary Core construct (`select`, `insert`, `update`), compiled
+once per dialect with `stmt.compile(dialect=…, column_keys=…)`. What the compiled statement
+says is used as SQLAlchemy would use it: `Compiled.string` (quoting, placeholders, PostgreSQL's
+bind casts), `Compiled.positiontup` (the order of the positional parameters), each bound
+parameter's `bind_processor` and each result column's `result_processor` from the column
+types' dialect implementation (so values are stored and read exactly as by the ORM), Python-
+side `default` and `onupdate` of the columns a statement leaves out (SQLAlchemy makes them
+parameters of the compiled statement), columns with only a `server_default` left to the
+database. Per row the work is a list of values and the few processors that are not the
+identity (precomputed per statement).
 
-Everything off the hot path keeps using the ORM and Core.
+The statements run on the session's connection in one `AsyncSession.run_sync` call per batch:
+the same transaction as the ORM work of the turn. When anything listens — `echo`, SQL logging
+at INFO, or an engine event on statement execution (`before_execute`, `before_cursor_execute`,
+`after_cursor_execute`, `after_execute`, `handle_error`) — each goes through
+`Connection.exec_driver_sql`, so the listeners see it as any other statement. When nothing
+listens, it goes to the same DBAPI cursor directly, skipping the execution context and the
+result object (40–70 µs per statement on SQLite): errors are raised as SQLAlchemy's
+exceptions and a lost connection is invalidated, as SQLAlchemy would. The asyncpg adapter
+prepares each statement once per connection (its statement cache): a turn's statements are
+a fixed, small set of SQL strings — several rows go in one `executemany`, not in a text per
+row count.
+
+This module reads two private names of SQLAlchemy (`Connection._echo`, the per-event
+listener collections under `Connection.dispatch` and `Dialect.dispatch`); pyproject pins SQLAlchemy to its minor
+version and tests/storage/test_driver.py fails when either moves.
+
+Everything off the hot path uses the ORM and Core as usual.
 """
 from __future__ import annotations
 
-import json
-import re
-from contextlib import contextmanager
-from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import JSON, Boolean, Date, Table
+from sqlalchemy import JSON, ColumnElement, Date, DateTime, Table, bindparam, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.expression import Executable
 
-from storage.models import UTCDateTime
-
-__all__ = ["Columns", "Cursor", "Insert", "Scalar", "Sql", "UpdateById", "read_json", "run"]
-
-
-# ── values as each database stores them ─────────────────────────────────────────────────
+__all__ = ["Cursor", "Insert", "Query", "Scalar", "UpdateById", "listened", "run"]
 
 
-_last_when: tuple = (None, None)  # a turn writes the same `now` many times
+def listened(connection: Connection) -> bool:
+    """True when echo / SQL logging or an execution event would see statements on `connection`
+    (listeners on the engine or its class; on the dialect for `handle_error`)."""
+    if connection._echo:
+        return True
+    dispatch = connection.engine.dispatch  # its listener collections are attributes once looked up
+    return (bool(dispatch.before_execute) or bool(dispatch.before_cursor_execute)
+            or bool(dispatch.after_cursor_execute) or bool(dispatch.after_execute)
+            or bool(connection.dialect.dispatch.handle_error))
 
 
-def _sqlite_when(value: datetime | None) -> str | None:
-    """SQLAlchemy's SQLite DATETIME storage format, in UTC: 2026-12-02 01:23:53.762388."""
-    global _last_when
-    if value is None:
-        return None
-    last = _last_when
-    if value is last[0]:
-        return last[1]
-    utc = value.astimezone(timezone.utc) if value.tzinfo is not None else value
-    text = utc.replace(tzinfo=None).isoformat(" ", "microseconds")
-    _last_when = (value, text)
-    return text
+_remembered: dict[tuple, Callable[[Any], Any]] = {}
 
 
-def _pg_when(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
+def _remembering(process: Callable[[Any], Any], key: tuple) -> Callable[[Any], Any]:
+    """A datetime bind processor that answers a repeated value at once: a turn writes the
+    same `now` into many columns of several rows, and formatting a datetime is the costliest
+    processor on SQLite. One per type and dialect (`key`), shared by every statement."""
+    found = _remembered.get(key)
+    if found is not None:
+        return found
+    last = [(object(), None)]  # one (value, text) pair, replaced whole: safe across threads
+
+    def remembered(value):
+        pair = last[0]
+        if value is pair[0]:
+            return pair[1]
+        out = process(value)
+        last[0] = (value, out)
+        return out
+
+    _remembered[key] = remembered
+    return remembered
 
 
-def _read_when(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+def _empty_json_at_once(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A JSON bind processor that answers an empty list or dict — most attachments, buttons,
+    stacks — with the text it always gives for them."""
+    empty_list, empty_dict = process([]), process({})
+
+    def processed(value):
+        if not value and value is not None:
+            if type(value) is list:
+                return empty_list
+            if type(value) is dict:
+                return empty_dict
+        return process(value)
+
+    return processed
 
 
-def _to_json(value: Any) -> str:
-    return json.dumps(value)
+def _fast(process: Callable[[Any], Any], type_, dialect: Dialect) -> Callable[[Any], Any]:
+    impl = getattr(type_, "impl", type_)  # a TypeDecorator's underlying type
+    if isinstance(impl, (DateTime, Date)):
+        return _remembering(process, (dialect.name, type(type_), repr(type_)))
+    if isinstance(impl, JSON):
+        return _empty_json_at_once(process)
+    return process
 
 
-def _read_json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, (str, bytes)) else value
-
-
-def _read_bool(value: Any) -> bool | None:
-    return None if value is None else bool(value)
-
-
-def _sqlite_date(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _read_date(value: Any) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _kind(column) -> str:
-    t = column.type
-    if isinstance(t, UTCDateTime):
-        return "when"
-    if isinstance(t, JSON):
-        return "json"
-    if isinstance(t, Boolean):
-        return "bool"
-    if isinstance(t, Date):
-        return "date"
-    return ""
-
-
-_WRITERS: dict[str, dict[str, Callable[[Any], Any]]] = {
-    "sqlite": {"when": _sqlite_when, "json": _to_json, "date": _sqlite_date},
-    "postgresql": {"when": _pg_when, "json": _to_json},
-}
-_READERS: dict[str, Callable[[Any], Any]] = {"when": _read_when, "json": _read_json, "bool": _read_bool,
-                                             "date": _read_date}
-
-
-# ── statements ───────────────────────────────────────────────────────────────────────────
-
-
-class Sql:
-    """SQL text with `?` placeholders; `text(dialect)` gives PostgreSQL's numbered form."""
-
-    __slots__ = ("qmark", "numbered")
-
-    def __init__(self, text: str):
-        self.qmark = text
-        count = iter(range(1, 10_000))
-        self.numbered = re.sub(r"\?", lambda _m: f"${next(count)}", text)
-
-    def text(self, dialect: str) -> str:
-        return self.numbered if dialect == "postgresql" else self.qmark
-
-
+@dataclass(frozen=True)
 class Scalar:
     """A scalar subquery read along with another statement's row (`people.load_for_turn`
-    takes some): its SQL text — per dialect where they differ — and how to read its value."""
+    takes some): `build(dialect name)` gives the Core expression, `read` turns its value
+    into what the caller wants."""
 
-    __slots__ = ("_default", "_by_dialect", "read")
-
-    def __init__(self, sql: str, read: Callable[[Any], Any] = lambda v: v, **by_dialect: str):
-        self._default, self._by_dialect, self.read = sql, by_dialect, read
-
-    def text(self, dialect: str) -> str:
-        return self._by_dialect.get(dialect, self._default)
+    build: Callable[[str], ColumnElement]
+    read: Callable[[Any], Any] = lambda value: value
 
 
-def read_json(value: Any) -> Any:
-    """A JSON value as the driver returns it (text on SQLite, decoded on PostgreSQL)."""
-    return _read_json(value)
+class _Compiled:
+    """One statement compiled for one dialect: its SQL string, where each positional
+    parameter comes from, the processors that are not the identity."""
+
+    __slots__ = ("sql", "slots", "binds", "results")
+
+    def __init__(self, stmt: Executable, dialect: Dialect, column_keys: Sequence[str] | None, given: set[str],
+                 defaults: dict[str, Callable[[], Any]]):
+        compiled = stmt.compile(dialect=dialect, column_keys=list(column_keys) if column_keys is not None else None)
+        self.sql = compiled.string
+        names = compiled.positiontup or ()
+        slots: list[tuple[str, Callable[[], Any] | None]] = []
+        binds = []
+        for position, name in enumerate(names):
+            param = compiled.binds[name]
+            if name in given:
+                slots.append((name, None))
+            elif name in defaults:
+                slots.append((name, defaults[name]))
+            else:  # a value fixed in the statement (a literal compared to a column)
+                value = param.effective_value
+                slots.append((name, lambda value=value: value))
+            process = param.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                binds.append((position, _fast(process, param.type, dialect)))
+        self.slots = tuple(slots)
+        self.binds = tuple(binds)
+        results = []
+        for position, column in enumerate(getattr(stmt, "exported_columns", ())):
+            process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if process is not None:
+                results.append((position, process))
+        self.results = tuple(results)
+
+    def params(self, values: dict[str, Any]) -> list:
+        out = [values[name] if default is None else default() for name, default in self.slots]
+        for position, process in self.binds:
+            out[position] = process(out[position])
+        return out
+
+    def read(self, row: Sequence[Any]) -> tuple:
+        if not self.results:
+            return tuple(row)
+        out = list(row)
+        for position, process in self.results:
+            out[position] = process(out[position])
+        return tuple(out)
 
 
-class Columns:
-    """Some columns of a model table as a select list (`sql`), and `read(row, start)` to turn
-    the driver's values back into what the ORM would have given (a dict by column name)."""
+class _Statement:
+    """A Core statement (or, where dialects differ, a function of the dialect's name that
+    builds it) compiled on first use per dialect and set of given columns."""
 
-    def __init__(self, table: Table, alias: str, names: Sequence[str] | None = None):
-        cols = [table.c[n] for n in names] if names is not None else list(table.columns)
-        self.names = tuple(c.name for c in cols)
-        self.sql = ", ".join(f'{alias}."{c.name}"' for c in cols)
-        self._readers = tuple(_READERS.get(_kind(c)) for c in cols)
+    def __init__(self, build: Executable | Callable[[str], Executable]):
+        self._build = build if callable(build) and not isinstance(build, Executable) else (lambda _name: build)
+        self._compiled: dict[tuple, _Compiled] = {}
 
-    def __len__(self) -> int:
-        return len(self.names)
+    def _defaults(self, stmt: Executable) -> dict[str, Callable[[], Any]]:
+        return {}
 
-    def read(self, row: Sequence[Any], start: int = 0) -> dict[str, Any]:
-        values = row[start:start + len(self.names)]
-        return {name: (reader(v) if reader is not None else v)
-                for name, reader, v in zip(self.names, self._readers, values)}
+    def compiled(self, dialect: Dialect, keys: tuple[str, ...] | None = None) -> _Compiled:
+        key = (dialect.name, dialect.driver, keys)
+        found = self._compiled.get(key)
+        if found is None:
+            stmt = self._build(dialect.name)
+            given = _bind_names(stmt) | set(keys or ())
+            found = self._compiled[key] = _Compiled(stmt, dialect, keys, given, self._defaults(stmt))
+        return found
 
 
-class Insert:
-    """INSERT of whole rows into a model table: every column the table has (but `id`) gets
-    the row's value or the column's Python default, converted by its type. One statement for
-    several rows; `on_conflict` names the unique columns for ON CONFLICT DO NOTHING;
-    `returning` a column to return."""
+def _bind_names(stmt: Executable) -> set[str]:
+    """The names of the statement's `bindparam()`s that have no value of their own (the
+    caller gives them)."""
+    return {b.key for b in visitors.iterate(stmt) if getattr(b, "__visit_name__", "") == "bindparam"
+            and b.value is None and b.callable is None and not b.unique}
+
+
+class Query(_Statement):
+    """A statement with rows to read (usually a `select`), its parameters named by
+    `bindparam("name")`: `cursor.rows(query, name=…)`, `cursor.one(query, name=…)`."""
+
+
+def _python_default(column, which: str) -> Callable[[], Any] | None:
+    default = getattr(column, which)
+    if default is None or not (default.is_scalar or default.is_callable):
+        return None  # no default, or a SQL expression / sequence: the database's business
+    if default.is_scalar:
+        value = default.arg
+        return lambda: value
+    fn = default.arg  # SQLAlchemy wraps a callable default to take the execution context
+    return lambda: fn(None)
+
+
+class Insert(_Statement):
+    """INSERT into a model table: the columns the rows give, the Python defaults of the
+    others (server-side defaults are the database's). Several rows: one `executemany`.
+    `on_conflict`: the unique columns of ON CONFLICT DO NOTHING; `returning`: a column to
+    return (one row at a time)."""
 
     def __init__(self, table: Table, *, on_conflict: Sequence[str] = (), returning: str = ""):
         self.table = table
-        self.columns = [c for c in table.columns if not (c.primary_key and c.autoincrement)]
-        self._kinds = [_kind(c) for c in self.columns]
-        self._defaults = [self._default(c) for c in self.columns]
         self.returns = bool(returning)
-        self._tail = ""
-        if on_conflict:
-            self._tail += f" ON CONFLICT ({', '.join(on_conflict)}) DO NOTHING"
-        if returning:
-            self._tail += f" RETURNING {returning}"
-        self._sql: dict[int, Sql] = {}
 
-    @staticmethod
-    def _default(column) -> Callable[[], Any]:
-        d = column.default
-        if d is None:
-            return lambda: None
-        if d.is_callable:
-            return lambda: d.arg(None)  # SQLAlchemy wraps the callable to take a context
-        return lambda: d.arg
+        def build(dialect_name: str) -> Executable:
+            if on_conflict:
+                module = postgresql if dialect_name == "postgresql" else sqlite
+                stmt = module.insert(table).on_conflict_do_nothing(index_elements=list(on_conflict))
+            else:
+                stmt = insert(table)
+            return stmt.returning(table.c[returning]) if returning else stmt
 
-    def sql(self, n: int) -> Sql:
-        stmt = self._sql.get(n)
-        if stmt is None:
-            one = "(" + ", ".join("?" * len(self.columns)) + ")"
-            names = ", ".join(f'"{c.name}"' for c in self.columns)
-            stmt = self._sql[n] = Sql(f"INSERT INTO {self.table.name} ({names}) VALUES {', '.join([one] * n)}{self._tail}")
-        return stmt
+        super().__init__(build)
 
-    def params(self, rows: Iterable[dict[str, Any]], writers: dict[str, Callable]) -> list:
-        out = []
-        for row in rows:
-            for column, kind, default in zip(self.columns, self._kinds, self._defaults):
-                value = row[column.name] if column.name in row else default()
-                write = writers.get(kind)
-                out.append(write(value) if write is not None and value is not None else value)
+    def _defaults(self, stmt: Executable) -> dict[str, Callable[[], Any]]:
+        out = {}
+        for column in self.table.columns:
+            make = _python_default(column, "default")
+            if make is not None:
+                out[column.key] = make
         return out
 
 
-class UpdateById:
-    """UPDATE of some columns of one row, by id."""
+class UpdateById(_Statement):
+    """UPDATE of some columns of one row, by id; `onupdate` of the columns left out is applied."""
 
     def __init__(self, table: Table):
         self.table = table
-        self._kinds = {c.name: _kind(c) for c in table.columns}
-        self._sql: dict[tuple[str, ...], Sql] = {}
+        super().__init__(update(table).where(table.c.id == bindparam("row_id")))
 
-    def sql(self, names: tuple[str, ...]) -> Sql:
-        stmt = self._sql.get(names)
-        if stmt is None:
-            sets = ", ".join(f'"{n}" = ?' for n in names)
-            stmt = self._sql[names] = Sql(f"UPDATE {self.table.name} SET {sets} WHERE id = ?")
-        return stmt
-
-    def params(self, changes: dict[str, Any], row_id: int, writers: dict[str, Callable]) -> list:
-        out = []
-        for name, value in changes.items():
-            write = writers.get(self._kinds[name])
-            out.append(write(value) if write is not None and value is not None else value)
-        out.append(row_id)
+    def _defaults(self, stmt: Executable) -> dict[str, Callable[[], Any]]:
+        out = {}
+        for column in self.table.columns:
+            make = _python_default(column, "onupdate")
+            if make is not None:
+                out[column.key] = make
         return out
 
 
 # ── running them ─────────────────────────────────────────────────────────────────────────
 
-_joined_sql: dict[tuple[str, ...], Sql] = {}  # a few hundred at most: row counts × changed columns
-
-
-def _joined(held: list[tuple[Sql, Sequence[Any]]]) -> tuple[Sql, list]:
-    """Several statements as one: `WITH s1 AS (first), s2 AS (second) last` (PostgreSQL runs
-    every part of a data-modifying WITH exactly once, on one snapshot)."""
-    key = tuple(sql.qmark for sql, _ in held)
-    joined = _joined_sql.get(key)
-    if joined is None:
-        parts = ", ".join(f"s{i} AS ({text})" for i, text in enumerate(key[:-1], 1))
-        joined = _joined_sql[key] = Sql(f"WITH {parts} {key[-1]}")
-    return joined, [value for _, params in held for value in params]
-
 
 class Cursor:
-    """The session's connection at the driver level, for the functions given to `run`."""
+    """The session's connection, for the functions given to `run`."""
 
-    def __init__(self, connection, dialect):
-        self.dialect = dialect.name
-        self._sa_connection = connection
-        self._sa_dialect = dialect
-        self._dbapi = connection.connection.dbapi_connection
-        self._cursor = self._dbapi.cursor()
-        self.writers = _WRITERS.get(self.dialect, _WRITERS["postgresql"])
-        self._held: list[tuple[Sql, Sequence[Any]]] | None = None
+    __slots__ = ("dialect", "_connection", "_sa_dialect", "_listened", "_dbapi", "_cursor")
 
-    @contextmanager
-    def together(self) -> Iterator[None]:
-        """Statements in this block that return nothing run at its end — on PostgreSQL as one
-        statement (a data-modifying WITH: one round trip for all, one snapshot, so statements
-        held together must not touch the same rows), elsewhere one after the other."""
-        self._held = []
+    def __init__(self, connection: Connection):
+        self._connection = connection
+        self._sa_dialect = connection.dialect
+        self.dialect = self._sa_dialect.name
+        self._listened = listened(connection)
+        self._dbapi = self._cursor = None
+        if not self._listened:
+            self._dbapi = connection.connection.dbapi_connection
+            self._cursor = self._dbapi.cursor()
+
+    def _run(self, sql: str, params: Any, many: bool = False) -> Any:
+        """Execute; returns the cursor (or the result, through the connection)."""
+        if self._listened:
+            return self._connection.exec_driver_sql(sql, [tuple(p) for p in params] if many else tuple(params))
+        cursor = self._cursor
         try:
-            yield
-            held = self._held
-        finally:
-            self._held = None
-        if len(held) > 1 and self.dialect == "postgresql":
-            self._execute(*_joined(held))
-        else:
-            for sql, params in held:
-                self._execute(sql, params)
-
-    def _execute(self, sql: Sql, params: Sequence[Any]) -> None:
-        if self._held is not None:
-            self._held.append((sql, params))
-            return
-        text = sql.text(self.dialect)
-        try:
-            self._cursor.execute(text, params)
+            if many:
+                cursor.executemany(sql, params)
+            else:
+                cursor.execute(sql, params)
         except self._sa_dialect.loaded_dbapi.Error as exc:
-            disconnect = self._sa_dialect.is_disconnect(exc, self._dbapi, self._cursor)
+            disconnect = self._sa_dialect.is_disconnect(exc, self._dbapi, cursor)
             if disconnect:
-                self._sa_connection.invalidate(exc)
+                self._connection.invalidate(exc)
             raise DBAPIError.instance(
-                text, params, exc, self._sa_dialect.loaded_dbapi.Error,
+                sql, params, exc, self._sa_dialect.loaded_dbapi.Error,
                 connection_invalidated=disconnect, dialect=self._sa_dialect,
             ) from exc
+        return cursor
 
-    def rows(self, sql: Sql, params: Sequence[Any] = ()) -> list:
-        self._execute(sql, params)
-        return list(self._cursor.fetchall())
+    def rows(self, query: Query, **params: Any) -> list[tuple]:
+        compiled = query.compiled(self._sa_dialect)
+        read = compiled.read
+        return [read(row) for row in self._run(compiled.sql, compiled.params(params)).fetchall()]
 
-    def one(self, sql: Sql, params: Sequence[Any] = ()):
-        self._execute(sql, params)
-        return self._cursor.fetchone()
+    def one(self, query: Query, **params: Any) -> tuple | None:
+        compiled = query.compiled(self._sa_dialect)
+        row = self._run(compiled.sql, compiled.params(params)).fetchone()
+        return None if row is None else compiled.read(row)
 
-    def execute(self, sql: Sql, params: Sequence[Any] = ()) -> int:
-        self._execute(sql, params)
-        return self._cursor.rowcount
+    def execute(self, query: Query, **params: Any) -> int:
+        """A statement without rows to read; the number of rows it changed."""
+        compiled = query.compiled(self._sa_dialect)
+        return self._run(compiled.sql, compiled.params(params)).rowcount
 
-    def insert(self, stmt: Insert, rows: list[dict[str, Any]]) -> list:
-        """Insert the rows (nothing when there are none); the RETURNING rows, if any."""
+    def insert(self, stmt: Insert, rows: Iterable[dict[str, Any]]) -> list[tuple]:
+        """Insert the rows, in order (nothing when there are none); the RETURNING row, if any.
+        Consecutive rows that give the same columns go in one `executemany`."""
+        rows = list(rows)
         if not rows:
             return []
-        if stmt.returns and self._held is not None:
-            raise RuntimeError("an INSERT … RETURNING cannot wait for the end of a together() block")
-        self._execute(stmt.sql(len(rows)), stmt.params(rows, self.writers))
-        return list(self._cursor.fetchall()) if stmt.returns else []
+        if stmt.returns:
+            if len(rows) > 1:
+                raise ValueError("an INSERT … RETURNING takes one row at a time")
+            compiled = stmt.compiled(self._sa_dialect, tuple(rows[0]))
+            row = self._run(compiled.sql, compiled.params(rows[0])).fetchone()
+            return [] if row is None else [compiled.read(row)]
+        start = 0
+        while start < len(rows):
+            keys = tuple(rows[start])
+            end = start + 1
+            while end < len(rows) and tuple(rows[end]) == keys:
+                end += 1
+            compiled = stmt.compiled(self._sa_dialect, keys)
+            if end - start == 1:
+                self._run(compiled.sql, compiled.params(rows[start]))
+            else:
+                self._run(compiled.sql, [compiled.params(row) for row in rows[start:end]], many=True)
+            start = end
+        return []
 
     def update(self, stmt: UpdateById, row_id: int, changes: dict[str, Any]) -> None:
         if changes:
-            names = tuple(changes)
-            self._execute(stmt.sql(names), stmt.params(changes, row_id, self.writers))
+            compiled = stmt.compiled(self._sa_dialect, tuple(changes))
+            self._run(compiled.sql, compiled.params({**changes, "row_id": row_id}))
 
     def close(self) -> None:
-        self._cursor.close()
+        if self._cursor is not None:
+            self._cursor.close()
 
 
 async def run(session: AsyncSession, fn: Callable[..., Any], *args: Any) -> Any:
@@ -334,8 +357,7 @@ async def run(session: AsyncSession, fn: Callable[..., Any], *args: Any) -> Any:
     def call(sync_session):
         if sync_session.autoflush:
             sync_session.flush()  # returns at once when nothing is pending
-        connection = sync_session.connection()
-        cursor = Cursor(connection, connection.dialect)
+        cursor = Cursor(sync_session.connection())
         try:
             return fn(cursor, *args)
         finally:

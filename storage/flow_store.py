@@ -7,7 +7,7 @@ on, and every process caches parsed flows by version id. The caller owns the tra
 
     v = await save_version(s, "need_request", yaml_text, created_by="staff:3")
     await publish(s, "need_request", v.id, by="staff:3")
-    await rollback(s, "need_request", to_version=2, by="staff:3")
+    await rollback(s, "need_request", to_version=2, by="staff:3")  # version 2's text as a new version
 
 Storage does not read flows: the flow engine validates a text before it is saved
 (flows/store.py `save_draft`, `seed_builtin`).
@@ -17,16 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, driver
 from storage.errors import StorageError
-from storage.models import Flow, FlowVersion, utcnow
+from storage.models import AuditEntry, Flow, FlowVersion, utcnow
 
 __all__ = [
     "CURRENT_IDS", "FlowStoreError", "FlowSummary", "current_ids", "current_version", "remember_current_ids",
-    "get_version", "get_versions", "list_flows", "publish", "rollback", "save_version",
+    "get_version", "get_versions", "latest_version", "lock_flow", "list_flows", "publications", "publish", "rollback",
+    "save_version", "version_by_number",
 ]
 
 
@@ -55,13 +56,17 @@ def _declared_spec_version(yaml_text: str) -> int:
 
 
 # runs every turn, so on the driver (storage/driver.py)
-_CURRENT_IDS = driver.Sql("SELECT id, current_version_id FROM flows WHERE current_version_id IS NOT NULL")
+_FLOWS = Flow.__table__
+_PUBLISHED = _FLOWS.c.current_version_id.is_not(None)
+_CURRENT_IDS = driver.Query(select(_FLOWS.c.id, _FLOWS.c.current_version_id).where(_PUBLISHED))
 _CURRENT_IDS_KEY = "flows:current_ids"
 # the same as a column of another statement (the turn reads it with the sender's row)
 CURRENT_IDS = driver.Scalar(
-    "(SELECT json_group_object(id, current_version_id) FROM flows WHERE current_version_id IS NOT NULL)",
-    postgresql="(SELECT json_object_agg(id, current_version_id) FROM flows WHERE current_version_id IS NOT NULL)",
-    read=lambda value: {flow_id: int(v) for flow_id, v in (driver.read_json(value) or {}).items()},
+    lambda dialect_name: select(
+        (func.json_object_agg if dialect_name == "postgresql" else func.json_group_object)(
+            _FLOWS.c.id, _FLOWS.c.current_version_id, type_=JSON)
+    ).where(_PUBLISHED).scalar_subquery(),
+    read=lambda value: {flow_id: int(v) for flow_id, v in (value or {}).items()},
 )
 
 
@@ -108,6 +113,12 @@ async def _flow_row(session: AsyncSession, flow_id: str, *, create: bool) -> Flo
     return flow
 
 
+async def lock_flow(session: AsyncSession, flow_id: str) -> Flow | None:
+    """The flow's row, locked until the transaction ends (PostgreSQL; SQLite holds the write
+    lock already): a check-then-save by one admin does not interleave with another's."""
+    return await _flow_row(session, flow_id, create=False)
+
+
 async def save_version(session: AsyncSession, flow_id: str, yaml_text: str, created_by: str = "system") -> FlowVersion:
     """Save `yaml_text` (already validated by the caller) as a new, unpublished version."""
     await _flow_row(session, flow_id, create=True)
@@ -147,16 +158,40 @@ async def publish(session: AsyncSession, flow_id: str, version_id: int | None = 
     return version
 
 
-async def rollback(session: AsyncSession, flow_id: str, to_version: int, by: str = "system") -> FlowVersion:
-    """Publish an earlier version again, by its number (1, 2, …)."""
-    version = (await session.execute(
-        select(FlowVersion).where(FlowVersion.flow_id == flow_id, FlowVersion.version == to_version)
-    )).scalar_one_or_none()
-    if version is None:
+async def rollback(session: AsyncSession, flow_id: str, to_version: int, by: str = "system",
+                   now: datetime | None = None) -> FlowVersion:
+    """Publish an earlier version anew, by its number (1, 2, …): its text becomes a new
+    version, published at once, so history only grows and conversations on the version
+    being replaced finish on it."""
+    old = await version_by_number(session, flow_id, to_version)
+    if old is None:
         raise FlowStoreError(f"flow '{flow_id}' has no version {to_version}")
-    result = await publish(session, flow_id, version.id, by=by)
-    await audit.record(session, by, "flow.rollback", f"flow:{flow_id}", {"version": to_version})
+    copy = await save_version(session, flow_id, old.yaml, created_by=by)
+    result = await publish(session, flow_id, copy.id, by=by, now=now)
+    await audit.record(session, by, "flow.rollback", f"flow:{flow_id}",
+                       {"version": to_version, "as_version": copy.version})
     return result
+
+
+async def version_by_number(session: AsyncSession, flow_id: str, number: int) -> FlowVersion | None:
+    return (await session.execute(
+        select(FlowVersion).where(FlowVersion.flow_id == flow_id, FlowVersion.version == number)
+    )).scalar_one_or_none()
+
+
+async def latest_version(session: AsyncSession, flow_id: str) -> FlowVersion | None:
+    return (await session.execute(
+        select(FlowVersion).where(FlowVersion.flow_id == flow_id).order_by(FlowVersion.version.desc()).limit(1)
+    )).scalar_one_or_none()
+
+
+async def publications(session: AsyncSession, flow_id: str) -> list[AuditEntry]:
+    """Every publish and rollback of a flow (who, when, which version), newest first."""
+    rows = await session.execute(
+        select(AuditEntry).where(AuditEntry.target == f"flow:{flow_id}",
+                                       AuditEntry.action.in_(("flow.publish", "flow.rollback")))
+        .order_by(AuditEntry.id.desc()))
+    return list(rows.scalars())
 
 
 async def list_flows(session: AsyncSession) -> list[FlowSummary]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -90,8 +90,12 @@ async def enqueue(
 
 
 _INSERT = driver.Insert(OutboxMessage.__table__)
-_LAST_BUTTONS = driver.Sql("SELECT buttons FROM outbox WHERE channel = ? AND recipient = ? ORDER BY id DESC LIMIT 1")
-_BUTTONS = driver.Columns(OutboxMessage.__table__, "outbox", ("buttons",))
+_OUTBOX = OutboxMessage.__table__
+_LAST_BUTTONS = driver.Query(
+    select(_OUTBOX.c.buttons)
+    .where(_OUTBOX.c.channel == bindparam("channel"), _OUTBOX.c.recipient == bindparam("recipient"))
+    .order_by(_OUTBOX.c.id.desc()).limit(1)
+)
 
 
 def insert_rows(cur: driver.Cursor, rows: list[dict], now: datetime) -> None:
@@ -113,8 +117,8 @@ def insert_rows(cur: driver.Cursor, rows: list[dict], now: datetime) -> None:
 
 def last_buttons(cur: driver.Cursor, channel: str, recipient: str) -> list:
     """On a driver cursor: the choices of the last message to the recipient ([] if none)."""
-    row = cur.one(_LAST_BUTTONS, (channel, recipient))
-    return (_BUTTONS.read(row)["buttons"] or []) if row else []
+    row = cur.one(_LAST_BUTTONS, channel=channel, recipient=recipient)
+    return (row[0] or []) if row else []
 
 
 async def claim_heads(

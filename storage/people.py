@@ -12,7 +12,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -157,6 +157,12 @@ class TurnConversation:
         self._loaded = {name: _fingerprint(fields[name]) for name in self.FIELDS}
 
     @classmethod
+    def from_row(cls, row) -> "TurnConversation":
+        """From the values of id, person_id, updated_at and FIELDS, in that order."""
+        id, person_id, updated_at, *values = row
+        return cls(id, person_id, updated_at, **dict(zip(cls.FIELDS, values)))
+
+    @classmethod
     def from_orm(cls, conv: Conversation) -> "TurnConversation":
         return cls(conv.id, conv.person_id, conv.updated_at, **{n: getattr(conv, n) for n in cls.FIELDS})
 
@@ -175,26 +181,34 @@ def _fingerprint(value: Any) -> Any:
 # ── the turn's rows on the driver (storage/driver.py) ────────────────────────────────────
 
 _PEOPLE, _IDENTITIES, _CONVERSATIONS = Person.__table__, ChannelIdentity.__table__, Conversation.__table__
-_PERSON_COLUMNS = driver.Columns(_PEOPLE, "p")
-_IDENTITY_COLUMNS = driver.Columns(_IDENTITIES, "i", ("id", "unreachable", "last_inbound_at"))
-_CONVERSATION_COLUMNS = driver.Columns(_CONVERSATIONS, "c", ("id", "person_id", "updated_at", *TurnConversation.FIELDS))
-_TURN_ROW_SELECT = f"SELECT {_IDENTITY_COLUMNS.sql}, {_PERSON_COLUMNS.sql}, {_CONVERSATION_COLUMNS.sql}"
-_TURN_ROW_FROM = (
-    " FROM channel_identities i JOIN people p ON p.id = i.person_id JOIN conversations c ON c.person_id = p.id"
-    " WHERE i.channel = ? AND i.external_id = ?"
-)
-_TURN_ROW_WIDTH = len(_IDENTITY_COLUMNS) + len(_PERSON_COLUMNS) + len(_CONVERSATION_COLUMNS)
-_turn_row_sql: dict[tuple, driver.Sql] = {}
+_PERSON_NAMES = tuple(c.key for c in _PEOPLE.columns)
+_IDENTITY_COLUMNS = (_IDENTITIES.c.id, _IDENTITIES.c.unreachable, _IDENTITIES.c.last_inbound_at)
+_CONVERSATION_COLUMNS = tuple(_CONVERSATIONS.c[n] for n in ("id", "person_id", "updated_at", *TurnConversation.FIELDS))
+_PERSON_AT = len(_IDENTITY_COLUMNS)
+_CONVERSATION_AT = _PERSON_AT + len(_PERSON_NAMES)
+_ALSO_AT = _CONVERSATION_AT + len(_CONVERSATION_COLUMNS)
+_turn_row_queries: dict[tuple, driver.Query] = {}
 
 
-def _turn_row(dialect: str, lock: bool, also: tuple[driver.Scalar, ...]) -> driver.Sql:
-    key = (dialect, lock, also)
-    sql = _turn_row_sql.get(key)
-    if sql is None:
-        extra = "".join(", " + scalar.text(dialect) for scalar in also)
-        locked = " FOR UPDATE OF c" if lock and dialect == "postgresql" else ""  # SQLite: the writer lock
-        sql = _turn_row_sql[key] = driver.Sql(_TURN_ROW_SELECT + extra + _TURN_ROW_FROM + locked)
-    return sql
+def _turn_row(lock: bool, also: tuple[driver.Scalar, ...]) -> driver.Query:
+    """identity, person and conversation behind (channel, external_id), the conversation
+    row locked on PostgreSQL (on SQLite the writer lock serialises turns), and `also`."""
+    key = (lock, also)
+    query = _turn_row_queries.get(key)
+    if query is None:
+        def build(dialect_name: str):
+            stmt = (
+                select(*_IDENTITY_COLUMNS, *_PEOPLE.columns, *_CONVERSATION_COLUMNS,
+                       *(scalar.build(dialect_name) for scalar in also))
+                .select_from(_IDENTITIES.join(_PEOPLE, _PEOPLE.c.id == _IDENTITIES.c.person_id)
+                             .join(_CONVERSATIONS, _CONVERSATIONS.c.person_id == _PEOPLE.c.id))
+                .where(_IDENTITIES.c.channel == bindparam("channel"),
+                       _IDENTITIES.c.external_id == bindparam("external_id"))
+            )
+            return stmt.with_for_update(of=_CONVERSATIONS) if lock and dialect_name == "postgresql" else stmt
+
+        query = _turn_row_queries[key] = driver.Query(build)
+    return query
 
 
 _UPDATE_PERSON = driver.UpdateById(_PEOPLE)
@@ -209,25 +223,25 @@ def load_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_na
     external_id), the conversation row locked on PostgreSQL (`lock`), and the values of the
     scalar subqueries `also`, in one statement; last-seen times written when stale (`_seen`).
     None when the identity or its conversation row does not exist."""
-    row = cur.one(_turn_row(cur.dialect, lock, also), (channel, external_id))
+    row = cur.one(_turn_row(lock, also), channel=channel, external_id=external_id)
     if row is None:
         return None
-    identity = _IDENTITY_COLUMNS.read(row)
-    person = _PERSON_COLUMNS.read(row, len(_IDENTITY_COLUMNS))
-    conv = _CONVERSATION_COLUMNS.read(row, len(_IDENTITY_COLUMNS) + len(_PERSON_COLUMNS))
-    seen, touched = _seen(identity, person, display_name, now)
-    cur.update(_UPDATE_IDENTITY, identity["id"], seen)
+    identity_id, unreachable, last_inbound_at = row[:_PERSON_AT]
+    person = dict(zip(_PERSON_NAMES, row[_PERSON_AT:_CONVERSATION_AT]))
+    seen, touched = _seen({"unreachable": unreachable, "last_inbound_at": last_inbound_at}, person, display_name, now)
+    cur.update(_UPDATE_IDENTITY, identity_id, seen)
     cur.update(_UPDATE_PERSON, person["id"], touched)
     person.update(touched)
-    conversation = TurnConversation(conv.pop("id"), conv.pop("person_id"), conv.pop("updated_at"), **conv)
-    return person, conversation, [scalar.read(v) for scalar, v in zip(also, row[_TURN_ROW_WIDTH:])]
+    conversation = TurnConversation.from_row(row[_CONVERSATION_AT:_ALSO_AT])
+    return person, conversation, [scalar.read(v) for scalar, v in zip(also, row[_ALSO_AT:])]
 
 
 _INSERT_PERSON = driver.Insert(_PEOPLE, returning="id")
 _INSERT_IDENTITY = driver.Insert(_IDENTITIES, on_conflict=("channel", "external_id"), returning="id")
 _INSERT_CONVERSATION = driver.Insert(_CONVERSATIONS, on_conflict=("person_id",))
-_DELETE_PERSON = driver.Sql("DELETE FROM people WHERE id = ?")
-_IDENTITY_PERSON = driver.Sql("SELECT person_id FROM channel_identities WHERE channel = ? AND external_id = ?")
+_DELETE_PERSON = driver.Query(delete(_PEOPLE).where(_PEOPLE.c.id == bindparam("person_id")))
+_IDENTITY_PERSON = driver.Query(select(_IDENTITIES.c.person_id).where(
+    _IDENTITIES.c.channel == bindparam("channel"), _IDENTITIES.c.external_id == bindparam("external_id")))
 
 
 def create_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_name: str, locale: str | None,
@@ -245,8 +259,8 @@ def create_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_
         "last_inbound_at": now,
     }])
     if not created:
-        cur.execute(_DELETE_PERSON, (person_id,))
-        person_id = cur.one(_IDENTITY_PERSON, (channel, external_id))[0]
+        cur.execute(_DELETE_PERSON, person_id=person_id)
+        person_id = cur.one(_IDENTITY_PERSON, channel=channel, external_id=external_id)[0]
     cur.insert(_INSERT_CONVERSATION, [{"person_id": person_id, "updated_at": now}])
 
 

@@ -91,8 +91,9 @@ async def get_policy(session: AsyncSession, policy_id: str) -> PolicyVersion | N
     )
 
 
-_KB_VERSION = driver.Sql('SELECT value FROM kv WHERE "key" = ?')
-_KV_VALUE = driver.Columns(KeyValue.__table__, "kv", ("value",))
+_KV = KeyValue.__table__
+_KB_VERSION_VALUE = select(_KV.c.value).where(_KV.c.key == KB_VERSION_KEY)
+_KB_VERSION = driver.Query(_KB_VERSION_VALUE)
 
 
 def _version_of(value: Any) -> str:
@@ -100,13 +101,12 @@ def _version_of(value: Any) -> str:
 
 
 def _read_kb_version(cur: driver.Cursor) -> str:
-    row = cur.one(_KB_VERSION, (KB_VERSION_KEY,))
-    return _version_of(_KV_VALUE.read(row)["value"] if row else None)
+    row = cur.one(_KB_VERSION)
+    return _version_of(row[0] if row else None)
 
 
 # the same as a column of another statement (the turn reads it with the sender's row)
-KB_VERSION = driver.Scalar(f"""(SELECT value FROM kv WHERE "key" = '{KB_VERSION_KEY}')""",
-                           read=lambda value: _version_of(driver.read_json(value)))
+KB_VERSION = driver.Scalar(lambda _dialect_name: _KB_VERSION_VALUE.scalar_subquery(), read=_version_of)
 
 
 def remember_kb_version(session: AsyncSession, version: str) -> None:

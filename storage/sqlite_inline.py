@@ -14,7 +14,11 @@ on the loop (other tasks — possibly the lock holder — run meanwhile) and tri
 `BUSY_TIMEOUT` seconds have passed.
 
 The dialect is registered as `sqlite+xiangzhu_inline`; `storage.db.make_engine` uses it for
-every SQLite URL.
+every SQLite URL, including `sqlite+aiosqlite://` (aiosqlite is not a dependency).
+
+It relies on two SQLAlchemy internals: the async result calls `_async_soft_close()` on the
+cursor, and `sqlalchemy.util.await_` suspends the greenlet on the loop. pyproject pins
+SQLAlchemy to its minor version; tests/storage/test_sqlite_inline.py fails when either moves.
 """
 from __future__ import annotations
 

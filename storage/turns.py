@@ -73,11 +73,10 @@ async def begin_turn(
 
 def _finish(cur: driver.Cursor, channel: str, person_id: int, replies: list[tuple[str, list]], queued: list[dict],
             conversation: TurnConversation | None, now: datetime) -> None:
-    with cur.together():  # one round trip on PostgreSQL
-        messages.insert_outbound(cur, channel=channel, person_id=person_id, messages=replies, now=now)
-        outbox.insert_rows(cur, queued, now)
-        if conversation is not None:
-            people.write_conversation(cur, conversation, now)
+    messages.insert_outbound(cur, channel=channel, person_id=person_id, messages=replies, now=now)
+    outbox.insert_rows(cur, queued, now)
+    if conversation is not None:
+        people.write_conversation(cur, conversation, now)
 
 
 async def finish_turn(

@@ -7,7 +7,8 @@
     reports.py     /reports (aggregated figures)
     activities.py  /activities
     people.py      /people
-    content.py     /flows, /policies
+    flows.py       /flows (the flow editor's API)
+    content.py     /policies
 
 Callers authenticate with `Authorization: Bearer TOKEN` (`xiangzhu admin token`) or, from the
 browser, with the web session cookie plus the `X-CSRF-Token` header on changes. Access is
@@ -23,13 +24,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.api import activities, cases, content, handoffs, me, people, reports
+from bot.api import activities, cases, content, flows, handoffs, me, people, reports
 from bot.api.common import ApiError
 from bot.authz import AuthError
 
 __all__ = ["mount"]
 
-RESOURCES = (me, cases, handoffs, activities, people, content, reports)
+RESOURCES = (me, cases, handoffs, activities, people, flows, content, reports)
 
 
 def _error(status: int, message: str, **extra) -> JSONResponse:

@@ -19,6 +19,7 @@ import click
 
 from bot.bench.open_loop import open_loop
 from bot.bench.server import free_port
+from bot.bench.workload import Workload
 from bot.bench.wrk import run_wrk
 
 
@@ -71,7 +72,8 @@ def driver_ceilings(senders: int, messages: int, rate: float | None) -> dict:
             r = run_wrk(port, senders, max(messages, 20000), f"ceil{uuid.uuid4().hex[:4]}")
             return {"driver_ceiling_per_s": round(r["messages_per_s"]), "driver_ceiling_p99_ms": round(r["p99_ms"], 2)}
         probe = max(2000.0, 10 * rate)
-        r = asyncio.run(open_loop(port, probe, int(probe * 3), senders, "ceil")).summary()
+        plan = Workload("fixed", senders).plan(int(probe * 3))
+        r = asyncio.run(open_loop(port, probe, plan, "ceil")).summary()
         return {
             "driver_ceiling_per_s": round(r["messages_per_s"]),
             "driver_ceiling_p99_ms": round(r["p99_ms"], 2),

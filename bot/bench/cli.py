@@ -5,6 +5,7 @@ import asyncio
 import json
 import os
 import platform
+import resource
 import time
 import uuid
 from datetime import datetime, timezone
@@ -20,12 +21,15 @@ from bot.bench.server import (
     RssSampler,
     count_inbound,
     cpu_seconds,
+    database_cpu,
+    database_cpu_used,
     free_port,
     fresh_database,
     migrate_and_seed,
     running_server,
     same_database,
 )
+from bot.bench.workload import Workload
 from bot.bench.wrk import WEBHOOK, run_wrk
 from bot.config import get_settings
 from nlu.bench import bench_nlu
@@ -58,62 +62,45 @@ def _wait_persisted(url: str, expected: int, timeout: float = 30) -> int:
         time.sleep(0.2)
 
 
-@bench_group.command("pipeline")
-@click.option("--db", "db_url", required=True, help="database to WIPE and use, e.g. sqlite+aiosqlite:///./data/bench.db "
-              "or postgresql+asyncpg://postgres@127.0.0.1:5432/xz_bench")
-@click.option("--senders", default=50, show_default=True, help="closed loop: concurrent senders (wrk connections)")
-@click.option("--messages", default=5000, show_default=True, help="messages to send")
-@click.option("--rate", type=float, default=None, help="open loop: steady arrival rate, messages per second")
-@click.option("--workers", default=1, show_default=True, help="xiangzhu serve --workers (PostgreSQL)")
-@click.option("--ceiling/--no-ceiling", default=True, show_default=True, help="measure the driver's own ceiling first")
-@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
-@click.option("--keep-log", type=click.Path(path_type=Path), default=None, help="write the server's log here")
-def bench_pipeline(db_url: str, senders: int, messages: int, rate: float | None, workers: int, ceiling: bool,
-                   as_json: bool, keep_log: Path | None) -> None:
-    """Throughput (closed loop) or latency (open loop, --rate) of the REST pipeline.
+def _rates(value: str | None) -> list[float]:
+    if not value:
+        return []
+    try:
+        rates = [float(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter("rates are numbers, e.g. 100,300") from None
+    if not rates or any(r <= 0 for r in rates):
+        raise click.BadParameter("rates must be positive")
+    return rates
 
-    Starts `xiangzhu serve` against a fresh database at --db (wiped, migrated, seeded)."""
-    if same_database(db_url, get_settings().database_url):
-        raise click.UsageError("--db is the configured XIANGZHU_DATABASE_URL; the benchmark wipes it. Use another database.")
-    if senders < 1 or messages < 1 or (rate is not None and rate <= 0):
-        raise click.UsageError("--senders, --messages and --rate must be positive")
-    token = os.environ.get("XIANGZHU_REST_TOKEN", "")
-    say = (lambda *_: None) if as_json else (lambda msg: click.echo(msg, err=True))
 
-    ceil = {}
-    if ceiling:
-        say("measuring the load generator's ceiling against a trivial server …")
-        ceil = driver_ceilings(senders, messages, rate)
+def _open_run(port: int, rate: float, workload: Workload, count: int, first: int, run_id: str, token: str,
+              server_pid: int, db_url: str) -> dict:
+    """One open-loop run at `rate`, with the CPU every party spent on it."""
+    plan = workload.plan(count, first)
+    load_before = os.getloadavg()
+    cpu_before, db_before = cpu_seconds(server_pid), database_cpu(db_url)
+    gen_before = resource.getrusage(resource.RUSAGE_SELF)
+    figures = asyncio.run(open_loop(port, rate, plan, run_id, token, first=first)).summary()
+    gen_after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_used = cpu_seconds(server_pid) - cpu_before
+    db_used = database_cpu_used(db_before, database_cpu(db_url))
+    load_after = os.getloadavg()
+    ok = figures["ok"]
+    generator = (gen_after.ru_utime - gen_before.ru_utime) + (gen_after.ru_stime - gen_before.ru_stime)
+    return {
+        **_figures(figures, rate),
+        "server_cpu_ms_per_message": round(1000 * cpu_used / ok, 3) if ok else None,
+        "database_cpu_ms_per_message": round(1000 * db_used / ok, 3) if ok and db_used is not None else None,
+        "generator_cpu_ms_per_message": round(1000 * generator / figures["sent"], 3) if figures["sent"] else None,
+        "generator_cpu_share": round(generator / figures["seconds"], 3) if figures["seconds"] else None,
+        "load_average_before": round(load_before[0], 2),
+        "load_average_after": round(load_after[0], 2),
+    }
 
-    say(f"preparing a fresh database at {make_url(db_url).render_as_string(hide_password=True)} …")
-    fresh_database(db_url)
-    env = {**os.environ, "XIANGZHU_DATABASE_URL": db_url, "XIANGZHU_LOG_LEVEL": os.environ.get("XIANGZHU_LOG_LEVEL", "WARNING")}
-    migrate_and_seed(db_url, env)
 
-    port = free_port()
-    run_id = uuid.uuid4().hex[:6]
-    log_path = keep_log or Path(os.environ.get("TMPDIR", "/tmp")) / f"xiangzhu-bench-{run_id}.log"
-    say(f"starting xiangzhu serve on 127.0.0.1:{port} (log {log_path}) …")
-    with running_server(env, port, log_path=log_path, workers=workers) as server, RssSampler(server.pid) as rss:
-        warm = _warm_up(port, run_id, min(20, messages), token)
-        cpu_before = cpu_seconds(server.pid)
-        if rate is None:
-            say(f"closed loop: {senders} senders, {messages} messages (wrk) …")
-            figures = run_wrk(port, senders, messages, run_id, token)
-            mode, driver = "closed", "wrk"
-        else:
-            say(f"open loop: {rate:g} messages/s, {messages} messages (asyncio driver) …")
-            figures = asyncio.run(open_loop(port, rate, messages, senders, run_id, token)).summary()
-            mode, driver = "open", "asyncio-raw-http"
-        cpu_used = cpu_seconds(server.pid) - cpu_before
-        expected = warm + figures["sent"]
-        persisted = _wait_persisted(db_url, expected)
-        peak, peak_process = rss.peak, rss.peak_process
-
-    result = {
-        "mode": mode,
-        "database": make_url(db_url).get_backend_name(),
-        "senders": senders,
+def _figures(figures: dict, rate: float | None) -> dict:
+    return {
         "rate": rate,
         "messages_sent": figures["sent"],
         "messages_ok": figures["ok"],
@@ -124,29 +111,116 @@ def bench_pipeline(db_url: str, senders: int, messages: int, rate: float | None,
         "p95_ms": round(figures["p95_ms"], 2),
         "p99_ms": round(figures["p99_ms"], 2),
         "max_ms": round(figures["max_ms"], 2),
+    }
+
+
+@bench_group.command("pipeline")
+@click.option("--db", "db_url", required=True, help="database to WIPE and use, e.g. sqlite+aiosqlite:///./data/bench.db "
+              "or postgresql+asyncpg://postgres@127.0.0.1:5432/xz_bench")
+@click.option("--senders", type=int, default=None,
+              help="senders: closed loop 50 (wrk connections), open loop 500  [default: by mode]")
+@click.option("--messages", default=5000, show_default=True, help="messages to send (per rate in the open loop)")
+@click.option("--rate", "rates", default=None, metavar="R[,R…]",
+              help="open loop: steady arrival rates, messages per second, run one after the other (100,300)")
+@click.option("--texts", type=click.Choice(["realistic", "fixed"]), default="realistic", show_default=True,
+              help="open loop: texts from the NLU test split and short answers, or the six fixed texts")
+@click.option("--seed", default=1, show_default=True, help="open loop: seed of the realistic workload")
+@click.option("--workers", default=1, show_default=True, help="xiangzhu serve --workers (PostgreSQL)")
+@click.option("--ceiling/--no-ceiling", default=True, show_default=True, help="measure the driver's own ceiling first")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+@click.option("--keep-log", type=click.Path(path_type=Path), default=None, help="write the server's log here")
+def bench_pipeline(db_url: str, senders: int | None, messages: int, rates: str | None, texts: str, seed: int,
+                   workers: int, ceiling: bool, as_json: bool, keep_log: Path | None) -> None:
+    """Throughput (closed loop) or latency (open loop, --rate) of the REST pipeline.
+
+    Starts `xiangzhu serve` against a fresh database at --db (wiped, migrated, seeded)."""
+    if same_database(db_url, get_settings().database_url):
+        raise click.UsageError("--db is the configured XIANGZHU_DATABASE_URL; the benchmark wipes it. Use another database.")
+    rate_list = _rates(rates)
+    if senders is None:
+        senders = 500 if rate_list else 50
+    if senders < 1 or messages < 1:
+        raise click.UsageError("--senders and --messages must be positive")
+    token = os.environ.get("XIANGZHU_REST_TOKEN", "")
+    say = (lambda *_: None) if as_json else (lambda msg: click.echo(msg, err=True))
+    workload = Workload(texts, senders, seed) if rate_list else None
+
+    ceil = {}
+    if ceiling:
+        say("measuring the load generator's ceiling against a trivial server …")
+        ceil = driver_ceilings(senders, messages, max(rate_list) if rate_list else None)
+
+    say(f"preparing a fresh database at {make_url(db_url).render_as_string(hide_password=True)} …")
+    fresh_database(db_url)
+    env = {**os.environ, "XIANGZHU_DATABASE_URL": db_url, "XIANGZHU_LOG_LEVEL": os.environ.get("XIANGZHU_LOG_LEVEL", "WARNING")}
+    migrate_and_seed(db_url, env)
+
+    port = free_port()
+    run_id = uuid.uuid4().hex[:6]
+    log_path = keep_log or Path(os.environ.get("TMPDIR", "/tmp")) / f"xiangzhu-bench-{run_id}.log"
+    say(f"starting xiangzhu serve on 127.0.0.1:{port} (log {log_path}) …")
+    runs: list[dict] = []
+    with running_server(env, port, log_path=log_path, workers=workers) as server, RssSampler(server.pid) as rss:
+        warm = _warm_up(port, run_id, min(20, messages), token)
+        sent = 0
+        if not rate_list:
+            say(f"closed loop: {senders} senders, {messages} messages (wrk) …")
+            cpu_before = cpu_seconds(server.pid)
+            figures = run_wrk(port, senders, messages, run_id, token)
+            cpu_used = cpu_seconds(server.pid) - cpu_before
+            runs.append({**_figures(figures, None), "server_cpu_ms_per_message":
+                         round(1000 * cpu_used / figures["ok"], 3) if figures["ok"] else None})
+            sent = figures["sent"]
+            mode, driver = "closed", "wrk"
+        else:
+            for rate in rate_list:
+                say(f"open loop: {rate:g} messages/s, {messages} messages, {senders} senders, {texts} texts …")
+                runs.append(_open_run(port, rate, workload, messages, sent, run_id, token, server.pid, db_url))
+                sent += runs[-1]["messages_sent"]
+            mode, driver = "open", "asyncio-raw-http"
+        expected = warm + sent
+        persisted = _wait_persisted(db_url, expected)
+        peak, peak_process = rss.peak, rss.peak_process
+
+    result = {
+        "mode": mode,
+        "database": make_url(db_url).get_backend_name(),
+        "senders": senders,
+        **({"texts": texts, "seed": seed if texts == "realistic" else None} if rate_list else {}),
+        **runs[0],
+        "runs": runs,
         "workers": workers,
         "peak_rss_mb": round(peak / 2**20, 1),
         "peak_process_rss_mb": round(peak_process / 2**20, 1),
-        "server_cpu_ms_per_message": round(1000 * cpu_used / figures["ok"], 2) if figures["ok"] else None,
         "persisted": persisted,
         "expected_persisted": expected,
         "all_persisted": persisted == expected,
         "driver": driver,
         **ceil,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
-        "date": datetime.now(timezone.utc).date().isoformat(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="minutes"),
     }
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
     else:
+        for run in runs:
+            click.echo(
+                f"{mode} loop on {result['database']}"
+                + (f" at {run['rate']:g}/s" if run["rate"] else "")
+                + f": {run['messages_per_s']} messages/s, p50 {run['p50_ms']} ms, p95 {run['p95_ms']} ms, "
+                f"p99 {run['p99_ms']} ms, max {run['max_ms']} ms; sent {run['messages_sent']}, "
+                f"answered 200 {run['messages_ok']}, errors {run['errors']}; "
+                f"server CPU {run['server_cpu_ms_per_message']} ms per message"
+                + (f", database {run['database_cpu_ms_per_message']} ms" if run.get("database_cpu_ms_per_message")
+                   is not None else "")
+                + (f", generator {run['generator_cpu_ms_per_message']} ms ({run['generator_cpu_share']:.0%} of a core)"
+                   f"; load average {run['load_average_before']} → {run['load_average_after']}"
+                   if "generator_cpu_ms_per_message" in run else "")
+            )
         click.echo(
-            f"{mode} loop on {result['database']}: {result['messages_per_s']} messages/s, "
-            f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms, "
             f"peak RSS {result['peak_rss_mb']} MB"
             + (f" ({workers} workers, largest {result['peak_process_rss_mb']} MB)" if workers > 1 else "")
-            + f"; server CPU {result['server_cpu_ms_per_message']} ms per message\n"
-            f"sent {result['messages_sent']}, answered 200 {result['messages_ok']}, errors {result['errors']}; "
-            f"persisted {persisted}/{expected} inbound (incl. {warm} warm-up)"
+            + f"; persisted {persisted}/{expected} inbound (incl. {warm} warm-up)"
             + (f"\nload generator ceiling ({driver} vs a trivial server): {ceil['driver_ceiling_per_s']} req/s, "
                f"p99 {ceil['driver_ceiling_p99_ms']} ms" if ceil else "")
         )

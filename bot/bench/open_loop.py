@@ -74,21 +74,23 @@ def _request_bytes(port: int, path: str, body: bytes, token: str) -> bytes:
     ).encode() + body
 
 
-async def open_loop(port: int, rate: float, count: int, senders: int, run_id: str, token: str = "") -> OpenLoopResult:
-    """Send `count` messages at a steady `rate`/s, round-robin over `senders`; latency of each
-    is counted from its scheduled time, so a stalled server or driver shows up in it."""
+async def open_loop(port: int, rate: float, plan: list[tuple[int, str]], run_id: str, token: str = "",
+                    first: int = 0) -> OpenLoopResult:
+    """Send the messages of `plan` [(sender number, text)] at a steady `rate`/s; latency of
+    each is counted from its scheduled time, so a stalled server or driver shows up in it.
+    Message ids are numbered from `first` (a later run to the same senders continues them)."""
     loop = asyncio.get_running_loop()
     idle: list[_Connection] = []
     result = OpenLoopResult()
     pending: set[asyncio.Task] = set()
-    texts = ["你好", "帮助", "我想问问低保怎么申请", "谢谢", "1", "孩子上学有补助吗"]
+    bodies = [
+        json.dumps({"sender": f"{run_id}-o-{sender}", "message": text, "metadata": {"message_id": f"{run_id}-o-m{first + i}"}},
+                   ensure_ascii=False).encode()
+        for i, (sender, text) in enumerate(plan)
+    ]
 
     async def one(i: int, scheduled: float) -> None:
-        body = json.dumps(
-            {"sender": f"{run_id}-o-{i % senders}", "message": texts[i % len(texts)],
-             "metadata": {"message_id": f"{run_id}-o-m{i}"}},
-            ensure_ascii=False,
-        ).encode()
+        body = bodies[i]
         conn = None
         try:
             conn = idle.pop() if idle else await _Connection.open(port)
@@ -105,7 +107,7 @@ async def open_loop(port: int, rate: float, count: int, senders: int, run_id: st
                 conn.close()
 
     start = loop.time() + 0.05
-    for i in range(count):
+    for i in range(len(bodies)):
         scheduled = start + i / rate
         delay = scheduled - loop.time()
         if delay > 0:

@@ -162,3 +162,28 @@ def running_server(env: dict, port: int, *, log_path: Path, ready_timeout: float
                 proc.kill()
                 proc.wait(5)
         log.close()
+
+
+def database_cpu(url: str) -> dict[int, float] | None:
+    """CPU seconds (user + system) of each PostgreSQL backend process serving the database at
+    URL, read from /proc (`postgres: … user dbname host(port) state`); None for SQLite, whose
+    work is done inside the server's own process. A backend that exits during a run takes its
+    time with it, so the pool's long-lived connections are what this counts."""
+    if is_sqlite(url):
+        return None
+    name = make_url(url).database or ""
+    out = {}
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            cmd = " ".join(proc.info["cmdline"] or ())
+            if cmd.startswith("postgres:") and f" {name} " in f"{cmd} ":
+                out[proc.pid] = sum(proc.cpu_times()[:2])
+        except psutil.Error:
+            continue
+    return out
+
+
+def database_cpu_used(before: dict[int, float] | None, after: dict[int, float] | None) -> float | None:
+    if before is None or after is None:
+        return None
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())

@@ -264,10 +264,16 @@ async def reply(session: AsyncSession, scope: StaffScope, handoff_id: int, text:
     return h
 
 
-async def fill_saved(session: AsyncSession, scope: StaffScope, handoff_id: int, name: str) -> str:
-    """A saved answer's text with {name} {village} {case} filled in for this handoff."""
+async def fill_saved(session: AsyncSession, scope: StaffScope, handoff_id: int, name: str, *,
+                     answer_id: int | None = None) -> str:
+    """A saved answer's text (by `name`, or by `answer_id` from a page's list) with {name}
+    {village} {case} filled in for this handoff."""
     h = await _handoff(session, scope, handoff_id)
-    answer = await saved_answers.find(session, scope.staff_id, name)
+    if answer_id is not None:
+        answer = next((a for a in await saved_answers.visible(session, scope.staff_id) if a.id == answer_id), None)
+        name = name or f"#{answer_id}"
+    else:
+        answer = await saved_answers.find(session, scope.staff_id, name)
     if answer is None:
         names = "、".join(a.name for a in await saved_answers.visible(session, scope.staff_id)) or "（还没有）"
         raise DeskError(f"没有叫“{name}”的常用回复。有：{names}", f"no saved answer '{name}'", 404)
@@ -276,9 +282,9 @@ async def fill_saved(session: AsyncSession, scope: StaffScope, handoff_id: int, 
 
 
 async def reply_saved(session: AsyncSession, scope: StaffScope, handoff_id: int, name: str, *,
-                      now: datetime) -> str:
+                      now: datetime, answer_id: int | None = None) -> str:
     """Send a saved answer; returns the text sent."""
-    text = await fill_saved(session, scope, handoff_id, name)
+    text = await fill_saved(session, scope, handoff_id, name, answer_id=answer_id)
     await reply(session, scope, handoff_id, text, now=now)
     return text
 
@@ -378,6 +384,14 @@ async def save_answer(session: AsyncSession, scope: StaffScope, name: str, text:
                                         actor=scope.actor)
     except saved_answers.SavedAnswerError as exc:
         raise DeskError(*str(exc).split(" / ", 1), status=422) from exc
+
+
+async def delete_answer(session: AsyncSession, scope: StaffScope, answer_id: int) -> None:
+    """Delete one of the caller's own saved answers, or (admins) a shared one."""
+    answer = await session.get(SavedAnswer, answer_id)
+    if answer is None or not (answer.staff_id == scope.staff_id or (answer.staff_id is None and scope.is_admin)):
+        raise DeskError("没有这条常用回复", "no such saved answer", 404)
+    await saved_answers.delete(session, answer, actor=scope.actor)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ gives exactly one category), on the need examples of ``nlu/data/needs`` (which t
 model never sees: they would tilt it toward report_need) and on every need surface of the
 lexicon, labelled by its synonym. The category of the lexicon's main (longest) word gets ``LEXICON_BONUS``, other
 named categories half of it; the best score wins if it reaches ``MIN_SCORE``. A runner-up within
-``ALTERNATIVE_RATIO`` of the winner is reported too, and so is the loser when the lexicon's
+``ALTERNATIVE_RATIO`` of the winner is reported too (or one the model alone gives at least
+``MODEL_SPLIT``: a named need word must not hide that the model was torn), and so is the loser when the lexicon's
 main word and the model's favourite differ, so the intake can ask "是A还是B？".
 Only messages that describe a need are scored, so the cost stays off every other parse.
 """
@@ -29,6 +30,7 @@ LEXICON_BONUS = 0.35  # a named need word is strong evidence, but a model sure o
 MIN_SCORE = 0.3  # below: no category (the intake asks for one)
 ALTERNATIVE_RATIO = 0.6  # the runner-up is offered too when it scores at least this share of the winner
 ALTERNATIVE_MIN = 0.2
+MODEL_SPLIT = 0.35  # ... and also when the model alone gives the runner-up at least this (it is torn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,7 @@ class NeedChooser:
         if self.model is None:
             return NeedChoice(main) if main else None
         scores = dict(zip(self.model.labels, self.model.probabilities(canonical_text).tolist()))
+        model_only = dict(scores)
         model_best = max(scores, key=scores.__getitem__)
         for value in {s.value for s in spans}:  # the main (longest) word counts fully, other need words half
             bonus = LEXICON_BONUS if value == main.value else LEXICON_BONUS / 2
@@ -91,7 +94,8 @@ class NeedChooser:
         (best, top), (second, runner_up) = ranked[0], ranked[1]
         if top < MIN_SCORE:
             return None
-        alternative = second if runner_up >= max(ALTERNATIVE_MIN, ALTERNATIVE_RATIO * top) else None
+        torn = model_only.get(second, 0.0) >= MODEL_SPLIT
+        alternative = second if runner_up >= max(ALTERNATIVE_MIN, ALTERNATIVE_RATIO * top) or torn else None
         if main is not None and main.value != model_best:  # the need word and the model disagree
             other = model_best if best == main.value else main.value
             alternative = other if scores[other] >= ALTERNATIVE_MIN else alternative

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from bot.bench import workload
 
 from tests.support import PG_ADMIN_DSN
 
@@ -59,9 +62,50 @@ def test_open_loop_on_postgres_persists_every_message(tmp_path):
         assert result["mode"] == "open" and result["database"] == "postgresql"
         assert result["messages_sent"] == 50 and result["messages_ok"] == 50
         assert result["all_persisted"] and result["persisted"] == 50 + 20  # and the 20 warm-up messages
+        assert result["database_cpu_ms_per_message"] > 0  # the PostgreSQL backends serving the run
     finally:
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+RUN_KEYS = {"rate", "messages_sent", "messages_ok", "errors", "messages_per_s", "p50_ms", "p95_ms", "p99_ms", "max_ms",
+            "server_cpu_ms_per_message", "database_cpu_ms_per_message", "generator_cpu_ms_per_message",
+            "generator_cpu_share", "load_average_before", "load_average_after"}
+
+
+@pytest.mark.slow
+def test_realistic_open_loop_at_two_rates_stores_the_corpus_texts(tmp_path):
+    db = tmp_path / "bench.db"
+    result = bench(tmp_path, "--db", f"sqlite+aiosqlite:///{db}", "--rate", "20,40", "--messages", "40",
+                   "--senders", "15", "--seed", "7", "--no-ceiling")
+    assert result["mode"] == "open" and result["texts"] == "realistic" and result["seed"] == 7
+    assert [run["rate"] for run in result["runs"]] == [20, 40]
+    for run in result["runs"]:
+        assert RUN_KEYS <= run.keys()
+        assert run["messages_sent"] == run["messages_ok"] == 40 and run["errors"] == 0
+        assert run["server_cpu_ms_per_message"] > 0 and run["generator_cpu_ms_per_message"] > 0
+        assert run["database_cpu_ms_per_message"] is None  # SQLite works inside the server's process
+    assert result["all_persisted"] and result["persisted"] == 80 + 20
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT m.text, i.external_id FROM messages m JOIN channel_identities i"
+                            " ON i.person_id = m.person_id WHERE m.direction = 'in' AND i.external_id LIKE '%-o-%'"
+                            ).fetchall()
+        answered = conn.execute("SELECT count(*) FROM messages WHERE direction = 'out'").fetchone()[0]
+    texts, senders = {text for text, _ in rows}, {sender for _, sender in rows}
+    assert len(rows) == 80 and answered >= 80  # every message stored, every one answered
+    corpus, short = set(workload.corpus()), set(workload.SHORT_ANSWERS)
+    assert texts <= corpus | short and texts & corpus and texts & short
+    assert 5 < len(senders) <= 15
+    assert len(texts) > 20  # drawn at random, not six texts in turn
+
+
+def test_workload_is_seeded_and_fixed_texts_keep_the_old_round_robin():
+    a, b = workload.Workload("realistic", 500, seed=3), workload.Workload("realistic", 500, seed=3)
+    assert a.plan(200) == b.plan(200) != workload.Workload("realistic", 500, seed=4).plan(200)
+    assert a.plan(100, 100) != a.plan(100)  # a later run (another rate) sends other messages
+    fixed = workload.Workload("fixed", 5).plan(12)
+    assert fixed[:7] == [(0, "你好"), (1, "帮助"), (2, "我想问问低保怎么申请"), (3, "谢谢"), (4, "1"), (0, "孩子上学有补助吗"),
+                         (1, "你好")]
 
 
 def test_refuses_to_wipe_the_configured_database(tmp_path):

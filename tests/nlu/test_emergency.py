@@ -201,3 +201,26 @@ def test_evaluation_counts_a_safety_question_as_caught_and_only_pages_as_false_a
     assert report["safety_question_rate"] == 0.25  # one question on four non-emergencies
     # an unsure emergency counts as `emergency` (the person answers "not safe"), an unsure need as its intent
     assert report["intent_accuracy"] == round(5 / 7, 4)
+
+
+@pytest.mark.parametrize("text", [
+    "我爸出去打工过年还没回来",
+    "我老公在外地打工 到现在还没回来",
+    "my husband works in shenzhen, not back yet this year",
+])
+def test_someone_away_for_work_and_not_back_is_not_missing(nlu, text):
+    assert detect(text).level == "none"
+    result = nlu.parse(text)
+    assert result["emergency"]["level"] != "certain" and result["intent"]["name"] != "emergency"
+
+
+@pytest.mark.parametrize("text", ["我爸出门一天了还没回来", "我妈出去打工 联系不上了", "我家娃去工地找他爸 一晚上没回来"])
+def test_not_back_without_work_away_or_out_of_contact_still_pages(text):
+    assert detect(text).is_emergency
+
+
+def test_giving_up_is_a_hint_but_giving_up_a_habit_or_a_place_is_not():
+    assert detect("I feel like giving up").level == "unsure"
+    assert detect("i am thinking about giving up on everything").level == "unsure"
+    for text in ("i want to give up smoking", "i want to give up my place in the class"):
+        assert detect(text).level == "none", text

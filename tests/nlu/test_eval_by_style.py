@@ -18,7 +18,8 @@ def test_by_style_json_has_one_report_per_style_file(nlu_cache):
         assert report["n"] >= 80, style
         assert 0.5 <= report["intent_accuracy"] <= 1.0
         assert report["emergency_recall"] is not None and report["need_category_recall"] is not None
-        assert set(report) >= {"intent_macro_f1", "emergency_false_positive_rate", "errors"}
+        assert set(report) >= {"intent_macro_f1", "emergency_false_positive_rate", "safety_question_rate", "errors"}
+        assert 0.0 <= report["safety_question_rate"] <= 1.0
 
 
 def test_by_style_table_on_a_directory(tmp_path, nlu_cache):

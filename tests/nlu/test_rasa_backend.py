@@ -91,3 +91,23 @@ def test_emergency_detector_overrides_rasa(nlu):
     result = rasa.parse("我不想活了")
     assert result["intent"]["name"] == "emergency"
     assert result["intent_ranking"][0]["name"] == "emergency"
+
+
+def _rasa_answering(nlu, text, intent, ranking):
+    body = dict(RASA_RESPONSE, text=text, intent={"name": intent, "confidence": 0.7}, entities=[],
+                intent_ranking=[{"name": n, "confidence": c} for n, c in ranking])
+    return RasaNLU("http://rasa.test:5005", fallback=nlu, transport=httpx.MockTransport(_recording_transport([], body)))
+
+
+def test_a_loose_leaving_from_rasa_asks_which_one(nlu):
+    rasa = _rasa_answering(nlu, "我不想弄了", "stop", [("stop", 0.7), ("goodbye", 0.2)])
+    result = rasa.parse("我不想弄了")
+    assert result["intent"]["name"] == "leave_unclear"
+    assert [r["name"] for r in result["intent_ranking"][:2]] == ["leave_unclear", "stop"]
+
+
+def test_a_clear_leaving_from_rasa_keeps_its_intent(nlu):
+    rasa = _rasa_answering(nlu, "别给我发消息了", "stop", [("stop", 0.9)])
+    assert rasa.parse("别给我发消息了")["intent"]["name"] == "stop"
+    rasa = _rasa_answering(nlu, "明天的课我不去了", "cancel_signup", [("cancel_signup", 0.9), ("stop", 0.05)])
+    assert rasa.parse("明天的课我不去了")["intent"]["name"] == "cancel_signup"

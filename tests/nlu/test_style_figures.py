@@ -6,16 +6,18 @@ import pytest
 from nlu.evaluation import evaluate
 from nlu.training_data import TEST_DIR, load_training_data
 
-# style: (accuracy, emergency recall, need category recall), a little under the measured figures
+# style: (accuracy, emergency recall, need category recall), at or a little under the figures
+# measured after the second round of data (2026-12-06); accuracy at the 0.95 target
 FLOORS = {
-    "beifang": (0.92, 1.0, 0.80),
-    "en_nonnative": (0.80, 0.84, 0.80),
-    "indirect": (0.74, 0.60, 0.75),
-    "runon": (0.92, 1.0, 0.85),
-    "typos": (0.94, 1.0, 0.85),
-    "xinan": (0.92, 0.91, 0.85),
-    "yue_hakka": (0.92, 1.0, 0.80),
+    "beifang": (0.95, 1.0, 0.90),
+    "en_nonnative": (0.95, 1.0, 0.85),
+    "indirect": (0.95, 1.0, 0.75),
+    "runon": (0.95, 1.0, 0.90),
+    "typos": (0.95, 1.0, 0.85),
+    "xinan": (0.95, 1.0, 0.85),
+    "yue_hakka": (0.95, 1.0, 0.90),
 }
+SAFETY_QUESTIONS = 0.03  # at most this share of non-emergencies gets the safety question
 
 
 @pytest.mark.parametrize("style", sorted(FLOORS))
@@ -25,6 +27,7 @@ def test_style_set_keeps_its_figures(nlu, style):
     assert report["intent_accuracy"] >= accuracy
     assert report["emergency_recall"] >= recall
     assert report["need_category_recall"] >= needs
+    assert report["safety_question_rate"] <= SAFETY_QUESTIONS
 
 
 def test_every_style_file_has_a_floor():

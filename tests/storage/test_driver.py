@@ -4,7 +4,9 @@ must surface as SQLAlchemy's exceptions."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import bindparam, create_engine, event, select
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.exc import IntegrityError
 
 from storage import driver
@@ -51,9 +53,9 @@ async def test_update_by_id_and_column_readers(db):
     async with db.session() as s:
         await driver.run(s, lambda cur: cur.update(UPDATE_PERSON, pid, {
             "household": [{"relation": "child", "name": "小明"}], "opted_out": True, "last_seen_at": seen}))
-        columns = driver.Columns(Person.__table__, "p")
-        sql = driver.Sql(f"SELECT {columns.sql} FROM people p WHERE p.id = ?")
-        read = await driver.run(s, lambda cur: columns.read(cur.one(sql, (pid,))))
+        query = driver.Query(select(Person.__table__).where(Person.id == bindparam("pid")))
+        names = [c.key for c in Person.__table__.columns]
+        read = await driver.run(s, lambda cur: dict(zip(names, cur.one(query, pid=pid))))
     assert read["household"] == [{"relation": "child", "name": "小明"}]
     assert read["opted_out"] is True and read["consent_given"] is True
     assert read["last_seen_at"] == seen and read["last_seen_at"].tzinfo == timezone.utc
@@ -62,7 +64,7 @@ async def test_update_by_id_and_column_readers(db):
         assert orm.household == read["household"] and orm.opted_out and orm.last_seen_at == seen
 
 
-async def test_together_runs_every_statement_in_order(db):
+async def test_several_statements_in_one_batch_in_order(db):
     async with db.session() as s:
         p = await make_person(s)
         s.add(Conversation(person_id=p.id))
@@ -72,29 +74,25 @@ async def test_together_runs_every_statement_in_order(db):
         conv_id = (await s.execute(select(Conversation.id))).scalar_one()
 
         def write(cur):
-            with cur.together():
-                cur.insert(INSERT_OUTBOX, [{"channel": "rest", "recipient": "u1", "text": "x", "next_attempt_at": NOW,
-                                            "created_at": NOW}])
-                cur.update(UPDATE_PERSON, pid, {"locale": "en"})
-                cur.update(update_conversation, conv_id, {"step": "ask", "state": {"waiting": True}})
+            cur.insert(INSERT_OUTBOX, [{"channel": "rest", "recipient": "u1", "text": "x", "next_attempt_at": NOW,
+                                        "created_at": NOW}])
+            cur.update(UPDATE_PERSON, pid, {"locale": "en"})
+            cur.update(update_conversation, conv_id, {"step": "ask", "state": {"waiting": True}})
 
         await driver.run(s, write)
     async with db.session() as s:
         assert (await s.get(Person, pid)).locale == "en"
         conv = await s.get(Conversation, conv_id)
         assert conv.step == "ask" and conv.state == {"waiting": True}
+        assert conv.updated_at > NOW  # onupdate=utcnow, as the ORM would have set it
         assert len((await s.execute(select(OutboxMessage))).scalars().all()) == 1
 
 
-async def test_a_returning_insert_cannot_be_held(db):
+async def test_a_returning_insert_takes_one_row(db):
     async with db.session() as s:
-        def write(cur):
-            with cur.together():
-                cur.insert(INSERT_IN, [{"channel": "rest", "channel_message_id": "m", "direction": "in",
-                                        "created_at": NOW}])
-
-        with pytest.raises(RuntimeError):
-            await driver.run(s, write)
+        rows = [{"channel": "rest", "channel_message_id": m, "direction": "in", "created_at": NOW} for m in "ab"]
+        with pytest.raises(ValueError):
+            await driver.run(s, lambda cur: cur.insert(INSERT_IN, rows))
 
 
 async def test_driver_errors_are_sqlalchemy_errors_and_roll_back(db):
@@ -110,20 +108,89 @@ async def test_driver_errors_are_sqlalchemy_errors_and_roll_back(db):
 async def test_pending_orm_changes_are_visible_to_driver_statements(db):
     async with db.session() as s:
         s.add(KeyValue(key="seen", value={"n": 2}, updated_at=NOW))
-        sql = driver.Sql('SELECT value FROM kv WHERE "key" = ?')
-        value = await driver.run(s, lambda cur: driver.read_json(cur.one(sql, ("seen",))[0]))
-    assert value == {"n": 2}
+        query = driver.Query(select(KeyValue.value).where(KeyValue.key == bindparam("key")))
+        value = await driver.run(s, lambda cur: cur.one(query, key="seen")[0])
+    assert value == {"n": 2}  # the JSON column's own result processor
 
 
-def test_sqlite_datetimes_are_stored_as_sqlalchemy_stores_them():
-    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=8)))
-    assert driver._sqlite_when(when) == "2026-01-01 19:04:05.000000"
-    assert driver._sqlite_when(datetime(2026, 1, 2, 3, 4, 5, 7)) == "2026-01-02 03:04:05.000007"
-    assert driver.Sql("a = ? AND b IN (?, ?)").text("postgresql") == "a = $1 AND b IN ($2, $3)"
+def test_statements_are_compiled_by_sqlalchemy_once_per_dialect():
+    pg, lite = postgresql_asyncpg.dialect(), SQLiteDialect_pysqlite()
+    compiled = INSERT_IN.compiled(pg, ("channel", "channel_message_id", "direction", "created_at"))
+    assert compiled is INSERT_IN.compiled(pg, ("channel", "channel_message_id", "direction", "created_at"))
+    assert compiled.sql.startswith("INSERT INTO messages (") and "$1" in compiled.sql and "?" not in compiled.sql
+    assert "ON CONFLICT (channel, channel_message_id) DO NOTHING RETURNING messages.id" in compiled.sql
+    # Python defaults of the columns left out are parameters; no server_default column is sent
+    names = [name for name, _ in compiled.slots]
+    assert {"text", "attachments", "intent"} <= set(names) and "id" not in names
+    lite_sql = INSERT_IN.compiled(lite, ("channel", "channel_message_id", "direction", "created_at")).sql
+    assert "?" in lite_sql and "$1" not in lite_sql
 
 
-def test_statements_held_together_become_one_on_postgresql():
-    joined, params = driver._joined([(driver.Sql("INSERT INTO a VALUES (?)"), [1]),
-                                     (driver.Sql("UPDATE b SET x = ? WHERE id = ?"), [2, 3])])
-    assert joined.text("postgresql") == "WITH s1 AS (INSERT INTO a VALUES ($1)) UPDATE b SET x = $2 WHERE id = $3"
-    assert params == [1, 2, 3]
+def test_update_leaves_out_nothing_it_must_set():
+    update_conversation = driver.UpdateById(Conversation.__table__)
+    compiled = update_conversation.compiled(SQLiteDialect_pysqlite(), ("step",))
+    assert [name for name, _ in compiled.slots] == ["step", "updated_at", "row_id"]
+
+
+def test_sqlalchemy_internals_this_module_reads_are_where_they_were():
+    """storage/driver.py reads `Connection._echo` and the listener collections of
+    `Connection.dispatch`: if SQLAlchemy moves them, this fails (pyproject pins the minor
+    version)."""
+    import sqlalchemy
+
+    assert sqlalchemy.__version__.startswith("2.1."), "driver.listened() was checked against SQLAlchemy 2.1"
+    engine = create_engine("sqlite://")
+    with engine.connect() as conn:
+        assert conn._echo is False and driver.listened(conn) is False
+    seen = []
+    event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    with engine.connect() as conn:
+        assert driver.listened(conn) is True
+    echoing = create_engine("sqlite://", echo=True)
+    with echoing.connect() as conn:
+        assert conn._echo is True and driver.listened(conn) is True
+
+
+async def test_engine_events_see_the_turn_statements(db):
+    seen = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", before)
+    try:
+        row = {"channel": "rest", "channel_message_id": "ev", "direction": "in", "text": "a", "created_at": NOW}
+        async with db.session() as s:
+            ids = await driver.run(s, lambda cur: cur.insert(INSERT_IN, [row]))
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", before)
+    assert len(ids) == 1 and any(sql.startswith("INSERT INTO messages") for sql in seen)
+
+
+async def test_every_kind_of_statement_runs_through_the_connection_when_listened(db):
+    async with db.session() as s:
+        p = await make_person(s)
+        pid = p.id
+    seen = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement.split()[0], executemany))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", before)
+    try:
+        query = driver.Query(select(Person.locale).where(Person.id == bindparam("pid")))
+
+        def batch(cur):
+            cur.insert(INSERT_OUTBOX, [{"channel": "rest", "recipient": "u1", "text": t, "next_attempt_at": NOW,
+                                        "created_at": NOW} for t in ("a", "b")])
+            cur.update(UPDATE_PERSON, pid, {"locale": "en"})
+            return cur.one(query, pid=pid)[0], cur.rows(query, pid=pid)
+
+        async with db.session() as s:
+            one, rows = await driver.run(s, batch)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", before)
+    assert one == "en" and rows == [("en",)]
+    assert ("INSERT", True) in seen and ("UPDATE", False) in seen and ("SELECT", False) in seen
+    async with db.session() as s:
+        assert [r.text for r in (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars()] == ["a", "b"]

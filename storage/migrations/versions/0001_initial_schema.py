@@ -1,8 +1,11 @@
 """initial schema
 
+(Long because it creates every table of the first release; migrations are never edited
+after they ship, so it is not split.)
+
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 18:40:51.091264
+Create Date: 2026-12-06 19:57:23.774458
 """
 from alembic import op
 import sqlalchemy as sa

@@ -1,0 +1,52 @@
+"""The supervisor's view: the queue of their areas, each worker's load and who is on duty
+now (live, like the queue). Supervisors and admins only; anyone else gets 404."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from bot.api.common import now_of, services_of
+from bot.authz import Caller
+from bot.web import listing, live
+from bot.web.rendering import lang_of, message_page, not_signed_in, page_caller, render, render_fragment, texts, to_signin
+
+router = APIRouter(include_in_schema=False)
+
+
+def _allowed(who: Caller) -> bool:
+    return who.scope.role in ("admin", "supervisor")
+
+
+async def _fragments(request: Request, who: Caller) -> dict[str, str] | None:
+    if not _allowed(who):
+        return None
+    t, lang, now = texts(request), lang_of(request), now_of(services_of(request))
+    async with services_of(request).db.session() as s:
+        found = await listing.rows(s, who.scope, now=now, lang=lang, t=t)
+        loads = await listing.workers(s, who.scope, now=now)
+    return {"queue": render_fragment(request, "_rows.html", rows=found, list_id="queue-list", show_status=True),
+            "workers": render_fragment(request, "_workers.html", workers=loads)}
+
+
+@router.get("/supervise")
+async def supervise(request: Request):
+    who = await page_caller(request)
+    if who is None:
+        return to_signin(request)
+    fragments = await _fragments(request, who)
+    if fragments is None:
+        return message_page(request, 404, texts(request)["not_found"], who)
+    return render(request, "supervise.html", who=who, fragments=fragments)
+
+
+@router.get("/supervise/events")
+async def supervise_events(request: Request):
+    who = await page_caller(request)
+    if who is None:
+        return not_signed_in(request)
+    if not _allowed(who):
+        return message_page(request, 404, texts(request)["not_found"], who)
+
+    async def fragments(caller: Caller):
+        return await _fragments(request, caller)
+
+    return live.stream(request, fragments)
