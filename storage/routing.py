@@ -128,7 +128,8 @@ class Tiers:
 
 async def tiers_for(session: AsyncSession, village_id: int | None) -> Tiers:
     """Who covers a village at each level. A handoff with no village belongs to the
-    townships' queues (every township)."""
+    townships' queues (every township; the demo has one): its township tier is everyone with
+    an area in a township, workers of its villages included."""
     staff = await desk_staff(session)
     assigned = await _assigned(session)
     if village_id is not None:
@@ -149,8 +150,10 @@ async def tiers_for(session: AsyncSession, village_id: int | None) -> Tiers:
         villages_under = set((await session.execute(
             select(Area.id).where(Area.parent_id.in_(townships_under | township_ids)))).scalars())
     county_wide = county_ids | townships_under | villages_under
+    # no village: the township's queue, served by everyone with an area in the township
+    township_wide = township_ids if village_id is not None else township_ids | villages_under
     village = [s for s in staff if assigned.get(s.id, set()) & village_ids]
-    township = [s for s in staff if assigned.get(s.id, set()) & township_ids and s not in village]
+    township = [s for s in staff if assigned.get(s.id, set()) & township_wide and s not in village]
     county = [s for s in staff if (assigned.get(s.id, set()) & county_wide or "admin" in (s.roles or []))
               and s not in village and s not in township]
     return Tiers(village, township, county, frozenset(township_ids))
@@ -161,19 +164,19 @@ async def offer_order(session: AsyncSession, village_id: int | None, now: dateti
     """Whom to offer a handoff now: the nearest level that has anyone on duty under the cap,
     least loaded first. Admins without areas are not offered (they see everything, serve nothing)."""
     loads = await open_loads(session)
-    for tier in (await tiers_for(session, village_id)).ordered():
+    tiers = await tiers_for(session, village_id)
+    # no village: the township's queue only (those further out could not open it)
+    for tier in tiers.ordered() if village_id is not None else [tiers.township]:
         ready = [s for s in tier if s.id not in exclude and is_on_duty(s, now, tz) and loads.get(s.id, 0) < cap
-                 and _may_take(s, village_id)]
+                 and _may_take(s)]
         if ready:
             return sorted(ready, key=lambda s: (loads.get(s.id, 0), s.id))
     return []
 
 
-def _may_take(staff: Staff, village_id: int | None) -> bool:
-    """Workers serve their villages; a handoff with no village is for supervisors (who see
-    unplaced records) until someone places it."""
-    roles = set(staff.roles or [])
-    return "supervisor" in roles or ("worker" in roles and village_id is not None)
+def _may_take(staff: Staff) -> bool:
+    """Workers and supervisors serve (admins without those roles see everything, serve nothing)."""
+    return bool({"supervisor", "worker"} & set(staff.roles or []))
 
 
 async def everyone_on_duty(session: AsyncSession, village_id: int | None, now: datetime, tz: ZoneInfo) -> list[Staff]:
@@ -199,6 +202,13 @@ async def on_call_now(session: AsyncSession, now: datetime) -> list[Staff]:
     rows = await session.execute(select(Staff).join(OnCallShift, OnCallShift.staff_id == Staff.id).where(
         OnCallShift.starts_at <= now, OnCallShift.ends_at > now, Staff.active.is_(True)))
     return list(dict.fromkeys(rows.scalars()))
+
+
+async def on_call_rota(session: AsyncSession, now: datetime, *, limit: int = 20) -> list[tuple[OnCallShift, Staff]]:
+    """The on-call shifts not yet over, soonest first, with their staff member."""
+    rows = await session.execute(select(OnCallShift, Staff).join(Staff, Staff.id == OnCallShift.staff_id)
+                                 .where(OnCallShift.ends_at > now).order_by(OnCallShift.starts_at).limit(limit))
+    return [(shift, staff) for shift, staff in rows.all()]
 
 
 async def add_on_call(session: AsyncSession, staff_id: int, starts_at: datetime, ends_at: datetime) -> OnCallShift:

@@ -43,8 +43,11 @@ async def find(session: AsyncSession, staff_id: int, name: str) -> SavedAnswer |
 async def save(session: AsyncSession, name: str, text: str, *, staff_id: int | None, actor: str) -> SavedAnswer:
     """Create or replace an answer: the worker's own (`staff_id`) or a shared one (None)."""
     name, text = name.strip(), text.strip()
-    if not name or not text or len(name) > 64:
-        raise SavedAnswerError("名字和内容都要填，名字不超过 64 个字 / give a name (up to 64 characters) and a text")
+    if not name or not text or len(name) > 64 or len(text) > 4000:
+        raise SavedAnswerError("名字和内容都要填，名字不超过 64 个字，内容不超过 4000 字 / "
+                               "give a name (up to 64 characters) and a text (up to 4000)")
+    if re.search(r"\s", name):  # sent as one word: /r NAME, 回复 NAME
+        raise SavedAnswerError("名字不能带空格 / the name cannot contain spaces")
     q = select(SavedAnswer).where(SavedAnswer.name == name)
     q = q.where(SavedAnswer.staff_id == staff_id) if staff_id is not None else q.where(SavedAnswer.staff_id.is_(None))
     row = (await session.execute(q)).scalars().first()

@@ -215,7 +215,7 @@ async def transfer(session: AsyncSession, scope: StaffScope, handoff_id: int, to
         if target is None or not target.active:
             raise DeskError(f"没有在职账号“{to}”", f"no active staff account '{to}'", 422)
         tscope = await authz.scope_for(session, target)
-        if not (tscope.can_write and authz.covers_area(tscope, h.village_id)):
+        if not (tscope.can_write and authz.covers_handoff_area(tscope, h.village_id)):
             raise DeskError(f"“{to}”不负责这个村", f"'{to}' does not cover this villager's village", 422)
         to_id = target.id
     try:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from bot import authz
 from bot.api.common import now_of, services_of
 from bot.authz import AuthError, Caller
+from bot.desk import service as desk
 from bot.media import MediaStore
 from bot.web import handoff_actions as actions
 from bot.web import listing, live
@@ -31,10 +32,10 @@ from bot.web.rendering import (
     texts,
     to_signin,
 )
-from bot.desk import service as desk
-from storage import audit
+from storage import audit, routing
 from storage.cases import OPEN_STATUSES
 from storage.models import Area, Handoff, Message, NeedRequest, Person, Staff
+from storage.routing import DeskRules
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,9 +73,35 @@ async def home(request: Request):
             cases = (await s.execute(select(func.count()).select_from(NeedRequest).where(
                 authz.case_filter(scope), NeedRequest.status.in_(OPEN_STATUSES)))).scalar_one()
             counts = {"handoffs": handoffs, "cases": cases}
+        duty = None
+        if scope.role in ("worker", "supervisor"):
+            services = services_of(request)
+            now, tz = now_of(services), DeskRules.from_settings(services.settings).tz
+            overridden = bool(staff.duty_override and staff.duty_override_until and now < staff.duty_override_until)
+            duty = {"on": routing.is_on_duty(staff, now, tz), "until": staff.duty_override_until if overridden else None}
     fragments = await _home_fragments(request, who) if not scope.is_viewer else {}
+    done = texts(request)["done"].get(request.query_params.get("done", ""), "")
     return render(request, "home.html", who=who, staff=staff, role=scope.role, areas=areas, counts=counts,
-                  fragments=fragments)
+                  fragments=fragments, duty=duty, done=done)
+
+
+@router.post("/duty")
+async def duty(request: Request):
+    """The home page's switch: on or off duty until the next shift starts or ends (as /duty)."""
+    form = await request.form()
+    try:
+        who = await page_caller(request, form_csrf=str(form.get("csrf_token", "")))
+    except AuthError:
+        return message_page(request, 403, texts(request)["csrf"])
+    if who is None:
+        return to_signin(request)
+    if who.scope.role not in ("worker", "supervisor"):
+        return _not_found(request, who)
+    services = services_of(request)
+    async with services.db.session() as s:
+        await desk.set_duty(s, who.scope, form.get("on") == "1", now=now_of(services),
+                            rules=DeskRules.from_settings(services.settings))
+    return back_to("/?done=duty")
 
 
 async def _queue_fragments(request: Request, who: Caller) -> dict[str, str]:
@@ -277,6 +304,20 @@ async def transfer(handoff_id: int, request: Request):
     async def run(s, who, h, form, now):
         await actions.transfer(s, who.scope, h, str(form.get("to", "")).strip())
     return await _act(request, handoff_id, "transfer", run)
+
+
+@router.post("/handoffs/{handoff_id}/release")
+async def release(handoff_id: int, request: Request):
+    async def run(s, who, h, form, now):
+        await actions.release(s, who.scope, h, now=now, rules=DeskRules.from_settings(services_of(request).settings))
+    return await _act(request, handoff_id, "release", run)
+
+
+@router.post("/handoffs/{handoff_id}/status")
+async def status(handoff_id: int, request: Request):
+    async def run(s, who, h, form, now):
+        await actions.set_status(s, who.scope, h, str(form.get("status", "")), now=now)
+    return await _act(request, handoff_id, "status", run)
 
 
 @router.post("/handoffs/{handoff_id}/close")

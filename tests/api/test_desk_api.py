@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models import AuditEntry, Handoff
+from storage import handoffs as handoff_service
+from storage.models import AuditEntry, Handoff, Person
 
 
 async def test_notes_are_private_and_read_back_with_the_handoff(world):
@@ -81,3 +82,23 @@ async def test_on_call_rota_shared_answers_and_the_report_from_the_command_line(
         assert len((await s.execute(select(OnCallShift))).scalars().all()) == 1
         shared = (await s.execute(select(SavedAnswer))).scalar_one()
     assert shared.staff_id is None and shared.name == "材料"
+
+
+async def test_a_handoff_with_no_village_is_the_township_workers_to_see_and_claim(world):
+    """The township's queue: every worker with an area in a township serves it; the person's
+    own record keeps the ordinary area rule."""
+    async with world.db.session() as s:
+        p = Person(display_name="没说村的人", consent_given=True)
+        s.add(p)
+        await s.flush()
+        h, _ = await handoff_service.open_handoff(s, p.id, summary="不知道哪个村", now=world.clock.current)
+        hid, pid = h.id, p.id
+    async with world.client("w1") as w1, world.client("w3") as w3, world.client("viewer") as viewer:
+        assert hid in [x["id"] for x in (await w1.get("/api/handoffs")).json()["handoffs"]]
+        assert hid in [x["id"] for x in (await w3.get("/api/handoffs")).json()["handoffs"]]
+        assert (await viewer.get(f"/api/handoffs/{hid}")).status_code in (403, 404)
+        assert (await w1.get(f"/api/people/{pid}")).status_code == 404
+        assert (await w1.post(f"/api/handoffs/{hid}/claim")).status_code == 200
+        assert (await w3.post(f"/api/handoffs/{hid}/claim")).status_code == 409
+    async with world.db.session() as s:
+        assert (await s.get(Handoff, hid)).claimed_by_staff_id is not None

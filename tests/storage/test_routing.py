@@ -50,10 +50,13 @@ async def test_offers_go_to_the_village_then_township_then_county_least_loaded_f
         routing.set_duty(sup, False, NOW, TZ)
         assert [x.id for x in await routing.offer_order(s, v1.id, NOW, TZ, cap=5)] == [far.id]  # the county
         assert await routing.offer_order(s, v1.id, NOW + timedelta(hours=12), TZ, cap=5) == []  # night
-        # no village: the township's queue, for supervisors (workers serve their villages)
-        assert await routing.offer_order(s, None, NOW, TZ, cap=5) == []
+        # no village: the township's queue, for everyone with an area in the township
+        assert [x.id for x in await routing.offer_order(s, None, NOW, TZ, cap=5)] == [far.id]
         routing.set_duty(sup, True, NOW, TZ)
-        assert [x.id for x in await routing.offer_order(s, None, NOW, TZ, cap=5)] == [sup.id]
+        routing.set_duty(a, True, NOW, TZ)
+        assert [x.id for x in await routing.offer_order(s, None, NOW, TZ, cap=5)] == [sup.id, far.id, a.id]
+        county_worker = await make_staff(s, "county", ["worker"], [county.id], duty=OFFICE)
+        assert county_worker.id not in [x.id for x in await routing.offer_order(s, None, NOW, TZ, cap=5)]
 
 
 async def test_out_of_hours_emergencies_page_the_on_call_shift_else_the_township_supervisor(db):
