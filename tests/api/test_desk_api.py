@@ -2,11 +2,15 @@
 figures at /api/reports/handoffs — area rules applied as everywhere."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 
 from sqlalchemy import select
 
 from storage import handoffs as handoff_service
-from storage.models import AuditEntry, Handoff, Person
+from storage.models import AuditEntry, Handoff, OnCallShift, Person, SavedAnswer
 
 
 async def test_notes_are_private_and_read_back_with_the_handoff(world):
