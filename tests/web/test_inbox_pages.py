@@ -293,7 +293,7 @@ async def test_saved_answers_own_and_shared(world):
     async with world.db.session() as s:
         assert {a.name for a in (await s.execute(select(SavedAnswer))).scalars()} == {"办公时间", "w3的"}
         sent = [o.text for o in (await s.execute(select(OutboxMessage).where(OutboxMessage.recipient == "tg-1001"))).scalars()]
-        assert "办公时间是周一到周五 8:30–17:30。" in sent and "w3 的话" not in sent
+        assert "【社工w1工】办公时间是周一到周五 8:30–17:30。" in sent and not any("w3 的话" in t for t in sent)
 
 
 async def test_live_queue_stream_sends_changed_fragments_only(world, monkeypatch):
