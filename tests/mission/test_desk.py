@@ -167,7 +167,8 @@ async def test_a_handoff_without_a_village_goes_to_the_township_queue(runner):
     h = await open_handoff(runner, "v9")
     assert h.village_id is None
     assert any(f"#{h.id}" in t for t in await texts(runner, "tg-liu"))
-    assert not any(f"#{h.id}" in t for t in await texts(runner, "tg-wang"))  # villages only: not theirs
+    # the township's workers serve its queue too (the demo's one township holds every village)
+    assert any(f"#{h.id}" in t for t in await texts(runner, "tg-wang"))
 
 
 async def test_an_emergency_during_a_claimed_handoff_still_shows_the_hotlines(runner):
