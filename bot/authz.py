@@ -37,6 +37,7 @@ class StaffScope:
     roles: tuple[str, ...]
     area_ids: frozenset[int]  # assigned directly
     covered: frozenset[int]  # assigned areas and everything below them
+    in_township: bool = False  # an assigned area is a township or lies in one (see `covers_handoff_area`)
 
     @property
     def role(self) -> str:
@@ -72,8 +73,13 @@ class StaffScope:
 async def scope_for(session: AsyncSession, staff: Staff) -> StaffScope:
     area_ids = frozenset(a.id for a in staff.areas)
     covered = frozenset(await area_ids_under(session, list(area_ids))) if area_ids else frozenset()
+    in_township = False
+    for area_id in area_ids:
+        if any(a.level == "township" for a in await ancestors(session, area_id)):
+            in_township = True
+            break
     return StaffScope(staff.id, staff.username, staff.display_name or staff.username,
-                      tuple(staff.roles or ()), area_ids, covered)
+                      tuple(staff.roles or ()), area_ids, covered, in_township)
 
 
 def covers_area(scope: StaffScope, area_id: int | None) -> bool:
@@ -128,10 +134,17 @@ def case_filter(scope: StaffScope) -> ColumnElement[bool]:
     return or_(area_filter(scope, NeedRequest.village_id), NeedRequest.assigned_staff_id == scope.staff_id)
 
 
+def covers_handoff_area(scope: StaffScope, village_id: int | None) -> bool:
+    """A handoff with no village belongs to the township's queue: besides supervisors and
+    admins, every worker with an area in a township serves it (routing.tiers_for treats it the
+    same way). Only the handoff: the person's other records keep the ordinary area rule."""
+    return covers_area(scope, village_id) or (village_id is None and scope.can_write and scope.in_township)
+
+
 def can_see_handoff(scope: StaffScope, handoff: Handoff) -> bool:
     if scope.is_viewer:
         return False
-    return covers_area(scope, handoff.village_id) or handoff.claimed_by_staff_id == scope.staff_id
+    return covers_handoff_area(scope, handoff.village_id) or handoff.claimed_by_staff_id == scope.staff_id
 
 
 def can_change_handoff(scope: StaffScope, handoff: Handoff) -> bool:
@@ -143,7 +156,10 @@ def handoff_filter(scope: StaffScope) -> ColumnElement[bool]:
         return false()
     if scope.is_admin:
         return true()
-    return or_(area_filter(scope, Handoff.village_id), Handoff.claimed_by_staff_id == scope.staff_id)
+    parts = [area_filter(scope, Handoff.village_id), Handoff.claimed_by_staff_id == scope.staff_id]
+    if scope.can_write and scope.in_township:
+        parts.append(Handoff.village_id.is_(None))
+    return or_(*parts)
 
 
 def can_see_person(scope: StaffScope, person: Person) -> bool:

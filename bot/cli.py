@@ -83,6 +83,11 @@ def _match():
     return match_command
 
 
+def _report():
+    from bot.desk.cli import report_group
+    return report_group
+
+
 def _wechat():
     from bot.channels.wechat.cli import wechat_group
     return wechat_group
@@ -93,7 +98,7 @@ LAZY_COMMANDS: dict[str, Callable[[], click.Command]] = {
     "serve": _serve, "chat": _chat, "seed": _seed, "nlu": _nlu, "flows": _flows, "bench": _bench,
     "jobs": _jobs, "admin": _admin, "workers": _workers, "wechat": _wechat,
     "activities": _activities, "broadcast": _broadcast, "campaigns": _campaigns,
-    "offers": _offers, "match": _match,
+    "offers": _offers, "match": _match, "report": _report,
 }
 
 

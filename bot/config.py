@@ -83,6 +83,14 @@ class Settings(BaseSettings):
         parse(value)
         return value
 
+    # Social workers' desk (docs/desk.md)
+    desk_max_open: int = 5  # open handoffs one worker is offered at most
+    desk_escalate_emergency_minutes: int = 2  # working minutes unclaimed before everyone is paged
+    desk_escalate_urgent_minutes: int = 10
+    desk_escalate_normal_minutes: int = 30
+    desk_tell_villager_minutes: int = 60  # unclaimed this long: the villager is told honestly
+    desk_no_reply_minutes: int = 15  # claimed, no worker answer after the villager wrote: back to the queue
+
     # Staff web: how often a live page (queue, conversation) looks for changes
     web_poll_seconds: float = 2.0
 

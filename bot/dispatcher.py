@@ -3,7 +3,8 @@ end to end", steps 1–9).
 
     clean text ─▶ NLU + emergency ─▶ per-person lane ─▶ one transaction:
         person + identity ─▶ conversation row (FOR UPDATE on PostgreSQL) ─▶ inbound message
-        (a repeated delivery stops here and gets the stored replies) ─▶ human mode? relay
+        (a repeated delivery stops here and gets the stored replies) ─▶ a staff member's
+        messenger? the desk (bot/desk) : human mode? relay : a rating after a handoff? kept
         : handler (flow engine) ─▶ outbound messages + outbox rows ─▶ commit ─▶ wake sender
 
 A person's messages are handled one at a time: in this process by a FIFO lane per sender
@@ -22,8 +23,8 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from sqlalchemy import select
 
+from bot.desk import relay as desk_relay
 from bot.errors import BotError
 from bot.channels.base import choice_payload
 from bot.location import add_village_entity
@@ -37,7 +38,6 @@ from flows.answers import pick_number, pick_title
 from storage import messages as message_store
 from storage import outbox as outbox_store
 from storage import people, turns
-from storage.models import ChannelIdentity, Handoff
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -52,14 +52,12 @@ TEXTS = {
         "busy": "消息太多了，请稍等一下再发。",
         "empty": "没有收到文字。请直接说您要办的事，或回复“帮助”。",
         "truncated": "您的消息太长，我只读了前 {n} 个字。",
-        "queued": "收到了。社工接手后会在这里回复您。有危险请马上打 110 或 120。",
     },
     "en": {
         "apology": "Sorry, something went wrong and we have logged it. Please try again later, or reply \"human\".",
         "busy": "Too many messages at once. Please wait a moment before sending more.",
         "empty": "I received no text. Tell me what you need, or reply \"help\".",
         "truncated": "Your message was too long; I read only the first {n} characters.",
-        "queued": "Received. A social worker will answer here once they pick this up. In danger, call 110 or 120 now.",
     },
 }
 
@@ -103,46 +101,9 @@ RelayHook = Callable[[Turn, int], Awaitable[None]]
 
 async def relay_to_worker(turn: Turn, inbound_message_id: int) -> None:
     """Default relay while the person's conversation is in human mode: the message is already
-    stored; if a worker has claimed the person's handoff and linked a messenger account, the
-    message goes to that account as an outbox row (kind `relay`) and nothing is said back to
-    the villager; while nobody has claimed the handoff, the villager is told it is queued.
-    The handoff work replaces this hook through `services.relay`."""
-    session = turn.session
-    handoff = (
-        await session.execute(
-            select(Handoff)
-            .where(Handoff.person_id == turn.person.id, Handoff.status == "claimed")
-            .order_by(Handoff.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    if handoff is None or handoff.claimed_by_staff_id is None:
-        turn.say(TEXTS.get(turn.locale, TEXTS["zh"])["queued"])  # nobody has picked it up yet
-        return
-    identity = (
-        await session.execute(
-            select(ChannelIdentity)
-            .where(ChannelIdentity.staff_id == handoff.claimed_by_staff_id, ChannelIdentity.unreachable.is_(False))
-            .order_by(ChannelIdentity.last_inbound_at.desc().nulls_last(), ChannelIdentity.id)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    if identity is None:
-        return
-    who = turn.person.display_name or f"#{turn.person.id}"
-    unsure = (turn.parse.get("emergency") or {}).get("level") == "unsure"
-    mark = "⚠ " if turn.emergency is not None or unsure else ""  # the worker judges an unsure one
-    await outbox_store.enqueue(
-        session,
-        channel=identity.channel,
-        recipient=identity.external_id,
-        text=f"{mark}【{who}】{turn.text}",
-        attachments=[asdict(a) for a in turn.attachments],
-        person_id=turn.person.id,
-        staff_id=handoff.claimed_by_staff_id,
-        kind="relay",
-        now=turn.now,
-    )
+    stored; a claimed handoff sends it to the worker's messenger, a waiting one tells the
+    villager it is queued (bot/desk/relay.py)."""
+    await desk_relay.relay_to_worker(turn, inbound_message_id)
 
 
 # ── the dispatcher ───────────────────────────────────────────────────────────────────────
@@ -298,13 +259,17 @@ class Dispatcher:
                 sender=inbound.sender, text=cleaned.text, parse=parse, now=now, locale=locale,
                 payload=payload, attachments=inbound.attachments, emergency=emergency, services=s,
             )
-            if conversation.mode == "human":
+            staff_id = await desk_relay.staff_of_sender(turn)
+            if staff_id is not None and not (payload or "").startswith("/start w-"):
+                turn.payload = inbound.payload or ""  # a worker's "2" is a message, not a shown choice
+                await desk_relay.handle_worker_turn(turn, staff_id)  # a social worker's desk
+            elif conversation.mode == "human":
                 await s.relay(turn, begun.message_id)
                 if emergency is not None:  # a live handoff never holds back the emergency path
                     await self.handler.handle(turn)
             elif cleaned.empty and not payload and not inbound.attachments:
                 replies.append(Reply(texts["empty"]))
-            else:
+            elif not await desk_relay.take_satisfaction(turn):
                 await self.handler.handle(turn)
             replies.extend(turn.replies)
             _remember_shown(conversation, replies)

@@ -100,8 +100,9 @@ def load_job_modules() -> list[str]:
     (Imported here, not at the top: they import this module to register.)"""
     from bot import batches, broadcasts, campaigns, checkins, followups, reminders, waitlist
     from bot.channels import wechat
+    from bot.desk import timers as desk_timers
 
-    return [m.__name__ for m in (reminders, waitlist, followups, checkins, campaigns, broadcasts, wechat, batches)]
+    return [m.__name__ for m in (reminders, waitlist, followups, checkins, campaigns, broadcasts, wechat, batches, desk_timers)]
 
 
 def services_clock(services: Any) -> Callable[[], datetime]:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import click
+from sqlalchemy import select
 
 from bot.config import get_settings
+from storage import audit, routing, saved_answers
 from storage import staff as staff_service
 from storage import staff_access
 from storage import staff_invites
 from storage import staff_offboarding
 from storage.db import Database
-from storage.models import utcnow
+from storage.models import OnCallShift, Staff, utcnow
 
 ACTOR = "cli"
 
@@ -158,6 +162,8 @@ def invite(username, areas, display_name):
     code, expires = _run(work)
     click.echo(f"邀请码（一次有效，{expires:%Y-%m-%d %H:%M} UTC 前使用）/ one-time invite code (use before "
                f"{expires:%Y-%m-%d %H:%M} UTC): {code}")
+    click.echo("建议用 Telegram：微信只能在社工 48 小时内给机器人发过消息时才收到通知 / Telegram is suggested: "
+               "WeChat delivers notifications only within 48 hours of the worker's last message to the bot")
     click.echo("请社工在 Telegram 或微信里给机器人发送 / the worker sends this to the bot on Telegram or WeChat:")
     click.echo(f"/start w-{code}")
 
@@ -171,3 +177,58 @@ def deactivate(username, reassign_to):
     click.echo(f"已停用 {username}：转交 {result.handoffs} 个对话、{result.cases} 个个案，撤销 {result.tokens} 个令牌"
                f" / deactivated {username}: moved {result.handoffs} handoff(s) and {result.cases} case(s) to "
                f"{reassign_to or '-'}, revoked {result.tokens} token(s)")
+
+
+def _when(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"时间格式：2026-11-23T18:00 / time as YYYY-MM-DDTHH:MM: {value}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(get_settings().timezone))
+
+
+@workers_group.command("on-call")
+@click.argument("username", required=False)
+@click.option("--from", "starts", help="start, local time (YYYY-MM-DDTHH:MM)")
+@click.option("--until", "ends", help="end, local time")
+def on_call(username, starts, ends):
+    """The on-call rota: who is paged for emergencies out of hours. Without USERNAME: list the
+    shifts to come; with it: add a shift --from … --until …."""
+    if username and not (starts and ends):
+        raise click.UsageError("请给出 --from 和 --until / give --from and --until")
+
+    async def work(s):
+        if username:
+            staff = await staff_service.find_staff(s, username)
+            if staff is None:
+                raise staff_service.StaffError(f"没有账号“{username}” / no account '{username}'")
+            try:
+                await routing.add_on_call(s, staff.id, _when(starts), _when(ends))
+            except ValueError as exc:
+                raise staff_service.StaffError(str(exc)) from exc
+            await audit.record(s, ACTOR, "staff.on_call", f"staff:{staff.id}")
+        rows = await s.execute(select(OnCallShift, Staff.username).join(Staff, Staff.id == OnCallShift.staff_id)
+                               .where(OnCallShift.ends_at > utcnow()).order_by(OnCallShift.starts_at))
+        return [(r.starts_at, r.ends_at, name) for r, name in rows.all()]
+
+    tz = ZoneInfo(get_settings().timezone)
+    shifts = _run(work)
+    if not shifts:
+        click.echo("没有值班安排 / no on-call shifts ahead")
+    for start, end, name in shifts:
+        click.echo(f"{start.astimezone(tz):%Y-%m-%d %H:%M} – {end.astimezone(tz):%Y-%m-%d %H:%M}  {name}")
+
+
+@workers_group.command("answer")
+@click.argument("name")
+@click.argument("text")
+def shared_answer(name, text):
+    """Keep a shared saved answer NAME (workers send it with `/r NAME` or 回复 NAME); TEXT may
+    use {name}, {village} and {case}."""
+    async def work(s):
+        try:
+            return (await saved_answers.save(s, name, text, staff_id=None, actor=ACTOR)).name
+        except saved_answers.SavedAnswerError as exc:
+            raise staff_service.StaffError(str(exc)) from exc
+
+    click.echo(f"已保存共用回复“{_run(work)}” / saved the shared answer")

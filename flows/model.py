@@ -103,7 +103,7 @@ class ActionStep(_Step):
 
 class HandoffSpec(_Model):
     reason: str = "request"
-    priority: Literal["normal", "urgent"] = "normal"
+    priority: Literal["normal", "urgent", "emergency"] = "normal"
     summary: Localized | None = None
 
 

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
 from storage.activities import ACTIVE, cancel_enrollment
-from storage.models import (CaseEvent, Conversation, Enrollment, Handoff, Message, NeedRequest, OutboxMessage,
-                            Person)
+from storage.models import (CaseEvent, Conversation, Enrollment, Handoff, HandoffNote, Message, NeedRequest,
+                            OutboxMessage, Person)
 
 __all__ = ["ErasureReport", "erase_person"]
 
@@ -69,6 +69,7 @@ async def erase_person(session: AsyncSession, person_id: int, now: datetime, *,
         return report
 
     person.display_name, person.phone, person.household = "", "", []
+    person.watch_reason = ""
     person.consent_given, person.consent_at, person.opted_out = False, None, True
     person.erased, person.erased_at = True, now
 
@@ -96,6 +97,9 @@ async def erase_person(session: AsyncSession, person_id: int, now: datetime, *,
     for h in handoffs:
         _remove_files(h.attachments, media, report)
         h.summary, h.attachments, h.outcome = "", [], ""
+    if handoffs:  # the workers' notes are about the person too
+        await session.execute(update(HandoffNote).where(HandoffNote.handoff_id.in_([h.id for h in handoffs]))
+                              .values(text="").execution_options(synchronize_session="fetch"))
     report.handoffs = len(handoffs)
 
     enrollments = list((await session.execute(select(Enrollment).where(Enrollment.person_id == person_id))).scalars())

@@ -1,25 +1,53 @@
 """Handoffs: a villager talks to a human social worker through the bot.
 
+    waiting ──claim──▶ claimed ──close──▶ closed
+       ▲                  │ transfer (stays claimed, another worker)
+       └──release/no reply┘
+
 While a handoff is open the person's conversation is in `human` mode and the dispatcher
-relays their messages; a worker claims it (exactly one wins), answers, transfers or closes.
+relays their messages; a worker claims it (a conditional UPDATE: exactly one claimer wins),
+answers, transfers, releases or closes. Priority: emergency > urgent > normal; the queue is
+served by priority, then oldest first. Every claim, transfer, note, release and close is
+audited. Closing hands the person back to the bot, which asks how it went.
 """
 from __future__ import annotations
 
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.errors import StorageError
 from storage import audit
-from storage.areas import ancestors
-from storage.models import Conversation, Handoff, Message, Person, Staff, StaffArea, utcnow
-from storage.notify import notify_person, notify_staff
+from storage.errors import StorageError
+from storage.messages import recent_history
+from storage.models import (
+    Area,
+    Conversation,
+    Handoff,
+    HandoffNote,
+    Message,
+    NeedRequest,
+    Person,
+    Staff,
+    utcnow,
+)
+from storage.notify import best_identity, notify_person, notify_staff
+from storage.routing import scheduled_on_duty, tiers_for
+from vocab.masking import mask
+from vocab.messages import Button
 
 OPEN = ("waiting", "claimed")
-TZ = ZoneInfo("Asia/Shanghai")
-DEFAULT_DUTY = {"days": [1, 2, 3, 4, 5], "start": "08:30", "end": "17:30"}
+PRIORITIES = ("emergency", "urgent", "normal")
+RANK = {p: n for n, p in enumerate(PRIORITIES)}  # 0 = first served
+SATISFACTION = {1: "满意", 2: "一般", 3: "不满意"}
+SATISFACTION_KEY = "satisfaction_for"  # conversation.state: the handoff whose rating is asked
+SATISFACTION_QUESTION = {"zh": "这次帮到您了吗？1 满意 2 一般 3 不满意",
+                         "en": "Did this help you? 1 Satisfied 2 So-so 3 Not satisfied"}
+SATISFACTION_BUTTONS = {
+    "zh": (Button("1 满意", "sat:1"), Button("2 一般", "sat:2"), Button("3 不满意", "sat:3")),
+    "en": (Button("1 Satisfied", "sat:1"), Button("2 So-so", "sat:2"), Button("3 Not satisfied", "sat:3")),
+}
 
 
 class HandoffError(StorageError, ValueError):
@@ -27,16 +55,20 @@ class HandoffError(StorageError, ValueError):
 
 
 def on_duty(staff: Staff, now: datetime) -> bool:
-    """Whether `now` falls in the staff member's duty hours (Asia/Shanghai, ISO weekdays)."""
-    duty = staff.on_duty or DEFAULT_DUTY
-    local = now.astimezone(TZ)
-    if duty.get("always"):
-        return True
-    if local.isoweekday() not in duty.get("days", DEFAULT_DUTY["days"]):
-        return False
-    start = time.fromisoformat(duty.get("start", DEFAULT_DUTY["start"]))
-    end = time.fromisoformat(duty.get("end", DEFAULT_DUTY["end"]))
-    return start <= local.time() < end
+    """Whether `now` falls in the staff member's hours (Asia/Shanghai); kept for callers
+    that do not know the configured zone (see storage.routing for duty with overrides)."""
+    from zoneinfo import ZoneInfo
+
+    return scheduled_on_duty(staff, now, ZoneInfo("Asia/Shanghai"))
+
+
+def normal_priority(priority: str | None) -> str:
+    return priority if priority in RANK else "normal"
+
+
+def queue_order():
+    """ORDER BY for the queue: emergency, urgent, normal; then oldest first."""
+    return (case(RANK, value=Handoff.priority, else_=len(RANK)), Handoff.created_at, Handoff.id)
 
 
 async def _set_mode(session: AsyncSession, person_id: int, mode: str) -> None:
@@ -53,20 +85,22 @@ async def open_handoff(session: AsyncSession, person_id: int, *, reason: str = "
                        priority: str = "normal", summary: str = "", village_id: int | None = None,
                        case_id: int | None = None, attachments: list | None = None,
                        now: datetime | None = None) -> tuple[Handoff, bool]:
-    """Open a handoff, or return the one already open (raised to urgent if this one is).
+    """Open a handoff, or return the one already open (raised to this priority if higher).
+    The village is the person's, else `village_id` (one they named), else none.
     Returns (handoff, created)."""
     now = now or utcnow()
+    priority = normal_priority(priority)
     existing = await open_handoff_for(session, person_id)
     if existing is not None:
-        if priority == "urgent" and existing.priority != "urgent":
-            existing.priority, existing.reason = "urgent", reason
+        if RANK[priority] < RANK.get(existing.priority, 2):
+            existing.priority, existing.reason = priority, reason
         if summary:
             existing.summary = (existing.summary + "\n" + summary).strip()
         await _set_mode(session, person_id, "human")
         return existing, False
-    if village_id is None:
-        person = await session.get(Person, person_id)
-        village_id = person.village_id if person else None
+    person = await session.get(Person, person_id)
+    if person is not None and person.village_id is not None:
+        village_id = person.village_id
     handoff = Handoff(person_id=person_id, reason=reason, priority=priority, summary=summary,
                       village_id=village_id, case_id=case_id, attachments=attachments or [], created_at=now)
     session.add(handoff)
@@ -79,23 +113,17 @@ async def open_handoff(session: AsyncSession, person_id: int, *, reason: str = "
 
 async def staff_for_area(session: AsyncSession, village_id: int | None) -> list[Staff]:
     """Active workers and supervisors whose areas cover the village (or all, if unknown)."""
-    staff = list((await session.execute(select(Staff).where(Staff.active.is_(True)))).scalars())
-    staff = [s for s in staff if {"worker", "supervisor"} & set(s.roles or [])]
-    if village_id is None:
-        return staff
-    covering = {a.id for a in await ancestors(session, village_id)}
-    rows = (await session.execute(select(StaffArea))).scalars()
-    by_staff: dict[int, set[int]] = {}
-    for r in rows:
-        by_staff.setdefault(r.staff_id, set()).add(r.area_id)
-    return [s for s in staff if by_staff.get(s.id, set()) & covering]
+    tiers = await tiers_for(session, village_id)
+    found = [s for tier in (tiers.village, tiers.township) for s in tier] if village_id is not None else [
+        s for tier in tiers.ordered() for s in tier]
+    return [s for s in found if {"worker", "supervisor"} & set(s.roles or [])]
 
 
 async def page_staff(session: AsyncSession, handoff: Handoff, text: str, *, now: datetime,
                      everyone_on_duty: bool = False) -> list[int]:
     """Notify staff of a handoff: everyone on duty (emergencies) or the area's staff on duty.
     Returns the ids of staff paged. With nobody on duty, the area's supervisors are paged."""
-    candidates = await (staff_for_area(session, None if everyone_on_duty else handoff.village_id))
+    candidates = await staff_for_area(session, None if everyone_on_duty else handoff.village_id)
     paged = [s for s in candidates if on_duty(s, now)]
     if not paged:
         paged = [s for s in candidates if "supervisor" in (s.roles or [])]
@@ -104,13 +132,27 @@ async def page_staff(session: AsyncSession, handoff: Handoff, text: str, *, now:
     return [s.id for s in paged]
 
 
+def _name(staff: Staff | None) -> str:
+    if staff is None:
+        return ""
+    return short_name(staff.display_name or staff.username)
+
+
+def short_name(display_name: str) -> str:
+    """“社工 王芳 (Wang Fang, social worker)” → “王芳”: what a villager is shown."""
+    name = display_name.split("(")[0].strip()
+    return name.split()[-1] if name.split() else display_name
+
+
 async def claim_handoff(session: AsyncSession, handoff_id: int, staff_id: int, *, now: datetime | None = None
                         ) -> bool:
-    """Exactly one of several claimers wins (a conditional UPDATE)."""
+    """Exactly one of several claimers wins (a conditional UPDATE on `status = 'waiting'`)."""
     now = now or utcnow()
     result = await session.execute(
         update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "waiting")
-        .values(status="claimed", claimed_by_staff_id=staff_id, claimed_at=now)
+        .values(status="claimed", claimed_by_staff_id=staff_id, claimed_at=func.coalesce(Handoff.claimed_at, now),
+                last_worker_at=None, last_villager_at=None)
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         return False
@@ -118,8 +160,10 @@ async def claim_handoff(session: AsyncSession, handoff_id: int, staff_id: int, *
     await session.refresh(handoff)
     await audit.record(session, f"staff:{staff_id}", "handoff.claim", f"handoff:{handoff_id}")
     staff = await session.get(Staff, staff_id)
+    if staff is not None:
+        staff.desk_handoff_id = handoff_id
     person = await session.get(Person, handoff.person_id)
-    name = staff.display_name or staff.username
+    name = _name(staff)
     text = (f"Social worker {name} is here and will answer you now." if person and person.locale == "en"
             else f"社工{name}来了，会在这里回复您。")
     await notify_person(session, handoff.person_id, text, kind="relay")
@@ -127,16 +171,26 @@ async def claim_handoff(session: AsyncSession, handoff_id: int, staff_id: int, *
 
 
 async def relay_to_villager(session: AsyncSession, handoff: Handoff, staff_id: int, text: str, *,
-                            now: datetime | None = None) -> None:
-    """A worker's answer, sent to the villager through the outbox."""
+                            attachments: list | None = None, now: datetime | None = None) -> None:
+    """A worker's answer, signed with their name, sent to the villager through the outbox."""
+    now = now or utcnow()
     if handoff.status != "claimed" or handoff.claimed_by_staff_id != staff_id:
         raise HandoffError("只有认领了这个转人工的社工才能回复 / only the worker who claimed this handoff can answer")
-    await notify_person(session, handoff.person_id, text, kind="relay")
-    row = (await session.execute(
+    staff = await session.get(Staff, staff_id)
+    signed = f"【社工{_name(staff)}】{text}" if text else ""
+    row = await notify_person(session, handoff.person_id, signed, kind="relay")
+    if row is not None and attachments:
+        row.attachments = list(attachments)
+    stored = (await session.execute(
         select(Message).where(Message.person_id == handoff.person_id, Message.direction == "out")
         .order_by(Message.id.desc()).limit(1))).scalars().first()
-    if row is not None:
-        row.staff_id = staff_id
+    if stored is not None:
+        stored.staff_id = staff_id
+        if attachments:
+            stored.attachments = list(attachments)
+    handoff.last_worker_at = now
+    if handoff.first_reply_at is None:
+        handoff.first_reply_at = now
 
 
 async def transfer_handoff(session: AsyncSession, handoff: Handoff, to_staff_id: int | None, *,
@@ -144,32 +198,102 @@ async def transfer_handoff(session: AsyncSession, handoff: Handoff, to_staff_id:
     """Give the handoff to another worker, or back to the queue (`to_staff_id=None`)."""
     if handoff.status == "closed":
         raise HandoffError("这个转人工已经结束 / this handoff is closed")
+    previous = handoff.claimed_by_staff_id
     handoff.claimed_by_staff_id = to_staff_id
     handoff.status = "claimed" if to_staff_id else "waiting"
-    await audit.record(session, f"staff:{by_staff_id}" if by_staff_id else "system", "handoff.transfer",
-                       f"handoff:{handoff.id}", {"to": to_staff_id})
+    handoff.transfers = (handoff.transfers or 0) + 1
     if to_staff_id:
-        await notify_staff(session, to_staff_id, f"转给您一个求助（#{handoff.id}）/ A handoff was transferred to you (#{handoff.id})")
+        handoff.claimed_at = handoff.claimed_at or utcnow()
+        target = await session.get(Staff, to_staff_id)
+        if target is not None:
+            target.desk_handoff_id = handoff.id
+    await _unfocus(session, previous, handoff.id)
+    await audit.record(session, f"staff:{by_staff_id}" if by_staff_id else "system", "handoff.transfer",
+                       f"handoff:{handoff.id}", {"from": previous, "to": to_staff_id})
+    if to_staff_id:
+        await notify_staff(session, to_staff_id,
+                           f"转给您一个求助（#{handoff.id}）/ A handoff was transferred to you (#{handoff.id})")
+
+
+async def release_handoff(session: AsyncSession, handoff: Handoff, *, by_staff_id: int | None = None,
+                          reason: str = "release") -> None:
+    """Back to the queue: the worker let it go (`/release`) or did not answer in time."""
+    if handoff.status != "claimed":
+        raise HandoffError("这个转人工没有人认领 / this handoff is not claimed")
+    previous = handoff.claimed_by_staff_id
+    handoff.status, handoff.claimed_by_staff_id = "waiting", None
+    handoff.skipped_by = sorted({*(handoff.skipped_by or []), *([previous] if previous else [])})
+    await _unfocus(session, previous, handoff.id)
+    await audit.record(session, f"staff:{by_staff_id}" if by_staff_id else "system", "handoff.release",
+                       f"handoff:{handoff.id}", {"from": previous, "reason": reason})
+
+
+async def _unfocus(session: AsyncSession, staff_id: int | None, handoff_id: int) -> None:
+    if staff_id is None:
+        return
+    staff = await session.get(Staff, staff_id)
+    if staff is not None and staff.desk_handoff_id == handoff_id:
+        staff.desk_handoff_id = None
 
 
 async def close_handoff(session: AsyncSession, handoff: Handoff, *, outcome: str = "", by_staff_id: int | None = None,
                         now: datetime | None = None) -> None:
+    """Close: the person is back with the bot, which asks how it went (the answer is kept
+    by `record_satisfaction`)."""
     now = now or utcnow()
     if handoff.status == "closed":
         return
     handoff.status, handoff.outcome, handoff.closed_at = "closed", outcome, now
     await _set_mode(session, handoff.person_id, "bot")
+    await _unfocus(session, handoff.claimed_by_staff_id, handoff.id)
     await audit.record(session, f"staff:{by_staff_id}" if by_staff_id else "system", "handoff.close",
-                       f"handoff:{handoff.id}")
+                       f"handoff:{handoff.id}", {"outcome": bool(outcome)})
     person = await session.get(Person, handoff.person_id)
-    text = ("The social worker has finished this conversation. Reply anything to talk to the bot again."
-            if person and person.locale == "en" else "社工这次的对话结束了。有事再发消息给我就行。")
-    await notify_person(session, handoff.person_id, text, kind="relay")
+    locale = "en" if person and person.locale == "en" else "zh"
+    text = ("The social worker has finished this conversation. Reply anything to talk to the bot again.\n"
+            if locale == "en" else "社工这次的对话结束了，有事再发消息给我就行。\n") + SATISFACTION_QUESTION[locale]
+    conversation = (await session.execute(
+        select(Conversation).where(Conversation.person_id == handoff.person_id))).scalar_one_or_none()
+    if conversation is not None:
+        conversation.state = {**(conversation.state or {}), SATISFACTION_KEY: handoff.id}
+    await notify_person(session, handoff.person_id, text, buttons=SATISFACTION_BUTTONS[locale], kind="relay")
+
+
+async def record_satisfaction(session: AsyncSession, handoff_id: int, person_id: int, score: int) -> bool:
+    """The villager's answer to "这次帮到您了吗？" (1 satisfied, 2 so-so, 3 not)."""
+    if score not in SATISFACTION:
+        return False
+    result = await session.execute(update(Handoff).where(
+        Handoff.id == handoff_id, Handoff.person_id == person_id, Handoff.status == "closed")
+        .values(satisfaction=score).execution_options(synchronize_session=False))
+    if result.rowcount:
+        await audit.record(session, f"person:{person_id}", "handoff.satisfaction", f"handoff:{handoff_id}",
+                           {"score": score})
+    return bool(result.rowcount)
+
+
+async def add_note(session: AsyncSession, handoff: Handoff, staff_id: int, text: str, *,
+                   now: datetime | None = None) -> HandoffNote:
+    """A private note: stored and audited, never sent to the villager."""
+    text = text.strip()
+    if not text:
+        raise HandoffError("备注不能是空的 / a note cannot be empty")
+    note = HandoffNote(handoff_id=handoff.id, staff_id=staff_id, text=text[:4000], created_at=now or utcnow())
+    session.add(note)
+    await session.flush()
+    await audit.record(session, f"staff:{staff_id}", "handoff.note", f"handoff:{handoff.id}", {"note": note.id})
+    return note
+
+
+async def notes(session: AsyncSession, handoff_id: int) -> list[HandoffNote]:
+    return list((await session.execute(select(HandoffNote).where(HandoffNote.handoff_id == handoff_id)
+                                       .order_by(HandoffNote.id))).scalars())
 
 
 async def list_handoffs(session: AsyncSession, *, status: str | None = None, village_ids: set[int] | None = None,
                         limit: int = 200, visible: ColumnElement[bool] | None = None) -> list[Handoff]:
-    """Open ones (or those in `status`), urgent first; `visible` is the caller's access filter."""
+    """Open ones (or those in `status`) by priority, then oldest first; `visible` is the
+    caller's access filter."""
     q = select(Handoff) if visible is None else select(Handoff).where(visible)
     if status:
         q = q.where(Handoff.status == status)
@@ -177,8 +301,7 @@ async def list_handoffs(session: AsyncSession, *, status: str | None = None, vil
         q = q.where(Handoff.status.in_(OPEN))
     if village_ids is not None:
         q = q.where(Handoff.village_id.in_(village_ids))
-    # urgent first, then oldest first
-    q = q.order_by((Handoff.priority != "urgent"), Handoff.created_at).limit(limit)
+    q = q.order_by(*queue_order()).limit(limit)
     return list((await session.execute(q)).scalars())
 
 
@@ -187,3 +310,82 @@ async def reassign_open_handoffs(session: AsyncSession, from_staff_id: int, to_s
         update(Handoff).where(Handoff.claimed_by_staff_id == from_staff_id, Handoff.status == "claimed")
         .values(claimed_by_staff_id=to_staff_id))
     return result.rowcount or 0
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a worker reads before and while answering."""
+
+    handoff_id: int
+    priority: str
+    name: str
+    village: str
+    asked: str  # what the person asked (the handoff's summary)
+    last_messages: list[tuple[str, str]]  # (direction, text), oldest first
+    open_cases: list[str]  # case numbers
+
+    def case_label(self) -> str:
+        return self.open_cases[0] if self.open_cases else ""
+
+
+async def summary(session: AsyncSession, handoff: Handoff, *, messages: int = 5) -> Summary:
+    person = await session.get(Person, handoff.person_id)
+    village = await session.get(Area, handoff.village_id) if handoff.village_id else None
+    history = [(m.direction, m.text) for m in await recent_history(session, handoff.person_id, limit=messages)
+               if m.text]
+    cases = list((await session.execute(select(NeedRequest.number).where(
+        NeedRequest.person_id == handoff.person_id,
+        NeedRequest.status.in_(("new", "assigned", "in_progress", "waiting"))).order_by(NeedRequest.id))).scalars())
+    if handoff.case_id:
+        linked = await session.get(NeedRequest, handoff.case_id)
+        if linked is not None and linked.number not in cases:
+            cases.insert(0, linked.number)
+        elif linked is not None:
+            cases.remove(linked.number)
+            cases.insert(0, linked.number)
+    name = (person.display_name if person and not person.erased else "") or f"#{handoff.person_id}"
+    return Summary(handoff.id, handoff.priority, name, village.name if village else "", handoff.summary or "",
+                   history, cases)
+
+
+PRIORITY_LABEL = {"emergency": "【紧急】", "urgent": "【急】", "normal": ""}
+
+
+def offer_text(s: Summary, *, header: str = "新求助") -> str:
+    """A handoff offered to a worker: who, where, what they asked, the last messages —
+    phone and ID numbers masked, since the text leaves the system."""
+    where = " · ".join(p for p in (s.village or "未知村", s.name, s.case_label()) if p)
+    lines = [f"{PRIORITY_LABEL.get(s.priority, '')}{header} #{s.handoff_id}（{where}）"]
+    if s.asked:
+        lines.append("问：" + s.asked.strip()[:300])
+    last = [t for d, t in s.last_messages if d == "in"][-2:]
+    if last:
+        lines.append("最近：" + " / ".join(t.strip()[:80] for t in last))
+    return mask("\n".join(lines))
+
+
+def offer_buttons(handoff_id: int) -> tuple[Button, ...]:
+    return (Button("认领 Claim", f"/claim {handoff_id}"), Button("跳过 Skip", f"/skip {handoff_id}"))
+
+
+async def offer(session: AsyncSession, handoff: Handoff, staff_ids: list[int], *, header: str = "新求助",
+                kind: str = "page") -> list[int]:
+    """Notify each staff member once, on the messenger they used last: Claim/Skip buttons on
+    Telegram, "回复 接 N 认领" on WeChat (and other text channels). Returns who was reached."""
+    if not staff_ids:
+        return []
+    text = offer_text(await summary(session, handoff), header=header)
+    reached = []
+    for sid in dict.fromkeys(staff_ids):
+        identity = await best_identity(session, staff_id=sid)
+        if identity is None:
+            continue
+        if identity.channel == "telegram":
+            row = await notify_staff(session, sid, text, buttons=offer_buttons(handoff.id), kind=kind)
+        else:
+            row = await notify_staff(session, sid, f"{text}\n回复“接 {handoff.id}”认领，“跳过 {handoff.id}”跳过。",
+                                     kind=kind)
+        if row is not None:
+            reached.append(sid)
+    handoff.offered_to = sorted({*(handoff.offered_to or []), *reached})
+    return reached

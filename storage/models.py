@@ -98,6 +98,9 @@ class Person(Base):
     consent_at: Mapped[datetime | None]
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)  # reminders and broadcasts
     household: Mapped[list[Any]] = mapped_column(default=list)  # [{"relation": "child", "name": ...}]
+    # a worker's `/flag REASON`: the household is watched for a return to poverty
+    watch_reason: Mapped[str] = mapped_column(Text, default="")
+    watch_since: Mapped[datetime | None]
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
     erased_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -137,12 +140,27 @@ class Staff(Base):
     # {"days": [1,2,3,4,5], "start": "08:30", "end": "17:30"}; empty = office hours
     on_duty: Mapped[dict[str, Any]] = mapped_column(default=dict)
     phone: Mapped[str] = mapped_column(String(32), default="")
+    # `/duty on|off`: "on" | "off" until `duty_override_until` (the next shift boundary)
+    duty_override: Mapped[str] = mapped_column(String(4), default="")
+    duty_override_until: Mapped[datetime | None]
+    desk_handoff_id: Mapped[int | None]  # the handoff the worker's messenger replies go to (no FK: a cycle)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     areas: Mapped[list[Area]] = relationship(secondary="staff_areas", lazy="selectin")
+
+
+class OnCallShift(Base):
+    """The on-call rota admins keep: who is paged for emergencies out of hours."""
+
+    __tablename__ = "on_call_shifts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class StaffArea(Base):
@@ -463,7 +481,7 @@ class Handoff(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting|claimed|closed
-    priority: Mapped[str] = mapped_column(String(16), default="normal")  # normal | urgent
+    priority: Mapped[str] = mapped_column(String(16), default="normal")  # emergency | urgent | normal
     reason: Mapped[str] = mapped_column(String(32), default="request")
     summary: Mapped[str] = mapped_column(Text, default="")
     attachments: Mapped[list[Any]] = mapped_column(default=list)
@@ -475,10 +493,18 @@ class Handoff(Base):
     claimed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    first_reply_at: Mapped[datetime | None]  # the first human answer
+    last_villager_at: Mapped[datetime | None]  # the villager's last message while claimed
+    last_worker_at: Mapped[datetime | None]  # the claiming worker's last answer
+    told_villager_at: Mapped[datetime | None]  # "nobody could answer yet", with the hotlines
+    offered_to: Mapped[list[Any]] = mapped_column(default=list)  # staff ids notified
+    skipped_by: Mapped[list[Any]] = mapped_column(default=list)  # staff ids who pressed Skip
+    transfers: Mapped[int] = mapped_column(Integer, default=0)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)  # 1 satisfied, 2 so-so, 3 not satisfied
 
 
 class HandoffNote(Base):
-    """A worker's private note on a handoff: staff see it, the villager never does."""
+    """A worker's private note on a handoff; never sent to the villager."""
 
     __tablename__ = "handoff_notes"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -489,16 +515,16 @@ class HandoffNote(Base):
 
 
 class SavedAnswer(Base):
-    """A reply a worker keeps for reuse, with {name}, {village}, {case} filled in when sent.
-    `owner_staff_id` empty: shared with everyone (admins keep those)."""
+    """A canned reply with {name} {village} {case}: a worker's own (staff_id) or shared (None)."""
 
     __tablename__ = "saved_answers"
-    __table_args__ = (UniqueConstraint("owner_staff_id", "name"),)
+    __table_args__ = (UniqueConstraint("staff_id", "name"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
-    name: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 # ── content: flows and policies ──────────────────────────────────────────────────────────

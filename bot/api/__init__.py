@@ -5,6 +5,7 @@
     cases.py       /cases
     casework.py    /cases/{number}/stage|plan|tasks|referrals, /tasks, /agencies
     handoffs.py    /handoffs
+    reports.py     /reports (aggregated figures)
     activities.py  /activities
     people.py      /people
     flags.py       /people/{id}/flags (return-to-poverty watch)
@@ -28,13 +29,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.api import activities, broadcasts, campaigns, cases, casework, content, flags, flows, handoffs, me, offers, people
+from bot.api import activities, broadcasts, campaigns, cases, casework, content, flags, flows, handoffs, me, offers, people, reports
 from bot.api.common import ApiError
 from bot.authz import AuthError
 
 __all__ = ["mount"]
 
-RESOURCES = (me, cases, casework, handoffs, activities, people, flags, broadcasts, campaigns, flows, content, offers)
+RESOURCES = (me, cases, casework, handoffs, activities, people, flags, broadcasts, campaigns, flows, content, offers, reports)
 
 
 def _error(status: int, message: str, **extra) -> JSONResponse:

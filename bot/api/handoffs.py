@@ -1,15 +1,18 @@
-"""/api/handoffs: conversations handed to a social worker — list, claim, answer, transfer, close."""
+"""/api/handoffs: conversations handed to a social worker — list, read, claim, answer, note,
+transfer, release, close — and /api/saved-answers. Every action goes through the desk service
+(bot/desk/service.py), as the messenger commands and the web pages do."""
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import authz
 from bot.api.common import (
     ApiError,
     caller,
     handoff_json,
+    iso,
     not_found,
     not_viewer,
     now_of,
@@ -18,36 +21,45 @@ from bot.api.common import (
     username,
     writer,
 )
-from bot.authz import Caller, StaffScope
-from storage import audit
-from storage import handoffs as handoff_service
-from storage import staff as staff_service
-from storage.models import Handoff
+from bot.authz import Caller
+from bot.desk import service
+from storage.routing import DeskRules
 
 router = resource_router()
 
 
-async def _visible_handoff(s: AsyncSession, scope: StaffScope, handoff_id: int) -> Handoff:
-    h = await s.get(Handoff, handoff_id)
-    if h is None or not authz.can_see_handoff(scope, h):
-        raise not_found("转人工对话", "handoff")
-    return h
+@contextmanager
+def _desk_errors():
+    try:
+        yield
+    except service.DeskNotFound as exc:
+        raise not_found("转人工对话", "handoff") from exc
+    except service.DeskError as exc:
+        raise ApiError(exc.status, exc.zh, exc.en) from exc
 
 
-@router.get("/handoffs", summary="Handoffs in your areas, urgent first (default: open ones)")
+@router.get("/handoffs", summary="Handoffs in your areas: emergency, urgent, normal, then oldest (default: open ones)")
 async def list_handoffs(request: Request, status: str | None = Query(None, description="waiting | claimed | closed"),
                         limit: int = Query(100, ge=1, le=500), c: Caller = Depends(caller)):
     not_viewer(c)
     async with services_of(request).db.session() as s:
-        rows = await handoff_service.list_handoffs(s, status=status, limit=limit, visible=authz.handoff_filter(c.scope))
-        return {"handoffs": [await handoff_json(s, h) for h in rows]}
+        with _desk_errors():
+            views = await service.queue(s, c.scope, status=status, limit=limit)
+        return {"handoffs": [await handoff_json(s, v.handoff) for v in views]}
 
 
-@router.get("/handoffs/{handoff_id}", summary="One handoff")
+@router.get("/handoffs/{handoff_id}", summary="One handoff with its summary and private notes (the read is audited)")
 async def get_handoff(handoff_id: int, request: Request, c: Caller = Depends(caller)):
     not_viewer(c)
     async with services_of(request).db.session() as s:
-        return await handoff_json(s, await _visible_handoff(s, c.scope, handoff_id))
+        with _desk_errors():
+            v = await service.view(s, c.scope, handoff_id)
+        return {**await handoff_json(s, v.handoff),
+                "open_cases": v.summary.open_cases,
+                "last_messages": [{"direction": d, "text": t} for d, t in v.summary.last_messages],
+                "notes": [{"text": n.text, "staff": await username(s, n.staff_id), "at": iso(n.created_at)}
+                          for n in v.notes],
+                "satisfaction": v.handoff.satisfaction}
 
 
 @router.post("/handoffs/{handoff_id}/claim", summary="Claim a waiting handoff (one claimer wins)")
@@ -55,35 +67,41 @@ async def claim(handoff_id: int, request: Request, c: Caller = Depends(caller)):
     writer(c)
     services = services_of(request)
     async with services.db.session() as s:
-        h = await _visible_handoff(s, c.scope, handoff_id)
-        if not await handoff_service.claim_handoff(s, h.id, c.scope.staff_id, now=now_of(services)):
-            await s.refresh(h)
-            who = await username(s, h.claimed_by_staff_id)
+        with _desk_errors():
+            result = await service.claim(s, c.scope, handoff_id, now=now_of(services))
+        if not result.won:
+            who = await username(s, result.handoff.claimed_by_staff_id)
             raise ApiError(409, f"已经被{who or '别人'}认领或已结束", f"already claimed by {who or 'someone'} or closed")
-        await s.refresh(h)
-        return await handoff_json(s, h)
+        return await handoff_json(s, result.handoff)
 
 
 class MessageIn(BaseModel):
     text: str = Field(..., min_length=1, max_length=4000)
 
 
-@router.post("/handoffs/{handoff_id}/messages", status_code=201, summary="Answer the villager (sent through the bot)")
+@router.post("/handoffs/{handoff_id}/messages", status_code=201,
+             summary="Answer the villager (sent through the bot, signed with your name)")
 async def send_message(handoff_id: int, body: MessageIn, request: Request, c: Caller = Depends(caller)):
     writer(c)
     services = services_of(request)
     async with services.db.session() as s:
-        h = await _visible_handoff(s, c.scope, handoff_id)
-        try:
-            await handoff_service.relay_to_villager(s, h, c.scope.staff_id, body.text, now=now_of(services))
-        except handoff_service.HandoffError as exc:
-            raise ApiError(409, "现在不能回复", str(exc)) from exc
-        await audit.record(s, c.scope.actor, "handoff.message", f"handoff:{h.id}")
+        with _desk_errors():
+            h = await service.reply(s, c.scope, handoff_id, body.text, now=now_of(services))
         return {"handoff": h.id, "queued": True}
 
 
-def _may_manage(scope: StaffScope, h: Handoff) -> bool:
-    return h.claimed_by_staff_id == scope.staff_id or scope.role in ("admin", "supervisor")
+class NoteIn(BaseModel):
+    text: str = Field(..., min_length=1, max_length=4000)
+
+
+@router.post("/handoffs/{handoff_id}/notes", status_code=201, summary="A private note (never sent to the villager)")
+async def add_note(handoff_id: int, body: NoteIn, request: Request, c: Caller = Depends(caller)):
+    writer(c)
+    services = services_of(request)
+    async with services.db.session() as s:
+        with _desk_errors():
+            note = await service.note(s, c.scope, handoff_id, body.text, now=now_of(services))
+        return {"id": note.id, "handoff": handoff_id}
 
 
 class TransferIn(BaseModel):
@@ -94,23 +112,19 @@ class TransferIn(BaseModel):
 async def transfer(handoff_id: int, body: TransferIn, request: Request, c: Caller = Depends(caller)):
     writer(c)
     async with services_of(request).db.session() as s:
-        h = await _visible_handoff(s, c.scope, handoff_id)
-        if not _may_manage(c.scope, h) and h.status == "claimed":
-            raise ApiError(403, "只有认领的社工或督导可以转交", "only the claiming worker or a supervisor may transfer")
-        to_id = None
-        if body.to:
-            target = await staff_service.find_staff(s, body.to)
-            if target is None or not target.active:
-                raise ApiError(422, f"没有在职账号“{body.to}”", f"no active staff account '{body.to}'")
-            tscope = await authz.scope_for(s, target)
-            if not authz.can_change_handoff(tscope, h) and not (
-                    tscope.can_write and authz.covers_area(tscope, h.village_id)):
-                raise ApiError(422, f"“{body.to}”不负责这个村", f"'{body.to}' does not cover this villager's village")
-            to_id = target.id
-        try:
-            await handoff_service.transfer_handoff(s, h, to_id, by_staff_id=c.scope.staff_id)
-        except handoff_service.HandoffError as exc:
-            raise ApiError(409, "不能转交", str(exc)) from exc
+        with _desk_errors():
+            h = await service.transfer(s, c.scope, handoff_id, body.to)
+        return await handoff_json(s, h)
+
+
+@router.post("/handoffs/{handoff_id}/release", summary="Back to the queue (offered again to whoever is on duty)")
+async def release(handoff_id: int, request: Request, c: Caller = Depends(caller)):
+    writer(c)
+    services = services_of(request)
+    async with services.db.session() as s:
+        with _desk_errors():
+            h = await service.release(s, c.scope, handoff_id, now=now_of(services),
+                                      rules=DeskRules.from_settings(services.settings))
         return await handoff_json(s, h)
 
 
@@ -123,9 +137,29 @@ async def close(handoff_id: int, body: CloseIn, request: Request, c: Caller = De
     writer(c)
     services = services_of(request)
     async with services.db.session() as s:
-        h = await _visible_handoff(s, c.scope, handoff_id)
-        if not _may_manage(c.scope, h) and h.status == "claimed":
-            raise ApiError(403, "只有认领的社工或督导可以结束", "only the claiming worker or a supervisor may close")
-        await handoff_service.close_handoff(s, h, outcome=body.outcome, by_staff_id=c.scope.staff_id,
-                                            now=now_of(services))
+        with _desk_errors():
+            h = await service.close(s, c.scope, handoff_id, body.outcome, now=now_of(services))
         return await handoff_json(s, h)
+
+
+@router.get("/saved-answers", summary="Your saved answers and the shared ones")
+async def saved_answers(request: Request, c: Caller = Depends(caller)):
+    not_viewer(c)
+    async with services_of(request).db.session() as s:
+        return {"saved_answers": [{"name": a.name, "text": a.text, "shared": a.staff_id is None}
+                                  for a in await service.list_saved(s, c.scope)]}
+
+
+class SavedAnswerIn(BaseModel):
+    name: str = Field(..., min_length=1, max_length=64)
+    text: str = Field(..., min_length=1, max_length=4000)
+    shared: bool = Field(False, description="admins: a shared answer for everyone")
+
+
+@router.put("/saved-answers", summary="Keep a saved answer ({name} {village} {case} are filled in when sent)")
+async def put_saved_answer(body: SavedAnswerIn, request: Request, c: Caller = Depends(caller)):
+    writer(c)
+    async with services_of(request).db.session() as s:
+        with _desk_errors():
+            a = await service.save_answer(s, c.scope, body.name, body.text, shared=body.shared)
+        return {"name": a.name, "text": a.text, "shared": a.staff_id is None}

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from bot.api.common import now_of, services_of
+from bot.api.common import services_of
 from bot.authz import AuthError
-from bot.web.rendering import back_to, message_page, page_caller, render, texts, to_signin
-from storage import desk_notes
-from storage.models import SavedAnswer
+from bot.web.rendering import back_to, lang_of, message_page, page_caller, render, texts, to_signin
+from bot.desk import service as desk
 
 router = APIRouter(include_in_schema=False)
 
 
 async def _page(request: Request, who, *, error: str = "", status_code: int = 200):
     async with services_of(request).db.session() as s:
-        found = await desk_notes.answers_for(s, who.scope.staff_id)
+        found = await desk.list_saved(s, who.scope)
     done = texts(request)["done"].get(request.query_params.get("done", ""), "")
     return render(request, "answers.html", status_code, who=who, error=error, done=done,
-                  own=[a for a in found if a.owner_staff_id is not None],
-                  shared=[a for a in found if a.owner_staff_id is None], is_admin=who.scope.is_admin)
+                  own=[a for a in found if a.staff_id is not None],
+                  shared=[a for a in found if a.staff_id is None], is_admin=who.scope.is_admin)
 
 
 @router.get("/answers")
@@ -51,11 +50,10 @@ async def save(request: Request):
     services = services_of(request)
     try:
         async with services.db.session() as s:
-            await desk_notes.save_answer(s, owner_staff_id=None if shared else who.scope.staff_id,
-                                         name=str(form.get("name", "")), text=str(form.get("text", "")),
-                                         actor=who.scope.actor, now=now_of(services))
-    except desk_notes.DeskNoteError as exc:
-        return await _page(request, who, error=str(exc), status_code=422)
+            await desk.save_answer(s, who.scope, str(form.get("name", "")), str(form.get("text", "")),
+                                   shared=shared)
+    except desk.DeskError as exc:
+        return await _page(request, who, error=exc.zh if lang_of(request) == "zh" else exc.en, status_code=422)
     return back_to("/answers?done=saved")
 
 
@@ -64,11 +62,9 @@ async def delete(answer_id: int, request: Request):
     form, who = await _form_caller(request)
     if who is None:
         return message_page(request, 403, texts(request)["csrf"])
-    async with services_of(request).db.session() as s:
-        answer = await s.get(SavedAnswer, answer_id)
-        mine = answer is not None and (answer.owner_staff_id == who.scope.staff_id or (
-            answer.owner_staff_id is None and who.scope.is_admin))
-        if not mine:
-            return message_page(request, 404, texts(request)["not_found"], who)
-        await desk_notes.delete_answer(s, answer, actor=who.scope.actor)
+    try:
+        async with services_of(request).db.session() as s:
+            await desk.delete_answer(s, who.scope, answer_id)
+    except desk.DeskError:
+        return message_page(request, 404, texts(request)["not_found"], who)
     return back_to("/answers?done=deleted")

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from bot import authz
 from bot.api.common import now_of, services_of
 from bot.authz import AuthError, Caller
+from bot.desk import service as desk
 from bot.media import MediaStore
 from bot.web import handoff_actions as actions
 from bot.web import casework, listing, live
@@ -32,9 +33,10 @@ from bot.web.rendering import (
     texts,
     to_signin,
 )
-from storage import audit, desk_notes
+from storage import audit, routing
 from storage.cases import OPEN_STATUSES
 from storage.models import Area, Handoff, Message, NeedRequest, Person, Staff
+from storage.routing import DeskRules
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,9 +75,35 @@ async def home(request: Request):
                 authz.case_filter(scope), NeedRequest.status.in_(OPEN_STATUSES)))).scalar_one()
             counts = {"handoffs": handoffs, "cases": cases}
             overdue = await casework.overdue_tasks(s, scope, now_of(services_of(request)))
+        duty = None
+        if scope.role in ("worker", "supervisor"):
+            services = services_of(request)
+            now, tz = now_of(services), DeskRules.from_settings(services.settings).tz
+            overridden = bool(staff.duty_override and staff.duty_override_until and now < staff.duty_override_until)
+            duty = {"on": routing.is_on_duty(staff, now, tz), "until": staff.duty_override_until if overridden else None}
     fragments = await _home_fragments(request, who) if not scope.is_viewer else {}
+    done = texts(request)["done"].get(request.query_params.get("done", ""), "")
     return render(request, "home.html", who=who, staff=staff, role=scope.role, areas=areas, counts=counts,
-                  fragments=fragments, overdue=overdue, cw=CW[lang_of(request)])
+                  fragments=fragments, overdue=overdue, cw=CW[lang_of(request)], duty=duty, done=done)
+
+
+@router.post("/duty")
+async def duty(request: Request):
+    """The home page's switch: on or off duty until the next shift starts or ends (as /duty)."""
+    form = await request.form()
+    try:
+        who = await page_caller(request, form_csrf=str(form.get("csrf_token", "")))
+    except AuthError:
+        return message_page(request, 403, texts(request)["csrf"])
+    if who is None:
+        return to_signin(request)
+    if who.scope.role not in ("worker", "supervisor"):
+        return _not_found(request, who)
+    services = services_of(request)
+    async with services.db.session() as s:
+        await desk.set_duty(s, who.scope, form.get("on") == "1", now=now_of(services),
+                            rules=DeskRules.from_settings(services.settings))
+    return back_to("/?done=duty")
 
 
 async def _queue_fragments(request: Request, who: Caller) -> dict[str, str]:
@@ -147,7 +175,7 @@ async def _conversation(request: Request, who: Caller, handoff_id: int, *, error
         context = dict(
             h=h, row=row, history_html=await _history_html(request, s, h), seen=_seen(h),
             state_html=await _state_html(request, s, h, seen=_seen(h)), notes=await listing.notes(s, h),
-            answers=await desk_notes.answers_for(s, who.scope.staff_id), case=await listing.case_number(s, h),
+            answers=await desk.list_saved(s, who.scope), case=await listing.case_number(s, h),
             targets=await listing.transfer_targets(s, h) if h.status != "closed" else [],
             attachments=[listing.shown(h.id, 0, i, a) for i, a in enumerate(h.attachments or [])
                          if isinstance(a, dict)],
@@ -243,7 +271,7 @@ async def _act(request: Request, handoff_id: int, done: str, run):
                 return _not_found(request, who)
             await run(s, who, h, form, now_of(services))
     except actions.Refused as refused:
-        return await _conversation(request, who, handoff_id, error=t["errors"][refused.key].format(who=refused.who),
+        return await _conversation(request, who, handoff_id, error=refused.message(t["errors"], lang_of(request)),
                                    status_code=refused.status, audit_read=False)
     return back_to(f"/handoffs/{handoff_id}?done={done}")
 
@@ -260,7 +288,7 @@ async def reply(handoff_id: int, request: Request):
     async def run(s, who, h, form, now):
         answer = str(form.get("answer", "")).strip()
         if answer.isdigit():
-            await actions.reply_saved(s, who.scope, h, int(answer), now=now, case=await listing.case_number(s, h))
+            await actions.reply_saved(s, who.scope, h, int(answer), now=now)
         else:
             await actions.reply(s, who.scope, h, str(form.get("text", "")), now=now)
     return await _act(request, handoff_id, "reply", run)
@@ -278,6 +306,20 @@ async def transfer(handoff_id: int, request: Request):
     async def run(s, who, h, form, now):
         await actions.transfer(s, who.scope, h, str(form.get("to", "")).strip())
     return await _act(request, handoff_id, "transfer", run)
+
+
+@router.post("/handoffs/{handoff_id}/release")
+async def release(handoff_id: int, request: Request):
+    async def run(s, who, h, form, now):
+        await actions.release(s, who.scope, h, now=now, rules=DeskRules.from_settings(services_of(request).settings))
+    return await _act(request, handoff_id, "release", run)
+
+
+@router.post("/handoffs/{handoff_id}/status")
+async def status(handoff_id: int, request: Request):
+    async def run(s, who, h, form, now):
+        await actions.set_status(s, who.scope, h, str(form.get("status", "")), now=now)
+    return await _act(request, handoff_id, "status", run)
 
 
 @router.post("/handoffs/{handoff_id}/close")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import authz
 from bot.authz import StaffScope
-from storage import desk_notes
 from storage import handoffs as handoff_service
+from storage import routing
 from storage.messages import recent_history
 from storage.models import Area, Handoff, NeedRequest, Person, Staff
 
@@ -138,7 +139,7 @@ class Note:
 
 
 async def notes(s: AsyncSession, h: Handoff) -> list[Note]:
-    return [Note(await _staff_name(s, n.staff_id), n.text, n.created_at) for n in await desk_notes.notes_for(s, h.id)]
+    return [Note(await _staff_name(s, n.staff_id), n.text, n.created_at) for n in await handoff_service.notes(s, h.id)]
 
 
 async def case_number(s: AsyncSession, h: Handoff) -> str:
@@ -156,7 +157,7 @@ async def transfer_targets(s: AsyncSession, h: Handoff) -> list[Staff]:
         if st.id == h.claimed_by_staff_id:
             continue
         scope = await authz.scope_for(s, st)
-        if scope.can_write and authz.covers_area(scope, h.village_id):
+        if scope.can_write and authz.covers_handoff_area(scope, h.village_id):
             found.append(st)
     return found
 
@@ -168,9 +169,11 @@ class WorkerLoad:
     role: str
     on_duty: bool
     open: int
+    override: str = ""  # "on" | "off": set by /duty or the home page's switch, until `until`
+    until: datetime | None = None
 
 
-async def workers(s: AsyncSession, scope: StaffScope, *, now: datetime) -> list[WorkerLoad]:
+async def workers(s: AsyncSession, scope: StaffScope, *, now: datetime, tz: ZoneInfo) -> list[WorkerLoad]:
     """Workers and supervisors whose areas meet the caller's (admins: everyone), with the number
     of handoffs each has claimed and whether they are on duty now."""
     loads = dict((await s.execute(
@@ -183,6 +186,9 @@ async def workers(s: AsyncSession, scope: StaffScope, *, now: datetime) -> list[
             continue
         if not scope.is_admin and not (other.covered & scope.covered):
             continue
+        overridden = bool(st.duty_override and st.duty_override_until and now < st.duty_override_until)
         found.append(WorkerLoad(st.username, st.display_name or st.username, other.role,
-                                handoff_service.on_duty(st, now), int(loads.get(st.id, 0))))
+                                routing.is_on_duty(st, now, tz), int(loads.get(st.id, 0)),
+                                st.duty_override if overridden else "",
+                                st.duty_override_until if overridden else None))
     return found

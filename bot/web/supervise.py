@@ -8,6 +8,8 @@ from bot.api.common import now_of, services_of
 from bot.authz import Caller
 from bot.web import listing, live
 from bot.web.rendering import lang_of, message_page, not_signed_in, page_caller, render, render_fragment, texts, to_signin
+from storage import routing
+from storage.routing import DeskRules
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,11 +22,14 @@ async def _fragments(request: Request, who: Caller) -> dict[str, str] | None:
     if not _allowed(who):
         return None
     t, lang, now = texts(request), lang_of(request), now_of(services_of(request))
+    rules = DeskRules.from_settings(services_of(request).settings)
     async with services_of(request).db.session() as s:
         found = await listing.rows(s, who.scope, now=now, lang=lang, t=t)
-        loads = await listing.workers(s, who.scope, now=now)
+        loads = await listing.workers(s, who.scope, now=now, tz=rules.tz)
+        rota = [(shift, staff.display_name or staff.username) for shift, staff in await routing.on_call_rota(s, now)]
     return {"queue": render_fragment(request, "_rows.html", rows=found, list_id="queue-list", show_status=True),
-            "workers": render_fragment(request, "_workers.html", workers=loads)}
+            "workers": render_fragment(request, "_workers.html", workers=loads),
+            "rota": render_fragment(request, "_rota.html", rota=rota, now=now)}
 
 
 @router.get("/supervise")

@@ -3,14 +3,12 @@ the conversation, emergencies (hotlines first, then every on-duty worker is page
 voice notes the bot cannot understand."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-from sqlalchemy import Row, select
+from datetime import datetime
 
 from flows.mission.common import local_time, localized, pick
 from flows.registry import ActionContext, action
-from storage import handoffs, policies
-from storage.messages import recent_lines
+from storage import handoffs, policies, routing, timers
+from storage.messages import recent_history
 from storage.models import Staff
 
 NORMAL_WAIT_MINUTES = 30
@@ -47,27 +45,13 @@ SITUATIONS_BY_KIND = {
 LIFE_NUMBERS = ("110", "120")  # shown whenever a life may be in danger
 
 
-async def _staff(ctx: ActionContext) -> list[Row]:
-    """The active workers' and supervisors' duty hours (rows with `.roles` and `.on_duty`, all
-    that availability reads: no Staff objects, so no select-in load of their areas)."""
-    rows = await ctx.session.execute(select(Staff.roles, Staff.on_duty).where(Staff.active.is_(True)))
-    return [s for s in rows if {"worker", "supervisor"} & set(s.roles or [])]
+async def _staff(ctx: ActionContext) -> list[Staff]:
+    return [s for s in await routing.desk_staff(ctx.session) if {"worker", "supervisor"} & set(s.roles or [])]
 
 
-def _next_duty(staff: list[Row], now: datetime) -> datetime | None:
-    """The next moment (to the quarter hour, within a week) anyone is on duty."""
-    start = now.replace(second=0, microsecond=0)
-    start += timedelta(minutes=(15 - start.minute % 15) % 15)
-    for step in range(0, 7 * 24 * 4):
-        t = start + timedelta(minutes=15 * step)
-        if any(handoffs.on_duty(s, t) for s in staff):
-            return t
-    return None
-
-
-def _hours_text(staff: list[Row], locale: str) -> str:
-    duty = next((s.on_duty for s in staff if s.on_duty and not s.on_duty.get("always")), None)
-    duty = duty or handoffs.DEFAULT_DUTY
+def hours_text(staff: list[Staff], locale: str) -> str:
+    """Office hours in words: "周一到周五 08:30–17:30"."""
+    duty = routing.hours_of(staff)
     days = duty.get("days", [1, 2, 3, 4, 5])
     if sorted(days) == [1, 2, 3, 4, 5]:
         which = pick(locale, "周一到周五", "Monday to Friday")
@@ -90,20 +74,21 @@ async def staff_availability(ctx: ActionContext) -> dict:
         # result: on_duty, wait_minutes, next_time, hours
     """
     staff = await _staff(ctx)
-    now_on = any(handoffs.on_duty(s, ctx.now) for s in staff)
-    nxt = None if now_on else _next_duty(staff, ctx.now)
+    tz = _rules(ctx).tz
+    now_on = any(routing.is_on_duty(s, ctx.now, tz) for s in staff)
+    nxt = None if now_on else routing.next_on_duty(staff, ctx.now, tz)
     return {
         "on_duty": now_on,
         "wait_minutes": NORMAL_WAIT_MINUTES,
         "next_time": local_time(nxt, ctx.locale) if nxt else pick(ctx.locale, "上班后", "the next working day"),
-        "hours": _hours_text(staff, ctx.locale),
+        "hours": hours_text(staff, ctx.locale),
     }
 
 
 async def conversation_summary(ctx: ActionContext, limit: int = 8) -> str:
     """The last few things the person said, for the worker who picks the handoff up."""
     lines = []
-    for m in await recent_lines(ctx.session, ctx.person.id, limit=limit * 2):
+    for m in await recent_history(ctx.session, ctx.person.id, limit=limit * 2):
         if m.direction == "in" and m.text and not m.text.startswith("/"):
             lines.append(m.text.strip()[:200])
     if ctx.turn.text and not ctx.turn.text.startswith("/") and (not lines or lines[-1] != ctx.turn.text[:200]):
@@ -116,12 +101,49 @@ def _attachments(ctx: ActionContext) -> list[dict]:
             for a in ctx.turn.attachments]
 
 
+def _rules(ctx: ActionContext) -> routing.DeskRules:
+    return routing.DeskRules.from_settings(getattr(ctx.services, "settings", None))
+
+
+async def schedule_desk_timers(session, handoff, rules: routing.DeskRules, now: datetime) -> None:
+    """The handoff's clock: escalation after N working minutes (per priority), an honest
+    word to the villager after M, and — when nobody is on duty — an offer at the first
+    worker's shift. Handled on the leader (bot/desk/timers.py)."""
+    staff = await routing.desk_staff(session)
+    target = f"handoff:{handoff.id}"
+    escalate = routing.working_deadline(staff, now, rules.escalate_after(handoff.priority), rules.tz)
+    await timers.schedule(session, "desk_escalate", escalate, target=target,
+                          dedupe_key=f"desk_escalate:{handoff.id}:{handoff.priority}")
+    tell = routing.working_deadline(staff, now, rules.tell_villager_minutes, rules.tz)
+    await timers.schedule(session, "desk_tell_villager", tell, target=target, dedupe_key=f"desk_tell:{handoff.id}")
+    if not any(routing.is_on_duty(s, now, rules.tz) for s in staff):
+        first = routing.next_on_duty(staff, now, rules.tz)
+        if first is not None:
+            await timers.schedule(session, "desk_offer", first, target=target, dedupe_key=f"desk_offer:{handoff.id}")
+
+
+async def route_new_handoff(session, handoff, rules: routing.DeskRules, now: datetime) -> list[int]:
+    """Offer a new handoff: an emergency to everyone on duty in the county at once (out of
+    hours: the on-call shift, else the township's supervisor); others to the nearest level
+    with someone on duty, least loaded first, under the cap. Returns the staff ids reached."""
+    if handoff.priority == "emergency":
+        staff = [s for s in await routing.everyone_on_duty(session, handoff.village_id, now, rules.tz)
+                 if routing.is_on_duty(s, now, rules.tz)]
+        if not staff:
+            staff = await routing.out_of_hours_pager(session, handoff.village_id, now)
+        return await handoffs.offer(session, handoff, [s.id for s in staff], header="紧急求助")
+    staff = await routing.offer_order(session, handoff.village_id, now, rules.tz, cap=rules.max_open)
+    return await handoffs.offer(session, handoff, [s.id for s in staff])
+
+
 @action("open_handoff", args={"reason": "text?", "priority": "text?", "summary": "text?"})
 async def open_handoff(ctx: ActionContext, reason: str = "request", priority: str = "normal",
                        summary: str = "") -> dict:
     """Hand the person to a human. The summary gets the recent conversation appended; photos
-    and voice notes of this message are attached; the area's on-duty workers are paged
-    (an urgent handoff pages everyone on duty). The `handoff:` step runs this action.
+    and voice notes of this message are attached. Priority: `emergency` (also any handoff
+    with reason emergency) > `urgent` > `normal`. A new handoff is offered to on-duty workers
+    (routing: storage/routing.py) and gets its escalation timers. The `handoff:` step runs
+    this action.
 
         - handoff:
             reason: request
@@ -129,24 +151,32 @@ async def open_handoff(ctx: ActionContext, reason: str = "request", priority: st
             summary: {zh: "想找社工", en: "Wants a social worker"}
         # result: id, created, wait_minutes, on_duty, next_time
     """
-    priority = "urgent" if priority == "urgent" else "normal"
+    reason = str(reason or "request")[:32]
+    priority = "emergency" if reason == "emergency" or priority == "emergency" else (
+        "urgent" if priority == "urgent" else "normal")
     text = "\n".join(p for p in (str(summary or "").strip(), await conversation_summary(ctx)) if p)
     village_id = ctx.slots.get("village_id") if isinstance(ctx.slots.get("village_id"), int) else None
+    before = await handoffs.open_handoff_for(ctx.session, ctx.person.id)
+    old_priority = before.priority if before is not None else None
     handoff, created = await handoffs.open_handoff(
-        ctx.session, ctx.person.id, reason=str(reason or "request")[:32], priority=priority, summary=text[:4000],
+        ctx.session, ctx.person.id, reason=reason, priority=priority, summary=text[:4000],
         village_id=village_id, attachments=_attachments(ctx), now=ctx.now)
     if not created and ctx.turn.attachments:
         handoff.attachments = [*(handoff.attachments or []), *_attachments(ctx)]
     ctx.conversation.mode = "human"
+    rules = _rules(ctx)
     paged: list[int] = []
-    if created or priority == "urgent":
-        label = "紧急求助" if priority == "urgent" else "转人工"
-        page = f"{label} #{handoff.id}（{reason}）：{str(summary or '').strip()[:80]} 请在收件箱认领。"
-        paged = await handoffs.page_staff(ctx.session, handoff, page, now=ctx.now,
-                                          everyone_on_duty=priority == "urgent")
+    raised = not created and old_priority != handoff.priority
+    if (created or raised) and handoff.status == "waiting":
+        if raised:  # the sooner deadline of the new priority replaces the old one
+            await timers.cancel(ctx.session, kind="desk_escalate", target=f"handoff:{handoff.id}")
+        paged = await route_new_handoff(ctx.session, handoff, rules, ctx.now)
+        await schedule_desk_timers(ctx.session, handoff, rules, ctx.now)
+    elif raised and handoff.claimed_by_staff_id:
+        await handoffs.offer(ctx.session, handoff, [handoff.claimed_by_staff_id], header="紧急情况")
     availability = await staff_availability(ctx)
     return {"id": handoff.id, "created": created, "paged": len(paged),
-            "wait_minutes": URGENT_WAIT_MINUTES if priority == "urgent" else NORMAL_WAIT_MINUTES,
+            "wait_minutes": URGENT_WAIT_MINUTES if priority != "normal" else NORMAL_WAIT_MINUTES,
             "on_duty": availability["on_duty"], "next_time": availability["next_time"],
             "hours": availability["hours"]}
 

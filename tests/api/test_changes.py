@@ -77,7 +77,8 @@ async def test_claim_message_transfer_close(world):
         r = await sup.post(f"/api/handoffs/{hid}/close", json={"outcome": "已解答"})
         assert r.status_code == 200 and r.json()["status"] == "closed" and r.json()["outcome"] == "已解答"
     texts = [m.text for m in await _outbox(world)]
-    assert "您好，我是东坡村的社工" in texts and "插话" not in texts and len(texts) == 3  # claimed, answer, closed
+    assert "【社工w1工】您好，我是东坡村的社工" in texts and not any("插话" in t for t in texts)
+    assert len(texts) == 3  # claimed, answer, closed
 
 
 async def test_an_admin_token_acts_as_its_account(world):

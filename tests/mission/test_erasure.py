@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from storage import activities, cases, handoffs
 from storage.erasure import erase_person
-from storage.models import (Activity, Area, AuditEntry, CaseEvent, ChannelIdentity, Enrollment, Handoff, Message,
-                            NeedRequest, Person)
+from storage.models import (Activity, Area, AuditEntry, CaseEvent, ChannelIdentity, Enrollment, Handoff,
+                            HandoffNote, Message, NeedRequest, Person, Staff)
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
 
@@ -40,7 +40,11 @@ async def test_erase_person_removes_personal_data_and_keeps_statistics(db, tmp_p
         s.add(Message(person_id=person.id, channel="rest", direction="in", text="我叫王小二",
                       attachments=[{"kind": "voice", "path": "voice/v1.amr"}]))
         s.add(Message(person_id=other.id, channel="rest", direction="in", text="别人的话"))
-        await handoffs.open_handoff(s, person.id, summary="王小二 13812345678", now=NOW)
+        h, _ = await handoffs.open_handoff(s, person.id, summary="王小二 13812345678", now=NOW)
+        s.add(Staff(username="w"))
+        await s.flush()
+        await handoffs.add_note(s, h, (await s.execute(select(Staff.id))).scalar_one(), "王小二家老人卧床", now=NOW)
+        person.watch_reason = "因病返贫风险"
         act = Activity(kind="training", title="巧娘班", starts_at=NOW + timedelta(days=3), capacity=1)
         s.add(act)
         await s.flush()
@@ -57,6 +61,7 @@ async def test_erase_person_removes_personal_data_and_keeps_statistics(db, tmp_p
     async with db.session() as s:
         person = await s.get(Person, ids[0])
         assert (person.display_name, person.phone, person.household) == ("", "", [])
+        assert person.watch_reason == "" and (await s.execute(select(HandoffNote.text))).scalar_one() == ""
         assert person.erased and person.erased_at == NOW and not person.consent_given and person.opted_out
         assert person.village_id is not None
         case = await s.get(NeedRequest, ids[1])

@@ -60,7 +60,7 @@ async def test_emergency_pages_every_worker_on_duty(runner):
     assert out[0].text.startswith("有危险请马上打电话") and "110" in out[0].text and "12338" in out[0].text
     person = await _person(runner, "sos")
     [handoff] = await _handoffs(runner, person.id)
-    assert handoff.priority == "urgent" and handoff.reason == "emergency"
+    assert handoff.priority == "emergency" and handoff.reason == "emergency"
     async with runner.services.db.session() as s:
         paged = set((await s.execute(select(OutboxMessage.staff_id).where(OutboxMessage.kind == "page"))).scalars())
     assert paged == on_duty_workers  # everyone on duty, whatever their area (Monday 10:00)
@@ -78,4 +78,4 @@ async def test_while_waiting_for_a_worker_messages_are_acknowledged_and_an_emerg
     out = await runner.send("wait", "我不想活了")
     assert any("12356" in o.text for o in out)  # the hotlines, although a handoff is open
     [handoff] = await _handoffs(runner, person.id)
-    assert handoff.priority == "urgent"
+    assert handoff.priority == "emergency"

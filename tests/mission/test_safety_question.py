@@ -55,7 +55,7 @@ async def test_unsure_gets_the_question_and_no_page_then_not_safe_pages_everyone
     assert replies[0]["text"].startswith("有危险请马上打电话") and "110" in replies[0]["text"]
     assert any("已通知所有值班社工" in r["text"] for r in replies)
     [handoff], paged, _ = await _state(runner, "u1")
-    assert (handoff.reason, handoff.priority) == ("emergency", "urgent")
+    assert (handoff.reason, handoff.priority) == ("emergency", "emergency")
     assert paged == on_duty
 
 
@@ -79,7 +79,7 @@ async def test_a_clear_emergency_pages_at_once(runner):
     assert replies[0]["text"].startswith("If anyone is in danger, call now") and "12356" in replies[0]["text"]
     assert not any("safe right now" in r["text"] for r in replies)
     [handoff], paged, _ = await _state(runner, "u3")
-    assert (handoff.reason, handoff.priority) == ("emergency", "urgent") and paged == on_duty
+    assert (handoff.reason, handoff.priority) == ("emergency", "emergency") and paged == on_duty
 
 
 async def test_in_human_mode_an_unsure_message_goes_to_the_worker_marked(runner):

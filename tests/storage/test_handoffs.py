@@ -30,7 +30,8 @@ async def test_open_claim_relay_close(db):
     async with db.session() as s:
         assert (await s.execute(select(Conversation.mode))).scalar_one() == "bot"
         texts = [o.text for o in (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars()]
-    assert texts[0] == "新求助" and "您好，我是社工" in texts and "结束" in texts[-1]
+    assert texts[0] == "新求助" and "【社工w1】您好，我是社工" in texts and "结束" in texts[-1]
+    assert texts[-1].endswith("这次帮到您了吗？1 满意 2 一般 3 不满意")
 
 
 async def test_exactly_one_claimer_wins(db_url):

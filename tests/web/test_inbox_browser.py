@@ -110,7 +110,8 @@ def test_new_handoff_appears_live_then_claim_reply_close(server, browser, artifa
     page.fill("#reply-text", reply)
     page.click("#reply-form button[type=submit]")
     page.wait_for_selector("#action-done")
-    wait_until(lambda: reply in villager_inbox(server.base, sender), 20, "the villager receives the reply over REST")
+    wait_until(lambda: reply in "\n".join(villager_inbox(server.base, sender)), 20,
+               "the villager receives the reply over REST, signed with the worker's name")
     page.wait_for_selector(f"#history .msg.staff >> text={reply}")
 
     # the villager answers; the worker sees it without reloading

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 from markupsafe import escape
@@ -18,8 +19,18 @@ from sqlalchemy import select
 
 from bot.authz import SESSION_COOKIE
 from bot.media import MediaStore
-from storage import staff_access
-from storage.models import AuditEntry, Handoff, HandoffNote, Message, OutboxMessage, Person, SavedAnswer, Staff
+from storage import routing, staff_access
+from storage.models import (
+    AuditEntry,
+    Handoff,
+    HandoffNote,
+    Message,
+    NeedRequest,
+    OutboxMessage,
+    Person,
+    SavedAnswer,
+    Staff,
+)
 from tests.api.helpers import sign_in
 
 SCRIPT_NAME = "<script>alert('x')</script>王<b>"
@@ -79,7 +90,7 @@ async def test_claim_reply_saved_answer_note_close_through_the_forms(world):
         async with world.db.session() as s:
             answer = (await s.execute(select(SavedAnswer).where(SavedAnswer.name == "问候"))).scalar_one()
             owner = (await s.execute(select(Staff).where(Staff.username == "w1"))).scalar_one()
-            assert answer.owner_staff_id == owner.id
+            assert answer.staff_id == owner.id
         r = await post_form(c, page_url, f"{page_url}/reply", answer=str(answer.id))
         assert r.status_code == 303
         r = await post_form(c, page_url, f"{page_url}/note", text="老人腿脚不便，要上门。")
@@ -97,10 +108,11 @@ async def test_claim_reply_saved_answer_note_close_through_the_forms(world):
         assert (h.status, h.outcome) == ("closed", "已安排上门")
         sent = [o.text for o in (await s.execute(select(OutboxMessage).where(
             OutboxMessage.recipient == "tg-1001").order_by(OutboxMessage.id))).scalars()]
-        assert "您好，我是社工，明天上午去您家看看。" in sent
-        assert any(t.startswith("村民p1您好，东坡村的事我记下了") for t in sent), sent  # {name}, {village} filled in
+        assert "【社工w1工】您好，我是社工，明天上午去您家看看。" in sent  # signed with the worker's name
+        assert any("村民p1您好，东坡村的事我记下了" in t for t in sent), sent  # {name}, {village} filled in
         assert any("结束" in t for t in sent)  # the villager is told the conversation ended
-        relayed = (await s.execute(select(Message).where(Message.text == "您好，我是社工，明天上午去您家看看。"))).scalar_one()
+        assert any("这次帮到您了吗" in t for t in sent)  # and asked how it went, as from the messenger
+        relayed = (await s.execute(select(Message).where(Message.text.contains("明天上午去您家看看")))).scalar_one()
         assert relayed.staff_id == owner.id and relayed.direction == "out"
         note = (await s.execute(select(HandoffNote).where(HandoffNote.handoff_id == hid))).scalar_one()
         assert note.text == "老人腿脚不便，要上门。"
@@ -263,7 +275,7 @@ async def test_saved_answers_own_and_shared(world):
         assert "我的" in own and "我的" not in shared
         async with world.db.session() as s:
             rows = {a.name: a for a in (await s.execute(select(SavedAnswer))).scalars()}
-        assert rows["办公时间"].owner_staff_id is None and rows["我的"].owner_staff_id is not None
+        assert rows["办公时间"].staff_id is None and rows["我的"].staff_id is not None
         token = csrf_of(page)
         assert (await w1.post(f"/answers/{rows['办公时间'].id}/delete", data={"csrf_token": token})).status_code == 404
         hid = world.ids["handoff_p1"]
@@ -281,7 +293,7 @@ async def test_saved_answers_own_and_shared(world):
     async with world.db.session() as s:
         assert {a.name for a in (await s.execute(select(SavedAnswer))).scalars()} == {"办公时间", "w3的"}
         sent = [o.text for o in (await s.execute(select(OutboxMessage).where(OutboxMessage.recipient == "tg-1001"))).scalars()]
-        assert "办公时间是周一到周五 8:30–17:30。" in sent and "w3 的话" not in sent
+        assert "【社工w1工】办公时间是周一到周五 8:30–17:30。" in sent and not any("w3 的话" in t for t in sent)
 
 
 async def test_live_queue_stream_sends_changed_fragments_only(world, monkeypatch):
@@ -313,3 +325,52 @@ async def test_live_conversation_says_when_someone_else_claimed_it(world, monkey
         await post_form(sup, f"/handoffs/{hid}", f"/handoffs/{hid}/claim")
         told = (await w1.get(stream_url)).text
         assert 'id="state-changed"' in told and "sup工" in told
+
+
+async def test_release_case_status_duty_and_the_on_call_rota_through_the_pages(world):
+    """The desk service's actions the messenger has, from the pages: release back to the queue,
+    the case's status (the villager is told), the duty switch, the rota on the supervisor's view."""
+    hid = world.ids["handoff_p1"]
+    page_url = f"/handoffs/{hid}"
+    async with world.db.session() as s:
+        h = await s.get(Handoff, hid)
+        case = (await s.execute(select(NeedRequest).where(NeedRequest.number == world.ids["case_p1"]))).scalar_one()
+        h.case_id = case.id
+        w1 = (await s.execute(select(Staff).where(Staff.username == "w1"))).scalar_one()
+        await routing.add_on_call(s, w1.id, world.clock() - timedelta(hours=1), world.clock() + timedelta(hours=8))
+    async with signed_in(world, "w1") as c:
+        await post_form(c, page_url, f"{page_url}/claim")
+        page = (await c.get(page_url)).text
+        assert 'id="release-form"' in page and 'id="status-form"' in page
+        r = await post_form(c, page_url, f"{page_url}/status", status="resolved")
+        assert r.status_code == 303 and r.headers["location"].endswith("done=status")
+        r = await post_form(c, page_url, f"{page_url}/release")
+        assert r.status_code == 303 and r.headers["location"].endswith("done=release")
+
+        home = (await c.get("/")).text
+        assert 'id="duty-form"' in home and re.search(r'id="duty-state" class="on"', home)
+        r = await post_form(c, "/", "/duty", on="0")
+        assert r.status_code == 303 and r.headers["location"] == "/?done=duty"
+        home = (await c.get("/")).text
+        assert re.search(r'id="duty-state" class="off"', home) and 'id="duty-until"' in home
+    async with signed_in(world, "sup") as sup:
+        page = (await sup.get("/supervise")).text
+        row = re.search(r'<tr data-username="w1">(.*?)</tr>', page, re.S).group(1)
+        assert "下班" in row and 'class="override"' in row  # off by hand, until the next shift boundary
+        rota = re.search(r'<ul class="rota" id="rota-list">(.*?)</ul>', page, re.S).group(1)
+        assert "w1工" in rota
+    async with signed_in(world, "viewer") as viewer:
+        page = await viewer.get("/")
+        assert 'id="duty-form"' not in page.text
+    async with world.db.session() as s:
+        h = await s.get(Handoff, hid)
+        assert h.status == "waiting" and h.claimed_by_staff_id is None
+        assert (await s.get(NeedRequest, h.case_id)).status == "resolved"
+        w1 = (await s.execute(select(Staff).where(Staff.username == "w1"))).scalar_one()
+        assert w1.duty_override == "off" and w1.duty_override_until is not None
+        sent = [o.text for o in (await s.execute(select(OutboxMessage).where(
+            OutboxMessage.recipient == "tg-1001"))).scalars()]
+        assert any(world.ids["case_p1"] in t for t in sent), sent  # the villager is told of the status
+    actions = await audit_actions(world, hid)
+    for action in ("handoff.claim", "handoff.status", "handoff.release"):
+        assert action in actions, actions

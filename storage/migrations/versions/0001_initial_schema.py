@@ -5,7 +5,7 @@ after they ship, so it is not split.)
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 20:31:14.114891
+Create Date: 2026-12-06 20:39:22.914782
 """
 from alembic import op
 import sqlalchemy as sa
@@ -100,6 +100,9 @@ def upgrade() -> None:
     sa.Column('roles', sa.JSON(), nullable=False),
     sa.Column('on_duty', sa.JSON(), nullable=False),
     sa.Column('phone', sa.String(length=32), nullable=False),
+    sa.Column('duty_override', sa.String(length=4), nullable=False),
+    sa.Column('duty_override_until', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('desk_handoff_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
     sa.Column('locked_until', storage.models.UTCDateTime(timezone=True), nullable=True),
@@ -186,6 +189,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_flow_versions')),
     sa.UniqueConstraint('flow_id', 'version', name=op.f('uq_flow_versions_flow_id_version'))
     )
+    op.create_table('on_call_shifts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=False),
+    sa.Column('starts_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_on_call_shifts_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_on_call_shifts'))
+    )
+    with op.batch_alter_table('on_call_shifts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_on_call_shifts_staff_id'), ['staff_id'], unique=False)
+
     op.create_table('people',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('display_name', sa.String(length=100), nullable=False),
@@ -196,6 +211,8 @@ def upgrade() -> None:
     sa.Column('consent_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('opted_out', sa.Boolean(), nullable=False),
     sa.Column('household', sa.JSON(), nullable=False),
+    sa.Column('watch_reason', sa.Text(), nullable=False),
+    sa.Column('watch_since', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('erased', sa.Boolean(), nullable=False),
     sa.Column('erased_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
@@ -241,16 +258,17 @@ def upgrade() -> None:
     )
     op.create_table('saved_answers',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('owner_staff_id', sa.Integer(), nullable=True),
-    sa.Column('name', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
     sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['owner_staff_id'], ['staff.id'], name=op.f('fk_saved_answers_owner_staff_id_staff')),
+    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_saved_answers_staff_id_staff')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_answers')),
-    sa.UniqueConstraint('owner_staff_id', 'name', name=op.f('uq_saved_answers_owner_staff_id_name'))
+    sa.UniqueConstraint('staff_id', 'name', name=op.f('uq_saved_answers_staff_id_name'))
     )
     with op.batch_alter_table('saved_answers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_saved_answers_owner_staff_id'), ['owner_staff_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_saved_answers_staff_id'), ['staff_id'], unique=False)
 
     op.create_table('staff_areas',
     sa.Column('staff_id', sa.Integer(), nullable=False),
@@ -503,6 +521,14 @@ def upgrade() -> None:
     sa.Column('claimed_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('escalated_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_reply_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_villager_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_worker_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('told_villager_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('offered_to', sa.JSON(), nullable=False),
+    sa.Column('skipped_by', sa.JSON(), nullable=False),
+    sa.Column('transfers', sa.Integer(), nullable=False),
+    sa.Column('satisfaction', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['need_requests.id'], name=op.f('fk_handoffs_case_id_need_requests')),
     sa.ForeignKeyConstraint(['claimed_by_staff_id'], ['staff.id'], name=op.f('fk_handoffs_claimed_by_staff_id_staff')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_handoffs_person_id_people')),
@@ -713,12 +739,16 @@ def downgrade() -> None:
     op.drop_table('staff_sessions')
     op.drop_table('staff_areas')
     with op.batch_alter_table('saved_answers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_saved_answers_owner_staff_id'))
+        batch_op.drop_index(batch_op.f('ix_saved_answers_staff_id'))
 
     op.drop_table('saved_answers')
     op.drop_table('policy_versions')
     op.drop_table('policy_overrides')
     op.drop_table('people')
+    with op.batch_alter_table('on_call_shifts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_on_call_shifts_staff_id'))
+
+    op.drop_table('on_call_shifts')
     op.drop_table('flow_versions')
     op.drop_table('api_tokens')
     op.drop_table('agencies')

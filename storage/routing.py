@@ -1,0 +1,270 @@
+"""Who is asked to take a handoff: duty hours, the `/duty` override, the on-call rota, and the
+order of offers (village → township → county, least loaded first, a cap of open handoffs).
+
+Duty follows each worker's hours (`Staff.on_duty`, local time in XIANGZHU_TIMEZONE);
+`/duty on|off` overrides them until the worker's next shift boundary (the next start or end
+of their hours). Out of hours nobody is offered anything; an emergency pages the on-call
+shift (the rota admins keep), else the township's supervisor.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.areas import ancestors
+from storage.models import Area, Handoff, OnCallShift, Staff, StaffArea
+
+DEFAULT_DUTY = {"days": [1, 2, 3, 4, 5], "start": "08:30", "end": "17:30"}
+DESK_ROLES = {"worker", "supervisor", "admin"}
+
+
+def _hours(staff: Staff) -> dict:
+    return staff.on_duty or DEFAULT_DUTY
+
+
+def scheduled_on_duty(staff: Staff, now: datetime, tz: ZoneInfo) -> bool:
+    """Whether `now` falls in the staff member's hours (ISO weekdays, local times)."""
+    duty = _hours(staff)
+    if duty.get("always"):
+        return True
+    local = now.astimezone(tz)
+    if local.isoweekday() not in duty.get("days", DEFAULT_DUTY["days"]):
+        return False
+    start = time.fromisoformat(duty.get("start", DEFAULT_DUTY["start"]))
+    end = time.fromisoformat(duty.get("end", DEFAULT_DUTY["end"]))
+    return start <= local.time() < end
+
+
+def next_boundary(staff: Staff, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """The next moment after `now` the worker's shift starts or ends (within 8 days)."""
+    duty = _hours(staff)
+    if duty.get("always"):
+        return None
+    days = duty.get("days", DEFAULT_DUTY["days"])
+    start = time.fromisoformat(duty.get("start", DEFAULT_DUTY["start"]))
+    end = time.fromisoformat(duty.get("end", DEFAULT_DUTY["end"]))
+    local = now.astimezone(tz)
+    for offset in range(0, 9):
+        day = (local + timedelta(days=offset)).date()
+        if day.isoweekday() not in days:
+            continue
+        for t in (start, end):
+            moment = datetime.combine(day, t, tzinfo=tz)
+            if moment > local:
+                return moment
+    return None
+
+
+def is_on_duty(staff: Staff, now: datetime, tz: ZoneInfo) -> bool:
+    """Duty now: the `/duty` override while it lasts, else the hours."""
+    if not staff.active:
+        return False
+    if staff.duty_override and staff.duty_override_until is not None and now < staff.duty_override_until:
+        return staff.duty_override == "on"
+    return scheduled_on_duty(staff, now, tz)
+
+
+def set_duty(staff: Staff, on: bool, now: datetime, tz: ZoneInfo) -> datetime:
+    """`/duty on|off`: override the hours until the next shift boundary; returns that moment
+    (a week ahead for someone without hours)."""
+    until = next_boundary(staff, now, tz) or now + timedelta(days=7)
+    staff.duty_override, staff.duty_override_until = ("on" if on else "off"), until
+    return until
+
+
+def working_deadline(staff: list[Staff], start: datetime, minutes: int, tz: ZoneInfo) -> datetime:
+    """`minutes` working minutes after `start`: minutes in which someone of `staff` is on
+    their hours count; nights and weekends do not. Without anyone's hours, plain minutes."""
+    if not staff or minutes <= 0:
+        return start + timedelta(minutes=max(0, minutes))
+    t = start.replace(second=0, microsecond=0)
+    left = minutes
+    for _ in range(14 * 24 * 60):  # two weeks of minutes at most
+        if any(scheduled_on_duty(s, t, tz) for s in staff):
+            left -= 1
+            if left <= 0:
+                return t + timedelta(minutes=1)
+        t += timedelta(minutes=1)
+    return start + timedelta(minutes=minutes)
+
+
+async def desk_staff(session: AsyncSession) -> list[Staff]:
+    """Active staff who may take handoffs."""
+    rows = (await session.execute(select(Staff).where(Staff.active.is_(True)).order_by(Staff.id))).scalars()
+    return [s for s in rows if DESK_ROLES & set(s.roles or [])]
+
+
+async def open_loads(session: AsyncSession) -> dict[int, int]:
+    """Claimed handoffs per staff id."""
+    rows = await session.execute(select(Handoff.claimed_by_staff_id, func.count()).where(
+        Handoff.status == "claimed").group_by(Handoff.claimed_by_staff_id))
+    return {sid: n for sid, n in rows.all() if sid is not None}
+
+
+async def _assigned(session: AsyncSession) -> dict[int, set[int]]:
+    by_staff: dict[int, set[int]] = {}
+    for r in (await session.execute(select(StaffArea))).scalars():
+        by_staff.setdefault(r.staff_id, set()).add(r.area_id)
+    return by_staff
+
+
+@dataclass(frozen=True)
+class Tiers:
+    """The staff of a handoff's place, nearest first: the village's, the township's, the
+    county's (everyone on the desk in the county)."""
+
+    village: list[Staff]
+    township: list[Staff]
+    county: list[Staff]
+    township_ids: frozenset[int]
+
+    def ordered(self) -> list[list[Staff]]:
+        return [self.village, self.township, self.county]
+
+
+async def tiers_for(session: AsyncSession, village_id: int | None) -> Tiers:
+    """Who covers a village at each level. A handoff with no village belongs to the
+    townships' queues (every township; the demo has one): its township tier is everyone with
+    an area in a township, workers of its villages included."""
+    staff = await desk_staff(session)
+    assigned = await _assigned(session)
+    if village_id is not None:
+        chain = await ancestors(session, village_id)
+        village_ids = {a.id for a in chain if a.level == "village"}
+        township_ids = {a.id for a in chain if a.level == "township"}
+        county_ids = {a.id for a in chain if a.level == "county"}
+    else:
+        village_ids = set()
+        township_ids = set((await session.execute(select(Area.id).where(Area.level == "township"))).scalars())
+        county_ids = set((await session.execute(select(Area.id).where(Area.level == "county"))).scalars())
+    townships_under = set()
+    if county_ids:
+        townships_under = set((await session.execute(
+            select(Area.id).where(Area.parent_id.in_(county_ids)))).scalars())
+    villages_under = set()
+    if townships_under | township_ids:
+        villages_under = set((await session.execute(
+            select(Area.id).where(Area.parent_id.in_(townships_under | township_ids)))).scalars())
+    county_wide = county_ids | townships_under | villages_under
+    # no village: the township's queue, served by everyone with an area in the township
+    township_wide = township_ids if village_id is not None else township_ids | villages_under
+    village = [s for s in staff if assigned.get(s.id, set()) & village_ids]
+    township = [s for s in staff if assigned.get(s.id, set()) & township_wide and s not in village]
+    county = [s for s in staff if (assigned.get(s.id, set()) & county_wide or "admin" in (s.roles or []))
+              and s not in village and s not in township]
+    return Tiers(village, township, county, frozenset(township_ids))
+
+
+async def offer_order(session: AsyncSession, village_id: int | None, now: datetime, tz: ZoneInfo, *,
+                      cap: int, exclude: set[int] = frozenset()) -> list[Staff]:
+    """Whom to offer a handoff now: the nearest level that has anyone on duty under the cap,
+    least loaded first. Admins without areas are not offered (they see everything, serve nothing)."""
+    loads = await open_loads(session)
+    tiers = await tiers_for(session, village_id)
+    # no village: the township's queue only (those further out could not open it)
+    for tier in tiers.ordered() if village_id is not None else [tiers.township]:
+        ready = [s for s in tier if s.id not in exclude and is_on_duty(s, now, tz) and loads.get(s.id, 0) < cap
+                 and _may_take(s)]
+        if ready:
+            return sorted(ready, key=lambda s: (loads.get(s.id, 0), s.id))
+    return []
+
+
+def _may_take(staff: Staff) -> bool:
+    """Workers and supervisors serve (admins without those roles see everything, serve nothing)."""
+    return bool({"supervisor", "worker"} & set(staff.roles or []))
+
+
+async def everyone_on_duty(session: AsyncSession, village_id: int | None, now: datetime, tz: ZoneInfo) -> list[Staff]:
+    """Everyone on duty in the county, and the township's supervisors (on duty or not)."""
+    tiers = await tiers_for(session, village_id)
+    # paged, not only offered: a worker may not be able to claim a handoff outside their
+    # villages, but an emergency or a long wait is everyone's business
+    found = [s for tier in tiers.ordered() for s in tier
+             if is_on_duty(s, now, tz) and {"worker", "supervisor"} & set(s.roles or [])]
+    for s in await township_supervisors(session, village_id):
+        if s not in found:
+            found.append(s)
+    return found
+
+
+async def township_supervisors(session: AsyncSession, village_id: int | None) -> list[Staff]:
+    tiers = await tiers_for(session, village_id)
+    return [s for s in tiers.township + tiers.county if "supervisor" in (s.roles or [])
+            and (await _assigned(session)).get(s.id, set()) & tiers.township_ids]
+
+
+async def on_call_now(session: AsyncSession, now: datetime) -> list[Staff]:
+    rows = await session.execute(select(Staff).join(OnCallShift, OnCallShift.staff_id == Staff.id).where(
+        OnCallShift.starts_at <= now, OnCallShift.ends_at > now, Staff.active.is_(True)))
+    return list(dict.fromkeys(rows.scalars()))
+
+
+async def on_call_rota(session: AsyncSession, now: datetime, *, limit: int = 20) -> list[tuple[OnCallShift, Staff]]:
+    """The on-call shifts not yet over, soonest first, with their staff member."""
+    rows = await session.execute(select(OnCallShift, Staff).join(Staff, Staff.id == OnCallShift.staff_id)
+                                 .where(OnCallShift.ends_at > now).order_by(OnCallShift.starts_at).limit(limit))
+    return [(shift, staff) for shift, staff in rows.all()]
+
+
+async def add_on_call(session: AsyncSession, staff_id: int, starts_at: datetime, ends_at: datetime) -> OnCallShift:
+    if ends_at <= starts_at:
+        raise ValueError("结束时间要晚于开始时间 / the shift must end after it starts")
+    row = OnCallShift(staff_id=staff_id, starts_at=starts_at, ends_at=ends_at)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def out_of_hours_pager(session: AsyncSession, village_id: int | None, now: datetime) -> list[Staff]:
+    """Out of hours, an emergency pages the on-call shift, else the township's supervisors."""
+    return await on_call_now(session, now) or await township_supervisors(session, village_id)
+
+
+@dataclass(frozen=True)
+class DeskRules:
+    """The desk's settings (XIANGZHU_TIMEZONE and XIANGZHU_DESK_*), read from any settings
+    object that has them."""
+
+    tz: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    max_open: int = 5
+    escalate_minutes: tuple[tuple[str, int], ...] = (("emergency", 2), ("urgent", 10), ("normal", 30))
+    tell_villager_minutes: int = 60
+    no_reply_minutes: int = 15
+
+    @classmethod
+    def from_settings(cls, settings) -> "DeskRules":
+        d = cls()
+        g = lambda name, default: getattr(settings, name, default)  # noqa: E731
+        return cls(
+            tz=ZoneInfo(g("timezone", "Asia/Shanghai")),
+            max_open=int(g("desk_max_open", d.max_open)),
+            escalate_minutes=(("emergency", int(g("desk_escalate_emergency_minutes", 2))),
+                              ("urgent", int(g("desk_escalate_urgent_minutes", 10))),
+                              ("normal", int(g("desk_escalate_normal_minutes", 30)))),
+            tell_villager_minutes=int(g("desk_tell_villager_minutes", d.tell_villager_minutes)),
+            no_reply_minutes=int(g("desk_no_reply_minutes", d.no_reply_minutes)),
+        )
+
+    def escalate_after(self, priority: str) -> int:
+        return dict(self.escalate_minutes).get(priority, dict(self.escalate_minutes)["normal"])
+
+
+def hours_of(staff: list[Staff]) -> dict:
+    """The office hours to tell a villager: the first worker's own hours, else the default."""
+    return next((s.on_duty for s in staff if s.on_duty and not s.on_duty.get("always")), None) or DEFAULT_DUTY
+
+
+def next_on_duty(staff: list[Staff], now: datetime, tz: ZoneInfo) -> datetime | None:
+    """The next moment (to the quarter hour, within a week) anyone of `staff` is on duty."""
+    start = now.replace(second=0, microsecond=0)
+    start += timedelta(minutes=(15 - start.minute % 15) % 15)
+    for step in range(0, 7 * 24 * 4):
+        t = start + timedelta(minutes=15 * step)
+        if any(is_on_duty(s, t, tz) for s in staff):
+            return t
+    return None
