@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
 from storage.activities import ACTIVE, cancel_enrollment
-from storage.models import (CaseEvent, Conversation, Enrollment, Handoff, HandoffNote, Message, NeedRequest,
+from storage.models import (CaseEvent, Conversation, Enrollment, Flag, Handoff, HandoffNote, Message, NeedRequest,
                             OutboxMessage, Person)
 
 __all__ = ["ErasureReport", "erase_person"]
@@ -69,7 +69,9 @@ async def erase_person(session: AsyncSession, person_id: int, now: datetime, *,
         return report
 
     person.display_name, person.phone, person.household = "", "", []
-    person.watch_reason = ""
+    # flags keep their kind for the counts, not the reason (often health or income)
+    await session.execute(update(Flag).where(Flag.person_id == person_id)
+                          .values(reason="", cleared_at=func.coalesce(Flag.cleared_at, now)))
     person.consent_given, person.consent_at, person.opted_out = False, None, True
     person.erased, person.erased_at = True, now
 

@@ -99,8 +99,6 @@ class Person(Base):
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)  # reminders and broadcasts
     household: Mapped[list[Any]] = mapped_column(default=list)  # [{"relation": "child", "name": ...}]
     # a worker's `/flag REASON`: the household is watched for a return to poverty
-    watch_reason: Mapped[str] = mapped_column(Text, default="")
-    watch_since: Mapped[datetime | None]
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
     erased_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import authz
 from bot.authz import StaffScope
 from bot.errors import BotError
-from storage import audit, cases as case_store, handoffs as store, routing, saved_answers, timers
+from storage import audit, cases as case_store, flags, handoffs as store, routing, saved_answers, timers
 from storage import staff as staff_store
 from storage.models import Handoff, HandoffNote, NeedRequest, Person, SavedAnswer, Staff
 from storage.notify import notify_staff
@@ -346,15 +346,16 @@ STATUS_WORDS = {"处理中": "in_progress", "办理中": "in_progress", "等材�
 
 
 async def flag(session: AsyncSession, scope: StaffScope, handoff_id: int, reason: str, *, now: datetime) -> Person:
-    """Mark the villager's household for return-to-poverty watch."""
+    """Mark the villager's household for return-to-poverty watch (storage/flags.py): the
+    monthly check-in starts, as when the flag is set from the API."""
     _writer(scope)
     h = await _handoff(session, scope, handoff_id)
     if not reason.strip():
         raise DeskError("请写上关注的原因，例如：关注 因病返贫风险", "give a reason, e.g. /flag illness", 422)
-    person = await session.get(Person, h.person_id)
-    person.watch_reason, person.watch_since = reason.strip()[:1000], now
-    await audit.record(session, scope.actor, "person.flag", f"person:{person.id}", {"handoff": h.id})
-    return person
+    await flags.add_flag(session, h.person_id, flags.WATCH, reason=reason.strip()[:1000],
+                         staff_id=scope.staff_id, now=now)
+    await audit.record(session, scope.actor, "person.flag", f"person:{h.person_id}", {"handoff": h.id})
+    return await session.get(Person, h.person_id)
 
 
 # ── duty, saved answers, the supervisor's board ──────────────────────────────────────────

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from bot.scheduler import claim_and_run_timers, load_job_modules
-from storage import saved_answers
+from storage import flags, saved_answers
 from storage.models import (
     Area,
     AuditEntry,
@@ -60,6 +60,11 @@ async def outbox(runner, recipient: str) -> list[OutboxMessage]:
 
 async def texts(runner, recipient: str) -> list[str]:
     return [o.text for o in await outbox(runner, recipient)]
+
+
+async def flags_of_person(runner, person_id: int):
+    async with runner.services.db.session() as s:
+        return await flags.flags_of(s, person_id)
 
 
 async def handoff(runner, handoff_id: int) -> Handoff:
@@ -131,7 +136,8 @@ async def test_claim_relay_both_ways_commands_close_and_satisfaction(runner):
     assert {"handoff.claim", "handoff.message", "handoff.note", "handoff.case", "handoff.status", "person.flag",
             "handoff.close", "handoff.satisfaction"} <= set(actions)
     assert notes == ["老人卧床，家里困难"] and not any("卧床" in t for t in await texts(runner, "v1"))
-    assert person.watch_reason == "因病返贫风险"
+    watch = (await flags_of_person(runner, pid))
+    assert [(f.kind, f.reason) for f in watch] == [("return_to_poverty_watch", "因病返贫风险")]
 
 
 async def test_a_worker_outside_the_area_can_neither_claim_nor_read(runner):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from storage import activities, cases, handoffs
+from storage import activities, cases, flags, handoffs
 from storage.erasure import erase_person
 from storage.models import (Activity, Area, AuditEntry, CaseEvent, ChannelIdentity, Enrollment, Handoff,
                             HandoffNote, Message, NeedRequest, Person, Staff)
@@ -44,7 +44,7 @@ async def test_erase_person_removes_personal_data_and_keeps_statistics(db, tmp_p
         s.add(Staff(username="w"))
         await s.flush()
         await handoffs.add_note(s, h, (await s.execute(select(Staff.id))).scalar_one(), "王小二家老人卧床", now=NOW)
-        person.watch_reason = "因病返贫风险"
+        await flags.add_flag(s, person.id, flags.WATCH, reason="因病返贫风险", now=NOW)
         act = Activity(kind="training", title="巧娘班", starts_at=NOW + timedelta(days=3), capacity=1)
         s.add(act)
         await s.flush()
@@ -61,7 +61,8 @@ async def test_erase_person_removes_personal_data_and_keeps_statistics(db, tmp_p
     async with db.session() as s:
         person = await s.get(Person, ids[0])
         assert (person.display_name, person.phone, person.household) == ("", "", [])
-        assert person.watch_reason == "" and (await s.execute(select(HandoffNote.text))).scalar_one() == ""
+        assert (await s.execute(select(HandoffNote.text))).scalar_one() == ""
+        assert [(f.reason, f.cleared_at is not None) for f in await flags.flags_of(s, person.id, active_only=False)] == [("", True)]
         assert person.erased and person.erased_at == NOW and not person.consent_given and person.opted_out
         assert person.village_id is not None
         case = await s.get(NeedRequest, ids[1])

@@ -5,7 +5,7 @@ after they ship, so it is not split.)
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 20:39:22.914782
+Create Date: 2026-12-06 20:40:14.285032
 """
 from alembic import op
 import sqlalchemy as sa
@@ -211,8 +211,6 @@ def upgrade() -> None:
     sa.Column('consent_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('opted_out', sa.Boolean(), nullable=False),
     sa.Column('household', sa.JSON(), nullable=False),
-    sa.Column('watch_reason', sa.Text(), nullable=False),
-    sa.Column('watch_since', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('erased', sa.Boolean(), nullable=False),
     sa.Column('erased_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
