@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import authz
 from bot.api.common import now_of, services_of
 from bot.authz import AuthError, Caller, StaffScope
+from bot.errors import BotError
 from bot.web import listing
 from bot.web.casework_texts import CW
 from bot.web.rendering import back_to, lang_of, message_page, page_caller, render, texts, to_signin
@@ -156,7 +157,7 @@ async def case_page(number: str, request: Request):
     return await _detail(request, who, number)
 
 
-class _Refused(Exception):
+class _Refused(BotError):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message

@@ -89,6 +89,7 @@ def shot(page, name: str) -> None:
 
 
 def no_horizontal_scroll(page) -> None:
+    page.wait_for_load_state("load")  # stylesheets applied: under load the list can be measured unstyled
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page is {width}px wide at 375px"
 
