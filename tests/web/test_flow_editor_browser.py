@@ -70,6 +70,8 @@ def server(emulator, tmp_path_factory):
 @pytest.fixture
 def page():
     if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is missing (make test installs Debian's chromium)")
         pytest.skip("Chromium is not installed")
     from playwright.sync_api import sync_playwright
 
