@@ -298,7 +298,7 @@ async def satisfaction(s: AsyncSession, w: Window, visible: ColumnElement[bool],
         visible, w.in_areas(Handoff.village_id), Handoff.satisfaction.is_not(None),
         Handoff.created_at >= w.since, Handoff.created_at < w.until))
     scores = [v for (v,) in found.all()]
-    rows = [{"rating": words[k], "count": scores.count(k)} for k in (1, 2, 3)]
+    rows = [{"rating": words[k], "count": scores.count(k)} for k in (1, 2, 3)] if scores else []
     chart = {"kind": "pie", "x": [r["rating"] for r in rows], "stack": False,
              "series": [{"name": "", "data": [r["count"] for r in rows]}]}
     return Table("satisfaction", _columns(("rating", "评价", "rating"), ("count", "次数", "answers")), rows, chart)

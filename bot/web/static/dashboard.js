@@ -1,20 +1,21 @@
 /* Draws each dashboard chart with Apache ECharts (served from /static/vendor) from the JSON in
    its data-chart attribute: {"kind": "bar"|"line"|"pie", "x": [...], "series": [{"name", "data"}],
-   "stack": bool}. No inline script: the page's CSP allows scripts from this origin only. */
+   "stack": bool}. No inline script: the page's CSP allows scripts from this origin only, and
+   tooltips are drawn on the canvas (renderMode "richText"), as HTML tooltips carry inline styles. */
 (function () {
   "use strict";
 
   function option(spec) {
     if (spec.kind === "pie") {
       return {
-        tooltip: { trigger: "item" },
+        tooltip: { trigger: "item", renderMode: "richText" },
         legend: { type: "scroll", bottom: 0 },
         series: [{ type: "pie", radius: ["35%", "65%"], top: 0, bottom: 30,
           data: spec.x.map(function (name, i) { return { name: name, value: spec.series[0].data[i] }; }) }]
       };
     }
     return {
-      tooltip: { trigger: "axis", confine: true },
+      tooltip: { trigger: "axis", confine: true, renderMode: "richText" },
       legend: { type: "scroll", top: 0 },
       grid: { left: 8, right: 12, top: 36, bottom: 8, containLabel: true },
       xAxis: { type: "category", data: spec.x, axisLabel: { hideOverlap: true } },
