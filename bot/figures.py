@@ -41,10 +41,7 @@ HARDSHIPS = ("income_dropped", "illness", "disaster")
 
 WORDS = {
     "zh": {
-        "case_status": {"new": "新", "assigned": "已安排", "in_progress": "处理中", "waiting": "等材料",
-                        "resolved": "已解决", "closed": "已结案"},
         "referral": {"sent": "已转介", "accepted": "已接收", "done": "已办好", "declined": "已拒绝"},
-        "priority": {"emergency": "危急", "urgent": "紧急", "normal": "普通"},
         "enrollment": {"confirmed": "已报名", "waitlisted": "候补", "offered": "候补让位中", "attended": "已出席",
                        "cancelled": "已取消"},
         "satisfaction": {1: "满意", 2: "一般", 3: "不满意"},
@@ -53,10 +50,7 @@ WORDS = {
         "hardship": {"fine": "都还好", "income_dropped": "收入减少", "illness": "大病或意外", "disaster": "受灾"},
     },
     "en": {
-        "case_status": {"new": "new", "assigned": "assigned", "in_progress": "in progress", "waiting": "waiting",
-                        "resolved": "resolved", "closed": "closed"},
         "referral": {"sent": "sent", "accepted": "accepted", "done": "done", "declined": "declined"},
-        "priority": {"emergency": "emergency", "urgent": "urgent", "normal": "normal"},
         "enrollment": {"confirmed": "signed up", "waitlisted": "waitlisted", "offered": "seat offered",
                        "attended": "attended", "cancelled": "cancelled"},
         "satisfaction": {1: "satisfied", 2: "so-so", 3: "not satisfied"},

@@ -53,6 +53,7 @@ async def busy(world):
                                               answers={"income_dropped": key == "p3"}, now=NOW + timedelta(hours=1))
             h = await s.get(Handoff, world.ids[f"handoff_{key}"])
             h.first_reply_at = NOW + timedelta(minutes=12 if key == "p1" else 30)
+            h.satisfaction = 1 if key == "p1" else None
         for e in (await s.execute(select(Enrollment))).scalars():
             e.created_at = NOW - timedelta(days=1)  # signed up yesterday, for the activity next week
         p1 = await s.get(Person, world.ids["p1"])
@@ -139,6 +140,9 @@ async def test_totals_stay_within_the_callers_areas(busy):
         needs = parse(await c.get("/api/exports/totals/needs.csv"))
         assert column(needs, "村") == ["东坡村"] and column(needs, "个案数") == ["1"]
         assert column(needs, "类别") == ["看病"] and column(needs, "月份") == ["2026-11"]
+        rated = parse(await c.get("/api/exports/totals/satisfaction.csv"))
+        assert list(zip(column(rated, "评价"), column(rated, "次数"))) == [("满意", "1"), ("一般", "0"), ("不满意", "0")]
+        assert parse(await c.get("/api/exports/totals/satisfaction.csv", params={"area": "v1", "to": "2026-11-01"})) == []
         reply = parse(await c.get("/api/exports/totals/first_reply.csv"))
         assert column(reply, "中位数") == ["12.0"]
         other = await c.get("/api/exports/totals/needs.csv", params={"area": "v3"})
