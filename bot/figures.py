@@ -120,12 +120,20 @@ class Table:
         return [[row.get(key, "") for key, _, _ in self.columns] for row in self.rows]
 
     def csv_text(self) -> str:
-        """UTF-8 with a byte-order mark, so Excel opens the Chinese intact; headers "中文 English"."""
+        """UTF-8 with a byte-order mark, so Excel opens the Chinese intact; headers "中文 English".
+        A text that Excel would take for a formula (=, +, -, @ first) gets a leading
+        apostrophe: villagers' words never run as formulas (OWASP "CSV injection")."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow([f"{zh} {en}" for _, zh, en in self.columns])
-        writer.writerows(self.cells())
+        writer.writerows([[_inert(v) for v in row] for row in self.cells()])
         return "\ufeff" + out.getvalue()
+
+
+def _inert(value):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 async def _area_names(s: AsyncSession, lang: str) -> dict[int, str]:

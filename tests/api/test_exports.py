@@ -56,6 +56,8 @@ async def busy(world):
             h.satisfaction = 1 if key == "p1" else None
         for e in (await s.execute(select(Enrollment))).scalars():
             e.created_at = NOW - timedelta(days=1)  # signed up yesterday, for the activity next week
+        case_p3 = await get_case(s, world.ids["case_p3"])
+        case_p3.description = '=HYPERLINK("http://evil.example","看病难")'
         p1 = await s.get(Person, world.ids["p1"])
         p1.display_name = "李<script>阿婆"
     return world
@@ -82,6 +84,7 @@ async def test_admin_exports_records_with_chinese_intact_and_each_is_audited(bus
         assert column(cases, "村") == ["东坡村", "柳树村", "柳树村"]
         assert column(cases, "类别 ") == ["看病", "看病", "生活困难"]
         assert "p1 看病难" in column(cases, "情况")
+        assert column(cases, "情况")[1] == '\'=HYPERLINK("http://evil.example","看病难")'  # never a formula in Excel
 
         activities = parse(await c.get("/api/exports/activities.csv"))
         assert sorted(column(activities, "活动 ")) == ["巧娘班", "广场舞"]
