@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
@@ -157,6 +157,22 @@ async def open_tasks_for(session: AsyncSession, staff_id: int, *, today: date, o
         q = q.where(visible)
     rows = await session.execute(q.order_by(CaseTask.due_on, CaseTask.id))
     return [TaskRow(t, number, is_overdue(t, today)) for t, number in rows.all()]
+
+
+async def overdue_counts(session: AsyncSession, *, today: date) -> dict[int, int]:
+    """Per staff id: open tasks assigned to them past their day (the supervisor's view)."""
+    rows = await session.execute(select(CaseTask.assignee_staff_id, func.count()).where(
+        CaseTask.done_at.is_(None), CaseTask.due_on < today, CaseTask.assignee_staff_id.is_not(None))
+        .group_by(CaseTask.assignee_staff_id))
+    return {staff_id: n for staff_id, n in rows.all()}
+
+
+async def open_case_counts(session: AsyncSession) -> dict[int, int]:
+    """Per staff id: open cases assigned to them."""
+    rows = await session.execute(select(NeedRequest.assigned_staff_id, func.count()).where(
+        NeedRequest.status.in_(case_store.OPEN_STATUSES), NeedRequest.assigned_staff_id.is_not(None))
+        .group_by(NeedRequest.assigned_staff_id))
+    return {staff_id: n for staff_id, n in rows.all()}
 
 
 # ── finding cases ────────────────────────────────────────────────────────────────────────

@@ -101,7 +101,7 @@ async def record_checkin(session: AsyncSession, flag_id: int, *, person_id: int,
     flag.last_answer_at = now
     hard = [key for key in HARDSHIPS if answers.get(key)]
     await audit.record(session, f"person:{person_id}", "checkin.answer", f"flag:{flag.id}",
-                       {k: bool(answers.get(k)) for k in HARDSHIPS})
+                       {k: bool(answers.get(k)) for k in HARDSHIPS}, at=now)
     if not hard:
         return "fine", None
     person = await session.get(Person, person_id)
