@@ -43,7 +43,7 @@ WORDS = {
         "params": "地方参数（YAML，如 local_standard: 620）", "no_overrides": "没有地方规定。", "edit_area": "修改",
         "ask": "问问机器人", "question": "村民的问题", "village": "以哪个村的村民身份问", "any_village": "不知道村",
         "ask_button": "看看怎么回答", "answer": "机器人会这样回答", "ranking": "搜索排名（分数 ≥ {min} 时直接回答）",
-        "score": "分数", "applied": "用了这些地方规定", "read_only": "您可以查看；只有管理员可以修改和发布。",
+        "score": "分数", "named": "问题里直接提到", "applied": "用了这些地方规定", "read_only": "您可以查看；只有管理员可以修改和发布。",
         "line": "第 {n} 行", "problems": "有问题，没有发布：",
         "levels": {"village": "村", "township": "镇", "county": "县"},
         "fields": {"title": "名称", "summary": "一句话说明", "who_qualifies": "谁能申请", "what_you_get": "能得到什么",
@@ -61,7 +61,7 @@ WORDS = {
         "no_overrides": "No local facts.", "edit_area": "edit", "ask": "Ask the bot", "question": "A villager's question",
         "village": "Ask as a villager of", "any_village": "village unknown", "ask_button": "See the answer",
         "answer": "The bot would answer", "ranking": "Search ranking (answered at once from {min})", "score": "score",
-        "applied": "Local facts used", "read_only": "You can read; only admins edit and publish.", "line": "line {n}",
+        "named": "named in the question", "applied": "Local facts used", "read_only": "You can read; only admins edit and publish.", "line": "line {n}",
         "problems": "Not published; fix these:",
         "levels": {"village": "village", "township": "township", "county": "county"},
         "fields": {"title": "Title", "summary": "In one sentence", "who_qualifies": "Who qualifies",
@@ -168,30 +168,40 @@ async def ask(request: Request):
     q = request.query_params.get("q", "").strip()[:300]
     village = request.query_params.get("village", "").strip()[:64]
     services = services_of(request)
-    asked: dict[str, Any] = {"ranking": [], "replies": [], "error": "", "applied": []}
+    asked: dict[str, Any] = {"ranking": [], "replies": [], "error": "", "applied": [], "named": ""}
     async with services.db.session() as s:
         rows = await policies.current_policies(s)
         villages = [(a.code, _area_label(a, lang)) for a in await all_areas(s) if a.level == "village"]
         area = next((a for a in await all_areas(s) if a.code == village and a.level == "village"), None)
-        if q:
-            index = await policy_index(s, lang)
-            titles = {pv.policy_id: policies.localized(pv.title, lang) for pv in rows}
-            asked["ranking"] = [{"policy_id": h.policy_id, "title": titles.get(h.policy_id, h.policy_id),
-                                 "score": round(float(h.score), 2)} for h in index.search(q, k=5)]
-            if asked["ranking"]:
-                doc = await policy_overrides.resolve(s, asked["ranking"][0]["policy_id"],
-                                                     area.id if area else None, lang)
-                asked["applied"] = sorted({(o["area_name"], o["level"]) for o in (doc or {}).get("overrides", {})
-                                           .values()})
-            flow = await flow_store.current_version(s, "policy")
-    if q and flow is not None:
+        flow = await flow_store.current_version(s, "policy") if q else None
+    entities: list[dict] = []
+    if flow is not None:  # the answer through the real engine and NLU, rolled back
         try:
             out = await FlowSimulator(services).turn(SimRequest(
                 flow_id="policy", yaml=flow.yaml, text=q, persona=Persona(village=area.code if area else "",
                                                                          locale=lang)))
             asked["replies"] = [r["text"] for r in out["replies"]]
+            entities = out.get("entities") or []
         except SimulationError as exc:
             asked["error"] = str(exc)
+    if q:
+        async with services.db.session() as s:
+            index = await policy_index(s, lang)
+            titles = {pv.policy_id: policies.localized(pv.title, lang) for pv in rows}
+            # as flows/mission/policy.find_policy: a policy the NLU found named in the question comes first
+            entity = next((e.get("value") for e in entities if e.get("entity") == "policy"), None)
+            if isinstance(entity, str) and entity in index.docs and not index.named_as_status(q, entity):
+                asked["named"] = entity
+            hits = [h for h in index.search(q, k=5, policy_entity=entity) if h.policy_id != asked["named"]]
+            order = ([{"policy_id": entity, "title": titles.get(entity, entity), "score": None}]
+                     if asked["named"] else [])
+            asked["ranking"] = order + [{"policy_id": h.policy_id, "title": titles.get(h.policy_id, h.policy_id),
+                                         "score": round(float(h.score), 2)} for h in hits]
+            if asked["ranking"]:
+                doc = await policy_overrides.resolve(s, asked["ranking"][0]["policy_id"],
+                                                     area.id if area else None, lang)
+                asked["applied"] = sorted({(o["area_name"], o["level"]) for o in (doc or {}).get("overrides", {})
+                                           .values()})
     return render(request, "knowledge.html", who=who, k=_words(request), rows=rows, villages=villages,
                   can_edit=authz.can_edit_content(who.scope), asked=asked if q else None, q=q, village=village,
                   min_score=MIN_SCORE)

@@ -127,3 +127,47 @@ def test_add_a_hotline_and_the_emergency_reply_shows_it(server, browser, artifac
     assert "110" in reply
     assert not [p for p in problems if "Content Security Policy" in p or "dialog" in p], problems
     context.close()
+
+
+def test_publish_a_local_override_and_the_bot_answers_with_it(server, browser, artifacts):
+    context, page, problems = _phone(browser)
+    sign_in(page, server.base, *ADMIN)
+    page.click("#nav-knowledge")
+    page.click("#policy-list [data-policy-id='dibao'] a")
+    page.wait_for_selector("#override-form")
+    page.select_option("#override-area", label="东坡村（村）")
+    page.fill("#o-what_you_get", "【东坡村】低保每人每月 777 元，按家里收入差额补。")
+    page.fill("#o-effective_date", "2026-03-01")
+    assert no_sideways_scroll(page)
+    page.click("#override-form button[type=submit]")
+    page.wait_for_selector("#action-done")
+    assert "东坡村" in page.inner_text("#override-list")
+    assert no_sideways_scroll(page)
+    page.screenshot(path=str(artifacts / "policy-override-phone.png"), full_page=True)
+
+    page.click("#nav-knowledge")
+    page.fill("#ask-q", "低保一个月能领多少钱")
+    page.select_option("#ask-village", label="东坡村（村）")
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector("#ask-ranking li")
+    assert page.get_attribute("#ask-ranking li:first-child", "data-policy-id") == "dibao"
+    assert "777" in page.inner_text("#ask-answer")
+    assert no_sideways_scroll(page)
+    page.screenshot(path=str(artifacts / "policy-ask-phone.png"), full_page=True)
+
+    sender = "admin-policy-villager"
+    _replies(server.base, sender, "你好")
+    with sqlite3.connect(server.db_path, timeout=30) as db:
+        db.execute("UPDATE people SET village_id = (SELECT id FROM areas WHERE name = '东坡村') WHERE id = "
+                   "(SELECT person_id FROM channel_identities WHERE channel = 'rest' AND external_id = ?)", (sender,))
+    answer = _replies(server.base, sender, "低保一个月能领多少钱")
+    assert "777" in answer, answer
+    other = "admin-policy-elsewhere"
+    _replies(server.base, other, "你好")
+    with sqlite3.connect(server.db_path, timeout=30) as db:
+        db.execute("UPDATE people SET village_id = (SELECT id FROM areas WHERE name = '西坡村') WHERE id = "
+                   "(SELECT person_id FROM channel_identities WHERE channel = 'rest' AND external_id = ?)", (other,))
+    elsewhere = _replies(server.base, other, "低保一个月能领多少钱")
+    assert "低保" in elsewhere and "777" not in elsewhere, elsewhere
+    assert not [p for p in problems if "Content Security Policy" in p or "dialog" in p], problems
+    context.close()
