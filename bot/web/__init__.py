@@ -3,7 +3,7 @@ switch, phone-sized first. Sign-in (signin.py), the inbox (inbox.py: home, live 
 conversations and their forms), casework (casework.py: the case list and a case's plan,
 tasks, referrals and stage), saved answers (answers.py), the supervisor's view
 (supervise.py) and administration (activities.py,
-people.py, hotlines.py, knowledge.py); live parts by server-sent events (live.py).
+people.py, hotlines.py, knowledge.py, staff_accounts.py, areas.py); live parts by server-sent events (live.py).
 
 Front-end libraries (htmx and its SSE extension) come from the npm registry into
 bot/web/assets/node_modules (`make web-assets`) and are served from /static/vendor with our
@@ -19,7 +19,8 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.web import activities, answers, casework, hotlines, inbox, knowledge, offers, people, signin, supervise
+from bot.web import (activities, answers, areas, casework, hotlines, inbox, knowledge, offers, people, signin,
+                     staff_accounts, supervise)
 from bot.web.rendering import lang_of, page_caller, render, secret_key, to_signin
 
 __all__ = ["mount", "page_caller", "render", "secret_key", "lang_of", "to_signin", "VENDOR"]
@@ -52,7 +53,7 @@ def mount(app: FastAPI, services) -> None:
     if getattr(app.state, "services", None) is None:
         app.state.services = services
     for module in (signin, inbox, casework, answers, supervise, offers, activities, people, hotlines,
-                   knowledge):
+                   knowledge, staff_accounts, areas):
         app.include_router(module.router)
     _vendor_route(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
