@@ -171,3 +171,33 @@ def test_publish_a_local_override_and_the_bot_answers_with_it(server, browser, a
     assert "低保" in elsewhere and "777" not in elsewhere, elsewhere
     assert not [p for p in problems if "Content Security Policy" in p or "dialog" in p], problems
     context.close()
+
+
+def test_create_a_staff_account_and_every_admin_page_fits_a_phone(server, browser, artifacts):
+    context, page, problems = _phone(browser)
+    sign_in(page, server.base, *ADMIN)
+    page.click("#nav-staff")
+    page.fill("#new-username", "zhaoli")
+    page.fill("#new-display", "社工 赵丽")
+    page.check("#staff-new input[name=roles][value=worker]")
+    page.select_option("#new-areas", label="·· 西坡村")
+    page.fill("#new-start", "09:00")
+    page.fill("#new-end", "17:30")
+    assert no_sideways_scroll(page)
+    page.click("#staff-new button[type=submit]")
+    page.wait_for_selector("#action-done")
+    assert page.inner_text("#staff-name") == "社工 赵丽"
+    page.click("#invite-form button[type=submit]")
+    page.wait_for_selector("#invite-code")
+    assert no_sideways_scroll(page)
+    with sqlite3.connect(server.db_path, timeout=30) as db:
+        row = db.execute("SELECT roles, on_duty FROM staff WHERE username = 'zhaoli'").fetchone()
+    assert "worker" in row[0] and "17:30" in row[1]
+    for path in ("/areas", "/staff", "/hotlines", "/knowledge", "/knowledge/dibao", "/activities", "/people",
+                 "/activities/new", "/knowledge/ask?q=%E4%BD%8E%E4%BF%9D"):
+        page.goto(server.base + path)
+        page.wait_for_selector("main h1")
+        assert no_sideways_scroll(page), path
+    page.screenshot(path=str(artifacts / "areas-phone.png"), full_page=True)
+    assert not [p for p in problems if "Content Security Policy" in p or "dialog" in p], problems
+    context.close()
