@@ -104,3 +104,17 @@ async def test_only_admins_manage_staff_and_areas(world):
                 "start": "08:00", "end": "09:00"})
             assert r.status_code == 404, who
     assert (await _staff(world, "w1")).roles == ["worker"]
+
+
+async def test_administration_pages_switch_to_english(world):
+    aid, p1 = world.ids["activity_v1"], world.ids["p1"]
+    w1 = await _staff(world, "w1")
+    pages = {"/activities": "Activities", f"/activities/{aid}": "Roster", f"/activities/{aid}/attendance": "Attendance",
+             "/activities/new": "New activity", "/people": "Villagers", f"/people/{p1}": "Household",
+             f"/people/{p1}/erase": "Erase a villager", "/hotlines": "Emergency hotlines",
+             "/knowledge": "Policy knowledge base", "/knowledge/new": "New policy", "/staff": "Staff accounts",
+             f"/staff/{w1.id}": "Duty hours", "/areas": "Add an area"}
+    async with signed_in(world, "admin") as c:
+        for path, words in pages.items():
+            r = await c.get(path, params={"lang": "en"})
+            assert r.status_code == 200 and words in r.text and '<html lang="en">' in r.text, path
