@@ -1,7 +1,8 @@
 """Villagers on the staff web: search, a villager's record (the read is audited), consent,
 the opt-out of reminders and broadcasts, household members, the flag for monthly check-ins
-(storage/flags.py), and erasure on request with a confirmation step (storage/erasure.py,
-admins only; audited with counts, never content).
+(storage/flags.py), joining two identities of one person (storage/person_links.py; supervisors
+and admins, both records in their areas), and erasure on request with a confirmation step
+(storage/erasure.py, admins only; audited with counts, never content).
 
 Access: staff who cover the villager's village (bot/authz.can_see_person); anyone else gets
 404; viewers see no villager.
@@ -14,7 +15,7 @@ from bot import authz
 from bot.api.common import mask_phone, now_of, services_of
 from bot.web.guard import ADMIN, not_found, staff_caller
 from bot.web.rendering import back_to, lang_of, render
-from storage import audit, erasure, flags, person_admin
+from storage import audit, erasure, flags, person_admin, person_links
 from storage import cases as case_service
 from storage import people as people_service
 from storage.areas import all_areas
@@ -37,8 +38,12 @@ WORDS = {
         "relations": {"spouse": "配偶", "child": "子女", "parent": "父母", "grandchild": "孙辈",
                       "grandparent": "祖父母", "sibling": "兄弟姐妹", "other": "其他"},
         "done": {"consent": "同意状态已更新。", "opt": "通知设置已更新。", "household": "家庭成员已更新。",
-                 "flag": "已加入每月回访。", "unflag": "已结束监测。", "erased": "信息已删除。"},
-        "wrong_confirm": "编号不对，没有删除。",
+                 "flag": "已加入每月回访。", "unflag": "已结束监测。", "erased": "信息已删除。",
+                 "linked": "已合并。"},
+        "wrong_confirm": "编号不对，没有删除。", "link": "合并同一个人的另一个账号", "link_other": "另一个村民编号",
+        "link_check": "核对", "link_title": "合并两个账号",
+        "link_warning": "第二个账号的消息、个案、报名、标记和联系渠道都会并到第一个，第二个会被删除。",
+        "link_button": "确认合并", "linked": "已合并。", "keep": "保留", "joined": "并入",
     },
     "en": {
         "people": "Villagers", "search": "Find by name or phone", "find": "Find", "village": "Village",
@@ -58,8 +63,14 @@ WORDS = {
         "relations": {"spouse": "spouse", "child": "child", "parent": "parent", "grandchild": "grandchild",
                       "grandparent": "grandparent", "sibling": "sibling", "other": "other"},
         "done": {"consent": "Consent updated.", "opt": "Notices updated.", "household": "Household updated.",
-                 "flag": "Monthly check-ins started.", "unflag": "Watch ended.", "erased": "Erased."},
+                 "flag": "Monthly check-ins started.", "unflag": "Watch ended.", "erased": "Erased.",
+                 "linked": "Joined."},
         "wrong_confirm": "The number does not match; nothing was erased.",
+        "link": "Join another identity of this person", "link_other": "The other villager's number",
+        "link_check": "Check", "link_title": "Join two identities",
+        "link_warning": "The second one's messages, cases, sign-ups, flags and messenger accounts move to the first; "
+                        "the second is removed.", "link_button": "Join them", "linked": "Joined.", "keep": "Keep",
+        "joined": "Joined into it",
     },
 }
 
@@ -200,3 +211,43 @@ async def erase(person_id: int, request: Request):
         await erasure.erase_person(s, person.id, now_of(services), media_dir=services.settings.media_dir,
                                    actor=who.scope.actor)
     return back_to(f"/people/{person_id}?done=erased")
+
+
+LINKERS = ("admin", "supervisor")
+
+
+async def _pair(s, who, person_id: int, other: str) -> tuple[Person | None, Person | None]:
+    keep = await _visible(s, who, person_id)
+    theirs = await _visible(s, who, int(other)) if other.strip().isdigit() else None
+    return keep, theirs
+
+
+@router.get("/people/{person_id}/link")
+async def link_page(person_id: int, request: Request):
+    who, refused = await staff_caller(request, roles=LINKERS)
+    if refused:
+        return refused
+    async with services_of(request).db.session() as s:
+        keep, other = await _pair(s, who, person_id, request.query_params.get("other", ""))
+        channels = {p.id: await people_service.channels_of(s, p.id) for p in (keep, other) if p is not None}
+    if keep is None or other is None or keep.erased or other.erased or keep.id == other.id:
+        return not_found(request, who)
+    return render(request, "person_link.html", who=who, p=_words(request), keep=keep, other=other,
+                  channels=channels)
+
+
+@router.post("/people/{person_id}/link")
+async def link(person_id: int, request: Request):
+    form = await request.form()
+    who, refused = await staff_caller(request, form, roles=LINKERS)
+    if refused:
+        return refused
+    try:
+        async with services_of(request).db.session() as s:
+            keep, other = await _pair(s, who, person_id, str(form.get("other", "")))
+            if keep is None or other is None:
+                return not_found(request, who)
+            await person_links.link_people(s, keep.id, other.id, actor=who.scope.actor)
+    except person_links.LinkError as exc:
+        return await _detail(request, who, person_id, error=str(exc), status_code=422)
+    return back_to(f"/people/{person_id}?done=linked")

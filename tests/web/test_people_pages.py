@@ -107,3 +107,46 @@ async def test_people_pages_keep_to_areas_and_roles(world):
         assert (await c.get(f"/people/{p1}")).status_code == 404
     async with world.db.session() as s:
         assert not (await s.get(Person, p1)).opted_out and not (await s.get(Person, p3)).opted_out
+
+
+async def test_join_two_identities_of_one_person(world):
+    from storage import handoffs as handoff_service
+    from storage.models import ChannelIdentity, Conversation, Enrollment
+
+    p1, p3 = world.ids["p1"], world.ids["p3"]
+    async with world.db.session() as s:
+        p1_row = await s.get(Person, p1)
+        p1_row.phone = ""
+        other = Person(display_name="王大妈（微信）", village_id=p1_row.village_id, phone="13900001111",
+                       household=[{"relation": "child", "name": "小明"}])
+        busy = Person(display_name="另一个", village_id=p1_row.village_id)
+        s.add_all([other, busy])
+        await s.flush()
+        s.add_all([ChannelIdentity(channel="wechat", external_id="wx-1001", person_id=other.id),
+                   Message(person_id=other.id, channel="wechat", direction="in", text="我是王大妈"),
+                   Conversation(person_id=other.id)])
+        await handoff_service.open_handoff(s, busy.id, summary="也想找社工", now=world.clock())
+        other_id, busy_id = other.id, busy.id
+    url = f"/people/{p1}"
+    async with signed_in(world, "w1") as c:
+        assert (await c.get(f"{url}/link?other={other_id}")).status_code == 404  # workers do not join
+    async with signed_in(world, "sup") as c:
+        assert (await c.get(f"{url}/link?other={p3}")).status_code == 404  # p3 is outside the township
+        page = await c.get(f"{url}/link?other={other_id}")
+        assert page.status_code == 200 and "王大妈（微信）" in page.text and "wechat" in page.text
+        r = await post_form(c, f"{url}/link?other={busy_id}", f"{url}/link", other=str(busy_id))
+        assert r.status_code == 422 and "两边都有没结束的转人工对话" in r.text
+        r = await post_form(c, f"{url}/link?other={other_id}", f"{url}/link", other=str(other_id))
+        assert r.status_code == 303
+    async with world.db.session() as s:
+        assert await s.get(Person, other_id) is None
+        kept = await s.get(Person, p1)
+        assert kept.phone == "13900001111" and kept.household == [{"relation": "child", "name": "小明"}]
+        channels = {i.channel for i in (await s.execute(select(ChannelIdentity).where(
+            ChannelIdentity.person_id == p1))).scalars()}
+        assert channels == {"telegram", "wechat"}
+        texts = [m.text for m in (await s.execute(select(Message).where(Message.person_id == p1))).scalars()]
+        assert "我是王大妈" in texts
+        assert (await s.execute(select(Enrollment).where(Enrollment.person_id == p1))).scalars().first()
+        entry = (await s.execute(select(AuditEntry).where(AuditEntry.action == "person.link"))).scalar_one()
+        assert entry.target == f"person:{p1}" and entry.data == {"joined": other_id}
