@@ -7,7 +7,8 @@ The form is turned into the campaign's YAML document and checked by flows/campai
 the CLI and the API (so an edit reschedules every pending row, storage/campaigns.py). Admins
 see and change every campaign; supervisors those whose segment lies in their areas (an area
 or an activity there) — county-wide segments (flagged households, everyone) are admins'.
-Another area's campaign answers 404 like a missing one.
+Another area's campaign answers 404 like a missing one. Opening a campaign (its recipients'
+names and answers) is audited as `campaign.view`.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from bot.errors import BotError
 from bot.web.outreach_access import activity_choices, area_choices, not_found, outreach_caller, words
 from bot.web.rendering import back_to, render
 from flows.campaigns import ANCHORS, parse_campaign
+from storage import audit
 from storage import campaigns as campaign_store
 from storage import flags as flag_store
 from storage import flow_store
@@ -110,7 +112,7 @@ async def _document(s, request: Request, who: Caller, v: dict) -> tuple[str, dic
     if v["hour"]:
         doc["delivery_hour"] = int(v["hour"]) if v["hour"].isdigit() else v["hour"]
     if v["what"] == "flow":
-        if not v["flow"]:
+        if v["flow"] not in await flow_store.current_ids(s):  # a published flow
             raise _Refused(w["errors"]["flow"])
         doc["action"] = {"flow": v["flow"]}
     else:
@@ -211,6 +213,7 @@ async def _detail(request: Request, who: Caller, campaign_id: int, *, values: di
             return not_found(request, who)
         report = await campaign_store.report(s, campaign.id)
         sends = await campaign_store.sends(s, campaign.id)
+        await audit.record(s, who.scope.actor, "campaign.view", f"campaign:{campaign.id}")  # names and answers
     return await _form_page(request, who, values=values or values_of(campaign.spec), error=error,
                             status_code=status_code, campaign=campaign, report=report, sends=sends)
 

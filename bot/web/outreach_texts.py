@@ -32,7 +32,7 @@ OUT = {
         "county_wide": "全县", "created_by": "创建人", "no_activities": "没有可选的活动。",
         "errors": {"area": "请选择您负责的地区。", "activity": "请选择您负责地区的活动。",
                    "county": "全县范围只有管理员可以用。", "text": "中文内容不能为空。", "number": "相隔要写一个数字。",
-                   "flow": "请选择对话流程。"},
+                   "flow": "请选择一个已发布的对话流程。"},
     },
     "en": {
         "campaigns": "Campaigns", "broadcasts": "Broadcasts", "new_campaign": "New campaign",
@@ -67,6 +67,6 @@ OUT = {
         "county_wide": "county-wide", "created_by": "by", "no_activities": "No activity to choose.",
         "errors": {"area": "Choose an area you cover.", "activity": "Choose an activity in your areas.",
                    "county": "County-wide segments are for admins only.", "text": "The Chinese text is required.",
-                   "number": "The offset must be a number.", "flow": "Choose a flow."},
+                   "number": "The offset must be a number.", "flow": "Choose a published flow."},
     },
 }

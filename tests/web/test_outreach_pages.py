@@ -21,7 +21,7 @@ import bot.broadcasts  # noqa: F401  registers the timer handlers
 import bot.campaigns  # noqa: F401
 from bot.config import load_settings
 from bot.scheduler import claim_and_run_timers
-from storage.models import Area, CampaignSend, ChannelIdentity, Message, OutboxMessage, Person, Timer
+from storage.models import Area, AuditEntry, CampaignSend, ChannelIdentity, Message, OutboxMessage, Person, Timer
 from tests.web.test_inbox_pages import csrf_of, post_form, signed_in
 
 SCRIPT = "<script>alert('x')</script>还好<b>"
@@ -64,6 +64,9 @@ async def test_campaign_made_on_the_page_runs_and_counts_answers(world):
         assert re.search(r'class="sent">1<', listing) and re.search(r'class="answered">1<', listing)
         page = (await c.get(url)).text
         assert str(escape(SCRIPT)) in page and page.count(SCRIPT) == 0  # the answer, as text
+        async with world.db.session() as s:
+            viewed = (await s.execute(select(AuditEntry).where(AuditEntry.action == "campaign.view"))).scalars().all()
+            assert viewed and viewed[-1].target == url.replace("/campaigns/", "campaign:")
 
         # pause cancels the pending rows; an edit reschedules; resume writes them again
         async with world.db.session() as s:
@@ -106,6 +109,10 @@ async def test_campaign_pages_keep_to_roles_and_areas(world):
         r = await post_form(c, "/campaigns/new", "/campaigns", name="x", segment="everyone", anchor="consent_date",
                             amount="1", unit="days", direction="after", what="text", text_zh="您好")
         assert r.status_code == 422 and "只有管理员" in r.text
+        r = await post_form(c, "/campaigns/new", "/campaigns", name="x", segment="village", area="v1",
+                            anchor="consent_date", amount="1", unit="days", direction="after", what="flow",
+                            flow="no_such_flow")
+        assert r.status_code == 422 and "已发布的对话流程" in r.text
         r = await c.post("/campaigns", data={"csrf_token": "wrong", "name": "x"})
         assert r.status_code == 403
     assert len(await campaign_timers(world)) == 1  # only the admin's
