@@ -62,6 +62,12 @@ async def test_campaign_made_on_the_page_runs_and_counts_answers(world):
                           created_at=row.due_at + timedelta(minutes=5)))
         listing = (await c.get("/campaigns")).text
         assert re.search(r'class="sent">1<', listing) and re.search(r'class="answered">1<', listing)
+        assert re.search(r'class="opted-out">0<', listing)
+        async with world.db.session() as s:
+            (await s.get(Person, world.ids["p1"])).opted_out = True  # 退订 after the message
+        assert re.search(r'class="opted-out">1<', (await c.get("/campaigns")).text)
+        async with world.db.session() as s:
+            (await s.get(Person, world.ids["p1"])).opted_out = False
         page = (await c.get(url)).text
         assert str(escape(SCRIPT)) in page and page.count(SCRIPT) == 0  # the answer, as text
         async with world.db.session() as s:
