@@ -74,6 +74,11 @@ async def test_campaign_made_on_the_page_runs_and_counts_answers(world):
             viewed = (await s.execute(select(AuditEntry).where(AuditEntry.action == "campaign.view"))).scalars().all()
             assert viewed and viewed[-1].target == url.replace("/campaigns/", "campaign:")
 
+        for english in ("/campaigns", "/campaigns/new", url, "/broadcasts", "/broadcasts/new"):
+            r = await c.get(english + "?lang=en")
+            assert r.status_code == 200 and 'lang="en"' in r.text, english
+        await c.get("/campaigns?lang=zh")  # back to Chinese (the switch is kept in a cookie)
+
         # pause cancels the pending rows; an edit reschedules; resume writes them again
         async with world.db.session() as s:
             later = Person(display_name="新来的", village_id=(await s.execute(select(Area).where(Area.code == "v1"))
