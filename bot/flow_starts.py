@@ -37,7 +37,8 @@ async def payload_for(services: Any, session, flow_id: str, ref: str) -> str | N
     """The flow's first payload pattern whose placeholders the anchor fills, filled; None when
     the flow is not published or cannot be started that way."""
     version_id = (await flow_store.current_ids(session)).get(flow_id)
-    flow = await services.handler.flow(session, version_id) if version_id else None
+    load = getattr(services.handler, "flow", None)  # the flow runtime's parsed-flow cache
+    flow = await load(session, version_id) if version_id and load is not None else None
     if flow is None:
         return None
     names = await _names_of(session, ref)
