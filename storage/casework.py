@@ -111,8 +111,10 @@ async def tasks_of(session: AsyncSession, case: NeedRequest) -> list[CaseTask]:
     return list((await session.execute(q)).scalars())
 
 
-async def add_task(session: AsyncSession, case: NeedRequest, title: str, due_on: date, *, by_staff_id: int,
+async def add_task(session: AsyncSession, case: NeedRequest, title: str, due_on: date, *, by_staff_id: int | None,
                    assignee_staff_id: int | None = None, now: datetime | None = None) -> CaseTask:
+    """A task on the case; by_staff_id None: the system made it (e.g. a household to call,
+    storage/flags.py)."""
     title = title.strip()
     if not title:
         raise CaseError("任务要写内容 / the task needs a title")
@@ -122,7 +124,8 @@ async def add_task(session: AsyncSession, case: NeedRequest, title: str, due_on:
     await session.flush()
     await case_store.add_case_event(session, case, "task", task.title, staff_id=by_staff_id, public=False,
                                     data={"task": task.id, "due": due_on.isoformat()}, now=now)
-    await audit.record(session, f"staff:{by_staff_id}", "case.task.add", case.number, {"task": task.id})
+    await audit.record(session, f"staff:{by_staff_id}" if by_staff_id else "system", "case.task.add", case.number,
+                       {"task": task.id, "assignee": task.assignee_staff_id})
     return task
 
 

@@ -3,8 +3,9 @@ switch, phone-sized first. Sign-in (signin.py), the inbox (inbox.py: home, live 
 conversations and their forms), casework (casework.py: the case list and a case's plan,
 tasks, referrals and stage), saved answers (answers.py), the supervisor's view
 (supervise.py), the dashboard with its charts and CSV links (dashboard.py), the audit log
-(audit_log.py) and administration (activities.py, people.py, hotlines.py, knowledge.py,
-staff_accounts.py, areas.py); live parts by server-sent events (live.py).
+(audit_log.py), administration (activities.py, people.py, hotlines.py, knowledge.py,
+staff_accounts.py, areas.py), campaigns and broadcasts (campaigns.py, broadcasts.py); live
+parts by server-sent events (live.py).
 
 Front-end libraries (htmx, its SSE extension and Apache ECharts) come from the npm registry into
 bot/web/assets/node_modules (`make web-assets`) and are served from /static/vendor with our
@@ -20,8 +21,8 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.web import (activities, answers, areas, audit_log, casework, dashboard, hotlines, inbox, knowledge, offers,
-                     people, signin, staff_accounts, supervise)
+from bot.web import (activities, answers, areas, audit_log, broadcasts, campaigns, casework, dashboard, hotlines,
+                     inbox, knowledge, offers, people, signin, staff_accounts, supervise)
 from bot.web.rendering import lang_of, page_caller, render, secret_key, to_signin
 
 __all__ = ["mount", "page_caller", "render", "secret_key", "lang_of", "to_signin", "VENDOR"]
@@ -55,7 +56,7 @@ def mount(app: FastAPI, services) -> None:
     if getattr(app.state, "services", None) is None:
         app.state.services = services
     for module in (signin, inbox, casework, answers, supervise, offers, dashboard, audit_log, activities, people,
-                   hotlines, knowledge, staff_accounts, areas):
+                   hotlines, knowledge, staff_accounts, areas, campaigns, broadcasts):
         app.include_router(module.router)
     _vendor_route(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
