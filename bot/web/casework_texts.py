@@ -30,6 +30,10 @@ CW = {
         "done": {"assign": "已分配。", "stage": "阶段已更新。", "plan": "计划已更新。", "task": "任务已更新。",
                  "referral": "转介已更新，已告诉村民。", "referral_status": "转介已更新。"},
         "no_staff": "没有在职账号“{who}”，或他不负责这个村。", "no_agency": "请选择机构。", "bad_date": "日期格式不对。",
+        "older_than": "立案超过几天", "flagged_only": "只看防返贫关注的", "flagged": "关注",
+        "flags": "关注（防返贫监测）", "no_flags": "这户没有关注标记。", "flagged_since": "标记于",
+        "last_checkin": "最近回访回答", "no_checkin": "还没有回访回答", "next_checkin": "下次回访",
+        "cleared": "已取消", "flag_kinds": {"return_to_poverty_watch": "防返贫监测"}, "find_help": "找帮助资源（配对）",
     },
     "en": {
         "cases": "Cases", "filters": "Filters", "search": "Search (case number or description)", "apply": "Filter",
@@ -59,5 +63,10 @@ CW = {
                  "referral": "Referral made; the villager is told.", "referral_status": "Referral updated."},
         "no_staff": "No active staff account '{who}', or they do not cover this village.",
         "no_agency": "Choose an agency.", "bad_date": "The date is not valid.",
+        "older_than": "Opened more than N days ago", "flagged_only": "only flagged households", "flagged": "flagged",
+        "flags": "Flags (return-to-poverty watch)", "no_flags": "No flag on this household.",
+        "flagged_since": "flagged", "last_checkin": "last check-in answer", "no_checkin": "no check-in answer yet",
+        "next_checkin": "next check-in", "cleared": "cleared",
+        "flag_kinds": {"return_to_poverty_watch": "return-to-poverty watch"}, "find_help": "Find help (match offers)",
     },
 }

@@ -82,3 +82,31 @@ async def test_viewer_sees_no_case_page(world):
     async with signed_in(world, "viewer") as c:
         assert (await c.get("/cases")).status_code == 404
         assert (await c.get(f"/cases/{world.ids['case_p1']}")).status_code == 404
+
+
+async def test_age_and_flagged_filters_and_flags_on_the_case(world):
+    from datetime import timedelta
+
+    from storage import flags
+
+    number, other = world.ids["case_p1"], world.ids["case_p3"]
+    async with world.db.session() as s:
+        case = (await s.execute(select(NeedRequest).where(NeedRequest.number == number))).scalar_one()
+        case.created_at = world.clock() - timedelta(days=3)
+        await flags.add_flag(s, world.ids["p3"], flags.WATCH, reason="其他片区", now=world.clock())
+    async with signed_in(world, "w1") as c:
+        assert f'data-number="{number}"' in (await c.get("/cases?older=2")).text
+        assert f'data-number="{number}"' not in (await c.get("/cases?older=4")).text
+        assert f'data-number="{number}"' in (await c.get("/cases?older=abc")).text  # not a number: ignored
+        assert f'data-number="{number}"' not in (await c.get("/cases?flagged=1")).text
+        page = (await c.get(f"/cases/{number}")).text
+        assert 'id="no-flags"' in page and f'href="/cases/{number}/match"' in page
+        async with world.db.session() as s:
+            await flags.add_flag(s, world.ids["p1"], flags.WATCH, reason="<script>x</script>因病", now=world.clock())
+        listed = (await c.get("/cases?flagged=1&older=2")).text
+        assert f'data-number="{number}"' in listed and f'data-number="{other}"' not in listed  # other area's flag
+        page = (await c.get(f"/cases/{number}")).text
+        assert 'data-kind="return_to_poverty_watch"' in page and "&lt;script&gt;x&lt;/script&gt;因病" in page
+        assert (await c.get(f"/cases/{other}/match")).status_code == 404
+    async with signed_in(world, "viewer") as c:
+        assert (await c.get("/cases?flagged=1")).status_code == 404
