@@ -1,8 +1,8 @@
 """The staff web: server-rendered pages (Jinja2, autoescaped), Chinese first with an English
 switch, phone-sized first. Sign-in (signin.py), the inbox (inbox.py: home, live queue,
 conversations and their forms), casework (casework.py: the case list and a case's plan,
-tasks, referrals and stage), saved answers (answers.py) and the supervisor's view
-(supervise.py); live parts by server-sent events (live.py).
+tasks, referrals and stage), the agencies admins keep (agencies.py), saved answers (answers.py)
+and the supervisor's view (supervise.py); live parts by server-sent events (live.py).
 
 Front-end libraries (htmx and its SSE extension) come from the npm registry into
 bot/web/assets/node_modules (`make web-assets`) and are served from /static/vendor with our
@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.web import answers, casework, inbox, offers, signin, supervise
+from bot.web import agencies, answers, casework, inbox, offers, signin, supervise
 from bot.web.rendering import lang_of, page_caller, render, secret_key, to_signin
 
 __all__ = ["mount", "page_caller", "render", "secret_key", "lang_of", "to_signin", "VENDOR"]
@@ -50,7 +50,7 @@ def _vendor_route(app: FastAPI) -> None:
 def mount(app: FastAPI, services) -> None:
     if getattr(app.state, "services", None) is None:
         app.state.services = services
-    for module in (signin, inbox, casework, answers, supervise, offers):
+    for module in (signin, inbox, casework, answers, supervise, offers, agencies):
         app.include_router(module.router)
     _vendor_route(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

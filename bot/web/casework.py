@@ -18,9 +18,19 @@ from bot import authz
 from bot.api.common import now_of, services_of
 from bot.authz import AuthError, Caller, StaffScope
 from bot.errors import BotError
-from bot.web import listing
+from bot.web import listing, live
 from bot.web.casework_texts import CW
-from bot.web.rendering import back_to, lang_of, message_page, page_caller, render, texts, to_signin
+from bot.web.rendering import (
+    back_to,
+    lang_of,
+    message_page,
+    not_signed_in,
+    page_caller,
+    render,
+    render_fragment,
+    texts,
+    to_signin,
+)
 from storage import agencies as agency_service
 from storage import audit, casework, flags
 from storage import cases as case_service
@@ -159,7 +169,33 @@ async def _detail(request: Request, who: Caller, number: str, *, error: str = ""
         overdue=lambda k: casework.is_overdue(k, today), flags=person_flags, next_checkin=next_checkin,
     )
     done = cw["done"].get(request.query_params.get("done", ""), "")
-    return render(request, "case.html", status_code, who=who, cw=cw, error=error, done=done, **context)
+    timeline_html = render_fragment(request, "_case_timeline.html", cw=cw, events=events, names=names)
+    return render(request, "case.html", status_code, who=who, cw=cw, error=error, done=done,
+                  timeline_html=timeline_html, **context)
+
+
+@router.get("/cases/{number}/events")
+async def case_events(number: str, request: Request):
+    """The case page's live timeline (bot/web/live.py): new messages, notes, stage and status
+    changes, tasks and referrals appear without a reload."""
+    who = await page_caller(request)
+    if who is None:
+        return not_signed_in(request)
+    async with services_of(request).db.session() as s:
+        if await _visible(s, who.scope, number) is None:
+            return _not_found(request, who)
+
+    async def fragments(caller: Caller):
+        async with services_of(request).db.session() as s:
+            case = await _visible(s, caller.scope, number)
+            if case is None:
+                return None
+            events = await case_service.timeline(s, case, public_only=False)
+            names = await casework.staff_names(s, {e.staff_id for e in events if e.staff_id})
+            return {"timeline": render_fragment(request, "_case_timeline.html", cw=_cw(request), events=events,
+                                                names=names)}
+
+    return live.stream(request, fragments)
 
 
 @router.get("/cases/{number}")

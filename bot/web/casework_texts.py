@@ -34,6 +34,11 @@ CW = {
         "flags": "关注（防返贫监测）", "no_flags": "这户没有关注标记。", "flagged_since": "标记于",
         "last_checkin": "最近回访回答", "no_checkin": "还没有回访回答", "next_checkin": "下次回访",
         "cleared": "已取消", "flag_kinds": {"return_to_poverty_watch": "防返贫监测"}, "find_help": "找帮助资源（配对）",
+        "agencies": "转介机构", "add_agency": "添加机构", "agency_name": "名称", "agency_code": "代码（字母、数字）",
+        "agency_name_en": "英文名称", "agency_kind": "类型", "agency_contact": "联系方式", "inactive": "已停用",
+        "deactivate": "停用", "activate": "启用",
+        "agency_kinds": {"government": "政府部门", "service_center": "便民服务中心", "ngo": "社会组织"},
+        "agency_done": {"added": "机构已添加。", "changed": "机构已更新。"},
     },
     "en": {
         "cases": "Cases", "filters": "Filters", "search": "Search (case number or description)", "apply": "Filter",
@@ -68,5 +73,10 @@ CW = {
         "flagged_since": "flagged", "last_checkin": "last check-in answer", "no_checkin": "no check-in answer yet",
         "next_checkin": "next check-in", "cleared": "cleared",
         "flag_kinds": {"return_to_poverty_watch": "return-to-poverty watch"}, "find_help": "Find help (match offers)",
+        "agencies": "Agencies", "add_agency": "Add agency", "agency_name": "Name",
+        "agency_code": "Code (letters, digits)", "agency_name_en": "English name", "agency_kind": "Kind",
+        "agency_contact": "Contact", "inactive": "inactive", "deactivate": "Deactivate", "activate": "Activate",
+        "agency_kinds": {"government": "government office", "service_center": "service center", "ngo": "NGO"},
+        "agency_done": {"added": "Agency added.", "changed": "Agency updated."},
     },
 }

@@ -161,3 +161,55 @@ def test_age_and_flagged_filters_flags_on_the_case_and_the_match_link(server, br
     page.goto(server.base + f"/cases/{numbers['c']}")
     assert page.inner_text("#no-flags")
     assert [p for p in problems if "Failed to load resource" not in p] == []
+
+
+def add_case_note(server, number: str, text: str) -> None:
+    async def run() -> None:
+        from storage.models import Staff
+
+        db = Database(f"sqlite+aiosqlite:///{server.db_path}")
+        try:
+            async with db.session() as s:
+                case = await case_service.get_case(s, number)
+                staff = (await s.execute(select(Staff).where(Staff.username == "wangfang"))).scalar_one()
+                await case_service.add_note(s, case, text, staff_id=staff.id)
+        finally:
+            await db.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
+def test_the_case_timeline_updates_live_and_admins_keep_agencies(server, browser):
+    sender = "cw-villager-live"
+    villager_says(server.base, sender, "你好")
+    number = open_case_for(server, sender)
+    page = browser.new_page(viewport=PHONE)
+    problems = watch_console(page)
+    sign_in(page, server.base, *WORKER)
+    page.goto(server.base + f"/cases/{number}")
+    page.wait_for_selector("#timeline")
+    assert page.locator("#nav-agencies").count() == 0  # workers do not keep the agencies
+    add_case_note(server, number, "<img src=x onerror=window.__pwned=3>邻居说老人住院了")
+    page.wait_for_function("document.querySelector('#timeline').innerText.includes('邻居说老人住院了')",
+                           timeout=15000)  # no reload: the page's event stream brought it
+    assert "<img src=x" in page.inner_text("#timeline") and page.evaluate("window.__pwned") is None
+
+    admin = browser.new_page(viewport=PHONE)
+    admin_problems = watch_console(admin)
+    sign_in(admin, server.base, "admin", "demo-admin-2026")
+    admin.click("#nav-agencies")
+    admin.wait_for_selector('#agency-list [data-code="minzheng"]')
+    admin.fill("#agency-name", "县妇联")
+    admin.fill("#agency-code", "fulian")
+    admin.select_option("#agency-kind", "government")
+    admin.click("#agency-form button[type=submit]")
+    admin.wait_for_selector('#agency-list [data-code="fulian"][data-active="1"]')
+    admin.click('#agency-list [data-code="canlian"] button[value="0"]')
+    admin.wait_for_selector('#agency-list [data-code="canlian"][data-active="0"]')
+    assert no_sideways_scroll(admin)
+
+    page.reload()
+    options = page.eval_on_selector_all("#referral-agency option", "els => els.map(e => e.value)")
+    assert "fulian" in options and "canlian" not in options
+    assert [p for p in problems + admin_problems if "Failed to load resource" not in p] == []
