@@ -191,8 +191,8 @@ def test_the_case_timeline_updates_live_and_admins_keep_agencies(server, browser
     page.wait_for_selector("#timeline")
     assert page.locator("#nav-agencies").count() == 0  # workers do not keep the agencies
     add_case_note(server, number, "<img src=x onerror=window.__pwned=3>邻居说老人住院了")
-    page.wait_for_function("document.querySelector('#timeline').innerText.includes('邻居说老人住院了')",
-                           timeout=15000)  # no reload: the page's event stream brought it
+    # no reload: the page's event stream brings it (the strict CSP forbids wait_for_function's eval)
+    page.wait_for_selector("#timeline >> text=邻居说老人住院了", timeout=15000)
     assert "<img src=x" in page.inner_text("#timeline") and page.evaluate("window.__pwned") is None
 
     admin = browser.new_page(viewport=PHONE)
