@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import audit
 from storage import cases as case_store
 from storage.cases import CaseError
-from storage.models import CasePlanItem, CaseTask, NeedRequest, Staff
+from storage.models import CasePlanItem, CaseTask, Flag, NeedRequest, Staff
 
 STAGES = ("received", "assessed", "plan", "in_service", "closed")
 PLAN_STATUSES = ("open", "done", "dropped")
@@ -194,6 +194,8 @@ class CaseQuery:
     overdue: bool = False
     overdue_for: int | None = None  # with `overdue`: only tasks assigned to this staff member
     text: str = ""
+    created_before: datetime | None = None  # "older than N days": opened before this moment
+    flagged: bool = False  # the villager's household has an active flag (return-to-poverty watch)
 
 
 async def find_cases(session: AsyncSession, query: CaseQuery, *, visible: ColumnElement[bool], today: date,
@@ -216,12 +218,24 @@ async def find_cases(session: AsyncSession, query: CaseQuery, *, visible: Column
         if query.overdue_for is not None:
             late.append(CaseTask.assignee_staff_id == query.overdue_for)
         q = q.where(exists().where(*late))
+    if query.created_before is not None:
+        q = q.where(NeedRequest.created_at < query.created_before)
+    if query.flagged:
+        q = q.where(exists().where(Flag.person_id == NeedRequest.person_id, Flag.cleared_at.is_(None)))
     text = query.text.strip()
     if text:
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         q = q.where(or_(NeedRequest.number.ilike(like, escape="\\"), NeedRequest.description.ilike(like, escape="\\")))
     q = q.order_by(NeedRequest.priority, NeedRequest.created_at.desc()).limit(limit)
     return list((await session.execute(q)).scalars())
+
+
+async def flagged_people(session: AsyncSession, person_ids: set[int]) -> set[int]:
+    """Which of these people have an active flag."""
+    if not person_ids:
+        return set()
+    rows = await session.execute(select(Flag.person_id).where(Flag.person_id.in_(person_ids), Flag.cleared_at.is_(None)))
+    return set(rows.scalars())
 
 
 async def staff_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:

@@ -13,7 +13,7 @@ from storage import audit, casework, timers
 from storage import cases as case_store
 from storage.handoffs import staff_for_area
 from storage.errors import StorageError
-from storage.models import CaseTask, Flag, NeedRequest, Person, utcnow
+from storage.models import CaseTask, Flag, NeedRequest, Person, Timer, utcnow
 
 KINDS = ("return_to_poverty_watch",)
 WATCH = "return_to_poverty_watch"
@@ -77,6 +77,13 @@ async def flags_of(session: AsyncSession, person_id: int, *, active_only: bool =
     if active_only:
         q = q.where(Flag.cleared_at.is_(None))
     return list((await session.execute(q.order_by(Flag.id))).scalars())
+
+
+async def next_checkin(session: AsyncSession, flag: Flag) -> datetime | None:
+    """When the flag's next check-in is due (its pending timer), or None."""
+    q = (select(Timer.due_at).where(Timer.kind == CHECKIN, Timer.target == f"flag:{flag.id}", Timer.state == timers.PENDING)
+         .order_by(Timer.due_at).limit(1))
+    return (await session.execute(q)).scalars().first()
 
 
 def silent_too_long(flag: Flag, now: datetime) -> bool:
