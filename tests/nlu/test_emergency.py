@@ -305,6 +305,9 @@ def test_a_farewell_told_by_what_is_left_behind_is_asked(text):
     "房子前年被水泡过 墙都酥了",
     "𠊎从厂里转来以后 寻毋到工做",
     "我儿子从小腿就没了 想给他申请个轮椅",
+    "两个外孙都放我这 我六十多了真带不动了",
+    "娃下个月要打预防针 要不要钱",
+    "不参加了 以后别再找我",
 ])
 def test_redirects_habits_and_lasting_damage_are_not_emergencies(text):
     assert detect(text).level == "none", detect(text)
