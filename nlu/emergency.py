@@ -82,7 +82,7 @@ _ELDER = r"(?:阿婆|阿公|阿爷|阿嫲|阿妈|阿爸|阿姆|老豆|老窦|老
 _LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|(?:出门|出去).{0,4}没回|(?:到现在|到这会儿?|一直|一整天|一下午|一晚上?|半天)(?:都|还)?没(?:见|看见|看到)(?:到|着)?人|不见人影|没见(?:着)?(?:人)?影|冇(?:人)?(?:见过|看到|见到)(?:佢|人)|(?:出门|出去|出咗去).{0,10}(?:未返|吂转|冇返|还没回)|唔见(?:咗|左)|搵(?:极)?唔到(?:人|佢)|(?:寻|搵|揾|找)(?:毋|唔|不)(?:到|着)(?!(?:事|工|活|嘢做|工作))|(?:冇|没|未|吂)(?:有)?(?:返|回|转)(?:屋下|屋企|屋家|家|屋里)|全村(?:都)?找遍)"
 _NT = r"(?:n't|n’t|nt| not)"  # don't / dont / do not
 _CANT = r"(?:can't|can’t|cant|can not|cannot)"
-_HIT = r"打(?!电话|手机|工|针|疫苗|预防|吊针|吊瓶|点滴|车|扫|听|印|卡|折|包|牌|麻将|球|游戏|算|字|call|开|个|完|招呼|水|饭|酱油)"
+_HIT = r"打(?!电话|手机|工|针|疫苗|预防|钢板|石膏|吊针|吊瓶|点滴|车|扫|听|印|卡|折|包|牌|麻将|球|游戏|算|字|call|开|个|完|招呼|水|饭|酱油)"
 
 # (kind, weight, pattern) on normalized text
 _RULES: list[tuple[str, float, str]] = [
@@ -144,6 +144,7 @@ _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 _NOT_DANGER = re.compile(
     r"想死(?:你|您|我|你们|大家)了?"
     r"|(?:笑|热|冷|累|饿|困|渴|烦|气|急|忙|吵|美|馋|闷|懒|丑|晒|挤|疼|痛|难受|无聊|麻烦|高兴|开心|羡慕|折腾|愁|卡|坑|穷)死(?:我|人|了|啦|掉)+"
+    r"|压力(?:太|好|很|特别)?大.{0,4}喘不(?:过|上)气(?:来)?|压得(?:我)?喘不(?:过|上)气(?:来)?"
     r"|(?:不弄了|不搞了|不需要了?|不用了|不参加了?|不去了|退出|退订|别发了?|不要再发|不要了)[^。]{0,6}(?:以后)?(?:别|不要|不用|莫)(?:再)?(?:找|联系)我了?"
     r"|打我(?:的|这个|这|家)?(?:电话|手机|号码|号|座机)|给我打|打我一下电话|打死(?:我)?也不|死机|累成狗|打call"
     r"|(?:找|寻|搵|揾)(?:不|毋|唔)(?:到|着)(?:工作|工|活|事做|事|嘢做|对象|媳妇|学校|人管|地方)"
@@ -162,7 +163,8 @@ _NOT_DANGER = re.compile(
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
 _NOT_NOW = re.compile(
     r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|"
-    r"一(?:下|落)(?:大)?雨就|一刮(?:大)?风就|每次(?:下雨|刮风|落雨)|每逢|下雨天|落雨天|雨季|whenever|every time|"
+    r"一(?:下|落)(?:大)?雨就|一(?:烧火|生火|做饭|烧炕)就|烟囱|(?:鸭子?|鸡|猪圈|猪棚|牛棚|羊圈|鱼苗)|(?:pig|cow|chicken|duck) ?(?:shed|pen|house)|livestock|"
+    r"一刮(?:大)?风就|每次(?:下雨|刮风|落雨)|每逢|下雨天|落雨天|雨季|whenever|every time|"
     r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
     r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|(?:rice |corn )?fields?\b|crops?\b|months? ago|apply|application|subsidy|subsidies"
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
@@ -183,6 +185,7 @@ _CHRONIC = re.compile(
     r"|(?:中风|脑梗|脑溢血|偏瘫|车祸|手术|开刀|摔伤|工伤)(?:以后|之后|过后|后)"
     r"|从小|打小|自小|自细|细细个|生下来|天生|一辈子|这辈子|(?:腿|脚|手|胳膊|手臂|眼睛?)(?:都|也)?(?:没了|冇咗|断了几年|残了)|截肢|拄拐"
     r"|since (?:birth|he was|she was|i was|childhood)|all (?:his|her|my) life|born with|lost (?:his|her|my) (?:leg|arm|hand|eye)s?"
+    r"|几个月|半年了|欠(?:了)?.{0,4}(?:医院|医药费)|医药费|住院费|hospital bills?|medical bills?|had a stroke|months"
     r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:stroke|accident|operation|surgery)|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
 )
 _SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b|today|tonight|help me|please help")
