@@ -136,6 +136,14 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|密码|房产证|地契|bank ?book|passbook|bank card|savings book|\bpin\b).{0,20}(?:留给|交给|记得(?:去)?拿|你们(?:去)?拿|for my (?:daughter|son|kids|children|wife|husband|family)|to my (?:daughter|son|kids|children|wife|husband))"),
     ("medical", 1.0, r"(?:疼|痛)(?:得|到)(?:直|满地|满床)?(?:打滚|碌来碌去)|(?:冒|出|一身|满头|满身)冷汗|脸(?:色)?(?:白得|煞白|惨白|白过纸)|rolling (?:on the floor )?in pain|cold sweat|(?:pain|hurt)\w* so (?:much|bad)\b.{0,20}(?:cannot|can't|cant|can not) (?:stand|talk|breathe|walk)"),
     ("violence", 1.0, r"(?:在|正在|一直)?砸(?:我家的?|我们家的?)?门|(?:还在|正在|又在)打(?!工|针|电话|牌|麻将|球)|(?:hitting|beating|kicking) (?:me|us|my \w+) (?:right )?now"),
+    # nlu4, second pass: charcoal in a sealed room, joining the dead, affairs settled, confinement,
+    # beating with a tool, stroke signs, swallowed chemicals, a bite that keeps bleeding, a dam giving way
+    ("self_harm", 1.0, r"(?:木炭|炭盆|炭火|一盆炭).{0,12}(?:门窗|窗户|窗|门).{0,4}(?:封|关|堵|糊)|(?:门窗|窗户|窗|门).{0,6}(?:封|堵|糊)(?:好|死|上|严).{0,12}炭|charcoal\b.{0,40}\b(?:windows?|doors?)|(?:seal|sealed|close|closed|shut)\w* (?:all )?(?:the )?(?:windows?|doors?)\b.{0,30}charcoal"),
+    ("self_harm", HINT, r"(?:走了|没了|去世|过世|死了|不在了|走咗).{0,12}(?:也|就)(?:想|要)跟(?:着)?(?:他|她|佢)?(?:一起|一齐)?(?:去|走)|(?:n't|n’t|wont|not|no longer) be a (?:problem|trouble) (?:for|to) (?:anyone|anybody|you|nobody|my)|(?:东西|家当|首饰|衣服|存款|积蓄|我的钱)(?:也|都)*(?:分给|送给|分了|送了|分晒|送晒)"),
+    ("self_harm", TIME, r"(?:债|欠的钱|欠人家的钱|账)(?:也|都)*(?:还清|还了|结清|算清|还完)|paid (?:off )?(?:every|all (?:my |the )?)debts?|everything is settled|(?:settled|settle) (?:all )?(?:my )?(?:affairs|debts)"),
+    ("violence", 1.0, r"把(?:我|娃|孩子|她|他|佢|老人|我妈|我们)(?:反)?(?:关|锁)(?:在|起来|喺)|(?:拿|用|揸住|攞住)(?:着|住)?(?:皮带|棍子|棍|鞭子|竹条|竹枝|扫把|衣架|铁棍|木棒).{0,4}(?:抽|打|揍|扑)|(?:佢|他|她).{0,4}(?:喺度|正在|还在)打(?:紧)?(?:我|佢|细路|娃)|打紧(?:我|佢|细路|阿妈)"),
+    ("medical", 1.0, r"(?:说话|讲嘢|讲话)(?:突然)?(?:含含糊糊|含糊|不清|唔清|大舌头).{0,10}(?:手|脚|半边).{0,4}(?:冇晒力|冇力|没劲|没力|抬不起|动不了|郁唔到)|突然.{0,10}(?:半边|一边|只手|一只手|手脚).{0,3}(?:冇晒力|冇力|没劲|没力|抬不起|动不了)|(?:吃|喝|吞|饮|食)(?:了|咗|下|落)?.{0,4}(?:洗衣粉|洗洁精|消毒水|漂白水|洁厕|汽油|柴油|煤油|老鼠药)|(?:drank|drink|drinks|ate|eat|eats|swallowed|swallow) (?:some |the |a bottle of )?(?:bleach|detergent|washing powder|kerosene|petrol|gasoline|cleaning liquid)|(?:炭|煤炉|煤球|炉子|蜂窝煤|煤气|gas|charcoal|stove).{0,14}(?:头(?:好|很|有点)?晕|恶心|想吐|站不稳|晕(?:倒|过去|了)|dizzy|vomit|faint)|血流个?不停|血(?:一直|不停)在?流|(?:狗|蛇)(?:把|将)?(?:我|娃|孩子|小孩|他|她|佢|人|细路|老人|我妈|我爸|奶奶|爷爷).{0,4}咬(?:了|伤|到|咗)|(?:我|娃|孩子|小孩|他|她|佢|细路|老人|奶奶|爷爷)(?:被|俾|畀)(?:野)?(?:狗|蛇|毒蛇).{0,2}咬|(?:take|takes|took|taken|swallow\w*) all (?:of )?(?:her|his|my|the)\b.{0,10}(?:pills|tablets|medicine)"),
+    ("flood", 1.0, r"(?:堤|坝|堤坝|大坝|水库|河堤).{0,6}(?:漏水|渗水|裂|决口|管涌|垮).{0,8}(?:越来越大|越漏越大|越来越多|要垮|要决|要塌)|(?:dam|levee|embankment)\b.{0,20}(?:breaking|leaking|crack)\w*.{0,20}(?:bigger|more|worse)"),
     ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|\bemergency\b(?! (?:fund|money|subsidy|assistance|aid|number|loan|relief|allowance))|sos\b|call (?:the )?police|save (?:me|us)\b"),
 ]
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
@@ -170,7 +178,7 @@ _NOT_NOW = re.compile(
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
     r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
-_URGENT = re.compile(r"快|救命|救救|正在|被困|出不来|还在里面|人在|有人|赶紧|马上|help me|help us|please help|help!|\bnow\b|hurry|still inside|trapped|stuck|can't get out|cannot get out")
+_URGENT = re.compile(r"越.越(?:大|多|快|高)|救命|救救|正在|被困|出不来|还在里面|人在|有人|赶紧|马上|help me|help us|please help|help!|\bnow\b|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # away for work: "not back" is no alarm (matched on the text before idioms like 打工 are removed)
 _AWAY_FOR_WORK = re.compile(

@@ -319,3 +319,31 @@ def test_a_need_told_in_the_past_needs_more_of_the_classifier(nlu):
 
     assert told_as_past("我儿子上个月丢了工作 整天闷着") and not told_as_past("他上个月丢了工作 刚才突然晕倒")
     assert nlu.parse("my son lost his job last month and now he stay in bed all day")["emergency"]["level"] == "none"
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("炭盆点上了 门窗也用纸糊严了", "self_harm"),
+    ("he closed the windows and lit the charcoal in the small room", "self_harm"),
+    ("他把娃锁在柴房里两天了", "violence"),
+    ("男人用竹条抽孩子 抽得直叫", "violence"),
+    ("我爸突然半边手脚没劲 说话含糊", "medical"),
+    ("细路饮咗啲漂白水", "medical"),
+    ("the boy drank some kerosene from the bottle", "medical"),
+    ("河堤那里在渗水 越来越多", "flood"),
+    ("屋里的煤炉子一晚上没灭 早上起来全家头晕想吐", "medical"),
+])
+def test_second_pass_classes_page(text, kind):
+    result = detect(text)
+    assert result.level == "certain" and kind in result.kinds, result
+
+
+def test_settled_affairs_and_things_given_away_together_page():
+    assert detect("债都还清了 家当也都分给侄儿了").level == "certain"
+    assert detect("今年的债都还清了 明年好好干").level == "none"
+    assert detect("老伴没了 我也想跟着她去").level == "unsure"
+    assert detect("你们去镇上 我也想跟着去").level == "none"
+
+
+@pytest.mark.parametrize("text", ["冬天烧炭取暖 有补贴没", "羊被野狗咬死了一只", "煤炉子坏了 想换个新的"])
+def test_second_pass_look_alikes_stay_quiet(text):
+    assert detect(text).level == "none", detect(text)
