@@ -331,6 +331,7 @@ def test_a_need_told_in_the_past_needs_more_of_the_classifier(nlu):
     ("the boy drank some kerosene from the bottle", "medical"),
     ("河堤那里在渗水 越来越多", "flood"),
     ("屋里的煤炉子一晚上没灭 早上起来全家头晕想吐", "medical"),
+    ("伢子上午没到学校 老师说一直没见人 家里也没有", "missing_child"),
 ])
 def test_second_pass_classes_page(text, kind):
     result = detect(text)
@@ -342,8 +343,10 @@ def test_settled_affairs_and_things_given_away_together_page():
     assert detect("今年的债都还清了 明年好好干").level == "none"
     assert detect("老伴没了 我也想跟着她去").level == "unsure"
     assert detect("你们去镇上 我也想跟着去").level == "none"
+    assert detect("since my wife died nobody needs me").level == "unsure"
 
 
-@pytest.mark.parametrize("text", ["冬天烧炭取暖 有补贴没", "羊被野狗咬死了一只", "煤炉子坏了 想换个新的"])
+@pytest.mark.parametrize("text", ["冬天烧炭取暖 有补贴没", "羊被野狗咬死了一只", "煤炉子坏了 想换个新的",
+                                  "娃今天没去学校 拉肚子在家歇着"])
 def test_second_pass_look_alikes_stay_quiet(text):
     assert detect(text).level == "none", detect(text)
