@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import audit
 from storage import cases as case_store
 from storage.cases import CaseError
+from storage.handoffs import staff_for_area
 from storage.models import CasePlanItem, CaseTask, Flag, NeedRequest, Staff
 
 STAGES = ("received", "assessed", "plan", "in_service", "closed")
@@ -127,6 +128,22 @@ async def add_task(session: AsyncSession, case: NeedRequest, title: str, due_on:
     await audit.record(session, f"staff:{by_staff_id}" if by_staff_id else "system", "case.task.add", case.number,
                        {"task": task.id, "assignee": task.assignee_staff_id})
     return task
+
+
+async def add_call_task(session: AsyncSession, case: NeedRequest, title: str, *, village_id: int | None,
+                        now: datetime) -> tuple[CaseTask, bool]:
+    """A "call them" task due today on the case, made by the system and assigned to the village's
+    worker (else a supervisor over it): for a household that went silent or is out of WeChat's
+    reach. An open task with the same title is kept, not doubled. Returns (task, created)."""
+    open_task = (await session.execute(select(CaseTask).where(
+        CaseTask.case_id == case.id, CaseTask.title == title, CaseTask.done_at.is_(None)))).scalars().first()
+    if open_task is not None:
+        return open_task, False
+    staff = await staff_for_area(session, village_id)
+    assignee = next((st for st in staff if "worker" in (st.roles or [])), staff[0] if staff else None)
+    task = await add_task(session, case, title, local_day(now), by_staff_id=None,
+                          assignee_staff_id=assignee.id if assignee else None, now=now)
+    return task, True
 
 
 async def set_task_done(session: AsyncSession, case: NeedRequest, task_id: int, done: bool, *, by_staff_id: int,

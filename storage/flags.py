@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, casework, timers
 from storage import cases as case_store
-from storage.handoffs import staff_for_area
 from storage.errors import StorageError
 from storage.models import CaseTask, Flag, NeedRequest, Person, Timer, utcnow
 
@@ -142,12 +141,5 @@ async def call_household_task(session: AsyncSession, flag: Flag, *, now: datetim
             session, person_id=flag.person_id, category="livelihood", affected="household", village_id=village_id,
             description="防返贫回访两个月没有回复，请电话回访 / return-to-poverty watch: no check-in answer for two "
                         "months, please call the household", now=now)
-    open_task = (await session.execute(select(CaseTask).where(
-        CaseTask.case_id == case.id, CaseTask.title == CALL_TITLE, CaseTask.done_at.is_(None)))).scalars().first()
-    if open_task is not None:
-        return case, open_task, False
-    staff = await staff_for_area(session, village_id)
-    assignee = next((st for st in staff if "worker" in (st.roles or [])), staff[0] if staff else None)
-    task = await casework.add_task(session, case, CALL_TITLE, casework.local_day(now), by_staff_id=None,
-                                   assignee_staff_id=assignee.id if assignee else None, now=now)
-    return case, task, True
+    task, created = await casework.add_call_task(session, case, CALL_TITLE, village_id=village_id, now=now)
+    return case, task, created
