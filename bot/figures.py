@@ -20,6 +20,8 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.desk.report import percentile
+from storage import offers as offer_service
+from storage.areas import all_areas
 from storage.cases import OPEN_STATUSES
 from storage.models import (
     Activity,
@@ -29,7 +31,9 @@ from storage.models import (
     Enrollment,
     Flag,
     Handoff,
+    Match,
     NeedRequest,
+    Offer,
     Person,
     Referral,
     Staff,
@@ -48,6 +52,7 @@ WORDS = {
         "ages": ("0–7天", "8–30天", "31–90天", "90天以上"),
         "unknown": "未知", "p50": "中位数（分钟）", "p90": "90% 在（分钟）内",
         "hardship": {"fine": "都还好", "income_dropped": "收入减少", "illness": "大病或意外", "disaster": "受灾"},
+        "matches": {"made": "配对", "delivered": "送达"},
     },
     "en": {
         "referral": {"sent": "sent", "accepted": "accepted", "done": "done", "declined": "declined"},
@@ -58,6 +63,7 @@ WORDS = {
         "unknown": "unknown", "p50": "median (minutes)", "p90": "90% within (minutes)",
         "hardship": {"fine": "all well", "income_dropped": "income dropped", "illness": "illness or accident",
                      "disaster": "disaster"},
+        "matches": {"made": "made", "delivered": "delivered"},
     },
 }
 
@@ -306,7 +312,70 @@ async def satisfaction(s: AsyncSession, w: Window, visible: ColumnElement[bool],
     return Table("satisfaction", _columns(("rating", "评价", "rating"), ("count", "次数", "answers")), rows, chart)
 
 
-CHARTS = ("needs", "case_age", "first_reply", "referrals", "signups", "checkins", "satisfaction")
+async def offers(s: AsyncSession, w: Window, visible: ColumnElement[bool], lang: str) -> Table:
+    """Offers of help registered in the range, by category and where they stand now (an offer
+    for two categories counts under each). An offer counts in the areas it serves, as on the
+    offers page: its own area and all below it; one without an area serves the whole county.
+    `visible` and the window limit the areas (villages, townships, the county) looked at."""
+    statuses = offer_service.OFFER_STATUS_WORDS[lang]
+    looked_at = set((await s.execute(select(Area.id).where(visible, w.in_areas(Area.id)))).scalars())
+    parents = {a.id: a.parent_id for a in await all_areas(s)}
+    serving = set()
+    for area_id in looked_at:  # an offer of a township or the county serves the villages below it
+        while area_id is not None and area_id not in serving:
+            serving.add(area_id)
+            area_id = parents.get(area_id)
+    found = await s.execute(select(Offer.categories, Offer.status, Offer.area_id).where(
+        Offer.created_at >= w.since, Offer.created_at < w.until))
+    counts: dict[tuple[str, str], int] = {}
+    for categories, status, area_id in found.all():
+        if area_id is not None and area_id not in serving:
+            continue
+        for category in categories or []:
+            key = (_category(category, lang), statuses.get(status, status))
+            counts[key] = counts.get(key, 0) + 1
+    rows = [{"category": c, "status": st, "count": n} for (c, st), n in sorted(counts.items())]
+    return Table("offers", _columns(("category", "类别", "category"), ("status", "状态", "status"),
+                                    ("count", "帮助资源数", "offers")), rows, _stacked(rows, "category", "status", "count"))
+
+
+async def matches(s: AsyncSession, w: Window, visible: ColumnElement[bool], lang: str) -> Table:
+    """Matches made (proposed) and delivered per month in the range, placed by the case's village."""
+    words = WORDS[lang]["matches"]
+    months: dict[str, dict] = {}
+    for key, column in (("made", Match.created_at), ("delivered", Match.delivered_at)):
+        found = await s.execute(select(column).select_from(Match).join(NeedRequest, NeedRequest.id == Match.case_id)
+                                .where(visible, w.in_areas(NeedRequest.village_id), column >= w.since,
+                                       column < w.until))
+        for (at,) in found.all():
+            row = months.setdefault(w.month(at), {"month": w.month(at), "made": 0, "delivered": 0})
+            row[key] += 1
+    rows = [months[m] for m in sorted(months)]
+    chart = {"kind": "bar", "x": [r["month"] for r in rows], "stack": False,
+             "series": [{"name": words[k], "data": [r[k] for r in rows]} for k in ("made", "delivered")]}
+    return Table("matches", _columns(("month", "月份", "month"), ("made", "配对数", "matches made"),
+                                     ("delivered", "送达数", "delivered")), rows, chart)
+
+
+async def unmet(s: AsyncSession, w: Window, visible: ColumnElement[bool], lang: str, *, now: datetime) -> Table:
+    """Cases opened in the range and still open that no offer could serve now (storage/offers.py's
+    matching rules) and that have no match: by category and village — what help to look for next."""
+    names, words = await _area_names(s, lang), WORDS[lang]
+    cases = list((await s.execute(select(NeedRequest).where(
+        visible, w.in_areas(NeedRequest.village_id), NeedRequest.status.in_(OPEN_STATUSES),
+        NeedRequest.created_at >= w.since, NeedRequest.created_at < w.until))).scalars())
+    counts: dict[tuple[str, str], int] = {}
+    for case in await offer_service.cases_without_offer(s, cases, now=now):
+        key = (_category(case.category, lang), names.get(case.village_id, words["unknown"]))
+        counts[key] = counts.get(key, 0) + 1
+    rows = [{"category": c, "village": v, "count": n} for (c, v), n in sorted(counts.items())]
+    return Table("unmet", _columns(("category", "类别", "category"), ("village", "村", "village"),
+                                   ("count", "没有帮助的个案", "cases without an offer")),
+                 rows, _stacked(rows, "village", "category", "count"))
+
+
+CHARTS = ("needs", "case_age", "first_reply", "referrals", "signups", "checkins", "satisfaction", "offers", "matches",
+          "unmet")
 CHART_TITLES = {
     "needs": ("按类别和村的求助（每月）", "Needs by category and village, per month"),
     "case_age": ("未结个案已开多久", "Open cases by age"),
@@ -315,19 +384,24 @@ CHART_TITLES = {
     "signups": ("活动报名和出席", "Sign-ups and attendance"),
     "checkins": ("防返贫回访结果", "Check-in results"),
     "satisfaction": ("转人工后的满意度", "Satisfaction after handoffs"),
+    "offers": ("帮助资源：类别和状态", "Offers of help by category and status"),
+    "matches": ("配对和送达（每月）", "Matches made and delivered, per month"),
+    "unmet": ("还没有帮助资源的求助：类别和村", "Needs with no offer yet, by category and village"),
 }
 # the column each chart's rows are placed by (for bot/authz.py's area rules)
 CHART_AREA = {"needs": NeedRequest.village_id, "case_age": NeedRequest.village_id,
               "first_reply": Handoff.village_id, "referrals": NeedRequest.village_id,
-              "signups": Activity.area_id, "checkins": Person.village_id, "satisfaction": Handoff.village_id}
+              "signups": Activity.area_id, "checkins": Person.village_id, "satisfaction": Handoff.village_id,
+              "offers": Area.id, "matches": NeedRequest.village_id, "unmet": NeedRequest.village_id}
 
 
 async def chart(s: AsyncSession, name: str, w: Window, visible: ColumnElement[bool], lang: str, *,
                 now: datetime) -> Table:
-    if name == "case_age":
-        return await case_age(s, w, visible, lang, now=now)
+    if name in ("case_age", "unmet"):
+        return await {"case_age": case_age, "unmet": unmet}[name](s, w, visible, lang, now=now)
     return await {"needs": needs, "first_reply": first_reply, "referrals": referrals, "signups": signups,
-                  "checkins": checkins, "satisfaction": satisfaction}[name](s, w, visible, lang)
+                  "checkins": checkins, "satisfaction": satisfaction, "offers": offers,
+                  "matches": matches}[name](s, w, visible, lang)
 
 
 # ── record exports: personal fields, admins only ─────────────────────────────────────────

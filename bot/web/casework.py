@@ -1,5 +1,7 @@
 """Casework on the staff web: the case list with filters, search and saved views, and a case
-with its timeline, assignment, stage and outcome, plan, tasks and referrals.
+with its timeline, assignment, stage and outcome, plan, tasks, referrals, and its matches to
+offers of help with the three best-ranked offers (proposing one posts to the match page's
+handler in bot/web/offers.py).
 
 Access as everywhere (bot/authz.py): a case outside the caller's areas answers 404 like a
 missing one; viewers see no case. Every form carries the session's CSRF token; a change goes
@@ -34,17 +36,19 @@ from bot.web.rendering import (
 from storage import agencies as agency_service
 from storage import audit, casework, flags
 from storage import cases as case_service
+from storage import offers as offer_service
 from storage import referrals as referral_service
 from storage import staff as staff_service
 from storage.areas import area_ids_under, get_by_code
-from storage.cases import STATUSES, URGENCIES, CaseError
-from storage.models import Area, NeedRequest, Person, Staff
+from storage.cases import OPEN_STATUSES, STATUSES, URGENCIES, CaseError
+from storage.models import Area, NeedRequest, Offer, Person, Staff
 from vocab.cases import CATEGORIES
 
 router = APIRouter(include_in_schema=False)
 
 FILTERS = ("status", "stage", "category", "urgency", "village", "assignee", "overdue", "flagged", "older", "q")
 MAX_AGE_DAYS = 3650
+TOP_OFFERS = 3
 
 
 def _cw(request: Request) -> dict:
@@ -158,6 +162,11 @@ async def _detail(request: Request, who: Caller, number: str, *, error: str = ""
                       if "viewer" not in st.roles or len(st.roles) > 1]
         colleagues = [st for st in colleagues
                       if authz.covers_area(await authz.scope_for(s, st), case.village_id)]
+        matches = await offer_service.matches_for(s, case_id=case.id)
+        match_offers = {m.offer_id: await s.get(Offer, m.offer_id) for m in matches}
+        linked = {m.offer_id for m in matches if m.status in offer_service.ACTIVE_MATCH}
+        top_offers = [c for c in await offer_service.offers_for_case(s, case, now=now_of(services))
+                      if c.offer.id not in linked][:TOP_OFFERS] if case.status in OPEN_STATUSES else []
         if audit_read:
             await audit.record(s, who.scope.actor, "case.view", case.number)
     context = dict(
@@ -167,6 +176,9 @@ async def _detail(request: Request, who: Caller, number: str, *, error: str = ""
         agency_name=lambda a: agency_service.agency_name(a, lang), colleagues=colleagues,
         can_change=authz.can_change_case(who.scope, case), stages=casework.STAGES,
         overdue=lambda k: casework.is_overdue(k, today), flags=person_flags, next_checkin=next_checkin,
+        matches=matches, match_offers=match_offers, top_offers=top_offers,
+        case_open=case.status in OPEN_STATUSES,
+        match_status=offer_service.MATCH_STATUS_WORDS[lang],
     )
     done = cw["done"].get(request.query_params.get("done", ""), "")
     timeline_html = render_fragment(request, "_case_timeline.html", cw=cw, events=events, names=names)

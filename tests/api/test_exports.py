@@ -11,14 +11,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from storage import cases as case_service
 from storage import flags as flag_service
+from storage import offers as offer_service
 from storage import referrals as referral_service
+from storage.areas import all_areas
 from storage.cases import get_case
-from storage.models import Agency, AuditEntry, Enrollment, Handoff, Person, Staff
+from storage.models import Agency, AuditEntry, Enrollment, Handoff, Offer, Person, Staff
 from tests.api.conftest import NOW
 
 RECORDS = ("cases", "activities", "handoffs", "referrals", "checkins")
-TOTALS = ("needs", "case_age", "first_reply", "referrals", "signups", "checkins", "satisfaction")
+TOTALS = ("needs", "case_age", "first_reply", "referrals", "signups", "checkins", "satisfaction", "offers", "matches",
+          "unmet")
 
 
 def parse(response) -> list[dict]:
@@ -219,3 +223,88 @@ async def test_audit_log_filters_and_refusals(busy):
         seen = (await c.get("/api/audit", params={"action": "person.read"})).json()["entries"]
         assert [e["actor"] for e in seen] == [f"staff:{w1}"]
         assert (await c.get("/api/audit", params={"actor": "w3"})).json()["total"] == 0
+
+
+async def link_offers(world) -> dict[str, int]:
+    """Offers of help and matches around the world's cases (p1's and p3's: 看病 in v1 and v3):
+    - 县爱心协会 (v1; 看病 and 住房; approved, 5): matched with an older 看病 case of v1 in
+      October (tentative) and with p1's case in November (confirmed, delivered);
+    - 西坡李师傅 (v2; 看病; approved), 柳河建材厂 (t2; 住房; to review), 县医保 (county-wide;
+      看病; blocked);
+    - a 上学 case in v1 that no offer serves, and p3's case that none serves either (v2's offer
+      is for another village, the county's is blocked)."""
+    async with world.db.session() as s:
+        areas = {a.code: a.id for a in await all_areas(s)}
+        w1 = (await s.execute(select(Staff.id).where(Staff.username == "w1"))).scalar_one()
+        older = await case_service.open_case(s, person_id=world.ids["p1"], category="medical", description="旧的",
+                                             village_id=areas["v1"], now=NOW - timedelta(days=35))
+        school = await case_service.open_case(s, person_id=world.ids["p1"], category="education",
+                                              description="孩子上学", village_id=areas["v1"], now=NOW)
+        made = {}
+        for key, kind, name, categories, area, days in (
+                ("dongpo", "organisation", "县爱心协会", ["medical", "housing"], "v1", 60),
+                ("xipo", "person", "西坡李师傅", ["medical"], "v2", 2),
+                ("liuhe", "enterprise", "柳河建材厂", ["housing"], "t2", 2),
+                ("county", "programme", "县医保", ["medical"], None, 2)):
+            made[key] = await offer_service.create_offer(
+                s, offerer_kind=kind, offerer_name=name, categories=categories, quantity=5, unit="人",
+                area_id=areas[area] if area else None, contact="13900001111", now=NOW - timedelta(days=days))
+        for key, status in (("dongpo", "approved"), ("xipo", "approved"), ("county", "blocked")):
+            await offer_service.review_offer(s, made[key], status, staff_id=w1, now=NOW - timedelta(days=1))
+        await offer_service.propose_match(s, made["dongpo"], older, staff_id=w1, now=NOW - timedelta(days=30))
+        p1_case = await get_case(s, world.ids["case_p1"])
+        match = await offer_service.propose_match(s, made["dongpo"], p1_case, staff_id=w1, now=NOW - timedelta(days=1))
+        await offer_service.confirm_match(s, match, staff_id=w1, now=NOW - timedelta(hours=20))
+        await offer_service.deliver_match(s, match, staff_id=w1, now=NOW - timedelta(hours=1))
+        return {**{k: o.id for k, o in made.items()}, "school": school.number, "older": older.number}
+
+
+def rows_of(rows: list[dict], *prefixes: str) -> list[tuple]:
+    return sorted(zip(*(column(rows, p) for p in prefixes)))
+
+
+async def test_offer_match_and_unmet_totals_within_areas_and_dates(world):
+    ids = await link_offers(world)
+    async with world.client("w1") as c:  # v1: its offer and the county's; v2's and t2's are not its
+        offers = parse(await c.get("/api/exports/totals/offers.csv"))
+        assert rows_of(offers, "类别", "状态", "帮助资源数") == sorted([
+            ("看病", "已通过", "1"), ("住房", "已通过", "1"), ("看病", "已停用", "1")])
+        earlier = parse(await c.get("/api/exports/totals/offers.csv", params={"to": "2026-11-13"}))
+        assert rows_of(earlier, "类别", "状态", "帮助资源数") == sorted([("看病", "已通过", "1"), ("住房", "已通过", "1")])
+        matches = parse(await c.get("/api/exports/totals/matches.csv"))
+        assert rows_of(matches, "月份", "配对数", "送达数") == [("2026-10", "1", "0"), ("2026-11", "1", "1")]
+        november = parse(await c.get("/api/exports/totals/matches.csv", params={"from": "2026-11-01"}))
+        assert rows_of(november, "月份", "配对数", "送达数") == [("2026-11", "1", "1")]
+        unmet = parse(await c.get("/api/exports/totals/unmet.csv"))  # p1's and the older case have a match
+        assert rows_of(unmet, "类别", "村", "没有帮助的个案") == [("上学", "东坡村", "1")]
+        assert parse(await c.get("/api/exports/totals/unmet.csv", params={"to": "2026-11-01"})) == []
+        en = parse(await c.get("/api/exports/totals/unmet.csv", params={"lang": "en"}))
+        assert column(en, "类别") == ["schooling"]
+        for name in ("offers", "matches", "unmet"):
+            refused = await c.get(f"/api/exports/totals/{name}.csv", params={"area": "v3"})
+            assert refused.status_code == 404 and refused.json()["error"] == "找不到这个地区 / area not found"
+    async with world.client("sup") as c:  # township t: v1's and v2's offers, the county's
+        offers = parse(await c.get("/api/exports/totals/offers.csv"))
+        assert rows_of(offers, "类别", "状态", "帮助资源数") == sorted([
+            ("看病", "已通过", "2"), ("住房", "已通过", "1"), ("看病", "已停用", "1")])
+    async with world.client("w3") as c:
+        assert parse(await c.get("/api/exports/totals/matches.csv")) == []
+        unmet = parse(await c.get("/api/exports/totals/unmet.csv"))
+        assert rows_of(unmet, "类别", "村", "没有帮助的个案") == [("看病", "柳树村", "1")]
+    async with world.client("admin") as c:
+        t2 = parse(await c.get("/api/exports/totals/offers.csv", params={"area": "t2"}))
+        assert rows_of(t2, "类别", "状态", "帮助资源数") == sorted([("住房", "待审核", "1"), ("看病", "已停用", "1")])
+    async with world.client("viewer") as c:  # no areas: everything, as totals
+        charts = (await c.get("/api/reports/charts")).json()["charts"]
+        assert sorted((r["category"], r["village"], r["count"]) for r in charts["unmet"]["rows"]) == sorted([
+            ("上学", "东坡村", 1), ("看病", "柳树村", 1)])
+        assert charts["matches"]["chart"]["series"] == [{"name": "配对", "data": [1, 1]},
+                                                        {"name": "送达", "data": [0, 1]}]
+        assert charts["offers"]["title"] == "帮助资源：类别和状态"
+        assert "13900001111" not in str(charts) and "村民p1" not in str(charts)
+    async with world.db.session() as s:  # the county's offer approved: it serves p3's 看病 now
+        await offer_service.review_offer(s, await s.get(Offer, ids["county"]), "approved", staff_id=None,
+                                         actor="system")
+    async with world.client("viewer") as c:
+        unmet = parse(await c.get("/api/exports/totals/unmet.csv"))
+        assert rows_of(unmet, "类别", "村", "没有帮助的个案") == [("上学", "东坡村", "1")]

@@ -17,6 +17,7 @@ from storage import referrals as referral_service
 from storage.cases import get_case
 from storage.models import Activity, Agency, Enrollment, Person, Staff
 from tests.api.conftest import NOW
+from tests.api.test_exports import link_offers
 from tests.web.test_inbox_pages import signed_in
 
 NAME = "李<script>window.__pwned=1</script><img src=x onerror=alert(1)>阿婆"
@@ -129,3 +130,29 @@ async def test_action_needed_on_the_home_page_and_load_on_the_supervisor_view(wo
         assert re.search(r'class="tight overdue-count overdue">1<', row)
         assert re.search(r'class="tight referrals-waiting">1<', row)
         assert 'id="nav-audit"' in page
+
+
+async def test_resource_linking_figures_on_the_dashboard(world):
+    await link_offers(world)
+    async with signed_in(world, "w1") as c:
+        page = (await c.get("/dashboard")).text
+        charts = charts_of(page)
+        assert charts["matches"]["x"] == ["2026-10", "2026-11"]
+        assert charts["matches"]["series"] == [{"name": "配对", "data": [1, 1]}, {"name": "送达", "data": [0, 1]}]
+        assert charts["unmet"] == {"kind": "bar", "x": ["东坡村"], "stack": True,
+                                   "series": [{"name": "上学", "data": [1]}]}
+        offers = re.search(r'<table class="figures" id="table-offers">(.*?)</table>', page, re.S).group(1)
+        assert "县爱心协会" not in offers and "13900001111" not in page  # totals, never an offerer
+        assert re.findall(r"<tr><td>看病</td><td>(\S+?)</td><td>(\d+)</td></tr>", offers) == [("已停用", "1"),
+                                                                                              ("已通过", "1")]
+        for name in ("offers", "matches", "unmet"):
+            assert f'href="/api/exports/totals/{name}.csv?from=2026-08-26&amp;to=2026-11-23&amp;lang=zh"' in page
+        november = charts_of((await c.get("/dashboard", params={"from": "2026-11-01"})).text)
+        assert november["matches"]["x"] == ["2026-11"]
+        assert (await c.get("/dashboard", params={"area": "v3"})).status_code == 404
+        en = (await c.get("/dashboard", params={"lang": "en"})).text
+        assert "Needs with no offer yet, by category and village" in en
+        assert charts_of(en)["unmet"]["series"][0]["name"] == "schooling"
+    async with signed_in(world, "w3") as c:
+        page = (await c.get("/dashboard")).text
+        assert 'id="empty-matches"' in page and charts_of(page)["unmet"]["x"] == ["柳树村"]
