@@ -4,6 +4,7 @@ usage, roles, the audit log, and `xiangzhu flows history|diff|rollback`."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -305,15 +306,29 @@ async def test_pages_need_sign_in_and_offer_editing_to_admins_only(world):
     async with world.client() as c:
         r = await c.get("/flows")
         assert r.status_code == 303 and r.headers["location"].startswith("/signin")
+        assert (await c.get("/flows/diagram-frame")).status_code == 303
         assert (await sign_in(c, "w1")).status_code == 303
         listed = await c.get("/flows")
         assert listed.status_code == 200 and 'data-flow="water_report"' in listed.text and "报告饮水问题" in listed.text
         page = await c.get("/flows/water_report")
         assert page.status_code == 200
-        assert '"@codemirror/view": "/flows/assets/npm/@codemirror/view/' in page.text  # served by the app
+        # the staff web's strict policy, and no inline script: only external scripts and JSON data blocks
+        from bot.web.rendering import CSP
+
+        assert page.headers["content-security-policy"] == CSP and "'unsafe-inline'" not in CSP
+        assert "importmap" not in page.text and " style=" not in page.text
+        for tag in re.findall(r"<script[^>]*>", page.text):
+            assert " src=" in tag or 'type="application/json"' in tag, tag
+        assert 'src="/flows/assets/dist/editor.js"' in page.text  # the bundle, served by the app
+        assert (await c.get("/flows/assets/dist/editor.js")).status_code == 200
+        frame = await c.get("/flows/diagram-frame")  # where Mermaid lays out: inline styles, our scripts only
+        assert frame.status_code == 200 and "frame-ancestors 'self'" in frame.headers["content-security-policy"]
+        assert "script-src 'self';" in frame.headers["content-security-policy"]
         assert 'id="save"' not in page.text and 'data-tab="sim"' not in page.text  # a worker reads only
         assert (await c.get("/flows/assets/src/editor.js")).status_code == 200
         assert (await c.get("/flows/assets/npm/@codemirror/view/package.json")).status_code == 200
         assert (await c.get("/flows/nowhere")).status_code == 404
         history = await c.get("/flows/water_report/history?lang=en")
         assert history.status_code == 200 and "Versions" in history.text
+        assert history.headers["content-security-policy"] == CSP
+        assert listed.headers["content-security-policy"] == CSP

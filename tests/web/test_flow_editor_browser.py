@@ -80,6 +80,8 @@ def page():
         context = browser.new_context(viewport={"width": 375, "height": 667})
         pg = context.new_page()
         pg.on("dialog", lambda d: d.accept())
+        pg.csp_refusals = []  # the pages run under the strict CSP: Chromium reports each refusal on the console
+        pg.on("console", lambda m: pg.csp_refusals.append(f"{m.text[:30]} @ {m.location}") if "Content Security Policy" in m.text else None)
         pg.set_default_timeout(30000)
         yield pg
         browser.close()
@@ -94,6 +96,7 @@ def no_horizontal_scroll(page) -> None:
     page.wait_for_load_state("load")  # stylesheets applied: under load the list can be measured unstyled
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page is {width}px wide at 375px"
+    assert page.csp_refusals == [], page.csp_refusals
 
 
 def set_text(page, text: str) -> None:
@@ -103,6 +106,7 @@ def set_text(page, text: str) -> None:
 
 def test_break_fix_simulate_publish_then_telegram_then_rollback(server, emulator, page):
     page.goto(server.base + "/flows")
+    assert "script-src 'self';" in page.request.get(server.base + "/flows/privacy").headers["content-security-policy"]
     page.fill("#username", "admin")
     page.fill("#password", "demo-admin-2026")
     page.click("#signin-form button[type=submit]")
@@ -146,7 +150,7 @@ def test_break_fix_simulate_publish_then_telegram_then_rollback(server, emulator
     page.wait_for_selector(f"#chat .bubble.bot >> text={NEW}")
     page.fill("#sim-text", "人工")
     page.click("#sim-send")
-    page.wait_for_function("document.querySelectorAll('#chat .bubble.bot').length >= 2")
+    page.locator("#chat .bubble.bot").nth(1).wait_for()  # (wait_for_function would need 'unsafe-eval')
     if page.query_selector("#events li.handoff") is None:  # off duty: the flow asks for a message first
         page.fill("#sim-text", "家里水管坏了，想找社工帮忙")
         page.click("#sim-send")
