@@ -135,6 +135,32 @@ async def test_check_gives_validator_lines_with_did_you_mean_and_the_translation
         assert (await c.post("/api/flows/water_report/check", json={"yaml": WATER})).status_code == 403
 
 
+async def test_check_speaks_chinese_on_the_chinese_page_with_the_same_lines(world):
+    breakages = [
+        ("goto: to_worker", "goto: to_workr", "跳转到的 'to_workr' 不存在——是不是想写 'to_worker'？"),
+        ("  - id: thanks\n    say:", "  - id: thanks\n    sya:", "未知的键 'sya'——是不是想写 'say'？"),
+        (", en: A social worker will answer you soon.", "", "缺少英文 (en) 文字"),
+        ("已记下。", "已记下{{dayz}}。", "但没有信息项 'dayz'"),
+        ("    max: 60", "    max: sixty", "应该是"),
+        ("- id: check", "- id: ask_days", "有两个步骤都叫 'ask_days'"),
+        ("- if: days >= 3", "- if: dais >= 3", "不是信息项——是不是想写 'days'？"),
+        ("      slot: days\n", "      slot: dayz\n", "没有在 'slots' 里声明"),
+        ("谢谢，停水{{days}}天，已记下。", "很" * 301, "超过一屏手机"),
+        ("谢谢，停水{{days}}天，已记下。", "很" * 700, "微信最多发送 2048 字节"),
+    ]
+    async with world.client("admin") as c:
+        for old, new, expected in breakages:
+            assert old in WATER
+            text = WATER.replace(old, new, 1)
+            en = (await c.post("/api/flows/water_report/check", json={"yaml": text})).json()["problems"]
+            zh = (await c.post("/api/flows/water_report/check?lang=zh", json={"yaml": text})).json()["problems"]
+            assert [(p["line"], p["column"]) for p in zh] == [(p["line"], p["column"]) for p in en] and zh
+            assert [p["message_en"] for p in zh] == [p["message"] for p in en]
+            assert any(expected in p["message"] for p in zh), (expected, zh)
+            for p in zh:  # every message is translated, none is left in English
+                assert p["message"] != p["message_en"] and re.search(r"[\u4e00-\u9fff]", p["message"]), p
+
+
 async def test_completions_and_diagram_come_from_the_text_being_edited(world):
     async with world.db.session() as s:
         await seed_builtin(s)

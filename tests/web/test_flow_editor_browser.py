@@ -81,7 +81,7 @@ def page():
         pg = context.new_page()
         pg.on("dialog", lambda d: d.accept())
         pg.csp_refusals = []  # the pages run under the strict CSP: Chromium reports each refusal on the console
-        pg.on("console", lambda m: pg.csp_refusals.append(f"{m.text[:30]} @ {m.location}") if "Content Security Policy" in m.text else None)
+        pg.on("console", lambda m: pg.csp_refusals.append(m.text) if "Content Security Policy" in m.text else None)
         pg.set_default_timeout(30000)
         yield pg
         browser.close()
@@ -126,7 +126,7 @@ def test_break_fix_simulate_publish_then_telegram_then_rollback(server, emulator
     line = broken.splitlines().index("  - sya:") + 1
     set_text(page, broken)
     error = page.wait_for_selector(f"#problems li.error[data-line='{line}']")
-    assert "did you mean 'say'" in error.inner_text() and f"第 {line} 行" in error.inner_text()
+    assert "是不是想写 'say'" in error.inner_text() and f"第 {line} 行" in error.inner_text()  # in Chinese
     page.wait_for_selector(".cm-lintRange-error")
     page.wait_for_selector(".cm-gutter-lint .cm-lint-marker-error")
     no_horizontal_scroll(page)
@@ -138,8 +138,7 @@ def test_break_fix_simulate_publish_then_telegram_then_rollback(server, emulator
     assert page.query_selector(".cm-lintRange-error") is None
 
     # the diagram: clicking the first step selects its line in the editor
-    node = page.wait_for_selector("#diagram g.node[data-step]")
-    node.click()
+    page.locator("#diagram g.node[data-step]").first.click()  # a locator: the diagram is redrawn as the text changes
     selected = page.evaluate("(() => { const v = window.flowEditor; const s = v.state.selection.main; "
                              "return v.state.doc.lineAt(s.from).number; })()")
     assert selected == original.splitlines().index("  - say:") + 1
@@ -187,5 +186,9 @@ def test_break_fix_simulate_publish_then_telegram_then_rollback(server, emulator
     page.goto(server.base + "/flows/privacy?lang=en")
     page.wait_for_selector(".cm-editor")
     assert "Save draft" in page.inner_text(".toolbar")
+    page.wait_for_selector("#problems li.info")
+    set_text(page, broken)
+    error = page.wait_for_selector(f"#problems li.error[data-line='{line}']")  # the English switch: in English
+    assert "did you mean 'say'" in error.inner_text() and f"line {line}" in error.inner_text()
     no_horizontal_scroll(page)
     shot(page, "editor_en")

@@ -54,7 +54,7 @@ function lineFrom(doc, line, column) {
 
 const checker = linter(async (view) => {
   const text = view.state.doc.toString();
-  const r = await call("POST", `${api}/check`, { yaml: text });
+  const r = await call("POST", `${api}/check?lang=${flow.lang}`, { yaml: text });
   if (!r.ok) return [];
   showProblems(r.data.problems);
   refreshSide(text);
