@@ -12,7 +12,9 @@ Roles as in the API: admins edit and publish, supervisors read and simulate, wor
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, Response
@@ -69,6 +71,24 @@ TEXTS = {
 router = APIRouter(include_in_schema=False)
 
 
+def _zone(request: Request) -> ZoneInfo:
+    """The configured zone (XIANGZHU_TIMEZONE, Asia/Shanghai by default): times on these pages
+    are local, the API's are UTC."""
+    try:
+        return ZoneInfo(services_of(request).settings.timezone or "Asia/Shanghai")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("Asia/Shanghai")
+
+
+def _local(iso_text: str | None, zone: ZoneInfo) -> str:
+    if not iso_text:
+        return ""
+    t = datetime.fromisoformat(iso_text)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)  # stored as UTC (SQLite drops the zone)
+    return t.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
 def _f(request: Request) -> dict:
     return TEXTS[lang_of(request)]
 
@@ -106,6 +126,10 @@ async def flows_page(request: Request):
         return response
     async with services_of(request).db.session() as s:
         flows = [await flow_json(s, i) for i in await flow_store.flow_ids(s)]
+    zone = _zone(request)
+    for flow in flows:
+        flow["draft_local"] = _local(flow["draft_at"], zone)
+        flow["last_published_local"] = _local(flow["last_published_at"], zone)
     return render(request, "flows/list.html", f=_f(request), flows=flows, csrf_token=who.csrf_token,
                   role=who.scope.role)
 
@@ -138,7 +162,7 @@ async def history_page(flow_id: str, request: Request):
         except ApiError:
             return render(request, "message.html", 404, message="找不到这个流程 / flow not found")
     return render(request, "flows/history.html", f=_f(request), flow=flow, csrf_token=who.csrf_token,
-                  can_edit=authz.can_edit_content(who.scope), texts_json=json.dumps(_f(request), ensure_ascii=False),
+                  can_edit=authz.can_edit_content(who.scope), zone=_zone(request).key, texts_json=json.dumps(_f(request), ensure_ascii=False),
                   prefix=PREFIX)
 
 

@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from sqlalchemy import func, select
 
@@ -159,6 +159,32 @@ async def test_check_speaks_chinese_on_the_chinese_page_with_the_same_lines(worl
             assert any(expected in p["message"] for p in zh), (expected, zh)
             for p in zh:  # every message is translated, none is left in English
                 assert p["message"] != p["message_en"] and re.search(r"[\u4e00-\u9fff]", p["message"]), p
+
+
+async def test_the_list_and_history_pages_show_times_in_the_configured_zone(world):
+    from zoneinfo import ZoneInfo
+
+    from tests.api.helpers import sign_in
+
+    await _publish_water(world)
+    async with world.db.session() as s:
+        published = (await s.execute(select(FlowVersion.published_at)
+                                     .where(FlowVersion.flow_id == "water_report"))).scalar_one()
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=timezone.utc)
+    settings = world.app.state.services.settings
+    async with world.client() as c:
+        assert (await sign_in(c, "w1")).status_code == 303
+        for zone in ("Asia/Shanghai", "Asia/Urumqi"):  # the default, then a configured one
+            settings.timezone = zone
+            page = (await c.get("/flows")).text
+            card = page[page.index('data-flow="water_report"'):]
+            card = card[:card.index("</li>")]
+            local = published.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+            assert f"<time>{local}</time>" in card, card
+            assert published.astimezone(timezone.utc).strftime("%H:%M") not in card  # not UTC
+            history = (await c.get("/flows/water_report/history")).text
+            assert f'"zone": "{zone}"' in history  # history.js formats the API's UTC times in it
 
 
 async def test_completions_and_diagram_come_from_the_text_being_edited(world):

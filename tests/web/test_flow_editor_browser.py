@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -38,7 +40,7 @@ def server(emulator, tmp_path_factory):
     env = {**os.environ, "XIANGZHU_DATABASE_URL": f"sqlite+aiosqlite:///{home}/xz.db",
            "XIANGZHU_DATA_DIR": str(home / "data"), "XIANGZHU_MEDIA_DIR": str(home / "media"),
            "XIANGZHU_TELEGRAM_TOKEN": TOKEN, "XIANGZHU_TELEGRAM_BASE_URL": emulator.api_base,
-           "XIANGZHU_OUTBOX_POLL_SECONDS": "0.05"}
+           "XIANGZHU_OUTBOX_POLL_SECONDS": "0.05", "XIANGZHU_TIMEZONE": "Asia/Shanghai"}
     env.pop("XIANGZHU_TELEGRAM_WEBHOOK_URL", None)
     for args in (("db", "upgrade"), ("seed", "--demo")):
         subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=home, check=True, capture_output=True,
@@ -77,7 +79,8 @@ def page():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 375, "height": 667})
+        # a browser far from the villages: the pages show times in the server's zone all the same
+        context = browser.new_context(viewport={"width": 375, "height": 667}, timezone_id="America/New_York")
         pg = context.new_page()
         pg.on("dialog", lambda d: d.accept())
         pg.csp_refusals = []  # the pages run under the strict CSP: Chromium reports each refusal on the console
@@ -178,6 +181,11 @@ def test_break_fix_simulate_publish_then_telegram_then_rollback(server, emulator
     page.click("#versions li[data-version='1'] button.rollback")
     page.wait_for_selector("#versions li[data-version='3'].current")
     assert "rollback v1" in page.inner_text("#publications")
+    made = next(v["created_at"] for v in page.request.get(server.base + "/api/flows/privacy/history").json()["versions"]
+                if v["version"] == 3)
+    made = datetime.fromisoformat(made)
+    made = (made if made.tzinfo else made.replace(tzinfo=timezone.utc)).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert made.strftime("%Y-%m-%d %H:%M") in page.inner_text("#versions li[data-version='3']")  # local, not UTC
     no_horizontal_scroll(page)
     shot(page, "history")
     user.command("/privacy")
