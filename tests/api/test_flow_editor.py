@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from datetime import timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -185,6 +186,28 @@ async def test_the_list_and_history_pages_show_times_in_the_configured_zone(worl
             assert published.astimezone(timezone.utc).strftime("%H:%M") not in card  # not UTC
             history = (await c.get("/flows/water_report/history")).text
             assert f'"zone": "{zone}"' in history  # history.js formats the API's UTC times in it
+
+
+def test_the_simulator_uses_only_the_engines_public_api():
+    """Dispatcher.understand/run_turn and FlowRuntime(observer=RunObserver): no private name of
+    the dispatcher or the flow engine (they may change without notice)."""
+    import ast
+
+    import bot.flow_simulator as simulator
+
+    tree = ast.parse(Path(simulator.__file__).read_text(encoding="utf-8"))
+    private = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in ("flows.runtime", "bot.dispatcher"):
+            private |= {a.name for a in node.names if a.name.startswith("_")}
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call) and node.attr.startswith("_") \
+                and not node.attr.startswith("__"):
+            private.add(node.attr)  # Dispatcher(...)._something
+        if isinstance(node, ast.Attribute) and node.attr in ("_turn", "_understand", "_do", "_ask", "_clear_flow", "_load") \
+                and not (isinstance(node.value, ast.Name) and node.value.id == "self"):
+            private.add(node.attr)
+    assert private == set(), private
+    assert issubclass(simulator._Trace, __import__("flows.runtime", fromlist=["RunObserver"]).RunObserver)
 
 
 async def test_completions_and_diagram_come_from_the_text_being_edited(world):
