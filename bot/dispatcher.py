@@ -297,7 +297,7 @@ class Dispatcher:
         stored, queued = [], []
         for reply in replies:
             attachments = [asdict(a) for a in reply.attachments]
-            stored.append((reply.text, attachments))
+            stored.append((reply.text, attachments, reply.step))
             queued.append(dict(
                 channel=inbound.channel, recipient=inbound.sender, text=reply.text,
                 buttons=_buttons_json(reply.buttons), attachments=attachments, person_id=person_id,

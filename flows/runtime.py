@@ -540,6 +540,7 @@ class _Run(Asking, Repair, Acting, Names):
         self._finish()
 
     def _reached(self, step) -> None:
+        self.turn.step = f"{self.flow_id}:{step.id}"  # what it says is stored with its step
         if self.rt.observer is not None:
             self.rt.observer.step_reached(self.flow_id, step.id)
 
@@ -607,6 +608,7 @@ class _Run(Asking, Repair, Acting, Names):
     def _clear_flow(self, keep_resume: bool = False) -> None:
         if self.flow_id and self.rt.observer is not None:
             self.rt.observer.flow_ended(self.flow_id, dict(self.slots))
+        self.turn.step = ""
         self.flow = None
         self.flow_id = self.version_id = self.step_id = None
         self.slots = {}

@@ -317,32 +317,39 @@ async def test_publish_history_diff_rollback_and_the_audit_log(world):
         assert (await flow_store.current_version(s, "water_report")).version == 3
 
 
-async def test_usage_counts_who_reached_a_step_and_who_stopped_there(world):
+async def test_usage_counts_who_reached_a_step_and_who_stopped_there_from_stored_steps(world):
+    """Three villagers talk to the real flow engine over the REST channel; each bot reply is
+    stored with its step, and the usage view counts from those rows."""
+    from flows.runtime import FlowRuntime
+
     await _publish_water(world)
+    world.app.state.services.handler = FlowRuntime()  # the real engine instead of the stand-in
+
+    async def say(client, sender: str, text: str) -> list[str]:
+        r = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+        assert r.status_code == 200, r.text
+        return [m.get("text", "") for m in r.json()]
+
+    async with world.client() as rest:
+        for who in ("a", "b", "c"):
+            assert any("停水几天了" in t for t in await say(rest, who, "停水"))
+        assert any("停水2天，已记下" in t for t in await say(rest, "a", "2"))  # thanks, the flow ends
+        assert any("转接社工" in t for t in await say(rest, "b", "5"))  # to_worker: a handoff
+        # c never answers
     async with world.db.session() as s:
-        pids = []
-        for i in range(3):
-            p = Person(display_name=f"u{i}")
-            s.add(p)
-            await s.flush()
-            s.add(ChannelIdentity(channel="telegram", external_id=f"u-{i}", person_id=p.id))
-            pids.append(p.id)
-        at = NOW - timedelta(days=2)
-        for pid in pids:  # all three were asked; one was thanked with a filled-in template
-            s.add(Message(person_id=pid, channel="telegram", direction="out", text="停水几天了？", created_at=at))
-        s.add(Message(person_id=pids[0], channel="telegram", direction="out", text="谢谢，停水2天，已记下。", created_at=at))
-        s.add(Message(person_id=pids[1], channel="telegram", direction="out", text="停水几天了？",
-                      created_at=NOW - timedelta(days=40)))  # too old to count twice, and the same person
-        version = await flow_store.current_version(s, "water_report")
-        for pid in pids[1:]:  # two never answered
-            s.add(Conversation(person_id=pid, flow_id="water_report", flow_version_id=version.id, step="ask_days",
-                               updated_at=at))
+        stored = (await s.execute(select(Message.flow_step, Message.text).where(Message.direction == "out")
+                                  .order_by(Message.id))).all()
+    assert ("water_report:ask_days", "停水几天了？") in [(f, t.strip()) for f, t in stored]
+    assert any(f == "water_report:thanks" and "已记下" in t for f, t in stored)
+
+    world.clock.advance(hours=2)  # c has been silent for longer than IDLE
     async with world.client("admin") as c:
-        steps = {x["step"]: x for x in (await c.get("/api/flows/water_report/usage")).json()["steps"]}
-    assert steps["ask_days"]["reached"] == 3 and steps["ask_days"]["stopped"] == 2
-    assert steps["ask_days"]["drop_off"] == round(2 / 3, 3)
+        usage = (await c.get("/api/flows/water_report/usage")).json()
+    steps = {x["step"]: x for x in usage["steps"]}
+    assert steps["ask_days"]["reached"] == 3 and steps["ask_days"]["stopped"] == 1
+    assert steps["ask_days"]["drop_off"] == round(1 / 3, 3)
     assert steps["thanks"]["reached"] == 1 and steps["thanks"]["stopped"] == 0
-    assert steps["check"]["reached"] is None
+    assert steps["check"]["reached"] is None  # a branch says nothing
 
 
 def _xiangzhu(db_url: str, *args: str) -> subprocess.CompletedProcess:
