@@ -2,6 +2,8 @@
 transaction, to the messenger account a person or staff member used last."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,12 +45,15 @@ async def notify_person(session: AsyncSession, person_id: int, text: str, *, but
 
 
 async def notify_staff(session: AsyncSession, staff_id: int, text: str, *, buttons: tuple[Button, ...] = (),
-                       kind: str = "page") -> OutboxMessage | None:
-    """Queue a message to a staff member's linked messenger, if they linked one."""
+                       kind: str = "page", now: datetime | None = None) -> OutboxMessage | None:
+    """Queue a message to a staff member's linked messenger, if they linked one (due `now`,
+    default the database's clock)."""
     identity = await best_identity(session, staff_id=staff_id)
     if identity is None:
         return None
     row = _row(identity, text, buttons, kind, identity.person_id, staff_id)
+    if now is not None:
+        row.next_attempt_at = row.created_at = now
     session.add(row)
     await session.flush()
     return row
