@@ -55,10 +55,14 @@ $(PEERS)/node_modules/.installed: $(PEERS)/package.json
 
 # The flow editor's front-end libraries (CodeMirror, Mermaid) from npm, served by the app.
 EDITOR_ASSETS := bot/flow_editor_assets
-editor-assets: $(EDITOR_ASSETS)/node_modules/.installed
-$(EDITOR_ASSETS)/node_modules/.installed: $(EDITOR_ASSETS)/package.json
-	cd $(EDITOR_ASSETS) && npm install --no-audit --no-fund --silent
+# src/*.js are bundled by esbuild (npm) into dist/, so the pages need no inline import map and
+# run under the staff web's strict Content-Security-Policy.
+editor-assets: $(EDITOR_ASSETS)/dist/editor.js
+$(EDITOR_ASSETS)/node_modules/.installed: $(EDITOR_ASSETS)/package.json $(EDITOR_ASSETS)/package-lock.json
+	cd $(EDITOR_ASSETS) && npm ci --no-audit --no-fund --silent
 	touch $@
+$(EDITOR_ASSETS)/dist/editor.js: $(EDITOR_ASSETS)/node_modules/.installed $(wildcard $(EDITOR_ASSETS)/src/*.js)
+	cd $(EDITOR_ASSETS) && npm run --silent build
 
 # The staff web's front-end libraries (htmx and its SSE extension) from the npm registry, served
 # by the app under /static/vendor: nothing is loaded from the internet at run time.

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
 
     # Staff web: how often a live page (queue, conversation) looks for changes
     web_poll_seconds: float = 2.0
+    # the staff web's public address ("https://desk.example.org"), for links in messages to
+    # workers (a photo WeChat could not take is linked to its conversation page); "" for none
+    web_base_url: str = ""
 
 
 def _toml_values() -> dict:

@@ -176,7 +176,7 @@ class Dispatcher:
         if not inbound.message_id:
             inbound = replace(inbound, message_id=uuid.uuid4().hex)
         cleaned = clean_text(inbound.text, s.settings.max_message_chars)
-        parse, emergency = self._understand(cleaned.text)
+        parse, emergency = self.understand(cleaned.text)
         try:
             async with self.lanes.enter((inbound.channel, inbound.sender)):
                 replies = await self._handle_in_lane(inbound, cleaned, parse, emergency)
@@ -189,9 +189,20 @@ class Dispatcher:
         s.wake_outbox()
         return replies
 
+    async def run_turn(self, inbound: Inbound, cleaned: Cleaned, understood: tuple[dict, Any]) -> list[Outbound]:
+        """One turn, without the per-sender lane, the apology on errors or the metrics: for a
+        caller that holds its own transaction and handles failures itself (the flow editor's
+        simulator). `cleaned` is `clean_text(inbound.text, …)`; `understood` is what
+        `understand(cleaned.text)` returned (call it before opening a transaction: it holds no
+        database lock)."""
+        parse, emergency = understood
+        return await self._turn(inbound, cleaned, parse, emergency)
+
     # steps -------------------------------------------------------------------------------
 
-    def _understand(self, text: str) -> tuple[dict, Any]:
+    def understand(self, text: str) -> tuple[dict, Any]:
+        """The NLU's parse of a cleaned text and the emergency detector's verdict (None, or
+        what it found)."""
         s = self.services
         now = s.clock()
         parse = s.nlu.parse(text, now) if text else {
@@ -286,7 +297,7 @@ class Dispatcher:
         stored, queued = [], []
         for reply in replies:
             attachments = [asdict(a) for a in reply.attachments]
-            stored.append((reply.text, attachments))
+            stored.append((reply.text, attachments, reply.step))
             queued.append(dict(
                 channel=inbound.channel, recipient=inbound.sender, text=reply.text,
                 buttons=_buttons_json(reply.buttons), attachments=attachments, person_id=person_id,

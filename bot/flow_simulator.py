@@ -12,8 +12,10 @@ nobody is messaged.
 In the transaction: the draft is saved and published (so the engine runs it, and flows that
 `call:` it get it too), a scratch person is made from the persona (village, language, consent,
 an open case), the conversation row is set from the state the page sent, and the message goes
-through `Dispatcher._turn` as a channel's would. What the turn wrote (new rows in the tables
-below, changes to the person) becomes the event log; then everything is rolled back.
+through `Dispatcher.run_turn` as a channel's would, on a fresh `FlowRuntime` whose public
+`RunObserver` notes the steps run and the slots of flows that end. What the turn wrote (new
+rows in the tables below, changes to the person) becomes the event log; then everything is
+rolled back.
 The draft's version id differs between turns, so the state the page keeps names it "draft".
 
 Not simulated: work done after a commit (the outbox sender, timers firing) and files on disk
@@ -32,7 +34,7 @@ from bot.channels.base import render_numbered
 from bot.dispatcher import Dispatcher
 from bot.errors import BotError
 from bot.textclean import clean_text
-from flows.runtime import FlowRuntime, _Run
+from flows.runtime import FlowRuntime, RunObserver
 from flows.validate import parse_flow
 from storage import cases as case_service
 from storage import flow_store, people
@@ -131,44 +133,19 @@ def _mask(phone: str) -> str:
     return digits[:3] + "****" + digits[-4:] if len(digits) >= 7 else "*" * len(digits)
 
 
-class _TracingRun(_Run):
-    """The engine's turn, noting the steps it runs and the slots a flow had when it ended
+class _Trace(RunObserver):
+    """The engine's public observer: the steps it runs and the slots a flow had when it ended
     (the engine clears them then; the slot panel still shows them)."""
 
-    trace: dict
+    def __init__(self):
+        self.path: list[tuple[str, str]] = []
+        self.ended: list[dict] = []
 
-    async def _do(self, step):
-        self.trace["path"].append([self.flow_id, step.id])
-        return await super()._do(step)
+    def step_reached(self, flow_id: str, step_id: str) -> None:
+        self.path.append((flow_id, step_id))
 
-    def _ask(self, step, retry: bool) -> None:
-        self.trace["path"].append([self.flow_id, step.id])
-        super()._ask(step, retry)
-
-    def _clear_flow(self, keep_resume: bool = False) -> None:
-        if self.flow_id:
-            self.trace["ended"].append({"flow": self.flow_id, "slots": dict(self.slots)})
-        super()._clear_flow(keep_resume)
-
-
-class _TracingRuntime(FlowRuntime):
-    """FlowRuntime.handle with the tracing turn."""
-
-    def __init__(self, registry):
-        super().__init__(registry=registry)
-        self.trace: dict = {"path": [], "ended": []}
-
-    async def handle(self, turn) -> None:
-        current = await self.store.current_ids(turn.session)
-        await self._load(turn.session, list(current.values()))
-        run = _TracingRun(self, turn, current)
-        run.trace = self.trace
-        try:
-            await run.handle()
-            if not turn.replies:
-                await run.silent()
-        finally:
-            run.save()
+    def flow_ended(self, flow_id: str, slots: dict) -> None:
+        self.ended.append({"flow": flow_id, "slots": slots})
 
 
 class FlowSimulator:
@@ -193,7 +170,7 @@ class FlowSimulator:
         sender = req.sender or uuid.uuid4().hex
         text = "" if req.start else req.text
         cleaned = clean_text(text, self.services.settings.max_message_chars)
-        understood = Dispatcher(self.services)._understand(cleaned.text)  # before the transaction: no lock held
+        understood = Dispatcher(self.services).understand(cleaned.text)  # before the transaction: no lock held
         async with self.services.db.sessions() as session:
             await session.begin()
             try:
@@ -222,13 +199,14 @@ class FlowSimulator:
         before = {m: (await session.execute(select(func.coalesce(func.max(m.id), 0)))).scalar_one() for m in WATCHED}
         person_before = {f: getattr(person, f) for f in PERSON_FIELDS}
 
-        runtime = _TracingRuntime(self._registry())  # fresh: version ids made here are not reused
+        trace = _Trace()
+        runtime = FlowRuntime(registry=self._registry(), observer=trace)  # fresh: version ids made here are not reused
         dispatcher = Dispatcher(_Services(self.services, session), handler=runtime)
         payload = START if req.start else req.payload
-        parse, emergency = understood
+        parse, _ = understood
         inbound = Inbound(channel=CHANNEL, sender=sender, text=cleaned.text, payload=payload,
                           message_id=uuid.uuid4().hex, locale_hint=req.persona.locale)
-        outs = await dispatcher._turn(inbound, cleaned, parse, emergency)
+        outs = await dispatcher.run_turn(inbound, cleaned, understood)
         await session.flush()
 
         conv = (await session.execute(select(Conversation).where(Conversation.person_id == person.id)
@@ -238,7 +216,7 @@ class FlowSimulator:
         state = _swap_versions({"flow_id": conv.flow_id, "flow_version_id": conv.flow_version_id, "step": conv.step,
                                 "slots": conv.slots or {}, "stack": conv.stack or [], "state": conv.state or {},
                                 "mode": conv.mode}, draft.id, DRAFT)
-        ended = runtime.trace["ended"]
+        ended = trace.ended
         if conv.flow_id:  # the slots of the flow running now, else of the flow that just ended
             slots, slots_flow = dict(conv.slots or {}), conv.flow_id
         elif ended:
@@ -249,7 +227,7 @@ class FlowSimulator:
             "replies": [self._rendered(o.text, list(o.buttons), locale) for o in outs],
             "events": await self._events(session, before, person, person_before, sender),
             "slots": slots, "slots_flow": slots_flow,
-            "path": [sid for fid, sid in runtime.trace["path"] if fid == req.flow_id],
+            "path": [sid for fid, sid in trace.path if fid == req.flow_id],
             "ended": any(e["flow"] == req.flow_id for e in ended) and conv.flow_id != req.flow_id,
             "flow": conv.flow_id, "step": conv.step, "state": state,
             "intent": (parse.get("intent") or {}).get("name"),

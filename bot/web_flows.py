@@ -2,16 +2,19 @@
 validator's messages at their lines, autocomplete, a Mermaid diagram, the simulator, publish)
 and /flows/{id}/history (versions, diff, rollback). Server-rendered shells; the editor's
 script (bot/flow_editor_assets/src/editor.js) talks to /api/flows with the session cookie and
-the CSRF header. The libraries come from npm (bot/flow_editor_assets/package.json, installed
-by `make editor-assets`) and are served by the app from node_modules — no internet at run time.
+the CSRF header. The libraries come from npm (bot/flow_editor_assets/package.json); `make
+editor-assets` installs them and bundles the scripts with esbuild into dist/, served by the app
+with Mermaid from node_modules — no internet at run time, no inline script, and the pages carry
+the staff web's strict Content-Security-Policy like every other page.
 
 Roles as in the API: admins edit and publish, supervisors read and simulate, workers read.
 """
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, Response
@@ -26,8 +29,6 @@ from storage.areas import villages as village_areas
 ASSETS = Path(__file__).resolve().parent / "flow_editor_assets"
 NPM = ASSETS / "node_modules"
 PREFIX = "/flows/assets"
-EDITOR_SCOPES = ("@codemirror", "@lezer", "@marijn")
-EDITOR_PACKAGES = ("style-mod", "w3c-keyname", "crelt")
 
 TEXTS = {
     "zh": {
@@ -70,42 +71,22 @@ TEXTS = {
 router = APIRouter(include_in_schema=False)
 
 
-def _module_entry(pkg_dir: Path) -> str | None:
+def _zone(request: Request) -> ZoneInfo:
+    """The configured zone (XIANGZHU_TIMEZONE, Asia/Shanghai by default): times on these pages
+    are local, the API's are UTC."""
     try:
-        meta = json.loads((pkg_dir / "package.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    exports = meta.get("exports")
-    if isinstance(exports, dict):
-        dot = exports.get(".", exports)
-        if isinstance(dot, dict):
-            entry = dot.get("import") or dot.get("default")
-            if isinstance(entry, dict):
-                entry = entry.get("default")
-            if isinstance(entry, str):
-                return entry
-    return meta.get("module") or None
+        return ZoneInfo(services_of(request).settings.timezone or "Asia/Shanghai")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("Asia/Shanghai")
 
 
-@lru_cache(maxsize=1)
-def import_map() -> str:
-    """{"imports": {package: its ES module under PREFIX/npm}} for every package in node_modules,
-    so the browser loads CodeMirror's modules by their bare names."""
-    imports = {}
-    if NPM.is_dir():
-        dirs = [d for d in NPM.iterdir() if d.is_dir() and not d.name.startswith(".")]
-        for d in list(dirs):
-            if d.name.startswith("@"):
-                dirs.remove(d)
-                dirs.extend(s for s in d.iterdir() if s.is_dir())
-        for d in sorted(dirs):
-            if not (d.parent.name in EDITOR_SCOPES or d.name in EDITOR_PACKAGES):
-                continue  # CodeMirror and what it imports; Mermaid is one script of its own
-            entry = _module_entry(d)
-            if entry:
-                name = f"{d.parent.name}/{d.name}" if d.parent.name.startswith("@") else d.name
-                imports[name] = f"{PREFIX}/npm/{name}/{entry.removeprefix('./')}"
-    return json.dumps({"imports": imports})
+def _local(iso_text: str | None, zone: ZoneInfo) -> str:
+    if not iso_text:
+        return ""
+    t = datetime.fromisoformat(iso_text)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)  # stored as UTC (SQLite drops the zone)
+    return t.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _f(request: Request) -> dict:
@@ -121,6 +102,23 @@ async def _reader(request: Request):
     return who, None
 
 
+# The diagram frame's own policy: Mermaid lays out with inline styles, so this page alone
+# allows them; scripts stay our own, and only the editor page (same origin) may frame it.
+FRAME_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+             "connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+
+
+@router.get("/flows/diagram-frame")
+async def diagram_frame(request: Request):
+    """Where Mermaid draws for the editor (bot/flow_editor_assets/src/diagram-frame.js)."""
+    if await page_caller(request) is None:
+        return to_signin(request)
+    response = render(request, "flows/diagram_frame.html", prefix=PREFIX)
+    response.headers["Content-Security-Policy"] = FRAME_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
 @router.get("/flows")
 async def flows_page(request: Request):
     who, response = await _reader(request)
@@ -128,6 +126,10 @@ async def flows_page(request: Request):
         return response
     async with services_of(request).db.session() as s:
         flows = [await flow_json(s, i) for i in await flow_store.flow_ids(s)]
+    zone = _zone(request)
+    for flow in flows:
+        flow["draft_local"] = _local(flow["draft_at"], zone)
+        flow["last_published_local"] = _local(flow["last_published_at"], zone)
     return render(request, "flows/list.html", f=_f(request), flows=flows, csrf_token=who.csrf_token,
                   role=who.scope.role)
 
@@ -145,7 +147,7 @@ async def editor_page(flow_id: str, request: Request):
         villages = await village_areas(s)
     return render(request, "flows/editor.html", f=_f(request), flow=flow, csrf_token=who.csrf_token,
                   role=who.scope.role, can_edit=authz.can_edit_content(who.scope),
-                  can_simulate=who.scope.role in ("admin", "supervisor"), import_map=import_map(),
+                  can_simulate=who.scope.role in ("admin", "supervisor"),
                   villages=villages, texts_json=json.dumps(_f(request), ensure_ascii=False), prefix=PREFIX)
 
 
@@ -160,7 +162,7 @@ async def history_page(flow_id: str, request: Request):
         except ApiError:
             return render(request, "message.html", 404, message="找不到这个流程 / flow not found")
     return render(request, "flows/history.html", f=_f(request), flow=flow, csrf_token=who.csrf_token,
-                  can_edit=authz.can_edit_content(who.scope), texts_json=json.dumps(_f(request), ensure_ascii=False),
+                  can_edit=authz.can_edit_content(who.scope), zone=_zone(request).key, texts_json=json.dumps(_f(request), ensure_ascii=False),
                   prefix=PREFIX)
 
 
@@ -170,7 +172,7 @@ async def asset(kind: str, path: str, request: Request):
     page of the app."""
     if await page_caller(request) is None:
         return to_signin(request)
-    root = {"src": ASSETS / "src", "npm": NPM}.get(kind)
+    root = {"src": ASSETS / "src", "dist": ASSETS / "dist", "npm": NPM}.get(kind)
     if root is None:
         return Response(status_code=404)
     file = (root / path).resolve()
@@ -186,4 +188,4 @@ def mount(app: FastAPI, services) -> None:
     app.include_router(router)
 
 
-__all__ = ["import_map", "mount"]
+__all__ = ["mount"]

@@ -55,6 +55,7 @@ class Asking:
     def _ask(self, step: AskStep, retry: bool) -> None:
         ask = step.ask
         self.step_id = step.id
+        self._reached(step)
         self.state["waiting"] = True
         if not retry:
             self.state["attempts"] = 0

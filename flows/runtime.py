@@ -65,7 +65,7 @@ from flows.names import Names
 from flows.repair import Repair
 from flows.triggers import Trigger
 
-__all__ = ["FlowRuntime"]
+__all__ = ["FlowRuntime", "RunObserver"]
 
 log = logging.getLogger("xiangzhu.flows")
 
@@ -97,13 +97,29 @@ class _FlowCache:
             self._flows.popitem(last=False)
 
 
-class FlowRuntime:
-    """The dispatcher's TurnHandler: runs the YAML flows stored in the database."""
+class RunObserver:
+    """What a runtime tells an observer while it runs a turn (the flow editor's simulator draws
+    the path and the slot panel from it). Subclass and override what you need; the defaults do
+    nothing. Without an observer the runtime does not call anything."""
 
-    def __init__(self, store: Any = None, registry: ActionRegistry | None = None, *, cache_size: int = 512):
+    def step_reached(self, flow_id: str, step_id: str) -> None:
+        """The engine runs this step (a say, an action … or asks its question)."""
+
+    def flow_ended(self, flow_id: str, slots: dict) -> None:
+        """A flow ends (done, cancelled or left); `slots` are its values at that moment — the
+        engine clears them right after."""
+
+
+class FlowRuntime:
+    """The dispatcher's TurnHandler: runs the YAML flows stored in the database.
+    `observer` (a RunObserver) hears each step reached and each flow ended."""
+
+    def __init__(self, store: Any = None, registry: ActionRegistry | None = None, *, cache_size: int = 512,
+                 observer: RunObserver | None = None):
         if store is None:
             from storage import flow_store as store
         self.store = store
+        self.observer = observer
         self.registry = registry if registry is not None else load_actions()
         self.cache = _FlowCache(cache_size)
         self._index_key: tuple | None = None
@@ -523,7 +539,13 @@ class _Run(Asking, Repair, Acting, Names):
                 break
         self._finish()
 
+    def _reached(self, step) -> None:
+        self.turn.step = f"{self.flow_id}:{step.id}"  # what it says is stored with its step
+        if self.rt.observer is not None:
+            self.rt.observer.step_reached(self.flow_id, step.id)
+
     async def _do(self, step) -> str | None:
+        self._reached(step)
         if isinstance(step, SayStep):
             buttons = [Button(self._render(localized(b.title, self.locale)), b.payload) for b in step.buttons]
             self.turn.say(self._render(localized(step.say, self.locale)), buttons)
@@ -584,6 +606,9 @@ class _Run(Asking, Repair, Acting, Names):
             self.state["choices"] = frame["choices"]
 
     def _clear_flow(self, keep_resume: bool = False) -> None:
+        if self.flow_id and self.rt.observer is not None:
+            self.rt.observer.flow_ended(self.flow_id, dict(self.slots))
+        self.turn.step = ""
         self.flow = None
         self.flow_id = self.version_id = self.step_id = None
         self.slots = {}

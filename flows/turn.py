@@ -39,6 +39,7 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
     attachments: tuple[Attachment, ...] = ()
+    step: str = ""  # "flow_id:step_id" of the step that said it, stored with the message
 
 
 @dataclass
@@ -57,9 +58,10 @@ class Turn:
     emergency: Any = None  # nlu EmergencyResult when the detector fired
     services: Any = None  # bot.services.Services: settings, nlu, kb, clock
     replies: list[Reply] = field(default_factory=list)
+    step: str = ""  # the flow step running now ("flow_id:step_id"; the runtime sets it), "" outside a flow
 
     def say(self, text: str, buttons: tuple[Button, ...] | list[Button] = (), attachments=()) -> None:
-        self.replies.append(Reply(text, tuple(buttons), tuple(attachments)))
+        self.replies.append(Reply(text, tuple(buttons), tuple(attachments), self.step))
 
 
 class TurnHandler(Protocol):

@@ -52,14 +52,14 @@ async def record_inbound(
     )
 
 
-def insert_outbound(cur: driver.Cursor, *, channel: str, person_id: int | None, messages: list[tuple[str, list]],
+def insert_outbound(cur: driver.Cursor, *, channel: str, person_id: int | None, messages: list[tuple],
                     now: datetime) -> None:
-    """On a driver cursor: several outbound messages [(text, attachments)] in one INSERT (a
-    turn's replies)."""
+    """On a driver cursor: several outbound messages [(text, attachments[, flow_step])] in one
+    INSERT (a turn's replies; flow_step "flow_id:step_id" is the step that said it)."""
     cur.insert(_INSERT, [
-        {"channel": channel, "person_id": person_id, "direction": "out", "text": text,
-         "attachments": attachments or [], "created_at": now}
-        for text, attachments in messages
+        {"channel": channel, "person_id": person_id, "direction": "out", "text": m[0],
+         "attachments": m[1] or [], "flow_step": (m[2] if len(m) > 2 else None) or None, "created_at": now}
+        for m in messages
     ])
 
 

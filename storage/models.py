@@ -250,6 +250,8 @@ class Message(Base):
     attachments: Mapped[list[Any]] = mapped_column(default=list)
     intent: Mapped[str] = mapped_column(String(32), default="")
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # a worker's relay
+    # a bot reply's flow step, "flow_id:step_id" (the editor's usage counts who reached each step)
+    flow_step: Mapped[str | None] = mapped_column(String(129))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -71,7 +71,7 @@ async def begin_turn(
     return Begun(TurnPerson(session, columns), conversation, stored_id, buttons)
 
 
-def _finish(cur: driver.Cursor, channel: str, person_id: int, replies: list[tuple[str, list]], queued: list[dict],
+def _finish(cur: driver.Cursor, channel: str, person_id: int, replies: list[tuple], queued: list[dict],
             conversation: TurnConversation | None, now: datetime) -> None:
     messages.insert_outbound(cur, channel=channel, person_id=person_id, messages=replies, now=now)
     outbox.insert_rows(cur, queued, now)
@@ -84,12 +84,12 @@ async def finish_turn(
     *,
     channel: str,
     person_id: int,
-    replies: list[tuple[str, list]],
+    replies: list[tuple],
     queued: list[dict],
     conversation: TurnConversation | None = None,
     now: datetime,
 ) -> None:
-    """End the turn: `replies` [(text, attachments)] stored as outbound messages, `queued`
+    """End the turn: `replies` [(text, attachments, flow_step)] stored as outbound messages, `queued`
     as outbox rows (`storage.outbox.enqueue`'s keyword arguments), and what the dialogue
     changed in the conversation."""
     if replies or queued or (conversation is not None and conversation.changes()):

@@ -22,6 +22,7 @@ class Attachment:
     mime: str = ""
     platform_id: str = ""  # the platform's own media id, kept for reference
     text: str = ""  # a transcript (WeChat Recognition) or a location label
+    link: str = ""  # where staff can see it on the web, when a messenger cannot carry the file
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, Field
@@ -34,6 +34,7 @@ from bot.flow_usage import step_usage
 from flows.diagram import diagram
 from flows.model import SLOT_TYPES, STEP_KINDS
 from flows.outline import outline
+from flows.problem_texts import in_language
 from flows.registry import load_actions
 from flows.store import save_draft
 from flows.translations import check_translations
@@ -261,7 +262,10 @@ def _problem(line: int, column: int, severity: str, message: str, source: str) -
 
 @router.post("/flows/{flow_id}/check", summary="The validator's line:column problems and the translations check "
                                                "of a text, without saving it")
-async def check_flow(flow_id: str, body: YamlIn, request: Request, c: Caller = Depends(caller)):
+async def check_flow(flow_id: str, body: YamlIn, request: Request, lang: Literal["en", "zh"] = "en",
+                     c: Caller = Depends(caller)):
+    """Each problem's `message` is in `lang` (the editor's Chinese page asks for zh); `message_en`
+    is the English the CLI prints."""
     _content_reader(c)
     _check_id(flow_id)
     problems = [_problem(e.line, e.column, "error", e.message, "validator")
@@ -271,6 +275,9 @@ async def check_flow(flow_id: str, body: YamlIn, request: Request, c: Caller = D
         if (f.line, f.message) not in seen:
             problems.append(_problem(f.line, f.column, f.severity, f.message, "translations"))
     problems.sort(key=lambda p: (p["line"], p["column"]))
+    for p in problems:
+        p["message_en"] = p["message"]
+        p["message"] = in_language(p["message"], lang)
     return {"ok": not any(p["severity"] == "error" for p in problems), "problems": problems,
             "errors": sum(p["severity"] == "error" for p in problems),
             "warnings": sum(p["severity"] == "warning" for p in problems)}

@@ -98,8 +98,10 @@ async def relay_to_worker(turn: Turn, inbound_message_id: int) -> None:
     unsure = (turn.parse.get("emergency") or {}).get("level") == "unsure"
     mark = "⚠ " if turn.emergency is not None or unsure else ""  # the worker judges an unsure one
     label = " · ".join(p for p in (s.name, s.case_label()) if p)
+    base = str(getattr(getattr(turn.services, "settings", None), "web_base_url", "") or "").rstrip("/")
+    link = f"{base}/handoffs/{handoff.id}" if base else ""  # for a messenger that cannot carry the file
     await outbox_store.enqueue(
         session, channel=identity.channel, recipient=identity.external_id,
         text=f"{mark}#{handoff.id}【{label}】{turn.text}{_attachment_note(attachments)}",
-        attachments=attachments, person_id=turn.person.id, staff_id=handoff.claimed_by_staff_id,
-        kind="relay", now=turn.now)
+        attachments=[{**a, "link": link} for a in attachments], person_id=turn.person.id,
+        staff_id=handoff.claimed_by_staff_id, kind="relay", now=turn.now)

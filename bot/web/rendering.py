@@ -90,15 +90,9 @@ def set_cookie(request: Request, response: Response, name: str, value: str, *, m
                         path="/")
 
 
-# Pages that cannot live under the strict policy yet: the flow editor (bot/web_flows.py) has an
-# inline import map, and CodeMirror and Mermaid inject styles. They get the other headers.
-OWN_POLICY_TEMPLATES = ("flows/",)
-
-
-def secure(response: Response, *, csp: bool = True) -> Response:
+def secure(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
-        if csp or name != "Content-Security-Policy":
-            response.headers[name] = value
+        response.headers[name] = value
     return response
 
 
@@ -118,7 +112,7 @@ def render(request: Request, template: str, status_code: int = 200, *, who: Call
     response = HTMLResponse(html, status_code=status_code)
     if request.query_params.get("lang") in LANGS:
         set_cookie(request, response, LANG_COOKIE, lang, max_age=365 * 24 * 3600)
-    return secure(response, csp=not template.startswith(OWN_POLICY_TEMPLATES))
+    return secure(response)
 
 
 def message_page(request: Request, status_code: int, message: str, who: Caller | None = None) -> HTMLResponse:

@@ -4,9 +4,11 @@ usage, roles, the audit log, and `xiangzhu flows history|diff|rollback`."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -134,6 +136,80 @@ async def test_check_gives_validator_lines_with_did_you_mean_and_the_translation
         assert (await c.post("/api/flows/water_report/check", json={"yaml": WATER})).status_code == 403
 
 
+async def test_check_speaks_chinese_on_the_chinese_page_with_the_same_lines(world):
+    breakages = [
+        ("goto: to_worker", "goto: to_workr", "跳转到的 'to_workr' 不存在——是不是想写 'to_worker'？"),
+        ("  - id: thanks\n    say:", "  - id: thanks\n    sya:", "未知的键 'sya'——是不是想写 'say'？"),
+        (", en: A social worker will answer you soon.", "", "缺少英文 (en) 文字"),
+        ("已记下。", "已记下{{dayz}}。", "但没有信息项 'dayz'"),
+        ("    max: 60", "    max: sixty", "应该是"),
+        ("- id: check", "- id: ask_days", "有两个步骤都叫 'ask_days'"),
+        ("- if: days >= 3", "- if: dais >= 3", "不是信息项——是不是想写 'days'？"),
+        ("      slot: days\n", "      slot: dayz\n", "没有在 'slots' 里声明"),
+        ("谢谢，停水{{days}}天，已记下。", "很" * 301, "超过一屏手机"),
+        ("谢谢，停水{{days}}天，已记下。", "很" * 700, "微信最多发送 2048 字节"),
+    ]
+    async with world.client("admin") as c:
+        for old, new, expected in breakages:
+            assert old in WATER
+            text = WATER.replace(old, new, 1)
+            en = (await c.post("/api/flows/water_report/check", json={"yaml": text})).json()["problems"]
+            zh = (await c.post("/api/flows/water_report/check?lang=zh", json={"yaml": text})).json()["problems"]
+            assert [(p["line"], p["column"]) for p in zh] == [(p["line"], p["column"]) for p in en] and zh
+            assert [p["message_en"] for p in zh] == [p["message"] for p in en]
+            assert any(expected in p["message"] for p in zh), (expected, zh)
+            for p in zh:  # every message is translated, none is left in English
+                assert p["message"] != p["message_en"] and re.search(r"[\u4e00-\u9fff]", p["message"]), p
+
+
+async def test_the_list_and_history_pages_show_times_in_the_configured_zone(world):
+    from zoneinfo import ZoneInfo
+
+    from tests.api.helpers import sign_in
+
+    await _publish_water(world)
+    async with world.db.session() as s:
+        published = (await s.execute(select(FlowVersion.published_at)
+                                     .where(FlowVersion.flow_id == "water_report"))).scalar_one()
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=timezone.utc)
+    settings = world.app.state.services.settings
+    async with world.client() as c:
+        assert (await sign_in(c, "w1")).status_code == 303
+        for zone in ("Asia/Shanghai", "Asia/Urumqi"):  # the default, then a configured one
+            settings.timezone = zone
+            page = (await c.get("/flows")).text
+            card = page[page.index('data-flow="water_report"'):]
+            card = card[:card.index("</li>")]
+            local = published.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+            assert f"<time>{local}</time>" in card, card
+            assert published.astimezone(timezone.utc).strftime("%H:%M") not in card  # not UTC
+            history = (await c.get("/flows/water_report/history")).text
+            assert f'"zone": "{zone}"' in history  # history.js formats the API's UTC times in it
+
+
+def test_the_simulator_uses_only_the_engines_public_api():
+    """Dispatcher.understand/run_turn and FlowRuntime(observer=RunObserver): no private name of
+    the dispatcher or the flow engine (they may change without notice)."""
+    import ast
+
+    import bot.flow_simulator as simulator
+
+    tree = ast.parse(Path(simulator.__file__).read_text(encoding="utf-8"))
+    private = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in ("flows.runtime", "bot.dispatcher"):
+            private |= {a.name for a in node.names if a.name.startswith("_")}
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call) and node.attr.startswith("_") \
+                and not node.attr.startswith("__"):
+            private.add(node.attr)  # Dispatcher(...)._something
+        if isinstance(node, ast.Attribute) and node.attr in ("_turn", "_understand", "_do", "_ask", "_clear_flow", "_load") \
+                and not (isinstance(node.value, ast.Name) and node.value.id == "self"):
+            private.add(node.attr)
+    assert private == set(), private
+    assert issubclass(simulator._Trace, __import__("flows.runtime", fromlist=["RunObserver"]).RunObserver)
+
+
 async def test_completions_and_diagram_come_from_the_text_being_edited(world):
     async with world.db.session() as s:
         await seed_builtin(s)
@@ -241,32 +317,39 @@ async def test_publish_history_diff_rollback_and_the_audit_log(world):
         assert (await flow_store.current_version(s, "water_report")).version == 3
 
 
-async def test_usage_counts_who_reached_a_step_and_who_stopped_there(world):
+async def test_usage_counts_who_reached_a_step_and_who_stopped_there_from_stored_steps(world):
+    """Three villagers talk to the real flow engine over the REST channel; each bot reply is
+    stored with its step, and the usage view counts from those rows."""
+    from flows.runtime import FlowRuntime
+
     await _publish_water(world)
+    world.app.state.services.handler = FlowRuntime()  # the real engine instead of the stand-in
+
+    async def say(client, sender: str, text: str) -> list[str]:
+        r = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+        assert r.status_code == 200, r.text
+        return [m.get("text", "") for m in r.json()]
+
+    async with world.client() as rest:
+        for who in ("a", "b", "c"):
+            assert any("停水几天了" in t for t in await say(rest, who, "停水"))
+        assert any("停水2天，已记下" in t for t in await say(rest, "a", "2"))  # thanks, the flow ends
+        assert any("转接社工" in t for t in await say(rest, "b", "5"))  # to_worker: a handoff
+        # c never answers
     async with world.db.session() as s:
-        pids = []
-        for i in range(3):
-            p = Person(display_name=f"u{i}")
-            s.add(p)
-            await s.flush()
-            s.add(ChannelIdentity(channel="telegram", external_id=f"u-{i}", person_id=p.id))
-            pids.append(p.id)
-        at = NOW - timedelta(days=2)
-        for pid in pids:  # all three were asked; one was thanked with a filled-in template
-            s.add(Message(person_id=pid, channel="telegram", direction="out", text="停水几天了？", created_at=at))
-        s.add(Message(person_id=pids[0], channel="telegram", direction="out", text="谢谢，停水2天，已记下。", created_at=at))
-        s.add(Message(person_id=pids[1], channel="telegram", direction="out", text="停水几天了？",
-                      created_at=NOW - timedelta(days=40)))  # too old to count twice, and the same person
-        version = await flow_store.current_version(s, "water_report")
-        for pid in pids[1:]:  # two never answered
-            s.add(Conversation(person_id=pid, flow_id="water_report", flow_version_id=version.id, step="ask_days",
-                               updated_at=at))
+        stored = (await s.execute(select(Message.flow_step, Message.text).where(Message.direction == "out")
+                                  .order_by(Message.id))).all()
+    assert ("water_report:ask_days", "停水几天了？") in [(f, t.strip()) for f, t in stored]
+    assert any(f == "water_report:thanks" and "已记下" in t for f, t in stored)
+
+    world.clock.advance(hours=2)  # c has been silent for longer than IDLE
     async with world.client("admin") as c:
-        steps = {x["step"]: x for x in (await c.get("/api/flows/water_report/usage")).json()["steps"]}
-    assert steps["ask_days"]["reached"] == 3 and steps["ask_days"]["stopped"] == 2
-    assert steps["ask_days"]["drop_off"] == round(2 / 3, 3)
+        usage = (await c.get("/api/flows/water_report/usage")).json()
+    steps = {x["step"]: x for x in usage["steps"]}
+    assert steps["ask_days"]["reached"] == 3 and steps["ask_days"]["stopped"] == 1
+    assert steps["ask_days"]["drop_off"] == round(1 / 3, 3)
     assert steps["thanks"]["reached"] == 1 and steps["thanks"]["stopped"] == 0
-    assert steps["check"]["reached"] is None
+    assert steps["check"]["reached"] is None  # a branch says nothing
 
 
 def _xiangzhu(db_url: str, *args: str) -> subprocess.CompletedProcess:
@@ -305,15 +388,29 @@ async def test_pages_need_sign_in_and_offer_editing_to_admins_only(world):
     async with world.client() as c:
         r = await c.get("/flows")
         assert r.status_code == 303 and r.headers["location"].startswith("/signin")
+        assert (await c.get("/flows/diagram-frame")).status_code == 303
         assert (await sign_in(c, "w1")).status_code == 303
         listed = await c.get("/flows")
         assert listed.status_code == 200 and 'data-flow="water_report"' in listed.text and "报告饮水问题" in listed.text
         page = await c.get("/flows/water_report")
         assert page.status_code == 200
-        assert '"@codemirror/view": "/flows/assets/npm/@codemirror/view/' in page.text  # served by the app
+        # the staff web's strict policy, and no inline script: only external scripts and JSON data blocks
+        from bot.web.rendering import CSP
+
+        assert page.headers["content-security-policy"] == CSP and "'unsafe-inline'" not in CSP
+        assert "importmap" not in page.text and " style=" not in page.text
+        for tag in re.findall(r"<script[^>]*>", page.text):
+            assert " src=" in tag or 'type="application/json"' in tag, tag
+        assert 'src="/flows/assets/dist/editor.js"' in page.text  # the bundle, served by the app
+        assert (await c.get("/flows/assets/dist/editor.js")).status_code == 200
+        frame = await c.get("/flows/diagram-frame")  # where Mermaid lays out: inline styles, our scripts only
+        assert frame.status_code == 200 and "frame-ancestors 'self'" in frame.headers["content-security-policy"]
+        assert "script-src 'self';" in frame.headers["content-security-policy"]
         assert 'id="save"' not in page.text and 'data-tab="sim"' not in page.text  # a worker reads only
         assert (await c.get("/flows/assets/src/editor.js")).status_code == 200
         assert (await c.get("/flows/assets/npm/@codemirror/view/package.json")).status_code == 200
         assert (await c.get("/flows/nowhere")).status_code == 404
         history = await c.get("/flows/water_report/history?lang=en")
         assert history.status_code == 200 and "Versions" in history.text
+        assert history.headers["content-security-policy"] == CSP
+        assert listed.headers["content-security-policy"] == CSP

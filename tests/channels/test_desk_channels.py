@@ -148,3 +148,57 @@ async def test_villager_on_wechat_sends_a_photo_to_a_worker_on_telegram(db, wx, 
                 ChannelIdentity, ChannelIdentity.person_id == Conversation.person_id).where(
                 ChannelIdentity.external_id == "oVillager2"))).scalar_one()
         assert mode == "bot"
+
+
+def wx_media(api, openid, msgtype):
+    return [c["body"][msgtype]["media_id"] for c in api.calls_to("message/custom/send")
+            if c["body"].get("touser") == openid and c["body"].get("msgtype") == msgtype]
+
+
+async def _claimed_on_wechat(services, client, peer, wx, villager: str) -> int:
+    hid = await seed(services, worker_channel="wechat", worker_id="oWorker", villager_openid=villager)
+    services.wake_outbox()
+    await eventually(lambda: [t for t in wx_texts(wx, "oWorker") if f"#{hid}" in t])
+    peer.reply_of(await peer.post(peer.text("oWorker", f"接 {hid}")))
+    await eventually(lambda: any("社工王芳来了" in t for t in wx_texts(wx, villager)))
+    return hid
+
+
+async def test_a_villagers_photo_and_voice_reach_a_worker_on_wechat_as_media(db, wx, tmp_path):
+    """The callbacks are encrypted with wechatpy's own crypto; the WeChat API is the loopback
+    stand-in of wechat_fake.py (no real WeChat server can run here): it takes wechatpy's
+    multipart upload and records the customer-service image and voice messages."""
+    services = make_services(db, wx, tmp_path, handler=None, wechat_aes_key=AES_KEY)
+    photo = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
+    voice = b"#!AMR\n" + bytes(range(100, 200)) * 3
+    wx.media["PIC-1"] = (photo, "image/jpeg")
+    wx.media["VOICE-1"] = (voice, "audio/amr")
+    async with running(services) as client:
+        peer = WeChatPeer(client, mode="safe")
+        hid = await _claimed_on_wechat(services, client, peer, wx, "oVillager3")
+
+        await peer.post(peer.image("oVillager3", "PIC-1"))
+        [image_id] = await eventually(lambda: wx_media(wx, "oWorker", "image"))
+        assert wx.uploads[image_id]["type"] == "image" and wx.uploads[image_id]["data"] == photo
+        assert any(f"#{hid}【李秀英】" in t and "照片" in t for t in wx_texts(wx, "oWorker"))  # the text first
+
+        await peer.post(peer.voice("oVillager3", "VOICE-1", recognition="屋顶漏了"))
+        [voice_id] = await eventually(lambda: wx_media(wx, "oWorker", "voice"))
+        assert wx.uploads[voice_id]["type"] == "voice" and wx.uploads[voice_id]["data"] == voice
+        assert not any("无法在微信里发送" in t for t in wx_texts(wx, "oWorker"))
+
+
+async def test_when_wechat_refuses_the_upload_the_worker_gets_the_link(db, wx, tmp_path):
+    """The WeChat API stand-in (no real WeChat server can run here) refuses the upload with
+    40004: the worker gets a line with the link to the conversation page instead."""
+    services = make_services(db, wx, tmp_path, handler=None, wechat_aes_key=AES_KEY,
+                             web_base_url="https://desk.example.org/")
+    wx.media["PIC-2"] = (b"\x89PNG\r\n\x1a\n" + bytes(300), "image/png")
+    wx.refuse_uploads = True
+    async with running(services) as client:
+        peer = WeChatPeer(client, mode="safe")
+        hid = await _claimed_on_wechat(services, client, peer, wx, "oVillager4")
+        await peer.post(peer.image("oVillager4", "PIC-2"))
+        line = await eventually(lambda: [t for t in wx_texts(wx, "oWorker") if "无法在微信里发送" in t])
+        assert line == [f"（照片无法在微信里发送，请在网页上查看：https://desk.example.org/handoffs/{hid}）"]
+        assert wx.calls_to("media/upload") and wx_media(wx, "oWorker", "image") == []

@@ -3,9 +3,10 @@
 `FakeWeChatApi` is a FAKE of the WeChat HTTP API (api.weixin.qq.com/cgi-bin/…): the real API
 cannot be reached from the test machines and needs a registered account, so this small HTTP
 server on loopback answers the calls the bot makes — `token`, `message/custom/send`,
-`message/template/send`, `menu/create`, `media/get` — with WeChat's documented JSON shapes
-and error codes (40001 invalid token, 45015 outside the reply window, 43004 not subscribed,
-40007 invalid media id), and records every call.
+`message/template/send`, `menu/create`, `media/get`, `media/upload` (multipart, as wechatpy
+sends it) — with WeChat's documented JSON shapes and error codes (40001 invalid token, 45015
+outside the reply window, 43004 not subscribed, 40007 invalid media id, 40004 invalid media
+type), and records every call (an upload's file bytes in `uploads`).
 
 `WeChatPeer` plays WeChat calling our webhook: it builds the callback XML, signs it and, in
 safe or compatible mode, encrypts it with wechatpy's own crypto (`WeChatCrypto`,
@@ -57,6 +58,8 @@ class FakeWeChatApi:
         self.outside_window: set[str] = set()  # openids → 45015 on custom send
         self.unsubscribed: set[str] = set()  # openids → 43004
         self.refuse_all_tokens = False  # every API call answers 40001
+        self.refuse_uploads = False  # media/upload answers 40004 (WeChat refuses the file)
+        self.uploads: dict[str, dict] = {}  # media_id → {"type", "data", "filename"}
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         fake = self
@@ -103,6 +106,8 @@ class FakeWeChatApi:
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length) if length else b""
+        if path == "media/upload":
+            return self._upload(req, query, raw)
         body = json.loads(raw.decode("utf-8")) if raw else None
         if path == "token":
             return self._json(req, self._token(query))
@@ -132,6 +137,27 @@ class FakeWeChatApi:
         if path == "menu/create":
             return self._json(req, {"errcode": 0, "errmsg": "ok"})
         return self._json(req, {"errcode": 40066, "errmsg": "invalid url"})
+
+    def _upload(self, req: BaseHTTPRequestHandler, query: dict, raw: bytes) -> None:
+        from email.parser import BytesParser
+        from email.policy import HTTP
+
+        with self._lock:
+            if self.refuse_all_tokens or query.get("access_token") not in self.valid_tokens:
+                return self._json(req, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"})
+            self.calls.append({"path": "media/upload", "query": query, "body": None, "method": "POST"})
+            if self.refuse_uploads:
+                return self._json(req, {"errcode": 40004, "errmsg": "invalid media type"})
+        head = f"Content-Type: {req.headers.get('Content-Type', '')}\r\n\r\n".encode()
+        parts = [p for p in BytesParser(policy=HTTP).parsebytes(head + raw).iter_parts()
+                 if p.get_param("name", header="content-disposition") == "media"]
+        if query.get("type") not in ("image", "voice", "video", "thumb") or not parts:
+            return self._json(req, {"errcode": 40004, "errmsg": "invalid media type"})
+        media_id = f"up-{next(self._counter)}"
+        with self._lock:
+            self.uploads[media_id] = {"type": query["type"], "data": parts[0].get_payload(decode=True),
+                                      "filename": parts[0].get_filename()}
+        return self._json(req, {"type": query["type"], "media_id": media_id, "created_at": int(time.time())})
 
     def _token(self, query: dict) -> dict:
         if query.get("grant_type") != "client_credential" or query.get("appid") != self.appid:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -38,7 +40,7 @@ def server(emulator, tmp_path_factory):
     env = {**os.environ, "XIANGZHU_DATABASE_URL": f"sqlite+aiosqlite:///{home}/xz.db",
            "XIANGZHU_DATA_DIR": str(home / "data"), "XIANGZHU_MEDIA_DIR": str(home / "media"),
            "XIANGZHU_TELEGRAM_TOKEN": TOKEN, "XIANGZHU_TELEGRAM_BASE_URL": emulator.api_base,
-           "XIANGZHU_OUTBOX_POLL_SECONDS": "0.05"}
+           "XIANGZHU_OUTBOX_POLL_SECONDS": "0.05", "XIANGZHU_TIMEZONE": "Asia/Shanghai"}
     env.pop("XIANGZHU_TELEGRAM_WEBHOOK_URL", None)
     for args in (("db", "upgrade"), ("seed", "--demo")):
         subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=home, check=True, capture_output=True,
@@ -77,9 +79,12 @@ def page():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 375, "height": 667})
+        # a browser far from the villages: the pages show times in the server's zone all the same
+        context = browser.new_context(viewport={"width": 375, "height": 667}, timezone_id="America/New_York")
         pg = context.new_page()
         pg.on("dialog", lambda d: d.accept())
+        pg.csp_refusals = []  # the pages run under the strict CSP: Chromium reports each refusal on the console
+        pg.on("console", lambda m: pg.csp_refusals.append(m.text) if "Content Security Policy" in m.text else None)
         pg.set_default_timeout(30000)
         yield pg
         browser.close()
@@ -94,6 +99,7 @@ def no_horizontal_scroll(page) -> None:
     page.wait_for_load_state("load")  # stylesheets applied: under load the list can be measured unstyled
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page is {width}px wide at 375px"
+    assert page.csp_refusals == [], page.csp_refusals
 
 
 def set_text(page, text: str) -> None:
@@ -103,6 +109,7 @@ def set_text(page, text: str) -> None:
 
 def test_break_fix_simulate_publish_then_telegram_then_rollback(server, emulator, page):
     page.goto(server.base + "/flows")
+    assert "script-src 'self';" in page.request.get(server.base + "/flows/privacy").headers["content-security-policy"]
     page.fill("#username", "admin")
     page.fill("#password", "demo-admin-2026")
     page.click("#signin-form button[type=submit]")
@@ -122,7 +129,7 @@ def test_break_fix_simulate_publish_then_telegram_then_rollback(server, emulator
     line = broken.splitlines().index("  - sya:") + 1
     set_text(page, broken)
     error = page.wait_for_selector(f"#problems li.error[data-line='{line}']")
-    assert "did you mean 'say'" in error.inner_text() and f"第 {line} 行" in error.inner_text()
+    assert "是不是想写 'say'" in error.inner_text() and f"第 {line} 行" in error.inner_text()  # in Chinese
     page.wait_for_selector(".cm-lintRange-error")
     page.wait_for_selector(".cm-gutter-lint .cm-lint-marker-error")
     no_horizontal_scroll(page)
@@ -134,8 +141,7 @@ def test_break_fix_simulate_publish_then_telegram_then_rollback(server, emulator
     assert page.query_selector(".cm-lintRange-error") is None
 
     # the diagram: clicking the first step selects its line in the editor
-    node = page.wait_for_selector("#diagram g.node[data-step]")
-    node.click()
+    page.locator("#diagram g.node[data-step]").first.click()  # a locator: the diagram is redrawn as the text changes
     selected = page.evaluate("(() => { const v = window.flowEditor; const s = v.state.selection.main; "
                              "return v.state.doc.lineAt(s.from).number; })()")
     assert selected == original.splitlines().index("  - say:") + 1
@@ -146,7 +152,7 @@ def test_break_fix_simulate_publish_then_telegram_then_rollback(server, emulator
     page.wait_for_selector(f"#chat .bubble.bot >> text={NEW}")
     page.fill("#sim-text", "人工")
     page.click("#sim-send")
-    page.wait_for_function("document.querySelectorAll('#chat .bubble.bot').length >= 2")
+    page.locator("#chat .bubble.bot").nth(1).wait_for()  # (wait_for_function would need 'unsafe-eval')
     if page.query_selector("#events li.handoff") is None:  # off duty: the flow asks for a message first
         page.fill("#sim-text", "家里水管坏了，想找社工帮忙")
         page.click("#sim-send")
@@ -175,6 +181,11 @@ def test_break_fix_simulate_publish_then_telegram_then_rollback(server, emulator
     page.click("#versions li[data-version='1'] button.rollback")
     page.wait_for_selector("#versions li[data-version='3'].current")
     assert "rollback v1" in page.inner_text("#publications")
+    made = next(v["created_at"] for v in page.request.get(server.base + "/api/flows/privacy/history").json()["versions"]
+                if v["version"] == 3)
+    made = datetime.fromisoformat(made)
+    made = (made if made.tzinfo else made.replace(tzinfo=timezone.utc)).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert made.strftime("%Y-%m-%d %H:%M") in page.inner_text("#versions li[data-version='3']")  # local, not UTC
     no_horizontal_scroll(page)
     shot(page, "history")
     user.command("/privacy")
@@ -183,5 +194,9 @@ def test_break_fix_simulate_publish_then_telegram_then_rollback(server, emulator
     page.goto(server.base + "/flows/privacy?lang=en")
     page.wait_for_selector(".cm-editor")
     assert "Save draft" in page.inner_text(".toolbar")
+    page.wait_for_selector("#problems li.info")
+    set_text(page, broken)
+    error = page.wait_for_selector(f"#problems li.error[data-line='{line}']")  # the English switch: in English
+    assert "did you mean 'say'" in error.inner_text() and f"line {line}" in error.inner_text()
     no_horizontal_scroll(page)
     shot(page, "editor_en")

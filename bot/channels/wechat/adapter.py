@@ -51,6 +51,8 @@ HOLD_RETRY = timedelta(days=3)  # a held row is looked at again after this even 
 OUTSIDE_WINDOW = {45015, 45047}  # reply time limit passed; too many messages without a reply
 UNREACHABLE = {43004, 43019, 40003}  # not subscribed; blocked the account; invalid openid
 RETRYABLE = {-1, 45009, 45011}  # system busy; API call quota; frequency limit
+MEDIA_TYPES = {"photo": "image", "voice": "voice", "video": "video"}  # ours → WeChat's temporary media
+VOICE_MIMES = {"audio/amr", "audio/mpeg", "audio/mp3", "audio/speex"}  # what WeChat's voice takes
 
 
 def wechat_enabled(settings: "Settings") -> bool:
@@ -265,13 +267,16 @@ class WeChatAdapter(ChannelAdapter):
             try:
                 await self.api.send_text(out.recipient, text)
                 await self._record_delivery(row_id, "custom")
-                return
             except WeChatApiError as exc:
                 if exc.errcode not in OUTSIDE_WINDOW:
                     raise _send_error(exc) from exc
                 log.info("wechat: %s outside the customer-service window (%s)", _mask(out.recipient), exc.errcode)
             except requests.RequestException as exc:
                 raise RetryableSendError(f"wechat: {type(exc).__name__}: {exc}") from exc
+            else:
+                for attachment in out.attachments:
+                    await self._send_attachment(out.recipient, attachment, locale or s.settings.default_locale)
+                return
         if self.template_id:
             try:
                 await self.api.send_template(out.recipient, self.template_id, _template_data(text))
@@ -283,6 +288,32 @@ class WeChatAdapter(ChannelAdapter):
             return
         raise DeliveryHeld("wechat: outside the 48-hour window; waits for the person's next message",
                            retry_after=HOLD_RETRY.total_seconds())
+
+    async def _send_attachment(self, openid: str, att: Attachment, locale: str) -> None:
+        """After the text of a relayed message: the photo, voice or video itself, uploaded as
+        temporary media and sent as a customer-service message. WeChat has no customer-service
+        file message and takes voice only as AMR/MP3/Speex, so a document, a Telegram voice
+        (OGG) or a failed upload is sent as a line with the link to the conversation page."""
+        if att.kind == "location" or not att.path:
+            return  # the text says what came
+        media_type = MEDIA_TYPES.get(att.kind)
+        mime = (att.mime or "").split(";")[0].strip().lower()
+        if media_type == "voice" and mime not in VOICE_MIMES:
+            media_type = None
+        try:
+            if media_type is None:
+                raise WeChatApiError(None, f"WeChat cannot send a {att.kind} ({mime or 'unknown type'}) to a follower")
+            data = await asyncio.to_thread(self.media.resolve(att.path).read_bytes)
+            filename = att.path.rsplit("/", 1)[-1]
+            media_id = await self.api.upload_media(media_type, filename, data, mime)
+            await self.api.send_media(openid, media_type, media_id)
+            return
+        except (WeChatApiError, requests.RequestException, OSError, ValueError) as exc:
+            log.info("wechat: sending a %s to %s as media failed (%s); sending its link", att.kind, _mask(openid), exc)
+        try:
+            await self.api.send_text(openid, _media_fallback(att, locale))
+        except (WeChatApiError, requests.RequestException) as exc:  # the text already said what came
+            log.warning("wechat: the link to a %s for %s was not sent either: %s", att.kind, _mask(openid), exc)
 
     async def _sending_row(self, recipient: str) -> int | None:
         """The outbox row the sender is sending now (claim_heads claims one per recipient)."""
@@ -301,6 +332,16 @@ class WeChatAdapter(ChannelAdapter):
 
 def _buttons(raw) -> list[Button]:
     return [Button(b.get("title", ""), b.get("payload", "")) for b in raw or []]
+
+
+def _media_fallback(att: Attachment, locale: str) -> str:
+    """The line sent when a file cannot go as WeChat media: what it is, and where to see it."""
+    zh = {"photo": "照片", "voice": "语音", "video": "视频", "document": "文件"}.get(att.kind, "附件")
+    if locale == "en":
+        what = {"photo": "photo", "voice": "voice message", "video": "video", "document": "file"}.get(att.kind, "file")
+        return f"(The {what} could not be sent here; see it on the web: {att.link})" if att.link else \
+            f"(The {what} could not be sent here; see it in the web inbox.)"
+    return f"（{zh}无法在微信里发送，请在网页上查看：{att.link}）" if att.link else f"（{zh}无法在微信里发送，请在网页收件箱查看。）"
 
 
 def _template_data(text: str) -> dict:

@@ -178,6 +178,22 @@ class WeChatApi:
     async def send_template(self, openid: str, template_id: str, data: dict) -> dict:
         return await self.call(lambda c: c.message.send_template(openid, template_id, data))
 
+    async def upload_media(self, media_type: str, filename: str, data: bytes, mime: str) -> str:
+        """A temporary media file (image, voice, video; kept 3 days by WeChat): its media_id."""
+        res = await self.call(lambda c: c.media.upload(media_type, (filename, data, mime or "application/octet-stream")))
+        media_id = (res or {}).get("media_id") if isinstance(res, dict) else None
+        if not media_id:
+            raise WeChatApiError(None, f"media/upload answered no media_id: {str(res)[:200]}")
+        return media_id
+
+    async def send_media(self, openid: str, media_type: str, media_id: str) -> dict:
+        """A customer-service image, voice or video message."""
+        if media_type == "image":
+            return await self.call(lambda c: c.message.send_image(openid, media_id))
+        if media_type == "voice":
+            return await self.call(lambda c: c.message.send_voice(openid, media_id))
+        return await self.call(lambda c: c.message.send_video(openid, media_id))
+
     async def create_menu(self, menu: dict) -> dict:
         return await self.call(lambda c: c.menu.create(menu))
 

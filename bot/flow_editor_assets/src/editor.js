@@ -2,6 +2,11 @@
 // lines, autocomplete from /api/flows/{id}/completions, the Mermaid diagram (click a step to jump
 // to its line), the simulator (chat, event log, slots) and save/publish. Everything goes through
 // /api/flows with the session cookie and the X-CSRF-Token header.
+//
+// The page runs under the staff web's strict Content-Security-Policy (no inline script or
+// style): esbuild bundles this file (`make editor-assets` → dist/editor.js), CodeMirror lives
+// in a shadow root so its styles go to a constructed stylesheet (not a <style> tag), and the
+// Mermaid diagram's <style> and style attributes are moved into the CSS object model.
 import { EditorState } from "@codemirror/state";
 import { EditorView, keymap, lineNumbers, highlightActiveLine, highlightActiveLineGutter, drawSelection } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
@@ -49,7 +54,7 @@ function lineFrom(doc, line, column) {
 
 const checker = linter(async (view) => {
   const text = view.state.doc.toString();
-  const r = await call("POST", `${api}/check`, { yaml: text });
+  const r = await call("POST", `${api}/check?lang=${flow.lang}`, { yaml: text });
   if (!r.ok) return [];
   showProblems(r.data.problems);
   refreshSide(text);
@@ -86,8 +91,20 @@ function complete(context) {
   return { from: word.from, options, validFor: /^[\w.]*$/ };
 }
 
+// CodeMirror mounts its styles on its root; in a shadow root that is a constructed stylesheet
+// (adoptedStyleSheets), which the CSP allows, where on the document it would be a <style> tag.
+const editorHost = document.getElementById("editor");
+const editorRoot = editorHost.attachShadow({ mode: "open" });
+const editorParent = document.createElement("div");
+editorRoot.append(editorParent);
+const pageTheme = EditorView.theme({
+  "&": { maxHeight: "65vh", fontSize: "14px", backgroundColor: "#fff" },
+  ".cm-scroller": { overflow: "auto" },
+});
+
 const view = new EditorView({
-  parent: document.getElementById("editor"),
+  parent: editorParent,
+  root: editorRoot,
   state: EditorState.create({
     doc: flow.yaml,
     extensions: [
@@ -95,7 +112,7 @@ const view = new EditorView({
       indentOnInput(), bracketMatching(), syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
       yaml(), lintGutter(), checker, autocompletion({ override: [complete] }),
       keymap.of([...defaultKeymap, ...historyKeymap, ...completionKeymap, indentWithTab]),
-      EditorView.lineWrapping,
+      EditorView.lineWrapping, pageTheme,
       EditorState.readOnly.of(!flow.can_edit),
     ],
   }),
@@ -145,13 +162,9 @@ function refreshSide(text) {
 async function drawDiagram(data) {
   diagramNodes = data.nodes;
   const box = document.getElementById("diagram");
-  if (!window.mermaid) return;
-  try {
-    const { svg } = await window.mermaid.render(`flowsvg${++renderCount}`, data.mermaid);
-    box.innerHTML = svg;
-  } catch (e) {
-    return; // a text Mermaid cannot draw yet: keep the last diagram
-  }
+  const answer = await drawInFrame(data.mermaid);
+  if (!answer.svg) return; // a text Mermaid cannot draw yet: keep the last diagram
+  box.replaceChildren(...underPolicy(answer));
   box.querySelectorAll("g.node").forEach((g) => {
     const m = /(?:^|-)(s\d+)(?:-|$)/.exec(g.id);
     const node = m && diagramNodes[m[1]];
@@ -162,12 +175,62 @@ async function drawDiagram(data) {
   markPath(lastPath);
 }
 
+// Mermaid draws in a same-origin frame (/flows/diagram-frame, see diagram-frame.js): it lays
+// out its labels with inline styles, which this page's policy refuses. The frame answers with
+// the SVG text.
+const frame = document.createElement("iframe");
+frame.className = "diagram-frame";
+frame.title = "diagram";
+frame.setAttribute("aria-hidden", "true");
+frame.tabIndex = -1;
+const frameReady = new Promise((resolve) => {
+  window.addEventListener("message", (event) => {
+    if (event.origin !== window.location.origin || event.source !== frame.contentWindow) return;
+    if (event.data?.ready) resolve();
+    else if (typeof event.data?.id === "number") pending.get(event.data.id)?.(event.data);
+  });
+});
+const pending = new Map();
+frame.src = "/flows/diagram-frame";
+document.body.append(frame);
+
+async function drawInFrame(text) {
+  await frameReady;
+  const id = ++renderCount;
+  const answer = await new Promise((resolve) => {
+    pending.set(id, resolve);
+    frame.contentWindow.postMessage({ id, text }, window.location.origin);
+  });
+  pending.delete(id);
+  return answer;
+}
+
+// The frame hands the SVG over without <style> or style attributes (the CSP would refuse them):
+// its CSS goes into a constructed stylesheet and each data-style into the element's CSSOM
+// style, both allowed.
+const diagramSheet = new CSSStyleSheet();
+document.adoptedStyleSheets = [...document.adoptedStyleSheets, diagramSheet];
+
+function underPolicy(answer) {
+  diagramSheet.replaceSync(answer.css || "");
+  const parsed = new DOMParser().parseFromString(`<body>${answer.svg}</body>`, "text/html");
+  const nodes = [...parsed.body.childNodes].map((n) => document.adoptNode(n));
+  for (const n of nodes) {
+    if (n.nodeType !== Node.ELEMENT_NODE) continue;
+    for (const el of [n, ...n.querySelectorAll("[data-style]")]) {
+      if (!el.hasAttribute("data-style")) continue;
+      el.style.cssText = el.getAttribute("data-style");
+      el.removeAttribute("data-style");
+    }
+  }
+  return nodes;
+}
+
 function markPath(path) {
   lastPath = path;
   document.querySelectorAll("#diagram g.node").forEach((g) => g.classList.toggle("visited", path.includes(g.dataset.step)));
 }
 
-if (window.mermaid) window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict", flowchart: { htmlLabels: true } });
 
 // ── tabs ─────────────────────────────────────────────────────────────────────────────────
 

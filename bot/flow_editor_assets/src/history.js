@@ -12,9 +12,15 @@ async function call(method, url, body) {
   return { ok: r.ok, status: r.status, data: await r.json() };
 }
 
-// shown in the browser's time zone (the API answers in UTC)
-const when = (iso) => (iso ? new Date(iso).toLocaleString(flow.lang === "en" ? "en-GB" : "zh-CN",
-  { dateStyle: "short", timeStyle: "short" }) : "");
+// shown in the configured zone (XIANGZHU_TIMEZONE, Asia/Shanghai by default; the API answers in
+// UTC), whatever the browser's own zone, as "2026-11-23 10:00" like the list page
+const clock = new Intl.DateTimeFormat("sv-SE", { timeZone: flow.zone || "Asia/Shanghai", year: "numeric",
+  month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+const when = (iso) => {
+  if (!iso) return "";
+  const zoned = /(Z|[+-]\d\d:\d\d)$/.test(iso) ? iso : `${iso}Z`; // stored as UTC
+  return clock.format(new Date(zoned));
+};
 
 function showDiff(text) {
   const pre = document.getElementById("diff");

@@ -5,7 +5,7 @@ after they ship, so it is not split.)
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 22:02:10.213070
+Create Date: 2026-12-06 23:02:21.617427
 """
 from alembic import op
 import sqlalchemy as sa
@@ -377,6 +377,7 @@ def upgrade() -> None:
     sa.Column('attachments', sa.JSON(), nullable=False),
     sa.Column('intent', sa.String(length=32), nullable=False),
     sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('flow_step', sa.String(length=129), nullable=True),
     sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_messages_person_id_people')),
     sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_messages_staff_id_staff')),
