@@ -175,6 +175,9 @@ register_periodic(
 # ── the service: leader + APScheduler ────────────────────────────────────────────────────
 
 
+STOP_GRACE_SECONDS = 10.0
+
+
 class SchedulerService:
     """Campaigns for leadership and, while leader, runs the periodic jobs.
 
@@ -195,6 +198,7 @@ class SchedulerService:
             heartbeat_seconds=retry_seconds,
         )
         self._scheduler: AsyncIOScheduler | None = None
+        self._in_flight: set[asyncio.Task] = set()
 
     @property
     def is_leader(self) -> bool:
@@ -212,10 +216,14 @@ class SchedulerService:
         await self.leader.stop()
 
     async def _run(self, job: PeriodicJob) -> None:
+        task = asyncio.current_task()
+        self._in_flight.add(task)
         try:
             await job.func(self.services)
         except Exception:
             log.exception("periodic job %s failed", job.id)
+        finally:
+            self._in_flight.discard(task)
 
     async def _start_jobs(self) -> None:
         settings = self.services.settings
@@ -237,6 +245,11 @@ class SchedulerService:
     async def _stop_jobs(self) -> None:
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None and scheduler.running:
+            # no new runs, and a job that is running finishes its transaction first: shutdown()
+            # cancels it mid-statement (its rows would be safe: leases expire and are reclaimed)
+            scheduler.pause()
+            if self._in_flight:
+                await asyncio.wait(set(self._in_flight), timeout=STOP_GRACE_SECONDS)
             scheduler.shutdown(wait=False)
             log.info("scheduler stopped")
 

@@ -48,6 +48,17 @@ async def _explode(services, session, timer):
     raise RuntimeError("boom")
 
 
+slow_gate: dict[str, asyncio.Event] = {}
+
+
+@timer_handler("test_slow")
+async def _slow(services, session, timer):
+    slow_gate["started"].set()
+    await slow_gate["go"].wait()
+    await kv.put(session, f"slow:{timer.id}", {})
+    fired.append(("test_slow", timer.id))
+
+
 @pytest.fixture(autouse=True)
 def _clear_fired():
     fired.clear()
@@ -244,6 +255,25 @@ async def test_scheduler_runs_due_timers_on_the_moved_clock(db):
     finally:
         await sched.stop()
     assert sched.running_jobs == []
+
+
+async def test_stop_lets_a_running_job_finish_its_transaction(db):
+    """Stopping the scheduler (shutdown, or deposed) while a timer's handler runs: the handler
+    finishes and commits; APScheduler's own shutdown would cancel it mid-statement."""
+    now = [T0]
+    services = make_services(db, now, timer_poll_seconds=0.05)
+    slow_gate.update(started=asyncio.Event(), go=asyncio.Event())
+    async with db.session() as s:
+        slow = await timers_store.schedule(s, "test_slow", T0 - timedelta(minutes=1))
+    sched = SchedulerService(services, retry_seconds=0.2)
+    await sched.start()
+    await asyncio.wait_for(slow_gate["started"].wait(), 10)
+    stopping = asyncio.create_task(sched.stop())
+    await eventually(lambda: sched.running_jobs == [])  # the scheduler has been told to stop
+    slow_gate["go"].set()
+    await asyncio.wait_for(stopping, 20)
+    assert ("test_slow", slow.id) in fired
+    assert await count(db, Timer.id == slow.id, Timer.state == timers_store.DONE) == 1
 
 
 def test_jobs_list_json_via_cli(db_url):
