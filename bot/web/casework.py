@@ -32,13 +32,13 @@ from bot.web.rendering import (
     to_signin,
 )
 from storage import agencies as agency_service
-from storage import audit, casework, flags
+from storage import approvals, audit, casework, flags
 from storage import cases as case_service
 from storage import referrals as referral_service
 from storage import staff as staff_service
 from storage.areas import area_ids_under, get_by_code
 from storage.cases import STATUSES, URGENCIES, CaseError
-from storage.models import Area, NeedRequest, Person, Staff
+from storage.models import Area, CaseApproval, NeedRequest, Person, Staff
 from vocab.cases import CATEGORIES
 
 router = APIRouter(include_in_schema=False)
@@ -150,7 +150,9 @@ async def _detail(request: Request, who: Caller, number: str, *, error: str = ""
         events = await case_service.timeline(s, case, public_only=False)
         person_flags = await flags.flags_of(s, case.person_id, active_only=False)
         next_checkin = {f.id: await flags.next_checkin(s, f) for f in person_flags if f.cleared_at is None}
+        held = await approvals.pending_of(s, case)
         staff_ids = {x for x in [case.assigned_staff_id, *(e.staff_id for e in events), *(i.staff_id for i in plan),
+                                 *(a.requested_by_staff_id for a in held),
                                  *(k.assignee_staff_id for k in tasks), *(f.staff_id for f in person_flags)] if x}
         names = await casework.staff_names(s, staff_ids)
         colleagues = [st for st in (await s.execute(select(Staff).where(Staff.active.is_(True))
@@ -167,6 +169,7 @@ async def _detail(request: Request, who: Caller, number: str, *, error: str = ""
         agency_name=lambda a: agency_service.agency_name(a, lang), colleagues=colleagues,
         can_change=authz.can_change_case(who.scope, case), stages=casework.STAGES,
         overdue=lambda k: casework.is_overdue(k, today), flags=person_flags, next_checkin=next_checkin,
+        approvals=held, can_approve=authz.can_approve_case(who.scope, case),
     )
     done = cw["done"].get(request.query_params.get("done", ""), "")
     timeline_html = render_fragment(request, "_case_timeline.html", cw=cw, events=events, names=names)
@@ -226,7 +229,8 @@ async def _act(request: Request, number: str, done: str, run):
             case = await _visible(s, who.scope, number)
             if case is None or not authz.can_change_case(who.scope, case):
                 return _not_found(request, who)
-            await run(s, who, case, form, now_of(services))
+            result = await run(s, who, case, form, now_of(services))
+            done = result if isinstance(result, str) else done
     except (CaseError, _Refused) as exc:
         message = exc.message if isinstance(exc, _Refused) else str(exc)
         return await _detail(request, who, number, error=message, status_code=422, audit_read=False)
@@ -265,8 +269,13 @@ async def assign(number: str, request: Request):
 async def stage(number: str, request: Request):
     async def run(s, who, case, form, now):
         outcome = str(form.get("outcome", "")).strip() or None
+        note = str(form.get("note", "")).strip()[:4000]
+        if str(form.get("stage", "")) == "closed":
+            held = await approvals.close_or_request(s, case, staff_id=who.scope.staff_id, outcome=outcome, note=note,
+                                                    approver=authz.can_approve_case(who.scope, case), now=now)
+            return "approval_requested" if held else None
         await casework.set_stage(s, case, str(form.get("stage", "")), staff_id=who.scope.staff_id, outcome=outcome,
-                                 note=str(form.get("note", "")).strip()[:4000], now=now)
+                                 note=note, now=now)
     return await _act(request, number, "stage", run)
 
 
@@ -317,9 +326,28 @@ async def refer(number: str, request: Request):
         agency = await agency_service.find_agency(s, str(form.get("agency", "")))
         if agency is None:
             raise _Refused(_cw(request)["no_agency"])
-        await referral_service.refer(s, case, agency, str(form.get("reason", "")), by_staff_id=who.scope.staff_id,
-                                     now=now)
+        made = await approvals.refer_or_request(s, case, agency, str(form.get("reason", "")),
+                                                staff_id=who.scope.staff_id,
+                                                approver=authz.can_approve_case(who.scope, case), now=now)
+        return "approval_requested" if isinstance(made, CaseApproval) else None
     return await _act(request, number, "referral", run)
+
+
+@router.post("/cases/{number}/approvals/{approval_id}")
+async def decide_approval(number: str, approval_id: int, request: Request):
+    """The supervisor's one tap: decision=approve performs the held close or referral,
+    decision=decline tells the worker who asked."""
+    async def run(s, who, case, form, now):
+        if not authz.can_approve_case(who.scope, case):
+            raise _Refused(_cw(request)["only_approvers"])
+        approval = await s.get(CaseApproval, approval_id)
+        if approval is None or approval.case_id != case.id:
+            raise _Refused(texts(request)["not_found"])
+        approve = form.get("decision") == "approve"
+        await approvals.decide(s, approval, case, approve, by_staff_id=who.scope.staff_id,
+                               note=str(form.get("note", "")), now=now)
+        return "approved" if approve else "declined"
+    return await _act(request, number, "approved", run)
 
 
 @router.post("/cases/{number}/referrals/{referral_id}")

@@ -1,0 +1,68 @@
+"""Approvals, saved views and attachments on the staff web through the real ASGI app, as a
+browser fills the forms, on SQLite and PostgreSQL (the world of tests/api/conftest.py): an
+admin turns 石桥镇's setting on at /areas; w1's close waits; the supervisor sees it on
+/supervise and approves it with one tap on the case page; a declined referral; another area,
+a worker and an anonymous caller are refused."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage import agencies as agency_service
+from storage.models import Area, AuditEntry, CaseApproval, NeedRequest, Referral
+from tests.web.test_inbox_pages import post_form, signed_in
+
+
+async def test_township_setting_close_waits_and_supervisor_decides(world):
+    async with world.db.session() as s:
+        await agency_service.seed_demo_agencies(s)
+        township = (await s.execute(select(Area).where(Area.code == "t"))).scalar_one()
+    number, other = world.ids["case_p1"], world.ids["case_p3"]
+    url = f"/cases/{number}"
+    async with signed_in(world, "w1") as c:  # not an admin: the setting's route is not there
+        r = await post_form(c, "/cases", f"/areas/{township.id}/approvals", on="1")
+        assert r.status_code == 404
+    async with signed_in(world, "admin") as c:
+        page = (await c.get("/areas")).text
+        assert f'action="/areas/{township.id}/approvals"' in page and 'data-approvals="0"' in page
+        r = await post_form(c, "/areas", f"/areas/{township.id}/approvals", on="1")
+        assert r.status_code == 303
+        assert 'data-approvals="1"' in (await c.get("/areas")).text
+
+    async with signed_in(world, "w1") as c:
+        r = await post_form(c, url, f"{url}/stage", stage="closed", outcome="已办好低保")
+        assert r.status_code == 303 and r.headers["location"] == f"{url}?done=approval_requested"
+        r = await post_form(c, url, f"{url}/referrals", agency="minzheng", reason="低保")
+        assert r.status_code == 303
+        page = (await c.get(f"{url}?done=approval_requested")).text
+        assert "已提交镇上主管审批" in page and 'id="approvals"' in page
+        assert 'class="inline approval-decide"' not in page  # a worker sees, cannot decide
+        assert (await c.get("/supervise")).status_code == 404
+    async with world.db.session() as s:
+        close, refer = (await s.execute(select(CaseApproval).order_by(CaseApproval.id))).scalars().all()
+        assert (await s.execute(select(NeedRequest).where(NeedRequest.number == number))).scalar_one().stage != "closed"
+    async with signed_in(world, "w1") as c:
+        r = await post_form(c, url, f"{url}/approvals/{close.id}", decision="approve")
+        assert r.status_code == 422 and "只有镇上主管或管理员" in r.text
+        r = await post_form(c, url, f"/cases/{other}/approvals/{close.id}", decision="approve")
+        assert r.status_code == 404
+    async with world.client() as c:
+        r = await c.post(f"{url}/approvals/{close.id}", data={"decision": "approve"})
+        assert r.status_code in (303, 403) and r.headers.get("location", "/signin").startswith("/signin")
+
+    async with signed_in(world, "sup") as c:
+        listed = (await c.get("/supervise")).text
+        assert f'data-approval="{close.id}"' in listed and f'data-approval="{refer.id}"' in listed
+        assert "已办好低保" in listed
+        r = await post_form(c, "/supervise", f"{url}/approvals/{close.id}", decision="approve")
+        assert r.status_code == 303 and r.headers["location"] == f"{url}?done=approved"
+        r = await post_form(c, url, f"{url}/approvals/{refer.id}", decision="decline")
+        assert r.status_code == 303
+        assert 'id="no-approvals"' in (await c.get("/supervise")).text
+    async with world.db.session() as s:
+        case = (await s.execute(select(NeedRequest).where(NeedRequest.number == number))).scalar_one()
+        assert (case.stage, case.outcome) == ("closed", "已办好低保")
+        assert (await s.execute(select(Referral))).scalars().all() == []
+        decided = {a.id: a.status for a in (await s.execute(select(CaseApproval))).scalars()}
+        assert decided == {close.id: "approved", refer.id: "declined"}
+        actions = [a for (a,) in (await s.execute(select(AuditEntry.action)))]
+        assert "area.approvals" in actions and actions.count("case.approval.decide") == 2
