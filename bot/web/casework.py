@@ -32,7 +32,7 @@ from bot.web.rendering import (
     to_signin,
 )
 from storage import agencies as agency_service
-from storage import approvals, audit, casework, flags
+from storage import approvals, audit, casework, flags, saved_views
 from storage import cases as case_service
 from storage import referrals as referral_service
 from storage import staff as staff_service
@@ -122,8 +122,51 @@ async def case_list(request: Request):
         rows = [{"case": c, "village": listing.area_name(villages.get(c.village_id), lang, t),
                  "assignee": names.get(c.assigned_staff_id, ""), "flagged": c.person_id in flagged} for c in found]
         await audit.record(s, who.scope.actor, "case.list", "", {k: v for k, v in params.items() if k != "q"})
+        mine = await saved_views.views_of(s, who.scope.staff_id)
+    current = saved_views.clean_query(str(request.url.query), FILTERS)
+    done = _cw(request)["done"].get(request.query_params.get("done", ""), "")
     return render(request, "cases.html", who=who, cw=_cw(request), rows=rows, params=params,
-                  statuses=STATUSES, stages=casework.STAGES, categories=CATEGORIES, urgencies=URGENCIES)
+                  statuses=STATUSES, stages=casework.STAGES, categories=CATEGORIES, urgencies=URGENCIES,
+                  saved=mine, current_query=current, done=done)
+
+
+async def _views_form(request: Request):
+    form = await request.form()
+    try:
+        who = await page_caller(request, form_csrf=str(form.get("csrf_token", "")))
+    except AuthError:
+        return None, None, message_page(request, 403, texts(request)["csrf"])
+    if who is None:
+        return None, None, to_signin(request)
+    if who.scope.is_viewer:
+        return None, None, _not_found(request, who)
+    return who, form, None
+
+
+@router.post("/cases/views")
+async def save_view(request: Request):
+    """Save the list's current filters as one of the caller's views (name + query string)."""
+    who, form, refused = await _views_form(request)
+    if refused:
+        return refused
+    try:
+        async with services_of(request).db.session() as s:
+            view = await saved_views.save_view(s, who.scope.staff_id, str(form.get("name", "")),
+                                               str(form.get("query", "")), allowed=FILTERS)
+    except saved_views.SavedViewError as exc:
+        return message_page(request, 422, str(exc), who)
+    return back_to(f"/cases?{view.query + '&' if view.query else ''}done=view_saved")
+
+
+@router.post("/cases/views/{view_id}/delete")
+async def delete_view(view_id: int, request: Request):
+    who, form, refused = await _views_form(request)
+    if refused:
+        return refused
+    async with services_of(request).db.session() as s:
+        if not await saved_views.delete_view(s, who.scope.staff_id, view_id):
+            return _not_found(request, who)
+    return back_to("/cases?done=view_deleted")
 
 
 async def _visible(s: AsyncSession, scope: StaffScope, number: str) -> NeedRequest | None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage import agencies as agency_service
-from storage.models import Area, AuditEntry, CaseApproval, NeedRequest, Referral
-from tests.web.test_inbox_pages import post_form, signed_in
+from storage.models import Area, AuditEntry, CaseApproval, NeedRequest, Referral, SavedView
+from tests.web.test_inbox_pages import csrf_of, post_form, signed_in
 
 
 async def test_township_setting_close_waits_and_supervisor_decides(world):
@@ -66,3 +66,37 @@ async def test_township_setting_close_waits_and_supervisor_decides(world):
         assert decided == {close.id: "approved", refer.id: "declined"}
         actions = [a for (a,) in (await s.execute(select(AuditEntry.action)))]
         assert "area.approvals" in actions and actions.count("case.approval.decide") == 2
+
+
+async def test_saved_views_are_each_workers_own(world):
+    async with signed_in(world, "w1") as c:
+        page = (await c.get("/cases?stage=received&category=medical&q=看病")).text
+        assert 'id="save-view"' in page and 'value="category=medical&amp;q=%E7%9C%8B%E7%97%85&amp;stage=received"' in page
+        r = await c.post("/cases/views", data={"csrf_token": csrf_of(page), "name": "我的<b>医疗</b>",
+                                                "query": "category=medical&stage=received&evil=1"})
+        assert r.status_code == 303 and r.headers["location"] == "/cases?category=medical&stage=received&done=view_saved"
+        listed = (await c.get("/cases")).text
+        assert "我的&lt;b&gt;医疗&lt;/b&gt;" in listed and 'href="/cases?category=medical&amp;stage=received"' in listed
+        assert "evil" not in listed
+        assert 'id="view-my-overdue"' in listed and 'id="view-unassigned"' in listed  # the built-in ones
+        r = await c.post("/cases/views", data={"csrf_token": "wrong", "name": "x", "query": ""})
+        assert r.status_code == 403
+    async with world.db.session() as s:
+        [view] = (await s.execute(select(SavedView))).scalars().all()
+    async with signed_in(world, "w3") as c:  # another worker neither sees nor deletes it
+        page = (await c.get("/cases")).text
+        assert 'id="my-views"' not in page
+        r = await c.post(f"/cases/views/{view.id}/delete", data={"csrf_token": csrf_of(page)})
+        assert r.status_code == 404
+    async with world.client() as c:
+        r = await c.post(f"/cases/views/{view.id}/delete", data={})
+        assert r.status_code in (303, 403) and r.headers.get("location", "/signin").startswith("/signin")
+    async with signed_in(world, "w1") as c:
+        page = (await c.get("/cases")).text
+        r = await c.post(f"/cases/views/{view.id}/delete", data={"csrf_token": csrf_of(page)})
+        assert r.status_code == 303
+        assert 'id="my-views"' not in (await c.get("/cases")).text
+    async with world.db.session() as s:
+        assert (await s.execute(select(SavedView))).scalars().all() == []
+        actions = [a for (a,) in (await s.execute(select(AuditEntry.action)))]
+        assert "case.view.save" in actions and "case.view.delete" in actions
