@@ -8,9 +8,12 @@ page (POST → 303 → GET). Opening a case is audited as `case.view`.
 """
 from __future__ import annotations
 
+import mimetypes
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +21,7 @@ from bot import authz
 from bot.api.common import now_of, services_of
 from bot.authz import AuthError, Caller, StaffScope
 from bot.errors import BotError
+from bot.media import MediaStore
 from bot.web import listing, live
 from bot.web.casework_texts import CW
 from bot.web.rendering import (
@@ -28,6 +32,7 @@ from bot.web.rendering import (
     page_caller,
     render,
     render_fragment,
+    secure,
     texts,
     to_signin,
 )
@@ -38,7 +43,7 @@ from storage import referrals as referral_service
 from storage import staff as staff_service
 from storage.areas import area_ids_under, get_by_code
 from storage.cases import STATUSES, URGENCIES, CaseError
-from storage.models import Area, CaseApproval, NeedRequest, Person, Staff
+from storage.models import Area, CaseApproval, Message, NeedRequest, Person, Staff
 from vocab.cases import CATEGORIES
 
 router = APIRouter(include_in_schema=False)
@@ -169,6 +174,34 @@ async def delete_view(view_id: int, request: Request):
     return back_to("/cases?done=view_deleted")
 
 
+MAX_FILES = 40  # the case page shows at most this many of the villager's files
+
+
+async def _case_messages(s: AsyncSession, case: NeedRequest) -> list[Message]:
+    """The villager's own messages with files while the case was open (from a day before it was
+    opened: the photo usually comes first), oldest first."""
+    q = select(Message).where(Message.person_id == case.person_id, Message.direction == "in",
+                              Message.created_at >= case.created_at - timedelta(days=1))
+    if case.closed_at is not None:
+        q = q.where(Message.created_at <= case.closed_at)
+    found = [m for m in (await s.execute(q.order_by(Message.id))).scalars() if m.attachments]
+    return found[-MAX_FILES:]
+
+
+def _case_file_url(number: str, message_id: int, index: int, a: dict) -> listing.Shown:
+    shown = listing.shown(0, message_id, index, a)
+    return replace(shown, url=f"/cases/{number}/files/{message_id}/{index}" if a.get("path") else "")
+
+
+async def case_files(s: AsyncSession, case: NeedRequest) -> list[listing.Shown]:
+    """The photos and voice notes that came with the case and the villager's messages (message
+    0: the case's own), each served by /cases/{number}/files/… after the area check."""
+    files = [_case_file_url(case.number, 0, i, a) for i, a in enumerate(case.attachments or []) if isinstance(a, dict)]
+    for m in await _case_messages(s, case):
+        files += [_case_file_url(case.number, m.id, i, a) for i, a in enumerate(m.attachments) if isinstance(a, dict)]
+    return [f for f in files if f.url or f.text][:MAX_FILES]
+
+
 async def _visible(s: AsyncSession, scope: StaffScope, number: str) -> NeedRequest | None:
     case = await case_service.get_case(s, number)
     return case if case is not None and authz.can_see_case(scope, case) else None
@@ -194,6 +227,7 @@ async def _detail(request: Request, who: Caller, number: str, *, error: str = ""
         person_flags = await flags.flags_of(s, case.person_id, active_only=False)
         next_checkin = {f.id: await flags.next_checkin(s, f) for f in person_flags if f.cleared_at is None}
         held = await approvals.pending_of(s, case)
+        files = await case_files(s, case)
         staff_ids = {x for x in [case.assigned_staff_id, *(e.staff_id for e in events), *(i.staff_id for i in plan),
                                  *(a.requested_by_staff_id for a in held),
                                  *(k.assignee_staff_id for k in tasks), *(f.staff_id for f in person_flags)] if x}
@@ -212,7 +246,7 @@ async def _detail(request: Request, who: Caller, number: str, *, error: str = ""
         agency_name=lambda a: agency_service.agency_name(a, lang), colleagues=colleagues,
         can_change=authz.can_change_case(who.scope, case), stages=casework.STAGES,
         overdue=lambda k: casework.is_overdue(k, today), flags=person_flags, next_checkin=next_checkin,
-        approvals=held, can_approve=authz.can_approve_case(who.scope, case),
+        approvals=held, can_approve=authz.can_approve_case(who.scope, case), files=files,
     )
     done = cw["done"].get(request.query_params.get("done", ""), "")
     timeline_html = render_fragment(request, "_case_timeline.html", cw=cw, events=events, names=names)
@@ -242,6 +276,38 @@ async def case_events(number: str, request: Request):
                                                 names=names)}
 
     return live.stream(request, fragments)
+
+
+@router.get("/cases/{number}/files/{message_id}/{index}")
+async def case_file(number: str, message_id: int, index: int, request: Request):
+    """A file the villager sent with the case (message 0) or one of their messages: only to staff
+    who may see the case, never by a public URL; the read is audited as `case.file`."""
+    who = await page_caller(request)
+    if who is None:
+        return to_signin(request)
+    services = services_of(request)
+    async with services.db.session() as s:
+        case = await _visible(s, who.scope, number)
+        if case is None:
+            return _not_found(request, who)
+        if message_id == 0:
+            items = case.attachments or []
+        else:
+            m = await s.get(Message, message_id)
+            items = (m.attachments or []) if m is not None and m.person_id == case.person_id else []
+        item = items[index] if 0 <= index < len(items) and isinstance(items[index], dict) else {}
+        if item.get("path"):
+            await audit.record(s, who.scope.actor, "case.file", case.number, {"message": message_id, "index": index})
+    try:
+        path = MediaStore(services.settings.media_dir).resolve(str(item.get("path", "")))
+    except ValueError:
+        return _not_found(request, who)
+    if not item.get("path") or not path.is_file():
+        return _not_found(request, who)
+    mime = str(item.get("mime") or "") or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    response = FileResponse(path, media_type=mime.split(";")[0])
+    response.headers["Content-Disposition"] = "inline"
+    return secure(response)
 
 
 @router.get("/cases/{number}")

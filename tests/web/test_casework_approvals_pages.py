@@ -8,7 +8,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage import agencies as agency_service
-from storage.models import Area, AuditEntry, CaseApproval, NeedRequest, Referral, SavedView
+from bot.media import MediaStore
+from storage.models import Area, AuditEntry, CaseApproval, Message, NeedRequest, Referral, SavedView
 from tests.web.test_inbox_pages import csrf_of, post_form, signed_in
 
 
@@ -100,3 +101,47 @@ async def test_saved_views_are_each_workers_own(world):
         assert (await s.execute(select(SavedView))).scalars().all() == []
         actions = [a for (a,) in (await s.execute(select(AuditEntry.action)))]
         assert "case.view.save" in actions and "case.view.delete" in actions
+
+
+async def test_case_attachments_shown_and_served_only_to_the_area(world, tmp_path):
+    settings = world.app.state.services.settings
+    settings.media_dir = tmp_path / "media"
+    store = MediaStore(settings.media_dir)
+    photo = store.save(b"\x89PNG\r\n\x1a\ncase-photo", mime="image/png")
+    voice = store.save(b"OggS case-voice", mime="audio/ogg")
+    number, other = world.ids["case_p1"], world.ids["case_p3"]
+    async with world.db.session() as s:
+        case = (await s.execute(select(NeedRequest).where(NeedRequest.number == number))).scalar_one()
+        case.attachments = [{"kind": "photo", "path": photo, "mime": "image/png"}]
+        m = Message(person_id=world.ids["p1"], channel="telegram", direction="in", text="听听",
+                    attachments=[{"kind": "voice", "path": voice, "mime": "audio/ogg",
+                                  "text": "<script>alert(1)</script>屋顶漏了"}],
+                    created_at=world.clock())
+        s.add(m)
+        await s.flush()
+        mid = m.id
+    url = f"/cases/{number}"
+    async with signed_in(world, "w1") as c:
+        page = (await c.get(url)).text
+        assert f'<img src="{url}/files/0/0"' in page
+        assert f'<audio controls preload="none" src="{url}/files/{mid}/0">' in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;屋顶漏了" in page and "<script>alert(1)" not in page
+        r = await c.get(f"{url}/files/0/0")
+        assert r.status_code == 200 and r.content == b"\x89PNG\r\n\x1a\ncase-photo"
+        assert r.headers["content-type"] == "image/png"
+        r = await c.get(f"{url}/files/{mid}/0")
+        assert r.status_code == 200 and r.content == b"OggS case-voice"
+        assert (await c.get(f"{url}/files/{mid}/5")).status_code == 404
+        # p1's message asked through p3's case (outside w1's areas anyway) is not there
+        assert (await c.get(f"/cases/{other}/files/{mid}/0")).status_code == 404
+    async with signed_in(world, "w3") as c:  # another township: nothing, as if missing
+        assert (await c.get(f"{url}/files/0/0")).status_code == 404
+        assert (await c.get(f"{url}/files/{mid}/0")).status_code == 404
+    async with signed_in(world, "sup") as c:  # p3's case is not in 石桥镇
+        assert (await c.get(f"/cases/{other}/files/{mid}/0")).status_code == 404
+    async with world.client() as c:
+        r = await c.get(f"{url}/files/0/0")
+        assert r.status_code in (302, 303, 307) and r.headers["location"].startswith("/signin")
+    async with world.db.session() as s:
+        reads = [a for (a,) in (await s.execute(select(AuditEntry.action).where(AuditEntry.target == number)))]
+        assert reads.count("case.file") == 2
