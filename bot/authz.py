@@ -304,3 +304,8 @@ async def authenticate(session: AsyncSession, request, *, now, form_csrf: str | 
         if not sent or not compare_digest(sent, row.csrf_token):
             raise AuthError(403, BAD_CSRF)
     return Caller(await scope_for(session, staff), "session", row.csrf_token)
+
+
+def can_approve_case(scope: StaffScope, case: NeedRequest) -> bool:
+    """May approve or decline a held close or referral: the township's supervisor or an admin."""
+    return scope.role in ("admin", "supervisor") and can_change_case(scope, case)

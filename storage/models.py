@@ -83,6 +83,8 @@ class Area(Base):
     # the village centre, so a location shared from a phone can suggest the village
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
+    # a township's setting: closing a case or making a referral waits for its supervisor's approval
+    approvals_required: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Person(Base):
@@ -372,6 +374,33 @@ class Referral(Base):
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     accepted_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]  # done or declined
+
+
+class CaseApproval(Base):
+    """A close or a referral waiting for the township supervisor's yes (the township's
+    `approvals_required`): pending → approved (the action is done then) or declined."""
+
+    __tablename__ = "case_approvals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("need_requests.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # close | refer
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # close: outcome, note; refer: agency, reason
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | declined
+    requested_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+
+
+class SavedView(Base):
+    """A staff member's own filter preset of the case list: a name and the query string."""
+
+    __tablename__ = "saved_views"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    query: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # ── resource linking: offers of help and their matches to cases ─────────────────────────

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,11 +26,11 @@ from bot.api.common import (
     writer,
 )
 from storage import agencies as agency_service
-from storage import audit, casework
+from storage import approvals, audit, casework
 from storage import referrals as referral_service
 from storage.agencies import AgencyError
 from storage.cases import CaseError
-from storage.models import Agency, NeedRequest
+from storage.models import Agency, CaseApproval, NeedRequest
 
 router = resource_router()
 
@@ -61,14 +61,23 @@ class StageIn(BaseModel):
     note: str = Field("", max_length=4000)
 
 
-@router.post("/cases/{number}/stage", summary="Move a case to a stage (received → … → closed, reopen)")
-async def set_stage(number: str, body: StageIn, request: Request, c: Caller = Depends(caller)):
+@router.post("/cases/{number}/stage", summary="Move a case to a stage (received → … → closed, reopen)",
+             description="Where the township requires approval, closing answers 202 with a pending approval "
+                         "(`approvals`) instead; the township's supervisor decides.")
+async def set_stage(number: str, body: StageIn, request: Request, response: Response, c: Caller = Depends(caller)):
     services = services_of(request)
     async with services.db.session() as s:
         case = await _changeable(s, c, number)
         try:
-            await casework.set_stage(s, case, body.stage, staff_id=c.scope.staff_id, outcome=body.outcome,
-                                     note=body.note, now=now_of(services))
+            if body.stage == "closed":
+                held = await approvals.close_or_request(s, case, staff_id=c.scope.staff_id, outcome=body.outcome,
+                                                        note=body.note, now=now_of(services),
+                                                        approver=authz.can_approve_case(c.scope, case))
+                if held is not None:
+                    response.status_code = 202
+            else:
+                await casework.set_stage(s, case, body.stage, staff_id=c.scope.staff_id, outcome=body.outcome,
+                                         note=body.note, now=now_of(services))
         except CaseError as exc:
             raise _refused(exc) from exc
         return await _answer(s, case, request)
@@ -188,14 +197,48 @@ class ReferralIn(BaseModel):
 
 @router.post("/cases/{number}/referrals", status_code=201,
              summary="Refer the case to an agency (the villager is told)")
-async def add_referral(number: str, body: ReferralIn, request: Request, c: Caller = Depends(caller)):
+async def add_referral(number: str, body: ReferralIn, request: Request, response: Response,
+                       c: Caller = Depends(caller)):
     services = services_of(request)
     async with services.db.session() as s:
         case = await _changeable(s, c, number)
         agency = await _agency(s, body.agency)
         try:
-            await referral_service.refer(s, case, agency, body.reason, by_staff_id=c.scope.staff_id,
-                                         now=now_of(services))
+            made = await approvals.refer_or_request(s, case, agency, body.reason, staff_id=c.scope.staff_id,
+                                                    approver=authz.can_approve_case(c.scope, case),
+                                                    now=now_of(services))
+        except CaseError as exc:
+            raise _refused(exc) from exc
+        if isinstance(made, CaseApproval):
+            response.status_code = 202
+        return await _answer(s, case, request)
+
+
+# ── approvals ────────────────────────────────────────────────────────────────────────────
+
+
+class DecisionIn(BaseModel):
+    decision: Literal["approve", "decline"]
+    note: str = Field("", max_length=500)
+
+
+@router.post("/cases/{number}/approvals/{approval_id}",
+             summary="Approve (the close or referral is done) or decline (the worker is told) a held action",
+             description="The township's supervisor or an admin; pending approvals are listed in "
+                         "`GET /api/cases/{number}` under `approvals`.")
+async def decide_approval(number: str, approval_id: int, body: DecisionIn, request: Request,
+                          c: Caller = Depends(caller)):
+    services = services_of(request)
+    async with services.db.session() as s:
+        case = await _changeable(s, c, number)
+        if not authz.can_approve_case(c.scope, case):
+            raise ApiError(403, "只有镇上主管或管理员可以审批", "only the township's supervisor or an admin approves")
+        approval = await s.get(CaseApproval, approval_id)
+        if approval is None or approval.case_id != case.id:
+            raise not_found("审批", "approval")
+        try:
+            await approvals.decide(s, approval, case, body.decision == "approve", by_staff_id=c.scope.staff_id,
+                                   note=body.note, now=now_of(services))
         except CaseError as exc:
             raise _refused(exc) from exc
         return await _answer(s, case, request)

@@ -15,6 +15,7 @@ from bot.errors import BotError
 from storage import agencies as agency_service
 from storage import cases as case_service
 from storage import casework
+from storage import approvals as approval_service
 from storage import referrals as referral_service
 from storage.areas import area_ids_under, get_by_code
 from storage.models import Area, Handoff, NeedRequest, Person, Staff, utcnow
@@ -142,6 +143,13 @@ async def casework_json(s: AsyncSession, c: NeedRequest, *, today) -> dict:
                        "note": r.note, "staff": await username(s, r.staff_id), "sent_at": iso(r.sent_at),
                        "accepted_at": iso(r.accepted_at), "closed_at": iso(r.closed_at)}
                       for r in await referral_service.referrals_of(s, c)],
+        "approvals": [{"id": a.id, "action": a.action, "status": a.status,
+                       "outcome": a.data.get("outcome") if a.action == "close" else None,
+                       "agency": a.data.get("agency") if a.action == "refer" else None,
+                       "reason": a.data.get("reason") if a.action == "refer" else None,
+                       "requested_by": await username(s, a.requested_by_staff_id),
+                       "decided_by": await username(s, a.decided_by_staff_id), "created_at": iso(a.created_at),
+                       "decided_at": iso(a.decided_at)} for a in await approval_service.pending_of(s, c)],
     }
 
 

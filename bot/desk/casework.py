@@ -21,12 +21,12 @@ from bot import authz
 from bot.authz import StaffScope
 from bot.desk.service import DeskError
 from storage import agencies as agency_store
-from storage import audit, casework, flags
+from storage import approvals, audit, casework, flags
 from storage import cases as case_store
 from storage import offers as offer_store
 from storage import referrals as referral_store
 from storage.cases import STATUS_WORDS, CaseError
-from storage.models import Agency, Area, CaseTask, NeedRequest, Offer, Person, Referral
+from storage.models import Agency, Area, CaseApproval, CaseTask, NeedRequest, Offer, Person, Referral
 from vocab.cases import CATEGORY_WORDS
 from vocab.masking import mask
 
@@ -175,15 +175,32 @@ async def find_agency(session: AsyncSession, ref: str) -> Agency:
 
 
 async def refer(session: AsyncSession, scope: StaffScope, ref: str, agency_ref: str, reason: str, *,
-                now: datetime) -> tuple[Referral, NeedRequest, Agency]:
-    """Refer the case to an agency; the villager is told in plain words (storage/referrals.py)."""
+                now: datetime) -> tuple[Referral | CaseApproval, NeedRequest, Agency]:
+    """Refer the case to an agency; the villager is told in plain words (storage/referrals.py).
+    Where the township requires approval, the referral waits as a CaseApproval instead."""
     case = await find_case(session, scope, ref, change=True)
     agency = await find_agency(session, agency_ref)
     try:
-        referral = await referral_store.refer(session, case, agency, reason, by_staff_id=scope.staff_id, now=now)
+        made = await approvals.refer_or_request(session, case, agency, reason, staff_id=scope.staff_id,
+                                                approver=authz.can_approve_case(scope, case), now=now)
     except CaseError as exc:
         raise _refused(exc) from exc
-    return referral, case, agency
+    return made, case, agency
+
+
+async def decide(session: AsyncSession, scope: StaffScope, ref: str, approve: bool, note: str, *,
+                 now: datetime) -> tuple[CaseApproval, NeedRequest]:
+    """The supervisor's "/approve K" or "/decline K" (storage/approvals.py does the held action)."""
+    m = re.fullmatch(r"#?(\d+)", ref.strip().translate(FULL_WIDTH))
+    approval = await session.get(CaseApproval, int(m.group(1))) if m else None
+    case = await session.get(NeedRequest, approval.case_id) if approval is not None else None
+    if case is None or not authz.can_approve_case(scope, case):
+        raise DeskError(f"找不到审批 {ref.strip()}（或不归您审批）", f"approval {ref} not found", 404)
+    try:
+        await approvals.decide(session, approval, case, approve, by_staff_id=scope.staff_id, note=note, now=now)
+    except CaseError as exc:
+        raise _refused(exc) from exc
+    return approval, case
 
 
 async def flag_case(session: AsyncSession, scope: StaffScope, ref: str, reason: str, *, now: datetime) -> tuple[NeedRequest, bool]:

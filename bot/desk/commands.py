@@ -8,7 +8,9 @@ forms or Chinese words, and anything else relayed to the villager of their curre
 
 Casework by case number (bot/desk/casework.py): /case N 个案 N (its summary) · /task N done
 任务 N 完成 · /refer N AGENCY [REASON] 转介 N 机构 · /flag N REASON 关注 N 原因 · /match N
-match N 配对 N (the best offers, numbered) · link K 链接 K, /link N K (link one to the case).
+match N 配对 N (the best offers, numbered) · link K 链接 K, /link N K (link one to the case) ·
+/approve K 同意 K · /decline K 不同意 K (a supervisor's answer to a held close or referral,
+storage/approvals.py).
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ HELP = """社工命令（斜杠或中文都行）：
 个案 N /case N — 看个案 N（计划、任务、转介）
 任务 N 完成 /task N done — 任务 N 做完了
 转介 N 机构 /refer N 机构 — 转介给机构（“转介 N”看机构列表）
+同意 K /approve K · 不同意 K /decline K — 主管审批结案或转介
 配对 N /match N — 找能帮个案 N 的资源；再回“链接 1”/ link 1
 状态 处理中|等材料|已解决 /status — 改个案状态
 回复 名字 /r NAME — 发常用回复
@@ -53,7 +56,7 @@ WORDS = {
     "transfer": ("/transfer", "转给"), "release": ("/release", "放回"), "close": ("/close", "结束"),
     "duty": ("/duty",), "on": ("上班",), "off": ("下班",), "mine": ("/mine", "我的"),
     "task": ("/task", "任务"), "refer": ("/refer", "转介"), "match": ("/match", "match", "配对"),
-    "link": ("/link", "link", "链接"),
+    "link": ("/link", "link", "链接"), "approve": ("/approve", "同意", "批准"), "decline": ("/decline", "不同意", "驳回"),
     "help": ("/help", "帮助", "/start", "help"),
 }
 _LOOKUP = {w.lower(): name for name, words in WORDS.items() for w in words}
@@ -61,7 +64,7 @@ _LOOKUP = {w.lower(): name for name, words in WORDS.items() for w in words}
 _BARE = {"queue", "release", "on", "off", "mine", "help"}
 _NUMBERED = {"claim", "skip", "switch"}
 # words that are commands only when a number (a case, a task, a choice) follows them
-_CASEWORK = {"task", "refer", "match", "link"}
+_CASEWORK = {"task", "refer", "match", "link", "approve", "decline"}
 _STARTS_WITH_NUMBER = re.compile(r"\s*#?(?:XZ-\d{4}-)?[\d０-９]+.*|\s*[一二三四五六七八九十①-⑩]", re.IGNORECASE | re.DOTALL)
 MATCH_KEY = "desk_match"  # the worker's conversation state: the offers last shown for a case
 
@@ -232,8 +235,20 @@ class WorkerDesk:
         if not agency:
             await casework.find_case(self.session, self.scope, ref, change=True)
             return casework.agencies_text(await casework.numbered_agencies(self.session))
-        _, case, found = await casework.refer(self.session, self.scope, ref, agency, reason, now=self.now)
+        made, case, found = await casework.refer(self.session, self.scope, ref, agency, reason, now=self.now)
+        if isinstance(made, casework.CaseApproval):
+            return f"个案 {case.number} 转介给{found.name}：已提交镇上主管审批（审批 {made.id}），批准后告诉村民。"
         return f"个案 {case.number} 已转介给{found.name}（已告诉村民）。"
+
+    async def do_approve(self, arg: str) -> str:
+        ref, _, note = arg.strip().partition(" ")
+        approval, case = await casework.decide(self.session, self.scope, ref, True, note, now=self.now)
+        return f"审批 {approval.id} 已同意，已办理（个案 {case.number}）。"
+
+    async def do_decline(self, arg: str) -> str:
+        ref, _, note = arg.strip().partition(" ")
+        approval, case = await casework.decide(self.session, self.scope, ref, False, note, now=self.now)
+        return f"审批 {approval.id} 已回复不同意，已告诉社工（个案 {case.number}）。"
 
     async def do_match(self, arg: str) -> str:
         shown = await casework.matches(self.session, self.scope, arg, now=self.now)

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from bot.api.common import services_of
 from bot.web.guard import ADMIN, staff_caller
 from bot.web.rendering import back_to, lang_of, render
-from storage import staff_admin
+from storage import approvals, staff_admin
 from storage.areas import all_areas
-from storage.models import Staff
+from storage.cases import CaseError
+from storage.models import Area, Staff
 from storage.staff import StaffError
 
 router = APIRouter(include_in_schema=False)
@@ -20,11 +21,15 @@ router = APIRouter(include_in_schema=False)
 WORDS = {
     "zh": {"areas": "地区", "add": "添加地区", "parent": "上级（县下面是镇，镇下面是村）", "no_parent": "（新的县）",
            "code": "编码（如 qingshan.shiqiao.dongpo）", "name": "名字", "name_en": "英文名字", "staff": "负责的人",
-           "levels": {"county": "县", "township": "镇", "village": "村"}, "done": "已添加。"},
+           "levels": {"county": "县", "township": "镇", "village": "村"}, "done": "已添加。",
+           "approvals_on": "结案和转介要主管审批", "approvals_off": "不用审批", "turn_on": "改为要审批",
+           "turn_off": "改为不用审批"},
     "en": {"areas": "Areas", "add": "Add an area", "parent": "Under (a county holds townships, a township villages)",
            "no_parent": "(a new county)", "code": "Code (e.g. qingshan.shiqiao.dongpo)", "name": "Name",
            "name_en": "Name in English", "staff": "covered by",
-           "levels": {"county": "county", "township": "township", "village": "village"}, "done": "Added."},
+           "levels": {"county": "county", "township": "township", "village": "village"}, "done": "Added.",
+           "approvals_on": "closing and referrals need the supervisor's approval", "approvals_off": "no approval needed",
+           "turn_on": "Require approval", "turn_off": "Stop requiring approval"},
 }
 
 
@@ -66,4 +71,23 @@ async def add_area(request: Request):
                                        actor=who.scope.actor)
     except StaffError as exc:
         return await _page(request, who, error=str(exc), values=values, status_code=422)
+    return back_to("/areas?done=1")
+
+
+@router.post("/areas/{area_id}/approvals")
+async def set_approvals(area_id: int, request: Request):
+    """A township's approval setting (storage/approvals.py): on=1 closing a case or making a
+    referral there waits for the township supervisor's approval."""
+    form = await request.form()
+    who, refused = await staff_caller(request, form, roles=ADMIN)
+    if refused:
+        return refused
+    try:
+        async with services_of(request).db.session() as s:
+            area = await s.get(Area, area_id)
+            if area is None:
+                raise CaseError("没有这个地区 / no such area")
+            await approvals.set_required(s, area, form.get("on") == "1", actor=who.scope.actor)
+    except CaseError as exc:
+        return await _page(request, who, error=str(exc), status_code=422)
     return back_to("/areas?done=1")

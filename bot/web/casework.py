@@ -10,9 +10,12 @@ page (POST → 303 → GET). Opening a case is audited as `case.view`.
 """
 from __future__ import annotations
 
+import mimetypes
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +23,7 @@ from bot import authz
 from bot.api.common import now_of, services_of
 from bot.authz import AuthError, Caller, StaffScope
 from bot.errors import BotError
+from bot.media import MediaStore
 from bot.web import listing, live
 from bot.web.casework_texts import CW
 from bot.web.rendering import (
@@ -30,18 +34,19 @@ from bot.web.rendering import (
     page_caller,
     render,
     render_fragment,
+    secure,
     texts,
     to_signin,
 )
 from storage import agencies as agency_service
-from storage import audit, casework, flags
+from storage import approvals, audit, casework, flags, saved_views
 from storage import cases as case_service
 from storage import offers as offer_service
 from storage import referrals as referral_service
 from storage import staff as staff_service
 from storage.areas import area_ids_under, get_by_code
 from storage.cases import OPEN_STATUSES, STATUSES, URGENCIES, CaseError
-from storage.models import Area, NeedRequest, Offer, Person, Staff
+from storage.models import Area, CaseApproval, Message, NeedRequest, Offer, Person, Staff
 from vocab.cases import CATEGORIES
 
 router = APIRouter(include_in_schema=False)
@@ -126,8 +131,79 @@ async def case_list(request: Request):
         rows = [{"case": c, "village": listing.area_name(villages.get(c.village_id), lang, t),
                  "assignee": names.get(c.assigned_staff_id, ""), "flagged": c.person_id in flagged} for c in found]
         await audit.record(s, who.scope.actor, "case.list", "", {k: v for k, v in params.items() if k != "q"})
+        mine = await saved_views.views_of(s, who.scope.staff_id)
+    current = saved_views.clean_query(str(request.url.query), FILTERS)
+    done = _cw(request)["done"].get(request.query_params.get("done", ""), "")
     return render(request, "cases.html", who=who, cw=_cw(request), rows=rows, params=params,
-                  statuses=STATUSES, stages=casework.STAGES, categories=CATEGORIES, urgencies=URGENCIES)
+                  statuses=STATUSES, stages=casework.STAGES, categories=CATEGORIES, urgencies=URGENCIES,
+                  saved=mine, current_query=current, done=done)
+
+
+async def _views_form(request: Request):
+    form = await request.form()
+    try:
+        who = await page_caller(request, form_csrf=str(form.get("csrf_token", "")))
+    except AuthError:
+        return None, None, message_page(request, 403, texts(request)["csrf"])
+    if who is None:
+        return None, None, to_signin(request)
+    if who.scope.is_viewer:
+        return None, None, _not_found(request, who)
+    return who, form, None
+
+
+@router.post("/cases/views")
+async def save_view(request: Request):
+    """Save the list's current filters as one of the caller's views (name + query string)."""
+    who, form, refused = await _views_form(request)
+    if refused:
+        return refused
+    try:
+        async with services_of(request).db.session() as s:
+            view = await saved_views.save_view(s, who.scope.staff_id, str(form.get("name", "")),
+                                               str(form.get("query", "")), allowed=FILTERS)
+    except saved_views.SavedViewError as exc:
+        return message_page(request, 422, str(exc), who)
+    return back_to(f"/cases?{view.query + '&' if view.query else ''}done=view_saved")
+
+
+@router.post("/cases/views/{view_id}/delete")
+async def delete_view(view_id: int, request: Request):
+    who, form, refused = await _views_form(request)
+    if refused:
+        return refused
+    async with services_of(request).db.session() as s:
+        if not await saved_views.delete_view(s, who.scope.staff_id, view_id):
+            return _not_found(request, who)
+    return back_to("/cases?done=view_deleted")
+
+
+MAX_FILES = 40  # the case page shows at most this many of the villager's files
+
+
+async def _case_messages(s: AsyncSession, case: NeedRequest) -> list[Message]:
+    """The villager's own messages with files while the case was open (from a day before it was
+    opened: the photo usually comes first), oldest first."""
+    q = select(Message).where(Message.person_id == case.person_id, Message.direction == "in",
+                              Message.created_at >= case.created_at - timedelta(days=1))
+    if case.closed_at is not None:
+        q = q.where(Message.created_at <= case.closed_at)
+    found = [m for m in (await s.execute(q.order_by(Message.id))).scalars() if m.attachments]
+    return found[-MAX_FILES:]
+
+
+def _case_file_url(number: str, message_id: int, index: int, a: dict) -> listing.Shown:
+    shown = listing.shown(0, message_id, index, a)
+    return replace(shown, url=f"/cases/{number}/files/{message_id}/{index}" if a.get("path") else "")
+
+
+async def case_files(s: AsyncSession, case: NeedRequest) -> list[listing.Shown]:
+    """The photos and voice notes that came with the case and the villager's messages (message
+    0: the case's own), each served by /cases/{number}/files/… after the area check."""
+    files = [_case_file_url(case.number, 0, i, a) for i, a in enumerate(case.attachments or []) if isinstance(a, dict)]
+    for m in await _case_messages(s, case):
+        files += [_case_file_url(case.number, m.id, i, a) for i, a in enumerate(m.attachments) if isinstance(a, dict)]
+    return [f for f in files if f.url or f.text][:MAX_FILES]
 
 
 async def _visible(s: AsyncSession, scope: StaffScope, number: str) -> NeedRequest | None:
@@ -154,7 +230,10 @@ async def _detail(request: Request, who: Caller, number: str, *, error: str = ""
         events = await case_service.timeline(s, case, public_only=False)
         person_flags = await flags.flags_of(s, case.person_id, active_only=False)
         next_checkin = {f.id: await flags.next_checkin(s, f) for f in person_flags if f.cleared_at is None}
+        held = await approvals.pending_of(s, case)
+        files = await case_files(s, case)
         staff_ids = {x for x in [case.assigned_staff_id, *(e.staff_id for e in events), *(i.staff_id for i in plan),
+                                 *(a.requested_by_staff_id for a in held),
                                  *(k.assignee_staff_id for k in tasks), *(f.staff_id for f in person_flags)] if x}
         names = await casework.staff_names(s, staff_ids)
         colleagues = [st for st in (await s.execute(select(Staff).where(Staff.active.is_(True))
@@ -179,6 +258,7 @@ async def _detail(request: Request, who: Caller, number: str, *, error: str = ""
         matches=matches, match_offers=match_offers, top_offers=top_offers,
         case_open=case.status in OPEN_STATUSES,
         match_status=offer_service.MATCH_STATUS_WORDS[lang],
+        approvals=held, can_approve=authz.can_approve_case(who.scope, case), files=files,
     )
     done = cw["done"].get(request.query_params.get("done", ""), "")
     timeline_html = render_fragment(request, "_case_timeline.html", cw=cw, events=events, names=names)
@@ -210,6 +290,38 @@ async def case_events(number: str, request: Request):
     return live.stream(request, fragments)
 
 
+@router.get("/cases/{number}/files/{message_id}/{index}")
+async def case_file(number: str, message_id: int, index: int, request: Request):
+    """A file the villager sent with the case (message 0) or one of their messages: only to staff
+    who may see the case, never by a public URL; the read is audited as `case.file`."""
+    who = await page_caller(request)
+    if who is None:
+        return to_signin(request)
+    services = services_of(request)
+    async with services.db.session() as s:
+        case = await _visible(s, who.scope, number)
+        if case is None:
+            return _not_found(request, who)
+        if message_id == 0:
+            items = case.attachments or []
+        else:
+            m = await s.get(Message, message_id)
+            items = (m.attachments or []) if m is not None and m.person_id == case.person_id else []
+        item = items[index] if 0 <= index < len(items) and isinstance(items[index], dict) else {}
+        if item.get("path"):
+            await audit.record(s, who.scope.actor, "case.file", case.number, {"message": message_id, "index": index})
+    try:
+        path = MediaStore(services.settings.media_dir).resolve(str(item.get("path", "")))
+    except ValueError:
+        return _not_found(request, who)
+    if not item.get("path") or not path.is_file():
+        return _not_found(request, who)
+    mime = str(item.get("mime") or "") or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    response = FileResponse(path, media_type=mime.split(";")[0])
+    response.headers["Content-Disposition"] = "inline"
+    return secure(response)
+
+
 @router.get("/cases/{number}")
 async def case_page(number: str, request: Request):
     who = await page_caller(request)
@@ -238,7 +350,8 @@ async def _act(request: Request, number: str, done: str, run):
             case = await _visible(s, who.scope, number)
             if case is None or not authz.can_change_case(who.scope, case):
                 return _not_found(request, who)
-            await run(s, who, case, form, now_of(services))
+            result = await run(s, who, case, form, now_of(services))
+            done = result if isinstance(result, str) else done
     except (CaseError, _Refused) as exc:
         message = exc.message if isinstance(exc, _Refused) else str(exc)
         return await _detail(request, who, number, error=message, status_code=422, audit_read=False)
@@ -277,8 +390,13 @@ async def assign(number: str, request: Request):
 async def stage(number: str, request: Request):
     async def run(s, who, case, form, now):
         outcome = str(form.get("outcome", "")).strip() or None
+        note = str(form.get("note", "")).strip()[:4000]
+        if str(form.get("stage", "")) == "closed":
+            held = await approvals.close_or_request(s, case, staff_id=who.scope.staff_id, outcome=outcome, note=note,
+                                                    approver=authz.can_approve_case(who.scope, case), now=now)
+            return "approval_requested" if held else None
         await casework.set_stage(s, case, str(form.get("stage", "")), staff_id=who.scope.staff_id, outcome=outcome,
-                                 note=str(form.get("note", "")).strip()[:4000], now=now)
+                                 note=note, now=now)
     return await _act(request, number, "stage", run)
 
 
@@ -329,9 +447,28 @@ async def refer(number: str, request: Request):
         agency = await agency_service.find_agency(s, str(form.get("agency", "")))
         if agency is None:
             raise _Refused(_cw(request)["no_agency"])
-        await referral_service.refer(s, case, agency, str(form.get("reason", "")), by_staff_id=who.scope.staff_id,
-                                     now=now)
+        made = await approvals.refer_or_request(s, case, agency, str(form.get("reason", "")),
+                                                staff_id=who.scope.staff_id,
+                                                approver=authz.can_approve_case(who.scope, case), now=now)
+        return "approval_requested" if isinstance(made, CaseApproval) else None
     return await _act(request, number, "referral", run)
+
+
+@router.post("/cases/{number}/approvals/{approval_id}")
+async def decide_approval(number: str, approval_id: int, request: Request):
+    """The supervisor's one tap: decision=approve performs the held close or referral,
+    decision=decline tells the worker who asked."""
+    async def run(s, who, case, form, now):
+        if not authz.can_approve_case(who.scope, case):
+            raise _Refused(_cw(request)["only_approvers"])
+        approval = await s.get(CaseApproval, approval_id)
+        if approval is None or approval.case_id != case.id:
+            raise _Refused(texts(request)["not_found"])
+        approve = form.get("decision") == "approve"
+        await approvals.decide(s, approval, case, approve, by_staff_id=who.scope.staff_id,
+                               note=str(form.get("note", "")), now=now)
+        return "approved" if approve else "declined"
+    return await _act(request, number, "approved", run)
 
 
 @router.post("/cases/{number}/referrals/{referral_id}")

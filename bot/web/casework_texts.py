@@ -87,3 +87,28 @@ CW = {
         "agency_done": {"added": "Agency added.", "changed": "Agency updated."},
     },
 }
+
+# approvals, saved views and attachments (kept apart to ease merging)
+CW["zh"].update({
+    "approvals": "待审批", "approve": "同意", "decline": "不同意", "approval_actions": {"close": "结案", "refer": "转介"},
+    "approval_status": {"pending": "等待审批", "approved": "已同意", "declined": "没有同意"},
+    "requested_by": "申请人", "no_approvals": "没有待审批的事项。", "only_approvers": "只有镇上主管或管理员可以审批。",
+    "save_view": "保存当前筛选", "view_name": "视图名称", "delete_view": "删除", "my_views": "我的视图",
+    "attachments": "村民发来的图片和语音", "photo": "图片", "voice": "语音", "file": "文件",
+})
+CW["zh"]["done"].update({"approval_requested": "已提交镇上主管审批，批准后生效。", "approved": "已同意，已办理。",
+                         "declined": "已回复不同意，已告诉社工。", "view_saved": "视图已保存。", "view_deleted": "视图已删除。"})
+CW["zh"]["events"]["approval"] = "审批"
+CW["en"].update({
+    "approvals": "Waiting for approval", "approve": "Approve", "decline": "Decline",
+    "approval_actions": {"close": "close", "refer": "referral"},
+    "approval_status": {"pending": "pending", "approved": "approved", "declined": "declined"},
+    "requested_by": "asked by", "no_approvals": "Nothing waits for approval.",
+    "only_approvers": "Only the township's supervisor or an admin can approve.",
+    "save_view": "Save these filters", "view_name": "View name", "delete_view": "Delete", "my_views": "My views",
+    "attachments": "Photos and voice notes from the villager", "photo": "photo", "voice": "voice note", "file": "file",
+})
+CW["en"]["done"].update({"approval_requested": "Sent to the township supervisor; it takes effect once approved.",
+                         "approved": "Approved and done.", "declined": "Declined; the worker is told.",
+                         "view_saved": "View saved.", "view_deleted": "View deleted."})
+CW["en"]["events"]["approval"] = "approval"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from bot import authz
 from bot.api.common import now_of, services_of
 from bot.authz import Caller
 from bot.web import listing, live
 from bot.web.rendering import lang_of, message_page, not_signed_in, page_caller, render, render_fragment, texts, to_signin
-from storage import routing
+from bot.web.casework_texts import CW
+from storage import agencies as agency_service
+from storage import approvals, casework, routing
 from storage.routing import DeskRules
 
 router = APIRouter(include_in_schema=False)
@@ -40,7 +43,15 @@ async def supervise(request: Request):
     fragments = await _fragments(request, who)
     if fragments is None:
         return message_page(request, 404, texts(request)["not_found"], who)
-    return render(request, "supervise.html", who=who, fragments=fragments)
+    async with services_of(request).db.session() as s:
+        held = await approvals.pending(s, visible=authz.case_filter(who.scope))
+        names = await casework.staff_names(s, {a.requested_by_staff_id for a, _ in held if a.requested_by_staff_id})
+        agencies = {a.id: a for a in await agency_service.list_agencies(s, active_only=False)}
+    lang = lang_of(request)
+    pending = [{"approval": a, "case": c, "by": names.get(a.requested_by_staff_id, ""),
+                "agency": agency_service.agency_name(agencies.get(a.data.get("agency_id")), lang),
+                "can_approve": authz.can_approve_case(who.scope, c)} for a, c in held]
+    return render(request, "supervise.html", who=who, fragments=fragments, pending=pending, cw=CW[lang])
 
 
 @router.get("/supervise/events")

@@ -213,3 +213,64 @@ def test_the_case_timeline_updates_live_and_admins_keep_agencies(server, browser
     options = page.eval_on_selector_all("#referral-agency option", "els => els.map(e => e.value)")
     assert "fulian" in options and "canlian" not in options
     assert [p for p in problems + admin_problems if "Failed to load resource" not in p] == []
+
+
+def test_saved_view_and_close_with_approval_in_the_browser(server, browser, artifacts):
+    """The worker saves the list's filters as a view, opens it and deletes it. An admin turns
+    石桥镇's approval setting on at /areas; the worker's close waits; the township's supervisor
+    taps "approve" on /supervise and the case is closed."""
+    sender = "cw-villager-approval"
+    villager_says(server.base, sender, "你好")
+    number = open_case_for(server, sender)
+    admin = browser.new_page(viewport=PHONE)
+    problems = watch_console(admin)
+    sign_in(admin, server.base, "admin", "demo-admin-2026")
+    admin.goto(server.base + "/areas")
+    toggle = '[data-area-code="qingshan.shiqiao"] > form.approvals-setting'
+    admin.click(f'{toggle} button[value="1"]')
+    admin.wait_for_selector(f'{toggle} [data-approvals="1"]')
+    assert no_sideways_scroll(admin)
+
+    page = browser.new_page(viewport=PHONE)
+    problems += watch_console(page)
+    sign_in(page, server.base, *WORKER)
+    # a saved view: the current filters kept under a name, listed on top, deletable
+    page.goto(server.base + "/cases?stage=received&category=housing")
+    page.fill("#view-name", "待评估的住房")
+    page.click("#save-view button[type=submit]")
+    page.wait_for_selector("#my-views li >> text=待评估的住房")
+    page.goto(server.base + "/cases")
+    page.click("#my-views li a")
+    page.wait_for_selector(f'[data-number="{number}"]')
+    assert "stage=received" in page.url and "category=housing" in page.url
+    assert no_sideways_scroll(page)
+    page.click("#my-views li button")
+    page.wait_for_selector("#action-done")
+    assert page.locator("#my-views").count() == 0
+
+    page.goto(server.base + f"/cases/{number}")
+    page.select_option("#stage-to", "closed")
+    page.fill("#stage-outcome", "已申请到临时救助")
+    page.click("#stage-form button[type=submit]")
+    page.wait_for_selector('#approvals li[data-status="pending"]')
+    assert page.get_attribute("#case-stage", "data-stage") != "closed"
+    assert page.locator(".approval-decide").count() == 0  # the worker cannot decide
+    assert no_sideways_scroll(page)
+
+    sup = browser.new_page(viewport=PHONE)
+    problems += watch_console(sup)
+    sign_in(sup, server.base, "liuzhan", "demo-supervisor-2026")
+    sup.goto(server.base + "/supervise")
+    item = sup.locator("#approval-list li", has_text=number)
+    assert "已申请到临时救助" in item.inner_text()
+    assert no_sideways_scroll(sup)
+    sup.screenshot(path=str(artifacts / "casework-approvals.png"), full_page=True)
+    item.locator('button[value="approve"]').click()
+    sup.wait_for_selector('#case-stage[data-stage="closed"]')
+    assert number in sup.inner_text("#case-number")
+    assert sup.locator('#approvals li[data-status="approved"]').count() == 1
+
+    admin.goto(server.base + "/areas")  # back to the default for the module's other tests
+    admin.click(f'{toggle} button[value="0"]')
+    admin.wait_for_selector(f'{toggle} [data-approvals="0"]')
+    assert [p for p in problems if "Failed to load resource" not in p] == []

@@ -5,7 +5,7 @@ after they ship, so it is not split.)
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 23:02:21.617427
+Create Date: 2026-12-06 23:23:56.318589
 """
 from alembic import op
 import sqlalchemy as sa
@@ -30,6 +30,7 @@ def upgrade() -> None:
     sa.Column('aliases', sa.JSON(), nullable=False),
     sa.Column('latitude', sa.Double(), nullable=True),
     sa.Column('longitude', sa.Double(), nullable=True),
+    sa.Column('approvals_required', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['areas.id'], name=op.f('fk_areas_parent_id_areas')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_areas')),
     sa.UniqueConstraint('code', name=op.f('uq_areas_code'))
@@ -268,6 +269,18 @@ def upgrade() -> None:
     with op.batch_alter_table('saved_answers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_saved_answers_staff_id'), ['staff_id'], unique=False)
 
+    op.create_table('saved_views',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('query', sa.String(length=1000), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_saved_views_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_views'))
+    )
+    with op.batch_alter_table('saved_views', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_saved_views_staff_id'), ['staff_id'], unique=False)
+
     op.create_table('staff_areas',
     sa.Column('staff_id', sa.Integer(), nullable=False),
     sa.Column('area_id', sa.Integer(), nullable=False),
@@ -451,6 +464,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('offers', schema=None) as batch_op:
         batch_op.create_index('ix_offers_status_area', ['status', 'area_id'], unique=False)
+
+    op.create_table('case_approvals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('requested_by_staff_id', sa.Integer(), nullable=True),
+    sa.Column('decided_by_staff_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['need_requests.id'], name=op.f('fk_case_approvals_case_id_need_requests')),
+    sa.ForeignKeyConstraint(['decided_by_staff_id'], ['staff.id'], name=op.f('fk_case_approvals_decided_by_staff_id_staff')),
+    sa.ForeignKeyConstraint(['requested_by_staff_id'], ['staff.id'], name=op.f('fk_case_approvals_requested_by_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_approvals'))
+    )
+    with op.batch_alter_table('case_approvals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_approvals_case_id'), ['case_id'], unique=False)
 
     op.create_table('case_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -724,6 +755,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_case_events_case_id'))
 
     op.drop_table('case_events')
+    with op.batch_alter_table('case_approvals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_approvals_case_id'))
+
+    op.drop_table('case_approvals')
     with op.batch_alter_table('offers', schema=None) as batch_op:
         batch_op.drop_index('ix_offers_status_area')
 
@@ -758,6 +793,10 @@ def downgrade() -> None:
 
     op.drop_table('staff_sessions')
     op.drop_table('staff_areas')
+    with op.batch_alter_table('saved_views', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_saved_views_staff_id'))
+
+    op.drop_table('saved_views')
     with op.batch_alter_table('saved_answers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_saved_answers_staff_id'))
 
