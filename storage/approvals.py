@@ -104,6 +104,15 @@ async def close_or_request(session: AsyncSession, case: NeedRequest, *, staff_id
                          by_staff_id=staff_id, now=now)
 
 
+async def check_status_change(session: AsyncSession, case: NeedRequest, status: str, *, approver: bool) -> None:
+    """A closing status set by hand would skip the approval: where the township requires one,
+    a worker is sent to the close with an outcome, which waits for the supervisor."""
+    if (status in case_store.CLOSED_STATUSES and case.status not in case_store.CLOSED_STATUSES and not approver
+            and await required(session, case)):
+        raise CaseError("这个乡镇结案要审批：请写结果后结案，督导同意后才结 / this township requires approval to "
+                        "close: close the case with its outcome, and it closes once the supervisor approves")
+
+
 async def refer_or_request(session: AsyncSession, case: NeedRequest, agency: Agency, reason: str, *, staff_id: int,
                            approver: bool, now: datetime | None = None):
     """Refer the case, or ask for approval first. Returns the Referral or the pending CaseApproval."""

@@ -21,7 +21,7 @@ from bot.api.common import (
     writer,
 )
 from bot.authz import Caller, StaffScope
-from storage import audit
+from storage import approvals, audit
 from storage import cases as case_service
 from storage import staff as staff_service
 from storage.models import NeedRequest
@@ -96,6 +96,8 @@ async def patch_case(number: str, body: CasePatch, request: Request, c: Caller =
                 await case_service.assign_case(s, case, await staff_covering_case(s, body.assignee, case),
                                                by_staff_id=c.scope.staff_id, now=now)
             if body.status is not None or body.outcome is not None:
+                await approvals.check_status_change(s, case, body.status or case.status,
+                                                    approver=authz.can_approve_case(c.scope, case))
                 await case_service.set_case_status(s, case, body.status or case.status, staff_id=c.scope.staff_id,
                                                    outcome=body.outcome, note=body.note, now=now)
         except case_service.CaseError as exc:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import authz
 from bot.authz import StaffScope
 from bot.errors import BotError
-from storage import audit, cases as case_store, flags, handoffs as store, routing, saved_answers, timers
+from storage import approvals, audit, cases as case_store, flags, handoffs as store, routing, saved_answers, timers
 from storage import staff as staff_store
 from storage.models import Handoff, HandoffNote, NeedRequest, Person, SavedAnswer, Staff
 from storage.notify import notify_staff
@@ -332,6 +332,10 @@ async def set_status(session: AsyncSession, scope: StaffScope, handoff_id: int, 
         raise DeskError("这个求助还没有个案（先发“个案”）", "this handoff has no case yet (send /case first)", 422)
     case = await session.get(NeedRequest, h.case_id)
     status = STATUS_WORDS.get(status.strip(), status.strip())
+    try:
+        await approvals.check_status_change(session, case, status, approver=authz.can_approve_case(scope, case))
+    except case_store.CaseError as exc:
+        raise DeskError(*str(exc).split(" / ", 1), 409) from exc
     try:
         await case_store.set_case_status(session, case, status, staff_id=scope.staff_id, now=now)
     except case_store.CaseError as exc:

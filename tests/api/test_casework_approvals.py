@@ -108,3 +108,21 @@ async def test_supervisor_closes_without_asking(world):
     async with world.client("w3") as c:  # 柳河镇 has the setting off
         r = await c.post(f"/api/cases/{world.ids['case_p3']}/stage", json={"stage": "closed", "outcome": "好了"})
         assert r.status_code == 200 and r.json()["stage"] == "closed"
+
+
+async def test_a_closing_status_cannot_skip_the_approval(world):
+    """PATCH status closed/resolved would close without the supervisor: refused to a worker
+    where the township requires approval (pointing to the close with an outcome), allowed to
+    the supervisor and where the setting is off."""
+    await _setup(world, on=True)
+    number = world.ids["case_p1"]
+    async with world.client("w1") as c:
+        r = await c.patch(f"/api/cases/{number}", json={"status": "resolved", "outcome": "办好了"})
+        assert r.status_code == 422 and "审批" in r.text
+        assert (await c.patch(f"/api/cases/{number}", json={"status": "in_progress"})).status_code == 200
+    async with world.db.session() as s:
+        assert (await s.execute(select(NeedRequest.status).where(NeedRequest.number == number))).scalar_one() \
+            == "in_progress"
+    async with world.client("sup") as c:
+        r = await c.patch(f"/api/cases/{number}", json={"status": "resolved", "outcome": "办好了"})
+        assert r.status_code == 200 and r.json()["status"] == "resolved"
