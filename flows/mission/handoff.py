@@ -45,11 +45,11 @@ SITUATIONS_BY_KIND = {
 LIFE_NUMBERS = ("110", "120")  # shown whenever a life may be in danger
 
 
-async def _staff(ctx: ActionContext) -> list[Staff]:
-    return [s for s in await routing.desk_staff(ctx.session) if {"worker", "supervisor"} & set(s.roles or [])]
+async def _staff(ctx: ActionContext) -> list[routing.DeskMember]:
+    return [s for s in await routing.desk_members(ctx.session) if {"worker", "supervisor"} & set(s.roles or [])]
 
 
-def hours_text(staff: list[Staff], locale: str) -> str:
+def hours_text(staff: list[Staff] | list[routing.DeskMember], locale: str) -> str:
     """Office hours in words: "周一到周五 08:30–17:30"."""
     duty = routing.hours_of(staff)
     days = duty.get("days", [1, 2, 3, 4, 5])
@@ -109,7 +109,7 @@ async def schedule_desk_timers(session, handoff, rules: routing.DeskRules, now: 
     """The handoff's clock: escalation after N working minutes (per priority), an honest
     word to the villager after M, and — when nobody is on duty — an offer at the first
     worker's shift. Handled on the leader (bot/desk/timers.py)."""
-    staff = await routing.desk_staff(session)
+    staff = await routing.desk_members(session)
     target = f"handoff:{handoff.id}"
     escalate = routing.working_deadline(staff, now, rules.escalate_after(handoff.priority), rules.tz)
     await timers.schedule(session, "desk_escalate", escalate, target=target,
