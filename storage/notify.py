@@ -43,9 +43,11 @@ async def notify_person(session: AsyncSession, person_id: int, text: str, *, but
 
 
 async def notify_staff(session: AsyncSession, staff_id: int, text: str, *, buttons: tuple[Button, ...] = (),
-                       kind: str = "page") -> OutboxMessage | None:
-    """Queue a message to a staff member's linked messenger, if they linked one."""
-    identity = await best_identity(session, staff_id=staff_id)
+                       kind: str = "page", identity: ChannelIdentity | None = None) -> OutboxMessage | None:
+    """Queue a message to a staff member's linked messenger, if they linked one (`identity`:
+    their `best_identity`, when the caller has just read it)."""
+    if identity is None:
+        identity = await best_identity(session, staff_id=staff_id)
     if identity is None:
         return None
     row = _row(identity, text, buttons, kind, identity.person_id, staff_id)
