@@ -32,7 +32,7 @@ from storage.models import (
     Staff,
     utcnow,
 )
-from storage.notify import best_identity, notify_person, notify_staff
+from storage.notify import best_staff_identities, notify_person, notify_staff
 from storage.routing import scheduled_on_duty, tiers_for
 from vocab.masking import mask
 from vocab.messages import Button
@@ -98,9 +98,9 @@ async def open_handoff(session: AsyncSession, person_id: int, *, reason: str = "
             existing.summary = (existing.summary + "\n" + summary).strip()
         await _set_mode(session, person_id, "human")
         return existing, False
-    person = await session.get(Person, person_id)
-    if person is not None and person.village_id is not None:
-        village_id = person.village_id
+    person_village = (await session.execute(select(Person.village_id).where(Person.id == person_id))).scalar()
+    if person_village is not None:
+        village_id = person_village
     handoff = Handoff(person_id=person_id, reason=reason, priority=priority, summary=summary,
                       village_id=village_id, case_id=case_id, attachments=attachments or [], created_at=now)
     session.add(handoff)
@@ -377,8 +377,9 @@ async def offer(session: AsyncSession, handoff: Handoff, staff_ids: list[int], *
         return []
     text = offer_text(await summary(session, handoff), header=header)
     reached = []
+    identities = await best_staff_identities(session, staff_ids)
     for sid in dict.fromkeys(staff_ids):
-        identity = await best_identity(session, staff_id=sid)
+        identity = identities.get(sid)
         if identity is None:
             continue
         if identity.channel == "telegram":
