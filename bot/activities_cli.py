@@ -3,35 +3,19 @@ is one transaction against XIANGZHU_DATABASE_URL; the reminders move and the not
 participants are timer rows the running server's leader sends (quiet hours kept)."""
 from __future__ import annotations
 
-import asyncio
-import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import click
 
+from bot.cli_session import run_in_session
 from bot.config import get_settings
 from storage import activities as activity_store
-from storage.db import Database
 from storage.models import utcnow
 
 ACTOR = "cli"
 
 
-def _run(work):
-    async def main():
-        db = Database(get_settings().database_url, pool_size=1)
-        try:
-            async with db.session() as s:
-                return await work(s)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except activity_store.EnrollmentError as exc:
-        click.echo(f"错误 / error: {exc}", err=True)
-        sys.exit(1)
 
 
 def parse_local_time(text: str, tz: str) -> datetime:
@@ -64,7 +48,7 @@ def move(activity_id: int, starts_at: str | None, place: str | None) -> None:
                                                      now=utcnow())
         return a.title, a.starts_at.astimezone(ZoneInfo(tz)), a.place, told
 
-    title, start, where, told = _run(work)
+    title, start, where, told = run_in_session(work)
     click.echo(f"“{title}” → {start:%Y-%m-%d %H:%M}，{where}；通知 {told} 人 / {told} people will be told")
 
 
@@ -80,5 +64,5 @@ def cancel(activity_id: int, yes: bool) -> None:
         a, told = await activity_store.cancel_activity(s, activity_id, actor=ACTOR, now=utcnow())
         return a.title, told
 
-    title, told = _run(work)
+    title, told = run_in_session(work)
     click.echo(f"“{title}”已取消；通知 {told} 人 / cancelled; {told} people will be told")

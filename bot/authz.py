@@ -16,13 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from hmac import compare_digest
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import BotError
 from storage import staff_access
 from storage.areas import ancestors, area_ids_under
-from storage.models import Activity, Handoff, NeedRequest, Offer, Person, Staff
+from storage.models import Activity, AuditEntry, Handoff, NeedRequest, Offer, Person, Staff
 
 ROLE_ORDER = ("admin", "supervisor", "worker", "viewer")
 
@@ -210,6 +210,34 @@ def can_review_offer(scope: StaffScope, offer: Offer) -> bool:
     if offer.area_id is None:
         return scope.role in ("admin", "supervisor")
     return covers_area(scope, offer.area_id)
+
+
+# ── exports and the audit log ────────────────────────────────────────────────────────────
+
+
+def can_export_records(scope: StaffScope) -> bool:
+    """Exports with personal fields (names, phones, descriptions): admins only, and audited.
+    Everyone else gets the totals (bot/figures.py's charts) within their areas."""
+    return scope.is_admin
+
+
+def can_read_audit(scope: StaffScope) -> bool:
+    return scope.role in ("admin", "supervisor")
+
+
+async def audit_filter(session: AsyncSession, scope: StaffScope) -> ColumnElement[bool]:
+    """The audit entries a caller may read: admins all; a supervisor the entries of the staff
+    whose areas meet theirs (themselves included) — not villagers' or the system's."""
+    if scope.is_admin:
+        return true()
+    if not can_read_audit(scope):
+        return false()
+    actors = {scope.actor}
+    for st in (await session.execute(select(Staff))).scalars():
+        other = await scope_for(session, st)
+        if other.covered & scope.covered:
+            actors.add(other.actor)
+    return AuditEntry.actor.in_(sorted(actors))
 
 
 # ── content ──────────────────────────────────────────────────────────────────────────────

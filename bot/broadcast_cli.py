@@ -2,34 +2,17 @@
 leader in rate-limited batches (bot/broadcasts.py), and its report."""
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 
 import click
 
-from bot.config import get_settings
+from bot.cli_session import run_in_session
 from storage import broadcasts as broadcast_store
-from storage.db import Database
 from storage.models import utcnow
 
 ACTOR = "cli"
 
 
-def _run(work):
-    async def main():
-        db = Database(get_settings().database_url, pool_size=1)
-        try:
-            async with db.session() as s:
-                return await work(s)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except broadcast_store.BroadcastError as exc:
-        click.echo(f"错误 / error: {exc}", err=True)
-        sys.exit(1)
 
 
 @click.group("broadcast")
@@ -51,7 +34,7 @@ def send(village, activity, everyone, text_zh, text_en) -> None:
         b, n = await broadcast_store.create(s, segment, {"zh": text_zh, "en": text_en}, created_by=ACTOR, now=utcnow())
         return b.id, n
 
-    bid, n = _run(work)
+    bid, n = run_in_session(work)
     click.echo(f"群发 #{bid}：{n} 人 / broadcast #{bid} to {n} people queued; see: xiangzhu broadcast report {bid}")
 
 
@@ -69,7 +52,7 @@ def report(broadcast_id: int, as_json: bool) -> None:
             raise broadcast_store.BroadcastError(f"broadcast {broadcast_id} not found")
         return {"id": b.id, "state": b.state, "segment": b.segment, **await broadcast_store.report(s, b.id)}
 
-    r = _run(work)
+    r = run_in_session(work)
     if as_json:
         click.echo(json.dumps(r, ensure_ascii=False))
         return
@@ -85,5 +68,5 @@ def list_broadcasts() -> None:
     async def work(s):
         return [(b.id, b.state, b.segment, b.text.get("zh", "")[:30], b.created_at) for b in await broadcast_store.listing(s)]
 
-    for bid, state, segment, text, at in _run(work):
+    for bid, state, segment, text, at in run_in_session(work):
         click.echo(f"#{bid:<5} {state:<8} {at:%Y-%m-%d %H:%M} {json.dumps(segment, ensure_ascii=False)}  {text}")

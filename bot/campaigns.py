@@ -2,21 +2,28 @@
 and the `campaigns` job (every 15 minutes) writes rows for anchors that appeared since the
 last run (storage/campaigns.schedule_rows is idempotent). A row sends only if its campaign is
 still active at the version that wrote it, its anchor still has the same time, and no
-exclusion applies (opted out and erased always; in_handoff and in_flow when listed).
-Quiet hours are kept."""
+exclusion applies (opted out and erased always; in_handoff and in_flow when listed; in_flow
+always for a `flow` action). The action sends the text, or starts the flow for the person
+(bot/flow_starts.py: their answer is then handled by that flow). Each row's fate is kept in
+campaign_sends (sent, or skipped with the reason) for the staff web's counts. Quiet hours are
+kept."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
+from bot.flow_starts import payload_for, start_flow
 from bot.reminders import defer_if_quiet, run_time
 from bot.scheduler import register_periodic, services_clock
 from storage import campaigns as campaign_store
 from storage.models import Campaign, Conversation, Handoff, Person
 from storage.notify import notify_person
 from storage.timers import timer_handler
+
+log = logging.getLogger("xiangzhu.campaigns")
 
 
 async def excluded(session, person: Person, exclude: list[str]) -> str:
@@ -50,13 +57,34 @@ async def send_campaign_message(services, session, timer) -> None:
     at = await campaign_store.anchor_still(session, campaign.spec, person.id, payload["ref"])
     if at is None or at != datetime.fromisoformat(payload["anchor_at"]):
         return  # the anchor is gone or moved; the campaigns job schedules the moved one
-    if await excluded(session, person, campaign.spec.get("exclude", [])):
+    now = run_time(services, timer)
+    reason = await excluded(session, person, campaign.spec.get("exclude", []))
+    if reason:
+        await campaign_store.record_send(session, campaign.id, person.id, at=now, skipped=reason)
         return
-    if await defer_if_quiet(services, session, timer, run_time(services, timer)):
+    if await defer_if_quiet(services, session, timer, now):
+        return
+    if campaign.spec.get("flow"):
+        await _start_flow(services, session, campaign, person, payload["ref"], now)
         return
     text = campaign.spec["text"]
     body = text["en"] if person.locale == "en" and text.get("en") else text["zh"]
-    await notify_person(session, person.id, body, kind="campaign", respect_opt_out=True)
+    row = await notify_person(session, person.id, body, kind="campaign", respect_opt_out=True)
+    await campaign_store.record_send(session, campaign.id, person.id, at=now, outbox_id=row.id if row else None,
+                                     skipped="" if row else "no_channel")
+
+
+async def _start_flow(services, session, campaign: Campaign, person: Person, ref: str, now: datetime) -> None:
+    """The `flow` action: the flow starts for the person (bot/flow_starts.py), its payload filled
+    from the anchor (a flag's id for `/checkin {flag}`); a flow that cannot start is recorded."""
+    flow_payload = await payload_for(services, session, campaign.spec["flow"], ref)
+    if flow_payload is None:
+        log.warning("campaign %s: flow %r cannot be started for anchor %s", campaign.id, campaign.spec["flow"], ref)
+        await campaign_store.record_send(session, campaign.id, person.id, at=now, skipped="flow_unavailable")
+        return
+    rows = await start_flow(services, session, person, flow_payload, now=now)
+    await campaign_store.record_send(session, campaign.id, person.id, at=now, outbox_id=rows[0].id if rows else None,
+                                     skipped="" if rows else "no_channel")
 
 
 async def schedule_campaigns(services) -> None:

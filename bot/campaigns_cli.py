@@ -3,36 +3,21 @@ A document with problems is refused with `file:line:column: message` lines (exit
 `xiangzhu flows validate`; editing reschedules every pending row."""
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
 
 import click
 
+from bot.cli_session import run_in_session
 from bot.config import get_settings
 from flows.campaigns import parse_campaign
 from storage import campaigns as campaign_store
-from storage.db import Database
 from storage.models import utcnow
 
 ACTOR = "cli"
 
 
-def _run(work):
-    async def main():
-        db = Database(get_settings().database_url, pool_size=1)
-        try:
-            async with db.session() as s:
-                return await work(s)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except campaign_store.CampaignError as exc:
-        click.echo(f"错误 / error: {exc}", err=True)
-        sys.exit(1)
 
 
 def _read(path: Path) -> tuple[str, dict]:
@@ -60,7 +45,7 @@ def add(file: Path) -> None:
         c, rows = await campaign_store.add(s, text, spec, tz=get_settings().timezone, by=ACTOR, now=utcnow())
         return c.id, rows
 
-    cid, rows = _run(work)
+    cid, rows = run_in_session(work)
     click.echo(f"活动计划 #{cid}：已排 {rows} 条 / campaign #{cid}: {rows} messages scheduled")
 
 
@@ -76,7 +61,7 @@ def edit(campaign_id: int, file: Path) -> None:
                                                        by=ACTOR, now=utcnow())
         return cancelled, rows
 
-    cancelled, rows = _run(work)
+    cancelled, rows = run_in_session(work)
     click.echo(f"#{campaign_id}: {cancelled} cancelled, {rows} scheduled")
 
 
@@ -89,7 +74,7 @@ def _state_command(name: str, state: str, help_text: str):
                                                   now=utcnow())
             return n
 
-        click.echo(f"#{campaign_id}: {state} ({_run(work)} messages)")
+        click.echo(f"#{campaign_id}: {state} ({run_in_session(work)} messages)")
 
     return command
 
@@ -105,7 +90,7 @@ def list_campaigns() -> None:
         return [(c.id, c.name, c.state, c.version, await campaign_store.pending_count(s, c.id))
                 for c in await campaign_store.listing(s)]
 
-    for cid, name, state, version, pending in _run(work):
+    for cid, name, state, version, pending in run_in_session(work):
         click.echo(f"#{cid:<4} {state:<7} v{version:<3} pending {pending:<5} {name}")
 
 
@@ -118,7 +103,7 @@ def show(campaign_id: int, as_json: bool) -> None:
         return {"id": c.id, "name": c.name, "state": c.state, "version": c.version, "spec": c.spec, "yaml": c.yaml,
                 "pending": await campaign_store.pending_count(s, c.id)}
 
-    c = _run(work)
+    c = run_in_session(work)
     if as_json:
         click.echo(json.dumps(c, ensure_ascii=False))
         return

@@ -1,9 +1,9 @@
 """Return-to-poverty check-ins (防返贫监测) on the leader: a household flagged
 `return_to_poverty_watch` (storage/flags.py) is asked once a month to answer three questions
 (flows/builtin/checkin.yaml: income dropped? serious illness or accident? a disaster?). Each
-run writes the next month's timer. No answer for two months → a `call_household` timer pages
-the village's workers to call (there is no task model yet; the row stays in `xiangzhu jobs
-list --all`). A WeChat follower outside the 48-hour window (and no template configured) gets
+run writes the next month's timer. No answer for two months → a `call_household` timer makes a
+casework task "call the household" on their open case (or a new one), assigned to the
+village's worker, who is paged (storage/flags.call_household_task). A WeChat follower outside the 48-hour window (and no template configured) gets
 the call that month too: their invitation waits until they write. Quiet hours and opt-outs
 are kept (an opted-out household still gets the call)."""
 from __future__ import annotations
@@ -13,7 +13,6 @@ from datetime import datetime
 from bot.reminders import defer_if_quiet, outside_wechat_window, remember_choices, run_time
 from storage import flags as flag_store
 from storage import timers
-from storage.handoffs import staff_for_area
 from storage.models import Area, Flag, Person
 from storage.notify import best_identity, notify_person, notify_staff
 from storage.timers import timer_handler
@@ -53,17 +52,20 @@ async def send_checkin(services, session, timer) -> None:
 
 
 @timer_handler(flag_store.CALL_HOUSEHOLD)
-async def page_call_household(services, session, timer) -> None:
+async def call_household(services, session, timer) -> None:
+    """A casework task to call the household, assigned to the village's worker, who is paged."""
     flag = await session.get(Flag, int(timer.target.split(":", 1)[1]))
     if flag is None or flag.cleared_at is not None:
         return
     person = await session.get(Person, flag.person_id)
     if person is None or person.erased:
         return
+    case, task, created = await flag_store.call_household_task(session, flag, now=run_time(services, timer))
+    if not created or task.assignee_staff_id is None:
+        return
     village = await session.get(Area, person.village_id) if person.village_id else None
     where = village.name if village else "村子未知"
-    text = (f"请打电话回访：{person.display_name or '村民'}（{where}，村民编号 {person.id}）"
-            f"防返贫回访两个月没有回复。\nPlease call household of person {person.id} ({where}): "
-            f"no check-in answer for two months.")
-    for staff in await staff_for_area(session, person.village_id):
-        await notify_staff(session, staff.id, text)
+    text = (f"新任务：请打电话回访 {person.display_name or '村民'}（{where}），防返贫回访两个月没有回复。"
+            f"个案 {case.number}。\nNew task: call the household ({where}), no check-in answer for two months; "
+            f"case {case.number}.")
+    await notify_staff(session, task.assignee_staff_id, text)

@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     desk_escalate_normal_minutes: int = 30
     desk_tell_villager_minutes: int = 60  # unclaimed this long: the villager is told honestly
     desk_no_reply_minutes: int = 15  # claimed, no worker answer after the villager wrote: back to the queue
+    digest_hour: int = Field(8, ge=-1, le=23)  # the workers' morning digest, local hour; -1 = off (bot/desk/digest.py)
 
     # Staff web: how often a live page (queue, conversation) looks for changes
     web_poll_seconds: float = 2.0

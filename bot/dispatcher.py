@@ -135,7 +135,7 @@ def _picked_choice(text: str, shown: list, in_flow: bool) -> str:
     return "" if i is None else buttons[i].payload
 
 
-def _remember_shown(conversation, replies: list[Reply]) -> None:
+def remember_shown(conversation, replies: list[Reply]) -> None:
     """Keep the choices this turn showed last in the conversation (written with the turn), so
     the next message can answer them by number or title on any channel, after a restart too."""
     if not replies:
@@ -273,7 +273,7 @@ class Dispatcher:
             elif not await desk_relay.take_satisfaction(turn):
                 await self.handler.handle(turn)
             replies.extend(turn.replies)
-            _remember_shown(conversation, replies)
+            remember_shown(conversation, replies)
             return await self._write_replies(session, inbound, person.id, begun.message_id, replies, now,
                                              conversation=conversation)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli_session import run_in_session
 from bot.config import get_settings
 
 BUILTIN = Path(__file__).resolve().parents[1] / "flows" / "builtin"
@@ -151,20 +152,6 @@ def actions_command() -> None:
         click.echo("")
 
 
-def _run_db(fn):
-    from storage.db import Database
-
-    async def run():
-        db = Database(get_settings().database_url)
-        try:
-            async with db.session() as session:
-                return await fn(session)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
-
-
 @flows_group.command("history")
 @click.argument("flow_id")
 def history_command(flow_id: str) -> None:
@@ -183,7 +170,7 @@ def history_command(flow_id: str) -> None:
                 names[v.created_by] = staff.username if staff else v.created_by
         return current, versions, names
 
-    current, versions, names = _run_db(read)
+    current, versions, names = run_in_session(read)
     if not versions:
         click.echo(f"没有流程 {flow_id} / no flow '{flow_id}'", err=True)
         sys.exit(1)
@@ -207,7 +194,7 @@ def diff_command(flow_id: str, a: int, b: int) -> None:
         return (await flow_store.version_by_number(session, flow_id, a),
                 await flow_store.version_by_number(session, flow_id, b))
 
-    va, vb = _run_db(read)
+    va, vb = run_in_session(read)
     missing = [str(n) for n, v in ((a, va), (b, vb)) if v is None]
     if missing:
         click.echo(f"{flow_id} 没有第 {', '.join(missing)} 版 / no version {', '.join(missing)}", err=True)
@@ -224,10 +211,7 @@ def rollback_command(flow_id: str, version: int, by: str) -> None:
     """Publish VERSION of FLOW_ID anew (as a new version); conversations on the old one finish on it."""
     from storage import flow_store
 
-    try:
-        new = _run_db(lambda session: flow_store.rollback(session, flow_id, version, by=by))
-    except flow_store.FlowStoreError as exc:
-        click.echo(f"不能回滚 / cannot roll back: {exc}", err=True)
-        sys.exit(1)
+    new = run_in_session(lambda session: flow_store.rollback(session, flow_id, version, by=by),
+                         refusal="不能回滚 / cannot roll back")
     click.echo(f"已把 {flow_id} 第 {version} 版重新发布为 v{new.version} / "
                f"published version {version} of {flow_id} anew as v{new.version}")

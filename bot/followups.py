@@ -3,21 +3,23 @@
 after the close (0 = no follow-ups), and the second asks "问题解决了吗？" with the choices
 1 解决了 / 2 没解决 (answered through flows/builtin/case_followup.yaml, recorded by
 storage/followups.py). Quiet hours and opt-outs are kept; a case reopened meanwhile is not
-asked about."""
+asked about. A WeChat follower outside the 48-hour window gets the question when they next write,
+and the village's worker a casework task to call them."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 from bot.reminders import defer_if_quiet, outside_wechat_window, remember_choices, run_time
-from storage import audit
+from storage import audit, casework
 from storage import cases as case_store
 from storage import timers
 from storage.followups import case_to_follow_up
-from storage.handoffs import staff_for_area
 from storage.models import Person
 from storage.notify import best_identity, notify_person, notify_staff
 from storage.timers import timer_handler
 from vocab.messages import Button
+
+CALL_TITLE = "电话回访：办结回访发不到微信 / call about the follow-up: outside WeChat's window"
 
 
 def question(number: str, locale: str) -> tuple[str, tuple[Button, ...]]:
@@ -51,9 +53,11 @@ async def case_followup(services, session, timer) -> None:
     if await notify_person(session, person.id, text, buttons=buttons, kind="followup", respect_opt_out=True):
         await remember_choices(session, person.id, buttons)
     if outside_wechat_window(await best_identity(session, person_id=person.id), now, services.settings):
-        # the question waits until they write again; meanwhile a worker is asked to call
-        page = (f"请电话回访：求助 {case.number} 已办结，村民不在微信 48 小时窗口内，回访问题要等他再发消息才能送达。\n"
-                f"Please call about case {case.number}: the villager is outside WeChat's 48-hour window.")
-        for staff in await staff_for_area(session, case.village_id):
-            await notify_staff(session, staff.id, page)
-        await audit.record(session, "system", "followup.call_task", case.number, {"reason": "outside_window"})
+        # the question waits until they write again; meanwhile the village's worker gets a task to call
+        task, created = await casework.add_call_task(session, case, CALL_TITLE, village_id=case.village_id, now=now)
+        if created and task.assignee_staff_id is not None:
+            await notify_staff(session, task.assignee_staff_id,
+                               f"新任务：请电话回访，求助 {case.number} 已办结，村民不在微信 48 小时窗口内，"
+                               f"回访问题要等他再发消息才能送达。\nNew task: call about case {case.number}: the "
+                               f"villager is outside WeChat's 48-hour window.")
+        await audit.record(session, "system", "followup.call_task", case.number, {"reason": "outside_window", "task": task.id})

@@ -2,37 +2,18 @@
 command line. Each command is one transaction against XIANGZHU_DATABASE_URL."""
 from __future__ import annotations
 
-import asyncio
-import sys
 
 import click
 
-from bot.config import get_settings
+from bot.cli_session import run_in_session
 from storage import cases as case_service
 from storage import offers as offer_service
-from storage.db import Database
 from storage.models import Area, Offer
 from vocab.cases import CATEGORY_WORDS
 
 ACTOR = "cli"
 
 
-def _run(work):
-    """Run `work(session)` in one transaction; an OfferError becomes a clear message, exit 1."""
-
-    async def main():
-        db = Database(get_settings().database_url, pool_size=1)
-        try:
-            async with db.session() as s:
-                return await work(s)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except offer_service.OfferError as exc:
-        click.echo(f"错误 / error: {exc}", err=True)
-        sys.exit(1)
 
 
 async def _line(s, o: Offer) -> str:
@@ -56,7 +37,7 @@ def list_offers(status):
             click.echo(await _line(s, o))
         if not rows:
             click.echo("没有帮助资源 / no offers")
-    _run(work)
+    run_in_session(work)
 
 
 def _review(offer_id: int, status: str, note: str) -> None:
@@ -66,7 +47,7 @@ def _review(offer_id: int, status: str, note: str) -> None:
             raise offer_service.OfferError(f"没有帮助 #{offer_id} / no offer #{offer_id}")
         await offer_service.review_offer(s, offer, status, staff_id=None, note=note, actor=ACTOR)
         click.echo(await _line(s, offer))
-    _run(work)
+    run_in_session(work)
 
 
 @offers_group.command("approve")
@@ -99,4 +80,4 @@ def match_command(case_number):
             click.echo(f"{await _line(s, f.offer)}\t{fit}/{f.place_word}")
         if not found:
             click.echo("暂时没有合适的帮助 / no offer fits this case yet")
-    _run(work)
+    run_in_session(work)

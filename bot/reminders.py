@@ -10,7 +10,7 @@ their own sign-up does not (like an answer about their own case)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from storage import timers
 from storage.models import Activity, Conversation, Enrollment, Person, Timer
 from storage.notify import notify_person
 from storage.timers import timer_handler
+from vocab.wechat import CUSTOMER_SERVICE_WINDOW
 
 log = logging.getLogger("xiangzhu.reminders")
 
@@ -50,15 +51,12 @@ async def defer_if_quiet(services: Any, session, timer: Timer, now: datetime) ->
     return True
 
 
-WECHAT_WINDOW = timedelta(hours=48)  # WeChat's customer-service window (bot/channels/wechat/adapter.py)
-
-
 def outside_wechat_window(identity, now: datetime, settings: Any) -> bool:
     """A WeChat follower who last wrote 48 hours ago or more, with no template configured:
     a message to them waits in the outbox until they write again."""
     if identity is None or identity.channel != "wechat" or getattr(settings, "wechat_template_id", ""):
         return False
-    return identity.last_inbound_at is None or now - identity.last_inbound_at >= WECHAT_WINDOW
+    return identity.last_inbound_at is None or now - identity.last_inbound_at >= CUSTOMER_SERVICE_WINDOW
 
 
 async def remember_choices(session, person_id: int, buttons) -> None:

@@ -100,9 +100,11 @@ def load_job_modules() -> list[str]:
     (Imported here, not at the top: they import this module to register.)"""
     from bot import batches, broadcasts, campaigns, checkins, followups, reminders, waitlist
     from bot.channels import wechat
+    from bot.desk import digest as desk_digest
     from bot.desk import timers as desk_timers
 
-    return [m.__name__ for m in (reminders, waitlist, followups, checkins, campaigns, broadcasts, wechat, batches, desk_timers)]
+    return [m.__name__ for m in (reminders, waitlist, followups, checkins, campaigns, broadcasts, wechat, batches,
+                                 desk_timers, desk_digest)]
 
 
 def services_clock(services: Any) -> Callable[[], datetime]:

@@ -2,7 +2,6 @@
 offboarding. Each command is one transaction against XIANGZHU_DATABASE_URL."""
 from __future__ import annotations
 
-import asyncio
 import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -10,34 +9,18 @@ from zoneinfo import ZoneInfo
 import click
 from sqlalchemy import select
 
+from bot.cli_session import run_in_session
 from bot.config import get_settings
 from storage import audit, routing, saved_answers
 from storage import staff as staff_service
 from storage import staff_access
 from storage import staff_invites
 from storage import staff_offboarding
-from storage.db import Database
 from storage.models import OnCallShift, Staff, utcnow
 
 ACTOR = "cli"
 
 
-def _run(work):
-    """Run `work(session)` in one transaction; a StaffError becomes a clear message, exit 1."""
-
-    async def main():
-        db = Database(get_settings().database_url, pool_size=1)
-        try:
-            async with db.session() as s:
-                return await work(s)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except staff_service.StaffError as exc:
-        click.echo(f"错误 / error: {exc}", err=True)
-        sys.exit(1)
 
 
 def _codes(areas: str) -> list[str]:
@@ -73,7 +56,7 @@ def create_user(username, roles, areas, display_name, password_stdin, no_passwor
                                                 password=password, display_name=display_name, actor=ACTOR)
         return staff.username, [a.code for a in staff.areas]
 
-    name, codes = _run(work)
+    name, codes = run_in_session(work)
     click.echo(f"已创建账号 {name}（{', '.join(roles)}；地区 {', '.join(codes) or '无'}）"
                f" / created {name} ({', '.join(roles)}; areas {', '.join(codes) or 'none'})")
 
@@ -84,7 +67,7 @@ def create_user(username, roles, areas, display_name, password_stdin, no_passwor
 def set_password(username, password_stdin):
     """Set USERNAME's password (also clears a lockout)."""
     password = _read_password(password_stdin)
-    _run(lambda s: staff_service.set_password(s, username, password, actor=ACTOR))
+    run_in_session(lambda s: staff_service.set_password(s, username, password, actor=ACTOR))
     click.echo(f"已设置 {username} 的密码 / password set for {username}")
 
 
@@ -92,7 +75,7 @@ def set_password(username, password_stdin):
 @click.argument("username")
 def unlock(username):
     """Lift a lockout after too many wrong passwords."""
-    _run(lambda s: staff_service.unlock(s, username, actor=ACTOR))
+    run_in_session(lambda s: staff_service.unlock(s, username, actor=ACTOR))
     click.echo(f"已解锁 {username} / {username} unlocked")
 
 
@@ -121,7 +104,7 @@ def token(name, role, username, areas):
         _, plain = await staff_access.create_token(s, name, username=owner, actor=ACTOR)
         return owner, plain
 
-    owner, plain = _run(work)
+    owner, plain = run_in_session(work)
     click.echo(f"令牌 {name} 属于账号 {owner}，只显示这一次，请妥善保存 / token {name} for {owner}; shown only once:")
     click.echo(plain)
 
@@ -130,7 +113,7 @@ def token(name, role, username, areas):
 @click.argument("name")
 def revoke(name):
     """Revoke the API token NAME (or every token of the account NAME)."""
-    n = _run(lambda s: staff_access.revoke_token(s, name, actor=ACTOR))
+    n = run_in_session(lambda s: staff_access.revoke_token(s, name, actor=ACTOR))
     click.echo(f"已撤销 {n} 个令牌 / revoked {n} token(s)")
 
 
@@ -159,7 +142,7 @@ def invite(username, areas, display_name):
         row, code = await staff_invites.create_invite(s, username, actor=ACTOR)
         return code, row.expires_at
 
-    code, expires = _run(work)
+    code, expires = run_in_session(work)
     click.echo(f"邀请码（一次有效，{expires:%Y-%m-%d %H:%M} UTC 前使用）/ one-time invite code (use before "
                f"{expires:%Y-%m-%d %H:%M} UTC): {code}")
     click.echo("建议用 Telegram：微信只能在社工 48 小时内给机器人发过消息时才收到通知 / Telegram is suggested: "
@@ -173,7 +156,7 @@ def invite(username, areas, display_name):
 @click.option("--reassign-to", "reassign_to", default=None, help="who takes over open handoffs and cases")
 def deactivate(username, reassign_to):
     """Offboard USERNAME: open work moves to --reassign-to; tokens, sessions, messenger link end."""
-    result = _run(lambda s: staff_offboarding.deactivate(s, username, reassign_to, now=utcnow(), actor=ACTOR))
+    result = run_in_session(lambda s: staff_offboarding.deactivate(s, username, reassign_to, now=utcnow(), actor=ACTOR))
     click.echo(f"已停用 {username}：转交 {result.handoffs} 个对话、{result.cases} 个个案，撤销 {result.tokens} 个令牌"
                f" / deactivated {username}: moved {result.handoffs} handoff(s) and {result.cases} case(s) to "
                f"{reassign_to or '-'}, revoked {result.tokens} token(s)")
@@ -212,7 +195,7 @@ def on_call(username, starts, ends):
         return [(r.starts_at, r.ends_at, name) for r, name in rows.all()]
 
     tz = ZoneInfo(get_settings().timezone)
-    shifts = _run(work)
+    shifts = run_in_session(work)
     if not shifts:
         click.echo("没有值班安排 / no on-call shifts ahead")
     for start, end, name in shifts:
@@ -231,4 +214,4 @@ def shared_answer(name, text):
         except saved_answers.SavedAnswerError as exc:
             raise staff_service.StaffError(str(exc)) from exc
 
-    click.echo(f"已保存共用回复“{_run(work)}” / saved the shared answer")
+    click.echo(f"已保存共用回复“{run_in_session(work)}” / saved the shared answer")

@@ -7,7 +7,8 @@
     offset: 7 days after              # N minutes/hours/days/weeks before/after
     delivery_hour: 9                  # optional: sent at 09:00 local on the due day
     action:
-      text: {zh: 最近还好吗？, en: How are you doing?}
+      text: {zh: 最近还好吗？, en: How are you doing?}   # or  flow: checkin  (the flow is started for
+                                                        # each person; always excludes in_flow)
     exclude: [in_handoff, in_flow]    # opted_out and erased are always excluded
 
     spec, errors = parse_campaign(yaml_text, "followup.yaml")
@@ -27,6 +28,7 @@ SEGMENTS = ("village", "activity", "flagged", "everyone")
 EXCLUSIONS = ("opted_out", "erased", "in_handoff", "in_flow")
 KEYS = ("name", "segment", "anchor", "offset", "delivery_hour", "action", "exclude")
 UNITS = {"minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
+FLOW_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 OFFSET = re.compile(r"^\s*(\d+)\s*(minute|hour|day|week)s?\s+(before|after)\s*$", re.IGNORECASE)
 
 __all__ = ["ANCHORS", "EXCLUSIONS", "SEGMENTS", "parse_campaign"]
@@ -95,13 +97,20 @@ def parse_campaign(yaml_text: str, filename: str = "<campaign>") -> tuple[dict |
 
     action = data.get("action")
     if action is not None:
-        text = action.get("text") if isinstance(action, dict) else None
-        if not isinstance(action, dict) or set(action) - {"text"}:
-            c.add(("action",), "action is {text: {zh: ..., en: ...}} (starting a flow from a campaign is not built yet)")
-        elif not isinstance(text, dict) or not str(text.get("zh") or "").strip():
-            c.add(("action", "text"), "action text needs zh (en is optional)")
+        if not isinstance(action, dict) or len(action) != 1 or set(action) - {"text", "flow"}:
+            c.add(("action",), "action is {text: {zh: ..., en: ...}} or {flow: FLOW_ID}")
+        elif "flow" in action:
+            flow = str(action["flow"] or "").strip()
+            if not FLOW_ID.match(flow):
+                c.add(("action", "flow"), "action flow is a flow id, e.g. checkin")
+            else:
+                spec["flow"] = flow
         else:
-            spec["text"] = {"zh": str(text["zh"]).strip(), "en": str(text.get("en") or "").strip()}
+            text = action["text"]
+            if not isinstance(text, dict) or not str(text.get("zh") or "").strip():
+                c.add(("action", "text"), "action text needs zh (en is optional)")
+            else:
+                spec["text"] = {"zh": str(text["zh"]).strip(), "en": str(text.get("en") or "").strip()}
 
     exclude = data.get("exclude") or []
     if not isinstance(exclude, list):
@@ -110,7 +119,8 @@ def parse_campaign(yaml_text: str, filename: str = "<campaign>") -> tuple[dict |
     for i, item in enumerate(exclude):
         if item not in EXCLUSIONS:
             c.add(("exclude", i), f"unknown exclusion '{item}'{did_you_mean(str(item), EXCLUSIONS)}")
-    spec["exclude"] = sorted({"opted_out", "erased", *[str(x) for x in exclude]})
+    # a flow is started only for people in no other flow (it would interrupt theirs)
+    spec["exclude"] = sorted({"opted_out", "erased", *[str(x) for x in exclude], *(["in_flow"] if "flow" in spec else [])})
     if c.errors:
         return None, sorted(c.errors, key=lambda e: (e.line, e.column))
     return spec, []

@@ -135,6 +135,15 @@ _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _CIRCLED = {chr(0x2460 + i): str(i + 1) for i in range(20)}
 
 
+# "bb" is bye-bye only as the last word of a message (好的 bb, ok thanks bb); anywhere else, or
+# after a word that takes a noun (我家bb, 生bb, 个bb, 佢啲bb), it is a baby (宝宝), as in 粤 and
+# online Mandarin: 家里bb发烧, 生bb有什么补助, 我想帮我家bb报名.
+_BB_BABY = re.compile(
+    r"(?<![a-z])bb(?![a-z])(?=.*[^\s!?.,。!?,~…、])"  # something follows: not a closing bye-bye
+    r"|(?<=[家的嘅个個生我你佢他她只隻啲小养養带帶凑湊抱])\s*bb(?![a-z])"
+)
+
+
 class Canonicalizer:
     """Rewrites normalized text into the classifier's canonical form."""
 
@@ -167,6 +176,7 @@ class Canonicalizer:
             return _WHOLE_MESSAGE[stripped]
         text = "".join(_CIRCLED.get(c, c) for c in text)
         text = self._en.sub(lambda m: ENGLISH[m.group(1)], text)
+        text = _BB_BABY.sub("宝宝", text)
         text = self._pinyin.sub(lambda m: PINYIN_INITIALS[m.group(1)], text)
         text = self._pattern.sub(lambda m: self._table[m.group(0)], text)
         text = _DIGITS.sub("0", text)

@@ -65,7 +65,7 @@ from nlu.normalize import normalize
 
 __all__ = [
     "CERTAIN", "KINDS", "LEVELS", "THRESHOLD", "UNSURE", "EmergencyResult", "detect", "detect_normalized",
-    "has_benign_idiom", "level_of",
+    "has_benign_idiom", "level_of", "told_as_past",
 ]
 
 KINDS = ("self_harm", "violence", "fire", "flood", "disaster", "medical", "missing_child", "missing_person", "distress")
@@ -77,12 +77,12 @@ HINT = 0.6  # a farewell, a plan or a means said without the obvious words: unsu
 TIME = 0.3  # "tonight", "much longer": nothing alone, certain with a hint
 LOWERED = 0.4  # a trigger in a past, damage, policy or long-illness context: none
 
-_CHILD = r"(?:细路仔?|细佬|细人仔?|个仔|个女|bb|孩子|娃娃?|儿子|女儿|闺女|孙子|孙女|外孙女?|小孩|宝宝|孩|丫头|小子|我家小的|学生)"
+_CHILD = r"(?:幺儿|幺妹|娃儿|伢子?|细伢子?|孙仔|孙女仔|妹仔|细妹|阿妹|细路仔?|细佬|细人仔?|个仔|个女|bb|孩子|娃娃?|儿子|女儿|闺女|孙子|孙女|外孙女?|小孩|宝宝|孩|丫头|小子|我家小的|学生)"
 _ELDER = r"(?:阿婆|阿公|阿爷|阿嫲|阿妈|阿爸|阿姆|老豆|老窦|老人|老人家|爷爷|奶奶|姥姥|姥爷|外婆|外公|我爸|我妈|老爹|老娘|老伴|老汉|婆婆|公公|俺爹|俺娘|老父亲|老母亲|男人|老公|老婆|媳妇)"
-_LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|(?:出门|出去).{0,4}没回|(?:到现在|到这会儿?|一直|一整天|一下午|一晚上?|半天)(?:都|还)?没(?:见|看见|看到)(?:到|着)?人|不见人影|没见(?:着)?(?:人)?影|冇(?:人)?(?:见过|看到|见到)(?:佢|人)|(?:出门|出去|出咗去).{0,10}(?:未返|吂转|冇返|还没回)|唔见(?:咗|左)|搵(?:极)?唔到(?:人|佢))"
+_LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|(?:出门|出去).{0,4}没回|(?:到现在|到这会儿?|一直|一整天|一下午|一晚上?|半天)(?:都|还)?没(?:见|看见|看到)(?:到|着)?人|不见人影|没见(?:着)?(?:人)?影|冇(?:人)?(?:见过|看到|见到)(?:佢|人)|(?:出门|出去|出咗去).{0,10}(?:未返|吂转|冇返|还没回)|唔见(?:咗|左)|搵(?:极)?唔到(?:人|佢)|(?:寻|搵|揾|找)(?:毋|唔|不)(?:到|着)(?!(?:事|工|活|嘢做|工作))|(?:冇|没|未|吂)(?:有)?(?:返|回|转)(?:屋下|屋企|屋家|家|屋里)|全村(?:都)?找遍)"
 _NT = r"(?:n't|n’t|nt| not)"  # don't / dont / do not
 _CANT = r"(?:can't|can’t|cant|can not|cannot)"
-_HIT = r"打(?!电话|手机|工|针|疫苗|车|扫|听|印|卡|折|包|牌|麻将|球|游戏|算|字|call|开|个|完|招呼|水|饭|酱油)"
+_HIT = r"打(?!电话|手机|工|针|疫苗|预防|钢板|石膏|吊针|吊瓶|点滴|车|扫|听|印|卡|折|包|牌|麻将|球|游戏|算|字|call|开|个|完|招呼|水|饭|酱油)"
 
 # (kind, weight, pattern) on normalized text
 _RULES: list[tuple[str, float, str]] = [
@@ -91,7 +91,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|tak(?:e|ing) (?:my|his|her) (?:own )?life|end (?:it all|everything)|(?:want|wanna|going|gonna|ready) to die|" + _NT + r" want to (?:live|be alive)|(?:reason|point) (?:to |in |for me to |of )?(?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? (?:on )?(?:going|living)|carry(?:ing)? on|be(?:ing)? alive)|(?:better off|rather be) dead|(?:will|going to|gonna|wants to|threaten(?:s|ed|ing)? to) jump\b|wish i (?:was|were) dead|overdose|pesticide|hang(?:ing)? (?:my|him|her)self|slit my wrist|cut (?:my|his|her) wrists?|jump(?:ing)? (?:off|from|into) (?:the |a )?(?:bridge|roof|building|river|well|cliff|reservoir)|(?:drank|drink|drinking|swallowed) (?:the |some )?(?:poison|weed ?killer)|(?:swallowed|took|taken) (?:a whole|all|a bottle of|too many|so many|lots of|many|all my)\b.{0,12}(?:pills|tablets)"),
     # hints: despair, a farewell, a burden lifted, things handed over, a means ready — said
     # without the obvious words; each group counts once, two different groups are certain
-    ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?! (?:smoking|drinking|the |this |my (?:job|plot|place|seat|land)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
+    ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?= *(?:$|[.,!?;:…，。！？]|and\b|but\b|now\b|already\b|today\b|tonight\b|soon\b|everything\b|on (?:life|living|everything|myself|it all)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
     ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,8}(?:交代|安排|准备)好|遗言|告别|永别|下辈子再|下辈子见|最后一次(?:给|跟|和)?(?:你们|我们|大家|您|你)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything(?! (?:you|u) (?:do|did|have done|are doing))|last time you (?:will |'ll )?(?:hear|see)|(?:never|not) wake up again|to never wake up|sleep forever|(?:when|after) i(?:'m| am) gone"),
     ("self_harm", HINT, r"(?:以后|再也|不会再|再不|就不)(?:会|用)?(?:不)?(?:拖累|连累|麻烦|给.{0,4}添麻烦)|不(?:再)?(?:拖累|连累)(?:你们|大家|谁|任何人)了|(?:替我|帮我)(?:照顾|照看)好|(?:拜托|麻烦)(?:你们|大家)照顾|(?:" + _NT + r"|no longer|not going to) be a burden|(?:nobody|no one) (?:will|would|has to|needs to) (?:have to |need to )?(?:worry|miss)|(?:won't|wont|won’t|will not) be (?:around|here)|better (?:off )?without me|take care of my (?:kids|children|son|daughter|cat|dog|mother|mom|wife|husband|family)(?: for me| when)"),
     ("self_harm", HINT, r"以后.{0,6}(?:交给你们|靠你们|拜托你们|拜托大家)了|(?:存折|银行卡|房产证|钱|密码).{0,12}(?:交给|留给)|(?:given|give|gave|giving) away (?:all )?my (?:things|stuff|belongings|money|savings|dog|cat)"),
@@ -106,11 +106,12 @@ _RULES: list[tuple[str, float, str]] = [
      r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
     ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
      r"|earthquake|landslide|mudslide|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
-    ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|落水|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬])不动了"),
-    ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
+    ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|落水|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割])不动了"),
+    ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|(?:eat|eats|ate|eaten|drink|drinks|drank|swallow|swallows|swallowed)\b(?: some| a little| a bit)?(?: of)?(?: the| our| my)? (?:rat |mouse |weed |bug |insect )?(?:poison|pesticide)|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
     ("missing_child", 1.0, _CHILD + r".{0,8}" + _LOST),
     ("missing_child", 1.0, _CHILD + r".{0,10}(?:到处找|找遍了|满村找|找了一?(?:下午|晚上|整晚|夜|整天|天)(?!工作|活))"),
-    ("missing_child", 1.0, r"(?:child|son|daughter|kid|baby|boy|girl)\b.{0,60}\b(?:missing|nobody (?:see|saw|seen|find|found) (?:him|her|them)|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) (?:back|home)|(?:is|got|was|are|were) lost|(?:is|has|have|was) gone|(?:been )?gone since|kidnapped|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere)|can't find my (?:child|son|daughter|kid)"),
+    ("missing_child", 1.0, r"(?:child|son|daughter|kid|baby|boy|girl)\b.{0,60}\b(?:missing|nobody (?:see|saw|seen|find|found) (?:him|her|them)|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) (?:back|home)|(?:is|got|was|are|were) lost|(?:is|has|have|was) gone|(?:been )?gone since|kidnapped|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere)|(?:not|isn't|is not|still not) (?:at )?home (?:since|until now|yet)|search(?:ed|ing)? (?:the )?whole (?:village|town|mountain|area)|can't find my (?:child|son|daughter|kid)"),
+    ("missing_child", 1.0, _CHILD + r".{0,10}没(?:去|到|来)(?:学校|上学|学堂).{0,20}(?:没见|找不到|找不着|不在家|没得人|也没得|也没有|冇人|唔见)"),
     ("missing_person", 1.0, _ELDER + r".{0,8}" + _LOST),
     ("missing_person", 1.0, _ELDER + r".{0,16}(?:痴呆|糊涂|记性不好).{0,16}(?:没回来|没回家|不见|找不到)|" + _ELDER + r".{0,20}(?:没回来|没回家).{0,10}天(?:都|已经)?黑"),
     ("missing_person", 1.0, r"(?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|mum|husband|wife|old man|old woman)\b.{0,60}\b(?:is missing|nobody (?:see|saw|seen|find|found) (?:him|her)|(?:still )?not (?:come|came|coming) (?:back|home)|went missing|gone missing|disappeared|got lost|wandered off|(?:been )?gone since|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere|(?:can't|cant|can’t|cannot|could not|couldn't) (?:be )?f(?:i)?nd|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) back)|" + _CANT + r" find my (?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|husband|wife)"),
@@ -128,8 +129,22 @@ _RULES: list[tuple[str, float, str]] = [
     ("fire", 1.0, r"黑烟|(?:好|很|一)大(?:阵|股)?(?:烟)|火冒|black smoke|smoke (?:everywhere|coming)"),
     ("self_harm", 1.0, r"毋想(?:再)?(?:活|过下去|过了)|唔想(?:再)?(?:做落去|过落去)|(?:don't|dont|do not) want (?:to )?wake up|not want to wake up"),
     ("self_harm", HINT, r"(?:攒|存|储)(?:咗|了|够|好|着|下)?(?:(?!钱).){0,8}药|药.{0,8}(?:攒|存|储)(?:够|好|齐|咗|了)|(?:keep|kept|collect|collected|save|saved|saving|hoard|hoarded)\w* (?:all |many |enough |a lot of )(?:my |the )?(?:medicine|pills|tablets|sleeping)|(?:medicine|pills|tablets)\b.{0,20}(?:is |are )?enough"),
-    ("self_harm", HINT, r"(?:同|跟|和)(?:啲|我的|我)?(?:仔女|孩子|儿女|子女|家人|屋企人|大家|老婆|老公).{0,4}(?:讲咗|讲了|说了|道了?)(?:再见|别)|以后.{0,8}(?:帮我|替我)(?:去)?(?:看看|照顾|照看|管管)|(?:送给|送人|分晒|分给|送咗).{0,10}(?:用不着|用不上|用唔着)|(?:我啲嘢|我的东西).{0,4}(?:分晒|送人|都送|分给)|安安静静地?走|静静地走|悄悄地走|没人在乎我|冇人在乎我|(?:nobody|no one) care(?:s)? (?:about|for) me|(?:family|kids|children|everyone|everybody)\b.{0,20}happ(?:y|ier) without me|give (?:all )?my (?:things|stuff|dog|cat|money|savings|belongings) to|\bi (?:will )?(?:not|never|won't|wont) (?:come|coming) back\b(?! (?:to|until|till|before|for|on))"),
+    ("self_harm", HINT, r"(?:同|跟|和)(?:啲|我的|我)?(?:仔女|孩子|儿女|子女|家人|屋企人|大家|老婆|老公).{0,4}(?:讲咗|讲了|说了|道了?)(?:再见|别)|以后.{0,8}(?:帮我|替我)(?:去)?(?:看看|照顾|照看|管管)|(?:送给|送人|分晒|分给|送咗).{0,10}(?:用不着|用不上|用唔着)|(?:我啲嘢|我的东西).{0,4}(?:分晒|送人|都送|分给)|安安静静地?走|静静地走|悄悄地走|没人在乎我|冇人在乎我|(?:没人|冇人|没有人)(?:再)?需要我|(?:nobody|no one) (?:need|needs|want|wants) me\b|(?:nobody|no one) care(?:s)? (?:about|for) me|(?:family|kids|children|everyone|everybody)\b.{0,20}happ(?:y|ier) without me|give (?:all )?my (?:things|stuff|dog|cat|money|savings|belongings) to|\bi (?:will )?(?:not|never|won't|wont) (?:come|coming) back\b(?! (?:to|until|till|before|for|on))"),
     ("self_harm", HINT, r"(?:企喺|企响|徛在|站喺)(?:.{0,4})(?:桥|楼顶|天台|崖|河边|江边|水库|井边|坝)|\b(?:i )?(?:am |'m )?(?:stand|standing|sit|sitting) (?:on|at) (?:the )?(?:top of (?:the )?|edge of (?:the )?)?(?:bridge|roof|rooftop|building|edge|cliff|dam)|it is (?:very|so|really) (?:high|deep)|(?:自己|把自己)(?:反)?锁(?:在)?(?:屋|房)"),
+    # nlu4 (2026-12-06): plans and farewells said through what is left behind or arranged
+    ("self_harm", 1.0, r"绳(?:子)?.{0,8}(?:绑好|挂好|系好|打好结|绑喺|挂喺|绑在|挂在).{0,4}(?:梁|树|门框)|(?:横梁|房梁|梁上).{0,6}(?:绳|套)|(?:poison|pesticide|weed ?killer|rat poison)\b.{0,40}\b(?:will|gonna|going to|want to|wanna) (?:drink|take|swallow)|(?:rope|noose)\b.{0,30}\b(?:barn|beam|tree|ready|tied)"),
+    ("self_harm", HINT, r"(?:你们|大家|您|你)(?:就|以后|明天|再也|都|永远){0,3}(?:见不到|见不着|看不到|见唔到|睇唔到)我|(?:别|不要|不用|莫|唔好|毋好|毋使)(?:再)?(?:去)?(?:找|寻|揾|搵)(?:我|𠊎)(?:了|喇|啦)?(?!.{0,10}(?:办|弄|问|说|要|拿|借|帮|玩|聊|吃|喝|自己|找|寻|揾|搵|社工|村|他|她|佢|有事|电话|微信|打牌|上班|赶集|开会))|(?:我|俺|𠊎)(?:走|死|不在)了?(?:以后|之后|后)|再也不(?:会)?(?:起来|醒来|醒)了|睡过去就(?:好|完|解脱)|一觉(?:睡过去|不醒)|(?:do ?n[o']?t|no need to) (?:look|search) for me|(?:meet|see|join) (?:my \w+|you all|you) in heaven|(?:ready to|going to|will) (?:go and )?(?:meet|join) my (?:wife|husband|mother|mom|father|dad|son|daughter)\b(?! (?:at|in town|for))|my last (?:night|day)\b"),
+    ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|密码|房产证|地契|bank ?book|passbook|bank card|savings book|\bpin\b).{0,20}(?:留给|交给|记得(?:去)?拿|你们(?:去)?拿|for my (?:daughter|son|kids|children|wife|husband|family)|to my (?:daughter|son|kids|children|wife|husband))"),
+    ("medical", 1.0, r"(?:疼|痛)(?:得|到)(?:直|满地|满床)?(?:打滚|碌来碌去)|(?:冒|出|一身|满头|满身)冷汗|脸(?:色)?(?:白得|煞白|惨白|白过纸)|rolling (?:on the floor )?in pain|cold sweat|(?:pain|hurt)\w* so (?:much|bad)\b.{0,20}(?:cannot|can't|cant|can not) (?:stand|talk|breathe|walk)"),
+    ("violence", 1.0, r"(?:在|正在|一直)?砸(?:我家的?|我们家的?)?门|(?:还在|正在|又在)打(?!工|针|电话|牌|麻将|球)|(?:hitting|beating|kicking) (?:me|us|my \w+) (?:right )?now"),
+    # nlu4, second pass: charcoal in a sealed room, joining the dead, affairs settled, confinement,
+    # beating with a tool, stroke signs, swallowed chemicals, a bite that keeps bleeding, a dam giving way
+    ("self_harm", 1.0, r"(?:木炭|炭盆|炭火|一盆炭).{0,12}(?:门窗|窗户|窗|门).{0,4}(?:封|关|堵|糊)|(?:门窗|窗户|窗|门).{0,6}(?:封|堵|糊)(?:好|死|上|严).{0,12}炭|charcoal\b.{0,40}\b(?:windows?|doors?)|(?:seal|sealed|close|closed|shut)\w* (?:all )?(?:the )?(?:windows?|doors?)\b.{0,30}charcoal"),
+    ("self_harm", HINT, r"(?:走了|没了|去世|过世|死了|不在了|走咗).{0,12}(?:也|就)(?:想|要)跟(?:着)?(?:他|她|佢)?(?:一起|一齐)?(?:去|走)|(?:n't|n’t|wont|not|no longer) be a (?:problem|trouble) (?:for|to) (?:anyone|anybody|you|nobody|my)|(?:东西|家当|首饰|衣服|存款|积蓄|我的钱)(?:也|都)*(?:分给|送给|分了|送了|分晒|送晒)"),
+    ("self_harm", TIME, r"(?:债|欠的钱|欠人家的钱|账)(?:也|都)*(?:还清|还了|结清|算清|还完)|paid (?:off )?(?:every|all (?:my |the )?)debts?|everything is settled|(?:settled|settle) (?:all )?(?:my )?(?:affairs|debts)"),
+    ("violence", 1.0, r"把(?:我|娃|孩子|她|他|佢|老人|我妈|我们)(?:反)?(?:关|锁)(?:在|起来|喺)|(?:拿|用|揸住|攞住)(?:着|住)?(?:皮带|棍子|棍|鞭子|竹条|竹枝|扫把|衣架|铁棍|木棒).{0,4}(?:抽|打|揍|扑)|(?:佢|他|她).{0,4}(?:喺度|正在|还在)打(?:紧)?(?:我|佢|细路|娃)|打紧(?:我|佢|细路|阿妈)"),
+    ("medical", 1.0, r"(?:说话|讲嘢|讲话)(?:突然)?(?:含含糊糊|含糊|不清|唔清|大舌头).{0,10}(?:手|脚|半边).{0,4}(?:冇晒力|冇力|没劲|没力|抬不起|动不了|郁唔到)|突然.{0,10}(?:半边|一边|只手|一只手|手脚).{0,3}(?:冇晒力|冇力|没劲|没力|抬不起|动不了)|(?:吃|喝|吞|饮|食)(?:了|咗|下|落)?.{0,4}(?:洗衣粉|洗洁精|消毒水|漂白水|洁厕|汽油|柴油|煤油|老鼠药)|(?:drank|drink|drinks|ate|eat|eats|swallowed|swallow) (?:some |the |a bottle of )?(?:bleach|detergent|washing powder|kerosene|petrol|gasoline|cleaning liquid)|(?:炭|煤炉|煤球|炉子|蜂窝煤|煤气|gas|charcoal|stove).{0,14}(?:头(?:好|很|有点)?晕|恶心|想吐|站不稳|晕(?:倒|过去|了)|dizzy|vomit|faint)|血流个?不停|血(?:一直|不停)在?流|(?:狗|蛇)(?:把|将)?(?:我|娃|孩子|小孩|他|她|佢|人|细路|老人|我妈|我爸|奶奶|爷爷).{0,4}咬(?:了|伤|到|咗)|(?:我|娃|孩子|小孩|他|她|佢|细路|老人|奶奶|爷爷)(?:被|俾|畀)(?:野)?(?:狗|蛇|毒蛇).{0,2}咬|(?:take|takes|took|taken|swallow\w*) all (?:of )?(?:her|his|my|the)\b.{0,10}(?:pills|tablets|medicine)"),
+    ("flood", 1.0, r"(?:堤|坝|堤坝|大坝|水库|河堤).{0,6}(?:漏水|渗水|裂|决口|管涌|垮).{0,8}(?:越来越大|越漏越大|越来越多|要垮|要决|要塌)|(?:dam|levee|embankment)\b.{0,20}(?:breaking|leaking|crack)\w*.{0,20}(?:bigger|more|worse)"),
     ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|\bemergency\b(?! (?:fund|money|subsidy|assistance|aid|number|loan|relief|allowance))|sos\b|call (?:the )?police|save (?:me|us)\b"),
 ]
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
@@ -138,14 +153,16 @@ _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 _NOT_DANGER = re.compile(
     r"想死(?:你|您|我|你们|大家)了?"
     r"|(?:笑|热|冷|累|饿|困|渴|烦|气|急|忙|吵|美|馋|闷|懒|丑|晒|挤|疼|痛|难受|无聊|麻烦|高兴|开心|羡慕|折腾|愁|卡|坑|穷)死(?:我|人|了|啦|掉)+"
+    r"|压力(?:太|好|很|特别)?大.{0,4}喘不(?:过|上)气(?:来)?|压得(?:我)?喘不(?:过|上)气(?:来)?"
+    r"|(?:不弄了|不搞了|不需要了?|不用了|不参加了?|不去了|退出|退订|别发了?|不要再发|不要了)[^。]{0,6}(?:以后)?(?:别|不要|不用|莫)(?:再)?(?:找|联系)我了?"
     r"|打我(?:的|这个|这|家)?(?:电话|手机|号码|号|座机)|给我打|打我一下电话|打死(?:我)?也不|死机|累成狗|打call"
-    r"|找不到(?:工作|活|对象|媳妇|学校|人管|地方)"
+    r"|(?:找|寻|搵|揾)(?:不|毋|唔)(?:到|着)(?:工作|工|活|事做|事|嘢做|对象|媳妇|学校|人管|地方)"
     r"|杀(?:猪|鸡|鸭|鱼|羊|牛|价|熟|毒|虫|菌)|砍价|压价|砍一刀|秒杀|被杀了?(?:好几次|一次)|游戏"
     r"|(?:电脑|手机|电视|电池|系统|软件|网站|网页|文件|U盘|u盘|车|摩托|机器|电瓶)(?:也|又|都|彻底)?(?:快)?(?:中毒|中了毒|不动了|卡死|不行了|郁都唔郁|唔郁|一动不动|(?:都|也)?(?:没有?|冇)反应)"
     r"|火锅|上火|发火|火车|火腿|火柴|打火机|火力|火龙果|火爆"
     r"|不能不管|要打工|要打针|打疫苗|他打工|打工"
     r"|fire(?:d)? from|fired me|no fire|ceasefire"
-    r"|(?:game|heat|weather|sun|show|movie|joke|work|job|exam|test|homework|traffic|back|feet|legs?|knees?|head|price|prices|bills?|this|that|it|you)(?:'s|’s| is| are| was)? kill(?:s|ing)? me"
+    r"|(?:game|heat|cold|snow|rain|wind|weather|winter|summer|season|day|week|sun|show|movie|joke|work|job|exam|test|homework|traffic|back|feet|legs?|knees?|head|tooth|teeth|pain|noise|price|prices|bills?|this|that|it|you)(?:'s|’s| is| are| was| will| would| gonna| is going to)? kill(?:s|ing)? me"
     r"|kill(?:ing)? (?:some |the )?time|dead tired|dead beat|(?:bored|scared|worried|starving|freezing|sick) to death"
     r"|dying (?:to|for|of laugh)|died laughing|to die for"
     r"|(?:phone|battery|laptop|computer|car|tv|screen|charger)(?:'s|’s| is| was| has| just)?(?: been| is)? (?:dead|died|die|dies)"
@@ -154,13 +171,15 @@ _NOT_DANGER = re.compile(
 )
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
 _NOT_NOW = re.compile(
-    r"漏|裂|冲毁|冲垮|毁了|过后|之后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|"
+    r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|"
+    r"一(?:下|落)(?:大)?雨就|一(?:烧火|生火|做饭|烧炕)就|烟囱|(?:鸭子?|鸡|猪圈|猪棚|牛棚|羊圈|鱼苗)|(?:pig|cow|chicken|duck) ?(?:shed|pen|house)|livestock|"
+    r"一刮(?:大)?风就|每次(?:下雨|刮风|落雨)|每逢|下雨天|落雨天|雨季|whenever|every time|"
     r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
     r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|(?:rice |corn )?fields?\b|crops?\b|months? ago|apply|application|subsidy|subsidies"
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
     r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
-_URGENT = re.compile(r"快|救命|救救|正在|被困|出不来|还在里面|人在|有人|赶紧|马上|help me|help us|please help|help!|\bnow\b|hurry|still inside|trapped|stuck|can't get out|cannot get out")
+_URGENT = re.compile(r"越.越(?:大|多|快|高)|救命|救救|正在|被困|出不来|还在里面|人在|有人|赶紧|马上|help me|help us|please help|help!|\bnow\b|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # away for work: "not back" is no alarm (matched on the text before idioms like 打工 are removed)
 _AWAY_FOR_WORK = re.compile(
@@ -172,7 +191,11 @@ _MISSING = {"missing_person", "missing_child"}
 # a long-standing illness: medical triggers are lowered unless something happened just now
 _CHRONIC = re.compile(
     r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|去年|旧年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
-    r"|years|for a long time|chronic|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
+    r"|(?:中风|脑梗|脑溢血|偏瘫|车祸|手术|开刀|摔伤|工伤)(?:以后|之后|过后|后)"
+    r"|从小|打小|自小|自细|细细个|生下来|天生|一辈子|这辈子|(?:腿|脚|手|胳膊|手臂|眼睛?)(?:都|也)?(?:没了|冇咗|断了几年|残了)|截肢|拄拐"
+    r"|since (?:birth|he was|she was|i was|childhood)|all (?:his|her|my) life|born with|lost (?:his|her|my) (?:leg|arm|hand|eye)s?"
+    r"|几个月|半年了|欠(?:了)?.{0,4}(?:医院|医药费)|医药费|住院费|hospital bills?|medical bills?|had a stroke|months"
+    r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:stroke|accident|operation|surgery)|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
 )
 _SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b|today|tonight|help me|please help")
 
@@ -181,6 +204,15 @@ def has_benign_idiom(norm: str) -> bool:
     """True when the normalized text holds one of the idioms that look like danger but are
     not (我想死你了, 笑死我了...); the parser then asks more of the classifier."""
     return _NOT_DANGER.search(norm) is not None
+
+
+def told_as_past(norm: str) -> bool:
+    """True when the normalized text places what it tells in the past or as a lasting state
+    (去年, 好几年, last month, 一下雨就, 中风以后) and nothing in it happens now (快, 刚才, 突然,
+    now): the parser then asks more of the classifier before the safety question (nlu4)."""
+    cleaned = _NOT_DANGER.sub(" ", norm)
+    return bool((_NOT_NOW.search(cleaned) or _CHRONIC.search(cleaned))
+                and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned))
 
 
 @dataclass(frozen=True, slots=True)

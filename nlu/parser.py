@@ -23,7 +23,7 @@ from pathlib import Path
 
 from nlu import leaving, tokenize
 from nlu.canonical import Canonicalizer
-from nlu.emergency import detect_normalized, has_benign_idiom
+from nlu.emergency import detect_normalized, has_benign_idiom, told_as_past
 from nlu.entities.base import Span, overlaps
 from nlu.entities.dates import DateTimeExtractor
 from nlu.entities.gazetteer import Gazetteer
@@ -65,6 +65,10 @@ EMERGENCY_PROBABILITY_SHORT = 0.95
 # equal to EMERGENCY_PROBABILITY_UNSURE since the third round, kept so the two can be set apart)
 TOP_FLOOR = 0.5
 SHORT_MESSAGE = 3
+# ... or this one when the message tells of the past or a lasting state and of nothing now
+# (去年冲了房子, 好几年了, lost his job last month: `emergency.told_as_past`), where only the
+# classifier sees danger (nlu4, 2026-12-06: needs told by their consequence got the question)
+EMERGENCY_PROBABILITY_PAST = 0.7
 
 # When spans overlap, the higher priority one is kept.
 _PRIORITY = {"phone": 0, "time": 1, "date": 1, "policy": 2, "activity": 2, "village": 2, "need_category": 3, "number": 4}
@@ -144,7 +148,10 @@ class NLU:
         short = len(norm.text.replace(" ", "")) <= SHORT_MESSAGE
         needed = max(EMERGENCY_PROBABILITY_IDIOM if idiom else EMERGENCY_PROBABILITY_UNSURE,
                      EMERGENCY_PROBABILITY_SHORT if short else 0.0)
-        model_sees_danger = p_emergency >= needed or (top_name == "emergency" and p_emergency >= TOP_FLOOR and not idiom and not short)
+        if p_emergency >= EMERGENCY_PROBABILITY_UNSURE and told_as_past(norm.text):
+            needed = max(needed, EMERGENCY_PROBABILITY_PAST)
+        model_sees_danger = p_emergency >= needed or (top_name == "emergency" and p_emergency >= max(TOP_FLOOR, needed)
+                                                      and not idiom and not short)
         level = alarm.level if norm.text else "none"
         if level == "unsure" and p_emergency >= EMERGENCY_PROBABILITY:
             level = "certain"

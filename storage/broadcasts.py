@@ -14,7 +14,8 @@ from storage import audit, timers
 from storage.activities import ACTIVE
 from storage.areas import area_ids_under, get_by_code
 from storage.errors import StorageError
-from storage.models import Activity, Broadcast, BroadcastRecipient, Enrollment, OutboxMessage, Person, utcnow
+from storage.models import (Activity, Broadcast, BroadcastRecipient, ChannelIdentity, Enrollment, OutboxMessage, Person,
+                            utcnow)
 
 SEND = "broadcast"  # the timer that sends the next batch
 SKIP_REASONS = ("opted_out", "erased", "no_channel", "outside_window")
@@ -46,6 +47,25 @@ async def segment_people(session: AsyncSession, segment: dict) -> tuple[list[int
         return sorted((await session.execute(q)).scalars()), activity.area_id
     q = select(Person.id).where(Person.consent_given.is_(True))
     return list((await session.execute(q.order_by(Person.id))).scalars()), None
+
+
+async def preview(session: AsyncSession, segment: dict) -> dict:
+    """Before sending: {total, will_send, skipped: {opted_out, erased, no_channel}} for the
+    segment as it stands (the WeChat window is judged when each person's turn comes)."""
+    people, _ = await segment_people(session, segment)
+    out = {"total": len(people), "will_send": 0, "skipped": {"opted_out": 0, "erased": 0, "no_channel": 0}}
+    if not people:
+        return out
+    rows = (await session.execute(select(Person.id, Person.erased, Person.opted_out).where(Person.id.in_(people)))).all()
+    reachable = set((await session.execute(select(ChannelIdentity.person_id).where(
+        ChannelIdentity.person_id.in_(people), ChannelIdentity.unreachable.is_(False)))).scalars())
+    for pid, erased, opted_out in rows:
+        reason = "erased" if erased else "opted_out" if opted_out else "no_channel" if pid not in reachable else ""
+        if reason:
+            out["skipped"][reason] += 1
+        else:
+            out["will_send"] += 1
+    return out
 
 
 async def create(session: AsyncSession, segment: dict, text: dict, *, created_by: str = "system",

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, timers
 from storage.areas import area_ids_under, get_by_code
 from storage.errors import StorageError
-from storage.models import Campaign, Enrollment, Flag, NeedRequest, Person, utcnow
+from storage.models import Activity, Campaign, CampaignSend, Enrollment, Flag, Message, NeedRequest, Person, utcnow
 
 SEND = "campaign"
 CLOSED = ("resolved", "closed")
@@ -54,8 +54,6 @@ async def anchors(session: AsyncSession, spec: dict) -> list[tuple[int, str, dat
         return []
     anchor = spec["anchor"]
     if anchor == "activity_start":
-        from storage.models import Activity
-
         q = (select(Enrollment.person_id, Enrollment.id, Activity.starts_at)
              .join(Activity, Activity.id == Enrollment.activity_id)
              .where(Enrollment.person_id.in_(people), Enrollment.status == "confirmed", Activity.status == "open"))
@@ -165,8 +163,6 @@ async def listing(session: AsyncSession) -> list[Campaign]:
 
 
 async def pending_count(session: AsyncSession, campaign_id: int) -> int:
-    from sqlalchemy import func
-
     from storage.models import Timer
 
     return (await session.execute(select(func.count()).select_from(Timer).where(
@@ -179,3 +175,67 @@ async def anchor_still(session: AsyncSession, spec: dict, person_id: int, ref: s
         if pid == person_id and r == ref:
             return at
     return None
+
+
+async def record_send(session: AsyncSession, campaign_id: int, person_id: int, *, at: datetime,
+                      outbox_id: int | None = None, skipped: str = "") -> CampaignSend:
+    """What one campaign row did for one person: sent (with its outbox row, if any) or skipped."""
+    message_id = None if skipped else (await session.execute(select(func.max(Message.id)).where(
+        Message.person_id == person_id, Message.direction == "out"))).scalar_one_or_none()
+    row = CampaignSend(campaign_id=campaign_id, person_id=person_id, status="skipped" if skipped else "sent",
+                       reason=skipped, outbox_id=outbox_id, message_id=message_id or 0, at=at)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def _answered(send=CampaignSend):
+    return exists().where(Message.person_id == send.person_id, Message.direction == "in",
+                          Message.id > send.message_id)
+
+
+async def report(session: AsyncSession, campaign_id: int) -> dict:
+    """{sent, answered, opted_out, skipped: {reason: n}, pending}: answered = sent to someone who
+    wrote afterwards (an inbound message row after the one sent); opted_out = people of this campaign who have opted out now."""
+    out = {"sent": 0, "answered": 0, "opted_out": 0, "skipped": {}, "pending": await pending_count(session, campaign_id)}
+    rows = (await session.execute(select(CampaignSend.status, CampaignSend.reason, func.count())
+                                  .where(CampaignSend.campaign_id == campaign_id)
+                                  .group_by(CampaignSend.status, CampaignSend.reason))).all()
+    for status, reason, n in rows:
+        if status == "sent":
+            out["sent"] += n
+        else:
+            out["skipped"][reason] = out["skipped"].get(reason, 0) + n
+    out["answered"] = (await session.execute(select(func.count()).select_from(CampaignSend).where(
+        CampaignSend.campaign_id == campaign_id, CampaignSend.status == "sent", _answered()))).scalar_one()
+    out["opted_out"] = (await session.execute(select(func.count(func.distinct(CampaignSend.person_id)))
+                                              .join(Person, Person.id == CampaignSend.person_id)
+                                              .where(CampaignSend.campaign_id == campaign_id,
+                                                     Person.opted_out.is_(True)))).scalar_one()
+    return out
+
+
+async def sends(session: AsyncSession, campaign_id: int, limit: int = 50) -> list[tuple[CampaignSend, str]]:
+    """The latest rows of a campaign, each with the person's first message after it ("" if none)."""
+    rows = list((await session.execute(select(CampaignSend).where(CampaignSend.campaign_id == campaign_id)
+                                       .order_by(CampaignSend.id.desc()).limit(limit))).scalars())
+    out = []
+    for row in rows:
+        answer = (await session.execute(select(Message.text).where(
+            Message.person_id == row.person_id, Message.direction == "in", Message.id > row.message_id)
+            .order_by(Message.id).limit(1))).scalar_one_or_none() if row.status == "sent" else None
+        out.append((row, answer or ""))
+    return out
+
+
+async def area_of(session: AsyncSession, spec: dict) -> tuple[bool, int | None]:
+    """(placed, area id) of a campaign's segment: a village's or an activity's area; flagged
+    households and everyone are not placed (county-wide: admins only)."""
+    (kind, value), = spec["segment"].items()
+    if kind == "village":
+        area = await get_by_code(session, str(value))
+        return (area is not None), (area.id if area else None)
+    if kind == "activity":
+        activity = await session.get(Activity, int(value))
+        return (activity is not None and activity.area_id is not None), (activity.area_id if activity else None)
+    return False, None

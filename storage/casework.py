@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
 from storage import cases as case_store
 from storage.cases import CaseError
-from storage.models import CasePlanItem, CaseTask, NeedRequest, Staff
+from storage.handoffs import staff_for_area
+from storage.models import CasePlanItem, CaseTask, Flag, NeedRequest, Staff
 
 STAGES = ("received", "assessed", "plan", "in_service", "closed")
 PLAN_STATUSES = ("open", "done", "dropped")
@@ -111,8 +112,10 @@ async def tasks_of(session: AsyncSession, case: NeedRequest) -> list[CaseTask]:
     return list((await session.execute(q)).scalars())
 
 
-async def add_task(session: AsyncSession, case: NeedRequest, title: str, due_on: date, *, by_staff_id: int,
+async def add_task(session: AsyncSession, case: NeedRequest, title: str, due_on: date, *, by_staff_id: int | None,
                    assignee_staff_id: int | None = None, now: datetime | None = None) -> CaseTask:
+    """A task on the case; by_staff_id None: the system made it (e.g. a household to call,
+    storage/flags.py)."""
     title = title.strip()
     if not title:
         raise CaseError("任务要写内容 / the task needs a title")
@@ -122,8 +125,25 @@ async def add_task(session: AsyncSession, case: NeedRequest, title: str, due_on:
     await session.flush()
     await case_store.add_case_event(session, case, "task", task.title, staff_id=by_staff_id, public=False,
                                     data={"task": task.id, "due": due_on.isoformat()}, now=now)
-    await audit.record(session, f"staff:{by_staff_id}", "case.task.add", case.number, {"task": task.id})
+    await audit.record(session, f"staff:{by_staff_id}" if by_staff_id else "system", "case.task.add", case.number,
+                       {"task": task.id, "assignee": task.assignee_staff_id})
     return task
+
+
+async def add_call_task(session: AsyncSession, case: NeedRequest, title: str, *, village_id: int | None,
+                        now: datetime) -> tuple[CaseTask, bool]:
+    """A "call them" task due today on the case, made by the system and assigned to the village's
+    worker (else a supervisor over it): for a household that went silent or is out of WeChat's
+    reach. An open task with the same title is kept, not doubled. Returns (task, created)."""
+    open_task = (await session.execute(select(CaseTask).where(
+        CaseTask.case_id == case.id, CaseTask.title == title, CaseTask.done_at.is_(None)))).scalars().first()
+    if open_task is not None:
+        return open_task, False
+    staff = await staff_for_area(session, village_id)
+    assignee = next((st for st in staff if "worker" in (st.roles or [])), staff[0] if staff else None)
+    task = await add_task(session, case, title, local_day(now), by_staff_id=None,
+                          assignee_staff_id=assignee.id if assignee else None, now=now)
+    return task, True
 
 
 async def set_task_done(session: AsyncSession, case: NeedRequest, task_id: int, done: bool, *, by_staff_id: int,
@@ -159,6 +179,22 @@ async def open_tasks_for(session: AsyncSession, staff_id: int, *, today: date, o
     return [TaskRow(t, number, is_overdue(t, today)) for t, number in rows.all()]
 
 
+async def overdue_counts(session: AsyncSession, *, today: date) -> dict[int, int]:
+    """Per staff id: open tasks assigned to them past their day (the supervisor's view)."""
+    rows = await session.execute(select(CaseTask.assignee_staff_id, func.count()).where(
+        CaseTask.done_at.is_(None), CaseTask.due_on < today, CaseTask.assignee_staff_id.is_not(None))
+        .group_by(CaseTask.assignee_staff_id))
+    return {staff_id: n for staff_id, n in rows.all()}
+
+
+async def open_case_counts(session: AsyncSession) -> dict[int, int]:
+    """Per staff id: open cases assigned to them."""
+    rows = await session.execute(select(NeedRequest.assigned_staff_id, func.count()).where(
+        NeedRequest.status.in_(case_store.OPEN_STATUSES), NeedRequest.assigned_staff_id.is_not(None))
+        .group_by(NeedRequest.assigned_staff_id))
+    return {staff_id: n for staff_id, n in rows.all()}
+
+
 # ── finding cases ────────────────────────────────────────────────────────────────────────
 
 UNASSIGNED = "-"  # the assignee filter's "nobody"
@@ -175,6 +211,8 @@ class CaseQuery:
     overdue: bool = False
     overdue_for: int | None = None  # with `overdue`: only tasks assigned to this staff member
     text: str = ""
+    created_before: datetime | None = None  # "older than N days": opened before this moment
+    flagged: bool = False  # the villager's household has an active flag (return-to-poverty watch)
 
 
 async def find_cases(session: AsyncSession, query: CaseQuery, *, visible: ColumnElement[bool], today: date,
@@ -197,12 +235,24 @@ async def find_cases(session: AsyncSession, query: CaseQuery, *, visible: Column
         if query.overdue_for is not None:
             late.append(CaseTask.assignee_staff_id == query.overdue_for)
         q = q.where(exists().where(*late))
+    if query.created_before is not None:
+        q = q.where(NeedRequest.created_at < query.created_before)
+    if query.flagged:
+        q = q.where(exists().where(Flag.person_id == NeedRequest.person_id, Flag.cleared_at.is_(None)))
     text = query.text.strip()
     if text:
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         q = q.where(or_(NeedRequest.number.ilike(like, escape="\\"), NeedRequest.description.ilike(like, escape="\\")))
     q = q.order_by(NeedRequest.priority, NeedRequest.created_at.desc()).limit(limit)
     return list((await session.execute(q)).scalars())
+
+
+async def flagged_people(session: AsyncSession, person_ids: set[int]) -> set[int]:
+    """Which of these people have an active flag."""
+    if not person_ids:
+        return set()
+    rows = await session.execute(select(Flag.person_id).where(Flag.person_id.in_(person_ids), Flag.cleared_at.is_(None)))
+    return set(rows.scalars())
 
 
 async def staff_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:

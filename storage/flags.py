@@ -9,15 +9,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, timers
+from storage import audit, casework, timers
 from storage import cases as case_store
 from storage.errors import StorageError
-from storage.models import Flag, NeedRequest, Person, utcnow
+from storage.models import CaseTask, Flag, NeedRequest, Person, Timer, utcnow
 
 KINDS = ("return_to_poverty_watch",)
 WATCH = "return_to_poverty_watch"
 CHECKIN = "checkin"  # the monthly self-report (bot/checkins.py)
-CALL_HOUSEHOLD = "call_household"  # no answer for two months: the village's workers are asked to call
+CALL_HOUSEHOLD = "call_household"  # no answer for two months: a casework task for the village's worker to call
+CALL_TITLE = "电话回访：防返贫回访两个月没有回复 / call the household: no check-in answer for two months"
 CHECKIN_EVERY = timedelta(days=30)
 SILENT_FOR = timedelta(days=60)
 
@@ -77,6 +78,13 @@ async def flags_of(session: AsyncSession, person_id: int, *, active_only: bool =
     return list((await session.execute(q.order_by(Flag.id))).scalars())
 
 
+async def next_checkin(session: AsyncSession, flag: Flag) -> datetime | None:
+    """When the flag's next check-in is due (its pending timer), or None."""
+    q = (select(Timer.due_at).where(Timer.kind == CHECKIN, Timer.target == f"flag:{flag.id}", Timer.state == timers.PENDING)
+         .order_by(Timer.due_at).limit(1))
+    return (await session.execute(q)).scalars().first()
+
+
 def silent_too_long(flag: Flag, now: datetime) -> bool:
     """No check-in answer (or, before the first, since the flag) for two months."""
     return (flag.last_answer_at or flag.created_at) <= now - SILENT_FOR
@@ -101,7 +109,7 @@ async def record_checkin(session: AsyncSession, flag_id: int, *, person_id: int,
     flag.last_answer_at = now
     hard = [key for key in HARDSHIPS if answers.get(key)]
     await audit.record(session, f"person:{person_id}", "checkin.answer", f"flag:{flag.id}",
-                       {k: bool(answers.get(k)) for k in HARDSHIPS})
+                       {k: bool(answers.get(k)) for k in HARDSHIPS}, at=now)
     if not hard:
         return "fine", None
     person = await session.get(Person, person_id)
@@ -114,3 +122,24 @@ async def record_checkin(session: AsyncSession, flag_id: int, *, person_id: int,
                                     data={"checkin": {k: bool(answers.get(k)) for k in HARDSHIPS}, "flag": flag.id},
                                     now=now)
     return "case_opened", case
+
+
+async def call_household_task(session: AsyncSession, flag: Flag, *, now: datetime | None = None
+                              ) -> tuple[NeedRequest, CaseTask, bool]:
+    """The household went silent: a casework task (storage/casework.py) "call them", due today,
+    assigned to the village's worker (else a supervisor over it), on the person's open case —
+    or on a new case for the household when they have none. An open call task already there is
+    kept, not doubled. Returns (case, task, created)."""
+    now = now or utcnow()
+    person = await session.get(Person, flag.person_id)
+    village_id = person.village_id if person else None
+    case = (await session.execute(select(NeedRequest).where(
+        NeedRequest.person_id == flag.person_id, NeedRequest.status.in_(case_store.OPEN_STATUSES))
+        .order_by(NeedRequest.id.desc()).limit(1))).scalars().first()
+    if case is None:
+        case = await case_store.open_case(
+            session, person_id=flag.person_id, category="livelihood", affected="household", village_id=village_id,
+            description="防返贫回访两个月没有回复，请电话回访 / return-to-poverty watch: no check-in answer for two "
+                        "months, please call the household", now=now)
+    task, created = await casework.add_call_task(session, case, CALL_TITLE, village_id=village_id, now=now)
+    return case, task, created

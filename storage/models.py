@@ -664,6 +664,25 @@ class Campaign(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class CampaignSend(Base):
+    """One campaign row's fate for one person: `sent` (an outbox row, or a flow started) or
+    `skipped` with the exclusion that applied. The staff web counts sent, answered (the person
+    wrote after it) and opted out from these rows."""
+
+    __tablename__ = "campaign_sends"
+    __table_args__ = (Index("ix_campaign_sends_campaign", "campaign_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | skipped
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    # the outbound message row written with it: a later inbound row of the person is an answer
+    # (ids, not clocks, order them; no foreign key, retention may delete the message)
+    message_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Broadcast(Base):
     """A message to a segment (a village, an activity's participants, everyone who
     consented), sent by the leader in rate-limited batches (bot/broadcasts.py)."""

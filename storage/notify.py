@@ -2,6 +2,8 @@
 transaction, to the messenger account a person or staff member used last."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,14 +59,18 @@ async def notify_person(session: AsyncSession, person_id: int, text: str, *, but
 
 
 async def notify_staff(session: AsyncSession, staff_id: int, text: str, *, buttons: tuple[Button, ...] = (),
-                       kind: str = "page", identity: ChannelIdentity | None = None) -> OutboxMessage | None:
-    """Queue a message to a staff member's linked messenger, if they linked one (`identity`:
-    their `best_identity`, when the caller has just read it)."""
+                       kind: str = "page", now: datetime | None = None, identity: ChannelIdentity | None = None
+                       ) -> OutboxMessage | None:
+    """Queue a message to a staff member's linked messenger, if they linked one (due `now`,
+    default the database's clock; `identity`: their `best_identity`, when the caller has just
+    read it)."""
     if identity is None:
         identity = await best_identity(session, staff_id=staff_id)
     if identity is None:
         return None
     row = _row(identity, text, buttons, kind, identity.person_id, staff_id)
+    if now is not None:
+        row.next_attempt_at = row.created_at = now
     session.add(row)
     await session.flush()
     return row

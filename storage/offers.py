@@ -164,32 +164,64 @@ def _category_rank(offer: Offer, case: NeedRequest) -> bool | None:
     return None
 
 
-async def _place_rank(session: AsyncSession, offer: Offer, case: NeedRequest) -> int | None:
-    """How near the offer's area is to the case's village, or None when it does not serve it."""
+def _place_in(offer: Offer, chain: list[int]) -> int | None:
+    """How near the offer's area is to a village whose area chain (itself, then its parents)
+    is `chain`, or None when it does not serve it."""
     if offer.area_id is None:
         return 2
-    chain = [a.id for a in await ancestors(session, case.village_id)]
     if offer.area_id not in chain:
         return None
     return min(chain.index(offer.area_id), 2)
 
 
-async def offers_for_case(session: AsyncSession, case: NeedRequest, *, now: datetime | None = None) -> list[Candidate]:
-    """Approved offers with capacity left, within their dates, that serve the case's place and
-    category: exact category first, then same village, township, county, then the oldest offer."""
+async def _place_rank(session: AsyncSession, offer: Offer, case: NeedRequest) -> int | None:
+    """How near the offer's area is to the case's village, or None when it does not serve it."""
+    return _place_in(offer, [a.id for a in await ancestors(session, case.village_id)])
+
+
+async def usable_offers(session: AsyncSession, *, now: datetime | None = None) -> list[Offer]:
+    """Approved offers with capacity left and within their dates, oldest first."""
     today = local_today(now)
     rows = (await session.execute(select(Offer).where(Offer.status == "approved", Offer.remaining > 0)
                                   .order_by(Offer.id))).scalars()
+    return [o for o in rows if is_usable(o, today)]
+
+
+def _candidates(offers: list[Offer], case: NeedRequest, chain: list[int]) -> list[Candidate]:
     found = []
-    for offer in rows:
-        if not is_usable(offer, today):
-            continue
+    for offer in offers:
         exact = _category_rank(offer, case)
-        place = await _place_rank(session, offer, case) if exact is not None else None
+        place = _place_in(offer, chain) if exact is not None else None
         if exact is None or place is None:
             continue
         found.append(Candidate(offer, case, exact, place))
     found.sort(key=lambda c: (not c.exact, c.place, c.offer.created_at, c.offer.id))
+    return found
+
+
+async def offers_for_case(session: AsyncSession, case: NeedRequest, *, now: datetime | None = None) -> list[Candidate]:
+    """Approved offers with capacity left, within their dates, that serve the case's place and
+    category: exact category first, then same village, township, county, then the oldest offer."""
+    chain = [a.id for a in await ancestors(session, case.village_id)]
+    return _candidates(await usable_offers(session, now=now), case, chain)
+
+
+async def cases_without_offer(session: AsyncSession, cases: list[NeedRequest], *,
+                              now: datetime | None = None) -> list[NeedRequest]:
+    """Of `cases`, those no offer could serve by `offers_for_case`'s rules (no approved offer
+    with capacity left, within its dates, for their category and place) and that have no match
+    under way or done (any but a cancelled one). The offers are read once for all the cases."""
+    offers = await usable_offers(session, now=now)
+    matched = set((await session.execute(select(Match.case_id).where(Match.status != "cancelled"))).scalars())
+    chains: dict[int | None, list[int]] = {}
+    found = []
+    for case in cases:
+        if case.id in matched:
+            continue
+        if case.village_id not in chains:
+            chains[case.village_id] = [a.id for a in await ancestors(session, case.village_id)]
+        if not _candidates(offers, case, chains[case.village_id]):
+            found.append(case)
     return found
 
 

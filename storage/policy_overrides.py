@@ -22,7 +22,7 @@ from storage.policy_checks import (
     text_problems,
 )
 
-__all__ = ["resolve", "set_override"]
+__all__ = ["overrides_of", "resolve", "set_override"]
 
 
 async def set_override(
@@ -169,3 +169,9 @@ def _apply_override(out: dict[str, Any], fields: dict[str, Any], locale: str, or
             merged["params"] = params
             out["eligibility"] = merged
             out["overrides"][name] = origin
+
+
+async def overrides_of(session: AsyncSession, policy_id: str) -> list[PolicyOverride]:
+    """Every area's local facts for one policy."""
+    return list(await session.scalars(select(PolicyOverride).where(PolicyOverride.policy_id == policy_id)
+                                      .order_by(PolicyOverride.area_id)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
@@ -85,3 +85,24 @@ async def set_referral_status(session: AsyncSession, case: NeedRequest, referral
     if status == "done" and agency is not None:
         await _tell(session, case, agency, "done")
     return referral
+
+
+WAITING = ("sent", "accepted")  # the agency has not finished: the worker follows up
+
+
+async def waiting_for(session: AsyncSession, staff_id: int, *, visible=None) -> list[tuple[Referral, NeedRequest, Agency]]:
+    """Referrals not finished yet that a worker follows: ones they made, or on cases assigned
+    to them; oldest first. `visible` limits the cases to what the caller may see."""
+    q = (select(Referral, NeedRequest, Agency).join(NeedRequest, NeedRequest.id == Referral.case_id)
+         .join(Agency, Agency.id == Referral.agency_id)
+         .where(Referral.status.in_(WAITING), visible if visible is not None else true(),
+                or_(Referral.staff_id == staff_id, NeedRequest.assigned_staff_id == staff_id))
+         .order_by(Referral.sent_at, Referral.id))
+    return [(r, c, a) for r, c, a in (await session.execute(q)).all()]
+
+
+async def waiting_counts(session: AsyncSession) -> dict[int, int]:
+    """Per staff id: referrals not finished yet that they made."""
+    rows = await session.execute(select(Referral.staff_id, func.count()).where(
+        Referral.status.in_(WAITING), Referral.staff_id.is_not(None)).group_by(Referral.staff_id))
+    return {staff_id: n for staff_id, n in rows.all()}

@@ -11,7 +11,7 @@ from sqlalchemy import String, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import StorageError
-from storage.models import BroadcastRecipient, Message, OutboxMessage
+from storage.models import BroadcastRecipient, CampaignSend, Message, OutboxMessage
 
 MODES = ("anonymize", "delete")
 
@@ -46,9 +46,10 @@ async def apply_retention(session: AsyncSession, now: datetime, days: int, mode:
         return RetentionReport(mode, cutoff, result.rowcount or 0, 0)
     old_outbox = select(OutboxMessage.id).where(OutboxMessage.created_at < cutoff,
                                                 OutboxMessage.status.in_(("sent", "failed")))
-    await session.execute(
-        update(BroadcastRecipient).where(BroadcastRecipient.outbox_id.in_(old_outbox)).values(outbox_id=None)
-        .execution_options(synchronize_session=False))
+    for sent_by in (BroadcastRecipient, CampaignSend):  # their counts stay; the link to the text goes
+        await session.execute(
+            update(sent_by).where(sent_by.outbox_id.in_(old_outbox)).values(outbox_id=None)
+            .execution_options(synchronize_session=False))
     gone_outbox = await session.execute(
         delete(OutboxMessage).where(OutboxMessage.created_at < cutoff, OutboxMessage.status.in_(("sent", "failed")))
         .execution_options(synchronize_session=False))

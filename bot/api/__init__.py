@@ -14,6 +14,8 @@
     flows.py       /flows (the flow editor's API)
     content.py     /policies
     offers.py      /offers, /matches, /cases/{number}/matches (resource linking)
+    exports.py     /exports/*.csv (records: admins, audited; totals: everyone in their areas), /reports/charts
+    audit.py       /audit (the audit log: admins, supervisors)
 
 Callers authenticate with `Authorization: Bearer TOKEN` (`xiangzhu admin token`) or, from the
 browser, with the web session cookie plus the `X-CSRF-Token` header on changes. Access is
@@ -29,13 +31,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.api import activities, broadcasts, campaigns, cases, casework, content, flags, flows, handoffs, me, offers, people, reports
+from bot.api import activities, audit, broadcasts, campaigns, cases, casework, content, exports, flags, flows, handoffs, me, offers, people, reports
 from bot.api.common import ApiError
 from bot.authz import AuthError
 
 __all__ = ["mount"]
 
-RESOURCES = (me, cases, casework, handoffs, activities, people, flags, broadcasts, campaigns, flows, content, offers, reports)
+RESOURCES = (me, cases, casework, handoffs, activities, people, flags, broadcasts, campaigns, flows, content, offers, reports, exports, audit)
 
 
 def _error(status: int, message: str, **extra) -> JSONResponse:

@@ -33,7 +33,7 @@ def _spec(yaml_text: str) -> dict:
 async def campaign_json(s, c: Campaign) -> dict:
     return {"id": c.id, "name": c.name, "state": c.state, "version": c.version, "spec": c.spec, "yaml": c.yaml,
             "created_by": c.created_by, "created_at": iso(c.created_at), "updated_at": iso(c.updated_at),
-            "pending": await campaign_service.pending_count(s, c.id)}
+            "pending": await campaign_service.pending_count(s, c.id), "report": await campaign_service.report(s, c.id)}
 
 
 async def _get(s, campaign_id: int) -> Campaign:

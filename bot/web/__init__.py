@@ -1,10 +1,13 @@
 """The staff web: server-rendered pages (Jinja2, autoescaped), Chinese first with an English
 switch, phone-sized first. Sign-in (signin.py), the inbox (inbox.py: home, live queue,
 conversations and their forms), casework (casework.py: the case list and a case's plan,
-tasks, referrals and stage), saved answers (answers.py) and the supervisor's view
-(supervise.py); live parts by server-sent events (live.py).
+tasks, referrals and stage), the agencies admins keep (agencies.py), saved answers (answers.py),
+the supervisor's view (supervise.py), the dashboard with its charts and CSV links
+(dashboard.py), the audit log (audit_log.py), administration (activities.py, people.py,
+hotlines.py, knowledge.py, staff_accounts.py, areas.py), campaigns and broadcasts
+(campaigns.py, broadcasts.py); live parts by server-sent events (live.py).
 
-Front-end libraries (htmx and its SSE extension) come from the npm registry into
+Front-end libraries (htmx, its SSE extension and Apache ECharts) come from the npm registry into
 bot/web/assets/node_modules (`make web-assets`) and are served from /static/vendor with our
 own stylesheet from /static: nothing is loaded from the internet, and every page carries a
 strict Content-Security-Policy (rendering.py).
@@ -18,7 +21,8 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.web import answers, casework, inbox, offers, signin, supervise
+from bot.web import (activities, agencies, answers, areas, audit_log, broadcasts, campaigns, casework, dashboard,
+                     hotlines, inbox, knowledge, offers, people, signin, staff_accounts, supervise)
 from bot.web.rendering import lang_of, page_caller, render, secret_key, to_signin
 
 __all__ = ["mount", "page_caller", "render", "secret_key", "lang_of", "to_signin", "VENDOR"]
@@ -31,6 +35,7 @@ MODULES = HERE / "assets" / "node_modules"
 VENDOR = {
     "htmx.min.js": MODULES / "htmx.org" / "dist" / "htmx.min.js",
     "sse.min.js": MODULES / "htmx-ext-sse" / "dist" / "sse.min.js",
+    "echarts.min.js": MODULES / "echarts" / "dist" / "echarts.min.js",
 }
 
 
@@ -50,7 +55,8 @@ def _vendor_route(app: FastAPI) -> None:
 def mount(app: FastAPI, services) -> None:
     if getattr(app.state, "services", None) is None:
         app.state.services = services
-    for module in (signin, inbox, casework, answers, supervise, offers):
+    for module in (signin, inbox, casework, answers, supervise, offers, agencies, dashboard, audit_log, activities,
+                   people, hotlines, knowledge, staff_accounts, areas, campaigns, broadcasts):
         app.include_router(module.router)
     _vendor_route(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

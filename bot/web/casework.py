@@ -1,5 +1,7 @@
 """Casework on the staff web: the case list with filters, search and saved views, and a case
-with its timeline, assignment, stage and outcome, plan, tasks and referrals.
+with its timeline, assignment, stage and outcome, plan, tasks, referrals, and its matches to
+offers of help with the three best-ranked offers (proposing one posts to the match page's
+handler in bot/web/offers.py).
 
 Access as everywhere (bot/authz.py): a case outside the caller's areas answers 404 like a
 missing one; viewers see no case. Every form carries the session's CSRF token; a change goes
@@ -8,7 +10,7 @@ page (POST → 303 → GET). Opening a case is audited as `case.view`.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
@@ -18,22 +20,35 @@ from bot import authz
 from bot.api.common import now_of, services_of
 from bot.authz import AuthError, Caller, StaffScope
 from bot.errors import BotError
-from bot.web import listing
+from bot.web import listing, live
 from bot.web.casework_texts import CW
-from bot.web.rendering import back_to, lang_of, message_page, page_caller, render, texts, to_signin
+from bot.web.rendering import (
+    back_to,
+    lang_of,
+    message_page,
+    not_signed_in,
+    page_caller,
+    render,
+    render_fragment,
+    texts,
+    to_signin,
+)
 from storage import agencies as agency_service
-from storage import audit, casework
+from storage import audit, casework, flags
 from storage import cases as case_service
+from storage import offers as offer_service
 from storage import referrals as referral_service
 from storage import staff as staff_service
 from storage.areas import area_ids_under, get_by_code
-from storage.cases import STATUSES, URGENCIES, CaseError
-from storage.models import Area, NeedRequest, Person, Staff
+from storage.cases import OPEN_STATUSES, STATUSES, URGENCIES, CaseError
+from storage.models import Area, NeedRequest, Offer, Person, Staff
 from vocab.cases import CATEGORIES
 
 router = APIRouter(include_in_schema=False)
 
-FILTERS = ("status", "stage", "category", "urgency", "village", "assignee", "overdue", "q")
+FILTERS = ("status", "stage", "category", "urgency", "village", "assignee", "overdue", "flagged", "older", "q")
+MAX_AGE_DAYS = 3650
+TOP_OFFERS = 3
 
 
 def _cw(request: Request) -> dict:
@@ -56,12 +71,21 @@ async def _townships_of(s: AsyncSession, scope: StaffScope) -> set[int]:
     return set(await area_ids_under(s, sorted(townships))) if townships else set()
 
 
-async def _query(s: AsyncSession, scope: StaffScope, params: dict) -> casework.CaseQuery:
+def _older_than(params: dict, now: datetime) -> datetime | None:
+    """`older=N`: cases opened more than N days ago (anything but a whole number is ignored)."""
+    raw = params.get("older", "").strip()
+    if not raw.isdigit():
+        return None
+    return now - timedelta(days=min(int(raw), MAX_AGE_DAYS))
+
+
+async def _query(s: AsyncSession, scope: StaffScope, params: dict, now: datetime) -> casework.CaseQuery:
     q = casework.CaseQuery(status=params.get("status", "") if params.get("status") in STATUSES else "",
                            stage=params.get("stage", "") if params.get("stage") in casework.STAGES else "",
                            category=params.get("category", "") if params.get("category") in CATEGORIES else "",
                            urgency=params.get("urgency", "") if params.get("urgency") in URGENCIES else "",
-                           overdue=params.get("overdue") == "1", text=params.get("q", "")[:100])
+                           overdue=params.get("overdue") == "1", text=params.get("q", "")[:100],
+                           flagged=params.get("flagged") == "1", created_before=_older_than(params, now))
     view = params.get("view", "")
     if view == "my-overdue":
         q.overdue, q.overdue_for = True, scope.staff_id
@@ -92,14 +116,15 @@ async def case_list(request: Request):
     t, lang = texts(request), lang_of(request)
     params = {k: v for k, v in request.query_params.items() if k in (*FILTERS, "view")}
     async with services_of(request).db.session() as s:
-        query = await _query(s, who.scope, params)
-        found = await casework.find_cases(s, query, visible=authz.case_filter(who.scope),
-                                          today=casework.local_day(now_of(services_of(request))))
+        now = now_of(services_of(request))
+        query = await _query(s, who.scope, params, now)
+        found = await casework.find_cases(s, query, visible=authz.case_filter(who.scope), today=casework.local_day(now))
+        flagged = await casework.flagged_people(s, {c.person_id for c in found})
         names = await casework.staff_names(s, {c.assigned_staff_id for c in found if c.assigned_staff_id})
         villages = {a.id: a for a in (await s.execute(select(Area).where(
             Area.id.in_({c.village_id for c in found if c.village_id})))).scalars()}
         rows = [{"case": c, "village": listing.area_name(villages.get(c.village_id), lang, t),
-                 "assignee": names.get(c.assigned_staff_id, "")} for c in found]
+                 "assignee": names.get(c.assigned_staff_id, ""), "flagged": c.person_id in flagged} for c in found]
         await audit.record(s, who.scope.actor, "case.list", "", {k: v for k, v in params.items() if k != "q"})
     return render(request, "cases.html", who=who, cw=_cw(request), rows=rows, params=params,
                   statuses=STATUSES, stages=casework.STAGES, categories=CATEGORIES, urgencies=URGENCIES)
@@ -127,14 +152,21 @@ async def _detail(request: Request, who: Caller, number: str, *, error: str = ""
         tasks = await casework.tasks_of(s, case)
         referrals = await referral_service.referrals_of(s, case)
         events = await case_service.timeline(s, case, public_only=False)
+        person_flags = await flags.flags_of(s, case.person_id, active_only=False)
+        next_checkin = {f.id: await flags.next_checkin(s, f) for f in person_flags if f.cleared_at is None}
         staff_ids = {x for x in [case.assigned_staff_id, *(e.staff_id for e in events), *(i.staff_id for i in plan),
-                                 *(k.assignee_staff_id for k in tasks)] if x}
+                                 *(k.assignee_staff_id for k in tasks), *(f.staff_id for f in person_flags)] if x}
         names = await casework.staff_names(s, staff_ids)
         colleagues = [st for st in (await s.execute(select(Staff).where(Staff.active.is_(True))
                                                     .order_by(Staff.username))).scalars()
                       if "viewer" not in st.roles or len(st.roles) > 1]
         colleagues = [st for st in colleagues
                       if authz.covers_area(await authz.scope_for(s, st), case.village_id)]
+        matches = await offer_service.matches_for(s, case_id=case.id)
+        match_offers = {m.offer_id: await s.get(Offer, m.offer_id) for m in matches}
+        linked = {m.offer_id for m in matches if m.status in offer_service.ACTIVE_MATCH}
+        top_offers = [c for c in await offer_service.offers_for_case(s, case, now=now_of(services))
+                      if c.offer.id not in linked][:TOP_OFFERS] if case.status in OPEN_STATUSES else []
         if audit_read:
             await audit.record(s, who.scope.actor, "case.view", case.number)
     context = dict(
@@ -143,10 +175,39 @@ async def _detail(request: Request, who: Caller, number: str, *, error: str = ""
         events=events, today=today, agencies=[a for a in agencies if a.active], agency_by_id=by_id,
         agency_name=lambda a: agency_service.agency_name(a, lang), colleagues=colleagues,
         can_change=authz.can_change_case(who.scope, case), stages=casework.STAGES,
-        overdue=lambda k: casework.is_overdue(k, today),
+        overdue=lambda k: casework.is_overdue(k, today), flags=person_flags, next_checkin=next_checkin,
+        matches=matches, match_offers=match_offers, top_offers=top_offers,
+        case_open=case.status in OPEN_STATUSES,
+        match_status=offer_service.MATCH_STATUS_WORDS[lang],
     )
     done = cw["done"].get(request.query_params.get("done", ""), "")
-    return render(request, "case.html", status_code, who=who, cw=cw, error=error, done=done, **context)
+    timeline_html = render_fragment(request, "_case_timeline.html", cw=cw, events=events, names=names)
+    return render(request, "case.html", status_code, who=who, cw=cw, error=error, done=done,
+                  timeline_html=timeline_html, **context)
+
+
+@router.get("/cases/{number}/events")
+async def case_events(number: str, request: Request):
+    """The case page's live timeline (bot/web/live.py): new messages, notes, stage and status
+    changes, tasks and referrals appear without a reload."""
+    who = await page_caller(request)
+    if who is None:
+        return not_signed_in(request)
+    async with services_of(request).db.session() as s:
+        if await _visible(s, who.scope, number) is None:
+            return _not_found(request, who)
+
+    async def fragments(caller: Caller):
+        async with services_of(request).db.session() as s:
+            case = await _visible(s, caller.scope, number)
+            if case is None:
+                return None
+            events = await case_service.timeline(s, case, public_only=False)
+            names = await casework.staff_names(s, {e.staff_id for e in events if e.staff_id})
+            return {"timeline": render_fragment(request, "_case_timeline.html", cw=_cw(request), events=events,
+                                                names=names)}
+
+    return live.stream(request, fragments)
 
 
 @router.get("/cases/{number}")

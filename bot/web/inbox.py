@@ -21,6 +21,8 @@ from bot.media import MediaStore
 from bot.web import handoff_actions as actions
 from bot.web import casework, listing, live
 from bot.web.casework_texts import CW
+from bot.web.dashboard_texts import DASH
+from bot.web.texts import TEXTS
 from bot.web.rendering import (
     back_to,
     lang_of,
@@ -34,6 +36,7 @@ from bot.web.rendering import (
     to_signin,
 )
 from storage import audit, routing
+from storage import referrals as referral_service
 from storage.cases import OPEN_STATUSES
 from storage.models import Area, Handoff, Message, NeedRequest, Person, Staff
 from storage.routing import DeskRules
@@ -58,6 +61,17 @@ async def _home_fragments(request: Request, who: Caller) -> dict[str, str]:
             "mine": render_fragment(request, "_rows.html", rows=mine, list_id="my-handoffs")}
 
 
+async def _referrals_waiting(s, scope, now, lang: str) -> list[dict]:
+    """For the home page's "action needed": referrals the caller made, or on their cases, that
+    the agency has not finished."""
+    found = await referral_service.waiting_for(s, scope.staff_id, visible=authz.case_filter(scope))
+    people = {p.id: p for p in (await s.execute(select(Person).where(
+        Person.id.in_(sorted({c.person_id for _, c, _ in found}))))).scalars()} if found else {}
+    return [{"number": c.number, "agency": (a.name_en or a.name) if lang == "en" else a.name, "status": r.status,
+             "days": (now - r.sent_at).days, "person": listing.person_name(people.get(c.person_id), TEXTS[lang])}
+            for r, c, a in found]
+
+
 @router.get("/")
 async def home(request: Request):
     who = await page_caller(request)
@@ -67,7 +81,7 @@ async def home(request: Request):
     async with services_of(request).db.session() as s:
         staff = await s.get(Staff, scope.staff_id)
         areas = [a.name if lang_of(request) == "zh" or not a.name_en else a.name_en for a in staff.areas]
-        counts, overdue = None, []
+        counts, overdue, referrals = None, [], []
         if not scope.is_viewer:
             handoffs = (await s.execute(select(func.count()).select_from(Handoff).where(
                 authz.handoff_filter(scope), Handoff.status == "waiting"))).scalar_one()
@@ -75,6 +89,7 @@ async def home(request: Request):
                 authz.case_filter(scope), NeedRequest.status.in_(OPEN_STATUSES)))).scalar_one()
             counts = {"handoffs": handoffs, "cases": cases}
             overdue = await casework.overdue_tasks(s, scope, now_of(services_of(request)))
+            referrals = await _referrals_waiting(s, scope, now_of(services_of(request)), lang_of(request))
         duty = None
         if scope.role in ("worker", "supervisor"):
             services = services_of(request)
@@ -84,7 +99,8 @@ async def home(request: Request):
     fragments = await _home_fragments(request, who) if not scope.is_viewer else {}
     done = texts(request)["done"].get(request.query_params.get("done", ""), "")
     return render(request, "home.html", who=who, staff=staff, role=scope.role, areas=areas, counts=counts,
-                  fragments=fragments, overdue=overdue, cw=CW[lang_of(request)], duty=duty, done=done)
+                  fragments=fragments, overdue=overdue, cw=CW[lang_of(request)], duty=duty, done=done,
+                  referrals=referrals, d=DASH[lang_of(request)])
 
 
 @router.post("/duty")

@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import authz
 from bot.authz import StaffScope
+from storage import casework
 from storage import handoffs as handoff_service
+from storage import referrals as referral_service
 from storage import routing
 from storage.messages import recent_history
 from storage.models import Area, Handoff, NeedRequest, Person, Staff
@@ -171,14 +173,21 @@ class WorkerLoad:
     open: int
     override: str = ""  # "on" | "off": set by /duty or the home page's switch, until `until`
     until: datetime | None = None
+    cases: int = 0  # open cases assigned
+    overdue: int = 0  # open tasks past their day
+    referrals: int = 0  # referrals they made that the agency has not finished
 
 
 async def workers(s: AsyncSession, scope: StaffScope, *, now: datetime, tz: ZoneInfo) -> list[WorkerLoad]:
     """Workers and supervisors whose areas meet the caller's (admins: everyone), with the number
-    of handoffs each has claimed and whether they are on duty now."""
+    of handoffs each has claimed, their open cases, overdue tasks and unfinished referrals, and
+    whether they are on duty now."""
     loads = dict((await s.execute(
         select(Handoff.claimed_by_staff_id, func.count()).where(Handoff.status == "claimed")
         .group_by(Handoff.claimed_by_staff_id))).all())
+    cases = await casework.open_case_counts(s)
+    overdue = await casework.overdue_counts(s, today=casework.local_day(now))
+    waiting = await referral_service.waiting_counts(s)
     found = []
     for st in (await s.execute(select(Staff).where(Staff.active.is_(True)).order_by(Staff.username))).scalars():
         other = await authz.scope_for(s, st)
@@ -190,5 +199,6 @@ async def workers(s: AsyncSession, scope: StaffScope, *, now: datetime, tz: Zone
         found.append(WorkerLoad(st.username, st.display_name or st.username, other.role,
                                 routing.is_on_duty(st, now, tz), int(loads.get(st.id, 0)),
                                 st.duty_override if overridden else "",
-                                st.duty_override_until if overridden else None))
+                                st.duty_override_until if overridden else None,
+                                cases.get(st.id, 0), overdue.get(st.id, 0), waiting.get(st.id, 0)))
     return found

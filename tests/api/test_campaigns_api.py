@@ -28,6 +28,7 @@ async def test_admin_manages_campaigns(world):
         assert r.status_code == 422 and any(e.startswith("campaign:3:") for e in r.json()["errors"])
         r = await c.post("/api/campaigns", json={"yaml": DOC})
         assert r.status_code == 201 and r.json()["scheduled"] == 1 and r.json()["pending"] == 1
+        assert r.json()["report"] == {"sent": 0, "answered": 0, "opted_out": 0, "skipped": {}, "pending": 1}
         cid = r.json()["id"]
         r = await c.put(f"/api/campaigns/{cid}", json={"yaml": DOC.replace("3 days", "5 days")})
         assert r.status_code == 200 and (r.json()["cancelled"], r.json()["scheduled"], r.json()["version"]) == (1, 1, 2)

@@ -50,7 +50,7 @@ anchor: case_closed
 offset: soon
 delivery_hour: 25
 action:
-  flow: checkin
+  flow: Check-In!
 exclude: [in_flo]
 colour: red
 """

@@ -12,8 +12,10 @@ from sqlalchemy import select
 import bot.checkins  # noqa: F401  registers the handlers
 from bot.config import load_settings
 from bot.scheduler import claim_and_run_timers
+from storage import cases as case_store
 from storage import flags
-from storage.models import NeedRequest, OutboxMessage, Timer
+from storage.casework import local_day
+from storage.models import CaseTask, NeedRequest, OutboxMessage, Timer
 from tests.storage.helpers import NOW, make_areas, make_person, make_staff
 
 
@@ -45,6 +47,13 @@ async def test_monthly_checkin_silence_pages_workers_and_clear_stops(db):
     pages = await out(db, "page")
     assert [m.staff_id for m in pages] == [worker.id] and "打电话" in pages[0].text
     assert "13" not in pages[0].text  # no phone number in the page
+    async with db.session() as s:  # the call is a casework task of the village's worker, on a new case
+        (task,) = (await s.execute(select(CaseTask))).scalars().all()
+        case = await s.get(NeedRequest, task.case_id)
+    assert (task.assignee_staff_id, task.title, task.done_at) == (worker.id, flags.CALL_TITLE, None)
+    assert task.due_on == local_day(NOW + timedelta(days=60))
+    assert (case.person_id, case.village_id, case.affected, case.status) == (p.id, v1.id, "household", "new")
+    assert case.number in pages[0].text
     assert len(await out(db, "checkin")) == 3
     async with db.session() as s:
         call = (await s.execute(select(Timer).where(Timer.kind == "call_household"))).scalars().all()
@@ -83,4 +92,28 @@ async def test_wechat_outside_the_window_gets_a_call_that_month(db):
     await claim_and_run_timers(services, claimer="t", now=NOW + timedelta(days=3))
     await claim_and_run_timers(services, claimer="t", now=NOW + timedelta(days=3))
     assert len(await out(db, "checkin")) == 1  # held by the outbox until they write
+    assert [m.staff_id for m in await out(db, "page")] == [worker.id]
+
+
+async def test_the_call_goes_on_an_open_case_once(db):
+    """A household with an open case: the call task goes on that case, assigned to the village's
+    worker (not the township's supervisor); another silent month does not add a second one
+    while the first is open."""
+    async with db.session() as s:
+        _, town, v1, _ = await make_areas(s)
+        await make_staff(s, "sup", ["supervisor"], [town.id], link_channel="telegram")
+        worker = await make_staff(s, "w1", ["worker"], [v1.id], link_channel="telegram")
+        p = await make_person(s, ext="home", village_id=v1.id)
+        case = await case_store.open_case(s, person_id=p.id, category="medical", village_id=v1.id, now=NOW)
+        flag, _ = await flags.add_flag(s, p.id, flags.WATCH, now=NOW)
+    services = SimpleNamespace(db=db, settings=load_settings(), clock=lambda: NOW)
+    for day in (0, 30, 60, 60, 90, 90):
+        await claim_and_run_timers(services, claimer="t", now=NOW + timedelta(days=day))
+    async with db.session() as s:
+        tasks = (await s.execute(select(CaseTask))).scalars().all()
+        cases = (await s.execute(select(NeedRequest))).scalars().all()
+        calls = (await s.execute(select(Timer).where(Timer.kind == "call_household"))).scalars().all()
+    assert len(calls) == 2 and all(t.state == "done" for t in calls)
+    assert [(t.case_id, t.assignee_staff_id) for t in tasks] == [(case.id, worker.id)]
+    assert [c.id for c in cases] == [case.id]
     assert [m.staff_id for m in await out(db, "page")] == [worker.id]

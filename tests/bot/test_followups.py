@@ -1,7 +1,7 @@
 """Case follow-ups through the real timers and handlers (bot/followups.py) with a hand-moved
 clock: asked XIANGZHU_FOLLOWUP_DAYS after the close, not when reopened meanwhile, not to the
 opted-out, after quiet hours; "not solved" reopens the case with an event and pages the area's
-workers — on SQLite and PostgreSQL."""
+workers; a WeChat follower out of the 48-hour window makes a task for the village's worker to call — on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -12,9 +12,9 @@ from sqlalchemy import select
 import bot.followups  # noqa: F401  registers the handler
 from bot.config import load_settings
 from bot.scheduler import claim_and_run_timers
-from storage import cases
+from storage import cases, casework
 from storage.followups import record_answer
-from storage.models import CaseEvent, OutboxMessage, Person
+from storage.models import CaseEvent, CaseTask, NeedRequest, OutboxMessage, Person
 from tests.storage.helpers import NOW, make_areas, make_person, make_staff
 
 
@@ -84,7 +84,7 @@ async def test_solved_is_noted_on_the_timeline(db):
     assert outcome == "thanks" and case.status == "resolved" and events[0].data == {"solved": True}
 
 
-async def test_wechat_outside_the_window_also_asks_a_worker_to_call(db):
+async def test_wechat_outside_the_window_gives_the_worker_a_task_to_call(db):
     from sqlalchemy import update
 
     from storage.models import ChannelIdentity
@@ -103,6 +103,15 @@ async def test_wechat_outside_the_window_also_asks_a_worker_to_call(db):
         pages = (await s.execute(select(OutboxMessage).where(OutboxMessage.kind == "page"))).scalars().all()
     assert len(await asked(db)) == 1  # still queued: the outbox holds it until they write
     assert [m.staff_id for m in pages] == [worker.id] and number in pages[0].text and "48" in pages[0].text
+    async with db.session() as s:
+        tasks = (await s.execute(select(CaseTask).join(NeedRequest, NeedRequest.id == CaseTask.case_id)
+                                 .where(NeedRequest.number == number))).scalars().all()
+    assert [(t.assignee_staff_id, t.done_at, t.created_by_staff_id) for t in tasks] == [(worker.id, None, None)]
+    assert "电话回访" in tasks[0].title
+    # the timer running again (a retry) does not double the task nor the page
+    async with db.session() as s:
+        await casework.add_call_task(s, await cases.get_case(s, number), tasks[0].title, village_id=v1.id, now=NOW)
+        assert len((await s.execute(select(CaseTask))).scalars().all()) == 1
 
     # with a template configured nobody needs to call
     async with db.session() as s:

@@ -107,6 +107,17 @@ def test_villager_and_worker_talk_through_the_bot_on_telegram(emulator, bot_serv
     worker.say("您好，我帮您查一下")
     assert villager.wait_text("您好，我帮您查一下")["text"] == "【社工刘建国】您好，我帮您查一下"
 
+    # casework from the phone: a case from the conversation, its summary, a flag on the household
+    worker.say("个案")
+    number = re.search(r"已关联个案 (XZ-\d{4}-\d{6})", worker.wait_text("已关联个案")["text"]).group(1)
+    short = str(int(number.rsplit("-", 1)[1]))
+    worker.command(f"/case {short}")
+    assert "李秀英" in worker.wait_text(f"个案 {number} ·")["text"]
+    worker.command(f"/flag {short} 因病返贫风险")
+    worker.wait_text("防返贫关注")
+    assert query(bot_server, "SELECT f.kind, f.reason FROM flags f JOIN need_requests n ON n.person_id = f.person_id "
+                             "WHERE n.number = ?", number) == [("return_to_poverty_watch", "因病返贫风险")]
+
     worker.say("结束 已解答")
     worker.wait_text("已结束")
     question = villager.wait_text("这次帮到您了吗")

@@ -41,16 +41,6 @@ def registry():
     return reg
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory) -> Path:
-    """A SQLite file at the newest schema; tests copy it instead of migrating again."""
-    from storage import migrate
-
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    migrate.upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
-
-
 @pytest.fixture
 def fresh_sqlite_url(migrated_sqlite, tmp_path) -> str:
     target = tmp_path / "fresh.db"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.support import create_pg_database, drop_pg_database, pg_url, require_pg
+from tests.support import require_pg
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # the runner's clock: Monday 10:00 in China
 BUILTIN = Path(__file__).resolve().parents[2] / "flows" / "builtin"
@@ -39,8 +39,9 @@ async def _seed(url: str) -> list:
 
 
 class _Templates:
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, pg_databases):
         self.tmp = tmp
+        self.pg_databases = pg_databases
         self.sqlite: Path | None = None
         self.pg: str | None = None
         self.gazetteer: list | None = None
@@ -60,22 +61,18 @@ class _Templates:
         if self.pg is None:
             from storage import migrate
 
-            url = create_pg_database()
-            migrate.upgrade(url)
-            self.gazetteer = asyncio.run(_seed(url))
-            self.pg = url.rsplit("/", 1)[1]
-        return self.pg
+            def build(url: str) -> None:
+                migrate.upgrade(url)
+                self.gazetteer = asyncio.run(_seed(url))
 
-    def drop(self) -> None:
-        if self.pg:
-            drop_pg_database(pg_url(self.pg))
+            self.pg = self.pg_databases.template(build)
+        return self.pg
 
 
 @pytest.fixture(scope="session")
-def mission_templates(tmp_path_factory):
-    templates = _Templates(tmp_path_factory.mktemp("mission"))
-    yield templates
-    templates.drop()
+def mission_templates(tmp_path_factory, pg_databases):
+    """Dropped with the session's other PostgreSQL databases (tests/conftest.py `pg_databases`)."""
+    return _Templates(tmp_path_factory.mktemp("mission"), pg_databases)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -87,9 +84,9 @@ def mission_db_url(request, mission_templates, tmp_path):
         yield f"sqlite+aiosqlite:///{target}"
         return
     require_pg()
-    url = create_pg_database(template=mission_templates.pg_template())
+    url = mission_templates.pg_databases.copy(mission_templates.pg_template())
     yield url
-    drop_pg_database(url)
+    mission_templates.pg_databases.drop(url)
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,10 @@ with spaces and punctuation removed (emoji kept: 👌 and 🐷🐷🐷 are diffe
 
 - every intent example (nlu/data/train, and the rest of nlu/data outside test/) and every
   need-model example (nlu/data/needs) against every sentence of nlu/data/test (test.yml,
-  challenge.yml, needs_indirect.yml, styles/*.yml, and the second blind set blind2/:
+  challenge.yml, needs_indirect.yml, styles/*.yml, and the blind sets blind2/, blind3/, …:
   needs_indirect.yml, styles/*.yml);
-- the blind2 set also against the older held-out sets (it was written to be fresh: a sentence
-  already in them has been looked at while tuning);
+- each blind set also against the older held-out sets and the blind sets written before it (it
+  was written to be fresh: a sentence already in them has been looked at while tuning);
 - every need and policy word of the lexicon (the need model learns from the need words)
   against the same sentences;
 - the situation descriptions of the knowledge search: dev against held-out.
@@ -23,6 +23,7 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
+import pytest
 import yaml
 
 from nlu.normalize import normalize
@@ -78,36 +79,58 @@ def test_no_test_sentence_is_a_training_sentence():
     assert not clashes, "\n".join(clashes)
 
 
-BLIND2 = "blind2"
+def _blind_sets() -> list[str]:
+    """The blind held-out sets: the sub-folders of nlu/data/test (blind2, blind3, …), oldest first."""
+    def order(name: str) -> tuple[int, str]:
+        digits = "".join(ch for ch in name if ch.isdigit())
+        return (int(digits) if digits else 0, name)
+
+    return sorted((p.name for p in TEST_DIR.iterdir()
+                   if p.is_dir() and (p / "styles").is_dir() and (p / "needs_indirect.yml").is_file()), key=order)
 
 
-def test_blind2_is_held_out_and_loaded_by_the_split_check():
-    blind = [where for where in _test_sentences().values() if where.startswith(f"{BLIND2}/")]
-    assert any(w.startswith(f"{BLIND2}/needs_indirect.yml") for w in blind)
-    assert any(w.startswith(f"{BLIND2}/styles/") for w in blind)
+def test_the_blind_sets_are_found():
+    assert {"blind2", "blind3"} <= set(_blind_sets())
+    assert _blind_sets().index("blind2") < _blind_sets().index("blind3")
+
+
+@pytest.mark.parametrize("blind_set", _blind_sets())
+def test_a_blind_set_is_held_out_and_loaded_by_the_split_check(blind_set):
+    blind = [where for where in _test_sentences().values() if where.startswith(f"{blind_set}/")]
+    assert any(w.startswith(f"{blind_set}/needs_indirect.yml") for w in blind)
+    assert any(w.startswith(f"{blind_set}/styles/") for w in blind)
     assert len(blind) > 500
-    assert not [p for p in data_files(DATA_DIR) + need_files() if BLIND2 in p.parts]  # never trained on
+    assert not [p for p in data_files(DATA_DIR) + need_files() if blind_set in p.relative_to(DATA_DIR).parts]  # never trained on
 
 
-def test_no_blind2_sentence_is_a_training_sentence():
+@pytest.mark.parametrize("blind_set", _blind_sets())
+def test_no_blind_sentence_is_a_training_sentence(blind_set):
     train = _training_sentences()
-    clashes = [f"{where}  ==  {train[k]}" for k, where in _test_sentences().items()
-               if k and k in train and where.startswith(f"{BLIND2}/")]
+    clashes = []
+    for path in sorted((TEST_DIR / blind_set).rglob("*.yml")):
+        for _, text, _ in _load_file(path)[1]:
+            key = _key(text)
+            if key and key in train:
+                clashes.append(f"{path.relative_to(TEST_DIR)}: {text}  ==  {train[key]}")
     assert not clashes, "\n".join(clashes)
 
 
-def test_blind2_repeats_no_older_held_out_sentence():
+@pytest.mark.parametrize("blind_set", _blind_sets())
+def test_a_blind_set_repeats_no_older_held_out_sentence(blind_set):
+    """A blind set is fresh against the flat held-out files and every blind set written before it."""
+    earlier = set(_blind_sets()[:_blind_sets().index(blind_set)])
     blind, older = {}, {}
     for path in sorted(TEST_DIR.rglob("*.yml")):
         if path.name.startswith("kb_"):
             continue
         rel = path.relative_to(TEST_DIR)
+        in_set = rel.parts[0] if rel.parts[0] in _blind_sets() else None  # styles/ is an older flat set
         for _, text, _ in _load_file(path)[1]:
             key = _key(text)
-            if rel.parts[0] == BLIND2:
+            if in_set == blind_set:
                 assert key not in blind, f"{rel}: {text} repeats {blind[key]}"
                 blind[key] = f"{rel}: {text}"
-            else:
+            elif in_set is None or in_set in earlier:
                 older.setdefault(key, f"{rel}: {text}")
     clashes = [f"{where}  ==  {older[k]}" for k, where in blind.items() if k in older]
     assert not clashes, "\n".join(clashes)

@@ -265,3 +265,88 @@ def test_scene_words_without_danger_stay_quiet(text):
 @pytest.mark.parametrize("text", ["河水漫进田里 秧苗全淹了", "屋后头山上的土往下掉 房子墙裂了", "连着下了几天雨 稻田全淹了"])
 def test_two_lowered_triggers_of_one_kind_do_not_add_up(text):
     assert detect(text).level == "none"
+
+
+# nlu4 (2026-12-06): plans and farewells told by what is left behind or arranged, violence
+# happening now, a child not home in 客家 or non-native English, acute pain; each sentence
+# written for this test (none is in a held-out set).
+@pytest.mark.parametrize("text, kind", [
+    ("麻绳我已经系好在房梁上了", "self_harm"),
+    ("the weed killer is on the table i am going to drink it when they sleep", "self_harm"),
+    ("老三家的妹仔食完晏昼冇返屋下 寻唔到人", "missing_child"),
+    ("our boy is not home since morning and we searched the whole village", "missing_child"),
+    ("俺爹心口疼得满床打滚 出了一身冷汗", "medical"),
+    ("他还在打 孩子在哭", "violence"),
+    ("my little one ate some of the rat poison from the shed", "medical"),
+])
+def test_plans_acute_scenes_and_violence_now_page(text, kind):
+    result = detect(text)
+    assert result.level == "certain" and kind in result.kinds, result
+
+
+@pytest.mark.parametrize("text", [
+    "你们以后再也见不着我了",
+    "以后就别找我了",
+    "银行卡密码写在纸上了 留给闺女",
+    "dont search for me after tonight",
+    "tomorrow i will meet my wife in heaven",
+])
+def test_a_farewell_told_by_what_is_left_behind_is_asked(text):
+    assert detect(text).level in ("unsure", "certain")
+
+
+@pytest.mark.parametrize("text", [
+    "别找我了 我自己去镇上办",
+    "不用找我 找社工就行",
+    "we want to give up smoking together",
+    "the cold this winter will kill me haha",
+    "一下大雨就有泥巴从墙上往下掉",
+    "我爸中风以后一直躺着 要人喂饭",
+    "房子前年被水泡过 墙都酥了",
+    "𠊎从厂里转来以后 寻毋到工做",
+    "我儿子从小腿就没了 想给他申请个轮椅",
+    "两个外孙都放我这 我六十多了真带不动了",
+    "娃下个月要打预防针 要不要钱",
+    "不参加了 以后别再找我",
+])
+def test_redirects_habits_and_lasting_damage_are_not_emergencies(text):
+    assert detect(text).level == "none", detect(text)
+
+
+def test_a_need_told_in_the_past_needs_more_of_the_classifier(nlu):
+    # only the classifier could see danger here; told in the past, it asks for 0.7, not 0.5
+    from nlu.emergency import told_as_past
+
+    assert told_as_past("我儿子上个月丢了工作 整天闷着") and not told_as_past("他上个月丢了工作 刚才突然晕倒")
+    assert nlu.parse("my son lost his job last month and now he stay in bed all day")["emergency"]["level"] == "none"
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("炭盆点上了 门窗也用纸糊严了", "self_harm"),
+    ("he closed the windows and lit the charcoal in the small room", "self_harm"),
+    ("他把娃锁在柴房里两天了", "violence"),
+    ("男人用竹条抽孩子 抽得直叫", "violence"),
+    ("我爸突然半边手脚没劲 说话含糊", "medical"),
+    ("细路饮咗啲漂白水", "medical"),
+    ("the boy drank some kerosene from the bottle", "medical"),
+    ("河堤那里在渗水 越来越多", "flood"),
+    ("屋里的煤炉子一晚上没灭 早上起来全家头晕想吐", "medical"),
+    ("伢子上午没到学校 老师说一直没见人 家里也没有", "missing_child"),
+])
+def test_second_pass_classes_page(text, kind):
+    result = detect(text)
+    assert result.level == "certain" and kind in result.kinds, result
+
+
+def test_settled_affairs_and_things_given_away_together_page():
+    assert detect("债都还清了 家当也都分给侄儿了").level == "certain"
+    assert detect("今年的债都还清了 明年好好干").level == "none"
+    assert detect("老伴没了 我也想跟着她去").level == "unsure"
+    assert detect("你们去镇上 我也想跟着去").level == "none"
+    assert detect("since my wife died nobody needs me").level == "unsure"
+
+
+@pytest.mark.parametrize("text", ["冬天烧炭取暖 有补贴没", "羊被野狗咬死了一只", "煤炉子坏了 想换个新的",
+                                  "娃今天没去学校 拉肚子在家歇着"])
+def test_second_pass_look_alikes_stay_quiet(text):
+    assert detect(text).level == "none", detect(text)

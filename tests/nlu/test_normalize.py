@@ -1,3 +1,5 @@
+import pytest
+
 from nlu.normalize import normalize, normalize_with_offsets
 
 
@@ -30,3 +32,17 @@ def test_canonical_text_folds_dialect_cantonese_pinyin_initials_and_policy_typos
     assert canon("rg") == "人工"
     assert canon("hd有哪些") == "活动有哪些"
     assert canon("stop by") == "stop by"  # English words are not pinyin initials
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("bb", "再见"),
+    ("好 我去喂猪了 bb", "好 我去喂猪了 再见"),
+    ("thanks bb!", "thanks 再见!"),
+    ("我家bb发烧了", "我家宝宝发烧了"),
+    ("生bb能领啥补贴", "生宝宝能领什么补贴"),
+    ("bb 不见了", "宝宝 不见了"),
+])
+def test_bb_is_bye_bye_only_as_the_last_word(text, expected):
+    from nlu.canonical import Canonicalizer
+
+    assert Canonicalizer()(text) == expected

@@ -41,3 +41,15 @@ def test_the_emergency_dev_set_reaches_a_human_every_time(nlu):
     report = evaluate(nlu.parse, load_training_data(TEST_DIR / "emergency_dev.yml", synonyms_from=nlu.data).examples)
     assert report["emergency_recall"] == 1.0
     assert report["emergency_false_positive_rate"] == 0.0
+
+
+def test_the_nlu4_dev_sets_hold(nlu):
+    """nlu/data/test/dev4_emergency.yml and dev4_needs.yml (fourth round, 2026-12-06): emergencies
+    told indirectly with their look-alikes, and needs told by their consequence. Development sets
+    (their misses were fixed as classes), so floors against losing them, not fair figures."""
+    emergencies = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev4_emergency.yml", synonyms_from=nlu.data).examples)
+    assert emergencies["emergency_recall"] == 1.0
+    assert emergencies["emergency_false_positive_rate"] == 0.0 and emergencies["safety_question_rate"] <= 0.03
+    needs = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev4_needs.yml", synonyms_from=nlu.data).examples)
+    assert needs["need_category_recall"] >= 0.9 and needs["emergency_false_positive_rate"] == 0.0
+    assert needs["safety_question_rate"] <= 0.03

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from storage import agencies as agency_service
-from storage.models import AuditEntry, CaseTask, NeedRequest, OutboxMessage, Referral
+from storage.models import AuditEntry, CaseTask, NeedRequest, OutboxMessage, Referral, Staff
 from tests.web.test_inbox_pages import csrf_of, post_form, signed_in
 
 SCRIPT = "<script>alert('x')</script><img src=x onerror=alert(1)>屋顶漏雨"
@@ -82,3 +82,98 @@ async def test_viewer_sees_no_case_page(world):
     async with signed_in(world, "viewer") as c:
         assert (await c.get("/cases")).status_code == 404
         assert (await c.get(f"/cases/{world.ids['case_p1']}")).status_code == 404
+
+
+async def test_age_and_flagged_filters_and_flags_on_the_case(world):
+    from datetime import timedelta
+
+    from storage import flags
+
+    number, other = world.ids["case_p1"], world.ids["case_p3"]
+    async with world.db.session() as s:
+        case = (await s.execute(select(NeedRequest).where(NeedRequest.number == number))).scalar_one()
+        case.created_at = world.clock() - timedelta(days=3)
+        await flags.add_flag(s, world.ids["p3"], flags.WATCH, reason="其他片区", now=world.clock())
+    async with signed_in(world, "w1") as c:
+        assert f'data-number="{number}"' in (await c.get("/cases?older=2")).text
+        assert f'data-number="{number}"' not in (await c.get("/cases?older=4")).text
+        assert f'data-number="{number}"' in (await c.get("/cases?older=abc")).text  # not a number: ignored
+        assert f'data-number="{number}"' not in (await c.get("/cases?flagged=1")).text
+        page = (await c.get(f"/cases/{number}")).text
+        assert 'id="no-flags"' in page and f'href="/cases/{number}/match"' in page
+        async with world.db.session() as s:
+            await flags.add_flag(s, world.ids["p1"], flags.WATCH, reason="<script>x</script>因病", now=world.clock())
+        listed = (await c.get("/cases?flagged=1&older=2")).text
+        assert f'data-number="{number}"' in listed and f'data-number="{other}"' not in listed  # other area's flag
+        page = (await c.get(f"/cases/{number}")).text
+        assert 'data-kind="return_to_poverty_watch"' in page and "&lt;script&gt;x&lt;/script&gt;因病" in page
+        assert (await c.get(f"/cases/{other}/match")).status_code == 404
+    async with signed_in(world, "viewer") as c:
+        assert (await c.get("/cases?flagged=1")).status_code == 404
+
+
+async def test_the_case_page_timeline_is_live(world, monkeypatch):
+    import re
+
+    from bot.web import live
+    from storage import cases as case_store
+
+    monkeypatch.setattr(live, "LIFETIME", 0.5)  # the stream ends by itself, so the test can read it whole
+    world.app.state.services.settings.web_poll_seconds = 0.1
+    number, other = world.ids["case_p1"], world.ids["case_p3"]
+    async with signed_in(world, "w1") as c:
+        page = (await c.get(f"/cases/{number}")).text
+        stream_url = re.search(r'sse-connect="([^"]+)"', page).group(1)
+        assert stream_url == f"/cases/{number}/events"
+        before = (await c.get(stream_url)).text
+        assert before.count("event: timeline\n") == 1 and 'id="timeline"' in before
+        async with world.db.session() as s:
+            case = await case_store.get_case(s, number)
+            w1 = (await s.execute(select(Staff).where(Staff.username == "w1"))).scalar_one()
+            await case_store.add_note(s, case, "<b>电话打不通</b>", staff_id=w1.id)
+        after = (await c.get(stream_url)).text
+        assert "&lt;b&gt;电话打不通&lt;/b&gt;" in after and "<b>电话打不通" not in after
+        assert (await c.get(f"/cases/{other}/events")).status_code == 404
+    async with world.client() as anonymous:
+        assert (await anonymous.get(stream_url)).status_code == 401
+    async with signed_in(world, "viewer") as c:
+        assert (await c.get(stream_url)).status_code == 404
+
+
+async def test_admins_keep_the_agencies_on_their_page(world):
+    from storage.models import Agency
+
+    async with world.db.session() as s:
+        await agency_service.seed_demo_agencies(s)
+    number = world.ids["case_p1"]
+    async with signed_in(world, "admin") as c:
+        page = (await c.get("/agencies")).text
+        assert 'data-code="minzheng"' in page and 'id="nav-agencies"' in page
+        r = await post_form(c, "/agencies", "/agencies", name="<i>镇</i>妇联", code="fulian", kind="government",
+                            contact="0571-1234")
+        assert r.status_code == 303 and r.headers["location"] == "/agencies?done=added"
+        page = (await c.get("/agencies?done=added")).text
+        assert 'data-code="fulian"' in page and "&lt;i&gt;镇&lt;/i&gt;妇联" in page and "机构已添加" in page
+        r = await post_form(c, "/agencies", "/agencies", name="又一个", code="fulian")
+        assert r.status_code == 422 and "fulian" in r.text
+        r = await c.post("/agencies", data={"csrf_token": "wrong", "name": "x", "code": "x"})
+        assert r.status_code == 403
+        async with world.db.session() as s:
+            canlian = await agency_service.find_agency(s, "canlian")
+        r = await post_form(c, "/agencies", f"/agencies/{canlian.id}", active="0")
+        assert r.status_code == 303
+    async with world.db.session() as s:
+        rows = {a.code: a for a in (await s.execute(select(Agency))).scalars()}
+        assert rows["fulian"].name == "<i>镇</i>妇联" and rows["fulian"].contact == "0571-1234"
+        assert rows["canlian"].active is False and not any(a.code == "x" for a in rows.values())
+        actions = [a for (a,) in (await s.execute(select(AuditEntry.action).where(AuditEntry.action.like("agency.%"))))]
+        assert actions.count("agency.add") == 1 and actions.count("agency.change") == 1
+    async with signed_in(world, "w1") as c:
+        assert (await c.get("/agencies")).status_code == 404
+        page = (await c.get(f"/cases/{number}")).text
+        assert 'value="fulian"' in page and 'value="canlian"' not in page  # a switched-off agency is not offered
+        assert 'id="nav-agencies"' not in page
+        r = await post_form(c, f"/cases/{number}", "/agencies", name="w1 的机构", code="w1x")
+        assert r.status_code == 404
+    async with world.db.session() as s:
+        assert await agency_service.find_agency(s, "w1x") is None

@@ -32,6 +32,7 @@ from bot.channels.wechat.client import TOKEN_ERRORS, WeChatApi, WeChatApiError
 from bot.media import MediaStore
 from vocab.errors import DatabaseUnavailable
 from vocab.messages import Attachment, Button, Inbound, Outbound
+from vocab.wechat import CUSTOMER_SERVICE_WINDOW
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -43,7 +44,7 @@ log = logging.getLogger("xiangzhu.wechat")
 
 MAX_BODY = 64 * 1024
 PASSIVE_SECONDS = 4.0  # WeChat gives up after 5 s
-WINDOW = timedelta(hours=48)  # customer-service messages only within 48 h of the person's last message
+WINDOW = CUSTOMER_SERVICE_WINDOW  # customer-service messages only within 48 h of the person's last message
 RESERVE_LEASE = timedelta(seconds=60)  # WeChat's retries are over after ~15 s
 HOLD_RETRY = timedelta(days=3)  # a held row is looked at again after this even without contact
 

@@ -5,7 +5,7 @@ after they ship, so it is not split.)
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 20:40:14.285032
+Create Date: 2026-12-06 22:02:10.213070
 """
 from alembic import op
 import sqlalchemy as sa
@@ -624,6 +624,23 @@ def upgrade() -> None:
     with op.batch_alter_table('broadcast_recipients', schema=None) as batch_op:
         batch_op.create_index('ix_broadcast_recipients_state', ['broadcast_id', 'status'], unique=False)
 
+    op.create_table('campaign_sends',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=32), nullable=False),
+    sa.Column('outbox_id', sa.Integer(), nullable=True),
+    sa.Column('message_id', sa.Integer(), nullable=True),
+    sa.Column('at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_campaign_sends_campaign_id_campaigns')),
+    sa.ForeignKeyConstraint(['outbox_id'], ['outbox.id'], name=op.f('fk_campaign_sends_outbox_id_outbox')),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_campaign_sends_person_id_people')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_sends'))
+    )
+    with op.batch_alter_table('campaign_sends', schema=None) as batch_op:
+        batch_op.create_index('ix_campaign_sends_campaign', ['campaign_id', 'status'], unique=False)
+
     op.create_table('handoff_notes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('handoff_id', sa.Integer(), nullable=False),
@@ -665,6 +682,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_handoff_notes_handoff_id'))
 
     op.drop_table('handoff_notes')
+    with op.batch_alter_table('campaign_sends', schema=None) as batch_op:
+        batch_op.drop_index('ix_campaign_sends_campaign')
+
+    op.drop_table('campaign_sends')
     with op.batch_alter_table('broadcast_recipients', schema=None) as batch_op:
         batch_op.drop_index('ix_broadcast_recipients_state')
 

@@ -1,0 +1,70 @@
+"""Joining two identities of one person: a villager who wrote from Telegram and from WeChat
+is two `people` rows until a worker links them. Everything of the second moves to the first
+(messenger accounts, messages, cases, handoffs, sign-ups, flags, offers, outbox rows, broadcast
+receipts); the first keeps its own fields and takes the second's where it has none; the second
+row is then removed. Audited with ids only. The caller owns the transaction."""
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import audit
+from storage.activities import ACTIVE
+from storage.errors import StorageError
+from storage.handoffs import OPEN
+from storage.models import (BroadcastRecipient, ChannelIdentity, Conversation, Enrollment, Flag, Handoff, Message,
+                            NeedRequest, Offer, OutboxMessage, Person)
+
+# every column that names a person (storage/models.py), except the conversation (one per person)
+MOVED = ((ChannelIdentity, "person_id"), (Message, "person_id"), (NeedRequest, "person_id"),
+         (NeedRequest, "filed_by_person_id"), (Handoff, "person_id"), (Enrollment, "person_id"),
+         (Flag, "person_id"), (Offer, "offerer_person_id"), (OutboxMessage, "person_id"),
+         (BroadcastRecipient, "person_id"))
+
+
+class LinkError(StorageError, ValueError):
+    """Two identities that cannot be joined, in words a person can read."""
+
+
+async def link_people(session: AsyncSession, keep_id: int, other_id: int, *, actor: str) -> Person:
+    """Join `other_id` into `keep_id`. Refused when either is erased, when both have an open
+    handoff, or when both are signed up for the same activity."""
+    if keep_id == other_id:
+        raise LinkError("这是同一个人 / that is the same person")
+    keep, other = await session.get(Person, keep_id), await session.get(Person, other_id)
+    if keep is None or other is None or keep.erased or other.erased:
+        raise LinkError("找不到这个村民，或者信息已删除 / no such villager, or the record was erased")
+    open_handoffs = (await session.execute(select(Handoff.person_id).where(
+        Handoff.person_id.in_([keep_id, other_id]), Handoff.status.in_(OPEN)))).scalars().all()
+    if {keep_id, other_id} <= set(open_handoffs):
+        raise LinkError("两边都有没结束的转人工对话，请先结束一个 / both have an open handoff; close one first")
+    both = (await session.execute(select(Enrollment.activity_id).where(
+        Enrollment.person_id.in_([keep_id, other_id]), Enrollment.status.in_(ACTIVE))
+        .group_by(Enrollment.activity_id).having(func.count(func.distinct(Enrollment.person_id)) > 1))).scalars().all()
+    if both:
+        raise LinkError("两边报名了同一个活动，请先取消一个 / both signed up for the same activity; cancel one first")
+    received = set((await session.execute(select(BroadcastRecipient.broadcast_id).where(
+        BroadcastRecipient.person_id == keep_id))).scalars())
+    if received:  # one receipt per broadcast and person
+        await session.execute(delete(BroadcastRecipient).where(BroadcastRecipient.person_id == other_id,
+                                                               BroadcastRecipient.broadcast_id.in_(received)))
+    await session.execute(delete(Conversation).where(Conversation.person_id == other_id))
+    for model, column in MOVED:
+        col = getattr(model, column)
+        await session.execute(update(model).where(col == other_id).values({column: keep_id})
+                              .execution_options(synchronize_session=False))
+    for name in ("display_name", "phone", "village_id"):
+        if not getattr(keep, name) and getattr(other, name):
+            setattr(keep, name, getattr(other, name))
+    names = {h.get("name") for h in keep.household or [] if isinstance(h, dict)}
+    keep.household = [*(keep.household or []),
+                      *(h for h in other.household or [] if isinstance(h, dict) and h.get("name") not in names)]
+    if other.consent_given and not keep.consent_given:
+        keep.consent_given, keep.consent_at = True, other.consent_at
+    keep.opted_out = keep.opted_out or other.opted_out
+    await session.flush()
+    await session.execute(delete(Person).where(Person.id == other_id))
+    session.expunge(other)
+    await audit.record(session, actor, "person.link", f"person:{keep_id}", {"joined": other_id})
+    return keep
+
