@@ -270,7 +270,8 @@ class Dispatcher:
                 sender=inbound.sender, text=cleaned.text, parse=parse, now=now, locale=locale,
                 payload=payload, attachments=inbound.attachments, emergency=emergency, services=s,
             )
-            staff_id = await desk_relay.staff_of_sender(turn)
+            # only a messenger linked to a staff member can be a desk turn (read with the turn's row)
+            staff_id = await desk_relay.staff_of_sender(turn) if begun.staff_id is not None else None
             if staff_id is not None and not (payload or "").startswith("/start w-"):
                 turn.payload = inbound.payload or ""  # a worker's "2" is a message, not a shown choice
                 await desk_relay.handle_worker_turn(turn, staff_id)  # a social worker's desk

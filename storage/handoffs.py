@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
 from storage.errors import StorageError
-from storage.messages import recent_history
+from storage.messages import recent_lines
 from storage.models import (
     Area,
     Conversation,
@@ -32,7 +32,7 @@ from storage.models import (
     Staff,
     utcnow,
 )
-from storage.notify import best_identity, notify_person, notify_staff
+from storage.notify import best_staff_identities, notify_person, notify_staff
 from storage.routing import scheduled_on_duty, tiers_for
 from vocab.masking import mask
 from vocab.messages import Button
@@ -98,9 +98,9 @@ async def open_handoff(session: AsyncSession, person_id: int, *, reason: str = "
             existing.summary = (existing.summary + "\n" + summary).strip()
         await _set_mode(session, person_id, "human")
         return existing, False
-    person = await session.get(Person, person_id)
-    if person is not None and person.village_id is not None:
-        village_id = person.village_id
+    person_village = (await session.execute(select(Person.village_id).where(Person.id == person_id))).scalar()
+    if person_village is not None:
+        village_id = person_village
     handoff = Handoff(person_id=person_id, reason=reason, priority=priority, summary=summary,
                       village_id=village_id, case_id=case_id, attachments=attachments or [], created_at=now)
     session.add(handoff)
@@ -329,10 +329,12 @@ class Summary:
 
 
 async def summary(session: AsyncSession, handoff: Handoff, *, messages: int = 5) -> Summary:
-    person = await session.get(Person, handoff.person_id)
-    village = await session.get(Area, handoff.village_id) if handoff.village_id else None
-    history = [(m.direction, m.text) for m in await recent_history(session, handoff.person_id, limit=messages)
-               if m.text]
+    # columns only: a handoff is summarised for every offer and page, no ORM objects needed
+    person = (await session.execute(select(Person.display_name, Person.erased).where(
+        Person.id == handoff.person_id))).first()
+    village = (await session.execute(select(Area.name).where(Area.id == handoff.village_id))).scalar() \
+        if handoff.village_id else None
+    history = [(d, t) for d, t in await recent_lines(session, handoff.person_id, limit=messages) if t]
     cases = list((await session.execute(select(NeedRequest.number).where(
         NeedRequest.person_id == handoff.person_id,
         NeedRequest.status.in_(("new", "assigned", "in_progress", "waiting"))).order_by(NeedRequest.id))).scalars())
@@ -344,8 +346,7 @@ async def summary(session: AsyncSession, handoff: Handoff, *, messages: int = 5)
             cases.remove(linked.number)
             cases.insert(0, linked.number)
     name = (person.display_name if person and not person.erased else "") or f"#{handoff.person_id}"
-    return Summary(handoff.id, handoff.priority, name, village.name if village else "", handoff.summary or "",
-                   history, cases)
+    return Summary(handoff.id, handoff.priority, name, village or "", handoff.summary or "", history, cases)
 
 
 PRIORITY_LABEL = {"emergency": "【紧急】", "urgent": "【急】", "normal": ""}
@@ -376,15 +377,17 @@ async def offer(session: AsyncSession, handoff: Handoff, staff_ids: list[int], *
         return []
     text = offer_text(await summary(session, handoff), header=header)
     reached = []
+    identities = await best_staff_identities(session, staff_ids)
     for sid in dict.fromkeys(staff_ids):
-        identity = await best_identity(session, staff_id=sid)
+        identity = identities.get(sid)
         if identity is None:
             continue
         if identity.channel == "telegram":
-            row = await notify_staff(session, sid, text, buttons=offer_buttons(handoff.id), kind=kind)
+            row = await notify_staff(session, sid, text, buttons=offer_buttons(handoff.id), kind=kind,
+                                     identity=identity)
         else:
             row = await notify_staff(session, sid, f"{text}\n回复“接 {handoff.id}”认领，“跳过 {handoff.id}”跳过。",
-                                     kind=kind)
+                                     kind=kind, identity=identity)
         if row is not None:
             reached.append(sid)
     handoff.offered_to = sorted({*(handoff.offered_to or []), *reached})

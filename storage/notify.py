@@ -20,6 +20,20 @@ async def best_identity(session: AsyncSession, *, person_id: int | None = None, 
     return (await session.execute(q.limit(1))).scalars().first()
 
 
+async def best_staff_identities(session: AsyncSession, staff_ids: list[int]) -> dict[int, ChannelIdentity]:
+    """`best_identity` of several staff members in one statement: staff id → identity (none
+    for those without a reachable messenger)."""
+    if not staff_ids:
+        return {}
+    q = (select(ChannelIdentity)
+         .where(ChannelIdentity.unreachable.is_(False), ChannelIdentity.staff_id.in_(set(staff_ids)))
+         .order_by(ChannelIdentity.last_inbound_at.desc().nulls_last(), ChannelIdentity.id.desc()))
+    found: dict[int, ChannelIdentity] = {}
+    for identity in (await session.execute(q)).scalars():
+        found.setdefault(identity.staff_id, identity)  # the first in best_identity's order
+    return found
+
+
 def _row(identity: ChannelIdentity, text: str, buttons, kind: str, person_id, staff_id) -> OutboxMessage:
     return OutboxMessage(
         channel=identity.channel, recipient=identity.external_id, person_id=person_id, staff_id=staff_id,
@@ -45,10 +59,13 @@ async def notify_person(session: AsyncSession, person_id: int, text: str, *, but
 
 
 async def notify_staff(session: AsyncSession, staff_id: int, text: str, *, buttons: tuple[Button, ...] = (),
-                       kind: str = "page", now: datetime | None = None) -> OutboxMessage | None:
+                       kind: str = "page", now: datetime | None = None, identity: ChannelIdentity | None = None
+                       ) -> OutboxMessage | None:
     """Queue a message to a staff member's linked messenger, if they linked one (due `now`,
-    default the database's clock)."""
-    identity = await best_identity(session, staff_id=staff_id)
+    default the database's clock; `identity`: their `best_identity`, when the caller has just
+    read it)."""
+    if identity is None:
+        identity = await best_identity(session, staff_id=staff_id)
     if identity is None:
         return None
     row = _row(identity, text, buttons, kind, identity.person_id, staff_id)

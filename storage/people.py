@@ -182,7 +182,7 @@ def _fingerprint(value: Any) -> Any:
 
 _PEOPLE, _IDENTITIES, _CONVERSATIONS = Person.__table__, ChannelIdentity.__table__, Conversation.__table__
 _PERSON_NAMES = tuple(c.key for c in _PEOPLE.columns)
-_IDENTITY_COLUMNS = (_IDENTITIES.c.id, _IDENTITIES.c.unreachable, _IDENTITIES.c.last_inbound_at)
+_IDENTITY_COLUMNS = (_IDENTITIES.c.id, _IDENTITIES.c.unreachable, _IDENTITIES.c.last_inbound_at, _IDENTITIES.c.staff_id)
 _CONVERSATION_COLUMNS = tuple(_CONVERSATIONS.c[n] for n in ("id", "person_id", "updated_at", *TurnConversation.FIELDS))
 _PERSON_AT = len(_IDENTITY_COLUMNS)
 _CONVERSATION_AT = _PERSON_AT + len(_PERSON_NAMES)
@@ -218,22 +218,23 @@ _UPDATE_CONVERSATION = driver.UpdateById(_CONVERSATIONS)
 
 def load_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_name: str, now: datetime,
                   lock: bool = True, also: tuple[driver.Scalar, ...] = ()
-                  ) -> tuple[dict[str, Any], TurnConversation, list] | None:
+                  ) -> tuple[dict[str, Any], TurnConversation, list, int | None] | None:
     """On a driver cursor: the person's columns and conversation behind (channel,
-    external_id), the conversation row locked on PostgreSQL (`lock`), and the values of the
-    scalar subqueries `also`, in one statement; last-seen times written when stale (`_seen`).
+    external_id), the conversation row locked on PostgreSQL (`lock`), the values of the
+    scalar subqueries `also` and the identity's staff id (a staff member's linked
+    messenger), in one statement; last-seen times written when stale (`_seen`).
     None when the identity or its conversation row does not exist."""
     row = cur.one(_turn_row(lock, also), channel=channel, external_id=external_id)
     if row is None:
         return None
-    identity_id, unreachable, last_inbound_at = row[:_PERSON_AT]
+    identity_id, unreachable, last_inbound_at, staff_id = row[:_PERSON_AT]
     person = dict(zip(_PERSON_NAMES, row[_PERSON_AT:_CONVERSATION_AT]))
     seen, touched = _seen({"unreachable": unreachable, "last_inbound_at": last_inbound_at}, person, display_name, now)
     cur.update(_UPDATE_IDENTITY, identity_id, seen)
     cur.update(_UPDATE_PERSON, person["id"], touched)
     person.update(touched)
     conversation = TurnConversation.from_row(row[_CONVERSATION_AT:_ALSO_AT])
-    return person, conversation, [scalar.read(v) for scalar, v in zip(also, row[_ALSO_AT:])]
+    return person, conversation, [scalar.read(v) for scalar, v in zip(also, row[_ALSO_AT:])], staff_id
 
 
 _INSERT_PERSON = driver.Insert(_PEOPLE, returning="id")

@@ -8,7 +8,8 @@ shift (the rota admins keep), else the township's supervisor.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,9 @@ def _hours(staff: Staff) -> dict:
     return staff.on_duty or DEFAULT_DUTY
 
 
+_clock_time = lru_cache(maxsize=256)(time.fromisoformat)  # "08:30" → time(8, 30), parsed once
+
+
 def scheduled_on_duty(staff: Staff, now: datetime, tz: ZoneInfo) -> bool:
     """Whether `now` falls in the staff member's hours (ISO weekdays, local times)."""
     duty = _hours(staff)
@@ -34,8 +38,8 @@ def scheduled_on_duty(staff: Staff, now: datetime, tz: ZoneInfo) -> bool:
     local = now.astimezone(tz)
     if local.isoweekday() not in duty.get("days", DEFAULT_DUTY["days"]):
         return False
-    start = time.fromisoformat(duty.get("start", DEFAULT_DUTY["start"]))
-    end = time.fromisoformat(duty.get("end", DEFAULT_DUTY["end"]))
+    start = _clock_time(duty.get("start", DEFAULT_DUTY["start"]))
+    end = _clock_time(duty.get("end", DEFAULT_DUTY["end"]))
     return start <= local.time() < end
 
 
@@ -45,8 +49,8 @@ def next_boundary(staff: Staff, now: datetime, tz: ZoneInfo) -> datetime | None:
     if duty.get("always"):
         return None
     days = duty.get("days", DEFAULT_DUTY["days"])
-    start = time.fromisoformat(duty.get("start", DEFAULT_DUTY["start"]))
-    end = time.fromisoformat(duty.get("end", DEFAULT_DUTY["end"]))
+    start = _clock_time(duty.get("start", DEFAULT_DUTY["start"]))
+    end = _clock_time(duty.get("end", DEFAULT_DUTY["end"]))
     local = now.astimezone(tz)
     for offset in range(0, 9):
         day = (local + timedelta(days=offset)).date()
@@ -82,20 +86,57 @@ def working_deadline(staff: list[Staff], start: datetime, minutes: int, tz: Zone
     if not staff or minutes <= 0:
         return start + timedelta(minutes=max(0, minutes))
     t = start.replace(second=0, microsecond=0)
-    left = minutes
-    for _ in range(14 * 24 * 60):  # two weeks of minutes at most
-        if any(scheduled_on_duty(s, t, tz) for s in staff):
-            left -= 1
-            if left <= 0:
-                return t + timedelta(minutes=1)
-        t += timedelta(minutes=1)
+    left, budget = minutes, 14 * 24 * 60  # two weeks of minutes at most
+    while budget > 0:
+        # whole minutes until anyone's shift starts or ends: whether someone is on duty stays
+        # the same over them, so they are counted (or skipped) at once, not minute by minute
+        on = any(scheduled_on_duty(s, t, tz) for s in staff)
+        span = min((_minutes_until(b, t) for b in (next_boundary(s, t, tz) for s in staff) if b is not None),
+                   default=budget)
+        span = max(1, min(span, budget))
+        if on:
+            if left <= span:
+                return t + timedelta(minutes=left)
+            left -= span
+        t += timedelta(minutes=span)
+        budget -= span
     return start + timedelta(minutes=minutes)
+
+
+def _minutes_until(moment: datetime, t: datetime) -> int:
+    """Minute steps from `t` until the first step at or after `moment`."""
+    return -(-(moment - t) // timedelta(minutes=1))
 
 
 async def desk_staff(session: AsyncSession) -> list[Staff]:
     """Active staff who may take handoffs."""
     rows = (await session.execute(select(Staff).where(Staff.active.is_(True)).order_by(Staff.id))).scalars()
     return [s for s in rows if DESK_ROLES & set(s.roles or [])]
+
+
+@dataclass(frozen=True)
+class DeskMember:
+    """What routing reads of a staff member, as plain columns (no ORM object, no areas):
+    the routing functions below return these. Equal when the staff id is."""
+
+    id: int
+    username: str = field(compare=False)
+    display_name: str = field(compare=False)
+    roles: list = field(compare=False)
+    on_duty: dict = field(compare=False)
+    active: bool = field(compare=False)
+    duty_override: str = field(compare=False)
+    duty_override_until: datetime | None = field(compare=False)
+
+
+_MEMBER_COLUMNS = (Staff.id, Staff.username, Staff.display_name, Staff.roles, Staff.on_duty, Staff.active,
+                   Staff.duty_override, Staff.duty_override_until)
+
+
+async def desk_members(session: AsyncSession) -> list[DeskMember]:
+    """`desk_staff` as plain columns: for reading duty and roles, not for changing them."""
+    rows = await session.execute(select(*_MEMBER_COLUMNS).where(Staff.active.is_(True)).order_by(Staff.id))
+    return [m for m in (DeskMember(*row) for row in rows) if DESK_ROLES & set(m.roles or [])]
 
 
 async def open_loads(session: AsyncSession) -> dict[int, int]:
@@ -107,8 +148,8 @@ async def open_loads(session: AsyncSession) -> dict[int, int]:
 
 async def _assigned(session: AsyncSession) -> dict[int, set[int]]:
     by_staff: dict[int, set[int]] = {}
-    for r in (await session.execute(select(StaffArea))).scalars():
-        by_staff.setdefault(r.staff_id, set()).add(r.area_id)
+    for staff_id, area_id in await session.execute(select(StaffArea.staff_id, StaffArea.area_id)):
+        by_staff.setdefault(staff_id, set()).add(area_id)
     return by_staff
 
 
@@ -117,12 +158,13 @@ class Tiers:
     """The staff of a handoff's place, nearest first: the village's, the township's, the
     county's (everyone on the desk in the county)."""
 
-    village: list[Staff]
-    township: list[Staff]
-    county: list[Staff]
+    village: list[DeskMember]
+    township: list[DeskMember]
+    county: list[DeskMember]
     township_ids: frozenset[int]
+    assigned: dict[int, set[int]] = field(default_factory=dict, compare=False)  # staff id → area ids
 
-    def ordered(self) -> list[list[Staff]]:
+    def ordered(self) -> list[list[DeskMember]]:
         return [self.village, self.township, self.county]
 
 
@@ -130,7 +172,7 @@ async def tiers_for(session: AsyncSession, village_id: int | None) -> Tiers:
     """Who covers a village at each level. A handoff with no village belongs to the
     townships' queues (every township; the demo has one): its township tier is everyone with
     an area in a township, workers of its villages included."""
-    staff = await desk_staff(session)
+    staff = await desk_members(session)
     assigned = await _assigned(session)
     if village_id is not None:
         chain = await ancestors(session, village_id)
@@ -156,11 +198,11 @@ async def tiers_for(session: AsyncSession, village_id: int | None) -> Tiers:
     township = [s for s in staff if assigned.get(s.id, set()) & township_wide and s not in village]
     county = [s for s in staff if (assigned.get(s.id, set()) & county_wide or "admin" in (s.roles or []))
               and s not in village and s not in township]
-    return Tiers(village, township, county, frozenset(township_ids))
+    return Tiers(village, township, county, frozenset(township_ids), assigned)
 
 
 async def offer_order(session: AsyncSession, village_id: int | None, now: datetime, tz: ZoneInfo, *,
-                      cap: int, exclude: set[int] = frozenset()) -> list[Staff]:
+                      cap: int, exclude: set[int] = frozenset()) -> list[DeskMember]:
     """Whom to offer a handoff now: the nearest level that has anyone on duty under the cap,
     least loaded first. Admins without areas are not offered (they see everything, serve nothing)."""
     loads = await open_loads(session)
@@ -174,28 +216,32 @@ async def offer_order(session: AsyncSession, village_id: int | None, now: dateti
     return []
 
 
-def _may_take(staff: Staff) -> bool:
+def _may_take(staff: DeskMember) -> bool:
     """Workers and supervisors serve (admins without those roles see everything, serve nothing)."""
     return bool({"supervisor", "worker"} & set(staff.roles or []))
 
 
-async def everyone_on_duty(session: AsyncSession, village_id: int | None, now: datetime, tz: ZoneInfo) -> list[Staff]:
+async def everyone_on_duty(session: AsyncSession, village_id: int | None, now: datetime, tz: ZoneInfo
+                           ) -> list[DeskMember]:
     """Everyone on duty in the county, and the township's supervisors (on duty or not)."""
     tiers = await tiers_for(session, village_id)
     # paged, not only offered: a worker may not be able to claim a handoff outside their
     # villages, but an emergency or a long wait is everyone's business
     found = [s for tier in tiers.ordered() for s in tier
              if is_on_duty(s, now, tz) and {"worker", "supervisor"} & set(s.roles or [])]
-    for s in await township_supervisors(session, village_id):
+    for s in _township_supervisors(tiers):
         if s not in found:
             found.append(s)
     return found
 
 
-async def township_supervisors(session: AsyncSession, village_id: int | None) -> list[Staff]:
-    tiers = await tiers_for(session, village_id)
+async def township_supervisors(session: AsyncSession, village_id: int | None) -> list[DeskMember]:
+    return _township_supervisors(await tiers_for(session, village_id))
+
+
+def _township_supervisors(tiers: Tiers) -> list[DeskMember]:
     return [s for s in tiers.township + tiers.county if "supervisor" in (s.roles or [])
-            and (await _assigned(session)).get(s.id, set()) & tiers.township_ids]
+            and tiers.assigned.get(s.id, set()) & tiers.township_ids]
 
 
 async def on_call_now(session: AsyncSession, now: datetime) -> list[Staff]:
@@ -220,7 +266,8 @@ async def add_on_call(session: AsyncSession, staff_id: int, starts_at: datetime,
     return row
 
 
-async def out_of_hours_pager(session: AsyncSession, village_id: int | None, now: datetime) -> list[Staff]:
+async def out_of_hours_pager(session: AsyncSession, village_id: int | None, now: datetime
+                             ) -> list[Staff | DeskMember]:
     """Out of hours, an emergency pages the on-call shift, else the township's supervisors."""
     return await on_call_now(session, now) or await township_supervisors(session, village_id)
 

@@ -3,7 +3,8 @@ why): `begin_turn` before the dialogue runs, `finish_turn` after it. The caller 
 transaction; the dialogue in between uses the same session as usual.
 
     begin_turn   the sender's person and conversation (row locked on PostgreSQL; created on
-                 first contact), the published flows and the KB version (one statement),
+                 first contact), the staff member whose messenger it is (if any), the
+                 published flows and the KB version (one statement),
                  last-seen times when stale, the inbound message (a repeated delivery is
                  recognised here), and on request the choices of the last message sent
     finish_turn  the replies as messages and outbox rows, and the conversation's changes
@@ -27,6 +28,7 @@ class Begun:
     conversation: TurnConversation
     message_id: int | None  # None: this message was stored before (a repeated delivery)
     last_buttons: list  # [{"title", "payload"}] of the last message to the sender, when asked for
+    staff_id: int | None = None  # the sender's messenger is linked to this staff member
 
 
 # what every turn checks, read with the sender's row: the published flows and the KB version
@@ -39,10 +41,10 @@ def _begin(cur: driver.Cursor, channel: str, external_id: str, display_name: str
     if found is None:  # first contact
         people.create_for_turn(cur, channel, external_id, display_name, locale, now)
         found = people.load_for_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS)
-    person, conversation, versions = found
+    person, conversation, versions, staff_id = found
     message_id = messages.insert_inbound(cur, person_id=person["id"], **inbound)
     buttons = outbox.last_buttons(cur, channel, external_id) if choices and message_id is not None else []
-    return person, conversation, versions, message_id, buttons
+    return person, conversation, versions, message_id, buttons, staff_id
 
 
 async def begin_turn(
@@ -64,11 +66,11 @@ async def begin_turn(
     the buttons of the last message sent to the sender (a bare number may pick one)."""
     inbound = dict(channel=channel, channel_message_id=message_id, text=text, attachments=attachments,
                    intent=intent, now=now)
-    columns, conversation, (flow_ids, kb_version), stored_id, buttons = await driver.run(
+    columns, conversation, (flow_ids, kb_version), stored_id, buttons, staff_id = await driver.run(
         session, _begin, channel, external_id, display_name, locale, now, lock, inbound, choices)
     flow_store.remember_current_ids(session, flow_ids)
     policies.remember_kb_version(session, kb_version)
-    return Begun(TurnPerson(session, columns), conversation, stored_id, buttons)
+    return Begun(TurnPerson(session, columns), conversation, stored_id, buttons, staff_id)
 
 
 def _finish(cur: driver.Cursor, channel: str, person_id: int, replies: list[tuple], queued: list[dict],

@@ -1,18 +1,18 @@
 """The drivers' ceiling: each driver pointed at a trivial HTTP server that answers `[]`, so the
 figures show the load generator is not the bottleneck.
 
-    python -m bot.bench.ceiling PORT     # the trivial server alone
+    python -I bot/bench/trivial_server.py PORT     # the trivial server alone
 """
 from __future__ import annotations
 
 import asyncio
-import re
 import socket
 import subprocess
 import sys
 import time
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 import click
@@ -22,47 +22,33 @@ from bot.bench.server import free_port
 from bot.bench.workload import Workload
 from bot.bench.wrk import run_wrk
 
+TRIVIAL_SERVER = Path(__file__).with_name("trivial_server.py")
+START_TIMEOUT = 120  # seconds; it starts in well under one, but a loaded machine may starve it
+
 
 @contextmanager
-def trivial_server() -> Iterator[int]:
-    """A subprocess that answers every HTTP/1.1 request with `[]` — the drivers' ceiling."""
+def trivial_server(start_timeout: float = START_TIMEOUT) -> Iterator[int]:
+    """A subprocess that answers every HTTP/1.1 request with `[]` — the drivers' ceiling.
+    Run as a file with the standard library only (no package imports), and waited for until
+    it listens or exits."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bot.bench.ceiling", str(port)])
+    proc = subprocess.Popen([sys.executable, "-I", str(TRIVIAL_SERVER), str(port)])
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + start_timeout
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                     break
             except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise click.ClickException("the trivial server did not start")
+                if proc.poll() is not None:
+                    raise click.ClickException(f"the trivial server exited with code {proc.returncode}")
+                if time.monotonic() > deadline:
+                    raise click.ClickException(f"the trivial server did not listen within {start_timeout:g} s")
                 time.sleep(0.05)
         yield port
     finally:
         proc.kill()
         proc.wait(5)
-
-
-async def serve_trivial(port: int) -> None:
-    reply = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n[]"
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                m = re.search(rb"(?i)content-length:\s*(\d+)", head)
-                if m:
-                    await reader.readexactly(int(m.group(1)))
-                writer.write(reply)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
-    async with server:
-        await server.serve_forever()
 
 
 def driver_ceilings(senders: int, messages: int, rate: float | None) -> dict:
@@ -79,7 +65,3 @@ def driver_ceilings(senders: int, messages: int, rate: float | None) -> dict:
             "driver_ceiling_p99_ms": round(r["p99_ms"], 2),
             "driver_ceiling_probe_rate": probe,
         }
-
-
-if __name__ == "__main__":
-    asyncio.run(serve_trivial(int(sys.argv[1])))

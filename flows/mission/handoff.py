@@ -8,7 +8,7 @@ from datetime import datetime
 from flows.mission.common import local_time, localized, pick
 from flows.registry import ActionContext, action
 from storage import handoffs, policies, routing, timers
-from storage.messages import recent_history
+from storage.messages import recent_lines
 from storage.models import Staff
 
 NORMAL_WAIT_MINUTES = 30
@@ -45,11 +45,13 @@ SITUATIONS_BY_KIND = {
 LIFE_NUMBERS = ("110", "120")  # shown whenever a life may be in danger
 
 
-async def _staff(ctx: ActionContext) -> list[Staff]:
-    return [s for s in await routing.desk_staff(ctx.session) if {"worker", "supervisor"} & set(s.roles or [])]
+async def _staff(ctx: ActionContext, desk: list[routing.DeskMember] | None = None) -> list[routing.DeskMember]:
+    if desk is None:
+        desk = await routing.desk_members(ctx.session)
+    return [s for s in desk if {"worker", "supervisor"} & set(s.roles or [])]
 
 
-def hours_text(staff: list[Staff], locale: str) -> str:
+def hours_text(staff: list[Staff] | list[routing.DeskMember], locale: str) -> str:
     """Office hours in words: "周一到周五 08:30–17:30"."""
     duty = routing.hours_of(staff)
     days = duty.get("days", [1, 2, 3, 4, 5])
@@ -73,7 +75,10 @@ async def staff_availability(ctx: ActionContext) -> dict:
               goto: open_now
         # result: on_duty, wait_minutes, next_time, hours
     """
-    staff = await _staff(ctx)
+    return _availability(ctx, await _staff(ctx))
+
+
+def _availability(ctx: ActionContext, staff: list[routing.DeskMember]) -> dict:
     tz = _rules(ctx).tz
     now_on = any(routing.is_on_duty(s, ctx.now, tz) for s in staff)
     nxt = None if now_on else routing.next_on_duty(staff, ctx.now, tz)
@@ -88,9 +93,9 @@ async def staff_availability(ctx: ActionContext) -> dict:
 async def conversation_summary(ctx: ActionContext, limit: int = 8) -> str:
     """The last few things the person said, for the worker who picks the handoff up."""
     lines = []
-    for m in await recent_history(ctx.session, ctx.person.id, limit=limit * 2):
-        if m.direction == "in" and m.text and not m.text.startswith("/"):
-            lines.append(m.text.strip()[:200])
+    for direction, text in await recent_lines(ctx.session, ctx.person.id, limit=limit * 2):
+        if direction == "in" and text and not text.startswith("/"):
+            lines.append(text.strip()[:200])
     if ctx.turn.text and not ctx.turn.text.startswith("/") and (not lines or lines[-1] != ctx.turn.text[:200]):
         lines.append(ctx.turn.text.strip()[:200])
     return "\n".join(f"- {line}" for line in lines[-limit:])
@@ -105,11 +110,14 @@ def _rules(ctx: ActionContext) -> routing.DeskRules:
     return routing.DeskRules.from_settings(getattr(ctx.services, "settings", None))
 
 
-async def schedule_desk_timers(session, handoff, rules: routing.DeskRules, now: datetime) -> None:
+async def schedule_desk_timers(session, handoff, rules: routing.DeskRules, now: datetime,
+                               staff: list[routing.DeskMember] | None = None) -> None:
     """The handoff's clock: escalation after N working minutes (per priority), an honest
     word to the villager after M, and — when nobody is on duty — an offer at the first
-    worker's shift. Handled on the leader (bot/desk/timers.py)."""
-    staff = await routing.desk_staff(session)
+    worker's shift. Handled on the leader (bot/desk/timers.py). `staff`: the desk's
+    members, when the caller has read them."""
+    if staff is None:
+        staff = await routing.desk_members(session)
     target = f"handoff:{handoff.id}"
     escalate = routing.working_deadline(staff, now, rules.escalate_after(handoff.priority), rules.tz)
     await timers.schedule(session, "desk_escalate", escalate, target=target,
@@ -167,14 +175,16 @@ async def open_handoff(ctx: ActionContext, reason: str = "request", priority: st
     rules = _rules(ctx)
     paged: list[int] = []
     raised = not created and old_priority != handoff.priority
+    desk = None  # the desk's members, read once for the timers and the availability
     if (created or raised) and handoff.status == "waiting":
         if raised:  # the sooner deadline of the new priority replaces the old one
             await timers.cancel(ctx.session, kind="desk_escalate", target=f"handoff:{handoff.id}")
         paged = await route_new_handoff(ctx.session, handoff, rules, ctx.now)
-        await schedule_desk_timers(ctx.session, handoff, rules, ctx.now)
+        desk = await routing.desk_members(ctx.session)
+        await schedule_desk_timers(ctx.session, handoff, rules, ctx.now, staff=desk)
     elif raised and handoff.claimed_by_staff_id:
         await handoffs.offer(ctx.session, handoff, [handoff.claimed_by_staff_id], header="紧急情况")
-    availability = await staff_availability(ctx)
+    availability = _availability(ctx, await _staff(ctx, desk))
     return {"id": handoff.id, "created": created, "paged": len(paged),
             "wait_minutes": URGENT_WAIT_MINUTES if priority != "normal" else NORMAL_WAIT_MINUTES,
             "on_duty": availability["on_duty"], "next_time": availability["next_time"],

@@ -114,3 +114,24 @@ def test_refuses_to_wipe_the_configured_database(tmp_path):
     proc = subprocess.run([XIANGZHU, "bench", "pipeline", "--db", url], env=env, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 2 and "wipes it" in proc.stderr
+
+
+def test_the_trivial_server_starts_from_the_standard_library_alone_and_a_failed_start_says_so(monkeypatch):
+    """The ceiling's server is a file run with `python -I` (no package imports: importing the
+    package took over 10 s on a loaded machine and the ceiling check timed out)."""
+    import socket
+    import urllib.request
+
+    import click
+
+    from bot.bench import ceiling
+
+    with ceiling.trivial_server() as port:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/rest/webhook", data=b'{"a": 1}')
+        assert urllib.request.urlopen(request, timeout=30).read() == b"[]"
+    with socket.socket() as taken:  # bound, not listening: the server cannot bind, exits, and the bench says so
+        taken.bind(("127.0.0.1", 0))
+        monkeypatch.setattr(ceiling, "free_port", lambda: taken.getsockname()[1])
+        with pytest.raises(click.ClickException, match="exited"):
+            with ceiling.trivial_server():
+                pass

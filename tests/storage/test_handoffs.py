@@ -66,3 +66,38 @@ async def test_emergency_pages_everyone_on_duty_and_off_hours_fall_to_supervisor
         assert sorted(await handoffs.page_staff(s, h, "紧急", now=NOW, everyone_on_duty=True)) == sorted([a.id, b.id])
         night = NOW + timedelta(hours=12)  # 22:00 in Asia/Shanghai
         assert await handoffs.page_staff(s, h, "紧急", now=night, everyone_on_duty=True) == [sup.id]
+
+
+async def test_an_offer_reaches_each_worker_on_the_messenger_best_identity_picks(db):
+    """storage.notify.best_staff_identities (one statement for an offer's workers) picks what
+    best_identity picks for each: reachable, last used first (never used last), newest id first."""
+    from datetime import timedelta
+
+    from storage.models import ChannelIdentity, Person
+    from storage.notify import best_identity, best_staff_identities
+
+    async with db.session() as s:
+        _, _, v1, _ = await make_areas(s)
+        staff = [await make_staff(s, f"w{n}", ["worker"], [v1.id]) for n in range(4)]
+        p = Person(display_name="staff phones")
+        s.add(p)
+        await s.flush()
+        links = {  # (channel, minutes ago or None, unreachable) per worker; w3 has none
+            0: [("telegram", 30, False), ("wechat", 5, False)],
+            1: [("telegram", 1, True), ("wechat", None, False), ("rest", 50, False)],
+            2: [("telegram", None, False), ("wechat", None, False)],
+        }
+        for n, rows in links.items():
+            for channel, ago, unreachable in rows:
+                s.add(ChannelIdentity(channel=channel, external_id=f"x{n}{channel}", person_id=p.id,
+                                      staff_id=staff[n].id, unreachable=unreachable,
+                                      last_inbound_at=None if ago is None else NOW - timedelta(minutes=ago)))
+        await s.flush()
+        found = await best_staff_identities(s, [st.id for st in staff])
+        for st in staff:
+            expected = await best_identity(s, staff_id=st.id)
+            assert (found.get(st.id) and found[st.id].id) == (expected and expected.id)
+        assert [found[staff[n].id].channel for n in range(3)] == ["wechat", "rest", "wechat"]
+        assert staff[3].id not in found
+        h, _ = await handoffs.open_handoff(s, (await make_person(s, village_id=v1.id)).id, now=NOW)
+        assert await handoffs.offer(s, h, [st.id for st in staff]) == [st.id for st in staff[:3]]

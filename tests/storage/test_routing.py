@@ -151,3 +151,37 @@ async def test_notes_saved_answers_satisfaction_and_summary(db):
     assert [n.text for n in notes] == ["家里老人生病"]
     assert {"handoff.note", "handoff.claim", "handoff.close", "handoff.satisfaction"} <= actions
     assert not any("家里老人生病" in t for t in outbox)  # a note never reaches the villager
+
+
+def _minute_by_minute(staff, start, minutes, tz):
+    """working_deadline as the rule reads: count each minute someone is on their hours."""
+    if not staff or minutes <= 0:
+        return start + timedelta(minutes=max(0, minutes))
+    t, left = start.replace(second=0, microsecond=0), minutes
+    for _ in range(14 * 24 * 60):
+        if any(routing.scheduled_on_duty(s, t, tz) for s in staff):
+            left -= 1
+            if left <= 0:
+                return t + timedelta(minutes=1)
+        t += timedelta(minutes=1)
+    return start + timedelta(minutes=minutes)
+
+
+def test_working_deadline_skips_whole_shifts_and_nights_with_the_minute_by_minute_result():
+    from types import SimpleNamespace as Hours
+
+    rosters = [
+        [Hours(on_duty=OFFICE)],
+        [Hours(on_duty=OFFICE), Hours(on_duty={"days": [6, 7], "start": "10:15", "end": "12:45"})],
+        [Hours(on_duty={"days": [1, 3], "start": "00:00", "end": "06:30"}), Hours(on_duty={})],  # {}: the default
+        [Hours(on_duty={"always": True}), Hours(on_duty=OFFICE)],
+        [Hours(on_duty={"days": [], "start": "09:00", "end": "17:00"})],  # never on duty: plain minutes after 2 weeks
+        [Hours(on_duty={"days": [2], "start": "22:00", "end": "06:00"})],  # end before start: never
+    ]
+    for n, roster in enumerate(rosters):
+        # a roster never on duty walks two weeks minute by minute in the reference: few starts
+        for step in range(0, 9 * 24 * 60, 337 if n < 4 else 4001):
+            start = NOW + timedelta(minutes=step, seconds=step % 60)
+            for minutes in (1, 2, 30, 600) if n < 4 else (1, 30):
+                assert routing.working_deadline(roster, start, minutes, TZ) == _minute_by_minute(
+                    roster, start, minutes, TZ), (roster, start, minutes)
