@@ -305,3 +305,22 @@ async def test_out_of_hours_the_message_waits_for_the_first_shift(runner):
     assert len(offered) == 1 and "屋顶漏水" in offered[0]
     # the escalation counted working minutes only: not due at 08:01 on Monday
     assert (await handoff(runner, h.id)).escalated_at is None
+
+
+async def test_a_closing_status_from_the_messenger_waits_for_a_required_approval(runner):
+    """Where the township requires approval (storage/approvals.py), the worker's "状态 结案" is
+    refused with a pointer to the close with an outcome; the case stays open."""
+    from storage.models import NeedRequest
+
+    await link(runner, "wangfang", "tg-wang")
+    await villager(runner, "v9")
+    h = await open_handoff(runner, "v9")
+    async with runner.services.db.session() as s:
+        await s.execute(update(Area).where(Area.level == "township").values(approvals_required=True))
+    await runner.send("tg-wang", "认领 Claim", payload=f"/claim {h.id}", channel="telegram")
+    await runner.send("tg-wang", "个案", channel="telegram")
+    out = await runner.send("tg-wang", "状态 结案", channel="telegram")
+    assert "审批" in out[0].text
+    async with runner.services.db.session() as s:
+        case = await s.get(NeedRequest, (await handoff(runner, h.id)).case_id)
+        assert case.status not in ("resolved", "closed")
