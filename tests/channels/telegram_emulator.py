@@ -12,8 +12,11 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 
@@ -64,6 +67,53 @@ class Emulator:
             self.proc.kill()
             self.proc.wait()
         self._log.close()
+
+
+def run_cli(env: dict, *args: str, cwd: Path) -> str:
+    """`xiangzhu ARGS` in a subprocess (the installed CLI's module); its stdout, or the test fails."""
+    done = subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@contextmanager
+def serve_against(emulator: "Emulator", home: Path, start_timeout: float = 180.0):
+    """`xiangzhu serve` in a subprocess on a demo SQLite database under `home`, its Telegram
+    channel pointed at the emulator. Yields a namespace: db_file, env, home, port, log."""
+    db_file = home / "xiangzhu.db"
+    port = free_port()
+    env = {**os.environ, "XIANGZHU_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
+           "XIANGZHU_DATA_DIR": str(home / "data"), "XIANGZHU_MEDIA_DIR": str(home / "media"),
+           "XIANGZHU_TELEGRAM_TOKEN": TOKEN, "XIANGZHU_TELEGRAM_BASE_URL": emulator.api_base,
+           "XIANGZHU_OUTBOX_POLL_SECONDS": "0.05"}
+    env.pop("XIANGZHU_TELEGRAM_WEBHOOK_URL", None)
+    run_cli(env, "db", "upgrade", cwd=home)
+    run_cli(env, "seed", "--demo", cwd=home)
+    log_path = home / "serve.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("xiangzhu serve did not start:\n" + log_path.read_text()[-3000:])
+            time.sleep(0.1)  # polling interval of the wait above
+        yield SimpleNamespace(db_file=db_file, env=env, home=home, port=port, log=log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
 
 
 class EmulatorUser:

@@ -6,18 +6,12 @@ bot answers the villager again. The report then counts it (CLI, JSON)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import sys
-import time
 
-import httpx
 import pytest
 
-from tests.channels.telegram_emulator import TOKEN, Emulator, EmulatorUser
-from tests.support import free_port
+from tests.channels.telegram_emulator import Emulator, EmulatorUser, run_cli, serve_against
 
 pytestmark = pytest.mark.slow
 
@@ -29,46 +23,10 @@ def emulator(tmp_path_factory):
     emu.stop()
 
 
-def _cli(env, *args, cwd):
-    done = subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def bot_server(emulator, tmp_path_factory):
-    home = tmp_path_factory.mktemp("bot")
-    db_file = home / "xiangzhu.db"
-    port = free_port()
-    env = {**os.environ, "XIANGZHU_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
-           "XIANGZHU_DATA_DIR": str(home / "data"), "XIANGZHU_MEDIA_DIR": str(home / "media"),
-           "XIANGZHU_TELEGRAM_TOKEN": TOKEN, "XIANGZHU_TELEGRAM_BASE_URL": emulator.api_base,
-           "XIANGZHU_OUTBOX_POLL_SECONDS": "0.05"}
-    env.pop("XIANGZHU_TELEGRAM_WEBHOOK_URL", None)
-    _cli(env, "db", "upgrade", cwd=home)
-    _cli(env, "seed", "--demo", cwd=home)
-    log = open(home / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("xiangzhu serve did not start:\n" + (home / "serve.log").read_text()[-3000:])
-        time.sleep(0.1)
-    yield type("BotServer", (), {"db_file": db_file, "env": env, "home": home, "port": port})
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+    with serve_against(emulator, tmp_path_factory.mktemp("bot")) as server:
+        yield server
 
 
 def query(server, sql, *args):
@@ -78,7 +36,7 @@ def query(server, sql, *args):
 
 def test_villager_and_worker_talk_through_the_bot_on_telegram(emulator, bot_server):
     # the township's supervisor links Telegram and goes on duty (whatever the hour)
-    out = _cli(bot_server.env, "workers", "invite", "liuzhan", cwd=bot_server.home)
+    out = run_cli(bot_server.env, "workers", "invite", "liuzhan", cwd=bot_server.home)
     code = re.search(r"/start (w-\S+)", out).group(1)
     worker = EmulatorUser(emulator, chat_id=620001, name="刘建国")
     worker.command(f"/start {code}")
@@ -128,7 +86,7 @@ def test_villager_and_worker_talk_through_the_bot_on_telegram(emulator, bot_serv
     villager.say("低保怎么申请")
     assert "低保" in villager.wait_for(lambda m: "低保" in (m.get("text") or ""))["text"]  # the bot again
 
-    report = json.loads(_cli(bot_server.env, "report", "handoffs", "--json", cwd=bot_server.home))
+    report = json.loads(run_cli(bot_server.env, "report", "handoffs", "--json", cwd=bot_server.home))
     assert report["count"] == 1 and report["satisfaction"]["satisfied"] == 1
     assert report["seconds_to_claim"]["p50"] is not None and report["seconds_to_first_reply"]["p50"] is not None
     assert list(report["by_priority"]) == ["normal"]

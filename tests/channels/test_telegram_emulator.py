@@ -6,18 +6,12 @@ with python-telegram-bot 22 are bridged by tests/peers/telegram_emulator.js (tes
 SQLite, demo data (`xiangzhu seed --demo`)."""
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
-import subprocess
-import sys
-import time
 
-import httpx
 import pytest
 
-from tests.channels.telegram_emulator import TOKEN, Emulator, EmulatorUser
-from tests.support import free_port
+from tests.channels.telegram_emulator import TOKEN, Emulator, EmulatorUser, run_cli, serve_against
 
 pytestmark = pytest.mark.slow
 
@@ -31,48 +25,11 @@ def emulator(tmp_path_factory):
     emu.stop()
 
 
-def _cli(env, *args, cwd):
-    done = subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def bot_server(emulator, tmp_path_factory):
-    home = tmp_path_factory.mktemp("bot")
-    db_file = home / "xiangzhu.db"
-    port = free_port()
-    env = {**os.environ, "XIANGZHU_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
-           "XIANGZHU_DATA_DIR": str(home / "data"), "XIANGZHU_MEDIA_DIR": str(home / "media"),
-           "XIANGZHU_TELEGRAM_TOKEN": TOKEN, "XIANGZHU_TELEGRAM_BASE_URL": emulator.api_base,
-           "XIANGZHU_OUTBOX_POLL_SECONDS": "0.05"}
-    env.pop("XIANGZHU_TELEGRAM_WEBHOOK_URL", None)
-    _cli(env, "db", "upgrade", cwd=home)
-    _cli(env, "seed", "--demo", cwd=home)
-    log = open(home / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("xiangzhu serve did not start:\n" + (home / "serve.log").read_text()[-3000:])
-        time.sleep(0.1)
-    server = type("BotServer", (), {"db_file": db_file, "env": env, "home": home, "log": home / "serve.log"})
-    yield server
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
-    assert TOKEN not in (home / "serve.log").read_text(), "the bot token leaked into the log"
+    with serve_against(emulator, tmp_path_factory.mktemp("bot")) as server:
+        yield server
+    assert TOKEN not in server.log.read_text(), "the bot token leaked into the log"
 
 
 def query(server, sql, *args):
@@ -131,7 +88,7 @@ def test_a_main_menu_key_is_understood(emulator, bot_server):
 
 
 def test_worker_invite_by_deep_link_links_the_telegram_account(emulator, bot_server):
-    out = _cli(bot_server.env, "workers", "invite", "wangfang", cwd=bot_server.home)
+    out = run_cli(bot_server.env, "workers", "invite", "wangfang", cwd=bot_server.home)
     code = re.search(r"/start (w-\S+)", out).group(1)
     user = EmulatorUser(emulator, chat_id=610005, name="王芳")
     user.command(f"/start {code}")
