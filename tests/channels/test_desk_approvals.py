@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_desk_casework import ALWAYS, TelegramWorker, WeChatWorker, rows, seed, tg, wx  # noqa: E402,F401
+from test_desk_casework import ALWAYS, TelegramWorker, WeChatWorker, rows, seed  # noqa: E402,F401
 from wechat_fake import AES_KEY, eventually, make_services, running  # noqa: E402
 
 from storage.models import (  # noqa: E402

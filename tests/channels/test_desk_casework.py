@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parent))
-from wechat_fake import AES_KEY, FakeWeChatApi, WeChatPeer, eventually, make_services, running  # noqa: E402
+from wechat_fake import AES_KEY, WeChatPeer, eventually, make_services, running  # noqa: E402
 from telegram_fake import FakeBotApi  # noqa: E402
 
 from storage import agencies, casework, offers  # noqa: E402
@@ -37,20 +37,6 @@ from storage.models import (  # noqa: E402
 from tests.support import add_areas  # noqa: E402
 
 ALWAYS = {"always": True}
-
-
-@pytest.fixture
-def wx():
-    api = FakeWeChatApi().start()
-    yield api
-    api.stop()
-
-
-@pytest.fixture
-def tg():
-    api = FakeBotApi().start()
-    yield api
-    api.stop()
 
 
 async def seed(services, *, channel: str, sender: str) -> dict:

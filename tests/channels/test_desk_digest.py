@@ -11,11 +11,10 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parent))
-from wechat_fake import FakeWeChatApi, eventually, make_services, running  # noqa: E402
+from wechat_fake import eventually, make_services, running  # noqa: E402
 from telegram_fake import FakeBotApi  # noqa: E402
 
 from bot.desk import digest  # noqa: E402
@@ -26,20 +25,6 @@ from storage.models import ChannelIdentity, OutboxMessage, Person, Staff, StaffA
 from tests.support import add_areas  # noqa: E402
 
 MORNING = datetime(2026, 3, 2, 0, 5, tzinfo=timezone.utc)  # Monday 08:05 in China
-
-
-@pytest.fixture
-def wx():
-    api = FakeWeChatApi().start()
-    yield api
-    api.stop()
-
-
-@pytest.fixture
-def tg():
-    api = FakeBotApi().start()
-    yield api
-    api.stop()
 
 
 class Clock:
