@@ -6,7 +6,8 @@ handler in bot/web/offers.py).
 Access as everywhere (bot/authz.py): a case outside the caller's areas answers 404 like a
 missing one; viewers see no case. Every form carries the session's CSRF token; a change goes
 through storage/casework.py or storage/referrals.py (audited there) and comes back to the
-page (POST → 303 → GET). Opening a case is audited as `case.view`.
+page (POST → 303 → GET). Opening a case is audited as `case.view`. The case page's LIVE_PARTS
+come over its event stream (bot/web/live.py) when anyone changes them, anywhere.
 """
 from __future__ import annotations
 
