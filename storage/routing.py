@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.areas import ancestors
 from storage.models import Area, Handoff, OnCallShift, Staff, StaffArea
 
 DEFAULT_DUTY = {"days": [1, 2, 3, 4, 5], "start": "08:30", "end": "17:30"}
@@ -174,23 +173,21 @@ async def tiers_for(session: AsyncSession, village_id: int | None) -> Tiers:
     an area in a township, workers of its villages included."""
     staff = await desk_members(session)
     assigned = await _assigned(session)
+    # the whole tree in one read: the county's areas are needed anyway (`county_wide`)
+    tree = {area_id: (parent_id, level) for area_id, parent_id, level in
+            await session.execute(select(Area.id, Area.parent_id, Area.level))}
     if village_id is not None:
-        chain = await ancestors(session, village_id)
-        village_ids = {a.id for a in chain if a.level == "village"}
-        township_ids = {a.id for a in chain if a.level == "township"}
-        county_ids = {a.id for a in chain if a.level == "county"}
+        chain = _chain(tree, village_id)
+        village_ids = {a for a in chain if tree[a][1] == "village"}
+        township_ids = {a for a in chain if tree[a][1] == "township"}
+        county_ids = {a for a in chain if tree[a][1] == "county"}
     else:
         village_ids = set()
-        township_ids = set((await session.execute(select(Area.id).where(Area.level == "township"))).scalars())
-        county_ids = set((await session.execute(select(Area.id).where(Area.level == "county"))).scalars())
-    townships_under = set()
-    if county_ids:
-        townships_under = set((await session.execute(
-            select(Area.id).where(Area.parent_id.in_(county_ids)))).scalars())
-    villages_under = set()
-    if townships_under | township_ids:
-        villages_under = set((await session.execute(
-            select(Area.id).where(Area.parent_id.in_(townships_under | township_ids)))).scalars())
+        township_ids = {a for a, (_, level) in tree.items() if level == "township"}
+        county_ids = {a for a, (_, level) in tree.items() if level == "county"}
+    townships_under = {a for a, (parent, _) in tree.items() if parent in county_ids}
+    townships = townships_under | township_ids
+    villages_under = {a for a, (parent, _) in tree.items() if parent in townships}
     county_wide = county_ids | townships_under | villages_under
     # no village: the township's queue, served by everyone with an area in the township
     township_wide = township_ids if village_id is not None else township_ids | villages_under
@@ -199,6 +196,16 @@ async def tiers_for(session: AsyncSession, village_id: int | None) -> Tiers:
     county = [s for s in staff if (assigned.get(s.id, set()) & county_wide or "admin" in (s.roles or []))
               and s not in village and s not in township]
     return Tiers(village, township, county, frozenset(township_ids), assigned)
+
+
+def _chain(tree: dict[int, tuple[int | None, str]], area_id: int | None) -> list[int]:
+    """The area itself, then its parents up to the county (storage.areas.ancestors, on the
+    tree read once)."""
+    chain: list[int] = []
+    while area_id is not None and area_id in tree and area_id not in chain:
+        chain.append(area_id)
+        area_id = tree[area_id][0]
+    return chain
 
 
 async def offer_order(session: AsyncSession, village_id: int | None, now: datetime, tz: ZoneInfo, *,

@@ -120,14 +120,14 @@ async def schedule_desk_timers(session, handoff, rules: routing.DeskRules, now: 
         staff = await routing.desk_members(session)
     target = f"handoff:{handoff.id}"
     escalate = routing.working_deadline(staff, now, rules.escalate_after(handoff.priority), rules.tz)
-    await timers.schedule(session, "desk_escalate", escalate, target=target,
-                          dedupe_key=f"desk_escalate:{handoff.id}:{handoff.priority}")
+    await timers.add(session, "desk_escalate", escalate, target=target,
+                     dedupe_key=f"desk_escalate:{handoff.id}:{handoff.priority}")
     tell = routing.working_deadline(staff, now, rules.tell_villager_minutes, rules.tz)
-    await timers.schedule(session, "desk_tell_villager", tell, target=target, dedupe_key=f"desk_tell:{handoff.id}")
+    await timers.add(session, "desk_tell_villager", tell, target=target, dedupe_key=f"desk_tell:{handoff.id}")
     if not any(routing.is_on_duty(s, now, rules.tz) for s in staff):
         first = routing.next_on_duty(staff, now, rules.tz)
         if first is not None:
-            await timers.schedule(session, "desk_offer", first, target=target, dedupe_key=f"desk_offer:{handoff.id}")
+            await timers.add(session, "desk_offer", first, target=target, dedupe_key=f"desk_offer:{handoff.id}")
 
 
 async def route_new_handoff(session, handoff, rules: routing.DeskRules, now: datetime) -> list[int]:
@@ -168,7 +168,7 @@ async def open_handoff(ctx: ActionContext, reason: str = "request", priority: st
     old_priority = before.priority if before is not None else None
     handoff, created = await handoffs.open_handoff(
         ctx.session, ctx.person.id, reason=reason, priority=priority, summary=text[:4000],
-        village_id=village_id, attachments=_attachments(ctx), now=ctx.now)
+        village_id=village_id, attachments=_attachments(ctx), now=ctx.now, existing=before)
     if not created and ctx.turn.attachments:
         handoff.attachments = [*(handoff.attachments or []), *_attachments(ctx)]
     ctx.conversation.mode = "human"
