@@ -167,11 +167,14 @@ class Tiers:
         return [self.village, self.township, self.county]
 
 
-async def tiers_for(session: AsyncSession, village_id: int | None) -> Tiers:
+async def tiers_for(session: AsyncSession, village_id: int | None, *,
+                    staff: list[DeskMember] | None = None) -> Tiers:
     """Who covers a village at each level. A handoff with no village belongs to the
     townships' queues (every township; the demo has one): its township tier is everyone with
-    an area in a township, workers of its villages included."""
-    staff = await desk_members(session)
+    an area in a township, workers of its villages included. `staff`: `desk_members`, when
+    the caller has read them."""
+    if staff is None:
+        staff = await desk_members(session)
     assigned = await _assigned(session)
     # the whole tree in one read: the county's areas are needed anyway (`county_wide`)
     tree = {area_id: (parent_id, level) for area_id, parent_id, level in
@@ -209,11 +212,12 @@ def _chain(tree: dict[int, tuple[int | None, str]], area_id: int | None) -> list
 
 
 async def offer_order(session: AsyncSession, village_id: int | None, now: datetime, tz: ZoneInfo, *,
-                      cap: int, exclude: set[int] = frozenset()) -> list[DeskMember]:
+                      cap: int, exclude: set[int] = frozenset(), desk: list[DeskMember] | None = None
+                      ) -> list[DeskMember]:
     """Whom to offer a handoff now: the nearest level that has anyone on duty under the cap,
     least loaded first. Admins without areas are not offered (they see everything, serve nothing)."""
     loads = await open_loads(session)
-    tiers = await tiers_for(session, village_id)
+    tiers = await tiers_for(session, village_id, staff=desk)
     # no village: the township's queue only (those further out could not open it)
     for tier in tiers.ordered() if village_id is not None else [tiers.township]:
         ready = [s for s in tier if s.id not in exclude and is_on_duty(s, now, tz) and loads.get(s.id, 0) < cap
@@ -228,10 +232,12 @@ def _may_take(staff: DeskMember) -> bool:
     return bool({"supervisor", "worker"} & set(staff.roles or []))
 
 
-async def everyone_on_duty(session: AsyncSession, village_id: int | None, now: datetime, tz: ZoneInfo
-                           ) -> list[DeskMember]:
-    """Everyone on duty in the county, and the township's supervisors (on duty or not)."""
-    tiers = await tiers_for(session, village_id)
+async def everyone_on_duty(session: AsyncSession, village_id: int | None, now: datetime, tz: ZoneInfo, *,
+                           tiers: Tiers | None = None) -> list[DeskMember]:
+    """Everyone on duty in the county, and the township's supervisors (on duty or not).
+    `tiers`: `tiers_for(session, village_id)`, when the caller has read them."""
+    if tiers is None:
+        tiers = await tiers_for(session, village_id)
     # paged, not only offered: a worker may not be able to claim a handoff outside their
     # villages, but an emergency or a long wait is everyone's business
     found = [s for tier in tiers.ordered() for s in tier
@@ -242,8 +248,9 @@ async def everyone_on_duty(session: AsyncSession, village_id: int | None, now: d
     return found
 
 
-async def township_supervisors(session: AsyncSession, village_id: int | None) -> list[DeskMember]:
-    return _township_supervisors(await tiers_for(session, village_id))
+async def township_supervisors(session: AsyncSession, village_id: int | None, *,
+                               tiers: Tiers | None = None) -> list[DeskMember]:
+    return _township_supervisors(tiers if tiers is not None else await tiers_for(session, village_id))
 
 
 def _township_supervisors(tiers: Tiers) -> list[DeskMember]:
@@ -273,10 +280,10 @@ async def add_on_call(session: AsyncSession, staff_id: int, starts_at: datetime,
     return row
 
 
-async def out_of_hours_pager(session: AsyncSession, village_id: int | None, now: datetime
-                             ) -> list[Staff | DeskMember]:
+async def out_of_hours_pager(session: AsyncSession, village_id: int | None, now: datetime, *,
+                             tiers: Tiers | None = None) -> list[Staff | DeskMember]:
     """Out of hours, an emergency pages the on-call shift, else the township's supervisors."""
-    return await on_call_now(session, now) or await township_supervisors(session, village_id)
+    return await on_call_now(session, now) or await township_supervisors(session, village_id, tiers=tiers)
 
 
 @dataclass(frozen=True)
