@@ -258,10 +258,11 @@ def _township_supervisors(tiers: Tiers) -> list[DeskMember]:
             and tiers.assigned.get(s.id, set()) & tiers.township_ids]
 
 
-async def on_call_now(session: AsyncSession, now: datetime) -> list[Staff]:
-    rows = await session.execute(select(Staff).join(OnCallShift, OnCallShift.staff_id == Staff.id).where(
+async def on_call_now(session: AsyncSession, now: datetime) -> list[DeskMember]:
+    """The active staff on an on-call shift now, as columns."""
+    rows = await session.execute(select(*_MEMBER_COLUMNS).join(OnCallShift, OnCallShift.staff_id == Staff.id).where(
         OnCallShift.starts_at <= now, OnCallShift.ends_at > now, Staff.active.is_(True)))
-    return list(dict.fromkeys(rows.scalars()))
+    return list(dict.fromkeys(DeskMember(*row) for row in rows))
 
 
 async def on_call_rota(session: AsyncSession, now: datetime, *, limit: int = 20) -> list[tuple[OnCallShift, Staff]]:
@@ -281,7 +282,7 @@ async def add_on_call(session: AsyncSession, staff_id: int, starts_at: datetime,
 
 
 async def out_of_hours_pager(session: AsyncSession, village_id: int | None, now: datetime, *,
-                             tiers: Tiers | None = None) -> list[Staff | DeskMember]:
+                             tiers: Tiers | None = None) -> list[DeskMember]:
     """Out of hours, an emergency pages the on-call shift, else the township's supervisors."""
     return await on_call_now(session, now) or await township_supervisors(session, village_id, tiers=tiers)
 
