@@ -1,11 +1,15 @@
 """`xiangzhu bench replay`: the realistic mix in process, one message at a time, at a fixed
 clock — for comparing two trees by what they compute and what it costs, on a shared machine.
 
-The app is built with `create_app` and its lifespan runs (outbox sender and timer scheduler
-included); each message goes to the REST fast route (`rest.fast_webhook`) as an ASGI call, so
-HTTP parsing and uvicorn are not counted. Message i is handled at `start + i × 0.2 s` (the
-services' clock), so two runs of the same tree on copies of the same seeded SQLite file
-compute the same replies and write the same rows. The result:
+The app is built with `create_app` and its lifespan runs (the outbox sender included); each
+message goes to the REST fast route (`rest.fast_webhook`) as an ASGI call, so HTTP parsing and
+uvicorn are not counted. Message i is handled at `start + i × 0.2 s` (the services' clock).
+Nothing runs on the real clock, whose pace depends on the machine's load (and is fifty times
+slower under callgrind): the scheduler extension is left out and the due timers are claimed
+and run every `TIMER_EVERY` messages (once a second of the fixed clock, the default poll), and
+the outbox sender runs when a message wakes it, not on its poll. So two runs of the same tree
+on copies of the same seeded SQLite file compute the same replies and write the same rows.
+The result:
 
 * `replies_sha256`: every reply body, in order;
 * `rows_sha256` and `tables`: each table's rows, sorted, without the columns that follow the
@@ -37,9 +41,9 @@ from bot.bench.workload import Workload
 __all__ = ["VOLATILE", "Replayed", "replay"]
 
 STEP = timedelta(seconds=0.2)  # between two messages, on the fixed clock
-# columns written from the real clock, or by timers whose firing moment depends on the scheduler
-VOLATILE = frozenset({"at", "created_at", "updated_at", "expires_at", "claimed_by", "claimed_at", "done_at",
-                      "escalated_at", "audit_log.id"})
+TIMER_EVERY = 5  # messages: the timers are run once a second of the fixed clock
+# columns written from the real clock (models' defaults; a cancelled timer's done_at)
+VOLATILE = frozenset({"at", "created_at", "updated_at", "expires_at", "timers.done_at"})
 
 _TOGGLE_C = """#include <valgrind/callgrind.h>
 void cg_on(void) { CALLGRIND_START_INSTRUMENTATION; CALLGRIND_TOGGLE_COLLECT; }
@@ -79,7 +83,9 @@ def _request(i: int, sender: int, text: str):
     return scope, receive
 
 
-async def _drive(app, clock: list, start: datetime, plan, warm: int, toggles) -> tuple[str, float]:
+async def _drive(app, services, clock: list, start: datetime, plan, warm: int, toggles) -> tuple[str, float]:
+    from bot.scheduler import claim_and_run_timers
+
     digest = hashlib.sha256()
     started = time.process_time()
     async with app.router.lifespan_context(app):
@@ -98,7 +104,9 @@ async def _drive(app, clock: list, start: datetime, plan, warm: int, toggles) ->
 
             await app(scope, receive, send)
             digest.update(b"".join(out) + b"\n")
-            await asyncio.sleep(0)  # the outbox sender and the scheduler get their turn
+            await asyncio.sleep(0)  # the woken outbox sender gets its turn
+            if i % TIMER_EVERY == TIMER_EVERY - 1:
+                await claim_and_run_timers(services, claimer="replay")
         if toggles is not None:
             toggles.cg_off()
         used = time.process_time() - started
@@ -123,21 +131,24 @@ def replay(seeded: Path, *, start: datetime, messages: int, warm: int = 80, send
            callgrind: bool = False) -> Replayed:
     """Replay `warm + messages` messages of the realistic workload on a copy of the seeded
     SQLite file `seeded` (left as it was), the clock at `start` (timezone-aware)."""
-    from bot.app import create_app
+    from bot import scheduler
+    from bot.app import EXTENSIONS, create_app
     from bot.config import Settings
     from bot.services import build_services
 
+    scheduler.load_job_modules()  # the timer handlers register on import
     plan = Workload("realistic", senders, seed).plan(warm + messages)
     with tempfile.TemporaryDirectory(prefix="xiangzhu-replay-") as tmp:
         work = Path(tmp)
         db = work / "replay.db"
         shutil.copyfile(seeded, db)
         toggles = _callgrind_toggles(work) if callgrind else None
-        settings = Settings(database_url=f"sqlite+aiosqlite:///{db}")
+        # the outbox sender's poll on the real clock out of the way: each message wakes it
+        settings = Settings(database_url=f"sqlite+aiosqlite:///{db}", outbox_poll_seconds=3600)
         clock = [start]
         services = build_services(settings, clock=lambda: clock[0])
-        app = create_app(settings, services=services)
-        replies, used = asyncio.run(_drive(app, clock, start, plan, warm, toggles))
+        app = create_app(settings, services=services, extensions=[m for m in EXTENSIONS if m is not scheduler])
+        replies, used = asyncio.run(_drive(app, services, clock, start, plan, warm, toggles))
         tables = table_digests(db)
     rows = hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()
     return Replayed(messages, replies, rows, tables, 1000 * used / max(1, messages))
