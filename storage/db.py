@@ -150,10 +150,26 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction: committed on success, rolled back on error."""
-        async with self.sessions() as s:
-            async with s.begin():
-                yield s
+        """A session in a transaction: committed on success, rolled back on error.
+
+        What `async with sessions() as s, s.begin():` does, in one greenlet switch instead of
+        three and without its closing task on success: beginning takes no connection (the
+        first statement does), and once committed the session holds none, so neither needs
+        to wait for the database. On error the session is closed (rolled back) by
+        `AsyncSession`'s own exit, to completion even when this task is cancelled."""
+        s = self.sessions()
+        s.sync_session.begin()
+        committed = False
+        try:
+            yield s
+            await s.commit()
+            committed = not s.sync_session.in_transaction()
+        finally:
+            if committed:
+                s.sync_session.close()  # no connection held: nothing to wait for
+            else:
+                async with s:  # its exit closes it: rolls back and returns the connection
+                    pass
 
     async def dispose(self) -> None:
         await self.engine.dispose()

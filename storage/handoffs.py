@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,6 +76,9 @@ async def _set_mode(session: AsyncSession, person_id: int, mode: str) -> None:
     await session.execute(update(Conversation).where(Conversation.person_id == person_id).values(mode=mode))
 
 
+_UNREAD: Any = object()
+
+
 async def open_handoff_for(session: AsyncSession, person_id: int) -> Handoff | None:
     return (await session.execute(
         select(Handoff).where(Handoff.person_id == person_id, Handoff.status.in_(OPEN)).order_by(Handoff.id.desc())
@@ -84,13 +88,15 @@ async def open_handoff_for(session: AsyncSession, person_id: int) -> Handoff | N
 async def open_handoff(session: AsyncSession, person_id: int, *, reason: str = "request",
                        priority: str = "normal", summary: str = "", village_id: int | None = None,
                        case_id: int | None = None, attachments: list | None = None,
-                       now: datetime | None = None) -> tuple[Handoff, bool]:
+                       now: datetime | None = None, existing: Handoff | None = _UNREAD) -> tuple[Handoff, bool]:
     """Open a handoff, or return the one already open (raised to this priority if higher).
     The village is the person's, else `village_id` (one they named), else none.
+    `existing`: `open_handoff_for(session, person_id)`, when the caller has just read it.
     Returns (handoff, created)."""
     now = now or utcnow()
     priority = normal_priority(priority)
-    existing = await open_handoff_for(session, person_id)
+    if existing is _UNREAD:
+        existing = await open_handoff_for(session, person_id)
     if existing is not None:
         if RANK[priority] < RANK.get(existing.priority, 2):
             existing.priority, existing.reason = priority, reason

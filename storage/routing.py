@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.areas import ancestors
 from storage.models import Area, Handoff, OnCallShift, Staff, StaffArea
 
 DEFAULT_DUTY = {"days": [1, 2, 3, 4, 5], "start": "08:30", "end": "17:30"}
@@ -168,29 +167,30 @@ class Tiers:
         return [self.village, self.township, self.county]
 
 
-async def tiers_for(session: AsyncSession, village_id: int | None) -> Tiers:
+async def tiers_for(session: AsyncSession, village_id: int | None, *,
+                    staff: list[DeskMember] | None = None) -> Tiers:
     """Who covers a village at each level. A handoff with no village belongs to the
     townships' queues (every township; the demo has one): its township tier is everyone with
-    an area in a township, workers of its villages included."""
-    staff = await desk_members(session)
+    an area in a township, workers of its villages included. `staff`: `desk_members`, when
+    the caller has read them."""
+    if staff is None:
+        staff = await desk_members(session)
     assigned = await _assigned(session)
+    # the whole tree in one read: the county's areas are needed anyway (`county_wide`)
+    tree = {area_id: (parent_id, level) for area_id, parent_id, level in
+            await session.execute(select(Area.id, Area.parent_id, Area.level))}
     if village_id is not None:
-        chain = await ancestors(session, village_id)
-        village_ids = {a.id for a in chain if a.level == "village"}
-        township_ids = {a.id for a in chain if a.level == "township"}
-        county_ids = {a.id for a in chain if a.level == "county"}
+        chain = _chain(tree, village_id)
+        village_ids = {a for a in chain if tree[a][1] == "village"}
+        township_ids = {a for a in chain if tree[a][1] == "township"}
+        county_ids = {a for a in chain if tree[a][1] == "county"}
     else:
         village_ids = set()
-        township_ids = set((await session.execute(select(Area.id).where(Area.level == "township"))).scalars())
-        county_ids = set((await session.execute(select(Area.id).where(Area.level == "county"))).scalars())
-    townships_under = set()
-    if county_ids:
-        townships_under = set((await session.execute(
-            select(Area.id).where(Area.parent_id.in_(county_ids)))).scalars())
-    villages_under = set()
-    if townships_under | township_ids:
-        villages_under = set((await session.execute(
-            select(Area.id).where(Area.parent_id.in_(townships_under | township_ids)))).scalars())
+        township_ids = {a for a, (_, level) in tree.items() if level == "township"}
+        county_ids = {a for a, (_, level) in tree.items() if level == "county"}
+    townships_under = {a for a, (parent, _) in tree.items() if parent in county_ids}
+    townships = townships_under | township_ids
+    villages_under = {a for a, (parent, _) in tree.items() if parent in townships}
     county_wide = county_ids | townships_under | villages_under
     # no village: the township's queue, served by everyone with an area in the township
     township_wide = township_ids if village_id is not None else township_ids | villages_under
@@ -201,12 +201,23 @@ async def tiers_for(session: AsyncSession, village_id: int | None) -> Tiers:
     return Tiers(village, township, county, frozenset(township_ids), assigned)
 
 
+def _chain(tree: dict[int, tuple[int | None, str]], area_id: int | None) -> list[int]:
+    """The area itself, then its parents up to the county (storage.areas.ancestors, on the
+    tree read once)."""
+    chain: list[int] = []
+    while area_id is not None and area_id in tree and area_id not in chain:
+        chain.append(area_id)
+        area_id = tree[area_id][0]
+    return chain
+
+
 async def offer_order(session: AsyncSession, village_id: int | None, now: datetime, tz: ZoneInfo, *,
-                      cap: int, exclude: set[int] = frozenset()) -> list[DeskMember]:
+                      cap: int, exclude: set[int] = frozenset(), desk: list[DeskMember] | None = None
+                      ) -> list[DeskMember]:
     """Whom to offer a handoff now: the nearest level that has anyone on duty under the cap,
     least loaded first. Admins without areas are not offered (they see everything, serve nothing)."""
     loads = await open_loads(session)
-    tiers = await tiers_for(session, village_id)
+    tiers = await tiers_for(session, village_id, staff=desk)
     # no village: the township's queue only (those further out could not open it)
     for tier in tiers.ordered() if village_id is not None else [tiers.township]:
         ready = [s for s in tier if s.id not in exclude and is_on_duty(s, now, tz) and loads.get(s.id, 0) < cap
@@ -221,10 +232,12 @@ def _may_take(staff: DeskMember) -> bool:
     return bool({"supervisor", "worker"} & set(staff.roles or []))
 
 
-async def everyone_on_duty(session: AsyncSession, village_id: int | None, now: datetime, tz: ZoneInfo
-                           ) -> list[DeskMember]:
-    """Everyone on duty in the county, and the township's supervisors (on duty or not)."""
-    tiers = await tiers_for(session, village_id)
+async def everyone_on_duty(session: AsyncSession, village_id: int | None, now: datetime, tz: ZoneInfo, *,
+                           tiers: Tiers | None = None) -> list[DeskMember]:
+    """Everyone on duty in the county, and the township's supervisors (on duty or not).
+    `tiers`: `tiers_for(session, village_id)`, when the caller has read them."""
+    if tiers is None:
+        tiers = await tiers_for(session, village_id)
     # paged, not only offered: a worker may not be able to claim a handoff outside their
     # villages, but an emergency or a long wait is everyone's business
     found = [s for tier in tiers.ordered() for s in tier
@@ -235,8 +248,9 @@ async def everyone_on_duty(session: AsyncSession, village_id: int | None, now: d
     return found
 
 
-async def township_supervisors(session: AsyncSession, village_id: int | None) -> list[DeskMember]:
-    return _township_supervisors(await tiers_for(session, village_id))
+async def township_supervisors(session: AsyncSession, village_id: int | None, *,
+                               tiers: Tiers | None = None) -> list[DeskMember]:
+    return _township_supervisors(tiers if tiers is not None else await tiers_for(session, village_id))
 
 
 def _township_supervisors(tiers: Tiers) -> list[DeskMember]:
@@ -244,10 +258,11 @@ def _township_supervisors(tiers: Tiers) -> list[DeskMember]:
             and tiers.assigned.get(s.id, set()) & tiers.township_ids]
 
 
-async def on_call_now(session: AsyncSession, now: datetime) -> list[Staff]:
-    rows = await session.execute(select(Staff).join(OnCallShift, OnCallShift.staff_id == Staff.id).where(
+async def on_call_now(session: AsyncSession, now: datetime) -> list[DeskMember]:
+    """The active staff on an on-call shift now, as columns."""
+    rows = await session.execute(select(*_MEMBER_COLUMNS).join(OnCallShift, OnCallShift.staff_id == Staff.id).where(
         OnCallShift.starts_at <= now, OnCallShift.ends_at > now, Staff.active.is_(True)))
-    return list(dict.fromkeys(rows.scalars()))
+    return list(dict.fromkeys(DeskMember(*row) for row in rows))
 
 
 async def on_call_rota(session: AsyncSession, now: datetime, *, limit: int = 20) -> list[tuple[OnCallShift, Staff]]:
@@ -266,10 +281,10 @@ async def add_on_call(session: AsyncSession, staff_id: int, starts_at: datetime,
     return row
 
 
-async def out_of_hours_pager(session: AsyncSession, village_id: int | None, now: datetime
-                             ) -> list[Staff | DeskMember]:
+async def out_of_hours_pager(session: AsyncSession, village_id: int | None, now: datetime, *,
+                             tiers: Tiers | None = None) -> list[DeskMember]:
     """Out of hours, an emergency pages the on-call shift, else the township's supervisors."""
-    return await on_call_now(session, now) or await township_supervisors(session, village_id)
+    return await on_call_now(session, now) or await township_supervisors(session, village_id, tiers=tiers)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,26 @@ def _insert_for(session: AsyncSession):
     return postgresql.insert if name == "postgresql" else sqlite.insert
 
 
+async def add(
+    session: AsyncSession,
+    kind: str,
+    due_at: datetime,
+    target: str = "",
+    payload: dict | None = None,
+    dedupe_key: str | None = None,
+) -> None:
+    """`schedule` for a caller that does not use the timer: the INSERT alone, without reading
+    the row back (a handoff writes three or four timers in its turn)."""
+    if due_at.tzinfo is None:
+        raise ValueError("due_at must be timezone-aware")
+    values = dict(kind=kind, target=target, payload=payload or {}, due_at=due_at, state=PENDING,
+                  dedupe_key=dedupe_key, attempts=0, error="", created_at=utcnow())
+    stmt = _insert_for(session)(Timer).values(**values)
+    if dedupe_key is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=[Timer.dedupe_key])
+    await session.execute(stmt)
+
+
 async def schedule(
     session: AsyncSession,
     kind: str,
@@ -79,7 +99,8 @@ async def schedule(
     """Add a pending timer in the caller's transaction.
 
     With `dedupe_key` this is idempotent: a second call with the same key inserts nothing and
-    returns the timer already there (whatever its state)."""
+    returns the timer already there (whatever its state). A caller that ignores the timer
+    calls `add`."""
     if due_at.tzinfo is None:
         raise ValueError("due_at must be timezone-aware")
     if dedupe_key is None:
@@ -87,23 +108,7 @@ async def schedule(
         session.add(timer)
         await session.flush()
         return timer
-    insert = _insert_for(session)
-    stmt = (
-        insert(Timer)
-        .values(
-            kind=kind,
-            target=target,
-            payload=payload or {},
-            due_at=due_at,
-            state=PENDING,
-            dedupe_key=dedupe_key,
-            attempts=0,
-            error="",
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=[Timer.dedupe_key])
-    )
-    await session.execute(stmt)
+    await add(session, kind, due_at, target, payload, dedupe_key)
     timer = (
         await session.execute(
             select(Timer).where(Timer.dedupe_key == dedupe_key).execution_options(populate_existing=True)

@@ -22,4 +22,6 @@ The load generators live in this package of their own; nothing of the server imp
     wrk.py        closed loop: wrk driven by wrk.lua
     open_loop.py  open loop: the asyncio raw-socket driver
     ceiling.py    the trivial server each driver is measured against first
+    replay.py     `bench replay`: the realistic mix in process at a fixed clock (hashes, CPU,
+                  a callgrind window), for A/B comparisons on a loaded machine
 """

@@ -226,3 +226,36 @@ def bench_pipeline(db_url: str, senders: int | None, messages: int, rates: str |
         )
     if not result["all_persisted"]:
         raise SystemExit(1)
+
+
+@bench_group.command("replay")
+@click.option("--db", "seeded", required=True, type=click.Path(path_type=Path),
+              help="a seeded SQLite file, replayed on a copy (created, migrated and seeded with the demo when missing)")
+@click.option("--messages", default=600, show_default=True, help="measured messages")
+@click.option("--warm", default=80, show_default=True, help="messages before the measured ones")
+@click.option("--local-time", "local_time", default="2026-12-08 10:00", show_default=True,
+              help="the fixed clock's start, in XIANGZHU_TIMEZONE (a Tuesday: staff on duty; 21:00: out of hours)")
+@click.option("--senders", default=500, show_default=True)
+@click.option("--seed", default=1, show_default=True, help="seed of the realistic workload")
+@click.option("--callgrind", is_flag=True,
+              help="count instructions of the measured messages only (run under valgrind --tool=callgrind "
+                   "--instr-atstart=no --collect-atstart=no)")
+def bench_replay(seeded: Path, messages: int, warm: int, local_time: str, senders: int, seed: int,
+                 callgrind: bool) -> None:
+    """The realistic mix in process at a fixed clock: hashes of the replies and rows, CPU per
+    message (docs/performance.md). Prints one JSON object."""
+    from zoneinfo import ZoneInfo
+
+    from bot.bench.replay import replay
+
+    if messages < 1 or warm < 0:
+        raise click.UsageError("--messages must be positive and --warm not negative")
+    start = datetime.fromisoformat(local_time).replace(tzinfo=ZoneInfo(get_settings().timezone))
+    if not seeded.exists():
+        url = f"sqlite+aiosqlite:///{seeded.resolve()}"
+        fresh_database(url)
+        migrate_and_seed(url, {**os.environ, "XIANGZHU_DATABASE_URL": url})
+    result = replay(seeded, start=start, messages=messages, warm=warm, senders=senders, seed=seed,
+                    callgrind=callgrind)
+    click.echo(json.dumps({**result.as_dict(), "start": start.isoformat(), "warm": warm, "senders": senders,
+                           "seed": seed}, ensure_ascii=False))

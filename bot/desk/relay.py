@@ -77,20 +77,23 @@ async def relay_to_worker(turn: Turn, inbound_message_id: int) -> None:
     """A villager in human mode. Claimed: the message goes to the worker's messenger (the one
     they used last) and the no-reply clock starts; waiting: the villager is told it is queued."""
     session = turn.session
-    handoff = (await session.execute(select(Handoff).where(
+    # columns first: most of these villagers wait unclaimed, and a text needs no ORM object
+    row = (await session.execute(select(Handoff.id, Handoff.status, Handoff.claimed_by_staff_id).where(
         Handoff.person_id == turn.person.id, Handoff.status.in_(store.OPEN)).order_by(Handoff.id.desc()).limit(1)
-    )).scalars().first()
+    )).first()
     attachments = [asdict(a) for a in turn.attachments]
+    claimed = row is not None and row.status == "claimed" and row.claimed_by_staff_id is not None
+    handoff = await session.get(Handoff, row.id) if row is not None and (claimed or attachments) else None
     if handoff is not None and attachments:
         handoff.attachments = [*(handoff.attachments or []), *attachments]
-    if handoff is None or handoff.status != "claimed" or handoff.claimed_by_staff_id is None:
+    if not claimed:
         if turn.emergency is None:  # the emergency flow answers instead
             turn.say(QUEUED["en" if turn.locale == "en" else "zh"])
         return
     handoff.last_villager_at = turn.now
     rules = rules_of(turn)
-    await timers.schedule(session, "desk_no_reply", turn.now + timedelta(minutes=rules.no_reply_minutes),
-                          target=f"handoff:{handoff.id}", dedupe_key=f"desk_no_reply:{handoff.id}:{inbound_message_id}")
+    await timers.add(session, "desk_no_reply", turn.now + timedelta(minutes=rules.no_reply_minutes),
+                     target=f"handoff:{handoff.id}", dedupe_key=f"desk_no_reply:{handoff.id}:{inbound_message_id}")
     identity = await best_identity(session, staff_id=handoff.claimed_by_staff_id)
     if identity is None:
         return  # the web inbox shows it

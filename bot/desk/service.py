@@ -195,10 +195,10 @@ async def reoffer(session: AsyncSession, h: Handoff, *, now: datetime, rules: ro
     staff = await routing.offer_order(session, h.village_id, now, rules.tz, cap=rules.max_open,
                                       exclude=set(h.skipped_by or []))
     if restart_clock:
-        everyone = await routing.desk_staff(session)
+        everyone = await routing.desk_members(session)
         due = routing.working_deadline(everyone, now, rules.escalate_after(h.priority), rules.tz)
-        await timers.schedule(session, "desk_escalate", due, target=f"handoff:{h.id}",
-                              dedupe_key=f"desk_escalate:{h.id}:{h.priority}:{int(now.timestamp())}")
+        await timers.add(session, "desk_escalate", due, target=f"handoff:{h.id}",
+                         dedupe_key=f"desk_escalate:{h.id}:{h.priority}:{int(now.timestamp())}")
     return await store.offer(session, h, [s.id for s in staff], header=header)
 
 

@@ -75,7 +75,7 @@ async def tell_villager(services, session, timer) -> None:
         return
     person = await session.get(Person, h.person_id)
     locale = "en" if person and person.locale == "en" else "zh"
-    staff = [s for s in await routing.desk_staff(session) if {"worker", "supervisor"} & set(s.roles or [])]
+    staff = [s for s in await routing.desk_members(session) if {"worker", "supervisor"} & set(s.roles or [])]
     hours = hours_text(staff, locale)
     lines = await _hotlines_text(session, locale)
     text = pick(locale,

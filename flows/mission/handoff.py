@@ -120,27 +120,30 @@ async def schedule_desk_timers(session, handoff, rules: routing.DeskRules, now: 
         staff = await routing.desk_members(session)
     target = f"handoff:{handoff.id}"
     escalate = routing.working_deadline(staff, now, rules.escalate_after(handoff.priority), rules.tz)
-    await timers.schedule(session, "desk_escalate", escalate, target=target,
-                          dedupe_key=f"desk_escalate:{handoff.id}:{handoff.priority}")
+    await timers.add(session, "desk_escalate", escalate, target=target,
+                     dedupe_key=f"desk_escalate:{handoff.id}:{handoff.priority}")
     tell = routing.working_deadline(staff, now, rules.tell_villager_minutes, rules.tz)
-    await timers.schedule(session, "desk_tell_villager", tell, target=target, dedupe_key=f"desk_tell:{handoff.id}")
+    await timers.add(session, "desk_tell_villager", tell, target=target, dedupe_key=f"desk_tell:{handoff.id}")
     if not any(routing.is_on_duty(s, now, rules.tz) for s in staff):
         first = routing.next_on_duty(staff, now, rules.tz)
         if first is not None:
-            await timers.schedule(session, "desk_offer", first, target=target, dedupe_key=f"desk_offer:{handoff.id}")
+            await timers.add(session, "desk_offer", first, target=target, dedupe_key=f"desk_offer:{handoff.id}")
 
 
-async def route_new_handoff(session, handoff, rules: routing.DeskRules, now: datetime) -> list[int]:
+async def route_new_handoff(session, handoff, rules: routing.DeskRules, now: datetime,
+                            desk: list[routing.DeskMember] | None = None) -> list[int]:
     """Offer a new handoff: an emergency to everyone on duty in the county at once (out of
     hours: the on-call shift, else the township's supervisor); others to the nearest level
-    with someone on duty, least loaded first, under the cap. Returns the staff ids reached."""
+    with someone on duty, least loaded first, under the cap. Returns the staff ids reached.
+    `desk`: the desk's members, when the caller has read them."""
     if handoff.priority == "emergency":
-        staff = [s for s in await routing.everyone_on_duty(session, handoff.village_id, now, rules.tz)
+        tiers = await routing.tiers_for(session, handoff.village_id, staff=desk)
+        staff = [s for s in await routing.everyone_on_duty(session, handoff.village_id, now, rules.tz, tiers=tiers)
                  if routing.is_on_duty(s, now, rules.tz)]
         if not staff:
-            staff = await routing.out_of_hours_pager(session, handoff.village_id, now)
+            staff = await routing.out_of_hours_pager(session, handoff.village_id, now, tiers=tiers)
         return await handoffs.offer(session, handoff, [s.id for s in staff], header="紧急求助")
-    staff = await routing.offer_order(session, handoff.village_id, now, rules.tz, cap=rules.max_open)
+    staff = await routing.offer_order(session, handoff.village_id, now, rules.tz, cap=rules.max_open, desk=desk)
     return await handoffs.offer(session, handoff, [s.id for s in staff])
 
 
@@ -168,7 +171,7 @@ async def open_handoff(ctx: ActionContext, reason: str = "request", priority: st
     old_priority = before.priority if before is not None else None
     handoff, created = await handoffs.open_handoff(
         ctx.session, ctx.person.id, reason=reason, priority=priority, summary=text[:4000],
-        village_id=village_id, attachments=_attachments(ctx), now=ctx.now)
+        village_id=village_id, attachments=_attachments(ctx), now=ctx.now, existing=before)
     if not created and ctx.turn.attachments:
         handoff.attachments = [*(handoff.attachments or []), *_attachments(ctx)]
     ctx.conversation.mode = "human"
@@ -179,8 +182,8 @@ async def open_handoff(ctx: ActionContext, reason: str = "request", priority: st
     if (created or raised) and handoff.status == "waiting":
         if raised:  # the sooner deadline of the new priority replaces the old one
             await timers.cancel(ctx.session, kind="desk_escalate", target=f"handoff:{handoff.id}")
-        paged = await route_new_handoff(ctx.session, handoff, rules, ctx.now)
         desk = await routing.desk_members(ctx.session)
+        paged = await route_new_handoff(ctx.session, handoff, rules, ctx.now, desk=desk)
         await schedule_desk_timers(ctx.session, handoff, rules, ctx.now, staff=desk)
     elif raised and handoff.claimed_by_staff_id:
         await handoffs.offer(ctx.session, handoff, [handoff.claimed_by_staff_id], header="紧急情况")

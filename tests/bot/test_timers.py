@@ -112,6 +112,20 @@ async def test_dedupe_key_makes_schedule_idempotent(db):
     assert await count(db) == 1
 
 
+async def test_add_writes_a_timer_without_reading_it_back(db):
+    async with db.session() as s:
+        await timers_store.add(s, "test_record", T0, target="x", payload={"n": 1}, dedupe_key="remind:2")
+        await timers_store.add(s, "test_record", T0 + timedelta(hours=5), target="y", dedupe_key="remind:2")
+        await timers_store.add(s, "test_record", T0 + timedelta(hours=1), target="z")  # no key: always added
+    async with db.session() as s:
+        rows = (await s.execute(select(Timer).order_by(Timer.due_at))).scalars().all()
+        assert [(t.target, t.payload, t.state, t.attempts, t.dedupe_key) for t in rows] == [
+            ("x", {"n": 1}, "pending", 0, "remind:2"), ("z", {}, "pending", 0, None)]
+        assert rows[0].due_at == T0 and rows[0].created_at is not None
+    assert await claim_and_run_timers(make_services(db, [T0 + timedelta(hours=2)]), claimer="a") == 2
+    assert len(fired) == 2
+
+
 async def test_cancel_only_pending(db):
     async with db.session() as s:
         a = await timers_store.schedule(s, "test_record", T0, target="handoff:3")

@@ -111,6 +111,12 @@ async def test_villager_on_wechat_sends_a_photo_to_a_worker_on_telegram(db, wx, 
         keyboard = offer[0]["reply_markup"]["inline_keyboard"]
         assert [b["callback_data"] for row in keyboard for b in row] == [f"/claim {hid}", f"/skip {hid}"]
 
+        queued = peer.reply_of(await peer.post(peer.image("oVillager2", "MEDIA-1")))
+        assert "社工接手后会在这里回复您" in queued["Content"]  # still waiting: kept on the handoff, not relayed
+        waiting = await handoff_row(services, hid)
+        assert waiting.status == "waiting" and [a["kind"] for a in waiting.attachments] == ["photo"]
+        assert not tg.calls_to("sendPhoto")
+
         tg.push_callback(5001, f"/claim {hid}")  # the worker presses 认领 Claim
         await eventually(lambda: any(f"您认领了 #{hid}" in c.get("text", "") for c in tg.calls_to("sendMessage")))
         assert (await handoff_row(services, hid)).status == "claimed"
