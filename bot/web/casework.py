@@ -14,6 +14,7 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
@@ -112,6 +113,22 @@ async def _query(s: AsyncSession, scope: StaffScope, params: dict, now: datetime
     return q
 
 
+async def _list_html(request: Request, s: AsyncSession, found: list[NeedRequest]) -> str:
+    """The case list's rows (`_case_list.html`): the page embeds them, its stream sends them."""
+    t, lang = texts(request), lang_of(request)
+    flagged = await casework.flagged_people(s, {c.person_id for c in found})
+    names = await casework.staff_names(s, {c.assigned_staff_id for c in found if c.assigned_staff_id})
+    villages = {a.id: a for a in (await s.execute(select(Area).where(
+        Area.id.in_({c.village_id for c in found if c.village_id})))).scalars()}
+    rows = [{"case": c, "village": listing.area_name(villages.get(c.village_id), lang, t),
+             "assignee": names.get(c.assigned_staff_id, ""), "flagged": c.person_id in flagged} for c in found]
+    return render_fragment(request, "_case_list.html", cw=_cw(request), rows=rows)
+
+
+def _list_params(request: Request) -> dict:
+    return {k: v for k, v in request.query_params.items() if k in (*FILTERS, "view")}
+
+
 @router.get("/cases")
 async def case_list(request: Request):
     who = await page_caller(request)
@@ -119,25 +136,53 @@ async def case_list(request: Request):
         return to_signin(request)
     if who.scope.is_viewer:
         return _not_found(request, who)
-    t, lang = texts(request), lang_of(request)
-    params = {k: v for k, v in request.query_params.items() if k in (*FILTERS, "view")}
+    params = _list_params(request)
     async with services_of(request).db.session() as s:
         now = now_of(services_of(request))
         query = await _query(s, who.scope, params, now)
         found = await casework.find_cases(s, query, visible=authz.case_filter(who.scope), today=casework.local_day(now))
-        flagged = await casework.flagged_people(s, {c.person_id for c in found})
-        names = await casework.staff_names(s, {c.assigned_staff_id for c in found if c.assigned_staff_id})
-        villages = {a.id: a for a in (await s.execute(select(Area).where(
-            Area.id.in_({c.village_id for c in found if c.village_id})))).scalars()}
-        rows = [{"case": c, "village": listing.area_name(villages.get(c.village_id), lang, t),
-                 "assignee": names.get(c.assigned_staff_id, ""), "flagged": c.person_id in flagged} for c in found]
+        list_html = await _list_html(request, s, found)
         await audit.record(s, who.scope.actor, "case.list", "", {k: v for k, v in params.items() if k != "q"})
         mine = await saved_views.views_of(s, who.scope.staff_id)
     current = saved_views.clean_query(str(request.url.query), FILTERS)
     done = _cw(request)["done"].get(request.query_params.get("done", ""), "")
-    return render(request, "cases.html", who=who, cw=_cw(request), rows=rows, params=params,
+    return render(request, "cases.html", who=who, cw=_cw(request), list_html=list_html, params=params,
                   statuses=STATUSES, stages=casework.STAGES, categories=CATEGORIES, urgencies=URGENCIES,
-                  saved=mine, current_query=current, done=done)
+                  saved=mine, current_query=current, done=done,
+                  stream_url="/cases/events" + (f"?{urlencode(params)}" if params else ""))
+
+
+@router.get("/cases/events")
+async def case_list_events(request: Request):
+    """The case list's live rows under the page's filters (bot/web/live.py). The filters are
+    read once; each poll asks one query for what the list would show (casework.list_version:
+    ids, last changes, flags, within the caller's areas as they are now) and re-renders the
+    rows only when that changed — a new case, one that changed or left the filter."""
+    who = await page_caller(request)
+    if who is None:
+        return not_signed_in(request)
+    if who.scope.is_viewer:
+        return _not_found(request, who)
+    params = _list_params(request)
+    services = services_of(request)
+    async with services.db.session() as s:
+        query = await _query(s, who.scope, params, now_of(services))
+    shown: dict = {}
+
+    async def fragments(caller: Caller):
+        if caller.scope.is_viewer:
+            return None
+        now = now_of(services)
+        query.created_before = _older_than(params, now)
+        visible, today = authz.case_filter(caller.scope), casework.local_day(now)
+        async with services.db.session() as s:
+            version = await casework.list_version(s, query, visible=visible, today=today)
+            if shown.get("version") != version:
+                found = await casework.find_cases(s, query, visible=visible, today=today)
+                shown.update(version=version, list=await _list_html(request, s, found))
+        return {"list": shown["list"]}
+
+    return live.stream(request, fragments)
 
 
 async def _views_form(request: Request):
@@ -497,7 +542,8 @@ async def change_referral(number: str, referral_id: int, request: Request):
     return await _act(request, number, "referral_status", run)
 
 
-async def overdue_tasks(s: AsyncSession, scope: StaffScope, now) -> list[casework.TaskRow]:
-    """For the home page: the caller's tasks past their day."""
-    return await casework.open_tasks_for(s, scope.staff_id, today=casework.local_day(now), overdue_only=True,
+async def due_tasks(s: AsyncSession, scope: StaffScope, now) -> list[casework.TaskRow]:
+    """For the home page: the caller's open tasks due today or earlier (`overdue` marks the
+    ones past their day), in one query."""
+    return await casework.open_tasks_for(s, scope.staff_id, today=casework.local_day(now), due_by_today=True,
                                          visible=authz.case_filter(scope))
