@@ -149,7 +149,13 @@ async def case_list(request: Request):
     return render(request, "cases.html", who=who, cw=_cw(request), list_html=list_html, params=params,
                   statuses=STATUSES, stages=casework.STAGES, categories=CATEGORIES, urgencies=URGENCIES,
                   saved=mine, current_query=current, done=done,
-                  stream_url="/cases/events" + (f"?{urlencode(params)}" if params else ""))
+                  stream_url=_stream_url(params))
+
+
+def _stream_url(params: dict) -> str:
+    """The list's event stream under the same filters (the empty ones left out)."""
+    given = {k: v for k, v in params.items() if v}
+    return "/cases/events" + (f"?{urlencode(given)}" if given else "")
 
 
 @router.get("/cases/events")
