@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import authz
@@ -48,7 +48,7 @@ from storage import referrals as referral_service
 from storage import staff as staff_service
 from storage.areas import area_ids_under, get_by_code
 from storage.cases import OPEN_STATUSES, STATUSES, URGENCIES, CaseError
-from storage.models import Area, CaseApproval, Message, NeedRequest, Offer, Person, Staff
+from storage.models import Area, CaseApproval, Match, Message, NeedRequest, Offer, Person, Staff
 from vocab.cases import CATEGORIES
 
 router = APIRouter(include_in_schema=False)
@@ -296,6 +296,31 @@ async def _live_context(request: Request, s: AsyncSession, scope: StaffScope, ca
     )
 
 
+async def _matching_html(request: Request, s: AsyncSession, case: NeedRequest, can_change: bool,
+                         csrf_token: str, now: datetime) -> str:
+    """The case page's matching part: its matches to offers, and while the case is open the
+    best-ranked offers not linked yet, each with a form to propose it."""
+    matches = await offer_service.matches_for(s, case_id=case.id)
+    match_offers = {m.offer_id: await s.get(Offer, m.offer_id) for m in matches}
+    linked = {m.offer_id for m in matches if m.status in offer_service.ACTIVE_MATCH}
+    top_offers = [c for c in await offer_service.offers_for_case(s, case, now=now)
+                  if c.offer.id not in linked][:TOP_OFFERS] if case.status in OPEN_STATUSES else []
+    return render_fragment(request, "_case_matching.html", cw=_cw(request), case=case, can_change=can_change,
+                           csrf_token=csrf_token, matches=matches, match_offers=match_offers, top_offers=top_offers,
+                           case_open=case.status in OPEN_STATUSES,
+                           match_status=offer_service.MATCH_STATUS_WORDS[lang_of(request)])
+
+
+async def _matching_version(s: AsyncSession, case: NeedRequest, now: datetime) -> tuple:
+    """What the matching part depends on, in two small queries: the case's matches (id, status,
+    quantity), the offers' count and last change, the case's status and the local day (offers
+    run between dates). The stream re-renders the part only when this changes."""
+    matches = (await s.execute(select(Match.id, Match.status, Match.quantity)
+                               .where(Match.case_id == case.id).order_by(Match.id))).all()
+    offers = (await s.execute(select(func.count(Offer.id), func.max(Offer.updated_at)))).one()
+    return (case.status, casework.local_day(now), tuple(tuple(m) for m in matches), tuple(offers))
+
+
 def _render_live(request: Request, context: dict, csrf_token: str) -> dict[str, str]:
     """The live parts' HTML, {event name: HTML}: the page embeds them, the stream sends them."""
     return {part: render_fragment(request, f"_case_{part}.html", cw=_cw(request), csrf_token=csrf_token, **context)
@@ -304,7 +329,7 @@ def _render_live(request: Request, context: dict, csrf_token: str) -> dict[str, 
 
 async def _detail(request: Request, who: Caller, number: str, *, error: str = "", status_code: int = 200,
                   audit_read: bool = True):
-    lang, cw = lang_of(request), _cw(request)
+    cw = _cw(request)
     services = services_of(request)
     today = casework.local_day(now_of(services))
     async with services.db.session() as s:
@@ -318,20 +343,14 @@ async def _detail(request: Request, who: Caller, number: str, *, error: str = ""
                       if "viewer" not in st.roles or len(st.roles) > 1]
         colleagues = [st for st in colleagues
                       if authz.covers_area(await authz.scope_for(s, st), case.village_id)]
-        matches = await offer_service.matches_for(s, case_id=case.id)
-        match_offers = {m.offer_id: await s.get(Offer, m.offer_id) for m in matches}
-        linked = {m.offer_id for m in matches if m.status in offer_service.ACTIVE_MATCH}
-        top_offers = [c for c in await offer_service.offers_for_case(s, case, now=now_of(services))
-                      if c.offer.id not in linked][:TOP_OFFERS] if case.status in OPEN_STATUSES else []
+        matching = await _matching_html(request, s, case, context["can_change"], who.csrf_token, now_of(services))
         if audit_read:
             await audit.record(s, who.scope.actor, "case.view", case.number)
     done = cw["done"].get(request.query_params.get("done", ""), "")
     return render(request, "case.html", status_code, who=who, cw=cw, error=error, done=done,
-                  live=_render_live(request, context, who.csrf_token),
+                  live={**_render_live(request, context, who.csrf_token), "matching": matching},
                   agencies=[a for a in context["all_agencies"] if a.active], colleagues=colleagues,
-                  stages=casework.STAGES, files=files, matches=matches, match_offers=match_offers,
-                  top_offers=top_offers, case_open=case.status in OPEN_STATUSES,
-                  match_status=offer_service.MATCH_STATUS_WORDS[lang], **context)
+                  stages=casework.STAGES, files=files, **context)
 
 
 @router.get("/cases/{number}/events")
@@ -346,14 +365,21 @@ async def case_events(number: str, request: Request):
         if await _visible(s, who.scope, number) is None:
             return _not_found(request, who)
 
+    matching: dict = {}
+
     async def fragments(caller: Caller):
         services = services_of(request)
+        now = now_of(services)
         async with services.db.session() as s:
             case = await _visible(s, caller.scope, number)
             if case is None:
                 return None
-            context = await _live_context(request, s, caller.scope, case, casework.local_day(now_of(services)))
-        return _render_live(request, context, caller.csrf_token)
+            context = await _live_context(request, s, caller.scope, case, casework.local_day(now))
+            version = (await _matching_version(s, case, now), context["can_change"], caller.csrf_token)
+            if matching.get("version") != version:
+                matching.update(version=version, html=await _matching_html(
+                    request, s, case, context["can_change"], caller.csrf_token, now))
+        return {**_render_live(request, context, caller.csrf_token), "matching": matching["html"]}
 
     return live.stream(request, fragments)
 

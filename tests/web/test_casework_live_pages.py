@@ -46,7 +46,7 @@ async def test_api_changes_reach_the_open_case_page(world, quick_streams):
         stream_url = re.search(r'sse-connect="([^"]+)"', page).group(1)
         assert stream_url == f"/cases/{number}/events"
         before = parts((await c.get(stream_url)).text)
-        assert set(before) == {"facts", "flags", "plan", "tasks", "referrals", "approvals", "timeline"}
+        assert set(before) == {"facts", "matching", "flags", "plan", "tasks", "referrals", "approvals", "timeline"}
         assert 'data-stage="received"' in before["facts"] and 'id="no-flags"' in before["flags"]
         assert "<li" not in before["tasks"] and before["approvals"].strip() == ""
         assert 'data-stage="received"' in page and 'id="tasks"' in page  # the page embeds the same parts
