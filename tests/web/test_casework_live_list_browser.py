@@ -4,7 +4,9 @@ worker keeps a filtered case list open: a villager's REST message and the case o
 appear in it without a reload, the villager's markup as text; a change of stage made through
 the JSON API by the supervisor moves the case out of the filter; a case of another village
 never appears. On the worker's home, a task added through the API with yesterday's date shows
-as overdue and leaves when marked done through the API."""
+as overdue and leaves when marked done through the API. On an open case page, an offer
+approved through the API appears among the best offers while the worker's chosen quantity
+survives other parts' swaps, and the worker's own propose form works on it."""
 from __future__ import annotations
 
 import asyncio
@@ -101,4 +103,33 @@ def test_a_task_done_through_the_api_leaves_the_homes_overdue_list(server, brows
     expect(task).to_have_count(0, timeout=15000)
     expect(page.locator("#need-overdue")).to_have_text(str(overdue - 1))
     assert page.evaluate("window.__sameDocument") == 1 and page.evaluate("window.__pwned") is None
+    assert worker.troubles() + sup.troubles() == []
+
+
+def test_an_offer_and_a_match_appear_in_the_open_case_pages_matching_part(server, browser):
+    villager_says(server.base, "match-villager-1", "你好")
+    number = open_case_in(server, "match-villager-1", "qingshan.shiqiao.dongpo", "屋顶漏雨")
+    worker = Staff(browser, server.base, *WORKER)
+    sup = Staff(browser, server.base, *SUPERVISOR)
+    page = worker.page
+    page.goto(server.base + f"/cases/{number}")
+    page.wait_for_selector("#matching-box")
+    page.evaluate("window.__sameDocument = 1")
+
+    offer = sup.api("POST", "/api/offers", {"offerer_kind": "team", "offerer_name": f"修房队{XSS}",
+                                            "categories": ["housing"], "quantity": 5, "area": "qingshan.shiqiao"})
+    sup.api("POST", f"/api/offers/{offer['id']}/approve", {})
+    candidate = page.locator(f'#top-offers li[data-offer-id="{offer["id"]}"]')
+    expect(candidate).to_contain_text(f"修房队{XSS}", timeout=15000)  # the markup as text
+    candidate.locator('input[name="quantity"]').fill("2")  # the worker is choosing how many
+
+    sup.api("POST", f"/api/cases/{number}/tasks", {"title": "电话回访", "due": "2026-12-31"})  # another part changes
+    expect(page.locator("#tasks li", has_text="电话回访")).to_be_visible(timeout=15000)
+    assert candidate.locator('input[name="quantity"]').input_value() == "2"
+    candidate.locator('button[type="submit"]').click()  # proposes with the worker's own session
+    page.wait_for_selector("#action-done")  # on the match page
+    expect(page.locator("#case-matches li.match")).to_contain_text("修房队")
+    found = sup.context.request.get(server.base + f"/api/cases/{number}/matches").json()["matches"]
+    assert [(m["offer_id"], m["quantity"], m["status"]) for m in found] == [(offer["id"], 2, "tentative")]
+    assert page.evaluate("window.__pwned") is None and no_sideways_scroll(page)
     assert worker.troubles() + sup.troubles() == []
