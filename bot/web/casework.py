@@ -7,7 +7,8 @@ Access as everywhere (bot/authz.py): a case outside the caller's areas answers 4
 missing one; viewers see no case. Every form carries the session's CSRF token; a change goes
 through storage/casework.py or storage/referrals.py (audited there) and comes back to the
 page (POST → 303 → GET). Opening a case is audited as `case.view`. The case page's LIVE_PARTS
-come over its event stream (bot/web/live.py) when anyone changes them, anywhere.
+and its matching part, and the case list's rows, come over event streams (bot/web/live.py)
+when anyone changes them, anywhere.
 """
 from __future__ import annotations
 
@@ -313,12 +314,13 @@ async def _matching_html(request: Request, s: AsyncSession, case: NeedRequest, c
 
 async def _matching_version(s: AsyncSession, case: NeedRequest, now: datetime) -> tuple:
     """What the matching part depends on, in two small queries: the case's matches (id, status,
-    quantity), the offers' count and last change, the case's status and the local day (offers
-    run between dates). The stream re-renders the part only when this changes."""
+    quantity), the offers' count and last change, the case's status, category and village, and
+    the local day (offers run between dates). The stream re-renders the part only when this changes."""
     matches = (await s.execute(select(Match.id, Match.status, Match.quantity)
                                .where(Match.case_id == case.id).order_by(Match.id))).all()
     offers = (await s.execute(select(func.count(Offer.id), func.max(Offer.updated_at)))).one()
-    return (case.status, casework.local_day(now), tuple(tuple(m) for m in matches), tuple(offers))
+    return (case.status, case.category, case.village_id, casework.local_day(now),
+            tuple(tuple(m) for m in matches), tuple(offers))
 
 
 def _render_live(request: Request, context: dict, csrf_token: str) -> dict[str, str]:
