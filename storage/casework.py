@@ -167,12 +167,15 @@ class TaskRow:
 
 
 async def open_tasks_for(session: AsyncSession, staff_id: int, *, today: date, overdue_only: bool = False,
-                         visible: ColumnElement[bool] | None = None) -> list[TaskRow]:
-    """A worker's open tasks, earliest first; with `overdue_only` the ones past their day."""
+                         due_by_today: bool = False, visible: ColumnElement[bool] | None = None) -> list[TaskRow]:
+    """A worker's open tasks, earliest first; with `overdue_only` the ones past their day,
+    with `due_by_today` those and the ones due today."""
     q = (select(CaseTask, NeedRequest.number).join(NeedRequest, NeedRequest.id == CaseTask.case_id)
          .where(CaseTask.assignee_staff_id == staff_id, CaseTask.done_at.is_(None)))
     if overdue_only:
         q = q.where(CaseTask.due_on < today)
+    elif due_by_today:
+        q = q.where(CaseTask.due_on <= today)
     if visible is not None:
         q = q.where(visible)
     rows = await session.execute(q.order_by(CaseTask.due_on, CaseTask.id))
@@ -215,11 +218,8 @@ class CaseQuery:
     flagged: bool = False  # the villager's household has an active flag (return-to-poverty watch)
 
 
-async def find_cases(session: AsyncSession, query: CaseQuery, *, visible: ColumnElement[bool], today: date,
-                     limit: int = 200) -> list[NeedRequest]:
-    """The cases `visible` lets through that match every filter, most urgent then newest first.
-    `text` matches the case number or the description."""
-    q = select(NeedRequest).where(visible)
+def _matching(q, query: CaseQuery, today: date):
+    """`q` (a select over NeedRequest) narrowed by every filter of `query`."""
     for column, value in ((NeedRequest.status, query.status), (NeedRequest.stage, query.stage),
                           (NeedRequest.category, query.category), (NeedRequest.urgency, query.urgency)):
         if value:
@@ -238,13 +238,33 @@ async def find_cases(session: AsyncSession, query: CaseQuery, *, visible: Column
     if query.created_before is not None:
         q = q.where(NeedRequest.created_at < query.created_before)
     if query.flagged:
-        q = q.where(exists().where(Flag.person_id == NeedRequest.person_id, Flag.cleared_at.is_(None)))
+        q = q.where(_has_active_flag())
     text = query.text.strip()
     if text:
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         q = q.where(or_(NeedRequest.number.ilike(like, escape="\\"), NeedRequest.description.ilike(like, escape="\\")))
-    q = q.order_by(NeedRequest.priority, NeedRequest.created_at.desc()).limit(limit)
+    return q.order_by(NeedRequest.priority, NeedRequest.created_at.desc())
+
+
+def _has_active_flag():
+    return exists().where(Flag.person_id == NeedRequest.person_id, Flag.cleared_at.is_(None))
+
+
+async def find_cases(session: AsyncSession, query: CaseQuery, *, visible: ColumnElement[bool], today: date,
+                     limit: int = 200) -> list[NeedRequest]:
+    """The cases `visible` lets through that match every filter, most urgent then newest first.
+    `text` matches the case number or the description."""
+    q = _matching(select(NeedRequest).where(visible), query, today).limit(limit)
     return list((await session.execute(q)).scalars())
+
+
+async def list_version(session: AsyncSession, query: CaseQuery, *, visible: ColumnElement[bool], today: date,
+                       limit: int = 200) -> tuple:
+    """What the case list would show, in one small query: each listed case's id, last change
+    and whether its household is flagged. The live list re-renders only when this changes."""
+    q = _matching(select(NeedRequest.id, NeedRequest.updated_at, _has_active_flag()).where(visible),
+                  query, today).limit(limit)
+    return tuple(tuple(row) for row in (await session.execute(q)).all())
 
 
 async def flagged_people(session: AsyncSession, person_ids: set[int]) -> set[int]:

@@ -7,17 +7,19 @@ Access as everywhere (bot/authz.py): a case outside the caller's areas answers 4
 missing one; viewers see no case. Every form carries the session's CSRF token; a change goes
 through storage/casework.py or storage/referrals.py (audited there) and comes back to the
 page (POST → 303 → GET). Opening a case is audited as `case.view`. The case page's LIVE_PARTS
-come over its event stream (bot/web/live.py) when anyone changes them, anywhere.
+and its matching part, and the case list's rows, come over event streams (bot/web/live.py)
+when anyone changes them, anywhere.
 """
 from __future__ import annotations
 
 import mimetypes
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import authz
@@ -47,7 +49,7 @@ from storage import referrals as referral_service
 from storage import staff as staff_service
 from storage.areas import area_ids_under, get_by_code
 from storage.cases import OPEN_STATUSES, STATUSES, URGENCIES, CaseError
-from storage.models import Area, CaseApproval, Message, NeedRequest, Offer, Person, Staff
+from storage.models import Area, CaseApproval, Match, Message, NeedRequest, Offer, Person, Staff
 from vocab.cases import CATEGORIES
 
 router = APIRouter(include_in_schema=False)
@@ -112,6 +114,22 @@ async def _query(s: AsyncSession, scope: StaffScope, params: dict, now: datetime
     return q
 
 
+async def _list_html(request: Request, s: AsyncSession, found: list[NeedRequest]) -> str:
+    """The case list's rows (`_case_list.html`): the page embeds them, its stream sends them."""
+    t, lang = texts(request), lang_of(request)
+    flagged = await casework.flagged_people(s, {c.person_id for c in found})
+    names = await casework.staff_names(s, {c.assigned_staff_id for c in found if c.assigned_staff_id})
+    villages = {a.id: a for a in (await s.execute(select(Area).where(
+        Area.id.in_({c.village_id for c in found if c.village_id})))).scalars()}
+    rows = [{"case": c, "village": listing.area_name(villages.get(c.village_id), lang, t),
+             "assignee": names.get(c.assigned_staff_id, ""), "flagged": c.person_id in flagged} for c in found]
+    return render_fragment(request, "_case_list.html", cw=_cw(request), rows=rows)
+
+
+def _list_params(request: Request) -> dict:
+    return {k: v for k, v in request.query_params.items() if k in (*FILTERS, "view")}
+
+
 @router.get("/cases")
 async def case_list(request: Request):
     who = await page_caller(request)
@@ -119,25 +137,59 @@ async def case_list(request: Request):
         return to_signin(request)
     if who.scope.is_viewer:
         return _not_found(request, who)
-    t, lang = texts(request), lang_of(request)
-    params = {k: v for k, v in request.query_params.items() if k in (*FILTERS, "view")}
+    params = _list_params(request)
     async with services_of(request).db.session() as s:
         now = now_of(services_of(request))
         query = await _query(s, who.scope, params, now)
         found = await casework.find_cases(s, query, visible=authz.case_filter(who.scope), today=casework.local_day(now))
-        flagged = await casework.flagged_people(s, {c.person_id for c in found})
-        names = await casework.staff_names(s, {c.assigned_staff_id for c in found if c.assigned_staff_id})
-        villages = {a.id: a for a in (await s.execute(select(Area).where(
-            Area.id.in_({c.village_id for c in found if c.village_id})))).scalars()}
-        rows = [{"case": c, "village": listing.area_name(villages.get(c.village_id), lang, t),
-                 "assignee": names.get(c.assigned_staff_id, ""), "flagged": c.person_id in flagged} for c in found]
+        list_html = await _list_html(request, s, found)
         await audit.record(s, who.scope.actor, "case.list", "", {k: v for k, v in params.items() if k != "q"})
         mine = await saved_views.views_of(s, who.scope.staff_id)
     current = saved_views.clean_query(str(request.url.query), FILTERS)
     done = _cw(request)["done"].get(request.query_params.get("done", ""), "")
-    return render(request, "cases.html", who=who, cw=_cw(request), rows=rows, params=params,
+    return render(request, "cases.html", who=who, cw=_cw(request), list_html=list_html, params=params,
                   statuses=STATUSES, stages=casework.STAGES, categories=CATEGORIES, urgencies=URGENCIES,
-                  saved=mine, current_query=current, done=done)
+                  saved=mine, current_query=current, done=done,
+                  stream_url=_stream_url(params))
+
+
+def _stream_url(params: dict) -> str:
+    """The list's event stream under the same filters (the empty ones left out)."""
+    given = {k: v for k, v in params.items() if v}
+    return "/cases/events" + (f"?{urlencode(given)}" if given else "")
+
+
+@router.get("/cases/events")
+async def case_list_events(request: Request):
+    """The case list's live rows under the page's filters (bot/web/live.py). The filters are
+    read once; each poll asks one query for what the list would show (casework.list_version:
+    ids, last changes, flags, within the caller's areas as they are now) and re-renders the
+    rows only when that changed — a new case, one that changed or left the filter."""
+    who = await page_caller(request)
+    if who is None:
+        return not_signed_in(request)
+    if who.scope.is_viewer:
+        return _not_found(request, who)
+    params = _list_params(request)
+    services = services_of(request)
+    async with services.db.session() as s:
+        query = await _query(s, who.scope, params, now_of(services))
+    shown: dict = {}
+
+    async def fragments(caller: Caller):
+        if caller.scope.is_viewer:
+            return None
+        now = now_of(services)
+        query.created_before = _older_than(params, now)
+        visible, today = authz.case_filter(caller.scope), casework.local_day(now)
+        async with services.db.session() as s:
+            version = await casework.list_version(s, query, visible=visible, today=today)
+            if shown.get("version") != version:
+                found = await casework.find_cases(s, query, visible=visible, today=today)
+                shown.update(version=version, list=await _list_html(request, s, found))
+        return {"list": shown["list"]}
+
+    return live.stream(request, fragments)
 
 
 async def _views_form(request: Request):
@@ -245,6 +297,32 @@ async def _live_context(request: Request, s: AsyncSession, scope: StaffScope, ca
     )
 
 
+async def _matching_html(request: Request, s: AsyncSession, case: NeedRequest, can_change: bool,
+                         csrf_token: str, now: datetime) -> str:
+    """The case page's matching part: its matches to offers, and while the case is open the
+    best-ranked offers not linked yet, each with a form to propose it."""
+    matches = await offer_service.matches_for(s, case_id=case.id)
+    match_offers = {m.offer_id: await s.get(Offer, m.offer_id) for m in matches}
+    linked = {m.offer_id for m in matches if m.status in offer_service.ACTIVE_MATCH}
+    top_offers = [c for c in await offer_service.offers_for_case(s, case, now=now)
+                  if c.offer.id not in linked][:TOP_OFFERS] if case.status in OPEN_STATUSES else []
+    return render_fragment(request, "_case_matching.html", cw=_cw(request), case=case, can_change=can_change,
+                           csrf_token=csrf_token, matches=matches, match_offers=match_offers, top_offers=top_offers,
+                           case_open=case.status in OPEN_STATUSES,
+                           match_status=offer_service.MATCH_STATUS_WORDS[lang_of(request)])
+
+
+async def _matching_version(s: AsyncSession, case: NeedRequest, now: datetime) -> tuple:
+    """What the matching part depends on, in two small queries: the case's matches (id, status,
+    quantity), the offers' count and last change, the case's status, category and village, and
+    the local day (offers run between dates). The stream re-renders the part only when this changes."""
+    matches = (await s.execute(select(Match.id, Match.status, Match.quantity)
+                               .where(Match.case_id == case.id).order_by(Match.id))).all()
+    offers = (await s.execute(select(func.count(Offer.id), func.max(Offer.updated_at)))).one()
+    return (case.status, case.category, case.village_id, casework.local_day(now),
+            tuple(tuple(m) for m in matches), tuple(offers))
+
+
 def _render_live(request: Request, context: dict, csrf_token: str) -> dict[str, str]:
     """The live parts' HTML, {event name: HTML}: the page embeds them, the stream sends them."""
     return {part: render_fragment(request, f"_case_{part}.html", cw=_cw(request), csrf_token=csrf_token, **context)
@@ -253,7 +331,7 @@ def _render_live(request: Request, context: dict, csrf_token: str) -> dict[str, 
 
 async def _detail(request: Request, who: Caller, number: str, *, error: str = "", status_code: int = 200,
                   audit_read: bool = True):
-    lang, cw = lang_of(request), _cw(request)
+    cw = _cw(request)
     services = services_of(request)
     today = casework.local_day(now_of(services))
     async with services.db.session() as s:
@@ -267,20 +345,14 @@ async def _detail(request: Request, who: Caller, number: str, *, error: str = ""
                       if "viewer" not in st.roles or len(st.roles) > 1]
         colleagues = [st for st in colleagues
                       if authz.covers_area(await authz.scope_for(s, st), case.village_id)]
-        matches = await offer_service.matches_for(s, case_id=case.id)
-        match_offers = {m.offer_id: await s.get(Offer, m.offer_id) for m in matches}
-        linked = {m.offer_id for m in matches if m.status in offer_service.ACTIVE_MATCH}
-        top_offers = [c for c in await offer_service.offers_for_case(s, case, now=now_of(services))
-                      if c.offer.id not in linked][:TOP_OFFERS] if case.status in OPEN_STATUSES else []
+        matching = await _matching_html(request, s, case, context["can_change"], who.csrf_token, now_of(services))
         if audit_read:
             await audit.record(s, who.scope.actor, "case.view", case.number)
     done = cw["done"].get(request.query_params.get("done", ""), "")
     return render(request, "case.html", status_code, who=who, cw=cw, error=error, done=done,
-                  live=_render_live(request, context, who.csrf_token),
+                  live={**_render_live(request, context, who.csrf_token), "matching": matching},
                   agencies=[a for a in context["all_agencies"] if a.active], colleagues=colleagues,
-                  stages=casework.STAGES, files=files, matches=matches, match_offers=match_offers,
-                  top_offers=top_offers, case_open=case.status in OPEN_STATUSES,
-                  match_status=offer_service.MATCH_STATUS_WORDS[lang], **context)
+                  stages=casework.STAGES, files=files, **context)
 
 
 @router.get("/cases/{number}/events")
@@ -295,14 +367,21 @@ async def case_events(number: str, request: Request):
         if await _visible(s, who.scope, number) is None:
             return _not_found(request, who)
 
+    matching: dict = {}
+
     async def fragments(caller: Caller):
         services = services_of(request)
+        now = now_of(services)
         async with services.db.session() as s:
             case = await _visible(s, caller.scope, number)
             if case is None:
                 return None
-            context = await _live_context(request, s, caller.scope, case, casework.local_day(now_of(services)))
-        return _render_live(request, context, caller.csrf_token)
+            context = await _live_context(request, s, caller.scope, case, casework.local_day(now))
+            version = (await _matching_version(s, case, now), context["can_change"], caller.csrf_token)
+            if matching.get("version") != version:
+                matching.update(version=version, html=await _matching_html(
+                    request, s, case, context["can_change"], caller.csrf_token, now))
+        return {**_render_live(request, context, caller.csrf_token), "matching": matching["html"]}
 
     return live.stream(request, fragments)
 
@@ -497,7 +576,8 @@ async def change_referral(number: str, referral_id: int, request: Request):
     return await _act(request, number, "referral_status", run)
 
 
-async def overdue_tasks(s: AsyncSession, scope: StaffScope, now) -> list[casework.TaskRow]:
-    """For the home page: the caller's tasks past their day."""
-    return await casework.open_tasks_for(s, scope.staff_id, today=casework.local_day(now), overdue_only=True,
+async def due_tasks(s: AsyncSession, scope: StaffScope, now) -> list[casework.TaskRow]:
+    """For the home page: the caller's open tasks due today or earlier (`overdue` marks the
+    ones past their day), in one query."""
+    return await casework.open_tasks_for(s, scope.staff_id, today=casework.local_day(now), due_by_today=True,
                                          visible=authz.case_filter(scope))

@@ -57,8 +57,22 @@ async def _home_fragments(request: Request, who: Caller) -> dict[str, str]:
         new = await listing.rows(s, who.scope, now=now, lang=lang, t=t, status="waiting")
         mine = await listing.rows(s, who.scope, now=now, lang=lang, t=t, status="claimed",
                                   claimed_by=who.scope.staff_id)
-    return {"new": render_fragment(request, "_rows.html", rows=new, list_id="new-handoffs"),
+        work = await _home_casework(request, s, who, now)
+    return {"casework": work,
+            "new": render_fragment(request, "_rows.html", rows=new, list_id="new-handoffs"),
             "mine": render_fragment(request, "_rows.html", rows=mine, list_id="my-handoffs")}
+
+
+async def _home_casework(request: Request, s, who: Caller, now) -> str:
+    """The home's casework part: what needs action (counts), referrals waiting, and the
+    caller's overdue and due-today tasks — by the clock, so a task turns overdue live."""
+    scope, lang = who.scope, lang_of(request)
+    handoffs = (await s.execute(select(func.count()).select_from(Handoff).where(
+        authz.handoff_filter(scope), Handoff.status == "waiting"))).scalar_one()
+    tasks = await casework.due_tasks(s, scope, now)
+    return render_fragment(request, "_home_casework.html", handoffs=handoffs, cw=CW[lang], d=DASH[lang],
+                           overdue=[r for r in tasks if r.overdue], due_today=[r for r in tasks if not r.overdue],
+                           referrals=await _referrals_waiting(s, scope, now, lang))
 
 
 async def _referrals_waiting(s, scope, now, lang: str) -> list[dict]:
@@ -81,15 +95,13 @@ async def home(request: Request):
     async with services_of(request).db.session() as s:
         staff = await s.get(Staff, scope.staff_id)
         areas = [a.name if lang_of(request) == "zh" or not a.name_en else a.name_en for a in staff.areas]
-        counts, overdue, referrals = None, [], []
+        counts = None
         if not scope.is_viewer:
             handoffs = (await s.execute(select(func.count()).select_from(Handoff).where(
                 authz.handoff_filter(scope), Handoff.status == "waiting"))).scalar_one()
             cases = (await s.execute(select(func.count()).select_from(NeedRequest).where(
                 authz.case_filter(scope), NeedRequest.status.in_(OPEN_STATUSES)))).scalar_one()
             counts = {"handoffs": handoffs, "cases": cases}
-            overdue = await casework.overdue_tasks(s, scope, now_of(services_of(request)))
-            referrals = await _referrals_waiting(s, scope, now_of(services_of(request)), lang_of(request))
         duty = None
         if scope.role in ("worker", "supervisor"):
             services = services_of(request)
@@ -99,8 +111,7 @@ async def home(request: Request):
     fragments = await _home_fragments(request, who) if not scope.is_viewer else {}
     done = texts(request)["done"].get(request.query_params.get("done", ""), "")
     return render(request, "home.html", who=who, staff=staff, role=scope.role, areas=areas, counts=counts,
-                  fragments=fragments, overdue=overdue, cw=CW[lang_of(request)], duty=duty, done=done,
-                  referrals=referrals, d=DASH[lang_of(request)])
+                  fragments=fragments, duty=duty, done=done)
 
 
 @router.post("/duty")

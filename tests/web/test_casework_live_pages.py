@@ -46,7 +46,7 @@ async def test_api_changes_reach_the_open_case_page(world, quick_streams):
         stream_url = re.search(r'sse-connect="([^"]+)"', page).group(1)
         assert stream_url == f"/cases/{number}/events"
         before = parts((await c.get(stream_url)).text)
-        assert set(before) == {"facts", "flags", "plan", "tasks", "referrals", "approvals", "timeline"}
+        assert set(before) == {"facts", "matching", "flags", "plan", "tasks", "referrals", "approvals", "timeline"}
         assert 'data-stage="received"' in before["facts"] and 'id="no-flags"' in before["flags"]
         assert "<li" not in before["tasks"] and before["approvals"].strip() == ""
         assert 'data-stage="received"' in page and 'id="tasks"' in page  # the page embeds the same parts
@@ -133,3 +133,28 @@ async def test_no_stream_of_a_case_for_another_areas_worker_a_viewer_or_anonymou
     async with world.client() as anonymous:
         assert (await anonymous.get(f"/cases/{number}/events")).status_code == 401
         assert (await anonymous.get("/supervise/events")).status_code == 401
+
+
+async def test_offers_and_matches_reach_the_open_case_pages_matching_part(world, quick_streams):
+    number = world.ids["case_p1"]
+    async with signed_in(world, "w1") as c, world.client("sup") as sup:
+        page = (await c.get(f"/cases/{number}")).text
+        assert 'id="matching-box"' in page and 'id="no-top-offers"' in page
+        quiet = parts((await c.get(f"/cases/{number}/events")).text)["matching"]
+        assert 'id="no-top-offers"' in quiet and 'id="no-matches"' in quiet
+
+        r = await sup.post("/api/offers", json={"offerer_kind": "person", "offerer_name": f"李医生{XSS}",
+                                                "categories": ["medical"], "quantity": 3, "area": "t"})
+        assert r.status_code == 201, r.text
+        offer_id = r.json()["id"]
+        assert (await sup.post(f"/api/offers/{offer_id}/approve")).status_code == 200
+        offered = parts((await c.get(f"/cases/{number}/events")).text)["matching"]
+        assert f'data-offer-id="{offer_id}"' in offered and "李医生&lt;img src=x onerror=alert(1)&gt;" in offered
+        assert f'value="{csrf_of(page)}"' in offered and 'hx-preserve="true"' in offered  # w1's own form
+        assert "<img src=x" not in offered
+
+        r = await sup.post("/api/matches", json={"offer_id": offer_id, "case": number, "quantity": 1})
+        assert r.status_code == 201, r.text
+        matched = parts((await c.get(f"/cases/{number}/events")).text)["matching"]
+        assert f'data-match-id="{r.json()["id"]}"' in matched and 'data-status="tentative"' in matched
+        assert f'data-offer-id="{offer_id}"' not in matched  # linked now: no longer offered
