@@ -89,8 +89,9 @@ class IntentModel:
         return e / e.sum()
 
 
-def train_intent_model(texts: Sequence[str], intents: Sequence[str], algorithm: str = "logreg") -> IntentModel:
-    featurizer = Featurizer()
+def train_intent_model(texts: Sequence[str], intents: Sequence[str], algorithm: str = "logreg",
+                       featurizer: Featurizer | None = None) -> IntentModel:
+    featurizer = featurizer or Featurizer()
     matrix = featurizer.fit_transform(texts)
     estimator = _estimator(algorithm)
     estimator.fit(matrix, list(intents))
