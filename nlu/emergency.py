@@ -157,6 +157,14 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"(?:撑|顶|扛|熬)不了了|撑唔落去|撑毋落去|(?:(?:give|gave|given|giving) (?:away )?(?:all my \w+|my \w+ and (?:my )?\w+|my (?:goats?|cows?|pigs?|sheep|chickens|dog|cat|horse|land|house|savings|money)) to (?:my |the )?(?:neighbou?rs?|friend|brother|sister|cousin|nephew|niece|son|daughter)|(?:won't|wont|will not|not going to|no longer) need (?:them|it|these|those|my \w+)(?= *(?:$|any ?more|after (?:today|tonight|this|that)|ever again)))"),
     ("self_harm", HINT, r"(?:(?:同|跟|和)(?:孙子|孙女|孙仔|外孙|爸妈|阿妈|阿爸|老伴|老婆|老公|儿子|女儿|仔|女).{0,6}(?:讲咗|讲了|说了|道了?)(?:再见|别)|把自己(?:关|锁|反锁)(?:在|喺|进)?.{0,4}(?:屋|房|仓|柴房|厕所|里|度).{0,10}(?:不开门|唔开门|毋开门|不应|唔应|毋应|不出来))"),
     ("self_harm", HINT, r"(?:仓房|柴房|里面|里头|入面).{0,6}(?:农药味|药水味|敌敌畏味)"),
+    ("self_harm", HINT, r"(?:写|留|录)(?:了|咗|好|低)?(?:一)?(?:封信|段话|些话|的话).{0,4}(?:给|畀|俾|同)(?:闺女|女儿|儿子|孩子|娃|家里|家人|你们|你哋|老伴|老婆|老公|个女|个仔|仔女|孙)|(?:跟|同|给|畀)(?:孩子|娃|闺女|儿子|女儿|仔女|家里人|屋企人)(?:们)?的话.{0,4}(?:录好|写好|说好|讲好|留好)|(?:wrote|write|written|left) (?:a |the )?(?:letters?|notes?|messages?) (?:for|to) my (?:son|daughter|kids|children|wife|husband|family)|最后一(?:回|趟)(?:跟|同|和|给)(?:你们|你哋|大家|您|你)|(?:想|要)(?:去)?(?:找|见|陪)(?:她|他|佢|我)?(?:妈|爸|娘|爹|老伴|阿妈|阿爸|老公|老婆).{0,12}(?:走了|不在了|去世|过世|没了|死了)"),
+    ("self_harm", HINT, r"(?:唔想|毋想)再(?:拖累|连累|阻住|烦住)|(?:样样嘢|所有嘢|什么都|啥都|后事|一切)(?:都)?安排好(?:晒|了|咗)"),
+    ("self_harm", 1.0, r"(?:don't|dont|do not|don’t) want (?:to )?live|跳桥|跳坝|(?:drink|drinks|drinking|drank) (?:the |some )?(?:farm )?chemicals?"),
+    ("medical", 1.0, r"(?:气|气都)(?:透唔到|透不过|透不上|喘唔到)|smell (?:of )?gas\b.{0,40}(?:fall|fell|faint|dizzy|down)|(?:lips?|face|skin) (?:is |are )?(?:turn(?:s|ed|ing)? |going )(?:blue|purple|grey|gray)|baby is coming(?: now)?\b.{0,30}blood"),
+    ("disaster", 1.0, r"(?:ground|earth|house) is shaking|(?:is|are) (?:stuck )?under (?:it|the wall|the house|the roof|the stones|the rocks|the mud)"),
+    ("flood", 1.0, r"水(?:已经|都)?(?:到|淹到|漫到|涨到|浸到)了?(?:堂屋|屋头|灶屋|院子|房里|炕)"),
+    ("fire", 1.0, r"火(?:窜|蹿|烧)(?:到|上)了?(?:房|屋|楼|山|隔壁)|(?:牛棚|猪圈|柴房|草垛|柴堆|仓房)(?:着了|烧起)"),
+    ("missing_child", 1.0, _CHILD + r".{0,30}(?:天(?:都)?黑|到现在|到而家|到依家)(?:了)?.{0,4}(?:还|都|仲)?(?:没|冇|未)(?:见(?:人|影)?|回|返)"),
     # weak farewell signs, nothing alone: thanks for all these years, I go first, I have thought it over, at peace
     ("self_harm", TIME, r"(?:这些年|这么多年|咁多年|这几年|几十年)(?:来)?.{0,4}(?:谢谢|多谢|多亏|感谢|照应)|(?:谢谢|多谢|感谢).{0,6}(?:这些年|这么多年|咁多年)|thank(?:s| you) for (?:helping|everything|all)\b.{0,20}(?:these|those|all the|many) years|先走一步|(?:我)?(?:都|已经)想好了|(?:就|都)清净了|就等天黑|(?:i am|i'm|im) ready to go\b(?! (?:to|out|home|back|shopping|now to))|made (?:my )?peace with"),
     # violence with a weapon in hand and a threat; illness by the scene (fever delirium, a fall with
@@ -209,6 +217,8 @@ _AWAY_FOR_WORK = re.compile(
 )
 _NOT_BACK = re.compile(r"没回|未返|吂转|冇返|not back|not (?:come|came|coming) (?:back|home)|(?:come|came) back|gone since")
 _MISSING = {"missing_person", "missing_child"}
+# habitual, reported speech: hints of self-harm alone are asked about, not paged (nlu5)
+_HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|成日|日日)(?:是)?(?:说|念叨|讲|嚷|话|讲住)|(?:always|keeps?) (?:says?|said|saying|talks?|talking)")
 # a long-standing illness: medical triggers are lowered unless something happened just now
 _CHRONIC = re.compile(
     r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|去年|旧年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
@@ -274,6 +284,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
     weak_seen: set[str] = set()
+    plain = {kind for kind, trigger, _ in hits if trigger >= 1.0}
     for kind, trigger, m in hits:
         if trigger <= TIME:  # weak signs (tonight, thanks for all these years…) count once together: never a hint
             if kind in weak_seen:
@@ -287,6 +298,8 @@ def detect_normalized(norm: str) -> EmergencyResult:
         # hints and time words add up
         per_kind[kind] = max(per_kind.get(kind, 0.0), weight) if trigger >= 1.0 else round(per_kind.get(kind, 0.0) + weight, 3)
         found.setdefault(kind, []).append(m.group(0))
+    if per_kind.get("self_harm", 0.0) >= CERTAIN and "self_harm" not in plain and _HABITUAL_SPEECH.search(cleaned):
+        per_kind["self_harm"] = HINT  # hints someone keeps saying (婆婆老说活够了): ask, do not page
     best = min(max(per_kind.values(), default=0.0), 1.0)
     kinds = [k for k, s in per_kind.items() if s >= UNSURE]
     if len(kinds) > 1 and "distress" in kinds:  # a specific kind says more than a cry for help
