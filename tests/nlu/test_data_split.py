@@ -6,11 +6,13 @@ with spaces and punctuation removed (emoji kept: 👌 and 🐷🐷🐷 are diffe
 
 - every intent example (nlu/data/train, and the rest of nlu/data outside test/) and every
   need-model example (nlu/data/needs) against every sentence of nlu/data/test (test.yml,
-  challenge.yml, needs_indirect.yml, styles/*.yml, and the blind sets blind2/, blind3/, …:
+  challenge.yml, needs_indirect.yml, the dev sets dev4_*, dev5_*, emergency_dev.yml, styles/*.yml,
+  and the blind sets blind2/, blind3/, …:
   needs_indirect.yml, styles/*.yml);
 - each blind set also against the older held-out sets and the blind sets written before it (it
   was written to be fresh: a sentence already in them has been looked at while tuning);
-- every need and policy word of the lexicon (the need model learns from the need words)
+- every need and policy word of the lexicon (the need model learns from the need words) and
+  every plain word of the need-concept lexicon (nlu/data/need_concepts.yml)
   against the same sentences;
 - the situation descriptions of the knowledge search: dev against held-out.
 
@@ -160,3 +162,19 @@ def test_the_key_folds_what_normalization_folds():
     assert _key("對 就這個！") == _key("对就这个")
     assert _key("Good night") == _key("goodnight")
     assert _key("👌") != _key("🐷🐷🐷")
+
+
+def test_the_dev_sets_are_held_out_too():
+    """The helpers' development sets (dev4_*, dev5_*, emergency_dev) are compared like the others."""
+    held_out = {where.split(":")[0] for where in _test_sentences().values()}
+    assert {"dev5_needs.yml", "dev5_emergency.yml", "dev4_needs.yml", "emergency_dev.yml"} <= held_out
+
+
+def test_no_test_sentence_is_a_need_concept():
+    """A plain word of the concept lexicon (nlu/data/need_concepts.yml, features of the need
+    model) is no whole held-out sentence."""
+    concepts = yaml.safe_load((DATA_DIR / "need_concepts.yml").read_text(encoding="utf-8"))
+    plain = {_key(p): f"concept {category}/{name}: {p}" for category, by_name in concepts.items()
+             for name, patterns in by_name.items() for p in patterns if not set(p) & set("()[]|?*+.\\")}
+    clashes = [f"{where}  ==  {plain[k]}" for k, where in _test_sentences().items() if k and k in plain]
+    assert not clashes, "\n".join(clashes)
