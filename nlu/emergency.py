@@ -229,6 +229,11 @@ _CHRONIC = re.compile(
     r"|几个月|半年了|欠(?:了)?.{0,4}(?:医院|医药费)|医药费|住院费|hospital bills?|medical bills?|had a stroke|months"
     r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:stroke|accident|operation|surgery)|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
 )
+# a lasting state or a plan, for the classifier's bar only (nlu5): never lowers a lexicon trigger
+_LASTING = re.compile(
+    r"由细|从细|从小到大|每晚|每天晚上|天天晚上|每夜|成日|日日|(?:医生|大夫|医院|村医)(?:说|话|讲|叫)(?:要|得)|"
+    r"every night|all the time|since (?:he|she|i) (?:was|were) (?:born|small|little|a child)|the doctor (?:says?|said) (?:he|she|i|we) (?:need|must|should)"
+)
 _SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b|today|tonight|help me|please help")
 
 
@@ -243,7 +248,7 @@ def told_as_past(norm: str) -> bool:
     (去年, 好几年, last month, 一下雨就, 中风以后) and nothing in it happens now (快, 刚才, 突然,
     now): the parser then asks more of the classifier before the safety question (nlu4)."""
     cleaned = _NOT_DANGER.sub(" ", norm)
-    return bool((_NOT_NOW.search(cleaned) or _CHRONIC.search(cleaned))
+    return bool((_NOT_NOW.search(cleaned) or _CHRONIC.search(cleaned) or _LASTING.search(cleaned))
                 and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned))
 
 

@@ -424,3 +424,11 @@ def test_nlu5_look_alikes_stay_quiet(text):
 def test_hints_someone_keeps_saying_are_asked_not_paged():
     assert detect("婆婆老说活够了 不想再拖累我们").level == "unsure"
     assert detect("我活够了 不想再拖累你们了").level == "certain"
+
+
+def test_a_lasting_state_or_a_plan_raises_the_classifiers_bar_only():
+    from nlu.emergency import told_as_past
+
+    assert told_as_past("佢对耳仔由细到大都听唔到") and told_as_past("i can not sleep every night")
+    assert not told_as_past("我爸刚才晕倒了 医生说要住院")
+    assert detect("我爸晕倒了 医生说要住院").level == "certain"  # never lowers a trigger
