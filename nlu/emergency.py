@@ -165,6 +165,10 @@ _RULES: list[tuple[str, float, str]] = [
     ("flood", 1.0, r"水(?:已经|都)?(?:到|淹到|漫到|涨到|浸到)了?(?:堂屋|屋头|灶屋|院子|房里|炕)"),
     ("fire", 1.0, r"火(?:窜|蹿|烧)(?:到|上)了?(?:房|屋|楼|山|隔壁)|(?:牛棚|猪圈|柴房|草垛|柴堆|仓房)(?:着了|烧起)"),
     ("missing_child", 1.0, _CHILD + r".{0,30}(?:天(?:都)?黑|到现在|到而家|到依家)(?:了)?.{0,4}(?:还|都|仲)?(?:没|冇|未)(?:见(?:人|影)?|回|返)"),
+    # 粤/客家 forms of the plain words (nlu5): not wanting to live, fainted, no breath, chest pain, on fire
+    ("self_harm", 1.0, r"(?:唔想|毋想|不想)(?:再)?做人|一死了之|想死(?:咗佢|忒)|死(?:咗|忒)(?:佢)?就(?:好|算|一了百了)|(?:今晚|今日|今夜)(?:之后|以后|过后).{0,4}(?:冇|没|無)(?:咗)?(?:我|𠊎)(?:呢|这)个人"),
+    ("medical", 1.0, r"(?<![车船])(?:晕|昏)(?:咗|忒)(?!浪|车|船|机)|冇(?:晒)?知觉(?!.{0,3}(?:几|好)?(?:年|个月))|唔省人事|冇晒反应|唞唔到气|唞(?:气)?唔切|心口(?:好|很|痛到)?痛(?:到|得)?.{0,4}(?:唔|不|毋)(?:郁|动|识|得)|毋会动(?:了)?"),
+    ("fire", 1.0, r"着(?:咗|忒)火|烧紧|火烧(?:屋|紧)"),
     # weak farewell signs, nothing alone: thanks for all these years, I go first, I have thought it over, at peace
     ("self_harm", TIME, r"(?:这些年|这么多年|咁多年|这几年|几十年)(?:来)?.{0,4}(?:谢谢|多谢|多亏|感谢|照应)|(?:谢谢|多谢|感谢).{0,6}(?:这些年|这么多年|咁多年)|thank(?:s| you) for (?:helping|everything|all)\b.{0,20}(?:these|those|all the|many) years|先走一步|(?:我)?(?:都|已经)想好了|(?:就|都)清净了|就等天黑|(?:i am|i'm|im) ready to go\b(?! (?:to|out|home|back|shopping|now to))|made (?:my )?peace with"),
     # violence with a weapon in hand and a threat; illness by the scene (fever delirium, a fall with

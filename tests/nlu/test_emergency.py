@@ -432,3 +432,20 @@ def test_a_lasting_state_or_a_plan_raises_the_classifiers_bar_only():
     assert told_as_past("佢对耳仔由细到大都听唔到") and told_as_past("i can not sleep every night")
     assert not told_as_past("我爸刚才晕倒了 医生说要住院")
     assert detect("我爸晕倒了 医生说要住院").level == "certain"  # never lowers a trigger
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("阿妈晕咗喺厨房", "medical"),
+    ("𠊎唔想再做人了", "self_harm"),
+    ("屋企着咗火", "fire"),
+    ("阿爸跌倒了 毋会动", "medical"),
+    ("心口痛到唔识郁", "medical"),
+])
+def test_yue_and_hakka_forms_of_the_plain_words_page(text, kind):
+    result = detect(text)
+    assert result.level == "certain" and kind in result.kinds, result
+
+
+@pytest.mark.parametrize("text", ["我个仔晕车晕咗", "我腰以下冇知觉好几年了"])
+def test_car_sickness_and_lasting_numbness_stay_quiet(text):
+    assert detect(text).level == "none", detect(text)
