@@ -449,3 +449,14 @@ def test_yue_and_hakka_forms_of_the_plain_words_page(text, kind):
 @pytest.mark.parametrize("text", ["我个仔晕车晕咗", "我腰以下冇知觉好几年了"])
 def test_car_sickness_and_lasting_numbness_stay_quiet(text):
     assert detect(text).level == "none", detect(text)
+
+
+@pytest.mark.parametrize("text", ["i want die", "i not want live anymore", "i will finish myself", "i dont want to live like this"])
+def test_non_native_english_of_the_plain_words_pages(text):
+    assert detect(text).level == "certain", detect(text)
+
+
+@pytest.mark.parametrize("text", ["i no want live with my husband family", "i don't want to live alone in the old house",
+                                  "the plants will die if no rain"])
+def test_where_to_live_is_no_emergency(text):
+    assert detect(text).level == "none", detect(text)
