@@ -1,7 +1,7 @@
 """Joining two identities of one person: a villager who wrote from Telegram and from WeChat
 is two `people` rows until a worker links them. Everything of the second moves to the first
 (messenger accounts, messages, cases, handoffs, sign-ups, flags, offers, outbox rows, broadcast
-receipts); the first keeps its own fields and takes the second's where it has none; the second
+receipts, campaign sends and pending campaign messages); the first keeps its own fields and takes the second's where it has none; the second
 row is then removed. Audited with ids only. The caller owns the transaction."""
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ from storage import audit
 from storage.activities import ACTIVE
 from storage.errors import StorageError
 from storage.handoffs import OPEN
-from storage.models import (BroadcastRecipient, ChannelIdentity, Conversation, Enrollment, Flag, Handoff, Message,
-                            NeedRequest, Offer, OutboxMessage, Person)
+from storage.campaigns import SEND as CAMPAIGN_SEND
+from storage.models import (BroadcastRecipient, CampaignSend, ChannelIdentity, Conversation, Enrollment, Flag, Handoff,
+                            Message, NeedRequest, Offer, OutboxMessage, Person, Timer)
 
 # every column that names a person (storage/models.py), except the conversation (one per person)
 MOVED = ((ChannelIdentity, "person_id"), (Message, "person_id"), (NeedRequest, "person_id"),
          (NeedRequest, "filed_by_person_id"), (Handoff, "person_id"), (Enrollment, "person_id"),
          (Flag, "person_id"), (Offer, "offerer_person_id"), (OutboxMessage, "person_id"),
-         (BroadcastRecipient, "person_id"))
+         (BroadcastRecipient, "person_id"), (CampaignSend, "person_id"))
 
 
 class LinkError(StorageError, ValueError):
@@ -53,6 +54,7 @@ async def link_people(session: AsyncSession, keep_id: int, other_id: int, *, act
         col = getattr(model, column)
         await session.execute(update(model).where(col == other_id).values({column: keep_id})
                               .execution_options(synchronize_session=False))
+    await _move_campaign_timers(session, keep_id, other_id)
     for name in ("display_name", "phone", "village_id"):
         if not getattr(keep, name) and getattr(other, name):
             setattr(keep, name, getattr(other, name))
@@ -68,3 +70,20 @@ async def link_people(session: AsyncSession, keep_id: int, other_id: int, *, act
     await audit.record(session, actor, "person.link", f"person:{keep_id}", {"joined": other_id})
     return keep
 
+
+
+async def _move_campaign_timers(session: AsyncSession, keep_id: int, other_id: int) -> None:
+    """A pending campaign message names its person in the payload. It moves to the kept person;
+    one anchored on the person itself (`person:ID`, the consent date) is cancelled when the kept
+    person has one of the same campaign, so nobody gets the same message twice."""
+    pending = (await session.execute(select(Timer).where(Timer.kind == CAMPAIGN_SEND, Timer.state == "pending")))
+    rows = [t for t in pending.scalars() if (t.payload or {}).get("person") in (keep_id, other_id)]
+    kept_own = {t.target for t in rows if t.payload["person"] == keep_id and t.payload.get("ref") == f"person:{keep_id}"}
+    for t in rows:
+        if t.payload["person"] != other_id:
+            continue
+        own_anchor = t.payload.get("ref") == f"person:{other_id}"
+        if own_anchor and t.target in kept_own:
+            t.state = "cancelled"
+            continue
+        t.payload = {**t.payload, "person": keep_id, **({"ref": f"person:{keep_id}"} if own_anchor else {})}

@@ -95,10 +95,12 @@ async def list_offers(request: Request, status: str | None = Query(None, descrip
         return {"offers": [await offer_json(s, o) for o in rows]}
 
 
-@router.get("/offers/summary", summary="Offers by category and status, matches by status (viewers too)")
+@router.get("/offers/summary", summary="Offers by category and status, matches by status, in your areas (viewers too)")
 async def offer_summary(request: Request, c: Caller = Depends(caller)):
     async with services_of(request).db.session() as s:
-        ids = None if c.scope.is_viewer else await authz.offer_area_ids(s, c.scope)
+        # the dashboard's rule (authz.aggregate_filter): only a viewer with no areas sees every area
+        everything = c.scope.is_viewer and not c.scope.covered
+        ids = None if everything else await authz.offer_area_ids(s, c.scope)
         return await offer_service.count_offers(s, visible=offer_service.offer_area_filter(ids))
 
 

@@ -6,7 +6,8 @@ handler in bot/web/offers.py).
 Access as everywhere (bot/authz.py): a case outside the caller's areas answers 404 like a
 missing one; viewers see no case. Every form carries the session's CSRF token; a change goes
 through storage/casework.py or storage/referrals.py (audited there) and comes back to the
-page (POST → 303 → GET). Opening a case is audited as `case.view`.
+page (POST → 303 → GET). Opening a case is audited as `case.view`. The case page's LIVE_PARTS
+come over its event stream (bot/web/live.py) when anyone changes them, anywhere.
 """
 from __future__ import annotations
 
@@ -211,31 +212,56 @@ async def _visible(s: AsyncSession, scope: StaffScope, number: str) -> NeedReque
     return case if case is not None and authz.can_see_case(scope, case) else None
 
 
+LIVE_PARTS = ("facts", "flags", "plan", "tasks", "referrals", "approvals", "timeline")
+
+
+async def _live_context(request: Request, s: AsyncSession, scope: StaffScope, case: NeedRequest,
+                        today: date) -> dict:
+    """What the case page's live parts show (LIVE_PARTS): the facts (status, stage, assignee),
+    flags, plan, tasks, referrals, approvals and timeline, as `scope` may act on them."""
+    t, lang = texts(request), lang_of(request)
+    person = await s.get(Person, case.person_id)
+    village = await s.get(Area, case.village_id) if case.village_id else None
+    agencies = await agency_service.list_agencies(s, active_only=False)
+    plan = await casework.plan_items(s, case)
+    tasks = await casework.tasks_of(s, case)
+    referrals = await referral_service.referrals_of(s, case)
+    events = await case_service.timeline(s, case, public_only=False)
+    person_flags = await flags.flags_of(s, case.person_id, active_only=False)
+    next_checkin = {f.id: await flags.next_checkin(s, f) for f in person_flags if f.cleared_at is None}
+    held = await approvals.pending_of(s, case)
+    staff_ids = {x for x in [case.assigned_staff_id, *(e.staff_id for e in events), *(i.staff_id for i in plan),
+                             *(a.requested_by_staff_id for a in held),
+                             *(k.assignee_staff_id for k in tasks), *(f.staff_id for f in person_flags)] if x}
+    names = await casework.staff_names(s, staff_ids)
+    return dict(
+        case=case, person_name=listing.person_name(person, t), village=listing.area_name(village, lang, t),
+        assignee=names.get(case.assigned_staff_id, ""), names=names, plan=plan, tasks=tasks, referrals=referrals,
+        events=events, today=today, all_agencies=agencies, agency_by_id={a.id: a for a in agencies},
+        agency_name=lambda a: agency_service.agency_name(a, lang),
+        can_change=authz.can_change_case(scope, case), overdue=lambda k: casework.is_overdue(k, today),
+        flags=person_flags, next_checkin=next_checkin,
+        approvals=held, can_approve=authz.can_approve_case(scope, case),
+    )
+
+
+def _render_live(request: Request, context: dict, csrf_token: str) -> dict[str, str]:
+    """The live parts' HTML, {event name: HTML}: the page embeds them, the stream sends them."""
+    return {part: render_fragment(request, f"_case_{part}.html", cw=_cw(request), csrf_token=csrf_token, **context)
+            for part in LIVE_PARTS}
+
+
 async def _detail(request: Request, who: Caller, number: str, *, error: str = "", status_code: int = 200,
                   audit_read: bool = True):
-    t, lang, cw = texts(request), lang_of(request), _cw(request)
+    lang, cw = lang_of(request), _cw(request)
     services = services_of(request)
     today = casework.local_day(now_of(services))
     async with services.db.session() as s:
         case = await _visible(s, who.scope, number)
         if case is None:
             return _not_found(request, who)
-        person = await s.get(Person, case.person_id)
-        village = await s.get(Area, case.village_id) if case.village_id else None
-        agencies = await agency_service.list_agencies(s, active_only=False)
-        by_id = {a.id: a for a in agencies}
-        plan = await casework.plan_items(s, case)
-        tasks = await casework.tasks_of(s, case)
-        referrals = await referral_service.referrals_of(s, case)
-        events = await case_service.timeline(s, case, public_only=False)
-        person_flags = await flags.flags_of(s, case.person_id, active_only=False)
-        next_checkin = {f.id: await flags.next_checkin(s, f) for f in person_flags if f.cleared_at is None}
-        held = await approvals.pending_of(s, case)
+        context = await _live_context(request, s, who.scope, case, today)
         files = await case_files(s, case)
-        staff_ids = {x for x in [case.assigned_staff_id, *(e.staff_id for e in events), *(i.staff_id for i in plan),
-                                 *(a.requested_by_staff_id for a in held),
-                                 *(k.assignee_staff_id for k in tasks), *(f.staff_id for f in person_flags)] if x}
-        names = await casework.staff_names(s, staff_ids)
         colleagues = [st for st in (await s.execute(select(Staff).where(Staff.active.is_(True))
                                                     .order_by(Staff.username))).scalars()
                       if "viewer" not in st.roles or len(st.roles) > 1]
@@ -248,28 +274,20 @@ async def _detail(request: Request, who: Caller, number: str, *, error: str = ""
                       if c.offer.id not in linked][:TOP_OFFERS] if case.status in OPEN_STATUSES else []
         if audit_read:
             await audit.record(s, who.scope.actor, "case.view", case.number)
-    context = dict(
-        case=case, person_name=listing.person_name(person, t), village=listing.area_name(village, lang, t),
-        assignee=names.get(case.assigned_staff_id, ""), names=names, plan=plan, tasks=tasks, referrals=referrals,
-        events=events, today=today, agencies=[a for a in agencies if a.active], agency_by_id=by_id,
-        agency_name=lambda a: agency_service.agency_name(a, lang), colleagues=colleagues,
-        can_change=authz.can_change_case(who.scope, case), stages=casework.STAGES,
-        overdue=lambda k: casework.is_overdue(k, today), flags=person_flags, next_checkin=next_checkin,
-        matches=matches, match_offers=match_offers, top_offers=top_offers,
-        case_open=case.status in OPEN_STATUSES,
-        match_status=offer_service.MATCH_STATUS_WORDS[lang],
-        approvals=held, can_approve=authz.can_approve_case(who.scope, case), files=files,
-    )
     done = cw["done"].get(request.query_params.get("done", ""), "")
-    timeline_html = render_fragment(request, "_case_timeline.html", cw=cw, events=events, names=names)
     return render(request, "case.html", status_code, who=who, cw=cw, error=error, done=done,
-                  timeline_html=timeline_html, **context)
+                  live=_render_live(request, context, who.csrf_token),
+                  agencies=[a for a in context["all_agencies"] if a.active], colleagues=colleagues,
+                  stages=casework.STAGES, files=files, matches=matches, match_offers=match_offers,
+                  top_offers=top_offers, case_open=case.status in OPEN_STATUSES,
+                  match_status=offer_service.MATCH_STATUS_WORDS[lang], **context)
 
 
 @router.get("/cases/{number}/events")
 async def case_events(number: str, request: Request):
-    """The case page's live timeline (bot/web/live.py): new messages, notes, stage and status
-    changes, tasks and referrals appear without a reload."""
+    """The case page's live parts (bot/web/live.py): whatever another worker changes — on the
+    web, through the JSON API or from the messenger — reaches an open page without a reload.
+    Each poll checks again that the caller may see the case (the stream ends when not)."""
     who = await page_caller(request)
     if who is None:
         return not_signed_in(request)
@@ -278,14 +296,13 @@ async def case_events(number: str, request: Request):
             return _not_found(request, who)
 
     async def fragments(caller: Caller):
-        async with services_of(request).db.session() as s:
+        services = services_of(request)
+        async with services.db.session() as s:
             case = await _visible(s, caller.scope, number)
             if case is None:
                 return None
-            events = await case_service.timeline(s, case, public_only=False)
-            names = await casework.staff_names(s, {e.staff_id for e in events if e.staff_id})
-            return {"timeline": render_fragment(request, "_case_timeline.html", cw=_cw(request), events=events,
-                                                names=names)}
+            context = await _live_context(request, s, caller.scope, case, casework.local_day(now_of(services)))
+        return _render_live(request, context, caller.csrf_token)
 
     return live.stream(request, fragments)
 

@@ -2,6 +2,8 @@
 import pytest
 from sqlalchemy import select
 
+from storage import staff as staff_service
+from storage import staff_access
 from storage.models import Offer, OutboxMessage
 from tests.api.test_staff_cli import xiangzhu
 
@@ -76,6 +78,22 @@ async def test_area_rules_for_offers(world):
         for p in ("/api/offers", "/api/offers/{offer_id}/approve", "/api/offers/{offer_id}/matches",
                   "/api/cases/{number}/matches", "/api/matches", "/api/matches/{match_id}"):
             assert p in paths
+
+
+async def test_a_viewer_with_areas_counts_only_their_offers(world):
+    await _post_offer(world, "w1", area="v1")
+    await _post_offer(world, "w3", area="v3", categories=["education"])
+    await _post_offer(world, "admin", offerer_name="县民政局", offerer_kind="programme")
+    async with world.db.session() as s:
+        await staff_service.create_user(s, "viewer_t2", roles=["viewer"], area_codes=["t2"])
+        _, world.tokens["viewer_t2"] = await staff_access.create_token(s, "viewer_t2-token", username="viewer_t2")
+        await s.commit()
+    async with world.client("viewer_t2") as c:
+        summary = (await c.get("/api/offers/summary")).json()
+    # v3's offer and the county-wide one; not v1's (another township)
+    assert summary["offers_by_category"] == {"education": 1, "medical": 1}
+    async with world.client("viewer") as c:  # no areas: the whole county
+        assert (await c.get("/api/offers/summary")).json()["offers_by_category"] == {"education": 1, "medical": 2}
 
 
 async def test_bad_offer_input_is_answered_in_words(world):

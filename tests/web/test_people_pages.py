@@ -4,11 +4,13 @@ opt-out, household, the check-in flag, erasure with its confirmation (admins onl
 area rules, roles, CSRF, escaping."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from markupsafe import escape
 from sqlalchemy import select
 
 from storage.flags import CHECKIN, WATCH
-from storage.models import AuditEntry, Flag, Message, NeedRequest, Person, Timer
+from storage.models import AuditEntry, Campaign, CampaignSend, Flag, Message, NeedRequest, Person, Timer
 from tests.web.test_inbox_pages import post_form, signed_in
 
 SCRIPT_NAME = "<script>alert('x')</script><img src=x onerror=alert(1)>王"
@@ -126,7 +128,15 @@ async def test_join_two_identities_of_one_person(world):
                    Message(person_id=other.id, channel="wechat", direction="in", text="我是王大妈"),
                    Conversation(person_id=other.id)])
         await handoff_service.open_handoff(s, busy.id, summary="也想找社工", now=world.clock())
-        other_id, busy_id = other.id, busy.id
+        both, only_other = Campaign(name="回访", yaml=""), Campaign(name="满月问候", yaml="")
+        s.add_all([both, only_other])
+        await s.flush()
+        s.add(CampaignSend(campaign_id=both.id, person_id=other.id))
+        due = world.clock() + timedelta(days=3)
+        for campaign, person in ((both, p1), (both, other.id), (only_other, other.id)):
+            s.add(Timer(kind="campaign", target=f"campaign:{campaign.id}", due_at=due,
+                        payload={"version": 1, "person": person, "ref": f"person:{person}"}))
+        other_id, busy_id, both_id, only_other_id = other.id, busy.id, both.id, only_other.id
     url = f"/people/{p1}"
     async with signed_in(world, "w1") as c:
         assert (await c.get(f"{url}/link?other={other_id}")).status_code == 404  # workers do not join
@@ -150,3 +160,22 @@ async def test_join_two_identities_of_one_person(world):
         assert (await s.execute(select(Enrollment).where(Enrollment.person_id == p1))).scalars().first()
         entry = (await s.execute(select(AuditEntry).where(AuditEntry.action == "person.link"))).scalar_one()
         assert entry.target == f"person:{p1}" and entry.data == {"joined": other_id}
+        assert (await s.execute(select(CampaignSend.person_id))).scalars().all() == [p1]
+        timers = {(t.target, t.state, t.payload["person"], t.payload["ref"])
+                  for t in (await s.execute(select(Timer).where(Timer.kind == "campaign"))).scalars()}
+        # the same consent-anchored message once, not twice; the other campaign's moves over
+        assert timers == {(f"campaign:{both_id}", "pending", p1, f"person:{p1}"),
+                          (f"campaign:{both_id}", "cancelled", other_id, f"person:{other_id}"),
+                          (f"campaign:{only_other_id}", "pending", p1, f"person:{p1}")}
+
+
+def test_joining_moves_every_column_that_names_a_person():
+    """A new table with a person's id must be added to person_links.MOVED, or the join fails
+    on the foreign key (PostgreSQL) or leaves rows pointing at a removed person."""
+    from storage.models import Base
+    from storage.person_links import MOVED
+
+    naming = {(table.name, column.name) for table in Base.metadata.tables.values() for column in table.columns
+              if any(fk.column.table.name == "people" for fk in column.foreign_keys)}
+    moved = {(model.__tablename__, column) for model, column in MOVED}
+    assert naming - moved == {("conversations", "person_id")}  # one per person: the second's is removed
