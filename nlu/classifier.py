@@ -89,9 +89,8 @@ class IntentModel:
         return e / e.sum()
 
 
-def train_intent_model(texts: Sequence[str], intents: Sequence[str], algorithm: str = "logreg",
-                       featurizer: Featurizer | None = None) -> IntentModel:
-    featurizer = featurizer or Featurizer()
+def train_intent_model(texts: Sequence[str], intents: Sequence[str], algorithm: str = "logreg") -> IntentModel:
+    featurizer = Featurizer()
     matrix = featurizer.fit_transform(texts)
     estimator = _estimator(algorithm)
     estimator.fit(matrix, list(intents))

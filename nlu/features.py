@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -44,41 +44,30 @@ _recent_features = lru_cache(maxsize=16)(raw_features)
 
 
 class Featurizer:
-    """Vocabulary and idf learnt from training texts; turns a text into a sparse vector.
+    """Vocabulary and idf learnt from training texts; turns a text into a sparse vector."""
 
-    `extra`: a function adding features of its own to the n-grams (the need model's
-    consequence concepts, ``nlu.entities.concepts``); their weights are multiplied by
-    `extra_scale`, so a few of them count against the message's many n-grams."""
-
-    def __init__(self, min_df: int = 1, extra: Callable[[str], Counter] | None = None, extra_scale: float = 1.0):
+    def __init__(self, min_df: int = 1):
         self.min_df = min_df
-        self.extra = extra
-        self.extra_scale = extra_scale
         self.vocabulary: dict[str, int] = {}
         self.idf = np.zeros(0)
 
-    def _features(self, text: str, cached: bool = False) -> Counter:
-        feats = _recent_features(text) if cached else raw_features(text)
-        return feats + self.extra(text) if self.extra is not None else feats
-
     def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        counted = [self._features(t) for t in texts]
+        counted = [raw_features(t) for t in texts]
         df: Counter = Counter()
         for feats in counted:
             df.update(feats.keys())
         names = sorted(f for f, c in df.items() if c >= self.min_df)
         self.vocabulary = {f: i for i, f in enumerate(names)}
         n = len(texts)
-        self.idf = np.array([(math.log((1 + n) / (1 + df[f])) + 1.0) * (self.extra_scale if f.startswith(("k:", "k=")) else 1.0)
-                             for f in names])
+        self.idf = np.array([math.log((1 + n) / (1 + df[f])) + 1.0 for f in names])
         return self._matrix(counted)
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        return self._matrix([self._features(t) for t in texts])
+        return self._matrix([raw_features(t) for t in texts])
 
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(indices, weights) of one text; unknown features are dropped."""
-        feats = self._features(text, cached=True)  # read only: shared with other parses of the same text
+        feats = _recent_features(text)  # read only: shared with other parses of the same text
         vocab = self.vocabulary
         idx = [vocab[f] for f in feats if f in vocab]
         if not idx:

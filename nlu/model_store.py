@@ -24,7 +24,7 @@ import nlu.normalize as normalize
 from nlu import canonical, classifier, features
 from nlu.canonical import Canonicalizer
 from nlu.classifier import IntentModel, train_intent_model
-from nlu.entities import concepts, need
+from nlu.entities import need
 from nlu.training_data import DATA_DIR, TrainingData, fingerprint, need_files
 
 __all__ = ["MODEL_FORMAT", "TrainedModel", "cache_key", "default_cache_dir", "load_or_train", "train"]
@@ -51,7 +51,7 @@ def default_cache_dir() -> Path:
 
 def _code_digest() -> str:
     digest = hashlib.sha256()
-    for module in (normalize, canonical, features, classifier, need, concepts):
+    for module in (normalize, canonical, features, classifier, need):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 

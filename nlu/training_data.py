@@ -29,7 +29,6 @@ __all__ = [
 DATA_DIR = Path(__file__).parent / "data"
 TEST_DIR = DATA_DIR / "test"
 NEEDS = "needs"  # need-category examples: train the need model only, not the intent model
-NEED_CONCEPTS = "need_concepts.yml"  # consequence concepts → category, features of the need model
 
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]+)\)|(?P<json>\{[^}]*\}))")
 
@@ -165,8 +164,6 @@ def data_files(path: Path) -> list[Path]:
             continue
         if p.name.startswith("kb_"):  # knowledge-search evaluation (kb_eval, kb_situations…), not NLU data
             continue
-        if p.name == NEED_CONCEPTS:  # features of the need model (nlu.entities.concepts), not examples
-            continue
         files.append(p)
     return files
 
@@ -201,8 +198,7 @@ def fingerprint(path: Path | None = None) -> str:
     """sha256 over the training files' names and contents."""
     digest = hashlib.sha256()
     base = path or DATA_DIR
-    concepts = [base / NEED_CONCEPTS] if base.is_dir() and (base / NEED_CONCEPTS).exists() else []
-    for file in data_files(base) + need_files(base) + concepts:
+    for file in data_files(base) + need_files(base):
         digest.update(str(file.relative_to(base) if file != base else file.name).encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()

@@ -6,26 +6,20 @@ canonical text (the intent model's features) scores the categories too. It is tr
 report_need examples that carry a need_category annotation (or, unannotated, that the lexicon
 gives exactly one category), on the need examples of ``nlu/data/needs`` (which the intent
 model never sees: they would tilt it toward report_need) and on every need surface of the
-lexicon, labelled by its synonym. Besides its n-grams the model sees the consequence concepts a
-message names (``nlu.entities.concepts``: a roof, school fees, nobody hiring, an elder alone…), so a
-sentence of unseen words with a known concept generalizes. The category of the lexicon's main (longest) word gets ``LEXICON_BONUS``, other
+lexicon, labelled by its synonym. The category of the lexicon's main (longest) word gets ``LEXICON_BONUS``, other
 named categories half of it; the best score wins if it reaches ``MIN_SCORE``. A runner-up within
 ``ALTERNATIVE_RATIO`` of the winner is reported too (or one the model alone gives at least
-``MODEL_SPLIT``, or ``CONCEPT_SPLIT`` when the message names consequence concepts of both categories: a named
-need word must not hide that the model was torn), and so is the loser when the lexicon's
+``MODEL_SPLIT``: a named need word must not hide that the model was torn), and so is the loser when the lexicon's
 main word and the model's favourite differ, so the intake can ask "是A还是B？".
 Only messages that describe a need are scored, so the cost stays off every other parse.
 """
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from nlu.classifier import IntentModel, train_intent_model
-from nlu.entities.concepts import ConceptLexicon
-from nlu.features import Featurizer
 from nlu.entities.base import Span
 from nlu.normalize import normalize
 from nlu.training_data import TrainingData, load_training_data
@@ -36,9 +30,7 @@ LEXICON_BONUS = 0.35  # a named need word is strong evidence, but a model sure o
 MIN_SCORE = 0.3  # below: no category (the intake asks for one)
 ALTERNATIVE_RATIO = 0.6  # the runner-up is offered too when it scores at least this share of the winner
 ALTERNATIVE_MIN = 0.2
-CONCEPT_SCALE = 1.0  # weight of a concept feature against the n-grams (5-fold CV of the need model: 0.5 → 0.83, 1 → 0.85, 2 → 0.85; on the older held-out sets 2 and 3 lost needs)
 MODEL_SPLIT = 0.35  # ... and also when the model alone gives the runner-up at least this (it is torn)
-CONCEPT_SPLIT = 0.2  # ... or this, when the message names concepts of both categories (残疾 + 找不到活干)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +71,12 @@ def train_need_model(data: TrainingData, canonicalize, extra: Sequence[Path] = (
     texts, labels = need_training_set(data, canonicalize, extra)
     if len(set(labels)) < 2:
         return None
-    concepts = ConceptLexicon.load()
-    return train_intent_model(texts, labels, algorithm, Featurizer(extra=concepts.features, extra_scale=CONCEPT_SCALE))
+    return train_intent_model(texts, labels, algorithm)
 
 
 class NeedChooser:
     def __init__(self, model: IntentModel | None):
         self.model = model
-
-    def _concept_categories(self, canonical_text: str) -> Counter:
-        extra = getattr(self.model.featurizer, "extra", None)
-        if extra is None:
-            return Counter()
-        return Counter({k[2:]: v for k, v in extra(canonical_text).items() if k.startswith("k=")})
 
     def choose(self, canonical_text: str, spans: list[Span], length: int) -> NeedChoice | None:
         """`spans`: the lexicon's need spans; `length`: of the normalized text (the span
@@ -109,8 +94,7 @@ class NeedChooser:
         (best, top), (second, runner_up) = ranked[0], ranked[1]
         if top < MIN_SCORE:
             return None
-        named = self._concept_categories(canonical_text)
-        torn = model_only.get(second, 0.0) >= (CONCEPT_SPLIT if named.get(second) and named.get(best) else MODEL_SPLIT)
+        torn = model_only.get(second, 0.0) >= MODEL_SPLIT
         alternative = second if runner_up >= max(ALTERNATIVE_MIN, ALTERNATIVE_RATIO * top) or torn else None
         if main is not None and main.value != model_best:  # the need word and the model disagree
             other = model_best if best == main.value else main.value
