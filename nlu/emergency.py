@@ -88,7 +88,7 @@ _HIT = r"打(?!电话|手机|工|针|疫苗|预防|钢板|石膏|吊针|吊瓶|�
 _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"不想活|不想再活|唔想(?:再)?(?:活|生存)|活不下去|活不成了|不活了|想死|寻死|去死|死了算了|不如死了|想自杀|自杀|轻生|自尽|了结自己|结束(?:自己的?)?生命|一了百了|遗书|准备了?绳子|买了?绳子|准备了?农药|买了?农药"),
     ("self_harm", 1.0, r"跳河|跳楼|跳崖|(?:要|想|说要)跳下去|农药.{0,4}(?:要|想)喝|跳水库|跳井|跳江|卧轨|上吊|割腕|割脉|喝了?农药|喝药|喝敌敌畏|敌敌畏|百草枯|(?:吃|吞)了.{0,6}安眠药|(?:一瓶|一把|整瓶|好多|很多)安眠药|吞了?.{0,4}药|吃了?.{0,3}一?(?:瓶|把)药"),
-    ("self_harm", 1.0, r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|tak(?:e|ing) (?:my|his|her) (?:own )?life|end (?:it all|everything)|(?:want|wanna|going|gonna|ready) to die|" + _NT + r" want to (?:live|be alive)|(?:reason|point) (?:to |in |for me to |of )?(?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? (?:on )?(?:going|living)|carry(?:ing)? on|be(?:ing)? alive)|(?:better off|rather be) dead|(?:will|going to|gonna|wants to|threaten(?:s|ed|ing)? to) jump\b|wish i (?:was|were) dead|overdose|pesticide|hang(?:ing)? (?:my|him|her)self|slit my wrist|cut (?:my|his|her) wrists?|jump(?:ing)? (?:off|from|into) (?:the |a )?(?:bridge|roof|building|river|well|cliff|reservoir)|(?:drank|drink|drinking|swallowed) (?:the |some )?(?:poison|weed ?killer)|(?:swallowed|took|taken) (?:a whole|all|a bottle of|too many|so many|lots of|many|all my)\b.{0,12}(?:pills|tablets)"),
+    ("self_harm", 1.0, r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|tak(?:e|ing) (?:my|his|her) (?:own )?life|end (?:it all|everything)|(?:want|wanna|going|gonna|ready) to die|" + _NT + r" want to (?:live|be alive)(?! (?:with|in|at|near|here|there|alone|together|next))|(?:reason|point) (?:to |in |for me to |of )?(?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? (?:on )?(?:going|living)|carry(?:ing)? on|be(?:ing)? alive)|(?:better off|rather be) dead|(?:will|going to|gonna|wants to|threaten(?:s|ed|ing)? to) jump\b|wish i (?:was|were) dead|overdose|pesticide|hang(?:ing)? (?:my|him|her)self|slit my wrist|cut (?:my|his|her) wrists?|jump(?:ing)? (?:off|from|into) (?:the |a )?(?:bridge|roof|building|river|well|cliff|reservoir)|(?:drank|drink|drinking|swallowed) (?:the |some )?(?:poison|weed ?killer)|(?:swallowed|took|taken) (?:a whole|all|a bottle of|too many|so many|lots of|many|all my)\b.{0,12}(?:pills|tablets)"),
     # hints: despair, a farewell, a burden lifted, things handed over, a means ready — said
     # without the obvious words; each group counts once, two different groups are certain
     ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?= *(?:$|[.,!?;:…，。！？]|and\b|but\b|now\b|already\b|today\b|tonight\b|soon\b|everything\b|on (?:life|living|everything|myself|it all)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
@@ -98,7 +98,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
     ("self_harm", HINT, r"(?:站在|坐在|走到|爬到|爬上|来到|到了)了?.{0,4}(?:桥|楼顶|天台|崖|河边|江边|水库|井边|坝上|大坝)(?!.{0,6}(?:晒|收|修|补|钓|拍|照|风景|乘凉|玩|洗))|(?:standing|sitting|standing here) (?:on|at) (?:the )?(?:bridge|roof|rooftop|edge|cliff|dam)"),
     ("self_harm", HINT, r"(?:底下|下面|下头|下边).{0,4}(?:好深|很深|好高|很高|深得很|高得很)|(?:water|river|drop) (?:below |down there )?(?:is )?(?:so|very|really) (?:deep|high|far)"),
-    ("self_harm", TIME, r"今晚|今天晚上|今夜|过了今(?:天|晚)|结束(?:这一切|一切)|一切都结束|tonight|much longer|(?:finish|end) (?:it|this|everything)\b|after this (?:weekend|week|day)|last night on|the last night"),
+    ("self_harm", TIME, r"今晚|今天晚上|今夜|今儿(?:个)?晚上|今日夜晚|今晚夜|过了今(?:天|晚)|过咗今(?:日|晚)|after (?:today|tomorrow)|结束(?:这一切|一切)|一切都结束|tonight|much longer|(?:finish|end) (?:it|this|everything)\b|after this (?:weekend|week|day)|last night on|the last night"),
     ("violence", 1.0, r"家暴|往死里打|打死|打我|打得.{0,4}(?:血|伤|不行)|被打|挨打|打孩子|打我孩子|他" + _HIT + r"|要" + _HIT + r"|砍我|砍人|要砍|拿(?:着)?刀|举着刀|持刀|拿棍|捅了|被捅|杀我|杀人|要杀|杀了我|杀了(?:全家|你|他|她)|强奸|性侵|猥亵|绑架|被拐|闯进|被关|掐我|勒我|威胁我|追着打"),
     ("violence", 1.0, r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|(?<!panic )(?<!anxiety )attack|rape|kidnap|abus(?:e|es|ed|ing) (?:me|my|us|her|him|the (?:kids|children))|abusive|threaten(?:s|ed|ing)? (?:me|us|my|to)|stab|chok(?:e|ing) me|strangl|(?:broke|break|breaking|burst) into|locked me (?:up|in)"),
     ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
@@ -118,7 +118,7 @@ _RULES: list[tuple[str, float, str]] = [
     # the scene without the danger's name (粤/客家 and non-native English included)
     ("medical", 1.0, r"(?:叫|喊|拍|推|摇|摇晃)(?:极|咗|了|着|佢|他|她|都|也|几声|半天|好久)*(?:都|也)?(?:唔|毋|不|没|冇)(?:应|答应|回应|反应|醒)|(?:叫|喊|拍|推|摇)(?:佢|他|她)(?:都|也)?(?:没有?|冇|毋)反应|郁都唔郁|郁唔到|唔识郁|一动不动|动都不动|发紫|憋紫|发青|嘴唇紫|唔清醒|不清醒|神志不清|眼(?:睛)?(?:往上)?反(?:晒|白)|眼睛往上翻|成身抽|抽起了|血止唔住|血(?:一直|不停)(?:往外)?(?:冒|流|涌)|(?:跌|掉|落|碌)(?:咗|了|进|到)?(?:落)?(?:河|塘|井|水塘|水库|江|海)(?:肚|里|度)?|野(?:菇|蘑菇|菌子?).{0,10}(?:吐|呕|站不|晕|唔识|不清)|(?:吞|卡)(?:了|咗|着).{0,4}(?:硬币|骨头|东西).{0,6}(?:卡|憋|喘|紫)"),
     ("medical", 1.0, r"(?:not|no|cannot|can't|cant|doesn't|don't|dont|won't|wont) (?:answer|respond|wake|move|moving|breath(?:e|ing)?)\b(?! (?:my|the|your|his|her) (?:call|phone|message|letter|email))|(?:face|lips?|skin) (?:is |are |turn(?:s|ed|ing)? |going )?(?:blue|purple)|breath(?:e|ing)? (?:very |so )?(?:strange|hard|bad|strangely)|blood (?:is )?(?:not stop|won't stop|cannot stop|can't stop|coming out|everywhere)|(?:too )?much blood|wild mushroom|fall (?:in|into) (?:the )?(?:river|water|well|pond|lake)|(?:vomit|vomiting)\b.{0,20}(?:can ?not|cannot|can't) (?:stand|talk|walk)|(?:chest|heart) (?:very |so )?(?:painful|hurts?)"),
-    ("violence", 1.0, r"(?:拿|攞|揸|拎|举|提|持|握)(?:住|着|著|起)?(?:把|一把)?(?:菜刀|斧头|镰刀|柴刀|砍刀|刀|锄头|枪)|(?:菜刀|斧头|镰刀|柴刀|砍刀).{0,10}(?:追|砍|斩|劈|转)|斩死|要斩|追住我|追着我|同归于尽|弄死(?:我|你|他|她|我们|你们)|把我(?:反)?锁|掐(?:着|住)?(?:我的?)?脖子|(?:捉住|揪着|抓着|扯住).{0,6}(?:撞|打)|翻墙(?:进|入)|撬(?:我家?的?)?门|踹(?:我家?的?)?门|(?:攬住|揽住|抱着|拉着|带着).{0,6}(?:一起|一齐)死"),
+    ("violence", 1.0, r"(?:拿|攞|揸|拎|举|提|持|握)(?:住|着|著|起)?(?:把|一把)?(?:菜刀|斧头|镰刀|柴刀|砍刀|刀|锄头|枪)(?!.{0,10}(?:割|砍柴|砍树|砍竹|劈柴|切菜|切肉|剁|杀鸡|杀鸭|杀鱼|杀猪|干活|做饭|下地|去地|到地|上山|除草|锄地|挖地|收麦|收稻|修))|(?:菜刀|斧头|镰刀|柴刀|砍刀).{0,10}(?:追|砍(?!柴|树|竹|草|骨)|斩|劈(?!柴)|转)|斩死|要斩|追住我|追着我|同归于尽|弄死(?:我|你|他|她|我们|你们)|把我(?:反)?锁|掐(?:着|住)?(?:我的?)?脖子|(?:捉住|揪着|抓着|扯住).{0,6}(?:撞|打)|翻墙(?:进|入)|撬(?:我家?的?)?门|踹(?:我家?的?)?门|(?:攬住|揽住|抱着|拉着|带着).{0,6}(?:一起|一齐)死"),
     ("violence", 1.0, r"(?:hold|holds|held|grab|grabs|grabbed|squeeze|squeezing)\w* (?:my|her|his) (?:neck|throat)|lock(?:s|ed)? me\b|(?:knife|axe|machete)\b.{0,30}(?:finish|kill|cut|chase|hurt)|(?:he|she|they)\b.{0,20}(?:finish|kill) (?:me|us|all of us)|(?:break|broke|breaking|kick(?:ed)?) (?:my|the|our) door"),
     ("violence", HINT, r"(?:拉着|带着|攬住|揽住).{0,6}(?:一起|一齐)走"),
     ("flood", 1.0, r"水(?:已经|都|已)?浸(?:到|入|咗|过|埋)|水.{0,6}(?:涌入|冲入|冲进|涌进|灌进|入咗屋|入屋|进屋|漫进|往屋里灌)|(?:漫过|淹过|浸过)门槛|水(?:还在|仍在|一直在?|仲喺度|仲)(?:往上)?(?:涨|升)|升紧|water (?:come|comes|coming|came) (?:in(?:side)?|into)\b"),
@@ -134,7 +134,7 @@ _RULES: list[tuple[str, float, str]] = [
     # nlu4 (2026-12-06): plans and farewells said through what is left behind or arranged
     ("self_harm", 1.0, r"绳(?:子)?.{0,8}(?:绑好|挂好|系好|打好结|绑喺|挂喺|绑在|挂在).{0,4}(?:梁|树|门框)|(?:横梁|房梁|梁上).{0,6}(?:绳|套)|(?:poison|pesticide|weed ?killer|rat poison)\b.{0,40}\b(?:will|gonna|going to|want to|wanna) (?:drink|take|swallow)|(?:rope|noose)\b.{0,30}\b(?:barn|beam|tree|ready|tied)"),
     ("self_harm", HINT, r"(?:你们|大家|您|你)(?:就|以后|明天|再也|都|永远){0,3}(?:见不到|见不着|看不到|见唔到|睇唔到)我|(?:别|不要|不用|莫|唔好|毋好|毋使)(?:再)?(?:去)?(?:找|寻|揾|搵)(?:我|𠊎)(?:了|喇|啦)?(?!.{0,10}(?:办|弄|问|说|要|拿|借|帮|玩|聊|吃|喝|自己|找|寻|揾|搵|社工|村|他|她|佢|有事|电话|微信|打牌|上班|赶集|开会))|(?:我|俺|𠊎)(?:走|死|不在)了?(?:以后|之后|后)|再也不(?:会)?(?:起来|醒来|醒)了|睡过去就(?:好|完|解脱)|一觉(?:睡过去|不醒)|(?:do ?n[o']?t|no need to) (?:look|search) for me|(?:meet|see|join) (?:my \w+|you all|you) in heaven|(?:ready to|going to|will) (?:go and )?(?:meet|join) my (?:wife|husband|mother|mom|father|dad|son|daughter)\b(?! (?:at|in town|for))|my last (?:night|day)\b"),
-    ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|密码|房产证|地契|bank ?book|passbook|bank card|savings book|\bpin\b).{0,20}(?:留给|交给|记得(?:去)?拿|你们(?:去)?拿|for my (?:daughter|son|kids|children|wife|husband|family)|to my (?:daughter|son|kids|children|wife|husband))"),
+    ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|密码|房产证|地契|bank ?book|passbook|bank card|savings book|\bpin\b).{0,20}(?:留给|交给|记得(?:去)?(?:拿|攞)|(?:你们|你哋)(?:去)?(?:拿|攞)|for my (?:daughter|son|kids|children|wife|husband|family)|to my (?:daughter|son|kids|children|wife|husband))"),
     ("medical", 1.0, r"(?:疼|痛)(?:得|到)(?:直|满地|满床)?(?:打滚|碌来碌去)|(?:冒|出|一身|满头|满身)冷汗|脸(?:色)?(?:白得|煞白|惨白|白过纸)|rolling (?:on the floor )?in pain|cold sweat|(?:pain|hurt)\w* so (?:much|bad)\b.{0,20}(?:cannot|can't|cant|can not) (?:stand|talk|breathe|walk)"),
     ("violence", 1.0, r"(?:在|正在|一直)?砸(?:我家的?|我们家的?)?门|(?:还在|正在|又在)打(?!工|针|电话|牌|麻将|球)|(?:hitting|beating|kicking) (?:me|us|my \w+) (?:right )?now"),
     # nlu4, second pass: charcoal in a sealed room, joining the dead, affairs settled, confinement,
@@ -142,9 +142,41 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"(?:木炭|炭盆|炭火|一盆炭).{0,12}(?:门窗|窗户|窗|门).{0,4}(?:封|关|堵|糊)|(?:门窗|窗户|窗|门).{0,6}(?:封|堵|糊)(?:好|死|上|严).{0,12}炭|charcoal\b.{0,40}\b(?:windows?|doors?)|(?:seal|sealed|close|closed|shut)\w* (?:all )?(?:the )?(?:windows?|doors?)\b.{0,30}charcoal"),
     ("self_harm", HINT, r"(?:走了|没了|去世|过世|死了|不在了|走咗).{0,12}(?:也|就)(?:想|要)跟(?:着)?(?:他|她|佢)?(?:一起|一齐)?(?:去|走)|(?:n't|n’t|wont|not|no longer) be a (?:problem|trouble) (?:for|to) (?:anyone|anybody|you|nobody|my)|(?:东西|家当|首饰|衣服|存款|积蓄|我的钱)(?:也|都)*(?:分给|送给|分了|送了|分晒|送晒)"),
     ("self_harm", TIME, r"(?:债|欠的钱|欠人家的钱|账)(?:也|都)*(?:还清|还了|结清|算清|还完)|paid (?:off )?(?:every|all (?:my |the )?)debts?|everything is settled|(?:settled|settle) (?:all )?(?:my )?(?:affairs|debts)"),
-    ("violence", 1.0, r"把(?:我|娃|孩子|她|他|佢|老人|我妈|我们)(?:反)?(?:关|锁)(?:在|起来|喺)|(?:拿|用|揸住|攞住)(?:着|住)?(?:皮带|棍子|棍|鞭子|竹条|竹枝|扫把|衣架|铁棍|木棒).{0,4}(?:抽|打|揍|扑)|(?:佢|他|她).{0,4}(?:喺度|正在|还在)打(?:紧)?(?:我|佢|细路|娃)|打紧(?:我|佢|细路|阿妈)"),
+    ("violence", 1.0, r"把(?:我|娃|孩子|她|他|佢|老人|我妈|我们)(?:反)?(?:关|锁)(?:在|起来|喺)|(?:拿|用|揸住|攞住)(?:着|住)?(?:皮带|棍子|棍|鞭子|竹条|竹枝|扫把|衣架|铁棍|木棒).{0,4}(?:抽|打(?!枣|核桃|板栗|栗子|果|蛇|狗|老鼠|草|谷|麦|豆)|揍|扑)|(?:佢|他|她).{0,4}(?:喺度|正在|还在)打(?:紧)?(?:我|佢|细路|娃)|打紧(?:我|佢|细路|阿妈)"),
     ("medical", 1.0, r"(?:说话|讲嘢|讲话)(?:突然)?(?:含含糊糊|含糊|不清|唔清|大舌头).{0,10}(?:手|脚|半边).{0,4}(?:冇晒力|冇力|没劲|没力|抬不起|动不了|郁唔到)|突然.{0,10}(?:半边|一边|只手|一只手|手脚).{0,3}(?:冇晒力|冇力|没劲|没力|抬不起|动不了)|(?:吃|喝|吞|饮|食)(?:了|咗|下|落)?.{0,4}(?:洗衣粉|洗洁精|消毒水|漂白水|洁厕|汽油|柴油|煤油|老鼠药)|(?:drank|drink|drinks|ate|eat|eats|swallowed|swallow) (?:some |the |a bottle of )?(?:bleach|detergent|washing powder|kerosene|petrol|gasoline|cleaning liquid)|(?:炭|煤炉|煤球|炉子|蜂窝煤|煤气|gas|charcoal|stove).{0,14}(?:头(?:好|很|有点)?晕|恶心|想吐|站不稳|晕(?:倒|过去|了)|dizzy|vomit|faint)|血流个?不停|血(?:一直|不停)在?流|(?:狗|蛇)(?:把|将)?(?:我|娃|孩子|小孩|他|她|佢|人|细路|老人|我妈|我爸|奶奶|爷爷).{0,4}咬(?:了|伤|到|咗)|(?:我|娃|孩子|小孩|他|她|佢|细路|老人|奶奶|爷爷)(?:被|俾|畀)(?:野)?(?:狗|蛇|毒蛇).{0,2}咬|(?:take|takes|took|taken|swallow\w*) all (?:of )?(?:her|his|my|the)\b.{0,10}(?:pills|tablets|medicine)"),
     ("flood", 1.0, r"(?:堤|坝|堤坝|大坝|水库|河堤).{0,6}(?:漏水|渗水|裂|决口|管涌|垮).{0,8}(?:越来越大|越漏越大|越来越多|要垮|要决|要塌)|(?:dam|levee|embankment)\b.{0,20}(?:breaking|leaking|crack)\w*.{0,20}(?:bigger|more|worse)"),
+    # nlu5 (2026-12-07): the meaning of a plan or a farewell, each class its own rule (two different
+    # hints page): life is over, don't wait for me, no more trouble to anyone, a letter or papers
+    # left where the family will find them, dressed for the grave, gone from now on, a means at hand
+    ("self_harm", HINT, r"活(?:了)?.{0,8}(?:够了|够本了|到头了|腻了)|(?:今晚|今儿晚上|今天晚上|今夜|今日|这回|这次|明天|明儿)(?:就|也)?(?:到头|了断)了?|(?:lived|live) (?:long )?enough|had enough of (?:life|living|this life)|(?:就|去)?(?:了断|了结)(?!.{0,3}(?:这事|此事|这件|官司|纠纷|案子|手续))"),
+    ("self_harm", HINT, r"(?:别|不要|不用|莫|唔好|毋好|唔使|毋使)(?:再)?等我(?:了|吃饭|回来|回家|返)?.{0,10}(?:以后|往后|再也|都不用等|永远)|(?:以后|往后)(?:都|也)?(?:不用|唔使|毋使|莫)(?:再)?等(?:我)?了|(?:do ?n[o']?t|no need to) wait for me (?:any ?more|again|tonight|from now)"),
+    ("self_harm", HINT, r"(?:以后|往后|再也|就|再)(?:也|都)?不(?:会)?(?:再)?给.{0,6}(?:添乱|添堵|添负担)|(?:唔会|毋会|不会|以后唔|以后毋)(?:再)?(?:阻住|阻|碍着|碍事|烦住|累住)(?:大家|你哋|你们|人|屋企人|屋下人)|(?:唔使|毋使|不用|不必|莫)再(?:理|管|顾|操心)(?:我|𠊎)|(?:nobody|no one) (?:has|have|need|needs) to (?:take care of|look after|worry about|feed|visit) me"),
+    ("self_harm", HINT, r"留(?:了|下|好|咗)?(?:一)?封信.{0,4}(?:给|畀|俾)(?:闺女|女儿|儿子|孩子|娃|家里|家人|你们|你哋|老伴|老婆|老公|仔|女|孙)|(?:给|畀|俾|同)(?:闺女|女儿|儿子|孩子|娃|家里|家人|你们|你哋|老伴|老婆|老公|仔女|孙).{0,4}留(?:了|下|好|咗)?(?:一)?封信|留(?:了|下|好|咗)?(?:一)?封信.{0,4}(?:在|喺)(?:抽屉|枕头|桌|床|台)|信.{0,4}(?:压在|放在|搁在|放咗喺|放喺).{0,6}(?:枕头|抽屉|桌|床|台面)|(?:存折|存款单|存单|银行卡|密码|房产证|地契).{0,12}(?:压在|放在|藏在|搁在|放咗喺|放喺|放咗).{0,8}(?:枕头|床|抽屉|米缸|柜|箱底)|(?:letter|note)s? (?:is |are )?(?:under|on|in) (?:the |my )?(?:pillow|bed|table|drawer)|wrote to my (?:son|daughter|kids|children|wife|husband|family)"),
+    ("self_harm", HINT, r"(?:穿上|穿好|换上|换好)(?:了)?寿衣|寿衣.{0,6}(?:穿上|穿好|换上|换好)|(?<![天午上晚周末])(?:我|俺|𠊎)(?:是|就|也|都)?(?:快)?不在了(?!.{0,3}(?:家|村|这|屋))|sleep for good|(?:sleeping|sleep) (?:medicine|tablets|pills)|药瓶.{0,6}(?:手边|身边|手上|手里|旁边|枕头)|(?:pills?|medicine|pill bottle) (?:is |are )?(?:next to me|in my hand|beside me)"),
+    ("self_harm", HINT, r"以后.{0,8}(?:帮我|替我)(?:去)?(?:喂|养|浇|收|种)|tell my (?:son|daughter|kids|children|wife|husband|family|mother|mom|father|dad) (?:that )?(?:i am|i'm|im) sorry"),
+    ("self_harm", HINT, r"(?:撑|顶|扛|熬)不了了|撑唔落去|撑毋落去|(?:(?:give|gave|given|giving) (?:away )?(?:all my \w+|my \w+ and (?:my )?\w+|my (?:goats?|cows?|pigs?|sheep|chickens|dog|cat|horse|land|house|savings|money)) to (?:my |the )?(?:neighbou?rs?|friend|brother|sister|cousin|nephew|niece|son|daughter)|(?:won't|wont|will not|not going to|no longer) need (?:them|it|these|those|my \w+)(?= *(?:$|any ?more|after (?:today|tonight|this|that)|ever again)))"),
+    ("self_harm", HINT, r"(?:(?:同|跟|和)(?:孙子|孙女|孙仔|外孙|爸妈|阿妈|阿爸|老伴|老婆|老公|儿子|女儿|仔|女).{0,6}(?:讲咗|讲了|说了|道了?)(?:再见|别)|把自己(?:关|锁|反锁)(?:在|喺|进)?.{0,4}(?:屋|房|仓|柴房|厕所|里|度).{0,10}(?:不开门|唔开门|毋开门|不应|唔应|毋应|不出来))"),
+    ("self_harm", HINT, r"(?:仓房|柴房|里面|里头|入面).{0,6}(?:农药味|药水味|敌敌畏味)"),
+    ("self_harm", HINT, r"(?:写|留|录)(?:了|咗|好|低)?(?:一)?(?:封信|段话|些话|的话).{0,4}(?:给|畀|俾|同)(?:闺女|女儿|儿子|孩子|娃|家里|家人|你们|你哋|老伴|老婆|老公|个女|个仔|仔女|孙)|(?:跟|同|给|畀)(?:孩子|娃|闺女|儿子|女儿|仔女|家里人|屋企人)(?:们)?的话.{0,4}(?:录好|写好|说好|讲好|留好)|(?:wrote|write|written|left) (?:a |the )?(?:letters?|notes?|messages?) (?:for|to) my (?:son|daughter|kids|children|wife|husband|family)|最后一(?:回|趟)(?:跟|同|和|给)(?:你们|你哋|大家|您|你)|(?:想|要)(?:去)?(?:找|见|陪)(?:她|他|佢|我)?(?:妈|爸|娘|爹|老伴|阿妈|阿爸|老公|老婆).{0,12}(?:走了|不在了|去世|过世|没了|死了)"),
+    ("self_harm", HINT, r"(?:唔想|毋想)再(?:拖累|连累|阻住|烦住)|(?:样样嘢|所有嘢|什么都|啥都|后事|一切)(?:都)?安排好(?:晒|了|咗)"),
+    ("self_harm", 1.0, r"(?:don't|dont|do not|don’t|\bnot|\bno) want (?:to )?(?:live|be alive)\b(?! (?:with|in|at|near|here|there|alone|together|next))|\b(?:i|me) (?:want|wanna|wants|will|going to|gonna) die\b|finish (?:myself|my life|my own life)|跳桥|跳坝|(?:drink|drinks|drinking|drank) (?:the |some )?(?:farm )?chemicals?"),
+    ("medical", 1.0, r"(?:气|气都)(?:透唔到|透不过|透不上|喘唔到)|smell (?:of )?gas\b.{0,40}(?:fall|fell|faint|dizzy|down)|(?:lips?|face|skin) (?:is |are )?(?:turn(?:s|ed|ing)? |going )(?:blue|purple|grey|gray)|baby is coming(?: now)?\b.{0,30}blood"),
+    ("disaster", 1.0, r"(?:ground|earth|house) is shaking|(?:is|are) (?:stuck )?under (?:it|the wall|the house|the roof|the stones|the rocks|the mud)"),
+    ("flood", 1.0, r"水(?:已经|都)?(?:到|淹到|漫到|涨到|浸到)了?(?:堂屋|屋头|灶屋|院子|房里|炕)"),
+    ("fire", 1.0, r"火(?:窜|蹿|烧)(?:到|上)了?(?:房|屋|楼|山|隔壁)|(?:牛棚|猪圈|柴房|草垛|柴堆|仓房)(?:着了|烧起)"),
+    ("missing_child", 1.0, _CHILD + r".{0,30}(?:天(?:都)?黑|到现在|到而家|到依家)(?:了)?.{0,4}(?:还|都|仲)?(?:没|冇|未)(?:见(?:人|影)?|回|返)"),
+    # 粤/客家 forms of the plain words (nlu5): not wanting to live, fainted, no breath, chest pain, on fire
+    ("self_harm", 1.0, r"(?:唔想|毋想|不想)(?:再)?做人|一死了之|想死(?:咗佢|忒)|死(?:咗|忒)(?:佢)?就(?:好|算|一了百了)|(?:今晚|今日|今夜)(?:之后|以后|过后).{0,4}(?:冇|没|無)(?:咗)?(?:我|𠊎)(?:呢|这)个人"),
+    ("medical", 1.0, r"(?<![车船])(?:晕|昏)(?:咗|忒)(?!浪|车|船|机)|冇(?:晒)?知觉(?!.{0,3}(?:几|好)?(?:年|个月))|唔省人事|冇晒反应|唞唔到气|唞(?:气)?唔切|心口(?:好|很|痛到)?痛(?:到|得)?.{0,4}(?:唔|不|毋)(?:郁|动|识|得)|毋会动(?:了)?"),
+    ("fire", 1.0, r"着(?:咗|忒)火|烧紧|火烧(?:屋|紧)"),
+    # weak farewell signs, nothing alone: thanks for all these years, I go first, I have thought it over, at peace
+    ("self_harm", TIME, r"(?:这些年|这么多年|咁多年|这几年|几十年)(?:来)?.{0,4}(?:谢谢|多谢|多亏|感谢|照应)|(?:谢谢|多谢|感谢).{0,6}(?:这些年|这么多年|咁多年)|thank(?:s| you) for (?:helping|everything|all)\b.{0,20}(?:these|those|all the|many) years|先走一步|(?:我)?(?:都|已经)想好了|(?:就|都)清净了|就等天黑|(?:i am|i'm|im) ready to go\b(?! (?:to|out|home|back|shopping|now to))|made (?:my )?peace with"),
+    # violence with a weapon in hand and a threat; illness by the scene (fever delirium, a fall with
+    # a cold body, a face droop); water over the road
+    ("violence", 1.0, r"(?:拿着|拎着|提着|举着|攥着|挥着|揸住|拎住|攞住|执住|拿住|渣住)(?:支|把|条|根|一把|一根)?.{0,3}(?:镰刀|菜刀|柴刀|斧头|锄头|铁锹|铁棍|铁通|木棍|棍子|扁担|刀|棍|铁锤).{0,16}(?:砍(?:我|人|死|她|他|佢|谁|你)|杀(?:我|人|死|她|他|佢|谁|你)|打(?:我|人|死|她|他|佢|娃|孩子|细路)|劈(?:我|人|死|她|他|佢)|追(?:我|人|着我|住我)|等我|要我好|好睇|出来就|斩(?:我|人|死|佢)|劏(?:我|人|佢))|(?:swing|swinging|waving|holding|with|has|got) (?:a |an |the |his |her )?(?:sickle|knife|axe|machete|hammer|stick|bat|hoe)\b.{0,40}(?:scream|shout|yell|kill|chase|threat)|(?:he|she)\b.{0,20}(?:will|gonna|going to|wants? to|want to) (?:cut|stab|hurt|kill) (?:me|us)\b(?! off| out| a deal| some slack)"),
+    ("self_harm", 1.0, r"(?:食|吃|吞|服)(?:咗|了|晒)(?:成|一|半|好多|几)(?:板|排|樽|盒).{0,3}(?:药|安眠药|丸|片)"),
+    ("medical", 1.0, r"(?:烧|发烧|高烧)(?:得|到)?.{0,4}(?:说胡话|讲胡话|讲乱话|糊涂了|不认人)|一头栽倒(?!(?:在|喺)?(?:床|沙发|炕))|栽倒(?:了|在|喺)(?!(?:床|沙发|炕))|(?:嘴|脸|嘴巴)(?:都)?歪(?:着|了).{0,8}(?:说不出|说不清|讲不出|讲唔到|讲唔清|流口水|半边)|(?:跌|摔|栽)(?:咗|了|倒)?.{0,10}(?:冻冰冰|冰凉|不醒|唔醒|不会动|唔郁)|成身冻冰冰|浑身冰凉|全身冰凉|身子都凉了|face (?:is |turn(?:s|ed)? |going )?(?:grey|gray|white as)|(?:fell|fall|falls|fallen)\b.{0,40}(?:not talk|can ?not talk|can't talk|cannot talk|not move|not wake|not answer)"),
+    ("flood", 1.0, r"(?:stuck|trapped) in (?:the )?(?:water|flood|river)\b|(?:river|water|flood) is (?:going|coming|running) over (?:the )?(?:road|bridge|bank|house)|(?:泥|土|山|石头)(?:仲|还)?(?:喺度|在)?(?:一直|一路|不停)?(?:冲落|冲下|崩|塌)(?:紧|嚟|下来|落嚟)"),
     ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|\bemergency\b(?! (?:fund|money|subsidy|assistance|aid|number|loan|relief|allowance))|sos\b|call (?:the )?police|save (?:me|us)\b"),
 ]
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
@@ -162,6 +194,7 @@ _NOT_DANGER = re.compile(
     r"|火锅|上火|发火|火车|火腿|火柴|打火机|火力|火龙果|火爆"
     r"|不能不管|要打工|要打针|打疫苗|他打工|打工"
     r"|fire(?:d)? from|fired me|no fire|ceasefire"
+    r"|(?:事|案|纠纷|官司|账|手续|心愿|心事|债).{0,4}(?:了结|了断)|(?:了结|了断)(?:了)?(?:这事|此事|这件|官司|纠纷|案子|手续|心愿|心事)|(?:和|跟|同)(?:他|她|佢|你|前夫|前妻).{0,4}(?:了断|了结)"
     r"|(?:game|heat|cold|snow|rain|wind|weather|winter|summer|season|day|week|sun|show|movie|joke|work|job|exam|test|homework|traffic|back|feet|legs?|knees?|head|tooth|teeth|pain|noise|price|prices|bills?|this|that|it|you)(?:'s|’s| is| are| was| will| would| gonna| is going to)? kill(?:s|ing)? me"
     r"|kill(?:ing)? (?:some |the )?time|dead tired|dead beat|(?:bored|scared|worried|starving|freezing|sick) to death"
     r"|dying (?:to|for|of laugh)|died laughing|to die for"
@@ -188,14 +221,22 @@ _AWAY_FOR_WORK = re.compile(
 )
 _NOT_BACK = re.compile(r"没回|未返|吂转|冇返|not back|not (?:come|came|coming) (?:back|home)|(?:come|came) back|gone since")
 _MISSING = {"missing_person", "missing_child"}
+# habitual, reported speech: hints of self-harm alone are asked about, not paged (nlu5)
+_HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|成日|日日)(?:是)?(?:说|念叨|讲|嚷|话|讲住)|(?:always|keeps?) (?:says?|said|saying|talks?|talking)")
 # a long-standing illness: medical triggers are lowered unless something happened just now
 _CHRONIC = re.compile(
     r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|去年|旧年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
     r"|(?:中风|脑梗|脑溢血|偏瘫|车祸|手术|开刀|摔伤|工伤)(?:以后|之后|过后|后)"
+    r"|想起|忘不了|忘不掉|梦见|梦到|做梦|噩梦|一闭眼|闭上眼|那天|remember|nightmare|flashback"
     r"|从小|打小|自小|自细|细细个|生下来|天生|一辈子|这辈子|(?:腿|脚|手|胳膊|手臂|眼睛?)(?:都|也)?(?:没了|冇咗|断了几年|残了)|截肢|拄拐"
     r"|since (?:birth|he was|she was|i was|childhood)|all (?:his|her|my) life|born with|lost (?:his|her|my) (?:leg|arm|hand|eye)s?"
     r"|几个月|半年了|欠(?:了)?.{0,4}(?:医院|医药费)|医药费|住院费|hospital bills?|medical bills?|had a stroke|months"
     r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:stroke|accident|operation|surgery)|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
+)
+# a lasting state or a plan, for the classifier's bar only (nlu5): never lowers a lexicon trigger
+_LASTING = re.compile(
+    r"由细|从细|从小到大|每晚|每天晚上|天天晚上|每夜|成日|日日|(?:医生|大夫|医院|村医)(?:说|话|讲|叫)(?:要|得)|"
+    r"every night|all the time|since (?:he|she|i) (?:was|were) (?:born|small|little|a child)|the doctor (?:says?|said) (?:he|she|i|we) (?:need|must|should)"
 )
 _SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b|today|tonight|help me|please help")
 
@@ -211,7 +252,7 @@ def told_as_past(norm: str) -> bool:
     (去年, 好几年, last month, 一下雨就, 中风以后) and nothing in it happens now (快, 刚才, 突然,
     now): the parser then asks more of the classifier before the safety question (nlu4)."""
     cleaned = _NOT_DANGER.sub(" ", norm)
-    return bool((_NOT_NOW.search(cleaned) or _CHRONIC.search(cleaned))
+    return bool((_NOT_NOW.search(cleaned) or _CHRONIC.search(cleaned) or _LASTING.search(cleaned))
                 and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned))
 
 
@@ -251,7 +292,13 @@ def detect_normalized(norm: str) -> EmergencyResult:
     away = bool(_AWAY_FOR_WORK.search(norm))
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
+    weak_seen: set[str] = set()
+    plain = {kind for kind, trigger, _ in hits if trigger >= 1.0}
     for kind, trigger, m in hits:
+        if trigger <= TIME:  # weak signs (tonight, thanks for all these years…) count once together: never a hint
+            if kind in weak_seen:
+                continue
+            weak_seen.add(kind)
         weight = trigger
         if ((not_now and kind in _SOFTENABLE) or (chronic and kind == "medical")
                 or (away and kind in _MISSING and _NOT_BACK.search(m.group(0)))):
@@ -260,6 +307,8 @@ def detect_normalized(norm: str) -> EmergencyResult:
         # hints and time words add up
         per_kind[kind] = max(per_kind.get(kind, 0.0), weight) if trigger >= 1.0 else round(per_kind.get(kind, 0.0) + weight, 3)
         found.setdefault(kind, []).append(m.group(0))
+    if per_kind.get("self_harm", 0.0) >= CERTAIN and "self_harm" not in plain and _HABITUAL_SPEECH.search(cleaned):
+        per_kind["self_harm"] = HINT  # hints someone keeps saying (婆婆老说活够了): ask, do not page
     best = min(max(per_kind.values(), default=0.0), 1.0)
     kinds = [k for k, s in per_kind.items() if s >= UNSURE]
     if len(kinds) > 1 and "distress" in kinds:  # a specific kind says more than a cry for help

@@ -6,7 +6,8 @@ with spaces and punctuation removed (emoji kept: 👌 and 🐷🐷🐷 are diffe
 
 - every intent example (nlu/data/train, and the rest of nlu/data outside test/) and every
   need-model example (nlu/data/needs) against every sentence of nlu/data/test (test.yml,
-  challenge.yml, needs_indirect.yml, styles/*.yml, and the blind sets blind2/, blind3/, blind4/, …:
+  challenge.yml, needs_indirect.yml, the dev sets dev4_*, dev5_*, emergency_dev.yml, styles/*.yml,
+  and the blind sets blind2/, blind3/, blind4/, …:
   needs_indirect.yml, styles/*.yml);
 - each blind set also against the older held-out sets and the blind sets written before it (it
   was written to be fresh: a sentence already in them has been looked at while tuning);
@@ -160,3 +161,10 @@ def test_the_key_folds_what_normalization_folds():
     assert _key("對 就這個！") == _key("对就这个")
     assert _key("Good night") == _key("goodnight")
     assert _key("👌") != _key("🐷🐷🐷")
+
+
+def test_the_dev_sets_are_held_out_too():
+    """The helpers' development sets (dev4_*, dev5_*, emergency_dev) are compared like the others."""
+    held_out = {where.split(":")[0] for where in _test_sentences().values()}
+    assert {"dev5_needs.yml", "dev5_emergency.yml", "dev4_needs.yml", "emergency_dev.yml"} <= held_out
+

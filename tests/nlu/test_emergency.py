@@ -350,3 +350,113 @@ def test_settled_affairs_and_things_given_away_together_page():
                                   "娃今天没去学校 拉肚子在家歇着"])
 def test_second_pass_look_alikes_stay_quiet(text):
     assert detect(text).level == "none", detect(text)
+
+
+# nlu5 (2026-12-07): plans and farewells by their meaning — each class its own hint, two pages
+@pytest.mark.parametrize("text", [
+    "日子到这就够了 今晚就了断",  # life is over + tonight
+    "往后别等我回家吃饭了 以后也不会再给你们添乱了",  # don't wait for me + no more trouble
+    "寿衣换好了 信压在枕头底下",  # dressed for the grave + a letter left
+    "多谢你哋咁多年 以后唔会再阻住你哋",  # thanks for all these years + not in your way
+    "阿爸 我个存折放喺床底 你哋记得攞",  # papers left where the family will find them
+    "i wrote to my kids and the pill bottle is next to me",
+    "tell my daughter i am sorry, the letter is on the table",
+    "i gave my cows and my land to my nephew, after tonight i won't need them",
+])
+def test_two_signs_of_a_farewell_page(text):
+    result = detect(text)
+    assert result.level == "certain" and "self_harm" in result.kinds, result
+
+
+@pytest.mark.parametrize("text", [
+    "我活够了",
+    "以后都不用等我了",
+    "跟老伴讲了再见",
+    "以后鸡你们帮我喂着",
+    "nobody has to look after me anymore",
+])
+def test_one_sign_of_a_farewell_is_asked(text):
+    assert detect(text).level == "unsure", detect(text)
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("佢揸住把菜刀喺门口 话要斩死我", "violence"),
+    ("he is waving an axe and shouting at the kids", "violence"),
+    ("孙子烧得直说胡话", "medical"),
+    ("奶奶在院子里栽倒了 叫不应", "medical"),
+    ("我妈嘴歪了 说话也说不清", "medical"),
+    ("阿公食咗成板安眠药", "self_harm"),
+    ("the bus is stuck in the water and the river keeps rising", "flood"),
+    ("the ground is shaking and my father is under the wall", "disaster"),
+])
+def test_nlu5_scenes_page(text, kind):
+    result = detect(text)
+    assert result.level == "certain" and kind in result.kinds, result
+
+
+@pytest.mark.parametrize("text", [
+    "我先走一步 你们慢慢聊",  # leaving a chat
+    "我都想好了 报名那个培训班",
+    "这些年谢谢你们照应 我家的低保批下来了",
+    "别等我吃饭了 我今天加班",
+    "明天我不在了 去县城赶集",
+    "钥匙放在抽屉里了 你们记得拿",
+    "他拿着镰刀去割麦了",  # a farm tool in hand is no weapon
+    "拿着柴刀去山上砍柴",
+    "他拿着棍子打枣",
+    "这事总算了结了",
+    "和他做个了断 离婚",
+    "我上个月摔了一跤 头磕破了",
+    "他嘴歪着笑",
+    "累得一头栽倒在床上就睡着了",
+    "they will cut us off if we do not pay the power bill",
+    "my tractor is stuck in the mud",
+    "i gave my bike to my son",
+    "i won't need my umbrella after the rain",
+    "this homework is killing me after tonight i never study math again",  # two weak signs are not a hint
+    "我不想拖累孩子 想申请低保",
+    "我最近老想起出车祸那天 一闭眼就是那个场面",  # a memory, not an accident now
+])
+def test_nlu5_look_alikes_stay_quiet(text):
+    assert detect(text).level == "none", detect(text)
+
+
+def test_hints_someone_keeps_saying_are_asked_not_paged():
+    assert detect("婆婆老说活够了 不想再拖累我们").level == "unsure"
+    assert detect("我活够了 不想再拖累你们了").level == "certain"
+
+
+def test_a_lasting_state_or_a_plan_raises_the_classifiers_bar_only():
+    from nlu.emergency import told_as_past
+
+    assert told_as_past("佢对耳仔由细到大都听唔到") and told_as_past("i can not sleep every night")
+    assert not told_as_past("我爸刚才晕倒了 医生说要住院")
+    assert detect("我爸晕倒了 医生说要住院").level == "certain"  # never lowers a trigger
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("阿妈晕咗喺厨房", "medical"),
+    ("𠊎唔想再做人了", "self_harm"),
+    ("屋企着咗火", "fire"),
+    ("阿爸跌倒了 毋会动", "medical"),
+    ("心口痛到唔识郁", "medical"),
+])
+def test_yue_and_hakka_forms_of_the_plain_words_page(text, kind):
+    result = detect(text)
+    assert result.level == "certain" and kind in result.kinds, result
+
+
+@pytest.mark.parametrize("text", ["我个仔晕车晕咗", "我腰以下冇知觉好几年了"])
+def test_car_sickness_and_lasting_numbness_stay_quiet(text):
+    assert detect(text).level == "none", detect(text)
+
+
+@pytest.mark.parametrize("text", ["i want die", "i not want live anymore", "i will finish myself", "i dont want to live like this"])
+def test_non_native_english_of_the_plain_words_pages(text):
+    assert detect(text).level == "certain", detect(text)
+
+
+@pytest.mark.parametrize("text", ["i no want live with my husband family", "i don't want to live alone in the old house",
+                                  "the plants will die if no rain"])
+def test_where_to_live_is_no_emergency(text):
+    assert detect(text).level == "none", detect(text)

@@ -53,3 +53,16 @@ def test_the_nlu4_dev_sets_hold(nlu):
     needs = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev4_needs.yml", synonyms_from=nlu.data).examples)
     assert needs["need_category_recall"] >= 0.9 and needs["emergency_false_positive_rate"] == 0.0
     assert needs["safety_question_rate"] <= 0.03
+
+
+def test_the_nlu5_dev_sets_hold(nlu):
+    """nlu/data/test/dev5_emergency.yml and dev5_needs.yml (fifth round, 2026-12-07): emergencies
+    told by their meaning (a plan, a farewell, a means at hand, "after tonight") with look-alikes,
+    and 88 needs told by their consequence, written before the round's changes. Development sets,
+    so floors against losing them, not fair figures. Need recall measured 0.909 (2026-12-07, after
+    the concept lexicon was removed; 0.943 with it): the floor sits just under that."""
+    emergencies = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev5_emergency.yml", synonyms_from=nlu.data).examples)
+    assert emergencies["emergency_recall"] == 1.0
+    assert emergencies["emergency_false_positive_rate"] == 0.0
+    needs = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev5_needs.yml", synonyms_from=nlu.data).examples)
+    assert needs["need_category_recall"] >= 0.90 and needs["emergency_false_positive_rate"] == 0.0
