@@ -321,8 +321,7 @@ class _Run(Asking, Repair, Acting, Names):
         parse = {**held["parse"], "emergency": {**held["parse"].get("emergency", {}), "level": "none"}}
         self.turn = replace(self.turn, text=held["text"], parse=parse, payload="")
         self.entities = self._entities(parse)
-        self.intent = (parse.get("intent") or {}).get("name") or ""
-        self.confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
+        self.intent, self.confidence = _intent_given_safe(parse)
         frame = held.get("frame")
         if frame:
             self._restore(frame)
@@ -617,3 +616,18 @@ class _Run(Asking, Repair, Acting, Names):
             self.state.pop(key, None)
         if not keep_resume:
             self.state.pop("resume", None)
+
+
+def _intent_given_safe(parse: dict) -> tuple[str, float]:
+    """The person said they are safe, so the reading "emergency" is ruled out: the best other
+    intent with its confidence among the others (as the parser does when emergency came first).
+    "我儿子学费太高，我撑不下去了" is a need once the person is safe, even if the model gave the
+    emergency reading a fifth of its weight."""
+    intent = parse.get("intent") or {}
+    ranking = parse.get("intent_ranking") or []
+    p_emergency = next((float(r.get("confidence") or 0.0) for r in ranking if r.get("name") == "emergency"), 0.0)
+    others = [r for r in ranking if r.get("name") not in ("emergency", "nlu_fallback")]
+    if not others:
+        return intent.get("name") or "", float(intent.get("confidence") or 0.0)
+    best = others[0]
+    return best["name"], min(float(best.get("confidence") or 0.0) / max(1.0 - p_emergency, 1e-9), 1.0)
