@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy import ColumnElement, case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
@@ -334,13 +334,20 @@ class Summary:
         return self.open_cases[0] if self.open_cases else ""
 
 
-async def summary(session: AsyncSession, handoff: Handoff, *, messages: int = 5) -> Summary:
-    # columns only: a handoff is summarised for every offer and page, no ORM objects needed
-    person = (await session.execute(select(Person.display_name, Person.erased).where(
-        Person.id == handoff.person_id))).first()
-    village = (await session.execute(select(Area.name).where(Area.id == handoff.village_id))).scalar() \
-        if handoff.village_id else None
-    history = [(d, t) for d, t in await recent_lines(session, handoff.person_id, limit=messages) if t]
+async def summary(session: AsyncSession, handoff: Handoff, *, messages: int = 5,
+                  recent: list | None = None) -> Summary:
+    """`recent`: the person's `recent_lines` read with a limit of at least `messages`, when
+    the caller has just read them."""
+    # columns only: a handoff is summarised for every offer and page, no ORM objects needed;
+    # the person and the village in one statement
+    q = select(Person.display_name, Person.erased, Area.name if handoff.village_id else literal(None))
+    if handoff.village_id:
+        q = q.outerjoin(Area, Area.id == handoff.village_id)
+    person = (await session.execute(q.where(Person.id == handoff.person_id))).first()
+    village = person[2] if person is not None else None
+    if recent is None and messages > 0:
+        recent = await recent_lines(session, handoff.person_id, limit=messages)
+    history = [(d, t) for d, t in recent[-messages:] if t] if messages > 0 else []
     cases = list((await session.execute(select(NeedRequest.number).where(
         NeedRequest.person_id == handoff.person_id,
         NeedRequest.status.in_(("new", "assigned", "in_progress", "waiting"))).order_by(NeedRequest.id))).scalars())
@@ -376,12 +383,13 @@ def offer_buttons(handoff_id: int) -> tuple[Button, ...]:
 
 
 async def offer(session: AsyncSession, handoff: Handoff, staff_ids: list[int], *, header: str = "新求助",
-                kind: str = "page") -> list[int]:
+                kind: str = "page", recent: list | None = None) -> list[int]:
     """Notify each staff member once, on the messenger they used last: Claim/Skip buttons on
-    Telegram, "回复 接 N 认领" on WeChat (and other text channels). Returns who was reached."""
+    Telegram, "回复 接 N 认领" on WeChat (and other text channels). Returns who was reached.
+    `recent`: as `summary`'s."""
     if not staff_ids:
         return []
-    text = offer_text(await summary(session, handoff), header=header)
+    text = offer_text(await summary(session, handoff, recent=recent), header=header)
     reached = []
     identities = await best_staff_identities(session, staff_ids)
     for sid in dict.fromkeys(staff_ids):
