@@ -134,21 +134,23 @@ async def schedule_desk_timers(session, handoff, rules: routing.DeskRules, now: 
 
 
 async def route_new_handoff(session, handoff, rules: routing.DeskRules, now: datetime,
-                            desk: list[routing.DeskMember] | None = None, recent: list | None = None) -> list[int]:
+                            desk: list[routing.DeskMember] | None = None, recent: list | None = None,
+                            person: tuple[str, bool] | None = None) -> list[int]:
     """Offer a new handoff: an emergency to everyone on duty in the county at once (out of
     hours: the on-call shift, else the township's supervisor); others to the nearest level
     with someone on duty, least loaded first, under the cap. Returns the staff ids reached.
-    `desk`: the desk's members, when the caller has read them; `recent`: the person's
-    recent lines, likewise (handoffs.summary)."""
+    `desk`: the desk's members, when the caller has read them; `recent`, `person`: the
+    person's recent lines and (display_name, erased), likewise (handoffs.summary)."""
     if handoff.priority == "emergency":
         tiers = await routing.tiers_for(session, handoff.village_id, staff=desk)
         staff = [s for s in await routing.everyone_on_duty(session, handoff.village_id, now, rules.tz, tiers=tiers)
                  if routing.is_on_duty(s, now, rules.tz)]
         if not staff:
             staff = await routing.out_of_hours_pager(session, handoff.village_id, now, tiers=tiers)
-        return await handoffs.offer(session, handoff, [s.id for s in staff], header="紧急求助", recent=recent)
+        return await handoffs.offer(session, handoff, [s.id for s in staff], header="紧急求助", recent=recent,
+                                    person=person)
     staff = await routing.offer_order(session, handoff.village_id, now, rules.tz, cap=rules.max_open, desk=desk)
-    return await handoffs.offer(session, handoff, [s.id for s in staff], recent=recent)
+    return await handoffs.offer(session, handoff, [s.id for s in staff], recent=recent, person=person)
 
 
 @action("open_handoff", args={"reason": "text?", "priority": "text?", "summary": "text?"})
@@ -176,11 +178,13 @@ async def open_handoff(ctx: ActionContext, reason: str = "request", priority: st
     old_priority = before.priority if before is not None else None
     handoff, created = await handoffs.open_handoff(
         ctx.session, ctx.person.id, reason=reason, priority=priority, summary=text[:4000],
-        village_id=village_id, attachments=_attachments(ctx), now=ctx.now, existing=before)
+        village_id=village_id, attachments=_attachments(ctx), now=ctx.now, existing=before,
+        person_village=ctx.person.village_id, set_mode=False)  # the turn writes ctx.conversation.mode
     if not created and ctx.turn.attachments:
         handoff.attachments = [*(handoff.attachments or []), *_attachments(ctx)]
     ctx.conversation.mode = "human"
     rules = _rules(ctx)
+    person = (ctx.person.display_name, ctx.person.erased)
     paged: list[int] = []
     raised = not created and old_priority != handoff.priority
     desk = None  # the desk's members, read once for the timers and the availability
@@ -188,10 +192,12 @@ async def open_handoff(ctx: ActionContext, reason: str = "request", priority: st
         if raised:  # the sooner deadline of the new priority replaces the old one
             await timers.cancel(ctx.session, kind="desk_escalate", target=f"handoff:{handoff.id}")
         desk = await routing.desk_members(ctx.session)
-        paged = await route_new_handoff(ctx.session, handoff, rules, ctx.now, desk=desk, recent=recent)
+        paged = await route_new_handoff(ctx.session, handoff, rules, ctx.now, desk=desk, recent=recent,
+                                        person=person)
         await schedule_desk_timers(ctx.session, handoff, rules, ctx.now, staff=desk)
     elif raised and handoff.claimed_by_staff_id:
-        await handoffs.offer(ctx.session, handoff, [handoff.claimed_by_staff_id], header="紧急情况", recent=recent)
+        await handoffs.offer(ctx.session, handoff, [handoff.claimed_by_staff_id], header="紧急情况", recent=recent,
+                              person=person)
     availability = _availability(ctx, await _staff(ctx, desk))
     return {"id": handoff.id, "created": created, "paged": len(paged),
             "wait_minutes": URGENT_WAIT_MINUTES if priority != "normal" else NORMAL_WAIT_MINUTES,
