@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import driver
 from storage.models import Timer, utcnow
 
 PENDING, CLAIMED, DONE, CANCELLED, FAILED = "pending", "claimed", "done", "cancelled", "failed"
@@ -63,9 +63,17 @@ def registered_kinds() -> list[str]:
     return sorted(_HANDLERS)
 
 
-def _insert_for(session: AsyncSession):
-    name = session.get_bind().dialect.name
-    return postgresql.insert if name == "postgresql" else sqlite.insert
+_INSERT = driver.Insert(Timer.__table__)
+_INSERT_DEDUPED = driver.Insert(Timer.__table__, on_conflict=("dedupe_key",))
+
+
+def pending(kind: str, due_at: datetime, target: str = "", payload: dict | None = None,
+            dedupe_key: str | None = None) -> dict:
+    """A pending timer's row, for `add_many`."""
+    if due_at.tzinfo is None:
+        raise ValueError("due_at must be timezone-aware")
+    return dict(kind=kind, target=target, payload=payload or {}, due_at=due_at, state=PENDING,
+                dedupe_key=dedupe_key, attempts=0, error="", created_at=utcnow())
 
 
 async def add(
@@ -77,15 +85,26 @@ async def add(
     dedupe_key: str | None = None,
 ) -> None:
     """`schedule` for a caller that does not use the timer: the INSERT alone, without reading
-    the row back (a handoff writes three or four timers in its turn)."""
-    if due_at.tzinfo is None:
-        raise ValueError("due_at must be timezone-aware")
-    values = dict(kind=kind, target=target, payload=payload or {}, due_at=due_at, state=PENDING,
-                  dedupe_key=dedupe_key, attempts=0, error="", created_at=utcnow())
-    stmt = _insert_for(session)(Timer).values(**values)
-    if dedupe_key is not None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=[Timer.dedupe_key])
-    await session.execute(stmt)
+    the row back."""
+    await add_many(session, [pending(kind, due_at, target, payload, dedupe_key)])
+
+
+async def add_many(session: AsyncSession, rows: list[dict]) -> None:
+    """Several `pending` rows in one call on the driver (a handoff writes two or three
+    timers in its turn), in order; one with a `dedupe_key` already taken is left out."""
+    if rows:
+        await driver.run(session, _insert_rows, rows)
+
+
+def _insert_rows(cur: driver.Cursor, rows: list[dict]) -> None:
+    start = 0
+    while start < len(rows):  # runs of rows with or without a dedupe key, in order
+        deduped = rows[start]["dedupe_key"] is not None
+        end = start + 1
+        while end < len(rows) and (rows[end]["dedupe_key"] is not None) == deduped:
+            end += 1
+        cur.insert(_INSERT_DEDUPED if deduped else _INSERT, rows[start:end])
+        start = end
 
 
 async def schedule(

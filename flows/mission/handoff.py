@@ -123,14 +123,15 @@ async def schedule_desk_timers(session, handoff, rules: routing.DeskRules, now: 
         staff = await routing.desk_members(session)
     target = f"handoff:{handoff.id}"
     escalate = routing.working_deadline(staff, now, rules.escalate_after(handoff.priority), rules.tz)
-    await timers.add(session, "desk_escalate", escalate, target=target,
-                     dedupe_key=f"desk_escalate:{handoff.id}:{handoff.priority}")
     tell = routing.working_deadline(staff, now, rules.tell_villager_minutes, rules.tz)
-    await timers.add(session, "desk_tell_villager", tell, target=target, dedupe_key=f"desk_tell:{handoff.id}")
+    rows = [timers.pending("desk_escalate", escalate, target=target,
+                           dedupe_key=f"desk_escalate:{handoff.id}:{handoff.priority}"),
+            timers.pending("desk_tell_villager", tell, target=target, dedupe_key=f"desk_tell:{handoff.id}")]
     if not any(routing.is_on_duty(s, now, rules.tz) for s in staff):
         first = routing.next_on_duty(staff, now, rules.tz)
         if first is not None:
-            await timers.add(session, "desk_offer", first, target=target, dedupe_key=f"desk_offer:{handoff.id}")
+            rows.append(timers.pending("desk_offer", first, target=target, dedupe_key=f"desk_offer:{handoff.id}"))
+    await timers.add_many(session, rows)
 
 
 async def route_new_handoff(session, handoff, rules: routing.DeskRules, now: datetime,
