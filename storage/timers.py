@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import driver
@@ -165,6 +165,30 @@ async def cancel(
     return result.rowcount or 0
 
 
+# the poll's two statements, built once (and their cache keys with them): it runs every second
+_NOW = bindparam("now", type_=Timer.__table__.c.due_at.type)
+_CLAIM_DUE = (
+    update(Timer)
+    .where(Timer.state == PENDING, Timer.due_at <= _NOW, Timer.id.in_(
+        select(Timer.id)
+        .where(Timer.state == PENDING, Timer.due_at <= _NOW)
+        .order_by(Timer.due_at, Timer.id)
+        .limit(bindparam("limit", type_=Integer()))
+        .with_for_update(skip_locked=True)  # compiles to nothing on SQLite
+        .scalar_subquery()))
+    .values(state=CLAIMED, claimed_by=bindparam("claimer", type_=String()), claimed_at=_NOW,
+            attempts=Timer.attempts + 1)
+    .returning(Timer)
+    .execution_options(synchronize_session=False, populate_existing=True)
+)
+_RECLAIM_STALE = (
+    update(Timer)
+    .where(Timer.state == CLAIMED, Timer.claimed_at < bindparam("before", type_=Timer.__table__.c.claimed_at.type))
+    .values(state=PENDING, claimed_by=None, claimed_at=None, error="lease expired")
+    .execution_options(synchronize_session=False)
+)
+
+
 async def claim_due(session: AsyncSession, now: datetime, limit: int, claimer: str) -> list[Timer]:
     """Claim up to `limit` pending timers due at `now`, oldest first, for `claimer`.
 
@@ -172,22 +196,8 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, claimer: s
     ids)`. On PostgreSQL the id sub-select skips rows another claimer has locked and the outer
     `state='pending'` is re-checked after any wait; on SQLite the write lock serialises
     claimers. Either way each row goes to exactly one claimer."""
-    due_ids = (
-        select(Timer.id)
-        .where(Timer.state == PENDING, Timer.due_at <= now)
-        .order_by(Timer.due_at, Timer.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)  # compiles to nothing on SQLite
-        .scalar_subquery()
-    )
-    stmt = (
-        update(Timer)
-        .where(Timer.state == PENDING, Timer.due_at <= now, Timer.id.in_(due_ids))
-        .values(state=CLAIMED, claimed_by=claimer, claimed_at=now, attempts=Timer.attempts + 1)
-        .returning(Timer)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
-    timers = list((await session.execute(stmt)).scalars().all())
+    params = {"now": now, "claimer": claimer, "limit": limit}
+    timers = list((await session.execute(_CLAIM_DUE, params)).scalars().all())
     timers.sort(key=lambda t: (t.due_at, t.id))
     return timers
 
@@ -243,12 +253,7 @@ async def mark_failed(
 async def reclaim_stale(session: AsyncSession, now: datetime, lease: timedelta = DEFAULT_LEASE) -> int:
     """Hand back timers claimed longer than `lease` ago (their claimer died): pending again,
     due now. Returns how many."""
-    result = await session.execute(
-        update(Timer)
-        .where(Timer.state == CLAIMED, Timer.claimed_at < now - lease)
-        .values(state=PENDING, claimed_by=None, claimed_at=None, error="lease expired")
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_RECLAIM_STALE, {"before": now - lease})
     return result.rowcount or 0
 
 
