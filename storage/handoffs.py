@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, select, update
+from sqlalchemy import ColumnElement, bindparam, case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
@@ -79,10 +79,16 @@ async def _set_mode(session: AsyncSession, person_id: int, mode: str) -> None:
 _UNREAD: Any = object()
 
 
+# statements of every handoff, built once (their cache keys are memoized)
+_OPEN_FOR = select(Handoff).where(Handoff.person_id == bindparam("person_id"), Handoff.status.in_(OPEN)).order_by(
+    Handoff.id.desc())
+_OPEN_CASES = select(NeedRequest.number).where(
+    NeedRequest.person_id == bindparam("person_id"),
+    NeedRequest.status.in_(("new", "assigned", "in_progress", "waiting"))).order_by(NeedRequest.id)
+
+
 async def open_handoff_for(session: AsyncSession, person_id: int) -> Handoff | None:
-    return (await session.execute(
-        select(Handoff).where(Handoff.person_id == person_id, Handoff.status.in_(OPEN)).order_by(Handoff.id.desc())
-    )).scalars().first()
+    return (await session.execute(_OPEN_FOR, {"person_id": person_id})).scalars().first()
 
 
 async def open_handoff(session: AsyncSession, person_id: int, *, reason: str = "request",
@@ -358,9 +364,7 @@ async def summary(session: AsyncSession, handoff: Handoff, *, messages: int = 5,
     if recent is None and messages > 0:
         recent = await recent_lines(session, handoff.person_id, limit=messages)
     history = [(d, t) for d, t in recent[-messages:] if t] if messages > 0 else []
-    cases = list((await session.execute(select(NeedRequest.number).where(
-        NeedRequest.person_id == handoff.person_id,
-        NeedRequest.status.in_(("new", "assigned", "in_progress", "waiting"))).order_by(NeedRequest.id))).scalars())
+    cases = list((await session.execute(_OPEN_CASES, {"person_id": handoff.person_id})).scalars())
     if handoff.case_id:
         linked = await session.get(NeedRequest, handoff.case_id)
         if linked is not None and linked.number not in cases:
