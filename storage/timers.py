@@ -206,14 +206,17 @@ def _owned(timer: Timer, claimer: str):
     return and_(Timer.id == timer.id, Timer.state == CLAIMED, Timer.claimed_by == claimer)
 
 
+_MARK_DONE = (  # built once: it runs for every timer
+    update(Timer)
+    .where(Timer.id == bindparam("timer_id"), Timer.state == CLAIMED, Timer.claimed_by == bindparam("claimer"))
+    .values(state=DONE, done_at=bindparam("done_at", type_=Timer.__table__.c.done_at.type), error="")
+    .execution_options(synchronize_session=False)
+)
+
+
 async def mark_done(session: AsyncSession, timer: Timer, claimer: str, now: datetime | None = None) -> bool:
     """Done — only if `claimer` still holds the claim (a reclaimed lease is not ours)."""
-    result = await session.execute(
-        update(Timer)
-        .where(_owned(timer, claimer))
-        .values(state=DONE, done_at=now or utcnow(), error="")
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_MARK_DONE, {"timer_id": timer.id, "claimer": claimer, "done_at": now or utcnow()})
     return (result.rowcount or 0) == 1
 
 
