@@ -186,7 +186,6 @@ class Dispatcher:
             replies = await self._busy(inbound)
         s.metrics.inbound(inbound.channel)
         s.metrics.observe_latency(time.perf_counter() - started)
-        s.wake_outbox()
         return replies
 
     async def run_turn(self, inbound: Inbound, cleaned: Cleaned, understood: tuple[dict, Any]) -> list[Outbound]:
@@ -242,10 +241,19 @@ class Dispatcher:
                 raise DatabaseUnavailable(str(exc)) from exc
             raise
 
+    @asynccontextmanager
+    async def _transaction(self):
+        """A session of `services.db` whose commit wakes the outbox sender when it wrote a
+        row for it (and only then: a wake costs the sender a transaction and a claim)."""
+        async with self.services.db.session() as session:
+            yield session
+        if outbox_store.queued_for_sender(session):
+            self.services.wake_outbox()
+
     async def _turn(self, inbound: Inbound, cleaned: Cleaned, parse: dict, emergency) -> list[Outbound]:
         s = self.services
         now = s.clock()
-        async with s.db.session() as session:
+        async with self._transaction() as session:
             begun = await turns.begin_turn(
                 session, channel=inbound.channel, external_id=inbound.sender, display_name=inbound.display_name,
                 locale=inbound.locale_hint if inbound.locale_hint in TEXTS else None, message_id=inbound.message_id,
@@ -323,7 +331,7 @@ class Dispatcher:
         answer with an apology, in a fresh transaction."""
         s = self.services
         now = s.clock()
-        async with s.db.session() as session:
+        async with self._transaction() as session:
             person, _, _ = await people.find_or_create_by_identity(
                 session, inbound.channel, inbound.sender, inbound.display_name, None, now=now)
             await people.get_conversation_for_update(session, person.id, lock=True)
@@ -344,7 +352,7 @@ class Dispatcher:
         adapter = self.services.channels.get(inbound.channel)
         if adapter is None or not adapter.replies_in_response:
             try:
-                async with self.services.db.session() as session:
+                async with self._transaction() as session:
                     await outbox_store.enqueue(session, channel=inbound.channel, recipient=inbound.sender,
                                                text=text, kind="notice", now=self.services.clock())
             except Exception as exc:

@@ -41,6 +41,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.errors import BotError
 from bot.leader import Leader, current_leader, process_identity
+from storage import outbox as outbox_store
 from storage import timers as timer_store
 from storage.models import utcnow
 from storage.timers import timer_handler  # re-exported: handlers register here or in storage.timers
@@ -142,6 +143,8 @@ async def claim_and_run_timers(
                 await handler(services, s, timer)
                 if not await timer_store.mark_done(s, timer, claimer, now):
                     raise _ClaimLost()
+            if outbox_store.queued_for_sender(s) and hasattr(services, "wake_outbox"):
+                services.wake_outbox()  # a page or a reminder goes now, not at the sender's next poll
             done += 1
         except _ClaimLost:
             log.warning("timer %s: claim lost while running; its effects were rolled back", timer.id)

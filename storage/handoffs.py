@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy import ColumnElement, bindparam, case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
@@ -79,19 +79,28 @@ async def _set_mode(session: AsyncSession, person_id: int, mode: str) -> None:
 _UNREAD: Any = object()
 
 
+# statements of every handoff, built once (their cache keys are memoized)
+_OPEN_FOR = select(Handoff).where(Handoff.person_id == bindparam("person_id"), Handoff.status.in_(OPEN)).order_by(
+    Handoff.id.desc())
+_OPEN_CASES = select(NeedRequest.number).where(
+    NeedRequest.person_id == bindparam("person_id"),
+    NeedRequest.status.in_(("new", "assigned", "in_progress", "waiting"))).order_by(NeedRequest.id)
+
+
 async def open_handoff_for(session: AsyncSession, person_id: int) -> Handoff | None:
-    return (await session.execute(
-        select(Handoff).where(Handoff.person_id == person_id, Handoff.status.in_(OPEN)).order_by(Handoff.id.desc())
-    )).scalars().first()
+    return (await session.execute(_OPEN_FOR, {"person_id": person_id})).scalars().first()
 
 
 async def open_handoff(session: AsyncSession, person_id: int, *, reason: str = "request",
                        priority: str = "normal", summary: str = "", village_id: int | None = None,
                        case_id: int | None = None, attachments: list | None = None,
-                       now: datetime | None = None, existing: Handoff | None = _UNREAD) -> tuple[Handoff, bool]:
+                       now: datetime | None = None, existing: Handoff | None = _UNREAD,
+                       person_village: int | None = _UNREAD, set_mode: bool = True) -> tuple[Handoff, bool]:
     """Open a handoff, or return the one already open (raised to this priority if higher).
     The village is the person's, else `village_id` (one they named), else none.
-    `existing`: `open_handoff_for(session, person_id)`, when the caller has just read it.
+    `existing`: `open_handoff_for(session, person_id)`, and `person_village`: the person's
+    village, when the caller has just read them. `set_mode=False`: the caller puts the
+    conversation in human mode itself (a turn writes its conversation row at its end).
     Returns (handoff, created)."""
     now = now or utcnow()
     priority = normal_priority(priority)
@@ -102,16 +111,19 @@ async def open_handoff(session: AsyncSession, person_id: int, *, reason: str = "
             existing.priority, existing.reason = priority, reason
         if summary:
             existing.summary = (existing.summary + "\n" + summary).strip()
-        await _set_mode(session, person_id, "human")
+        if set_mode:
+            await _set_mode(session, person_id, "human")
         return existing, False
-    person_village = (await session.execute(select(Person.village_id).where(Person.id == person_id))).scalar()
+    if person_village is _UNREAD:
+        person_village = (await session.execute(select(Person.village_id).where(Person.id == person_id))).scalar()
     if person_village is not None:
         village_id = person_village
     handoff = Handoff(person_id=person_id, reason=reason, priority=priority, summary=summary,
                       village_id=village_id, case_id=case_id, attachments=attachments or [], created_at=now)
     session.add(handoff)
     await session.flush()
-    await _set_mode(session, person_id, "human")
+    if set_mode:
+        await _set_mode(session, person_id, "human")
     await audit.record(session, f"person:{person_id}", "handoff.open", f"handoff:{handoff.id}",
                        {"reason": reason, "priority": priority})
     return handoff, True
@@ -334,16 +346,25 @@ class Summary:
         return self.open_cases[0] if self.open_cases else ""
 
 
-async def summary(session: AsyncSession, handoff: Handoff, *, messages: int = 5) -> Summary:
-    # columns only: a handoff is summarised for every offer and page, no ORM objects needed
-    person = (await session.execute(select(Person.display_name, Person.erased).where(
-        Person.id == handoff.person_id))).first()
-    village = (await session.execute(select(Area.name).where(Area.id == handoff.village_id))).scalar() \
-        if handoff.village_id else None
-    history = [(d, t) for d, t in await recent_lines(session, handoff.person_id, limit=messages) if t]
-    cases = list((await session.execute(select(NeedRequest.number).where(
-        NeedRequest.person_id == handoff.person_id,
-        NeedRequest.status.in_(("new", "assigned", "in_progress", "waiting"))).order_by(NeedRequest.id))).scalars())
+async def summary(session: AsyncSession, handoff: Handoff, *, messages: int = 5,
+                  recent: list | None = None, person: tuple[str, bool] | None = None) -> Summary:
+    """`recent`: the person's `recent_lines` read with a limit of at least `messages`, and
+    `person`: their (display_name, erased), when the caller has just read them."""
+    # columns only: a handoff is summarised for every offer and page, no ORM objects needed;
+    # the person and the village in one statement
+    village = None
+    if person is None:
+        q = select(Person.display_name, Person.erased, Area.name if handoff.village_id else literal(None))
+        if handoff.village_id:
+            q = q.outerjoin(Area, Area.id == handoff.village_id)
+        row = (await session.execute(q.where(Person.id == handoff.person_id))).first()
+        person, village = (row[:2], row[2]) if row is not None else (None, None)
+    elif handoff.village_id:
+        village = (await session.execute(select(Area.name).where(Area.id == handoff.village_id))).scalar()
+    if recent is None and messages > 0:
+        recent = await recent_lines(session, handoff.person_id, limit=messages)
+    history = [(d, t) for d, t in recent[-messages:] if t] if messages > 0 else []
+    cases = list((await session.execute(_OPEN_CASES, {"person_id": handoff.person_id})).scalars())
     if handoff.case_id:
         linked = await session.get(NeedRequest, handoff.case_id)
         if linked is not None and linked.number not in cases:
@@ -351,7 +372,7 @@ async def summary(session: AsyncSession, handoff: Handoff, *, messages: int = 5)
         elif linked is not None:
             cases.remove(linked.number)
             cases.insert(0, linked.number)
-    name = (person.display_name if person and not person.erased else "") or f"#{handoff.person_id}"
+    name = (person[0] if person and not person[1] else "") or f"#{handoff.person_id}"
     return Summary(handoff.id, handoff.priority, name, village or "", handoff.summary or "", history, cases)
 
 
@@ -376,12 +397,14 @@ def offer_buttons(handoff_id: int) -> tuple[Button, ...]:
 
 
 async def offer(session: AsyncSession, handoff: Handoff, staff_ids: list[int], *, header: str = "新求助",
-                kind: str = "page") -> list[int]:
+                kind: str = "page", recent: list | None = None, person: tuple[str, bool] | None = None
+                ) -> list[int]:
     """Notify each staff member once, on the messenger they used last: Claim/Skip buttons on
-    Telegram, "回复 接 N 认领" on WeChat (and other text channels). Returns who was reached."""
+    Telegram, "回复 接 N 认领" on WeChat (and other text channels). Returns who was reached.
+    `recent`, `person`: as `summary`'s."""
     if not staff_ids:
         return []
-    text = offer_text(await summary(session, handoff), header=header)
+    text = offer_text(await summary(session, handoff, recent=recent, person=person), header=header)
     reached = []
     identities = await best_staff_identities(session, staff_ids)
     for sid in dict.fromkeys(staff_ids):

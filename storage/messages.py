@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, select
+from sqlalchemy import Integer, Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import driver
@@ -121,15 +121,18 @@ async def stored_replies(session: AsyncSession, inbound_message_id: int) -> list
     )
 
 
+_RECENT_LINES = (  # built once: its cache key is memoized
+    select(Message.direction, Message.text)
+    .where(Message.person_id == bindparam("person_id"))
+    .order_by(Message.created_at.desc(), Message.id.desc())
+    .limit(bindparam("limit", type_=Integer()))
+)
+
+
 async def recent_lines(session: AsyncSession, person_id: int, limit: int = 20) -> list[Row]:
     """`recent_history` as rows of (direction, text) only, oldest first: for a handoff's
     summary, which reads nothing else (no Message objects to build)."""
-    rows = await session.execute(
-        select(Message.direction, Message.text)
-        .where(Message.person_id == person_id)
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(limit)
-    )
+    rows = await session.execute(_RECENT_LINES, {"person_id": person_id, "limit": limit})
     return list(reversed(rows.all()))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocab.messages import Button
@@ -20,16 +20,20 @@ async def best_identity(session: AsyncSession, *, person_id: int | None = None, 
     return (await session.execute(q.limit(1))).scalars().first()
 
 
+_STAFF_IDENTITIES = (  # built once: read for every offer
+    select(ChannelIdentity)
+    .where(ChannelIdentity.unreachable.is_(False), ChannelIdentity.staff_id.in_(bindparam("staff_ids", expanding=True)))
+    .order_by(ChannelIdentity.last_inbound_at.desc().nulls_last(), ChannelIdentity.id.desc())
+)
+
+
 async def best_staff_identities(session: AsyncSession, staff_ids: list[int]) -> dict[int, ChannelIdentity]:
     """`best_identity` of several staff members in one statement: staff id → identity (none
     for those without a reachable messenger)."""
     if not staff_ids:
         return {}
-    q = (select(ChannelIdentity)
-         .where(ChannelIdentity.unreachable.is_(False), ChannelIdentity.staff_id.in_(set(staff_ids)))
-         .order_by(ChannelIdentity.last_inbound_at.desc().nulls_last(), ChannelIdentity.id.desc()))
     found: dict[int, ChannelIdentity] = {}
-    for identity in (await session.execute(q)).scalars():
+    for identity in (await session.execute(_STAFF_IDENTITIES, {"staff_ids": sorted(set(staff_ids))})).scalars():
         found.setdefault(identity.staff_id, identity)  # the first in best_identity's order
     return found
 

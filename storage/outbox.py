@@ -15,15 +15,19 @@ messages; on SQLite there is one process and BEGIN IMMEDIATE.
 Channels that answer in the HTTP response (REST, console) store their replies as `sent` with
 delivery `response`; later REST messages stay `pending` until a client polls past them.
 The caller owns the transaction.
+
+A session that wrote a row for the sender (`pending`: not one answered in the response) says
+so, `queued_for_sender(session)`, so its caller wakes the sender after committing — and only
+then: waking it costs a transaction and a claim.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy import bindparam, event, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, object_session
 
 from storage import driver
 from storage.models import OutboxMessage, utcnow
@@ -34,6 +38,8 @@ __all__ = [
     "claim_heads",
     "enqueue",
     "insert_rows",
+    "note_queued",
+    "queued_for_sender",
     "last_buttons",
     "claim_response",
     "claimed_row",
@@ -50,6 +56,21 @@ __all__ = [
 ]
 
 UNSENT = ("pending", "sending", "held")
+_QUEUED = "outbox_queued"  # Session.info key: this session wrote a row for the sender
+
+
+def queued_for_sender(session: AsyncSession) -> bool:
+    """Did this session write an outbox row the sender is to send (so far, committed or not)?"""
+    return bool(session.info.get(_QUEUED))
+
+
+@event.listens_for(OutboxMessage, "after_insert")
+def _noted(mapper, connection, row: OutboxMessage) -> None:
+    # every ORM insert (enqueue, storage/notify.py); the driver's go through insert_rows
+    if row.status != "sent":
+        session = object_session(row)
+        if session is not None:
+            session.info[_QUEUED] = True
 
 
 async def enqueue(
@@ -100,7 +121,8 @@ _LAST_BUTTONS = driver.Query(
 
 def insert_rows(cur: driver.Cursor, rows: list[dict], now: datetime) -> None:
     """On a driver cursor: several rows in one INSERT (a turn's replies); each dict takes
-    `enqueue`'s keyword arguments."""
+    `enqueue`'s keyword arguments. The caller notes rows for the sender on its session
+    (`note_queued`)."""
     values = []
     for r in rows:
         status = r.get("status", "pending")
@@ -113,6 +135,12 @@ def insert_rows(cur: driver.Cursor, rows: list[dict], now: datetime) -> None:
             "sent_at": now if status == "sent" else None,
         })
     cur.insert(_INSERT, values)
+
+
+def note_queued(session: AsyncSession, rows: list[dict]) -> None:
+    """After `insert_rows(…, rows, …)` in this session: note the rows for the sender."""
+    if any(r.get("status", "pending") != "sent" for r in rows):
+        session.info[_QUEUED] = True
 
 
 def last_buttons(cur: driver.Cursor, channel: str, recipient: str) -> list:

@@ -161,10 +161,13 @@ def localized(value: Any, locale: str) -> str:
 # ── hotlines ─────────────────────────────────────────────────────────────────────────────
 
 
+_HOTLINES = select(KeyValue.value).where(KeyValue.key == HOTLINES_KEY)  # built once
+
+
 async def get_hotlines(session: AsyncSession) -> list[dict[str, Any]]:
     """The emergency hotlines: `[{number, label: {zh,en}, when: {zh,en}, situations: [...]}]`."""
-    row = await session.get(KeyValue, HOTLINES_KEY)
-    return list(row.value.get("hotlines", [])) if row else []
+    value = (await session.execute(_HOTLINES)).scalar()  # a column: no ORM row for a read
+    return list(value.get("hotlines", [])) if value is not None else []
 
 
 async def set_hotlines(session: AsyncSession, hotlines: list[dict[str, Any]]) -> None:

@@ -132,9 +132,12 @@ _MEMBER_COLUMNS = (Staff.id, Staff.username, Staff.display_name, Staff.roles, St
                    Staff.duty_override, Staff.duty_override_until)
 
 
+_MEMBERS = select(*_MEMBER_COLUMNS).where(Staff.active.is_(True)).order_by(Staff.id)  # built once
+
+
 async def desk_members(session: AsyncSession) -> list[DeskMember]:
     """`desk_staff` as plain columns: for reading duty and roles, not for changing them."""
-    rows = await session.execute(select(*_MEMBER_COLUMNS).where(Staff.active.is_(True)).order_by(Staff.id))
+    rows = await session.execute(_MEMBERS)
     return [m for m in (DeskMember(*row) for row in rows) if DESK_ROLES & set(m.roles or [])]
 
 
@@ -145,9 +148,13 @@ async def open_loads(session: AsyncSession) -> dict[int, int]:
     return {sid: n for sid, n in rows.all() if sid is not None}
 
 
+_ASSIGNED = select(StaffArea.staff_id, StaffArea.area_id)
+_TREE = select(Area.id, Area.parent_id, Area.level)
+
+
 async def _assigned(session: AsyncSession) -> dict[int, set[int]]:
     by_staff: dict[int, set[int]] = {}
-    for staff_id, area_id in await session.execute(select(StaffArea.staff_id, StaffArea.area_id)):
+    for staff_id, area_id in await session.execute(_ASSIGNED):
         by_staff.setdefault(staff_id, set()).add(area_id)
     return by_staff
 
@@ -178,7 +185,7 @@ async def tiers_for(session: AsyncSession, village_id: int | None, *,
     assigned = await _assigned(session)
     # the whole tree in one read: the county's areas are needed anyway (`county_wide`)
     tree = {area_id: (parent_id, level) for area_id, parent_id, level in
-            await session.execute(select(Area.id, Area.parent_id, Area.level))}
+            await session.execute(_TREE)}
     if village_id is not None:
         chain = _chain(tree, village_id)
         village_ids = {a for a in chain if tree[a][1] == "village"}

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import driver
 from storage.models import Timer, utcnow
 
 PENDING, CLAIMED, DONE, CANCELLED, FAILED = "pending", "claimed", "done", "cancelled", "failed"
@@ -63,9 +63,17 @@ def registered_kinds() -> list[str]:
     return sorted(_HANDLERS)
 
 
-def _insert_for(session: AsyncSession):
-    name = session.get_bind().dialect.name
-    return postgresql.insert if name == "postgresql" else sqlite.insert
+_INSERT = driver.Insert(Timer.__table__)
+_INSERT_DEDUPED = driver.Insert(Timer.__table__, on_conflict=("dedupe_key",))
+
+
+def pending(kind: str, due_at: datetime, target: str = "", payload: dict | None = None,
+            dedupe_key: str | None = None) -> dict:
+    """A pending timer's row, for `add_many`."""
+    if due_at.tzinfo is None:
+        raise ValueError("due_at must be timezone-aware")
+    return dict(kind=kind, target=target, payload=payload or {}, due_at=due_at, state=PENDING,
+                dedupe_key=dedupe_key, attempts=0, error="", created_at=utcnow())
 
 
 async def add(
@@ -77,15 +85,26 @@ async def add(
     dedupe_key: str | None = None,
 ) -> None:
     """`schedule` for a caller that does not use the timer: the INSERT alone, without reading
-    the row back (a handoff writes three or four timers in its turn)."""
-    if due_at.tzinfo is None:
-        raise ValueError("due_at must be timezone-aware")
-    values = dict(kind=kind, target=target, payload=payload or {}, due_at=due_at, state=PENDING,
-                  dedupe_key=dedupe_key, attempts=0, error="", created_at=utcnow())
-    stmt = _insert_for(session)(Timer).values(**values)
-    if dedupe_key is not None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=[Timer.dedupe_key])
-    await session.execute(stmt)
+    the row back."""
+    await add_many(session, [pending(kind, due_at, target, payload, dedupe_key)])
+
+
+async def add_many(session: AsyncSession, rows: list[dict]) -> None:
+    """Several `pending` rows in one call on the driver (a handoff writes two or three
+    timers in its turn), in order; one with a `dedupe_key` already taken is left out."""
+    if rows:
+        await driver.run(session, _insert_rows, rows)
+
+
+def _insert_rows(cur: driver.Cursor, rows: list[dict]) -> None:
+    start = 0
+    while start < len(rows):  # runs of rows with or without a dedupe key, in order
+        deduped = rows[start]["dedupe_key"] is not None
+        end = start + 1
+        while end < len(rows) and (rows[end]["dedupe_key"] is not None) == deduped:
+            end += 1
+        cur.insert(_INSERT_DEDUPED if deduped else _INSERT, rows[start:end])
+        start = end
 
 
 async def schedule(
@@ -146,6 +165,30 @@ async def cancel(
     return result.rowcount or 0
 
 
+# the poll's two statements, built once (and their cache keys with them): it runs every second
+_NOW = bindparam("now", type_=Timer.__table__.c.due_at.type)
+_CLAIM_DUE = (
+    update(Timer)
+    .where(Timer.state == PENDING, Timer.due_at <= _NOW, Timer.id.in_(
+        select(Timer.id)
+        .where(Timer.state == PENDING, Timer.due_at <= _NOW)
+        .order_by(Timer.due_at, Timer.id)
+        .limit(bindparam("limit", type_=Integer()))
+        .with_for_update(skip_locked=True)  # compiles to nothing on SQLite
+        .scalar_subquery()))
+    .values(state=CLAIMED, claimed_by=bindparam("claimer", type_=String()), claimed_at=_NOW,
+            attempts=Timer.attempts + 1)
+    .returning(Timer)
+    .execution_options(synchronize_session=False, populate_existing=True)
+)
+_RECLAIM_STALE = (
+    update(Timer)
+    .where(Timer.state == CLAIMED, Timer.claimed_at < bindparam("before", type_=Timer.__table__.c.claimed_at.type))
+    .values(state=PENDING, claimed_by=None, claimed_at=None, error="lease expired")
+    .execution_options(synchronize_session=False)
+)
+
+
 async def claim_due(session: AsyncSession, now: datetime, limit: int, claimer: str) -> list[Timer]:
     """Claim up to `limit` pending timers due at `now`, oldest first, for `claimer`.
 
@@ -153,22 +196,8 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, claimer: s
     ids)`. On PostgreSQL the id sub-select skips rows another claimer has locked and the outer
     `state='pending'` is re-checked after any wait; on SQLite the write lock serialises
     claimers. Either way each row goes to exactly one claimer."""
-    due_ids = (
-        select(Timer.id)
-        .where(Timer.state == PENDING, Timer.due_at <= now)
-        .order_by(Timer.due_at, Timer.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)  # compiles to nothing on SQLite
-        .scalar_subquery()
-    )
-    stmt = (
-        update(Timer)
-        .where(Timer.state == PENDING, Timer.due_at <= now, Timer.id.in_(due_ids))
-        .values(state=CLAIMED, claimed_by=claimer, claimed_at=now, attempts=Timer.attempts + 1)
-        .returning(Timer)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
-    timers = list((await session.execute(stmt)).scalars().all())
+    params = {"now": now, "claimer": claimer, "limit": limit}
+    timers = list((await session.execute(_CLAIM_DUE, params)).scalars().all())
     timers.sort(key=lambda t: (t.due_at, t.id))
     return timers
 
@@ -177,14 +206,17 @@ def _owned(timer: Timer, claimer: str):
     return and_(Timer.id == timer.id, Timer.state == CLAIMED, Timer.claimed_by == claimer)
 
 
+_MARK_DONE = (  # built once: it runs for every timer
+    update(Timer)
+    .where(Timer.id == bindparam("timer_id"), Timer.state == CLAIMED, Timer.claimed_by == bindparam("claimer"))
+    .values(state=DONE, done_at=bindparam("done_at", type_=Timer.__table__.c.done_at.type), error="")
+    .execution_options(synchronize_session=False)
+)
+
+
 async def mark_done(session: AsyncSession, timer: Timer, claimer: str, now: datetime | None = None) -> bool:
     """Done — only if `claimer` still holds the claim (a reclaimed lease is not ours)."""
-    result = await session.execute(
-        update(Timer)
-        .where(_owned(timer, claimer))
-        .values(state=DONE, done_at=now or utcnow(), error="")
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_MARK_DONE, {"timer_id": timer.id, "claimer": claimer, "done_at": now or utcnow()})
     return (result.rowcount or 0) == 1
 
 
@@ -224,12 +256,7 @@ async def mark_failed(
 async def reclaim_stale(session: AsyncSession, now: datetime, lease: timedelta = DEFAULT_LEASE) -> int:
     """Hand back timers claimed longer than `lease` ago (their claimer died): pending again,
     due now. Returns how many."""
-    result = await session.execute(
-        update(Timer)
-        .where(Timer.state == CLAIMED, Timer.claimed_at < now - lease)
-        .values(state=PENDING, claimed_by=None, claimed_at=None, error="lease expired")
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_RECLAIM_STALE, {"before": now - lease})
     return result.rowcount or 0
 
 

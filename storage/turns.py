@@ -96,3 +96,4 @@ async def finish_turn(
     changed in the conversation."""
     if replies or queued or (conversation is not None and conversation.changes()):
         await driver.run(session, _finish, channel, person_id, replies, queued, conversation, now)
+        outbox.note_queued(session, queued)

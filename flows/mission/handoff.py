@@ -90,10 +90,13 @@ def _availability(ctx: ActionContext, staff: list[routing.DeskMember]) -> dict:
     }
 
 
-async def conversation_summary(ctx: ActionContext, limit: int = 8) -> str:
-    """The last few things the person said, for the worker who picks the handoff up."""
+async def conversation_summary(ctx: ActionContext, limit: int = 8, recent: list | None = None) -> str:
+    """The last few things the person said, for the worker who picks the handoff up.
+    `recent`: the person's `recent_lines` (limit × 2 of them), when the caller read them."""
+    if recent is None:
+        recent = await recent_lines(ctx.session, ctx.person.id, limit=limit * 2)
     lines = []
-    for direction, text in await recent_lines(ctx.session, ctx.person.id, limit=limit * 2):
+    for direction, text in recent:
         if direction == "in" and text and not text.startswith("/"):
             lines.append(text.strip()[:200])
     if ctx.turn.text and not ctx.turn.text.startswith("/") and (not lines or lines[-1] != ctx.turn.text[:200]):
@@ -120,31 +123,35 @@ async def schedule_desk_timers(session, handoff, rules: routing.DeskRules, now: 
         staff = await routing.desk_members(session)
     target = f"handoff:{handoff.id}"
     escalate = routing.working_deadline(staff, now, rules.escalate_after(handoff.priority), rules.tz)
-    await timers.add(session, "desk_escalate", escalate, target=target,
-                     dedupe_key=f"desk_escalate:{handoff.id}:{handoff.priority}")
     tell = routing.working_deadline(staff, now, rules.tell_villager_minutes, rules.tz)
-    await timers.add(session, "desk_tell_villager", tell, target=target, dedupe_key=f"desk_tell:{handoff.id}")
+    rows = [timers.pending("desk_escalate", escalate, target=target,
+                           dedupe_key=f"desk_escalate:{handoff.id}:{handoff.priority}"),
+            timers.pending("desk_tell_villager", tell, target=target, dedupe_key=f"desk_tell:{handoff.id}")]
     if not any(routing.is_on_duty(s, now, rules.tz) for s in staff):
         first = routing.next_on_duty(staff, now, rules.tz)
         if first is not None:
-            await timers.add(session, "desk_offer", first, target=target, dedupe_key=f"desk_offer:{handoff.id}")
+            rows.append(timers.pending("desk_offer", first, target=target, dedupe_key=f"desk_offer:{handoff.id}"))
+    await timers.add_many(session, rows)
 
 
 async def route_new_handoff(session, handoff, rules: routing.DeskRules, now: datetime,
-                            desk: list[routing.DeskMember] | None = None) -> list[int]:
+                            desk: list[routing.DeskMember] | None = None, recent: list | None = None,
+                            person: tuple[str, bool] | None = None) -> list[int]:
     """Offer a new handoff: an emergency to everyone on duty in the county at once (out of
     hours: the on-call shift, else the township's supervisor); others to the nearest level
     with someone on duty, least loaded first, under the cap. Returns the staff ids reached.
-    `desk`: the desk's members, when the caller has read them."""
+    `desk`: the desk's members, when the caller has read them; `recent`, `person`: the
+    person's recent lines and (display_name, erased), likewise (handoffs.summary)."""
     if handoff.priority == "emergency":
         tiers = await routing.tiers_for(session, handoff.village_id, staff=desk)
         staff = [s for s in await routing.everyone_on_duty(session, handoff.village_id, now, rules.tz, tiers=tiers)
                  if routing.is_on_duty(s, now, rules.tz)]
         if not staff:
             staff = await routing.out_of_hours_pager(session, handoff.village_id, now, tiers=tiers)
-        return await handoffs.offer(session, handoff, [s.id for s in staff], header="紧急求助")
+        return await handoffs.offer(session, handoff, [s.id for s in staff], header="紧急求助", recent=recent,
+                                    person=person)
     staff = await routing.offer_order(session, handoff.village_id, now, rules.tz, cap=rules.max_open, desk=desk)
-    return await handoffs.offer(session, handoff, [s.id for s in staff])
+    return await handoffs.offer(session, handoff, [s.id for s in staff], recent=recent, person=person)
 
 
 @action("open_handoff", args={"reason": "text?", "priority": "text?", "summary": "text?"})
@@ -165,17 +172,20 @@ async def open_handoff(ctx: ActionContext, reason: str = "request", priority: st
     reason = str(reason or "request")[:32]
     priority = "emergency" if reason == "emergency" or priority == "emergency" else (
         "urgent" if priority == "urgent" else "normal")
-    text = "\n".join(p for p in (str(summary or "").strip(), await conversation_summary(ctx)) if p)
+    recent = await recent_lines(ctx.session, ctx.person.id, limit=16)  # for both summaries
+    text = "\n".join(p for p in (str(summary or "").strip(), await conversation_summary(ctx, recent=recent)) if p)
     village_id = ctx.slots.get("village_id") if isinstance(ctx.slots.get("village_id"), int) else None
     before = await handoffs.open_handoff_for(ctx.session, ctx.person.id)
     old_priority = before.priority if before is not None else None
     handoff, created = await handoffs.open_handoff(
         ctx.session, ctx.person.id, reason=reason, priority=priority, summary=text[:4000],
-        village_id=village_id, attachments=_attachments(ctx), now=ctx.now, existing=before)
+        village_id=village_id, attachments=_attachments(ctx), now=ctx.now, existing=before,
+        person_village=ctx.person.village_id, set_mode=False)  # the turn writes ctx.conversation.mode
     if not created and ctx.turn.attachments:
         handoff.attachments = [*(handoff.attachments or []), *_attachments(ctx)]
     ctx.conversation.mode = "human"
     rules = _rules(ctx)
+    person = (ctx.person.display_name, ctx.person.erased)
     paged: list[int] = []
     raised = not created and old_priority != handoff.priority
     desk = None  # the desk's members, read once for the timers and the availability
@@ -183,10 +193,12 @@ async def open_handoff(ctx: ActionContext, reason: str = "request", priority: st
         if raised:  # the sooner deadline of the new priority replaces the old one
             await timers.cancel(ctx.session, kind="desk_escalate", target=f"handoff:{handoff.id}")
         desk = await routing.desk_members(ctx.session)
-        paged = await route_new_handoff(ctx.session, handoff, rules, ctx.now, desk=desk)
+        paged = await route_new_handoff(ctx.session, handoff, rules, ctx.now, desk=desk, recent=recent,
+                                        person=person)
         await schedule_desk_timers(ctx.session, handoff, rules, ctx.now, staff=desk)
     elif raised and handoff.claimed_by_staff_id:
-        await handoffs.offer(ctx.session, handoff, [handoff.claimed_by_staff_id], header="紧急情况")
+        await handoffs.offer(ctx.session, handoff, [handoff.claimed_by_staff_id], header="紧急情况", recent=recent,
+                              person=person)
     availability = _availability(ctx, await _staff(ctx, desk))
     return {"id": handoff.id, "created": created, "paged": len(paged),
             "wait_minutes": URGENT_WAIT_MINUTES if priority != "normal" else NORMAL_WAIT_MINUTES,

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.base import ChannelAdapter, PermanentSendError, RecipientUnreachable, RetryableSendError
-from vocab.messages import Outbound
+from vocab.messages import Inbound, Outbound
 from storage import outbox as outbox_store
 from storage import people
 from storage.db import Database
@@ -187,3 +187,44 @@ async def test_two_claimers_on_postgresql_never_take_one_recipients_next_row(db_
     finally:
         await a.dispose()
         await b.dispose()
+
+
+async def test_a_turn_wakes_the_sender_only_when_it_queued_a_row_for_it(db):
+    """Each wake costs the sender a transaction and a claim: a message answered in the HTTP
+    response queues nothing for it; one on a pushing messenger does, and is sent."""
+
+    class Answering(FakeMessenger):
+        name = "answering"
+        replies_in_response = True
+
+    fake, answering = FakeMessenger(), Answering()
+    services = make_services(db, sender_options={"poll_seconds": 3600.0})  # only wakes send
+    services.channels.register(fake)
+    services.channels.register(answering)
+    wakes = []
+    wake = services.outbox.wake
+    services.outbox.wake = lambda: (wakes.append(1), wake())
+    await services.start()
+    try:
+        replies = await services.dispatcher.handle(Inbound("answering", "A", "你好", "m-1"))
+        assert replies and wakes == []
+        assert fake.calls == 0 and answering.calls == 0
+        await services.dispatcher.handle(Inbound("fake", "B", "你好", "m-2"))
+        assert wakes == [1]
+        await eventually(lambda: len(fake.sent) == len(replies))
+    finally:
+        await services.stop()
+    assert answering.calls == 0
+    assert {r.status for r in (await _rows(db)).values()} == {"sent"}
+
+
+async def test_a_session_says_whether_it_queued_a_row_for_the_sender(db):
+    async with db.session() as s:
+        await outbox_store.enqueue(s, channel="rest", recipient="A", text="in the response", status="sent")
+        await s.flush()
+        assert not outbox_store.queued_for_sender(s)
+        await outbox_store.enqueue(s, channel="fake", recipient="A", text="to push")
+        await s.flush()
+        assert outbox_store.queued_for_sender(s)
+    async with db.session() as s:
+        assert not outbox_store.queued_for_sender(s)

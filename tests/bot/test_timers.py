@@ -126,6 +126,25 @@ async def test_add_writes_a_timer_without_reading_it_back(db):
     assert len(fired) == 2
 
 
+async def test_add_many_writes_in_order_and_leaves_out_taken_keys(db):
+    async with db.session() as s:
+        await timers_store.add(s, "test_record", T0, target="first", dedupe_key="k:1")
+        await timers_store.add_many(s, [
+            timers_store.pending("test_record", T0, target="a", dedupe_key="k:2"),
+            timers_store.pending("test_record", T0, target="b", dedupe_key="k:1"),  # taken: left out
+            timers_store.pending("test_record", T0, target="c"),
+            timers_store.pending("test_record", T0, target="d"),
+            timers_store.pending("test_record", T0, target="e", dedupe_key="k:3"),
+        ])
+    async with db.session() as s:
+        rows = (await s.execute(select(Timer).order_by(Timer.id))).scalars().all()
+    assert [(t.target, t.dedupe_key, t.state) for t in rows] == [
+        ("first", "k:1", "pending"), ("a", "k:2", "pending"), ("c", None, "pending"), ("d", None, "pending"),
+        ("e", "k:3", "pending")]
+    with pytest.raises(ValueError):
+        timers_store.pending("test_record", datetime(2026, 3, 2, 1, 0))  # naive
+
+
 async def test_cancel_only_pending(db):
     async with db.session() as s:
         a = await timers_store.schedule(s, "test_record", T0, target="handoff:3")
