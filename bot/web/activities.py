@@ -234,8 +234,9 @@ async def _detail(request: Request, who, activity_id: int, *, error: str = "", s
                   done=_done(request), starts_input=_local_input(activity.starts_at))
 
 
-async def _change(request: Request, activity_id: int, run):
-    """A form on the activity's page: check the caller and the area, run, come back."""
+async def _change(request: Request, activity_id: int, run, refused_page=None):
+    """A form about the activity: check the caller and the area, run, come back. A refusal
+    shows the activity's page with the error, or `refused_page(who, form, error)`."""
     form = await request.form()
     who, refused = await staff_caller(request, form)
     if refused:
@@ -248,6 +249,8 @@ async def _change(request: Request, activity_id: int, run):
                 return not_found(request, who)
             target = await run(s, who, activity, form, now_of(services))
     except (activity_service.EnrollmentError, ValueError) as exc:
+        if refused_page is not None:
+            return await refused_page(who, form, str(exc))
         return await _detail(request, who, activity_id, error=str(exc), status_code=422)
     return back_to(target)
 
@@ -266,24 +269,17 @@ async def edit_page(activity_id: int, request: Request):
 
 @router.post("/activities/{activity_id}/edit")
 async def edit(activity_id: int, request: Request):
-    form = await request.form()
-    who, refused = await staff_caller(request, form)
-    if refused:
-        return refused
-    services = services_of(request)
-    try:
-        async with services.db.session() as s:
+    async def run(s, who, activity, form, now):
+        await activity_admin.edit_activity(s, activity.id, _fields(form, area_id=activity.area_id),
+                                           actor=who.scope.actor, now=now)
+        return f"/activities/{activity.id}?done=edited"
+
+    async def form_again(who, form, error):
+        async with services_of(request).db.session() as s:
             activity = await s.get(Activity, activity_id)
-            if not _visible(who, activity):
-                return not_found(request, who)
-            await activity_admin.edit_activity(s, activity.id, _fields(form, area_id=activity.area_id),
-                                               actor=who.scope.actor, now=now_of(services))
-    except (activity_service.EnrollmentError, ValueError) as exc:
-        async with services.db.session() as s:
-            activity = await s.get(Activity, activity_id)
-        return await _form_page(request, who, activity=activity, values=_form_values(form), error=str(exc),
+        return await _form_page(request, who, activity=activity, values=_form_values(form), error=error,
                                 status_code=422)
-    return back_to(f"/activities/{activity_id}?done=edited")
+    return await _change(request, activity_id, run, form_again)
 
 
 @router.post("/activities/{activity_id}/move")
