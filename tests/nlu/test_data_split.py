@@ -8,12 +8,13 @@ with spaces and punctuation removed (emoji kept: 👌 and 🐷🐷🐷 are diffe
   need-model example (nlu/data/needs) against every sentence of nlu/data/test (test.yml,
   challenge.yml, needs_indirect.yml, the dev sets dev4_*, dev5_*, emergency_dev.yml, styles/*.yml,
   and the blind sets blind2/, blind3/, blind4/, …:
-  needs_indirect.yml, styles/*.yml);
+  needs_indirect.yml, styles/*.yml, hard_lives.yml);
 - each blind set also against the older held-out sets and the blind sets written before it (it
   was written to be fresh: a sentence already in them has been looked at while tuning);
 - every need and policy word of the lexicon (the need model learns from the need words)
   against the same sentences;
-- the situation descriptions of the knowledge search: dev against held-out.
+- the situation descriptions of the knowledge search: dev against held-out, and each blind set's
+  kb_situations.yml against training, the dev situations and the held-out situations before it.
 
 The yes/no words (nlu/data/yes_no.yml) feed no model — the intent model never sees them, and a
 choice reads a whole reply against them — so a one-word test reply that is one of them is not
@@ -91,8 +92,9 @@ def _blind_sets() -> list[str]:
 
 
 def test_the_blind_sets_are_found():
-    assert {"blind2", "blind3", "blind4"} <= set(_blind_sets())
-    assert _blind_sets().index("blind2") < _blind_sets().index("blind3") < _blind_sets().index("blind4")
+    assert {"blind2", "blind3", "blind4", "blind5"} <= set(_blind_sets())
+    assert _blind_sets().index("blind2") < _blind_sets().index("blind3") < _blind_sets().index("blind4") \
+        < _blind_sets().index("blind5")
 
 
 @pytest.mark.parametrize("blind_set", _blind_sets())
@@ -101,6 +103,8 @@ def test_a_blind_set_is_held_out_and_loaded_by_the_split_check(blind_set):
     assert any(w.startswith(f"{blind_set}/needs_indirect.yml") for w in blind)
     assert any(w.startswith(f"{blind_set}/styles/") for w in blind)
     assert len(blind) > 500
+    if (TEST_DIR / blind_set / "hard_lives.yml").is_file():
+        assert any(w.startswith(f"{blind_set}/hard_lives.yml") for w in blind)
     assert not [p for p in data_files(DATA_DIR) + need_files() if blind_set in p.relative_to(DATA_DIR).parts]  # never trained on
 
 
@@ -109,6 +113,8 @@ def test_no_blind_sentence_is_a_training_sentence(blind_set):
     train = _training_sentences()
     clashes = []
     for path in sorted((TEST_DIR / blind_set).rglob("*.yml")):
+        if path.name.startswith("kb_"):  # situations, not intent examples: test_blind_situations_are_fresh
+            continue
         for _, text, _ in _load_file(path)[1]:
             key = _key(text)
             if key and key in train:
@@ -168,3 +174,23 @@ def test_the_dev_sets_are_held_out_too():
     held_out = {where.split(":")[0] for where in _test_sentences().values()}
     assert {"dev5_needs.yml", "dev5_emergency.yml", "dev4_needs.yml", "emergency_dev.yml"} <= held_out
 
+
+
+def _situations(path: Path) -> dict[str, str]:
+    return {_key(item["question"]): f"{path.relative_to(DATA_DIR)}: {item['question']}"
+            for item in yaml.safe_load(path.read_text(encoding="utf-8"))}
+
+
+@pytest.mark.parametrize("blind_set", [b for b in _blind_sets() if (TEST_DIR / b / "kb_situations.yml").is_file()])
+def test_blind_situations_are_fresh(blind_set):
+    """A blind set's knowledge-search situations are neither training sentences nor situations
+    of the dev sets, the flat held-out file or an older blind set."""
+    mine = _situations(TEST_DIR / blind_set / "kb_situations.yml")
+    seen = dict(_training_sentences())
+    for path in (DATA_DIR / "kb_situations_dev.yml", DATA_DIR / "kb_eval.yml", TEST_DIR / "kb_situations.yml"):
+        seen.update(_situations(path))
+    for older in _blind_sets()[:_blind_sets().index(blind_set)]:
+        if (TEST_DIR / older / "kb_situations.yml").is_file():
+            seen.update(_situations(TEST_DIR / older / "kb_situations.yml"))
+    clashes = [f"{where}  ==  {seen[k]}" for k, where in mine.items() if k in seen]
+    assert not clashes, "\n".join(clashes)
