@@ -149,14 +149,9 @@ def last_buttons(cur: driver.Cursor, channel: str, recipient: str) -> list:
     return (row[0] or []) if row else []
 
 
-async def claim_heads(
-    session: AsyncSession, *, channels: Iterable[str], worker: str, now: datetime, limit: int = 100
-) -> list[OutboxMessage]:
-    """Claim up to `limit` due rows, at most one per recipient: each the oldest unsent row of
-    its recipient. Claimed rows become `sending` with one more attempt counted."""
-    channels = list(channels)
-    if not channels:
-        return []
+def _claim_statement(dialect_name: str, limit: int):
+    """The due heads: each recipient's oldest unsent row, if due. Built once per dialect and
+    limit, its values bound (`now`, `channels`), so SQLAlchemy memoizes its cache key."""
     older = aliased(OutboxMessage)
     older_unsent = (
         exists()
@@ -172,16 +167,34 @@ async def claim_heads(
         select(OutboxMessage)
         .where(
             OutboxMessage.status.in_(("pending", "held")),
-            OutboxMessage.next_attempt_at <= now,
-            OutboxMessage.channel.in_(channels),
+            OutboxMessage.next_attempt_at <= bindparam("now"),
+            OutboxMessage.channel.in_(bindparam("channels", expanding=True)),
             ~older_unsent,
         )
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
-    rows = list((await session.execute(stmt)).scalars())
+    return stmt
+
+
+_claim_statements: dict[tuple[str, int], object] = {}
+
+
+async def claim_heads(
+    session: AsyncSession, *, channels: Iterable[str], worker: str, now: datetime, limit: int = 100
+) -> list[OutboxMessage]:
+    """Claim up to `limit` due rows, at most one per recipient: each the oldest unsent row of
+    its recipient. Claimed rows become `sending` with one more attempt counted."""
+    channels = list(channels)
+    if not channels:
+        return []
+    key = (session.bind.dialect.name, limit)
+    stmt = _claim_statements.get(key)
+    if stmt is None:
+        stmt = _claim_statements[key] = _claim_statement(*key)
+    rows = list((await session.execute(stmt, {"now": now, "channels": channels})).scalars())
     for row in rows:
         row.status = "sending"
         row.claimed_by = worker
