@@ -48,6 +48,7 @@ __all__ = [
     "mark_read_through",
     "mark_retry",
     "mark_sent",
+    "mark_sent_many",
     "poll",
     "release_held",
     "release_responses",
@@ -209,6 +210,17 @@ async def mark_sent(session: AsyncSession, row_id: int, now: datetime, delivery:
     if delivery:
         values["delivery"] = delivery
     await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+
+
+_MARK_SENT = (update(OutboxMessage.__table__)  # Core, built once: the sender's batch in one statement
+              .where(OutboxMessage.__table__.c.id.in_(bindparam("row_ids", expanding=True)))
+              .values(status="sent", sent_at=bindparam("sent_now"), error=""))
+
+
+async def mark_sent_many(session: AsyncSession, row_ids: list[int], now: datetime) -> None:
+    """`mark_sent` for several rows (without a delivery), in one statement."""
+    if row_ids:
+        await session.execute(_MARK_SENT, {"row_ids": row_ids, "sent_now": now})
 
 
 async def mark_retry(session: AsyncSession, row_id: int, next_attempt_at: datetime, error: str) -> None:
