@@ -223,22 +223,26 @@ async def mark_sent_many(session: AsyncSession, row_ids: list[int], now: datetim
         await session.execute(_MARK_SENT, {"row_ids": row_ids, "sent_now": now})
 
 
+_ROWS = OutboxMessage.__table__
+# Core UPDATEs of one row, built once (an ORM-enabled UPDATE built per call cost about 1.5 M
+# instructions): a failed send's retry, hold or failure
+_MARK_RETRY = update(_ROWS).where(_ROWS.c.id == bindparam("row_id")).values(
+    status="pending", next_attempt_at=bindparam("next_at"), error=bindparam("error_text"), claimed_by=None)
+_MARK_HELD = update(_ROWS).where(_ROWS.c.id == bindparam("row_id")).values(
+    status="held", delivery="held", next_attempt_at=bindparam("next_at"), error=bindparam("error_text"),
+    claimed_by=None)
+_MARK_FAILED = update(_ROWS).where(_ROWS.c.id == bindparam("row_id")).values(
+    status="failed", error=bindparam("error_text"))
+
+
 async def mark_retry(session: AsyncSession, row_id: int, next_attempt_at: datetime, error: str) -> None:
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id)
-        .values(status="pending", next_attempt_at=next_attempt_at, error=error[:2000], claimed_by=None)
-    )
+    await session.execute(_MARK_RETRY, {"row_id": row_id, "next_at": next_attempt_at, "error_text": error[:2000]})
 
 
 async def mark_held(session: AsyncSession, row_id: int, until: datetime, error: str) -> None:
     """The channel may not deliver the row now: it waits, `held`, until `release_held` or
     `until` (then it is tried again)."""
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id)
-        .values(status="held", delivery="held", next_attempt_at=until, error=error[:2000], claimed_by=None)
-    )
+    await session.execute(_MARK_HELD, {"row_id": row_id, "next_at": until, "error_text": error[:2000]})
 
 
 async def release_held(session: AsyncSession, *, channel: str, recipient: str, now: datetime) -> int:
@@ -313,9 +317,7 @@ async def release_responses(session: AsyncSession, *, channel: str, now: datetim
 
 
 async def mark_failed(session: AsyncSession, row_id: int, error: str) -> None:
-    await session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == row_id).values(status="failed", error=error[:2000])
-    )
+    await session.execute(_MARK_FAILED, {"row_id": row_id, "error_text": error[:2000]})
 
 
 async def release_stale(session: AsyncSession, *, now: datetime, lease: timedelta) -> int:
