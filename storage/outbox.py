@@ -245,33 +245,34 @@ async def mark_held(session: AsyncSession, row_id: int, until: datetime, error: 
     await session.execute(_MARK_HELD, {"row_id": row_id, "next_at": until, "error_text": error[:2000]})
 
 
+_RELEASE_HELD = update(_ROWS).where(  # built once: a WeChat message from the recipient runs it
+    _ROWS.c.channel == bindparam("channel_name"), _ROWS.c.recipient == bindparam("recipient_id"),
+    _ROWS.c.status == "held",
+).values(status="pending", delivery="", next_attempt_at=bindparam("next_at"), attempts=0, error="", claimed_by=None)
+
+
 async def release_held(session: AsyncSession, *, channel: str, recipient: str, now: datetime) -> int:
     """The recipient can be reached again: their held rows go out now, in order. Returns how many."""
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.channel == channel, OutboxMessage.recipient == recipient,
-               OutboxMessage.status == "held")
-        .values(status="pending", delivery="", next_attempt_at=now, attempts=0, error="", claimed_by=None)
-    )
+    result = await session.execute(_RELEASE_HELD, {"channel_name": channel, "recipient_id": recipient, "next_at": now})
     return result.rowcount or 0
+
+
+_CLAIMED_ROW = (select(_ROWS.c.id)
+                .where(_ROWS.c.channel == bindparam("channel_name"), _ROWS.c.recipient == bindparam("recipient_id"),
+                       _ROWS.c.status == "sending", _ROWS.c.claimed_by == bindparam("worker"))
+                .order_by(_ROWS.c.id).limit(1))
+_SET_DELIVERY = update(_ROWS).where(_ROWS.c.id == bindparam("row_id")).values(delivery=bindparam("how"))
 
 
 async def claimed_row(session: AsyncSession, *, channel: str, recipient: str, worker: str) -> int | None:
     """The id of the row `worker` is sending now to the recipient (one per recipient), if any."""
-    return (
-        await session.execute(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.channel == channel, OutboxMessage.recipient == recipient,
-                   OutboxMessage.status == "sending", OutboxMessage.claimed_by == worker)
-            .order_by(OutboxMessage.id)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    return (await session.execute(
+        _CLAIMED_ROW, {"channel_name": channel, "recipient_id": recipient, "worker": worker})).scalar_one_or_none()
 
 
 async def set_delivery(session: AsyncSession, row_id: int, delivery: str) -> None:
     """How the channel delivered the row (e.g. WeChat: custom | template)."""
-    await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(delivery=delivery))
+    await session.execute(_SET_DELIVERY, {"row_id": row_id, "how": delivery})
 
 
 async def claim_response(session: AsyncSession, *, channel: str, inbound_message_id: int, now: datetime
@@ -320,14 +321,14 @@ async def mark_failed(session: AsyncSession, row_id: int, error: str) -> None:
     await session.execute(_MARK_FAILED, {"row_id": row_id, "error_text": error[:2000]})
 
 
+_RELEASE_STALE = update(_ROWS).where(_ROWS.c.status == "sending", _ROWS.c.claimed_at < bindparam("before")).values(
+    status="pending", claimed_by=None, next_attempt_at=bindparam("next_at"))
+
+
 async def release_stale(session: AsyncSession, *, now: datetime, lease: timedelta) -> int:
     """Rows left `sending` by a process that died: back to `pending` (they may go out twice —
     at least once). Returns how many."""
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - lease)
-        .values(status="pending", claimed_by=None, next_attempt_at=now)
-    )
+    result = await session.execute(_RELEASE_STALE, {"before": now - lease, "next_at": now})
     return result.rowcount or 0
 
 
