@@ -177,9 +177,10 @@ class OutboxSender:
         outcomes = await asyncio.gather(*(self._send(row_id, attempts, out) for row_id, attempts, out in jobs))
         now = s.clock()
         async with s.db.session() as session:
+            await outbox_store.mark_sent_many(session, [o.row_id for o in outcomes if o.status == "sent"], now)
             for o in outcomes:
                 if o.status == "sent":
-                    await outbox_store.mark_sent(session, o.row_id, now)
+                    continue
                 elif o.status == "retry":
                     await outbox_store.mark_retry(session, o.row_id, now + timedelta(seconds=o.delay), o.error)
                 elif o.status == "held":

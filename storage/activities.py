@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import StorageError
@@ -41,28 +41,36 @@ class EnrollResult:
     created: bool  # False when the person was already signed up
 
 
+# the reads of the villagers' activity flows, built once (SQLAlchemy memoizes their cache keys)
+_UPCOMING = (select(Activity).where(Activity.status == "open", Activity.starts_at >= bindparam("now"))
+             .order_by(Activity.starts_at).limit(200))
+_ACTIVITY = select(Activity).where(Activity.id == bindparam("activity_id"))
+_ACTIVITY_LOCKED = _ACTIVITY.with_for_update()
+_SEATS_TAKEN = select(func.count()).select_from(Enrollment).where(
+    Enrollment.activity_id == bindparam("activity_id"), Enrollment.status.in_(HOLDS_SEAT))
+_PERSON_ENROLLMENTS = select(Enrollment, Activity).join(Activity, Activity.id == Enrollment.activity_id).where(
+    Enrollment.person_id == bindparam("person_id"))
+_ENROLLMENTS_FOR_PERSON = {  # active_only → the statement
+    False: _PERSON_ENROLLMENTS.order_by(Activity.starts_at),
+    True: _PERSON_ENROLLMENTS.where(Enrollment.status.in_(ACTIVE)).order_by(Activity.starts_at),
+}
+
+
 async def list_upcoming(session: AsyncSession, now: datetime, *, audience: str | None = None,
                         limit: int = 20) -> list[Activity]:
-    q = (select(Activity).where(Activity.status == "open", Activity.starts_at >= now)
-         .order_by(Activity.starts_at).limit(200))
-    rows = list((await session.execute(q)).scalars())
+    rows = list((await session.execute(_UPCOMING, {"now": now})).scalars())
     if audience:
         rows = [a for a in rows if audience in (a.audience or []) or "all" in (a.audience or [])]
     return rows[:limit]
 
 
 async def get_activity(session: AsyncSession, activity_id: int, *, lock: bool = False) -> Activity | None:
-    q = select(Activity).where(Activity.id == activity_id)
-    if lock:
-        q = q.with_for_update()
-    return (await session.execute(q)).scalar_one_or_none()
+    q = _ACTIVITY_LOCKED if lock else _ACTIVITY
+    return (await session.execute(q, {"activity_id": activity_id})).scalar_one_or_none()
 
 
 async def seats_taken(session: AsyncSession, activity_id: int) -> int:
-    return (await session.execute(
-        select(func.count()).select_from(Enrollment)
-        .where(Enrollment.activity_id == activity_id, Enrollment.status.in_(HOLDS_SEAT))
-    )).scalar_one()
+    return (await session.execute(_SEATS_TAKEN, {"activity_id": activity_id})).scalar_one()
 
 
 async def _active_enrollment(session, activity_id, person_id, participant_name) -> Enrollment | None:
@@ -324,11 +332,8 @@ async def _active_enrollments(session: AsyncSession, activity_id: int) -> list[E
 
 async def enrollments_for_person(session: AsyncSession, person_id: int, *, active_only: bool = True
                                  ) -> list[tuple[Enrollment, Activity]]:
-    q = select(Enrollment, Activity).join(Activity, Activity.id == Enrollment.activity_id).where(
-        Enrollment.person_id == person_id)
-    if active_only:
-        q = q.where(Enrollment.status.in_(ACTIVE))
-    return [(e, a) for e, a in (await session.execute(q.order_by(Activity.starts_at))).all()]
+    rows = await session.execute(_ENROLLMENTS_FOR_PERSON[active_only], {"person_id": person_id})
+    return [(e, a) for e, a in rows.all()]
 
 
 async def roster(session: AsyncSession, activity_id: int) -> list[Enrollment]:

@@ -7,16 +7,25 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import driver
 from storage.models import AuditEntry
+
+
+_INSERT = driver.Insert(AuditEntry.__table__)  # compiled once per dialect (and set of columns)
 
 
 async def record(session: AsyncSession, actor: str, action: str, target: str = "", data: dict | None = None, *,
                  at: datetime | None = None) -> None:
-    """`at`: the caller's clock (default: now)."""
-    entry = AuditEntry(actor=actor, action=action, target=target, data=data or {})
+    """`at`: the caller's clock (default: now). Written at once on the session's connection,
+    in its transaction (an ORM object cost a unit-of-work flush of its own)."""
+    row = {"actor": actor, "action": action, "target": target, "data": data or {}}
     if at is not None:
-        entry.at = at
-    session.add(entry)
+        row["at"] = at
+    await driver.run(session, _insert, row)
+
+
+def _insert(cur: driver.Cursor, row: dict) -> None:
+    cur.insert(_INSERT, [row])
 
 
 @dataclass(frozen=True)

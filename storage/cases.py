@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -177,11 +177,15 @@ async def add_note(session: AsyncSession, case: NeedRequest, text: str, *, staff
     return event
 
 
+_PERSON_CASES = select(NeedRequest).where(NeedRequest.person_id == bindparam("person_id"))
+_CASES_FOR_PERSON = {  # open_only → the statement, built once
+    False: _PERSON_CASES.order_by(NeedRequest.id.desc()),
+    True: _PERSON_CASES.where(NeedRequest.status.in_(OPEN_STATUSES)).order_by(NeedRequest.id.desc()),
+}
+
+
 async def cases_for_person(session: AsyncSession, person_id: int, *, open_only: bool = False) -> list[NeedRequest]:
-    q = select(NeedRequest).where(NeedRequest.person_id == person_id)
-    if open_only:
-        q = q.where(NeedRequest.status.in_(OPEN_STATUSES))
-    return list((await session.execute(q.order_by(NeedRequest.id.desc()))).scalars())
+    return list((await session.execute(_CASES_FOR_PERSON[open_only], {"person_id": person_id})).scalars())
 
 
 async def list_cases(session: AsyncSession, *, status: str | None = None, category: str | None = None,

@@ -105,7 +105,11 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
             sqlite_inline.begin_immediate(conn.connection.driver_connection)
 
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_timeout=10)
+    # At most 2 × pool_size connections, as before, but all of them kept: an overflow
+    # connection was closed on return whenever the pool held pool_size idle ones, so every
+    # burst of concurrent turns paid new connections (TLS attempt, login, asyncpg's codecs,
+    # every statement prepared again) just when the server was behind (docs/performance.md).
+    engine = create_async_engine(url, echo=echo, pool_size=2 * pool_size, max_overflow=0, pool_timeout=10)
     _ping_idle_connections(engine.sync_engine.pool)
     return engine
 

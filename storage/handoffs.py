@@ -346,6 +346,13 @@ class Summary:
         return self.open_cases[0] if self.open_cases else ""
 
 
+# built once (SQLAlchemy memoizes their cache keys): the person with or without the village
+_PERSON = select(Person.display_name, Person.erased, literal(None)).where(Person.id == bindparam("person_id"))
+_PERSON_VILLAGE = (select(Person.display_name, Person.erased, Area.name)
+                   .outerjoin(Area, Area.id == bindparam("village_id")).where(Person.id == bindparam("person_id")))
+_VILLAGE_NAME = select(Area.name).where(Area.id == bindparam("village_id"))
+
+
 async def summary(session: AsyncSession, handoff: Handoff, *, messages: int = 5,
                   recent: list | None = None, person: tuple[str, bool] | None = None) -> Summary:
     """`recent`: the person's `recent_lines` read with a limit of at least `messages`, and
@@ -354,13 +361,14 @@ async def summary(session: AsyncSession, handoff: Handoff, *, messages: int = 5,
     # the person and the village in one statement
     village = None
     if person is None:
-        q = select(Person.display_name, Person.erased, Area.name if handoff.village_id else literal(None))
         if handoff.village_id:
-            q = q.outerjoin(Area, Area.id == handoff.village_id)
-        row = (await session.execute(q.where(Person.id == handoff.person_id))).first()
+            q, params = _PERSON_VILLAGE, {"person_id": handoff.person_id, "village_id": handoff.village_id}
+        else:
+            q, params = _PERSON, {"person_id": handoff.person_id}
+        row = (await session.execute(q, params)).first()
         person, village = (row[:2], row[2]) if row is not None else (None, None)
     elif handoff.village_id:
-        village = (await session.execute(select(Area.name).where(Area.id == handoff.village_id))).scalar()
+        village = (await session.execute(_VILLAGE_NAME, {"village_id": handoff.village_id})).scalar()
     if recent is None and messages > 0:
         recent = await recent_lines(session, handoff.person_id, limit=messages)
     history = [(d, t) for d, t in recent[-messages:] if t] if messages > 0 else []

@@ -13,7 +13,7 @@ from functools import lru_cache
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Area, Handoff, OnCallShift, Staff, StaffArea
@@ -141,10 +141,13 @@ async def desk_members(session: AsyncSession) -> list[DeskMember]:
     return [m for m in (DeskMember(*row) for row in rows) if DESK_ROLES & set(m.roles or [])]
 
 
+_OPEN_LOADS = select(Handoff.claimed_by_staff_id, func.count()).where(
+    Handoff.status == "claimed").group_by(Handoff.claimed_by_staff_id)  # built once
+
+
 async def open_loads(session: AsyncSession) -> dict[int, int]:
     """Claimed handoffs per staff id."""
-    rows = await session.execute(select(Handoff.claimed_by_staff_id, func.count()).where(
-        Handoff.status == "claimed").group_by(Handoff.claimed_by_staff_id))
+    rows = await session.execute(_OPEN_LOADS)
     return {sid: n for sid, n in rows.all() if sid is not None}
 
 

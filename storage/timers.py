@@ -181,11 +181,13 @@ _CLAIM_DUE = (
     .returning(Timer)
     .execution_options(synchronize_session=False, populate_existing=True)
 )
+# Core UPDATEs of the table, not of the entity: an ORM-enabled UPDATE goes through the ORM's
+# bulk machinery on every run even when built once (no session object is synchronized anyway)
+_TIMERS = Timer.__table__
 _RECLAIM_STALE = (
-    update(Timer)
-    .where(Timer.state == CLAIMED, Timer.claimed_at < bindparam("before", type_=Timer.__table__.c.claimed_at.type))
+    update(_TIMERS)
+    .where(_TIMERS.c.state == CLAIMED, _TIMERS.c.claimed_at < bindparam("before", type_=_TIMERS.c.claimed_at.type))
     .values(state=PENDING, claimed_by=None, claimed_at=None, error="lease expired")
-    .execution_options(synchronize_session=False)
 )
 
 
@@ -207,10 +209,10 @@ def _owned(timer: Timer, claimer: str):
 
 
 _MARK_DONE = (  # built once: it runs for every timer
-    update(Timer)
-    .where(Timer.id == bindparam("timer_id"), Timer.state == CLAIMED, Timer.claimed_by == bindparam("claimer"))
-    .values(state=DONE, done_at=bindparam("done_at", type_=Timer.__table__.c.done_at.type), error="")
-    .execution_options(synchronize_session=False)
+    update(_TIMERS)
+    .where(_TIMERS.c.id == bindparam("timer_id"), _TIMERS.c.state == CLAIMED,
+           _TIMERS.c.claimed_by == bindparam("claimer"))
+    .values(state=DONE, done_at=bindparam("done_at", type_=_TIMERS.c.done_at.type), error="")
 )
 
 

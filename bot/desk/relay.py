@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bot.desk.commands import WorkerDesk
 from flows.turn import Turn
@@ -73,14 +73,18 @@ def _attachment_note(attachments: list[dict]) -> str:
     return f"（{'、'.join(found)}）" if found else ""
 
 
+# the person's open handoff as columns, built once (SQLAlchemy memoizes its cache key)
+_OPEN_HANDOFF = (select(Handoff.id, Handoff.status, Handoff.claimed_by_staff_id)
+                 .where(Handoff.person_id == bindparam("person_id"), Handoff.status.in_(store.OPEN))
+                 .order_by(Handoff.id.desc()).limit(1))
+
+
 async def relay_to_worker(turn: Turn, inbound_message_id: int) -> None:
     """A villager in human mode. Claimed: the message goes to the worker's messenger (the one
     they used last) and the no-reply clock starts; waiting: the villager is told it is queued."""
     session = turn.session
     # columns first: most of these villagers wait unclaimed, and a text needs no ORM object
-    row = (await session.execute(select(Handoff.id, Handoff.status, Handoff.claimed_by_staff_id).where(
-        Handoff.person_id == turn.person.id, Handoff.status.in_(store.OPEN)).order_by(Handoff.id.desc()).limit(1)
-    )).first()
+    row = (await session.execute(_OPEN_HANDOFF, {"person_id": turn.person.id})).first()
     attachments = [asdict(a) for a in turn.attachments]
     claimed = row is not None and row.status == "claimed" and row.claimed_by_staff_id is not None
     handoff = await session.get(Handoff, row.id) if row is not None and (claimed or attachments) else None

@@ -66,6 +66,7 @@ async def test_per_recipient_order_with_retries_and_backoff(db):
     assert [o.text for o in fake.sent if o.recipient == "B"] == ["b1", "b2"]
     rows = await _rows(db)
     assert {t: r.status for t, r in rows.items()} == dict.fromkeys(rows, "sent")
+    assert all(r.sent_at is not None and r.error == "" for r in rows.values())  # a2's errors cleared
     assert rows["a2"].attempts == 3 and rows["a1"].attempts == 1
     assert services.metrics.messages_out["fake"] == 6
 

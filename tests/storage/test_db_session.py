@@ -8,6 +8,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
+from storage.db import Database
 from storage.models import Area
 
 
@@ -53,3 +54,28 @@ async def test_a_cancelled_transaction_is_rolled_back_and_gives_its_connection_b
     assert await areas(db) == ["y"]
     async with db.session() as s:
         assert (await s.execute(select(func.count()).select_from(Area))).scalar_one() == 1
+
+
+@pytest.mark.parametrize("empty_db_url", ["postgres"], indirect=True)
+async def test_postgres_keeps_every_connection_a_burst_opened(db_url):
+    """A burst of concurrent transactions opens up to 2 × pool_size connections; all of them
+    stay in the pool afterwards, so the next burst pays no new connection (TLS, login, and
+    every prepared statement again) — an overflow connection used to be closed on return."""
+    database = Database(db_url, pool_size=2)
+    try:
+        inside, release = [], asyncio.Event()
+
+        async def hold():
+            async with database.session() as s:
+                await s.execute(select(func.count()).select_from(Area))
+                inside.append(1)
+                await release.wait()
+
+        tasks = [asyncio.create_task(hold()) for _ in range(4)]
+        while len(inside) < 4:
+            await asyncio.sleep(0.01)
+        release.set()
+        await asyncio.gather(*tasks)
+        assert database.engine.sync_engine.pool.checkedin() == 4
+    finally:
+        await database.dispose()
