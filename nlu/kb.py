@@ -33,7 +33,9 @@ from nlu.tokenize import words
 __all__ = ["KbHit", "PolicyDoc", "PolicyIndex", "clear_cache"]
 
 ENTITY_BOOST = 0.5  # added to the normalized score of the policy the question names
-PASSAGE_WEIGHT = 0.5  # score = w · best passage + (1 − w) · whole document, each scaled to the best
+ELIGIBLE_BOOST = 0.15  # added to each policy whose "who qualifies" names the household's status
+PASSAGE_WEIGHT = 0.5
+WHO_WEIGHT = 0.2  # a situation also scores against each policy's "who qualifies", scaled to the best  # score = w · best passage + (1 − w) · whole document, each scaled to the best
 _CACHE_SIZE = 8
 _cache: OrderedDict[str, "PolicyIndex"] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -48,6 +50,7 @@ class PolicyDoc:
     title: str
     text: str  # every field of the policy joined
     keywords: list[str] = field(default_factory=list)
+    who: str = ""  # the record's "who qualifies": eligibility, for the household-status boost
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,7 @@ class _Lexicon:
 
     circumstances: list[list[str]]
     phrases: dict[str, list[tuple[str, int]]]
+    narrows: list[tuple[int, int]]  # (narrower, broader): when both are found, only the narrower
 
     def found(self, text: str) -> set[int]:
         """The circumstances a question describes: every phrase found anywhere in it."""
@@ -99,12 +103,14 @@ class _Lexicon:
             for phrase, circumstance in self.phrases.get(ch, ()):
                 if text.startswith(phrase, i):
                     out.add(circumstance)
-        return out
+        return out - {broad for narrow, broad in self.narrows if narrow in out}
 
 
 @lru_cache(maxsize=1)
 def _situations() -> _Lexicon:
     raw = yaml.safe_load(SITUATIONS.read_text(encoding="utf-8")) or {}
+    pairs = raw.pop("_narrows", None) or []
+    keys = list(raw)
     phrases: dict[str, list[tuple[str, int]]] = {}
     seen: set[str] = set()
     for i, (circumstance, said) in enumerate(raw.items()):
@@ -115,14 +121,55 @@ def _situations() -> _Lexicon:
                 phrases.setdefault(phrase[0], []).append((phrase, i))
     for group in phrases.values():
         group.sort(key=lambda pc: -len(pc[0]))
-    return _Lexicon([_tokens(str(c)) for c in raw], phrases)
+    narrows = [(keys.index(narrow), keys.index(broad)) for narrow, broad in pairs]
+    return _Lexicon([_tokens(str(c)) for c in raw], phrases, narrows)
 
 
 def _situation(text: str, folded: str) -> list[int]:
     """The circumstances (indexes into the lexicon) of the situation a question describes,
     found in its own words and in its dialect-folded form."""
     lexicon = _situations()
-    return sorted(lexicon.found(normalize(text).lower()) | lexicon.found(folded.lower()))
+    return sorted(lexicon.found(normalize(text).lower() + "\n" + folded.lower()))
+
+
+STATUSES = Path(__file__).parent / "data" / "kb_status.yml"
+
+
+@dataclass(frozen=True, slots=True)
+class _Status:
+    """A household status (低保户, 脱贫户, …): how people say it, the words the records'
+    "who qualifies" use for it, and the policy it is (none for 脱贫/监测)."""
+
+    name: str
+    policy: str | None
+    terms: tuple[str, ...]
+    said: tuple[str, ...]  # longest first
+
+
+@lru_cache(maxsize=1)
+def _statuses() -> list[_Status]:
+    raw = yaml.safe_load(STATUSES.read_text(encoding="utf-8")) or {}
+    out = []
+    for name, entry in raw.items():
+        said = sorted({normalize(str(p)).lower() for p in entry.get("said", ())}, key=len, reverse=True)
+        terms = tuple(normalize(str(t)).lower() for t in entry.get("terms", ()))
+        out.append(_Status(str(name), entry.get("policy"), terms, tuple(said)))
+    return out
+
+
+def _strip_statuses(text: str) -> tuple[str, list[_Status]]:
+    """The question without the words that name the household's status, and those statuses."""
+    rest = normalize(text).lower()
+    found = []
+    for status in _statuses():
+        hit = False
+        for phrase in status.said:
+            if phrase in rest:
+                rest = rest.replace(phrase, " ")
+                hit = True
+        if hit:
+            found.append(status)
+    return rest, found
 
 
 def _passages(doc: PolicyDoc) -> list[str]:
@@ -187,6 +234,12 @@ class PolicyIndex:
         doc_corpus = [_tokens(" ".join([d.title, *d.keywords, d.keywords and " ".join(d.keywords) or "", d.text])) for d in docs]
         self._doc_bm25 = _TermScores(BM25Okapi(doc_corpus)) if docs else None
         self._surfaces = self._entity_surfaces(docs)
+        # for each status, the policies whose "who qualifies" names it (not the status's own)
+        self._eligible = {
+            st.name: {d.policy_id for d in docs if d.policy_id != st.policy
+                      and any(t in normalize(d.who).lower() for t in st.terms)}
+            for st in _statuses()
+        }
         # BM25 is a sum over query terms: each circumstance's share is computed once, here
         circumstances = _situations().circumstances
         self._situation_scores = [
@@ -238,6 +291,16 @@ class PolicyIndex:
     def search(self, text: str, k: int = 3, policy_entity: str | None = None) -> list[KbHit]:
         if self._bm25 is None:
             return []
+        eligible: set[str] = set()
+        rest, statuses = _strip_statuses(text)
+        if statuses:
+            rest_situation = _situation(rest, _fold(rest))
+            if rest_situation:  # status beside a need: search the need, boost who qualifies
+                text = rest
+                for st in statuses:
+                    eligible |= self._eligible.get(st.name, set())
+                if policy_entity in {st.policy for st in statuses}:
+                    policy_entity = None
         folded = _fold(text)
         situation = _situation(text, folded)
         query = _folded_tokens(folded)
@@ -266,6 +329,10 @@ class PolicyIndex:
         if named in self.docs:
             score, passage = ranked.get(named, (0.0, self.docs[named].title))
             ranked[named] = (score + ENTITY_BOOST, passage)
+        for pid in eligible:
+            if pid in ranked:
+                score, passage = ranked[pid]
+                ranked[pid] = (score + ELIGIBLE_BOOST, passage)
         hits = [KbHit(pid, round(s, 4), p) for pid, (s, p) in ranked.items() if s > 0]
         hits.sort(key=lambda h: -h.score)
         return hits[:k]
