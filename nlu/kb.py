@@ -94,16 +94,18 @@ class _Lexicon:
 
     circumstances: list[list[str]]
     phrases: dict[str, list[tuple[str, int]]]
-    narrows: list[tuple[int, int]]  # (narrower, broader): when both are found, only the narrower
+    # (narrower, broader, statuses): when both are found and the household has one of the
+    # statuses, only the narrower counts
+    narrows: list[tuple[int, int, frozenset[str]]]
 
-    def found(self, text: str) -> set[int]:
+    def found(self, text: str, statuses: frozenset[str] = frozenset()) -> set[int]:
         """The circumstances a question describes: every phrase found anywhere in it."""
         out: set[int] = set()
         for i, ch in enumerate(text):
             for phrase, circumstance in self.phrases.get(ch, ()):
                 if text.startswith(phrase, i):
                     out.add(circumstance)
-        return out - {broad for narrow, broad in self.narrows if narrow in out}
+        return out - {broad for narrow, broad, when in self.narrows if narrow in out and when & statuses}
 
 
 @lru_cache(maxsize=1)
@@ -121,15 +123,15 @@ def _situations() -> _Lexicon:
                 phrases.setdefault(phrase[0], []).append((phrase, i))
     for group in phrases.values():
         group.sort(key=lambda pc: -len(pc[0]))
-    narrows = [(keys.index(narrow), keys.index(broad)) for narrow, broad in pairs]
+    narrows = [(keys.index(n["narrower"]), keys.index(n["broader"]), frozenset(n["when"])) for n in pairs]
     return _Lexicon([_tokens(str(c)) for c in raw], phrases, narrows)
 
 
-def _situation(text: str, folded: str) -> list[int]:
+def _situation(text: str, folded: str, statuses: frozenset[str] = frozenset()) -> list[int]:
     """The circumstances (indexes into the lexicon) of the situation a question describes,
     found in its own words and in its dialect-folded form."""
     lexicon = _situations()
-    return sorted(lexicon.found(normalize(text).lower() + "\n" + folded.lower()))
+    return sorted(lexicon.found(normalize(text).lower() + "\n" + folded.lower(), statuses))
 
 
 STATUSES = Path(__file__).parent / "data" / "kb_status.yml"
@@ -302,7 +304,7 @@ class PolicyIndex:
                 if policy_entity in {st.policy for st in statuses}:
                     policy_entity = None
         folded = _fold(text)
-        situation = _situation(text, folded)
+        situation = _situation(text, folded, frozenset(st.name for st in statuses))
         query = _folded_tokens(folded)
         named = policy_entity or self.policy_in(text)
         if situation and named and self.named_as_status(text, named):

@@ -100,3 +100,26 @@ def test_a_household_status_is_not_the_question():
     # a status alone still asks about its own policy; a situation lets the records decide
     assert index.search("我们是低保户 每个月能领多少")[0].policy_id == "dibao"
     assert index.search("我们是低保户 今年的合作医疗那几百块交不起")[0].policy_id == "yiliao_jiuzhu"
+
+
+def test_a_status_beside_a_need_leaves_the_query_and_boosts_who_qualifies():
+    """Second round (2026-12-07): 低保户/脱贫户/监测户 said beside a need is stripped from the query
+    when the rest still describes a situation; the policies whose "who qualifies" name the
+    status (never the status's own policy) get a small boost."""
+    clear_cache()
+    index = PolicyIndex(load_policy_docs(DEFAULT_POLICIES), "status-need")
+    rest, statuses = kb._strip_statuses("我們係低保戶 間屋啲瓦都爛晒")  # traditional, Cantonese
+    assert "低保" not in rest and [s.name for s in statuses] == ["低保"]
+    assert "dibao" not in index._eligible["低保"] and "weifang_gaizao" in index._eligible["低保"]
+    assert {"yulu_jihua", "xiaoe_xindai", "fanpin_jiance"} <= index._eligible["脱贫"]
+    assert index.search("我们家是低保户 房子漏雨 墙也裂了")[0].policy_id == "weifang_gaizao"
+    assert index.search("脱贫户 女儿读卫校 学费有补贴吗")[0].policy_id == "yulu_jihua"
+    assert index.search("we were poor household before, my son is in vocational college")[0].policy_id == "yulu_jihua"
+    # nothing else said: the status is the question
+    assert index.search("低保户一个月能领多少钱")[0].policy_id == "dibao"
+
+
+def test_a_narrower_circumstance_drops_the_broader_one():
+    vocational = _added_words("儿子在职校读书 学费好贵")
+    assert {"中职", "高职"} <= vocational and "助学金" not in vocational
+    assert "助学金" in _added_words("儿子在读高中 学费好贵")
