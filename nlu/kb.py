@@ -296,12 +296,14 @@ class PolicyIndex:
         eligible: set[str] = set()
         rest, statuses = _strip_statuses(text)
         if statuses:
-            rest_situation = _situation(rest, _fold(rest))
-            if rest_situation:  # status beside a need: search the need, boost who qualifies
+            own = {st.policy for st in statuses}
+            named_rest = self.policy_in(rest)  # the rest names a policy (危房, 敬老院)
+            need = named_rest not in own and (named_rest is not None or _situation(rest, _fold(rest)))
+            if need:  # status beside a need: search the need, boost who qualifies
                 text = rest
                 for st in statuses:
                     eligible |= self._eligible.get(st.name, set())
-                if policy_entity in {st.policy for st in statuses}:
+                if policy_entity in own:
                     policy_entity = None
         folded = _fold(text)
         situation = _situation(text, folded, frozenset(st.name for st in statuses))

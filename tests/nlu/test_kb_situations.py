@@ -51,14 +51,14 @@ def test_the_lexicon_is_what_finds_them(monkeypatch):
     clear_cache()
     with_lexicon = PolicyIndex(docs, "with")
     assert all(with_lexicon.search(q)[0].policy_id in right for q, right in SITUATIONS)
-    monkeypatch.setattr(kb, "_situation", lambda text, folded: [])
+    monkeypatch.setattr(kb, "_situation", lambda text, folded, statuses=frozenset(): [])
     plain = [with_lexicon.search(q) for q, _ in SITUATIONS]
     assert sum(bool(h) and h[0].policy_id in right for h, (_, right) in zip(plain, SITUATIONS)) < len(SITUATIONS)
 
 
-def _added_words(text: str) -> set[str]:
+def _added_words(text: str, statuses: frozenset[str] = frozenset()) -> set[str]:
     circumstances = kb._situations().circumstances
-    return {t for i in kb._situation(text, kb._fold(text)) for t in circumstances[i]}
+    return {t for i in kb._situation(text, kb._fold(text), statuses) for t in circumstances[i]}
 
 
 def test_a_situation_adds_the_circumstances_the_records_use():
@@ -119,7 +119,8 @@ def test_a_status_beside_a_need_leaves_the_query_and_boosts_who_qualifies():
     assert index.search("低保户一个月能领多少钱")[0].policy_id == "dibao"
 
 
-def test_a_narrower_circumstance_drops_the_broader_one():
-    vocational = _added_words("儿子在职校读书 学费好贵")
+def test_a_narrower_circumstance_drops_the_broader_one_for_a_household_that_left_poverty():
+    vocational = _added_words("儿子在职校读书 学费好贵", frozenset({"脱贫"}))
     assert {"中职", "高职"} <= vocational and "助学金" not in vocational
-    assert "助学金" in _added_words("儿子在读高中 学费好贵")
+    assert {"中职", "助学金"} <= _added_words("儿子在职校读书 学费好贵")  # no status: general aid fits too
+    assert "助学金" in _added_words("儿子在读高中 学费好贵", frozenset({"脱贫"}))
