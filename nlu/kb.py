@@ -296,7 +296,7 @@ class PolicyIndex:
         eligible: set[str] = set()
         rest, statuses = _strip_statuses(text)
         if statuses:
-            own = {st.policy for st in statuses}
+            own = {st.policy for st in statuses if st.policy}
             named_rest = self.policy_in(rest)  # the rest names a policy (危房, 敬老院)
             need = named_rest not in own and (named_rest is not None or _situation(rest, _fold(rest)))
             if need:  # status beside a need: search the need, boost who qualifies
