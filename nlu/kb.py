@@ -8,6 +8,9 @@ A question that describes a situation (摔断了腿, 屋顶漏, 没本钱) also 
 circumstances it means, in the records' own terms (the situation lexicon,
 ``nlu/data/kb_lexicon.yml``); then a policy named only as the household's status
 (我们是低保户) gets no boost, and the records decide.
+A household status said beside a need (我们是低保户 房子漏雨; ``nlu/data/kb_status.yml``) leaves
+the query, so the need ranks the policies; those whose "who qualifies" names the status get a
+small boost (2026-12-07).
 An index is immutable and cached per knowledge-base version id (``PolicyIndex.build``
 returns the cached one for a version it has seen), so a publish — a new version id — makes
 the next question use a fresh index in every process.
@@ -34,8 +37,7 @@ __all__ = ["KbHit", "PolicyDoc", "PolicyIndex", "clear_cache"]
 
 ENTITY_BOOST = 0.5  # added to the normalized score of the policy the question names
 ELIGIBLE_BOOST = 0.15  # added to each policy whose "who qualifies" names the household's status
-PASSAGE_WEIGHT = 0.5
-WHO_WEIGHT = 0.2  # a situation also scores against each policy's "who qualifies", scaled to the best  # score = w · best passage + (1 − w) · whole document, each scaled to the best
+PASSAGE_WEIGHT = 0.5  # score = w · best passage + (1 − w) · whole document, each scaled to the best
 _CACHE_SIZE = 8
 _cache: OrderedDict[str, "PolicyIndex"] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -297,7 +299,7 @@ class PolicyIndex:
         rest, statuses = _strip_statuses(text)
         if statuses:
             own = {st.policy for st in statuses if st.policy}
-            named_rest = self.policy_in(rest)  # the rest names a policy (危房, 敬老院)
+            named_rest = self.policy_in(rest)  # the rest names a policy (危房)
             need = named_rest not in own and (named_rest is not None or _situation(rest, _fold(rest)))
             if need:  # status beside a need: search the need, boost who qualifies
                 text = rest

@@ -117,6 +117,8 @@ def test_a_status_beside_a_need_leaves_the_query_and_boosts_who_qualifies():
     assert index.search("we were poor household before, my son is in vocational college")[0].policy_id == "yulu_jihua"
     # nothing else said: the status is the question
     assert index.search("低保户一个月能领多少钱")[0].policy_id == "dibao"
+    # the rest names another policy: that is the need
+    assert index.search("低保户 房子是危房 能补多少")[0].policy_id == "weifang_gaizao"
 
 
 def test_a_narrower_circumstance_drops_the_broader_one_for_a_household_that_left_poverty():
