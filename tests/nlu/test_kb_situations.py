@@ -119,6 +119,9 @@ def test_a_status_beside_a_need_leaves_the_query_and_boosts_who_qualifies():
     assert index.search("低保户一个月能领多少钱")[0].policy_id == "dibao"
     # the rest names another policy: that is the need
     assert index.search("低保户 房子是危房 能补多少")[0].policy_id == "weifang_gaizao"
+    # lacking a pension is no income, not a question about the pension scheme
+    assert index.search("阿婆没儿没女 没有养老金 一个人住")[0].policy_id == "tekun"
+    assert index.search("我没有退休金 六十岁以后每月能领钱吗")[0].policy_id == "yanglao_baoxian"
 
 
 def test_a_narrower_circumstance_drops_the_broader_one_for_a_household_that_left_poverty():
