@@ -8,6 +8,9 @@ A question that describes a situation (摔断了腿, 屋顶漏, 没本钱) also 
 circumstances it means, in the records' own terms (the situation lexicon,
 ``nlu/data/kb_lexicon.yml``); then a policy named only as the household's status
 (我们是低保户) gets no boost, and the records decide.
+A household status said beside a need (我们是低保户 房子漏雨; ``nlu/data/kb_status.yml``) leaves
+the query, so the need ranks the policies; those whose "who qualifies" names the status get a
+small boost (2026-12-07).
 An index is immutable and cached per knowledge-base version id (``PolicyIndex.build``
 returns the cached one for a version it has seen), so a publish — a new version id — makes
 the next question use a fresh index in every process.
@@ -33,6 +36,7 @@ from nlu.tokenize import words
 __all__ = ["KbHit", "PolicyDoc", "PolicyIndex", "clear_cache"]
 
 ENTITY_BOOST = 0.5  # added to the normalized score of the policy the question names
+ELIGIBLE_BOOST = 0.15  # added to each policy whose "who qualifies" names the household's status
 PASSAGE_WEIGHT = 0.5  # score = w · best passage + (1 − w) · whole document, each scaled to the best
 _CACHE_SIZE = 8
 _cache: OrderedDict[str, "PolicyIndex"] = OrderedDict()
@@ -48,6 +52,7 @@ class PolicyDoc:
     title: str
     text: str  # every field of the policy joined
     keywords: list[str] = field(default_factory=list)
+    who: str = ""  # the record's "who qualifies": eligibility, for the household-status boost
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,20 +96,25 @@ class _Lexicon:
 
     circumstances: list[list[str]]
     phrases: dict[str, list[tuple[str, int]]]
+    # (narrower, broader, statuses): when both are found and the household has one of the
+    # statuses, only the narrower counts
+    narrows: list[tuple[int, int, frozenset[str]]]
 
-    def found(self, text: str) -> set[int]:
+    def found(self, text: str, statuses: frozenset[str] = frozenset()) -> set[int]:
         """The circumstances a question describes: every phrase found anywhere in it."""
         out: set[int] = set()
         for i, ch in enumerate(text):
             for phrase, circumstance in self.phrases.get(ch, ()):
                 if text.startswith(phrase, i):
                     out.add(circumstance)
-        return out
+        return out - {broad for narrow, broad, when in self.narrows if narrow in out and when & statuses}
 
 
 @lru_cache(maxsize=1)
 def _situations() -> _Lexicon:
     raw = yaml.safe_load(SITUATIONS.read_text(encoding="utf-8")) or {}
+    pairs = raw.pop("_narrows", None) or []
+    keys = list(raw)
     phrases: dict[str, list[tuple[str, int]]] = {}
     seen: set[str] = set()
     for i, (circumstance, said) in enumerate(raw.items()):
@@ -115,14 +125,55 @@ def _situations() -> _Lexicon:
                 phrases.setdefault(phrase[0], []).append((phrase, i))
     for group in phrases.values():
         group.sort(key=lambda pc: -len(pc[0]))
-    return _Lexicon([_tokens(str(c)) for c in raw], phrases)
+    narrows = [(keys.index(n["narrower"]), keys.index(n["broader"]), frozenset(n["when"])) for n in pairs]
+    return _Lexicon([_tokens(str(c)) for c in raw], phrases, narrows)
 
 
-def _situation(text: str, folded: str) -> list[int]:
+def _situation(text: str, folded: str, statuses: frozenset[str] = frozenset()) -> list[int]:
     """The circumstances (indexes into the lexicon) of the situation a question describes,
     found in its own words and in its dialect-folded form."""
     lexicon = _situations()
-    return sorted(lexicon.found(normalize(text).lower()) | lexicon.found(folded.lower()))
+    return sorted(lexicon.found(normalize(text).lower() + "\n" + folded.lower(), statuses))
+
+
+STATUSES = Path(__file__).parent / "data" / "kb_status.yml"
+
+
+@dataclass(frozen=True, slots=True)
+class _Status:
+    """A household status (低保户, 脱贫户, …): how people say it, the words the records'
+    "who qualifies" use for it, and the policy it is (none for 脱贫/监测)."""
+
+    name: str
+    policy: str | None
+    terms: tuple[str, ...]
+    said: tuple[str, ...]  # longest first
+
+
+@lru_cache(maxsize=1)
+def _statuses() -> list[_Status]:
+    raw = yaml.safe_load(STATUSES.read_text(encoding="utf-8")) or {}
+    out = []
+    for name, entry in raw.items():
+        said = sorted({normalize(str(p)).lower() for p in entry.get("said", ())}, key=len, reverse=True)
+        terms = tuple(normalize(str(t)).lower() for t in entry.get("terms", ()))
+        out.append(_Status(str(name), entry.get("policy"), terms, tuple(said)))
+    return out
+
+
+def _strip_statuses(text: str) -> tuple[str, list[_Status]]:
+    """The question without the words that name the household's status, and those statuses."""
+    rest = normalize(text).lower()
+    found = []
+    for status in _statuses():
+        hit = False
+        for phrase in status.said:
+            if phrase in rest:
+                rest = rest.replace(phrase, " ")
+                hit = True
+        if hit:
+            found.append(status)
+    return rest, found
 
 
 def _passages(doc: PolicyDoc) -> list[str]:
@@ -187,6 +238,12 @@ class PolicyIndex:
         doc_corpus = [_tokens(" ".join([d.title, *d.keywords, d.keywords and " ".join(d.keywords) or "", d.text])) for d in docs]
         self._doc_bm25 = _TermScores(BM25Okapi(doc_corpus)) if docs else None
         self._surfaces = self._entity_surfaces(docs)
+        # for each status, the policies whose "who qualifies" names it (not the status's own)
+        self._eligible = {
+            st.name: {d.policy_id for d in docs if d.policy_id != st.policy
+                      and any(t in normalize(d.who).lower() for t in st.terms)}
+            for st in _statuses()
+        }
         # BM25 is a sum over query terms: each circumstance's share is computed once, here
         circumstances = _situations().circumstances
         self._situation_scores = [
@@ -238,8 +295,20 @@ class PolicyIndex:
     def search(self, text: str, k: int = 3, policy_entity: str | None = None) -> list[KbHit]:
         if self._bm25 is None:
             return []
+        eligible: set[str] = set()
+        rest, statuses = _strip_statuses(text)
+        if statuses:
+            own = {st.policy for st in statuses if st.policy}
+            named_rest = self.policy_in(rest)  # the rest names a policy (危房)
+            need = named_rest not in own and (named_rest is not None or _situation(rest, _fold(rest)))
+            if need:  # status beside a need: search the need, boost who qualifies
+                text = rest
+                for st in statuses:
+                    eligible |= self._eligible.get(st.name, set())
+                if policy_entity in own:
+                    policy_entity = None
         folded = _fold(text)
-        situation = _situation(text, folded)
+        situation = _situation(text, folded, frozenset(st.name for st in statuses))
         query = _folded_tokens(folded)
         named = policy_entity or self.policy_in(text)
         if situation and named and self.named_as_status(text, named):
@@ -266,6 +335,10 @@ class PolicyIndex:
         if named in self.docs:
             score, passage = ranked.get(named, (0.0, self.docs[named].title))
             ranked[named] = (score + ENTITY_BOOST, passage)
+        for pid in eligible:
+            if pid in ranked:
+                score, passage = ranked[pid]
+                ranked[pid] = (score + ELIGIBLE_BOOST, passage)
         hits = [KbHit(pid, round(s, 4), p) for pid, (s, p) in ranked.items() if s > 0]
         hits.sort(key=lambda h: -h.score)
         return hits[:k]

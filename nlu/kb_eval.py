@@ -48,7 +48,8 @@ def load_policy_docs(path: Path) -> list[PolicyDoc]:
         title = " ".join(_texts(item.get("title", "")))
         body = "\n".join(t for k, v in item.items() if k not in _SKIP_FIELDS for t in _texts(v))
         keywords = [str(k) for k in item.get("keywords", []) or []]
-        docs.append(PolicyDoc(policy_id, title, body, keywords))
+        who = " ".join(_texts(item.get("who_qualifies", "")))
+        docs.append(PolicyDoc(policy_id, title, body, keywords, who))
     return docs
 
 

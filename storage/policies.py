@@ -147,6 +147,7 @@ async def kb_documents(session: AsyncSession, locale: str = "zh") -> list[dict[s
                 "title": localized(pv.title, locale),
                 "text": text,
                 "keywords": list(pv.keywords or []),
+                "who": localized(pv.who_qualifies, locale),
             }
         )
     return docs

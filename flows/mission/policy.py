@@ -47,7 +47,8 @@ async def policy_index(session, locale: str):
     if isinstance(index, asyncio.Future) and index.get_loop() is not asyncio.get_running_loop():
         index = None  # a build started in an event loop that has ended (tests run many)
     if index is None:
-        docs = [PolicyDoc(d["policy_id"], d["title"], d["text"], list(d.get("keywords") or []))
+        docs = [PolicyDoc(d["policy_id"], d["title"], d["text"], list(d.get("keywords") or []),
+                          d.get("who", ""))
                 for d in await policies.kb_documents(session, locale)]
         # a few hundred ms of CPU after a publish: in a thread, so other conversations go on
         # meanwhile; questions that need it wait for the same build

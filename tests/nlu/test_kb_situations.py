@@ -51,14 +51,14 @@ def test_the_lexicon_is_what_finds_them(monkeypatch):
     clear_cache()
     with_lexicon = PolicyIndex(docs, "with")
     assert all(with_lexicon.search(q)[0].policy_id in right for q, right in SITUATIONS)
-    monkeypatch.setattr(kb, "_situation", lambda text, folded: [])
+    monkeypatch.setattr(kb, "_situation", lambda text, folded, statuses=frozenset(): [])
     plain = [with_lexicon.search(q) for q, _ in SITUATIONS]
     assert sum(bool(h) and h[0].policy_id in right for h, (_, right) in zip(plain, SITUATIONS)) < len(SITUATIONS)
 
 
-def _added_words(text: str) -> set[str]:
+def _added_words(text: str, statuses: frozenset[str] = frozenset()) -> set[str]:
     circumstances = kb._situations().circumstances
-    return {t for i in kb._situation(text, kb._fold(text)) for t in circumstances[i]}
+    return {t for i in kb._situation(text, kb._fold(text), statuses) for t in circumstances[i]}
 
 
 def test_a_situation_adds_the_circumstances_the_records_use():
@@ -100,3 +100,32 @@ def test_a_household_status_is_not_the_question():
     # a status alone still asks about its own policy; a situation lets the records decide
     assert index.search("我们是低保户 每个月能领多少")[0].policy_id == "dibao"
     assert index.search("我们是低保户 今年的合作医疗那几百块交不起")[0].policy_id == "yiliao_jiuzhu"
+
+
+def test_a_status_beside_a_need_leaves_the_query_and_boosts_who_qualifies():
+    """Second round (2026-12-07): 低保户/脱贫户/监测户 said beside a need is stripped from the query
+    when the rest still describes a situation; the policies whose "who qualifies" name the
+    status (never the status's own policy) get a small boost."""
+    clear_cache()
+    index = PolicyIndex(load_policy_docs(DEFAULT_POLICIES), "status-need")
+    rest, statuses = kb._strip_statuses("我們係低保戶 間屋啲瓦都爛晒")  # traditional, Cantonese
+    assert "低保" not in rest and [s.name for s in statuses] == ["低保"]
+    assert "dibao" not in index._eligible["低保"] and "weifang_gaizao" in index._eligible["低保"]
+    assert {"yulu_jihua", "xiaoe_xindai", "fanpin_jiance"} <= index._eligible["脱贫"]
+    assert index.search("我们家是低保户 房子漏雨 墙也裂了")[0].policy_id == "weifang_gaizao"
+    assert index.search("脱贫户 女儿读卫校 学费有补贴吗")[0].policy_id == "yulu_jihua"
+    assert index.search("we were poor household before, my son is in vocational college")[0].policy_id == "yulu_jihua"
+    # nothing else said: the status is the question
+    assert index.search("低保户一个月能领多少钱")[0].policy_id == "dibao"
+    # the rest names another policy: that is the need
+    assert index.search("低保户 房子是危房 能补多少")[0].policy_id == "weifang_gaizao"
+    # lacking a pension is no income, not a question about the pension scheme
+    assert index.search("阿婆没儿没女 没有养老金 一个人住")[0].policy_id == "tekun"
+    assert index.search("我没有退休金 六十岁以后每月能领钱吗")[0].policy_id == "yanglao_baoxian"
+
+
+def test_a_narrower_circumstance_drops_the_broader_one_for_a_household_that_left_poverty():
+    vocational = _added_words("儿子在职校读书 学费好贵", frozenset({"脱贫"}))
+    assert {"中职", "高职"} <= vocational and "助学金" not in vocational
+    assert {"中职", "助学金"} <= _added_words("儿子在职校读书 学费好贵")  # no status: general aid fits too
+    assert "助学金" in _added_words("儿子在读高中 学费好贵", frozenset({"脱贫"}))
