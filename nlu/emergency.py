@@ -220,7 +220,7 @@ _NOT_NOW = re.compile(
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
     r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
-_URGENT = re.compile(r"越.越(?:大|多|快|高)|救命|救救|正在|被困|出不来|还在里面|人在|有人|赶紧|马上|help me|help us|please help|help!|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
+_URGENT = re.compile(r"越.越(?:大|多|快|高)|救命|救救|正在|被困|出不来|还在里面|人在|(?<!得)(?<!要)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门)|赶紧|马上|help me|help us|please help|help!|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # away for work: "not back" is no alarm (matched on the text before idioms like 打工 are removed)
 _AWAY_FOR_WORK = re.compile(
@@ -253,7 +253,7 @@ _SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|�
 _OVER = re.compile(
     r"以前|从前|过去|那些年|那几年|那时候?|年轻(?:的)?时候?|小时候|早就|早年|离婚|离了婚?|(?:已经|早)?离了|分开(?:了|几年)|[一两三四五六七八九十几多]年前|前年|去年|旧年|上年"
     r"|有一回|有一次|上回|上次|那回|那次|后来|找回来|找到了|送回来|寻回来|搵返|(?:出门|出去)就|一出门|老是|总是|经常|动不动"
-    r"|\bbefore\b|years? ago|used to|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything|always|every time|whenever"
+    r"|\bbefore\b|years? ago|last (?:year|month|week|winter|summer|spring|autumn)|\bonce\b|used to|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything|always|every time|whenever"
 )
 # ... unless it happens now or again
 _HAPPENING = re.compile(
@@ -288,6 +288,7 @@ class EmergencyResult:
     matched: str = ""
     score: float = 0.0
     level: str = "none"  # certain | unsure | none
+    explained: bool = False  # a trigger was found and its context (past, over, work, fiction...) lowered it
 
     @property
     def unsure(self) -> bool:
@@ -295,6 +296,13 @@ class EmergencyResult:
 
 
 _NONE = EmergencyResult(False)
+_EXPLAINED = EmergencyResult(False, explained=True)
+
+
+def _idiom_hides_a_trigger(norm: str) -> bool:
+    """A removed idiom held a danger word (忘了灶上还烧着火, 我想死你了): the word is explained."""
+    spans = " ".join(m.group(0) for m in _NOT_DANGER.finditer(norm))
+    return any(weight >= 1.0 and pattern.search(spans) for _, weight, pattern in _COMPILED)
 
 
 def level_of(score: float) -> str:
@@ -311,7 +319,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
     cleaned = _NOT_DANGER.sub(" ", norm)
     hits = [(kind, weight, m) for kind, weight, pattern in _COMPILED if (m := pattern.search(cleaned))]
     if not hits:
-        return _NONE
+        return _EXPLAINED if cleaned != norm and _idiom_hides_a_trigger(norm) else _NONE
     not_now = bool(_NOT_NOW.search(cleaned)) and not _URGENT.search(cleaned)
     chronic = bool(_CHRONIC.search(cleaned)) and not _SUDDEN.search(cleaned)
     away = bool(_AWAY_FOR_WORK.search(norm))
@@ -323,6 +331,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
     weak_seen: set[str] = set()
+    explained = False
     plain = {kind for kind, trigger, _ in hits if trigger >= 1.0}
     for kind, trigger, m in hits:
         if trigger <= TIME:  # weak signs (tonight, thanks for all these years…) count once together: never a hint
@@ -330,12 +339,15 @@ def detect_normalized(norm: str) -> EmergencyResult:
                 continue
             weak_seen.add(kind)
         weight = trigger
+        # the told meaning explains the word away (eighth round): the classifier alone then
+        # needs EMERGENCY_PROBABILITY_EXPLAINED, as its probability comes from the same word
+        meaning = ((over and kind in ("violence", *_MISSING)) or fiction
+                   or (kind == "distress" and _FRAUD.search(cleaned) is not None)
+                   or (moving and kind == "self_harm" and trigger < 1.0))
         if ((not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical")
-                or (away and kind in _MISSING and _NOT_BACK.search(m.group(0)))
-                or (over and kind in ("violence", *_MISSING)) or fiction
-                or (kind == "distress" and _FRAUD.search(cleaned))
-                or (moving and kind == "self_harm" and trigger < 1.0)):
+                or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning):
             weight = min(weight, LOWERED)
+            explained = explained or meaning
         # certain triggers count once (also when lowered: two lowered ones are still none);
         # hints and time words add up
         per_kind[kind] = max(per_kind.get(kind, 0.0), weight) if trigger >= 1.0 else round(per_kind.get(kind, 0.0) + weight, 3)
@@ -348,4 +360,4 @@ def detect_normalized(norm: str) -> EmergencyResult:
         kinds.remove("distress")
     matched = "|".join(found[k][0] for k in kinds)
     level = level_of(best)
-    return EmergencyResult(level == "certain", kinds, matched, round(best, 3), level)
+    return EmergencyResult(level == "certain", kinds, matched, round(best, 3), level, explained and level == "none")

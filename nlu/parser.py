@@ -69,6 +69,11 @@ SHORT_MESSAGE = 3
 # (去年冲了房子, 好几年了, lost his job last month: `emergency.told_as_past`), where only the
 # classifier sees danger (nlu4, 2026-12-06: needs told by their consequence got the question)
 EMERGENCY_PROBABILITY_PAST = 0.7
+# ... or this one when the lexicon found a danger word and its own context lowered it (violence
+# that is over, an elder once lost and found, a knife for the vegetables, a flood that has gone:
+# `EmergencyResult.explained`): the classifier's probability then comes from that same word and
+# is no second opinion (eighth round, 2026-12-07)
+EMERGENCY_PROBABILITY_EXPLAINED = 0.99
 
 # When spans overlap, the higher priority one is kept.
 _PRIORITY = {"phone": 0, "time": 1, "date": 1, "policy": 2, "activity": 2, "village": 2, "need_category": 3, "number": 4}
@@ -150,6 +155,8 @@ class NLU:
                      EMERGENCY_PROBABILITY_SHORT if short else 0.0)
         if p_emergency >= EMERGENCY_PROBABILITY_UNSURE and told_as_past(norm.text):
             needed = max(needed, EMERGENCY_PROBABILITY_PAST)
+        if alarm.explained:
+            needed = max(needed, EMERGENCY_PROBABILITY_EXPLAINED)
         model_sees_danger = p_emergency >= needed or (top_name == "emergency" and p_emergency >= max(TOP_FLOOR, needed)
                                                       and not idiom and not short)
         level = alarm.level if norm.text else "none"
