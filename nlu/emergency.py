@@ -246,7 +246,7 @@ _LASTING = re.compile(
     r"由细|从细|从小到大|每晚|每天晚上|天天晚上|每夜|成日|日日|(?:医生|大夫|医院|村医)(?:说|话|讲|叫)(?:要|得)|"
     r"every night|all the time|since (?:he|she|i) (?:was|were) (?:born|small|little|a child)|the doctor (?:says?|said) (?:he|she|i|we) (?:need|must|should)"
 )
-_SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b|today|tonight|help me|please help")
+_SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|today|tonight|help me|please help")
 
 # violence that is over, a lost elder who was found or who habitually loses the way: told as a
 # need (以前他天天打我 现在离了, 有一回走丢了 后来找回来了, 出门就找不到回来的路) — eighth round
@@ -277,8 +277,9 @@ def told_as_past(norm: str) -> bool:
     (去年, 好几年, last month, 一下雨就, 中风以后) and nothing in it happens now (快, 刚才, 突然,
     now): the parser then asks more of the classifier before the safety question (nlu4)."""
     cleaned = _NOT_DANGER.sub(" ", norm)
-    return bool((_NOT_NOW.search(cleaned) or _CHRONIC.search(cleaned) or _LASTING.search(cleaned) or _OVER.search(cleaned))
-                and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned) and not _HAPPENING.search(cleaned))
+    over = _OVER.search(cleaned) is not None and _HAPPENING.search(cleaned) is None
+    return bool((_NOT_NOW.search(cleaned) or _CHRONIC.search(cleaned) or _LASTING.search(cleaned) or over)
+                and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned))
 
 
 @dataclass(frozen=True, slots=True)
