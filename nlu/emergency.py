@@ -239,7 +239,7 @@ _CHRONIC = re.compile(
     r"|从小|打小|自小|自细|细细个|生下来|天生|一辈子|这辈子|(?:腿|脚|手|胳膊|手臂|眼睛?)(?:都|也)?(?:没了|冇咗|断了几年|残了)|截肢|拄拐"
     r"|since (?:birth|he was|she was|i was|childhood)|all (?:his|her|my) life|born with|lost (?:his|her|my) (?:leg|arm|hand|eye)s?"
     r"|几个月|半年了|欠(?:了)?.{0,4}(?:医院|医药费)|医药费|住院费|hospital bills?|medical bills?|had a stroke|months"
-    r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:stroke|accident|operation|surgery)|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
+    r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:\w+ )?(?:stroke|accident|operation|surgery)|(?:都|还)(?:未识|不会|没学会)(?:讲|说|行|走)|(?:咋个|怎么|怎样|点样)?去告|起诉|打官司|索赔|\bsue\b|lawyer|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
 )
 # a lasting state or a plan, for the classifier's bar only (nlu5): never lowers a lexicon trigger
 _LASTING = re.compile(
