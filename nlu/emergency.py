@@ -48,6 +48,18 @@ A few narrow rules keep figurative and past words out:
   (``report_need``), not a page. Self-harm, violence and missing-person triggers are never
   lowered this way.
 
+- **Told as over, as work, as a story** (eighth round, 2026-12-07) — violence that is over
+  (前夫以前天天打我 离婚五年了, my husband beat me before) and an elder once lost and found or
+  who habitually loses the way (有一回走丢了 后来送回来的, 出门就找不到回来的路) lower the violence
+  and missing-person triggers unless something happens now or again (刚才, 又打, 还没回, 天黑,
+  today, again); a knife for the vegetables, a stove forgotten (忘了灶上还烧着火, forget the fire),
+  crops killed by frost, a burden that takes the breath, jobs unanswered are idioms; a screen
+  or a news story lowers every kind, a fraud told afterwards lowers a cry for help, a move away
+  lowers a farewell hint. Such a lowering is *explained*: the parser's classifier alone then
+  needs 0.99, as its probability comes from the same word (``EmergencyResult.explained``).
+  More past and damage cues for fire, flood, disaster (上年, 前个月, 那晚, 退后, 垮了一截, 烧光了,
+  the flood after go, in august), and the lasting states of ``_CHRONIC`` lower them too.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
