@@ -493,6 +493,8 @@ def test_eighth_round_probes_get_no_page_and_no_question(nlu, text):
     "this is the last time i write here thank you for all you do",
     "娃吃了床头柜里的药 一整板都没了 现在迷迷糊糊的",  # danger told by the scene
     "我家娃放学四个钟头了还没到家 老师说早走了",
+    "老伴倒在院子里 我怎么喊都不睁眼",  # the scene of an injury or a drowning
+    "孙子在河边玩 只剩一只拖鞋漂在水上",
 ])
 def test_eighth_round_indirect_emergencies_get_at_least_the_question(nlu, text):
     assert nlu.parse(text)["emergency"]["level"] in ("unsure", "certain")
