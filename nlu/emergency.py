@@ -107,7 +107,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,8}(?:交代|安排|准备)好|遗言|告别|永别|下辈子再|下辈子见|最后一次(?:给|跟|和|同)?(?:你们|你哋|我们|大家|您|你)|(?:明天|明儿|明早|今晚|今夜|过了今(?:天|晚)|以后|往后)(?:我)?就不在了|last time i (?:write|talk|speak|message|send)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything(?! (?:you|u) (?:do|did|have done|are doing))|last time you (?:will |'ll )?(?:hear|see)|(?:never|not) wake up again|to never wake up|sleep forever|(?:when|after) i(?:'m| am) gone"),
     ("self_harm", HINT, r"(?:以后|再也|不会再|再不|就不)(?:会|用)?(?:不)?(?:拖累|连累|麻烦|给.{0,4}添麻烦)|不(?:再)?(?:拖累|连累)(?:你们|大家|谁|任何人)了|(?:替我|帮我)(?:照顾|照看)好|(?:拜托|麻烦)(?:你们|大家)照顾|(?:" + _NT + r"|no longer|not going to) be a burden|(?:nobody|no one) (?:will|would|has to|needs to) (?:have to |need to )?(?:worry|miss)|(?:won't|wont|won’t|will not) be (?:around|here)|better (?:off )?without me|take care of my (?:kids|children|son|daughter|cat|dog|mother|mom|wife|husband|family)(?: for me| when)"),
     ("self_harm", HINT, r"以后.{0,6}(?:交给你们|靠你们|拜托你们|拜托大家)了|(?:存折|银行卡|房产证|钱|密码).{0,12}(?:交给|留给)|(?:given|give|gave|giving) away (?:all )?my (?:things|stuff|belongings|money|savings|dog|cat)"),
-    ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
+    ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:^|\s)药(?:都|也)?(?:准备|备)好了|(?:农药|安眠药|那些药|一堆药|绳子?)(?:都|也)?(?:准备|备|买)好了|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
     ("self_harm", HINT, r"(?:站在|坐在|走到|爬到|爬上|来到|到了)了?.{0,4}(?:桥|楼顶|天台|崖|河边|江边|水库|井边|坝上|大坝)(?!.{0,6}(?:晒|收|修|补|钓|拍|照|风景|乘凉|玩|洗))|(?:standing|sitting|standing here) (?:on|at) (?:the )?(?:bridge|roof|rooftop|edge|cliff|dam)"),
     ("self_harm", HINT, r"(?:底下|下面|下头|下边).{0,4}(?:好深|很深|好高|很高|深得很|高得很)|(?:water|river|drop) (?:below |down there )?(?:is )?(?:so|very|really) (?:deep|high|far)"),
     ("self_harm", TIME, r"今晚|今天晚上|今夜|今儿(?:个)?晚上|今日夜晚|今晚夜|过了今(?:天|晚)|过咗今(?:日|晚)|after (?:today|tomorrow)|结束(?:这一切|一切)|一切都结束|tonight|much longer|(?:finish|end) (?:it|this|everything)\b|after this (?:weekend|week|day)|last night on|the last night"),
@@ -278,6 +278,14 @@ _HAPPENING = re.compile(
 # a story on a screen or in the news, a fraud told afterwards, a move away: no danger to the writer
 _FICTION = re.compile(r"电视剧|电影|剧里|片子里|小说|视频里|新闻|游戏|\bmovie|\bfilm\b|tv show|the show|in the game|on the news")
 _FRAUD = re.compile(r"骗|诈骗|呃咗|scam|fraud|cheat")
+# despair said with an ordinary request (撑不住了 能不能帮我申请点补助): a need told with feeling,
+# the despair hint is lowered (a second hint still adds up; the classifier may still ask)
+_DESPAIR = re.compile(r"撑不下去|撑不住了|不想再撑|熬不下去|" + _CANT + r" (?:go on|take it any ?more)")
+_ORDINARY_ASK = re.compile(
+    r"申请|补助|补贴|低保|救助金|政策|报销|贷款|助学|找(?:个|点|份)?(?:活|工作|事做)|介绍(?:个|点|份)?(?:活|工作)"
+    r"|\bapply|subsidy|allowance|benefit|\bloan|(?:find|get) (?:a |some )?(?:job|work)"
+)
+_NO_USE = re.compile(r"无所谓|不重要了|没用了|有什么用|有啥用|冇用|no use|(?:does not|doesn't|dont|don't) matter")
 _MOVING = re.compile(r"搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)")
 
 
@@ -360,8 +368,10 @@ def detect_normalized(norm: str) -> EmergencyResult:
         meaning = ((over and kind in ("violence", *_MISSING)) or fiction
                    or (kind == "distress" and _FRAUD.search(cleaned) is not None)
                    or (moving and kind == "self_harm" and trigger < 1.0))
+        pleading = (kind == "self_harm" and trigger == HINT and _DESPAIR.search(m.group(0)) is not None
+                    and _ORDINARY_ASK.search(cleaned) is not None and _NO_USE.search(cleaned) is None)
         if ((not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical")
-                or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning):
+                or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning or pleading):
             weight = min(weight, LOWERED)
             explained = explained or meaning
         # certain triggers count once (also when lowered: two lowered ones are still none);
