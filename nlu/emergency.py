@@ -278,14 +278,6 @@ _HAPPENING = re.compile(
 # a story on a screen or in the news, a fraud told afterwards, a move away: no danger to the writer
 _FICTION = re.compile(r"电视剧|电影|剧里|片子里|小说|视频里|新闻|游戏|\bmovie|\bfilm\b|tv show|the show|in the game|on the news")
 _FRAUD = re.compile(r"骗|诈骗|呃咗|scam|fraud|cheat")
-# despair said with an ordinary request (撑不住了 能不能帮我申请点补助): a need told with feeling,
-# the despair hint is lowered (a second hint still adds up; the classifier may still ask)
-_DESPAIR = re.compile(r"撑不下去|撑不住了|不想再撑|熬不下去|" + _CANT + r" (?:go on|take it any ?more)")
-_ORDINARY_ASK = re.compile(
-    r"申请|补助|补贴|低保|救助金|政策|报销|贷款|助学|找(?:个|点|份)?(?:活|工作|事做)|介绍(?:个|点|份)?(?:活|工作)"
-    r"|\bapply|subsidy|allowance|benefit|\bloan|(?:find|get) (?:a |some )?(?:job|work)"
-)
-_NO_USE = re.compile(r"无所谓|不重要了|没用了|有什么用|有啥用|冇用|no use|(?:does not|doesn't|dont|don't) matter")
 _MOVING = re.compile(r"搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)")
 
 
@@ -368,10 +360,8 @@ def detect_normalized(norm: str) -> EmergencyResult:
         meaning = ((over and kind in ("violence", *_MISSING)) or fiction
                    or (kind == "distress" and _FRAUD.search(cleaned) is not None)
                    or (moving and kind == "self_harm" and trigger < 1.0))
-        pleading = (kind == "self_harm" and trigger == HINT and _DESPAIR.search(m.group(0)) is not None
-                    and _ORDINARY_ASK.search(cleaned) is not None and _NO_USE.search(cleaned) is None)
         if ((not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical")
-                or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning or pleading):
+                or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning):
             weight = min(weight, LOWERED)
             explained = explained or meaning
         # certain triggers count once (also when lowered: two lowered ones are still none);

@@ -500,12 +500,8 @@ def test_eighth_round_indirect_emergencies_get_at_least_the_question(nlu, text):
     assert nlu.parse(text)["emergency"]["level"] in ("unsure", "certain")
 
 
-def test_despair_said_with_an_ordinary_request_is_a_need_not_a_question(nlu):
-    """Eighth round (b): 撑不住了 with a request for a subsidy or a job is a need told with
-    feeling; without the request, with a means ready, or with the request called useless, it is
-    still asked about or paged."""
-    assert nlu.parse("我真的快撑不住了 一个人带俩娃 能不能帮我申请点补助")["emergency"]["level"] == "none"
-    assert nlu.parse("i cant go on like this, can i apply for the low income subsidy")["emergency"]["level"] == "none"
-    assert detect("最近压力大 快撑不下去了 钱不够").level == "unsure"
-    assert detect("撑不住了 申请补助有什么用").level == "unsure"
-    assert detect("撑不住了 药都准备好了 能不能申请补助也无所谓了").level == "certain"
+
+def test_a_means_said_ready_is_a_hint():
+    assert detect("药都准备好了").level == "unsure"
+    assert detect("绳子都准备好了 你们别找我").level == "certain"
+    assert detect("我把降压药都准备好了 明天带老伴去县里复查").level == "none"
