@@ -460,3 +460,48 @@ def test_non_native_english_of_the_plain_words_pages(text):
                                   "the plants will die if no rain"])
 def test_where_to_live_is_no_emergency(text):
     assert detect(text).level == "none", detect(text)
+
+
+# eighth round (b): hard lives told plainly, past disasters and the seventh round's false-alarm
+# probes get neither a page nor a safety question through the parser
+@pytest.mark.parametrize("text", [
+    "洪水退了以后 一楼全是泥 冰箱和床都泡坏了 想找人帮忙清一清",  # a past flood
+    "the flood after go our first floor full of mud the beds all spoil",
+    "上年山泥倾泻 条路断咗 啲菜运唔出去",  # a past landslide
+    "我婆婆有一回在镇上走丢了 后来派出所送回来的 现在出门得有人跟着",  # once lost and found
+    "my grandma got lost once last year the police bring her back now she need someone to watch her",
+    "俺爹老糊涂了 老是忘了灶上还烧着火 得有人白天看着",  # a father who forgets the fire
+    "my father always forget the fire on the stove he is old we need someone in the day",
+    "屋后的堡坎垮了一截 下雨水往屋里灌 想找人修",  # a 堡坎 fallen
+    "那年台风夜里屋顶掀了 一家人躲在床底下 到现在一刮风娃就哭",  # a typhoon night of the past
+    "前年网上找兼职被人骗了两万 说是先交押金 交了就拉黑了",  # an online job fraud
+    "someone online say can give me job i pay deposit then he block me",
+    "我天天拿刀切菜 手切了好几个口子 想开个小饭馆",  # a knife used for its work
+    "i am holding a knife to cut vegetables for dinner",
+    "前夫以前天天打我 离婚五年了 就是他不给娃抚养费",  # violence that is over
+    "my husband beat me before we divorce now he not pay for the kids",
+])
+def test_eighth_round_probes_get_no_page_and_no_question(nlu, text):
+    parsed = nlu.parse(text)
+    assert parsed["emergency"]["level"] == "none", parsed["emergency"]
+    assert parsed["intent"]["name"] != "emergency"
+
+
+@pytest.mark.parametrize("text", [
+    "你们不用再给我发消息了 我明天就不在了",  # a farewell
+    "多謝你哋 呢個係我最後一次同你哋講嘢",
+    "this is the last time i write here thank you for all you do",
+    "娃吃了床头柜里的药 一整板都没了 现在迷迷糊糊的",  # danger told by the scene
+    "我家娃放学四个钟头了还没到家 老师说早走了",
+    "老伴倒在院子里 我怎么喊都不睁眼",  # the scene of an injury or a drowning
+    "孙子在河边玩 只剩一只拖鞋漂在水上",
+])
+def test_eighth_round_indirect_emergencies_get_at_least_the_question(nlu, text):
+    assert nlu.parse(text)["emergency"]["level"] in ("unsure", "certain")
+
+
+
+def test_a_means_said_ready_is_a_hint():
+    assert detect("药都准备好了").level == "unsure"
+    assert detect("绳子都准备好了 你们别找我").level == "certain"
+    assert detect("我把降压药都准备好了 明天带老伴去县里复查").level == "none"
