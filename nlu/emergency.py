@@ -197,6 +197,45 @@ _RULES: list[tuple[str, float, str]] = [
 ]
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 
+# Meanings told by two or three parts together (eighth round (c), 2026-12-07): each part alone is
+# everyday talk, together they tell a danger now. A question at least; see ``_meaning_hits``.
+# 1. a person missing now: someone + not found / unreachable / a search + now or dark
+_SOMEONE = re.compile(_CHILD + "|" + _ELDER + r"|他|她|佢|老头子|老太太|小宝|\b(?:son|daughter|boy|girl|baby|child|kid|grand(?:pa|ma|father|mother|son|daughter)|mother|father|mom|mum|dad|husband|wife|he|she)\b")
+_NOT_FOUND = re.compile(
+    r"没下(?:车|来)|(?:一转头|一转身|一转眼|一眨眼|一回头|一会儿工夫|一轉頭|一轉身|一轉眼).{0,8}(?:没了|不见|唔见|冇咗|找不|不晓得|没影|人就)"
+    r"|不知道(?:在哪|跑(?:到)?哪|(?:他|她|人)(?:去|在|跑)?(?:了)?哪)|不晓得(?:跑|在)(?:到)?(?:哪|啥子地方)|唔知(?:去咗|喺)邊"
+    r"|(?:电话|手机|電話)(?:也|都|一直)?(?:打不通|关机|没人接|打唔通|冇人聽|冇人听|關機)"
+    r"|(?:都说|个个都话|個個都話|谁都说|都话)(?:不知道|没看到|没看见|唔知|冇見|冇见)|(?:问|問)了.{0,8}(?:都说|都话)?(?:不知道|没看到|没看见|唔知)"
+    r"|找遍|搵(?:过|過|遍)|尋(?:過|遍)|到处找|满村找|(?:找|搵|寻)了.{0,6}(?:没有|没找到|都没|冇)|搜遍"
+    r"|(?:衣服|衫|鞋|拖鞋)(?:子)?(?:还|仲)?(?:在|放在|喺).{0,4}(?:河|塘|水库|岸|坝)"
+    r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|(?:search|look)(?:ed)? everywhere"
+    r"|phone (?:cannot|can't|cant|not) (?:call|reach|answer|connect)|clothes? (?:is |are )?still on|not come (?:back|home)|not back"
+)
+_NOW_OR_DARK = re.compile(
+    r"到现在|到而家|到依家|到这会儿?|天(?:都|快|已经|要)?(?:黑|烏|乌)|今晡|今天|今日|今朝|今早|刚才|刚刚|刚还|頭先|头先|一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫"
+    r"|\bnow\b|today|tonight|\bdark\b|hours? ago|minutes? ago|\bstill\b|this morning"
+)
+# 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
+#    for me or sorry (a move away lowers it, as every farewell hint)
+_PLAN_PARTS = [re.compile(p) for p in (
+    r"(?:债|账|钱|数|數).{0,6}(?:都|全|晒)?(?:还清|还了|还完|還清|還淨|還晒|还上)|(?:一笔一笔|都)还了|(?:钱|存折|卡|地契|房契|钥匙|鎖匙|锁匙|钱).{0,10}(?:打给|转给|转咗俾|轉咗俾|留给|交给|放在|放喺|搁|压在)"
+    r"|pa(?:y|id) back (?:all )?(?:my|the)|send (?:the |all )?(?:my )?money to|keys? (?:is |are )?under",
+    r"累赘|拖累|包袱|添累|\bburden\b",
+    r"(?:今晚|今夜|今儿夜里|今天晚上|今晚上)(?:我|俺)?(?:就)?(?:走|去)|(?:我|俺)(?:也)?该走了|(?:我|俺|𠊎)走了|就这样吧|(?:去|到|在)(?:了)?(?:塘边|河边|江边|井边|大桥|桥上|水库)|喺橋上|(?:tonight|today) i (?:go|leave)|i go to the (?:pond|river|lake|bridge|dam|well)|on the bridge",
+    r"(?:别|不要|莫|唔好|唔使|毋使|不用)(?:来|再)?(?:找|寻|搵|尋|等)(?:我|俺|𠊎)|对不起|對唔住|(?:dont|don't|do not) (?:look for|wait|search)|\bsorry\b",
+    r"谢谢.{0,4}养(?:我|她|他)?|(?:电话|手机)(?:就)?关机",
+)]
+# 3. acute illness told by the scene: cold hands, confusion, no answer + a sickness of a day and night
+_ILL_STATE = re.compile(
+    r"手脚(?:都|也)?(?:冰凉|冰冷|发凉|冰|凉)|手腳凍|(?:说|講|讲)胡话|乱讲嘢|亂講嘢|迷迷糊糊|人(?:都)?糊涂了|叫(?:她|他|佢)?(?:都)?不(?:怎么|太)?应|不睁眼|唔识人|唔認得人|不认人|认不得人"
+    r"|(?:hands?|feet|foot|skin|body)\b.{0,10}\bcold\b|confused|not know who|not (?:open|opening) (?:his|her) eyes"
+)
+_ILL_ONSET = re.compile(r"拉肚|拉稀|跑肚|屙|泻|吐|呕|烧|一天一夜|一宿|一整天|成日成夜|一晚上|diarrh|vomit|fever|all night|one day one night")
+# 4. violence at the door now: a weapon or a beating at the door, lights out, hiding
+_WEAPON = re.compile(r"锤|斧|铁锹|镰刀|铁棍|棍|刀|鎚|鐵棍|枪|\b(?:hammer|knife|axe|stick|gun|machete)\b")
+_AT_DOOR = re.compile(r"门外|门口|院门|外面|外头|門口|門外|(?:把)?灯(?:都)?关|关了灯|熄(?:晒)?燈|躲|顶上|outside|at the (?:gate|door)|turn(?:ed)? off the light|\bhid(?:e|ing)?\b")
+_WORK_TOOL = re.compile(r"干活|下地|上山|砍柴|劈柴|切菜|修|磨|卖|买|for work|to work")
+
 # idioms and phrases that contain a trigger but never mean danger; removed before matching
 _NOT_DANGER = re.compile(
     r"想死(?:你|您|我|你们|大家)了?"
@@ -267,13 +306,13 @@ _SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|�
 # need (以前他天天打我 现在离了, 有一回走丢了 后来找回来了, 出门就找不到回来的路) — eighth round
 _OVER = re.compile(
     r"以前|从前|过去|那些年|那几年|那时候?|年轻(?:的)?时候?|小时候|早就|早年|离婚|离了婚?|(?:已经|早)?离了|分开(?:了|几年)|[一两三四五六七八九十几多]年前|前年|去年|旧年|上年"
-    r"|有一回|有一次|上回|上次|那回|那次|后来|找回来|找到了|送回来|寻回来|搵返|(?:出门|出去)就|一出门|老是|总是|经常|动不动"
+    r"|有一回|有一次|上回|上次|走失过|走丢过|丢过|(?:过|過)一(?:次|回)|那回|那次|后来|找回来|找到了|送回来|寻回来|搵返|(?:出门|出去)就|一出门|老是|总是|经常|动不动"
     r"|\bbefore\b|years? ago|last (?:year|month|week|winter|summer|spring|autumn)|\bonce\b|used to|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything|always|every time|whenever"
 )
 # ... unless it happens now or again
 _HAPPENING = re.compile(
     r"刚才|刚刚|正在|还在|又(?:打|来|在|拿|要|喝)|今天|今晚|今早|今儿|昨晚|昨天|马上|快来|快救|救命|救救|躲|到现在|到而家|到依家|天(?:都|已经)?黑|还没|一直没|报警"
-    r"|right now|just now|again|today|tonight|this (?:morning|evening|afternoon)|still (?:missing|outside|not (?:back|home|found|come))|hiding|please help|help!|help (?:me|us)\b(?! (?:to|with|apply|get|find|pay|ask))|dark"
+    r"|灯(?:都)?关|熄(?:晒)?燈|\bhid(?:e|ing)\b|right now|just now|again|today|tonight|this (?:morning|evening|afternoon)|still (?:missing|outside|not (?:back|home|found|come))|hiding|please help|help!|help (?:me|us)\b(?! (?:to|with|apply|get|find|pay|ask))|dark"
 )
 # a story on a screen or in the news, a fraud told afterwards, a move away: no danger to the writer
 _FICTION = re.compile(r"电视剧|电影|剧里|片子里|小说|视频里|新闻|游戏|\bmovie|\bfilm\b|tv show|the show|in the game|on the news")
@@ -321,6 +360,22 @@ def _idiom_hides_a_trigger(norm: str) -> bool:
     return any(weight >= 1.0 and pattern.search(spans) for _, weight, pattern in _COMPILED)
 
 
+def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
+    """The meanings told by parts together (see ``_SOMEONE`` … ``_WORK_TOOL``), as hints."""
+    hits = []
+    if (who := _SOMEONE.search(cleaned)) and (lost := _NOT_FOUND.search(cleaned)) and _NOW_OR_DARK.search(cleaned):
+        child = re.search(_CHILD + r"|\b(?:son|daughter|boy|girl|baby|child|kid)\b", cleaned)
+        hits.append(("missing_child" if child else "missing_person", HINT, lost))
+    parts = [m for pattern in _PLAN_PARTS if (m := pattern.search(cleaned))]
+    if len(parts) >= 2:
+        hits.append(("self_harm", HINT if len(parts) == 2 else 0.95, parts[0]))
+    if (state := _ILL_STATE.search(cleaned)) and _ILL_ONSET.search(cleaned):
+        hits.append(("medical", HINT, state))
+    if (weapon := _WEAPON.search(cleaned)) and _AT_DOOR.search(cleaned) and not _WORK_TOOL.search(cleaned):
+        hits.append(("violence", HINT, weapon))
+    return hits
+
+
 def level_of(score: float) -> str:
     return "certain" if score >= CERTAIN else "unsure" if score >= UNSURE else "none"
 
@@ -334,6 +389,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
     """``detect`` for text that ``nlu.normalize.normalize`` has already processed."""
     cleaned = _NOT_DANGER.sub(" ", norm)
     hits = [(kind, weight, m) for kind, weight, pattern in _COMPILED if (m := pattern.search(cleaned))]
+    hits += _meaning_hits(cleaned)
     if not hits:
         return _EXPLAINED if cleaned != norm and _idiom_hides_a_trigger(norm) else _NONE
     not_now = bool(_NOT_NOW.search(cleaned)) and not _URGENT.search(cleaned)
