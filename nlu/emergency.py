@@ -118,7 +118,7 @@ _RULES: list[tuple[str, float, str]] = [
      r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
     ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
      r"|earthquake|landslide|mudslide|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
-    ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|落水|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割劈锄挖])不动了"),
+    ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|(?<!一)落水(?!就)|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割劈锄挖煮扫搞弄])不动了"),
     ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|(?:eat|eats|ate|eaten|drink|drinks|drank|swallow|swallows|swallowed)\b(?: some| a little| a bit)?(?: of)?(?: the| our| my)? (?:rat |mouse |weed |bug |insect )?(?:poison|pesticide)|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
     ("missing_child", 1.0, _CHILD + r".{0,8}" + _LOST),
     ("missing_child", 1.0, _CHILD + r".{0,10}(?:到处找|找遍了|满村找|找了一?(?:下午|晚上|整晚|夜|整天|天)(?!工作|活))"),
@@ -128,7 +128,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("missing_person", 1.0, _ELDER + r".{0,16}(?:痴呆|糊涂|记性不好).{0,16}(?:没回来|没回家|不见|找不到)|" + _ELDER + r".{0,20}(?:没回来|没回家).{0,10}天(?:都|已经)?黑"),
     ("missing_person", 1.0, r"(?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|mum|husband|wife|old man|old woman)\b.{0,60}\b(?:is missing|nobody (?:see|saw|seen|find|found) (?:him|her)|(?:still )?not (?:come|came|coming) (?:back|home)|went missing|gone missing|disappeared|got lost|wandered off|(?:been )?gone since|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere|(?:can't|cant|can’t|cannot|could not|couldn't) (?:be )?f(?:i)?nd|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) back)|" + _CANT + r" find my (?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|husband|wife)"),
     # the scene without the danger's name (粤/客家 and non-native English included)
-    ("medical", 1.0, r"(?:叫|喊|拍|推|摇|摇晃)(?:极|咗|了|着|佢|他|她|都|也|几声|半天|好久)*(?:都|也)?(?:唔|毋|不|没|冇)(?:应|答应|回应|反应|醒)|(?:叫|喊|拍|推|摇)(?:佢|他|她)(?:都|也)?(?:没有?|冇|毋)反应|郁都唔郁|郁唔到|唔识郁|一动不动|动都不动|发紫|憋紫|发青|嘴唇紫|唔清醒|不清醒|神志不清|眼(?:睛)?(?:往上)?反(?:晒|白)|眼睛往上翻|成身抽|抽起了|血止唔住|血(?:一直|不停)(?:往外)?(?:冒|流|涌)|(?:跌|掉|落|碌)(?:咗|了|进|到)?(?:落)?(?:河|塘|井|水塘|水库|江|海)(?:肚|里|度)?|野(?:菇|蘑菇|菌子?).{0,10}(?:吐|呕|站不|晕|唔识|不清)|(?:吞|卡)(?:了|咗|着).{0,4}(?:硬币|骨头|东西).{0,6}(?:卡|憋|喘|紫)"),
+    ("medical", 1.0, r"(?:叫|喊|拍|推|摇|摇晃)(?:极|咗|了|着|佢|他|她|都|也|几声|半天|好久)*(?:都|也)?(?:唔|毋|不|没|冇)(?:应|答应|回应|反应|醒)(?!人)|(?:叫|喊|拍|推|摇)(?:佢|他|她)(?:都|也)?(?:没有?|冇|毋)反应|郁都唔郁|郁唔到|唔识郁|一动不动|动都不动|发紫|憋紫|发青|嘴唇紫|唔清醒|不清醒|神志不清|眼(?:睛)?(?:往上)?反(?:晒|白)|眼睛往上翻|成身抽|抽起了|血止唔住|血(?:一直|不停)(?:往外)?(?:冒|流|涌)|(?:跌|掉|落|碌)(?:咗|了|进|到)?(?:落)?(?:河|塘|井|水塘|水库|江|海)(?:肚|里|度)?|野(?:菇|蘑菇|菌子?).{0,10}(?:吐|呕|站不|晕|唔识|不清)|(?:吞|卡)(?:了|咗|着).{0,4}(?:硬币|骨头|东西).{0,6}(?:卡|憋|喘|紫)"),
     ("medical", 1.0, r"(?:not|no|cannot|can't|cant|doesn't|don't|dont|won't|wont) (?:answer|respond|wake|move|moving|breath(?:e|ing)?)\b(?! (?:my|the|your|his|her) (?:call|phone|message|letter|email))|(?:face|lips?|skin) (?:is |are |turn(?:s|ed|ing)? |going )?(?:blue|purple)|breath(?:e|ing)? (?:very |so )?(?:strange|hard|bad|strangely)|blood (?:is )?(?:not stop|won't stop|cannot stop|can't stop|coming out|everywhere)|(?:too )?much blood|wild mushroom|fall (?:in|into) (?:the )?(?:river|water|well|pond|lake)|(?:vomit|vomiting)\b.{0,20}(?:can ?not|cannot|can't) (?:stand|talk|walk)|(?:chest|heart) (?:very |so )?(?:painful|hurts?)"),
     ("violence", 1.0, r"(?:拿|攞|揸|拎|举|提|持|握)(?:住|着|著|起)?(?:把|一把)?(?:菜刀|斧头|镰刀|柴刀|砍刀|刀|锄头|枪)(?!.{0,10}(?:割|砍柴|砍树|砍竹|劈柴|切菜|切肉|剁|杀鸡|杀鸭|杀鱼|杀猪|干活|做饭|下地|去地|到地|上山|除草|锄地|挖地|收麦|收稻|修))|(?:菜刀|斧头|镰刀|柴刀|砍刀)(?:(?!柴|菜|草|树|竹).){0,10}(?:追|砍(?!柴|树|竹|草|骨)|斩|劈(?!柴)|转)|斩死|要斩|追住我|追着我|同归于尽|弄死(?:我|你|他|她|我们|你们)|把我(?:反)?锁|掐(?:着|住)?(?:我的?)?脖子|(?:捉住|揪着|抓着|扯住).{0,6}(?:撞|打)|翻墙(?:进|入)|撬(?:我家?的?)?门|踹(?:我家?的?)?门|(?:攬住|揽住|抱着|拉着|带着).{0,6}(?:一起|一齐)死"),
     ("violence", 1.0, r"(?:hold|holds|held|grab|grabs|grabbed|squeeze|squeezing)\w* (?:my|her|his) (?:neck|throat)|\block(?:s|ed)? me\b|(?:knife|axe|machete)\b.{0,30}(?:finish|kill|cut|chase|hurt)|(?:he|she|they)\b.{0,20}(?:finish|kill) (?:me|us|all of us)|(?:break|broke|breaking|kick(?:ed)?) (?:my|the|our) door"),
@@ -206,29 +206,29 @@ _NOT_FOUND = re.compile(
     r"|不知道(?:在哪|跑(?:到)?哪|(?:他|她|人)(?:去|在|跑)?(?:了)?哪)|不晓得(?:跑|在)(?:到)?(?:哪|啥子地方)|唔知(?:去咗|喺)邊"
     r"|(?:电话|手机|電話)(?:也|都|一直)?(?:打不通|关机|没人接|打唔通|冇人聽|冇人听|關機)"
     r"|(?:都说|个个都话|個個都話|谁都说|都话)(?:不知道|没看到|没看见|唔知|冇見|冇见)|(?:问|問)了.{0,8}(?:都说|都话)?(?:不知道|没看到|没看见|唔知)"
-    r"|找遍|搵(?:过|過|遍)|尋(?:過|遍)|到处找|满村找|(?:找|搵|寻)了.{0,6}(?:没有|没找到|都没|冇)|搜遍"
+    r"|(?:没|还没|冇|未|吂)(?:到|回到|返到)(?:家|屋|屋企|屋下)|(?:出去|出门|出咗去|出嘅门)(?:了)?.{0,14}(?:到现在|到而家|天(?:都|快|已经)?(?:黑|烏|乌))|问遍|問遍|找遍|搵(?:过|過|遍)|尋(?:過|遍)|到处找|满村找|(?:找|搵|寻)了.{0,6}(?:没有|没找到|都没|冇)|搜遍"
     r"|(?:衣服|衫|鞋|拖鞋)(?:子)?(?:还|仲)?(?:在|放在|喺).{0,4}(?:河|塘|水库|岸|坝)"
-    r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|(?:search|look)(?:ed)? everywhere"
+    r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|not (?:arrive|reach)\w* (?:at )?home|(?:search|look)(?:ed)? everywhere"
     r"|phone (?:cannot|can't|cant|not) (?:call|reach|answer|connect)|clothes? (?:is |are )?still on|not come (?:back|home)|not back"
 )
 _NOW_OR_DARK = re.compile(
     r"到现在|到而家|到依家|到这会儿?|天(?:都|快|已经|要)?(?:黑|烏|乌)|今晡|今天|今日|今朝|今早|刚才|刚刚|刚还|頭先|头先|一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫"
-    r"|\bnow\b|today|tonight|\bdark\b|hours? ago|minutes? ago|\bstill\b|this morning"
+    r"|别的.{0,4}都.{0,2}(?:下车|到|回)|校车|接送车|(?:school |kindergarten )?bus\b|\bnow\b|\bnight\b|today|tonight|\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b|this morning"
 )
 # 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
 #    for me or sorry (a move away lowers it, as every farewell hint)
 _PLAN_PARTS = [re.compile(p) for p in (
     r"(?:债|账|钱|数|數).{0,6}(?:都|全|晒)?(?:还清|还了|还完|還清|還淨|還晒|还上)|(?:一笔一笔|都)还了|(?:钱|存折|卡|地契|房契|钥匙|鎖匙|锁匙|钱).{0,10}(?:打给|转给|转咗俾|轉咗俾|留给|交给|放在|放喺|搁|压在)"
-    r"|pa(?:y|id) back (?:all )?(?:my|the)|send (?:the |all )?(?:my )?money to|keys? (?:is |are )?under",
-    r"累赘|拖累|包袱|添累|\bburden\b",
-    r"(?:今晚|今夜|今儿夜里|今天晚上|今晚上)(?:我|俺)?(?:就)?(?:走|去)|(?:我|俺)(?:也)?该走了|(?:我|俺|𠊎)走了|就这样吧|(?:去|到|在)(?:了)?(?:塘边|河边|江边|井边|大桥|桥上|水库)|喺橋上|(?:tonight|today) i (?:go|leave)|i go to the (?:pond|river|lake|bridge|dam|well)|on the bridge",
+    r"|pa(?:y|id) back (?:all )?(?:my|the)|(?:send|give|gave) (?:the |all )?(?:my )?money to|sell\w* (?:the |my )?(?:cow|pig|house|land|yak)s? and give|keys? (?:is |are )?under",
+    r"累赘|拖累|包袱|添累|废人|\bburden\b|\buseless\b",
+    r"(?:今晚|今夜|今儿夜里|今天晚上|今晚上)(?:我|俺)?(?:就)?(?:走|去)|(?:我|俺)(?:也)?该走了|(?:我|俺|𠊎)走了|就这样吧|(?:去|到|在)(?:了)?(?:塘边|河边|江边|井边|大桥|桥上|水库)|喺橋上|(?:tonight|today) i (?:go|leave|walk)|walk into the (?:river|water|lake|sea|pond)|(?:去|上)(?:了)?后山|i go to the (?:pond|river|lake|bridge|dam|well)|on the bridge",
     r"(?:别|不要|莫|唔好|唔使|毋使|不用)(?:来|再)?(?:找|寻|搵|尋|等)(?:我|俺|𠊎)|对不起|對唔住|(?:dont|don't|do not) (?:look for|wait|search)|\bsorry\b",
     r"谢谢.{0,4}养(?:我|她|他)?|(?:电话|手机)(?:就)?关机",
 )]
 # 3. acute illness told by the scene: cold hands, confusion, no answer + a sickness of a day and night
 _ILL_STATE = re.compile(
-    r"手脚(?:都|也)?(?:冰凉|冰冷|发凉|冰|凉)|手腳凍|(?:说|講|讲)胡话|乱讲嘢|亂講嘢|迷迷糊糊|人(?:都)?糊涂了|叫(?:她|他|佢)?(?:都)?不(?:怎么|太)?应|不睁眼|唔识人|唔認得人|不认人|认不得人"
-    r"|(?:hands?|feet|foot|skin|body)\b.{0,10}\bcold\b|confused|not know who|not (?:open|opening) (?:his|her) eyes"
+    r"手脚(?:都|也)?(?:冰凉|冰冷|发凉|冰|凉)|手腳凍|(?:说|講|讲)胡话|乱讲嘢|亂講嘢|迷迷糊糊|人(?:都)?糊涂了|叫(?:她|他|佢)?(?:都)?不(?:怎么|太)?应|不睁眼|唔识人|唔認得人|不认人|认不得人|软绵绵|眼睛(?:都)?睁不开|脱水|眼窝.{0,3}陷|(?:叫|喊)(?:他|她)?(?:也|都)?没(?:什么|啥)?反应"
+    r"|(?:hands?|feet|foot|skin|body)\b.{0,10}\bcold\b|confused|not know who|(?:cannot|can't|cant|not) (?:stand|talk clear)|not (?:open|opening) (?:his|her) eyes"
 )
 _ILL_ONSET = re.compile(r"拉肚|拉稀|跑肚|屙|泻|吐|呕|烧|一天一夜|一宿|一整天|成日成夜|一晚上|diarrh|vomit|fever|all night|one day one night")
 # 4. violence at the door now: a weapon or a beating at the door, lights out, hiding
