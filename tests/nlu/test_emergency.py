@@ -505,3 +505,40 @@ def test_a_means_said_ready_is_a_hint():
     assert detect("药都准备好了").level == "unsure"
     assert detect("绳子都准备好了 你们别找我").level == "certain"
     assert detect("我把降压药都准备好了 明天带老伴去县里复查").level == "none"
+
+
+# eighth round (c), 2026-12-07: meanings told by parts together (nlu/emergency.py `_meaning_hits`)
+@pytest.mark.parametrize("text", [
+    # a person missing now
+    "幼儿园的车把别的娃都送到了 就我家囡囡没到家 老师也说不清",
+    "我姑娘今天上学到现在没到家 天烏了 打她手机没人接",
+    "我家老三中午去河里游泳 到现在四个钟头了 人没回来 衣裳还在石头上",
+    "我妈有老年痴呆 一大早就出去了 到现在天都黑了 亲戚家都问遍了",
+    "grandpa with memory problem walk out after lunch it is night now we look in all the fields",
+    # a farewell told as a plan
+    "替我给娃他爹说一声 对不起 我不回去了 我现在在桥头",
+    "i sell the cow and give money to my daughter, i am useless, today i walk into the river",
+    # acute illness told by the scene
+    "娃吐了一晚上 现在软绵绵的 眼睛都睁不开 嘴巴干得很",
+    "my mother vomit and diarrhea since last night now she cannot stand and not talk clear",
+    # violence at the door now
+    "佢又嚟咗 揸住支鐵通喺門外面 我哋唔敢開燈",
+])
+def test_missing_now_farewell_plans_acute_scenes_and_a_weapon_at_the_door_are_asked(nlu, text):
+    assert nlu.parse(text)["emergency"]["level"] in ("unsure", "certain")
+
+
+@pytest.mark.parametrize("text", [
+    "我孙子前年在赶集的时候走丢了一回 后来找回来了 想给他办个身份证",
+    "老人有老年痴呆走失过一次 有没有什么补贴可以申请",
+    "儿子去深圳打工了 说别惦记他 家里就我一个人 能不能帮我申请个低保",
+    "我公公有时候出门就找不到家 我们上班顾不过来 想找个日间照料的地方",
+    "我把债都还清了 准备下个月搬去县城 房子想租出去",
+    "我爸老拉肚子 看了好多回也没好 想问问大病救助",
+    "好了我先走了 你们忙 别找我了我自己会办",
+    "房东让我们月底搬走 还没找到住的地方 带着三个娃不知道去哪",
+    "涯膝头痛 一落水就肿起来 上楼梯要扶住墙",
+    "my husband hit me many years ago we divorce now but he still not pay for the kids",
+])
+def test_look_alikes_of_those_meanings_get_no_page(nlu, text):
+    assert nlu.parse(text)["emergency"]["level"] != "certain"
