@@ -200,37 +200,37 @@ _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 # Meanings told by two or three parts together (eighth round (c), 2026-12-07): each part alone is
 # everyday talk, together they tell a danger now. A question at least; see ``_meaning_hits``.
 # 1. a person missing now: someone + not found / unreachable / a search + now or dark
-_SOMEONE = re.compile(_CHILD + "|" + _ELDER + r"|他|她|佢|老头子|老太太|小宝|\b(?:son|daughter|boy|girl|baby|child|kid|grand(?:pa|ma|father|mother|son|daughter)|mother|father|mom|mum|dad|husband|wife|he|she)\b")
+_SOMEONE = re.compile(_CHILD + "|" + _ELDER + r"|他|她|佢|老头子?|老太太?|老爷子|小宝|[\d一二三四五六七八九十两]岁|\b(?:son|daughter|boy|girl|baby|child|kid|grand(?:pa|ma|father|mother|son|daughter)|mother|father|mom|mum|dad|husband|wife|he|she)\b")
 _NOT_FOUND = re.compile(
     r"没下(?:车|来)|(?:一转头|一转身|一转眼|一眨眼|一回头|一会儿工夫|一轉頭|一轉身|一轉眼).{0,8}(?:没了|不见|唔见|冇咗|找不|不晓得|没影|人就)"
     r"|不知道(?:在哪|跑(?:到)?哪|(?:他|她|人)(?:去|在|跑)?(?:了)?哪)|不晓得(?:跑|在)(?:到)?(?:哪|啥子地方)|唔知(?:去咗|喺)邊"
-    r"|(?:电话|手机|電話)(?:也|都|一直)?(?:打不通|关机|没人接|打唔通|冇人聽|冇人听|關機)"
+    r"|(?:电话|手机|電話)(?:也|都|又|一直)?(?:打不通|关机|没人接|打唔通|唔通|不通|冇人聽|冇人听|關機)|人(?:就|都|却)?(?:没了|不见了?|没回来|冇返|唔见)|(?:满坡|满山|满村|到处|四处)(?:喊|叫|找|寻|揾)|(?:寻|揾)(?:遍|极)|(?:揾|搵)唔到"
     r"|(?:都说|个个都话|個個都話|谁都说|都话)(?:不知道|没看到|没看见|唔知|冇見|冇见)|(?:问|問)了.{0,8}(?:都说|都话)?(?:不知道|没看到|没看见|唔知)"
     r"|(?:没|还没|冇|未|吂)(?:到|回到|返到)(?:家|屋|屋企|屋下)|(?:出去|出门|出咗去|出嘅门)(?:了)?.{0,14}(?:到现在|到而家|天(?:都|快|已经)?(?:黑|烏|乌))|问遍|問遍|找遍|搵(?:过|過|遍)|尋(?:過|遍)|到处找|满村找|(?:找|搵|寻)了.{0,6}(?:没有|没找到|都没|冇)|搜遍"
     r"|(?:衣服|衫|鞋|拖鞋)(?:子)?(?:还|仲)?(?:在|放在|喺).{0,4}(?:河|塘|水库|岸|坝)"
-    r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|not (?:arrive|reach)\w* (?:at )?home|(?:search|look)(?:ed)? everywhere"
+    r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|(?:is |are )?not (?:at )?home\b|not (?:arrive|reach)\w* (?:at )?home|(?:search|look)(?:ed)? everywhere"
     r"|phone (?:cannot|can't|cant|not) (?:call|reach|answer|connect)|clothes? (?:is |are )?still on|not come (?:back|home)|not back"
 )
 _NOW_OR_DARK = re.compile(
-    r"到现在|到而家|到依家|到这会儿?|天(?:都|快|已经|要)?(?:黑|烏|乌)|今晡|今天|今日|今朝|今早|刚才|刚刚|刚还|頭先|头先|一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫"
+    r"到现在|到而家|到依家|到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|烏|乌)|今晡|今天|今日|今朝|今早|刚才|刚刚|刚(?:还|在)|才还|頭先|头先|一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫"
     r"|别的.{0,4}都.{0,2}(?:下车|到|回)|校车|接送车|(?:school |kindergarten )?bus\b|\bnow\b|\bnight\b|today|tonight|\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b|this morning"
 )
 # 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
 #    for me or sorry (a move away lowers it, as every farewell hint)
 _PLAN_PARTS = [re.compile(p) for p in (
-    r"(?:债|账|钱|数|數).{0,6}(?:都|全|晒)?(?:还清|还了|还完|還清|還淨|還晒|还上)|(?:一笔一笔|都)还了|(?:钱|存折|卡|地契|房契|钥匙|鎖匙|锁匙|钱).{0,10}(?:打给|转给|转咗俾|轉咗俾|留给|交给|放在|放喺|搁|压在)"
+    r"(?:债|账|钱|数|數).{0,6}(?:都|全|晒)?(?:还清|还了|还完|還清|還淨|還晒|还上)|(?:一笔一笔|都)还了|(?:事情?|东西|后事)(?:我)?(?:都|全)?(?:安排|收拾|交代|料理)好|give back (?:all )?(?:the )?money|(?:钱|存折|卡|地契|房契|钥匙|鎖匙|锁匙|钱).{0,10}(?:打给|转给|转咗俾|轉咗俾|留给|交给|放在|放喺|搁|压在)"
     r"|pa(?:y|id) back (?:all )?(?:my|the)|(?:send|give|gave) (?:the |all )?(?:my )?money to|sell\w* (?:the |my )?(?:cow|pig|house|land|yak)s? and give|keys? (?:is |are )?under",
     r"累赘|拖累|包袱|添累|废人|\bburden\b|\buseless\b",
-    r"(?:今晚|今夜|今儿夜里|今天晚上|今晚上)(?:我|俺)?(?:就)?(?:走|去)|(?:我|俺)(?:也)?该走了|(?:我|俺|𠊎)走了|就这样吧|(?:去|到|在)(?:了)?(?:塘边|河边|江边|井边|大桥|桥上|水库)|喺橋上|(?:tonight|today) i (?:go|leave|walk)|walk into the (?:river|water|lake|sea|pond)|(?:去|上)(?:了)?后山|i go to the (?:pond|river|lake|bridge|dam|well)|on the bridge",
-    r"(?:别|不要|莫|唔好|唔使|毋使|不用)(?:来|再)?(?:找|寻|搵|尋|等)(?:我|俺|𠊎)|对不起|對唔住|(?:dont|don't|do not) (?:look for|wait|search)|\bsorry\b",
+    r"(?:今晚|今夜|今儿夜里|今天晚上|今晚上)(?:我|俺)?(?:就)?(?:走|去)|(?:我|俺)(?:也)?该走了|(?:我|俺|𠊎)走了|就这样吧|(?:去|到|在|往|朝)(?:了)?.{0,2}(?:塘|河|江|井|水库|大桥|桥|湖|崖)(?:边|那边|坝|上|头)|(?:near|at|by|on) the (?:lake|river|pond|bridge|dam|well|sea|cliff)|喺橋上|(?:tonight|today) i (?:go|leave|walk)|walk into the (?:river|water|lake|sea|pond)|(?:去|上)(?:了)?后山|i go to the (?:pond|river|lake|bridge|dam|well)|on the bridge",
+    r"(?:别|不要|莫|唔好|唔使|毋使|不用)(?:来|再)?(?:找|寻|搵|尋|等)(?:我|俺|𠊎)|对不起|对不住|对唔住|對唔住|(?:dont|don't|do not) (?:look for|wait|search)|\bsorry\b",
     r"谢谢.{0,4}养(?:我|她|他)?|(?:电话|手机)(?:就)?关机",
 )]
 # 3. acute illness told by the scene: cold hands, confusion, no answer + a sickness of a day and night
 _ILL_STATE = re.compile(
-    r"手脚(?:都|也)?(?:冰凉|冰冷|发凉|冰|凉)|手腳凍|(?:说|講|讲)胡话|乱讲嘢|亂講嘢|迷迷糊糊|人(?:都)?糊涂了|叫(?:她|他|佢)?(?:都)?不(?:怎么|太)?应|不睁眼|唔识人|唔認得人|不认人|认不得人|软绵绵|眼睛(?:都)?睁不开|脱水|眼窝.{0,3}陷|(?:叫|喊)(?:他|她)?(?:也|都)?没(?:什么|啥)?反应"
+    r"手脚(?:都|也)?(?:冰凉|冰冷|发凉|冰|凉|冻)|冻冰冰|企唔稳|站都站不稳|嘴唇(?:发白|发干|发紫)|只(?:会)?哼|手腳凍|(?:说|講|讲)胡话|乱讲嘢|亂講嘢|迷迷糊糊|人(?:都)?糊涂了|叫(?:她|他|佢)?(?:都)?不(?:怎么|太)?应|不睁眼|唔识人|唔認得人|不认人|认不得人|软绵绵|眼睛(?:都)?睁不开|脱水|眼窝.{0,3}陷|(?:叫|喊)(?:他|她)?(?:也|都)?没(?:什么|啥)?反应"
     r"|(?:hands?|feet|foot|skin|body)\b.{0,10}\bcold\b|confused|not know who|(?:cannot|can't|cant|not) (?:stand|talk clear)|not (?:open|opening) (?:his|her) eyes"
 )
-_ILL_ONSET = re.compile(r"拉肚|拉稀|跑肚|屙|泻|吐|呕|烧|一天一夜|一宿|一整天|成日成夜|一晚上|diarrh|vomit|fever|all night|one day one night")
+_ILL_ONSET = re.compile(r"(?:开始|一直|又)(?:拉|吐)|拉肚|拉稀|跑肚|屙|泻|吐|呕|烧|一天一夜|一宿|一整天|成日成夜|一晚上|diarrh|vomit|fever|all night|one day one night")
 # 4. violence at the door now: a weapon or a beating at the door, lights out, hiding
 _WEAPON = re.compile(r"锤|斧|铁锹|镰刀|铁棍|棍|刀|鎚|鐵棍|枪|\b(?:hammer|knife|axe|stick|gun|machete)\b")
 _AT_DOOR = re.compile(r"门外|门口|院门|外面|外头|門口|門外|(?:把)?灯(?:都)?关|关了灯|熄(?:晒)?燈|躲|顶上|outside|at the (?:gate|door)|turn(?:ed)? off the light|\bhid(?:e|ing)?\b")
@@ -363,7 +363,8 @@ def _idiom_hides_a_trigger(norm: str) -> bool:
 def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
     """The meanings told by parts together (see ``_SOMEONE`` … ``_WORK_TOOL``), as hints."""
     hits = []
-    if (who := _SOMEONE.search(cleaned)) and (lost := _NOT_FOUND.search(cleaned)) and _NOW_OR_DARK.search(cleaned):
+    away = _AWAY_FOR_WORK.search(cleaned) or (_OVER.search(cleaned) and not _HAPPENING.search(cleaned))
+    if not away and _SOMEONE.search(cleaned) and (lost := _NOT_FOUND.search(cleaned)) and _NOW_OR_DARK.search(cleaned):
         child = re.search(_CHILD + r"|\b(?:son|daughter|boy|girl|baby|child|kid)\b", cleaned)
         hits.append(("missing_child" if child else "missing_person", HINT, lost))
     parts = [m for pattern in _PLAN_PARTS if (m := pattern.search(cleaned))]
