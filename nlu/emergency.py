@@ -218,23 +218,23 @@ _NOW_OR_DARK = re.compile(
 # 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
 #    for me or sorry (a move away lowers it, as every farewell hint)
 _PLAN_PARTS = [re.compile(p) for p in (
-    r"(?:债|账|钱|数|數).{0,6}(?:都|全|晒)?(?:还清|还了|还完|還清|還淨|還晒|还上)|(?:一笔一笔|都)还了|(?:事情?|东西|后事)(?:我)?(?:都|全)?(?:安排|收拾|交代|料理)好|give back (?:all )?(?:the )?money|(?:钱|存折|卡|地契|房契|钥匙|鎖匙|锁匙|钱).{0,10}(?:打给|转给|转咗俾|轉咗俾|留给|交给|放在|放喺|搁|压在)"
+    r"(?:债|账|钱|数|數).{0,6}(?:都|全|晒)?(?:还清|还了|还完|還清|還淨|還晒|还上)|(?:一笔一笔|都)还了|(?:都|全)送(?:人|给人|晒)|(?:事情?|东西|后事)(?:我)?(?:都|全)?(?:安排|收拾|交代|料理)好|give back (?:all )?(?:the )?money|(?:钱|存折|卡|地契|房契|钥匙|鎖匙|锁匙|钱).{0,10}(?:打给|转给|转咗俾|轉咗俾|留给|交给|放在|放喺|搁|压在)"
     r"|pa(?:y|id) back (?:all )?(?:my|the)|(?:send|give|gave) (?:the |all )?(?:my )?money to|sell\w* (?:the |my )?(?:cow|pig|house|land|yak)s? and give|keys? (?:is |are )?under",
-    r"累赘|拖累|包袱|添累|废人|\bburden\b|\buseless\b",
+    r"累赘|拖累|包袱|添累|废人|活着(?:有啥|有什么|也没|冇)用|\bburden\b|\buseless\b",
     r"(?:今晚|今夜|今儿夜里|今天晚上|今晚上)(?:我|俺)?(?:就)?(?:走|去)|(?:我|俺)(?:也)?该走了|(?:我|俺|𠊎)走了|就这样吧|(?:去|到|在|往|朝)(?:了)?.{0,2}(?:塘|河|江|井|水库|大桥|桥|湖|崖)(?:边|那边|坝|上|头)|(?:near|at|by|on) the (?:lake|river|pond|bridge|dam|well|sea|cliff)|喺橋上|(?:tonight|today) i (?:go|leave|walk)|walk into the (?:river|water|lake|sea|pond)|(?:去|上)(?:了)?后山|i go to the (?:pond|river|lake|bridge|dam|well)|on the bridge",
     r"(?:别|不要|莫|唔好|唔使|毋使|不用)(?:来|再)?(?:找|寻|搵|尋|等)(?:我|俺|𠊎)|对不起|对不住|对唔住|對唔住|(?:dont|don't|do not) (?:look for|wait|search)|\bsorry\b",
     r"谢谢.{0,4}养(?:我|她|他)?|(?:电话|手机)(?:就)?关机",
 )]
 # 3. acute illness told by the scene: cold hands, confusion, no answer + a sickness of a day and night
 _ILL_STATE = re.compile(
-    r"手脚(?:都|也)?(?:冰凉|冰冷|发凉|冰|凉|冻)|冻冰冰|企唔稳|站都站不稳|嘴唇(?:发白|发干|发紫)|只(?:会)?哼|手腳凍|(?:说|講|讲)胡话|乱讲嘢|亂講嘢|迷迷糊糊|人(?:都)?糊涂了|叫(?:她|他|佢)?(?:都)?不(?:怎么|太)?应|不睁眼|唔识人|唔認得人|不认人|认不得人|软绵绵|眼睛(?:都)?睁不开|脱水|眼窝.{0,3}陷|(?:叫|喊)(?:他|她)?(?:也|都)?没(?:什么|啥)?反应"
+    r"手脚(?:都|也)?(?:冰凉|冰冷|发凉|冰|凉|冻)|冻冰冰|企唔稳|站都站不稳|嘴唇(?:发白|发干|发紫)|只(?:会)?哼|(?:小便|尿)(?:都|也)?没(?:有)?了|哭(?:都|也)?没(?:有)?眼泪|手腳凍|(?:说|講|讲)胡话|乱讲嘢|亂講嘢|迷迷糊糊|人(?:都)?糊涂了|叫(?:她|他|佢)?(?:都)?不(?:怎么|太)?应|不睁眼|唔识人|唔認得人|不认人|认不得人|软绵绵|眼睛(?:都)?睁不开|脱水|眼窝.{0,3}陷|(?:叫|喊)(?:他|她)?(?:也|都)?没(?:什么|啥)?反应"
     r"|(?:hands?|feet|foot|skin|body)\b.{0,10}\bcold\b|confused|not know who|(?:cannot|can't|cant|not) (?:stand|talk clear)|not (?:open|opening) (?:his|her) eyes"
 )
-_ILL_ONSET = re.compile(r"(?:开始|一直|又)(?:拉|吐)|拉肚|拉稀|跑肚|屙|泻|吐|呕|烧|一天一夜|一宿|一整天|成日成夜|一晚上|diarrh|vomit|fever|all night|one day one night")
+_ILL_ONSET = re.compile(r"(?:开始|一直|又)(?:拉|吐)|(?:拉|吐|屙|呕)(?:了|咗)|拉肚|拉稀|跑肚|屙|泻|吐|呕|烧|一天一夜|一宿|一整天|成日成夜|一晚上|diarrh|vomit|fever|all night|one day one night")
 # 4. violence at the door now: a weapon or a beating at the door, lights out, hiding
 _WEAPON = re.compile(r"锤|斧|铁锹|镰刀|铁棍|棍|刀|鎚|鐵棍|枪|\b(?:hammer|knife|axe|stick|gun|machete)\b")
 _AT_DOOR = re.compile(r"门外|门口|院门|外面|外头|門口|門外|(?:把)?灯(?:都)?关|关了灯|熄(?:晒)?燈|躲|顶上|outside|at the (?:gate|door)|turn(?:ed)? off the light|\bhid(?:e|ing)?\b")
-_WORK_TOOL = re.compile(r"干活|下地|上山|砍柴|劈柴|切菜|修|磨|卖|买|for work|to work")
+_WORK_TOOL = re.compile(r"杀(?:鸡|鸭|鱼|猪|鹅|羊)|宰|剁|干活|下地|上山|砍柴|劈柴|切菜|修|磨|卖|买|for work|to work")
 
 # idioms and phrases that contain a trigger but never mean danger; removed before matching
 _NOT_DANGER = re.compile(

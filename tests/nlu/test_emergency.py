@@ -520,6 +520,8 @@ def test_a_means_said_ready_is_a_hint():
     "i sell the cow and give money to my daughter, i am useless, today i walk into the river",
     # acute illness told by the scene
     "娃吐了一晚上 现在软绵绵的 眼睛都睁不开 嘴巴干得很",
+    "孙子拉了一天肚子 现在小便都没有了 哭都没眼泪 一直睡",
+    "屋里的鸡都送人了 我一个人活着有啥用 你们别来找我",
     "my mother vomit and diarrhea since last night now she cannot stand and not talk clear",
     # violence at the door now
     "佢又嚟咗 揸住支鐵通喺門外面 我哋唔敢開燈",
@@ -538,6 +540,8 @@ def test_missing_now_farewell_plans_acute_scenes_and_a_weapon_at_the_door_are_as
     "好了我先走了 你们忙 别找我了我自己会办",
     "房东让我们月底搬走 还没找到住的地方 带着三个娃不知道去哪",
     "涯膝头痛 一落水就肿起来 上楼梯要扶住墙",
+    "他拿着刀在门口杀鸡 过年了",
+    "我爹拉肚子好多年了 身上老是冰凉 想申请点医药费",
     "my husband hit me many years ago we divorce now but he still not pay for the kids",
 ])
 def test_look_alikes_of_those_meanings_get_no_page(nlu, text):
