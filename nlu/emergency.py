@@ -60,6 +60,12 @@ A few narrow rules keep figurative and past words out:
   More past and damage cues for fire, flood, disaster (上年, 前个月, 那晚, 退后, 垮了一截, 烧光了,
   the flood after go, in august), and the lasting states of ``_CHRONIC`` lower them too.
 
+- **Meanings told by their parts** (eighth round (c), 2026-12-07, ``_meaning_hits``): someone
+  + not found + now (娃一转头就没了 屋后是鱼塘; 到现在没回来 天黑了 电话打不通), a farewell as a
+  plan (two of: affairs settled, a burden, leaving for a place, don't look for me / sorry; three
+  page), an acute illness by the scene (拉了一天一夜 + 手脚冰凉 / 说胡话), a weapon at the door
+  with the lights off: at least the safety question.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
