@@ -35,6 +35,7 @@ from bot.outbox import outbound_from_row
 from bot.textclean import Cleaned, clean_text
 from flows.turn import Reply, Turn, TurnHandler, echoed_payload
 from flows.answers import pick_number, pick_title
+from nlu.emergency import detect
 from storage import messages as message_store
 from storage import outbox as outbox_store
 from storage import people, turns
@@ -208,7 +209,10 @@ class Dispatcher:
             "text": "", "intent": {"name": "nlu_fallback", "confidence": 0.0}, "entities": [], "intent_ranking": []}
         emergency = None
         level = (parse.get("emergency") or {}).get("level")
-        if s.emergency_detector is not None and text:
+        # the built-in NLU's parse already holds the default detector's verdict on this text
+        # (nlu/parser.py): running the lexicon a second time would only cost time
+        already = s.emergency_detector is detect and level is not None
+        if s.emergency_detector is not None and text and not already:
             result = s.emergency_detector(text)
             if result is not None and getattr(result, "is_emergency", False):
                 emergency = result

@@ -48,6 +48,24 @@ A few narrow rules keep figurative and past words out:
   (``report_need``), not a page. Self-harm, violence and missing-person triggers are never
   lowered this way.
 
+- **Told as over, as work, as a story** (eighth round, 2026-12-07) — violence that is over
+  (前夫以前天天打我 离婚五年了, my husband beat me before) and an elder once lost and found or
+  who habitually loses the way (有一回走丢了 后来送回来的, 出门就找不到回来的路) lower the violence
+  and missing-person triggers unless something happens now or again (刚才, 又打, 还没回, 天黑,
+  today, again); a knife for the vegetables, a stove forgotten (忘了灶上还烧着火, forget the fire),
+  crops killed by frost, a burden that takes the breath, jobs unanswered are idioms; a screen
+  or a news story lowers every kind, a fraud told afterwards lowers a cry for help, a move away
+  lowers a farewell hint. Such a lowering is *explained*: the parser's classifier alone then
+  needs 0.99, as its probability comes from the same word (``EmergencyResult.explained``).
+  More past and damage cues for fire, flood, disaster (上年, 前个月, 那晚, 退后, 垮了一截, 烧光了,
+  the flood after go, in august), and the lasting states of ``_CHRONIC`` lower them too.
+
+- **Meanings told by their parts** (eighth round (c), 2026-12-07, ``_meaning_hits``): someone
+  + not found + now (娃一转头就没了 屋后是鱼塘; 到现在没回来 天黑了 电话打不通), a farewell as a
+  plan (two of: affairs settled, a burden, leaving for a place, don't look for me / sorry; three
+  page), an acute illness by the scene (拉了一天一夜 + 手脚冰凉 / 说胡话), a weapon at the door
+  with the lights off: at least the safety question.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
@@ -79,7 +97,7 @@ LOWERED = 0.4  # a trigger in a past, damage, policy or long-illness context: no
 
 _CHILD = r"(?:幺儿|幺妹|娃儿|伢子?|细伢子?|孙仔|孙女仔|妹仔|细妹|阿妹|细路仔?|细佬|细人仔?|个仔|个女|bb|孩子|娃娃?|儿子|女儿|闺女|孙子|孙女|外孙女?|小孩|宝宝|孩|丫头|小子|我家小的|学生)"
 _ELDER = r"(?:阿婆|阿公|阿爷|阿嫲|阿妈|阿爸|阿姆|老豆|老窦|老人|老人家|爷爷|奶奶|姥姥|姥爷|外婆|外公|我爸|我妈|老爹|老娘|老伴|老汉|婆婆|公公|俺爹|俺娘|老父亲|老母亲|男人|老公|老婆|媳妇)"
-_LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|(?:出门|出去).{0,4}没回|(?:到现在|到这会儿?|一直|一整天|一下午|一晚上?|半天)(?:都|还)?没(?:见|看见|看到)(?:到|着)?人|不见人影|没见(?:着)?(?:人)?影|冇(?:人)?(?:见过|看到|见到)(?:佢|人)|(?:出门|出去|出咗去).{0,10}(?:未返|吂转|冇返|还没回)|唔见(?:咗|左)|搵(?:极)?唔到(?:人|佢)|(?:寻|搵|揾|找)(?:毋|唔|不)(?:到|着)(?!(?:事|工|活|嘢做|工作))|(?:冇|没|未|吂)(?:有)?(?:返|回|转)(?:屋下|屋企|屋家|家|屋里)|全村(?:都)?找遍)"
+_LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|放学.{0,8}(?:还|都)?没(?:回|到)(?:家|屋)|(?:出门|出去).{0,4}没回|(?:到现在|到这会儿?|一直|一整天|一下午|一晚上?|半天)(?:都|还)?没(?:见|看见|看到)(?:到|着)?人|不见人影|没见(?:着)?(?:人)?影|冇(?:人)?(?:见过|看到|见到)(?:佢|人)|(?:出门|出去|出咗去).{0,10}(?:未返|吂转|冇返|还没回)|唔见(?:咗|左)|搵(?:极)?唔到(?:人|佢)|(?:寻|搵|揾|找)(?:毋|唔|不)(?:到|着)(?!(?:事|工|活|嘢做|工作))|(?:冇|没|未|吂)(?:有)?(?:返|回|转)(?:屋下|屋企|屋家|家|屋里)|全村(?:都)?找遍)"
 _NT = r"(?:n't|n’t|nt| not)"  # don't / dont / do not
 _CANT = r"(?:can't|can’t|cant|can not|cannot)"
 _HIT = r"打(?!电话|手机|工|针|疫苗|预防|钢板|石膏|吊针|吊瓶|点滴|车|扫|听|印|卡|折|包|牌|麻将|球|游戏|算|字|call|开|个|完|招呼|水|饭|酱油)"
@@ -92,21 +110,21 @@ _RULES: list[tuple[str, float, str]] = [
     # hints: despair, a farewell, a burden lifted, things handed over, a means ready — said
     # without the obvious words; each group counts once, two different groups are certain
     ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?= *(?:$|[.,!?;:…，。！？]|and\b|but\b|now\b|already\b|today\b|tonight\b|soon\b|everything\b|on (?:life|living|everything|myself|it all)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
-    ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,8}(?:交代|安排|准备)好|遗言|告别|永别|下辈子再|下辈子见|最后一次(?:给|跟|和)?(?:你们|我们|大家|您|你)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything(?! (?:you|u) (?:do|did|have done|are doing))|last time you (?:will |'ll )?(?:hear|see)|(?:never|not) wake up again|to never wake up|sleep forever|(?:when|after) i(?:'m| am) gone"),
+    ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,8}(?:交代|安排|准备)好|遗言|告别|永别|下辈子再|下辈子见|最后一次(?:给|跟|和|同)?(?:你们|你哋|我们|大家|您|你)|(?:明天|明儿|明早|今晚|今夜|过了今(?:天|晚)|以后|往后)(?:我)?就不在了|last time i (?:write|talk|speak|message|send)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything(?! (?:you|u) (?:do|did|have done|are doing))|last time you (?:will |'ll )?(?:hear|see)|(?:never|not) wake up again|to never wake up|sleep forever|(?:when|after) i(?:'m| am) gone"),
     ("self_harm", HINT, r"(?:以后|再也|不会再|再不|就不)(?:会|用)?(?:不)?(?:拖累|连累|麻烦|给.{0,4}添麻烦)|不(?:再)?(?:拖累|连累)(?:你们|大家|谁|任何人)了|(?:替我|帮我)(?:照顾|照看)好|(?:拜托|麻烦)(?:你们|大家)照顾|(?:" + _NT + r"|no longer|not going to) be a burden|(?:nobody|no one) (?:will|would|has to|needs to) (?:have to |need to )?(?:worry|miss)|(?:won't|wont|won’t|will not) be (?:around|here)|better (?:off )?without me|take care of my (?:kids|children|son|daughter|cat|dog|mother|mom|wife|husband|family)(?: for me| when)"),
     ("self_harm", HINT, r"以后.{0,6}(?:交给你们|靠你们|拜托你们|拜托大家)了|(?:存折|银行卡|房产证|钱|密码).{0,12}(?:交给|留给)|(?:given|give|gave|giving) away (?:all )?my (?:things|stuff|belongings|money|savings|dog|cat)"),
-    ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
+    ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:^|\s)药(?:都|也)?(?:准备|备)好了|(?:农药|安眠药|那些药|一堆药|绳子?)(?:都|也)?(?:准备|备|买)好了|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
     ("self_harm", HINT, r"(?:站在|坐在|走到|爬到|爬上|来到|到了)了?.{0,4}(?:桥|楼顶|天台|崖|河边|江边|水库|井边|坝上|大坝)(?!.{0,6}(?:晒|收|修|补|钓|拍|照|风景|乘凉|玩|洗))|(?:standing|sitting|standing here) (?:on|at) (?:the )?(?:bridge|roof|rooftop|edge|cliff|dam)"),
     ("self_harm", HINT, r"(?:底下|下面|下头|下边).{0,4}(?:好深|很深|好高|很高|深得很|高得很)|(?:water|river|drop) (?:below |down there )?(?:is )?(?:so|very|really) (?:deep|high|far)"),
     ("self_harm", TIME, r"今晚|今天晚上|今夜|今儿(?:个)?晚上|今日夜晚|今晚夜|过了今(?:天|晚)|过咗今(?:日|晚)|after (?:today|tomorrow)|结束(?:这一切|一切)|一切都结束|tonight|much longer|(?:finish|end) (?:it|this|everything)\b|after this (?:weekend|week|day)|last night on|the last night"),
     ("violence", 1.0, r"家暴|往死里打|打死|打我|打得.{0,4}(?:血|伤|不行)|被打|挨打|打孩子|打我孩子|他" + _HIT + r"|要" + _HIT + r"|砍我|砍人|要砍|拿(?:着)?刀|举着刀|持刀|拿棍|捅了|被捅|杀我|杀人|要杀|杀了我|杀了(?:全家|你|他|她)|强奸|性侵|猥亵|绑架|被拐|闯进|被关|掐我|勒我|威胁我|追着打"),
-    ("violence", 1.0, r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|(?<!panic )(?<!anxiety )attack|rape|kidnap|abus(?:e|es|ed|ing) (?:me|my|us|her|him|the (?:kids|children))|abusive|threaten(?:s|ed|ing)? (?:me|us|my|to)|stab|chok(?:e|ing) me|strangl|(?:broke|break|breaking|burst) into|locked me (?:up|in)"),
+    ("violence", 1.0, r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|(?<!panic )(?<!anxiety )(?<!asthma )attack|rape|kidnap|abus(?:e|es|ed|ing) (?:me|my|us|her|him|the (?:kids|children))|abusive|threaten(?:s|ed|ing)? (?:me|us|my|to)|stab|chok(?:e|ing) me|strangl|(?:broke|break|breaking|burst) into|locked me (?:up|in)"),
     ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
     ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|水(?:已经|都)?(?:到|淹到|漫到|涨到|没到|齐)了?(?:窗户|窗台|腰|胸口|脖子|二楼|床|屋里|门口|膝盖)|水.{0,4}(?:冲进|灌进|涌进)(?:来|屋|家)|(?:在|爬到|爬上|上了|躲到)(?:房顶|屋顶|楼顶|树上).{0,6}(?:等|下不|出不)"
      r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
     ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
      r"|earthquake|landslide|mudslide|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
-    ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|落水|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割])不动了"),
+    ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|(?<!一)落水(?!就)|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割劈锄挖煮扫搞弄])不动了"),
     ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|(?:eat|eats|ate|eaten|drink|drinks|drank|swallow|swallows|swallowed)\b(?: some| a little| a bit)?(?: of)?(?: the| our| my)? (?:rat |mouse |weed |bug |insect )?(?:poison|pesticide)|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
     ("missing_child", 1.0, _CHILD + r".{0,8}" + _LOST),
     ("missing_child", 1.0, _CHILD + r".{0,10}(?:到处找|找遍了|满村找|找了一?(?:下午|晚上|整晚|夜|整天|天)(?!工作|活))"),
@@ -116,10 +134,10 @@ _RULES: list[tuple[str, float, str]] = [
     ("missing_person", 1.0, _ELDER + r".{0,16}(?:痴呆|糊涂|记性不好).{0,16}(?:没回来|没回家|不见|找不到)|" + _ELDER + r".{0,20}(?:没回来|没回家).{0,10}天(?:都|已经)?黑"),
     ("missing_person", 1.0, r"(?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|mum|husband|wife|old man|old woman)\b.{0,60}\b(?:is missing|nobody (?:see|saw|seen|find|found) (?:him|her)|(?:still )?not (?:come|came|coming) (?:back|home)|went missing|gone missing|disappeared|got lost|wandered off|(?:been )?gone since|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere|(?:can't|cant|can’t|cannot|could not|couldn't) (?:be )?f(?:i)?nd|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) back)|" + _CANT + r" find my (?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|husband|wife)"),
     # the scene without the danger's name (粤/客家 and non-native English included)
-    ("medical", 1.0, r"(?:叫|喊|拍|推|摇|摇晃)(?:极|咗|了|着|佢|他|她|都|也|几声|半天|好久)*(?:都|也)?(?:唔|毋|不|没|冇)(?:应|答应|回应|反应|醒)|(?:叫|喊|拍|推|摇)(?:佢|他|她)(?:都|也)?(?:没有?|冇|毋)反应|郁都唔郁|郁唔到|唔识郁|一动不动|动都不动|发紫|憋紫|发青|嘴唇紫|唔清醒|不清醒|神志不清|眼(?:睛)?(?:往上)?反(?:晒|白)|眼睛往上翻|成身抽|抽起了|血止唔住|血(?:一直|不停)(?:往外)?(?:冒|流|涌)|(?:跌|掉|落|碌)(?:咗|了|进|到)?(?:落)?(?:河|塘|井|水塘|水库|江|海)(?:肚|里|度)?|野(?:菇|蘑菇|菌子?).{0,10}(?:吐|呕|站不|晕|唔识|不清)|(?:吞|卡)(?:了|咗|着).{0,4}(?:硬币|骨头|东西).{0,6}(?:卡|憋|喘|紫)"),
+    ("medical", 1.0, r"(?:叫|喊|拍|推|摇|摇晃)(?:极|咗|了|着|佢|他|她|都|也|几声|半天|好久)*(?:都|也)?(?:唔|毋|不|没|冇)(?:应|答应|回应|反应|醒)(?!人)|(?:叫|喊|拍|推|摇)(?:佢|他|她)(?:都|也)?(?:没有?|冇|毋)反应|郁都唔郁|郁唔到|唔识郁|一动不动|动都不动|发紫|憋紫|发青|嘴唇紫|唔清醒|不清醒|神志不清|眼(?:睛)?(?:往上)?反(?:晒|白)|眼睛往上翻|成身抽|抽起了|血止唔住|血(?:一直|不停)(?:往外)?(?:冒|流|涌)|(?:跌|掉|落|碌)(?:咗|了|进|到)?(?:落)?(?:河|塘|井|水塘|水库|江|海)(?:肚|里|度)?|野(?:菇|蘑菇|菌子?).{0,10}(?:吐|呕|站不|晕|唔识|不清)|(?:吞|卡)(?:了|咗|着).{0,4}(?:硬币|骨头|东西).{0,6}(?:卡|憋|喘|紫)"),
     ("medical", 1.0, r"(?:not|no|cannot|can't|cant|doesn't|don't|dont|won't|wont) (?:answer|respond|wake|move|moving|breath(?:e|ing)?)\b(?! (?:my|the|your|his|her) (?:call|phone|message|letter|email))|(?:face|lips?|skin) (?:is |are |turn(?:s|ed|ing)? |going )?(?:blue|purple)|breath(?:e|ing)? (?:very |so )?(?:strange|hard|bad|strangely)|blood (?:is )?(?:not stop|won't stop|cannot stop|can't stop|coming out|everywhere)|(?:too )?much blood|wild mushroom|fall (?:in|into) (?:the )?(?:river|water|well|pond|lake)|(?:vomit|vomiting)\b.{0,20}(?:can ?not|cannot|can't) (?:stand|talk|walk)|(?:chest|heart) (?:very |so )?(?:painful|hurts?)"),
-    ("violence", 1.0, r"(?:拿|攞|揸|拎|举|提|持|握)(?:住|着|著|起)?(?:把|一把)?(?:菜刀|斧头|镰刀|柴刀|砍刀|刀|锄头|枪)(?!.{0,10}(?:割|砍柴|砍树|砍竹|劈柴|切菜|切肉|剁|杀鸡|杀鸭|杀鱼|杀猪|干活|做饭|下地|去地|到地|上山|除草|锄地|挖地|收麦|收稻|修))|(?:菜刀|斧头|镰刀|柴刀|砍刀).{0,10}(?:追|砍(?!柴|树|竹|草|骨)|斩|劈(?!柴)|转)|斩死|要斩|追住我|追着我|同归于尽|弄死(?:我|你|他|她|我们|你们)|把我(?:反)?锁|掐(?:着|住)?(?:我的?)?脖子|(?:捉住|揪着|抓着|扯住).{0,6}(?:撞|打)|翻墙(?:进|入)|撬(?:我家?的?)?门|踹(?:我家?的?)?门|(?:攬住|揽住|抱着|拉着|带着).{0,6}(?:一起|一齐)死"),
-    ("violence", 1.0, r"(?:hold|holds|held|grab|grabs|grabbed|squeeze|squeezing)\w* (?:my|her|his) (?:neck|throat)|lock(?:s|ed)? me\b|(?:knife|axe|machete)\b.{0,30}(?:finish|kill|cut|chase|hurt)|(?:he|she|they)\b.{0,20}(?:finish|kill) (?:me|us|all of us)|(?:break|broke|breaking|kick(?:ed)?) (?:my|the|our) door"),
+    ("violence", 1.0, r"(?:拿|攞|揸|拎|举|提|持|握)(?:住|着|著|起)?(?:把|一把)?(?:菜刀|斧头|镰刀|柴刀|砍刀|刀|锄头|枪)(?!.{0,10}(?:割|砍柴|砍树|砍竹|劈柴|切菜|切肉|剁|杀鸡|杀鸭|杀鱼|杀猪|干活|做饭|下地|去地|到地|上山|除草|锄地|挖地|收麦|收稻|修))|(?:菜刀|斧头|镰刀|柴刀|砍刀)(?:(?!柴|菜|草|树|竹).){0,10}(?:追|砍(?!柴|树|竹|草|骨)|斩|劈(?!柴)|转)|斩死|要斩|追住我|追着我|同归于尽|弄死(?:我|你|他|她|我们|你们)|把我(?:反)?锁|掐(?:着|住)?(?:我的?)?脖子|(?:捉住|揪着|抓着|扯住).{0,6}(?:撞|打)|翻墙(?:进|入)|撬(?:我家?的?)?门|踹(?:我家?的?)?门|(?:攬住|揽住|抱着|拉着|带着).{0,6}(?:一起|一齐)死"),
+    ("violence", 1.0, r"(?:hold|holds|held|grab|grabs|grabbed|squeeze|squeezing)\w* (?:my|her|his) (?:neck|throat)|\block(?:s|ed)? me\b|(?:knife|axe|machete)\b.{0,30}(?:finish|kill|cut|chase|hurt)|(?:he|she|they)\b.{0,20}(?:finish|kill) (?:me|us|all of us)|(?:break|broke|breaking|kick(?:ed)?) (?:my|the|our) door"),
     ("violence", HINT, r"(?:拉着|带着|攬住|揽住).{0,6}(?:一起|一齐)走"),
     ("flood", 1.0, r"水(?:已经|都|已)?浸(?:到|入|咗|过|埋)|水.{0,6}(?:涌入|冲入|冲进|涌进|灌进|入咗屋|入屋|进屋|漫进|往屋里灌)|(?:漫过|淹过|浸过)门槛|水(?:还在|仍在|一直在?|仲喺度|仲)(?:往上)?(?:涨|升)|升紧|water (?:come|comes|coming|came) (?:in(?:side)?|into)\b"),
     ("disaster", 1.0, r"(?:坡|山|坎|岩|崖|泥|土|石头)(?:上|头)?.{0,5}(?:往下|朝下)(?:梭|滑|垮|掉|滚|落|冲)|(?:泥|土|山|石头)(?:一直|一路|不停)?(?:冲落|冲下|崩|塌)(?:紧|嚟|下来|落嚟)|塌紧|崩紧|(?:里面|里头|屋里|入面)(?:还|仲)有人|(?:mountain|hill|hillside|slope)\b.{0,20}\b(?:is |are )?(?:moving|sliding|coming down|falling)|(?:big )?(?:stones?|rocks?|mud) (?:is |are )?coming down|(?:somebody|someone|people) (?:is |are )?still inside"),
@@ -135,7 +153,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"绳(?:子)?.{0,8}(?:绑好|挂好|系好|打好结|绑喺|挂喺|绑在|挂在).{0,4}(?:梁|树|门框)|(?:横梁|房梁|梁上).{0,6}(?:绳|套)|(?:poison|pesticide|weed ?killer|rat poison)\b.{0,40}\b(?:will|gonna|going to|want to|wanna) (?:drink|take|swallow)|(?:rope|noose)\b.{0,30}\b(?:barn|beam|tree|ready|tied)"),
     ("self_harm", HINT, r"(?:你们|大家|您|你)(?:就|以后|明天|再也|都|永远){0,3}(?:见不到|见不着|看不到|见唔到|睇唔到)我|(?:别|不要|不用|莫|唔好|毋好|毋使)(?:再)?(?:去)?(?:找|寻|揾|搵)(?:我|𠊎)(?:了|喇|啦)?(?!.{0,10}(?:办|弄|问|说|要|拿|借|帮|玩|聊|吃|喝|自己|找|寻|揾|搵|社工|村|他|她|佢|有事|电话|微信|打牌|上班|赶集|开会))|(?:我|俺|𠊎)(?:走|死|不在)了?(?:以后|之后|后)|再也不(?:会)?(?:起来|醒来|醒)了|睡过去就(?:好|完|解脱)|一觉(?:睡过去|不醒)|(?:do ?n[o']?t|no need to) (?:look|search) for me|(?:meet|see|join) (?:my \w+|you all|you) in heaven|(?:ready to|going to|will) (?:go and )?(?:meet|join) my (?:wife|husband|mother|mom|father|dad|son|daughter)\b(?! (?:at|in town|for))|my last (?:night|day)\b"),
     ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|密码|房产证|地契|bank ?book|passbook|bank card|savings book|\bpin\b).{0,20}(?:留给|交给|记得(?:去)?(?:拿|攞)|(?:你们|你哋)(?:去)?(?:拿|攞)|for my (?:daughter|son|kids|children|wife|husband|family)|to my (?:daughter|son|kids|children|wife|husband))"),
-    ("medical", 1.0, r"(?:疼|痛)(?:得|到)(?:直|满地|满床)?(?:打滚|碌来碌去)|(?:冒|出|一身|满头|满身)冷汗|脸(?:色)?(?:白得|煞白|惨白|白过纸)|rolling (?:on the floor )?in pain|cold sweat|(?:pain|hurt)\w* so (?:much|bad)\b.{0,20}(?:cannot|can't|cant|can not) (?:stand|talk|breathe|walk)"),
+    ("medical", 1.0, r"(?:疼|痛)(?:得|到)(?:直|满地|满床)?(?:打滚|碌来碌去)|(?:冒|出|一身|满头|满身)冷汗|脸(?:色)?(?:白得|煞白|惨白|白过纸)|rolling (?:on the floor )?in pain|cold sweat|(?:pain|hurt)\w* so (?:much|bad)\b.{0,20}(?:cannot|can't|cant|can not) (?:stand(?! up straight)|talk|breathe|walk)"),
     ("violence", 1.0, r"(?:在|正在|一直)?砸(?:我家的?|我们家的?)?门|(?:还在|正在|又在)打(?!工|针|电话|牌|麻将|球)|(?:hitting|beating|kicking) (?:me|us|my \w+) (?:right )?now"),
     # nlu4, second pass: charcoal in a sealed room, joining the dead, affairs settled, confinement,
     # beating with a tool, stroke signs, swallowed chemicals, a bite that keeps bleeding, a dam giving way
@@ -174,6 +192,10 @@ _RULES: list[tuple[str, float, str]] = [
     # violence with a weapon in hand and a threat; illness by the scene (fever delirium, a fall with
     # a cold body, a face droop); water over the road
     ("violence", 1.0, r"(?:拿着|拎着|提着|举着|攥着|挥着|揸住|拎住|攞住|执住|拿住|渣住)(?:支|把|条|根|一把|一根)?.{0,3}(?:镰刀|菜刀|柴刀|斧头|锄头|铁锹|铁棍|铁通|木棍|棍子|扁担|刀|棍|铁锤).{0,16}(?:砍(?:我|人|死|她|他|佢|谁|你)|杀(?:我|人|死|她|他|佢|谁|你)|打(?:我|人|死|她|他|佢|娃|孩子|细路)|劈(?:我|人|死|她|他|佢)|追(?:我|人|着我|住我)|等我|要我好|好睇|出来就|斩(?:我|人|死|佢)|劏(?:我|人|佢))|(?:swing|swinging|waving|holding|with|has|got) (?:a |an |the |his |her )?(?:sickle|knife|axe|machete|hammer|stick|bat|hoe)\b.{0,40}(?:scream|shout|yell|kill|chase|threat)|(?:he|she)\b.{0,20}(?:will|gonna|going to|wants? to|want to) (?:cut|stab|hurt|kill) (?:me|us)\b(?! off| out| a deal| some slack)"),
+    ("medical", 1.0, _CHILD + r".{0,3}(?:偷)?(?:吃|吞|喝)(?:了|咗|落)(?:床头柜里的|抽屉里的|大人的|.{0,4})?(?:药|药片|药丸|农药|洗衣液|消毒水|老鼠药)|(?:kid|child|son|daughter|baby)\b.{0,20}(?:ate|swallowed|drank) (?:my |the |some |all )?(?:pills|medicine|tablets|bleach)"),
+    # the scene of an injury or a drowning without its name (eighth round): no answer when shaken,
+    # breath lost from crying, a shoe floating, a pool of red, skin come off from a scald
+    ("medical", 1.0, r"(?:拍|叫|喊|摇|推)(?:了|着|她|他|佢)?(?:半天|几下|好久)?(?:都|也)(?:不|唔|毋|没)(?:睁眼|开眼|睁开)|背过气去|(?:鞋|拖鞋|衣服|帽子)漂在(?:水|河|塘)|一摊(?:红的|血)|(?:烫|烧)(?:伤|了|到)?.{0,10}(?:皮都掉|掉了?一?大?(?:片|层)皮|起了?一?大片(?:泡|水泡))"),
     ("self_harm", 1.0, r"(?:食|吃|吞|服)(?:咗|了|晒)(?:成|一|半|好多|几)(?:板|排|樽|盒).{0,3}(?:药|安眠药|丸|片)"),
     ("medical", 1.0, r"(?:烧|发烧|高烧)(?:得|到)?.{0,4}(?:说胡话|讲胡话|讲乱话|糊涂了|不认人)|一头栽倒(?!(?:在|喺)?(?:床|沙发|炕))|栽倒(?:了|在|喺)(?!(?:床|沙发|炕))|(?:嘴|脸|嘴巴)(?:都)?歪(?:着|了).{0,8}(?:说不出|说不清|讲不出|讲唔到|讲唔清|流口水|半边)|(?:跌|摔|栽)(?:咗|了|倒)?.{0,10}(?:冻冰冰|冰凉|不醒|唔醒|不会动|唔郁)|成身冻冰冰|浑身冰凉|全身冰凉|身子都凉了|face (?:is |turn(?:s|ed)? |going )?(?:grey|gray|white as)|(?:fell|fall|falls|fallen)\b.{0,40}(?:not talk|can ?not talk|can't talk|cannot talk|not move|not wake|not answer)"),
     ("flood", 1.0, r"(?:stuck|trapped) in (?:the )?(?:water|flood|river)\b|(?:river|water|flood) is (?:going|coming|running) over (?:the )?(?:road|bridge|bank|house)|(?:泥|土|山|石头)(?:仲|还)?(?:喺度|在)?(?:一直|一路|不停)?(?:冲落|冲下|崩|塌)(?:紧|嚟|下来|落嚟)"),
@@ -181,11 +203,55 @@ _RULES: list[tuple[str, float, str]] = [
 ]
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 
+# Meanings told by two or three parts together (eighth round (c), 2026-12-07): each part alone is
+# everyday talk, together they tell a danger now. A question at least; see ``_meaning_hits``.
+# 1. a person missing now: someone + not found / unreachable / a search + now or dark
+_SOMEONE = re.compile(_CHILD + "|" + _ELDER + r"|他|她|佢|老头子?|老太太?|老爷子|小宝|[\d一二三四五六七八九十两]岁|\b(?:son|daughter|boy|girl|baby|child|kid|grand(?:pa|ma|father|mother|son|daughter)|mother|father|mom|mum|dad|husband|wife|he|she)\b")
+_NOT_FOUND = re.compile(
+    r"没下(?:车|来)|(?:一转头|一转身|一转眼|一眨眼|一回头|一会儿工夫|一轉頭|一轉身|一轉眼).{0,8}(?:没了|不见|唔见|冇咗|找不|不晓得|没影|人就)"
+    r"|不知道(?:在哪|跑(?:到)?哪|(?:他|她|人)(?:去|在|跑)?(?:了)?哪)|不晓得(?:跑|在)(?:到)?(?:哪|啥子地方)|唔知(?:去咗|喺)邊"
+    r"|(?:电话|手机|電話)(?:也|都|又|一直)?(?:打不通|关机|没人接|打唔通|唔通|不通|冇人聽|冇人听|關機)|人(?:就|都|却)?(?:没了|不见了?|没回来|冇返|唔见)|(?:满坡|满山|满村|到处|四处)(?:喊|叫|找|寻|揾)|(?:寻|揾)(?:遍|极)|(?:揾|搵)唔到"
+    r"|(?:都说|个个都话|個個都話|谁都说|都话)(?:不知道|没看到|没看见|唔知|冇見|冇见)|(?:问|問)了.{0,8}(?:都说|都话)?(?:不知道|没看到|没看见|唔知)"
+    r"|(?:没|还没|冇|未|吂)(?:到|回到|返到)(?:家|屋|屋企|屋下)|(?:出去|出门|出咗去|出嘅门)(?:了)?.{0,14}(?:到现在|到而家|天(?:都|快|已经)?(?:黑|烏|乌))|问遍|問遍|找遍|搵(?:过|過|遍)|尋(?:過|遍)|到处找|满村找|(?:找|搵|寻)了.{0,6}(?:没有|没找到|都没|冇)|搜遍"
+    r"|(?:衣服|衫|鞋|拖鞋)(?:子)?(?:还|仲)?(?:在|放在|喺).{0,4}(?:河|塘|水库|岸|坝)"
+    r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|(?:is |are )?not (?:at )?home\b|not (?:arrive|reach)\w* (?:at )?home|(?:search|look)(?:ed)? everywhere"
+    r"|phone (?:cannot|can't|cant|not) (?:call|reach|answer|connect)|clothes? (?:is |are )?still on|not come (?:back|home)|not back"
+)
+_NOW_OR_DARK = re.compile(
+    r"到现在|到而家|到依家|到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|烏|乌)|今晡|今天|今日|今朝|今早|刚才|刚刚|刚(?:还|在)|才还|頭先|头先|一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫"
+    r"|别的.{0,4}都.{0,2}(?:下车|到|回)|校车|接送车|(?:school |kindergarten )?bus\b|\bnow\b|\bnight\b|today|tonight|\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b|this morning"
+)
+# 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
+#    for me or sorry (a move away lowers it, as every farewell hint)
+_PLAN_PARTS = [re.compile(p) for p in (
+    r"(?:债|账|钱|数|數).{0,6}(?:都|全|晒)?(?:还清|还了|还完|還清|還淨|還晒|还上)|(?:一笔一笔|都)还了|(?:都|全)送(?:人|给人|晒)|(?:事情?|东西|后事)(?:我)?(?:都|全)?(?:安排|收拾|交代|料理)好|give back (?:all )?(?:the )?money|(?:钱|存折|卡|地契|房契|钥匙|鎖匙|锁匙|钱).{0,10}(?:打给|转给|转咗俾|轉咗俾|留给|交给|放在|放喺|搁|压在)"
+    r"|pa(?:y|id) back (?:all )?(?:my|the)|(?:send|give|gave) (?:the |all )?(?:my )?money to|sell\w* (?:the |my )?(?:cow|pig|house|land|yak)s? and give|keys? (?:is |are )?under",
+    r"累赘|拖累|包袱|添累|废人|活着(?:有啥|有什么|也没|冇)用|\bburden\b|\buseless\b",
+    r"(?:今晚|今夜|今儿夜里|今天晚上|今晚上)(?:我|俺)?(?:就)?(?:走|去)|(?:我|俺)(?:也)?该走了|(?:我|俺|𠊎)走了|就这样吧|(?:去|到|在|往|朝)(?:了)?.{0,2}(?:塘|河|江|井|水库|大桥|桥|湖|崖)(?:边|那边|坝|上|头)|(?:near|at|by|on) the (?:lake|river|pond|bridge|dam|well|sea|cliff)|喺橋上|(?:tonight|today) i (?:go|leave|walk)|walk into the (?:river|water|lake|sea|pond)|(?:去|上)(?:了)?后山|i go to the (?:pond|river|lake|bridge|dam|well)|on the bridge",
+    r"(?:别|不要|莫|唔好|唔使|毋使|不用)(?:来|再)?(?:找|寻|搵|尋|等)(?:我|俺|𠊎)|对不起|对不住|对唔住|對唔住|(?:dont|don't|do not) (?:look for|wait|search)|\bsorry\b",
+    r"谢谢.{0,4}养(?:我|她|他)?|(?:电话|手机)(?:就)?关机",
+)]
+# 3. acute illness told by the scene: cold hands, confusion, no answer + a sickness of a day and night
+_ILL_STATE = re.compile(
+    r"手脚(?:都|也)?(?:冰凉|冰冷|发凉|冰|凉|冻)|冻冰冰|企唔稳|站都站不稳|嘴唇(?:发白|发干|发紫)|只(?:会)?哼|(?:小便|尿)(?:都|也)?没(?:有)?了|哭(?:都|也)?没(?:有)?眼泪|手腳凍|(?:说|講|讲)胡话|乱讲嘢|亂講嘢|迷迷糊糊|人(?:都)?糊涂了|叫(?:她|他|佢)?(?:都)?不(?:怎么|太)?应|不睁眼|唔识人|唔認得人|不认人|认不得人|软绵绵|眼睛(?:都)?睁不开|脱水|眼窝.{0,3}陷|(?:叫|喊)(?:他|她)?(?:也|都)?没(?:什么|啥)?反应"
+    r"|(?:hands?|feet|foot|skin|body)\b.{0,10}\bcold\b|confused|not know who|(?:cannot|can't|cant|not) (?:stand|talk clear)|not (?:open|opening) (?:his|her) eyes"
+)
+_ILL_ONSET = re.compile(r"(?:开始|一直|又)(?:拉|吐)|(?:拉|吐|屙|呕)(?:了|咗)|拉肚|拉稀|跑肚|屙|泻|吐|呕|烧|一天一夜|一宿|一整天|成日成夜|一晚上|diarrh|vomit|fever|all night|one day one night")
+# 4. violence at the door now: a weapon or a beating at the door, lights out, hiding
+_WEAPON = re.compile(r"锤|斧|铁锹|镰刀|铁棍|棍|刀|鎚|鐵棍|枪|\b(?:hammer|knife|axe|stick|gun|machete)\b")
+_AT_DOOR = re.compile(r"门外|门口|院门|外面|外头|門口|門外|(?:把)?灯(?:都)?关|关了灯|熄(?:晒)?燈|躲|顶上|outside|at the (?:gate|door)|turn(?:ed)? off the light|\bhid(?:e|ing)?\b")
+_WORK_TOOL = re.compile(r"杀(?:鸡|鸭|鱼|猪|鹅|羊)|宰|剁|干活|下地|上山|砍柴|劈柴|切菜|修|磨|卖|买|for work|to work")
+
 # idioms and phrases that contain a trigger but never mean danger; removed before matching
 _NOT_DANGER = re.compile(
     r"想死(?:你|您|我|你们|大家)了?"
     r"|(?:笑|热|冷|累|饿|困|渴|烦|气|急|忙|吵|美|馋|闷|懒|丑|晒|挤|疼|痛|难受|无聊|麻烦|高兴|开心|羡慕|折腾|愁|卡|坑|穷)死(?:我|人|了|啦|掉)+"
-    r"|压力(?:太|好|很|特别)?大.{0,4}喘不(?:过|上)气(?:来)?|压得(?:我)?喘不(?:过|上)气(?:来)?"
+    r"|压力(?:太|好|很|特别)?大.{0,4}喘不(?:过|上)气(?:来)?|压得.{0,6}喘不(?:过|上)气(?:来)?"
+    r"|(?:拿|用|拎|提)(?:着|把)?(?:菜|柴|镰)?刀(?=.{0,3}(?:切|剁|削|割|砍柴|劈柴|杀了?(?:一|两|几)?(?:只|条|头)?(?:鸡|鸭|鹅|鱼|猪|羊)))"
+    r"|(?:knife|axe|sickle|machete|cleaver) (?:to|for) (?:cut|chop|slice|cook|kill the (?:chicken|fish|pig))|(?:cut|cutting|chop|chopping) (?:the )?(?:vegetables?|meat|grass|wood|firewood)"
+    r"|(?:忘|唔记得|不记得|记不得|记不住)(?:了|记|咗|得)?.{0,8}(?:烧着火|着火|关火|熄火|火)|forget\w*\b.{0,24}(?:fire|stove|gas)|(?:cooking|camp|wood|kitchen|stove) ?fire|by the fire|firewood"
+    r"|(?:苗|豆子?|庄稼|菜|麦子?|稻子?|玉米|苞谷|花|果子?|秧|叶子)(?:全|都|给)?(?:打|冻|晒|旱|淹)死"
+    r"|(?:近的|合适的|好的|便宜的|这样的)(?:找|寻)不(?:到|着)|(?:jobs?|apply|applied|application|online|email|letter)\b.{0,24}no answer"
     r"|(?:不弄了|不搞了|不需要了?|不用了|不参加了?|不去了|退出|退订|别发了?|不要再发|不要了)[^。]{0,6}(?:以后)?(?:别|不要|不用|莫)(?:再)?(?:找|联系)我了?"
     r"|打我(?:的|这个|这|家)?(?:电话|手机|号码|号|座机)|给我打|打我一下电话|打死(?:我)?也不|死机|累成狗|打call"
     r"|(?:找|寻|搵|揾)(?:不|毋|唔)(?:到|着)(?:工作|工|活|事做|事|嘢做|对象|媳妇|学校|人管|地方)"
@@ -204,15 +270,17 @@ _NOT_DANGER = re.compile(
 )
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
 _NOT_NOW = re.compile(
-    r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|"
+    r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
+    r"(?:洪水|大水|发水|火灾|失火|地震|滑坡|泥石流|台风|风台|山火)(?:的)?(?:时候|那会儿?)|(?:垮|塌|倒)了(?:一截|一块|一角|半边|一段|一半)|(?:烧|冲|淹|砸|埋)(?:完|光|没|坏|烂|死|起走)了?|(?:都|全)没了|"
+    r"(?:把|将).{0,6}(?:路|地|田|庄稼|后院|院子|草场|树|果园|菜|猪圈|牛棚|鸡棚|大棚).{0,6}(?:都|全)?(?:埋|冲|淹|砸|烧)|"
     r"一(?:下|落)(?:大)?雨就|一(?:烧火|生火|做饭|烧炕)就|烟囱|(?:鸭子?|鸡|猪圈|猪棚|牛棚|羊圈|鱼苗)|(?:pig|cow|chicken|duck) ?(?:shed|pen|house)|livestock|"
     r"一刮(?:大)?风就|每次(?:下雨|刮风|落雨)|每逢|下雨天|落雨天|雨季|whenever|every time|"
     r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
     r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|(?:rice |corn )?fields?\b|crops?\b|months? ago|apply|application|subsidy|subsidies"
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
-    r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
+    r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
-_URGENT = re.compile(r"越.越(?:大|多|快|高)|救命|救救|正在|被困|出不来|还在里面|人在|有人|赶紧|马上|help me|help us|please help|help!|\bnow\b|hurry|still inside|trapped|stuck|can't get out|cannot get out")
+_URGENT = re.compile(r"越.越(?:大|多|快|高)|救命|救救|正在|被困|出不来|还在里面|人在|(?<!得)(?<!要)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门)|赶紧|马上|help me|help us|please help|help!|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # away for work: "not back" is no alarm (matched on the text before idioms like 打工 are removed)
 _AWAY_FOR_WORK = re.compile(
@@ -227,18 +295,35 @@ _HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|�
 _CHRONIC = re.compile(
     r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|去年|旧年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
     r"|(?:中风|脑梗|脑溢血|偏瘫|车祸|手术|开刀|摔伤|工伤)(?:以后|之后|过后|后)"
-    r"|想起|忘不了|忘不掉|梦见|梦到|做梦|噩梦|一闭眼|闭上眼|那天|remember|nightmare|flashback"
+    r"|(?:没了|走了|去世|过世)(?:以后|之后|后)|一(?:疼|痛|累|冷|走|动|干活|爬坡)就|想起|忘不了|忘不掉|梦见|梦到|做梦|噩梦|一闭眼|闭上眼|那天|remember|nightmare|flashback"
     r"|从小|打小|自小|自细|细细个|生下来|天生|一辈子|这辈子|(?:腿|脚|手|胳膊|手臂|眼睛?)(?:都|也)?(?:没了|冇咗|断了几年|残了)|截肢|拄拐"
     r"|since (?:birth|he was|she was|i was|childhood)|all (?:his|her|my) life|born with|lost (?:his|her|my) (?:leg|arm|hand|eye)s?"
     r"|几个月|半年了|欠(?:了)?.{0,4}(?:医院|医药费)|医药费|住院费|hospital bills?|medical bills?|had a stroke|months"
-    r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:stroke|accident|operation|surgery)|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
+    r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:\w+ )?(?:stroke|accident|operation|surgery)|(?:都|还)(?:未识|不会|没学会)(?:讲|说|行|走)|(?:咋个|怎么|怎样|点样)?去告|起诉|打官司|索赔|\bsue\b|lawyer|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
 )
 # a lasting state or a plan, for the classifier's bar only (nlu5): never lowers a lexicon trigger
 _LASTING = re.compile(
     r"由细|从细|从小到大|每晚|每天晚上|天天晚上|每夜|成日|日日|(?:医生|大夫|医院|村医)(?:说|话|讲|叫)(?:要|得)|"
     r"every night|all the time|since (?:he|she|i) (?:was|were) (?:born|small|little|a child)|the doctor (?:says?|said) (?:he|she|i|we) (?:need|must|should)"
 )
-_SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b|today|tonight|help me|please help")
+_SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|today|tonight|help me|please help")
+
+# violence that is over, a lost elder who was found or who habitually loses the way: told as a
+# need (以前他天天打我 现在离了, 有一回走丢了 后来找回来了, 出门就找不到回来的路) — eighth round
+_OVER = re.compile(
+    r"以前|从前|过去|那些年|那几年|那时候?|年轻(?:的)?时候?|小时候|早就|早年|离婚|离了婚?|(?:已经|早)?离了|分开(?:了|几年)|[一两三四五六七八九十几多]年前|前年|去年|旧年|上年"
+    r"|有一回|有一次|上回|上次|走失过|走丢过|丢过|(?:过|過)一(?:次|回)|那回|那次|后来|找回来|找到了|送回来|寻回来|搵返|(?:出门|出去)就|一出门|老是|总是|经常|动不动"
+    r"|\bbefore\b|years? ago|last (?:year|month|week|winter|summer|spring|autumn)|\bonce\b|used to|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything|always|every time|whenever"
+)
+# ... unless it happens now or again
+_HAPPENING = re.compile(
+    r"刚才|刚刚|正在|还在|又(?:打|来|在|拿|要|喝)|今天|今晚|今早|今儿|昨晚|昨天|马上|快来|快救|救命|救救|躲|到现在|到而家|到依家|天(?:都|已经)?黑|还没|一直没|报警"
+    r"|灯(?:都)?关|熄(?:晒)?燈|\bhid(?:e|ing)\b|right now|just now|again|today|tonight|this (?:morning|evening|afternoon)|still (?:missing|outside|not (?:back|home|found|come))|hiding|please help|help!|help (?:me|us)\b(?! (?:to|with|apply|get|find|pay|ask))|dark"
+)
+# a story on a screen or in the news, a fraud told afterwards, a move away: no danger to the writer
+_FICTION = re.compile(r"电视剧|电影|剧里|片子里|小说|视频里|新闻|游戏|\bmovie|\bfilm\b|tv show|the show|in the game|on the news")
+_FRAUD = re.compile(r"骗|诈骗|呃咗|scam|fraud|cheat")
+_MOVING = re.compile(r"搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)")
 
 
 def has_benign_idiom(norm: str) -> bool:
@@ -252,7 +337,8 @@ def told_as_past(norm: str) -> bool:
     (去年, 好几年, last month, 一下雨就, 中风以后) and nothing in it happens now (快, 刚才, 突然,
     now): the parser then asks more of the classifier before the safety question (nlu4)."""
     cleaned = _NOT_DANGER.sub(" ", norm)
-    return bool((_NOT_NOW.search(cleaned) or _CHRONIC.search(cleaned) or _LASTING.search(cleaned))
+    over = _OVER.search(cleaned) is not None and _HAPPENING.search(cleaned) is None
+    return bool((_NOT_NOW.search(cleaned) or _CHRONIC.search(cleaned) or _LASTING.search(cleaned) or over)
                 and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned))
 
 
@@ -263,6 +349,7 @@ class EmergencyResult:
     matched: str = ""
     score: float = 0.0
     level: str = "none"  # certain | unsure | none
+    explained: bool = False  # a trigger was found and its context (past, over, work, fiction...) lowered it
 
     @property
     def unsure(self) -> bool:
@@ -270,6 +357,30 @@ class EmergencyResult:
 
 
 _NONE = EmergencyResult(False)
+_EXPLAINED = EmergencyResult(False, explained=True)
+
+
+def _idiom_hides_a_trigger(norm: str) -> bool:
+    """A removed idiom held a danger word (忘了灶上还烧着火, 我想死你了): the word is explained."""
+    spans = " ".join(m.group(0) for m in _NOT_DANGER.finditer(norm))
+    return any(weight >= 1.0 and pattern.search(spans) for _, weight, pattern in _COMPILED)
+
+
+def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
+    """The meanings told by parts together (see ``_SOMEONE`` … ``_WORK_TOOL``), as hints."""
+    hits = []
+    away = _AWAY_FOR_WORK.search(cleaned) or (_OVER.search(cleaned) and not _HAPPENING.search(cleaned))
+    if not away and _SOMEONE.search(cleaned) and (lost := _NOT_FOUND.search(cleaned)) and _NOW_OR_DARK.search(cleaned):
+        child = re.search(_CHILD + r"|\b(?:son|daughter|boy|girl|baby|child|kid)\b", cleaned)
+        hits.append(("missing_child" if child else "missing_person", HINT, lost))
+    parts = [m for pattern in _PLAN_PARTS if (m := pattern.search(cleaned))]
+    if len(parts) >= 2:
+        hits.append(("self_harm", HINT if len(parts) == 2 else 0.95, parts[0]))
+    if (state := _ILL_STATE.search(cleaned)) and _ILL_ONSET.search(cleaned):
+        hits.append(("medical", HINT, state))
+    if (weapon := _WEAPON.search(cleaned)) and _AT_DOOR.search(cleaned) and not _WORK_TOOL.search(cleaned):
+        hits.append(("violence", HINT, weapon))
+    return hits
 
 
 def level_of(score: float) -> str:
@@ -285,14 +396,21 @@ def detect_normalized(norm: str) -> EmergencyResult:
     """``detect`` for text that ``nlu.normalize.normalize`` has already processed."""
     cleaned = _NOT_DANGER.sub(" ", norm)
     hits = [(kind, weight, m) for kind, weight, pattern in _COMPILED if (m := pattern.search(cleaned))]
+    hits += _meaning_hits(cleaned)
     if not hits:
-        return _NONE
+        return _EXPLAINED if cleaned != norm and _idiom_hides_a_trigger(norm) else _NONE
     not_now = bool(_NOT_NOW.search(cleaned)) and not _URGENT.search(cleaned)
     chronic = bool(_CHRONIC.search(cleaned)) and not _SUDDEN.search(cleaned)
     away = bool(_AWAY_FOR_WORK.search(norm))
+    lasting = bool(_CHRONIC.search(cleaned)) and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned)
+    happening = bool(_HAPPENING.search(cleaned))
+    over = bool(_OVER.search(cleaned)) and not happening
+    fiction = bool(_FICTION.search(norm)) and not happening and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned)
+    moving = bool(_MOVING.search(cleaned)) and not happening
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
     weak_seen: set[str] = set()
+    explained = False
     plain = {kind for kind, trigger, _ in hits if trigger >= 1.0}
     for kind, trigger, m in hits:
         if trigger <= TIME:  # weak signs (tonight, thanks for all these years…) count once together: never a hint
@@ -300,9 +418,15 @@ def detect_normalized(norm: str) -> EmergencyResult:
                 continue
             weak_seen.add(kind)
         weight = trigger
-        if ((not_now and kind in _SOFTENABLE) or (chronic and kind == "medical")
-                or (away and kind in _MISSING and _NOT_BACK.search(m.group(0)))):
+        # the told meaning explains the word away (eighth round): the classifier alone then
+        # needs EMERGENCY_PROBABILITY_EXPLAINED, as its probability comes from the same word
+        meaning = ((over and kind in ("violence", *_MISSING)) or fiction
+                   or (kind == "distress" and _FRAUD.search(cleaned) is not None)
+                   or (moving and kind == "self_harm" and trigger < 1.0))
+        if ((not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical")
+                or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning):
             weight = min(weight, LOWERED)
+            explained = explained or meaning
         # certain triggers count once (also when lowered: two lowered ones are still none);
         # hints and time words add up
         per_kind[kind] = max(per_kind.get(kind, 0.0), weight) if trigger >= 1.0 else round(per_kind.get(kind, 0.0) + weight, 3)
@@ -315,4 +439,4 @@ def detect_normalized(norm: str) -> EmergencyResult:
         kinds.remove("distress")
     matched = "|".join(found[k][0] for k in kinds)
     level = level_of(best)
-    return EmergencyResult(level == "certain", kinds, matched, round(best, 3), level)
+    return EmergencyResult(level == "certain", kinds, matched, round(best, 3), level, explained and level == "none")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -41,6 +42,28 @@ def raw_features(text: str) -> Counter:
 
 # the intent model and the need-category model featurize the same canonical text in one parse
 _recent_features = lru_cache(maxsize=16)(raw_features)
+_remembered: dict[str, Counter] | None = None
+
+
+@contextmanager
+def remembering():
+    """Within it, the features of a text are computed once: training featurizes the same lines
+    for the intent, need and danger models (read only, like ``_recent_features``)."""
+    global _remembered
+    _remembered = {}
+    try:
+        yield
+    finally:
+        _remembered = None
+
+
+def _features_of(text: str) -> Counter:
+    if _remembered is None:
+        return raw_features(text)
+    found = _remembered.get(text)
+    if found is None:
+        found = _remembered[text] = raw_features(text)
+    return found
 
 
 class Featurizer:
@@ -52,7 +75,7 @@ class Featurizer:
         self.idf = np.zeros(0)
 
     def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        counted = [raw_features(t) for t in texts]
+        counted = [_features_of(t) for t in texts]
         df: Counter = Counter()
         for feats in counted:
             df.update(feats.keys())
@@ -63,7 +86,7 @@ class Featurizer:
         return self._matrix(counted)
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        return self._matrix([raw_features(t) for t in texts])
+        return self._matrix([_features_of(t) for t in texts])
 
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(indices, weights) of one text; unknown features are dropped."""

@@ -21,7 +21,7 @@ import jieba
 import sklearn
 
 import nlu.normalize as normalize
-from nlu import canonical, classifier, features
+from nlu import canonical, classifier, danger, features
 from nlu.canonical import Canonicalizer
 from nlu.classifier import IntentModel, train_intent_model
 from nlu.entities import need
@@ -31,7 +31,7 @@ __all__ = ["MODEL_FORMAT", "TrainedModel", "cache_key", "default_cache_dir", "lo
 
 log = logging.getLogger(__name__)
 
-MODEL_FORMAT = "2"  # 2: the pickle holds (intent model, need-category model)
+MODEL_FORMAT = "3"  # 3: the pickle holds (intent model, need-category model, danger model)
 DEFAULT_ALGORITHM = "logreg"
 
 
@@ -43,6 +43,7 @@ class TrainedModel:
     train_seconds: float
     from_cache: bool
     path: Path | None = None
+    danger_model: IntentModel | None = None  # emergency vs need vs the rest (nlu/danger.py)
 
 
 def default_cache_dir() -> Path:
@@ -51,7 +52,7 @@ def default_cache_dir() -> Path:
 
 def _code_digest() -> str:
     digest = hashlib.sha256()
-    for module in (normalize, canonical, features, classifier, need):
+    for module in (normalize, canonical, features, classifier, need, danger):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 
@@ -62,12 +63,21 @@ def cache_key(data_dir: Path | None = None, algorithm: str = DEFAULT_ALGORITHM) 
 
 
 def train(data: TrainingData, canonicalizer: Canonicalizer,
-          algorithm: str = DEFAULT_ALGORITHM, data_dir: Path | None = None) -> tuple[tuple[IntentModel, IntentModel | None], float]:
+          algorithm: str = DEFAULT_ALGORITHM, data_dir: Path | None = None) -> tuple[tuple[IntentModel, IntentModel | None, IntentModel | None], float]:
     started = time.perf_counter()
-    texts = [canonicalizer(normalize.normalize(ex.text)) for ex in data.examples]
-    model = train_intent_model(texts, [ex.intent for ex in data.examples], algorithm)
-    need_model = need.train_need_model(data, canonicalizer, need_files(data_dir))
-    return (model, need_model), time.perf_counter() - started
+    seen: dict[str, str] = {}  # the three models canonicalize the same lines: once each
+
+    def canonicalize(text: str) -> str:
+        if text not in seen:
+            seen[text] = canonicalizer(text)
+        return seen[text]
+
+    with features.remembering():
+        texts = [canonicalize(normalize.normalize(ex.text)) for ex in data.examples]
+        model = train_intent_model(texts, [ex.intent for ex in data.examples], algorithm)
+        need_model = need.train_need_model(data, canonicalize, need_files(data_dir))
+        danger_model = danger.train_danger_model(data, canonicalize, need_files(data_dir))
+    return (model, need_model, danger_model), time.perf_counter() - started
 
 
 def load_or_train(
@@ -84,18 +94,18 @@ def load_or_train(
     if not force and path.exists():
         try:
             with path.open("rb") as fh:
-                model, need_model = pickle.load(fh)
-            return TrainedModel(model, need_model, key, 0.0, True, path)
+                model, need_model, danger_model = pickle.load(fh)
+            return TrainedModel(model, need_model, key, 0.0, True, path, danger_model)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError) as exc:
             log.warning("NLU model cache %s is unreadable (%s); retraining", path, exc)
-    (model, need_model), seconds = train(data, canonicalizer, algorithm, data_dir)
+    (model, need_model, danger_model), seconds = train(data, canonicalizer, algorithm, data_dir)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=directory, delete=False, suffix=".tmp") as fh:
-            pickle.dump((model, need_model), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((model, need_model, danger_model), fh, protocol=pickle.HIGHEST_PROTOCOL)
             tmp = Path(fh.name)
         os.replace(tmp, path)
     except OSError as exc:
         log.warning("NLU model cache %s cannot be written (%s); continuing without it", path, exc)
         path = None
-    return TrainedModel(model, need_model, key, seconds, False, path)
+    return TrainedModel(model, need_model, key, seconds, False, path, danger_model)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from nlu import leaving, tokenize
 from nlu.canonical import Canonicalizer
+from nlu.danger import emergency_probability
 from nlu.emergency import detect_normalized, has_benign_idiom, told_as_past
 from nlu.entities.base import Span, overlaps
 from nlu.entities.dates import DateTimeExtractor
@@ -69,6 +70,17 @@ SHORT_MESSAGE = 3
 # (去年冲了房子, 好几年了, lost his job last month: `emergency.told_as_past`), where only the
 # classifier sees danger (nlu4, 2026-12-06: needs told by their consequence got the question)
 EMERGENCY_PROBABILITY_PAST = 0.7
+# ... or this one when the lexicon found a danger word and its own context lowered it (violence
+# that is over, an elder once lost and found, a knife for the vegetables, a flood that has gone:
+# `EmergencyResult.explained`): the classifier's probability then comes from that same word and
+# is no second opinion (eighth round, 2026-12-07)
+EMERGENCY_PROBABILITY_EXPLAINED = 0.99
+# Where the lexicon sees nothing, the classifier's safety question also needs the danger model
+# (nlu/danger.py, trained with the need lines) at or above this: hard lives told plainly fall
+# below it. Chosen on folds of nlu/data/needs and the dev sets (docs/nlu.md, eighth round (b)):
+# the lowest emergency of any dev set the lexicon misses scores 0.10, half of the needs the
+# classifier alone asked about score under 0.05.
+DANGER_SECOND_OPINION = 0.05
 
 # When spans overlap, the higher priority one is kept.
 _PRIORITY = {"phone": 0, "time": 1, "date": 1, "policy": 2, "activity": 2, "village": 2, "need_category": 3, "number": 4}
@@ -150,12 +162,15 @@ class NLU:
                      EMERGENCY_PROBABILITY_SHORT if short else 0.0)
         if p_emergency >= EMERGENCY_PROBABILITY_UNSURE and told_as_past(norm.text):
             needed = max(needed, EMERGENCY_PROBABILITY_PAST)
+        if alarm.explained:
+            needed = max(needed, EMERGENCY_PROBABILITY_EXPLAINED)
         model_sees_danger = p_emergency >= needed or (top_name == "emergency" and p_emergency >= max(TOP_FLOOR, needed)
                                                       and not idiom and not short)
         level = alarm.level if norm.text else "none"
         if level == "unsure" and p_emergency >= EMERGENCY_PROBABILITY:
             level = "certain"
-        elif level == "none" and model_sees_danger and norm.text:
+        elif (level == "none" and model_sees_danger and norm.text
+              and emergency_probability(self.trained.danger_model, canonical) >= DANGER_SECOND_OPINION):
             level = "unsure"
         if level != "certain" and top_name == "emergency":  # the answer if the person is safe
             # ... with the confidences given that it is no emergency, so that the fallback

@@ -13,7 +13,9 @@ from vocab.messages import Button, Inbound
 from flows.turn import Turn
 from storage.db import Database
 from storage.models import ChannelIdentity, Conversation, Handoff, Message, OutboxMessage, Person, Staff
+from nlu.emergency import detect
 from tests.bot.pipeline_helpers import eventually, make_services, running
+from tests.standin import StandinNLU
 
 WEBHOOK = "/webhooks/rest/webhook"
 
@@ -194,6 +196,33 @@ async def test_emergency_detector_forces_the_emergency_intent(db):
     fire, hello = handler.turns
     assert fire.emergency is not None and fire.parse["intent"] == {"name": "emergency", "confidence": 1.0}
     assert hello.emergency is None and hello.parse["intent"]["name"] == "greet"
+
+
+class LexiconNLU(StandinNLU):
+    """A parse that, like the built-in NLU's, already holds the detector's verdict."""
+
+    def parse(self, text, now=None):
+        found = detect(text)
+        return {**super().parse(text, now), "emergency": {"level": found.level, "kinds": found.kinds, "score": found.score}}
+
+
+async def test_the_default_detector_runs_once_when_the_parse_holds_its_verdict(db, monkeypatch):
+    import nlu.emergency
+
+    calls = []
+    scan = nlu.emergency.detect_normalized
+    monkeypatch.setattr(nlu.emergency, "detect_normalized", lambda norm: calls.append(norm) or scan(norm))
+    handler = Recording()
+    services = make_services(db, handler=handler, emergency_detector=detect)
+    services.nlu = LexiconNLU()
+    await services.dispatcher.handle(Inbound("rest", "y", "家里着火了", "o1"))
+    [fire] = handler.turns
+    assert fire.emergency is not None and fire.parse["intent"]["name"] == "emergency"
+    assert len(calls) == 1  # in the parse only, not again in the dispatcher
+
+    services.nlu = StandinNLU()  # a parse without the verdict (as Rasa's): the dispatcher runs it
+    await services.dispatcher.handle(Inbound("rest", "y", "家里着火了", "o2"))
+    assert len(calls) == 2 and handler.turns[1].emergency is not None
 
 
 class Offering(Recording):

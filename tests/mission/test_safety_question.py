@@ -104,3 +104,14 @@ async def test_in_human_mode_an_unsure_message_goes_to_the_worker_marked(runner)
     assert relay.text.startswith("⚠ ") and UNSURE_ZH in relay.text and relay.recipient == "tg-worker"
     [handoff], paged, _ = await _state(runner, "u4")
     assert handoff.priority == "normal" and paged == set()
+
+
+async def test_a_past_disaster_told_as_a_need_gets_no_question_and_pages_nobody(runner):
+    """Eighth round (b): a landslide of last year that cut the road is a need, not a danger now
+    (it paged every worker before)."""
+    await _link_staff(runner)
+    async with running(runner.services, extensions=()) as client:
+        replies = await _say(client, "u9", "上年山泥倾泻 条路断咗 啲菜运唔出去 想问下有冇人帮手")
+    assert replies and not any("安全吗" in r.get("text", "") or "有危险请马上打电话" in r.get("text", "") for r in replies)
+    handoffs, paged, conv = await _state(runner, "u9")
+    assert handoffs == [] and paged == set() and conv.flow_id != "safety_check"

@@ -460,3 +460,89 @@ def test_non_native_english_of_the_plain_words_pages(text):
                                   "the plants will die if no rain"])
 def test_where_to_live_is_no_emergency(text):
     assert detect(text).level == "none", detect(text)
+
+
+# eighth round (b): hard lives told plainly, past disasters and the seventh round's false-alarm
+# probes get neither a page nor a safety question through the parser
+@pytest.mark.parametrize("text", [
+    "洪水退了以后 一楼全是泥 冰箱和床都泡坏了 想找人帮忙清一清",  # a past flood
+    "the flood after go our first floor full of mud the beds all spoil",
+    "上年山泥倾泻 条路断咗 啲菜运唔出去",  # a past landslide
+    "我婆婆有一回在镇上走丢了 后来派出所送回来的 现在出门得有人跟着",  # once lost and found
+    "my grandma got lost once last year the police bring her back now she need someone to watch her",
+    "俺爹老糊涂了 老是忘了灶上还烧着火 得有人白天看着",  # a father who forgets the fire
+    "my father always forget the fire on the stove he is old we need someone in the day",
+    "屋后的堡坎垮了一截 下雨水往屋里灌 想找人修",  # a 堡坎 fallen
+    "那年台风夜里屋顶掀了 一家人躲在床底下 到现在一刮风娃就哭",  # a typhoon night of the past
+    "前年网上找兼职被人骗了两万 说是先交押金 交了就拉黑了",  # an online job fraud
+    "someone online say can give me job i pay deposit then he block me",
+    "我天天拿刀切菜 手切了好几个口子 想开个小饭馆",  # a knife used for its work
+    "i am holding a knife to cut vegetables for dinner",
+    "前夫以前天天打我 离婚五年了 就是他不给娃抚养费",  # violence that is over
+    "my husband beat me before we divorce now he not pay for the kids",
+])
+def test_eighth_round_probes_get_no_page_and_no_question(nlu, text):
+    parsed = nlu.parse(text)
+    assert parsed["emergency"]["level"] == "none", parsed["emergency"]
+    assert parsed["intent"]["name"] != "emergency"
+
+
+@pytest.mark.parametrize("text", [
+    "你们不用再给我发消息了 我明天就不在了",  # a farewell
+    "多謝你哋 呢個係我最後一次同你哋講嘢",
+    "this is the last time i write here thank you for all you do",
+    "娃吃了床头柜里的药 一整板都没了 现在迷迷糊糊的",  # danger told by the scene
+    "我家娃放学四个钟头了还没到家 老师说早走了",
+    "老伴倒在院子里 我怎么喊都不睁眼",  # the scene of an injury or a drowning
+    "孙子在河边玩 只剩一只拖鞋漂在水上",
+])
+def test_eighth_round_indirect_emergencies_get_at_least_the_question(nlu, text):
+    assert nlu.parse(text)["emergency"]["level"] in ("unsure", "certain")
+
+
+
+def test_a_means_said_ready_is_a_hint():
+    assert detect("药都准备好了").level == "unsure"
+    assert detect("绳子都准备好了 你们别找我").level == "certain"
+    assert detect("我把降压药都准备好了 明天带老伴去县里复查").level == "none"
+
+
+# eighth round (c), 2026-12-07: meanings told by parts together (nlu/emergency.py `_meaning_hits`)
+@pytest.mark.parametrize("text", [
+    # a person missing now
+    "幼儿园的车把别的娃都送到了 就我家囡囡没到家 老师也说不清",
+    "我姑娘今天上学到现在没到家 天烏了 打她手机没人接",
+    "我家老三中午去河里游泳 到现在四个钟头了 人没回来 衣裳还在石头上",
+    "我妈有老年痴呆 一大早就出去了 到现在天都黑了 亲戚家都问遍了",
+    "grandpa with memory problem walk out after lunch it is night now we look in all the fields",
+    # a farewell told as a plan
+    "替我给娃他爹说一声 对不起 我不回去了 我现在在桥头",
+    "i sell the cow and give money to my daughter, i am useless, today i walk into the river",
+    # acute illness told by the scene
+    "娃吐了一晚上 现在软绵绵的 眼睛都睁不开 嘴巴干得很",
+    "孙子拉了一天肚子 现在小便都没有了 哭都没眼泪 一直睡",
+    "屋里的鸡都送人了 我一个人活着有啥用 你们别来找我",
+    "my mother vomit and diarrhea since last night now she cannot stand and not talk clear",
+    # violence at the door now
+    "佢又嚟咗 揸住支鐵通喺門外面 我哋唔敢開燈",
+])
+def test_missing_now_farewell_plans_acute_scenes_and_a_weapon_at_the_door_are_asked(nlu, text):
+    assert nlu.parse(text)["emergency"]["level"] in ("unsure", "certain")
+
+
+@pytest.mark.parametrize("text", [
+    "我孙子前年在赶集的时候走丢了一回 后来找回来了 想给他办个身份证",
+    "老人有老年痴呆走失过一次 有没有什么补贴可以申请",
+    "儿子去深圳打工了 说别惦记他 家里就我一个人 能不能帮我申请个低保",
+    "我公公有时候出门就找不到家 我们上班顾不过来 想找个日间照料的地方",
+    "我把债都还清了 准备下个月搬去县城 房子想租出去",
+    "我爸老拉肚子 看了好多回也没好 想问问大病救助",
+    "好了我先走了 你们忙 别找我了我自己会办",
+    "房东让我们月底搬走 还没找到住的地方 带着三个娃不知道去哪",
+    "涯膝头痛 一落水就肿起来 上楼梯要扶住墙",
+    "他拿着刀在门口杀鸡 过年了",
+    "我爹拉肚子好多年了 身上老是冰凉 想申请点医药费",
+    "my husband hit me many years ago we divorce now but he still not pay for the kids",
+])
+def test_look_alikes_of_those_meanings_get_no_page(nlu, text):
+    assert nlu.parse(text)["emergency"]["level"] != "certain"
