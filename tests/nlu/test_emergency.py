@@ -515,6 +515,9 @@ def test_a_means_said_ready_is_a_hint():
     "我家老三中午去河里游泳 到现在四个钟头了 人没回来 衣裳还在石头上",
     "我妈有老年痴呆 一大早就出去了 到现在天都黑了 亲戚家都问遍了",
     "grandpa with memory problem walk out after lunch it is night now we look in all the fields",
+    # non-native English drops the verb: "now gone" (lead, 2026-12-07)
+    "my son 3 years old play near the pond, now gone, we shout his name nobody answer",
+    "the little boy was with me at the market, already gone, i cannot see him anywhere",
     # a farewell told as a plan
     "替我给娃他爹说一声 对不起 我不回去了 我现在在桥头",
     "i sell the cow and give money to my daughter, i am useless, today i walk into the river",
@@ -543,6 +546,9 @@ def test_missing_now_farewell_plans_acute_scenes_and_a_weapon_at_the_door_are_as
     "他拿着刀在门口杀鸡 过年了",
     "我爹拉肚子好多年了 身上老是冰凉 想申请点医药费",
     "my husband hit me many years ago we divorce now but he still not pay for the kids",
+    "my son went to the city to work, now gone two years, we need help with the farm",
+    "my daughter married and already gone to her husband village, i am alone, can i get dibao",
+    "my son work in shenzhen, the money he send is already gone. we need food",
 ])
 def test_look_alikes_of_those_meanings_get_no_page(nlu, text):
     assert nlu.parse(text)["emergency"]["level"] != "certain"
