@@ -63,9 +63,15 @@ def test_two_workers_share_the_port_and_answer_everyone(db_url, tmp_path):
         import asyncio
 
         assert asyncio.run(stored()) == 60
-        # one of them leads (timers, WeChat token, Telegram polling); each knows who
-        leaders = {httpx.get(server.base + "/healthz", timeout=10).json()["leader"] for _ in range(20)}
-        assert leaders and all(v == "self" or v.startswith("other:") for v in leaders), leaders
+        # one of them leads (timers, WeChat token, Telegram polling); each knows who. A follower
+        # whose first read came before the leader wrote its record says "none" until its next
+        # round (every 2 s), so wait for every answer to name a leader.
+        def all_know_the_leader():
+            seen = {httpx.get(server.base + "/healthz", timeout=10).json()["leader"] for _ in range(20)}
+            return seen if all(v == "self" or v.startswith("other:") for v in seen) else None
+
+        leaders = wait_until(all_know_the_leader, 30, "every worker names the leader", interval=0.5)
+        assert "self" in leaders or any(v.startswith("other:") for v in leaders)
     finally:
         server.stop()
     assert server.proc.returncode is not None
