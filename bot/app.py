@@ -95,7 +95,8 @@ def create_app(
     async def healthz():
         try:
             async with services.db.session() as session:
-                await asyncio.wait_for(session.execute(text("SELECT 1")), timeout=5)
+                async with asyncio.timeout(5):
+                    await session.execute(text("SELECT 1"))
         except Exception as exc:
             log.warning("health check: database unavailable: %s", exc)
             return JSONResponse(

@@ -64,7 +64,10 @@ class _PostgresLock:
         if self._conn is None or self._conn.is_closed():
             return False
         try:
-            return await asyncio.wait_for(self._conn.fetchval("SELECT 1"), 5) == 1
+            # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancellation that comes as
+            # the query finishes, and Leader.stop() would wait for the campaign forever
+            async with asyncio.timeout(5):
+                return await self._conn.fetchval("SELECT 1") == 1
         except Exception:  # connection terminated: the server dropped the lock with it
             return False
 
@@ -72,7 +75,8 @@ class _PostgresLock:
         conn, self._conn = self._conn, None
         if conn is not None and not conn.is_closed():
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.close(), 5)
+                async with asyncio.timeout(5):
+                    await conn.close()
         elif conn is not None:
             conn.terminate()
 
@@ -163,9 +167,13 @@ class Leader:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # cancelled again until it ends: a cancellation lost inside a library call must not
+            # leave shutdown waiting for a campaign that goes on
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                task.result()
         if self.is_leader:
             await self._step_down(clear_record=True)
         await self._lock.release()

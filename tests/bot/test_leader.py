@@ -140,3 +140,67 @@ async def wait_until(predicate, timeout: float = 15.0) -> None:
     while not predicate():
         assert asyncio.get_running_loop().time() < deadline, "deadline passed"
         await asyncio.sleep(0.05)
+
+
+async def test_stop_ends_the_campaign_even_when_a_round_loses_a_cancellation(db_url):
+    """Python 3.11's asyncio.wait_for drops a cancellation that arrives as its query finishes
+    (seen in CI: shutdown waited 300 s for the campaign). Fault injected here: the lock check
+    swallows the first cancellation; stop() must still end the campaign and step down."""
+    db = Database(db_url)
+    leader = Leader(db, retry_seconds=0.05, heartbeat_seconds=0.05)
+    real_still_held = leader._lock.still_held
+    swallowed = []
+    checking = asyncio.Event()
+
+    async def still_held_losing_one_cancel():
+        checking.set()
+        try:
+            await asyncio.sleep(0.2)
+        except asyncio.CancelledError:
+            if not swallowed:
+                swallowed.append(True)
+                return await real_still_held()
+            raise
+        return await real_still_held()
+
+    leader._lock.still_held = still_held_losing_one_cancel
+    await leader.start()
+    await asyncio.wait_for(leader.elected.wait(), 10)
+    await wait_until(lambda: leader.rounds >= 2)
+    checking.clear()
+    await checking.wait()  # the campaign is inside the lock check: stop() cancels it there
+    stopping = asyncio.create_task(leader.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=10)  # a bound on a hang, not a speed check
+    if not done:
+        stopping.cancel()
+    assert done, "stop() waited for a campaign that went on"
+    assert swallowed and not leader.is_leader
+    async with db.session() as s:
+        assert await current_leader(s) is None
+    await db.dispose()
+
+
+async def test_the_lock_check_passes_on_a_cancellation_that_comes_as_the_query_ends(db_url):
+    """The race itself, made exact: the query's answer and the cancellation arrive in the same
+    step of the loop. The connection is a stand-in here (a real query cannot be timed this way)."""
+    from bot.leader import _PostgresLock
+
+    answer = asyncio.get_running_loop().create_future()
+    asked = asyncio.Event()
+
+    class Connection:
+        def is_closed(self):
+            return False
+
+        def fetchval(self, query):
+            asked.set()
+            return answer
+
+    lock = _PostgresLock(db_url, key=1)
+    lock._conn = Connection()
+    check = asyncio.create_task(lock.still_held())
+    await asked.wait()
+    answer.set_result(1)
+    check.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await check
