@@ -1,0 +1,75 @@
+"""The cap on turns running at once in this process (`XIANGZHU_MAX_TURNS`).
+
+A turn is CPU on the one event loop (the NLU, the flows, SQLAlchemy) and, on PostgreSQL, a
+pooled connection held from its first statement to COMMIT. Many turns started together do not
+finish sooner: they take turns on the loop, each holds its connection (and its row locks)
+longer, and a burst can empty the pool. So at most `limit` turns run; the rest wait here in
+arrival order, holding nothing — not even their NLU parse, which runs once a turn is let in.
+
+How far behind the process is, `expected_wait()`, tells the REST webhook when to refuse a new
+message with 503 instead of answering it many seconds later (bot/dispatcher.py, docs/
+performance.md): the longer of what the oldest waiting message has already waited and what
+the queue will take at the recent pace (an average turn's time in the gate, `limit` at once).
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from contextlib import asynccontextmanager
+from typing import Callable
+
+__all__ = ["TurnGate"]
+
+_PACE_WEIGHT = 0.05  # how much one turn moves the average turn time
+
+
+class TurnGate:
+    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic):
+        self.limit = max(1, limit)
+        self.clock = clock  # monotonic seconds; a test may give its own
+        self.running = 0
+        self.turn_seconds = 0.0  # moving average of a turn's time inside the gate
+        self._waiting: deque[tuple[float, asyncio.Future]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def expected_wait(self) -> float:
+        """Seconds a message arriving now would wait before its turn starts (an estimate)."""
+        if not self._waiting:
+            return 0.0
+        oldest = self.clock() - self._waiting[0][0]
+        return max(oldest, len(self._waiting) * self.turn_seconds / self.limit)
+
+    @asynccontextmanager
+    async def slot(self):
+        """Run the body as one of at most `limit` turns; wait in line (FIFO) for a free slot."""
+        if self.running < self.limit and not self._waiting:
+            self.running += 1
+        else:
+            entry = (self.clock(), asyncio.get_running_loop().create_future())
+            self._waiting.append(entry)
+            try:
+                await entry[1]  # a finishing turn hands its slot over: `running` stays
+            except asyncio.CancelledError:
+                if entry[1].done() and not entry[1].cancelled():
+                    self._release()  # handed over, then cancelled: pass it on
+                elif entry in self._waiting:  # (a finishing turn may have dropped it already)
+                    self._waiting.remove(entry)
+                raise
+        started = self.clock()
+        try:
+            yield
+        finally:
+            self.turn_seconds += _PACE_WEIGHT * ((self.clock() - started) - self.turn_seconds)
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiting:
+            _, future = self._waiting.popleft()
+            if not future.done():
+                future.set_result(None)
+                return
+        self.running -= 1

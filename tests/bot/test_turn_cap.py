@@ -1,0 +1,130 @@
+"""The cap on turns running at once and the REST webhook's 503 when far behind, through the
+app's REST webhook, on SQLite and PostgreSQL (bot/turn_gate.py, docs/performance.md)."""
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from flows.turn import Turn
+from storage.models import Message, OutboxMessage
+from tests.bot.pipeline_helpers import eventually, make_services, running
+from tests.standin import StandinNLU
+from vocab.messages import Inbound
+
+WEBHOOK = "/webhooks/rest/webhook"
+
+
+class HeldHandler:
+    """Every turn waits in the handler until the test lets them all go."""
+
+    def __init__(self):
+        self.order: list[str] = []
+        self.release = asyncio.Event()
+
+    async def handle(self, turn: Turn) -> None:
+        self.order.append(turn.text)
+        await self.release.wait()
+        turn.say(f"done {turn.text}")
+
+
+class CountingNLU(StandinNLU):
+    def __init__(self):
+        super().__init__()
+        self.parsed: list[str] = []
+
+    def parse(self, text, now=None):
+        self.parsed.append(text)
+        return super().parse(text, now)
+
+
+def _body(sender: str, text: str) -> dict:
+    return {"sender": sender, "message": text, "metadata": {"message_id": f"id-{text}"}}
+
+
+async def _stored(db) -> tuple[list[str], dict[str, list[str]]]:
+    async with db.session() as s:
+        inbound = (await s.execute(select(Message.id, Message.text).where(Message.direction == "in")
+                                   .order_by(Message.id))).all()
+        out = (await s.execute(select(OutboxMessage.inbound_message_id, OutboxMessage.text))).all()
+    texts = {i: t for i, t in inbound}
+    replies: dict[str, list[str]] = {}
+    for message_id, text in out:
+        replies.setdefault(texts[message_id], []).append(text)
+    return [t for _, t in inbound], replies
+
+
+async def test_turns_past_the_cap_wait_in_line_and_far_behind_a_new_rest_message_gets_503(db):
+    handler = HeldHandler()
+    nlu = CountingNLU()
+    services = make_services(db, handler=handler, settings_overrides={"max_turns": 2, "max_queue_seconds": 5})
+    services.nlu = nlu
+    gate = services.dispatcher.gate
+    now = [1000.0]
+    gate.clock = lambda: now[0]  # the queue's age is the test's to move
+    async with running(services) as client:
+        post = lambda sender, text: asyncio.create_task(client.post(WEBHOOK, json=_body(sender, text)))  # noqa: E731
+        running_turns = [post("a", "one"), post("b", "two")]
+        await eventually(lambda: gate.running == 2 and handler.order)
+        queued = [post("c", "three"), post("d", "four")]
+        await eventually(lambda: gate.waiting == 2)
+        # waiting in line: not parsed, not stored, not in the handler
+        assert sorted(nlu.parsed) == ["one", "two"]
+        assert "three" not in handler.order and "four" not in handler.order
+        # a message arriving now would wait less than 5 s: taken, and it queues too
+        taken_late = post("e", "five")
+        await eventually(lambda: gate.waiting == 3)
+
+        now[0] += 6  # the oldest waiting message has waited 6 s: far behind
+        refused = await client.post(WEBHOOK, json=_body("f", "six"))
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "6"
+        assert refused.json()["error"] == "服务器繁忙，消息未收下，请稍后重发 / server busy, message not taken, send it again later"
+        assert services.metrics.refusals == {"rest": 1}
+        assert "six" not in nlu.parsed
+        # a caller that cannot be answered "retry later" (WeChat, Telegram, the console) queues
+        console = asyncio.create_task(services.dispatcher.handle(Inbound("console", "g", "seven", "id-seven")))
+        await eventually(lambda: gate.waiting == 4)
+
+        handler.release.set()
+        answered = await asyncio.gather(*running_turns, *queued, taken_late)
+        assert [r.status_code for r in answered] == [200] * 5
+        assert [r.json()[0]["text"] for r in answered] == ["done one", "done two", "done three", "done four", "done five"]
+        assert [o.text for o in await console] == ["done seven"]
+        # the line is first come, first served
+        assert handler.order.index("three") < handler.order.index("four") < handler.order.index("five")
+        assert gate.running == 0 and gate.waiting == 0
+
+        stored, replies = await _stored(db)
+        assert sorted(stored) == ["five", "four", "one", "seven", "three", "two"]  # the refused one is not
+        assert all(replies[t] == [f"done {t}"] for t in stored)
+
+        # the client sends the refused message again: now it is taken, once
+        again = await client.post(WEBHOOK, json=_body("f", "six"))
+        assert again.status_code == 200 and again.json()[0]["text"] == "done six"
+        repeat = await client.post(WEBHOOK, json=_body("f", "six"))
+        assert repeat.json() == again.json()
+    stored, replies = await _stored(db)
+    assert stored.count("six") == 1 and replies["six"] == ["done six"]
+
+
+async def test_with_max_queue_seconds_zero_the_webhook_never_refuses(db):
+    handler = HeldHandler()
+    services = make_services(db, handler=handler, settings_overrides={"max_turns": 1, "max_queue_seconds": 0})
+    gate = services.dispatcher.gate
+    now = [0.0]
+    gate.clock = lambda: now[0]
+    async with running(services) as client:
+        first = asyncio.create_task(client.post(WEBHOOK, json=_body("a", "one")))
+        await eventually(lambda: handler.order)
+        second = asyncio.create_task(client.post(WEBHOOK, json=_body("b", "two")))
+        await eventually(lambda: gate.waiting == 1)
+        now[0] += 3600
+        third = asyncio.create_task(client.post(WEBHOOK, json=_body("c", "three")))
+        await eventually(lambda: gate.waiting == 2)
+        handler.release.set()
+        answered = await asyncio.gather(first, second, third)
+    assert [r.status_code for r in answered] == [200, 200, 200]
+    assert handler.order == ["one", "two", "three"]  # one at a time, in arrival order
+    stored, _ = await _stored(db)
+    assert sorted(stored) == ["one", "three", "two"]
