@@ -43,6 +43,7 @@ class OpenLoopResult:
     sent: int = 0
     ok: int = 0
     errors: int = 0
+    refused: int = 0  # of the errors, 503s: not taken by the server (not stored), to be sent again
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
 
@@ -57,6 +58,7 @@ class OpenLoopResult:
             "sent": self.sent,
             "ok": self.ok,
             "errors": self.errors,
+            "refused": self.refused,
             "seconds": self.seconds,
             "messages_per_s": self.ok / self.seconds if self.seconds else 0.0,
             "p50_ms": self.percentile(50),
@@ -100,6 +102,7 @@ async def open_loop(port: int, rate: float, plan: list[tuple[int, str]], run_id:
                 result.ok += 1
             else:
                 result.errors += 1
+                result.refused += status == 503
             idle.append(conn)
         except (OSError, ValueError, asyncio.IncompleteReadError):
             result.errors += 1
