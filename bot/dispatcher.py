@@ -201,7 +201,7 @@ class Dispatcher:
         if not inbound.message_id:
             inbound = replace(inbound, message_id=uuid.uuid4().hex)
         try:
-            async with self.lanes.enter((inbound.channel, inbound.sender)), self.gate.slot():
+            async with self.lanes.enter((inbound.channel, inbound.sender)), self.gate:
                 cleaned = clean_text(inbound.text, s.settings.max_message_chars)
                 parse, emergency = self.understand(cleaned.text)
                 replies = await self._handle_in_lane(inbound, cleaned, parse, emergency)

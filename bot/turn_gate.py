@@ -9,19 +9,21 @@ arrival order, holding nothing — not even their NLU parse, which runs once a t
 How far behind the process is, `expected_wait()`, tells the REST webhook when to refuse a new
 message with 503 instead of answering it many seconds later (bot/dispatcher.py, docs/
 performance.md): the longer of what the oldest waiting message has already waited and what
-the queue will take at the recent pace (an average turn's time in the gate, `limit` at once).
+the line will take at the recent pace (the time between two turns finishing while messages
+wait, averaged).
+
+`async with gate:` is one turn (a plain class, not a generator: it runs for every message).
 """
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import deque
-from contextlib import asynccontextmanager
 from typing import Callable
 
 __all__ = ["TurnGate"]
 
-_PACE_WEIGHT = 0.05  # how much one turn moves the average turn time
+_PACE_WEIGHT = 0.05  # how much one interval moves the average
 
 
 class TurnGate:
@@ -29,7 +31,8 @@ class TurnGate:
         self.limit = max(1, limit)
         self.clock = clock  # monotonic seconds; a test may give its own
         self.running = 0
-        self.turn_seconds = 0.0  # moving average of a turn's time inside the gate
+        self.pace = 0.0  # seconds between two turns finishing while messages wait (moving average)
+        self._last_done: float | None = None  # when the last turn finished, if messages were waiting
         self._waiting: deque[tuple[float, asyncio.Future]] = deque()
 
     @property
@@ -41,30 +44,33 @@ class TurnGate:
         if not self._waiting:
             return 0.0
         oldest = self.clock() - self._waiting[0][0]
-        return max(oldest, len(self._waiting) * self.turn_seconds / self.limit)
+        return max(oldest, len(self._waiting) * self.pace)
 
-    @asynccontextmanager
-    async def slot(self):
-        """Run the body as one of at most `limit` turns; wait in line (FIFO) for a free slot."""
+    async def __aenter__(self) -> None:
+        """Start one of at most `limit` turns; wait in line (FIFO) for a free slot."""
         if self.running < self.limit and not self._waiting:
             self.running += 1
-        else:
-            entry = (self.clock(), asyncio.get_running_loop().create_future())
-            self._waiting.append(entry)
-            try:
-                await entry[1]  # a finishing turn hands its slot over: `running` stays
-            except asyncio.CancelledError:
-                if entry[1].done() and not entry[1].cancelled():
-                    self._release()  # handed over, then cancelled: pass it on
-                elif entry in self._waiting:  # (a finishing turn may have dropped it already)
-                    self._waiting.remove(entry)
-                raise
-        started = self.clock()
+            return
+        entry = (self.clock(), asyncio.get_running_loop().create_future())
+        self._waiting.append(entry)
         try:
-            yield
-        finally:
-            self.turn_seconds += _PACE_WEIGHT * ((self.clock() - started) - self.turn_seconds)
-            self._release()
+            await entry[1]  # a finishing turn hands its slot over: `running` stays
+        except asyncio.CancelledError:
+            if entry[1].done() and not entry[1].cancelled():
+                self._release()  # handed over, then cancelled: pass it on
+            elif entry in self._waiting:  # (a finishing turn may have dropped it already)
+                self._waiting.remove(entry)
+            raise
+
+    async def __aexit__(self, *exc_info) -> None:
+        if self._waiting:
+            now = self.clock()
+            if self._last_done is not None:
+                self.pace += _PACE_WEIGHT * ((now - self._last_done) - self.pace)
+            self._last_done = now
+        else:
+            self._last_done = None  # the line is empty: the next one starts a new measure
+        self._release()
 
     def _release(self) -> None:
         while self._waiting:
