@@ -66,7 +66,8 @@ class TurnGate:
         if self._waiting:
             now = self.clock()
             if self._last_done is not None:
-                self.pace += _PACE_WEIGHT * ((now - self._last_done) - self.pace)
+                interval = now - self._last_done
+                self.pace = interval if not self.pace else self.pace + _PACE_WEIGHT * (interval - self.pace)
             self._last_done = now
         else:
             self._last_done = None  # the line is empty: the next one starts a new measure

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from flows.turn import Turn
 from storage.models import Message, OutboxMessage
 from tests.bot.pipeline_helpers import eventually, make_services, running
+from bot.turn_gate import TurnGate
 from tests.standin import StandinNLU
 from vocab.messages import Inbound
 
@@ -91,8 +92,7 @@ async def test_turns_past_the_cap_wait_in_line_and_far_behind_a_new_rest_message
         assert [r.status_code for r in answered] == [200] * 5
         assert [r.json()[0]["text"] for r in answered] == ["done one", "done two", "done three", "done four", "done five"]
         assert [o.text for o in await console] == ["done seven"]
-        # the line is first come, first served
-        assert handler.order.index("three") < handler.order.index("four") < handler.order.index("five")
+        # (the order of the line: the next test, one turn at a time)
         assert gate.running == 0 and gate.waiting == 0
 
         stored, replies = await _stored(db)
@@ -128,3 +128,34 @@ async def test_with_max_queue_seconds_zero_the_webhook_never_refuses(db):
     assert handler.order == ["one", "two", "three"]  # one at a time, in arrival order
     stored, _ = await _stored(db)
     assert sorted(stored) == ["one", "three", "two"]
+
+
+async def test_the_expected_wait_is_the_oldest_wait_or_the_line_at_the_recent_pace():
+    now = [0.0]
+    gate = TurnGate(1, clock=lambda: now[0])
+    done = {}
+
+    async def turn(name: str) -> None:
+        async with gate:
+            done[name] = asyncio.Event()
+            await done[name].wait()
+
+    tasks = [asyncio.create_task(turn(n)) for n in "abcd"]
+    await eventually(lambda: "a" in done and gate.waiting == 3)
+    assert gate.expected_wait() == 0.0  # nothing has waited yet, no pace known
+    for name, at in (("a", 1.0), ("b", 2.0)):  # a turn finishes every second
+        now[0] = at
+        done[name].set()
+        await eventually(lambda: chr(ord(name) + 1) in done)
+    assert gate.pace == 1.0 and gate.waiting == 1
+    assert gate.expected_wait() == 2.0  # d has waited 2 s
+    tasks += [asyncio.create_task(turn(n)) for n in "efghij"]
+    await eventually(lambda: gate.waiting == 7)
+    assert gate.expected_wait() == 7.0  # seven in line, one a second
+    tasks[-1].cancel()  # a waiting message given up leaves the line
+    await eventually(lambda: gate.waiting == 6)
+    for name in "cdefghi":
+        done[name].set()
+        await eventually(lambda: name in done and (gate.waiting == 0 or chr(ord(name) + 1) in done))
+    await asyncio.gather(*tasks[:-1])
+    assert gate.running == 0 and gate.waiting == 0
