@@ -11,7 +11,7 @@ A person's messages are handled one at a time: in this process by a FIFO lane pe
 (bounded; a flood past `settings.person_queue_limit` gets a polite "slow down" and is not
 processed), across processes by the conversation row lock. Waiting in a lane holds no database
 connection. At most `settings.max_turns` turns run at once (bot/turn_gate.py): the NLU parse
-and the transaction wait in line behind that cap. A caller that can be answered "retry later"
+and the transaction wait in line behind that cap, in order of arrival. A caller that can be answered "retry later"
 (the REST webhook) asks `handle(…, refuse_when_behind=True)`: when a new message would wait
 longer than `settings.max_queue_seconds`, it raises `Overloaded` before anything is parsed or
 stored — the message was not accepted, and its sender sends it again. A message let into the
@@ -192,19 +192,25 @@ class Dispatcher:
         keep this message waiting longer than `settings.max_queue_seconds`."""
         started = time.perf_counter()
         s = self.services
+        gate = self.gate
+        arrived = gate.clock()
         limit = s.settings.max_queue_seconds
-        if refuse_when_behind and limit > 0 and self.gate.waiting:
-            wait = self.gate.expected_wait()
+        if refuse_when_behind and limit > 0 and gate.waiting:
+            wait = gate.expected_wait()
             if wait > limit:
                 s.metrics.refused(inbound.channel)
                 raise Overloaded(wait)
         if not inbound.message_id:
             inbound = replace(inbound, message_id=uuid.uuid4().hex)
         try:
-            async with self.lanes.enter((inbound.channel, inbound.sender)), self.gate:
-                cleaned = clean_text(inbound.text, s.settings.max_message_chars)
-                parse, emergency = self.understand(cleaned.text)
-                replies = await self._handle_in_lane(inbound, cleaned, parse, emergency)
+            async with self.lanes.enter((inbound.channel, inbound.sender)):
+                await gate.enter(arrived)  # in line by arrival, the time in the lane counted
+                try:
+                    cleaned = clean_text(inbound.text, s.settings.max_message_chars)
+                    parse, emergency = self.understand(cleaned.text)
+                    replies = await self._handle_in_lane(inbound, cleaned, parse, emergency)
+                finally:
+                    gate.leave()
         except LaneFull:
             log.warning("sender %s:%s is flooding; message %s not processed",
                         inbound.channel, inbound.sender, inbound.message_id)

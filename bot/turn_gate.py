@@ -12,7 +12,8 @@ performance.md): the longer of what the oldest waiting message has already waite
 the line will take at the recent pace (the time between two turns finishing while messages
 wait, averaged).
 
-`async with gate:` is one turn (a plain class, not a generator: it runs for every message).
+`async with gate:` is one turn, or `await gate.enter(arrived)` … `gate.leave()` (plain
+methods, not a generator: they run for every message).
 """
 from __future__ import annotations
 
@@ -46,23 +47,30 @@ class TurnGate:
         oldest = self.clock() - self._waiting[0][0]
         return max(oldest, len(self._waiting) * self.pace)
 
-    async def __aenter__(self) -> None:
-        """Start one of at most `limit` turns; wait in line (FIFO) for a free slot."""
+    async def enter(self, arrived: float | None = None) -> None:
+        """Start one of at most `limit` turns, or wait in line for a free slot. The line is
+        by arrival (`arrived`, on `clock`; now when not given): a message that first waited
+        behind its sender's earlier one (the dispatcher's lane) is not put at the back again."""
         if self.running < self.limit and not self._waiting:
             self.running += 1
             return
-        entry = (self.clock(), asyncio.get_running_loop().create_future())
-        self._waiting.append(entry)
+        entry = (self.clock() if arrived is None else arrived, asyncio.get_running_loop().create_future())
+        waiting = self._waiting
+        i = len(waiting)
+        while i and waiting[i - 1][0] > entry[0]:
+            i -= 1
+        waiting.insert(i, entry)
         try:
             await entry[1]  # a finishing turn hands its slot over: `running` stays
         except asyncio.CancelledError:
             if entry[1].done() and not entry[1].cancelled():
                 self._release()  # handed over, then cancelled: pass it on
-            elif entry in self._waiting:  # (a finishing turn may have dropped it already)
-                self._waiting.remove(entry)
+            elif entry in waiting:  # (a finishing turn may have dropped it already)
+                waiting.remove(entry)
             raise
 
-    async def __aexit__(self, *exc_info) -> None:
+    def leave(self) -> None:
+        """The turn is over: its slot goes to the first in line."""
         if self._waiting:
             now = self.clock()
             if self._last_done is not None:
@@ -72,6 +80,12 @@ class TurnGate:
         else:
             self._last_done = None  # the line is empty: the next one starts a new measure
         self._release()
+
+    async def __aenter__(self) -> None:
+        await self.enter()
+
+    async def __aexit__(self, *exc_info) -> None:
+        self.leave()
 
     def _release(self) -> None:
         while self._waiting:

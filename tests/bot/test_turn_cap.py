@@ -3,6 +3,7 @@ app's REST webhook, on SQLite and PostgreSQL (bot/turn_gate.py, docs/performance
 from __future__ import annotations
 
 import asyncio
+import collections
 
 from sqlalchemy import select
 
@@ -26,6 +27,19 @@ class HeldHandler:
     async def handle(self, turn: Turn) -> None:
         self.order.append(turn.text)
         await self.release.wait()
+        turn.say(f"done {turn.text}")
+
+
+class SteppedHandler:
+    """Each turn waits in the handler until the test lets that text go."""
+
+    def __init__(self):
+        self.order: list[str] = []
+        self.go: dict[str, asyncio.Event] = collections.defaultdict(asyncio.Event)
+
+    async def handle(self, turn: Turn) -> None:
+        self.order.append(turn.text)
+        await self.go[turn.text].wait()
         turn.say(f"done {turn.text}")
 
 
@@ -108,26 +122,38 @@ async def test_turns_past_the_cap_wait_in_line_and_far_behind_a_new_rest_message
     assert stored.count("six") == 1 and replies["six"] == ["done six"]
 
 
-async def test_with_max_queue_seconds_zero_the_webhook_never_refuses(db):
-    handler = HeldHandler()
+async def test_one_turn_at_a_time_in_order_of_arrival_and_with_max_queue_seconds_zero_never_refused(db):
+    handler = SteppedHandler()
     services = make_services(db, handler=handler, settings_overrides={"max_turns": 1, "max_queue_seconds": 0})
-    gate = services.dispatcher.gate
+    gate, lanes = services.dispatcher.gate, services.dispatcher.lanes
     now = [0.0]
     gate.clock = lambda: now[0]
     async with running(services) as client:
-        first = asyncio.create_task(client.post(WEBHOOK, json=_body("a", "one")))
+        def post(sender: str, text: str, at: float):
+            now[0] = at
+            return asyncio.create_task(client.post(WEBHOOK, json=_body(sender, text)))
+
+        tasks = [post("a", "one", 1)]
         await eventually(lambda: handler.order)
-        second = asyncio.create_task(client.post(WEBHOOK, json=_body("b", "two")))
+        tasks.append(post("b", "two", 2))
         await eventually(lambda: gate.waiting == 1)
-        now[0] += 3600
-        third = asyncio.create_task(client.post(WEBHOOK, json=_body("c", "three")))
+        tasks.append(post("a", "three", 3))  # waits behind "one" in its sender's lane, not yet in line
+        await eventually(lambda: lanes._lanes.get(("rest", "a"), [None, 0])[1] == 2)
+        tasks.append(post("c", "four", 4))
         await eventually(lambda: gate.waiting == 2)
-        handler.release.set()
-        answered = await asyncio.gather(first, second, third)
-    assert [r.status_code for r in answered] == [200, 200, 200]
-    assert handler.order == ["one", "two", "three"]  # one at a time, in arrival order
+        tasks.append(post("d", "five", 3600))  # an hour behind: still taken
+        await eventually(lambda: gate.waiting == 3)
+        handler.go["one"].set()
+        await eventually(lambda: handler.order == ["one", "two"] and gate.waiting == 3)
+        # "three" left its lane and took its place by arrival: before "four", which came later
+        assert [arrived for arrived, _ in gate._waiting] == [3, 4, 3600]
+        for text in ("two", "three", "four", "five"):
+            handler.go[text].set()
+        answered = await asyncio.gather(*tasks)
+    assert [r.status_code for r in answered] == [200] * 5
+    assert handler.order == ["one", "two", "three", "four", "five"]  # one at a time, first come first served
     stored, _ = await _stored(db)
-    assert sorted(stored) == ["one", "three", "two"]
+    assert sorted(stored) == ["five", "four", "one", "three", "two"]
 
 
 async def test_the_expected_wait_is_the_oldest_wait_or_the_line_at_the_recent_pace():
