@@ -11,12 +11,14 @@ A person's messages are handled one at a time: in this process by a FIFO lane pe
 (bounded; a flood past `settings.person_queue_limit` gets a polite "slow down" and is not
 processed), across processes by the conversation row lock. Waiting in a lane holds no database
 connection. At most `settings.max_turns` turns run at once (bot/turn_gate.py): the NLU parse
-and the transaction wait in line behind that cap, in order of arrival. A caller that can be answered "retry later"
-(the REST webhook) asks `handle(…, refuse_when_behind=True)`: when a new message would wait
-longer than `settings.max_queue_seconds`, it raises `Overloaded` before anything is parsed or
-stored — the message was not accepted, and its sender sends it again. A message let into the
-line is handled and answered however long it waits. An exception in the handler rolls its work back and the message gets an apology;
-a database that does not answer raises `DatabaseUnavailable` (the REST channel answers 503).
+and the transaction wait in line behind that cap, in order of arrival. A caller that can be
+answered "retry later" (the REST webhook) asks `handle(…, refuse_when_behind=True)`: when a new
+message would wait longer than `settings.max_queue_seconds`, it raises `Overloaded` before
+anything is parsed or stored — the message was not accepted, and its sender sends it again. A
+message let into the line is handled and answered however long it waits.
+
+An exception in the handler rolls its work back and the message gets an apology; a database
+that does not answer raises `DatabaseUnavailable` (the REST channel answers 503).
 """
 from __future__ import annotations
 
