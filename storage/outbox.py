@@ -276,7 +276,7 @@ async def set_delivery(session: AsyncSession, row_id: int, delivery: str) -> Non
     await session.execute(_SET_DELIVERY, {"row_id": row_id, "how": delivery})
 
 
-_FIRST_REPLY = (select(OutboxMessage)  # built once, with the three below: every WeChat message runs them
+_FIRST_REPLY = (select(OutboxMessage)  # built once, as _TAKE_PASSIVE: every WeChat passive reply runs both
                 .where(OutboxMessage.inbound_message_id == bindparam("inbound_id"),
                        OutboxMessage.channel == bindparam("channel_name"))
                 .order_by(OutboxMessage.id).limit(1))
