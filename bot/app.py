@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from bot import api, gazetteer, scheduler, web, web_flows
 from bot.channels import rest, telegram, wechat
 from bot.config import Settings, get_settings
+from bot.dispatcher import Overloaded
 from storage.db import is_db_unavailable
 from vocab.errors import DatabaseUnavailable
 from bot.metrics import CONTENT_TYPE
@@ -90,6 +91,10 @@ def create_app(
             status_code=503,
             headers={"Retry-After": "2"},
         )
+
+    @app.exception_handler(Overloaded)
+    async def _overloaded(request: Request, exc: Overloaded):
+        return JSONResponse(rest.BUSY[1], status_code=503, headers={"Retry-After": str(exc.retry_after)})
 
     @app.get("/healthz")
     async def healthz():

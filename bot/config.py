@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     # Pipeline
     max_message_chars: int = 4000
     person_queue_limit: int = 20
+    # turns running at once in one process (NLU, flows, the transaction); the rest wait in line
+    # holding nothing (bot/turn_gate.py). About the database pool's size (10, twice that
+    # connections on PostgreSQL: the rest serve the outbox, the timers and the staff web).
+    max_turns: int = Field(10, ge=1)
+    # the REST webhook answers 503 (Retry-After) at once when a new message would wait longer
+    # than this in that line; 0 = never (docs/performance.md)
+    max_queue_seconds: float = Field(2.0, ge=0)
     outbox_poll_seconds: float = 0.5
     timer_poll_seconds: float = 1.0
     message_retention_days: int = 30

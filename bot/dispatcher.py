@@ -10,8 +10,15 @@ end to end", steps 1–9).
 A person's messages are handled one at a time: in this process by a FIFO lane per sender
 (bounded; a flood past `settings.person_queue_limit` gets a polite "slow down" and is not
 processed), across processes by the conversation row lock. Waiting in a lane holds no database
-connection. An exception in the handler rolls its work back and the message gets an apology;
-a database that does not answer raises `DatabaseUnavailable` (the REST channel answers 503).
+connection. At most `settings.max_turns` turns run at once (bot/turn_gate.py): the NLU parse
+and the transaction wait in line behind that cap, in order of arrival. A caller that can be
+answered "retry later" (the REST webhook) asks `handle(…, refuse_when_behind=True)`: when a new
+message would wait longer than `settings.max_queue_seconds`, it raises `Overloaded` before
+anything is parsed or stored — the message was not accepted, and its sender sends it again. A
+message let into the line is handled and answered however long it waits.
+
+An exception in the handler rolls its work back and the message gets an apology; a database
+that does not answer raises `DatabaseUnavailable` (the REST channel answers 503).
 """
 from __future__ import annotations
 
@@ -33,6 +40,7 @@ from storage.db import is_db_unavailable
 from vocab.errors import DatabaseUnavailable
 from bot.outbox import outbound_from_row
 from bot.textclean import Cleaned, clean_text
+from bot.turn_gate import TurnGate
 from flows.turn import Reply, Turn, TurnHandler, echoed_payload
 from flows.answers import pick_number, pick_title
 from nlu.emergency import detect
@@ -43,7 +51,7 @@ from storage import people, turns
 if TYPE_CHECKING:
     from bot.services import Services
 
-__all__ = ["Dispatcher", "PersonLanes", "relay_to_worker"]
+__all__ = ["Dispatcher", "Overloaded", "PersonLanes", "relay_to_worker"]
 
 log = logging.getLogger("xiangzhu.dispatcher")
 
@@ -65,6 +73,15 @@ TEXTS = {
 
 class LaneFull(BotError):
     pass
+
+
+class Overloaded(BotError):
+    """The process is too far behind to take this message now (nothing was stored): the
+    sender is to retry after `retry_after` seconds."""
+
+    def __init__(self, expected_wait: float):
+        super().__init__(f"turns queued: a new message would wait {expected_wait:.1f} s")
+        self.retry_after = min(60, max(1, int(expected_wait + 0.999)))
 
 
 class PersonLanes:
@@ -161,6 +178,7 @@ class Dispatcher:
         self.services = services
         self._handler = handler
         self.lanes = PersonLanes(services.settings.person_queue_limit)
+        self.gate = TurnGate(services.settings.max_turns)
 
     @property
     def handler(self) -> TurnHandler:
@@ -169,18 +187,32 @@ class Dispatcher:
 
     # public ------------------------------------------------------------------------------
 
-    async def handle(self, inbound: Inbound) -> list[Outbound]:
+    async def handle(self, inbound: Inbound, *, refuse_when_behind: bool = False) -> list[Outbound]:
         """Handle one inbound message; returns the replies to the sender (also stored in the
-        outbox). Raises DatabaseUnavailable when the database does not answer."""
+        outbox). Raises DatabaseUnavailable when the database does not answer; with
+        `refuse_when_behind`, Overloaded (nothing stored) when the turns queued here would
+        keep this message waiting longer than `settings.max_queue_seconds`."""
         started = time.perf_counter()
         s = self.services
+        gate = self.gate
+        arrived = gate.clock()
+        limit = s.settings.max_queue_seconds
+        if refuse_when_behind and limit > 0 and gate.waiting:
+            wait = gate.expected_wait()
+            if wait > limit:
+                s.metrics.refused(inbound.channel)
+                raise Overloaded(wait)
         if not inbound.message_id:
             inbound = replace(inbound, message_id=uuid.uuid4().hex)
-        cleaned = clean_text(inbound.text, s.settings.max_message_chars)
-        parse, emergency = self.understand(cleaned.text)
         try:
             async with self.lanes.enter((inbound.channel, inbound.sender)):
-                replies = await self._handle_in_lane(inbound, cleaned, parse, emergency)
+                await gate.enter(arrived)  # in line by arrival, the time in the lane counted
+                try:
+                    cleaned = clean_text(inbound.text, s.settings.max_message_chars)
+                    parse, emergency = self.understand(cleaned.text)
+                    replies = await self._handle_in_lane(inbound, cleaned, parse, emergency)
+                finally:
+                    gate.leave()
         except LaneFull:
             log.warning("sender %s:%s is flooding; message %s not processed",
                         inbound.channel, inbound.sender, inbound.message_id)

@@ -29,6 +29,7 @@ class Metrics:
         self.send_failures: dict[str, int] = defaultdict(int)
         self.handler_errors = 0
         self.duplicates = 0
+        self.refusals: dict[str, int] = defaultdict(int)
         self._bucket_counts = [0] * len(BUCKETS)
         self._latency_sum = 0.0
         self._latency_count = 0
@@ -52,6 +53,10 @@ class Metrics:
     def duplicate(self) -> None:
         with self._lock:
             self.duplicates += 1
+
+    def refused(self, channel: str) -> None:
+        with self._lock:
+            self.refusals[channel] += 1
 
     def observe_latency(self, seconds: float) -> None:
         with self._lock:
@@ -81,6 +86,9 @@ class Metrics:
                    [({}, self.handler_errors)])
             family("xiangzhu_duplicate_deliveries_total", "counter", "Repeated deliveries answered from storage.",
                    [({}, self.duplicates)])
+            family("xiangzhu_refused_total", "counter",
+                   "Messages refused with 503 (not stored) because the turns queued were too far behind, by channel.",
+                   [({"channel": c}, n) for c, n in sorted(self.refusals.items())])
             name = "xiangzhu_handling_seconds"
             out.append(f"# HELP {name} Time to handle one inbound message, from arrival to commit.")
             out.append(f"# TYPE {name} histogram")

@@ -25,9 +25,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import bindparam, event, exists, func, select, update
+from sqlalchemy import Integer, bindparam, event, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import driver
 from storage.models import OutboxMessage, utcnow
@@ -275,45 +276,61 @@ async def set_delivery(session: AsyncSession, row_id: int, delivery: str) -> Non
     await session.execute(_SET_DELIVERY, {"row_id": row_id, "how": delivery})
 
 
+_FIRST_REPLY = (select(OutboxMessage)  # built once, as _TAKE_PASSIVE: every WeChat passive reply runs both
+                .where(OutboxMessage.inbound_message_id == bindparam("inbound_id"),
+                       OutboxMessage.channel == bindparam("channel_name"))
+                .order_by(OutboxMessage.id).limit(1))
+_TAKE_PASSIVE = update(_ROWS).where(
+    _ROWS.c.id == bindparam("row_id"), _ROWS.c.status == "sent", _ROWS.c.delivery.in_(("response", "passive")),
+).values(delivery="passive", sent_at=bindparam("sent_now"))
+
+
 async def claim_response(session: AsyncSession, *, channel: str, inbound_message_id: int, now: datetime
                          ) -> OutboxMessage | None:
     """For a channel that may answer in the HTTP response of a retried delivery (WeChat's
     passive reply): the first reply row of the inbound message, if it is still reserved for
     the response (delivery `response`) or already went out in one (`passive`); it becomes
     `passive`. A conditional UPDATE: safe across processes and retries."""
-    first = (
-        await session.execute(
-            select(OutboxMessage)
-            .where(OutboxMessage.inbound_message_id == inbound_message_id, OutboxMessage.channel == channel)
-            .order_by(OutboxMessage.id)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    first = (await session.execute(
+        _FIRST_REPLY, {"inbound_id": inbound_message_id, "channel_name": channel})).scalar_one_or_none()
     if first is None:
         return None
-    won = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == first.id, OutboxMessage.status == "sent",
-               OutboxMessage.delivery.in_(("response", "passive")))
-        .values(delivery="passive", sent_at=now)
-    )
-    return first if won.rowcount == 1 else None
+    won = await session.execute(_TAKE_PASSIVE, {"row_id": first.id, "sent_now": now})
+    if won.rowcount != 1:
+        return None
+    set_committed_value(first, "delivery", "passive")  # the row as written (a Core UPDATE leaves it)
+    set_committed_value(first, "sent_at", now)
+    return first
+
+
+_RELEASE_RESPONSES: dict[tuple[bool, bool], object] = {}  # by (one message?, older than?), built once
+
+
+def _release_responses_statement(one_message: bool, older: bool):
+    where = [_ROWS.c.channel == bindparam("channel_name"), _ROWS.c.status == "sent", _ROWS.c.delivery == "response"]
+    if one_message:
+        where.append(_ROWS.c.inbound_message_id == bindparam("inbound_id"))
+    if older:
+        where.append(_ROWS.c.created_at < bindparam("older_than", type_=_ROWS.c.created_at.type))
+    return update(_ROWS).where(*where).values(
+        status="pending", delivery="", sent_at=None, next_attempt_at=bindparam("next_at"), claimed_by=None)
 
 
 async def release_responses(session: AsyncSession, *, channel: str, now: datetime,
                             inbound_message_id: int | None = None, older_than: datetime | None = None) -> int:
     """Rows still reserved for an HTTP response go to the sender (`pending`): those of one
-    inbound message, or all of the channel's reserved before `older_than`. Returns how many."""
-    stmt = update(OutboxMessage).where(
-        OutboxMessage.channel == channel, OutboxMessage.status == "sent", OutboxMessage.delivery == "response"
-    )
+    inbound message, or all of the channel's reserved before `older_than`. Returns how many.
+    (A Core UPDATE: rows this session loaded are not refreshed.)"""
+    key = (inbound_message_id is not None, older_than is not None)
+    stmt = _RELEASE_RESPONSES.get(key)
+    if stmt is None:
+        stmt = _RELEASE_RESPONSES[key] = _release_responses_statement(*key)
+    params = {"channel_name": channel, "next_at": now}
     if inbound_message_id is not None:
-        stmt = stmt.where(OutboxMessage.inbound_message_id == inbound_message_id)
+        params["inbound_id"] = inbound_message_id
     if older_than is not None:
-        stmt = stmt.where(OutboxMessage.created_at < older_than)
-    result = await session.execute(
-        stmt.values(status="pending", delivery="", sent_at=None, next_attempt_at=now, claimed_by=None)
-    )
+        params["older_than"] = older_than
+    result = await session.execute(stmt, params)
     return result.rowcount or 0
 
 
@@ -332,41 +349,38 @@ async def release_stale(session: AsyncSession, *, now: datetime, lease: timedelt
     return result.rowcount or 0
 
 
+_POLL = (  # built once, as the sender's statements: a polling client asks every few seconds
+    select(OutboxMessage)
+    .where(
+        OutboxMessage.channel == bindparam("channel_name"),
+        OutboxMessage.recipient == bindparam("recipient_id"),
+        OutboxMessage.id > bindparam("after_id"),
+        OutboxMessage.delivery != "response",
+        OutboxMessage.status != "failed",
+    )
+    .order_by(OutboxMessage.id)
+    .limit(bindparam("max_rows", type_=Integer()))
+)
+_READ_THROUGH = update(_ROWS).where(
+    _ROWS.c.channel == bindparam("channel_name"), _ROWS.c.recipient == bindparam("recipient_id"),
+    _ROWS.c.id <= bindparam("upto_id"), _ROWS.c.status.in_(("pending", "held")),
+).values(status="sent", sent_at=bindparam("sent_now"), delivery="poll")
+
+
 async def poll(
     session: AsyncSession, *, channel: str, recipient: str, after: int, limit: int = 100
 ) -> list[OutboxMessage]:
     """Later messages for a polling client: rows after the cursor that did not already go
     out in an HTTP response."""
-    return list(
-        (
-            await session.execute(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.recipient == recipient,
-                    OutboxMessage.id > after,
-                    OutboxMessage.delivery != "response",
-                    OutboxMessage.status != "failed",
-                )
-                .order_by(OutboxMessage.id)
-                .limit(limit)
-            )
-        ).scalars()
-    )
+    params = {"channel_name": channel, "recipient_id": recipient, "after_id": after, "max_rows": limit}
+    return list((await session.execute(_POLL, params)).scalars())
 
 
 async def mark_read_through(session: AsyncSession, *, channel: str, recipient: str, upto: int, now: datetime) -> int:
-    """A polling client asked for messages after `upto`: everything up to it has arrived."""
+    """A polling client asked for messages after `upto`: everything up to it has arrived.
+    (A Core UPDATE: rows this session loaded are not refreshed; the poll reads after `upto`.)"""
     result = await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.channel == channel,
-            OutboxMessage.recipient == recipient,
-            OutboxMessage.id <= upto,
-            OutboxMessage.status.in_(("pending", "held")),
-        )
-        .values(status="sent", sent_at=now, delivery="poll")
-    )
+        _READ_THROUGH, {"channel_name": channel, "recipient_id": recipient, "upto_id": upto, "sent_now": now})
     return result.rowcount or 0
 
 

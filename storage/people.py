@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import driver
 from storage.models import ChannelIdentity, Conversation, Person, utcnow
@@ -352,24 +353,34 @@ async def get_conversation_for_update(session: AsyncSession, person_id: int, loc
         return (await session.execute(stmt)).scalar_one()
 
 
+_PEOPLE = Person.__table__
+# Core UPDATEs of one person, built once (an ORM-enabled UPDATE built per call cost about
+# 1.5 M instructions); `_loaded_sees` does what synchronize_session="fetch" did
+_GIVE_CONSENT = update(_PEOPLE).where(_PEOPLE.c.id == bindparam("person_id")).values(
+    consent_given=True, consent_at=bindparam("consent_now", type_=_PEOPLE.c.consent_at.type))
+_SET_OPTED_OUT = update(_PEOPLE).where(_PEOPLE.c.id == bindparam("person_id")).values(
+    opted_out=bindparam("opted", type_=_PEOPLE.c.opted_out.type))
+
+
+def _loaded_sees(session: AsyncSession, person_id: int, **values: Any) -> None:
+    """A Person this session already holds takes the values just written, as loaded state."""
+    person = session.identity_map.get(Person.__mapper__.identity_key_from_primary_key((person_id,)))
+    if person is not None:
+        for name, value in values.items():
+            set_committed_value(person, name, value)
+
+
 async def give_consent(session: AsyncSession, person_id: int, now: datetime | None = None) -> None:
-    await session.execute(
-        update(Person)
-        .where(Person.id == person_id)
-        .values(consent_given=True, consent_at=now or utcnow())
-        .execution_options(synchronize_session="fetch")
-    )
+    now = now or utcnow()
+    await session.execute(_GIVE_CONSENT, {"person_id": person_id, "consent_now": now})
+    _loaded_sees(session, person_id, consent_given=True, consent_at=now)
 
 
 async def set_opted_out(session: AsyncSession, person_id: int, opted_out: bool = True) -> None:
     """Opt out of (or back into) reminders and broadcasts; replies to the person's own
     messages still go out."""
-    await session.execute(
-        update(Person)
-        .where(Person.id == person_id)
-        .values(opted_out=opted_out)
-        .execution_options(synchronize_session="fetch")
-    )
+    await session.execute(_SET_OPTED_OUT, {"person_id": person_id, "opted": bool(opted_out)})
+    _loaded_sees(session, person_id, opted_out=bool(opted_out))
 
 
 async def mark_unreachable(session: AsyncSession, channel: str, external_id: str, unreachable: bool = True) -> None:

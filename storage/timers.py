@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, update
+from sqlalchemy import Integer, String, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import driver
@@ -148,21 +148,27 @@ async def cancel(
 
     A timer already claimed (its handler may be running) is not cancelled; handlers that care
     re-check their target's state."""
-    criteria = [Timer.state == PENDING]
-    if timer_id is not None:
-        criteria.append(Timer.id == timer_id)
-    if dedupe_key is not None:
-        criteria.append(Timer.dedupe_key == dedupe_key)
-    if kind is not None:
-        criteria.append(Timer.kind == kind)
-    if target is not None:
-        criteria.append(Timer.target == target)
-    if len(criteria) == 1:
+    given = {"timer_id": timer_id, "dedupe_key": dedupe_key, "kind": kind, "target": target}
+    given = {name: value for name, value in given.items() if value is not None}
+    if not given:
         raise ValueError("cancel() needs at least one of timer_id, dedupe_key, kind, target")
-    result = await session.execute(
-        update(Timer).where(*criteria).values(state=CANCELLED, done_at=utcnow()).execution_options(synchronize_session=False)
-    )
+    key = tuple(given)  # which criteria, in a fixed order
+    stmt = _CANCEL.get(key)
+    if stmt is None:
+        stmt = _CANCEL[key] = _cancel_statement(key)
+    result = await session.execute(stmt, {**{f"c_{n}": v for n, v in given.items()}, "done_at": utcnow()})
     return result.rowcount or 0
+
+
+_CANCEL: dict[tuple[str, ...], Any] = {}  # per set of criteria, built once (as the others here)
+_CANCEL_COLUMNS = {"timer_id": "id", "dedupe_key": "dedupe_key", "kind": "kind", "target": "target"}
+
+
+def _cancel_statement(criteria: tuple[str, ...]):
+    t = Timer.__table__
+    where = [t.c[_CANCEL_COLUMNS[n]] == bindparam(f"c_{n}") for n in criteria]
+    return update(t).where(t.c.state == PENDING, *where).values(
+        state=CANCELLED, done_at=bindparam("done_at", type_=t.c.done_at.type))
 
 
 # the poll's two statements, built once (and their cache keys with them): it runs every second
@@ -204,10 +210,6 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, claimer: s
     return timers
 
 
-def _owned(timer: Timer, claimer: str):
-    return and_(Timer.id == timer.id, Timer.state == CLAIMED, Timer.claimed_by == claimer)
-
-
 _MARK_DONE = (  # built once: it runs for every timer
     update(_TIMERS)
     .where(_TIMERS.c.id == bindparam("timer_id"), _TIMERS.c.state == CLAIMED,
@@ -242,17 +244,24 @@ async def mark_failed(
     claim was no longer ours."""
     now = now or utcnow()
     attempts = timer.attempts or 0
+    params = {"timer_id": timer.id, "claimer": claimer, "error_text": error[:2000]}
     if attempts < max_attempts:
-        values = dict(state=PENDING, due_at=now + retry_delay(attempts), claimed_by=None, claimed_at=None)
+        state, stmt = PENDING, _MARK_RETRY
+        params["due_at"] = now + retry_delay(attempts)
     else:
-        values = dict(state=FAILED, done_at=now)
-    result = await session.execute(
-        update(Timer)
-        .where(_owned(timer, claimer))
-        .values(error=error[:2000], **values)
-        .execution_options(synchronize_session=False)
-    )
-    return values["state"] if (result.rowcount or 0) == 1 else None
+        state, stmt = FAILED, _MARK_GAVE_UP
+        params["done_at"] = now
+    result = await session.execute(stmt, params)
+    return state if (result.rowcount or 0) == 1 else None
+
+
+_OWNED = (_TIMERS.c.id == bindparam("timer_id"), _TIMERS.c.state == CLAIMED,
+          _TIMERS.c.claimed_by == bindparam("claimer"))
+_MARK_RETRY = update(_TIMERS).where(*_OWNED).values(  # built once, as _MARK_DONE
+    state=PENDING, due_at=bindparam("due_at", type_=_TIMERS.c.due_at.type), claimed_by=None, claimed_at=None,
+    error=bindparam("error_text"))
+_MARK_GAVE_UP = update(_TIMERS).where(*_OWNED).values(
+    state=FAILED, done_at=bindparam("done_at", type_=_TIMERS.c.done_at.type), error=bindparam("error_text"))
 
 
 async def reclaim_stale(session: AsyncSession, now: datetime, lease: timedelta = DEFAULT_LEASE) -> int:

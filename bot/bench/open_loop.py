@@ -43,13 +43,16 @@ class OpenLoopResult:
     sent: int = 0
     ok: int = 0
     errors: int = 0
+    refused: int = 0  # of the errors, 503s: not taken by the server (not stored), to be sent again
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
+    ok_latencies_ms: list[float] = field(default_factory=list)  # the messages answered 200 only
 
-    def percentile(self, p: float) -> float:
-        if not self.latencies_ms:
+    def percentile(self, p: float, of: list[float] | None = None) -> float:
+        of = self.latencies_ms if of is None else of
+        if not of:
             return 0.0
-        ordered = sorted(self.latencies_ms)
+        ordered = sorted(of)
         return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
     def summary(self) -> dict:
@@ -57,12 +60,15 @@ class OpenLoopResult:
             "sent": self.sent,
             "ok": self.ok,
             "errors": self.errors,
+            "refused": self.refused,
             "seconds": self.seconds,
             "messages_per_s": self.ok / self.seconds if self.seconds else 0.0,
             "p50_ms": self.percentile(50),
             "p95_ms": self.percentile(95),
             "p99_ms": self.percentile(99),
             "max_ms": max(self.latencies_ms, default=0.0),
+            "ok_p99_ms": self.percentile(99, self.ok_latencies_ms),
+            "ok_max_ms": max(self.ok_latencies_ms, default=0.0),
         }
 
 
@@ -95,11 +101,14 @@ async def open_loop(port: int, rate: float, plan: list[tuple[int, str]], run_id:
         try:
             conn = idle.pop() if idle else await _Connection.open(port)
             status, _ = await conn.exchange(_request_bytes(port, WEBHOOK, body, token))
-            result.latencies_ms.append((loop.time() - scheduled) * 1000)
+            latency = (loop.time() - scheduled) * 1000
+            result.latencies_ms.append(latency)
             if status == 200:
                 result.ok += 1
+                result.ok_latencies_ms.append(latency)
             else:
                 result.errors += 1
+                result.refused += status == 503
             idle.append(conn)
         except (OSError, ValueError, asyncio.IncompleteReadError):
             result.errors += 1

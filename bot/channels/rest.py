@@ -18,6 +18,13 @@ both endpoints require `Authorization: Bearer <token>` (401 otherwise). A body t
 JSON object with string `sender` and `message` gets 400 `{"error": "..."}`; a body over 64 KB
 gets 413 (refused from its Content-Length, or while it streams in); a database that does not
 answer gets 503.
+
+When the server is far behind — a new message would wait in line longer than
+XIANGZHU_MAX_QUEUE_SECONDS before its turn starts (bot/turn_gate.py) — the webhook answers
+at once 503 with `Retry-After` (seconds) and `{"error": "服务器繁忙… / server busy…"}`. Such a
+message was **not accepted**: nothing of it is stored or parsed, and the client sends it again
+(with the same `message_id`, so a message that did get through once is never handled twice).
+A message the webhook took (200) is stored and answered, however long it waited.
 """
 from __future__ import annotations
 
@@ -33,6 +40,7 @@ from fastapi.responses import JSONResponse
 
 from bot.channel_store import ChannelStore
 from bot.channels.base import ChannelAdapter, PermanentSendError, RetryableSendError
+from bot.dispatcher import Overloaded
 from vocab.errors import DatabaseUnavailable
 from vocab.messages import Inbound, Outbound
 from bot.outbox import outbound_from_row
@@ -40,7 +48,7 @@ from bot.outbox import outbound_from_row
 if TYPE_CHECKING:
     from bot.services import Services
 
-__all__ = ["WEBHOOK", "RestAdapter", "fast_webhook", "handle_webhook", "mount", "reply_json"]
+__all__ = ["BUSY", "WEBHOOK", "RestAdapter", "fast_webhook", "handle_webhook", "mount", "reply_json"]
 
 log = logging.getLogger("xiangzhu.rest")
 
@@ -138,10 +146,12 @@ def _as_id(value) -> str | None:
 
 WEBHOOK = "/webhooks/rest/webhook"
 UNAVAILABLE = (503, {"error": "数据库暂时不可用，请稍后重试 / database unavailable, retry later"})
+BUSY = (503, {"error": "服务器繁忙，消息未收下，请稍后重发 / server busy, message not taken, send it again later"})
 
 
 async def handle_webhook(services: "Services", raw: bytes, authorization: str) -> tuple[int, object]:
-    """One POST to the webhook: (status, JSON body). Raises DatabaseUnavailable (→ 503)."""
+    """One POST to the webhook: (status, JSON body). Raises DatabaseUnavailable and
+    Overloaded (→ 503)."""
     if not _token_ok(authorization, services.settings.rest_token):
         return 401, _error_body("需要正确的 Authorization: Bearer 令牌", "missing or wrong bearer token")
     try:
@@ -170,7 +180,7 @@ async def handle_webhook(services: "Services", raw: bytes, authorization: str) -
         locale_hint=locale,
         metadata=metadata,
     )
-    replies = await services.dispatcher.handle(inbound)
+    replies = await services.dispatcher.handle(inbound, refuse_when_behind=True)
     return 200, [reply_json(r) for r in replies]
 
 
@@ -206,6 +216,8 @@ def fast_webhook(services: "Services"):
                 status, body = await handle_webhook(services, b"".join(chunks), authorization)
         except DatabaseUnavailable:
             (status, body), headers = UNAVAILABLE, headers + [(b"retry-after", b"2")]
+        except Overloaded as exc:
+            (status, body), headers = BUSY, headers + [(b"retry-after", str(exc.retry_after).encode())]
         except Exception:
             log.exception("REST webhook failed")
             status, body = 500, _error_body("服务器出错", "internal server error")

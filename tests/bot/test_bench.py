@@ -68,7 +68,7 @@ def test_open_loop_on_postgres_persists_every_message(tmp_path):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-RUN_KEYS = {"rate", "messages_sent", "messages_ok", "errors", "messages_per_s", "p50_ms", "p95_ms", "p99_ms", "max_ms",
+RUN_KEYS = {"rate", "messages_sent", "messages_ok", "errors", "refused", "messages_per_s", "p50_ms", "p95_ms", "p99_ms", "max_ms",
             "server_cpu_ms_per_message", "database_cpu_ms_per_message", "generator_cpu_ms_per_message",
             "generator_cpu_share", "load_average_before", "load_average_after"}
 
@@ -82,7 +82,7 @@ def test_realistic_open_loop_at_two_rates_stores_the_corpus_texts(tmp_path):
     assert [run["rate"] for run in result["runs"]] == [20, 40]
     for run in result["runs"]:
         assert RUN_KEYS <= run.keys()
-        assert run["messages_sent"] == run["messages_ok"] == 40 and run["errors"] == 0
+        assert run["messages_sent"] == run["messages_ok"] == 40 and run["errors"] == run["refused"] == 0
         assert run["server_cpu_ms_per_message"] > 0 and run["generator_cpu_ms_per_message"] > 0
         assert run["database_cpu_ms_per_message"] is None  # SQLite works inside the server's process
     assert result["all_persisted"] and result["persisted"] == 80 + 20
