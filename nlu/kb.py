@@ -30,6 +30,7 @@ import yaml
 from rank_bm25 import BM25Okapi
 
 from nlu.canonical import DIALECT, TYPOS
+from nlu.kb_model import MODEL_WEIGHT, situation_model
 from nlu.normalize import normalize
 from nlu.tokenize import words
 
@@ -246,6 +247,8 @@ class PolicyIndex:
         }
         # BM25 is a sum over query terms: each circumstance's share is computed once, here
         circumstances = _situations().circumstances
+        # the learnt scorer (nlu/kb_model.py): the records' passages and the labelled situations
+        self._model = situation_model([(d.policy_id, [*_passages(d), d.who]) for d in docs], _fold)
         self._situation_scores = [
             (self._bm25.scores(c) if self._bm25 else None, self._doc_bm25.scores(c) if self._doc_bm25 else None)
             for c in circumstances
@@ -332,6 +335,11 @@ class PolicyIndex:
             for pid, score in zip(self._doc_ids, whole):
                 s, p = ranked.get(pid, (0.0, self.docs[pid].title))
                 ranked[pid] = (s + (1 - PASSAGE_WEIGHT) * float(score) / doc_top, p)
+        if self._model is not None and (query or situation):
+            for pid, p in self._model.probabilities(folded).items():
+                if pid in self.docs:
+                    score, passage = ranked.get(pid, (0.0, self.docs[pid].title))
+                    ranked[pid] = (score + MODEL_WEIGHT * p, passage)
         if named in self.docs:
             score, passage = ranked.get(named, (0.0, self.docs[named].title))
             ranked[named] = (score + ENTITY_BOOST, passage)
