@@ -30,13 +30,19 @@ import yaml
 from rank_bm25 import BM25Okapi
 
 from nlu.canonical import DIALECT, TYPOS
-from nlu.kb_model import MODEL_WEIGHT, situation_model
+from nlu.kb_model import situation_model
 from nlu.normalize import normalize
 from nlu.tokenize import words
 
 __all__ = ["KbHit", "PolicyDoc", "PolicyIndex", "clear_cache"]
 
 ENTITY_BOOST = 0.5  # added to the normalized score of the policy the question names
+# the learnt scorer's probability (nlu/kb_model.py) is added with this weight: beside what the
+# situation lexicon found, more when the lexicon found nothing (an outsider's words), less when
+# the question names a policy (chosen by cross-validation on the dev files, docs/nlu.md)
+MODEL_WEIGHT = 1.0
+SILENT_WEIGHT = 1.5
+NAMED_WEIGHT = 0.5
 ELIGIBLE_BOOST = 0.15  # added to each policy whose "who qualifies" names the household's status
 PASSAGE_WEIGHT = 0.5  # score = w · best passage + (1 − w) · whole document, each scaled to the best
 _CACHE_SIZE = 8
@@ -335,11 +341,12 @@ class PolicyIndex:
             for pid, score in zip(self._doc_ids, whole):
                 s, p = ranked.get(pid, (0.0, self.docs[pid].title))
                 ranked[pid] = (s + (1 - PASSAGE_WEIGHT) * float(score) / doc_top, p)
-        if self._model is not None and (query or situation):
+        weight = NAMED_WEIGHT if named in self.docs else MODEL_WEIGHT if situation else SILENT_WEIGHT
+        if self._model is not None and weight and (query or situation):
             for pid, p in self._model.probabilities(folded).items():
                 if pid in self.docs:
                     score, passage = ranked.get(pid, (0.0, self.docs[pid].title))
-                    ranked[pid] = (score + MODEL_WEIGHT * p, passage)
+                    ranked[pid] = (score + weight * p, passage)
         if named in self.docs:
             score, passage = ranked.get(named, (0.0, self.docs[named].title))
             ranked[named] = (score + ENTITY_BOOST, passage)

@@ -6,7 +6,7 @@ classifier over character 1–4-grams and jieba words (``nlu.features``, the int
 features), trained on each policy record's own passages (who qualifies, what it covers, its
 keywords, labelled by the record) and on the labelled questions of ``SITUATION_FILES``. Shared
 character n-grams (化疗 in 化疗费, 漏 in 漏雨) carry it past phrases nobody listed.
-The search adds ``MODEL_WEIGHT`` × its probability to each policy's score (``nlu/kb.py``).
+The search adds a weight × its probability to each policy's score (``nlu/kb.py``).
 The held-out sets (``nlu/data/test/``) are never trained on. Training takes about half a
 second; a model is cached per set of documents, so indexes of one knowledge base share it.
 """
@@ -23,9 +23,8 @@ import yaml
 
 from nlu.classifier import IntentModel, SeedAveragedSGD
 
-__all__ = ["MODEL_WEIGHT", "SITUATION_FILES", "SituationModel", "situation_model"]
+__all__ = ["SITUATION_FILES", "SituationModel", "situation_model"]
 
-MODEL_WEIGHT = 1.0  # the probability's weight beside the BM25 score (whose best is about 1)
 SEEDS = 2  # SGD runs averaged: 5 (the intent model's) cost 2.5 s here for no better ranking
 DATA = Path(__file__).parent / "data"
 SITUATION_FILES = (DATA / "kb_situations_dev.yml", DATA / "kb_eval.yml")
