@@ -39,7 +39,8 @@ __all__ = ["KbHit", "PolicyDoc", "PolicyIndex", "clear_cache"]
 ENTITY_BOOST = 0.5  # added to the normalized score of the policy the question names
 # the learnt scorer's probability (nlu/kb_model.py) is added with this weight: beside what the
 # situation lexicon found, more when the lexicon found nothing (an outsider's words), less when
-# the question names a policy (chosen by cross-validation on the dev files, docs/nlu.md)
+# the question names a policy, none when the caller gives the policy entity (chosen by
+# cross-validation on the dev files, docs/nlu.md)
 MODEL_WEIGHT = 1.0
 SILENT_WEIGHT = 1.5
 NAMED_WEIGHT = 0.5
@@ -341,7 +342,10 @@ class PolicyIndex:
             for pid, score in zip(self._doc_ids, whole):
                 s, p = ranked.get(pid, (0.0, self.docs[pid].title))
                 ranked[pid] = (s + (1 - PASSAGE_WEIGHT) * float(score) / doc_top, p)
-        weight = NAMED_WEIGHT if named in self.docs else MODEL_WEIGHT if situation else SILENT_WEIGHT
+        if named in self.docs:  # the NLU's entity (given) decides; a name found in the text weighs less
+            weight = 0.0 if named == policy_entity else NAMED_WEIGHT
+        else:
+            weight = MODEL_WEIGHT if situation else SILENT_WEIGHT
         if self._model is not None and weight and (query or situation):
             for pid, p in self._model.probabilities(folded).items():
                 if pid in self.docs:
