@@ -11,6 +11,9 @@ circumstances it means, in the records' own terms (the situation lexicon,
 A household status said beside a need (我们是低保户 房子漏雨; ``nlu/data/kb_status.yml``) leaves
 the query, so the need ranks the policies; those whose "who qualifies" names the status get a
 small boost (2026-12-07).
+A learnt scorer (``nlu/kb_model.py``: character n-grams and words, trained on the records'
+passages and the dev situations) adds its probability, most when the lexicon found nothing —
+the words of someone the lexicon was not written from (third round, 2026-12-07).
 An index is immutable and cached per knowledge-base version id (``PolicyIndex.build``
 returns the cached one for a version it has seen), so a publish — a new version id — makes
 the next question use a fresh index in every process.

@@ -73,7 +73,7 @@ def _train(records, fold, files) -> SituationModel | None:
     if len(known) < 3:  # two classes would make SGD's one-column binary model
         return None
     texts, labels = [], []
-    for pid, passages in records:
+    for pid, passages in sorted(records):  # SGD follows the order: the same records, the same model
         for p in passages:
             texts.append(fold(p).lower())
             labels.append(pid)

@@ -53,7 +53,8 @@ async def policy_index(session, locale: str):
         docs = [PolicyDoc(d["policy_id"], d["title"], d["text"], list(d.get("keywords") or []),
                           d.get("who", ""))
                 for d in await policies.kb_documents(session, locale)]
-        # a few hundred ms of CPU after a publish: in a thread, so other conversations go on
+        # about a second of CPU after a publish (BM25 and the learnt scorer, nlu/kb_model.py):
+        # in a thread, so other conversations go on
         # meanwhile; questions that need it wait for the same build
         index = by_locale[locale] = asyncio.ensure_future(
             asyncio.to_thread(PolicyIndex.build, docs, f"{version}:{locale}"))
@@ -69,7 +70,7 @@ async def policy_index(session, locale: str):
 
 @warm_up
 async def build_policy_indexes(session) -> None:
-    """Build both search indexes at start (a few hundred ms each, once per KB version)."""
+    """Build both search indexes at start (about a second each, once per KB version)."""
     for locale in ("zh", "en"):
         await policy_index(session, locale)
 
