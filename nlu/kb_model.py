@@ -7,8 +7,8 @@ features), trained on each policy record's own passages (who qualifies, what it 
 keywords, labelled by the record) and on the labelled questions of ``SITUATION_FILES``. Shared
 character n-grams (化疗 in 化疗费, 漏 in 漏雨) carry it past phrases nobody listed.
 The search adds a weight × its probability to each policy's score (``nlu/kb.py``).
-The held-out sets (``nlu/data/test/``) are never trained on. Training takes about half a
-second; a model is cached per set of documents, so indexes of one knowledge base share it.
+The held-out sets (``nlu/data/test/``) are never trained on. Training takes under a second of
+CPU; a model is cached per set of documents, so indexes of one knowledge base share it.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from nlu.classifier import IntentModel, SeedAveragedSGD
 __all__ = ["SITUATION_FILES", "SituationModel", "situation_model"]
 
 ALPHA = 1e-5  # SGD's L2 penalty
-SEEDS = 2  # SGD runs averaged: 5 (the intent model's) cost 2.5 s here for no better ranking
+SEEDS = 2  # SGD runs averaged: 5 (the intent model's) cost 2.6 s here and rank no better (docs/nlu.md)
 DATA = Path(__file__).parent / "data"
 SITUATION_FILES = (DATA / "kb_situations_dev.yml", DATA / "kb_eval.yml")
 _lock = threading.Lock()
