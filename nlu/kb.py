@@ -11,6 +11,9 @@ circumstances it means, in the records' own terms (the situation lexicon,
 A household status said beside a need (我们是低保户 房子漏雨; ``nlu/data/kb_status.yml``) leaves
 the query, so the need ranks the policies; those whose "who qualifies" names the status get a
 small boost (2026-12-07).
+A learnt scorer (``nlu/kb_model.py``: character n-grams and words, trained on the records'
+passages and the dev situations) adds its probability, most when the lexicon found nothing —
+the words of someone the lexicon was not written from (third round, 2026-12-07).
 An index is immutable and cached per knowledge-base version id (``PolicyIndex.build``
 returns the cached one for a version it has seen), so a publish — a new version id — makes
 the next question use a fresh index in every process.
@@ -30,12 +33,20 @@ import yaml
 from rank_bm25 import BM25Okapi
 
 from nlu.canonical import DIALECT, TYPOS
+from nlu.kb_model import situation_model
 from nlu.normalize import normalize
 from nlu.tokenize import words
 
 __all__ = ["KbHit", "PolicyDoc", "PolicyIndex", "clear_cache"]
 
 ENTITY_BOOST = 0.5  # added to the normalized score of the policy the question names
+# the learnt scorer's probability (nlu/kb_model.py) is added with this weight: beside what the
+# situation lexicon found, more when the lexicon found nothing (an outsider's words), less when
+# the question names a policy, none when the caller gives the policy entity (chosen by
+# cross-validation on the dev files, docs/nlu.md)
+MODEL_WEIGHT = 1.0
+SILENT_WEIGHT = 1.5
+NAMED_WEIGHT = 0.5
 ELIGIBLE_BOOST = 0.15  # added to each policy whose "who qualifies" names the household's status
 PASSAGE_WEIGHT = 0.5  # score = w · best passage + (1 − w) · whole document, each scaled to the best
 _CACHE_SIZE = 8
@@ -246,6 +257,8 @@ class PolicyIndex:
         }
         # BM25 is a sum over query terms: each circumstance's share is computed once, here
         circumstances = _situations().circumstances
+        # the learnt scorer (nlu/kb_model.py): the records' passages and the labelled situations
+        self._model = situation_model([(d.policy_id, [*_passages(d), d.who]) for d in docs], _fold)
         self._situation_scores = [
             (self._bm25.scores(c) if self._bm25 else None, self._doc_bm25.scores(c) if self._doc_bm25 else None)
             for c in circumstances
@@ -332,6 +345,15 @@ class PolicyIndex:
             for pid, score in zip(self._doc_ids, whole):
                 s, p = ranked.get(pid, (0.0, self.docs[pid].title))
                 ranked[pid] = (s + (1 - PASSAGE_WEIGHT) * float(score) / doc_top, p)
+        if named in self.docs:  # the NLU's entity (given) decides; a name found in the text weighs less
+            weight = 0.0 if named == policy_entity else NAMED_WEIGHT
+        else:
+            weight = MODEL_WEIGHT if situation else SILENT_WEIGHT
+        if self._model is not None and weight and (query or situation):
+            for pid, p in self._model.probabilities(folded).items():
+                if pid in self.docs:
+                    score, passage = ranked.get(pid, (0.0, self.docs[pid].title))
+                    ranked[pid] = (score + weight * p, passage)
         if named in self.docs:
             score, passage = ranked.get(named, (0.0, self.docs[named].title))
             ranked[named] = (score + ENTITY_BOOST, passage)
