@@ -81,6 +81,14 @@ EMERGENCY_PROBABILITY_EXPLAINED = 0.99
 # the lowest emergency of any dev set the lexicon misses scores 0.10, half of the needs the
 # classifier alone asked about score under 0.05.
 DANGER_SECOND_OPINION = 0.05
+# Where nothing else sees danger, the danger model alone asks the safety question at or above
+# this (ninth round (b), chosen on folds: `python -m nlu.emergency_folds`).
+DANGER_ALONE = 0.5
+
+
+def danger_may_ask(normalized: str, alarm) -> bool:
+    """Whether the danger model alone may ask: not for a word or two, nor a benign idiom."""
+    return (len(normalized.replace(" ", "")) > SHORT_MESSAGE and not has_benign_idiom(normalized))
 
 # When spans overlap, the higher priority one is kept.
 _PRIORITY = {"phone": 0, "time": 1, "date": 1, "policy": 2, "activity": 2, "village": 2, "need_category": 3, "number": 4}
@@ -171,6 +179,9 @@ class NLU:
             level = "certain"
         elif (level == "none" and model_sees_danger and norm.text
               and emergency_probability(self.trained.danger_model, canonical) >= DANGER_SECOND_OPINION):
+            level = "unsure"
+        elif (level == "none" and danger_may_ask(norm.text, alarm)
+              and emergency_probability(self.trained.danger_model, canonical) >= DANGER_ALONE):
             level = "unsure"
         if level != "certain" and top_name == "emergency":  # the answer if the person is safe
             # ... with the confidences given that it is no emergency, so that the fallback
