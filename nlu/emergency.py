@@ -208,18 +208,18 @@ _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 # 1. a person missing now: someone + not found / unreachable / a search + now or dark
 _SOMEONE = re.compile(_CHILD + "|" + _ELDER + r"|他|她|佢|老头子?|老太太?|老爷子|小宝|[\d一二三四五六七八九十两]岁|\b(?:son|daughter|boy|girl|baby|child|kid|grand(?:pa|ma|father|mother|son|daughter)|mother|father|mom|mum|dad|husband|wife|he|she)\b")
 _NOT_FOUND = re.compile(
-    r"没下(?:车|来)|(?:一转头|一转身|一转眼|一眨眼|一回头|一会儿工夫|一轉頭|一轉身|一轉眼).{0,8}(?:没了|不见|唔见|冇咗|找不|不晓得|没影|人就)"
+    r"没(?:有)?下(?:车|来)|冇落(?:车|車|嚟|来)?(?!雨)|(?:一转头|一转身|一转眼|一眨眼|一回头|一会儿工夫|一轉頭|一轉身|一轉眼).{0,8}(?:没了|不见|唔见|冇咗|找不|不晓得|没影|人就)"
     r"|不知道(?:在哪|跑(?:到)?哪|(?:他|她|人)(?:去|在|跑)?(?:了)?哪)|不晓得(?:跑|在)(?:到)?(?:哪|啥子地方)|唔知(?:去咗|喺)邊"
     r"|(?:电话|手机|電話)(?:也|都|又|一直)?(?:打不通|关机|没人接|打唔通|唔通|不通|冇人聽|冇人听|關機)|人(?:就|都|却)?(?:没了|不见了?|没回来|冇返|唔见)|(?:满坡|满山|满村|到处|四处)(?:喊|叫|找|寻|揾)|(?:寻|揾)(?:遍|极)|(?:揾|搵)唔到"
     r"|(?:都说|个个都话|個個都話|谁都说|都话)(?:不知道|没看到|没看见|唔知|冇見|冇见)|(?:问|問)了.{0,8}(?:都说|都话)?(?:不知道|没看到|没看见|唔知)"
     r"|(?:没|还没|冇|未|吂)(?:到|回到|返到)(?:家|屋|屋企|屋下)|(?:出去|出门|出咗去|出嘅门)(?:了)?.{0,14}(?:到现在|到而家|天(?:都|快|已经)?(?:黑|烏|乌))|问遍|問遍|找遍|搵(?:过|過|遍)|尋(?:過|遍)|到处找|满村找|(?:找|搵|寻)了.{0,6}(?:没有|没找到|都没|冇)|搜遍"
     r"|(?:衣服|衫|鞋|拖鞋)(?:子)?(?:还|仲)?(?:在|放在|喺).{0,4}(?:河|塘|水库|岸|坝)"
-    r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|(?:was|is|were|wasn't|isn't)(?: not)? (?:on|in|inside) (?:it\b|the (?:bus|van|car|boat|truck))|(?:is |are )?not (?:at )?home\b|not (?:arrive|reach)\w* (?:at )?home|(?:search|look)(?:ed)? everywhere"
+    r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|(?:was|is|were)(?:n't| not) (?:on|in|inside)(?: it\b| the (?:bus|van|car|boat|truck)|\s*[,.!]|$)|(?:is |are )?not (?:at )?home\b|not (?:arrive|reach)\w* (?:at )?home|(?:search|look)(?:ed)? everywhere"
     r"|phone (?:cannot|can't|cant|not) (?:call|reach|answer|connect)|clothes? (?:is |are )?still on|not come (?:back|home)|not back"
 )
 _NOW_OR_DARK = re.compile(
     r"到现在|到而家|到依家|到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|烏|乌)|今晡|今天|今日|今朝|今早|刚才|刚刚|刚(?:还|在)|才还|頭先|头先|一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫"
-    r"|别的.{0,4}都.{0,2}(?:下车|到|回)|校车|接送车|(?:school |kindergarten )?bus\b|\bnow\b|\bnight\b|today|tonight|\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b|this morning"
+    r"|(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?(?:车|車)|到|回)|校车|接送车|(?:幼儿园|幼兒園|学校|學校)(?:的|嘅|架|个|個)?(?:车|車)|(?:school |kindergarten )?bus\b|\bnow\b|\bnight\b|today|tonight|\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b|this morning"
 )
 # 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
 #    for me or sorry (a move away lowers it, as every farewell hint)

@@ -87,8 +87,11 @@ DANGER_ALONE = 0.5
 
 
 def danger_may_ask(normalized: str, alarm) -> bool:
-    """Whether the danger model alone may ask: not for a word or two, nor a benign idiom."""
-    return (len(normalized.replace(" ", "")) > SHORT_MESSAGE and not has_benign_idiom(normalized))
+    """Whether the danger model alone may ask: not for a word or two, a benign idiom, a danger word
+    the lexicon explained away (a film, a move, violence that is over) or a message told as past —
+    on the folds those look-alikes score as high as the emergencies they resemble."""
+    return (len(normalized.replace(" ", "")) > SHORT_MESSAGE and not alarm.explained
+            and not has_benign_idiom(normalized) and not told_as_past(normalized))
 
 # When spans overlap, the higher priority one is kept.
 _PRIORITY = {"phone": 0, "time": 1, "date": 1, "policy": 2, "activity": 2, "village": 2, "need_category": 3, "number": 4}
