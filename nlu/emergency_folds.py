@@ -72,7 +72,8 @@ def score(nlu: NLU, text: str) -> dict:
 
 
 def level_with(record: dict, threshold: float) -> str:
-    if record["level"] == "none" and record["gate"] and record["danger"] >= threshold:
+    if (record["level"] == "none" and record["gate"] and record["p_emergency"] >= parser.DANGER_ALONE_FLOOR
+            and record["danger"] >= threshold):
         return "unsure"
     return record["level"]
 
