@@ -21,7 +21,8 @@ __all__ = ["emergency_probability", "train_danger_model"]
 EMERGENCY, NEED, OTHER = "emergency", "report_need", "other"
 
 
-def train_danger_model(data: TrainingData, canonicalize, need_paths: Sequence[Path] = ()) -> IntentModel | None:
+def train_danger_model(data: TrainingData, canonicalize, need_paths: Sequence[Path] = (),
+                       extra_needs: Sequence[str] = ()) -> IntentModel | None:
     texts, labels = [], []
     for ex in data.examples:
         texts.append(canonicalize(normalize(ex.text)))
@@ -30,6 +31,9 @@ def train_danger_model(data: TrainingData, canonicalize, need_paths: Sequence[Pa
         for ex in load_training_data(path, synonyms_from=data).examples:
             texts.append(canonicalize(normalize(ex.text)))
             labels.append(NEED)
+    for text in extra_needs:  # need lines given as text (nlu/emergency_folds.py)
+        texts.append(canonicalize(normalize(text)))
+        labels.append(NEED)
     if EMERGENCY not in labels:
         return None
     return train_intent_model(texts, labels)

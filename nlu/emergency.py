@@ -208,18 +208,18 @@ _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 # 1. a person missing now: someone + not found / unreachable / a search + now or dark
 _SOMEONE = re.compile(_CHILD + "|" + _ELDER + r"|他|她|佢|老头子?|老太太?|老爷子|小宝|[\d一二三四五六七八九十两]岁|\b(?:son|daughter|boy|girl|baby|child|kid|grand(?:pa|ma|father|mother|son|daughter)|mother|father|mom|mum|dad|husband|wife|he|she)\b")
 _NOT_FOUND = re.compile(
-    r"没下(?:车|来)|(?:一转头|一转身|一转眼|一眨眼|一回头|一会儿工夫|一轉頭|一轉身|一轉眼).{0,8}(?:没了|不见|唔见|冇咗|找不|不晓得|没影|人就)"
+    r"没(?:有)?下(?:车|来)|冇落(?:车|車|嚟|来)?(?!雨)|(?:一转头|一转身|一转眼|一眨眼|一回头|一会儿工夫|一轉頭|一轉身|一轉眼).{0,8}(?:没了|不见|唔见|冇咗|找不|不晓得|没影|人就)"
     r"|不知道(?:在哪|跑(?:到)?哪|(?:他|她|人)(?:去|在|跑)?(?:了)?哪)|不晓得(?:跑|在)(?:到)?(?:哪|啥子地方)|唔知(?:去咗|喺)邊"
     r"|(?:电话|手机|電話)(?:也|都|又|一直)?(?:打不通|关机|没人接|打唔通|唔通|不通|冇人聽|冇人听|關機)|人(?:就|都|却)?(?:没了|不见了?|没回来|冇返|唔见)|(?:满坡|满山|满村|到处|四处)(?:喊|叫|找|寻|揾)|(?:寻|揾)(?:遍|极)|(?:揾|搵)唔到"
     r"|(?:都说|个个都话|個個都話|谁都说|都话)(?:不知道|没看到|没看见|唔知|冇見|冇见)|(?:问|問)了.{0,8}(?:都说|都话)?(?:不知道|没看到|没看见|唔知)"
     r"|(?:没|还没|冇|未|吂)(?:到|回到|返到)(?:家|屋|屋企|屋下)|(?:出去|出门|出咗去|出嘅门)(?:了)?.{0,14}(?:到现在|到而家|天(?:都|快|已经)?(?:黑|烏|乌))|问遍|問遍|找遍|搵(?:过|過|遍)|尋(?:過|遍)|到处找|满村找|(?:找|搵|寻)了.{0,6}(?:没有|没找到|都没|冇)|搜遍"
     r"|(?:衣服|衫|鞋|拖鞋)(?:子)?(?:还|仲)?(?:在|放在|喺).{0,4}(?:河|塘|水库|岸|坝)"
-    r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|(?:is |are )?not (?:at )?home\b|not (?:arrive|reach)\w* (?:at )?home|(?:search|look)(?:ed)? everywhere"
+    r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|(?:was|is|were)(?:n't| not) (?:on|in|inside)(?: it\b| the (?:bus|van|car|boat|truck)|\s*[,.!]|$)|(?:is |are )?not (?:at )?home\b|not (?:arrive|reach)\w* (?:at )?home|(?:search|look)(?:ed)? everywhere"
     r"|phone (?:cannot|can't|cant|not) (?:call|reach|answer|connect)|clothes? (?:is |are )?still on|not come (?:back|home)|not back"
 )
 _NOW_OR_DARK = re.compile(
     r"到现在|到而家|到依家|到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|烏|乌)|今晡|今天|今日|今朝|今早|刚才|刚刚|刚(?:还|在)|才还|頭先|头先|一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫"
-    r"|别的.{0,4}都.{0,2}(?:下车|到|回)|校车|接送车|(?:school |kindergarten )?bus\b|\bnow\b|\bnight\b|today|tonight|\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b|this morning"
+    r"|(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?(?:车|車)|到|回)|校车|接送车|(?:幼儿园|幼兒園|学校|學校)(?:的|嘅|架|个|個)?(?:车|車)|(?:school |kindergarten )?bus\b|\bnow\b|\bnight\b|today|tonight|\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b|this morning"
 )
 # 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
 #    for me or sorry (a move away lowers it, as every farewell hint)
@@ -266,12 +266,12 @@ _NOT_DANGER = re.compile(
     r"|dying (?:to|for|of laugh)|died laughing|to die for"
     r"|(?:phone|battery|laptop|computer|car|tv|screen|charger)(?:'s|’s| is| was| has| just)?(?: been| is)? (?:dead|died|die|dies)"
     r"|dead (?:battery|phone)"
-    r"|(?:phone|laptop|computer|tv|screen|machine|app|car|motorbike)\b.{0,12}(?:not|doesn't|does not|won't|will not|can't|cannot) (?:respond|answer|move|wake|work)"
+    r"|(?<!his )(?<!her )(?<!watch )(?<!their )(?:phone|laptop|computer|tv|screen|machine|app|car|motorbike)\b.{0,12}(?:not|doesn't|does not|won't|will not|can't|cannot) (?:respond|answer|move|wake|work)"
 )
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
 _NOT_NOW = re.compile(
     r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
-    r"(?:洪水|大水|发水|火灾|失火|地震|滑坡|泥石流|台风|风台|山火)(?:的)?(?:时候|那会儿?)|(?:垮|塌|倒)了(?:一截|一块|一角|半边|一段|一半)|(?:烧|冲|淹|砸|埋)(?:完|光|没|坏|烂|死|起走)了?|(?:都|全)没了|"
+    r"(?:洪水|大水|发水|火灾|失火|地震|滑坡|泥石流|台风|风台|山火)(?:的)?(?:时候|那会儿?)|(?:垮|塌|倒)了(?:一截|一块|一角|半边|一段|一半|一面|一堵|一间)|(?:烧|冲|淹|砸|埋)(?:完|光|没|坏|烂|死|起走)了?|(?:都|全)没了|"
     r"(?:把|将).{0,6}(?:路|地|田|庄稼|后院|院子|草场|树|果园|菜|猪圈|牛棚|鸡棚|大棚).{0,6}(?:都|全)?(?:埋|冲|淹|砸|烧)|"
     r"一(?:下|落)(?:大)?雨就|一(?:烧火|生火|做饭|烧炕)就|烟囱|(?:鸭子?|鸡|猪圈|猪棚|牛棚|羊圈|鱼苗)|(?:pig|cow|chicken|duck) ?(?:shed|pen|house)|livestock|"
     r"一刮(?:大)?风就|每次(?:下雨|刮风|落雨)|每逢|下雨天|落雨天|雨季|whenever|every time|"
@@ -282,6 +282,13 @@ _NOT_NOW = re.compile(
 )
 _URGENT = re.compile(r"越.越(?:大|多|快|高)|救命|救救|正在|被困|出不来|还在里面|人在|(?<!得)(?<!要)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门)|赶紧|马上|help me|help us|please help|help!|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
+# a question about a policy or help for an event told as over (a stay in hospital, a death, money
+# spent): medical triggers are lowered too (ninth round (b): 生二胎大出血 住了半个月 … 俺能领不)
+_POLICY_ASK = re.compile(
+    r"(?:政府|国家|村里|民政|镇上|乡里)(?:有)?.{0,6}(?:帮|补|管|修|救|钱)|补助|补贴|救助|政策|能领|领不|报销|低保|帮扶|津贴|够(?:吗|不|唔|冇)"
+    r"|subsid|allowance|government\b.{0,12}(?:help|support|pay)|any (?:help|support|program)|can (?:we|i) (?:get|apply)"
+)
+_EVENT_OVER = re.compile(r"(?:住|躺|治|花|用)了|住院|出院|走了|去世|过世|没了|后来|之后|以后|那次|前年|去年|上个月|in hospital for|passed away|died|last (?:year|month)|after (?:the|he|she)")
 # away for work: "not back" is no alarm (matched on the text before idioms like 打工 are removed)
 _AWAY_FOR_WORK = re.compile(
     r"打工|务工|做工|外出(?:打工|务工|挣钱)|在外地|在外面(?:干活|做事|上班)|出去(?:挣钱|干活|上班|找活)|去.{0,6}(?:上班|挣钱)|进城(?:打工|干活|上班)"
@@ -407,6 +414,8 @@ def detect_normalized(norm: str) -> EmergencyResult:
     over = bool(_OVER.search(cleaned)) and not happening
     fiction = bool(_FICTION.search(norm)) and not happening and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned)
     moving = bool(_MOVING.search(cleaned)) and not happening
+    policy_past = (bool(_POLICY_ASK.search(cleaned)) and bool(_EVENT_OVER.search(cleaned))
+                   and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned) and not happening)
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
     weak_seen: set[str] = set()
@@ -423,7 +432,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
         meaning = ((over and kind in ("violence", *_MISSING)) or fiction
                    or (kind == "distress" and _FRAUD.search(cleaned) is not None)
                    or (moving and kind == "self_harm" and trigger < 1.0))
-        if ((not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical")
+        if ((not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))
                 or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning):
             weight = min(weight, LOWERED)
             explained = explained or meaning

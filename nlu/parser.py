@@ -81,6 +81,23 @@ EMERGENCY_PROBABILITY_EXPLAINED = 0.99
 # the lowest emergency of any dev set the lexicon misses scores 0.10, half of the needs the
 # classifier alone asked about score under 0.05.
 DANGER_SECOND_OPINION = 0.05
+# Where nothing else sees danger, the danger model alone asks the safety question at or above
+# this (ninth round (b), docs/nlu.md). Chosen on 5 folds of every training and need line, each
+# scored by models that did not see it (`python -m nlu.emergency_folds --thresholds …`): as many
+# emergencies as any lower one (two more of 616) with no question more on the need lines and 0.3
+# points more on the other intents; it catches no emergency of a held-out author.
+DANGER_ALONE = 0.3
+# ... asked only where the classifier gives `emergency` at least this: the same figures on the
+# folds and the dev sets, and the danger model runs on about one message in ten, not six in ten
+DANGER_ALONE_FLOOR = 0.05
+
+
+def danger_may_ask(normalized: str, alarm) -> bool:
+    """Whether the danger model alone may ask: not for a word or two, a benign idiom, a danger word
+    the lexicon explained away (a film, a move, violence that is over) or a message told as past —
+    on the folds those look-alikes score as high as the emergencies they resemble."""
+    return (len(normalized.replace(" ", "")) > SHORT_MESSAGE and not alarm.explained
+            and not has_benign_idiom(normalized) and not told_as_past(normalized))
 
 # When spans overlap, the higher priority one is kept.
 _PRIORITY = {"phone": 0, "time": 1, "date": 1, "policy": 2, "activity": 2, "village": 2, "need_category": 3, "number": 4}
@@ -171,6 +188,9 @@ class NLU:
             level = "certain"
         elif (level == "none" and model_sees_danger and norm.text
               and emergency_probability(self.trained.danger_model, canonical) >= DANGER_SECOND_OPINION):
+            level = "unsure"
+        elif (level == "none" and p_emergency >= DANGER_ALONE_FLOOR and danger_may_ask(norm.text, alarm)
+              and emergency_probability(self.trained.danger_model, canonical) >= DANGER_ALONE):
             level = "unsure"
         if level != "certain" and top_name == "emergency":  # the answer if the person is safe
             # ... with the confidences given that it is no emergency, so that the fallback

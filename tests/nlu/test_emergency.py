@@ -552,3 +552,53 @@ def test_missing_now_farewell_plans_acute_scenes_and_a_weapon_at_the_door_are_as
 ])
 def test_look_alikes_of_those_meanings_get_no_page(nlu, text):
     assert nlu.parse(text)["emergency"]["level"] != "certain"
+
+
+# ninth round (b), 2026-12-07: a child not off the school van, a watch phone that does not answer,
+# a policy question about an event that is over (my own sentences, written from the classes)
+@pytest.mark.parametrize("text", [
+    "the school bus came but my girl was not on it, the driver dont know where she is",
+    "the van from the kindergarten came but my boy was not inside. teacher says he got on this morning",
+    "学校的车到了 别的娃都下来了 我孙子没有下来 老师说早上上车了",
+    "學校架車到咗 其他細路都落晒車 我個仔冇落",
+    "my son should be home from school 2 hours ago, its dark now, his watch phone not answering",
+])
+def test_a_child_not_off_the_van_or_not_answering_at_dark_is_asked(nlu, text):
+    assert nlu.parse(text)["emergency"]["level"] in ("unsure", "certain")
+
+
+@pytest.mark.parametrize("text", [
+    "my son is not in school today because he is sick, can i get a note",
+    "the school bus was late today again, my girl waited one hour, can you tell the driver",
+    "今日冇落雨 田都干晒",
+    "my phone not answering calls since yesterday can you fix",
+])
+def test_look_alikes_of_a_child_not_off_the_van_are_not_asked(text):
+    assert detect(text).level == "none"
+
+
+@pytest.mark.parametrize("text", [
+    "俺闺女去年生娃大出血 在县医院住了二十天 花了好几万 这种有救助能领不",
+    "我老汉前年在外地出车祸走了 政府有没有什么补助给我们这样的",
+    "去年冬天羊圈塌了一面墙 国家修棚圈的钱我家够不够",
+])
+def test_a_policy_question_about_an_event_that_is_over_pages_nobody(nlu, text):
+    assert nlu.parse(text)["emergency"]["level"] != "certain"
+
+
+@pytest.mark.parametrize("text", ["我老婆刚才生娃大出血 县医院在哪 有救助吗", "我妈刚刚出车祸了 政府管不管"])
+def test_a_policy_word_does_not_lower_an_event_happening_now(text):
+    assert detect(text).level == "certain"
+
+
+def test_the_danger_model_alone_asks_where_nothing_explains_the_message(nlu, monkeypatch):
+    import nlu.parser as parser
+
+    text = "想找人帮忙修一下屋顶的瓦"
+    assert nlu.parse(text)["emergency"]["level"] == "none"
+    monkeypatch.setattr(parser, "DANGER_ALONE", 0.0)  # any danger probability now suffices
+    monkeypatch.setattr(parser, "DANGER_ALONE_FLOOR", 0.0)  # ... whatever the classifier says
+    assert nlu.parse(text)["emergency"]["level"] == "unsure"
+    # ... but not for a word or two, a film (explained by the lexicon) or a message told as past
+    for quiet in ("好的", "电视剧里那个人跳河了 看得我直哭", "去年发大水 冲了俺家的田 现在想申请补助"):
+        assert nlu.parse(quiet)["emergency"]["level"] == "none", quiet
