@@ -329,6 +329,10 @@ _HAPPENING = re.compile(
 )
 # a story on a screen or in the news, a fraud told afterwards, a move away: no danger to the writer
 _FICTION = re.compile(r"电视剧|电影|剧里|片子里|小说|视频里|新闻|游戏|\bmovie|\bfilm\b|tv show|the show|in the game|on the news")
+# ... whose time word, just before it, says when it was seen, not that something happens now
+# (昨晚的电影里…, today on the news); "tonight my son watched a film and now…" keeps its time word
+_WHEN_SEEN = re.compile(r"(?:今天|今晚|今早|今儿|昨晚|昨天|today|tonight|yesterday|last night|this (?:morning|evening|afternoon))"
+                        r"[^。，,.!?！？]{0,8}?(?=" + _FICTION.pattern + ")")
 _FRAUD = re.compile(r"骗|诈骗|呃咗|scam|fraud|cheat")
 _MOVING = re.compile(r"搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)")
 
@@ -412,7 +416,9 @@ def detect_normalized(norm: str) -> EmergencyResult:
     lasting = bool(_CHRONIC.search(cleaned)) and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned)
     happening = bool(_HAPPENING.search(cleaned))
     over = bool(_OVER.search(cleaned)) and not happening
-    fiction = bool(_FICTION.search(norm)) and not happening and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned)
+    story = _WHEN_SEEN.sub(" ", cleaned)
+    fiction = (bool(_FICTION.search(norm)) and not _HAPPENING.search(story) and not _URGENT.search(story)
+               and not _SUDDEN.search(story))
     moving = bool(_MOVING.search(cleaned)) and not happening
     policy_past = (bool(_POLICY_ASK.search(cleaned)) and bool(_EVENT_OVER.search(cleaned))
                    and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned) and not happening)

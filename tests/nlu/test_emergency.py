@@ -602,3 +602,16 @@ def test_the_danger_model_alone_asks_where_nothing_explains_the_message(nlu, mon
     # ... but not for a word or two, a film (explained by the lexicon) or a message told as past
     for quiet in ("好的", "电视剧里那个人跳河了 看得我直哭", "去年发大水 冲了俺家的田 现在想申请补助"):
         assert nlu.parse(quiet)["emergency"]["level"] == "none", quiet
+
+
+@pytest.mark.parametrize("text", ["昨晚的电影里那个人跳河了", "今天新闻说有个人跳河了", "昨天看的电视剧里 女主角被人捅了一刀",
+                                  "today on the news a boy drowned"])
+def test_a_story_seen_last_night_or_today_is_no_emergency(text):
+    """The time word says when the story was seen (it used to cancel the story and page)."""
+    assert detect(text).level == "none", detect(text)
+
+
+@pytest.mark.parametrize("text", ["昨晚看电影的时候我爸突然倒了", "昨晚的电影里有人跳河 我也想跳河",
+                                  "tonight my son watched a film and now he wants to kill himself"])
+def test_danger_beside_a_story_still_pages(text):
+    assert detect(text).level == "certain", detect(text)
