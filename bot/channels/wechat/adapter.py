@@ -218,7 +218,7 @@ class WeChatAdapter(ChannelAdapter):
         if released:
             log.info("wechat: %d held messages for a returning person go out now", released)
             s.wake_outbox()
-        # last, with no await before it: a `success` answered after this finds the task done
+        # last: a `success` not yet kept by now never will be (the task is done when this returns)
         entry = self._inflight.get(inbound.message_id)
         if entry is not None and entry.kept:  # stored now (or found stored before)
             if entry.write is not None:
