@@ -55,7 +55,8 @@ async def test_a_message_answered_success_is_handled_after_a_crash(db, wx, tmp_p
         adapter.passive_seconds = 0.2
         peer = WeChatPeer(client, mode="safe")
         busy = await peer.post(peer.text("oBusy", "在吗"))  # its turn holds the only slot, in the handler
-        queued = await peer.post(peer.text("oQueued", "我想申请低保"))  # waits in the line behind it
+        wx.media["voice-9"] = (b"#!AMR\n" + bytes(range(100)), "audio/amr")
+        queued = await peer.post(peer.voice("oQueued", "voice-9", recognition="我想申请低保"))  # waits in the line
         assert busy.text == queued.text == "success"  # WeChat will not send either again
         assert [h.text for h in held.turns] == ["在吗"]
         if not db.is_sqlite:  # kept before `success`; SQLite's one connection is the held turn's
@@ -79,6 +80,9 @@ async def test_a_message_answered_success_is_handled_after_a_crash(db, wx, tmp_p
         await recover_pending_job(second)
         assert sorted(t.text for t in handler.turns) == ["在吗", "我想申请低保"]
         assert await inbound_texts(second) == ["在吗", "我想申请低保"]
+        [voice] = [t for t in handler.turns if t.attachments]
+        assert (voice.attachments[0].kind, voice.attachments[0].platform_id) == ("voice", "voice-9")
+        assert (tmp_path / "media" / voice.attachments[0].path).read_bytes() == wx.media["voice-9"][0]
         sent = await eventually(lambda: len(wx.calls_to("message/custom/send")) == 2 and wx.calls_to("message/custom/send"))
         assert sorted(c["body"]["touser"] for c in sent) == ["oBusy", "oQueued"]
         assert await eventually(lambda: _equals(outbox(second), [("oBusy", "收到：在吗", "sent", "custom"),
