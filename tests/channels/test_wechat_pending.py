@@ -15,9 +15,11 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).parent))  # wechat_fake, whether or not tests/channels is a package
 from wechat_fake import AES_KEY, EchoHandler, WeChatPeer, eventually, make_services, running  # noqa: E402
 
-from bot.channels.wechat.adapter import PENDING_AGE  # noqa: E402
+from bot.channels.wechat.adapter import PENDING_AGE, _pack  # noqa: E402
+from bot.channels.wechat.callback import Parsed  # noqa: E402
 from bot.channels.wechat.jobs import recover_pending_job  # noqa: E402
 from storage.models import Message, OutboxMessage  # noqa: E402
+from vocab.messages import Inbound  # noqa: E402
 
 
 class Clock:
@@ -122,11 +124,7 @@ async def test_a_turn_that_finishes_leaves_nothing_to_recover(db, wx, tmp_path):
 
         # an entry left behind after its turn committed (the process stopped before forgetting
         # it) is forgotten, not handled again
-        from bot.channels.wechat.adapter import _pack
-        from bot.channels.wechat.callback import Parsed
-        from vocab.messages import Inbound
-
-        stored = Inbound("wechat", "oSlow", "房子漏雨", slow_id(slow))
+        stored = Inbound("wechat", "oSlow", "房子漏雨", str(slow["MsgId"]))
         await services.channel_store.keep_pending("wechat", stored.message_id,
                                                   _pack(Parsed("dispatch", None, stored), clock.now),
                                                   expires_at=clock.now + timedelta(days=2))
@@ -135,10 +133,6 @@ async def test_a_turn_that_finishes_leaves_nothing_to_recover(db, wx, tmp_path):
         assert len(handler.turns) == 2 and await pending(services) == []
         assert await inbound_texts(services) == ["房子漏雨", "谢谢"]
         assert len(wx.calls_to("message/custom/send")) == 1
-
-
-def slow_id(fields: dict) -> str:
-    return str(fields["MsgId"])
 
 
 async def _equals(read, expected):
