@@ -6,6 +6,8 @@ statement themselves; each verb here is one short transaction of its own.
     mark_unreachable    the person blocked or left the bot: stop pushing to them
     recipient           what a send needs to know: unreachable?, last inbound message, locale
     state / set_state   small key-value state of a channel (e.g. Telegram's update offset)
+    pending messages    a message accepted but not yet stored (its turn still to commit),
+                        kept so that another process can handle it if this one dies
     outbox verbs        answer in the HTTP response, release what nobody waits for, release
                         the rows held until the person writes, record how a row was delivered,
                         hand a polling client its messages
@@ -13,6 +15,7 @@ statement themselves; each verb here is one short transaction of its own.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -83,6 +86,27 @@ class ChannelStore:
     async def set_state(self, key: str, value: Any) -> None:
         async with self.db.session() as session:
             await kv.put(session, key, value)
+
+    # pending messages -------------------------------------------------------------------
+
+    async def keep_pending(self, channel: str, message_id: str, entry: dict, *, expires_at: datetime) -> None:
+        """Keep `entry` (what the channel needs to handle the message again) until
+        `forget_pending` or `expires_at`."""
+        async with self.db.session() as session:
+            await kv.put(session, _pending_key(channel, message_id), entry, expires_at=expires_at)
+
+    async def forget_pending(self, channel: str, message_id: str) -> None:
+        async with self.db.session() as session:
+            await kv.delete(session, _pending_key(channel, message_id))
+
+    async def pending(self, channel: str, now: datetime) -> list[dict]:
+        """The entries kept for the channel's messages (expired ones are dropped)."""
+        async with self.db.session() as session:
+            return await kv.with_prefix(session, _pending_key(channel, ""), now=now)
+
+    async def inbound_stored(self, channel: str, channel_message_id: str) -> bool:
+        async with self.db.session() as session:
+            return await messages.inbound_id(session, channel, channel_message_id) is not None
 
     # the outbox ---------------------------------------------------------------------------
 
@@ -173,3 +197,9 @@ class ChannelStore:
             token, lifetime = await fetch()
             now = clock()
             return await wechat_token.store(session, token, expires_at=now + lifetime, now=now), True
+
+
+def _pending_key(channel: str, message_id: str) -> str:
+    """A kv key within its 64 characters whatever the message id's length; "" gives the prefix."""
+    digest = hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:40] if message_id else ""
+    return f"pending:{channel}:{digest}"

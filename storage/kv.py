@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import KeyValue, utcnow
@@ -26,3 +28,18 @@ async def put(session: AsyncSession, key: str, value: Any, *, expires_at: dateti
         row.value = value
         row.expires_at = expires_at
     await session.flush()
+
+
+async def delete(session: AsyncSession, key: str) -> None:
+    await session.execute(sa_delete(KeyValue).where(KeyValue.key == key))
+
+
+async def with_prefix(session: AsyncSession, prefix: str, *, now: datetime | None = None) -> list[Any]:
+    """The values of the unexpired keys that start with `prefix` (the expired ones are deleted)."""
+    now = now or utcnow()
+    rows = (await session.execute(select(KeyValue).where(KeyValue.key.startswith(prefix, autoescape=True))
+                                  .order_by(KeyValue.key))).scalars().all()
+    expired = [r.key for r in rows if r.expires_at is not None and r.expires_at <= now]
+    if expired:
+        await session.execute(sa_delete(KeyValue).where(KeyValue.key.in_(expired)))
+    return [r.value for r in rows if r.key not in expired]

@@ -100,7 +100,7 @@ async def _status(services, row_id, status):
 async def test_leader_job_refreshes_the_token_before_it_expires(db, fake, tmp_path):
     from bot.scheduler import periodic_jobs
 
-    assert {"wechat_token", "wechat_release_reserved"} <= {j.id for j in periodic_jobs()}
+    assert {"wechat_token", "wechat_release_reserved", "wechat_recover_pending"} <= {j.id for j in periodic_jobs()}
     services = make_services(db, fake, tmp_path)
     async with running(services):
         await refresh_token_job(services)

@@ -301,11 +301,12 @@ class EchoHandler:
             turn.say(f"第{n}条")
 
 
-def make_services(db, fake: FakeWeChatApi, tmp_path, *, handler=None, **settings) -> Services:
+def make_services(db, fake: FakeWeChatApi, tmp_path, *, handler=None, clock=None, **settings) -> Services:
     values = dict(database_url=db.url, wechat_token=TOKEN, wechat_appid=APPID, wechat_secret=SECRET,
                   wechat_api_base_url=fake.base_url, media_dir=tmp_path / "media")
     values.update(settings)
     return Services(
         load_settings(**values), db, nlu=StandinNLU(), handler=handler or EchoHandler(), emergency_detector=None,
+        clock=clock,
         sender_options={"poll_seconds": 0.02, "backoff_base": 0.01, "backoff_cap": 0.05},
     )

@@ -5,7 +5,7 @@ wechatpy.
     client.py    the API client and the access_token
     callback.py  a callback's XML: safety checks, parsing into an Inbound
     adapter.py   the adapter: receiving (passive replies) and sending (window, template, hold)
-    jobs.py      the leader's periodic jobs
+    jobs.py      the leader's periodic jobs (token, reserved replies, pending messages)
 
 Inbound (WeChat → us)
 
@@ -26,7 +26,16 @@ Inbound (WeChat → us)
      is never cancelled) and the dispatcher's (channel, message id) dedupe covers the rest;
   5. WeChat waits 5 s and retries 3 times. A reply ready within `passive_seconds` (4 s) goes
      back in the HTTP answer (passive reply); otherwise the answer is `success` and the
-     outbox delivers through `message/custom/send` when ready.
+     outbox delivers through `message/custom/send` when ready;
+  6. WeChat never sends a message again after `success`, and the message is stored only when
+     its turn commits (it may still be waiting in the line, bot/turn_gate.py). So before
+     `success` the parsed message is kept as pending in the `kv` table (through the channel
+     store; `success` waits for that write at most KEEP_WAIT), and forgotten once its turn
+     has committed. The leader's `wechat_recover_pending` job handles, through the same path,
+     the entries older than PENDING_AGE (60 s) whose message is still not stored — their
+     process stopped — and forgets those that are; the replies go out through the outbox.
+     A message handled twice (its process alive but slower than PENDING_AGE) is stored and
+     answered once: the dispatcher's dedupe. Entries expire after the 48-hour window.
 
 How replies reach the outbox. The adapter declares `replies_in_response`, so the dispatcher
 writes a turn's replies as `sent` / delivery `response`: reserved for the HTTP answer. Then,

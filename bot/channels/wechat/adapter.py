@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, replace
-from datetime import timedelta
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import requests
@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.services import Services
 
-__all__ = ["CHANNEL", "HOLD_RETRY", "PASSIVE_SECONDS", "RESERVE_LEASE", "WINDOW", "WeChatAdapter", "wechat_enabled"]
+__all__ = ["CHANNEL", "HOLD_RETRY", "PASSIVE_SECONDS", "PENDING_AGE", "RESERVE_LEASE", "WINDOW", "WeChatAdapter",
+           "wechat_enabled"]
 
 log = logging.getLogger("xiangzhu.wechat")
 
@@ -47,6 +48,8 @@ PASSIVE_SECONDS = 4.0  # WeChat gives up after 5 s
 WINDOW = CUSTOMER_SERVICE_WINDOW  # customer-service messages only within 48 h of the person's last message
 RESERVE_LEASE = timedelta(seconds=60)  # WeChat's retries are over after ~15 s
 HOLD_RETRY = timedelta(days=3)  # a held row is looked at again after this even without contact
+PENDING_AGE = timedelta(seconds=60)  # answered `success` and still not stored after this: its process died
+KEEP_WAIT = 0.5  # seconds `success` waits for the pending message's write (WeChat gives up after 5 s)
 
 OUTSIDE_WINDOW = {45015, 45047}  # reply time limit passed; too many messages without a reply
 UNREACHABLE = {43004, 43019, 40003}  # not subscribed; blocked the account; invalid openid
@@ -64,6 +67,8 @@ def wechat_enabled(settings: "Settings") -> bool:
 class _InFlight:
     task: asyncio.Task
     waiters: int = 0
+    kept: bool = False  # kept as pending (answered `success` before its turn committed)
+    write: asyncio.Task | None = None  # the pending entry's write
 
 
 class WeChatAdapter(ChannelAdapter):
@@ -158,8 +163,7 @@ class WeChatAdapter(ChannelAdapter):
         try:
             await asyncio.wait_for(asyncio.shield(entry.task), timeout=remaining)
         except asyncio.TimeoutError:
-            if not entry.task.done():
-                return _success()  # the outbox sends the replies when they are ready
+            pass
         except DatabaseUnavailable:
             return rejected(503, "database unavailable")  # nothing stored: let WeChat retry
         except Exception:
@@ -167,6 +171,9 @@ class WeChatAdapter(ChannelAdapter):
             return _success()
         finally:
             entry.waiters -= 1
+        if not entry.task.done():
+            await self._keep_pending(parsed, entry)
+            return _success()  # the outbox sends the replies when they are ready
         if entry.task.cancelled() or entry.task.exception() is not None:
             return _success()
         reply = await self._passive_reply(parsed.inbound, entry.task.result())
@@ -193,10 +200,11 @@ class WeChatAdapter(ChannelAdapter):
         task.add_done_callback(done)
         return entry
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     async def _process(self, parsed: Parsed) -> list[Outbound]:
         """The work of one message, run once however often WeChat delivers it."""
@@ -210,7 +218,64 @@ class WeChatAdapter(ChannelAdapter):
         if released:
             log.info("wechat: %d held messages for a returning person go out now", released)
             s.wake_outbox()
+        # last: a `success` not yet kept by now never will be (the task is done when this returns)
+        entry = self._inflight.get(inbound.message_id)
+        if entry is not None and entry.kept:  # stored now (or found stored before)
+            if entry.write is not None:
+                await entry.write
+            await self._forget_pending(inbound.message_id)
         return replies
+
+    async def _keep_pending(self, parsed: Parsed, entry: _InFlight) -> None:
+        """WeChat will not send the message again after `success`: until its turn commits it
+        is kept in the database, for `recover_pending` if this process dies first. `success`
+        waits for the write at most KEEP_WAIT (on SQLite's one connection it waits for the
+        running turn's commit); the write goes on after the answer if it takes longer."""
+        if entry.kept:
+            return
+        entry.kept = True
+        entry.write = self._spawn(self._write_pending(parsed))
+        await asyncio.wait([entry.write], timeout=KEEP_WAIT)
+
+    async def _write_pending(self, parsed: Parsed) -> None:
+        s = self.services
+        now = s.clock()
+        try:
+            await s.channel_store.keep_pending(CHANNEL, parsed.inbound.message_id, _pack(parsed, now),
+                                               expires_at=now + WINDOW)
+        except Exception:  # the turn goes on; only a crash before it commits would lose the message
+            log.exception("wechat: keeping %s as pending failed", parsed.inbound.message_id)
+
+    async def _forget_pending(self, message_id: str) -> None:
+        try:
+            await self.services.channel_store.forget_pending(CHANNEL, message_id)
+        except Exception:  # recover_pending finds it stored and forgets it then
+            log.exception("wechat: forgetting pending %s failed", message_id)
+
+    async def recover_pending(self, older_than: datetime) -> int:
+        """Handle the messages answered `success` before `older_than` whose turn never
+        committed (the process handling them stopped), through the same path as a callback;
+        their replies go out through the outbox. Returns how many were handled."""
+        s = self.services
+        handled = 0
+        for kept in await s.channel_store.pending(CHANNEL, s.clock()):
+            parsed, at = _unpack(kept)
+            message_id = parsed.inbound.message_id
+            if at > older_than or message_id in self._inflight:
+                continue
+            if await s.channel_store.inbound_stored(CHANNEL, message_id):
+                await self._forget_pending(message_id)
+                continue
+            log.warning("wechat: %s was answered `success` at %s and never stored; handling it now", message_id, at)
+            entry = self._start(parsed)
+            entry.kept = True
+            try:
+                await asyncio.shield(entry.task)
+            except Exception:  # still kept: the next run tries again
+                log.exception("wechat: handling pending %s failed", message_id)
+            else:
+                handled += 1
+        return handled
 
     async def _with_media(self, inbound: Inbound, media: tuple[MediaToFetch, ...]) -> Inbound:
         attachments = list(inbound.attachments)
@@ -328,6 +393,22 @@ class WeChatAdapter(ChannelAdapter):
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────
+
+
+def _pack(parsed: Parsed, now: datetime) -> dict:
+    """What `_unpack` needs to handle a parsed callback again, as JSON."""
+    inbound = asdict(parsed.inbound)
+    inbound["received_at"] = parsed.inbound.received_at.isoformat() if parsed.inbound.received_at else None
+    return {"inbound": inbound, "media": [asdict(m) for m in parsed.media], "at": now.isoformat()}
+
+
+def _unpack(kept: dict) -> tuple[Parsed, datetime]:
+    fields = dict(kept["inbound"])
+    fields["attachments"] = tuple(Attachment(**a) for a in fields.get("attachments") or ())
+    if fields.get("received_at"):
+        fields["received_at"] = datetime.fromisoformat(fields["received_at"])
+    media = tuple(MediaToFetch(**m) for m in kept.get("media") or ())
+    return Parsed("dispatch", None, Inbound(**fields), media), datetime.fromisoformat(kept["at"])
 
 
 def _buttons(raw) -> list[Button]:
