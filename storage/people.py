@@ -172,10 +172,14 @@ class TurnConversation:
         return {n: getattr(self, n) for n in self.FIELDS if _fingerprint(getattr(self, n)) != self._loaded[n]}
 
 
+# what json.dumps(value, sort_keys=True, ensure_ascii=False, default=str) builds on every call
+_FINGERPRINT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str).encode
+
+
 def _fingerprint(value: Any) -> Any:
     # JSON columns are compared by content (a nested value may have been changed in place)
     if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+        return _FINGERPRINT(value)
     return value
 
 

@@ -54,6 +54,8 @@ log = logging.getLogger("xiangzhu.rest")
 
 MAX_ID = 128
 MAX_BODY = 64 * 1024  # bytes; a chat message is far smaller (Telegram and WeChat cap theirs too)
+# the reply body: json.dumps(body, ensure_ascii=False, separators=(",", ":")) without a new encoder per call
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 TOO_LARGE = (413, {"error": "消息太大（最多 64 KB） / body too large (64 KB at most)"})
 
 
@@ -221,7 +223,7 @@ def fast_webhook(services: "Services"):
         except Exception:
             log.exception("REST webhook failed")
             status, body = 500, _error_body("服务器出错", "internal server error")
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        data = _ENCODE(body).encode()
         await send({"type": "http.response.start", "status": status,
                     "headers": headers + [(b"content-length", str(len(data)).encode())]})
         await send({"type": "http.response.body", "body": data})
