@@ -56,9 +56,9 @@ class Settings(BaseSettings):
     max_message_chars: int = 4000
     person_queue_limit: int = 20
     # turns running at once in one process (NLU, flows, the transaction); the rest wait in line
-    # holding nothing (bot/turn_gate.py). About the database pool's size (10, twice that
-    # connections on PostgreSQL: the rest serve the outbox, the timers and the staff web).
-    max_turns: int = Field(10, ge=1)
+    # holding nothing (bot/turn_gate.py). 4: on a quiet machine PostgreSQL's p99 at 300 msg/s
+    # was 33–45 ms with 4, 82–103 ms with 10, 57 with 2 (docs/performance.md, 2026-12-07 08:25)
+    max_turns: int = Field(4, ge=1)
     # the REST webhook answers 503 (Retry-After) at once when a new message would wait longer
     # than this in that line; 0 = never (docs/performance.md)
     max_queue_seconds: float = Field(2.0, ge=0)
