@@ -15,13 +15,13 @@ statement themselves; each verb here is one short transaction of its own.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
 from storage import kv, messages, people, wechat_token
+from storage import pending as pending_store
 from storage import outbox as outbox_store
 from storage.db import Database, is_db_unavailable
 
@@ -89,20 +89,21 @@ class ChannelStore:
 
     # pending messages -------------------------------------------------------------------
 
-    async def keep_pending(self, channel: str, message_id: str, entry: dict, *, expires_at: datetime) -> None:
+    async def keep_pending(self, channel: str, message_id: str, sender: str, entry: dict, *,
+                           expires_at: datetime) -> None:
         """Keep `entry` (what the channel needs to handle the message again) until
-        `forget_pending` or `expires_at`."""
+        `forget_pending`, `expires_at` or the sender's erasure (storage/pending.py)."""
         async with self.db.session() as session:
-            await kv.put(session, _pending_key(channel, message_id), entry, expires_at=expires_at)
+            await pending_store.keep(session, channel, message_id, sender, entry, expires_at=expires_at)
 
     async def forget_pending(self, channel: str, message_id: str) -> None:
         async with self.db.session() as session:
-            await kv.delete(session, _pending_key(channel, message_id))
+            await pending_store.forget(session, channel, message_id)
 
     async def pending(self, channel: str, now: datetime) -> list[dict]:
         """The entries kept for the channel's messages (expired ones are dropped)."""
         async with self.db.session() as session:
-            return await kv.with_prefix(session, _pending_key(channel, ""), now=now)
+            return await pending_store.of_channel(session, channel, now)
 
     async def inbound_stored(self, channel: str, channel_message_id: str) -> bool:
         async with self.db.session() as session:
@@ -197,9 +198,3 @@ class ChannelStore:
             token, lifetime = await fetch()
             now = clock()
             return await wechat_token.store(session, token, expires_at=now + lifetime, now=now), True
-
-
-def _pending_key(channel: str, message_id: str) -> str:
-    """A kv key within its 64 characters whatever the message id's length; "" gives the prefix."""
-    digest = hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:40] if message_id else ""
-    return f"pending:{channel}:{digest}"

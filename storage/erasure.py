@@ -5,7 +5,8 @@ text, which goes), free-text descriptions, case notes and outcomes, handoff summ
 message texts, attachments and their media files. Kept for statistics: category, village,
 urgency, dates and status of cases; the activities signed up for (active sign-ups are
 cancelled, so the seat goes to the waitlist); the channel identity, so the bot can still
-answer the person. The person is flagged `erased` and an audit entry records the counts
+answer the person. Messages a channel accepted but had not stored yet (storage/pending.py) are
+dropped: never handled after the erasure. The person is flagged `erased` and an audit entry records the counts
 (never the content). The caller owns the transaction; media files are removed at once.
 """
 from __future__ import annotations
@@ -18,9 +19,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
+from storage import pending
 from storage.activities import ACTIVE, cancel_enrollment
-from storage.models import (CaseEvent, Conversation, Enrollment, Flag, Handoff, HandoffNote, Message, NeedRequest,
-                            OutboxMessage, Person)
+from storage.models import (CaseEvent, ChannelIdentity, Conversation, Enrollment, Flag, Handoff, HandoffNote, Message,
+                            NeedRequest, OutboxMessage, Person)
 
 __all__ = ["ErasureReport", "erase_person"]
 
@@ -32,11 +34,13 @@ class ErasureReport:
     messages: int = 0
     handoffs: int = 0
     enrollments_cancelled: int = 0
+    pending_dropped: int = 0
     files_removed: list[str] = field(default_factory=list)
 
     def counts(self) -> dict:
         return {"cases": self.cases, "messages": self.messages, "handoffs": self.handoffs,
-                "enrollments_cancelled": self.enrollments_cancelled, "files": len(self.files_removed)}
+                "enrollments_cancelled": self.enrollments_cancelled, "pending_dropped": self.pending_dropped,
+                "files": len(self.files_removed)}
 
 
 def _remove_files(attachments: list, media_dir: Path | None, report: ErasureReport) -> None:
@@ -110,6 +114,11 @@ async def erase_person(session: AsyncSession, person_id: int, now: datetime, *,
             await cancel_enrollment(session, e.id, person_id=person_id, now=now)
             report.enrollments_cancelled += 1
         e.participant_name = ""
+
+    identities = (await session.execute(select(ChannelIdentity.channel, ChannelIdentity.external_id)
+                                        .where(ChannelIdentity.person_id == person_id))).all()
+    for channel, external_id in identities:
+        report.pending_dropped += await pending.drop_sender(session, channel, external_id)
 
     conversation = (await session.execute(
         select(Conversation).where(Conversation.person_id == person_id))).scalar_one_or_none()

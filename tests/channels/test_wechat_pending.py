@@ -18,7 +18,8 @@ from wechat_fake import AES_KEY, EchoHandler, WeChatPeer, eventually, make_servi
 from bot.channels.wechat.adapter import PENDING_AGE, _pack  # noqa: E402
 from bot.channels.wechat.callback import Parsed  # noqa: E402
 from bot.channels.wechat.jobs import recover_pending_job  # noqa: E402
-from storage.models import Message, OutboxMessage  # noqa: E402
+from storage.erasure import erase_person  # noqa: E402
+from storage.models import ChannelIdentity, Message, OutboxMessage  # noqa: E402
 from vocab.messages import Inbound  # noqa: E402
 
 
@@ -125,7 +126,7 @@ async def test_a_turn_that_finishes_leaves_nothing_to_recover(db, wx, tmp_path):
         # an entry left behind after its turn committed (the process stopped before forgetting
         # it) is forgotten, not handled again
         stored = Inbound("wechat", "oSlow", "房子漏雨", str(slow["MsgId"]))
-        await services.channel_store.keep_pending("wechat", stored.message_id,
+        await services.channel_store.keep_pending("wechat", stored.message_id, stored.sender,
                                                   _pack(Parsed("dispatch", None, stored), clock.now),
                                                   expires_at=clock.now + timedelta(days=2))
         clock.now += PENDING_AGE * 2
@@ -137,3 +138,31 @@ async def test_a_turn_that_finishes_leaves_nothing_to_recover(db, wx, tmp_path):
 
 async def _equals(read, expected):
     return await read == expected
+
+
+async def test_the_kept_message_of_a_person_who_asked_to_be_erased_is_never_handled(db, wx, tmp_path):
+    """erase_person (what "删除我的信息" and the staff's erase page both run) drops the person's
+    kept messages: a crash's leftover must not be handled after the erasure."""
+    clock = Clock()
+    handler = EchoHandler()
+    services = make_services(db, wx, tmp_path, handler=handler, clock=clock)
+    async with running(services) as client:
+        peer = WeChatPeer(client)
+        for openid in ("oGone", "oStays"):  # both known: their first messages were stored
+            await peer.post(peer.text(openid, "你好"))
+        for openid, text in (("oGone", "我家的事"), ("oStays", "房子漏雨")):  # what a crash left
+            inbound = Inbound("wechat", openid, text, f"m-{openid}")
+            await services.channel_store.keep_pending("wechat", inbound.message_id, openid,
+                                                      _pack(Parsed("dispatch", None, inbound), clock.now),
+                                                      expires_at=clock.now + timedelta(days=2))
+        async with services.db.session() as s:
+            person_id = (await s.execute(select(ChannelIdentity.person_id)
+                                         .where(ChannelIdentity.external_id == "oGone"))).scalar_one()
+            report = await erase_person(s, person_id, clock.now, media_dir=None)
+        assert report.pending_dropped == 1
+        assert [entry["sender"] for entry in await pending(services)] == ["oStays"]
+
+        clock.now += PENDING_AGE * 2
+        await recover_pending_job(services)
+        assert [(t.sender, t.text) for t in handler.turns][2:] == [("oStays", "房子漏雨")]
+        assert "我家的事" not in await inbound_texts(services)

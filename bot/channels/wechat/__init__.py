@@ -35,7 +35,8 @@ Inbound (WeChat → us)
      the entries older than PENDING_AGE (60 s) whose message is still not stored — their
      process stopped — and forgets those that are; the replies go out through the outbox.
      A message handled twice (its process alive but slower than PENDING_AGE) is stored and
-     answered once: the dispatcher's dedupe. Entries expire after the 48-hour window.
+     answered once: the dispatcher's dedupe. Entries expire after the 48-hour window; the
+     sender's erasure drops them (storage/pending.py).
 
 How replies reach the outbox. The adapter declares `replies_in_response`, so the dispatcher
 writes a turn's replies as `sent` / delivery `response`: reserved for the HTTP answer. Then,

@@ -241,8 +241,8 @@ class WeChatAdapter(ChannelAdapter):
         s = self.services
         now = s.clock()
         try:
-            await s.channel_store.keep_pending(CHANNEL, parsed.inbound.message_id, _pack(parsed, now),
-                                               expires_at=now + WINDOW)
+            await s.channel_store.keep_pending(CHANNEL, parsed.inbound.message_id, parsed.inbound.sender,
+                                               _pack(parsed, now), expires_at=now + WINDOW)
         except Exception:  # the turn goes on; only a crash before it commits would lose the message
             log.exception("wechat: keeping %s as pending failed", parsed.inbound.message_id)
 
