@@ -23,6 +23,7 @@ from bot.bench.server import (
     cpu_seconds,
     database_cpu,
     database_cpu_used,
+    database_exists,
     free_port,
     fresh_database,
     migrate_and_seed,
@@ -235,8 +236,9 @@ def bench_pipeline(db_url: str, senders: int | None, messages: int, rates: str |
 
 
 @bench_group.command("replay")
-@click.option("--db", "seeded", required=True, type=click.Path(path_type=Path),
-              help="a seeded SQLite file, replayed on a copy (created, migrated and seeded with the demo when missing)")
+@click.option("--db", "seeded", required=True,
+              help="a seeded SQLite file or PostgreSQL URL, replayed on a copy (created, migrated and seeded with "
+                   "the demo when missing)")
 @click.option("--messages", default=600, show_default=True, help="measured messages")
 @click.option("--warm", default=80, show_default=True, help="messages before the measured ones")
 @click.option("--local-time", "local_time", default="2026-12-08 10:00", show_default=True,
@@ -246,7 +248,7 @@ def bench_pipeline(db_url: str, senders: int | None, messages: int, rates: str |
 @click.option("--callgrind", is_flag=True,
               help="count instructions of the measured messages only (run under valgrind --tool=callgrind "
                    "--instr-atstart=no --collect-atstart=no)")
-def bench_replay(seeded: Path, messages: int, warm: int, local_time: str, senders: int, seed: int,
+def bench_replay(seeded: str, messages: int, warm: int, local_time: str, senders: int, seed: int,
                  callgrind: bool) -> None:
     """The realistic mix in process at a fixed clock: hashes of the replies and rows, CPU per
     message (docs/performance.md). Prints one JSON object."""
@@ -257,10 +259,16 @@ def bench_replay(seeded: Path, messages: int, warm: int, local_time: str, sender
     if messages < 1 or warm < 0:
         raise click.UsageError("--messages must be positive and --warm not negative")
     start = datetime.fromisoformat(local_time).replace(tzinfo=ZoneInfo(get_settings().timezone))
-    if not seeded.exists():
-        url = f"sqlite+aiosqlite:///{seeded.resolve()}"
-        fresh_database(url)
-        migrate_and_seed(url, {**os.environ, "XIANGZHU_DATABASE_URL": url})
+    if seeded.startswith("postgresql"):
+        if not database_exists(seeded):
+            fresh_database(seeded)
+            migrate_and_seed(seeded, {**os.environ, "XIANGZHU_DATABASE_URL": seeded})
+    else:
+        seeded = Path(seeded)
+        if not seeded.exists():
+            url = f"sqlite+aiosqlite:///{seeded.resolve()}"
+            fresh_database(url)
+            migrate_and_seed(url, {**os.environ, "XIANGZHU_DATABASE_URL": url})
     result = replay(seeded, start=start, messages=messages, warm=warm, senders=senders, seed=seed,
                     callgrind=callgrind)
     click.echo(json.dumps({**result.as_dict(), "start": start.isoformat(), "warm": warm, "senders": senders,

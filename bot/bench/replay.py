@@ -32,6 +32,7 @@ import sqlite3
 import subprocess
 import tempfile
 import time
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -113,6 +114,27 @@ async def _drive(app, services, clock: list, start: datetime, plan, warm: int, t
     return digest.hexdigest(), used
 
 
+def _digest(name: str, columns: list[str], rows) -> str:
+    keep = [i for i, c in enumerate(columns) if c not in VOLATILE and f"{name}.{c}" not in VOLATILE]
+    lines = sorted(json.dumps([row[i] for i in keep], default=str, ensure_ascii=False) for row in rows)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def pg_table_digests(url: str) -> dict[str, str]:
+    """`table_digests` of a PostgreSQL database (its public schema)."""
+    import psycopg
+
+    out = {}
+    with psycopg.connect(url) as con:
+        names = [n for (n,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+            "AND table_type = 'BASE TABLE' ORDER BY table_name")]
+        for name in names:
+            cur = con.execute(f'SELECT * FROM "{name}"')
+            out[name] = _digest(name, [d.name for d in cur.description], cur.fetchall())
+    return out
+
+
 def table_digests(path: Path) -> dict[str, str]:
     """Each table's rows, sorted, without the `VOLATILE` columns."""
     out = {}
@@ -120,17 +142,36 @@ def table_digests(path: Path) -> dict[str, str]:
         names = [n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         for name in names:
             columns = [r[1] for r in con.execute(f"PRAGMA table_info('{name}')")]
-            keep = [i for i, c in enumerate(columns) if c not in VOLATILE and f"{name}.{c}" not in VOLATILE]
-            rows = sorted(json.dumps([row[i] for i in keep], default=str, ensure_ascii=False)
-                          for row in con.execute(f"SELECT * FROM '{name}'"))
-            out[name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+            out[name] = _digest(name, columns, con.execute(f"SELECT * FROM '{name}'"))
     return out
 
 
-def replay(seeded: Path, *, start: datetime, messages: int, warm: int = 80, senders: int = 500, seed: int = 1,
+@contextmanager
+def _pg_copy(url: str):
+    """A copy of the PostgreSQL database at `url` (CREATE DATABASE … TEMPLATE), dropped after:
+    its asyncpg URL and its psycopg URL."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    copy = f"{u.database}_replay"
+    admin = u.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{u.database}"')
+    try:
+        yield (u.set(drivername="postgresql+asyncpg", database=copy).render_as_string(hide_password=False),
+               u.set(drivername="postgresql", database=copy).render_as_string(hide_password=False))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+
+
+def replay(seeded: Path | str, *, start: datetime, messages: int, warm: int = 80, senders: int = 500, seed: int = 1,
            callgrind: bool = False) -> Replayed:
     """Replay `warm + messages` messages of the realistic workload on a copy of the seeded
-    SQLite file `seeded` (left as it was), the clock at `start` (timezone-aware)."""
+    SQLite file `seeded`, or of the seeded PostgreSQL database at the URL `seeded` (left as
+    it was), the clock at `start` (timezone-aware)."""
     from bot import scheduler
     from bot.app import EXTENSIONS, create_app
     from bot.config import Settings
@@ -138,17 +179,22 @@ def replay(seeded: Path, *, start: datetime, messages: int, warm: int = 80, send
 
     scheduler.load_job_modules()  # the timer handlers register on import
     plan = Workload("realistic", senders, seed).plan(warm + messages)
-    with tempfile.TemporaryDirectory(prefix="xiangzhu-replay-") as tmp:
+    postgres = isinstance(seeded, str) and seeded.startswith("postgresql")
+    with tempfile.TemporaryDirectory(prefix="xiangzhu-replay-") as tmp, ExitStack() as stack:
         work = Path(tmp)
-        db = work / "replay.db"
-        shutil.copyfile(seeded, db)
+        if postgres:
+            url, read_url = stack.enter_context(_pg_copy(seeded))
+        else:
+            db = work / "replay.db"
+            shutil.copyfile(seeded, db)
+            url = f"sqlite+aiosqlite:///{db}"
         toggles = _callgrind_toggles(work) if callgrind else None
         # the outbox sender's poll on the real clock out of the way: each message wakes it
-        settings = Settings(database_url=f"sqlite+aiosqlite:///{db}", outbox_poll_seconds=3600)
+        settings = Settings(database_url=url, outbox_poll_seconds=3600)
         clock = [start]
         services = build_services(settings, clock=lambda: clock[0])
         app = create_app(settings, services=services, extensions=[m for m in EXTENSIONS if m is not scheduler])
         replies, used = asyncio.run(_drive(app, services, clock, start, plan, warm, toggles))
-        tables = table_digests(db)
+        tables = pg_table_digests(read_url) if postgres else table_digests(db)
     rows = hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()
     return Replayed(messages, replies, rows, tables, 1000 * used / max(1, messages))

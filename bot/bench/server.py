@@ -61,6 +61,16 @@ def fresh_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def database_exists(url: str) -> bool:
+    """Whether the PostgreSQL database at URL exists (asked of the server's `postgres` database)."""
+    import psycopg
+
+    u = make_url(url)
+    admin = u.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (u.database,)).fetchone() is not None
+
+
 def count_inbound(url: str) -> int:
     engine = create_engine(sync_url(url), poolclass=pool.NullPool)
     try:
