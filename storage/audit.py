@@ -21,10 +21,12 @@ async def record(session: AsyncSession, actor: str, action: str, target: str = "
     row = {"actor": actor, "action": action, "target": target, "data": data or {}}
     if at is not None:
         row["at"] = at
-    await driver.run(session, _insert, row)
+    await driver.run(session, insert, row)
 
 
-def _insert(cur: driver.Cursor, row: dict) -> None:
+def insert(cur: driver.Cursor, row: dict) -> None:
+    """One entry (`record`'s columns as a dict) on a driver cursor, with the caller's other
+    statements."""
     cur.insert(_INSERT, [row])
 
 

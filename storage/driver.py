@@ -243,6 +243,25 @@ class Insert(_Statement):
                 out[column.key] = make
         return out
 
+    def whole_row(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Every column but the autoincrement key: the given values, else the column's Python
+        default, else None — what the row will hold, so an ORM object can be built from it
+        without reading it back. A column with only a server-side default cannot be known
+        here: ValueError."""
+        out = {}
+        for column in self.table.columns:
+            key = column.key
+            if key in given:
+                out[key] = given[key]
+            elif column is self.table.autoincrement_column:
+                continue
+            elif column.server_default is not None and column.default is None:
+                raise ValueError(f"{self.table.name}.{key}: a server default is not known before the INSERT")
+            else:
+                make = _python_default(column, "default")
+                out[key] = None if make is None else make()
+        return out
+
 
 class UpdateById(_Statement):
     """UPDATE of some columns of one row, by id; `onupdate` of the columns left out is applied."""

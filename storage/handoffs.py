@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, func, literal, select, update
+from sqlalchemy import ColumnElement, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
-from storage import audit
+from storage import audit, driver
 from storage.errors import StorageError
 from storage.messages import recent_lines
 from storage.models import (
@@ -87,8 +88,34 @@ _OPEN_CASES = select(NeedRequest.number).where(
     NeedRequest.status.in_(("new", "assigned", "in_progress", "waiting"))).order_by(NeedRequest.id)
 
 
+# IN (…) of fixed values as ORs: the driver runs the compiled text, without "expanding" binds
+_OPEN_ID_FOR = driver.Query(select(Handoff.id).where(
+    Handoff.person_id == bindparam("person_id"), or_(*(Handoff.status == s for s in OPEN))).order_by(
+    Handoff.id.desc()).limit(1))
+_INSERT = driver.Insert(Handoff.__table__, returning="id")
+
+
 async def open_handoff_for(session: AsyncSession, person_id: int) -> Handoff | None:
     return (await session.execute(_OPEN_FOR, {"person_id": person_id})).scalars().first()
+
+
+async def open_handoff_for_turn(session: AsyncSession, person_id: int) -> Handoff | None:
+    """`open_handoff_for` on a turn's path, where most people have none: the id on the driver
+    (storage/driver.py), the ORM object only when there is one (from the identity map when
+    the session holds it, as the ORM query would give)."""
+    found = await driver.run(session, _open_id, person_id)
+    return None if found is None else await session.get(Handoff, found)
+
+
+def _open_id(cur: driver.Cursor, person_id: int) -> int | None:
+    row = cur.one(_OPEN_ID_FOR, person_id=person_id)
+    return None if row is None else row[0]
+
+
+def _insert_opened(cur: driver.Cursor, row: dict, audited: dict) -> int:
+    handoff_id = cur.insert(_INSERT, [row])[0][0]
+    audit.insert(cur, {**audited, "target": f"handoff:{handoff_id}"})
+    return handoff_id
 
 
 async def open_handoff(session: AsyncSession, person_id: int, *, reason: str = "request",
@@ -118,14 +145,17 @@ async def open_handoff(session: AsyncSession, person_id: int, *, reason: str = "
         person_village = (await session.execute(select(Person.village_id).where(Person.id == person_id))).scalar()
     if person_village is not None:
         village_id = person_village
-    handoff = Handoff(person_id=person_id, reason=reason, priority=priority, summary=summary,
-                      village_id=village_id, case_id=case_id, attachments=attachments or [], created_at=now)
+    # the row and its audit entry in one call on the driver, then the ORM object attached as
+    # loaded (no unit-of-work flush of its own); later changes to it are flushed as usual
+    row = _INSERT.whole_row(dict(person_id=person_id, reason=reason, priority=priority, summary=summary,
+                                 village_id=village_id, case_id=case_id, attachments=attachments or [],
+                                 created_at=now))
+    audited = {"actor": f"person:{person_id}", "action": "handoff.open", "data": {"reason": reason, "priority": priority}}
+    handoff = Handoff(id=await driver.run(session, _insert_opened, row, audited), **row)
+    make_transient_to_detached(handoff)
     session.add(handoff)
-    await session.flush()
     if set_mode:
         await _set_mode(session, person_id, "human")
-    await audit.record(session, f"person:{person_id}", "handoff.open", f"handoff:{handoff.id}",
-                       {"reason": reason, "priority": priority})
     return handoff, True
 
 

@@ -175,7 +175,7 @@ async def open_handoff(ctx: ActionContext, reason: str = "request", priority: st
     recent = await recent_lines(ctx.session, ctx.person.id, limit=16)  # for both summaries
     text = "\n".join(p for p in (str(summary or "").strip(), await conversation_summary(ctx, recent=recent)) if p)
     village_id = ctx.slots.get("village_id") if isinstance(ctx.slots.get("village_id"), int) else None
-    before = await handoffs.open_handoff_for(ctx.session, ctx.person.id)
+    before = await handoffs.open_handoff_for_turn(ctx.session, ctx.person.id)
     old_priority = before.priority if before is not None else None
     handoff, created = await handoffs.open_handoff(
         ctx.session, ctx.person.id, reason=reason, priority=priority, summary=text[:4000],

@@ -101,3 +101,54 @@ async def test_an_offer_reaches_each_worker_on_the_messenger_best_identity_picks
         assert staff[3].id not in found
         h, _ = await handoffs.open_handoff(s, (await make_person(s, village_id=v1.id)).id, now=NOW)
         assert await handoffs.offer(s, h, [st.id for st in staff]) == [st.id for st in staff[:3]]
+
+
+async def test_a_new_handoff_row_its_audit_entry_and_later_changes_are_written(db):
+    """open_handoff writes the row and its audit entry on the driver and attaches the ORM
+    object as loaded: every column as the ORM's defaults would give, the audit entry with the
+    new id, and a change made to the object after opening is flushed with the transaction."""
+    from sqlalchemy import inspect
+
+    from storage.models import AuditEntry, Handoff
+
+    async with db.session() as s:
+        _, _, v1, _ = await make_areas(s)
+        p = await make_person(s, village_id=v1.id)
+        s.add(Conversation(person_id=p.id))
+        await s.flush()
+        assert await handoffs.open_handoff_for_turn(s, p.id) is None
+        h, created = await handoffs.open_handoff(s, p.id, reason="emergency", priority="emergency",
+                                                 summary="- 救命", attachments=[{"kind": "photo", "path": "a.jpg"}],
+                                                 now=NOW, set_mode=False)
+        assert created and inspect(h).persistent and h.status == "waiting"
+        h.offered_to = [7]  # what an offer does after opening
+        assert await handoffs.open_handoff_for_turn(s, p.id) is h  # the same object, from the identity map
+        opened_id = h.id
+    async with db.session() as s:
+        row = (await s.execute(select(Handoff.__table__).where(Handoff.id == opened_id))).mappings().one()
+        entries = (await s.execute(select(AuditEntry).where(AuditEntry.action == "handoff.open"))).scalars().all()
+        mode = (await s.execute(select(Conversation.mode).where(Conversation.person_id == p.id))).scalar_one()
+    assert {k: v for k, v in row.items() if k not in ("id", "created_at")} == {
+        "person_id": p.id, "status": "waiting", "priority": "emergency", "reason": "emergency", "summary": "- 救命",
+        "attachments": [{"kind": "photo", "path": "a.jpg"}], "village_id": v1.id, "case_id": None,
+        "claimed_by_staff_id": None, "outcome": "", "claimed_at": None, "closed_at": None, "escalated_at": None,
+        "first_reply_at": None, "last_villager_at": None, "last_worker_at": None, "told_villager_at": None,
+        "offered_to": [7], "skipped_by": [], "transfers": 0, "satisfaction": None}
+    assert row["created_at"].replace(tzinfo=None) == NOW.replace(tzinfo=None)
+    assert [(e.actor, e.target, e.data) for e in entries] == [
+        (f"person:{p.id}", f"handoff:{opened_id}", {"reason": "emergency", "priority": "emergency"})]
+    assert mode == "bot"  # set_mode=False: the caller's turn writes the mode
+
+
+async def test_opening_sets_the_mode_and_an_open_handoff_is_found_again(db):
+    async with db.session() as s:
+        p = await make_person(s)
+        s.add(Conversation(person_id=p.id))
+        h, _ = await handoffs.open_handoff(s, p.id, now=NOW)
+    async with db.session() as s:  # a new session: the ORM object is read by its id
+        again = await handoffs.open_handoff_for_turn(s, p.id)
+        assert again is not None and again.id == h.id and again.priority == "normal"
+        assert (await s.execute(select(Conversation.mode))).scalar_one() == "human"
+        await handoffs.close_handoff(s, again, outcome="done", now=NOW)
+    async with db.session() as s:
+        assert await handoffs.open_handoff_for_turn(s, p.id) is None
