@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import driver
 from storage.models import Area, Handoff, OnCallShift, Staff, StaffArea
 
 DEFAULT_DUTY = {"days": [1, 2, 3, 4, 5], "start": "08:30", "end": "17:30"}
@@ -135,29 +136,50 @@ _MEMBER_COLUMNS = (Staff.id, Staff.username, Staff.display_name, Staff.roles, St
 _MEMBERS = select(*_MEMBER_COLUMNS).where(Staff.active.is_(True)).order_by(Staff.id)  # built once
 
 
-async def desk_members(session: AsyncSession) -> list[DeskMember]:
-    """`desk_staff` as plain columns: for reading duty and roles, not for changing them."""
-    rows = await session.execute(_MEMBERS)
+# The routing reads run on the driver (storage/driver.py), several in one call: a new
+# handoff reads the desk, the loads, the areas' staff and the area tree once each.
+_MEMBERS_Q = driver.Query(_MEMBERS)
+
+
+def _reads(cur: driver.Cursor, queries: tuple[driver.Query, ...]) -> list[list[tuple]]:
+    return [cur.rows(q) for q in queries]
+
+
+async def _read(session: AsyncSession, *queries: driver.Query) -> list[list[tuple]]:
+    return await driver.run(session, _reads, queries)
+
+
+def _members(rows: list[tuple]) -> list[DeskMember]:
     return [m for m in (DeskMember(*row) for row in rows) if DESK_ROLES & set(m.roles or [])]
 
 
-_OPEN_LOADS = select(Handoff.claimed_by_staff_id, func.count()).where(
-    Handoff.status == "claimed").group_by(Handoff.claimed_by_staff_id)  # built once
+async def desk_members(session: AsyncSession) -> list[DeskMember]:
+    """`desk_staff` as plain columns: for reading duty and roles, not for changing them."""
+    (rows,) = await _read(session, _MEMBERS_Q)
+    return _members(rows)
+
+
+_OPEN_LOADS = driver.Query(select(Handoff.claimed_by_staff_id, func.count()).where(
+    Handoff.status == "claimed").group_by(Handoff.claimed_by_staff_id))
+
+
+def _loads(rows: list[tuple]) -> dict[int, int]:
+    return {sid: n for sid, n in rows if sid is not None}
 
 
 async def open_loads(session: AsyncSession) -> dict[int, int]:
     """Claimed handoffs per staff id."""
-    rows = await session.execute(_OPEN_LOADS)
-    return {sid: n for sid, n in rows.all() if sid is not None}
+    (rows,) = await _read(session, _OPEN_LOADS)
+    return _loads(rows)
 
 
-_ASSIGNED = select(StaffArea.staff_id, StaffArea.area_id)
-_TREE = select(Area.id, Area.parent_id, Area.level)
+_ASSIGNED = driver.Query(select(StaffArea.staff_id, StaffArea.area_id))
+_TREE = driver.Query(select(Area.id, Area.parent_id, Area.level))
 
 
-async def _assigned(session: AsyncSession) -> dict[int, set[int]]:
+def _assigned(rows: list[tuple]) -> dict[int, set[int]]:
     by_staff: dict[int, set[int]] = {}
-    for staff_id, area_id in await session.execute(_ASSIGNED):
+    for staff_id, area_id in rows:
         by_staff.setdefault(staff_id, set()).add(area_id)
     return by_staff
 
@@ -183,12 +205,18 @@ async def tiers_for(session: AsyncSession, village_id: int | None, *,
     townships' queues (every township; the demo has one): its township tier is everyone with
     an area in a township, workers of its villages included. `staff`: `desk_members`, when
     the caller has read them."""
-    if staff is None:
-        staff = await desk_members(session)
-    assigned = await _assigned(session)
     # the whole tree in one read: the county's areas are needed anyway (`county_wide`)
-    tree = {area_id: (parent_id, level) for area_id, parent_id, level in
-            await session.execute(_TREE)}
+    if staff is None:
+        members, assigned, tree = await _read(session, _MEMBERS_Q, _ASSIGNED, _TREE)
+        staff = _members(members)
+    else:
+        assigned, tree = await _read(session, _ASSIGNED, _TREE)
+    return _tiers(village_id, staff, _assigned(assigned), tree)
+
+
+def _tiers(village_id: int | None, staff: list[DeskMember], assigned: dict[int, set[int]],
+           rows: list[tuple]) -> Tiers:
+    tree = {area_id: (parent_id, level) for area_id, parent_id, level in rows}
     if village_id is not None:
         chain = _chain(tree, village_id)
         village_ids = {a for a in chain if tree[a][1] == "village"}
@@ -226,8 +254,12 @@ async def offer_order(session: AsyncSession, village_id: int | None, now: dateti
                       ) -> list[DeskMember]:
     """Whom to offer a handoff now: the nearest level that has anyone on duty under the cap,
     least loaded first. Admins without areas are not offered (they see everything, serve nothing)."""
-    loads = await open_loads(session)
-    tiers = await tiers_for(session, village_id, staff=desk)
+    if desk is None:
+        loads, members, assigned, tree = await _read(session, _OPEN_LOADS, _MEMBERS_Q, _ASSIGNED, _TREE)
+        desk = _members(members)
+    else:
+        loads, assigned, tree = await _read(session, _OPEN_LOADS, _ASSIGNED, _TREE)
+    loads, tiers = _loads(loads), _tiers(village_id, desk, _assigned(assigned), tree)
     # no village: the township's queue only (those further out could not open it)
     for tier in tiers.ordered() if village_id is not None else [tiers.township]:
         ready = [s for s in tier if s.id not in exclude and is_on_duty(s, now, tz) and loads.get(s.id, 0) < cap
