@@ -166,7 +166,8 @@ class Database:
         committed = False
         try:
             yield s
-            await s.commit()
+            if s.sync_session.in_transaction():  # not when the body's last call committed it
+                await s.commit()  # (storage/driver.py `run(…, commit=True)`), nothing since
             committed = not s.sync_session.in_transaction()
         finally:
             if committed:
