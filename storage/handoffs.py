@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from storage import audit, driver
 from storage.errors import StorageError
-from storage.messages import recent_lines
+from storage.messages import read_recent_lines, recent_lines
 from storage.models import (
     Area,
     Conversation,
@@ -83,9 +83,6 @@ _UNREAD: Any = object()
 # statements of every handoff, built once (their cache keys are memoized)
 _OPEN_FOR = select(Handoff).where(Handoff.person_id == bindparam("person_id"), Handoff.status.in_(OPEN)).order_by(
     Handoff.id.desc())
-_OPEN_CASES = select(NeedRequest.number).where(
-    NeedRequest.person_id == bindparam("person_id"),
-    NeedRequest.status.in_(("new", "assigned", "in_progress", "waiting"))).order_by(NeedRequest.id)
 
 
 # IN (…) of fixed values as ORs: the driver runs the compiled text, without "expanding" binds
@@ -376,33 +373,39 @@ class Summary:
         return self.open_cases[0] if self.open_cases else ""
 
 
-# built once (SQLAlchemy memoizes their cache keys): the person with or without the village
-_PERSON = select(Person.display_name, Person.erased, literal(None)).where(Person.id == bindparam("person_id"))
-_PERSON_VILLAGE = (select(Person.display_name, Person.erased, Area.name)
-                   .outerjoin(Area, Area.id == bindparam("village_id")).where(Person.id == bindparam("person_id")))
-_VILLAGE_NAME = select(Area.name).where(Area.id == bindparam("village_id"))
+# the summary's reads, on the driver in one call (storage/driver.py)
+_PERSON = driver.Query(select(Person.display_name, Person.erased).where(Person.id == bindparam("person_id")))
+_VILLAGE_NAME = driver.Query(select(Area.name).where(Area.id == bindparam("village_id")))
+_OPEN_CASES_Q = driver.Query(select(NeedRequest.number).where(
+    NeedRequest.person_id == bindparam("person_id"),
+    or_(*(NeedRequest.status == s for s in ("new", "assigned", "in_progress", "waiting")))).order_by(NeedRequest.id))
+
+
+def _summary_reads(cur: driver.Cursor, person_id: int, village_id: int | None, person: tuple | None,
+                   recent: list | None, messages: int):
+    village = None
+    if person is None:
+        person = cur.one(_PERSON, person_id=person_id)
+        if person is not None and village_id:
+            found = cur.one(_VILLAGE_NAME, village_id=village_id)
+            village = found[0] if found else None
+    elif village_id:
+        found = cur.one(_VILLAGE_NAME, village_id=village_id)
+        village = found[0] if found else None
+    if recent is None and messages > 0:
+        recent = read_recent_lines(cur, person_id, messages)
+    cases = [number for (number,) in cur.rows(_OPEN_CASES_Q, person_id=person_id)]
+    return person, village, recent, cases
 
 
 async def summary(session: AsyncSession, handoff: Handoff, *, messages: int = 5,
                   recent: list | None = None, person: tuple[str, bool] | None = None) -> Summary:
     """`recent`: the person's `recent_lines` read with a limit of at least `messages`, and
     `person`: their (display_name, erased), when the caller has just read them."""
-    # columns only: a handoff is summarised for every offer and page, no ORM objects needed;
-    # the person and the village in one statement
-    village = None
-    if person is None:
-        if handoff.village_id:
-            q, params = _PERSON_VILLAGE, {"person_id": handoff.person_id, "village_id": handoff.village_id}
-        else:
-            q, params = _PERSON, {"person_id": handoff.person_id}
-        row = (await session.execute(q, params)).first()
-        person, village = (row[:2], row[2]) if row is not None else (None, None)
-    elif handoff.village_id:
-        village = (await session.execute(_VILLAGE_NAME, {"village_id": handoff.village_id})).scalar()
-    if recent is None and messages > 0:
-        recent = await recent_lines(session, handoff.person_id, limit=messages)
+    # columns only: a handoff is summarised for every offer and page, no ORM objects needed
+    person, village, recent, cases = await driver.run(
+        session, _summary_reads, handoff.person_id, handoff.village_id, person, recent, messages)
     history = [(d, t) for d, t in recent[-messages:] if t] if messages > 0 else []
-    cases = list((await session.execute(_OPEN_CASES, {"person_id": handoff.person_id})).scalars())
     if handoff.case_id:
         linked = await session.get(NeedRequest, handoff.case_id)
         if linked is not None and linked.number not in cases:

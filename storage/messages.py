@@ -4,8 +4,9 @@ gives back what the first delivery answered. The caller owns the transaction."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Integer, Row, bindparam, select
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import driver
@@ -129,11 +130,23 @@ _RECENT_LINES = (  # built once: its cache key is memoized
 )
 
 
-async def recent_lines(session: AsyncSession, person_id: int, limit: int = 20) -> list[Row]:
-    """`recent_history` as rows of (direction, text) only, oldest first: for a handoff's
-    summary, which reads nothing else (no Message objects to build)."""
-    rows = await session.execute(_RECENT_LINES, {"person_id": person_id, "limit": limit})
-    return list(reversed(rows.all()))
+_RECENT_LINES_Q = driver.Query(_RECENT_LINES)
+
+
+class Line(NamedTuple):
+    direction: str
+    text: str
+
+
+async def recent_lines(session: AsyncSession, person_id: int, limit: int = 20) -> list[Line]:
+    """`recent_history` as (direction, text) rows only, oldest first: for a handoff's
+    summary, which reads nothing else (no Message objects to build); on the driver."""
+    return await driver.run(session, read_recent_lines, person_id, limit)
+
+
+def read_recent_lines(cur: driver.Cursor, person_id: int, limit: int) -> list[Line]:
+    """`recent_lines` on a driver cursor, with the caller's other statements."""
+    return [Line(*row) for row in reversed(cur.rows(_RECENT_LINES_Q, person_id=person_id, limit=limit))]
 
 
 async def recent_history(session: AsyncSession, person_id: int, limit: int = 20) -> list[Message]:

@@ -165,10 +165,18 @@ def localized(value: Any, locale: str) -> str:
 _HOTLINES = select(KeyValue.value).where(KeyValue.key == HOTLINES_KEY)  # built once
 
 
+_HOTLINES_Q = driver.Query(_HOTLINES)  # every emergency reads them: on the driver
+
+
 async def get_hotlines(session: AsyncSession) -> list[dict[str, Any]]:
     """The emergency hotlines: `[{number, label: {zh,en}, when: {zh,en}, situations: [...]}]`."""
-    value = (await session.execute(_HOTLINES)).scalar()  # a column: no ORM row for a read
+    row = await driver.run(session, _hotlines)
+    value = row[0] if row is not None else None
     return list(value.get("hotlines", [])) if value is not None else []
+
+
+def _hotlines(cur: driver.Cursor):
+    return cur.one(_HOTLINES_Q)
 
 
 async def set_hotlines(session: AsyncSession, hotlines: list[dict[str, Any]]) -> None:
