@@ -431,8 +431,13 @@ class _Run(Asking, Repair, Acting, Names):
                 captured = t.match_text(self.turn.text, whole_pattern) if t.patterns else None
                 if captured is not None:
                     return t, captured
-            best = max(triggers, key=lambda t: t.keyword(self.turn.text), default=None)
-            if best is not None and best.keyword(self.turn.text) > 0:
+            # the first trigger with the longest keyword in the text (the text lowered once)
+            lowered, best, longest = self.turn.text.lower(), None, 0
+            for t in triggers:
+                n = t.keyword_in(lowered)
+                if n > longest:
+                    best, longest = t, n
+            if best is not None:
                 return best, {}
         if by_intent and self.intent and self.confidence >= INTENT_THRESHOLD:
             for t in triggers:

@@ -15,6 +15,7 @@ class Trigger:
         self.flow = flow
         self.version_id = version_id
         self.keywords = [k.lower() for k in flow.triggers.keywords if k.strip()]
+        self._longest_first = sorted(self.keywords, key=len, reverse=True)
         self.intents = set(flow.triggers.intents)
         self.payloads = [self._pattern(p) for p in flow.triggers.payloads]
         self.patterns = [re.compile(p) for p in flow.triggers.patterns]
@@ -43,5 +44,12 @@ class Trigger:
         return None
 
     def keyword(self, text: str) -> int:
-        t = text.lower()
-        return max((len(k) for k in self.keywords if k in t), default=0)
+        """The length of the longest keyword in `text` (0: none)."""
+        return self.keyword_in(text.lower())
+
+    def keyword_in(self, lowered: str) -> int:
+        """`keyword` of a text already lowered: the longest keywords are tried first."""
+        for k in self._longest_first:
+            if k in lowered:
+                return len(k)
+        return 0
