@@ -460,5 +460,7 @@ async def offer(session: AsyncSession, handoff: Handoff, staff_ids: list[int], *
                                      kind=kind, identity=identity)
         if row is not None:
             reached.append(sid)
-    handoff.offered_to = sorted({*(handoff.offered_to or []), *reached})
+    offered = sorted({*(handoff.offered_to or []), *reached})
+    if offered != handoff.offered_to:  # an unchanged list would still make the handoff dirty: a flush for nothing
+        handoff.offered_to = offered
     return reached
