@@ -259,7 +259,7 @@ class Dispatcher:
 
     async def _handle_in_lane(self, inbound: Inbound, cleaned: Cleaned, parse: dict, emergency) -> list[Outbound]:
         try:
-            return await self._turn(inbound, cleaned, parse, emergency, commit=True)
+            return await self._turn(inbound, cleaned, parse, emergency)
         except DatabaseUnavailable:
             raise
         except Exception as exc:
@@ -286,10 +286,7 @@ class Dispatcher:
         if outbox_store.queued_for_sender(session):
             self.services.wake_outbox()
 
-    async def _turn(self, inbound: Inbound, cleaned: Cleaned, parse: dict, emergency,
-                    commit: bool = False) -> list[Outbound]:
-        """`commit`: the transaction is this dispatcher's own (`_transaction`), committed with
-        the turn's last statements; a caller's (`run_turn`) is left to the caller."""
+    async def _turn(self, inbound: Inbound, cleaned: Cleaned, parse: dict, emergency) -> list[Outbound]:
         s = self.services
         now = s.clock()
         async with self._transaction() as session:
@@ -333,12 +330,12 @@ class Dispatcher:
             replies.extend(turn.replies)
             remember_shown(conversation, replies)
             return await self._write_replies(session, inbound, person.id, begun.message_id, replies, now,
-                                             conversation=conversation, commit=commit)
+                                             conversation=conversation)
 
     async def _write_replies(self, session, inbound: Inbound, person_id: int, message_id: int,
-                             replies: list[Reply], now, conversation=None, commit: bool = False) -> list[Outbound]:
-        """Store the replies (and the conversation's changes) in this transaction, and commit
-        it with them when `commit` (the transaction's last work); the replies for the sender."""
+                             replies: list[Reply], now, conversation=None) -> list[Outbound]:
+        """Store the replies (and the conversation's changes) in this transaction; the
+        replies for the sender."""
         adapter = self.services.channels.get(inbound.channel)
         in_response = adapter is not None and adapter.replies_in_response
         out = []
@@ -354,7 +351,7 @@ class Dispatcher:
             ))
             out.append(Outbound(inbound.channel, inbound.sender, reply.text, reply.buttons, reply.attachments))
         await turns.finish_turn(session, channel=inbound.channel, person_id=person_id, replies=stored, queued=queued,
-                                conversation=conversation, now=now, commit=commit)
+                                conversation=conversation, now=now)
         if in_response and out:
             self.services.metrics.outbound(inbound.channel, len(out))
         return out
@@ -381,8 +378,7 @@ class Dispatcher:
             if message_id is None:
                 return await self._stored(session, inbound)
             texts = TEXTS.get(person.locale, TEXTS["zh"])
-            return await self._write_replies(session, inbound, person.id, message_id, [Reply(texts["apology"])], now,
-                                             commit=True)
+            return await self._write_replies(session, inbound, person.id, message_id, [Reply(texts["apology"])], now)
 
     async def _busy(self, inbound: Inbound) -> list[Outbound]:
         """The sender's lane is full: say so without processing the message. Channels that

@@ -166,8 +166,7 @@ class Database:
         committed = False
         try:
             yield s
-            if s.sync_session.in_transaction():  # not when the body's last call committed it
-                await s.commit()  # (storage/driver.py `run(…, commit=True)`), nothing since
+            await s.commit()
             committed = not s.sync_session.in_transaction()
         finally:
             if committed:

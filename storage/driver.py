@@ -368,23 +368,18 @@ class Cursor:
             self._cursor.close()
 
 
-async def run(session: AsyncSession, fn: Callable[..., Any], *args: Any, commit: bool = False) -> Any:
+async def run(session: AsyncSession, fn: Callable[..., Any], *args: Any) -> Any:
     """`fn(cursor, *args)` on the session's connection, inside its transaction (begun here if
     it has not been); returns what `fn` returns. Pending ORM changes are flushed first, as
-    before any ORM query (autoflush), so `fn` sees them. `commit`: the caller's last work in
-    the transaction — it is committed here too, in the same trip to the session's greenlet
-    (`Session.commit`, as `AsyncSession.commit` would run it)."""
+    before any ORM query (autoflush), so `fn` sees them."""
 
     def call(sync_session):
         if sync_session.autoflush:
             sync_session.flush()  # returns at once when nothing is pending
         cursor = Cursor(sync_session.connection())
         try:
-            out = fn(cursor, *args)
+            return fn(cursor, *args)
         finally:
             cursor.close()
-        if commit:
-            sync_session.commit()
-        return out
 
     return await session.run_sync(call)

@@ -90,13 +90,10 @@ async def finish_turn(
     queued: list[dict],
     conversation: TurnConversation | None = None,
     now: datetime,
-    commit: bool = False,
 ) -> None:
     """End the turn: `replies` [(text, attachments, flow_step)] stored as outbound messages, `queued`
     as outbox rows (`storage.outbox.enqueue`'s keyword arguments), and what the dialogue
-    changed in the conversation. `commit`: nothing else is written in this transaction —
-    commit it with these statements (one switch to the session's greenlet instead of two;
-    the caller's `Database.session` then has nothing left to commit)."""
+    changed in the conversation."""
     if replies or queued or (conversation is not None and conversation.changes()):
-        await driver.run(session, _finish, channel, person_id, replies, queued, conversation, now, commit=commit)
+        await driver.run(session, _finish, channel, person_id, replies, queued, conversation, now)
         outbox.note_queued(session, queued)

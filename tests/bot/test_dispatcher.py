@@ -281,34 +281,3 @@ async def test_bad_input_over_rest(db):
     assert texts["utf"] == "xy"
     # the handler saw the cleaned text, and never the empty message
     assert [t.text for t in handler.turns] == ["长" * 4000, "你好", "ab", "xy"]
-
-
-class ReplyingHandler:
-    async def handle(self, turn: Turn) -> None:
-        turn.conversation.state = {**(turn.conversation.state or {}), "seen": turn.text}
-        turn.say(f"got {turn.text}")
-
-
-async def test_a_turn_commits_with_its_last_statements(db, monkeypatch):
-    """The dispatcher's own turn is committed with finish_turn's statements (the session has
-    nothing left to commit), and what it wrote is there. (`run_turn`, the flow simulator's,
-    commits nothing: tests/api/test_flow_editor.py, "leaves nothing behind".)"""
-    from storage import turns
-
-    services = make_services(db, handler=ReplyingHandler())
-    committed_by = []
-    finish = turns.finish_turn
-
-    async def spying(session, **kw):
-        await finish(session, **kw)
-        committed_by.append((kw["commit"], session.sync_session.in_transaction()))
-
-    monkeypatch.setattr(turns, "finish_turn", spying)
-    async with running(services) as client:
-        reply = await client.post(WEBHOOK, json={"sender": "c", "message": "hi", "metadata": {"message_id": "c-1"}})
-    assert reply.json()[0]["text"] == "got hi"
-    assert committed_by == [(True, False)]  # committed there, no transaction left
-    async with db.session() as s:
-        stored = (await s.execute(select(Message.direction, Message.text).order_by(Message.id))).all()
-        state = (await s.execute(select(Conversation.state))).scalar_one()
-    assert stored == [("in", "hi"), ("out", "got hi")] and state["seen"] == "hi"
