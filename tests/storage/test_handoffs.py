@@ -101,6 +101,11 @@ async def test_an_offer_reaches_each_worker_on_the_messenger_best_identity_picks
         assert staff[3].id not in found
         h, _ = await handoffs.open_handoff(s, (await make_person(s, village_id=v1.id)).id, now=NOW)
         assert await handoffs.offer(s, h, [st.id for st in staff]) == [st.id for st in staff[:3]]
+        assert await handoffs.offer(s, h, [staff[3].id]) == []  # reaches nobody: offered_to unchanged
+        assert await handoffs.offer(s, h, [staff[0].id]) == [staff[0].id]
+    async with db.session() as s:
+        offered = (await s.execute(select(handoffs.Handoff.offered_to).where(handoffs.Handoff.id == h.id))).scalar_one()
+    assert offered == sorted(st.id for st in staff[:3])
 
 
 async def test_a_new_handoff_row_its_audit_entry_and_later_changes_are_written(db):
