@@ -27,6 +27,7 @@ import asyncio
 import ctypes
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -154,7 +155,7 @@ def _pg_copy(url: str):
     from sqlalchemy.engine import make_url
 
     u = make_url(url)
-    copy = f"{u.database}_replay"
+    copy = f"{u.database}_replay_{os.getpid()}"  # two replays at once do not share a copy
     admin = u.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
