@@ -326,11 +326,14 @@ class TurnPerson:
         setattr(self.orm(), name, value)
 
 
-def write_conversation(cur: driver.Cursor, conversation: TurnConversation, now: datetime) -> None:
+def write_conversation(cur: driver.Cursor, conversation: TurnConversation, now: datetime,
+                       changes: dict[str, Any] | None = None) -> None:
     """On a driver cursor: what the turn changed in the conversation (nothing when nothing
     did). Columns the turn did not change are left alone, so a statement that set one of them
-    during the turn (e.g. the handoff mode) stands."""
-    changes = conversation.changes()
+    during the turn (e.g. the handoff mode) stands. `changes`: `conversation.changes()`, when
+    the caller has just computed it."""
+    if changes is None:
+        changes = conversation.changes()
     if not changes:
         return
     cur.update(_UPDATE_CONVERSATION, conversation.id, {**changes, "updated_at": now})

@@ -74,11 +74,11 @@ async def begin_turn(
 
 
 def _finish(cur: driver.Cursor, channel: str, person_id: int, replies: list[tuple], queued: list[dict],
-            conversation: TurnConversation | None, now: datetime) -> None:
+            conversation: TurnConversation | None, changes: dict, now: datetime) -> None:
     messages.insert_outbound(cur, channel=channel, person_id=person_id, messages=replies, now=now)
     outbox.insert_rows(cur, queued, now)
     if conversation is not None:
-        people.write_conversation(cur, conversation, now)
+        people.write_conversation(cur, conversation, now, changes)
 
 
 async def finish_turn(
@@ -94,6 +94,7 @@ async def finish_turn(
     """End the turn: `replies` [(text, attachments, flow_step)] stored as outbound messages, `queued`
     as outbox rows (`storage.outbox.enqueue`'s keyword arguments), and what the dialogue
     changed in the conversation."""
-    if replies or queued or (conversation is not None and conversation.changes()):
-        await driver.run(session, _finish, channel, person_id, replies, queued, conversation, now)
+    changes = conversation.changes() if conversation is not None else {}  # compared once, not again to write
+    if replies or queued or changes:
+        await driver.run(session, _finish, channel, person_id, replies, queued, conversation, changes, now)
         outbox.note_queued(session, queued)
