@@ -22,7 +22,7 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from storage import audit, driver
 from storage.errors import StorageError
-from storage.messages import read_recent_lines, recent_lines
+from storage.messages import read_recent_lines
 from storage.models import (
     Area,
     Conversation,
