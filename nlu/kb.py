@@ -48,7 +48,7 @@ ENTITY_BOOST = 0.5  # added to the normalized score of the policy the question n
 # the learnt scorer's probability (nlu/kb_model.py) is added with this weight: beside what the
 # situation lexicon found, more when the lexicon found nothing (an outsider's words), less when
 # the question names a policy, none when the caller gives the policy entity (chosen by
-# cross-validation on the dev files, docs/nlu.md)
+# cross-validation on the dev files, docs/nlu.md: third and tenth rounds)
 MODEL_WEIGHT = 1.0
 SILENT_WEIGHT = 2.0  # 1.5 before the tenth round (docs/nlu.md)
 SILENT_BM25 = 0.7  # BM25's share when the lexicon is silent and no policy is named (1.0 before)
