@@ -163,6 +163,9 @@ def test_held_out_situations_are_not_dev_situations():
     assert not dev & questions(TEST_DIR / "kb_situations.yml")
     # the third round's probes (the learnt scorer trains on the dev files: they must not be there)
     assert not dev & questions(TEST_DIR / "kb_situations_kb6.yml")
+    # the tenth round's probes (kb7), likewise never trained on
+    assert not dev & questions(TEST_DIR / "kb_situations_kb7.yml")
+    assert not dev & questions(TEST_DIR / "kb_situations_kb7_after.yml")
 
 
 def test_the_key_folds_what_normalization_folds():
