@@ -13,12 +13,7 @@ the query, so the need ranks the policies; those whose "who qualifies" names the
 small boost (2026-12-07).
 A learnt scorer (``nlu/kb_model.py``: character n-grams and words, trained on the records'
 passages and the dev situations) adds its probability, most when the lexicon found nothing —
-the words of someone the lexicon was not written from (third round, 2026-12-07). Since the tenth
-round (2026-12-07) it also learns the lexicon's everyday phrases as data, each labelled by the
-policy its circumstance's words (in the records' terms) clearly find, so its character n-grams
-carry them to wordings nobody listed (光棍 → 老光棍, 孤老 → 孤身); and when the lexicon is silent
-and no policy is named, BM25 weighs less than the model (an outsider's single words — 奶奶, 两,
-老 — lead BM25 to a policy by chance).
+the words of someone the lexicon was not written from (third round, 2026-12-07).
 An index is immutable and cached per knowledge-base version id (``PolicyIndex.build``
 returns the cached one for a version it has seen), so a publish — a new version id — makes
 the next question use a fresh index in every process.
@@ -48,13 +43,9 @@ ENTITY_BOOST = 0.5  # added to the normalized score of the policy the question n
 # the learnt scorer's probability (nlu/kb_model.py) is added with this weight: beside what the
 # situation lexicon found, more when the lexicon found nothing (an outsider's words), less when
 # the question names a policy, none when the caller gives the policy entity (chosen by
-# cross-validation on the dev files, docs/nlu.md: third and tenth rounds)
+# cross-validation on the dev files, docs/nlu.md)
 MODEL_WEIGHT = 1.0
-SILENT_WEIGHT = 2.0  # 1.5 before the tenth round (docs/nlu.md)
-SILENT_BM25 = 0.7  # BM25's share when the lexicon is silent and no policy is named (1.0 before)
-# the lexicon's phrases train the learnt scorer, labelled by the policy their circumstance's words
-# find first, when it leads the second by at least this much (BM25 scaled to the best, 0–1)
-LEXICON_MARGIN = 0.3
+SILENT_WEIGHT = 1.5
 NAMED_WEIGHT = 0.5
 ELIGIBLE_BOOST = 0.15  # added to each policy whose "who qualifies" names the household's status
 PASSAGE_WEIGHT = 0.5  # score = w · best passage + (1 − w) · whole document, each scaled to the best
@@ -266,45 +257,12 @@ class PolicyIndex:
         }
         # BM25 is a sum over query terms: each circumstance's share is computed once, here
         circumstances = _situations().circumstances
+        # the learnt scorer (nlu/kb_model.py): the records' passages and the labelled situations
+        self._model = situation_model([(d.policy_id, [*_passages(d), d.who]) for d in docs], _fold)
         self._situation_scores = [
             (self._bm25.scores(c) if self._bm25 else None, self._doc_bm25.scores(c) if self._doc_bm25 else None)
             for c in circumstances
         ]
-        # the learnt scorer (nlu/kb_model.py): the records' passages, the labelled situations and
-        # the lexicon's everyday phrases, each labelled by the policy its circumstance finds
-        said = self._lexicon_examples()
-        self._model = situation_model([(d.policy_id, [*_passages(d), d.who, *said.get(d.policy_id, ())]) for d in docs],
-                                      _fold)
-
-    def _lexicon_examples(self) -> dict[str, list[str]]:
-        """Policy id -> the lexicon phrases whose circumstance clearly finds that policy: its
-        words (in the records' terms) rank the policy first by at least LEXICON_MARGIN."""
-        lexicon = _situations()
-        by_circumstance: dict[int, list[str]] = {}
-        for group in lexicon.phrases.values():
-            for phrase, c in group:
-                by_circumstance.setdefault(c, []).append(phrase)
-        out: dict[str, list[str]] = {}
-        for c, (passages, whole) in enumerate(self._situation_scores):
-            if passages is None or whole is None:
-                continue
-            ranked = self._fuse(passages, whole)
-            if len(ranked) < 2:
-                continue
-            (first, s1), (_, s2) = sorted(ranked.items(), key=lambda kv: -kv[1])[:2]
-            if s1 - s2 >= LEXICON_MARGIN:
-                out.setdefault(first, []).extend(sorted(by_circumstance.get(c, ())))
-        return out
-
-    def _fuse(self, passages: np.ndarray, whole: np.ndarray) -> dict[str, float]:
-        """Policy id -> BM25 score: its best passage and its document, each scaled to the best."""
-        best: dict[str, float] = {}
-        for owner, first, end in self._groups:
-            best[owner] = max(best.get(owner, 0.0), float(passages[first:end].max()))
-        top = max(best.values(), default=0.0) or 1.0
-        doc_top = float(whole.max()) or 1.0
-        return {pid: PASSAGE_WEIGHT * best.get(pid, 0.0) / top + (1 - PASSAGE_WEIGHT) * float(w) / doc_top
-                for pid, w in zip(self._doc_ids, whole)}
 
     @classmethod
     def build(cls, docs: Sequence[PolicyDoc], version_id: str) -> "PolicyIndex":
@@ -378,11 +336,7 @@ class PolicyIndex:
                 if owner not in best or scores[i] > best[owner][0]:
                     best[owner] = (float(scores[i]), self._texts[i])
         top = max((s for s, _ in best.values()), default=0.0) or 1.0
-        # nothing but BM25 and the model: single words of an outsider's wording (奶奶, 两, 老) lead BM25
-        # to a policy by chance, so it weighs less than the model
-        silent = not situation and named not in self.docs
-        bm25_weight = SILENT_BM25 if silent else 1.0
-        ranked = {pid: (bm25_weight * PASSAGE_WEIGHT * s / top, p) for pid, (s, p) in best.items()}
+        ranked = {pid: (PASSAGE_WEIGHT * s / top, p) for pid, (s, p) in best.items()}
         if (query or situation) and self._doc_bm25 is not None:
             whole = self._doc_bm25.scores(query)
             for c in situation:
@@ -390,11 +344,11 @@ class PolicyIndex:
             doc_top = float(max(whole)) or 1.0
             for pid, score in zip(self._doc_ids, whole):
                 s, p = ranked.get(pid, (0.0, self.docs[pid].title))
-                ranked[pid] = (s + bm25_weight * (1 - PASSAGE_WEIGHT) * float(score) / doc_top, p)
+                ranked[pid] = (s + (1 - PASSAGE_WEIGHT) * float(score) / doc_top, p)
         if named in self.docs:  # the NLU's entity (given) decides; a name found in the text weighs less
             weight = 0.0 if named == policy_entity else NAMED_WEIGHT
         else:
-            weight = SILENT_WEIGHT if silent else MODEL_WEIGHT
+            weight = MODEL_WEIGHT if situation else SILENT_WEIGHT
         if self._model is not None and weight and (query or situation):
             for pid, p in self._model.probabilities(folded).items():
                 if pid in self.docs:

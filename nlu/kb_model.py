@@ -4,10 +4,8 @@ The situation lexicon (``nlu/data/kb_lexicon.yml``) only knows the phrases someo
 an outsider's words miss it. This model learns the policies from examples instead: a linear
 classifier over character 1–4-grams and jieba words (``nlu.features``, the intent model's
 features), trained on each policy record's own passages (who qualifies, what it covers, its
-keywords, labelled by the record), on the situation lexicon's everyday phrases (labelled by the
-policy their circumstance's words find, ``kb.PolicyIndex._lexicon_examples``; 2026-12-07) and on
-the labelled questions of ``SITUATION_FILES``. Shared character n-grams (化疗 in 化疗费, 漏 in 漏雨,
-光棍 in 老光棍) carry it past phrases nobody listed.
+keywords, labelled by the record) and on the labelled questions of ``SITUATION_FILES``. Shared
+character n-grams (化疗 in 化疗费, 漏 in 漏雨) carry it past phrases nobody listed.
 The search adds a weight × its probability to each policy's score (``nlu/kb.py``).
 The held-out sets (``nlu/data/test/``) are never trained on. Training takes under a second of
 CPU; a model is cached per set of documents, so indexes of one knowledge base share it.

@@ -18,7 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 HELD_OUT = ROOT / "nlu" / "data" / "test" / "kb_situations.yml"
 DEV = ROOT / "nlu" / "data" / "kb_situations_dev.yml"
 KB_EVAL = ROOT / "nlu" / "data" / "kb_eval.yml"
-KB7 = ROOT / "nlu" / "data" / "test" / "kb_situations_kb7.yml"  # tenth round's probes, held out
 
 # not in either situation set
 SITUATIONS = [
@@ -47,14 +46,10 @@ def test_situations_find_their_policy_first_through_the_cli(tmp_path):
 
 
 def test_the_lexicon_is_what_finds_them(monkeypatch):
-    """BM25 with the situation lexicon ranks them first; plain BM25 puts some second or lower.
-    (Since the tenth round the learnt scorer alone also finds these: it learns the lexicon's
-    phrases, so both are switched off to see what the lexicon adds to BM25.)"""
+    """Without the situation lexicon the plain BM25 search puts some of them second or lower."""
     docs = load_policy_docs(DEFAULT_POLICIES)
     clear_cache()
     with_lexicon = PolicyIndex(docs, "with")
-    assert all(with_lexicon.search(q)[0].policy_id in right for q, right in SITUATIONS)
-    with_lexicon._model = None
     assert all(with_lexicon.search(q)[0].policy_id in right for q, right in SITUATIONS)
     monkeypatch.setattr(kb, "_situation", lambda text, folded, statuses=frozenset(): [])
     plain = [with_lexicon.search(q) for q, _ in SITUATIONS]
@@ -75,7 +70,7 @@ def test_a_situation_adds_the_circumstances_the_records_use():
 
 # quality gates: the held-out set was written before the search was tuned and is never tuned on
 # (nor trained on: nlu/kb_model.py learns from the dev files only)
-@pytest.mark.parametrize("path, floor", [(HELD_OUT, 0.90), (DEV, 0.90), (KB_EVAL, 0.92), (KB7, 0.86)])
+@pytest.mark.parametrize("path, floor", [(HELD_OUT, 0.90), (DEV, 0.90), (KB_EVAL, 0.92)])
 def test_kb_search_quality_does_not_drop(path, floor):
     report = _eval(path)
     assert report["n"] >= 60
@@ -192,46 +187,3 @@ def test_a_given_policy_entity_is_not_reordered_by_the_learnt_scorer():
         assert with_model == {pid: index.search("这个补助怎么申请", policy_entity=pid) for pid in index.docs}
     finally:
         index._model = model
-
-
-# tenth round (2026-12-07): the lexicon's phrases as the learnt scorer's data, and BM25 weighing
-# less than the model when the lexicon is silent. Not in any situation file.
-SILENT_SITUATIONS = [
-    ("后墙被雨泡软了 往下掉泥块", "weifang_gaizao"),
-    ("our grandson stays with us, his mum and dad work in a far city factory", "liushou_ertong"),
-    ("灶台边起的火 两间屋连同口粮都没了 一家子在邻居家挤着", "linshi_jiuzhu"),
-    ("两个小的跟着我这个当奶奶的 他爹妈在外省做活 过年才回", "liushou_ertong"),
-    ("家里就我男人扛活 他伤了腰 五张嘴等着吃 一个月见不到几个钱", "dibao"),
-]
-
-
-def _firsts(tag: str) -> list[bool]:
-    clear_cache()
-    index = PolicyIndex(load_policy_docs(DEFAULT_POLICIES), tag)
-    return [index.search(q)[0].policy_id == p for q, p in SILENT_SITUATIONS]
-
-
-def test_situations_the_lexicon_misses_rank_their_policy_first():
-    for question, _ in SILENT_SITUATIONS:
-        assert kb._situation(question, kb._fold(question)) == [], question  # the lexicon is silent
-    assert all(_firsts("tenth")), SILENT_SITUATIONS
-
-
-def test_bm25_weighs_less_than_the_model_when_the_lexicon_is_silent(monkeypatch):
-    """A wall soaked by rain: BM25 alone at full weight follows a chance word to another policy."""
-    monkeypatch.setattr(kb, "SILENT_WEIGHT", 1.5)
-    monkeypatch.setattr(kb, "SILENT_BM25", 1.0)  # the third round's weights
-    assert not _firsts("third-round-weights")[0]
-
-
-def test_the_lexicon_phrases_teach_the_learnt_scorer(monkeypatch):
-    """Each circumstance that clearly finds one policy (its words, in the records' terms) lends
-    that policy its everyday phrases as training data; an ambiguous one (cannot work: dibao or
-    tekun) lends nothing. Without them an English grandson with parents far away is not found."""
-    clear_cache()
-    index = PolicyIndex(load_policy_docs(DEFAULT_POLICIES), "lexicon-data")
-    said = index._lexicon_examples()
-    assert "光棍" in said["tekun"] and "漏雨" in said["weifang_gaizao"] and "grandma" in said["liushou_ertong"]
-    assert not any("干不了活" in phrases for phrases in said.values())
-    monkeypatch.setattr(kb, "LEXICON_MARGIN", 2.0)  # no circumstance leads by 2: no phrase is data
-    assert not _firsts("no-lexicon-data")[1]
