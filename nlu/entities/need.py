@@ -32,6 +32,11 @@ MIN_SCORE = 0.3  # below: a guess, always offered with the runner-up (tenth roun
 ALTERNATIVE_RATIO = 0.6  # the runner-up is offered too when it scores at least this share of the winner
 ALTERNATIVE_MIN = 0.2
 MODEL_SPLIT = 0.35  # ... and also when the model alone gives the runner-up at least this (it is torn)
+# Chosen by author hold-out (train without one voice's need and train files, score its need lines;
+# docs/nlu.md, tenth round): less regularization than the intent model (1e-5) and features seen
+# at least twice (a word only one author wrote teaches the other authors nothing).
+NEED_ALPHA = 5e-6
+NEED_MIN_DF = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +77,7 @@ def train_need_model(data: TrainingData, canonicalize, extra: Sequence[Path] = (
     texts, labels = need_training_set(data, canonicalize, extra)
     if len(set(labels)) < 2:
         return None
-    return train_intent_model(texts, labels, algorithm)
+    return train_intent_model(texts, labels, algorithm, alpha=NEED_ALPHA, min_df=NEED_MIN_DF)
 
 
 class NeedChooser:
