@@ -55,3 +55,16 @@ def test_an_unsure_category_is_offered_with_the_runner_up(nlu):
             unsure += 1
             assert len(found.get("alternatives", ())) == 1 and found["alternatives"][0] != found["value"], found
     assert unsure >= 1  # the branch is exercised; pick vaguer lines if the model grows surer
+
+
+def test_the_needs10_dev_sets_hold(nlu):
+    """nlu/data/test/dev8_needs.yml and dev8_boundary.yml (tenth round, 2026-12-07): a development
+    set (its first misses were seen), so floors against losing it, not fair figures. Measured
+    0.887 top-1 / 0.913 with the runner-up, and 0.975 intent accuracy on the boundary."""
+    from nlu.evaluation import evaluate
+    from nlu.training_data import TEST_DIR, load_training_data
+
+    needs = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev8_needs.yml", synonyms_from=nlu.data).examples)
+    assert needs["need_category_recall"] >= 0.86 and needs["need_category_offered_recall"] >= 0.89
+    boundary = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev8_boundary.yml", synonyms_from=nlu.data).examples)
+    assert boundary["intent_accuracy"] >= 0.95
