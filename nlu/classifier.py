@@ -89,10 +89,13 @@ class IntentModel:
         return e / e.sum()
 
 
-def train_intent_model(texts: Sequence[str], intents: Sequence[str], algorithm: str = "logreg") -> IntentModel:
-    featurizer = Featurizer()
+def train_intent_model(texts: Sequence[str], intents: Sequence[str], algorithm: str = "logreg", *,
+                       alpha: float | None = None, min_df: int = 1) -> IntentModel:
+    """`alpha` (``logreg`` only) and `min_df` let another model of the same kind (the need
+    categories) choose its own regularization and vocabulary."""
+    featurizer = Featurizer(min_df=min_df)
     matrix = featurizer.fit_transform(texts)
-    estimator = _estimator(algorithm)
+    estimator = SeedAveragedSGD(seeds=SEEDS, alpha=alpha) if algorithm == "logreg" and alpha is not None else _estimator(algorithm)
     estimator.fit(matrix, list(intents))
     labels = [str(c) for c in estimator.classes_]
     coef = np.asarray(estimator.coef_, dtype=np.float64)
