@@ -200,6 +200,11 @@ _RULES: list[tuple[str, float, str]] = [
     ("medical", 1.0, r"(?:烧|发烧|高烧)(?:得|到)?.{0,4}(?:说胡话|讲胡话|讲乱话|糊涂了|不认人)|一头栽倒(?!(?:在|喺)?(?:床|沙发|炕))|栽倒(?:了|在|喺)(?!(?:床|沙发|炕))|(?:嘴|脸|嘴巴)(?:都)?歪(?:着|了).{0,8}(?:说不出|说不清|讲不出|讲唔到|讲唔清|流口水|半边)|(?:跌|摔|栽)(?:咗|了|倒)?.{0,10}(?:冻冰冰|冰凉|不醒|唔醒|不会动|唔郁)|成身冻冰冰|浑身冰凉|全身冰凉|身子都凉了|face (?:is |turn(?:s|ed)? |going )?(?:grey|gray|white as)|(?:fell|fall|falls|fallen)\b.{0,40}(?:not talk|can ?not talk|can't talk|cannot talk|not move|not wake|not answer)"),
     ("flood", 1.0, r"(?:stuck|trapped) in (?:the )?(?:water|flood|river)\b|(?:river|water|flood) is (?:going|coming|running) over (?:the )?(?:road|bridge|bank|house)|(?:泥|土|山|石头)(?:仲|还)?(?:喺度|在)?(?:一直|一路|不停)?(?:冲落|冲下|崩|塌)(?:紧|嚟|下来|落嚟)"),
     ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|\bemergency\b(?! (?:fund|money|subsidy|assistance|aid|number|loan|relief|allowance))|sos\b|call (?:the )?police|save (?:me|us)\b"),
+    # tenth round (2026-12-07): joining the dead told after the death, things not needed any more,
+    # the passbook left where it is found, a weed killer drunk
+    ("self_harm", HINT, r"(?:走了|不在了|去世|过世|没了|走咗).{0,30}(?:我|俺|𠊎)(?:也)?(?:该|要|想)(?:去)?(?:找|陪|见)(?:她|他|佢)(?:了|去|啦)?(?:$|[ ，。,.!！])|(?:以后|往后)(?:都|也|就)?(?:用不着|用不上|用唔着|不需要)(?:了|咯|啦|喇)"),
+    ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|房产证|地契)(?:就|都)?(?:在|喺).{0,4}(?:枕头|床|抽屉|米缸|柜|箱底).{0,12}密码"),
+    ("medical", 1.0, r"(?:喝|吃|吞|饮|食)(?:了|咗|下|落)?.{0,16}(?:除草的|除草剂|除草药|杀虫的|杀虫剂|草甘膦|灭鼠|草枯|打虫的药)(?!.{0,4}(?:怎么|咋|能不能|哪里|在哪))|(?:drank|swallowed|drink|ate) (?:some |the |a bottle of )?(?:weed|grass|insect|bug) ?(?:killer|spray)"),
 ]
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 
@@ -216,10 +221,14 @@ _NOT_FOUND = re.compile(
     r"|(?:衣服|衫|鞋|拖鞋)(?:子)?(?:还|仲)?(?:在|放在|喺).{0,4}(?:河|塘|水库|岸|坝)"
     r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|(?:was|is|were)(?:n't| not) (?:on|in|inside)(?: it\b| the (?:bus|van|car|boat|truck)|\s*[,.!]|$)|(?:is |are )?not (?:at )?home\b|not (?:arrive|reach)\w* (?:at )?home|(?:search|look)(?:ed)? everywhere"
     r"|phone (?:cannot|can't|cant|not) (?:call|reach|answer|connect)|clothes? (?:is |are )?still on|not come (?:back|home)|not back"
+    # tenth round: not found yet, still not back, not seen for hours (还没找着, 仲未返, 都没回, dont see her for three hours)
+    r"|(?:还|都|仍)?没(?:有)?(?:找着|找到|寻着|寻到)(?:人)?(?=\s|$|[，。,.!！?？])|(?:仲|都|还|仍)(?:未|冇|没|吂)(?:返|回|转|见)|(?:到现在|到这会儿?|到而家|到依家)(?:都|还|仲)?(?:没|未|冇)(?:回|返|见|下来)"
+    r"|(?:don't|dont|do not|didn't|did not|not) see (?:him|her|them)\b|(?:friends?|others|the other \w+) (?:came|come) back (?:and|but) (?:he|she) (?:didn't|did not|not)"
 )
 _NOW_OR_DARK = re.compile(
     r"到现在|到而家|到依家|到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|烏|乌)|今晡|今天|今日|今朝|今早|刚才|刚刚|刚(?:还|在)|才还|頭先|头先|一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫"
     r"|(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?(?:车|車)|到|回)|校车|接送车|(?:幼儿园|幼兒園|学校|學校)(?:的|嘅|架|个|個)?(?:车|車)|(?:school |kindergarten )?bus\b|\bnow\b|\bnight\b|today|tonight|\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b|this morning"
+    r"|而家|依家|这会儿|(?:几|两|三|四|五|\d+)个?(?:钟头|小时)|for (?:two|three|four|five|six|several|many|\d+) hours|this evening|getting dark"
 )
 # 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
 #    for me or sorry (a move away lowers it, as every farewell hint)
@@ -241,6 +250,39 @@ _ILL_ONSET = re.compile(r"(?:开始|一直|又)(?:拉|吐)|(?:拉|吐|屙|呕)(?
 _WEAPON = re.compile(r"锤|斧|铁锹|镰刀|铁棍|棍|刀|鎚|鐵棍|枪|\b(?:hammer|knife|axe|stick|gun|machete)\b")
 _AT_DOOR = re.compile(r"门外|门口|院门|外面|外头|門口|門外|(?:把)?灯(?:都)?关|关了灯|熄(?:晒)?燈|躲|顶上|outside|at the (?:gate|door)|turn(?:ed)? off the light|\bhid(?:e|ing)?\b")
 _WORK_TOOL = re.compile(r"杀(?:鸡|鸭|鱼|猪|鹅|羊)|宰|剁|干活|下地|上山|砍柴|劈柴|切菜|修|磨|卖|买|for work|to work")
+
+# Tenth round (2026-12-07): meanings of needs told calmly whose content is acute now.
+# 5. someone alone who does not answer now or for days (a fall, a stove, a stroke behind the door)
+_ALONE = re.compile(r"一个人(?:在家|住|在屋|过)|独居|独自(?:在家|住)|留守老人|孤老|\b(?:lives?|living|is|stays?) alone\b|alone at home")
+_NO_ANSWER = re.compile(
+    r"敲门.{0,4}(?:没人|不|冇人|唔)应|(?:电话|手机)(?:也|都|就|又)?(?:没人接|打不通|不接|关机|断了)|没(?:有)?接电话|再打(?:也|都)?没人接|(?:叫|喊)(?:门|她|他)?.{0,3}(?:没人|不)应"
+    r"|(?:not|doesn't|does not|don't|didn't) (?:pick up|answer)|no (?:one|body) (?:answer|open)")
+_DAYS = re.compile(r"[两三几]天(?:都|了|没)|一整天|昨天(?:也|都)?没|好几天|(?:two|three|several) days")
+# 6. a scene of danger now with someone in it: what fails or comes in, still going on, someone inside
+_SCENE = re.compile(
+    r"(?:往下|一直)(?:掉|滑|落|垮|塌)(?:土|泥|石|砖)?|掉(?:土|石头|砖)|裂(?:缝|口)?.{0,6}(?:宽|大|长)|(?:屋顶|房顶|瓦).{0,6}(?:掀|吹)(?:走|掉|翻)|往屋里(?:灌|流|进)|水(?:漫|涨|进|灌).{0,6}(?:屋|灶|床|门|院|台阶|路)"
+    r"|(?:冒烟|火苗|火星).{0,8}(?:房梁|屋顶|房子|草房|上了|落到)|煤气味|气味.{0,4}(?:浓|重)|怪味.{0,10}(?:头晕|想吐|迷糊)"
+    r"|(?:wall|roof|ceiling|hill|slope)\b.{0,20}\b(?:crack|moving|falling|coming down|blown)|(?:gas|smoke) smell|smell (?:of )?(?:gas|smoke)|water\b.{0,20}\b(?:in|into) (?:our|the) house")
+_SCENE_NOW = re.compile(r"这会儿|现在|刚才|刚刚|刚(?:被|才)|一直|越来越|越.越|比.{0,4}(?:早上|刚才|昨天).{0,3}(?:宽|大|多|高)|还在|正在|now\b|\bkeep|getting|still")
+_INSIDE = re.compile(
+    r"(?:还|仲)(?:在|喺)(?:屋|里|家|床)|(?:在|喺)(?:屋里|里屋|屋头|屋企|屋下|楼上|二楼)|出不去|走不了|背不动|抬不动|行唔到|没地方躲|躲不|(?:睡|躺)着|腿脚不(?:好|方便|利索)"
+    r"|\b(?:still |people |are |is )inside|upstairs|cannot (?:walk|get out|move)|sleeping|we are \w+ people")
+_WORRY = re.compile(r"怕|担心|万一|预防|防止|以防|一到|每年|每次|雨季|afraid|worried that|in case|every (?:year|time)")
+# 7. confinement: locked in, not let out, the phone taken, writing in secret
+_CONFINE_PARTS = [re.compile(p) for p in (
+    r"锁着门|锁(?:着|住|在|喺)(?:我|她|他|佢|我们|我哋)?|关着(?:我|她|他|佢)|(?:关|锁)在屋里|\block(?:s|ed)? (?:me|her|him|us|my \w+)\b",
+    r"不(?:让|准|畀|俾)(?:我|她|他|佢|我们)?出(?:门|去|屋|街)|(?:don't|dont|not) let (?:me|her|him) (?:go|out|leave)",
+    r"(?:手机|电话)(?:也|都)?(?:被)?.{0,3}(?:收走|抢走|没收|拿走|摔了)|借.{0,6}(?:手机|电话)|偷偷|(?:take|took|takes) (?:my|her|his) phone|from the window",
+)]
+# 8. a threat and fear now: told to "see what happens", hiding, not daring to open the door
+_THREAT = re.compile(r"(?:让|要|给)(?:我|你|我们|我哋)(?:好看|好睇)|不会放过|饶不了|要(?:我|你)的命|找(?:我|你)算账|(?:把|将)(?:我家?|我们家?)?(?:的)?(?:房子?|屋)(?:给)?(?:点|烧)了|(?:kill|hurt|burn)\b.{0,12}\b(?:me|us|house)|make (?:me|us) pay")
+_FEAR_NOW = re.compile(r"不敢(?:开门|出声|出去|回去|回家|睡|出门)|唔敢(?:开门|出声|出去|返)|躲(?:在|到|着|喺|埋)|把门(?:顶|闩|锁)|(?:am|are) (?:scared|afraid|hiding)|lock(?:ed)? (?:the|our) door")
+# 9. a sudden illness told by its signs now: a stroke, a heart, choking, a fall, poison, a wound
+_ACUTE_SIGN = re.compile(
+    r"说不出话|(?:嘴|脸)(?:有点|都)?歪|拿不住|抬不起|(?:胸口|心口)(?:闷|疼|痛|像|压)|(?:出|冒)(?:冷|虚)汗|(?:浑身|全身)(?:发抖|抽)|(?:喘气|呼吸)(?:有(?:响)?声|急|困难|不上)|喘(?:不|得急)|气(?:也)?出得急"
+    r"|(?:脸|嘴唇)(?:色)?(?:发白|发紫|发青|憋得)|眼睛(?:都)?(?:睁不开|半睁)|(?:反应慢|不怎么理人|不理人|叫不应)|一直(?:吐|想睡|流血|咳)|(?:摔|跌|倒|滑).{0,6}(?:起不来|爬不起来|站不起来)|含含糊糊|说(?:话)?(?:都)?说不清|讲嘢.{0,3}(?:黐脷|唔清)|行(?:路)?(?:都)?行唔稳|呼吸有声|喉咙(?:好)?紧|肿得|(?:血|水)(?:还在|一直)?(?:渗|流)|流了好多(?:水|血)|乱讲|(?:压|轧)烂|烧得慌|(?:叫|喊).{0,4}没(?:有)?动静"
+    r"|cannot (?:lift|move|stand up|breathe)|speech is strange|(?:very )?(?:sleepy|weak|confused)\b.{0,20}\b(?:not|confused|weak)|body is soft|lot of blood|still coming|cannot stand")
+_ACUTE_NOW = re.compile(r"刚才|刚刚|突然|现在|这会儿|而家|今天|今朝|今早|今儿|今晡|下午开始|早上起来|一直|开始|当时没事|now\b|since one hour|today|this morning|just")
 
 # idioms and phrases that contain a trigger but never mean danger; removed before matching
 _NOT_DANGER = re.compile(
@@ -280,7 +322,7 @@ _NOT_NOW = re.compile(
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
     r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
-_URGENT = re.compile(r"越.越(?:大|多|快|高)|救命|救救|正在|被困|出不来|还在里面|人在|(?<!得)(?<!要)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门)|赶紧|马上|help me|help us|please help|help!|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
+_URGENT = re.compile(r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)|救命|救救|正在|被困|出不来|还在里面|人在|(?<!得)(?<!要)(?<!没)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门)|赶紧|马上|help me|help us|please help|help!|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # a question about a policy or help for an event told as over (a stay in hospital, a death, money
 # spent): medical triggers are lowered too (ninth round (b): 生二胎大出血 住了半个月 … 俺能领不)
@@ -333,8 +375,13 @@ _FICTION = re.compile(r"电视剧|电影|剧里|片子里|小说|视频里|新�
 # (昨晚的电影里…, today on the news); "tonight my son watched a film and now…" keeps its time word
 _WHEN_SEEN = re.compile(r"(?:今天|今晚|今早|今儿|昨晚|昨天|today|tonight|yesterday|last night|this (?:morning|evening|afternoon))"
                         r"[^。，,.!?！？]{0,8}?(?=" + _FICTION.pattern + ")")
+# ... or told as reported by the news elsewhere (新闻说邻县发大水了 好多人被困), unless it is here
+_REPORTED = re.compile(r"(?:新闻|电视|广播)(?:上|里)?(?:说|讲|报|播)|(?:网上|视频里|视频上)(?:说|讲)|on the news|news (?:say|said|says)")
+_HERE = re.compile(r"我家|我们家|俺家|我们(?:村|这)|俺们|我屋|屋头|救命|救救|help (?:me|us)|my (?:house|family|home)|our (?:house|village)")
+# a worry about a risk (怕煤气中毒, 怕哪天滑下来, afraid of a fire): the word just before the trigger
+_FEARED = re.compile(r"(?:怕|担心|预防|防止|万一|以防|免得|afraid|worried|in case)[^。，,.!?！？]{0,8}$")
 _FRAUD = re.compile(r"骗|诈骗|呃咗|scam|fraud|cheat")
-_MOVING = re.compile(r"搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)")
+_MOVING = re.compile(r"下(?:个月|个礼拜|礼拜|周|星期|次|回)见|明天见|回头见|改天见|过几天见|see you (?:tomorrow|next|soon|later|again)|搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)")
 
 
 def has_benign_idiom(norm: str) -> bool:
@@ -391,6 +438,19 @@ def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
         hits.append(("medical", HINT, state))
     if (weapon := _WEAPON.search(cleaned)) and _AT_DOOR.search(cleaned) and not _WORK_TOOL.search(cleaned):
         hits.append(("violence", HINT, weapon))
+    # tenth round: a need told calmly whose content is acute now
+    if (alone := _ALONE.search(cleaned)) and _NO_ANSWER.search(cleaned) and (_NOW_OR_DARK.search(cleaned) or _DAYS.search(cleaned)):
+        hits.append(("medical", HINT, alone))
+    if ((scene := _SCENE.search(cleaned)) and _SCENE_NOW.search(cleaned) and _INSIDE.search(cleaned)
+            and not (_WORRY.search(cleaned) and not _URGENT.search(cleaned))):
+        hits.append(("disaster", HINT, scene))
+    confined = [m for pattern in _CONFINE_PARTS if (m := pattern.search(cleaned))]
+    if len(confined) >= 2:
+        hits.append(("violence", HINT, confined[0]))
+    if (threat := _THREAT.search(cleaned)) and _FEAR_NOW.search(cleaned):
+        hits.append(("violence", HINT, threat))
+    if (sign := _ACUTE_SIGN.search(cleaned)) and _ACUTE_NOW.search(cleaned):
+        hits.append(("medical", HINT, sign))
     return hits
 
 
@@ -418,7 +478,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
     over = bool(_OVER.search(cleaned)) and not happening
     story = _WHEN_SEEN.sub(" ", cleaned)
     fiction = (bool(_FICTION.search(norm)) and not _HAPPENING.search(story) and not _URGENT.search(story)
-               and not _SUDDEN.search(story))
+               and not _SUDDEN.search(story)) or (bool(_REPORTED.search(norm)) and not _HERE.search(norm))
     moving = bool(_MOVING.search(cleaned)) and not happening
     policy_past = (bool(_POLICY_ASK.search(cleaned)) and bool(_EVENT_OVER.search(cleaned))
                    and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned) and not happening)
@@ -439,7 +499,9 @@ def detect_normalized(norm: str) -> EmergencyResult:
                    or (kind == "distress" and _FRAUD.search(cleaned) is not None)
                    or (moving and kind == "self_harm" and trigger < 1.0))
         if ((not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))
-                or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning):
+                or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning
+                or (kind in ("medical", *_SOFTENABLE) and not happening and not _URGENT.search(cleaned)
+                    and _FEARED.search(cleaned[:m.start()]))):
             weight = min(weight, LOWERED)
             explained = explained or meaning
         # certain triggers count once (also when lowered: two lowered ones are still none);
