@@ -180,7 +180,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"(?:don't|dont|do not|don’t|\bnot|\bno) want (?:to )?(?:live|be alive)\b(?! (?:with|in|at|near|here|there|alone|together|next))|\b(?:i|me) (?:want|wanna|wants|will|going to|gonna) die\b|finish (?:myself|my life|my own life)|跳桥|跳坝|(?:drink|drinks|drinking|drank) (?:the |some )?(?:farm )?chemicals?"),
     ("medical", 1.0, r"(?:气|气都)(?:透唔到|透不过|透不上|喘唔到)|smell (?:of )?gas\b.{0,40}(?:fall|fell|faint|dizzy|down)|(?:lips?|face|skin) (?:is |are )?(?:turn(?:s|ed|ing)? |going )(?:blue|purple|grey|gray)|baby is coming(?: now)?\b.{0,30}blood"),
     ("disaster", 1.0, r"(?:ground|earth|house) is shaking|(?:is|are) (?:stuck )?under (?:it|the wall|the house|the roof|the stones|the rocks|the mud)"),
-    ("flood", 1.0, r"水(?:已经|都)?(?:到|淹到|漫到|涨到|浸到)了?(?:堂屋|屋头|灶屋|院子|房里|炕)"),
+    ("flood", 1.0, r"水.{0,4}(?:没过|漫过|淹过)(?:了)?(?:脚背|脚面|脚脖子|膝盖|小腿|大腿|腰|床|炕|灶台)|水(?:已经|都)?(?:到|淹到|漫到|涨到|浸到)了?(?:堂屋|屋头|灶屋|院子|房里|炕)"),
     ("fire", 1.0, r"火(?:窜|蹿|烧)(?:到|上)了?(?:房|屋|楼|山|隔壁)|(?:牛棚|猪圈|柴房|草垛|柴堆|仓房)(?:着了|烧起)"),
     ("missing_child", 1.0, _CHILD + r".{0,30}(?:天(?:都)?黑|到现在|到而家|到依家)(?:了)?.{0,4}(?:还|都|仲)?(?:没|冇|未)(?:见(?:人|影)?|回|返)"),
     # 粤/客家 forms of the plain words (nlu5): not wanting to live, fainted, no breath, chest pain, on fire
@@ -199,12 +199,12 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"(?:食|吃|吞|服)(?:咗|了|晒)(?:成|一|半|好多|几)(?:板|排|樽|盒).{0,3}(?:药|安眠药|丸|片)"),
     ("medical", 1.0, r"(?:烧|发烧|高烧)(?:得|到)?.{0,4}(?:说胡话|讲胡话|讲乱话|糊涂了|不认人)|一头栽倒(?!(?:在|喺)?(?:床|沙发|炕))|栽倒(?:了|在|喺)(?!(?:床|沙发|炕))|(?:嘴|脸|嘴巴)(?:都)?歪(?:着|了).{0,8}(?:说不出|说不清|讲不出|讲唔到|讲唔清|流口水|半边)|(?:跌|摔|栽)(?:咗|了|倒)?.{0,10}(?:冻冰冰|冰凉|不醒|唔醒|不会动|唔郁)|成身冻冰冰|浑身冰凉|全身冰凉|身子都凉了|face (?:is |turn(?:s|ed)? |going )?(?:grey|gray|white as)|(?:fell|fall|falls|fallen)\b.{0,40}(?:not talk|can ?not talk|can't talk|cannot talk|not move|not wake|not answer)"),
     ("flood", 1.0, r"(?:stuck|trapped) in (?:the )?(?:water|flood|river)\b|(?:river|water|flood) is (?:going|coming|running) over (?:the )?(?:road|bridge|bank|house)|(?:泥|土|山|石头)(?:仲|还)?(?:喺度|在)?(?:一直|一路|不停)?(?:冲落|冲下|崩|塌)(?:紧|嚟|下来|落嚟)"),
-    ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|\bemergency\b(?! (?:fund|money|subsidy|assistance|aid|number|loan|relief|allowance))|sos\b|call (?:the )?police|save (?:me|us)\b"),
+    ("distress", 1.0, r"救命|救救|快来人|报警(?!器)|出人命|出事了|救我|please help|\bhelp!|\bemergency\b(?! (?:fund|money|subsidy|assistance|aid|number|loan|relief|allowance))|sos\b|call (?:the )?police|save (?:me|us)\b"),
     # tenth round (2026-12-07): joining the dead told after the death, things not needed any more,
     # the passbook left where it is found, a weed killer drunk
-    ("self_harm", HINT, r"(?:走了|不在了|去世|过世|没了|走咗).{0,30}(?:我|俺|𠊎)(?:也)?(?:该|要|想)(?:去)?(?:找|陪|见)(?:她|他|佢)(?:了|去|啦)?(?:$|[ ，。,.!！])|(?:以后|往后)(?:都|也|就)?(?:用不着|用不上|用唔着|不需要)(?:了|咯|啦|喇)"),
+    ("self_harm", HINT, r"(?:走了|不在了|去世|过世|没了|走咗).{0,30}(?:该|要|想)(?:去)?.{0,6}(?:找|陪|见)(?:陪)?(?:她|他|佢)(?:了|去|啦)?(?:$|[ ，。,.!！])|(?:坟前|坟上|坟头|坟地|墓前).{0,10}(?:陪|睡|躺|不回来)|(?:以后|往后)(?:都|也|就)?(?:用不着|用不上|用唔着|不需要)(?:了|咯|啦|喇)"),
     ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|房产证|地契)(?:就|都)?(?:在|喺).{0,4}(?:枕头|床|抽屉|米缸|柜|箱底).{0,12}密码"),
-    ("medical", 1.0, r"(?:喝|吃|吞|饮|食)(?:了|咗|下|落)?.{0,16}(?:除草的|除草剂|除草药|杀虫的|杀虫剂|草甘膦|灭鼠|草枯|打虫的药)(?!.{0,4}(?:怎么|咋|能不能|哪里|在哪))|(?:drank|swallowed|drink|ate) (?:some |the |a bottle of )?(?:weed|grass|insect|bug) ?(?:killer|spray)"),
+    ("medical", 1.0, r"(?:喝|吃|吞|饮|食)(?:了|咗|下|落)?.{0,16}(?:除草的|除草剂|除草药|杀虫的|杀虫剂|草甘膦|灭鼠|草枯|打虫的药)(?!.{0,4}(?:怎么|咋|能不能|哪里|在哪))|(?:咬破|吞|吃|喝|舔)(?:了|咗|下|落)?.{0,6}(?:洗衣凝珠|凝珠|洗衣液|纽扣电池|磁珠)|(?:drank|swallowed|drink|ate) (?:some |the |a bottle of )?(?:weed|grass|insect|bug) ?(?:killer|spray)|swallowed (?:a |the )?(?:button battery|magnet|laundry pod)"),
 ]
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 
@@ -265,7 +265,7 @@ _SCENE = re.compile(
     r"|(?:wall|roof|ceiling|hill|slope)\b.{0,20}\b(?:crack|moving|falling|coming down|blown)|(?:gas|smoke) smell|smell (?:of )?(?:gas|smoke)|water\b.{0,20}\b(?:in|into) (?:our|the) house")
 _SCENE_NOW = re.compile(r"这会儿|现在|刚才|刚刚|刚(?:被|才)|一直|越来越|越.越|比.{0,4}(?:早上|刚才|昨天).{0,3}(?:宽|大|多|高)|还在|正在|now\b|\bkeep|getting|still")
 _INSIDE = re.compile(
-    r"(?:还|仲)(?:在|喺)(?:屋|里|家|床)|(?:在|喺)(?:屋里|里屋|屋头|屋企|屋下|楼上|二楼)|出不去|走不了|背不动|抬不动|行唔到|没地方躲|躲不|(?:睡|躺)着|腿脚不(?:好|方便|利索)"
+    r"在(?:床上|楼上|房顶|屋顶)|(?:还|仲)(?:在|喺)(?:屋|里|家|床)|(?:在|喺)(?:屋里|里屋|屋头|屋企|屋下|楼上|二楼)|出不去|走不了|背不动|抬不动|行唔到|没地方躲|躲不|(?:睡|躺)着|腿脚不(?:好|方便|利索)"
     r"|\b(?:still |people |are |is )inside|upstairs|cannot (?:walk|get out|move)|sleeping|we are \w+ people")
 _WORRY = re.compile(r"怕|担心|万一|预防|防止|以防|一到|每年|每次|雨季|afraid|worried that|in case|every (?:year|time)")
 # 7. confinement: locked in, not let out, the phone taken, writing in secret
@@ -276,13 +276,13 @@ _CONFINE_PARTS = [re.compile(p) for p in (
 )]
 # 8. a threat and fear now: told to "see what happens", hiding, not daring to open the door
 _THREAT = re.compile(r"(?:让|要|给)(?:我|你|我们|我哋)(?:好看|好睇)|不会放过|饶不了|要(?:我|你)的命|找(?:我|你)算账|(?:把|将)(?:我家?|我们家?)?(?:的)?(?:房子?|屋)(?:给)?(?:点|烧)了|(?:kill|hurt|burn)\b.{0,12}\b(?:me|us|house)|make (?:me|us) pay")
-_FEAR_NOW = re.compile(r"不敢(?:开门|出声|出去|回去|回家|睡|出门)|唔敢(?:开门|出声|出去|返)|躲(?:在|到|着|喺|埋)|把门(?:顶|闩|锁)|(?:am|are) (?:scared|afraid|hiding)|lock(?:ed)? (?:the|our) door")
+_FEAR_NOW = re.compile(r"今晚|今天晚上|今夜|tonight|一个人在家|独自在家|alone (?:at home|in the house)|不敢(?:开门|出声|出去|回去|回家|睡|出门)|唔敢(?:开门|出声|出去|返)|躲(?:在|到|着|喺|埋)|把门(?:顶|闩|锁)|(?:am|are) (?:scared|afraid|hiding)|lock(?:ed)? (?:the|our) door")
 # 9. a sudden illness told by its signs now: a stroke, a heart, choking, a fall, poison, a wound
 _ACUTE_SIGN = re.compile(
     r"说不出话|(?:嘴|脸)(?:有点|都)?歪|拿不住|抬不起|(?:胸口|心口)(?:闷|疼|痛|像|压)|(?:出|冒)(?:冷|虚)汗|(?:浑身|全身)(?:发抖|抽)|(?:喘气|呼吸)(?:有(?:响)?声|急|困难|不上)|喘(?:不|得急)|气(?:也)?出得急"
-    r"|(?:脸|嘴唇)(?:色)?(?:发白|发紫|发青|憋得)|眼睛(?:都)?(?:睁不开|半睁)|(?:反应慢|不怎么理人|不理人|叫不应)|一直(?:吐|想睡|流血|咳)|(?:摔|跌|倒|滑).{0,6}(?:起不来|爬不起来|站不起来)|含含糊糊|说(?:话)?(?:都)?说不清|讲嘢.{0,3}(?:黐脷|唔清)|行(?:路)?(?:都)?行唔稳|呼吸有声|喉咙(?:好)?紧|肿得|(?:血|水)(?:还在|一直)?(?:渗|流)|流了好多(?:水|血)|乱讲|(?:压|轧)烂|烧得慌|(?:叫|喊).{0,4}没(?:有)?动静"
+    r"|(?:脸|嘴唇)(?:色)?(?:发白|发紫|发青|憋得)|眼睛(?:都)?(?:睁不开|半睁)|(?:反应慢|不怎么理人|不理人|叫不应)|一直(?:吐|想睡|流血)|(?:摔|跌|倒|滑).{0,6}(?:起不来|爬不起来|站不起来)|含含糊糊|说(?:话)?(?:都)?说不清|讲嘢.{0,3}(?:黐脷|唔清)|行(?:路)?(?:都)?行唔稳|呼吸有声|喉咙(?:好)?紧|肿得|(?:血|水)(?:还在|一直)?(?:渗|流)|流了好多(?:水|血)|乱讲|(?:压|轧)烂|烧得慌|(?:叫|喊).{0,4}没(?:有)?动静"
     r"|cannot (?:lift|move|stand up|breathe)|speech is strange|(?:very )?(?:sleepy|weak|confused)\b.{0,20}\b(?:not|confused|weak)|body is soft|lot of blood|still coming|cannot stand")
-_ACUTE_NOW = re.compile(r"刚才|刚刚|突然|现在|这会儿|而家|今天|今朝|今早|今儿|今晡|下午开始|早上起来|一直|开始|当时没事|now\b|since one hour|today|this morning|just")
+_ACUTE_NOW = re.compile(r"刚才|刚刚|突然|现在|这会儿|而家|今天|今朝|今早|今儿|今晡|下午开始|早上起来|开始|当时没事|now\b|since one hour|today|this morning|just")
 
 # idioms and phrases that contain a trigger but never mean danger; removed before matching
 _NOT_DANGER = re.compile(
@@ -506,7 +506,9 @@ def detect_normalized(norm: str) -> EmergencyResult:
             explained = explained or meaning
         # certain triggers count once (also when lowered: two lowered ones are still none);
         # hints and time words add up
-        per_kind[kind] = max(per_kind.get(kind, 0.0), weight) if trigger >= 1.0 else round(per_kind.get(kind, 0.0) + weight, 3)
+        # (and a lowered hint adds nothing to what the same context lowered: tenth round)
+        per_kind[kind] = (max(per_kind.get(kind, 0.0), weight) if trigger >= 1.0 or weight < trigger
+                          else round(per_kind.get(kind, 0.0) + weight, 3))
         found.setdefault(kind, []).append(m.group(0))
     if per_kind.get("self_harm", 0.0) >= CERTAIN and "self_harm" not in plain and _HABITUAL_SPEECH.search(cleaned):
         per_kind["self_harm"] = HINT  # hints someone keeps saying (婆婆老说活够了): ask, do not page
