@@ -204,7 +204,7 @@ _RULES: list[tuple[str, float, str]] = [
     # the passbook left where it is found, a weed killer drunk
     ("self_harm", HINT, r"(?:走了|不在了|去世|过世|没了|走咗).{0,30}(?:该|要|想)(?:去)?.{0,6}(?:找|陪|见)(?:陪)?(?:她|他|佢)(?:了|去|啦)?(?:$|[ ，。,.!！])|(?:坟前|坟上|坟头|坟地|墓前).{0,10}(?:陪|睡|躺|不回来)|(?:以后|往后)(?:都|也|就)?(?:用不着|用不上|用唔着|不需要)(?:了|咯|啦|喇)"),
     ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|房产证|地契)(?:就|都)?(?:在|喺).{0,4}(?:枕头|床|抽屉|米缸|柜|箱底).{0,12}密码"),
-    ("medical", 1.0, r"(?:喝|吃|吞|饮|食)(?:了|咗|下|落)?.{0,16}(?:除草的|除草剂|除草药|杀虫的|杀虫剂|草甘膦|灭鼠|草枯|打虫的药)(?!.{0,4}(?:怎么|咋|能不能|哪里|在哪))|(?:咬破|吞|吃|喝|舔)(?:了|咗|下|落)?.{0,6}(?:洗衣凝珠|凝珠|洗衣液|纽扣电池|磁珠)|(?:drank|swallowed|drink|ate) (?:some |the |a bottle of )?(?:weed|grass|insect|bug) ?(?:killer|spray)|swallowed (?:a |the )?(?:button battery|magnet|laundry pod)"),
+    ("medical", 1.0, r"(?:喝|吃|吞|饮|食)(?:了|咗|下|落)?.{0,16}(?:除草的|除草剂|除草药|杀虫的|杀虫剂|草甘膦|灭鼠|草枯|打虫的药)(?!.{0,4}(?:怎么|咋|能不能|哪里|在哪))|(?:咬破|吞|吃|喝|舔)(?:了|咗|下|落)?.{0,6}(?:洗衣凝珠|凝珠|洗衣液|纽扣电池|磁珠)|(?:洗衣凝珠|凝珠|纽扣电池|磁珠|洗衣液)(?:给|被)?.{0,3}(?:咬破|吞|吃|喝)(?:了|咗|下|落)|(?:drank|swallowed|drink|ate) (?:some |the |a bottle of )?(?:weed|grass|insect|bug) ?(?:killer|spray)|swallowed (?:a |the )?(?:button battery|magnet|laundry pod)"),
 ]
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 
