@@ -261,7 +261,7 @@ _WORK_TOOL = re.compile(r"杀(?:鸡|鸭|鱼|猪|鹅|羊)|宰|剁|干活|下地|�
 _FUMES = re.compile(r"煤气味|炭盆|炭火|煤炉|gas smell|smell of gas")
 _ALONE = re.compile(r"一个人(?:在家|住|在屋|过)|独居|独自(?:在家|住)|留守老人|孤老|\b(?:lives?|living|is|stays?) alone\b|alone at home")
 _NO_ANSWER = re.compile(
-    r"(?:敲门|叫门)?(?:没人|冇人|不)开(?:门)?|敲门.{0,4}(?:没人|不|冇人|唔)应|(?:电话|手机)(?:也|都|就|又)?(?:没人接|打不通|不接|关机|断了)|没(?:有)?接电话|再打(?:也|都)?没人接|(?:叫|喊)(?:门|她|他)?.{0,3}(?:没人|不)应"
+    r"(?:敲门|叫门)(?:也|都)?(?:没人|冇人|不)开|没人开门|敲门.{0,4}(?:没人|不|冇人|唔)应|(?:电话|手机)(?:也|都|就|又)?(?:没人接|打不通|不接|关机|断了)|没(?:有)?接电话|再打(?:也|都)?没人接|(?:叫|喊)(?:门|她|他)?.{0,3}(?:没人|不)应"
     r"|(?:not|doesn't|does not|don't|didn't) (?:pick up|answer)|no (?:one|body) (?:answer|open)")
 _DAYS = re.compile(r"[两三几]天(?:都|了|没)|一整天|昨天(?:也|都)?没|好几天|(?:two|three|several) days")
 # 6. a scene of danger now with someone in it: what fails or comes in, still going on, someone inside
@@ -445,18 +445,20 @@ def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
     if (weapon := _WEAPON.search(cleaned)) and _AT_DOOR.search(cleaned) and not _WORK_TOOL.search(cleaned):
         hits.append(("violence", HINT, weapon))
     # tenth round: a need told calmly whose content is acute now
-    if (((alone := _ALONE.search(cleaned)) and (_NOW_OR_DARK.search(cleaned) or _DAYS.search(cleaned)))
-            or (alone := _FUMES.search(cleaned))) and _NO_ANSWER.search(cleaned):
+    # (the rarer part first: these run on every message)
+    if _NO_ANSWER.search(cleaned) and ((alone := _FUMES.search(cleaned)) or (
+            (alone := _ALONE.search(cleaned)) and (_DAYS.search(cleaned) or _NOW_OR_DARK.search(cleaned)))):
         hits.append(("medical", HINT, alone))
     if ((scene := _SCENE.search(cleaned)) and _SCENE_NOW.search(cleaned) and _INSIDE.search(cleaned)
             and not (_WORRY.search(cleaned) and not _URGENT.search(cleaned))):
         hits.append(("disaster", HINT, scene))
-    confined = [m for pattern in _CONFINE_PARTS if (m := pattern.search(cleaned))]
-    if len(confined) >= 2:
-        hits.append(("violence", HINT, confined[0]))
+    if (first := _CONFINE_PARTS[0].search(cleaned)) and any(p.search(cleaned) for p in _CONFINE_PARTS[1:]):
+        hits.append(("violence", HINT, first))
+    elif _CONFINE_PARTS[1].search(cleaned) and (first := _CONFINE_PARTS[2].search(cleaned)):
+        hits.append(("violence", HINT, first))
     if (threat := _THREAT.search(cleaned)) and _FEAR_NOW.search(cleaned):
         hits.append(("violence", HINT, threat))
-    if (sign := _ACUTE_SIGN.search(cleaned)) and _ACUTE_NOW.search(cleaned):
+    if _ACUTE_NOW.search(cleaned) and (sign := _ACUTE_SIGN.search(cleaned)):
         hits.append(("medical", HINT, sign))
     return hits
 
