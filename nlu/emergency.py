@@ -66,6 +66,16 @@ A few narrow rules keep figurative and past words out:
   page), an acute illness by the scene (拉了一天一夜 + 手脚冰凉 / 说胡话), a weapon at the door
   with the lights off: at least the safety question.
 
+- **Needs told calmly whose content is acute now** (tenth round, 2026-12-07, ``_meaning_hits``):
+  someone alone (or a gas smell) + nobody answers the phone or the door + now or for days; a
+  scene that fails or comes in (掉土, 裂缝比早上宽, 水漫到灶屋, 房顶在响, gas smell) + still going
+  on + someone inside or unable to leave (unless it is a worry: 怕, 一到雨季); confinement (locked
+  in + not let out / the phone taken / writing in secret); a threat (让我好看, 找我算账) + fear or
+  tonight; a sudden sign of illness (说不出话, 嘴歪, 心口闷, 冷汗, 摔了起不来, 含含糊糊) + now: at
+  least the safety question. A trigger with a worry just before it (怕煤气中毒), a news report
+  about elsewhere, a leave-taking with a return (下个月见) lower it; a lowered hint adds nothing to
+  a lowered trigger; 没反应 / 发青 and 里面还有人 are never a long illness or mere damage.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
