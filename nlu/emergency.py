@@ -217,6 +217,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"这辈子就(?:这样|这么地|这么着|这么样)(?:吧|了)|(?:去|要去)(?:找|陪|见)(?:老伴|我老伴|老头子|老婆子|我妈|我爸|俺娘|俺爹)(?:了|去了)(?:$|[ ，。,.!！])"
      r"|(?:买|攞|拎)(?:咗|了)?.{0,3}(?:樽|瓶|包|盒)?(?:老鼠药|耗子药|杀虫药|敌敌畏)(?!.{0,10}(?:耗子|老鼠|虫)(?:多|太多|闹|咬))"),
     ("medical", 1.0, r"(?:胸口|心口)(?:剧痛|绞痛)|冷汗(?:不止|直流|直冒|一直)"),
+    ("violence", 1.0, r"(?:棍|刀|铁通|斧|锄头).{0,6}(?:冲|闯)(?:咗|了)?(?:入|进)(?:来|嚟)?(?:我|我哋|我们|我家)?(?:屋企|屋|家|院|门)|(?:with|holding) (?:sticks?|knives|knife|axes?)\b.{0,20}(?:rush|run|ran|break|broke|came|come) into (?:my|our) (?:house|home)"),
     ("missing_child", 1.0, r"\b(?:boy|girl|son|daughter|child|kid|baby)\b.{0,10}\blost since (?:morning|noon|yesterday|last night)"),
     ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|房产证|地契)(?:就|都)?(?:在|喺).{0,4}(?:枕头|床|抽屉|米缸|柜|箱底).{0,12}密码"),
     ("medical", 1.0, r"(?:喝|吃|吞|饮|食)(?:了|咗|下|落)?.{0,16}(?:除草的|除草剂|除草药|杀虫的|杀虫剂|草甘膦|灭鼠|草枯|打虫的药)(?!.{0,4}(?:怎么|咋|能不能|哪里|在哪))|(?:咬破|吞|吃|喝|舔)(?:了|咗|下|落)?.{0,6}(?:洗衣凝珠|凝珠|洗衣液|纽扣电池|磁珠)|(?:洗衣凝珠|凝珠|纽扣电池|磁珠|洗衣液)(?:给|被)?.{0,3}(?:咬破|吞|吃|喝)(?:了|咗|下|落)|(?:drank|swallowed|drink|ate) (?:some |the |a bottle of )?(?:weed|grass|insect|bug) ?(?:killer|spray)|swallowed (?:a |the )?(?:button battery|magnet|laundry pod)"),
