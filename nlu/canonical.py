@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from nlu.literals import alternation
+
 __all__ = ["Canonicalizer", "DIALECT", "TYPOS", "ENGLISH", "PINYIN_INITIALS"]
 
 # dialect / colloquial → Mandarin
@@ -158,17 +160,15 @@ class Canonicalizer:
             if len(s) >= 2:
                 table[s] = " 活动名 "
         self._table = table
-        keys = sorted(table, key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(k) for k in keys))
+        self._pattern = re.compile(alternation(table))  # the longest key first where several match
         # a typo of a policy or activity name becomes the name token too (抵保 → 低保 → 政策名)
         for key, value in list(table.items()):
             chained = table.get(value.strip())
             if chained is not None and chained.strip() in ("政策名", "活动名"):
                 table[key] = chained
-        py_keys = sorted((k for k in PINYIN_INITIALS if k.strip() == k and k.isascii()), key=len, reverse=True)
-        self._pinyin = re.compile(r"(?<![a-z])(" + "|".join(py_keys) + r")(?![a-z])")
-        en_keys = sorted(ENGLISH, key=len, reverse=True)
-        self._en = re.compile(r"\b(" + "|".join(re.escape(k) for k in en_keys) + r")\b")
+        py_keys = [k for k in PINYIN_INITIALS if k.strip() == k and k.isascii()]
+        self._pinyin = re.compile(r"(?<![a-z])(" + alternation(py_keys) + r")(?![a-z])")
+        self._en = re.compile(r"\b(" + alternation(ENGLISH) + r")\b")
 
     def __call__(self, text: str) -> str:
         stripped = text.strip(" !?.,。!?,~…、")

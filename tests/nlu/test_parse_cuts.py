@@ -1,11 +1,13 @@
 """The NLU's CPU cuts (docs/performance.md, 2026-12-07, nlufast) give what the plain forms gave:
 each fast path is compared with the straightforward computation it replaced, on the test split."""
+import re
 from collections import Counter
 
 import numpy as np
 import pytest
 
 from nlu.features import CHAR_NGRAMS, raw_features
+from nlu.literals import alternation
 from nlu.normalize import normalize
 from nlu.tokenize import words
 from nlu.training_data import TEST_DIR, load_training_data
@@ -57,3 +59,33 @@ def test_vectors_are_the_plain_tf_idf_bit_for_bit(nlu, texts):
             plain = (1.0 + np.log(counts)) * featurizer.idf[np.asarray(index)]
             plain /= np.sqrt(plain @ plain)
             assert weights.tobytes() == plain.tobytes(), text
+
+
+def plain_alternation(words, guard_ascii=False):
+    """The pattern nlu.literals replaced: every word, longest first."""
+    parts = [rf"(?<![a-z]){re.escape(w)}" if guard_ascii and w[0].isascii() else re.escape(w)
+             for w in sorted((w for w in words if w), key=len, reverse=True)]
+    return "|".join(parts)
+
+
+def test_the_trie_matches_like_the_plain_alternation(nlu, texts):
+    tables = [(list(lexicon._table), True) for lexicon in nlu._lexicons]
+    tables += [(list(nlu.canonicalize._table), False), (["ab", "abcd", "abc", "b", "pension", "低保", "低保户", "保"], True)]
+    samples = [normalize(t) for t in texts] + ["abcd abce ab xabcd", "suspension pension", "低保户低保低"]
+    for words, guard in tables:
+        trie, plain = re.compile(alternation(words, guard)), re.compile(plain_alternation(words, guard))
+        for text in samples:
+            assert [m.span() for m in trie.finditer(text)] == [m.span() for m in plain.finditer(text)], text
+    assert re.compile(alternation([])).search("anything") is None
+
+
+def test_a_broken_trie_would_be_seen():
+    words = ["ab", "abcd"]
+    shortest_first = "|".join(sorted(words, key=len))  # what a wrong order would find
+    assert [m.span() for m in re.finditer(alternation(words), "abcd")] != [m.span() for m in re.finditer(shortest_first, "abcd")]
+
+
+def test_gazetteer_names_are_found_longest_first(gazetteer_nlu):
+    spans = gazetteer_nlu._gazetteer.extract("我想报名巧娘手工班和李家坪村的学习小组")
+    assert [(s.entity, s.value, s.start, s.end) for s in spans if s.confidence == 1.0] == [
+        ("activity", "12", 4, 9), ("village", "4", 10, 14), ("activity", "13", 15, 19)]
