@@ -89,3 +89,21 @@ def test_gazetteer_names_are_found_longest_first(gazetteer_nlu):
     spans = gazetteer_nlu._gazetteer.extract("我想报名巧娘手工班和李家坪村的学习小组")
     assert [(s.entity, s.value, s.start, s.end) for s in spans if s.confidence == 1.0] == [
         ("activity", "12", 4, 9), ("village", "4", 10, 14), ("activity", "13", 15, 19)]
+
+
+def test_dates_skip_only_positions_where_nothing_begins(texts):
+    """The look-ahead of dates._EXPR: a non-empty match of the expression without it begins
+    with one of its characters (any character of the BMP tried before the expression's tails)."""
+    from nlu.entities import dates
+
+    plain = re.compile(dates._EXPR.pattern[dates._EXPR.pattern.index(")") + 1 :])
+    assert plain.pattern.startswith("(?:")
+    tails = ["", "月5号", "5号", "号", "天", "周三", "期三", "拜天", "午3点", "上8点", "点半", "0:30", "3点", "早", "天晚上"]
+    for code in range(0x20, 0x10000):
+        ch = chr(code)
+        if any((m := plain.match(ch + tail)) and m.end() > 0 for tail in tails):
+            assert dates._EXPR.match(ch + "月5号下午3点") or dates._EXPR.match(ch + " "), ch
+    samples = [normalize(t) for t in texts] + ["下周三下午3点", "3月5号 9:30", "明晚", "一点点", "2026-03-05"]
+    for text in samples:
+        assert ([m.span() for m in dates._EXPR.finditer(text) if m.end() > m.start()]
+                == [m.span() for m in plain.finditer(text) if m.end() > m.start()]), text
