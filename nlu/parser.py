@@ -177,8 +177,11 @@ class NLU:
         short = len(norm.text.replace(" ", "")) <= SHORT_MESSAGE
         needed = max(EMERGENCY_PROBABILITY_IDIOM if idiom else EMERGENCY_PROBABILITY_UNSURE,
                      EMERGENCY_PROBABILITY_SHORT if short else 0.0)
-        if p_emergency >= EMERGENCY_PROBABILITY_UNSURE and told_as_past(norm.text):
-            needed = max(needed, EMERGENCY_PROBABILITY_PAST)
+        past = None  # told_as_past(norm.text), asked at most once
+        if p_emergency >= EMERGENCY_PROBABILITY_UNSURE:
+            past = told_as_past(norm.text)
+            if past:
+                needed = max(needed, EMERGENCY_PROBABILITY_PAST)
         if alarm.explained:
             needed = max(needed, EMERGENCY_PROBABILITY_EXPLAINED)
         model_sees_danger = p_emergency >= needed or (top_name == "emergency" and p_emergency >= max(TOP_FLOOR, needed)
@@ -189,7 +192,10 @@ class NLU:
         elif (level == "none" and model_sees_danger and norm.text
               and emergency_probability(self.trained.danger_model, canonical) >= DANGER_SECOND_OPINION):
             level = "unsure"
-        elif (level == "none" and p_emergency >= DANGER_ALONE_FLOOR and danger_may_ask(norm.text, alarm)
+        elif (level == "none" and p_emergency >= DANGER_ALONE_FLOOR
+              # danger_may_ask(norm.text, alarm), with what this parse already knows
+              and not short and not alarm.explained and not idiom
+              and not (told_as_past(norm.text) if past is None else past)
               and emergency_probability(self.trained.danger_model, canonical) >= DANGER_ALONE):
             level = "unsure"
         if level != "certain" and top_name == "emergency":  # the answer if the person is safe
