@@ -107,3 +107,19 @@ def test_dates_skip_only_positions_where_nothing_begins(texts):
     for text in samples:
         assert ([m.span() for m in dates._EXPR.finditer(text) if m.end() > m.start()]
                 == [m.span() for m in plain.finditer(text) if m.end() > m.start()]), text
+
+
+def test_the_tokenizer_cuts_as_jieba_does(nlu, texts):
+    """tokenize.cut is jieba's lcut(HMM=False) rewritten for speed: the same words, the domain
+    words added by NLU.load included; training lines too (the need lines are the longest)."""
+    from nlu import tokenize
+    from nlu.training_data import load_training_data, need_files
+
+    lines = [ex.text for ex in nlu.data.examples] + texts
+    for path in need_files():
+        lines += [ex.text for ex in load_training_data(path).examples]
+    samples = ["abc123 def", "a b  c", "\r\n x\ty", "ＡＢＣ", "中国abc中国", "3.5元", "#&._%-", "政策名 活动名"]
+    for line in lines:
+        samples += [line, normalize(line), nlu.canonicalize(normalize(line))]
+    jieba_cut = tokenize.tokenizer().lcut
+    assert [s for s in samples if tokenize.cut(s) != jieba_cut(s, HMM=False)] == []
