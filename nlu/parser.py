@@ -168,11 +168,12 @@ class NLU:
         probs = self.model.probabilities(canonical)
         labels = self.model.labels
         order = probs.argsort()[::-1]
-        ranking = [{"name": labels[i], "confidence": round(float(probs[i]), 4)} for i in order[:10]]
+        floats = probs.tolist()  # Python floats, the same values as float(probs[i])
+        ranking = [{"name": labels[i], "confidence": round(floats[i], 4)} for i in order[:10].tolist()]
         top_name, top_conf = ranking[0]["name"], ranking[0]["confidence"]
 
         alarm = detect_normalized(norm.text)
-        p_emergency = float(probs[self._emergency_index]) if self._emergency_index is not None else 0.0
+        p_emergency = floats[self._emergency_index] if self._emergency_index is not None else 0.0
         idiom = has_benign_idiom(norm.text)
         short = len(norm.text.replace(" ", "")) <= SHORT_MESSAGE
         needed = max(EMERGENCY_PROBABILITY_IDIOM if idiom else EMERGENCY_PROBABILITY_UNSURE,
