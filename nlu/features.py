@@ -96,15 +96,20 @@ class Featurizer:
         known = self.vocabulary.get
         idx: list[int] = []
         counts: list[int] = []
+        repeated = False
         for name, count in feats.items():  # one pass: a look-up per feature
             i = known(name)
             if i is not None:
                 idx.append(i)
                 counts.append(count)
+                repeated = repeated or count > 1
         if not idx:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         index = np.array(idx, dtype=np.int64)
-        weights = (1.0 + np.log(np.array(counts, dtype=float))) * self.idf[index]
+        if repeated:
+            weights = (1.0 + np.log(np.array(counts, dtype=float))) * self.idf[index]
+        else:  # every count 1: (1 + log 1) · idf is idf itself, bit for bit
+            weights = self.idf[index]  # a new array (fancy indexing copies)
         weights /= np.sqrt(weights @ weights)
         return index, weights
 
