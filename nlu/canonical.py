@@ -134,7 +134,7 @@ _WHOLE_MESSAGE: dict[str, str] = {
 }
 
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
-_CIRCLED = {chr(0x2460 + i): str(i + 1) for i in range(20)}
+_CIRCLED = str.maketrans({chr(0x2460 + i): str(i + 1) for i in range(20)})
 
 
 # "bb" is bye-bye only as the last word of a message (好的 bb, ok thanks bb); anywhere else, or
@@ -174,7 +174,7 @@ class Canonicalizer:
         stripped = text.strip(" !?.,。!?,~…、")
         if stripped in _WHOLE_MESSAGE:
             return _WHOLE_MESSAGE[stripped]
-        text = "".join(_CIRCLED.get(c, c) for c in text)
+        text = text.translate(_CIRCLED)
         text = self._en.sub(lambda m: ENGLISH[m.group(1)], text)
         text = _BB_BABY.sub("宝宝", text)
         text = self._pinyin.sub(lambda m: PINYIN_INITIALS[m.group(1)], text)
