@@ -79,8 +79,10 @@ def _cut_block(block: str, freq: dict, logtotal: float, found: list[str]) -> Non
         best = None
         end = start
         piece = block[start]
-        while end < n and piece in freq:  # get_DAG(): the dictionary's words that begin here
-            count = freq[piece]
+        while end < n:  # get_DAG(): the dictionary's words (and prefixes, count 0) that begin here
+            count = freq.get(piece)
+            if count is None:
+                break
             if count:
                 option = (log(count) - logtotal + route[end + 1][0], end)
                 if best is None or option > best:  # max() keeps the first of equals
