@@ -83,7 +83,9 @@ class IntentModel:
         return values @ self.weights[index] + self.bias
 
     def probabilities(self, canonical_text: str) -> np.ndarray:
-        z = self.scores(canonical_text) * self.temperature
+        z = self.scores(canonical_text)  # a new array: changed in place below
+        if self.temperature != 1.0:  # x * 1.0 is x: the array is not copied for nothing
+            z = z * self.temperature
         z -= z.max()
         e = np.exp(z)
         return e / e.sum()
