@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from nlu.literals import alternation
+
 __all__ = ["Canonicalizer", "DIALECT", "TYPOS", "ENGLISH", "PINYIN_INITIALS"]
 
 # dialect / colloquial → Mandarin
@@ -132,7 +134,7 @@ _WHOLE_MESSAGE: dict[str, str] = {
 }
 
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
-_CIRCLED = {chr(0x2460 + i): str(i + 1) for i in range(20)}
+_CIRCLED = str.maketrans({chr(0x2460 + i): str(i + 1) for i in range(20)})
 
 
 # "bb" is bye-bye only as the last word of a message (好的 bb, ok thanks bb); anywhere else, or
@@ -158,23 +160,21 @@ class Canonicalizer:
             if len(s) >= 2:
                 table[s] = " 活动名 "
         self._table = table
-        keys = sorted(table, key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(k) for k in keys))
+        self._pattern = re.compile(alternation(table))  # the longest key first where several match
         # a typo of a policy or activity name becomes the name token too (抵保 → 低保 → 政策名)
         for key, value in list(table.items()):
             chained = table.get(value.strip())
             if chained is not None and chained.strip() in ("政策名", "活动名"):
                 table[key] = chained
-        py_keys = sorted((k for k in PINYIN_INITIALS if k.strip() == k and k.isascii()), key=len, reverse=True)
-        self._pinyin = re.compile(r"(?<![a-z])(" + "|".join(py_keys) + r")(?![a-z])")
-        en_keys = sorted(ENGLISH, key=len, reverse=True)
-        self._en = re.compile(r"\b(" + "|".join(re.escape(k) for k in en_keys) + r")\b")
+        py_keys = [k for k in PINYIN_INITIALS if k.strip() == k and k.isascii()]
+        self._pinyin = re.compile(r"(?<![a-z])(" + alternation(py_keys) + r")(?![a-z])")
+        self._en = re.compile(r"\b(" + alternation(ENGLISH) + r")\b")
 
     def __call__(self, text: str) -> str:
         stripped = text.strip(" !?.,。!?,~…、")
         if stripped in _WHOLE_MESSAGE:
             return _WHOLE_MESSAGE[stripped]
-        text = "".join(_CIRCLED.get(c, c) for c in text)
+        text = text.translate(_CIRCLED)
         text = self._en.sub(lambda m: ENGLISH[m.group(1)], text)
         text = _BB_BABY.sub("宝宝", text)
         text = self._pinyin.sub(lambda m: PINYIN_INITIALS[m.group(1)], text)

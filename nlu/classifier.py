@@ -83,16 +83,21 @@ class IntentModel:
         return values @ self.weights[index] + self.bias
 
     def probabilities(self, canonical_text: str) -> np.ndarray:
-        z = self.scores(canonical_text) * self.temperature
+        z = self.scores(canonical_text)  # a new array: changed in place below
+        if self.temperature != 1.0:  # x * 1.0 is x: the array is not copied for nothing
+            z = z * self.temperature
         z -= z.max()
         e = np.exp(z)
         return e / e.sum()
 
 
-def train_intent_model(texts: Sequence[str], intents: Sequence[str], algorithm: str = "logreg") -> IntentModel:
-    featurizer = Featurizer()
+def train_intent_model(texts: Sequence[str], intents: Sequence[str], algorithm: str = "logreg", *,
+                       alpha: float | None = None, min_df: int = 1) -> IntentModel:
+    """`alpha` (``logreg`` only) and `min_df` let another model of the same kind (the need
+    categories) choose its own regularization and vocabulary."""
+    featurizer = Featurizer(min_df=min_df)
     matrix = featurizer.fit_transform(texts)
-    estimator = _estimator(algorithm)
+    estimator = SeedAveragedSGD(seeds=SEEDS, alpha=alpha) if algorithm == "logreg" and alpha is not None else _estimator(algorithm)
     estimator.fit(matrix, list(intents))
     labels = [str(c) for c in estimator.classes_]
     coef = np.asarray(estimator.coef_, dtype=np.float64)

@@ -66,6 +66,16 @@ A few narrow rules keep figurative and past words out:
   page), an acute illness by the scene (拉了一天一夜 + 手脚冰凉 / 说胡话), a weapon at the door
   with the lights off: at least the safety question.
 
+- **Needs told calmly whose content is acute now** (tenth round, 2026-12-07, ``_meaning_hits``):
+  someone alone (or a gas smell) + nobody answers the phone or the door + now or for days; a
+  scene that fails or comes in (掉土, 裂缝比早上宽, 水漫到灶屋, 房顶在响, gas smell) + still going
+  on + someone inside or unable to leave (unless it is a worry: 怕, 一到雨季); confinement (locked
+  in + not let out / the phone taken / writing in secret); a threat (让我好看, 找我算账) + fear or
+  tonight; a sudden sign of illness (说不出话, 嘴歪, 心口闷, 冷汗, 摔了起不来, 含含糊糊) + now: at
+  least the safety question. A trigger with a worry just before it (怕煤气中毒), a news report
+  about elsewhere, a leave-taking with a return (下个月见) lower it; a lowered hint adds nothing to
+  a lowered trigger; 没反应 / 发青 and 里面还有人 are never a long illness or mere damage.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
@@ -110,7 +120,7 @@ _RULES: list[tuple[str, float, str]] = [
     # hints: despair, a farewell, a burden lifted, things handed over, a means ready — said
     # without the obvious words; each group counts once, two different groups are certain
     ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?= *(?:$|[.,!?;:…，。！？]|and\b|but\b|now\b|already\b|today\b|tonight\b|soon\b|everything\b|on (?:life|living|everything|myself|it all)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
-    ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,8}(?:交代|安排|准备)好|遗言|告别|永别|下辈子再|下辈子见|最后一次(?:给|跟|和|同)?(?:你们|你哋|我们|大家|您|你)|(?:明天|明儿|明早|今晚|今夜|过了今(?:天|晚)|以后|往后)(?:我)?就不在了|last time i (?:write|talk|speak|message|send)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything(?! (?:you|u) (?:do|did|have done|are doing))|last time you (?:will |'ll )?(?:hear|see)|(?:never|not) wake up again|to never wake up|sleep forever|(?:when|after) i(?:'m| am) gone"),
+    ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,8}(?:交代|安排|准备)好|遗言|告别|永别|下辈子再|下辈子见|最后一次(?:给|跟|和|同)?(?:你们|你哋|我们|大家|您|你)|(?:明天|明儿|明早|今晚|今夜|过了今(?:天|晚)|以后|往后)(?:我)?就不在了|last time i (?:write|talk|speak|message|send)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything(?! (?:you|u) (?:do|did|have done|are doing))|last time you (?:will |'ll )?(?:hear|see)|(?:never|not) wake up again|to never wake up|sleep forever|(?:when|after) i(?:'m| am) gone|(?:will not|won't|wont|never) see (?:you|u) (?:all )?(?:again|anymore|any more)"),
     ("self_harm", HINT, r"(?:以后|再也|不会再|再不|就不)(?:会|用)?(?:不)?(?:拖累|连累|麻烦|给.{0,4}添麻烦)|不(?:再)?(?:拖累|连累)(?:你们|大家|谁|任何人)了|(?:替我|帮我)(?:照顾|照看)好|(?:拜托|麻烦)(?:你们|大家)照顾|(?:" + _NT + r"|no longer|not going to) be a burden|(?:nobody|no one) (?:will|would|has to|needs to) (?:have to |need to )?(?:worry|miss)|(?:won't|wont|won’t|will not) be (?:around|here)|better (?:off )?without me|take care of my (?:kids|children|son|daughter|cat|dog|mother|mom|wife|husband|family)(?: for me| when)"),
     ("self_harm", HINT, r"以后.{0,6}(?:交给你们|靠你们|拜托你们|拜托大家)了|(?:存折|银行卡|房产证|钱|密码).{0,12}(?:交给|留给)|(?:given|give|gave|giving) away (?:all )?my (?:things|stuff|belongings|money|savings|dog|cat)"),
     ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:^|\s)药(?:都|也)?(?:准备|备)好了|(?:农药|安眠药|那些药|一堆药|绳子?)(?:都|也)?(?:准备|备|买)好了|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
@@ -123,7 +133,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|水(?:已经|都)?(?:到|淹到|漫到|涨到|没到|齐)了?(?:窗户|窗台|腰|胸口|脖子|二楼|床|屋里|门口|膝盖)|水.{0,4}(?:冲进|灌进|涌进)(?:来|屋|家)|(?:在|爬到|爬上|上了|躲到)(?:房顶|屋顶|楼顶|树上).{0,6}(?:等|下不|出不)"
      r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
     ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
-     r"|earthquake|landslide|mudslide|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
+     r"|龙卷风(?:过来|来|刮过来)了|earthquake|landslide|mudslide|tornado (?:is )?coming|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
     ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|(?<!一)落水(?!就)|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割劈锄挖煮扫搞弄])不动了"),
     ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|(?:eat|eats|ate|eaten|drink|drinks|drank|swallow|swallows|swallowed)\b(?: some| a little| a bit)?(?: of)?(?: the| our| my)? (?:rat |mouse |weed |bug |insect )?(?:poison|pesticide)|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
     ("missing_child", 1.0, _CHILD + r".{0,8}" + _LOST),
@@ -162,7 +172,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", TIME, r"(?:债|欠的钱|欠人家的钱|账)(?:也|都)*(?:还清|还了|结清|算清|还完)|paid (?:off )?(?:every|all (?:my |the )?)debts?|everything is settled|(?:settled|settle) (?:all )?(?:my )?(?:affairs|debts)"),
     ("violence", 1.0, r"把(?:我|娃|孩子|她|他|佢|老人|我妈|我们)(?:反)?(?:关|锁)(?:在|起来|喺)|(?:拿|用|揸住|攞住)(?:着|住)?(?:皮带|棍子|棍|鞭子|竹条|竹枝|扫把|衣架|铁棍|木棒).{0,4}(?:抽|打(?!枣|核桃|板栗|栗子|果|蛇|狗|老鼠|草|谷|麦|豆)|揍|扑)|(?:佢|他|她).{0,4}(?:喺度|正在|还在)打(?:紧)?(?:我|佢|细路|娃)|打紧(?:我|佢|细路|阿妈)"),
     ("medical", 1.0, r"(?:说话|讲嘢|讲话)(?:突然)?(?:含含糊糊|含糊|不清|唔清|大舌头).{0,10}(?:手|脚|半边).{0,4}(?:冇晒力|冇力|没劲|没力|抬不起|动不了|郁唔到)|突然.{0,10}(?:半边|一边|只手|一只手|手脚).{0,3}(?:冇晒力|冇力|没劲|没力|抬不起|动不了)|(?:吃|喝|吞|饮|食)(?:了|咗|下|落)?.{0,4}(?:洗衣粉|洗洁精|消毒水|漂白水|洁厕|汽油|柴油|煤油|老鼠药)|(?:drank|drink|drinks|ate|eat|eats|swallowed|swallow) (?:some |the |a bottle of )?(?:bleach|detergent|washing powder|kerosene|petrol|gasoline|cleaning liquid)|(?:炭|煤炉|煤球|炉子|蜂窝煤|煤气|gas|charcoal|stove).{0,14}(?:头(?:好|很|有点)?晕|恶心|想吐|站不稳|晕(?:倒|过去|了)|dizzy|vomit|faint)|血流个?不停|血(?:一直|不停)在?流|(?:狗|蛇)(?:把|将)?(?:我|娃|孩子|小孩|他|她|佢|人|细路|老人|我妈|我爸|奶奶|爷爷).{0,4}咬(?:了|伤|到|咗)|(?:我|娃|孩子|小孩|他|她|佢|细路|老人|奶奶|爷爷)(?:被|俾|畀)(?:野)?(?:狗|蛇|毒蛇).{0,2}咬|(?:take|takes|took|taken|swallow\w*) all (?:of )?(?:her|his|my|the)\b.{0,10}(?:pills|tablets|medicine)"),
-    ("flood", 1.0, r"(?:堤|坝|堤坝|大坝|水库|河堤).{0,6}(?:漏水|渗水|裂|决口|管涌|垮).{0,8}(?:越来越大|越漏越大|越来越多|要垮|要决|要塌)|(?:dam|levee|embankment)\b.{0,20}(?:breaking|leaking|crack)\w*.{0,20}(?:bigger|more|worse)"),
+    ("flood", 1.0, r"(?:堤|坝|堤坝|大坝|水库|河堤).{0,6}(?:漏水|渗水|裂|决口|管涌|垮).{0,8}(?:越.越(?:大|多|快|宽)|越来越大|越来越多|要垮|要决|要塌)|(?:dam|levee|embankment)\b.{0,20}(?:breaking|leaking|crack)\w*.{0,20}(?:bigger|more|worse)"),
     # nlu5 (2026-12-07): the meaning of a plan or a farewell, each class its own rule (two different
     # hints page): life is over, don't wait for me, no more trouble to anyone, a letter or papers
     # left where the family will find them, dressed for the grave, gone from now on, a means at hand
@@ -180,7 +190,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"(?:don't|dont|do not|don’t|\bnot|\bno) want (?:to )?(?:live|be alive)\b(?! (?:with|in|at|near|here|there|alone|together|next))|\b(?:i|me) (?:want|wanna|wants|will|going to|gonna) die\b|finish (?:myself|my life|my own life)|跳桥|跳坝|(?:drink|drinks|drinking|drank) (?:the |some )?(?:farm )?chemicals?"),
     ("medical", 1.0, r"(?:气|气都)(?:透唔到|透不过|透不上|喘唔到)|smell (?:of )?gas\b.{0,40}(?:fall|fell|faint|dizzy|down)|(?:lips?|face|skin) (?:is |are )?(?:turn(?:s|ed|ing)? |going )(?:blue|purple|grey|gray)|baby is coming(?: now)?\b.{0,30}blood"),
     ("disaster", 1.0, r"(?:ground|earth|house) is shaking|(?:is|are) (?:stuck )?under (?:it|the wall|the house|the roof|the stones|the rocks|the mud)"),
-    ("flood", 1.0, r"水(?:已经|都)?(?:到|淹到|漫到|涨到|浸到)了?(?:堂屋|屋头|灶屋|院子|房里|炕)"),
+    ("flood", 1.0, r"水.{0,4}(?:没过|漫过|淹过)(?:了)?(?:脚背|脚面|脚脖子|膝盖|小腿|大腿|腰|床|炕|灶台)|水(?:已经|都)?(?:到|淹到|漫到|涨到|浸到)了?(?:堂屋|屋头|灶屋|院子|房里|炕)"),
     ("fire", 1.0, r"火(?:窜|蹿|烧)(?:到|上)了?(?:房|屋|楼|山|隔壁)|(?:牛棚|猪圈|柴房|草垛|柴堆|仓房)(?:着了|烧起)"),
     ("missing_child", 1.0, _CHILD + r".{0,30}(?:天(?:都)?黑|到现在|到而家|到依家)(?:了)?.{0,4}(?:还|都|仲)?(?:没|冇|未)(?:见(?:人|影)?|回|返)"),
     # 粤/客家 forms of the plain words (nlu5): not wanting to live, fainted, no breath, chest pain, on fire
@@ -199,7 +209,18 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"(?:食|吃|吞|服)(?:咗|了|晒)(?:成|一|半|好多|几)(?:板|排|樽|盒).{0,3}(?:药|安眠药|丸|片)"),
     ("medical", 1.0, r"(?:烧|发烧|高烧)(?:得|到)?.{0,4}(?:说胡话|讲胡话|讲乱话|糊涂了|不认人)|一头栽倒(?!(?:在|喺)?(?:床|沙发|炕))|栽倒(?:了|在|喺)(?!(?:床|沙发|炕))|(?:嘴|脸|嘴巴)(?:都)?歪(?:着|了).{0,8}(?:说不出|说不清|讲不出|讲唔到|讲唔清|流口水|半边)|(?:跌|摔|栽)(?:咗|了|倒)?.{0,10}(?:冻冰冰|冰凉|不醒|唔醒|不会动|唔郁)|成身冻冰冰|浑身冰凉|全身冰凉|身子都凉了|face (?:is |turn(?:s|ed)? |going )?(?:grey|gray|white as)|(?:fell|fall|falls|fallen)\b.{0,40}(?:not talk|can ?not talk|can't talk|cannot talk|not move|not wake|not answer)"),
     ("flood", 1.0, r"(?:stuck|trapped) in (?:the )?(?:water|flood|river)\b|(?:river|water|flood) is (?:going|coming|running) over (?:the )?(?:road|bridge|bank|house)|(?:泥|土|山|石头)(?:仲|还)?(?:喺度|在)?(?:一直|一路|不停)?(?:冲落|冲下|崩|塌)(?:紧|嚟|下来|落嚟)"),
-    ("distress", 1.0, r"救命|救救|快来人|报警|出人命|出事了|救我|please help|\bhelp!|\bemergency\b(?! (?:fund|money|subsidy|assistance|aid|number|loan|relief|allowance))|sos\b|call (?:the )?police|save (?:me|us)\b"),
+    ("distress", 1.0, r"救命|救救|快来人|报警(?!器)|出人命|出事了|救我|please help|\bhelp!|\bemergency\b(?! (?:fund|money|subsidy|assistance|aid|number|loan|relief|allowance))|sos\b|call (?:the )?police|save (?:me|us)\b"),
+    # tenth round (2026-12-07): joining the dead told after the death, things not needed any more,
+    # the passbook left where it is found, a weed killer drunk
+    ("self_harm", HINT, r"(?:走了|不在了|去世|过世|没了|走咗).{0,30}(?:该|要|想)(?:去)?.{0,6}(?:找|陪|见)(?:陪)?(?:她|他|佢)(?:了|去|啦)?(?:$|[ ，。,.!！])|(?:坟前|坟上|坟头|坟地|墓前).{0,10}(?:陪|睡|躺|不回来)|(?:以后|往后)(?:都|也|就)?(?:用不着|用不上|用唔着|不需要)(?:了|咯|啦|喇)"),
+    ("self_harm", 1.0, r"(?:go|going|leave|leaving|gone) (?:away )?from this world|(?:leave|leaving) this world|离开这个世界"),
+    ("self_harm", HINT, r"这辈子就(?:这样|这么地|这么着|这么样)(?:吧|了)|(?:去|要去)(?:找|陪|见)(?:老伴|我老伴|老头子|老婆子|我妈|我爸|俺娘|俺爹)(?:了|去了)(?:$|[ ，。,.!！])"
+     r"|(?:买|攞|拎)(?:咗|了)?.{0,3}(?:樽|瓶|包|盒)?(?:老鼠药|耗子药|杀虫药|敌敌畏)(?!.{0,10}(?:耗子|老鼠|虫)(?:多|太多|闹|咬))"),
+    ("medical", 1.0, r"(?:胸口|心口)(?:剧痛|绞痛)|冷汗(?:不止|直流|直冒|一直)"),
+    ("violence", 1.0, r"(?:棍|刀|铁通|斧|锄头).{0,6}(?:冲|闯)(?:咗|了)?(?:入|进)(?:来|嚟)?(?:我|我哋|我们|我家)?(?:屋企|屋|家|院|门)|(?:with|holding) (?:sticks?|knives|knife|axes?)\b.{0,20}(?:rush|run|ran|break|broke|came|come) into (?:my|our) (?:house|home)"),
+    ("missing_child", 1.0, r"\b(?:boy|girl|son|daughter|child|kid|baby)\b.{0,10}\blost since (?:morning|noon|yesterday|last night)"),
+    ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|房产证|地契)(?:就|都)?(?:在|喺).{0,4}(?:枕头|床|抽屉|米缸|柜|箱底).{0,12}密码"),
+    ("medical", 1.0, r"(?:喝|吃|吞|饮|食)(?:了|咗|下|落)?.{0,16}(?:除草的|除草剂|除草药|杀虫的|杀虫剂|草甘膦|灭鼠|草枯|打虫的药)(?!.{0,4}(?:怎么|咋|能不能|哪里|在哪))|(?:咬破|吞|吃|喝|舔)(?:了|咗|下|落)?.{0,6}(?:洗衣凝珠|凝珠|洗衣液|纽扣电池|磁珠)|(?:洗衣凝珠|凝珠|纽扣电池|磁珠|洗衣液)(?:给|被)?.{0,3}(?:咬破|吞|吃|喝)(?:了|咗|下|落)|(?:drank|swallowed|drink|ate) (?:some |the |a bottle of )?(?:weed|grass|insect|bug) ?(?:killer|spray)|swallowed (?:a |the )?(?:button battery|magnet|laundry pod)"),
 ]
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 
@@ -216,31 +237,69 @@ _NOT_FOUND = re.compile(
     r"|(?:衣服|衫|鞋|拖鞋)(?:子)?(?:还|仲)?(?:在|放在|喺).{0,4}(?:河|塘|水库|岸|坝)"
     r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|(?:was|is|were)(?:n't| not) (?:on|in|inside)(?: it\b| the (?:bus|van|car|boat|truck)|\s*[,.!]|$)|(?:is |are )?not (?:at )?home\b|not (?:arrive|reach)\w* (?:at )?home|(?:search|look)(?:ed)? everywhere"
     r"|phone (?:cannot|can't|cant|not) (?:call|reach|answer|connect)|clothes? (?:is |are )?still on|not come (?:back|home)|not back"
+    # tenth round: not found yet, still not back, not seen for hours (还没找着, 仲未返, 都没回, dont see her for three hours)
+    r"|(?:还|都|仍)?没(?:有)?(?:找着|找到|寻着|寻到)(?:人)?(?=\s|$|[，。,.!！?？])|(?:仲|都|还|仍)(?:未|冇|没|吂)(?:返|回|转|见)|(?:到现在|到这会儿?|到而家|到依家)(?:都|还|仲)?(?:没|未|冇)(?:回|返|见|下来)"
+    r"|(?:don't|dont|do not|didn't|did not|not) see (?:him|her|them)\b|(?:friends?|others|the other \w+) (?:came|come) back (?:and|but) (?:he|she) (?:didn't|did not|not)"
 )
 _NOW_OR_DARK = re.compile(
     r"到现在|到而家|到依家|到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|烏|乌)|今晡|今天|今日|今朝|今早|刚才|刚刚|刚(?:还|在)|才还|頭先|头先|一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫"
     r"|(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?(?:车|車)|到|回)|校车|接送车|(?:幼儿园|幼兒園|学校|學校)(?:的|嘅|架|个|個)?(?:车|車)|(?:school |kindergarten )?bus\b|\bnow\b|\bnight\b|today|tonight|\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b|this morning"
+    r"|而家|依家|这会儿|(?:几|两|三|四|五|\d+)个?(?:钟头|小时)|for (?:two|three|four|five|six|several|many|\d+) hours|this evening|getting dark"
 )
 # 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
 #    for me or sorry (a move away lowers it, as every farewell hint)
 _PLAN_PARTS = [re.compile(p) for p in (
-    r"(?:债|账|钱|数|數).{0,6}(?:都|全|晒)?(?:还清|还了|还完|還清|還淨|還晒|还上)|(?:一笔一笔|都)还了|(?:都|全)送(?:人|给人|晒)|(?:事情?|东西|后事)(?:我)?(?:都|全)?(?:安排|收拾|交代|料理)好|give back (?:all )?(?:the )?money|(?:钱|存折|卡|地契|房契|钥匙|鎖匙|锁匙|钱).{0,10}(?:打给|转给|转咗俾|轉咗俾|留给|交给|放在|放喺|搁|压在)"
+    r"(?:债|账|钱|数|數).{0,6}(?:都|全|晒)?(?:还清|还了|还完|還清|還淨|還晒|还上)|(?:一笔一笔|都)还了|(?:都|全)送(?:人|给人|晒)|(?:事情?|东西|后事)(?:我)?(?:都|全)?(?:安排|收拾|交代|料理)(?:好|完)|give back (?:all )?(?:the )?money|(?:钱|存折|卡|地契|房契|钥匙|鎖匙|锁匙|钱).{0,10}(?:打给|转给|转咗俾|轉咗俾|留给|交给|放在|放喺|搁|压在)"
     r"|pa(?:y|id) back (?:all )?(?:my|the)|(?:send|give|gave) (?:the |all )?(?:my )?money to|sell\w* (?:the |my )?(?:cow|pig|house|land|yak)s? and give|keys? (?:is |are )?under",
     r"累赘|拖累|包袱|添累|废人|活着(?:有啥|有什么|也没|冇)用|\bburden\b|\buseless\b",
-    r"(?:今晚|今夜|今儿夜里|今天晚上|今晚上)(?:我|俺)?(?:就)?(?:走|去)|(?:我|俺)(?:也)?该走了|(?:我|俺|𠊎)走了|就这样吧|(?:去|到|在|往|朝)(?:了)?.{0,2}(?:塘|河|江|井|水库|大桥|桥|湖|崖)(?:边|那边|坝|上|头)|(?:near|at|by|on) the (?:lake|river|pond|bridge|dam|well|sea|cliff)|喺橋上|(?:tonight|today) i (?:go|leave|walk)|walk into the (?:river|water|lake|sea|pond)|(?:去|上)(?:了)?后山|i go to the (?:pond|river|lake|bridge|dam|well)|on the bridge",
-    r"(?:别|不要|莫|唔好|唔使|毋使|不用)(?:来|再)?(?:找|寻|搵|尋|等)(?:我|俺|𠊎)|对不起|对不住|对唔住|對唔住|(?:dont|don't|do not) (?:look for|wait|search)|\bsorry\b",
-    r"谢谢.{0,4}养(?:我|她|他)?|(?:电话|手机)(?:就)?关机",
+    r"(?:今晚|今夜|今儿夜里|今天晚上|今晚上)(?:我|俺)?(?:就)?(?:走|去)|(?:我|俺)(?:也)?该走了|(?:我|俺|𠊎)走了|就这样吧|(?:去|到|在|往|朝)(?:了)?.{0,2}(?:塘|河|江|井|水库|大桥|桥|湖|崖|坝)(?:边|那边|坝|上|头|去|走)|(?:near|at|by|on) the (?:lake|river|pond|bridge|dam|well|sea|cliff)|喺橋上|(?:tonight|today) i (?:go|leave|walk)|walk into the (?:river|water|lake|sea|pond)|(?:去|上)(?:了)?后山|i go to the (?:pond|river|lake|bridge|dam|well)|on the bridge",
+    r"(?:别|不要|莫|唔好|唔使|毋使|不用)(?:来|再)?(?:找|寻|搵|尋|等)(?:我|俺|𠊎)|对不起|对不住|对唔住|對唔住|不想回(?:去|家)了|(?:dont|don't|do not) (?:look for|wait|search)|\bsorry\b",
+    r"谢谢.{0,4}养(?:我|她|他)?|(?:电话|手机)(?:就)?关机|关(?:咗|了)机",
 )]
 # 3. acute illness told by the scene: cold hands, confusion, no answer + a sickness of a day and night
 _ILL_STATE = re.compile(
-    r"手脚(?:都|也)?(?:冰凉|冰冷|发凉|冰|凉|冻)|冻冰冰|企唔稳|站都站不稳|嘴唇(?:发白|发干|发紫)|只(?:会)?哼|(?:小便|尿)(?:都|也)?没(?:有)?了|哭(?:都|也)?没(?:有)?眼泪|手腳凍|(?:说|講|讲)胡话|乱讲嘢|亂講嘢|迷迷糊糊|人(?:都)?糊涂了|叫(?:她|他|佢)?(?:都)?不(?:怎么|太)?应|不睁眼|唔识人|唔認得人|不认人|认不得人|软绵绵|眼睛(?:都)?睁不开|脱水|眼窝.{0,3}陷|(?:叫|喊)(?:他|她)?(?:也|都)?没(?:什么|啥)?反应"
+    r"手脚(?:都|也|很|好)?(?:冰凉|冰冷|发凉|冰|凉|冻|冷)|冻冰冰|企唔稳|站都站不稳|嘴唇(?:发白|发干|发紫)|只(?:会)?哼|(?:小便|尿)(?:都|也)?没(?:有)?了|哭(?:都|也)?没(?:有)?眼泪|手腳凍|(?:说|講|讲)胡话|乱讲嘢|亂講嘢|迷迷糊糊|人(?:都)?糊涂了|叫(?:她|他|佢)?(?:都)?不(?:怎么|太)?应|不睁眼|唔识人|唔認得人|不认人|认不得人|软绵绵|眼睛(?:都)?睁不开|脱水|眼窝.{0,3}陷|(?:叫|喊)(?:他|她)?(?:也|都)?没(?:什么|啥)?反应"
     r"|(?:hands?|feet|foot|skin|body)\b.{0,10}\bcold\b|confused|not know who|(?:cannot|can't|cant|not) (?:stand|talk clear)|not (?:open|opening) (?:his|her) eyes"
 )
-_ILL_ONSET = re.compile(r"(?:开始|一直|又)(?:拉|吐)|(?:拉|吐|屙|呕)(?:了|咗)|拉肚|拉稀|跑肚|屙|泻|吐|呕|烧|一天一夜|一宿|一整天|成日成夜|一晚上|diarrh|vomit|fever|all night|one day one night")
+_ILL_ONSET = re.compile(r"一天一暝|(?:开始|一直|又)(?:拉|吐)|(?:拉|吐|屙|呕)(?:了|咗)|拉肚|拉稀|跑肚|屙|泻|吐|呕|烧|一天一夜|一宿|一整天|成日成夜|一晚上|diarrh|vomit|fever|all night|one day one night")
 # 4. violence at the door now: a weapon or a beating at the door, lights out, hiding
 _WEAPON = re.compile(r"锤|斧|铁锹|镰刀|铁棍|棍|刀|鎚|鐵棍|枪|\b(?:hammer|knife|axe|stick|gun|machete)\b")
 _AT_DOOR = re.compile(r"门外|门口|院门|外面|外头|門口|門外|(?:把)?灯(?:都)?关|关了灯|熄(?:晒)?燈|躲|顶上|outside|at the (?:gate|door)|turn(?:ed)? off the light|\bhid(?:e|ing)?\b")
 _WORK_TOOL = re.compile(r"杀(?:鸡|鸭|鱼|猪|鹅|羊)|宰|剁|干活|下地|上山|砍柴|劈柴|切菜|修|磨|卖|买|for work|to work")
+
+# Tenth round (2026-12-07): meanings of needs told calmly whose content is acute now.
+# 5. someone alone who does not answer now or for days (a fall, a stove, a stroke behind the door)
+_FUMES = re.compile(r"煤气味|炭盆|炭火|煤炉|gas smell|smell of gas")
+_ALONE = re.compile(r"一个人(?:在家|住|在屋|过)|独居|独自(?:在家|住)|留守老人|孤老|\b(?:lives?|living|is|stays?) alone\b|alone at home")
+_NO_ANSWER = re.compile(
+    r"(?:敲门|叫门)(?:也|都)?(?:没人|冇人|不)开|没人开门|敲门.{0,4}(?:没人|不|冇人|唔)应|(?:电话|手机)(?:也|都|就|又)?(?:没人接|打不通|不接|关机|断了)|没(?:有)?接电话|再打(?:也|都)?没人接|(?:叫|喊)(?:门|她|他)?.{0,3}(?:没人|不)应"
+    r"|(?:not|doesn't|does not|don't|didn't) (?:pick up|answer)|no (?:one|body) (?:answer|open)")
+_DAYS = re.compile(r"[两三几]天(?:都|了|没)|一整天|昨天(?:也|都)?没|好几天|(?:two|three|several) days")
+# 6. a scene of danger now with someone in it: what fails or comes in, still going on, someone inside
+_SCENE = re.compile(
+    r"(?:往下|一直)(?:掉|滑|落|垮|塌)(?:土|泥|石|砖)?|掉(?:土|石头|砖)|裂(?:缝|口)?.{0,6}(?:宽|大|长)|(?:屋顶|房顶|瓦).{0,6}(?:掀|吹)(?:走|掉|翻)|往屋里(?:灌|流|进)|水(?:漫|涨|进|灌).{0,6}(?:屋|灶|床|门|院|台阶|路)"
+    r"|(?:冒烟|火苗|火星).{0,8}(?:房梁|屋顶|房子|草房|上了|落到)|煤气味|气味.{0,4}(?:浓|重)|(?:房顶|屋顶|梁|墙)(?:一直)?(?:在)?(?:响|晃)|怪味.{0,10}(?:头晕|想吐|迷糊)"
+    r"|(?:wall|roof|ceiling|hill|slope)\b.{0,20}\b(?:crack|moving|falling|coming down|blown)|(?:gas|smoke) smell|(?:water|river)\b.{0,20}\b(?:come|coming|came|is) up\b.{0,20}\b(?:fast|door|house)|smell (?:of )?(?:gas|smoke)|water\b.{0,20}\b(?:in|into) (?:our|the) house")
+_SCENE_NOW = re.compile(r"\bfast\b|这会儿|现在|刚才|刚刚|刚(?:被|才)|一直|越来越|越.越|比.{0,4}(?:早上|刚才|昨天).{0,3}(?:宽|大|多|高)|还在|正在|now\b|\bkeep|getting|still")
+_INSIDE = re.compile(
+    r"在(?:床上|楼上|房顶|屋顶)|(?:还|仲)(?:在|喺)(?:屋|里|家|床)|(?:在|喺)(?:屋里|里屋|屋头|屋企|屋下|楼上|二楼)|出不去|走不了|背不动|抬不动|行唔到|没地方躲|躲不|(?:睡|躺)着|腿脚不(?:好|方便|利索)"
+    r"|\b(?:still |people |are |is )inside|upstairs|cannot (?:walk|get out|move)|sleeping|we are \w+ people")
+_WORRY = re.compile(r"怕|担心|万一|预防|防止|以防|一到|每年|每次|雨季|afraid|worried that|in case|every (?:year|time)")
+# 7. confinement: locked in, not let out, the phone taken, writing in secret
+_CONFINE_PARTS = [re.compile(p) for p in (
+    r"锁着门|锁(?:着|住|在|喺)(?:我|她|他|佢|我们|我哋)?|关着(?:我|她|他|佢)|(?:关|锁)在屋里|\block(?:s|ed)? (?:me|her|him|us|my \w+)\b",
+    r"不(?:让|准|畀|俾)(?:我|她|他|佢|我们)?出(?:门|去|屋|街)|(?:don't|dont|not) let (?:me|her|him) (?:go|out|leave)",
+    r"(?:手机|电话)(?:也|都)?(?:被)?.{0,3}(?:收走|抢走|没收|拿走|摔了)|借.{0,6}(?:手机|电话)|偷偷|(?:take|took|takes) (?:my|her|his) phone|from the window",
+)]
+# 8. a threat and fear now: told to "see what happens", hiding, not daring to open the door
+_THREAT = re.compile(r"(?:让|要|给)(?:我|你|我们|我哋)(?:好看|好睇)|不会放过|饶不了|要(?:我|你)的命|找(?:我|你)算账|(?:把|将)(?:我家?|我们家?)?(?:的)?(?:房子?|屋)(?:给)?(?:点|烧)了|(?:kill|hurt|burn)\b.{0,12}\b(?:me|us|house)|make (?:me|us) pay")
+_FEAR_NOW = re.compile(r"今晚|今天晚上|今夜|tonight|一个人在家|独自在家|alone (?:at home|in the house)|不敢(?:开门|出声|出去|回去|回家|睡|出门)|唔敢(?:开门|出声|出去|返)|躲(?:在|到|着|喺|埋)|把门(?:顶|闩|锁)|(?:am|are) (?:scared|afraid|hiding)|lock(?:ed)? (?:the|our) door")
+# 9. a sudden illness told by its signs now: a stroke, a heart, choking, a fall, poison, a wound
+_ACUTE_SIGN = re.compile(
+    r"说不出话|(?:嘴|脸)(?:有点|都)?歪|拿不住|抬不起|(?:胸口|心口)(?:闷|疼|痛|像|压)|(?:出|冒)(?:冷|虚)汗|(?:浑身|全身)(?:发抖|抽)|(?:喘气|呼吸)(?:有(?:响)?声|急|困难|不上)|喘(?:不|得急)|气(?:也)?出得急"
+    r"|(?:脸|嘴唇)(?:色)?(?:发白|发紫|发青|憋得)|眼睛(?:都)?(?:睁不开|半睁)|(?:反应慢|不怎么理人|不理人|叫不应)|一直(?:吐|想睡|流血)|(?:摔|跌|倒|滑).{0,6}(?:起不来|爬不起来|站不起来)|含含糊糊|说(?:话)?(?:都)?说不清|讲嘢.{0,3}(?:黐脷|唔清)|行(?:路)?(?:都)?行唔稳|呼吸有声|喉咙(?:好)?紧|肿得|(?:血|水)(?:还在|一直)?(?:渗|流)|流了好多(?:水|血)|乱讲|(?:压|轧)烂|烧得慌|迷迷糊糊|喘(?:唔|不)顺|软晒|瘫软|(?:唔识|不会)(?:讲嘢|说话)了?|(?:叫|喊).{0,4}没(?:有)?动静"
+    r"|cannot (?:lift|move|stand up|breathe)|speech is strange|(?:very )?(?:sleepy|weak|confused)\b.{0,20}\b(?:not|confused|weak)|body is soft|lot of blood|still coming|cannot stand")
+_ACUTE_NOW = re.compile(r"今日|头先|刚才|刚刚|突然|现在|这会儿|而家|今天|今朝|今早|今儿|今晡|下午开始|早上起来|开始|当时没事|now\b|since one hour|today|this morning|just")
 
 # idioms and phrases that contain a trigger but never mean danger; removed before matching
 _NOT_DANGER = re.compile(
@@ -259,7 +318,7 @@ _NOT_DANGER = re.compile(
     r"|(?:电脑|手机|电视|电池|系统|软件|网站|网页|文件|U盘|u盘|车|摩托|机器|电瓶)(?:也|又|都|彻底)?(?:快)?(?:中毒|中了毒|不动了|卡死|不行了|郁都唔郁|唔郁|一动不动|(?:都|也)?(?:没有?|冇)反应)"
     r"|火锅|上火|发火|火车|火腿|火柴|打火机|火力|火龙果|火爆"
     r"|不能不管|要打工|要打针|打疫苗|他打工|打工"
-    r"|fire(?:d)? from|fired me|no fire|ceasefire"
+    r"|fired from|fire (?:me|him|her|us|them) from|fired me|no fire|ceasefire"
     r"|(?:事|案|纠纷|官司|账|手续|心愿|心事|债).{0,4}(?:了结|了断)|(?:了结|了断)(?:了)?(?:这事|此事|这件|官司|纠纷|案子|手续|心愿|心事)|(?:和|跟|同)(?:他|她|佢|你|前夫|前妻).{0,4}(?:了断|了结)"
     r"|(?:game|heat|cold|snow|rain|wind|weather|winter|summer|season|day|week|sun|show|movie|joke|work|job|exam|test|homework|traffic|back|feet|legs?|knees?|head|tooth|teeth|pain|noise|price|prices|bills?|this|that|it|you)(?:'s|’s| is| are| was| will| would| gonna| is going to)? kill(?:s|ing)? me"
     r"|kill(?:ing)? (?:some |the )?time|dead tired|dead beat|(?:bored|scared|worried|starving|freezing|sick) to death"
@@ -280,7 +339,7 @@ _NOT_NOW = re.compile(
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
     r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
-_URGENT = re.compile(r"越.越(?:大|多|快|高)|救命|救救|正在|被困|出不来|还在里面|人在|(?<!得)(?<!要)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门)|赶紧|马上|help me|help us|please help|help!|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
+_URGENT = re.compile(r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)|救命|救救|正在|被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在|(?<!得)(?<!要)(?<!没)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门)|赶紧|马上|help me|help us|please help|help!|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # a question about a policy or help for an event told as over (a stay in hospital, a death, money
 # spent): medical triggers are lowered too (ninth round (b): 生二胎大出血 住了半个月 … 俺能领不)
@@ -313,7 +372,7 @@ _LASTING = re.compile(
     r"由细|从细|从小到大|每晚|每天晚上|天天晚上|每夜|成日|日日|(?:医生|大夫|医院|村医)(?:说|话|讲|叫)(?:要|得)|"
     r"every night|all the time|since (?:he|she|i) (?:was|were) (?:born|small|little|a child)|the doctor (?:says?|said) (?:he|she|i|we) (?:need|must|should)"
 )
-_SUDDEN = re.compile(r"突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|today|tonight|help me|please help")
+_SUDDEN = re.compile(r"没(?:有)?反应|发青|发紫|憋紫|没呼吸|没气了|不省人事|突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|today|tonight|help me|please help")
 
 # violence that is over, a lost elder who was found or who habitually loses the way: told as a
 # need (以前他天天打我 现在离了, 有一回走丢了 后来找回来了, 出门就找不到回来的路) — eighth round
@@ -333,8 +392,13 @@ _FICTION = re.compile(r"电视剧|电影|剧里|片子里|小说|视频里|新�
 # (昨晚的电影里…, today on the news); "tonight my son watched a film and now…" keeps its time word
 _WHEN_SEEN = re.compile(r"(?:今天|今晚|今早|今儿|昨晚|昨天|today|tonight|yesterday|last night|this (?:morning|evening|afternoon))"
                         r"[^。，,.!?！？]{0,8}?(?=" + _FICTION.pattern + ")")
+# ... or told as reported by the news elsewhere (新闻说邻县发大水了 好多人被困), unless it is here
+_REPORTED = re.compile(r"(?:新闻|电视|广播)(?:上|里)?(?:说|讲|报|播)|(?:网上|视频里|视频上)(?:说|讲)|on the news|news (?:say|said|says)")
+_HERE = re.compile(r"我家|我们家|俺家|我们(?:村|这)|俺们|我屋|屋头|救命|救救|help (?:me|us)|my (?:house|family|home)|our (?:house|village)")
+# a worry about a risk (怕煤气中毒, 怕哪天滑下来, afraid of a fire): the word just before the trigger
+_FEARED = re.compile(r"(?:怕|担心|预防|防止|万一|以防|免得|afraid|worried|in case)[^。，,.!?！？]{0,8}$")
 _FRAUD = re.compile(r"骗|诈骗|呃咗|scam|fraud|cheat")
-_MOVING = re.compile(r"搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)")
+_MOVING = re.compile(r"下(?:个月|个礼拜|礼拜|周|星期|次|回)见|明天见|回头见|改天见|过几天见|see you (?:tomorrow|next|soon|later|again)|搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)")
 
 
 def has_benign_idiom(norm: str) -> bool:
@@ -391,6 +455,22 @@ def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
         hits.append(("medical", HINT, state))
     if (weapon := _WEAPON.search(cleaned)) and _AT_DOOR.search(cleaned) and not _WORK_TOOL.search(cleaned):
         hits.append(("violence", HINT, weapon))
+    # tenth round: a need told calmly whose content is acute now
+    # (the rarer part first: these run on every message)
+    if _NO_ANSWER.search(cleaned) and ((alone := _FUMES.search(cleaned)) or (
+            (alone := _ALONE.search(cleaned)) and (_DAYS.search(cleaned) or _NOW_OR_DARK.search(cleaned)))):
+        hits.append(("medical", HINT, alone))
+    if ((scene := _SCENE.search(cleaned)) and _SCENE_NOW.search(cleaned) and _INSIDE.search(cleaned)
+            and not (_WORRY.search(cleaned) and not _URGENT.search(cleaned))):
+        hits.append(("disaster", HINT, scene))
+    if (first := _CONFINE_PARTS[0].search(cleaned)) and any(p.search(cleaned) for p in _CONFINE_PARTS[1:]):
+        hits.append(("violence", HINT, first))
+    elif _CONFINE_PARTS[1].search(cleaned) and (first := _CONFINE_PARTS[2].search(cleaned)):
+        hits.append(("violence", HINT, first))
+    if (threat := _THREAT.search(cleaned)) and _FEAR_NOW.search(cleaned):
+        hits.append(("violence", HINT, threat))
+    if _ACUTE_NOW.search(cleaned) and (sign := _ACUTE_SIGN.search(cleaned)):
+        hits.append(("medical", HINT, sign))
     return hits
 
 
@@ -418,7 +498,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
     over = bool(_OVER.search(cleaned)) and not happening
     story = _WHEN_SEEN.sub(" ", cleaned)
     fiction = (bool(_FICTION.search(norm)) and not _HAPPENING.search(story) and not _URGENT.search(story)
-               and not _SUDDEN.search(story))
+               and not _SUDDEN.search(story)) or (bool(_REPORTED.search(norm)) and not _HERE.search(norm))
     moving = bool(_MOVING.search(cleaned)) and not happening
     policy_past = (bool(_POLICY_ASK.search(cleaned)) and bool(_EVENT_OVER.search(cleaned))
                    and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned) and not happening)
@@ -439,12 +519,16 @@ def detect_normalized(norm: str) -> EmergencyResult:
                    or (kind == "distress" and _FRAUD.search(cleaned) is not None)
                    or (moving and kind == "self_harm" and trigger < 1.0))
         if ((not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))
-                or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning):
+                or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning
+                or (kind in ("medical", *_SOFTENABLE) and not happening and not _URGENT.search(cleaned)
+                    and _FEARED.search(cleaned[:m.start()]))):
             weight = min(weight, LOWERED)
             explained = explained or meaning
         # certain triggers count once (also when lowered: two lowered ones are still none);
         # hints and time words add up
-        per_kind[kind] = max(per_kind.get(kind, 0.0), weight) if trigger >= 1.0 else round(per_kind.get(kind, 0.0) + weight, 3)
+        # (and a lowered hint adds nothing to what the same context lowered: tenth round)
+        per_kind[kind] = (max(per_kind.get(kind, 0.0), weight) if trigger >= 1.0 or weight < trigger
+                          else round(per_kind.get(kind, 0.0) + weight, 3))
         found.setdefault(kind, []).append(m.group(0))
     if per_kind.get("self_harm", 0.0) >= CERTAIN and "self_harm" not in plain and _HABITUAL_SPEECH.search(cleaned):
         per_kind["self_harm"] = HINT  # hints someone keeps saying (婆婆老说活够了): ask, do not page

@@ -23,18 +23,20 @@ CHAR_NGRAMS = (1, 2, 3, 4)
 
 
 def raw_features(text: str) -> Counter:
-    """Feature name → count for one canonical text."""
-    feats: Counter = Counter()
+    """Feature name → count for one canonical text (in order of first occurrence: character
+    1- to 4-grams, words, word pairs — the order the vector's sums follow)."""
     compact = text.replace(" ", "")
     padded = f"^{compact}$"
+    names: list[str] = []
     for n in CHAR_NGRAMS:
         if n == 1:
-            feats.update("c:" + ch for ch in compact)
+            names += ["c:" + ch for ch in compact]
         else:
-            feats.update("c:" + padded[i : i + n] for i in range(len(padded) - n + 1))
+            names += ["c:" + padded[i : i + n] for i in range(len(padded) - n + 1)]
     toks = words(text)
-    feats.update("w:" + t for t in toks)
-    feats.update("b:" + a + "|" + b for a, b in zip(toks, toks[1:]))
+    names += ["w:" + t for t in toks]
+    names += ["b:" + a + "|" + b for a, b in zip(toks, toks[1:])]
+    feats = Counter(names)  # one pass of counting: Counter.update per kind costs more than the n-grams
     if not toks:
         feats["empty"] += 1
     return feats
@@ -91,13 +93,23 @@ class Featurizer:
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(indices, weights) of one text; unknown features are dropped."""
         feats = _recent_features(text)  # read only: shared with other parses of the same text
-        vocab = self.vocabulary
-        idx = [vocab[f] for f in feats if f in vocab]
+        known = self.vocabulary.get
+        idx: list[int] = []
+        counts: list[int] = []
+        repeated = False
+        for name, count in feats.items():  # one pass: a look-up per feature
+            i = known(name)
+            if i is not None:
+                idx.append(i)
+                counts.append(count)
+                repeated = repeated or count > 1
         if not idx:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        counts = np.fromiter((feats[f] for f in feats if f in vocab), dtype=float, count=len(idx))
-        index = np.asarray(idx, dtype=np.int64)
-        weights = (1.0 + np.log(counts)) * self.idf[index]
+        index = np.array(idx, dtype=np.int64)
+        if repeated:
+            weights = (1.0 + np.log(np.array(counts, dtype=float))) * self.idf[index]
+        else:  # every count 1: (1 + log 1) · idf is idf itself, bit for bit
+            weights = self.idf[index]  # a new array (fancy indexing copies)
         weights /= np.sqrt(weights @ weights)
         return index, weights
 

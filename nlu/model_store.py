@@ -21,7 +21,7 @@ import jieba
 import sklearn
 
 import nlu.normalize as normalize
-from nlu import canonical, classifier, danger, features
+from nlu import canonical, classifier, danger, features, literals, tokenize
 from nlu.canonical import Canonicalizer
 from nlu.classifier import IntentModel, train_intent_model
 from nlu.entities import need
@@ -52,7 +52,7 @@ def default_cache_dir() -> Path:
 
 def _code_digest() -> str:
     digest = hashlib.sha256()
-    for module in (normalize, canonical, features, classifier, need, danger):
+    for module in (normalize, canonical, literals, tokenize, features, classifier, need, danger):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 

@@ -168,17 +168,21 @@ class NLU:
         probs = self.model.probabilities(canonical)
         labels = self.model.labels
         order = probs.argsort()[::-1]
-        ranking = [{"name": labels[i], "confidence": round(float(probs[i]), 4)} for i in order[:10]]
+        floats = probs.tolist()  # Python floats, the same values as float(probs[i])
+        ranking = [{"name": labels[i], "confidence": round(floats[i], 4)} for i in order[:10].tolist()]
         top_name, top_conf = ranking[0]["name"], ranking[0]["confidence"]
 
         alarm = detect_normalized(norm.text)
-        p_emergency = float(probs[self._emergency_index]) if self._emergency_index is not None else 0.0
+        p_emergency = floats[self._emergency_index] if self._emergency_index is not None else 0.0
         idiom = has_benign_idiom(norm.text)
         short = len(norm.text.replace(" ", "")) <= SHORT_MESSAGE
         needed = max(EMERGENCY_PROBABILITY_IDIOM if idiom else EMERGENCY_PROBABILITY_UNSURE,
                      EMERGENCY_PROBABILITY_SHORT if short else 0.0)
-        if p_emergency >= EMERGENCY_PROBABILITY_UNSURE and told_as_past(norm.text):
-            needed = max(needed, EMERGENCY_PROBABILITY_PAST)
+        past = None  # told_as_past(norm.text), asked at most once
+        if p_emergency >= EMERGENCY_PROBABILITY_UNSURE:
+            past = told_as_past(norm.text)
+            if past:
+                needed = max(needed, EMERGENCY_PROBABILITY_PAST)
         if alarm.explained:
             needed = max(needed, EMERGENCY_PROBABILITY_EXPLAINED)
         model_sees_danger = p_emergency >= needed or (top_name == "emergency" and p_emergency >= max(TOP_FLOOR, needed)
@@ -189,7 +193,10 @@ class NLU:
         elif (level == "none" and model_sees_danger and norm.text
               and emergency_probability(self.trained.danger_model, canonical) >= DANGER_SECOND_OPINION):
             level = "unsure"
-        elif (level == "none" and p_emergency >= DANGER_ALONE_FLOOR and danger_may_ask(norm.text, alarm)
+        elif (level == "none" and p_emergency >= DANGER_ALONE_FLOOR
+              # danger_may_ask(norm.text, alarm), with what this parse already knows
+              and not short and not alarm.explained and not idiom
+              and not (told_as_past(norm.text) if past is None else past)
               and emergency_probability(self.trained.danger_model, canonical) >= DANGER_ALONE):
             level = "unsure"
         if level != "certain" and top_name == "emergency":  # the answer if the person is safe

@@ -57,18 +57,27 @@ async def _home_fragments(request: Request, who: Caller) -> dict[str, str]:
         new = await listing.rows(s, who.scope, now=now, lang=lang, t=t, status="waiting")
         mine = await listing.rows(s, who.scope, now=now, lang=lang, t=t, status="claimed",
                                   claimed_by=who.scope.staff_id)
-        work = await _home_casework(request, s, who, now)
-    return {"casework": work,
+        counts = await _open_counts(s, who.scope)
+        work = await _home_casework(request, s, who, now, counts["handoffs"])
+    return {"counts": render_fragment(request, "_home_counts.html", counts=counts),
+            "casework": work,
             "new": render_fragment(request, "_rows.html", rows=new, list_id="new-handoffs"),
             "mine": render_fragment(request, "_rows.html", rows=mine, list_id="my-handoffs")}
 
 
-async def _home_casework(request: Request, s, who: Caller, now) -> str:
+async def _open_counts(s, scope) -> dict[str, int]:
+    """The home page's open handoffs and cases within the caller's areas."""
+    handoffs = (await s.execute(select(func.count()).select_from(Handoff).where(
+        authz.handoff_filter(scope), Handoff.status == "waiting"))).scalar_one()
+    cases = (await s.execute(select(func.count()).select_from(NeedRequest).where(
+        authz.case_filter(scope), NeedRequest.status.in_(OPEN_STATUSES)))).scalar_one()
+    return {"handoffs": handoffs, "cases": cases}
+
+
+async def _home_casework(request: Request, s, who: Caller, now, handoffs: int) -> str:
     """The home's casework part: what needs action (counts), referrals waiting, and the
     caller's overdue and due-today tasks — by the clock, so a task turns overdue live."""
     scope, lang = who.scope, lang_of(request)
-    handoffs = (await s.execute(select(func.count()).select_from(Handoff).where(
-        authz.handoff_filter(scope), Handoff.status == "waiting"))).scalar_one()
     tasks = await casework.due_tasks(s, scope, now)
     return render_fragment(request, "_home_casework.html", handoffs=handoffs, cw=CW[lang], d=DASH[lang],
                            overdue=[r for r in tasks if r.overdue], due_today=[r for r in tasks if not r.overdue],
@@ -95,13 +104,6 @@ async def home(request: Request):
     async with services_of(request).db.session() as s:
         staff = await s.get(Staff, scope.staff_id)
         areas = [a.name if lang_of(request) == "zh" or not a.name_en else a.name_en for a in staff.areas]
-        counts = None
-        if not scope.is_viewer:
-            handoffs = (await s.execute(select(func.count()).select_from(Handoff).where(
-                authz.handoff_filter(scope), Handoff.status == "waiting"))).scalar_one()
-            cases = (await s.execute(select(func.count()).select_from(NeedRequest).where(
-                authz.case_filter(scope), NeedRequest.status.in_(OPEN_STATUSES)))).scalar_one()
-            counts = {"handoffs": handoffs, "cases": cases}
         duty = None
         if scope.role in ("worker", "supervisor"):
             services = services_of(request)
@@ -110,7 +112,7 @@ async def home(request: Request):
             duty = {"on": routing.is_on_duty(staff, now, tz), "until": staff.duty_override_until if overridden else None}
     fragments = await _home_fragments(request, who) if not scope.is_viewer else {}
     done = texts(request)["done"].get(request.query_params.get("done", ""), "")
-    return render(request, "home.html", who=who, staff=staff, role=scope.role, areas=areas, counts=counts,
+    return render(request, "home.html", who=who, staff=staff, role=scope.role, areas=areas,
                   fragments=fragments, duty=duty, done=done)
 
 

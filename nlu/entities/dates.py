@@ -46,7 +46,12 @@ _CLOCK = (
     rf"(?P<part>{'|'.join(sorted(_PARTS, key=len, reverse=True))})?"
     rf"(?:(?P<hh>\d{{1,2}})[:：](?P<mm>\d{{2}})|(?P<h>{_N})[点时](?:(?P<half>半)|(?P<quarter>一刻)|(?P<min>{_N})分?)?)?"
 )
-_EXPR = re.compile(rf"(?:{_DAY})?(?:\s?{_CLOCK})")
+# Every part of the expression is optional: it matches the empty string at every position, and
+# finditer made (and the loop skipped) a match object for each. A non-empty match begins with a
+# digit, a space, a numeral, a week's prefix (下周, 这周, 本周, 上周, 周, 星期, 礼拜), a relative day or a
+# part of the day: the look-ahead lets re skip every other position itself.
+_FIRST = "".join(sorted(set("零〇一二两三四五六七八九十下这本上周星礼") | {k[0] for k in (*_RELATIVE, *_PARTS)}))
+_EXPR = re.compile(rf"(?=[{re.escape(_FIRST)}\d\s])(?:{_DAY})?(?:\s?{_CLOCK})")
 _EN = re.compile(
     r"\b(?P<en>day after tomorrow|tomorrow|today|tonight|(?P<ennext>next |this |on )?(?P<enwd>monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b"
 )

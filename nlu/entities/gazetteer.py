@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from nlu.entities.base import Span, overlaps
+from nlu.literals import alternation
 from nlu.normalize import normalize
 
 __all__ = ["Gazetteer", "GazetteerEntry"]
@@ -38,8 +39,7 @@ class Gazetteer:
         for e in self.entries:
             by_surface.setdefault(e.surface, e)
         self._by_surface = by_surface
-        keys = sorted(by_surface, key=len, reverse=True)
-        self._exact = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+        self._exact = re.compile(alternation(by_surface)) if by_surface else None  # longest name first
         self._fuzzy = [e for e in self.entries if len(e.surface) >= 3]
         self._fuzzy_surfaces = [e.surface for e in self._fuzzy]
         self._lowest_cutoff = min((self.MIN_SCORE.get(e.entity, 90.0) for e in self._fuzzy), default=100.0)

@@ -1,7 +1,7 @@
 """Dictionary entities (``policy``, ``need_category``): surface forms from the lookup tables
 of ``nlu/data``, mapped to canonical values through its synonyms.
 
-One compiled alternation, longest surface first, finds every non-overlapping mention in a
+One compiled alternation, longest surface first (a trie: ``nlu.literals``), finds every non-overlapping mention in a
 single pass. ASCII surfaces must start at a word boundary (``pension`` not in ``suspension``).
 *Blockers* are longer phrases that contain a surface but do not mean it (工作人员 is not a
 need for work); they are matched and dropped.
@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from nlu.entities.base import Span
+from nlu.literals import alternation
 from nlu.normalize import normalize
 
 __all__ = ["LexiconExtractor"]
@@ -33,11 +34,7 @@ class LexiconExtractor:
         for blocker in BLOCKERS.get(entity, ()):
             table.setdefault(normalize(blocker), None)
         self._table = table
-        parts = []
-        for surface in sorted(table, key=len, reverse=True):
-            escaped = re.escape(surface)
-            parts.append(rf"(?<![a-z]){escaped}" if surface[0].isascii() else escaped)
-        self._pattern = re.compile("|".join(parts)) if parts else None
+        self._pattern = re.compile(alternation(table, guard_ascii=True)) if table else None
 
     @property
     def values(self) -> set[str]:

@@ -92,9 +92,9 @@ def _blind_sets() -> list[str]:
 
 
 def test_the_blind_sets_are_found():
-    assert {"blind2", "blind3", "blind4", "blind5", "blind6"} <= set(_blind_sets())
+    assert {"blind2", "blind3", "blind4", "blind5", "blind6", "blind7"} <= set(_blind_sets())
     assert _blind_sets().index("blind2") < _blind_sets().index("blind3") < _blind_sets().index("blind4") \
-        < _blind_sets().index("blind5") < _blind_sets().index("blind6")
+        < _blind_sets().index("blind5") < _blind_sets().index("blind6") < _blind_sets().index("blind7")
 
 
 @pytest.mark.parametrize("blind_set", _blind_sets())
@@ -163,6 +163,9 @@ def test_held_out_situations_are_not_dev_situations():
     assert not dev & questions(TEST_DIR / "kb_situations.yml")
     # the third round's probes (the learnt scorer trains on the dev files: they must not be there)
     assert not dev & questions(TEST_DIR / "kb_situations_kb6.yml")
+    # the tenth round's probes (kb7), likewise never trained on
+    assert not dev & questions(TEST_DIR / "kb_situations_kb7.yml")
+    assert not dev & questions(TEST_DIR / "kb_situations_kb7_after.yml")
 
 
 def test_the_key_folds_what_normalization_folds():
@@ -172,9 +175,10 @@ def test_the_key_folds_what_normalization_folds():
 
 
 def test_the_dev_sets_are_held_out_too():
-    """The helpers' development sets (dev4_*, dev5_*, emergency_dev) are compared like the others."""
+    """The helpers' development sets (dev4_*, dev5_*, dev8_*, emergency_dev) are compared like the others."""
     held_out = {where.split(":")[0] for where in _test_sentences().values()}
-    assert {"dev5_needs.yml", "dev5_emergency.yml", "dev4_needs.yml", "emergency_dev.yml"} <= held_out
+    assert {"dev5_needs.yml", "dev5_emergency.yml", "dev4_needs.yml", "emergency_dev.yml",
+            "dev8_needs.yml", "dev8_boundary.yml"} <= held_out
 
 
 

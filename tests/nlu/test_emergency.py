@@ -487,19 +487,6 @@ def test_eighth_round_probes_get_no_page_and_no_question(nlu, text):
     assert parsed["intent"]["name"] != "emergency"
 
 
-@pytest.mark.parametrize("text", [
-    "你们不用再给我发消息了 我明天就不在了",  # a farewell
-    "多謝你哋 呢個係我最後一次同你哋講嘢",
-    "this is the last time i write here thank you for all you do",
-    "娃吃了床头柜里的药 一整板都没了 现在迷迷糊糊的",  # danger told by the scene
-    "我家娃放学四个钟头了还没到家 老师说早走了",
-    "老伴倒在院子里 我怎么喊都不睁眼",  # the scene of an injury or a drowning
-    "孙子在河边玩 只剩一只拖鞋漂在水上",
-])
-def test_eighth_round_indirect_emergencies_get_at_least_the_question(nlu, text):
-    assert nlu.parse(text)["emergency"]["level"] in ("unsure", "certain")
-
-
 
 def test_a_means_said_ready_is_a_hint():
     assert detect("药都准备好了").level == "unsure"
@@ -507,8 +494,18 @@ def test_a_means_said_ready_is_a_hint():
     assert detect("我把降压药都准备好了 明天带老伴去县里复查").level == "none"
 
 
-# eighth round (c), 2026-12-07: meanings told by parts together (nlu/emergency.py `_meaning_hits`)
-@pytest.mark.parametrize("text", [
+# Emergencies told indirectly (a scene, a plan, a worry, a need told calmly): each gets at least
+# the safety question through the parser. One list for the rounds that wrote them.
+ASKED_INDIRECT = [
+    # eighth round (b): a farewell, danger told by the scene
+    "你们不用再给我发消息了 我明天就不在了",  # a farewell
+    "多謝你哋 呢個係我最後一次同你哋講嘢",
+    "this is the last time i write here thank you for all you do",
+    "娃吃了床头柜里的药 一整板都没了 现在迷迷糊糊的",  # danger told by the scene
+    "我家娃放学四个钟头了还没到家 老师说早走了",
+    "老伴倒在院子里 我怎么喊都不睁眼",  # the scene of an injury or a drowning
+    "孙子在河边玩 只剩一只拖鞋漂在水上",
+    # eighth round (c), 2026-12-07: meanings told by parts together (nlu/emergency.py `_meaning_hits`)
     # a person missing now
     "幼儿园的车把别的娃都送到了 就我家囡囡没到家 老师也说不清",
     "我姑娘今天上学到现在没到家 天烏了 打她手机没人接",
@@ -528,12 +525,47 @@ def test_a_means_said_ready_is_a_hint():
     "my mother vomit and diarrhea since last night now she cannot stand and not talk clear",
     # violence at the door now
     "佢又嚟咗 揸住支鐵通喺門外面 我哋唔敢開燈",
-])
-def test_missing_now_farewell_plans_acute_scenes_and_a_weapon_at_the_door_are_asked(nlu, text):
+    # ninth round (b), 2026-12-07: a child not off the school van, a watch phone that does not answer
+    "the school bus came but my girl was not on it, the driver dont know where she is",
+    "the van from the kindergarten came but my boy was not inside. teacher says he got on this morning",
+    "学校的车到了 别的娃都下来了 我孙子没有下来 老师说早上上车了",
+    "學校架車到咗 其他細路都落晒車 我個仔冇落",
+    "my son should be home from school 2 hours ago, its dark now, his watch phone not answering",
+    # tenth round, 2026-12-07: a need told calmly whose content is acute now (my own sentences,
+    # written from the classes, not from nlu/data/test/dev8_emergency.yml)
+    # ... someone alone who does not answer, gas and nobody opens
+    "我姨一个人住在坡上 今天一早到现在电话都没人接 门也叫不开",
+    "对门那家一股煤气味 叫门没人开",
+    # ... a scene failing with someone in it, told as a request
+    "想问问能不能来个人 我家灶房的墙一直在往下掉砖 裂口比上午还宽 我婆婆还在里面",
+    "我们这边的水这会儿已经漫到院门了 屋里老人腿脚不方便 出不去",
+    # ... missing today told as a worry
+    "我家老头上午去镇上卖菜 到这会儿都没回 他平时晌午就回",
+    "my son go to the river with friends, they came back but he did not, now it is getting dark",
+    "阿爷食完早餐出去 而家仲未返 佢唔记得路",
+    # ... sudden signs of illness told as a question
+    "请问卫生院几点开门 我妈刚才突然说不出话 嘴也歪了",
+    "俺爹刚从地里回来说心口闷 一直冒虚汗 这会儿脸色发白",
+    "老人摔了一跤 起不来了 这会儿躺在院子里",
+    "孩子把纽扣电池吞了 现在说喉咙疼",
+    "my father today cannot lift his right arm and his speech is strange",
+    # ... violence told as a household problem
+    "公公把门锁着不让我出门 手机也被收走了",
+    "他说今晚回来就要我好看 我带着娃不敢回家",
+    # ... a farewell told as arrangements
+    "老伴走了两年了 屋里收拾干净了 我也该去找她了",
+    "你们不用再给我送菜了 以后用不着了",
+    "i finish everything, i will not see you again, thank you",
+]
+
+
+@pytest.mark.parametrize("text", ASKED_INDIRECT)
+def test_emergencies_told_indirectly_get_at_least_the_question(nlu, text):
     assert nlu.parse(text)["emergency"]["level"] in ("unsure", "certain")
 
 
-@pytest.mark.parametrize("text", [
+# Their look-alikes: a need, a past event, a policy question — no page (a question is allowed)
+NO_PAGE = [
     "我孙子前年在赶集的时候走丢了一回 后来找回来了 想给他办个身份证",
     "老人有老年痴呆走失过一次 有没有什么补贴可以申请",
     "儿子去深圳打工了 说别惦记他 家里就我一个人 能不能帮我申请个低保",
@@ -549,22 +581,44 @@ def test_missing_now_farewell_plans_acute_scenes_and_a_weapon_at_the_door_are_as
     "my son went to the city to work, now gone two years, we need help with the farm",
     "my daughter married and already gone to her husband village, i am alone, can i get dibao",
     "my son work in shenzhen, the money he send is already gone. we need food",
-])
-def test_look_alikes_of_those_meanings_get_no_page(nlu, text):
+    # ninth round (b): a policy question about an event that is over
+    "俺闺女去年生娃大出血 在县医院住了二十天 花了好几万 这种有救助能领不",
+    "我老汉前年在外地出车祸走了 政府有没有什么补助给我们这样的",
+    "去年冬天羊圈塌了一面墙 国家修棚圈的钱我家够不够",
+    # tenth round: a worry about a risk, a chronic state, a leave-taking with a return
+    "冬天烧炉子怕煤气中毒 想问问烟囱怎么装",
+    "怕哪天后山滑坡 想请人来看看要不要砌挡墙",
+    "我爸脑梗好几年了 说话说不清 想申请护理补贴",
+    "我一个人住 手机老是打不通 想换个号",
+    "那我走了 钥匙交给邻居了 下个月见",
+]
+
+
+@pytest.mark.parametrize("text", NO_PAGE)
+def test_look_alikes_of_indirect_emergencies_get_no_page(nlu, text):
     assert nlu.parse(text)["emergency"]["level"] != "certain"
 
 
-# ninth round (b), 2026-12-07: a child not off the school van, a watch phone that does not answer,
-# a policy question about an event that is over (my own sentences, written from the classes)
 @pytest.mark.parametrize("text", [
-    "the school bus came but my girl was not on it, the driver dont know where she is",
-    "the van from the kindergarten came but my boy was not inside. teacher says he got on this morning",
-    "学校的车到了 别的娃都下来了 我孙子没有下来 老师说早上上车了",
-    "學校架車到咗 其他細路都落晒車 我個仔冇落",
-    "my son should be home from school 2 hours ago, its dark now, his watch phone not answering",
+    "冬天烧炉子怕煤气中毒 想问问有没有人来装烟囱",  # a worry before the trigger
+    "今天新闻说邻县发大水了 好多人被困",  # reported elsewhere
+    "那我走了啊 东西都收拾好了 下个月见",  # a leave-taking with a return
+    "想问问村里有没有发煤气报警器",  # an alarm, not a call to the police
+    "我喘不上气 好几个月了 一直没查",  # a long illness: a lowered sign adds nothing to a lowered trigger
+    "房东让我们月底搬走 还没找到住的地方",  # a flat not found
 ])
-def test_a_child_not_off_the_van_or_not_answering_at_dark_is_asked(nlu, text):
-    assert nlu.parse(text)["emergency"]["level"] in ("unsure", "certain")
+def test_tenth_round_look_alikes_are_none_for_the_lexicon(text):
+    assert detect(text).level == "none", detect(text)
+
+
+@pytest.mark.parametrize("text", [
+    "the fire from the stove catch the roof, my grandfather is inside",  # not "fired from"
+    "村里有户人家房子着火了 里面还有一个瘫痪的老人",  # someone inside is urgent, not a long illness
+    "奶奶躺在床上 脸发青 叫她没反应",
+    "我家着火了 怕烧到隔壁",  # a worry after the fire, not before it
+])
+def test_tenth_round_danger_words_with_a_lasting_or_worried_word_still_page(text):
+    assert detect(text).level == "certain", detect(text)
 
 
 @pytest.mark.parametrize("text", [
@@ -575,15 +629,6 @@ def test_a_child_not_off_the_van_or_not_answering_at_dark_is_asked(nlu, text):
 ])
 def test_look_alikes_of_a_child_not_off_the_van_are_not_asked(text):
     assert detect(text).level == "none"
-
-
-@pytest.mark.parametrize("text", [
-    "俺闺女去年生娃大出血 在县医院住了二十天 花了好几万 这种有救助能领不",
-    "我老汉前年在外地出车祸走了 政府有没有什么补助给我们这样的",
-    "去年冬天羊圈塌了一面墙 国家修棚圈的钱我家够不够",
-])
-def test_a_policy_question_about_an_event_that_is_over_pages_nobody(nlu, text):
-    assert nlu.parse(text)["emergency"]["level"] != "certain"
 
 
 @pytest.mark.parametrize("text", ["我老婆刚才生娃大出血 县医院在哪 有救助吗", "我妈刚刚出车祸了 政府管不管"])

@@ -3,7 +3,7 @@ through Playwright) against a real `xiangzhu serve` with the demo data, at phone
 worker keeps a filtered case list open: a villager's REST message and the case opened for it
 appear in it without a reload, the villager's markup as text; a change of stage made through
 the JSON API by the supervisor moves the case out of the filter; a case of another village
-never appears. On the worker's home, a task added through the API with yesterday's date shows
+never appears. On the worker's home, the open cases' count follows a new case, and a task added through the API with yesterday's date shows
 as overdue and leaves when marked done through the API. On an open case page, an offer
 approved through the API appears among the best offers while the worker's chosen quantity
 survives other parts' swaps, and the worker's own propose form works on it."""
@@ -102,6 +102,11 @@ def test_a_task_done_through_the_api_leaves_the_homes_overdue_list(server, brows
     sup.api("PATCH", f"/api/cases/{number}/tasks/{task_id}", {"done": True})
     expect(task).to_have_count(0, timeout=15000)
     expect(page.locator("#need-overdue")).to_have_text(str(overdue - 1))
+
+    cases = int(page.inner_text("#count-cases"))  # the open counts follow too
+    villager_says(server.base, "home-villager-2", "你好")
+    open_case_in(server, "home-villager-2", "qingshan.shiqiao.dongpo", "想修房子")
+    expect(page.locator("#count-cases")).to_have_text(str(cases + 1), timeout=15000)
     assert page.evaluate("window.__sameDocument") == 1 and page.evaluate("window.__pwned") is None
     assert worker.troubles() + sup.troubles() == []
 

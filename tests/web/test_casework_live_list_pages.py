@@ -93,7 +93,7 @@ async def test_the_home_page_follows_overdue_and_due_today_tasks(world, quick_st
         page = (await c.get("/")).text
         assert 'sse-connect="/live/home"' in page and 'id="casework-box"' in page
         before = parts((await c.get("/live/home")).text)
-        assert set(before) == {"casework", "new", "mine"}
+        assert set(before) == {"counts", "casework", "new", "mine"}
         assert 'id="need-overdue">0<' in before["casework"] and 'id="overdue-tasks"' not in before["casework"]
 
         today = local_day(world.clock()).isoformat()
@@ -127,3 +127,17 @@ async def test_no_list_stream_for_a_viewer_or_anonymous(world, quick_streams):
         assert (await viewer.get("/cases/events")).status_code == 404
     async with world.client() as anonymous:
         assert (await anonymous.get("/cases/events")).status_code == 401
+
+
+async def test_the_home_page_counts_follow_new_cases_within_the_areas(world, quick_streams):
+    async with signed_in(world, "w1") as c:
+        page = (await c.get("/")).text
+        assert 'sse-swap="counts"' in page
+        shown = re.search(r'id="count-cases">(\d+)<', page).group(1)
+        before = parts((await c.get("/live/home")).text)["counts"]
+        assert f'id="count-cases">{shown}<' in before
+
+        await open_case(world, "v1", "p1", "屋顶漏雨")  # in w1's village
+        await open_case(world, "v3", "p3", "柳树村的新个案")  # another township's: not counted
+        after = parts((await c.get("/live/home")).text)["counts"]
+        assert f'id="count-cases">{int(shown) + 1}<' in after

@@ -1,0 +1,77 @@
+"""The need category of needs told by their consequence, through ``NLU.parse`` (tenth round,
+docs/nlu.md). The sentences are written for this test: none is a training, dev or test line."""
+import pytest
+
+from nlu.entities.need import MIN_SCORE
+
+
+def _need(result: dict) -> dict | None:
+    return next((e for e in result["entities"] if e["entity"] == "need_category"), None)
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        # the village's common things (water, roads) are `other`, not disability or housing
+        ("自来水管子冻住了 这一冬天吃水都得去河里砸冰", "other"),
+        # an event that damaged the house or the yard lately is a disaster
+        ("前几天下暴雨 后坡的土冲下来 把我家猪圈和灶房埋了一半", "disaster"),
+        # no work is employment; a boss who keeps the pay is legal
+        ("饭店关门了 我这个厨子在家歇了俩月 到处问都不缺人", "employment"),
+        ("包工头说好年底结账 现在人跑了 电话也打不通", "legal"),
+        # who is looked after: a small child alone at night, an old father alone
+        ("我在厂里上两班倒 闺女才四岁 下夜班回来她一个人睡在屋里", "child_care"),
+        ("我爹九十了 一个人在老家 吃饭都是凑合 没人管", "elderly_care"),
+        # a lasting limitation from birth is disability, not education
+        ("孙子生下来就不会说话 也听不见 别的孩子都不跟他玩", "disability"),
+    ],
+)
+def test_a_need_told_by_its_consequence_gets_its_category(nlu, text, category):
+    result = nlu.parse(text)
+    assert result["intent"]["name"] == "report_need"
+    found = _need(result)
+    assert found is not None and found["value"] == category, found
+
+
+def test_broken_street_lights_offer_other(nlu):
+    """看不见 pulls toward disability (since the detector round's need lines, the first guess);
+    the village's lights must at least be offered as `other`."""
+    found = _need(nlu.parse("村里的路灯全坏了 晚上出门啥也看不见"))
+    assert found is not None
+    assert "other" in {found["value"], *found.get("alternatives", ())}, found
+
+
+def test_sent_home_by_the_boss_offers_work(nlu):
+    """Sent home for lack of work: 老板 pulls toward legal (unpaid wages); work must be offered."""
+    found = _need(nlu.parse("厂里活少了 老板让我先回去歇着 到现在也没叫我回去"))
+    assert found is not None
+    assert "employment" in {found["value"], *found.get("alternatives", ())}, found
+
+
+def test_an_unsure_category_is_offered_with_the_runner_up(nlu):
+    """Below MIN_SCORE the category is a guess: it is given with a second one, so that the intake
+    asks "是A还是B？" (before the tenth round such a need got no category at all)."""
+    vague = ["村头到镇上没有车 去一趟要走半天", "男人不在了 地里的活和娃娃都靠我", "家里出了好多事 我也说不清"]
+    unsure = 0
+    for text in vague:
+        result = nlu.parse(text)
+        assert result["intent"]["name"] == "report_need"
+        found = _need(result)
+        assert found is not None, text
+        if found["confidence"] < MIN_SCORE:
+            unsure += 1
+            assert len(found.get("alternatives", ())) == 1 and found["alternatives"][0] != found["value"], found
+    assert unsure >= 1  # the branch is exercised; pick vaguer lines if the model grows surer
+
+
+def test_the_needs10_dev_sets_hold(nlu):
+    """nlu/data/test/dev8_needs.yml and dev8_boundary.yml (tenth round, 2026-12-07): a development
+    set (its first misses were seen), so floors against losing it, not fair figures. Measured
+    0.887 top-1 / 0.913 with the runner-up, and 0.975 intent accuracy on the boundary."""
+    from nlu.evaluation import evaluate
+    from nlu.training_data import TEST_DIR, load_training_data
+
+    needs = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev8_needs.yml", synonyms_from=nlu.data).examples)
+    assert needs["need_category_recall"] >= 0.86 and needs["need_category_offered_recall"] >= 0.89
+    boundary = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev8_boundary.yml", synonyms_from=nlu.data).examples)
+    assert boundary["intent_accuracy"] >= 0.95
