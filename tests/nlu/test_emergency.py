@@ -156,6 +156,16 @@ def test_parse_keeps_the_joke_out_of_the_emergency_path(nlu):
     assert nlu.parse("我想死")["intent"]["name"] == "emergency"
 
 
+def test_a_greeting_after_a_long_silence_gets_no_safety_question(nlu):
+    """Addressed to the helpers (没跟你们聊): a greeting; someone who stopped talking is not."""
+    from nlu.emergency import has_benign_idiom
+    for text in ("好一阵没和大家聊了 大伙都好吧", "半年没同你哋倾过 大家都好嘛", "好久没跟你们联系 都还好不"):
+        assert has_benign_idiom(text), text
+        assert nlu.parse(text)["emergency"]["level"] == "none", text
+    assert not has_benign_idiom("我爸从昨天起就不跟我们说话了 叫也不应")
+    assert nlu.parse("我爸从昨天起就不跟我们说话了 叫也不应")["emergency"]["level"] != "none"
+
+
 def test_a_short_message_the_classifier_barely_knows_is_not_an_emergency(nlu):
     for text in ("妥了", "嗯呐", "好咧"):
         assert nlu.parse(text)["intent"]["name"] != "emergency", text
