@@ -409,11 +409,13 @@ def has_benign_idiom(norm: str) -> bool:
     return _NOT_DANGER.search(norm) is not None
 
 
-def told_as_past(norm: str) -> bool:
+def told_as_past(norm: str, benign_idiom: bool | None = None) -> bool:
     """True when the normalized text places what it tells in the past or as a lasting state
     (去年, 好几年, last month, 一下雨就, 中风以后) and nothing in it happens now (快, 刚才, 突然,
-    now): the parser then asks more of the classifier before the safety question (nlu4)."""
-    cleaned = _NOT_DANGER.sub(" ", norm)
+    now): the parser then asks more of the classifier before the safety question (nlu4).
+    ``benign_idiom`` (``EmergencyResult.benign_idiom`` of the same text), when known, spares
+    removing idioms from a text that holds none."""
+    cleaned = norm if benign_idiom is False else _NOT_DANGER.sub(" ", norm)
     over = _OVER.search(cleaned) is not None and _HAPPENING.search(cleaned) is None
     return bool((_NOT_NOW.search(cleaned) or _CHRONIC.search(cleaned) or _LASTING.search(cleaned) or over)
                 and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned))
@@ -427,6 +429,8 @@ class EmergencyResult:
     score: float = 0.0
     level: str = "none"  # certain | unsure | none
     explained: bool = False  # a trigger was found and its context (past, over, work, fiction...) lowered it
+    # the text holds a harmless idiom (我想死你了): ``has_benign_idiom``, found by the same pass
+    benign_idiom: bool = False
 
     @property
     def unsure(self) -> bool:
@@ -434,7 +438,8 @@ class EmergencyResult:
 
 
 _NONE = EmergencyResult(False)
-_EXPLAINED = EmergencyResult(False, explained=True)
+_NONE_IDIOM = EmergencyResult(False, benign_idiom=True)
+_EXPLAINED = EmergencyResult(False, explained=True, benign_idiom=True)
 
 
 def _idiom_hides_a_trigger(norm: str) -> bool:
@@ -488,10 +493,14 @@ def detect(text: str) -> EmergencyResult:
 def detect_normalized(norm: str) -> EmergencyResult:
     """``detect`` for text that ``nlu.normalize.normalize`` has already processed."""
     cleaned = _NOT_DANGER.sub(" ", norm)
+    # every idiom holds a non-space character, so the text changed exactly when one was found
+    idiom = cleaned != norm
     hits = [(kind, weight, m) for kind, weight, pattern in _COMPILED if (m := pattern.search(cleaned))]
     hits += _meaning_hits(cleaned)
     if not hits:
-        return _EXPLAINED if cleaned != norm and _idiom_hides_a_trigger(norm) else _NONE
+        if not idiom:
+            return _NONE
+        return _EXPLAINED if _idiom_hides_a_trigger(norm) else _NONE_IDIOM
     not_now = bool(_NOT_NOW.search(cleaned)) and not _URGENT.search(cleaned)
     chronic = bool(_CHRONIC.search(cleaned)) and not _SUDDEN.search(cleaned)
     away = bool(_AWAY_FOR_WORK.search(norm))
@@ -540,4 +549,5 @@ def detect_normalized(norm: str) -> EmergencyResult:
         kinds.remove("distress")
     matched = "|".join(found[k][0] for k in kinds)
     level = level_of(best)
-    return EmergencyResult(level == "certain", kinds, matched, round(best, 3), level, explained and level == "none")
+    return EmergencyResult(level == "certain", kinds, matched, round(best, 3), level, explained and level == "none",
+                           idiom)

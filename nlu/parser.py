@@ -24,7 +24,7 @@ from pathlib import Path
 from nlu import leaving, tokenize
 from nlu.canonical import Canonicalizer
 from nlu.danger import emergency_probability
-from nlu.emergency import detect_normalized, has_benign_idiom, told_as_past
+from nlu.emergency import detect_normalized, told_as_past
 from nlu.entities.base import Span, overlaps
 from nlu.entities.dates import DateTimeExtractor
 from nlu.entities.gazetteer import Gazetteer
@@ -97,7 +97,7 @@ def danger_may_ask(normalized: str, alarm) -> bool:
     the lexicon explained away (a film, a move, violence that is over) or a message told as past —
     on the folds those look-alikes score as high as the emergencies they resemble."""
     return (len(normalized.replace(" ", "")) > SHORT_MESSAGE and not alarm.explained
-            and not has_benign_idiom(normalized) and not told_as_past(normalized))
+            and not alarm.benign_idiom and not told_as_past(normalized, alarm.benign_idiom))
 
 # When spans overlap, the higher priority one is kept.
 _PRIORITY = {"phone": 0, "time": 1, "date": 1, "policy": 2, "activity": 2, "village": 2, "need_category": 3, "number": 4}
@@ -174,13 +174,13 @@ class NLU:
 
         alarm = detect_normalized(norm.text)
         p_emergency = floats[self._emergency_index] if self._emergency_index is not None else 0.0
-        idiom = has_benign_idiom(norm.text)
+        idiom = alarm.benign_idiom
         short = len(norm.text.replace(" ", "")) <= SHORT_MESSAGE
         needed = max(EMERGENCY_PROBABILITY_IDIOM if idiom else EMERGENCY_PROBABILITY_UNSURE,
                      EMERGENCY_PROBABILITY_SHORT if short else 0.0)
         past = None  # told_as_past(norm.text), asked at most once
         if p_emergency >= EMERGENCY_PROBABILITY_UNSURE:
-            past = told_as_past(norm.text)
+            past = told_as_past(norm.text, idiom)
             if past:
                 needed = max(needed, EMERGENCY_PROBABILITY_PAST)
         if alarm.explained:
@@ -196,7 +196,7 @@ class NLU:
         elif (level == "none" and p_emergency >= DANGER_ALONE_FLOOR
               # danger_may_ask(norm.text, alarm), with what this parse already knows
               and not short and not alarm.explained and not idiom
-              and not (told_as_past(norm.text) if past is None else past)
+              and not (told_as_past(norm.text, idiom) if past is None else past)
               and emergency_probability(self.trained.danger_model, canonical) >= DANGER_ALONE):
             level = "unsure"
         if level != "certain" and top_name == "emergency":  # the answer if the person is safe

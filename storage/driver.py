@@ -219,9 +219,10 @@ class Insert(_Statement):
     """INSERT into a model table: the columns the rows give, the Python defaults of the
     others (server-side defaults are the database's). Several rows: one `executemany`.
     `on_conflict`: the unique columns of ON CONFLICT DO NOTHING; `returning`: a column to
-    return (one row at a time)."""
+    return (one row at a time), followed by the values of the scalar subqueries `also`."""
 
-    def __init__(self, table: Table, *, on_conflict: Sequence[str] = (), returning: str = ""):
+    def __init__(self, table: Table, *, on_conflict: Sequence[str] = (), returning: str = "",
+                 also: tuple[Scalar, ...] = ()):
         self.table = table
         self.returns = bool(returning)
 
@@ -231,7 +232,9 @@ class Insert(_Statement):
                 stmt = module.insert(table).on_conflict_do_nothing(index_elements=list(on_conflict))
             else:
                 stmt = insert(table)
-            return stmt.returning(table.c[returning]) if returning else stmt
+            if not returning:
+                return stmt
+            return stmt.returning(table.c[returning], *(scalar.build(dialect_name) for scalar in also))
 
         super().__init__(build)
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import driver
-from storage.models import ChannelIdentity, Conversation, Person, utcnow
+from storage.models import ChannelIdentity, Conversation, Person, UTCDateTime, utcnow
 
 __all__ = [
     "LAST_SEEN_RESOLUTION",
@@ -245,21 +245,35 @@ def load_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_na
 _INSERT_PERSON = driver.Insert(_PEOPLE, returning="id")
 _INSERT_IDENTITY = driver.Insert(_IDENTITIES, on_conflict=("channel", "external_id"), returning="id")
 _INSERT_CONVERSATION = driver.Insert(_CONVERSATIONS, on_conflict=("person_id",))
+_insert_conversation_returning: dict[tuple, driver.Insert] = {}
 _DELETE_PERSON = driver.Query(delete(_PEOPLE).where(_PEOPLE.c.id == bindparam("person_id")))
 _IDENTITY_PERSON = driver.Query(select(_IDENTITIES.c.person_id).where(
     _IDENTITIES.c.channel == bindparam("channel"), _IDENTITIES.c.external_id == bindparam("external_id")))
+# a datetime column's value as a read gives it back (aware, in UTC): models.UTCDateTime both ways
+_AS_READ = {c.key: (lambda v, t=c.type: t.process_result_value(t.process_bind_param(v, None), None))
+            for table in (_PEOPLE, _CONVERSATIONS) for c in table.columns if isinstance(c.type, UTCDateTime)}
+
+
+def _as_read(row: dict[str, Any]) -> dict[str, Any]:
+    for key, value in row.items():
+        if value is not None and key in _AS_READ:
+            row[key] = _AS_READ[key](value)
+    return row
 
 
 def create_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_name: str, locale: str | None,
-                    now: datetime) -> None:
+                    now: datetime, also: tuple[driver.Scalar, ...] = ()
+                    ) -> tuple[dict[str, Any], TurnConversation, list, int | None] | None:
     """On a driver cursor, for a sender `load_for_turn` did not find: the person, the channel
     identity and an empty conversation, whichever are missing. Race-safe without a
     savepoint: when another process created the identity first (on PostgreSQL the insert
     waits for it and then does nothing), the person made here is deleted again and the
-    winner's is used; a person without a conversation row gets one."""
-    person_id = cur.insert(_INSERT_PERSON, [{
-        "display_name": display_name[:100], "locale": locale or "zh", "created_at": now, "last_seen_at": now,
-    }])[0][0]
+    winner's is used; a person without a conversation row gets one.
+    Returns what `load_for_turn` would read now — built from the values inserted, the
+    conversation's id and `also` returned by its INSERT, so the rows are not read again —
+    or None when the sender's rows were not all made here (the caller reads them)."""
+    person = {"display_name": display_name[:100], "locale": locale or "zh", "created_at": now, "last_seen_at": now}
+    person_id = cur.insert(_INSERT_PERSON, [person])[0][0]
     created = cur.insert(_INSERT_IDENTITY, [{
         "channel": channel, "external_id": external_id, "person_id": person_id, "created_at": now,
         "last_inbound_at": now,
@@ -267,7 +281,24 @@ def create_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_
     if not created:
         cur.execute(_DELETE_PERSON, person_id=person_id)
         person_id = cur.one(_IDENTITY_PERSON, channel=channel, external_id=external_id)[0]
-    cur.insert(_INSERT_CONVERSATION, [{"person_id": person_id, "updated_at": now}])
+        cur.insert(_INSERT_CONVERSATION, [{"person_id": person_id, "updated_at": now}])
+        return None
+    insert = _insert_conversation_returning.get(also)
+    if insert is None:
+        insert = _insert_conversation_returning[also] = driver.Insert(
+            _CONVERSATIONS, on_conflict=("person_id",), returning="id", also=also)
+    conversation = {"person_id": person_id, "updated_at": now}
+    returned = cur.insert(insert, [conversation])
+    if not returned:  # the new person has a conversation already: cannot happen, but read it
+        return None
+    conversation_id, *values = returned[0]
+    person = _as_read({"id": person_id, **_INSERT_PERSON.whole_row(person)})
+    conversation = _as_read(_INSERT_CONVERSATION.whole_row(conversation))
+    turn_conversation = TurnConversation(conversation_id, person_id, conversation["updated_at"],
+                                         **{n: conversation[n] for n in TurnConversation.FIELDS})
+    # a new identity is nobody's messenger (staff_id), and nothing in it is stale (`_seen`)
+    return ({name: person[name] for name in _PERSON_NAMES}, turn_conversation,
+            [scalar.read(v) for scalar, v in zip(also, values)], None)
 
 
 def attach_person(session: AsyncSession, columns: dict[str, Any]) -> Person:

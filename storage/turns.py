@@ -38,9 +38,9 @@ _VERSIONS = (flow_store.CURRENT_IDS, policies.KB_VERSION)
 def _begin(cur: driver.Cursor, channel: str, external_id: str, display_name: str, locale: str | None,
            now: datetime, lock: bool, inbound: dict, choices: bool):
     found = people.load_for_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS)
-    if found is None:  # first contact
-        people.create_for_turn(cur, channel, external_id, display_name, locale, now)
-        found = people.load_for_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS)
+    if found is None:  # first contact: the new rows as inserted, read again only after a race
+        found = (people.create_for_turn(cur, channel, external_id, display_name, locale, now, _VERSIONS)
+                 or people.load_for_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS))
     person, conversation, versions, staff_id = found
     message_id = messages.insert_inbound(cur, person_id=person["id"], **inbound)
     buttons = outbox.last_buttons(cur, channel, external_id) if choices and message_id is not None else []

@@ -123,3 +123,19 @@ def test_the_tokenizer_cuts_as_jieba_does(nlu, texts):
         samples += [line, normalize(line), nlu.canonicalize(normalize(line))]
     jieba_cut = tokenize.tokenizer().lcut
     assert [s for s in samples if tokenize.cut(s) != jieba_cut(s, HMM=False)] == []
+
+
+def test_the_detector_reports_the_idioms_as_has_benign_idiom_does(texts):
+    """detect_normalized's `benign_idiom` (the idioms removed changed the text) is
+    has_benign_idiom, and told_as_past given it answers as without it."""
+    from nlu.emergency import detect_normalized, has_benign_idiom, told_as_past
+    idioms = ["我想死你了 好久不见", "笑死我了 哈哈", "好久没跟你们联系 都还好不", "忘了灶上还烧着火 去年的事了",
+              "我想死你了 刚才突然晕倒", "累死了 去年就这样"]
+    seen = set()
+    for text in texts + idioms:
+        norm = normalize(text)
+        alarm = detect_normalized(norm)
+        assert alarm.benign_idiom == has_benign_idiom(norm), text
+        assert told_as_past(norm, alarm.benign_idiom) == told_as_past(norm), text
+        seen.add((alarm.benign_idiom, alarm.level))
+    assert {flag for flag, _ in seen} == {True, False}

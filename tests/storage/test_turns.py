@@ -134,3 +134,26 @@ async def test_an_identity_without_a_conversation_gets_one(db):
         assert begun.conversation.mode == "bot" and begun.message_id is not None
     async with db.session() as s:
         assert len((await s.execute(select(Person))).scalars().all()) == 1
+
+
+async def test_first_contact_builds_what_reading_the_new_rows_gives(db):
+    """create_for_turn returns the new sender's rows as inserted, not read again: the same
+    values, types and time zone as load_for_turn reads right after (a local `now` too)."""
+    from datetime import timezone
+
+    from storage import driver
+    local = NOW.astimezone(timezone(timedelta(hours=8)))
+    async with db.session() as s:
+        s.add(KeyValue(key=policies.KB_VERSION_KEY, value={"version": 7}))
+    async with db.session() as s:
+        made = await driver.run(s, people.create_for_turn, "rest", "new", "阿花" * 60, "en", local, turns._VERSIONS)
+        read = await driver.run(s, people.load_for_turn, "rest", "new", "阿花" * 60, local, True, turns._VERSIONS)
+    assert made is not None and read is not None
+
+    def fields(conversation):
+        return [repr(getattr(conversation, n)) for n in ("id", "person_id", "updated_at", *people.TurnConversation.FIELDS)]
+
+    assert repr(made[0]) == repr(read[0]) and made[0]["locale"] == "en" and len(made[0]["display_name"]) == 100
+    assert fields(made[1]) == fields(read[1]) and made[1].changes() == {}
+    assert made[2] == read[2] and made[2][1] == "7"
+    assert made[3] is None and read[3] is None
