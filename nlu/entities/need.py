@@ -51,6 +51,12 @@ NEIGHBOURS = frozenset(frozenset(pair) for pair in (
 NEIGHBOUR_MIN = 0.1
 
 
+def _neighbours(a: str, b: str) -> bool:
+    """`other` (the village's water, roads, lights…) has few, varied lines and no need words: the
+    model learns it worst, so it is a neighbour of every category."""
+    return frozenset((a, b)) in NEIGHBOURS or "other" in (a, b)
+
+
 @dataclass(frozen=True, slots=True)
 class NeedChoice:
     span: Span
@@ -111,7 +117,7 @@ class NeedChooser:
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         (best, top), (second, runner_up) = ranked[0], ranked[1]
         torn = model_only.get(second, 0.0) >= MODEL_SPLIT or (
-            frozenset((best, second)) in NEIGHBOURS and model_only.get(second, 0.0) >= NEIGHBOUR_MIN)
+            _neighbours(best, second) and model_only.get(second, 0.0) >= NEIGHBOUR_MIN)
         alternative = second if (top < MIN_SCORE or runner_up >= max(ALTERNATIVE_MIN, ALTERNATIVE_RATIO * top)
                                  or torn) else None
         if main is not None and main.value != model_best:  # the need word and the model disagree
