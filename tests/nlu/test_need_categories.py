@@ -51,17 +51,32 @@ def test_sent_home_by_the_boss_offers_work(nlu):
 def test_an_unsure_category_is_offered_with_the_runner_up(nlu):
     """Below MIN_SCORE the category is a guess: it is given with a second one, so that the intake
     asks "是A还是B？" (before the tenth round such a need got no category at all)."""
-    vague = ["村头到镇上没有车 去一趟要走半天", "男人不在了 地里的活和娃娃都靠我", "家里出了好多事 我也说不清"]
-    unsure = 0
+    vague = ["村头到镇上没有车 去一趟要走半天", "男人不在了 地里的活和娃娃都靠我", "家里出了好多事 我也说不清",
+             "唉 一言难尽", "事情太多了 不知道先说哪样"]
     for text in vague:
         result = nlu.parse(text)
         assert result["intent"]["name"] == "report_need"
         found = _need(result)
         assert found is not None, text
         if found["confidence"] < MIN_SCORE:
-            unsure += 1
             assert len(found.get("alternatives", ())) == 1 and found["alternatives"][0] != found["value"], found
-    assert unsure >= 1  # the branch is exercised; pick vaguer lines if the model grows surer
+
+
+def test_a_guess_below_min_score_comes_with_the_runner_up(nlu):
+    """The MIN_SCORE branch itself, with the trained need model's weights flattened (the eleventh
+    round's data made the model sure of the vague lines above): every category scores alike, so
+    the best is a guess and the runner-up is offered."""
+    import numpy as np
+
+    from nlu.classifier import IntentModel
+    from nlu.entities.need import NeedChooser
+
+    trained = nlu.trained.need_model
+    flat = IntentModel(trained.featurizer, trained.labels, np.zeros_like(trained.weights),
+                       np.linspace(0.0, 0.1, len(trained.labels)), trained.algorithm)
+    choice = NeedChooser(flat).choose(nlu.canonicalize("家里出了好多事"), [], 7)
+    assert choice.span.confidence < MIN_SCORE
+    assert choice.span.value == trained.labels[-1] and choice.alternative == trained.labels[-2]
 
 
 def test_the_needs10_dev_sets_hold(nlu):
@@ -75,3 +90,39 @@ def test_the_needs10_dev_sets_hold(nlu):
     assert needs["need_category_recall"] >= 0.86 and needs["need_category_offered_recall"] >= 0.89
     boundary = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev8_boundary.yml", synonyms_from=nlu.data).examples)
     assert boundary["intent_accuracy"] >= 0.95
+
+
+@pytest.mark.parametrize(
+    "text, pair",
+    [
+        # a deaf child behind at school: disability or education — both offered (eleventh round)
+        ("娃儿耳朵不好 老师讲课他听不清 成绩老是垫底", {"disability", "education"}),
+        # sent home without work and a month's pay still owed: employment or legal
+        ("老板说厂里没活了 让我们回家 工钱还差一个月没结", {"employment", "legal"}),
+        # an old father who cannot leave his bed: elderly_care or disability
+        ("俺爹腿脚不行了 下不了床 俺得伺候他", {"elderly_care", "disability"}),
+        # a house an earthquake cracked: disaster or housing (the authors label it both ways)
+        ("地震过后 墙上那几道缝越裂越宽", {"disaster", "housing"}),
+    ],
+)
+def test_a_need_between_two_neighbours_offers_both(nlu, text, pair):
+    """NEIGHBOURS (nlu/entities/need.py): the pairs the author hold-out confuses most; the
+    neighbour the model gives at least NEIGHBOUR_MIN is offered with the winner, so the intake
+    asks "是A还是B？" instead of proposing one."""
+    result = nlu.parse(text)
+    assert result["intent"]["name"] == "report_need"
+    found = _need(result)
+    assert found is not None
+    assert pair == {found["value"], *found.get("alternatives", ())}, found
+
+
+def test_the_needs11_dev_sets_hold(nlu):
+    """Floors (development sets, their misses were seen) after the eleventh round, 2026-12-07:
+    dev8_needs 0.907 top-1 / 0.927 offered, dev6_hard_lives 0.812 / 0.871 (docs/nlu.md)."""
+    from nlu.evaluation import evaluate
+    from nlu.training_data import TEST_DIR, load_training_data
+
+    needs = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev8_needs.yml", synonyms_from=nlu.data).examples)
+    assert needs["need_category_recall"] >= 0.89 and needs["need_category_offered_recall"] >= 0.91
+    hard = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev6_hard_lives.yml", synonyms_from=nlu.data).examples)
+    assert hard["need_category_offered_recall"] >= 0.86
