@@ -70,10 +70,10 @@ async def need_start(ctx: ActionContext) -> dict:
     category = ctx.slots.get("category")
     result = {"category": category, "guessed": bool(ctx.slots.get("category_guessed")),
               "category_words": _both_words(category)}
-    if alternative:  # two plausible categories: "是A还是B？1 A 2 B 3 别的"
+    if alternative:  # two plausible categories: "是A还是B？1 A 2 B 3 都不是" (B may be 其他, so not 别的)
         result.update(alternative=alternative, alternative_words=_both_words(alternative),
                       pair=[_category_choice(category), _category_choice(alternative),
-                            choice(MORE_CATEGORIES, "别的", "Something else")])
+                            choice(MORE_CATEGORIES, "都不是", "Neither")])
     return result
 
 
