@@ -311,7 +311,7 @@ class PolicyIndex:
     def search(self, text: str, k: int = 3, policy_entity: str | None = None) -> list[KbHit]:
         scored = self.scored(text, policy_entity)
         hits = scored.hits
-        if not scored.given and len(hits) > 1:  # the NLU's entity decides alone
+        if not scored.named and len(hits) > 1:  # a named policy decides: its boost stands
             hits = _reranked(scored)
         return hits[:k]
 
@@ -382,7 +382,7 @@ class PolicyIndex:
                 ranked[pid] = (score + ELIGIBLE_BOOST, passage_text)
         hits = [KbHit(pid, round(s, 4), p) for pid, (s, p) in ranked.items() if s > 0]
         hits.sort(key=lambda h: -h.score)
-        return _Scored(hits, passage, document, model, bool(situation), given)
+        return _Scored(hits, passage, document, model, bool(situation), named in self.docs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +394,7 @@ class _Scored:
     document: dict[str, float]  # document BM25 / the best document's
     model: dict[str, float]  # the learnt scorer's probability (when it was asked)
     situation: bool  # the situation lexicon found a circumstance
-    given: bool  # the caller gave the policy entity: it decides
+    named: bool  # the caller gave the policy entity or the question names a policy: it decides
 
     def evidence(self, pid: str, score: float) -> Evidence:
         return Evidence(score, self.passage.get(pid, 0.0), self.document.get(pid, 0.0), self.model.get(pid, 0.0))

@@ -8,10 +8,11 @@ wins (the comparison's probabilities) order the three again. Its seven coefficie
 on the search's own outputs for the dev situations (``nlu/data/kb_situations_dev.yml``,
 ``nlu/data/kb_eval.yml``) cross-validated — the learnt scorer never saw the line it scored — with
 and without the situation lexicon (``python -m nlu.kb_rerank_fit``; docs/nlu.md, eleventh
-round). What they say: among the top three the document's words and the learnt scorer count
-more and the best single passage less than in the score, and the order stays unless the
-evidence clearly disagrees — less readily when the lexicon found a circumstance, more readily
-when the passage and the document rankings disagree about the two.
+round). What they say: among the top three the learnt scorer counts more and the single best
+passage less than in the score, and the order stays unless the evidence clearly disagrees — less
+readily when the lexicon found a circumstance, more readily when the passage and the document
+rankings disagree about the two. A question that names a policy (or the NLU's entity) is not
+compared: the name decides, as before.
 Only the order within the top three changes, so the top-3 is the search's.
 """
 from __future__ import annotations
@@ -24,8 +25,8 @@ __all__ = ["COEF", "INTERCEPT", "TOP", "Evidence", "pair_features", "rerank"]
 
 TOP = 3  # candidates compared
 # score gap, passage gap, document gap, model gap, passage and document disagree, lexicon found
-COEF = (2.0497, -0.8373, 0.9966, 2.6932, -0.833, 1.7311)
-INTERCEPT = 0.3895
+COEF = (3.3059, -1.0454, 0.4394, 1.5178, -0.9915, 1.7745)
+INTERCEPT = 0.3007
 
 
 @dataclass(frozen=True, slots=True)

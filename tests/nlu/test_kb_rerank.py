@@ -95,6 +95,8 @@ def test_the_shipped_coefficients_are_what_the_fit_gives_from_dev_files_alone(mo
     monkeypatch.setattr(fit_module, "load_kb_questions", lambda path: read.append(str(path)) or questions(path))
     monkeypatch.setattr(kb_model, "_questions", lambda path: read.append(str(path)) or trained_on(path))
     monkeypatch.setattr(kb_model, "_models", {})  # train the folds' scorers here, not from the cache
+    kb._situations.cache_clear()  # the shipped lexicon and statuses, whatever an earlier test loaded
+    kb._statuses.cache_clear()
     coef, intercept, pairs = fit_module.fit()
     assert pairs > 500
     assert coef == pytest.approx(kb_rerank.COEF, abs=2e-3)
