@@ -2,7 +2,11 @@
 search (``PolicyIndex.search``) and ``xiangzhu nlu eval-kb``."""
 from __future__ import annotations
 
+import ast
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,8 +89,18 @@ def test_the_probe_sets_keep_their_figures_through_the_cli():
         assert report["top1"] >= floor and report["top3"] >= 0.94, (path.name, report["top1"], report["top3"])
 
 
-def test_the_shipped_coefficients_are_what_the_fit_gives_from_dev_files_alone(monkeypatch):
-    """``python -m nlu.kb_rerank_fit`` refits them; it reads no held-out file."""
+def test_the_shipped_coefficients_are_what_the_fit_prints():
+    """``python -m nlu.kb_rerank_fit`` in a fresh process (tokenizer and caches as a new process
+    has them) prints the coefficients nlu/kb_rerank.py ships."""
+    out = subprocess.run([sys.executable, "-m", "nlu.kb_rerank_fit"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    coef = ast.literal_eval(re.search(r"^COEF = (.*)$", out, re.M).group(1))
+    intercept = float(re.search(r"^INTERCEPT = (.*)$", out, re.M).group(1))
+    assert coef == pytest.approx(kb_rerank.COEF, abs=2e-3)
+    assert intercept == pytest.approx(kb_rerank.INTERCEPT, abs=2e-3)
+
+
+def test_the_fit_reads_the_dev_files_and_no_held_out_file(monkeypatch):
     import nlu.kb_rerank_fit as fit_module
     from nlu import kb_model
 
@@ -95,10 +109,7 @@ def test_the_shipped_coefficients_are_what_the_fit_gives_from_dev_files_alone(mo
     monkeypatch.setattr(fit_module, "load_kb_questions", lambda path: read.append(str(path)) or questions(path))
     monkeypatch.setattr(kb_model, "_questions", lambda path: read.append(str(path)) or trained_on(path))
     monkeypatch.setattr(kb_model, "_models", {})  # train the folds' scorers here, not from the cache
-    kb._situations.cache_clear()  # the shipped lexicon and statuses, whatever an earlier test loaded
-    kb._statuses.cache_clear()
-    coef, intercept, pairs = fit_module.fit()
+    _, _, pairs = fit_module.fit()
     assert pairs > 500
-    assert coef == pytest.approx(kb_rerank.COEF, abs=2e-3)
-    assert intercept == pytest.approx(kb_rerank.INTERCEPT, abs=2e-3)
-    assert read and not any(str(TEST) in p for p in read)
+    assert str(DATA / "kb_situations_dev.yml") in read and str(DATA / "kb_eval.yml") in read
+    assert not any(str(TEST) in p for p in read)
