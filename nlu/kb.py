@@ -14,6 +14,8 @@ small boost (2026-12-07).
 A learnt scorer (``nlu/kb_model.py``: character n-grams and words, trained on the records'
 passages and the dev situations) adds its probability, most when the lexicon found nothing —
 the words of someone the lexicon was not written from (third round, 2026-12-07).
+The top three are then ordered by comparing them two at a time on the parts of their scores
+(``nlu/kb_rerank.py``; eleventh round, 2026-12-07); the scores keep their places.
 An index is immutable and cached per knowledge-base version id (``PolicyIndex.build``
 returns the cached one for a version it has seen), so a publish — a new version id — makes
 the next question use a fresh index in every process.
@@ -34,6 +36,7 @@ from rank_bm25 import BM25Okapi
 
 from nlu.canonical import DIALECT, TYPOS
 from nlu.kb_model import situation_model
+from nlu.kb_rerank import TOP, Evidence, rerank
 from nlu.normalize import normalize
 from nlu.tokenize import words
 
@@ -306,8 +309,17 @@ class PolicyIndex:
         return bool(whole) and all(s.endswith("户") for s in whole)
 
     def search(self, text: str, k: int = 3, policy_entity: str | None = None) -> list[KbHit]:
+        scored = self.scored(text, policy_entity)
+        hits = scored.hits
+        if not scored.named and len(hits) > 1:  # a named policy decides: its boost stands
+            hits = _reranked(scored)
+        return hits[:k]
+
+    def scored(self, text: str, policy_entity: str | None = None) -> "_Scored":
+        """Every policy that scores, best first, with the parts of each score (before the
+        top three are compared, ``nlu/kb_rerank.py``)."""
         if self._bm25 is None:
-            return []
+            return _Scored([], {}, {}, {}, False, False)
         eligible: set[str] = set()
         rest, statuses = _strip_statuses(text)
         if statuses:
@@ -336,34 +348,68 @@ class PolicyIndex:
                 if owner not in best or scores[i] > best[owner][0]:
                     best[owner] = (float(scores[i]), self._texts[i])
         top = max((s for s, _ in best.values()), default=0.0) or 1.0
-        ranked = {pid: (PASSAGE_WEIGHT * s / top, p) for pid, (s, p) in best.items()}
+        # each policy's parts: best passage and document (each scaled to the best), model
+        passage = {pid: s / top for pid, (s, _) in best.items()}
+        document: dict[str, float] = {}
+        model: dict[str, float] = {}
+        ranked = {pid: (PASSAGE_WEIGHT * passage[pid], p) for pid, (_, p) in best.items()}
         if (query or situation) and self._doc_bm25 is not None:
             whole = self._doc_bm25.scores(query)
             for c in situation:
                 whole += self._situation_scores[c][1]
             doc_top = float(max(whole)) or 1.0
             for pid, score in zip(self._doc_ids, whole):
+                document[pid] = float(score) / doc_top
                 s, p = ranked.get(pid, (0.0, self.docs[pid].title))
-                ranked[pid] = (s + (1 - PASSAGE_WEIGHT) * float(score) / doc_top, p)
+                ranked[pid] = (s + (1 - PASSAGE_WEIGHT) * document[pid], p)
+        given = named in self.docs and named == policy_entity
         if named in self.docs:  # the NLU's entity (given) decides; a name found in the text weighs less
-            weight = 0.0 if named == policy_entity else NAMED_WEIGHT
+            weight = 0.0 if given else NAMED_WEIGHT
         else:
             weight = MODEL_WEIGHT if situation else SILENT_WEIGHT
         if self._model is not None and weight and (query or situation):
             for pid, p in self._model.probabilities(folded).items():
                 if pid in self.docs:
-                    score, passage = ranked.get(pid, (0.0, self.docs[pid].title))
-                    ranked[pid] = (score + weight * p, passage)
+                    model[pid] = p
+                    score, passage_text = ranked.get(pid, (0.0, self.docs[pid].title))
+                    ranked[pid] = (score + weight * p, passage_text)
         if named in self.docs:
-            score, passage = ranked.get(named, (0.0, self.docs[named].title))
-            ranked[named] = (score + ENTITY_BOOST, passage)
+            score, passage_text = ranked.get(named, (0.0, self.docs[named].title))
+            ranked[named] = (score + ENTITY_BOOST, passage_text)
         for pid in eligible:
             if pid in ranked:
-                score, passage = ranked[pid]
-                ranked[pid] = (score + ELIGIBLE_BOOST, passage)
+                score, passage_text = ranked[pid]
+                ranked[pid] = (score + ELIGIBLE_BOOST, passage_text)
         hits = [KbHit(pid, round(s, 4), p) for pid, (s, p) in ranked.items() if s > 0]
         hits.sort(key=lambda h: -h.score)
-        return hits[:k]
+        return _Scored(hits, passage, document, model, bool(situation), named in self.docs)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    """A question's hits, best score first, and the parts of their scores."""
+
+    hits: list[KbHit]
+    passage: dict[str, float]  # best passage's BM25 / the best policy's
+    document: dict[str, float]  # document BM25 / the best document's
+    model: dict[str, float]  # the learnt scorer's probability (when it was asked)
+    situation: bool  # the situation lexicon found a circumstance
+    named: bool  # the caller gave the policy entity or the question names a policy: it decides
+
+    def evidence(self, pid: str, score: float) -> Evidence:
+        return Evidence(score, self.passage.get(pid, 0.0), self.document.get(pid, 0.0), self.model.get(pid, 0.0))
+
+
+def _reranked(scored: _Scored) -> list[KbHit]:
+    """The top three ordered by their pairwise comparison (``nlu/kb_rerank.py``). The scores keep
+    their places — the first hit's score is still the best the search found, which the policy
+    flow's thresholds read — and the policies move among them (chosen over capping a passed hit
+    at the lifted one's score by the flow's answers on the cross-validated dev lines, docs/nlu.md)."""
+    hits = scored.hits
+    by_id = {h.policy_id: h for h in hits}
+    evidence = {h.policy_id: scored.evidence(h.policy_id, h.score) for h in hits[:TOP]}
+    order = rerank([h.policy_id for h in hits], evidence, scored.situation)
+    return [KbHit(pid, place.score, by_id[pid].passage) for pid, place in zip(order, hits)]
 
 
 def clear_cache() -> None:

@@ -167,6 +167,8 @@ def test_held_out_situations_are_not_dev_situations():
     # the tenth round's probes (kb7), likewise never trained on
     assert not dev & questions(TEST_DIR / "kb_situations_kb7.yml")
     assert not dev & questions(TEST_DIR / "kb_situations_kb7_after.yml")
+    # the eleventh round's probes (kb8), likewise never trained on
+    assert not dev & questions(TEST_DIR / "kb_situations_kb8.yml")
 
 
 def test_the_key_folds_what_normalization_folds():

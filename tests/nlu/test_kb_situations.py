@@ -52,6 +52,8 @@ def test_the_lexicon_is_what_finds_them(monkeypatch):
     with_lexicon = PolicyIndex(docs, "with")
     assert all(with_lexicon.search(q)[0].policy_id in right for q, right in SITUATIONS)
     monkeypatch.setattr(kb, "_situation", lambda text, folded, statuses=frozenset(): [])
+    # and without the comparison of the top three (nlu/kb_rerank.py), which lifts one of them
+    monkeypatch.setattr(kb, "_reranked", lambda scored: scored.hits)
     plain = [with_lexicon.search(q) for q, _ in SITUATIONS]
     assert sum(bool(h) and h[0].policy_id in right for h, (_, right) in zip(plain, SITUATIONS)) < len(SITUATIONS)
 
@@ -140,7 +142,7 @@ OUTSIDE_THE_LEXICON = [
 ]
 
 
-def test_the_learnt_scorer_finds_situations_the_lexicon_misses():
+def test_the_learnt_scorer_finds_situations_the_lexicon_misses(monkeypatch):
     """nlu/kb_model.py: a linear model over character n-grams and words, trained on the records'
     passages and the dev situations, ranks these first; BM25 over the records alone does not."""
     clear_cache()
@@ -150,6 +152,8 @@ def test_the_learnt_scorer_finds_situations_the_lexicon_misses():
         assert kb._situation(question, kb._fold(question)) == []
         assert index.search(question)[0].policy_id == policy, question
     model, index._model = index._model, None
+    # BM25 alone, in its own order (the comparison of the top three, nlu/kb_rerank.py, is off too)
+    monkeypatch.setattr(kb, "_reranked", lambda scored: scored.hits)
     try:
         plain = [index.search(q) for q, _ in OUTSIDE_THE_LEXICON]
     finally:
