@@ -93,7 +93,7 @@ from nlu.normalize import normalize
 
 __all__ = [
     "CERTAIN", "KINDS", "LEVELS", "THRESHOLD", "UNSURE", "EmergencyResult", "detect", "detect_normalized",
-    "has_benign_idiom", "level_of", "told_as_past",
+    "has_benign_idiom", "level_of", "reads_as_lasting", "told_as_past",
 ]
 
 KINDS = ("self_harm", "violence", "fire", "flood", "disaster", "medical", "missing_child", "missing_person", "distress")
@@ -132,7 +132,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
     ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|水(?:已经|都)?(?:到|淹到|漫到|涨到|没到|齐)了?(?:窗户|窗台|腰|胸口|脖子|二楼|床|屋里|门口|膝盖)|水.{0,4}(?:冲进|灌进|涌进)(?:来|屋|家)|(?:在|爬到|爬上|上了|躲到)(?:房顶|屋顶|楼顶|树上).{0,6}(?:等|下不|出不)"
      r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
-    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
+    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在(?!床|炕|家里|屋里头?(?:好|几|一)|轮椅)|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
      r"|龙卷风(?:过来|来|刮过来)了|earthquake|landslide|mudslide|tornado (?:is )?coming|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
     ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|(?<!一)落水(?!就)|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割劈锄挖煮扫搞弄])不动了"),
     ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|(?:eat|eats|ate|eaten|drink|drinks|drank|swallow|swallows|swallowed)\b(?: some| a little| a bit)?(?: of)?(?: the| our| my)? (?:rat |mouse |weed |bug |insect )?(?:poison|pesticide)|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
@@ -308,6 +308,8 @@ _NOT_DANGER = re.compile(
     r"|没(?:跟|和|同|与|给)(?:你们|您们|大家|大伙儿?|你哋)(?:说|聊|讲|联系|倾|打招呼|问好)"
     r"|(?:笑|热|冷|累|饿|困|渴|烦|气|急|忙|吵|美|馋|闷|懒|丑|晒|挤|疼|痛|难受|无聊|麻烦|高兴|开心|羡慕|折腾|愁|卡|坑|穷)死(?:我|人|了|啦|掉)+"
     r"|压力(?:太|好|很|特别)?大.{0,4}喘不(?:过|上)气(?:来)?|压得.{0,6}喘不(?:过|上)气(?:来)?"
+    # anger felt in the chest (气得我心口疼): an intensifier, like 气死了 (detect5)
+    r"|(?:气|憋|急|嬲)(?:得|到)(?:我|人|俺)?(?:心口|胸口|心|肝)(?:都|也)?(?:疼|痛|发疼)"
     r"|(?:拿|用|拎|提)(?:着|把)?(?:菜|柴|镰)?刀(?=.{0,3}(?:切|剁|削|割|砍柴|劈柴|杀了?(?:一|两|几)?(?:只|条|头)?(?:鸡|鸭|鹅|鱼|猪|羊)))"
     r"|(?:knife|axe|sickle|machete|cleaver) (?:to|for) (?:cut|chop|slice|cook|kill the (?:chicken|fish|pig))|(?:cut|cutting|chop|chopping) (?:the )?(?:vegetables?|meat|grass|wood|firewood)"
     r"|(?:忘|唔记得|不记得|记不得|记不住)(?:了|记|咗|得)?.{0,8}(?:烧着火|着火|关火|熄火|火)|forget\w*\b.{0,24}(?:fire|stove|gas)|(?:cooking|camp|wood|kitchen|stove) ?fire|by the fire|firewood"
@@ -334,6 +336,7 @@ _NOT_NOW = re.compile(
     r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
     r"(?:洪水|大水|发水|火灾|失火|地震|滑坡|泥石流|台风|风台|山火)(?:的)?(?:时候|那会儿?)|(?:垮|塌|倒)了(?:一截|一块|一角|半边|一段|一半|一面|一堵|一间)|(?:烧|冲|淹|砸|埋)(?:完|光|没|坏|烂|死|起走)了?|(?:都|全)没了|"
     r"(?:把|将).{0,6}(?:路|地|田|庄稼|后院|院子|草场|树|果园|菜|猪圈|牛棚|鸡棚|大棚).{0,6}(?:都|全)?(?:埋|冲|淹|砸|烧)|"
+    r"(?:埋|冲|淹|砸|烧|压)(?:了|咗|忒|坏|烂|没|走)?(?:我|俺|𠊎|我家|俺家|𠊎屋下|屋下)?.{0,3}(?:亩|块|分)?(?:田|地|庄稼|苞谷|玉米|稻|菜园|果园|鱼塘)|冇得种|没得种|种不成|"
     r"一(?:下|落)(?:大)?雨就|一(?:烧火|生火|做饭|烧炕)就|烟囱|(?:鸭子?|鸡|猪圈|猪棚|牛棚|羊圈|鱼苗)|(?:pig|cow|chicken|duck) ?(?:shed|pen|house)|livestock|"
     r"一刮(?:大)?风就|每次(?:下雨|刮风|落雨)|每逢|下雨天|落雨天|雨季|whenever|every time|"
     r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
@@ -341,7 +344,7 @@ _NOT_NOW = re.compile(
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
     r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
-_URGENT = re.compile(r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)|救命|救救|正在|被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在|(?<!得)(?<!要)(?<!没)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门)|赶紧|马上|help me|help us|please help|help!|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
+_URGENT = re.compile(r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)|救命|救救|正在|被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)|(?<!得)(?<!要)(?<!没)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门)|赶紧|马上|help me|help us|please help|help!|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # a question about a policy or help for an event told as over (a stay in hospital, a death, money
 # spent): medical triggers are lowered too (ninth round (b): 生二胎大出血 住了半个月 … 俺能领不)
@@ -385,7 +388,8 @@ _OVER = re.compile(
 )
 # ... unless it happens now or again
 _HAPPENING = re.compile(
-    r"刚才|刚刚|正在|还在|又(?:打|来|在|拿|要|喝)|今天|今晚|今早|今儿|昨晚|昨天|马上|快来|快救|救命|救救|躲|到现在|到而家|到依家|天(?:都|已经)?黑|还没|一直没|报警"
+    r"刚才|刚刚|正在|还在|又(?:打|来|在|拿|要|喝)|今天|今晚|今早|今儿|昨晚|昨天|马上|快来|快救|救命|救救|躲"
+    r"|到现在(?!(?:都|也|还)?(?:没人管|没(?:有)?(?:处理|解决|说法|结果|赔|给钱|人理)))|到而家|到依家|天(?:都|已经)?黑|还没|一直没|报警"
     r"|灯(?:都)?关|熄(?:晒)?燈|\bhid(?:e|ing)\b|right now|just now|again|today|tonight|this (?:morning|evening|afternoon)|still (?:missing|outside|not (?:back|home|found|come))|hiding|please help|help!|help (?:me|us)\b(?! (?:to|with|apply|get|find|pay|ask))|dark"
 )
 # a story on a screen or in the news, a fraud told afterwards, a move away: no danger to the writer
@@ -431,6 +435,10 @@ class EmergencyResult:
     explained: bool = False  # a trigger was found and its context (past, over, work, fiction...) lowered it
     # the text holds a harmless idiom (我想死你了): ``has_benign_idiom``, found by the same pass
     benign_idiom: bool = False
+    # what was found is only strong feeling — despair said plainly (撑不下去, 熬不下去, can't take it
+    # anymore), a cry for help (救救我), a time word in a routine (每天晚上) — with no sign that
+    # danger happens now or soon (a plan, a means, a farewell, a scene, 今晚, 刚才): ``feeling_only``
+    feeling_only: bool = False
 
     @property
     def unsure(self) -> bool:
@@ -479,6 +487,44 @@ def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
     if _ACUTE_NOW.search(cleaned) and (sign := _ACUTE_SIGN.search(cleaned)):
         hits.append(("medical", HINT, sign))
     return hits
+
+
+# issue 13, detect5 (2026-12-07): hard lives told with strong feeling. Despair said plainly (a hint)
+# and a cry for help are *feelings*: without a sign that danger happens now or soon they never page
+# a text that reads like a need (``EmergencyResult.feeling_only``, ``nlu/parser.py``)
+_DESPAIR = re.compile(
+    r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|活着.{0,3}(?:没意思|没意义|多余)|累赘|(?:撑|顶|扛|熬)不了了|撑唔落去|撑毋落去"
+    r"|go on|take it any ?more|tired of|giv(?:e|ing) up")
+# the now: danger happening or about to (a time word in a routine — 每天晚上 — is not one)
+_NOW_SIGNAL = re.compile(
+    r"刚才|刚刚|正在|马上|立刻|现在就|这会儿|此刻|过了今|就在今|快来|快点|赶紧|头先|而家就"
+    r"|right now|just now|hurry|come quick|this is (?:it|the end)")
+_NOW_TIME = re.compile(r"今晚|今天晚上|今夜|今儿(?:个)?晚上|tonight")
+# a routine or a lasting state: every day, for years, always (what a hard life is told by)
+_ROUTINE = re.compile(
+    r"每晚|每天|天天|每日|日日|成日|夜夜|每个晚上|一直|总是|老是|又是|每次|每年|每个月|这些年|这几年|几年|多年|一辈子|半辈子|这么久|好久了"
+    r"|always|every (?:day|night|week|month|year)|all the time|for (?:years|months|weeks)|(?:many|few|two|three|four|five|ten) (?:years|months)|since")
+
+
+def reads_as_lasting(norm: str) -> bool:
+    """True when the normalized text tells a routine or a lasting state (每天, 好几年, always, for
+    years, since …): how a hard life is told, rather than what happens now."""
+    return bool(_ROUTINE.search(norm) or _CHRONIC.search(norm) or _LASTING.search(norm))
+
+
+def _feeling_only(cleaned: str, hits: list[tuple[str, float, re.Match]]) -> bool:
+    """Only strong feeling was found (despair said plainly, a cry for help, a time word in a
+    routine) and nothing says that danger happens now or soon."""
+    routine = _ROUTINE.search(cleaned) is not None
+    if _NOW_SIGNAL.search(cleaned) or (_NOW_TIME.search(cleaned) and not routine):
+        return False
+    for kind, trigger, m in hits:
+        if kind == "distress" or (kind == "self_harm" and trigger == HINT and _DESPAIR.search(m.group(0))):
+            continue
+        if trigger <= TIME and routine:
+            continue
+        return False
+    return True
 
 
 def level_of(score: float) -> str:
@@ -548,6 +594,9 @@ def detect_normalized(norm: str) -> EmergencyResult:
     if len(kinds) > 1 and "distress" in kinds:  # a specific kind says more than a cry for help
         kinds.remove("distress")
     matched = "|".join(found[k][0] for k in kinds)
+    feeling = _feeling_only(cleaned, hits)
+    if feeling and best >= CERTAIN and "distress" not in kinds:
+        best = HINT  # despair with a time word of a routine (每天晚上都熬不下去): asked, not paged
     level = level_of(best)
     return EmergencyResult(level == "certain", kinds, matched, round(best, 3), level, explained and level == "none",
-                           idiom)
+                           idiom, feeling and level != "none")
