@@ -309,7 +309,7 @@ _NOT_DANGER = re.compile(
     r"|(?:笑|热|冷|累|饿|困|渴|烦|气|急|忙|吵|美|馋|闷|懒|丑|晒|挤|疼|痛|难受|无聊|麻烦|高兴|开心|羡慕|折腾|愁|卡|坑|穷)死(?:我|人|了|啦|掉)+"
     r"|压力(?:太|好|很|特别)?大.{0,4}喘不(?:过|上)气(?:来)?|压得.{0,6}喘不(?:过|上)气(?:来)?"
     # anger felt in the chest (气得我心口疼): an intensifier, like 气死了 (detect5)
-    r"|(?:气|憋|急|嬲)(?:得|到)(?:我|人|俺)?(?:心口|胸口|心|肝)(?:都|也)?(?:疼|痛|发疼)"
+    r"|(?:气|憋|急|嬲)(?:得|到)(?:我|人|俺)?(?:(?:心口|胸口|心|肝)(?:都|也)?(?:疼|痛|发疼)|(?:浑身|全身|手|手脚)?(?:直)?(?:发抖|哆嗦|打颤|震))"
     r"|(?:拿|用|拎|提)(?:着|把)?(?:菜|柴|镰)?刀(?=.{0,3}(?:切|剁|削|割|砍柴|劈柴|杀了?(?:一|两|几)?(?:只|条|头)?(?:鸡|鸭|鹅|鱼|猪|羊)))"
     r"|(?:knife|axe|sickle|machete|cleaver) (?:to|for) (?:cut|chop|slice|cook|kill the (?:chicken|fish|pig))|(?:cut|cutting|chop|chopping) (?:the )?(?:vegetables?|meat|grass|wood|firewood)"
     r"|(?:忘|唔记得|不记得|记不得|记不住)(?:了|记|咗|得)?.{0,8}(?:烧着火|着火|关火|熄火|火)|forget\w*\b.{0,24}(?:fire|stove|gas)|(?:cooking|camp|wood|kitchen|stove) ?fire|by the fire|firewood"
