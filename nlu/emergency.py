@@ -93,7 +93,7 @@ from nlu.normalize import normalize
 
 __all__ = [
     "CERTAIN", "KINDS", "LEVELS", "THRESHOLD", "UNSURE", "EmergencyResult", "detect", "detect_normalized",
-    "has_benign_idiom", "level_of", "reads_as_lasting", "told_as_past",
+    "has_benign_idiom", "level_of", "reads_as_need", "told_as_past",
 ]
 
 KINDS = ("self_harm", "violence", "fire", "flood", "disaster", "medical", "missing_child", "missing_person", "distress")
@@ -122,7 +122,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?= *(?:$|[.,!?;:…，。！？]|and\b|but\b|now\b|already\b|today\b|tonight\b|soon\b|everything\b|on (?:life|living|everything|myself|it all)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
     ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,8}(?:交代|安排|准备)好|遗言|告别|永别|下辈子再|下辈子见|最后一次(?:给|跟|和|同)?(?:你们|你哋|我们|大家|您|你)|(?:明天|明儿|明早|今晚|今夜|过了今(?:天|晚)|以后|往后)(?:我)?就不在了|last time i (?:write|talk|speak|message|send)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything(?! (?:you|u) (?:do|did|have done|are doing))|last time you (?:will |'ll )?(?:hear|see)|(?:never|not) wake up again|to never wake up|sleep forever|(?:when|after) i(?:'m| am) gone|(?:will not|won't|wont|never) see (?:you|u) (?:all )?(?:again|anymore|any more)"),
     ("self_harm", HINT, r"(?:以后|再也|不会再|再不|就不)(?:会|用)?(?:不)?(?:拖累|连累|麻烦|给.{0,4}添麻烦)|不(?:再)?(?:拖累|连累)(?:你们|大家|谁|任何人)了|(?:替我|帮我)(?:照顾|照看)好|(?:拜托|麻烦)(?:你们|大家)照顾|(?:" + _NT + r"|no longer|not going to) be a burden|(?:nobody|no one) (?:will|would|has to|needs to) (?:have to |need to )?(?:worry|miss)|(?:won't|wont|won’t|will not) be (?:around|here)|better (?:off )?without me|take care of my (?:kids|children|son|daughter|cat|dog|mother|mom|wife|husband|family)(?: for me| when)"),
-    ("self_harm", HINT, r"以后.{0,6}(?:交给你们|靠你们|拜托你们|拜托大家)了|(?:存折|银行卡|房产证|钱|密码).{0,12}(?:交给|留给)|(?:given|give|gave|giving) away (?:all )?my (?:things|stuff|belongings|money|savings|dog|cat)"),
+    ("self_harm", HINT, r"以后.{0,6}(?:交给你们|靠你们|拜托你们|拜托大家)了|(?:存折|银行卡|房产证|钱|密码).{0,12}(?:交给|留给)(?!.{0,4}(?:管|打理|保管|存着|代办|办事))|(?:given|give|gave|giving) away (?:all )?my (?:things|stuff|belongings|money|savings|dog|cat)"),
     ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:^|\s)药(?:都|也)?(?:准备|备)好了|(?:农药|安眠药|那些药|一堆药|绳子?)(?:都|也)?(?:准备|备|买)好了|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
     ("self_harm", HINT, r"(?:站在|坐在|走到|爬到|爬上|来到|到了)了?.{0,4}(?:桥|楼顶|天台|崖|河边|江边|水库|井边|坝上|大坝)(?!.{0,6}(?:晒|收|修|补|钓|拍|照|风景|乘凉|玩|洗))|(?:standing|sitting|standing here) (?:on|at) (?:the )?(?:bridge|roof|rooftop|edge|cliff|dam)"),
     ("self_harm", HINT, r"(?:底下|下面|下头|下边).{0,4}(?:好深|很深|好高|很高|深得很|高得很)|(?:water|river|drop) (?:below |down there )?(?:is )?(?:so|very|really) (?:deep|high|far)"),
@@ -132,7 +132,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
     ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|水(?:已经|都)?(?:到|淹到|漫到|涨到|没到|齐)了?(?:窗户|窗台|腰|胸口|脖子|二楼|床|屋里|门口|膝盖)|水.{0,4}(?:冲进|灌进|涌进)(?:来|屋|家)|(?:在|爬到|爬上|上了|躲到)(?:房顶|屋顶|楼顶|树上).{0,6}(?:等|下不|出不)"
      r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
-    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在(?!床|炕|家里|屋里头?(?:好|几|一)|轮椅)|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
+    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在(?!床|炕|轮椅)|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
      r"|龙卷风(?:过来|来|刮过来)了|earthquake|landslide|mudslide|tornado (?:is )?coming|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
     ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|(?<!一)落水(?!就)|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割劈锄挖煮扫搞弄])不动了"),
     ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|(?:eat|eats|ate|eaten|drink|drinks|drank|swallow|swallows|swallowed)\b(?: some| a little| a bit)?(?: of)?(?: the| our| my)? (?:rat |mouse |weed |bug |insect )?(?:poison|pesticide)|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
@@ -162,7 +162,7 @@ _RULES: list[tuple[str, float, str]] = [
     # nlu4 (2026-12-06): plans and farewells said through what is left behind or arranged
     ("self_harm", 1.0, r"绳(?:子)?.{0,8}(?:绑好|挂好|系好|打好结|绑喺|挂喺|绑在|挂在).{0,4}(?:梁|树|门框)|(?:横梁|房梁|梁上).{0,6}(?:绳|套)|(?:poison|pesticide|weed ?killer|rat poison)\b.{0,40}\b(?:will|gonna|going to|want to|wanna) (?:drink|take|swallow)|(?:rope|noose)\b.{0,30}\b(?:barn|beam|tree|ready|tied)"),
     ("self_harm", HINT, r"(?:你们|大家|您|你)(?:就|以后|明天|再也|都|永远){0,3}(?:见不到|见不着|看不到|见唔到|睇唔到)我|(?:别|不要|不用|莫|唔好|毋好|毋使)(?:再)?(?:去)?(?:找|寻|揾|搵)(?:我|𠊎)(?:了|喇|啦)?(?!.{0,10}(?:办|弄|问|说|要|拿|借|帮|玩|聊|吃|喝|自己|找|寻|揾|搵|社工|村|他|她|佢|有事|电话|微信|打牌|上班|赶集|开会))|(?:我|俺|𠊎)(?:走|死|不在)了?(?:以后|之后|后)|再也不(?:会)?(?:起来|醒来|醒)了|睡过去就(?:好|完|解脱)|一觉(?:睡过去|不醒)|(?:do ?n[o']?t|no need to) (?:look|search) for me|(?:meet|see|join) (?:my \w+|you all|you) in heaven|(?:ready to|going to|will) (?:go and )?(?:meet|join) my (?:wife|husband|mother|mom|father|dad|son|daughter)\b(?! (?:at|in town|for))|my last (?:night|day)\b"),
-    ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|密码|房产证|地契|bank ?book|passbook|bank card|savings book|\bpin\b).{0,20}(?:留给|交给|记得(?:去)?(?:拿|攞)|(?:你们|你哋)(?:去)?(?:拿|攞)|for my (?:daughter|son|kids|children|wife|husband|family)|to my (?:daughter|son|kids|children|wife|husband))"),
+    ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|密码|房产证|地契|bank ?book|passbook|bank card|savings book|\bpin\b).{0,20}(?:(?:留给|交给)(?!.{0,4}(?:管|打理|保管|存着|代办|办事))|记得(?:去)?(?:拿|攞)|(?:你们|你哋)(?:去)?(?:拿|攞)|for my (?:daughter|son|kids|children|wife|husband|family)|to my (?:daughter|son|kids|children|wife|husband))"),
     ("medical", 1.0, r"(?:疼|痛)(?:得|到)(?:直|满地|满床)?(?:打滚|碌来碌去)|(?:冒|出|一身|满头|满身)冷汗|脸(?:色)?(?:白得|煞白|惨白|白过纸)|rolling (?:on the floor )?in pain|cold sweat|(?:pain|hurt)\w* so (?:much|bad)\b.{0,20}(?:cannot|can't|cant|can not) (?:stand(?! up straight)|talk|breathe|walk)"),
     ("violence", 1.0, r"(?:在|正在|一直)?砸(?:我家的?|我们家的?)?门|(?:还在|正在|又在)打(?!工|针|电话|牌|麻将|球)|(?:hitting|beating|kicking) (?:me|us|my \w+) (?:right )?now"),
     # nlu4, second pass: charcoal in a sealed room, joining the dead, affairs settled, confinement,
@@ -495,6 +495,11 @@ def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
 _DESPAIR = re.compile(
     r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|活着.{0,3}(?:没意思|没意义|多余)|累赘|(?:撑|顶|扛|熬)不了了|撑唔落去|撑毋落去"
     r"|go on|take it any ?more|tired of|giv(?:e|ing) up")
+# a burden said while asking for a service (我不想再拖累儿女 想问问能不能进敬老院): a need (GUIDE)
+_BURDEN = re.compile(r"拖累|连累|累赘|burden")
+_ASKS_SERVICE = re.compile(
+    r"想(?:问问|问下|申请|进|去住|找个|找人)|能不能|能否|可不可以|有没有(?:啥|什么|甚么)?(?:救助|补助|办法|政策|地方|人)|敬老院|养老院|福利院|低保|申请|补助|救助|护工"
+    r"|want to (?:apply|go to|ask|move)|care home|nursing home|old people'?s? home|can i (?:get|apply)|how (?:can|do) i|is there (?:any )?(?:help|support)")
 # the now: danger happening or about to (a time word in a routine — 每天晚上 — is not one)
 _NOW_SIGNAL = re.compile(
     r"刚才|刚刚|正在|马上|立刻|现在就|这会儿|此刻|过了今|就在今|快来|快点|赶紧|头先|而家就"
@@ -506,10 +511,18 @@ _ROUTINE = re.compile(
     r"|always|every (?:day|night|week|month|year)|all the time|for (?:years|months|weeks)|(?:many|few|two|three|four|five|ten) (?:years|months)|since")
 
 
-def reads_as_lasting(norm: str) -> bool:
+# sleeping pills taken as a routine (天天靠安眠药才睡得着, sleeping pills every night) and not hoarded
+# or counted: a need (the hint of a means is lowered)
+_PILLS = re.compile(r"安眠药|sleep(?:ing)? (?:pills?|tablets|medicine)")
+_PILL_ROUTINE = re.compile(r"每天|天天|每晚|每天晚上|夜夜|晚晚|靠.{0,3}安眠药|长期|一直|几年|好久|every (?:night|day)|each night|for (?:years|months)|since")
+_HOARDED = re.compile(r"攒|存|储|一把|一瓶|整瓶|半瓶|好多|全部|都吃|吃光|够了|准备|备好|all\b|enough|saved|sav(?:e|ing)|collect|hoard|bottle|many|ready|whole")
+
+
+def reads_as_need(norm: str) -> bool:
     """True when the normalized text tells a routine or a lasting state (每天, 好几年, always, for
-    years, since …): how a hard life is told, rather than what happens now."""
-    return bool(_ROUTINE.search(norm) or _CHRONIC.search(norm) or _LASTING.search(norm))
+    years, since …) or asks for a service (敬老院, 低保, 能不能): how a hard life is told, rather
+    than what happens now."""
+    return bool(_ROUTINE.search(norm) or _CHRONIC.search(norm) or _LASTING.search(norm) or _ASKS_SERVICE.search(norm))
 
 
 def _feeling_only(cleaned: str, hits: list[tuple[str, float, re.Match]]) -> bool:
@@ -518,8 +531,10 @@ def _feeling_only(cleaned: str, hits: list[tuple[str, float, re.Match]]) -> bool
     routine = _ROUTINE.search(cleaned) is not None
     if _NOW_SIGNAL.search(cleaned) or (_NOW_TIME.search(cleaned) and not routine):
         return False
+    asks = _ASKS_SERVICE.search(cleaned) is not None
     for kind, trigger, m in hits:
-        if kind == "distress" or (kind == "self_harm" and trigger == HINT and _DESPAIR.search(m.group(0))):
+        if kind == "distress" or (kind == "self_harm" and trigger == HINT and (
+                _DESPAIR.search(m.group(0)) or (asks and _BURDEN.search(m.group(0))))):
             continue
         if trigger <= TIME and routine:
             continue
@@ -559,6 +574,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
     moving = bool(_MOVING.search(cleaned)) and not happening
     policy_past = (bool(_POLICY_ASK.search(cleaned)) and bool(_EVENT_OVER.search(cleaned))
                    and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned) and not happening)
+    pills_routine = bool(_PILL_ROUTINE.search(cleaned)) and not _HOARDED.search(cleaned) and not _NOW_SIGNAL.search(cleaned)
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
     weak_seen: set[str] = set()
@@ -575,7 +591,8 @@ def detect_normalized(norm: str) -> EmergencyResult:
         meaning = ((over and kind in ("violence", *_MISSING)) or fiction
                    or (kind == "distress" and _FRAUD.search(cleaned) is not None)
                    or (moving and kind == "self_harm" and trigger < 1.0))
-        if ((not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))
+        if ((trigger == HINT and kind == "self_harm" and _PILLS.search(m.group(0)) and pills_routine)
+                or (not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))
                 or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning
                 or (kind in ("medical", *_SOFTENABLE) and not happening and not _URGENT.search(cleaned)
                     and _FEARED.search(cleaned[:m.start()]))):

@@ -24,7 +24,7 @@ from pathlib import Path
 from nlu import leaving, tokenize
 from nlu.canonical import Canonicalizer
 from nlu.danger import emergency_probability
-from nlu.emergency import detect_normalized, reads_as_lasting, told_as_past
+from nlu.emergency import detect_normalized, reads_as_need, told_as_past
 from nlu.entities.base import Span, overlaps
 from nlu.entities.dates import DateTimeExtractor
 from nlu.entities.gazetteer import Gazetteer
@@ -93,7 +93,8 @@ DANGER_ALONE_FLOOR = 0.05
 
 
 # Strong feeling alone (``EmergencyResult.feeling_only``) pages only when the text does not read like
-# a need: no routine or lasting state and `report_need` below this (issue 13, detect5)
+# a need: no routine, lasting state or request for a service, and `report_need` below this
+# (issue 13, detect5)
 NEED_CLOSE = 0.2
 
 
@@ -237,9 +238,10 @@ class NLU:
         }, norm.text)
 
     def _reads_as_need(self, normalized: str, floats: list[float]) -> bool:
-        """A routine or a lasting state (每天, 好几年, for years), or `report_need` close behind."""
+        """A routine, a lasting state or a request for a service (每天, 好几年, for years, 敬老院), or
+        `report_need` close behind."""
         p_need = floats[self._need_index] if self._need_index is not None else 0.0
-        return p_need >= NEED_CLOSE or reads_as_lasting(normalized)
+        return p_need >= NEED_CLOSE or reads_as_need(normalized)
 
     def _entities(self, norm, now: datetime | None, need_text: str | None = None) -> list[dict]:
         """`need_text`: the canonical text when the message describes a need (else no need_category)."""
