@@ -495,6 +495,8 @@ def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
 _DESPAIR = re.compile(
     r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|活着.{0,3}(?:没意思|没意义|多余)|累赘|(?:撑|顶|扛|熬)不了了|撑唔落去|撑毋落去"
     r"|go on|take it any ?more|tired of|giv(?:e|ing) up")
+# a plea for help in one's own name (救救我们家吧), not a cry heard or a call for the police
+_PLEA = re.compile(r"救救|救我|please help|save (?:me|us)")
 # a burden said while asking for a service (我不想再拖累儿女 想问问能不能进敬老院): a need (GUIDE)
 _BURDEN = re.compile(r"拖累|连累|累赘|burden")
 _ASKS_SERVICE = re.compile(
@@ -507,7 +509,7 @@ _NOW_SIGNAL = re.compile(
 _NOW_TIME = re.compile(r"今晚|今天晚上|今夜|今儿(?:个)?晚上|tonight")
 # a routine or a lasting state: every day, for years, always (what a hard life is told by)
 _ROUTINE = re.compile(
-    r"每晚|每天|天天|每日|日日|成日|夜夜|每个晚上|一直|总是|老是|又是|每次|每年|每个月|这些年|这几年|几年|多年|一辈子|半辈子|这么久|好久了"
+    r"每晚|每天|天天|每日|日日|成日|夜夜|每个晚上|一直(?!(?:都|还)?在)|总是|老是|又是|每次|每年|每个月|这些年|这几年|几年|多年|一辈子|半辈子|这么久|好久了"
     r"|always|every (?:day|night|week|month|year)|all the time|for (?:years|months|weeks)|(?:many|few|two|three|four|five|ten) (?:years|months)|since")
 
 
@@ -533,7 +535,7 @@ def _feeling_only(cleaned: str, hits: list[tuple[str, float, re.Match]]) -> bool
         return False
     asks = _ASKS_SERVICE.search(cleaned) is not None
     for kind, trigger, m in hits:
-        if kind == "distress" or (kind == "self_harm" and trigger == HINT and (
+        if (kind == "distress" and _PLEA.fullmatch(m.group(0))) or (kind == "self_harm" and trigger == HINT and (
                 _DESPAIR.search(m.group(0)) or (asks and _BURDEN.search(m.group(0))))):
             continue
         if trigger <= TIME and routine:

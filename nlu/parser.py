@@ -96,6 +96,8 @@ DANGER_ALONE_FLOOR = 0.05
 # a need: no routine, lasting state or request for a service, and `report_need` below this
 # (issue 13, detect5)
 NEED_CLOSE = 0.2
+# ... or the danger model's emergency probability below this
+DANGER_NEED_READING = 0.5
 
 
 def danger_may_ask(normalized: str, alarm) -> bool:
@@ -197,7 +199,7 @@ class NLU:
         level = alarm.level if norm.text else "none"
         # strong feeling (despair said plainly, a cry for help) in a text that reads like a need,
         # with no sign of danger now: at most the safety question (issue 13, detect5)
-        feeling_need = alarm.feeling_only and self._reads_as_need(norm.text, floats)
+        feeling_need = alarm.feeling_only and self._reads_as_need(norm.text, floats, canonical)
         if level == "certain" and feeling_need and p_emergency < EMERGENCY_PROBABILITY:
             level = "unsure"
         elif level == "unsure" and p_emergency >= EMERGENCY_PROBABILITY and not feeling_need:
@@ -237,11 +239,12 @@ class NLU:
             "emergency": {"level": level, "kinds": alarm.kinds, "score": round(max(alarm.score, p_emergency), 4)},
         }, norm.text)
 
-    def _reads_as_need(self, normalized: str, floats: list[float]) -> bool:
-        """A routine, a lasting state or a request for a service (每天, 好几年, for years, 敬老院), or
-        `report_need` close behind."""
+    def _reads_as_need(self, normalized: str, floats: list[float], canonical: str) -> bool:
+        """A routine, a lasting state or a request for a service (每天, 好几年, for years, 敬老院),
+        `report_need` close behind, or the danger model (which learnt the need lines) unsure."""
         p_need = floats[self._need_index] if self._need_index is not None else 0.0
-        return p_need >= NEED_CLOSE or reads_as_need(normalized)
+        return (p_need >= NEED_CLOSE or reads_as_need(normalized)
+                or emergency_probability(self.trained.danger_model, canonical) < DANGER_NEED_READING)
 
     def _entities(self, norm, now: datetime | None, need_text: str | None = None) -> list[dict]:
         """`need_text`: the canonical text when the message describes a need (else no need_category)."""
