@@ -339,6 +339,7 @@ _NOT_NOW = re.compile(
     r"(?:埋|冲|淹|砸|烧|压)(?:了|咗|忒|坏|烂|没|走)?(?:我|俺|𠊎|我家|俺家|𠊎屋下|屋下)?.{0,3}(?:亩|块|分)?(?:田|地|庄稼|苞谷|玉米|稻|菜园|果园|鱼塘)|冇得种|没得种|种不成|"
     r"一(?:下|落)(?:大)?雨就|一(?:烧火|生火|做饭|烧炕)就|烟囱|(?:鸭子?|鸡|猪圈|猪棚|牛棚|羊圈|鱼苗)|(?:pig|cow|chicken|duck) ?(?:shed|pen|house)|livestock|"
     r"一刮(?:大)?风就|每次(?:下雨|刮风|落雨)|每逢|下雨天|落雨天|雨季|whenever|every time|"
+    r"(?:每年|年年|每回|每到)(?:一)?(?:下雨|落雨|雨季|汛期)|(?:下|落)(?:大)?雨(?:都|就)(?:会|要)|"
     r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
     r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|(?:rice |corn )?fields?\b|crops?\b|months? ago|apply|application|subsidy|subsidies"
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
