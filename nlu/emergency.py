@@ -76,6 +76,14 @@ A few narrow rules keep figurative and past words out:
   about elsewhere, a leave-taking with a return (下个月见) lower it; a lowered hint adds nothing to
   a lowered trigger; 没反应 / 发青 and 里面还有人 are never a long illness or mere damage.
 
+- **Strong feeling, not now** (eleventh round, 2026-12-07, ``EmergencyResult.feeling_only``): despair
+  said plainly (撑不下去, 熬不下去, 活着没意思, can't take it anymore), a plea in one's own name (救救我们家吧)
+  or a burden said while asking for a service, with no sign of now (a plan, a means, a farewell, a
+  scene, 刚才, 今晚 not of a routine). Despair with a time word of a routine (每天晚上都熬不下去) is
+  asked; the parser pages no such text that reads like a need (``reads_as_need``). Anger felt in
+  the body (气得我心口疼), 困在床上, a buried field, sleeping pills taken as a routine, a passbook
+  handed over to manage are no alarm.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
