@@ -76,6 +76,14 @@ A few narrow rules keep figurative and past words out:
   about elsewhere, a leave-taking with a return (下个月见) lower it; a lowered hint adds nothing to
   a lowered trigger; 没反应 / 发青 and 里面还有人 are never a long illness or mere damage.
 
+- **Strong feeling, not now** (eleventh round, 2026-12-07, ``EmergencyResult.feeling_only``): despair
+  said plainly (撑不下去, 熬不下去, 活着没意思, can't take it anymore), a plea in one's own name (救救我们家吧)
+  or a burden said while asking for a service, with no sign of now (a plan, a means, a farewell, a
+  scene, 刚才, 今晚 not of a routine). Despair with a time word of a routine (每天晚上都熬不下去) is
+  asked; the parser pages no such text that reads like a need (``reads_as_need``). Anger felt in
+  the body (气得我心口疼), 困在床上, a buried field, sleeping pills taken as a routine, a passbook
+  handed over to manage are no alarm.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
@@ -93,7 +101,7 @@ from nlu.normalize import normalize
 
 __all__ = [
     "CERTAIN", "KINDS", "LEVELS", "THRESHOLD", "UNSURE", "EmergencyResult", "detect", "detect_normalized",
-    "has_benign_idiom", "level_of", "told_as_past",
+    "has_benign_idiom", "level_of", "reads_as_need", "told_as_past",
 ]
 
 KINDS = ("self_harm", "violence", "fire", "flood", "disaster", "medical", "missing_child", "missing_person", "distress")
@@ -122,7 +130,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?= *(?:$|[.,!?;:…，。！？]|and\b|but\b|now\b|already\b|today\b|tonight\b|soon\b|everything\b|on (?:life|living|everything|myself|it all)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
     ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,8}(?:交代|安排|准备)好|遗言|告别|永别|下辈子再|下辈子见|最后一次(?:给|跟|和|同)?(?:你们|你哋|我们|大家|您|你)|(?:明天|明儿|明早|今晚|今夜|过了今(?:天|晚)|以后|往后)(?:我)?就不在了|last time i (?:write|talk|speak|message|send)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything(?! (?:you|u) (?:do|did|have done|are doing))|last time you (?:will |'ll )?(?:hear|see)|(?:never|not) wake up again|to never wake up|sleep forever|(?:when|after) i(?:'m| am) gone|(?:will not|won't|wont|never) see (?:you|u) (?:all )?(?:again|anymore|any more)"),
     ("self_harm", HINT, r"(?:以后|再也|不会再|再不|就不)(?:会|用)?(?:不)?(?:拖累|连累|麻烦|给.{0,4}添麻烦)|不(?:再)?(?:拖累|连累)(?:你们|大家|谁|任何人)了|(?:替我|帮我)(?:照顾|照看)好|(?:拜托|麻烦)(?:你们|大家)照顾|(?:" + _NT + r"|no longer|not going to) be a burden|(?:nobody|no one) (?:will|would|has to|needs to) (?:have to |need to )?(?:worry|miss)|(?:won't|wont|won’t|will not) be (?:around|here)|better (?:off )?without me|take care of my (?:kids|children|son|daughter|cat|dog|mother|mom|wife|husband|family)(?: for me| when)"),
-    ("self_harm", HINT, r"以后.{0,6}(?:交给你们|靠你们|拜托你们|拜托大家)了|(?:存折|银行卡|房产证|钱|密码).{0,12}(?:交给|留给)|(?:given|give|gave|giving) away (?:all )?my (?:things|stuff|belongings|money|savings|dog|cat)"),
+    ("self_harm", HINT, r"以后.{0,6}(?:交给你们|靠你们|拜托你们|拜托大家)了|(?:存折|银行卡|房产证|钱|密码).{0,12}(?:交给|留给)(?!.{0,4}(?:管|打理|保管|存着|代办|办事))|(?:given|give|gave|giving) away (?:all )?my (?:things|stuff|belongings|money|savings|dog|cat)"),
     ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:^|\s)药(?:都|也)?(?:准备|备)好了|(?:农药|安眠药|那些药|一堆药|绳子?)(?:都|也)?(?:准备|备|买)好了|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
     ("self_harm", HINT, r"(?:站在|坐在|走到|爬到|爬上|来到|到了)了?.{0,4}(?:桥|楼顶|天台|崖|河边|江边|水库|井边|坝上|大坝)(?!.{0,6}(?:晒|收|修|补|钓|拍|照|风景|乘凉|玩|洗))|(?:standing|sitting|standing here) (?:on|at) (?:the )?(?:bridge|roof|rooftop|edge|cliff|dam)"),
     ("self_harm", HINT, r"(?:底下|下面|下头|下边).{0,4}(?:好深|很深|好高|很高|深得很|高得很)|(?:water|river|drop) (?:below |down there )?(?:is )?(?:so|very|really) (?:deep|high|far)"),
@@ -132,7 +140,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
     ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|水(?:已经|都)?(?:到|淹到|漫到|涨到|没到|齐)了?(?:窗户|窗台|腰|胸口|脖子|二楼|床|屋里|门口|膝盖)|水.{0,4}(?:冲进|灌进|涌进)(?:来|屋|家)|(?:在|爬到|爬上|上了|躲到)(?:房顶|屋顶|楼顶|树上).{0,6}(?:等|下不|出不)"
      r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
-    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
+    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在(?!床|炕|轮椅)|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
      r"|龙卷风(?:过来|来|刮过来)了|earthquake|landslide|mudslide|tornado (?:is )?coming|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
     ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|(?<!一)落水(?!就)|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割劈锄挖煮扫搞弄])不动了"),
     ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|(?:eat|eats|ate|eaten|drink|drinks|drank|swallow|swallows|swallowed)\b(?: some| a little| a bit)?(?: of)?(?: the| our| my)? (?:rat |mouse |weed |bug |insect )?(?:poison|pesticide)|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
@@ -162,7 +170,7 @@ _RULES: list[tuple[str, float, str]] = [
     # nlu4 (2026-12-06): plans and farewells said through what is left behind or arranged
     ("self_harm", 1.0, r"绳(?:子)?.{0,8}(?:绑好|挂好|系好|打好结|绑喺|挂喺|绑在|挂在).{0,4}(?:梁|树|门框)|(?:横梁|房梁|梁上).{0,6}(?:绳|套)|(?:poison|pesticide|weed ?killer|rat poison)\b.{0,40}\b(?:will|gonna|going to|want to|wanna) (?:drink|take|swallow)|(?:rope|noose)\b.{0,30}\b(?:barn|beam|tree|ready|tied)"),
     ("self_harm", HINT, r"(?:你们|大家|您|你)(?:就|以后|明天|再也|都|永远){0,3}(?:见不到|见不着|看不到|见唔到|睇唔到)我|(?:别|不要|不用|莫|唔好|毋好|毋使)(?:再)?(?:去)?(?:找|寻|揾|搵)(?:我|𠊎)(?:了|喇|啦)?(?!.{0,10}(?:办|弄|问|说|要|拿|借|帮|玩|聊|吃|喝|自己|找|寻|揾|搵|社工|村|他|她|佢|有事|电话|微信|打牌|上班|赶集|开会))|(?:我|俺|𠊎)(?:走|死|不在)了?(?:以后|之后|后)|再也不(?:会)?(?:起来|醒来|醒)了|睡过去就(?:好|完|解脱)|一觉(?:睡过去|不醒)|(?:do ?n[o']?t|no need to) (?:look|search) for me|(?:meet|see|join) (?:my \w+|you all|you) in heaven|(?:ready to|going to|will) (?:go and )?(?:meet|join) my (?:wife|husband|mother|mom|father|dad|son|daughter)\b(?! (?:at|in town|for))|my last (?:night|day)\b"),
-    ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|密码|房产证|地契|bank ?book|passbook|bank card|savings book|\bpin\b).{0,20}(?:留给|交给|记得(?:去)?(?:拿|攞)|(?:你们|你哋)(?:去)?(?:拿|攞)|for my (?:daughter|son|kids|children|wife|husband|family)|to my (?:daughter|son|kids|children|wife|husband))"),
+    ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|密码|房产证|地契|bank ?book|passbook|bank card|savings book|\bpin\b).{0,20}(?:(?:留给|交给)(?!.{0,4}(?:管|打理|保管|存着|代办|办事))|记得(?:去)?(?:拿|攞)|(?:你们|你哋)(?:去)?(?:拿|攞)|for my (?:daughter|son|kids|children|wife|husband|family)|to my (?:daughter|son|kids|children|wife|husband))"),
     ("medical", 1.0, r"(?:疼|痛)(?:得|到)(?:直|满地|满床)?(?:打滚|碌来碌去)|(?:冒|出|一身|满头|满身)冷汗|脸(?:色)?(?:白得|煞白|惨白|白过纸)|rolling (?:on the floor )?in pain|cold sweat|(?:pain|hurt)\w* so (?:much|bad)\b.{0,20}(?:cannot|can't|cant|can not) (?:stand(?! up straight)|talk|breathe|walk)"),
     ("violence", 1.0, r"(?:在|正在|一直)?砸(?:我家的?|我们家的?)?门|(?:还在|正在|又在)打(?!工|针|电话|牌|麻将|球)|(?:hitting|beating|kicking) (?:me|us|my \w+) (?:right )?now"),
     # nlu4, second pass: charcoal in a sealed room, joining the dead, affairs settled, confinement,
@@ -308,6 +316,8 @@ _NOT_DANGER = re.compile(
     r"|没(?:跟|和|同|与|给)(?:你们|您们|大家|大伙儿?|你哋)(?:说|聊|讲|联系|倾|打招呼|问好)"
     r"|(?:笑|热|冷|累|饿|困|渴|烦|气|急|忙|吵|美|馋|闷|懒|丑|晒|挤|疼|痛|难受|无聊|麻烦|高兴|开心|羡慕|折腾|愁|卡|坑|穷)死(?:我|人|了|啦|掉)+"
     r"|压力(?:太|好|很|特别)?大.{0,4}喘不(?:过|上)气(?:来)?|压得.{0,6}喘不(?:过|上)气(?:来)?"
+    # anger felt in the chest (气得我心口疼): an intensifier, like 气死了 (detect5)
+    r"|(?:气|憋|急|嬲)(?:得|到)(?:我|人|俺)?(?:(?:心口|胸口|心|肝)(?:都|也)?(?:疼|痛|发疼)|(?:浑身|全身|手|手脚)?(?:直)?(?:发抖|哆嗦|打颤|震))"
     r"|(?:拿|用|拎|提)(?:着|把)?(?:菜|柴|镰)?刀(?=.{0,3}(?:切|剁|削|割|砍柴|劈柴|杀了?(?:一|两|几)?(?:只|条|头)?(?:鸡|鸭|鹅|鱼|猪|羊)))"
     r"|(?:knife|axe|sickle|machete|cleaver) (?:to|for) (?:cut|chop|slice|cook|kill the (?:chicken|fish|pig))|(?:cut|cutting|chop|chopping) (?:the )?(?:vegetables?|meat|grass|wood|firewood)"
     r"|(?:忘|唔记得|不记得|记不得|记不住)(?:了|记|咗|得)?.{0,8}(?:烧着火|着火|关火|熄火|火)|forget\w*\b.{0,24}(?:fire|stove|gas)|(?:cooking|camp|wood|kitchen|stove) ?fire|by the fire|firewood"
@@ -334,14 +344,16 @@ _NOT_NOW = re.compile(
     r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
     r"(?:洪水|大水|发水|火灾|失火|地震|滑坡|泥石流|台风|风台|山火)(?:的)?(?:时候|那会儿?)|(?:垮|塌|倒)了(?:一截|一块|一角|半边|一段|一半|一面|一堵|一间)|(?:烧|冲|淹|砸|埋)(?:完|光|没|坏|烂|死|起走)了?|(?:都|全)没了|"
     r"(?:把|将).{0,6}(?:路|地|田|庄稼|后院|院子|草场|树|果园|菜|猪圈|牛棚|鸡棚|大棚).{0,6}(?:都|全)?(?:埋|冲|淹|砸|烧)|"
+    r"(?:埋|冲|淹|砸|压)(?:了|咗|忒|坏了|烂了|没了|走了)(?:我|俺|𠊎)?(?:家|屋下)?(?:的)?[一二两三四五六七八九十几半\d]*(?:(?:亩|块|分)?(?:田|稻田|庄稼|苞谷|玉米|稻子|菜园|果园|鱼塘)|(?:亩|块|分)地)|冇得种|没得种|种不成|"
     r"一(?:下|落)(?:大)?雨就|一(?:烧火|生火|做饭|烧炕)就|烟囱|(?:鸭子?|鸡|猪圈|猪棚|牛棚|羊圈|鱼苗)|(?:pig|cow|chicken|duck) ?(?:shed|pen|house)|livestock|"
     r"一刮(?:大)?风就|每次(?:下雨|刮风|落雨)|每逢|下雨天|落雨天|雨季|whenever|every time|"
+    r"(?:每年|年年|每回|每到)(?:一)?(?:下雨|落雨|雨季|汛期)|(?:下|落)(?:大)?雨(?:都|就)(?:会|要)|"
     r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
     r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|(?:rice |corn )?fields?\b|crops?\b|months? ago|apply|application|subsidy|subsidies"
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
     r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
-_URGENT = re.compile(r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)|救命|救救|正在|被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在|(?<!得)(?<!要)(?<!没)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门)|赶紧|马上|help me|help us|please help|help!|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
+_URGENT = re.compile(r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)|救命|救救|正在|被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)|(?<!得)(?<!要)(?<!没)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门)|赶紧|马上|help me|help us|please help|help!|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # a question about a policy or help for an event told as over (a stay in hospital, a death, money
 # spent): medical triggers are lowered too (ninth round (b): 生二胎大出血 住了半个月 … 俺能领不)
@@ -385,7 +397,8 @@ _OVER = re.compile(
 )
 # ... unless it happens now or again
 _HAPPENING = re.compile(
-    r"刚才|刚刚|正在|还在|又(?:打|来|在|拿|要|喝)|今天|今晚|今早|今儿|昨晚|昨天|马上|快来|快救|救命|救救|躲|到现在|到而家|到依家|天(?:都|已经)?黑|还没|一直没|报警"
+    r"刚才|刚刚|正在|还在|又(?:打|来|在|拿|要|喝)|今天|今晚|今早|今儿|昨晚|昨天|马上|快来|快救|救命|救救|躲"
+    r"|到现在(?!(?:都|也|还)?(?:没人管|没(?:有)?(?:处理|解决|说法|结果|赔|给钱|人理)))|到而家|到依家|天(?:都|已经)?黑|还没|一直没|报警"
     r"|灯(?:都)?关|熄(?:晒)?燈|\bhid(?:e|ing)\b|right now|just now|again|today|tonight|this (?:morning|evening|afternoon)|still (?:missing|outside|not (?:back|home|found|come))|hiding|please help|help!|help (?:me|us)\b(?! (?:to|with|apply|get|find|pay|ask))|dark"
 )
 # a story on a screen or in the news, a fraud told afterwards, a move away: no danger to the writer
@@ -431,6 +444,10 @@ class EmergencyResult:
     explained: bool = False  # a trigger was found and its context (past, over, work, fiction...) lowered it
     # the text holds a harmless idiom (我想死你了): ``has_benign_idiom``, found by the same pass
     benign_idiom: bool = False
+    # what was found is only strong feeling — despair said plainly (撑不下去, 熬不下去, can't take it
+    # anymore), a cry for help (救救我), a time word in a routine (每天晚上) — with no sign that
+    # danger happens now or soon (a plan, a means, a farewell, a scene, 今晚, 刚才): ``feeling_only``
+    feeling_only: bool = False
 
     @property
     def unsure(self) -> bool:
@@ -481,6 +498,61 @@ def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
     return hits
 
 
+# issue 13, detect5 (2026-12-07): hard lives told with strong feeling. Despair said plainly (a hint)
+# and a cry for help are *feelings*: without a sign that danger happens now or soon they never page
+# a text that reads like a need (``EmergencyResult.feeling_only``, ``nlu/parser.py``)
+_DESPAIR = re.compile(
+    r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|活着.{0,3}(?:没意思|没意义|多余)|累赘|(?:撑|顶|扛|熬)不了了|撑唔落去|撑毋落去"
+    r"|go on|take it any ?more|tired of|giv(?:e|ing) up")
+# a plea for help in one's own name (救救我们家吧), not a cry heard or a call for the police
+_PLEA = re.compile(r"救救|救我|please help|save (?:me|us)")
+# a burden said while asking for a service (我不想再拖累儿女 想问问能不能进敬老院): a need (GUIDE)
+_BURDEN = re.compile(r"拖累|连累|累赘|burden")
+_ASKS_SERVICE = re.compile(
+    r"想(?:问问|问下|申请|进|去住|找个|找人)|能不能|能否|可不可以|有没有(?:啥|什么|甚么)?(?:救助|补助|办法|政策|地方|人)|敬老院|养老院|福利院|低保|申请|补助|救助|护工"
+    r"|want to (?:apply|go to|ask|move)|care home|nursing home|old people'?s? home|can i (?:get|apply)|how (?:can|do) i|is there (?:any )?(?:help|support)")
+# the now: danger happening or about to (a time word in a routine — 每天晚上 — is not one)
+_NOW_SIGNAL = re.compile(
+    r"刚才|刚刚|正在|马上|立刻|现在就|这会儿|此刻|过了今|就在今|快来|快点|赶紧|头先|而家就"
+    r"|right now|just now|hurry|come quick|this is (?:it|the end)")
+_NOW_TIME = re.compile(r"今晚|今天晚上|今夜|今儿(?:个)?晚上|tonight")
+# a routine or a lasting state: every day, for years, always (what a hard life is told by)
+_ROUTINE = re.compile(
+    r"每晚|每天|天天|每日|日日|成日|夜夜|每个晚上|一直(?!(?:都|还)?在)|总是|老是|又是|每次|每年|每个月|这些年|这几年|几年|多年|一辈子|半辈子|这么久|好久了"
+    r"|always|every (?:day|night|week|month|year)|all the time|for (?:years|months|weeks)|(?:many|few|two|three|four|five|ten) (?:years|months)|since")
+
+
+# sleeping pills taken as a routine (天天靠安眠药才睡得着, sleeping pills every night) and not hoarded
+# or counted: a need (the hint of a means is lowered)
+_PILLS = re.compile(r"安眠药|sleep(?:ing)? (?:pills?|tablets|medicine)")
+_PILL_ROUTINE = re.compile(r"每天|天天|每晚|每天晚上|夜夜|晚晚|靠.{0,3}安眠药|长期|一直|几年|好久|every (?:night|day)|each night|for (?:years|months)|since")
+_HOARDED = re.compile(r"攒|存|储|一把|一瓶|整瓶|半瓶|好多|全部|都吃|吃光|够了|准备|备好|all\b|enough|saved|sav(?:e|ing)|collect|hoard|bottle|many|ready|whole")
+
+
+def reads_as_need(norm: str) -> bool:
+    """True when the normalized text tells a routine or a lasting state (每天, 好几年, always, for
+    years, since …) or asks for a service (敬老院, 低保, 能不能): how a hard life is told, rather
+    than what happens now."""
+    return bool(_ROUTINE.search(norm) or _CHRONIC.search(norm) or _LASTING.search(norm) or _ASKS_SERVICE.search(norm))
+
+
+def _feeling_only(cleaned: str, hits: list[tuple[str, float, re.Match]]) -> bool:
+    """Only strong feeling was found (despair said plainly, a cry for help, a time word in a
+    routine) and nothing says that danger happens now or soon."""
+    routine = _ROUTINE.search(cleaned) is not None
+    if _NOW_SIGNAL.search(cleaned) or (_NOW_TIME.search(cleaned) and not routine):
+        return False
+    asks = _ASKS_SERVICE.search(cleaned) is not None
+    for kind, trigger, m in hits:
+        if (kind == "distress" and _PLEA.fullmatch(m.group(0))) or (kind == "self_harm" and trigger == HINT and (
+                _DESPAIR.search(m.group(0)) or (asks and _BURDEN.search(m.group(0))))):
+            continue
+        if trigger <= TIME and routine:
+            continue
+        return False
+    return True
+
+
 def level_of(score: float) -> str:
     return "certain" if score >= CERTAIN else "unsure" if score >= UNSURE else "none"
 
@@ -513,6 +585,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
     moving = bool(_MOVING.search(cleaned)) and not happening
     policy_past = (bool(_POLICY_ASK.search(cleaned)) and bool(_EVENT_OVER.search(cleaned))
                    and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned) and not happening)
+    pills_routine = bool(_PILL_ROUTINE.search(cleaned)) and not _HOARDED.search(cleaned) and not _NOW_SIGNAL.search(cleaned)
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
     weak_seen: set[str] = set()
@@ -529,7 +602,8 @@ def detect_normalized(norm: str) -> EmergencyResult:
         meaning = ((over and kind in ("violence", *_MISSING)) or fiction
                    or (kind == "distress" and _FRAUD.search(cleaned) is not None)
                    or (moving and kind == "self_harm" and trigger < 1.0))
-        if ((not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))
+        if ((trigger == HINT and kind == "self_harm" and _PILLS.search(m.group(0)) and pills_routine)
+                or (not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))
                 or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning
                 or (kind in ("medical", *_SOFTENABLE) and not happening and not _URGENT.search(cleaned)
                     and _FEARED.search(cleaned[:m.start()]))):
@@ -548,6 +622,9 @@ def detect_normalized(norm: str) -> EmergencyResult:
     if len(kinds) > 1 and "distress" in kinds:  # a specific kind says more than a cry for help
         kinds.remove("distress")
     matched = "|".join(found[k][0] for k in kinds)
+    feeling = _feeling_only(cleaned, hits)
+    if feeling and best >= CERTAIN and "distress" not in kinds:
+        best = HINT  # despair with a time word of a routine (每天晚上都熬不下去): asked, not paged
     level = level_of(best)
     return EmergencyResult(level == "certain", kinds, matched, round(best, 3), level, explained and level == "none",
-                           idiom)
+                           idiom, feeling and level != "none")

@@ -51,6 +51,7 @@ def _train(nlu: NLU, rows, keep) -> None:
     nlu.trained = dataclasses.replace(nlu.trained, intent_model=model, danger_model=danger)
     nlu.model = model
     nlu._emergency_index = model.labels.index("emergency")
+    nlu._need_index = model.labels.index("report_need") if "report_need" in model.labels else None
 
 
 def score(nlu: NLU, text: str) -> dict:

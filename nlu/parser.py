@@ -24,7 +24,7 @@ from pathlib import Path
 from nlu import leaving, tokenize
 from nlu.canonical import Canonicalizer
 from nlu.danger import emergency_probability
-from nlu.emergency import detect_normalized, told_as_past
+from nlu.emergency import detect_normalized, reads_as_need, told_as_past
 from nlu.entities.base import Span, overlaps
 from nlu.entities.dates import DateTimeExtractor
 from nlu.entities.gazetteer import Gazetteer
@@ -92,6 +92,14 @@ DANGER_ALONE = 0.3
 DANGER_ALONE_FLOOR = 0.05
 
 
+# Strong feeling alone (``EmergencyResult.feeling_only``) pages only when the text does not read like
+# a need: no routine, lasting state or request for a service, and `report_need` below this
+# (issue 13, detect5)
+NEED_CLOSE = 0.2
+# ... or the danger model's emergency probability below this
+DANGER_NEED_READING = 0.5
+
+
 def danger_may_ask(normalized: str, alarm) -> bool:
     """Whether the danger model alone may ask: not for a word or two, a benign idiom, a danger word
     the lexicon explained away (a film, a move, violence that is over) or a message told as past —
@@ -117,6 +125,7 @@ class NLU:
         self.canonicalize = canonicalizer
         self.threshold = threshold
         self._emergency_index = self.model.labels.index("emergency") if "emergency" in self.model.labels else None
+        self._need_index = self.model.labels.index("report_need") if "report_need" in self.model.labels else None
         self._lexicons = [
             LexiconExtractor(entity, data.lookups.get(entity, ()), data.synonyms) for entity in ("policy", "need_category")
         ]
@@ -188,7 +197,12 @@ class NLU:
         model_sees_danger = p_emergency >= needed or (top_name == "emergency" and p_emergency >= max(TOP_FLOOR, needed)
                                                       and not idiom and not short)
         level = alarm.level if norm.text else "none"
-        if level == "unsure" and p_emergency >= EMERGENCY_PROBABILITY:
+        # strong feeling (despair said plainly, a cry for help) in a text that reads like a need,
+        # with no sign of danger now: at most the safety question (issue 13, detect5)
+        feeling_need = alarm.feeling_only and self._reads_as_need(norm.text, floats, canonical)
+        if level == "certain" and feeling_need and p_emergency < EMERGENCY_PROBABILITY:
+            level = "unsure"
+        elif level == "unsure" and p_emergency >= EMERGENCY_PROBABILITY and not feeling_need:
             level = "certain"
         elif (level == "none" and model_sees_danger and norm.text
               and emergency_probability(self.trained.danger_model, canonical) >= DANGER_SECOND_OPINION):
@@ -224,6 +238,13 @@ class NLU:
             "intent_ranking": ranking,
             "emergency": {"level": level, "kinds": alarm.kinds, "score": round(max(alarm.score, p_emergency), 4)},
         }, norm.text)
+
+    def _reads_as_need(self, normalized: str, floats: list[float], canonical: str) -> bool:
+        """A routine, a lasting state or a request for a service (每天, 好几年, for years, 敬老院),
+        `report_need` close behind, or the danger model (which learnt the need lines) unsure."""
+        p_need = floats[self._need_index] if self._need_index is not None else 0.0
+        return (p_need >= NEED_CLOSE or reads_as_need(normalized)
+                or emergency_probability(self.trained.danger_model, canonical) < DANGER_NEED_READING)
 
     def _entities(self, norm, now: datetime | None, need_text: str | None = None) -> list[dict]:
         """`need_text`: the canonical text when the message describes a need (else no need_category)."""

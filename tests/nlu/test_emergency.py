@@ -670,3 +670,67 @@ def test_a_story_seen_last_night_or_today_is_no_emergency(text):
                                   "tonight my son watched a film and now he wants to kill himself"])
 def test_danger_beside_a_story_still_pages(text):
     assert detect(text).level == "certain", detect(text)
+
+
+# issue 13, detect5 (2026-12-07): hard lives told with strong feeling — despair said plainly, a cry
+# for help — are at most asked about when the text reads like a need and nothing happens now
+@pytest.mark.parametrize("text", [
+    "救救我们家吧 欠了一屁股债 娃还要读书 男人又病倒了",   # a cry for help about a need
+    "今晚又是一个人 老伴走了以后每天晚上都熬不下去",         # a time word in a routine
+    "每天都熬不下去 这些年欠的债越滚越多 救救我们吧",
+    "活着真没意思 老伴没了 儿女也不管我",                   # the classifier leans to emergency
+    "我不想再拖累儿女了 想问问能不能进敬老院",               # a burden said asking for a service
+])
+def test_strong_feeling_in_a_need_is_asked_not_paged(nlu, text):
+    parsed = nlu.parse(text)
+    assert parsed["emergency"]["level"] == "unsure", parsed["emergency"]
+    assert parsed["intent"]["name"] != "emergency"
+
+
+@pytest.mark.parametrize("text", [
+    "上个月我被人打伤了 住了半个月院 派出所一直拖着不处理 气得我心口疼",  # anger felt in the chest
+    "我爸困在床上好几年了 翻身都要人帮",                                  # bedridden, not trapped
+    "后山垮下来 埋了我家三亩地 今年种不成了",                            # a field buried, told by its loss
+    "老伴走了以后我天天靠安眠药才能睡着 心里空得很",                      # sleeping pills as a routine
+    "i take sleeping pills every night since my wife die i am so sad",
+    "我把存折交给儿子管了 自己手头一分钱没有 想问问养老金的事",          # handed over to manage
+    "老板欠了我一年的工钱 到现在都没人管 气得我浑身发抖",
+])
+def test_hard_lives_told_with_feeling_get_no_alarm(nlu, text):
+    assert nlu.parse(text)["emergency"]["level"] == "none", nlu.parse(text)["emergency"]
+
+
+@pytest.mark.parametrize("text", [
+    "我撑不下去了",                                # despair alone, not told as a need: as before
+    "我真的撑不下去了 今晚就到头了",              # despair and a plan for tonight
+    "我熬不下去了 药都攒够了",                    # despair and a means
+    "救命 他又在打我",                            # a cry for help and violence now
+    "我想死 欠的债这辈子都还不清",                # the plain words always page, even about debts
+    "活不下去了 每天都是这样",
+    "救救我 我好害怕 他喝醉了",
+    "i cant take it anymore, tonight i finish it",
+    "my sister text me goodbye forever and now her phone is off",
+])
+def test_despair_with_a_sign_of_now_still_pages(nlu, text):
+    assert nlu.parse(text)["emergency"]["level"] == "certain", nlu.parse(text)["emergency"]
+
+
+@pytest.mark.parametrize("text", [
+    "钥匙和存折都放桌上了 以后别等我吃饭了",
+    "这几年真是熬够了 绳子也备好了",
+    "楼上那家一直在喊救命 还有东西砸碎的声音",   # a cry heard now, not a plea told with a routine
+    "我妈一个人在屋里 煤气味好重 敲门没人应",
+])
+def test_indirect_emergencies_with_a_now_are_still_caught(nlu, text):
+    assert nlu.parse(text)["emergency"]["level"] in ("unsure", "certain"), text
+
+
+def test_the_feeling_gate_follows_the_need_reading(nlu, monkeypatch):
+    """The same despair pages when report_need is not close and nothing lasting is told."""
+    import nlu.parser as parser
+
+    text = "救救我们家吧 欠了一屁股债 娃还要读书 男人又病倒了"
+    assert nlu.parse(text)["emergency"]["level"] == "unsure"
+    monkeypatch.setattr(parser, "NEED_CLOSE", 1.01)  # report_need never close ...
+    monkeypatch.setattr(parser, "DANGER_NEED_READING", 0.0)  # ... nor the danger model unsure
+    assert nlu.parse(text)["emergency"]["level"] == "certain"
