@@ -49,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.expression import Executable
 
-__all__ = ["Cursor", "Insert", "Query", "Scalar", "UpdateById", "listened", "run"]
+__all__ = ["Cursor", "Insert", "Query", "Scalar", "UpdateById", "Write", "listened", "run"]
 
 
 def listened(connection: Connection) -> bool:
@@ -225,6 +225,7 @@ class Insert(_Statement):
                  also: tuple[Scalar, ...] = ()):
         self.table = table
         self.returns = bool(returning)
+        self._on_conflict = tuple(on_conflict)
 
         def build(dialect_name: str) -> Executable:
             if on_conflict:
@@ -245,6 +246,12 @@ class Insert(_Statement):
             if make is not None:
                 out[column.key] = make
         return out
+
+    def of(self, rows: Iterable[dict[str, Any]]) -> "Write":
+        """These rows as one of several writes (`Cursor.write`); no RETURNING, no ON CONFLICT."""
+        if self.returns or self._on_conflict:
+            raise ValueError("only a plain INSERT can be one of several writes")
+        return Write(self, list(rows))
 
     def whole_row(self, given: dict[str, Any]) -> dict[str, Any]:
         """Every column but the autoincrement key: the given values, else the column's Python
@@ -273,6 +280,10 @@ class UpdateById(_Statement):
         self.table = table
         super().__init__(update(table).where(table.c.id == bindparam("row_id")))
 
+    def of(self, row_id: int, changes: dict[str, Any]) -> "Write":
+        """This change as one of several writes (`Cursor.write`); nothing when `changes` is empty."""
+        return Write(self, [changes] if changes else [], row_id)
+
     def _defaults(self, stmt: Executable) -> dict[str, Callable[[], Any]]:
         out = {}
         for column in self.table.columns:
@@ -280,6 +291,100 @@ class UpdateById(_Statement):
             if make is not None:
                 out[column.key] = make
         return out
+
+
+class Write:
+    """One INSERT of some rows or one UPDATE of a row by id, to run with others in
+    `Cursor.write`: `Insert.of(rows)`, `UpdateById.of(row_id, changes)`."""
+
+    __slots__ = ("stmt", "rows", "row_id")
+
+    def __init__(self, stmt: Insert | UpdateById, rows: list[dict[str, Any]], row_id: int | None = None):
+        self.stmt, self.rows, self.row_id = stmt, rows, row_id
+
+    def groups(self) -> list["Write"]:
+        """Split where consecutive rows give other columns (each group is one statement)."""
+        rows = self.rows
+        if len(rows) < 2 or all(tuple(row) == tuple(rows[0]) for row in rows):
+            return [self]
+        out, start = [], 0
+        while start < len(rows):
+            keys, end = tuple(rows[start]), start + 1
+            while end < len(rows) and tuple(rows[end]) == keys:
+                end += 1
+            out.append(Write(self.stmt, rows[start:end], self.row_id))
+            start = end
+        return out
+
+
+class _Together:
+    """Several writes compiled as one statement for PostgreSQL: each but the last a
+    data-modifying WITH (PostgreSQL runs them all, on one snapshot), the last the main
+    statement. Every column is a parameter of its own (`w{write}r{row}_{column}`), the Python
+    defaults and `onupdate`s of the columns a write leaves out computed here, so SQLAlchemy
+    adds none. Built once per shape: which statements, how many rows, which columns."""
+
+    __slots__ = ("sql", "slots", "binds")
+
+    def __init__(self, shape: tuple, dialect: Dialect):
+        parts, slot_of = [], {}
+        for j, (stmt, n, keys) in enumerate(shape):
+            table = stmt.table
+            if isinstance(stmt, Insert):
+                defaults = stmt._defaults(None)
+                columns = [*keys, *(k for k in defaults if k not in keys)]
+                rows = []
+                for i in range(n):
+                    row = {}
+                    for key in columns:
+                        name = f"w{j}r{i}_{key}"
+                        row[key] = bindparam(name, type_=table.c[key].type)
+                        slot_of[name] = (j, i, key, defaults.get(key) if key not in keys else None)
+                    rows.append(row)
+                parts.append(insert(table).values(rows))
+            else:
+                defaults = stmt._defaults(None)
+                values = {}
+                for key in [*keys, *(k for k in defaults if k not in keys)]:
+                    name = f"w{j}_{key}"
+                    values[key] = bindparam(name, type_=table.c[key].type)
+                    slot_of[name] = (j, 0, key, defaults.get(key) if key not in keys else None)
+                slot_of[f"w{j}_row_id"] = (j, -1, "id", None)
+                parts.append(update(table).where(table.c.id == bindparam(f"w{j}_row_id", type_=table.c.id.type))
+                             .values(values))
+        stmt = parts[-1].add_cte(*(part.cte(f"w{j}") for j, part in enumerate(parts[:-1])))
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = compiled.string
+        slots, binds = [], []
+        for position, name in enumerate(compiled.positiontup or ()):
+            if name not in slot_of:
+                raise ValueError(f"{name}: a parameter no write gives")
+            slots.append(slot_of[name])
+            param = compiled.binds[name]
+            process = param.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                binds.append((position, _fast(process, param.type, dialect)))
+        self.slots = tuple(slots)
+        self.binds = tuple(binds)
+
+    def params(self, writes: Sequence[Write]) -> list:
+        out = []
+        for j, i, key, default in self.slots:
+            if default is not None:
+                out.append(default())
+            elif i < 0:
+                out.append(writes[j].row_id)
+            else:
+                out.append(writes[j].rows[i][key])
+        for position, process in self.binds:
+            out[position] = process(out[position])
+        return out
+
+
+_together: dict[tuple, _Together] = {}
+# a write of more rows runs on its own: the shapes (SQL texts, each prepared once per
+# connection) stay few — a turn's replies are one to a few rows
+TOGETHER_ROWS = 6
 
 
 # ── running them ─────────────────────────────────────────────────────────────────────────
@@ -365,6 +470,26 @@ class Cursor:
         if changes:
             compiled = stmt.compiled(self._sa_dialect, tuple(changes))
             self._run(compiled.sql, compiled.params({**changes, "row_id": row_id}))
+
+    def write(self, *writes: Write | None) -> None:
+        """Writes whose results nobody reads, in order (None and empty ones skipped). On
+        PostgreSQL several are one statement, so one round trip; elsewhere, or when only one
+        is left, each runs as `insert` / `update` would run it."""
+        parts = [part for w in writes if w is not None and w.rows for part in w.groups()]
+        if len(parts) > 1 and self.dialect == "postgresql" and all(len(w.rows) <= TOGETHER_ROWS for w in parts):
+            dialect = self._sa_dialect
+            shape = tuple((w.stmt, len(w.rows), tuple(w.rows[0])) for w in parts)
+            key = (dialect.driver, shape)
+            together = _together.get(key)
+            if together is None:
+                together = _together[key] = _Together(shape, dialect)
+            self._run(together.sql, together.params(parts))
+            return
+        for w in parts:
+            if isinstance(w.stmt, Insert):
+                self.insert(w.stmt, w.rows)
+            else:
+                self.update(w.stmt, w.row_id, w.rows[0])
 
     def close(self) -> None:
         if self._cursor is not None:

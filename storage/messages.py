@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import driver
 from storage.models import Message, OutboxMessage, utcnow
 
-__all__ = ["find_inbound", "insert_inbound", "insert_outbound", "recent_history", "recent_lines", "record_inbound",
+__all__ = ["find_inbound", "insert_inbound", "insert_outbound", "outbound", "recent_history", "recent_lines", "record_inbound",
            "record_outbound", "stored_replies"]
 
 
@@ -57,11 +57,16 @@ def insert_outbound(cur: driver.Cursor, *, channel: str, person_id: int | None, 
                     now: datetime) -> None:
     """On a driver cursor: several outbound messages [(text, attachments[, flow_step])] in one
     INSERT (a turn's replies; flow_step "flow_id:step_id" is the step that said it)."""
-    cur.insert(_INSERT, [
+    cur.write(outbound(channel=channel, person_id=person_id, messages=messages, now=now))
+
+
+def outbound(*, channel: str, person_id: int | None, messages: list[tuple], now: datetime) -> driver.Write:
+    """`insert_outbound` as one of several writes (`driver.Cursor.write`)."""
+    return _INSERT.of(
         {"channel": channel, "person_id": person_id, "direction": "out", "text": m[0],
          "attachments": m[1] or [], "flow_step": (m[2] if len(m) > 2 else None) or None, "created_at": now}
         for m in messages
-    ])
+    )
 
 
 async def find_inbound(session: AsyncSession, channel: str, channel_message_id: str) -> Message | None:

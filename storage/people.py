@@ -34,6 +34,8 @@ __all__ = [
     "mark_unreachable",
     "set_opted_out",
     "write_conversation",
+    "conversation_write",
+    "conversation_written",
 ]
 
 
@@ -365,9 +367,18 @@ def write_conversation(cur: driver.Cursor, conversation: TurnConversation, now: 
     the caller has just computed it."""
     if changes is None:
         changes = conversation.changes()
-    if not changes:
-        return
-    cur.update(_UPDATE_CONVERSATION, conversation.id, {**changes, "updated_at": now})
+    cur.write(conversation_write(conversation, now, changes))
+    conversation_written(conversation, changes)
+
+
+def conversation_write(conversation: TurnConversation, now: datetime, changes: dict[str, Any]) -> driver.Write | None:
+    """`write_conversation` as one of several writes (`driver.Cursor.write`); after it ran,
+    `conversation_written`."""
+    return _UPDATE_CONVERSATION.of(conversation.id, {**changes, "updated_at": now}) if changes else None
+
+
+def conversation_written(conversation: TurnConversation, changes: dict[str, Any]) -> None:
+    """The changes written are the conversation's row as loaded now."""
     conversation._loaded.update((n, _fingerprint(v)) for n, v in changes.items())
 
 

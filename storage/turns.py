@@ -75,10 +75,12 @@ async def begin_turn(
 
 def _finish(cur: driver.Cursor, channel: str, person_id: int, replies: list[tuple], queued: list[dict],
             conversation: TurnConversation | None, changes: dict, now: datetime) -> None:
-    messages.insert_outbound(cur, channel=channel, person_id=person_id, messages=replies, now=now)
-    outbox.insert_rows(cur, queued, now)
+    # on PostgreSQL one statement: one round trip instead of three
+    cur.write(messages.outbound(channel=channel, person_id=person_id, messages=replies, now=now),
+              outbox.rows_write(queued, now),
+              people.conversation_write(conversation, now, changes) if conversation is not None else None)
     if conversation is not None:
-        people.write_conversation(cur, conversation, now, changes)
+        people.conversation_written(conversation, changes)
 
 
 async def finish_turn(
