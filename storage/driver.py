@@ -201,7 +201,22 @@ def _bind_names(stmt: Executable) -> set[str]:
 
 class Query(_Statement):
     """A statement with rows to read (usually a `select`), its parameters named by
-    `bindparam("name")`: `cursor.rows(query, name=…)`, `cursor.one(query, name=…)`."""
+    `bindparam("name")`: `cursor.rows(query, name=…)`, `cursor.one(query, name=…)`.
+    `names`: parameters the caller gives that a walk of the statement does not see (those
+    inside a WITH)."""
+
+    def __init__(self, build: Executable | Callable[[str], Executable], names: Sequence[str] = ()):
+        super().__init__(build)
+        self._names = tuple(names)
+
+    def compiled(self, dialect: Dialect, keys: tuple[str, ...] | None = None) -> _Compiled:
+        key = (dialect.name, dialect.driver, keys)
+        found = self._compiled.get(key)
+        if found is None:
+            stmt = self._build(dialect.name)
+            given = _bind_names(stmt) | set(keys or ()) | set(self._names)
+            found = self._compiled[key] = _Compiled(stmt, dialect, keys, given, self._defaults(stmt))
+        return found
 
 
 def _python_default(column, which: str) -> Callable[[], Any] | None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import driver
 from storage.models import Message, OutboxMessage, utcnow
 
-__all__ = ["find_inbound", "insert_inbound", "insert_outbound", "outbound", "recent_history", "recent_lines", "record_inbound",
+__all__ = ["find_inbound", "inbound_row", "insert_inbound", "insert_outbound", "outbound", "store_inbound", "recent_history", "recent_lines", "record_inbound",
            "record_outbound", "stored_replies"]
 
 
@@ -24,11 +24,25 @@ _INSERT = driver.Insert(Message.__table__)
 def insert_inbound(cur: driver.Cursor, *, channel: str, channel_message_id: str, person_id: int | None, text: str,
                    attachments: list | None = None, intent: str = "", now: datetime | None = None) -> int | None:
     """On a driver cursor: `record_inbound`."""
-    rows = cur.insert(_INSERT_INBOUND, [{
-        "channel": channel, "channel_message_id": channel_message_id, "person_id": person_id, "direction": "in",
-        "text": text, "attachments": attachments or [], "intent": intent[:32], "created_at": now or utcnow(),
-    }])
+    return store_inbound(cur, person_id, inbound_row(channel=channel, channel_message_id=channel_message_id,
+                                                     text=text, attachments=attachments, intent=intent, now=now))
+
+
+def store_inbound(cur: driver.Cursor, person_id: int | None, row: dict) -> int | None:
+    """On a driver cursor: the message `inbound_row` gave, from the person; its id, or None
+    for a repeated delivery."""
+    rows = cur.insert(_INSERT_INBOUND, [{**row, "person_id": person_id}])
     return rows[0][0] if rows else None
+
+
+def inbound_row(*, channel: str, channel_message_id: str, text: str, attachments: list | None = None,
+                intent: str = "", now: datetime | None = None) -> dict:
+    """An inbound message's columns but `person_id` (INBOUND_COLUMNS, in that order)."""
+    return {"channel": channel, "channel_message_id": channel_message_id, "direction": "in", "text": text,
+            "attachments": attachments or [], "intent": intent[:32], "created_at": now or utcnow()}
+
+
+INBOUND_COLUMNS = ("channel", "channel_message_id", "direction", "text", "attachments", "intent", "created_at")
 
 
 async def record_inbound(
