@@ -317,26 +317,23 @@ class Write:
     def __init__(self, stmt: Insert | UpdateById, rows: list[dict[str, Any]], row_id: int | None = None):
         self.stmt, self.rows, self.row_id = stmt, rows, row_id
 
-    def groups(self) -> list["Write"]:
-        """Split where consecutive rows give other columns (each group is one statement)."""
-        rows = self.rows
-        if len(rows) < 2 or all(tuple(row) == tuple(rows[0]) for row in rows):
-            return [self]
-        out, start = [], 0
-        while start < len(rows):
-            keys, end = tuple(rows[start]), start + 1
-            while end < len(rows) and tuple(rows[end]) == keys:
-                end += 1
-            out.append(Write(self.stmt, rows[start:end], self.row_id))
-            start = end
-        return out
+    def keys(self) -> tuple[str, ...]:
+        """The columns its rows give (all of them, in order of appearance)."""
+        keys = tuple(self.rows[0])
+        for row in self.rows:
+            if tuple(row) != keys:
+                return tuple(dict.fromkeys(key for row in self.rows for key in row))
+        return keys
+
+
+_UNSET = object()
 
 
 class _Together:
     """Several writes compiled as one statement for PostgreSQL: each but the last a
-    data-modifying WITH (PostgreSQL runs them all, on one snapshot), the last the main
+    data-modifying WITH (PostgreSQL runs them all on one snapshot), the last the main
     statement. Every column is a parameter of its own (`w{write}r{row}_{column}`), the Python
-    defaults and `onupdate`s of the columns a write leaves out computed here, so SQLAlchemy
+    defaults and `onupdate`s of the columns a row leaves out computed here, so SQLAlchemy
     adds none. Built once per shape: which statements, how many rows, which columns."""
 
     __slots__ = ("sql", "slots", "binds")
@@ -345,28 +342,22 @@ class _Together:
         parts, slot_of = [], {}
         for j, (stmt, n, keys) in enumerate(shape):
             table = stmt.table
+            defaults = stmt._defaults(None)  # Python defaults (INSERT) or onupdates (UPDATE) by column
+            columns = [*keys, *(k for k in defaults if k not in keys)]
+            rows = []
+            for i in range(n if isinstance(stmt, Insert) else 1):
+                row = {}
+                for key in columns:
+                    name = f"w{j}r{i}_{key}"
+                    row[key] = bindparam(name, type_=table.c[key].type)
+                    slot_of[name] = (j, i, key if key in keys else _UNSET, defaults.get(key))
+                rows.append(row)
             if isinstance(stmt, Insert):
-                defaults = stmt._defaults(None)
-                columns = [*keys, *(k for k in defaults if k not in keys)]
-                rows = []
-                for i in range(n):
-                    row = {}
-                    for key in columns:
-                        name = f"w{j}r{i}_{key}"
-                        row[key] = bindparam(name, type_=table.c[key].type)
-                        slot_of[name] = (j, i, key, defaults.get(key) if key not in keys else None)
-                    rows.append(row)
                 parts.append(insert(table).values(rows))
             else:
-                defaults = stmt._defaults(None)
-                values = {}
-                for key in [*keys, *(k for k in defaults if k not in keys)]:
-                    name = f"w{j}_{key}"
-                    values[key] = bindparam(name, type_=table.c[key].type)
-                    slot_of[name] = (j, 0, key, defaults.get(key) if key not in keys else None)
                 slot_of[f"w{j}_row_id"] = (j, -1, "id", None)
                 parts.append(update(table).where(table.c.id == bindparam(f"w{j}_row_id", type_=table.c.id.type))
-                             .values(values))
+                             .values(rows[0]))
         stmt = parts[-1].add_cte(*(part.cte(f"w{j}") for j, part in enumerate(parts[:-1])))
         compiled = stmt.compile(dialect=dialect)
         self.sql = compiled.string
@@ -385,12 +376,13 @@ class _Together:
     def params(self, writes: Sequence[Write]) -> list:
         out = []
         for j, i, key, default in self.slots:
-            if default is not None:
-                out.append(default())
-            elif i < 0:
+            if i < 0:
                 out.append(writes[j].row_id)
-            else:
-                out.append(writes[j].rows[i][key])
+                continue
+            value = writes[j].rows[i].get(key, _UNSET) if key is not _UNSET else _UNSET
+            if value is _UNSET:
+                value = default() if default is not None else None
+            out.append(value)
         for position, process in self.binds:
             out[position] = process(out[position])
         return out
@@ -487,13 +479,16 @@ class Cursor:
             self._run(compiled.sql, compiled.params({**changes, "row_id": row_id}))
 
     def write(self, *writes: Write | None) -> None:
-        """Writes whose results nobody reads, in order (None and empty ones skipped). On
-        PostgreSQL several are one statement, so one round trip; elsewhere, or when only one
-        is left, each runs as `insert` / `update` would run it."""
-        parts = [part for w in writes if w is not None and w.rows for part in w.groups()]
-        if len(parts) > 1 and self.dialect == "postgresql" and all(len(w.rows) <= TOGETHER_ROWS for w in parts):
+        """Writes whose results nobody reads (None and empty ones skipped). On PostgreSQL
+        several are one statement, so one round trip: when each goes to another table and
+        has at most TOGETHER_ROWS rows (the rows of one write keep their order; the order
+        between writes is PostgreSQL's). Otherwise each runs, in order, as `insert` /
+        `update` would run it."""
+        parts = [w for w in writes if w is not None and w.rows]
+        if (len(parts) > 1 and self.dialect == "postgresql" and all(len(w.rows) <= TOGETHER_ROWS for w in parts)
+                and len({w.stmt.table for w in parts}) == len(parts)):
             dialect = self._sa_dialect
-            shape = tuple((w.stmt, len(w.rows), tuple(w.rows[0])) for w in parts)
+            shape = tuple((w.stmt, len(w.rows), w.keys()) for w in parts)
             key = (dialect.driver, shape)
             together = _together.get(key)
             if together is None:
