@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import driver
 from storage.models import Message, OutboxMessage, utcnow
 
-__all__ = ["find_inbound", "inbound_row", "insert_inbound", "insert_outbound", "outbound", "store_inbound", "recent_history", "recent_lines", "record_inbound",
-           "record_outbound", "stored_replies"]
+__all__ = ["INBOUND_COLUMNS", "find_inbound", "inbound_row", "insert_inbound", "insert_outbound", "outbound",
+           "recent_history", "recent_lines", "record_inbound", "record_outbound", "store_inbound", "stored_replies"]
 
 
 # the hot-path INSERTs run on the driver (storage/driver.py)

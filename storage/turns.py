@@ -8,6 +8,13 @@ transaction; the dialogue in between uses the same session as usual.
                  last-seen times when stale, the inbound message (a repeated delivery is
                  recognised here), and on request the choices of the last message sent
     finish_turn  the replies as messages and outbox rows, and the conversation's changes
+
+On PostgreSQL, where each statement is a round trip, a known sender's turn is four: BEGIN,
+the sender's row read with the inbound message stored in the same statement, finish_turn's
+writes as one statement (data-modifying WITHs: `driver.Cursor.write`), COMMIT — plus what the
+dialogue itself reads and writes. A first contact makes the person, identity, conversation and
+inbound message in one statement. SQLite runs the same steps one statement each (no
+data-modifying WITH there; its statements cost no round trip).
 """
 from __future__ import annotations
 
