@@ -30,6 +30,10 @@ prepares each statement once per connection (its statement cache): a turn's stat
 a fixed, small set of SQL strings — several rows go in one `executemany`, not in a text per
 row count.
 
+On PostgreSQL every statement is a round trip, so `Cursor.write` runs several writes whose
+results nobody reads (a turn's replies, outbox rows and conversation UPDATE) as one
+statement: data-modifying WITHs, one write a table.
+
 This module reads two private names of SQLAlchemy (`Connection._echo`, the per-event
 listener collections under `Connection.dispatch` and `Dialect.dispatch`); pyproject pins SQLAlchemy to its minor
 version and tests/storage/test_driver.py fails when either moves.
