@@ -30,6 +30,10 @@ prepares each statement once per connection (its statement cache): a turn's stat
 a fixed, small set of SQL strings — several rows go in one `executemany`, not in a text per
 row count.
 
+On PostgreSQL every statement is a round trip, so `Cursor.write` runs several writes whose
+results nobody reads (a turn's replies, outbox rows and conversation UPDATE) as one
+statement: data-modifying WITHs, one write a table.
+
 This module reads two private names of SQLAlchemy (`Connection._echo`, the per-event
 listener collections under `Connection.dispatch` and `Dialect.dispatch`); pyproject pins SQLAlchemy to its minor
 version and tests/storage/test_driver.py fails when either moves.
@@ -49,7 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.expression import Executable
 
-__all__ = ["Cursor", "Insert", "Query", "Scalar", "UpdateById", "listened", "run"]
+__all__ = ["Cursor", "Insert", "Query", "Scalar", "UpdateById", "Write", "listened", "run"]
 
 
 def listened(connection: Connection) -> bool:
@@ -201,7 +205,22 @@ def _bind_names(stmt: Executable) -> set[str]:
 
 class Query(_Statement):
     """A statement with rows to read (usually a `select`), its parameters named by
-    `bindparam("name")`: `cursor.rows(query, name=…)`, `cursor.one(query, name=…)`."""
+    `bindparam("name")`: `cursor.rows(query, name=…)`, `cursor.one(query, name=…)`.
+    `names`: parameters the caller gives that a walk of the statement does not see (those
+    inside a WITH)."""
+
+    def __init__(self, build: Executable | Callable[[str], Executable], names: Sequence[str] = ()):
+        super().__init__(build)
+        self._names = tuple(names)
+
+    def compiled(self, dialect: Dialect, keys: tuple[str, ...] | None = None) -> _Compiled:
+        key = (dialect.name, dialect.driver, keys)
+        found = self._compiled.get(key)
+        if found is None:
+            stmt = self._build(dialect.name)
+            given = _bind_names(stmt) | set(keys or ()) | set(self._names)
+            found = self._compiled[key] = _Compiled(stmt, dialect, keys, given, self._defaults(stmt))
+        return found
 
 
 def _python_default(column, which: str) -> Callable[[], Any] | None:
@@ -225,6 +244,7 @@ class Insert(_Statement):
                  also: tuple[Scalar, ...] = ()):
         self.table = table
         self.returns = bool(returning)
+        self._on_conflict = tuple(on_conflict)
 
         def build(dialect_name: str) -> Executable:
             if on_conflict:
@@ -245,6 +265,12 @@ class Insert(_Statement):
             if make is not None:
                 out[column.key] = make
         return out
+
+    def of(self, rows: Iterable[dict[str, Any]]) -> "Write":
+        """These rows as one of several writes (`Cursor.write`); no RETURNING, no ON CONFLICT."""
+        if self.returns or self._on_conflict:
+            raise ValueError("only a plain INSERT can be one of several writes")
+        return Write(self, list(rows))
 
     def whole_row(self, given: dict[str, Any]) -> dict[str, Any]:
         """Every column but the autoincrement key: the given values, else the column's Python
@@ -273,6 +299,10 @@ class UpdateById(_Statement):
         self.table = table
         super().__init__(update(table).where(table.c.id == bindparam("row_id")))
 
+    def of(self, row_id: int, changes: dict[str, Any]) -> "Write":
+        """This change as one of several writes (`Cursor.write`); nothing when `changes` is empty."""
+        return Write(self, [changes] if changes else [], row_id)
+
     def _defaults(self, stmt: Executable) -> dict[str, Callable[[], Any]]:
         out = {}
         for column in self.table.columns:
@@ -280,6 +310,92 @@ class UpdateById(_Statement):
             if make is not None:
                 out[column.key] = make
         return out
+
+
+class Write:
+    """One INSERT of some rows or one UPDATE of a row by id, to run with others in
+    `Cursor.write`: `Insert.of(rows)`, `UpdateById.of(row_id, changes)`."""
+
+    __slots__ = ("stmt", "rows", "row_id")
+
+    def __init__(self, stmt: Insert | UpdateById, rows: list[dict[str, Any]], row_id: int | None = None):
+        self.stmt, self.rows, self.row_id = stmt, rows, row_id
+
+    def keys(self) -> tuple[str, ...]:
+        """The columns its rows give (all of them, in order of appearance)."""
+        keys = tuple(self.rows[0])
+        for row in self.rows:
+            if tuple(row) != keys:
+                return tuple(dict.fromkeys(key for row in self.rows for key in row))
+        return keys
+
+
+_UNSET = object()
+
+
+class _Together:
+    """Several writes compiled as one statement for PostgreSQL: each but the last a
+    data-modifying WITH (PostgreSQL runs them all on one snapshot), the last the main
+    statement. Every column is a parameter of its own (`w{write}r{row}_{column}`), the Python
+    defaults and `onupdate`s of the columns a row leaves out computed here, so SQLAlchemy
+    adds none. Built once per shape: which statements, how many rows, which columns."""
+
+    __slots__ = ("sql", "slots", "binds")
+
+    def __init__(self, shape: tuple, dialect: Dialect):
+        parts, slot_of = [], {}
+        for j, (stmt, n, keys) in enumerate(shape):
+            table = stmt.table
+            defaults = stmt._defaults(None)  # Python defaults (INSERT) or onupdates (UPDATE) by column
+            columns = [*keys, *(k for k in defaults if k not in keys)]
+            rows = []
+            for i in range(n if isinstance(stmt, Insert) else 1):
+                row = {}
+                for key in columns:
+                    name = f"w{j}r{i}_{key}"
+                    row[key] = bindparam(name, type_=table.c[key].type)
+                    slot_of[name] = (j, i, key if key in keys else _UNSET, defaults.get(key))
+                rows.append(row)
+            if isinstance(stmt, Insert):
+                parts.append(insert(table).values(rows))
+            else:
+                slot_of[f"w{j}_row_id"] = (j, -1, "id", None)
+                parts.append(update(table).where(table.c.id == bindparam(f"w{j}_row_id", type_=table.c.id.type))
+                             .values(rows[0]))
+        stmt = parts[-1].add_cte(*(part.cte(f"w{j}") for j, part in enumerate(parts[:-1])))
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = compiled.string
+        slots, binds = [], []
+        for position, name in enumerate(compiled.positiontup or ()):
+            if name not in slot_of:
+                raise ValueError(f"{name}: a parameter no write gives")
+            slots.append(slot_of[name])
+            param = compiled.binds[name]
+            process = param.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                binds.append((position, _fast(process, param.type, dialect)))
+        self.slots = tuple(slots)
+        self.binds = tuple(binds)
+
+    def params(self, writes: Sequence[Write]) -> list:
+        out = []
+        for j, i, key, default in self.slots:
+            if i < 0:
+                out.append(writes[j].row_id)
+                continue
+            value = writes[j].rows[i].get(key, _UNSET) if key is not _UNSET else _UNSET
+            if value is _UNSET:
+                value = default() if default is not None else None
+            out.append(value)
+        for position, process in self.binds:
+            out[position] = process(out[position])
+        return out
+
+
+_together: dict[tuple, _Together] = {}
+# a write of more rows runs on its own: the shapes (SQL texts, each prepared once per
+# connection) stay few — a turn's replies are one to a few rows
+TOGETHER_ROWS = 6
 
 
 # ── running them ─────────────────────────────────────────────────────────────────────────
@@ -365,6 +481,29 @@ class Cursor:
         if changes:
             compiled = stmt.compiled(self._sa_dialect, tuple(changes))
             self._run(compiled.sql, compiled.params({**changes, "row_id": row_id}))
+
+    def write(self, *writes: Write | None) -> None:
+        """Writes whose results nobody reads (None and empty ones skipped). On PostgreSQL
+        several are one statement, so one round trip: when each goes to another table and
+        has at most TOGETHER_ROWS rows (the rows of one write keep their order; the order
+        between writes is PostgreSQL's). Otherwise each runs, in order, as `insert` /
+        `update` would run it."""
+        parts = [w for w in writes if w is not None and w.rows]
+        if (len(parts) > 1 and self.dialect == "postgresql" and all(len(w.rows) <= TOGETHER_ROWS for w in parts)
+                and len({w.stmt.table for w in parts}) == len(parts)):
+            dialect = self._sa_dialect
+            shape = tuple((w.stmt, len(w.rows), w.keys()) for w in parts)
+            key = (dialect.driver, shape)
+            together = _together.get(key)
+            if together is None:
+                together = _together[key] = _Together(shape, dialect)
+            self._run(together.sql, together.params(parts))
+            return
+        for w in parts:
+            if isinstance(w.stmt, Insert):
+                self.insert(w.stmt, w.rows)
+            else:
+                self.update(w.stmt, w.row_id, w.rows[0])
 
     def close(self) -> None:
         if self._cursor is not None:

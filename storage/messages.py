@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import driver
 from storage.models import Message, OutboxMessage, utcnow
 
-__all__ = ["find_inbound", "insert_inbound", "insert_outbound", "recent_history", "recent_lines", "record_inbound",
-           "record_outbound", "stored_replies"]
+__all__ = ["INBOUND_COLUMNS", "find_inbound", "inbound_row", "insert_inbound", "insert_outbound", "outbound",
+           "recent_history", "recent_lines", "record_inbound", "record_outbound", "store_inbound", "stored_replies"]
 
 
 # the hot-path INSERTs run on the driver (storage/driver.py)
@@ -24,11 +24,25 @@ _INSERT = driver.Insert(Message.__table__)
 def insert_inbound(cur: driver.Cursor, *, channel: str, channel_message_id: str, person_id: int | None, text: str,
                    attachments: list | None = None, intent: str = "", now: datetime | None = None) -> int | None:
     """On a driver cursor: `record_inbound`."""
-    rows = cur.insert(_INSERT_INBOUND, [{
-        "channel": channel, "channel_message_id": channel_message_id, "person_id": person_id, "direction": "in",
-        "text": text, "attachments": attachments or [], "intent": intent[:32], "created_at": now or utcnow(),
-    }])
+    return store_inbound(cur, person_id, inbound_row(channel=channel, channel_message_id=channel_message_id,
+                                                     text=text, attachments=attachments, intent=intent, now=now))
+
+
+def store_inbound(cur: driver.Cursor, person_id: int | None, row: dict) -> int | None:
+    """On a driver cursor: the message `inbound_row` gave, from the person; its id, or None
+    for a repeated delivery."""
+    rows = cur.insert(_INSERT_INBOUND, [{**row, "person_id": person_id}])
     return rows[0][0] if rows else None
+
+
+def inbound_row(*, channel: str, channel_message_id: str, text: str, attachments: list | None = None,
+                intent: str = "", now: datetime | None = None) -> dict:
+    """An inbound message's columns but `person_id` (INBOUND_COLUMNS, in that order)."""
+    return {"channel": channel, "channel_message_id": channel_message_id, "direction": "in", "text": text,
+            "attachments": attachments or [], "intent": intent[:32], "created_at": now or utcnow()}
+
+
+INBOUND_COLUMNS = ("channel", "channel_message_id", "direction", "text", "attachments", "intent", "created_at")
 
 
 async def record_inbound(
@@ -57,11 +71,16 @@ def insert_outbound(cur: driver.Cursor, *, channel: str, person_id: int | None, 
                     now: datetime) -> None:
     """On a driver cursor: several outbound messages [(text, attachments[, flow_step])] in one
     INSERT (a turn's replies; flow_step "flow_id:step_id" is the step that said it)."""
-    cur.insert(_INSERT, [
+    cur.write(outbound(channel=channel, person_id=person_id, messages=messages, now=now))
+
+
+def outbound(*, channel: str, person_id: int | None, messages: list[tuple], now: datetime) -> driver.Write:
+    """`insert_outbound` as one of several writes (`driver.Cursor.write`)."""
+    return _INSERT.of(
         {"channel": channel, "person_id": person_id, "direction": "out", "text": m[0],
          "attachments": m[1] or [], "flow_step": (m[2] if len(m) > 2 else None) or None, "created_at": now}
         for m in messages
-    ])
+    )
 
 
 async def find_inbound(session: AsyncSession, channel: str, channel_message_id: str) -> Message | None:

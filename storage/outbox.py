@@ -39,6 +39,7 @@ __all__ = [
     "claim_heads",
     "enqueue",
     "insert_rows",
+    "rows_write",
     "note_queued",
     "queued_for_sender",
     "last_buttons",
@@ -125,6 +126,11 @@ def insert_rows(cur: driver.Cursor, rows: list[dict], now: datetime) -> None:
     """On a driver cursor: several rows in one INSERT (a turn's replies); each dict takes
     `enqueue`'s keyword arguments. The caller notes rows for the sender on its session
     (`note_queued`)."""
+    cur.write(rows_write(rows, now))
+
+
+def rows_write(rows: list[dict], now: datetime) -> driver.Write:
+    """`insert_rows` as one of several writes (`driver.Cursor.write`)."""
     values = []
     for r in rows:
         status = r.get("status", "pending")
@@ -136,7 +142,7 @@ def insert_rows(cur: driver.Cursor, rows: list[dict], now: datetime) -> None:
             "status": status, "delivery": r.get("delivery", ""), "next_attempt_at": now, "created_at": now,
             "sent_at": now if status == "sent" else None,
         })
-    cur.insert(_INSERT, values)
+    return _INSERT.of(values)
 
 
 def note_queued(session: AsyncSession, rows: list[dict]) -> None:

@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage import driver
-from storage.models import ChannelIdentity, Conversation, Person, UTCDateTime, utcnow
+from sqlalchemy.dialects import postgresql
+
+from storage import driver, messages
+from storage.models import ChannelIdentity, Conversation, Message, Person, UTCDateTime, utcnow
 
 __all__ = [
     "LAST_SEEN_RESOLUTION",
@@ -27,13 +29,17 @@ __all__ = [
     "TurnPerson",
     "attach_person",
     "create_for_turn",
+    "first_contact",
     "find_or_create_by_identity",
     "get_conversation_for_update",
     "give_consent",
     "load_for_turn",
+    "read_turn",
     "mark_unreachable",
     "set_opted_out",
     "write_conversation",
+    "conversation_write",
+    "conversation_written",
 ]
 
 
@@ -186,6 +192,7 @@ def _fingerprint(value: Any) -> Any:
 # ── the turn's rows on the driver (storage/driver.py) ────────────────────────────────────
 
 _PEOPLE, _IDENTITIES, _CONVERSATIONS = Person.__table__, ChannelIdentity.__table__, Conversation.__table__
+_MESSAGES = Message.__table__
 _PERSON_NAMES = tuple(c.key for c in _PEOPLE.columns)
 _IDENTITY_COLUMNS = (_IDENTITIES.c.id, _IDENTITIES.c.unreachable, _IDENTITIES.c.last_inbound_at, _IDENTITIES.c.staff_id)
 _CONVERSATION_COLUMNS = tuple(_CONVERSATIONS.c[n] for n in ("id", "person_id", "updated_at", *TurnConversation.FIELDS))
@@ -195,24 +202,39 @@ _ALSO_AT = _CONVERSATION_AT + len(_CONVERSATION_COLUMNS)
 _turn_row_queries: dict[tuple, driver.Query] = {}
 
 
-def _turn_row(lock: bool, also: tuple[driver.Scalar, ...]) -> driver.Query:
+def _turn_row(lock: bool, also: tuple[driver.Scalar, ...], store: bool = False) -> driver.Query:
     """identity, person and conversation behind (channel, external_id), the conversation
-    row locked on PostgreSQL (on SQLite the writer lock serialises turns), and `also`."""
-    key = (lock, also)
+    row locked on PostgreSQL (on SQLite the writer lock serialises turns), and `also`.
+    `store` (PostgreSQL only): the statement also stores the inbound message (parameters
+    `in_` + messages.INBOUND_COLUMNS) for the person it finds, ON CONFLICT DO NOTHING, in a
+    WITH, and its last column is the new message's id (NULL: a repeated delivery)."""
+    key = (lock, also, store)
     query = _turn_row_queries.get(key)
     if query is None:
         def build(dialect_name: str):
-            stmt = (
-                select(*_IDENTITY_COLUMNS, *_PEOPLE.columns, *_CONVERSATION_COLUMNS,
-                       *(scalar.build(dialect_name) for scalar in also))
-                .select_from(_IDENTITIES.join(_PEOPLE, _PEOPLE.c.id == _IDENTITIES.c.person_id)
-                             .join(_CONVERSATIONS, _CONVERSATIONS.c.person_id == _PEOPLE.c.id))
-                .where(_IDENTITIES.c.channel == bindparam("channel"),
-                       _IDENTITIES.c.external_id == bindparam("external_id"))
-            )
+            rows = (_IDENTITIES.join(_PEOPLE, _PEOPLE.c.id == _IDENTITIES.c.person_id)
+                    .join(_CONVERSATIONS, _CONVERSATIONS.c.person_id == _PEOPLE.c.id))
+            sender = (_IDENTITIES.c.channel == bindparam("channel"),
+                      _IDENTITIES.c.external_id == bindparam("external_id"))
+            columns = [*_IDENTITY_COLUMNS, *_PEOPLE.columns, *_CONVERSATION_COLUMNS,
+                       *(scalar.build(dialect_name) for scalar in also)]
+            inbound = None
+            if store:
+                # the same rows as the main query: no message without the turn's row
+                found = select(*(bindparam(f"in_{c}", type_=_MESSAGES.c[c].type) for c in messages.INBOUND_COLUMNS),
+                               _IDENTITIES.c.person_id).select_from(rows).where(*sender)
+                inbound = (postgresql.insert(_MESSAGES)
+                           .from_select([*messages.INBOUND_COLUMNS, "person_id"], found)
+                           .on_conflict_do_nothing(index_elements=["channel", "channel_message_id"])
+                           .returning(_MESSAGES.c.id).cte("inbound"))
+                columns.append(select(inbound.c.id).scalar_subquery())
+            stmt = select(*columns).select_from(rows).where(*sender)
+            if inbound is not None:
+                stmt = stmt.add_cte(inbound)
             return stmt.with_for_update(of=_CONVERSATIONS) if lock and dialect_name == "postgresql" else stmt
 
-        query = _turn_row_queries[key] = driver.Query(build)
+        query = _turn_row_queries[key] = driver.Query(
+            build, names=[f"in_{c}" for c in messages.INBOUND_COLUMNS] if store else ())
     return query
 
 
@@ -229,7 +251,23 @@ def load_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_na
     scalar subqueries `also` and the identity's staff id (a staff member's linked
     messenger), in one statement; last-seen times written when stale (`_seen`).
     None when the identity or its conversation row does not exist."""
-    row = cur.one(_turn_row(lock, also), channel=channel, external_id=external_id)
+    found = read_turn(cur, channel, external_id, display_name, now, lock, also)
+    return None if found is None else found[:4]
+
+
+NOT_STORED = object()  # read_turn did not store the inbound message: the caller does
+
+
+def read_turn(cur: driver.Cursor, channel: str, external_id: str, display_name: str, now: datetime,
+              lock: bool = True, also: tuple[driver.Scalar, ...] = (), inbound: dict | None = None
+              ) -> tuple[dict[str, Any], TurnConversation, list, int | None, Any] | None:
+    """`load_for_turn`, and a fifth value: on PostgreSQL, with `inbound` (`messages.inbound_row`),
+    the same statement stores the inbound message for the person it finds — one round trip
+    fewer a turn — and the fifth value is its id, or None when it was stored before (a
+    repeated delivery); otherwise NOT_STORED. Nothing is stored when no row is found."""
+    store = inbound is not None and cur.dialect == "postgresql"
+    params = {f"in_{c}": inbound[c] for c in messages.INBOUND_COLUMNS} if store else {}
+    row = cur.one(_turn_row(lock, also, store), channel=channel, external_id=external_id, **params)
     if row is None:
         return None
     identity_id, unreachable, last_inbound_at, staff_id = row[:_PERSON_AT]
@@ -239,7 +277,8 @@ def load_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_na
     cur.update(_UPDATE_PERSON, person["id"], touched)
     person.update(touched)
     conversation = TurnConversation.from_row(row[_CONVERSATION_AT:_ALSO_AT])
-    return person, conversation, [scalar.read(v) for scalar, v in zip(also, row[_ALSO_AT:])], staff_id
+    versions = [scalar.read(v) for scalar, v in zip(also, row[_ALSO_AT:_ALSO_AT + len(also)])]
+    return person, conversation, versions, staff_id, (row[-1] if store else NOT_STORED)
 
 
 _INSERT_PERSON = driver.Insert(_PEOPLE, returning="id")
@@ -299,6 +338,90 @@ def create_for_turn(cur: driver.Cursor, channel: str, external_id: str, display_
     # a new identity is nobody's messenger (staff_id), and nothing in it is stale (`_seen`)
     return ({name: person[name] for name in _PERSON_NAMES}, turn_conversation,
             [scalar.read(v) for scalar, v in zip(also, values)], None)
+
+
+_first_contact_queries: dict[tuple, driver.Query] = {}
+_IDENTITY_GIVEN = ("channel", "external_id", "created_at", "last_inbound_at")
+
+
+def _first_contact_query(also: tuple[driver.Scalar, ...]) -> driver.Query:
+    """PostgreSQL: the person, the channel identity, the conversation and the inbound message
+    in one statement (data-modifying WITHs, every column a parameter: `p_`, `i_`, `c_`,
+    `in_` + the column), the identity ON CONFLICT DO NOTHING and the rows after it made from
+    what it returns, so a lost race inserts only the person. Its row: the person's id, then
+    the ids of the identity, the conversation and the message (NULL when not made), then
+    `also`."""
+    query = _first_contact_queries.get(also)
+    if query is None:
+        person_keys = [k for k in _INSERT_PERSON.whole_row({"created_at": None}) if k != "id"]
+        identity_keys = [k for k in _INSERT_IDENTITY.whole_row(dict.fromkeys(_IDENTITY_GIVEN)) if k != "person_id"]
+        conversation_keys = [k for k in _INSERT_CONVERSATION.whole_row({}) if k != "person_id"]
+        names = [*(f"p_{k}" for k in person_keys), *(f"i_{k}" for k in identity_keys),
+                 *(f"c_{k}" for k in conversation_keys), *(f"in_{k}" for k in messages.INBOUND_COLUMNS)]
+
+        def build(dialect_name: str):
+            def given(prefix, table, keys):
+                return [bindparam(f"{prefix}_{k}", type_=table.c[k].type) for k in keys]
+
+            person = (postgresql.insert(_PEOPLE).values(dict(zip(person_keys, given("p", _PEOPLE, person_keys))))
+                      .returning(_PEOPLE.c.id).cte("person"))
+            identity = (postgresql.insert(_IDENTITIES)
+                        .from_select([*identity_keys, "person_id"],
+                                     select(*given("i", _IDENTITIES, identity_keys), person.c.id))
+                        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+                        .returning(_IDENTITIES.c.id, _IDENTITIES.c.person_id).cte("identity"))
+            conversation = (postgresql.insert(_CONVERSATIONS)
+                            .from_select([*conversation_keys, "person_id"],
+                                         select(*given("c", _CONVERSATIONS, conversation_keys), identity.c.person_id))
+                            .on_conflict_do_nothing(index_elements=["person_id"])
+                            .returning(_CONVERSATIONS.c.id).cte("conversation"))
+            message = (postgresql.insert(_MESSAGES)
+                       .from_select([*messages.INBOUND_COLUMNS, "person_id"],
+                                    select(*given("in", _MESSAGES, messages.INBOUND_COLUMNS), identity.c.person_id))
+                       .on_conflict_do_nothing(index_elements=["channel", "channel_message_id"])
+                       .returning(_MESSAGES.c.id).cte("inbound"))
+            return (select(person.c.id, select(identity.c.id).scalar_subquery(),
+                           select(conversation.c.id).scalar_subquery(), select(message.c.id).scalar_subquery(),
+                           *(scalar.build(dialect_name) for scalar in also))
+                    .add_cte(person, identity, conversation, message))
+
+        query = _first_contact_queries[also] = driver.Query(build, names=names)
+    return query
+
+
+def first_contact(cur: driver.Cursor, channel: str, external_id: str, display_name: str, locale: str | None,
+                  now: datetime, also: tuple[driver.Scalar, ...] = (), inbound: dict | None = None
+                  ) -> tuple[dict[str, Any], TurnConversation, list, int | None, Any] | None:
+    """`create_for_turn`, and a fifth value as `read_turn`'s: on PostgreSQL, with `inbound`,
+    the person, identity, conversation and inbound message are one statement (one round
+    trip instead of four) and the fifth value is the message's id (None: stored before);
+    otherwise NOT_STORED. None as `create_for_turn`: the caller reads the rows (`read_turn`)."""
+    if inbound is None or cur.dialect != "postgresql":
+        made = create_for_turn(cur, channel, external_id, display_name, locale, now, also)
+        return None if made is None else (*made, NOT_STORED)
+    person = {"display_name": display_name[:100], "locale": locale or "zh", "created_at": now, "last_seen_at": now}
+    person = _INSERT_PERSON.whole_row(person)
+    identity = _INSERT_IDENTITY.whole_row({"channel": channel, "external_id": external_id, "person_id": None,
+                                           "created_at": now, "last_inbound_at": now})
+    conversation = _INSERT_CONVERSATION.whole_row({"person_id": None, "updated_at": now})
+    params = {f"p_{k}": v for k, v in person.items()}
+    params.update((f"i_{k}", v) for k, v in identity.items() if k != "person_id")
+    params.update((f"c_{k}", v) for k, v in conversation.items() if k != "person_id")
+    params.update((f"in_{k}", inbound[k]) for k in messages.INBOUND_COLUMNS)
+    person_id, identity_id, conversation_id, message_id, *values = cur.one(_first_contact_query(also), **params)
+    if identity_id is None:  # another process made the sender first: as create_for_turn does
+        cur.execute(_DELETE_PERSON, person_id=person_id)
+        person_id = cur.one(_IDENTITY_PERSON, channel=channel, external_id=external_id)[0]
+        cur.insert(_INSERT_CONVERSATION, [{"person_id": person_id, "updated_at": now}])
+        return None
+    if conversation_id is None:  # the new person has a conversation already: cannot happen, but read it
+        return None
+    person = _as_read({"id": person_id, **person})
+    conversation = _as_read(conversation)
+    turn_conversation = TurnConversation(conversation_id, person_id, conversation["updated_at"],
+                                         **{n: conversation[n] for n in TurnConversation.FIELDS})
+    return ({name: person[name] for name in _PERSON_NAMES}, turn_conversation,
+            [scalar.read(v) for scalar, v in zip(also, values)], None, message_id)
 
 
 def attach_person(session: AsyncSession, columns: dict[str, Any]) -> Person:
@@ -365,9 +488,18 @@ def write_conversation(cur: driver.Cursor, conversation: TurnConversation, now: 
     the caller has just computed it."""
     if changes is None:
         changes = conversation.changes()
-    if not changes:
-        return
-    cur.update(_UPDATE_CONVERSATION, conversation.id, {**changes, "updated_at": now})
+    cur.write(conversation_write(conversation, now, changes))
+    conversation_written(conversation, changes)
+
+
+def conversation_write(conversation: TurnConversation, now: datetime, changes: dict[str, Any]) -> driver.Write | None:
+    """`write_conversation` as one of several writes (`driver.Cursor.write`); after it ran,
+    `conversation_written`."""
+    return _UPDATE_CONVERSATION.of(conversation.id, {**changes, "updated_at": now}) if changes else None
+
+
+def conversation_written(conversation: TurnConversation, changes: dict[str, Any]) -> None:
+    """The changes written are the conversation's row as loaded now."""
     conversation._loaded.update((n, _fingerprint(v)) for n, v in changes.items())
 
 

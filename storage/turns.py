@@ -8,6 +8,13 @@ transaction; the dialogue in between uses the same session as usual.
                  last-seen times when stale, the inbound message (a repeated delivery is
                  recognised here), and on request the choices of the last message sent
     finish_turn  the replies as messages and outbox rows, and the conversation's changes
+
+On PostgreSQL, where each statement is a round trip, a known sender's turn is four: BEGIN,
+the sender's row read with the inbound message stored in the same statement, finish_turn's
+writes as one statement (data-modifying WITHs: `driver.Cursor.write`), COMMIT — plus what the
+dialogue itself reads and writes. A first contact makes the person, identity, conversation and
+inbound message in one statement. SQLite runs the same steps one statement each (no
+data-modifying WITH there; its statements cost no round trip).
 """
 from __future__ import annotations
 
@@ -37,12 +44,14 @@ _VERSIONS = (flow_store.CURRENT_IDS, policies.KB_VERSION)
 
 def _begin(cur: driver.Cursor, channel: str, external_id: str, display_name: str, locale: str | None,
            now: datetime, lock: bool, inbound: dict, choices: bool):
-    found = people.load_for_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS)
+    # on PostgreSQL the read stores the inbound message too, when it finds the sender
+    found = people.read_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS, inbound)
     if found is None:  # first contact: the new rows as inserted, read again only after a race
-        found = (people.create_for_turn(cur, channel, external_id, display_name, locale, now, _VERSIONS)
-                 or people.load_for_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS))
-    person, conversation, versions, staff_id = found
-    message_id = messages.insert_inbound(cur, person_id=person["id"], **inbound)
+        found = (people.first_contact(cur, channel, external_id, display_name, locale, now, _VERSIONS, inbound)
+                 or people.read_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS, inbound))
+    person, conversation, versions, staff_id, message_id = found
+    if message_id is people.NOT_STORED:
+        message_id = messages.store_inbound(cur, person["id"], inbound)
     buttons = outbox.last_buttons(cur, channel, external_id) if choices and message_id is not None else []
     return person, conversation, versions, message_id, buttons, staff_id
 
@@ -64,8 +73,8 @@ async def begin_turn(
 ) -> Begun:
     """Start the turn of an inbound message from (channel, external_id). `choices`: also read
     the buttons of the last message sent to the sender (a bare number may pick one)."""
-    inbound = dict(channel=channel, channel_message_id=message_id, text=text, attachments=attachments,
-                   intent=intent, now=now)
+    inbound = messages.inbound_row(channel=channel, channel_message_id=message_id, text=text,
+                                   attachments=attachments, intent=intent, now=now)
     columns, conversation, (flow_ids, kb_version), stored_id, buttons, staff_id = await driver.run(
         session, _begin, channel, external_id, display_name, locale, now, lock, inbound, choices)
     flow_store.remember_current_ids(session, flow_ids)
@@ -75,10 +84,12 @@ async def begin_turn(
 
 def _finish(cur: driver.Cursor, channel: str, person_id: int, replies: list[tuple], queued: list[dict],
             conversation: TurnConversation | None, changes: dict, now: datetime) -> None:
-    messages.insert_outbound(cur, channel=channel, person_id=person_id, messages=replies, now=now)
-    outbox.insert_rows(cur, queued, now)
+    # on PostgreSQL one statement: one round trip instead of three
+    cur.write(messages.outbound(channel=channel, person_id=person_id, messages=replies, now=now),
+              outbox.rows_write(queued, now),
+              people.conversation_write(conversation, now, changes) if conversation is not None else None)
     if conversation is not None:
-        people.write_conversation(cur, conversation, now, changes)
+        people.conversation_written(conversation, changes)
 
 
 async def finish_turn(

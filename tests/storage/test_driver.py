@@ -194,3 +194,61 @@ async def test_every_kind_of_statement_runs_through_the_connection_when_listened
     assert ("INSERT", True) in seen and ("UPDATE", False) in seen and ("SELECT", False) in seen
     async with db.session() as s:
         assert [r.text for r in (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars()] == ["a", "b"]
+
+
+async def test_several_writes_in_one_call(db):
+    """`Cursor.write`: inserts of several rows (some columns left to their Python defaults,
+    rows giving other columns, more rows than one statement takes together) and UPDATEs by
+    id (`onupdate` applied) — on PostgreSQL one statement where it can be: one write a table."""
+    async with db.session() as s:
+        p = await make_person(s)
+        s.add(Conversation(person_id=p.id))
+        pid = p.id
+    insert_message = driver.Insert(Message.__table__)
+    update_conversation = driver.UpdateById(Conversation.__table__)
+    seen = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    async with db.session() as s:
+        conv_id = (await s.execute(select(Conversation.id))).scalar_one()
+
+        def write(cur):
+            cur.write(
+                insert_message.of([{"channel": "rest", "person_id": pid, "direction": "out", "text": "一",
+                                    "created_at": NOW},
+                                   {"channel": "rest", "person_id": pid, "direction": "out", "text": "二",
+                                    "created_at": NOW},
+                                   {"channel": "rest", "person_id": pid, "direction": "out", "created_at": NOW,
+                                    "flow_step": "f:s"}]),
+                None,
+                INSERT_OUTBOX.of([]),
+                INSERT_OUTBOX.of([{"channel": "rest", "recipient": "u1", "text": str(i), "next_attempt_at": NOW,
+                                   "created_at": NOW} for i in range(driver.TOGETHER_ROWS)]),
+                update_conversation.of(conv_id, {"step": "ask", "slots": {"名字": "阿花"}}),
+                UPDATE_PERSON.of(pid, {}),
+            )
+            # more rows than go together: each write on its own, all rows written
+            cur.write(INSERT_OUTBOX.of([{"channel": "rest", "recipient": "u1", "text": str(i), "next_attempt_at": NOW,
+                                         "created_at": NOW} for i in range(driver.TOGETHER_ROWS, 2 * driver.TOGETHER_ROWS + 1)]),
+                      update_conversation.of(conv_id, {"mode": "human"}))
+
+        event.listen(db.engine.sync_engine, "before_cursor_execute", before)
+        try:
+            await driver.run(s, write)
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", before)
+    async with db.session() as s:
+        out = (await s.execute(select(Message).order_by(Message.id))).scalars().all()
+        rows = (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
+        conv = await s.get(Conversation, conv_id)
+    assert [(m.text, m.intent, m.attachments, m.flow_step) for m in out] == [
+        ("一", "", [], None), ("二", "", [], None), ("", "", [], "f:s")]
+    assert [r.text for r in rows] == [str(i) for i in range(2 * driver.TOGETHER_ROWS + 1)]
+    assert all(r.status == "pending" and r.buttons == [] and r.attempts == 0 for r in rows)
+    assert conv.step == "ask" and conv.slots == {"名字": "阿花"} and conv.mode == "human"
+    assert conv.updated_at > NOW  # onupdate=utcnow
+    if db.engine.dialect.name == "postgresql":  # the first call one statement, the second two
+        assert len(seen) == 3 and seen[0].startswith("WITH w0 AS") and "UPDATE conversations" in seen[0]
+        assert "INSERT INTO messages" in seen[0] and "INSERT INTO outbox" in seen[0]

@@ -123,7 +123,9 @@ async def test_concurrent_first_contacts_make_one_person(db):
         people_rows = (await s.execute(select(Person))).scalars().all()
         identities = (await s.execute(select(ChannelIdentity))).scalars().all()
         conversations = (await s.execute(select(Conversation))).scalars().all()
+        stored = (await s.execute(select(Message.channel_message_id, Message.person_id))).all()
     assert len(set(ids)) == 1 and len(people_rows) == 1 and len(identities) == 1 and len(conversations) == 1
+    assert sorted(stored) == [(f"m{i}", ids[0]) for i in range(4)]  # the losers' messages too, on the winner
 
 
 async def test_an_identity_without_a_conversation_gets_one(db):
@@ -157,3 +159,35 @@ async def test_first_contact_builds_what_reading_the_new_rows_gives(db):
     assert fields(made[1]) == fields(read[1]) and made[1].changes() == {}
     assert made[2] == read[2] and made[2][1] == "7"
     assert made[3] is None and read[3] is None
+
+
+async def test_first_contact_in_one_go_builds_what_reading_gives(db):
+    """people.first_contact (on PostgreSQL one statement that also stores the inbound
+    message): the same person, conversation and versions as read_turn reads right after, the
+    message stored for the new person; a second first_contact for the sender (a lost race)
+    deletes its person again and returns None."""
+    from storage import driver, messages
+    async with db.session() as s:
+        s.add(KeyValue(key=policies.KB_VERSION_KEY, value={"version": 7}))
+    inbound = messages.inbound_row(channel="rest", channel_message_id="m1", text="你好", attachments=[],
+                                   intent="greet", now=NOW)
+    async with db.session() as s:
+        made = await driver.run(s, people.first_contact, "rest", "new", "阿花", None, NOW, turns._VERSIONS, inbound)
+        read = await driver.run(s, people.read_turn, "rest", "new", "阿花", NOW, True, turns._VERSIONS)
+        assert made is not None and read is not None
+        assert repr(made[0]) == repr(read[0]) and made[0]["locale"] == "zh"
+        assert [repr(getattr(made[1], n)) for n in ("id", "person_id", "updated_at", *people.TurnConversation.FIELDS)] \
+            == [repr(getattr(read[1], n)) for n in ("id", "person_id", "updated_at", *people.TurnConversation.FIELDS)]
+        assert made[2] == read[2] and made[2][1] == "7" and made[3] is None
+        if db.engine.dialect.name == "postgresql":
+            assert isinstance(made[4], int)
+        else:
+            assert made[4] is people.NOT_STORED
+        lost = await driver.run(s, people.first_contact, "rest", "new", "别人", None, NOW, turns._VERSIONS,
+                                {**inbound, "channel_message_id": "m2"})
+        assert lost is None
+    async with db.session() as s:
+        assert [p.display_name for p in (await s.execute(select(Person))).scalars()] == ["阿花"]
+        stored = (await s.execute(select(Message.channel_message_id, Message.person_id, Message.intent))).all()
+    expected = [("m1", made[0]["id"], "greet")] if db.engine.dialect.name == "postgresql" else []
+    assert stored == expected
