@@ -378,8 +378,10 @@ _MISSING = {"missing_person", "missing_child"}
 # (a) a sign of illness right after a habitual or conditional marker (每次一犯就抽搐, 一变天就喘不上气,
 #     一听到打雷就冒冷汗): a chronic condition; every place the word occurs must be so told
 _HABIT_BEFORE = re.compile(
-    r"(?:每次|每回|每逢|每到|一到|经常|老是|总是|时常|常常|动不动"
-    r"|一(?!下子?|直|点|个|天|夜|晚|早|会|进|回|看|开|推|转|抬|睁|觉)[^\s，。,！？!?]{1,5}就)[^\s，。,！？!?]{0,8}$")
+    r"(?:每次|每回|每逢|经常|老是|总是|时常|常常|动不动|(?:每|一)到(?:冬天|夏天|春天|秋天|晚上|夜里|半夜|雨天|阴天|下雨|变天|天冷|冬|夏|黑)"
+    r"|一(?!下子?|直|点|个|天|夜|晚|早|会|进|回|到|看|见|开|推|转|抬|睁|觉)[^\s，。,！？!?]{1,5}就)"
+    # ... and what follows it is not a thing seen (一回家就看见他倒了 is a scene)
+    r"(?:(?!看|见|发现|瞧|听说)[^\s，。,！？!?]){0,8}$")
 # (b) a danger word with the experiential 过 (被埋过, 晕倒过): it happened once, before
 _ONCE = re.compile(r"(?:过|過)(?![去来來头頭门門膝腰胸窗道路河桥])")
 # (c) an accident that already happened (出了车祸, 出咗意外) told as the cause of a need now: in a
@@ -387,8 +389,8 @@ _ONCE = re.compile(r"(?:过|過)(?![去来來头頭门門膝腰胸窗道路河�
 _ACCIDENT = re.compile(r"车祸|意外|accident")
 _ACCIDENT_DONE = re.compile(r"(?:出了|出咗|出过|遇了|遭了|出左)(?:一场|一次|个|場|场)?(?:车祸|意外|事故)|(?:had|was in) an accident")
 _AFTERMATH = re.compile(
-    r"医院|住院|出院|断了|断咗|骨折|瘸|残|以后|之后|后来|回来|没钱|冇钱|路费|车票|去看|睇佢|看望|告|赔|老板|工伤|养着|养伤"
-    r"|hospital|broke|broken|visit|money|compensation")
+    r"没钱|冇钱|钱|路费|车票|去看|去睇|睇佢|看望|告|赔|老板|工伤|保险|养着|养伤|收入|低保|补助|补贴|救助|干不了|做不了|开不了工"
+    r"|visit|money|compensation|insurance")
 # (d) a threat (要打人, 说要打死我) told while asking for a ruling, with no fear or sign of now
 _THREAT_WORDS = re.compile(r"^(?:要|他|她|佢)?(?:打|砍|杀|斩)(?:死|人)?$|打死")
 _RULING = re.compile(
@@ -397,7 +399,8 @@ _RULING = re.compile(
 # what says the danger is here and now (a sudden onset, again, a scene, a cry, fear now)
 _NOW_HERE = re.compile(
     r"刚|突然|又(?:犯|发作|发病|抽|晕|倒|喘|开始|来|在|打|要|拿)|正在|还在|这会儿|此刻|马上|赶紧|快(?:来|点|叫|救|打|帮)|救命|救救"
-    r"|叫不醒|喊不醒|没(?:有)?反应|没呼吸|没气|不省人事|昏迷|抢救|唔应|头先|流(?:了)?(?:好多|很多)?血|在流|right now|just now|suddenly|again")
+    r"|叫不醒|喊不醒|没(?:有)?反应|没呼吸|没气|不省人事|昏迷|抢救|病危|不行了|唔应|头先|流(?:了)?(?:好多|很多)?血|在流|起不来|爬不起来|路边|现场"
+    r"|这次|这回|今天|今早|今晚|昨晚|昨天|还没停|停不下来|不停|一直在|半个钟|几分钟|today|tonight|right now|just now|suddenly|again")
 _FEAR = re.compile(r"怕|惊|躲|不敢(?:开门|出声|回|出去)|afraid|scared|hiding")
 
 
@@ -406,14 +409,16 @@ def _told_as_not_now(kind: str, m: re.Match, cleaned: str) -> bool:
     or a threat recounted while asking for a ruling — and nothing says danger is here now."""
     if _NOW_HERE.search(cleaned) or _URGENT.search(cleaned):
         return False
-    word = m.group(0)
-    if kind == "medical" and all(_HABIT_BEFORE.search(cleaned[:x.start()]) for x in m.re.finditer(cleaned)):
+    # every place the rule finds in the text must be so told (车祸 … 人快不行了 is not)
+    found = list(m.re.finditer(cleaned))
+    if kind == "medical" and all(_HABIT_BEFORE.search(cleaned[:x.start()]) for x in found):
         return True
-    if kind in ("medical", "disaster") and _ONCE.match(cleaned, m.end()):
+    if kind in ("medical", "disaster") and all(_ONCE.match(cleaned, x.end()) for x in found):
         return True
-    if kind == "medical" and _ACCIDENT.search(word) and _ACCIDENT_DONE.search(cleaned) and _AFTERMATH.search(cleaned):
+    if (kind == "medical" and all(_ACCIDENT.search(x.group(0)) for x in found)
+            and _ACCIDENT_DONE.search(cleaned) and _AFTERMATH.search(cleaned)):
         return True
-    return (kind == "violence" and _THREAT_WORDS.search(word) is not None and _RULING.search(cleaned) is not None
+    return (kind == "violence" and all(_THREAT_WORDS.search(x.group(0)) for x in found) and _RULING.search(cleaned) is not None
             and not _FEAR.search(cleaned) and not _HAPPENING.search(cleaned))
 # habitual, reported speech: hints of self-harm alone are asked about, not paged (nlu5)
 _HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|成日|日日)(?:是)?(?:说|念叨|讲|嚷|话|讲住)|(?:always|keeps?) (?:says?|said|saying|talks?|talking)")
