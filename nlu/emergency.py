@@ -84,6 +84,14 @@ A few narrow rules keep figurative and past words out:
   the body (气得我心口疼), 困在床上, a buried field, sleeping pills taken as a routine, a passbook
   handed over to manage are no alarm.
 
+- **Past, habitual and non-person danger words in a need** (twelfth round, 2026-12-07,
+  ``_told_as_not_now``): 打 of a thing (打药, 打错针, 冰雹打死了苗), hands or feet purple from the cold
+  (冻得手脚发紫), a sign of illness right after a habit or a condition (每次一犯就抽搐, 一变天就喘不上气,
+  经常晕倒), a danger word with the experiential 过 (被埋过, 晕倒过), an accident that is over told as
+  the cause of a need (出了车祸 … 路费, 老板不赔, 低保), a threat recounted while asking for a ruling
+  (他还要打人 村委会管不管), 丢了一条腿: none, unless a sign of now (刚, 突然, 又犯, 这次, 今天, 叫不醒,
+  起不来, 路边, 不行了, fear for violence) is present. Every place the rule finds must be so told.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
@@ -399,7 +407,7 @@ _RULING = re.compile(
 # what says the danger is here and now (a sudden onset, again, a scene, a cry, fear now)
 _NOW_HERE = re.compile(
     r"刚|突然|又(?:犯|发作|发病|抽|晕|倒|喘|开始|来|在|打|要|拿)|正在|还在|这会儿|此刻|马上|赶紧|快(?:来|点|叫|救|打|帮)|救命|救救"
-    r"|叫不醒|喊不醒|没(?:有)?反应|没呼吸|没气|不省人事|昏迷|抢救|病危|不行了|唔应|头先|流(?:了)?(?:好多|很多)?血|在流|起不来|爬不起来|路边|现场"
+    r"|叫不醒|喊不醒|没(?:有)?反应|没呼吸|没气|不省人事|昏迷|抢救|病危|不行了|唔应|头先|流(?:了)?(?:好多|很多)?血|在流|起不来|爬不起来|路边|现场|(?:去|送|上|到)(?:医院|卫生院|诊所)"
     r"|这次|这回|今天|今早|今晚|昨晚|昨天|还没停|停不下来|不停|一直在|半个钟|几分钟|today|tonight|right now|just now|suddenly|again")
 _FEAR = re.compile(r"怕|惊|躲|不敢(?:开门|出声|回|出去)|afraid|scared|hiding")
 
