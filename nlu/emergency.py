@@ -84,6 +84,14 @@ A few narrow rules keep figurative and past words out:
   the body (气得我心口疼), 困在床上, a buried field, sleeping pills taken as a routine, a passbook
   handed over to manage are no alarm.
 
+- **Past, habitual and non-person danger words in a need** (twelfth round, 2026-12-07,
+  ``_told_as_not_now``): 打 of a thing (打药, 打错针, 冰雹打死了苗), hands or feet purple from the cold
+  (冻得手脚发紫), a sign of illness right after a habit or a condition (每次一犯就抽搐, 一变天就喘不上气,
+  经常晕倒), a danger word with the experiential 过 (被埋过, 晕倒过), an accident that is over told as
+  the cause of a need (出了车祸 … 路费, 老板不赔, 低保), a threat recounted while asking for a ruling
+  (他还要打人 村委会管不管), 丢了一条腿: none, unless a sign of now (刚, 突然, 又犯, 这次, 今天, 叫不醒,
+  起不来, 路边, 不行了, fear for violence) is present. Every place the rule finds must be so told.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
@@ -115,10 +123,10 @@ LOWERED = 0.4  # a trigger in a past, damage, policy or long-illness context: no
 
 _CHILD = r"(?:幺儿|幺妹|娃儿|伢子?|细伢子?|孙仔|孙女仔|妹仔|细妹|阿妹|细路仔?|细佬|细人仔?|个仔|个女|bb|孩子|娃娃?|儿子|女儿|闺女|孙子|孙女|外孙女?|小孩|宝宝|孩|丫头|小子|我家小的|学生)"
 _ELDER = r"(?:阿婆|阿公|阿爷|阿嫲|阿妈|阿爸|阿姆|老豆|老窦|老人|老人家|爷爷|奶奶|姥姥|姥爷|外婆|外公|我爸|我妈|老爹|老娘|老伴|老汉|婆婆|公公|俺爹|俺娘|老父亲|老母亲|男人|老公|老婆|媳妇)"
-_LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|放学.{0,8}(?:还|都)?没(?:回|到)(?:家|屋)|(?:出门|出去).{0,4}没回|(?:到现在|到这会儿?|一直|一整天|一下午|一晚上?|半天)(?:都|还)?没(?:见|看见|看到)(?:到|着)?人|不见人影|没见(?:着)?(?:人)?影|冇(?:人)?(?:见过|看到|见到)(?:佢|人)|(?:出门|出去|出咗去).{0,10}(?:未返|吂转|冇返|还没回)|唔见(?:咗|左)|搵(?:极)?唔到(?:人|佢)|(?:寻|搵|揾|找)(?:毋|唔|不)(?:到|着)(?!(?:事|工|活|嘢做|工作))|(?:冇|没|未|吂)(?:有)?(?:返|回|转)(?:屋下|屋企|屋家|家|屋里)|全村(?:都)?找遍)"
+_LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了(?!(?:一|半)?(?:条|只|个|根)?(?:腿|胳膊|手|脚|眼|命|工作|饭碗|钱|手机|钥匙))|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|放学.{0,8}(?:还|都)?没(?:回|到)(?:家|屋)|(?:出门|出去).{0,4}没回|(?:到现在|到这会儿?|一直|一整天|一下午|一晚上?|半天)(?:都|还)?没(?:见|看见|看到)(?:到|着)?人|不见人影|没见(?:着)?(?:人)?影|冇(?:人)?(?:见过|看到|见到)(?:佢|人)|(?:出门|出去|出咗去).{0,10}(?:未返|吂转|冇返|还没回)|唔见(?:咗|左)|搵(?:极)?唔到(?:人|佢)|(?:寻|搵|揾|找)(?:毋|唔|不)(?:到|着)(?!(?:事|工|活|嘢做|工作))|(?:冇|没|未|吂)(?:有)?(?:返|回|转)(?:屋下|屋企|屋家|家|屋里)|全村(?:都)?找遍)"
 _NT = r"(?:n't|n’t|nt| not)"  # don't / dont / do not
 _CANT = r"(?:can't|can’t|cant|can not|cannot)"
-_HIT = r"打(?!电话|手机|工|针|疫苗|预防|钢板|石膏|吊针|吊瓶|点滴|车|扫|听|印|卡|折|包|牌|麻将|球|游戏|算|字|call|开|个|完|招呼|水|饭|酱油)"
+_HIT = r"打(?!电话|手机|工|针|疫苗|预防|钢板|石膏|吊针|吊瓶|点滴|车|扫|听|印|卡|折|包|牌|麻将|球|游戏|算|字|call|开|个|完|招呼|水|饭|酱油|错|药|农药|除草|虫|谷|麦|稻|豆|枣|核桃|草|柴|井|粮)"
 
 # (kind, weight, pattern) on normalized text
 _RULES: list[tuple[str, float, str]] = [
@@ -322,6 +330,10 @@ _NOT_DANGER = re.compile(
     r"|(?:knife|axe|sickle|machete|cleaver) (?:to|for) (?:cut|chop|slice|cook|kill the (?:chicken|fish|pig))|(?:cut|cutting|chop|chopping) (?:the )?(?:vegetables?|meat|grass|wood|firewood)"
     r"|(?:忘|唔记得|不记得|记不得|记不住)(?:了|记|咗|得)?.{0,8}(?:烧着火|着火|关火|熄火|火)|forget\w*\b.{0,24}(?:fire|stove|gas)|(?:cooking|camp|wood|kitchen|stove) ?fire|by the fire|firewood"
     r"|(?:苗|豆子?|庄稼|菜|麦子?|稻子?|玉米|苞谷|花|果子?|秧|叶子)(?:全|都|给)?(?:打|冻|晒|旱|淹)死"
+    # ... and the other way round (冰雹打死晒啲菜苗, 打死了好多苗): the object is a plant (detect6)
+    r"|(?:打|冻|晒|旱|淹)死(?:了|咗|晒|光)*(?:我家的?|俺家的?|好多|一大片|一大半|大半|不少|啲|些|一片)?(?:的)?(?:苗|秧|庄稼|菜|麦|稻|玉米|苞谷|果|花|树|叶|辣椒|烟叶|豆)"
+    # hands or feet purple from the cold (冬天冻得手脚发紫): a hard winter, not blue lips now
+    r"|(?:手|脚|手脚|耳朵|指头|手指|脚趾)(?:都|也)?冻(?:得|到|成)?(?:都|也)?(?:发紫|青紫|发青|紫)|冻(?:得|到)(?:我)?(?:的)?(?:手|脚|手脚|耳朵|指头|手指|脚趾)(?:都|也)?(?:发紫|青紫|发青|紫)"
     r"|(?:近的|合适的|好的|便宜的|这样的)(?:找|寻)不(?:到|着)|(?:jobs?|apply|applied|application|online|email|letter)\b.{0,24}no answer"
     r"|(?:不弄了|不搞了|不需要了?|不用了|不参加了?|不去了|退出|退订|别发了?|不要再发|不要了)[^。]{0,6}(?:以后)?(?:别|不要|不用|莫)(?:再)?(?:找|联系)我了?"
     r"|打我(?:的|这个|这|家)?(?:电话|手机|号码|号|座机)|给我打|打我一下电话|打死(?:我)?也不|死机|累成狗|打call"
@@ -369,6 +381,53 @@ _AWAY_FOR_WORK = re.compile(
 )
 _NOT_BACK = re.compile(r"没回|未返|吂转|冇返|not back|not (?:come|came|coming) (?:back|home)|(?:come|came) back|gone since")
 _MISSING = {"missing_person", "missing_child"}
+
+# issue 13, detect6 (2026-12-07): danger words told as past, habitual or as a cause of a need now.
+# (a) a sign of illness right after a habitual or conditional marker (每次一犯就抽搐, 一变天就喘不上气,
+#     一听到打雷就冒冷汗): a chronic condition; every place the word occurs must be so told
+_HABIT_BEFORE = re.compile(
+    r"(?:每次|每回|每逢|经常|老是|总是|时常|常常|动不动|(?:每|一)到(?:冬天|夏天|春天|秋天|晚上|夜里|半夜|雨天|阴天|下雨|变天|天冷|冬|夏|黑)"
+    r"|一(?!下子?|直|点|个|天|夜|晚|早|会|进|回|到|看|见|开|推|转|抬|睁|觉)[^\s，。,！？!?]{1,5}就)"
+    # ... and what follows it is not a thing seen (一回家就看见他倒了 is a scene)
+    r"(?:(?!看|见|发现|瞧|听说)[^\s，。,！？!?]){0,8}$")
+# (b) a danger word with the experiential 过 (被埋过, 晕倒过): it happened once, before
+_ONCE = re.compile(r"(?:过|過)(?![去来來头頭门門膝腰胸窗道路河桥])")
+# (c) an accident that already happened (出了车祸, 出咗意外) told as the cause of a need now: in a
+#     hospital, a limb broken, no money to visit, a claim
+_ACCIDENT = re.compile(r"车祸|意外|accident")
+_ACCIDENT_DONE = re.compile(r"(?:出了|出咗|出过|遇了|遭了|出左)(?:一场|一次|个|場|场)?(?:车祸|意外|事故)|(?:had|was in) an accident")
+_AFTERMATH = re.compile(
+    r"没钱|冇钱|钱|路费|车票|去看|去睇|睇佢|看望|告|赔|老板|工伤|保险|养着|养伤|收入|低保|补助|补贴|救助|干不了|做不了|开不了工"
+    r"|visit|money|compensation|insurance")
+# (d) a threat (要打人, 说要打死我) told while asking for a ruling, with no fear or sign of now
+_THREAT_WORDS = re.compile(r"^(?:要|他|她|佢)?(?:打|砍|杀|斩)(?:死|人)?$|打死")
+_RULING = re.compile(
+    r"管不管|管一管|管管|能不能管|调解|评理|讲理|说理|讲道理|法律援助|村委会?|居委会?|司法所|地界|宅基地|告他|起诉|打官司|赔偿"
+    r"|mediat|legal aid|village committee")
+# what says the danger is here and now (a sudden onset, again, a scene, a cry, fear now)
+_NOW_HERE = re.compile(
+    r"刚|突然|又(?:犯|发作|发病|抽|晕|倒|喘|开始|来|在|打|要|拿)|正在|还在|这会儿|此刻|马上|赶紧|快(?:来|点|叫|救|打|帮)|救命|救救"
+    r"|叫不醒|喊不醒|没(?:有)?反应|没呼吸|没气|不省人事|昏迷|抢救|病危|不行了|唔应|头先|流(?:了)?(?:好多|很多)?血|在流|起不来|爬不起来|路边|现场|(?:去|送|上|到)(?:医院|卫生院|诊所)"
+    r"|这次|这回|今天|今早|今晚|昨晚|昨天|还没停|停不下来|不停|一直在|半个钟|几分钟|today|tonight|right now|just now|suddenly|again")
+_FEAR = re.compile(r"怕|惊|躲|不敢(?:开门|出声|回|出去)|afraid|scared|hiding")
+
+
+def _told_as_not_now(kind: str, m: re.Match, cleaned: str) -> bool:
+    """The trigger ``m`` of ``kind`` is told as habitual, once before, an accident that is over,
+    or a threat recounted while asking for a ruling — and nothing says danger is here now."""
+    if _NOW_HERE.search(cleaned) or _URGENT.search(cleaned):
+        return False
+    # every place the rule finds in the text must be so told (车祸 … 人快不行了 is not)
+    found = list(m.re.finditer(cleaned))
+    if kind == "medical" and all(_HABIT_BEFORE.search(cleaned[:x.start()]) for x in found):
+        return True
+    if kind in ("medical", "disaster") and all(_ONCE.match(cleaned, x.end()) for x in found):
+        return True
+    if (kind == "medical" and all(_ACCIDENT.search(x.group(0)) for x in found)
+            and _ACCIDENT_DONE.search(cleaned) and _AFTERMATH.search(cleaned)):
+        return True
+    return (kind == "violence" and all(_THREAT_WORDS.search(x.group(0)) for x in found) and _RULING.search(cleaned) is not None
+            and not _FEAR.search(cleaned) and not _HAPPENING.search(cleaned))
 # habitual, reported speech: hints of self-harm alone are asked about, not paged (nlu5)
 _HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|成日|日日)(?:是)?(?:说|念叨|讲|嚷|话|讲住)|(?:always|keeps?) (?:says?|said|saying|talks?|talking)")
 # a long-standing illness: medical triggers are lowered unless something happened just now
@@ -601,7 +660,8 @@ def detect_normalized(norm: str) -> EmergencyResult:
         # needs EMERGENCY_PROBABILITY_EXPLAINED, as its probability comes from the same word
         meaning = ((over and kind in ("violence", *_MISSING)) or fiction
                    or (kind == "distress" and _FRAUD.search(cleaned) is not None)
-                   or (moving and kind == "self_harm" and trigger < 1.0))
+                   or (moving and kind == "self_harm" and trigger < 1.0)
+                   or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned)))
         if ((trigger == HINT and kind == "self_harm" and _PILLS.search(m.group(0)) and pills_routine)
                 or (not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))
                 or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning

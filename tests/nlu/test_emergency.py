@@ -734,3 +734,43 @@ def test_the_feeling_gate_follows_the_need_reading(nlu, monkeypatch):
     monkeypatch.setattr(parser, "NEED_CLOSE", 1.01)  # report_need never close ...
     monkeypatch.setattr(parser, "DANGER_NEED_READING", 0.0)  # ... nor the danger model unsure
     assert nlu.parse(text)["emergency"]["level"] == "certain"
+
+
+# issue 13, detect6 (twelfth round): danger words that are past, habitual or about things in a need
+@pytest.mark.parametrize("text", [
+    # 1. the object of the violence word is no person: crops, an injection, spraying
+    "昨晚下雹子 把地里的玉米苗打死了一大片 有没有受灾补助",
+    "卫生室给娃打错了针 胳膊肿了好几天 找谁说理",
+    "明天要打农药了 我腰不好背不动 谁能帮个忙",
+    # 2. a threat told afterwards while asking for a ruling
+    "他占了我家的地 我去找他评理 他还要打人 这事村委会管不管",
+    # 3. an accident that already happened, told as the cause of a need
+    "我侄子在城里打工出了车祸 腿断了 老板一分钱不赔 咋个去告",
+    "老公在工地出了事 丢了一只手 回来以后就不爱说话了",
+    # 4. a chronic condition with a habitual or conditional marker
+    "我有心脏病 一干重活就心口疼 每个月药钱好几百 能报销吗",
+    "娃有癫痫 经常抽搐 药不能断 家里快供不起了 有啥救助",
+    "以前在矿上被埋过 现在一进黑屋子就喘不过气 想找个心理医生",
+    # 5. a lasting hardship
+    "一个人住山上 冬天柴不够 冻得手脚发紫 孩子半年才回来一次",
+])
+def test_past_habitual_and_non_person_danger_words_in_a_need_are_not_paged(nlu, text):
+    assert nlu.parse(text)["emergency"]["level"] == "none", nlu.parse(text)["emergency"]
+
+
+@pytest.mark.parametrize("text", [
+    # the same words, happening now
+    "他拿着锄头冲过来了 要打人 快来",
+    "他又在打我 打得我满脸是血",
+    "我爸出了车祸 躺在路边起不来",
+    "我爸出了车祸 在医院 医生说人快不行了",
+    "娃有癫痫 刚才又抽搐了 叫不醒",
+    "奶奶每次一犯病就抽搐 这次抽了半个钟头还没停",
+    "我妈有哮喘 现在喘不过气了 嘴唇都紫了",
+    "我一进屋就发现他晕倒了 手脚冰凉",
+    "娃冻得嘴唇发紫 叫也叫不醒",
+    "儿子丢了 到处找不到",
+    "村里有人被埋过 现在山又在往下滑 屋里还有人",
+])
+def test_the_same_danger_words_happening_now_still_page(nlu, text):
+    assert nlu.parse(text)["emergency"]["level"] == "certain", nlu.parse(text)["emergency"]
