@@ -78,7 +78,7 @@ chromium:
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
 test: venv-test postgres peers chromium web-assets editor-assets
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25 tests
 
 # The conversation fuzzer (tests/fuzz): FUZZ_WALKS villagers per database, seeded; prints turns,
 # flows and steps reached and violations; FUZZ_SAVE=dir writes each distinct failing walk there.

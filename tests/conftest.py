@@ -9,6 +9,7 @@ fail instead of skipping when the server does not answer.
 """
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,12 @@ import pytest
 from storage import migrate
 from storage.db import Database
 from tests.support import PgDatabases, create_pg_database, require_pg
+
+# One NLU model cache for the session, the in-process NLU.load() calls and every `xiangzhu
+# serve`/`bench` subprocess alike: those run in a test's tmp directory, where the default
+# ./data/nlu-cache is empty, and each would train the model again (20–50 s here). The cache is
+# keyed by the training data and the code, so a shared one gives the same model.
+os.environ.setdefault("XIANGZHU_NLU_CACHE_DIR", str(Path(__file__).resolve().parents[1] / "data" / "nlu-cache"))
 
 
 @pytest.fixture(scope="session")

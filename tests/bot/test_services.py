@@ -10,8 +10,8 @@ from nlu.emergency import detect
 from nlu.parser import NLU
 
 
-async def test_services_build_the_real_nlu_flow_engine_and_emergency_detector(db, tmp_path):
-    settings = load_settings(database_url=db.url, nlu_cache_dir=tmp_path / "nlu-cache")
+async def test_services_build_the_real_nlu_flow_engine_and_emergency_detector(db):
+    settings = load_settings(database_url=db.url)  # the session's NLU cache (tests/conftest.py)
     services = Services(settings, db)
     assert isinstance(services.nlu, NLU)
     assert isinstance(services.handler, FlowRuntime)

@@ -2,17 +2,20 @@ from pathlib import Path
 
 import pytest
 
+from nlu.model_store import default_cache_dir
 from nlu.parser import NLU
 
 
 @pytest.fixture(scope="session")
-def nlu_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("nlu-cache")
+def nlu_cache() -> Path:
+    """The session's shared model cache (tests/conftest.py sets XIANGZHU_NLU_CACHE_DIR): the
+    model is trained once for every test directory, not again here."""
+    return default_cache_dir()
 
 
 @pytest.fixture(scope="session")
 def nlu(nlu_cache) -> NLU:
-    """One trained NLU for the whole session; the model goes to a temporary cache."""
+    """One trained NLU for the whole session, from the shared cache."""
     return NLU.load(nlu_cache)
 
 

@@ -9,10 +9,13 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.config import load_settings
 from tests.api.conftest import world  # noqa: F401  (a fixture)
 from tests.bot.test_process_pipeline import Server
 
@@ -24,13 +27,37 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--
 ARTIFACTS = Path(os.environ.get("XIANGZHU_TEST_ARTIFACTS", ROOT / "tmp" / "artifacts")) / "web"
 
 
+class DemoDatabases:
+    """`xiangzhu db upgrade` and `seed --demo` into a SQLite file once per session (once more if
+    the day in Asia/Shanghai has turned since: the demo data is dated from today), copied for
+    each module's server."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.built: dict[date, Path] = {}
+
+    def copy_to(self, target: Path) -> None:
+        today = datetime.now(ZoneInfo(load_settings().timezone)).date()
+        if today not in self.built:
+            path = self.tmp / f"demo-{today}.db"
+            url = f"sqlite+aiosqlite:///{path}"
+            for args in (("db", "upgrade"), ("seed", "--demo")):
+                subprocess.run([XIANGZHU, *args], env={**os.environ, "XIANGZHU_DATABASE_URL": url}, check=True,
+                               capture_output=True, timeout=180)
+            self.built[today] = path
+        shutil.copyfile(self.built[today], target)
+
+
+@pytest.fixture(scope="session")
+def demo_databases(tmp_path_factory) -> DemoDatabases:
+    return DemoDatabases(tmp_path_factory.mktemp("web-demo"))
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, demo_databases):
     tmp = tmp_path_factory.mktemp("web")
     url = f"sqlite+aiosqlite:///{tmp}/web.db"
-    for args in (("db", "upgrade"), ("seed", "--demo")):
-        subprocess.run([XIANGZHU, *args], env={**os.environ, "XIANGZHU_DATABASE_URL": url}, check=True,
-                       capture_output=True, timeout=180)
+    demo_databases.copy_to(tmp / "web.db")
     srv = Server(url, tmp, "web", web_poll_seconds="0.3")
     srv.db_path = tmp / "web.db"
     srv.wait_ready()
@@ -38,8 +65,11 @@ def server(tmp_path_factory):
     srv.stop()
 
 
-@pytest.fixture
-def browser():
+@pytest.fixture(scope="module")
+def chromium():
+    """One Chromium per test module (a launch is seconds here). Module scope, not session: the
+    sync Playwright keeps its event loop marked running while it is open, which the async
+    tests of other modules could not run beside."""
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI") == "true":
             pytest.fail("Chromium is missing (make test installs Debian's chromium)")
@@ -50,6 +80,15 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The module's Chromium; every context and page a test opens is closed after it, so no
+    page (nor its live event stream) outlives its test and no cookie reaches the next one."""
+    yield chromium
+    for context in list(chromium.contexts):
+        context.close()
 
 
 @pytest.fixture
