@@ -48,6 +48,18 @@ def test_policy_synonyms_with_offsets_into_the_original_text(nlu):
     assert text[policy["start"] : policy["end"]] == "五保戶"
 
 
+@pytest.mark.parametrize("text, surface, value", [
+    ("Linshi Jiuzhu who can apply, need bring what", "Linshi Jiuzhu", "linshi_jiuzhu"),
+    ("my grandpa want yanglaojin, start from which age", "yanglaojin", "yanglao_baoxian"),
+])
+def test_pinyin_policy_names_are_policies(nlu, text, surface, value):
+    """Non-native English writers name policies in pinyin (intents12, issue 13)."""
+    result = nlu.parse(text, now=NOW)
+    [policy] = [e for e in result["entities"] if e["entity"] == "policy"]
+    assert policy["value"] == value and text[policy["start"] : policy["end"]] == surface
+    assert result["intent"]["name"] == "ask_policy"
+
+
 def test_phone_number_and_date_entities(nlu):
     text = "明天下午3点 电话 138-1234-5678 两个人"
     entities = {e["entity"]: e for e in nlu.parse(text, now=NOW)["entities"]}

@@ -66,3 +66,14 @@ def test_the_nlu5_dev_sets_hold(nlu):
     assert emergencies["emergency_false_positive_rate"] == 0.0
     needs = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev5_needs.yml", synonyms_from=nlu.data).examples)
     assert needs["need_category_recall"] >= 0.90 and needs["emergency_false_positive_rate"] == 0.0
+
+
+@pytest.mark.parametrize("name, accuracy", [("dev11_en_intents", 0.92), ("dev11_indirect_intents", 0.89)])
+def test_the_intents12_dev_sets_hold(nlu, name, accuracy):
+    """nlu/data/test/dev11_en_intents.yml and dev11_indirect_intents.yml (twelfth round, issue 13,
+    2026-12-07): every intent but emergency in non-native English and said without its keyword,
+    written before the round's training lines. Measured 0.868 → 0.923 and 0.840 → 0.893 (main →
+    intents12); development sets, so floors against losing them, not fair figures."""
+    report = evaluate(nlu.parse, load_training_data(TEST_DIR / f"{name}.yml", synonyms_from=nlu.data).examples)
+    assert report["intent_accuracy"] >= accuracy
+    assert report["safety_question_rate"] <= SAFETY_QUESTIONS
