@@ -183,7 +183,8 @@ def test_the_dev_sets_are_held_out_too():
     assert {"dev5_needs.yml", "dev5_emergency.yml", "dev4_needs.yml", "emergency_dev.yml",
             "dev8_needs.yml", "dev8_boundary.yml", "dev9_needs.yml", "dev9_hard_lives.yml",
             "dev9_emergency_now.yml", "dev10_rule_alarms.yml", "dev10_now.yml",
-            "dev11_en_intents.yml", "dev11_indirect_intents.yml"} <= held_out
+            "dev11_en_intents.yml", "dev11_indirect_intents.yml", "dev11_en_emergency.yml",
+            "dev11_en_lookalikes.yml", "dev12_en_acute.yml"} <= held_out
 
 
 
