@@ -92,6 +92,13 @@ A few narrow rules keep figurative and past words out:
   (他还要打人 村委会管不管), 丢了一条腿: none, unless a sign of now (刚, 突然, 又犯, 这次, 今天, 叫不醒,
   起不来, 路边, 不行了, fear for violence) is present. Every place the rule finds must be so told.
 
+- **Non-native English told indirectly** (thirteenth round, 2026-12-07): debts paid back + no more
+  trouble for you, a phone switched off + near the river, take care of our son, no come back, an
+  hour without finding a child, flames going up to the roof, much smoke coming from a house, the roof
+  blown off, nongyao, "jump is better", a coal stove with the windows shut. Not: the last message of
+  the day, a new phone number, someone found already, pesticide for the crops, every rainy season, an
+  attempt survived long ago (``_SURVIVED`` with ``_OVER``: explained), "still now" (= until now).
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
@@ -132,7 +139,7 @@ _HIT = r"打(?!电话|手机|工|针|疫苗|预防|钢板|石膏|吊针|吊瓶|�
 _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"不想活|不想再活|唔想(?:再)?(?:活|生存)|活不下去|活不成了|不活了|想死|寻死|去死|死了算了|不如死了|想自杀|自杀|轻生|自尽|了结自己|结束(?:自己的?)?生命|一了百了|遗书|准备了?绳子|买了?绳子|准备了?农药|买了?农药"),
     ("self_harm", 1.0, r"跳河|跳楼|跳崖|(?:要|想|说要)跳下去|农药.{0,4}(?:要|想)喝|跳水库|跳井|跳江|卧轨|上吊|割腕|割脉|喝了?农药|喝药|喝敌敌畏|敌敌畏|百草枯|(?:吃|吞)了.{0,6}安眠药|(?:一瓶|一把|整瓶|好多|很多)安眠药|吞了?.{0,4}药|吃了?.{0,3}一?(?:瓶|把)药"),
-    ("self_harm", 1.0, r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|tak(?:e|ing) (?:my|his|her) (?:own )?life|end (?:it all|everything)|(?:want|wanna|going|gonna|ready) to die|" + _NT + r" want to (?:live|be alive)(?! (?:with|in|at|near|here|there|alone|together|next))|(?:reason|point) (?:to |in |for me to |of )?(?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? (?:on )?(?:going|living)|carry(?:ing)? on|be(?:ing)? alive)|(?:better off|rather be) dead|(?:will|going to|gonna|wants to|threaten(?:s|ed|ing)? to) jump\b|wish i (?:was|were) dead|overdose|pesticide|hang(?:ing)? (?:my|him|her)self|slit my wrist|cut (?:my|his|her) wrists?|jump(?:ing)? (?:off|from|into) (?:the |a )?(?:bridge|roof|building|river|well|cliff|reservoir)|(?:drank|drink|drinking|swallowed) (?:the |some )?(?:poison|weed ?killer)|(?:swallowed|took|taken) (?:a whole|all|a bottle of|too many|so many|lots of|many|all my)\b.{0,12}(?:pills|tablets)"),
+    ("self_harm", 1.0, r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|tak(?:e|ing) (?:my|his|her) (?:own )?life|end (?:it all|everything)|(?:want|wanna|going|gonna|ready) to die|" + _NT + r" want to (?:live|be alive)(?! (?:with|in|at|near|here|there|alone|together|next))|(?:reason|point) (?:to |in |for me to |of )?(?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? (?:on )?(?:going|living)|carry(?:ing)? on|be(?:ing)? alive)|(?:better off|rather be) dead|(?:will|going to|gonna|wants to|threaten(?:s|ed|ing)? to) jump\b|wish i (?:was|were) dead|overdose|pesticide|\bnongyao\b|\banmianyao\b|dichlorvos|paraquat|(?:think|thinking|want|wanna|better|just|maybe)\b.{0,10}\bjump\b(?!.{0,25}\b(?:swim\w*|play\w*|rope|dance|high|higher|far|queue|line|trampoline|joy|fun))|jump (?:is|are|will be|more) better|hang(?:ing)? (?:my|him|her)self|slit my wrist|cut (?:my|his|her) wrists?|jump(?:ing)? (?:off|from|into) (?:the |a )?(?:bridge|roof|building|river|well|cliff|reservoir)|(?:drank|drink|drinking|swallowed) (?:the |some )?(?:poison|weed ?killer)|(?:swallowed|took|taken) (?:a whole|all|a bottle of|too many|so many|lots of|many|all my)\b.{0,12}(?:pills|tablets)"),
     # hints: despair, a farewell, a burden lifted, things handed over, a means ready — said
     # without the obvious words; each group counts once, two different groups are certain
     ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?= *(?:$|[.,!?;:…，。！？]|and\b|but\b|now\b|already\b|today\b|tonight\b|soon\b|everything\b|on (?:life|living|everything|myself|it all)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
@@ -170,7 +177,9 @@ _RULES: list[tuple[str, float, str]] = [
     ("medical", 1.0, r"(?:娃|孩子|小孩|宝宝|细路|bb).{0,4}(?:吃|吞|食)(?:了|咗).{0,3}(?:一把|一瓶|半瓶|好多|几颗|一板).{0,8}药|晕低|瞓低咗.{0,6}(?:唔|冇)(?:醒|反应)|(?:饮|食)(?:咗|了)?(?:啲|些)?(?:农药|毒药|老鼠药)|(?:面|嘴)(?:都)?歪(?:咗|了|晒)|讲唔到嘢.{0,6}歪|煤气味.{0,8}(?:晕|倒|唔醒|叫不醒)|抽紧筋|喺度抽筋"),
     ("violence", 1.0, r"(?:佢|他|她)(?:又)?打(?:佢|我|我哋|细路|个仔|个女)|打到(?:流晒血|成身|成面|佢|我)|要(?:打|斩|劏)(?:死)?(?:我|佢|我哋)"),
     ("disaster", 1.0, r"山泥倾泻|(?:屋|楼|墙)(?:都)?(?:冧|塌)咗"),
-    ("fire", 1.0, r"黑烟|(?:好|很|一)大(?:阵|股)?(?:烟)|火冒|black smoke|smoke (?:everywhere|coming)"),
+    ("fire", 1.0, r"黑烟|(?:好|很|一)大(?:阵|股)?(?:烟)|火冒|black smoke|smoke (?:everywhere|coming)"
+     r"|(?:big|much|so much|lots of|a lot of|thick) smoke (?:from|come|comes|coming|out)|flames?\b.{0,12}\b(?:go|goes|went|going|reach\w*|spread\w*|jump\w*|climb\w*|come|coming) (?:(?:to|up|into|on|onto) ){0,2}(?:the |our |my )?(?:roof|house|wall|ceiling|room|upstairs|door|bed|hay|haystack|straw|shed|barn|curtain|kitchen|bedroom)"
+     r"|(?:roof|house|kitchen|room|shed|barn|haystack|bedroom) (?:is |are )?(?:burning|catch(?:es|ing)? fire|caught fire)"),
     ("self_harm", 1.0, r"毋想(?:再)?(?:活|过下去|过了)|唔想(?:再)?(?:做落去|过落去)|(?:don't|dont|do not) want (?:to )?wake up|not want to wake up"),
     ("self_harm", HINT, r"(?:攒|存|储)(?:咗|了|够|好|着|下)?(?:(?!钱).){0,8}药|药.{0,8}(?:攒|存|储)(?:够|好|齐|咗|了)|(?:keep|kept|collect|collected|save|saved|saving|hoard|hoarded)\w* (?:all |many |enough |a lot of )(?:my |the )?(?:medicine|pills|tablets|sleeping)|(?:medicine|pills|tablets)\b.{0,20}(?:is |are )?enough"),
     ("self_harm", HINT, r"(?:同|跟|和)(?:啲|我的|我)?(?:仔女|孩子|儿女|子女|家人|屋企人|大家|老婆|老公).{0,4}(?:讲咗|讲了|说了|道了?)(?:再见|别)|以后.{0,8}(?:帮我|替我)(?:去)?(?:看看|照顾|照看|管管)|(?:送给|送人|分晒|分给|送咗).{0,10}(?:用不着|用不上|用唔着)|(?:我啲嘢|我的东西).{0,4}(?:分晒|送人|都送|分给)|安安静静地?走|静静地走|悄悄地走|没人在乎我|冇人在乎我|(?:没人|冇人|没有人)(?:再)?需要我|(?:nobody|no one) (?:need|needs|want|wants) me\b|(?:nobody|no one) care(?:s)? (?:about|for) me|(?:family|kids|children|everyone|everybody)\b.{0,20}happ(?:y|ier) without me|give (?:all )?my (?:things|stuff|dog|cat|money|savings|belongings) to|\bi (?:will )?(?:not|never|won't|wont) (?:come|coming) back\b(?! (?:to|until|till|before|for|on))"),
@@ -183,9 +192,9 @@ _RULES: list[tuple[str, float, str]] = [
     ("violence", 1.0, r"(?:在|正在|一直)?砸(?:我家的?|我们家的?)?门|(?:还在|正在|又在)打(?!工|针|电话|牌|麻将|球)|(?:hitting|beating|kicking) (?:me|us|my \w+) (?:right )?now"),
     # nlu4, second pass: charcoal in a sealed room, joining the dead, affairs settled, confinement,
     # beating with a tool, stroke signs, swallowed chemicals, a bite that keeps bleeding, a dam giving way
-    ("self_harm", 1.0, r"(?:木炭|炭盆|炭火|一盆炭).{0,12}(?:门窗|窗户|窗|门).{0,4}(?:封|关|堵|糊)|(?:门窗|窗户|窗|门).{0,6}(?:封|堵|糊)(?:好|死|上|严).{0,12}炭|charcoal\b.{0,40}\b(?:windows?|doors?)|(?:seal|sealed|close|closed|shut)\w* (?:all )?(?:the )?(?:windows?|doors?)\b.{0,30}charcoal"),
-    ("self_harm", HINT, r"(?:走了|没了|去世|过世|死了|不在了|走咗).{0,12}(?:也|就)(?:想|要)跟(?:着)?(?:他|她|佢)?(?:一起|一齐)?(?:去|走)|(?:n't|n’t|wont|not|no longer) be a (?:problem|trouble) (?:for|to) (?:anyone|anybody|you|nobody|my)|(?:东西|家当|首饰|衣服|存款|积蓄|我的钱)(?:也|都)*(?:分给|送给|分了|送了|分晒|送晒)"),
-    ("self_harm", TIME, r"(?:债|欠的钱|欠人家的钱|账)(?:也|都)*(?:还清|还了|结清|算清|还完)|paid (?:off )?(?:every|all (?:my |the )?)debts?|everything is settled|(?:settled|settle) (?:all )?(?:my )?(?:affairs|debts)"),
+    ("self_harm", 1.0, r"(?:木炭|炭盆|炭火|一盆炭).{0,12}(?:门窗|窗户|窗|门).{0,4}(?:封|关|堵|糊)|(?:门窗|窗户|窗|门).{0,6}(?:封|堵|糊)(?:好|死|上|严).{0,12}炭|(?:charcoal|coal stove|coal fire|coal burner)\b.{0,40}\b(?:windows?|doors?)|(?:seal|sealed|close|closed|shut)\w* (?:all )?(?:the )?(?:windows?|doors?)\b.{0,40}(?:charcoal|coal)"),
+    ("self_harm", HINT, r"(?:走了|没了|去世|过世|死了|不在了|走咗).{0,12}(?:也|就)(?:想|要)跟(?:着)?(?:他|她|佢)?(?:一起|一齐)?(?:去|走)|(?:n't|n’t|wont|not|no longer) be a (?:problem|trouble) (?:for|to) (?:anyone|anybody|you|nobody|my)|no (?:more|longer) (?:be )?(?:a )?(?:trouble|burden|problem)s? (?:for|to) (?:you|anyone|anybody|everyone|everybody|my|family|the family)|(?:nobody|no one) (?:need|needs|will need|has to|have to) (?:to )?(?:worry|care) (?:about |for )?me\b|(?:东西|家当|首饰|衣服|存款|积蓄|我的钱)(?:也|都)*(?:分给|送给|分了|送了|分晒|送晒)"),
+    ("self_harm", TIME, r"(?:债|欠的钱|欠人家的钱|账)(?:也|都)*(?:还清|还了|结清|算清|还完)|paid (?:off )?(?:every|all (?:my |the )?)debts?|\b(?:debts?|loans?)\b.{0,12}\b(?:pay|paid|return\w*|give|gave)(?: it| them)? (?:back|off|finish\w*|clear|all)|pa(?:y|id) (?:off |back )?(?:all |every )(?:my |the )?(?:debts?|loans?)|everything is settled|(?:settled|settle) (?:all )?(?:my )?(?:affairs|debts)"),
     ("violence", 1.0, r"把(?:我|娃|孩子|她|他|佢|老人|我妈|我们)(?:反)?(?:关|锁)(?:在|起来|喺)|(?:拿|用|揸住|攞住)(?:着|住)?(?:皮带|棍子|棍|鞭子|竹条|竹枝|扫把|衣架|铁棍|木棒).{0,4}(?:抽|打(?!枣|核桃|板栗|栗子|果|蛇|狗|老鼠|草|谷|麦|豆)|揍|扑)|(?:佢|他|她).{0,4}(?:喺度|正在|还在)打(?:紧)?(?:我|佢|细路|娃)|打紧(?:我|佢|细路|阿妈)"),
     ("medical", 1.0, r"(?:说话|讲嘢|讲话)(?:突然)?(?:含含糊糊|含糊|不清|唔清|大舌头).{0,10}(?:手|脚|半边).{0,4}(?:冇晒力|冇力|没劲|没力|抬不起|动不了|郁唔到)|突然.{0,10}(?:半边|一边|只手|一只手|手脚).{0,3}(?:冇晒力|冇力|没劲|没力|抬不起|动不了)|(?:吃|喝|吞|饮|食)(?:了|咗|下|落)?.{0,4}(?:洗衣粉|洗洁精|消毒水|漂白水|洁厕|汽油|柴油|煤油|老鼠药)|(?:drank|drink|drinks|ate|eat|eats|swallowed|swallow) (?:some |the |a bottle of )?(?:bleach|detergent|washing powder|kerosene|petrol|gasoline|cleaning liquid)|(?:炭|煤炉|煤球|炉子|蜂窝煤|煤气|gas|charcoal|stove).{0,14}(?:头(?:好|很|有点)?晕|恶心|想吐|站不稳|晕(?:倒|过去|了)|dizzy|vomit|faint)|血流个?不停|血(?:一直|不停)在?流|(?:狗|蛇)(?:把|将)?(?:我|娃|孩子|小孩|他|她|佢|人|细路|老人|我妈|我爸|奶奶|爷爷).{0,4}咬(?:了|伤|到|咗)|(?:我|娃|孩子|小孩|他|她|佢|细路|老人|奶奶|爷爷)(?:被|俾|畀)(?:野)?(?:狗|蛇|毒蛇).{0,2}咬|(?:take|takes|took|taken|swallow\w*) all (?:of )?(?:her|his|my|the)\b.{0,10}(?:pills|tablets|medicine)"),
     ("flood", 1.0, r"(?:堤|坝|堤坝|大坝|水库|河堤).{0,6}(?:漏水|渗水|裂|决口|管涌|垮).{0,8}(?:越.越(?:大|多|快|宽)|越来越大|越来越多|要垮|要决|要塌)|(?:dam|levee|embankment)\b.{0,20}(?:breaking|leaking|crack)\w*.{0,20}(?:bigger|more|worse)"),
@@ -205,7 +214,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"(?:唔想|毋想)再(?:拖累|连累|阻住|烦住)|(?:样样嘢|所有嘢|什么都|啥都|后事|一切)(?:都)?安排好(?:晒|了|咗)"),
     ("self_harm", 1.0, r"(?:don't|dont|do not|don’t|\bnot|\bno) want (?:to )?(?:live|be alive)\b(?! (?:with|in|at|near|here|there|alone|together|next))|\b(?:i|me) (?:want|wanna|wants|will|going to|gonna) die\b|finish (?:myself|my life|my own life)|跳桥|跳坝|(?:drink|drinks|drinking|drank) (?:the |some )?(?:farm )?chemicals?"),
     ("medical", 1.0, r"(?:气|气都)(?:透唔到|透不过|透不上|喘唔到)|smell (?:of )?gas\b.{0,40}(?:fall|fell|faint|dizzy|down)|(?:lips?|face|skin) (?:is |are )?(?:turn(?:s|ed|ing)? |going )(?:blue|purple|grey|gray)|baby is coming(?: now)?\b.{0,30}blood"),
-    ("disaster", 1.0, r"(?:ground|earth|house) is shaking|(?:is|are) (?:stuck )?under (?:it|the wall|the house|the roof|the stones|the rocks|the mud)"),
+    ("disaster", 1.0, r"(?:ground|earth|house) is shaking|(?:take|takes|took|taken|blow|blows|blew|blown|rip|ripped|tear|tore|torn)\b.{0,6}\b(?:our|the|my) roof (?:away|off)|(?:took|take|takes|blew|blow|blows|blown|ripped|rip|tore|tear) (?:away|off) (?:our|the|my) roof|(?:is|are) (?:stuck )?under (?:it|the wall|the house|the roof|the stones|the rocks|the mud)"),
     ("flood", 1.0, r"水.{0,4}(?:没过|漫过|淹过)(?:了)?(?:脚背|脚面|脚脖子|膝盖|小腿|大腿|腰|床|炕|灶台)|水(?:已经|都)?(?:到|淹到|漫到|涨到|浸到)了?(?:堂屋|屋头|灶屋|院子|房里|炕)"),
     ("fire", 1.0, r"火(?:窜|蹿|烧)(?:到|上)了?(?:房|屋|楼|山|隔壁)|(?:牛棚|猪圈|柴房|草垛|柴堆|仓房)(?:着了|烧起)"),
     ("missing_child", 1.0, _CHILD + r".{0,30}(?:天(?:都)?黑|到现在|到而家|到依家)(?:了)?.{0,4}(?:还|都|仲)?(?:没|冇|未)(?:见(?:人|影)?|回|返)"),
@@ -238,12 +247,44 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|房产证|地契)(?:就|都)?(?:在|喺).{0,4}(?:枕头|床|抽屉|米缸|柜|箱底).{0,12}密码"),
     ("medical", 1.0, r"(?:喝|吃|吞|饮|食)(?:了|咗|下|落)?.{0,16}(?:除草的|除草剂|除草药|杀虫的|杀虫剂|草甘膦|灭鼠|草枯|打虫的药)(?!.{0,4}(?:怎么|咋|能不能|哪里|在哪))|(?:咬破|吞|吃|喝|舔)(?:了|咗|下|落)?.{0,6}(?:洗衣凝珠|凝珠|洗衣液|纽扣电池|磁珠)|(?:洗衣凝珠|凝珠|纽扣电池|磁珠|洗衣液)(?:给|被)?.{0,3}(?:咬破|吞|吃|喝)(?:了|咗|下|落)|(?:drank|swallowed|drink|ate) (?:some |the |a bottle of )?(?:weed|grass|insect|bug) ?(?:killer|spray)|swallowed (?:a |the )?(?:button battery|magnet|laundry pod)"),
 ]
+# English look-alikes of detect7 (thirteenth round), made safe in the fourteenth: the last message of
+# the day, someone found already, "the waiting is killing me", pesticide for the crops (a farmer's
+# errand, not a means). Removed like ``_NOT_DANGER`` only
+# when no sudden sign (``_ACUTE_EN``) and no now-signal is there: a man who falls foaming while
+# spraying is poisoned, whatever the errand
+_LOOK_ALIKE_EN = re.compile(
+    r"last (?:message|time i (?:write|message|talk)) (?:for |of )?(?:today|tonight|the day|this (?:week|evening))"
+    # someone told as found already (a search that is over)
+    r"|\bfound (?:already|safe)|already found|(?:pain|waiting|wait|heat|hot weather|work|job|noise|prices?|rent|bills?|back|knee|tooth|headache|boredom|this|it)\b (?:is |are |just |really |so )*killing me"
+    r"|spray\w* (?:some |the )?(?:pesticides?|nongyao)|(?:pesticides?|nongyao) (?:for|on) (?:the |my |our )?(?:rice|field|crops?|corn|vegetables?|trees?|fruit|bugs|insects|cotton|tea)"
+)
+# Sudden signs of acute illness or injury in simple or broken English (fourteenth round): foam at
+# the mouth, shaking or fits, fell down and does not get up, not breathing, blue lips, cannot wake,
+# much blood, unconscious, passed out. A rule of their own (medical, certain) and a veto on the
+# English look-alikes and on "survived long ago"
+_NOT_ = r"(?:not|no|cannot|can't|cant|can not|could not|couldn't|won't|wont|don't|dont|doesn't|didn't|unable to)"
+_ACUTE_EN = re.compile(
+    r"\bfoam\w*\b.{0,24}\bmouth|\bmouth\b.{0,12}\bfoam|(?:white )?foam (?:on|at|from|out)"
+    r"|(?:body|whole body|all body|arms? and legs?|legs? and arms?)\b.{0,6}\b(?:shak\w*|shake|jerk\w*|twitch\w*)|shak(?:e|ing) (?:all|whole) (?:the )?body|body shak"
+    r"|\b(?:fall|fell|falls|fallen|falling|collaps\w*)\b.{0,30}\b(?:shak(?:e|es|ing)|convuls\w*|jerk\w*)\b"
+    r"|(?:having|have|has|had|got|in|into) (?:a |the )?(?:fits?|seizures?|convulsions?)\b|\bconvuls\w*|\bseizure\b|eyes (?:roll\w*|go|goes|went|going|turn\w*) (?:up|back|white)"
+    r"|\b(?:fall|fell|falls|fallen|falling|collaps\w*|lie|lies|lying|lay)\b.{0,40}\b" + _NOT_ + r" (?:get(?:ting)? up|stand\w*|mov(?:e|ing)|wak(?:e|ing)|answer\w*|talk\w*|speak\w*|respond\w*|breath\w*|open\w* (?:his|her) eyes)"
+    r"|" + _NOT_ + r" (?:breath(?:e|ing)?|breath)\b|stop\w* breath\w*|breathing (?:very |so )?(?:slow|weak|strange)"
+    r"|face (?:one side|half|on one side) (?:down|drop\w*|droop\w*|crooked|twist\w*)|suddenly (?:cannot|can't|cant|can not|not able to|could not|couldn't) (?:speak|talk|move)"
+    r"|\blips? (?:is |are |go |goes |went |become |turn\w* )?(?:blue|purple)"
+    r"|(?<!\bi )(?:cannot|can't|cant|can not|could not|couldn't|not|no|won't|wont) wak(?:e|ing)(?: (?:him|her|them|up))?\b(?! (?:early|in the morning|on time|for work|for school|at night))"
+    r"|(?:much|lots of|lot of|a lot of|so much|very much|many|full of) blood|blood (?:everywhere|all over|cannot stop|not stop|keep\w* (?:coming|flowing)|com(?:e|es|ing) out|from (?:his|her) (?:head|mouth|nose|ears?))"
+    r"|bleed\w* (?:a lot|so much|very much|heavy|heavily|too much|everywhere|" + _NOT_ + r" stop)"
+    r"|\bunconscious\b|pass(?:ed|es|ing)? out\b(?! (?:the |leaflets|flyers|papers?|food|gifts))|\bfainted\b"
+    r"|(?:grab\w*|hold\w*|clutch\w*|press\w*) (?:his|her|the|my) chest|(?:cannot|can't|cant|not) move (?:one|half|his|her) (?:side|body)"
+)
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
+_COMPILED.append(("medical", 1.0, _ACUTE_EN))
 
 # Meanings told by two or three parts together (eighth round (c), 2026-12-07): each part alone is
 # everyday talk, together they tell a danger now. A question at least; see ``_meaning_hits``.
 # 1. a person missing now: someone + not found / unreachable / a search + now or dark
-_SOMEONE = re.compile(_CHILD + "|" + _ELDER + r"|他|她|佢|老头子?|老太太?|老爷子|小宝|[\d一二三四五六七八九十两]岁|\b(?:son|daughter|boy|girl|baby|child|kid|grand(?:pa|ma|father|mother|son|daughter)|mother|father|mom|mum|dad|husband|wife|he|she)\b")
+_SOMEONE = re.compile(_CHILD + "|" + _ELDER + r"|他|她|佢|老头子?|老太太?|老爷子|小宝|[\d一二三四五六七八九十两]岁|\b(?:son|daughter|boy|girl|baby|child|kid|grand(?:pa|ma|father|mother|son|daughter)|mother|father|mom|mum|dad|husband|wife|he|she|old (?:man|woman|lady))\b")
 _NOT_FOUND = re.compile(
     r"没(?:有)?下(?:车|来)|冇落(?:车|車|嚟|来)?(?!雨)|(?:一转头|一转身|一转眼|一眨眼|一回头|一会儿工夫|一轉頭|一轉身|一轉眼).{0,8}(?:没了|不见|唔见|冇咗|找不|不晓得|没影|人就)"
     r"|不知道(?:在哪|跑(?:到)?哪|(?:他|她|人)(?:去|在|跑)?(?:了)?哪)|不晓得(?:跑|在)(?:到)?(?:哪|啥子地方)|唔知(?:去咗|喺)邊"
@@ -252,14 +293,14 @@ _NOT_FOUND = re.compile(
     r"|(?:没|还没|冇|未|吂)(?:到|回到|返到)(?:家|屋|屋企|屋下)|(?:出去|出门|出咗去|出嘅门)(?:了)?.{0,14}(?:到现在|到而家|天(?:都|快|已经)?(?:黑|烏|乌))|问遍|問遍|找遍|搵(?:过|過|遍)|尋(?:過|遍)|到处找|满村找|(?:找|搵|寻)了.{0,6}(?:没有|没找到|都没|冇)|搜遍"
     r"|(?:衣服|衫|鞋|拖鞋)(?:子)?(?:还|仲)?(?:在|放在|喺).{0,4}(?:河|塘|水库|岸|坝)"
     r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|(?:was|is|were)(?:n't| not) (?:on|in|inside)(?: it\b| the (?:bus|van|car|boat|truck)|\s*[,.!]|$)|(?:is |are )?not (?:at )?home\b|not (?:arrive|reach)\w* (?:at )?home|(?:search|look)(?:ed)? everywhere"
-    r"|phone (?:cannot|can't|cant|not) (?:call|reach|answer|connect)|clothes? (?:is |are )?still on|not come (?:back|home)|not back"
+    r"|phone (?:cannot|can't|cant|not) (?:call|reach|answer|connect)|clothes? (?:is |are )?still on|(?:not|no) (?:come|came|coming) (?:back|home)|not back"
     # tenth round: not found yet, still not back, not seen for hours (还没找着, 仲未返, 都没回, dont see her for three hours)
     r"|(?:还|都|仍)?没(?:有)?(?:找着|找到|寻着|寻到)(?:人)?(?=\s|$|[，。,.!！?？])|(?:仲|都|还|仍)(?:未|冇|没|吂)(?:返|回|转|见)|(?:到现在|到这会儿?|到而家|到依家)(?:都|还|仲)?(?:没|未|冇)(?:回|返|见|下来)"
     r"|(?:don't|dont|do not|didn't|did not|not) see (?:him|her|them)\b|(?:friends?|others|the other \w+) (?:came|come) back (?:and|but) (?:he|she) (?:didn't|did not|not)"
 )
 _NOW_OR_DARK = re.compile(
     r"到现在|到而家|到依家|到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|烏|乌)|今晡|今天|今日|今朝|今早|刚才|刚刚|刚(?:还|在)|才还|頭先|头先|一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫"
-    r"|(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?(?:车|車)|到|回)|校车|接送车|(?:幼儿园|幼兒園|学校|學校)(?:的|嘅|架|个|個)?(?:车|車)|(?:school |kindergarten )?bus\b|\bnow\b|\bnight\b|today|tonight|\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b|this morning"
+    r"|(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?(?:车|車)|到|回)|校车|接送车|(?:幼儿园|幼兒園|学校|學校)(?:的|嘅|架|个|個)?(?:车|車)|(?:school |kindergarten )?bus\b|\bnow\b|\bnight\b|today|tonight|\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b|this morning|\b(?:one|an|half an?|two|three|\d+) hours?\b"
     r"|而家|依家|这会儿|(?:几|两|三|四|五|\d+)个?(?:钟头|小时)|for (?:two|three|four|five|six|several|many|\d+) hours|this evening|getting dark"
 )
 # 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
@@ -270,7 +311,8 @@ _PLAN_PARTS = [re.compile(p) for p in (
     r"累赘|拖累|包袱|添累|废人|活着(?:有啥|有什么|也没|冇)用|\bburden\b|\buseless\b",
     r"(?:今晚|今夜|今儿夜里|今天晚上|今晚上)(?:我|俺)?(?:就)?(?:走|去)|(?:我|俺)(?:也)?该走了|(?:我|俺|𠊎)走了|就这样吧|(?:去|到|在|往|朝)(?:了)?.{0,2}(?:塘|河|江|井|水库|大桥|桥|湖|崖|坝)(?:边|那边|坝|上|头|去|走)|(?:near|at|by|on) the (?:lake|river|pond|bridge|dam|well|sea|cliff)|喺橋上|(?:tonight|today) i (?:go|leave|walk)|walk into the (?:river|water|lake|sea|pond)|(?:去|上)(?:了)?后山|i go to the (?:pond|river|lake|bridge|dam|well)|on the bridge",
     r"(?:别|不要|莫|唔好|唔使|毋使|不用)(?:来|再)?(?:找|寻|搵|尋|等)(?:我|俺|𠊎)|对不起|对不住|对唔住|對唔住|不想回(?:去|家)了|(?:dont|don't|do not) (?:look for|wait|search)|\bsorry\b",
-    r"谢谢.{0,4}养(?:我|她|他)?|(?:电话|手机)(?:就)?关机|关(?:咗|了)机",
+    r"谢谢.{0,4}养(?:我|她|他)?|(?:电话|手机)(?:就)?关机|关(?:咗|了)机|phone (?:is |was |then )?(?:turn(?:ed|s)? off|switch(?:ed|es)? off|off\b)(?!.{0,16}(?:battery|charg|no power|no signal))|(?:turn|switch)(?:ed|s)? off (?:her|his|my|the) phone"
+    r"|take care (?:of )?(?:our|my) (?:son|daughter|kids|children|baby|family|mother|mom|father|dad)",
 )]
 # 3. acute illness told by the scene: cold hands, confusion, no answer + a sickness of a day and night
 _ILL_STATE = re.compile(
@@ -286,10 +328,10 @@ _WORK_TOOL = re.compile(r"杀(?:鸡|鸭|鱼|猪|鹅|羊)|宰|剁|干活|下地|�
 # Tenth round (2026-12-07): meanings of needs told calmly whose content is acute now.
 # 5. someone alone who does not answer now or for days (a fall, a stove, a stroke behind the door)
 _FUMES = re.compile(r"煤气味|炭盆|炭火|煤炉|gas smell|smell of gas")
-_ALONE = re.compile(r"一个人(?:在家|住|在屋|过)|独居|独自(?:在家|住)|留守老人|孤老|\b(?:lives?|living|is|stays?) alone\b|alone at home")
+_ALONE = re.compile(r"一个人(?:在家|住|在屋|过)|独居|独自(?:在家|住)|留守老人|孤老|\b(?:lives?|living|is|stays?) (?:there |here )?alone\b|alone at home")
 _NO_ANSWER = re.compile(
     r"(?:敲门|叫门)(?:也|都)?(?:没人|冇人|不)开|没人开门|敲门.{0,4}(?:没人|不|冇人|唔)应|(?:电话|手机)(?:也|都|就|又)?(?:没人接|打不通|不接|关机|断了)|没(?:有)?接电话|再打(?:也|都)?没人接|(?:叫|喊)(?:门|她|他)?.{0,3}(?:没人|不)应"
-    r"|(?:not|doesn't|does not|don't|didn't) (?:pick up|answer)|no (?:one|body) (?:answer|open)")
+    r"|(?:not|doesn't|does not|don't|didn't) (?:pick up|answer)|no ?(?:one|body) (?:answer|open)")
 _DAYS = re.compile(r"[两三几]天(?:都|了|没)|一整天|昨天(?:也|都)?没|好几天|(?:two|three|several) days")
 # 6. a scene of danger now with someone in it: what fails or comes in, still going on, someone inside
 _SCENE = re.compile(
@@ -328,7 +370,7 @@ _NOT_DANGER = re.compile(
     r"|(?:气|憋|急|嬲)(?:得|到)(?:我|人|俺)?(?:(?:心口|胸口|心|肝)(?:都|也)?(?:疼|痛|发疼)|(?:浑身|全身|手|手脚)?(?:直)?(?:发抖|哆嗦|打颤|震))"
     r"|(?:拿|用|拎|提)(?:着|把)?(?:菜|柴|镰)?刀(?=.{0,3}(?:切|剁|削|割|砍柴|劈柴|杀了?(?:一|两|几)?(?:只|条|头)?(?:鸡|鸭|鹅|鱼|猪|羊)))"
     r"|(?:knife|axe|sickle|machete|cleaver) (?:to|for) (?:cut|chop|slice|cook|kill the (?:chicken|fish|pig))|(?:cut|cutting|chop|chopping) (?:the )?(?:vegetables?|meat|grass|wood|firewood)"
-    r"|(?:忘|唔记得|不记得|记不得|记不住)(?:了|记|咗|得)?.{0,8}(?:烧着火|着火|关火|熄火|火)|forget\w*\b.{0,24}(?:fire|stove|gas)|(?:cooking|camp|wood|kitchen|stove) ?fire|by the fire|firewood"
+    r"|(?:忘|唔记得|不记得|记不得|记不住)(?:了|记|咗|得)?.{0,8}(?:烧着火|着火|关火|熄火|火)|forget\w*\b.{0,24}(?:fire|stove|gas)|(?:cooking|camp|wood|kitchen|stove) ?fire\b(?!\W{0,3}(?:(?:is|are|very|so|too|now|getting|very very) )*(?:flames?|big|spread\w*|burning|go|goes|went|out of control|everywhere))|by the fire|firewood"
     r"|(?:苗|豆子?|庄稼|菜|麦子?|稻子?|玉米|苞谷|花|果子?|秧|叶子)(?:全|都|给)?(?:打|冻|晒|旱|淹)死"
     # ... and the other way round (冰雹打死晒啲菜苗, 打死了好多苗): the object is a plant (detect6)
     r"|(?:打|冻|晒|旱|淹)死(?:了|咗|晒|光)*(?:我家的?|俺家的?|好多|一大片|一大半|大半|不少|啲|些|一片)?(?:的)?(?:苗|秧|庄稼|菜|麦|稻|玉米|苞谷|果|花|树|叶|辣椒|烟叶|豆)"
@@ -363,9 +405,9 @@ _NOT_NOW = re.compile(
     r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
     r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|(?:rice |corn )?fields?\b|crops?\b|months? ago|apply|application|subsidy|subsidies"
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
-    r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
+    r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|every (?:rain(?:y)? season|rain|summer|spring|autumn|winter|year)|since then|rain(?:y)? season|\b(?:can|could|who|someone|somebody|help|to|need|needs|please) (?:\w+ )?fix\b|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
-_URGENT = re.compile(r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)|救命|救救|正在|被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)|(?<!得)(?<!要)(?<!没)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门)|赶紧|马上|help me|help us|please help|help!|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
+_URGENT = re.compile(r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)|救命|救救|正在|被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)|(?<!得)(?<!要)(?<!没)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门)|赶紧|马上|help me|help us|please help|help!|(?<!still )(?<!until )(?<!till )\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # a question about a policy or help for an event told as over (a stay in hospital, a death, money
 # spent): medical triggers are lowered too (ninth round (b): 生二胎大出血 住了半个月 … 俺能领不)
@@ -379,7 +421,7 @@ _AWAY_FOR_WORK = re.compile(
     r"打工|务工|做工|外出(?:打工|务工|挣钱)|在外地|在外面(?:干活|做事|上班)|出去(?:挣钱|干活|上班|找活)|去.{0,6}(?:上班|挣钱)|进城(?:打工|干活|上班)"
     r"|went (?:away |out )?(?:to|for) work|(?:working|works|work) (?:in|away)|migrant work"
 )
-_NOT_BACK = re.compile(r"没回|未返|吂转|冇返|not back|not (?:come|came|coming) (?:back|home)|(?:come|came) back|gone since")
+_NOT_BACK = re.compile(r"没回|未返|吂转|冇返|not back|(?:not|no) (?:come|came|coming) (?:back|home)|(?:come|came) back|gone since")
 _MISSING = {"missing_person", "missing_child"}
 
 # issue 13, detect6 (2026-12-07): danger words told as past, habitual or as a cause of a need now.
@@ -452,7 +494,7 @@ _SUDDEN = re.compile(r"没(?:有)?反应|发青|发紫|憋紫|没呼吸|没气�
 _OVER = re.compile(
     r"以前|从前|过去|那些年|那几年|那时候?|年轻(?:的)?时候?|小时候|早就|早年|离婚|离了婚?|(?:已经|早)?离了|分开(?:了|几年)|[一两三四五六七八九十几多]年前|前年|去年|旧年|上年"
     r"|有一回|有一次|上回|上次|走失过|走丢过|丢过|(?:过|過)一(?:次|回)|那回|那次|后来|找回来|找到了|送回来|寻回来|搵返|(?:出门|出去)就|一出门|老是|总是|经常|动不动"
-    r"|\bbefore\b|years? ago|last (?:year|month|week|winter|summer|spring|autumn)|\bonce\b|used to|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything|always|every time|whenever"
+    r"|\bbefore\b|years? ago|long (?:time )?ago|last (?:year|month|week|winter|summer|spring|autumn)|\bonce\b|used to|(?:is |was |been )?found (?:already|now)|already found|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything|always|every time|whenever"
 )
 # ... unless it happens now or again
 _HAPPENING = re.compile(
@@ -471,8 +513,11 @@ _REPORTED = re.compile(r"(?:新闻|电视|广播)(?:上|里)?(?:说|讲|报|播)
 _HERE = re.compile(r"我家|我们家|俺家|我们(?:村|这)|俺们|我屋|屋头|救命|救救|help (?:me|us)|my (?:house|family|home)|our (?:house|village)")
 # a worry about a risk (怕煤气中毒, 怕哪天滑下来, afraid of a fire): the word just before the trigger
 _FEARED = re.compile(r"(?:怕|担心|预防|防止|万一|以防|免得|afraid|worried|in case)[^。，,.!?！？]{0,8}$")
+# an attempt told as survived long ago (my uncle drink pesticide many years ago but he survive): with
+# ``_OVER`` and nothing happening now or again, self-harm and medical words are explained (detect7)
+_SURVIVED = re.compile(r"活过来|救(?:回来|活|过来)|抢救过来|捡回(?:一条)?命|\bsurviv\w*|(?:was|were|got) saved|saved (?:him|her|me|them)")
 _FRAUD = re.compile(r"骗|诈骗|呃咗|scam|fraud|cheat")
-_MOVING = re.compile(r"下(?:个月|个礼拜|礼拜|周|星期|次|回)见|明天见|回头见|改天见|过几天见|see you (?:tomorrow|next|soon|later|again)|搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)")
+_MOVING = re.compile(r"下(?:个月|个礼拜|礼拜|周|星期|次|回)见|明天见|回头见|改天见|过几天见|see you (?:tomorrow|next|soon|later|again)|搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)|(?:change|changed|changing) (?:my )?(?:phone|number)|new (?:phone )?number|see you (?:next|tomorrow|soon|later)")
 
 
 def has_benign_idiom(norm: str) -> bool:
@@ -624,6 +669,9 @@ def detect(text: str) -> EmergencyResult:
 def detect_normalized(norm: str) -> EmergencyResult:
     """``detect`` for text that ``nlu.normalize.normalize`` has already processed."""
     cleaned = _NOT_DANGER.sub(" ", norm)
+    acute = _ACUTE_EN.search(norm) is not None
+    if not (acute or _NOW_SIGNAL.search(norm) or _URGENT.search(norm)):
+        cleaned = _LOOK_ALIKE_EN.sub(" ", cleaned)
     # every idiom holds a non-space character, so the text changed exactly when one was found
     idiom = cleaned != norm
     hits = [(kind, weight, m) for kind, weight, pattern in _COMPILED if (m := pattern.search(cleaned))]
@@ -641,7 +689,9 @@ def detect_normalized(norm: str) -> EmergencyResult:
     story = _WHEN_SEEN.sub(" ", cleaned)
     fiction = (bool(_FICTION.search(norm)) and not _HAPPENING.search(story) and not _URGENT.search(story)
                and not _SUDDEN.search(story)) or (bool(_REPORTED.search(norm)) and not _HERE.search(norm))
-    moving = bool(_MOVING.search(cleaned)) and not happening
+    moving = bool(_MOVING.search(cleaned)) and not happening and not acute
+    survived = (over and bool(_SURVIVED.search(cleaned)) and not acute
+                and not _NOW_SIGNAL.search(cleaned) and not _URGENT.search(cleaned))
     policy_past = (bool(_POLICY_ASK.search(cleaned)) and bool(_EVENT_OVER.search(cleaned))
                    and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned) and not happening)
     pills_routine = bool(_PILL_ROUTINE.search(cleaned)) and not _HOARDED.search(cleaned) and not _NOW_SIGNAL.search(cleaned)
@@ -658,7 +708,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
         weight = trigger
         # the told meaning explains the word away (eighth round): the classifier alone then
         # needs EMERGENCY_PROBABILITY_EXPLAINED, as its probability comes from the same word
-        meaning = ((over and kind in ("violence", *_MISSING)) or fiction
+        meaning = ((over and kind in ("violence", *_MISSING)) or fiction or (survived and kind in ("self_harm", "medical"))
                    or (kind == "distress" and _FRAUD.search(cleaned) is not None)
                    or (moving and kind == "self_harm" and trigger < 1.0)
                    or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned)))
