@@ -774,3 +774,40 @@ def test_past_habitual_and_non_person_danger_words_in_a_need_are_not_paged(nlu, 
 ])
 def test_the_same_danger_words_happening_now_still_page(nlu, text):
     assert nlu.parse(text)["emergency"]["level"] == "certain", nlu.parse(text)["emergency"]
+
+
+# issue 13, detect8 (fourteenth round): English sudden signs of acute illness page on their own, and
+# detect7's look-alikes (pesticide for the crops, the last message of the day, found already,
+# survived long ago) never lower a message that holds such a sign
+@pytest.mark.parametrize("text", [
+    # poisoned while spraying: the crops' errand does not explain the signs away
+    "my cousin was spraying pesticide for the corn, now he fall down, foam from mouth, body shaking",
+    "spraying the pesticide on tea trees all day, then she lie on ground, cannot stand, lips blue",
+    "he use nongyao for the vegetable field, he fell and convulsing, not answer",
+    # the other sudden signs after an everyday context
+    "after drink with friends my uncle fell on the road, not getting up, breathing very slow",
+    "fell from the ladder picking pears, she not moving, so much blood from her head",
+    "we burn charcoal in the bedroom for warm, my grandpa cannot wake up this morning",
+    "cutting the corn stalks the machine cut his hand, bleeding a lot, cannot stop",
+    "eating noodles, my son suddenly having a seizure, eyes roll up",
+    # a look-alike's words with a sign: still paged
+    "last message for today. my father just now fainted and not breathing",
+    "my uncle drank pesticide long time ago and survived, but now he fell down foam at the mouth",
+])
+def test_english_sudden_signs_page_even_after_a_look_alike_context(nlu, text):
+    assert nlu.parse(text)["emergency"]["level"] == "certain", nlu.parse(text)["emergency"]
+
+
+@pytest.mark.parametrize("text", [
+    "i am spraying pesticide for the rice tomorrow, where can buy the sprayer",
+    "my husband spray nongyao on the cotton, how much water mix with it",
+    "last message for tonight, thank you teacher, see you tomorrow",
+    "my little daughter found already, she was sleeping at grandma house",
+    "my aunt drink pesticide many years ago, they saved her, now she want a job",
+    "my grandma shakes her head and says no to the hospital food, very funny",
+    "my father blood pressure high, he want check at the clinic",
+])
+def test_english_look_alikes_without_a_sign_are_not_paged(nlu, text):
+    emergency = nlu.parse(text)["emergency"]
+    # not paged, and no rule finds a danger (the classifier alone may still ask)
+    assert emergency["level"] != "certain" and emergency["kinds"] == [], emergency
