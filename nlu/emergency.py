@@ -98,6 +98,11 @@ A few narrow rules keep figurative and past words out:
   blown off, nongyao, "jump is better", a coal stove with the windows shut. Not: the last message of
   the day, a new phone number, someone found already, pesticide for the crops, every rainy season, an
   attempt survived long ago (``_SURVIVED`` with ``_OVER``: explained), "still now" (= until now).
+- **English sudden signs** (fourteenth round, 2026-12-07): foam at the mouth, shaking or fits, fell
+  and not getting up, not breathing, blue lips, cannot wake, much blood, unconscious, passed out
+  (``_ACUTE_EN``, medical, certain). Such a sign, or a now-signal, vetoes the English look-alikes
+  (``_LOOK_ALIKE_EN``: pesticide for the crops, the last message of the day, found already), a new
+  number and "survived long ago".
 
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
