@@ -273,11 +273,11 @@ _ACUTE_EN = re.compile(
     r"|(?:body|whole body|all body|arms? and legs?|legs? and arms?)\b.{0,6}\b(?:shak\w*|shake|jerk\w*|twitch\w*)|shak(?:e|ing) (?:all|whole) (?:the )?body|body shak"
     r"|\b(?:fall|fell|falls|fallen|falling|collaps\w*)\b.{0,30}\b(?:shak(?:e|es|ing)|convuls\w*|jerk\w*)\b"
     r"|(?:having|have|has|had|got|in|into) (?:a |the )?(?:fits?|seizures?|convulsions?)\b|\bconvuls\w*|\bseizure\b|eyes (?:roll\w*|go|goes|went|going|turn\w*) (?:up|back|white)"
-    r"|\b(?:fall|fell|falls|fallen|falling|collaps\w*|lie|lies|lying|lay)\b.{0,40}\b" + _NOT_ + r" (?:get(?:ting)? up|stand\w*|mov(?:e|ing)|wak(?:e|ing)|answer\w*|talk\w*|speak\w*|respond\w*|breath\w*|open\w* (?:his|her) eyes)"
+    r"|\b(?:fall|fell|falls|fallen|falling|collaps\w*|lie|lies|lying|lay)\b.{0,40}\b" + _NOT_ + r" (?:get(?:ting)? up|stand\w*|mov(?:e|ing)|wak(?:e|ing)|answer\w*|talk\w*|speak\w*|respond\w*|breath\w*|open\w* (?:his|her) eyes)\b(?! (?:long|for long|well|much|a lot|far|straight|properly))"
     r"|" + _NOT_ + r" (?:breath(?:e|ing)?|breath)\b|stop\w* breath\w*|breathing (?:very |so )?(?:slow|weak|strange)"
     r"|face (?:one side|half|on one side) (?:down|drop\w*|droop\w*|crooked|twist\w*)|suddenly (?:cannot|can't|cant|can not|not able to|could not|couldn't) (?:speak|talk|move)"
     r"|\blips? (?:is |are |go |goes |went |become |turn\w* )?(?:blue|purple)"
-    r"|(?<!\bi )(?:cannot|can't|cant|can not|could not|couldn't|not|no|won't|wont) wak(?:e|ing)(?: (?:him|her|them|up))?\b(?! (?:early|in the morning|on time|for work|for school|at night))"
+    r"|(?<!\bi )(?:cannot|can't|cant|can not|could not|couldn't|not|no|won't|wont) wak(?:e|ing)\b(?!(?: up)? (?:early|in the morning|on time|for work|for school|at night))"
     r"|(?:much|lots of|lot of|a lot of|so much|very much|many|full of) blood|blood (?:everywhere|all over|cannot stop|not stop|keep\w* (?:coming|flowing)|com(?:e|es|ing) out|from (?:his|her) (?:head|mouth|nose|ears?))"
     r"|bleed\w* (?:a lot|so much|very much|heavy|heavily|too much|everywhere|" + _NOT_ + r" stop)"
     r"|\bunconscious\b|pass(?:ed|es|ing)? out\b(?! (?:the |leaflets|flyers|papers?|food|gifts))|\bfainted\b"
@@ -285,6 +285,8 @@ _ACUTE_EN = re.compile(
 )
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 _COMPILED.append(("medical", 1.0, _ACUTE_EN))
+_SIGN_NOW = re.compile(r"\bnow\b(?! (?:i am|i'm|we are|he is|she is|they are|i have|we have|he has|she has|live|living|work|working))|just|suddenly|this morning|today|tonight|right away")
+_PAST_EN = re.compile(r"when (?:i|he|she|we) (?:was|were) (?:young|small|little|a child|a kid)|every (?:day|time|year)|\bsometimes\b")
 
 # Meanings told by two or three parts together (eighth round (c), 2026-12-07): each part alone is
 # everyday talk, together they tell a danger now. A question at least; see ``_meaning_hits``.
@@ -686,7 +688,9 @@ def detect_normalized(norm: str) -> EmergencyResult:
             return _NONE
         return _EXPLAINED if _idiom_hides_a_trigger(norm) else _NONE_IDIOM
     not_now = bool(_NOT_NOW.search(cleaned)) and not _URGENT.search(cleaned)
-    chronic = bool(_CHRONIC.search(cleaned)) and not _SUDDEN.search(cleaned)
+    # a sudden sign with a now or again (now she fell down again): no long-standing illness explains it
+    acute_now = acute and bool(_HAPPENING.search(cleaned) or _SIGN_NOW.search(cleaned))
+    chronic = bool(_CHRONIC.search(cleaned)) and not _SUDDEN.search(cleaned) and not acute_now
     away = bool(_AWAY_FOR_WORK.search(norm))
     lasting = bool(_CHRONIC.search(cleaned)) and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned)
     happening = bool(_HAPPENING.search(cleaned))
@@ -695,6 +699,9 @@ def detect_normalized(norm: str) -> EmergencyResult:
     fiction = (bool(_FICTION.search(norm)) and not _HAPPENING.search(story) and not _URGENT.search(story)
                and not _SUDDEN.search(story)) or (bool(_REPORTED.search(norm)) and not _HERE.search(norm))
     moving = bool(_MOVING.search(cleaned)) and not happening and not acute
+    # a sudden sign told as past or lasting (fainted once when I was young): no page
+    acute_past = (acute and bool(over or _NOT_NOW.search(cleaned) or _CHRONIC.search(cleaned) or _PAST_EN.search(cleaned))
+                  and not acute_now and not _NOW_SIGNAL.search(cleaned) and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned))
     survived = (over and bool(_SURVIVED.search(cleaned)) and not acute
                 and not _NOW_SIGNAL.search(cleaned) and not _URGENT.search(cleaned))
     policy_past = (bool(_POLICY_ASK.search(cleaned)) and bool(_EVENT_OVER.search(cleaned))
@@ -718,6 +725,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
                    or (moving and kind == "self_harm" and trigger < 1.0)
                    or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned)))
         if ((trigger == HINT and kind == "self_harm" and _PILLS.search(m.group(0)) and pills_routine)
+                or (acute_past and kind == "medical" and _ACUTE_EN.search(m.group(0)))
                 or (not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))
                 or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning
                 or (kind in ("medical", *_SOFTENABLE) and not happening and not _URGENT.search(cleaned)

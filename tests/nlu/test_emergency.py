@@ -793,6 +793,8 @@ def test_the_same_danger_words_happening_now_still_page(nlu, text):
     # a look-alike's words with a sign: still paged
     "last message for today. my father just now fainted and not breathing",
     "my uncle drank pesticide long time ago and survived, but now he fell down foam at the mouth",
+    # an old illness told too: a sign now or again is not explained by it
+    "grandma fainted last year in the field, now she fell down again and not breathing",
 ])
 def test_english_sudden_signs_page_even_after_a_look_alike_context(nlu, text):
     assert nlu.parse(text)["emergency"]["level"] == "certain", nlu.parse(text)["emergency"]
@@ -806,6 +808,8 @@ def test_english_sudden_signs_page_even_after_a_look_alike_context(nlu, text):
     "my aunt drink pesticide many years ago, they saved her, now she want a job",
     "my grandma shakes her head and says no to the hospital food, very funny",
     "my father blood pressure high, he want check at the clinic",
+    # a sign told as past
+    "when i was young i fainted once in the field, now i am strong farmer",
 ])
 def test_english_look_alikes_without_a_sign_are_not_paged(nlu, text):
     emergency = nlu.parse(text)["emergency"]
