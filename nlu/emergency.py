@@ -700,7 +700,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
                and not _SUDDEN.search(story)) or (bool(_REPORTED.search(norm)) and not _HERE.search(norm))
     moving = bool(_MOVING.search(cleaned)) and not happening and not acute
     # a sudden sign told as past or lasting (fainted once when I was young): no page
-    acute_past = (acute and bool(over or _NOT_NOW.search(cleaned) or _CHRONIC.search(cleaned) or _PAST_EN.search(cleaned))
+    acute_past = (acute and bool(over or _CHRONIC.search(cleaned) or _PAST_EN.search(cleaned))
                   and not acute_now and not _NOW_SIGNAL.search(cleaned) and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned))
     survived = (over and bool(_SURVIVED.search(cleaned)) and not acute
                 and not _NOW_SIGNAL.search(cleaned) and not _URGENT.search(cleaned))
