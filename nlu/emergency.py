@@ -272,12 +272,12 @@ _ACUTE_EN = re.compile(
     r"\bfoam\w*\b.{0,24}\bmouth|\bmouth\b.{0,12}\bfoam|(?:white )?foam (?:on|at|from|out)"
     r"|(?:body|whole body|all body|arms? and legs?|legs? and arms?)\b.{0,6}\b(?:shak\w*|shake|jerk\w*|twitch\w*)|shak(?:e|ing) (?:all|whole) (?:the )?body|body shak"
     r"|\b(?:fall|fell|falls|fallen|falling|collaps\w*)\b.{0,30}\b(?:shak(?:e|es|ing)|convuls\w*|jerk\w*)\b"
-    r"|(?:having|have|has|had|got|in|into) (?:a |the )?(?:fits?|seizures?|convulsions?)\b|\bconvuls\w*|\bseizure\b|eyes (?:roll\w*|go|goes|went|going|turn\w*) (?:up|back|white)"
-    r"|\b(?:fall|fell|falls|fallen|falling|collaps\w*|lie|lies|lying|lay)\b.{0,40}\b" + _NOT_ + r" (?:get(?:ting)? up|stand\w*|mov(?:e|ing)|wak(?:e|ing)|answer\w*|talk\w*|speak\w*|respond\w*|breath\w*|open\w* (?:his|her) eyes)\b(?! (?:long|for long|well|much|a lot|far|straight|properly))"
+    r"|(?:having|had|got|in|into) (?:a |the )?(?:fits?|seizures?|convulsions?)\b|(?:have|has) (?:a |the )(?:fit|seizure|convulsion)\b|\bconvuls\w*|\bseizure\b|eyes (?:roll\w*|go|goes|went|going|turn\w*) (?:up|back|white)"
+    r"|\b(?:fall|fell|falls|fallen|falling|collaps\w*|lie|lies|lying|lay)\b.{0,40}\b" + _NOT_ + r" (?:get(?:ting)? up|stand\w*|mov(?:e|ing)|wak(?:e|ing)|answer\w*|talk\w*|speak\w*|respond\w*|breath\w*|open\w* (?:his|her) eyes)\b(?! (?:long|for long|well|much|a lot|far|straight|properly|it\b))"
     r"|" + _NOT_ + r" (?:breath(?:e|ing)?|breath)\b|stop\w* breath\w*|breathing (?:very |so )?(?:slow|weak|strange)"
     r"|face (?:one side|half|on one side) (?:down|drop\w*|droop\w*|crooked|twist\w*)|suddenly (?:cannot|can't|cant|can not|not able to|could not|couldn't) (?:speak|talk|move)"
     r"|\blips? (?:is |are |go |goes |went |become |turn\w* )?(?:blue|purple)"
-    r"|(?<!\bi )(?:cannot|can't|cant|can not|could not|couldn't|not|no|won't|wont) wak(?:e|ing)\b(?!(?: up)? (?:early|in the morning|on time|for work|for school|at night))"
+    r"|(?<!\bi )(?:cannot|can't|cant|can not|could not|couldn't|not|no|won't|wont) wak(?:e|ing)\b(?!(?: up)? (?:early|in the morning|on time|for work|for school|at night)| it\b)"
     r"|(?:much|lots of|lot of|a lot of|so much|very much|many|full of) blood|blood (?:everywhere|all over|cannot stop|not stop|keep\w* (?:coming|flowing)|com(?:e|es|ing) out|from (?:his|her) (?:head|mouth|nose|ears?))"
     r"|bleed\w* (?:a lot|so much|very much|heavy|heavily|too much|everywhere|" + _NOT_ + r" stop)"
     r"|\bunconscious\b|pass(?:ed|es|ing)? out\b(?! (?:the |leaflets|flyers|papers?|food|gifts))|\bfainted\b"
@@ -285,6 +285,9 @@ _ACUTE_EN = re.compile(
 )
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 _COMPILED.append(("medical", 1.0, _ACUTE_EN))
+# the sign is an animal's (the dog foam at mouth, our pig is shaking): a vet's need, not a page
+_ANIMAL_SIGN = re.compile(r"\b(?:dogs?|pigs?|piglets?|cows?|cattle|buffalo|chickens?|hens?|ducks?|cats?|sheep|goats?|horses?|rabbits?)\b(?! bit)(?:(?!\b(?:he|she|him|her|man|woman|son|daughter|baby|child|kid|father|mother|husband|wife)\b).){0,14}\b(?:foam|shak|fit|seizure|convuls|not breath|cannot stand|blood|bleed|fell|fall|lying|lie)")
+_PERSON_EN = re.compile(r"\b(?:he|she|him|her|i|me|we|man|woman|son|daughter|baby|child|kid|boy|girl|father|mother|dad|mom|mum|husband|wife|grand\w+|uncle|aunt|brother|sister|neighbou?r|old (?:man|woman|lady))\b")
 _SIGN_NOW = re.compile(r"\bnow\b(?! (?:i am|i'm|we are|he is|she is|they are|i have|we have|he has|she has|live|living|work|working))|just|suddenly|this morning|today|tonight|right away")
 _PAST_EN = re.compile(r"when (?:i|he|she|we) (?:was|were) (?:young|small|little|a child|a kid)|every (?:day|time|year)|\bsometimes\b")
 
@@ -676,7 +679,8 @@ def detect(text: str) -> EmergencyResult:
 def detect_normalized(norm: str) -> EmergencyResult:
     """``detect`` for text that ``nlu.normalize.normalize`` has already processed."""
     cleaned = _NOT_DANGER.sub(" ", norm)
-    acute = _ACUTE_EN.search(norm) is not None
+    animal = _ANIMAL_SIGN.search(norm) is not None and not _PERSON_EN.search(norm)
+    acute = _ACUTE_EN.search(norm) is not None and not animal
     if not (acute or _NOW_SIGNAL.search(norm) or _URGENT.search(norm)):
         cleaned = _LOOK_ALIKE_EN.sub(" ", cleaned)
     # every idiom holds a non-space character, so the text changed exactly when one was found
@@ -725,7 +729,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
                    or (moving and kind == "self_harm" and trigger < 1.0)
                    or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned)))
         if ((trigger == HINT and kind == "self_harm" and _PILLS.search(m.group(0)) and pills_routine)
-                or (acute_past and kind == "medical" and _ACUTE_EN.search(m.group(0)))
+                or ((acute_past or animal) and kind == "medical" and _ACUTE_EN.search(m.group(0)))
                 or (not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))
                 or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning
                 or (kind in ("medical", *_SOFTENABLE) and not happening and not _URGENT.search(cleaned)

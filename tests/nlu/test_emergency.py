@@ -793,6 +793,8 @@ def test_the_same_danger_words_happening_now_still_page(nlu, text):
     # a look-alike's words with a sign: still paged
     "last message for today. my father just now fainted and not breathing",
     "my uncle drank pesticide long time ago and survived, but now he fell down foam at the mouth",
+    # an animal in the scene does not explain a person's signs
+    "the dog bit my son, now he shaking and foam at mouth",
     # an old illness told too: a sign now or again is not explained by it
     "grandma fainted last year in the field, now she fell down again and not breathing",
 ])
@@ -810,6 +812,8 @@ def test_english_sudden_signs_page_even_after_a_look_alike_context(nlu, text):
     "my father blood pressure high, he want check at the clinic",
     # a sign told as past
     "when i was young i fainted once in the field, now i am strong farmer",
+    # an animal's signs: a vet's need
+    "the dog foam at mouth, is it rabies, where vaccine",
 ])
 def test_english_look_alikes_without_a_sign_are_not_paged(nlu, text):
     emergency = nlu.parse(text)["emergency"]
