@@ -77,3 +77,15 @@ def test_the_intents12_dev_sets_hold(nlu, name, accuracy):
     report = evaluate(nlu.parse, load_training_data(TEST_DIR / f"{name}.yml", synonyms_from=nlu.data).examples)
     assert report["intent_accuracy"] >= accuracy
     assert report["safety_question_rate"] <= SAFETY_QUESTIONS
+
+
+@pytest.mark.parametrize("name, accuracy", [("dev12_indirect", 0.90), ("dev11_indirect_intents", 0.93)])
+def test_the_intents13_indirect_sets_hold(nlu, name, accuracy):
+    """nlu/data/test/dev12_indirect.yml (fourteenth round, issue 13, 2026-12-07): 105 intents said
+    without their keyword by the situation around them (dialect answers, "that matter", a place
+    given up by the day), written before the round's training lines; with dev11_indirect_intents.
+    Measured 0.905 → 0.905 and 0.893 → 0.933 (main → intents13); development sets, so floors
+    against losing them, not fair figures."""
+    report = evaluate(nlu.parse, load_training_data(TEST_DIR / f"{name}.yml", synonyms_from=nlu.data).examples)
+    assert report["intent_accuracy"] >= accuracy
+    assert report["safety_question_rate"] <= SAFETY_QUESTIONS
