@@ -92,10 +92,10 @@ def _blind_sets() -> list[str]:
 
 
 def test_the_blind_sets_are_found():
-    assert {"blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8"} <= set(_blind_sets())
+    assert {"blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9"} <= set(_blind_sets())
     assert _blind_sets().index("blind2") < _blind_sets().index("blind3") < _blind_sets().index("blind4") \
         < _blind_sets().index("blind5") < _blind_sets().index("blind6") < _blind_sets().index("blind7") \
-        < _blind_sets().index("blind8")
+        < _blind_sets().index("blind8") < _blind_sets().index("blind9")
 
 
 @pytest.mark.parametrize("blind_set", _blind_sets())
