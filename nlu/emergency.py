@@ -518,6 +518,8 @@ _CHRONIC = re.compile(
 )
 # a lasting state or a plan, for the classifier's bar only (nlu5): never lowers a lexicon trigger
 _LASTING = re.compile(
+    # a hazard that stands, reported (a pole leaning, wires hanging low: detect9)
+    r"(?:电线杆|电杆|电火柱|电线|电缆)(?:子)?.{0,6}(?:歪|斜|吊|垂|耷拉)|(?:electric(?:ity)?|power|telephone|phone) (?:pole|post|wire|line)s?\b.{0,30}\b(?:lean\w*|tilt\w*|hang\w*|low)\b|"
     r"由细|从细|从小到大|每晚|每天晚上|天天晚上|每夜|成日|日日|(?:医生|大夫|医院|村医)(?:说|话|讲|叫)(?:要|得)|"
     r"every night|all the time|since (?:he|she|i) (?:was|were) (?:born|small|little|a child)|the doctor (?:says?|said) (?:he|she|i|we) (?:need|must|should)"
 )
@@ -556,6 +558,7 @@ _FRAUD = re.compile(r"骗|诈骗|呃咗|scam|fraud|cheat")
 _CLAIMED = re.compile(
     r"(?:打|来|打来)(?:个|了|咗)?电话(?:来)?(?:说|讲|话)|电话(?:里|里头|度)?(?:说|讲|话)|(?:发|来)(?:了|咗)?(?:个)?(?:消息|短信|信息|微信)(?:说|讲|话)"
     r"|\bcall(?:s|ed|ing)? (?:me|us|my \w+)\b.{0,12}\b(?:say|says|said|tell|told)\b|\b(?:message|text|sms)\b.{0,12}\b(?:say|says|said)\b|phone (?:me )?(?:and )?(?:say|said)")
+_JUST_NOW = re.compile(r"刚才|刚刚|正在|头先|而家(?:仲)?喺|right now|just now")
 _FOUND_OUT = re.compile(r"后来|才知道|才发现|原来|发现是|上当|被骗|呃人|骗子|\blater\b|turn(?:s|ed)? out|then (?:i |we )?(?:know|knew|find out|found out)|realis|realiz")
 _MOVING = re.compile(r"下(?:个月|个礼拜|礼拜|周|星期|次|回)见|明天见|回头见|改天见|过几天见|see you (?:tomorrow|next|soon|later|again)|搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)|(?:change|changed|changing) (?:my )?(?:phone|number)|new (?:phone )?number|see you (?:next|tomorrow|soon|later)")
 
@@ -744,7 +747,8 @@ def detect_normalized(norm: str) -> EmergencyResult:
                 and not _NOW_SIGNAL.search(cleaned) and not _URGENT.search(cleaned))
     policy_past = (bool(_POLICY_ASK.search(cleaned)) and bool(_EVENT_OVER.search(cleaned))
                    and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned) and not happening)
-    scam_told = bool(_FRAUD.search(cleaned) and _CLAIMED.search(cleaned) and _FOUND_OUT.search(cleaned))
+    scam_told = bool(_FRAUD.search(cleaned) and _CLAIMED.search(cleaned) and _FOUND_OUT.search(cleaned)
+                     and not _JUST_NOW.search(cleaned))
     pills_routine = bool(_PILL_ROUTINE.search(cleaned)) and not _HOARDED.search(cleaned) and not _NOW_SIGNAL.search(cleaned)
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
