@@ -323,7 +323,7 @@ _OWN_FUNERAL = re.compile(
     r"(?:他|她|佢|我|俺|𠊎|自己)(?:的|嘅|个|個)?(?:丧事|后事|身后事|葬礼|追悼会|坟|墓)"
     r"|(?:his|her|my) (?:own )?(?:funeral|grave|burial)|(?:bury|burn) (?:him|her|me)\b")
 _UNREACHABLE = re.compile(
-    r"(?:谁|哪个|边个|冇人|没人|都)(?:都|也)?(?:找不到|找不着|揾唔到|搵唔到|寻毋到|联系不上|联系唔到)|(?:揾|搵)唔到(?:佢|人)|找不(?:到|着)(?:他|她|人)"
+    r"(?:谁|哪个|边个|冇人|没人|都)(?:都|也)?(?:找不到|找不着|揾唔到|搵唔到|寻毋到|联系不上|联系唔到)|(?:揾|搵)唔到(?:佢|人)|找不(?:到|着)(?:他|她|人)|(?:电话|手机)(?:就|也|都|又|一直)*(?:关机|关咗机|打不通|打唔通|没人接|冇人听)"
     r"|(?:nobody|no one|we|they) (?:can|could|cannot|can't|cant|can not|could not|couldn't) (?:find|reach|contact|call) (?:him|her)\b|(?:phone|mobile) (?:is )?(?:off|switched off|turned off|no answer)")
 _DIED = re.compile(r"走了|走咗|去世|过世|过身|死了|死咗|没了|\b(?:died|dies|die|dead|passed away)\b")
 # 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
@@ -423,6 +423,7 @@ _NOT_DANGER = re.compile(
     r"|(?:狗|猫|牛|羊|猪|鸡|鸭|鹅|大黄|小黑|马|驴)(?:仔)?(?:又|也)?(?:丢了|走丢|走失|跑丢|不见了|唔见(?:咗)?|走失咗|跑了)"
     r"|(?:(?:look|looking|looked|search\w*) for (?:our|my|the) )?\b(?:dog|cat|cow|goat|sheep|pig|buffalo|horse|donkey)\b(?:(?!\b(?:son|daughter|child|kid|boy|girl|baby|grand\w+|mother|father|husband|wife|brother|sister)\b).){0,30}\b(?:lost|missing|run away|ran away|cannot find|can't find|not find|find (?:him|her|it))\b|(?:look|looking|looked|search\w*) for (?:our|my|the) (?:dog|cat|cow|goat|sheep|pig|buffalo|horse|donkey)\b"
     r"|\b(?:ducks?|chickens?|hens?|pigs?|piglets?|cows?|cattle|buffalo|sheep|goats?|fish|geese|goose|rabbits?|animals?|livestock)\b(?: \w+){0,2} (?:drown\w*|die[ds]?|dead)\b"
+    r"|\bdrown\w* (?:all |many |most |some |half )?(?:of )?(?:our |my |the |his |her )?(?:ducks?|chickens?|hens?|pigs?|piglets?|cows?|cattle|buffalo|sheep|goats?|fish|geese|goose|rabbits?|animals?|livestock)\b"
     r"|(?<!his )(?<!her )(?<!watch )(?<!their )(?:phone|laptop|computer|tv|screen|machine|app|car|motorbike)\b.{0,12}(?:not|doesn't|does not|won't|will not|can't|cannot) (?:respond|answer|move|wake|work)"
 )
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
