@@ -419,7 +419,7 @@ _NOT_DANGER = re.compile(
     r"|(?:打|点|踩|踹|发动|启动|拧)(?:不|唔|毋)(?:着|燃)火?|趴窝|黑屏.{0,12}?(?:拍|叫|按|点|戳|摇|弄|敲)[^\s，。,！？!?]{0,6}(?:不|唔|毋|没|冇)(?:醒|亮|开|反应)"
     r"|(?:black screen|screen (?:is |go |goes |went |turn\w* )?black)\b.{0,50}?\bit (?:still )?(?:is )?" + _NOT_ + r" (?:wake|respond|turn on|work|start)\w*(?: up)?"
     r"|(?:tablet|ipad|phone|laptop|computer|tv|screen|tricycle|motorbike|engine|machine)\b.{0,50}?\bit (?:still )?(?:is )?" + _NOT_ + r" (?:wake|respond|turn on|work|start)\w*(?: up)?"
-    r"|(?:又|也|都|彻底)?罢(?:工|咗工)|笑(?:得|到)(?:直|满地|满炕|喺度)?(?:打滚|碌地|碌来碌去)|(?:laugh\w*) (?:so hard |so much )?(?:\w+ ){0,2}roll\w*"
+    r"|(?:又|也|都|彻底)?罢(?:工|咗工)|笑(?:得|到)[^\s，。,！？!?]{0,5}(?:打滚|碌地|碌来碌去)|(?:晒|热)(?:得|到)[^\s，。,！？!?]{0,5}冒烟|(?:laugh\w*) (?:so hard |so much )?(?:\w+ ){0,2}roll\w*"
     r"|(?:狗|猫|牛|羊|猪|鸡|鸭|鹅|大黄|小黑|马|驴)(?:仔)?(?:又|也)?(?:丢了|走丢|走失|跑丢|不见了|唔见(?:咗)?|走失咗|跑了)"
     r"|(?:(?:look|looking|looked|search\w*) for (?:our|my|the) )?\b(?:dog|cat|cow|goat|sheep|pig|buffalo|horse|donkey)\b(?:(?!\b(?:son|daughter|child|kid|boy|girl|baby|grand\w+|mother|father|husband|wife|brother|sister)\b).){0,30}\b(?:lost|missing|run away|ran away|cannot find|can't find|not find|find (?:him|her|it))\b|(?:look|looking|looked|search\w*) for (?:our|my|the) (?:dog|cat|cow|goat|sheep|pig|buffalo|horse|donkey)\b"
     r"|\b(?:ducks?|chickens?|hens?|pigs?|piglets?|cows?|cattle|buffalo|sheep|goats?|fish|geese|goose|rabbits?|animals?|livestock)\b(?: \w+){0,2} (?:drown\w*|die[ds]?|dead)\b"
@@ -429,7 +429,7 @@ _NOT_DANGER = re.compile(
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
 _NOT_NOW = re.compile(
     r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上(?:个|隻|只)月|(?:路|桥)(?:都)?(?:断|冲断|冲烂|烂)(?:咗|了|忒)|转来以后|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
-    r"(?:洪水|大水|发水|火灾|失火|地震|滑坡|泥石流|台风|风台|山火)(?:的)?(?:时候|那会儿?)|(?:垮|塌|倒)了(?:一截|一块|一角|半边|一段|一半|一面|一堵|一间)|(?:烧|冲|淹|砸|埋)(?:完|光|没|坏|烂|死|起走)了?|(?:都|全)没了|"
+    r"(?:洪水|大水|发水|水浸|火灾|失火|火烛|地震|滑坡|泥石流|山泥倾泻|台风|打风|风台|山火)(?:的|嘅)?(?:时候|那会儿?|𠮶阵|𠮶时|果阵|个时候)|(?:垮|塌|倒)了(?:一截|一块|一角|半边|一段|一半|一面|一堵|一间)|(?:烧|冲|淹|砸|埋)(?:完|光|没|坏|烂|死|起走)了?|(?:都|全)没了|"
     r"(?:把|将).{0,6}(?:路|地|田|庄稼|后院|院子|草场|树|果园|菜|猪圈|牛棚|鸡棚|大棚).{0,6}(?:都|全)?(?:埋|冲|淹|砸|烧)|"
     r"(?:埋|冲|淹|砸|压)(?:了|咗|忒|坏了|烂了|没了|走了)(?:我|俺|𠊎)?(?:家|屋下)?(?:的)?[一二两三四五六七八九十几半\d]*(?:(?:亩|块|分)?(?:田|稻田|庄稼|苞谷|玉米|稻子|菜园|果园|鱼塘)|(?:亩|块|分)地)|冇得种|没得种|种不成|"
     r"一(?:下|落)(?:大)?雨就|一(?:烧火|生火|做饭|烧炕)就|烟囱|(?:鸭子?|鸡|猪圈|猪棚|牛棚|羊圈|鱼苗)|(?:pig|cow|chicken|duck) ?(?:shed|pen|house)|livestock|"
@@ -440,7 +440,7 @@ _NOT_NOW = re.compile(
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
     r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|every (?:rain(?:y)? season|rain|summer|spring|autumn|winter|year)|since then|rain(?:y)? season|\b(?:can|could|who|someone|somebody|help|to|need|needs|please) (?:\w+ )?fix\b|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
-_URGENT = re.compile(r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)|救命|救救|正在|被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)|(?<!得)(?<!要)(?<!没)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门|打(?:电话|来)|来电话|发(?:消息|信息|短信))|赶紧|马上|help me|help us|please help|help!|(?<!still )(?<!until )(?<!till )\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
+_URGENT = re.compile(r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)|救命|救救|正在|被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)|(?<!得)(?<!要)(?<!没)(?<!未)(?<!冇)(?<!无)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|冒充|假冒|拿|借|来看|上门|打(?:电话|来)|来电话|发(?:消息|信息|短信))|赶紧|马上|help me|help us|please help|help!|(?<!still )(?<!until )(?<!till )\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing|every))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # a question about a policy or help for an event told as over (a stay in hospital, a death, money
 # spent): medical triggers are lowered too (ninth round (b): 生二胎大出血 住了半个月 … 俺能领不)
@@ -510,7 +510,7 @@ _CHRONIC = re.compile(
     r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|去年|旧年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
     r"|(?:中风|脑梗|脑溢血|偏瘫|车祸|手术|开刀|摔伤|工伤)(?:以后|之后|过后|后)"
     # detect9: a stroke or a crash told with 粤/客家 aftermath markers (中咗风之后, 中风转来以后)
-    r"|中(?:咗|了|过|忒)风(?:以后|之后|後|过后)|(?:中风|脑梗|车祸|撞车)(?:咗|了|忒)?(?:转来|返来|回来)(?:以后|之后|後)"
+    r"|中(?:咗|了|过|忒)风(?:以后|之后|後|过后)|(?:中风|脑梗|车祸|撞车)(?:咗|了|忒)(?:转来|返来|回来)?(?:以后|之后|後|过后)|(?:中风|脑梗|车祸|撞车)(?:转来|返来|回来)(?:以后|之后|後)"
     r"|(?:没了|走了|去世|过世)(?:以后|之后|后)|一(?:疼|痛|累|冷|走|动|干活|爬坡)就|想起|忘不了|忘不掉|梦见|梦到|做梦|噩梦|一闭眼|闭上眼|那天|remember|nightmare|flashback"
     r"|从小|打小|自小|自细|细细个|生下来|天生|一辈子|这辈子|(?:腿|脚|手|胳膊|手臂|眼睛?)(?:都|也)?(?:没了|冇咗|断了几年|残了)|截肢|拄拐"
     r"|since (?:birth|he was|she was|i was|childhood)|all (?:his|her|my) life|born with|lost (?:his|her|my) (?:leg|arm|hand|eye)s?"
@@ -524,7 +524,7 @@ _LASTING = re.compile(
     r"由细|从细|从小到大|每晚|每天晚上|天天晚上|每夜|成日|日日|(?:医生|大夫|医院|村医)(?:说|话|讲|叫)(?:要|得)|"
     r"every night|all the time|since (?:he|she|i) (?:was|were) (?:born|small|little|a child)|the doctor (?:says?|said) (?:he|she|i|we) (?:need|must|should)"
 )
-_SUDDEN = re.compile(r"没(?:有)?反应|发青|发紫|憋紫|没呼吸|没气了|不省人事|突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing))|today|tonight|help me|please help")
+_SUDDEN = re.compile(r"没(?:有)?反应|发青|发紫|憋紫|没呼吸|没气了|不省人事|突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing|every))|today|tonight|help me|please help")
 
 # violence that is over, a lost elder who was found or who habitually loses the way: told as a
 # need (以前他天天打我 现在离了, 有一回走丢了 后来找回来了, 出门就找不到回来的路) — eighth round
