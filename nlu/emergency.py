@@ -214,7 +214,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"(?:以后|往后|再也|就|再)(?:也|都)?不(?:会)?(?:再)?给.{0,6}(?:添乱|添堵|添负担)|(?:唔会|毋会|不会|以后唔|以后毋)(?:再)?(?:阻住|阻|碍着|碍事|烦住|累住)(?:大家|你哋|你们|人|屋企人|屋下人)|(?:唔使|毋使|不用|不必|莫)再(?:理|管|顾|操心)(?:我|𠊎)|(?:nobody|no one) (?:has|have|need|needs) to (?:take care of|look after|worry about|feed|visit) me"),
     ("self_harm", HINT, r"留(?:了|下|好|咗)?(?:一)?封信.{0,4}(?:给|畀|俾)(?:闺女|女儿|儿子|孩子|娃|家里|家人|你们|你哋|老伴|老婆|老公|仔|女|孙)|(?:给|畀|俾|同)(?:闺女|女儿|儿子|孩子|娃|家里|家人|你们|你哋|老伴|老婆|老公|仔女|孙).{0,4}留(?:了|下|好|咗)?(?:一)?封信|留(?:了|下|好|咗)?(?:一)?封信.{0,4}(?:在|喺)(?:抽屉|枕头|桌|床|台)|信.{0,4}(?:压在|放在|搁在|放咗喺|放喺).{0,6}(?:枕头|抽屉|桌|床|台面)|(?:存折|存款单|存单|银行卡|密码|房产证|地契).{0,12}(?:压在|放在|藏在|搁在|放咗喺|放喺|放咗).{0,8}(?:枕头|床|抽屉|米缸|柜|箱底)|(?:letter|note)s? (?:is |are )?(?:under|on|in) (?:the |my )?(?:pillow|bed|table|drawer)|wrote to my (?:son|daughter|kids|children|wife|husband|family)"),
     ("self_harm", HINT, r"(?:穿上|穿好|换上|换好)(?:了)?寿衣|寿衣.{0,6}(?:穿上|穿好|换上|换好)|(?<![天午上晚周末])(?:我|俺|𠊎)(?:是|就|也|都)?(?:快)?不在了(?!.{0,3}(?:家|村|这|屋))|sleep for good|(?:sleeping|sleep) (?:medicine|tablets|pills)|药瓶.{0,6}(?:手边|身边|手上|手里|旁边|枕头)|(?:pills?|medicine|pill bottle) (?:is |are )?(?:next to me|in my hand|beside me)"),
-    ("self_harm", HINT, r"以后.{0,8}(?:帮我|替我)(?:去)?(?:喂|养|浇|收|种)|tell my (?:son|daughter|kids|children|wife|husband|family|mother|mom|father|dad) (?:that )?(?:i am|i'm|im) sorry"),
+    ("self_harm", HINT, r"以后.{0,8}(?:帮我|替我)(?:去)?(?:喂|养|浇|收|种)|tell my (?:son|daughter|kids|children|wife|husband|family|mother|mom|father|dad) (?:that )?(?:i am|i'm|im) sorry|tell my (?:son|daughter|kids|children|wife|husband|family|mother|mom|father|dad) (?:that )?sorry\b.{0,30}\b(?:not (?:a )?good (?:daughter|son|mother|father|wife|husband|mom|dad)|i go now|goodbye|forgive me)"),
     ("self_harm", HINT, r"(?:撑|顶|扛|熬)不了了|撑唔落去|撑毋落去|(?:(?:give|gave|given|giving) (?:away )?(?:all my \w+|my \w+ and (?:my )?\w+|my (?:goats?|cows?|pigs?|sheep|chickens|dog|cat|horse|land|house|savings|money)) to (?:my |the )?(?:neighbou?rs?|friend|brother|sister|cousin|nephew|niece|son|daughter)|(?:won't|wont|will not|not going to|no longer) need (?:them|it|these|those|my \w+)(?= *(?:$|any ?more|after (?:today|tonight|this|that)|ever again)))"),
     ("self_harm", HINT, r"(?:(?:同|跟|和)(?:孙子|孙女|孙仔|外孙|爸妈|阿妈|阿爸|老伴|老婆|老公|儿子|女儿|仔|女).{0,6}(?:讲咗|讲了|说了|道了?)(?:再见|别)|把自己(?:关|锁|反锁)(?:在|喺|进)?.{0,4}(?:屋|房|仓|柴房|厕所|里|度).{0,10}(?:不开门|唔开门|毋开门|不应|唔应|毋应|不出来))"),
     ("self_harm", HINT, r"(?:仓房|柴房|里面|里头|入面).{0,6}(?:农药味|药水味|敌敌畏味)"),
@@ -325,6 +325,7 @@ _OWN_FUNERAL = re.compile(
 _UNREACHABLE = re.compile(
     r"(?:谁|哪个|边个|冇人|没人|都)(?:都|也)?(?:找不到|找不着|揾唔到|搵唔到|寻毋到|联系不上|联系唔到)|(?:揾|搵)唔到(?:佢|人)|找不(?:到|着)(?:他|她|人)|(?:电话|手机)(?:就|也|都|又|一直)*(?:关机|关咗机|打不通|打唔通|没人接|冇人听)"
     r"|(?:nobody|no one|we|they) (?:can|could|cannot|can't|cant|can not|could not|couldn't) (?:find|reach|contact|call) (?:him|her)\b|(?:phone|mobile) (?:is )?(?:off|switched off|turned off|no answer)")
+_SAID_BYE = re.compile(r"(?:说|讲|话|发)(?:句|声)?(?:再见|拜拜)(?:了|咗|啦)|\b(?:said|say|says|send|sent) (?:goodbye|bye bye)\b")
 _DIED = re.compile(r"走了|走咗|去世|过世|过身|死了|死咗|没了|\b(?:died|dies|die|dead|passed away)\b")
 # 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
 #    for me or sorry (a move away lowers it, as every farewell hint)
@@ -399,7 +400,7 @@ _NOT_DANGER = re.compile(
     r"|(?:打|冻|晒|旱|淹)死(?:了|咗|晒|光)*(?:我家的?|俺家的?|好多|一大片|一大半|大半|不少|啲|些|一片)?(?:的)?(?:苗|秧|庄稼|菜|麦|稻|玉米|苞谷|果|花|树|叶|辣椒|烟叶|豆)"
     # hands or feet purple from the cold (冬天冻得手脚发紫): a hard winter, not blue lips now
     r"|(?:手|脚|手脚|耳朵|指头|手指|脚趾)(?:都|也)?冻(?:得|到|成)?(?:都|也)?(?:发紫|青紫|发青|紫)|冻(?:得|到)(?:我)?(?:的)?(?:手|脚|手脚|耳朵|指头|手指|脚趾)(?:都|也)?(?:发紫|青紫|发青|紫)"
-    r"|(?:近的|合适的|好的|便宜的|这样的)(?:找|寻)不(?:到|着)|(?:jobs?|apply|applied|application|online|email|letter)\b.{0,24}no answer"
+    r"|(?:近的|合适的|好的|便宜的|这样的)(?:找|寻)不(?:到|着)|(?:jobs?|apply|applied|application|online|email|letter)\b.{0,24}no answer|\b(?:paper|papers|form|forms|documents?|office|request|complaint|report)\b.{0,40}\bno (?:answer|reply|response)\b|(?:只能|只好|只得|不得不|没办法只能?)把(?:孩子|娃娃?|娃儿|小孩|仔女|细路)(?:们)?(?:反)?锁在(?:屋里|家里|屋头|家|屋企|房里)"
     r"|(?:不弄了|不搞了|不需要了?|不用了|不参加了?|不去了|退出|退订|别发了?|不要再发|不要了)[^。]{0,6}(?:以后)?(?:别|不要|不用|莫)(?:再)?(?:找|联系)我了?"
     r"|打我(?:的|这个|这|家)?(?:电话|手机|号码|号|座机)|给我打|打我一下电话|打死(?:我)?也不|死机|累成狗|打call"
     r"|(?:找|寻|搵|揾)(?:不|毋|唔)(?:到|着)(?:工作|工|活|事做|事|嘢做|对象|媳妇|学校|人管|地方)"
@@ -627,6 +628,9 @@ def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
     if ((funeral := _OWN_FUNERAL.search(cleaned)) and (_NOT_FOUND.search(cleaned) or _UNREACHABLE.search(cleaned))
             and not _DIED.search(cleaned)):
         hits.append(("self_harm", 0.95, funeral))
+    if ((bye := _SAID_BYE.search(cleaned)) and (_NOT_FOUND.search(cleaned) or _UNREACHABLE.search(cleaned))
+            and not _MOVING.search(cleaned)):
+        hits.append(("self_harm", HINT, bye))
     if (state := _ILL_STATE.search(cleaned)) and _ILL_ONSET.search(cleaned):
         hits.append(("medical", HINT, state))
     if (weapon := _WEAPON.search(cleaned)) and _AT_DOOR.search(cleaned) and not _WORK_TOOL.search(cleaned):

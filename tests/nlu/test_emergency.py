@@ -869,3 +869,21 @@ def test_detect9_rules_keep_their_safeguards(nlu, text):
     emergency = nlu.parse(text)["emergency"]
     expected = "certain" if "刚才" in text else "none"
     assert emergency["level"] == expected, emergency
+
+
+@pytest.mark.parametrize("text, levels", [
+    ("我表哥在群里发了张水库的照片 说再见了 然后手机就关机了", {"unsure", "certain"}),  # a farewell, then silence
+    ("tell my father sorry, i am not good son, goodbye", {"unsure", "certain"}),
+    ("I send the form to the town office two months ago, still no reply", {"none"}),
+    ("我要去地里干活 只好把娃锁在家里 心里总不踏实", {"none"}),  # a parent's need, not confinement
+    ("他把孩子锁在屋里不让出来 还打她", {"certain"}),
+])
+def test_detect9_farewell_then_silence_and_two_look_alikes(nlu, text, levels):
+    emergency = nlu.parse(text)["emergency"]
+    assert emergency["level"] in levels, emergency
+
+
+def test_detect9_a_plain_goodbye_before_silence_is_no_rule_alarm():
+    # 说了再见就走了: a goodbye before a trip, not a farewell (the classifier may still ask)
+    assert detect("他说了再见就走了 电话打不通 可能山里没信号").level == "none"
+    assert detect("他说再见了 电话打不通").level == "unsure"
