@@ -104,6 +104,12 @@ A few narrow rules keep figurative and past words out:
   (``_LOOK_ALIKE_EN``: pesticide for the crops, the last message of the day, found already), a new
   number and "survived long ago".
 
+- **粤/客家 aftermath, idioms, scams; missing at a fair** (detect9, 2026-12-07): 中咗风之后, 前两个月,
+  路断咗, 山泥倾泻𠮶阵 are past or lasting; a scam told afterwards (a claim by a call + found out) is the
+  scammer's story; 打不着火, 黑屏…拍不醒, 罢工, 笑得打滚, a lost animal, drowned ducks are idioms. 走散 /
+  跟丢 + an hour's search, a car driven into a crowd, a limb bent the wrong way page; one's own funeral
+  arranged + unreachable pages, a goodbye said + unreachable is asked.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
