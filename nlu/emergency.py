@@ -104,6 +104,12 @@ A few narrow rules keep figurative and past words out:
   (``_LOOK_ALIKE_EN``: pesticide for the crops, the last message of the day, found already), a new
   number and "survived long ago".
 
+- **粤/客家 aftermath, idioms, scams; missing at a fair** (detect9, 2026-12-07): 中咗风之后, 前两个月,
+  路断咗, 山泥倾泻𠮶阵 are past or lasting; a scam told afterwards (a claim by a call + found out) is the
+  scammer's story; 打不着火, 黑屏…拍不醒, 罢工, 笑得打滚, a lost animal, drowned ducks are idioms. 走散 /
+  跟丢 + an hour's search, a car driven into a crowd, a limb bent the wrong way page; one's own funeral
+  arranged + unreachable pages, a goodbye said + unreachable is asked.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
@@ -133,9 +139,9 @@ HINT = 0.6  # a farewell, a plan or a means said without the obvious words: unsu
 TIME = 0.3  # "tonight", "much longer": nothing alone, certain with a hint
 LOWERED = 0.4  # a trigger in a past, damage, policy or long-illness context: none
 
-_CHILD = r"(?:幺儿|幺妹|娃儿|伢子?|细伢子?|孙仔|孙女仔|妹仔|细妹|阿妹|细路仔?|细佬|细人仔?|个仔|个女|bb|孩子|娃娃?|儿子|女儿|闺女|孙子|孙女|外孙女?|小孩|宝宝|孩|丫头|小子|我家小的|学生)"
+_CHILD = r"(?:幺儿|幺妹|娃儿|伢子?|细伢子?|孙仔|孙女仔|妹仔|细妹|阿妹|细路仔?|细佬|细人仔?|个仔|个女|个孙|bb|孩子|娃娃?|儿子|女儿|闺女|孙子|孙女|外孙女?|小孩|宝宝|孩|丫头|小子|我家小的|学生)"
 _ELDER = r"(?:阿婆|阿公|阿爷|阿嫲|阿妈|阿爸|阿姆|老豆|老窦|老人|老人家|爷爷|奶奶|姥姥|姥爷|外婆|外公|我爸|我妈|老爹|老娘|老伴|老汉|婆婆|公公|俺爹|俺娘|老父亲|老母亲|男人|老公|老婆|媳妇)"
-_LOST = r"(?:(?<![看听瞧])不见了|找不到了|找不着了?|找不到人|走丢|丢了(?!(?:一|半)?(?:条|只|个|根)?(?:腿|胳膊|手|脚|眼|命|工作|饭碗|钱|手机|钥匙))|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|放学.{0,8}(?:还|都)?没(?:回|到)(?:家|屋)|(?:出门|出去).{0,4}没回|(?:到现在|到这会儿?|一直|一整天|一下午|一晚上?|半天)(?:都|还)?没(?:见|看见|看到)(?:到|着)?人|不见人影|没见(?:着)?(?:人)?影|冇(?:人)?(?:见过|看到|见到)(?:佢|人)|(?:出门|出去|出咗去).{0,10}(?:未返|吂转|冇返|还没回)|唔见(?:咗|左)|搵(?:极)?唔到(?:人|佢)|(?:寻|搵|揾|找)(?:毋|唔|不)(?:到|着)(?!(?:事|工|活|嘢做|工作))|(?:冇|没|未|吂)(?:有)?(?:返|回|转)(?:屋下|屋企|屋家|家|屋里)|全村(?:都)?找遍)"
+_LOST = r"(?:(?<![看听瞧])不见了|走散|行散|跟丢|找不到了|找不着了?|找不到人|走丢|丢了(?!(?:一|半)?(?:条|只|个|根)?(?:腿|胳膊|手|脚|眼|命|工作|饭碗|钱|手机|钥匙))|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|放学.{0,8}(?:还|都)?没(?:回|到)(?:家|屋)|(?:出门|出去).{0,4}没回|(?:到现在|到这会儿?|一直|一整天|一下午|一晚上?|半天)(?:都|还)?没(?:见|看见|看到)(?:到|着)?人|不见人影|没见(?:着)?(?:人)?影|冇(?:人)?(?:见过|看到|见到)(?:佢|人)|(?:出门|出去|出咗去).{0,10}(?:未返|吂转|冇返|还没回)|唔见(?:咗|左)|搵(?:极)?唔到(?:人|佢)|(?:寻|搵|揾|找)(?:毋|唔|不)(?:到|着)(?!(?:事|工|活|嘢做|工作))|(?:冇|没|未|吂)(?:有)?(?:返|回|转)(?:屋下|屋企|屋家|家|屋里)|全村(?:都)?找遍)"
 _NT = r"(?:n't|n’t|nt| not)"  # don't / dont / do not
 _CANT = r"(?:can't|can’t|cant|can not|cannot)"
 _HIT = r"打(?!电话|手机|工|针|疫苗|预防|钢板|石膏|吊针|吊瓶|点滴|车|扫|听|印|卡|折|包|牌|麻将|球|游戏|算|字|call|开|个|完|招呼|水|饭|酱油|错|药|农药|除草|虫|谷|麦|稻|豆|枣|核桃|草|柴|井|粮)"
@@ -156,10 +162,12 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"(?:底下|下面|下头|下边).{0,4}(?:好深|很深|好高|很高|深得很|高得很)|(?:water|river|drop) (?:below |down there )?(?:is )?(?:so|very|really) (?:deep|high|far)"),
     ("self_harm", TIME, r"今晚|今天晚上|今夜|今儿(?:个)?晚上|今日夜晚|今晚夜|过了今(?:天|晚)|过咗今(?:日|晚)|after (?:today|tomorrow)|结束(?:这一切|一切)|一切都结束|tonight|much longer|(?:finish|end) (?:it|this|everything)\b|after this (?:weekend|week|day)|last night on|the last night"),
     ("violence", 1.0, r"家暴|往死里打|打死|打我|打得.{0,4}(?:血|伤|不行)|被打|挨打|打孩子|打我孩子|他" + _HIT + r"|要" + _HIT + r"|砍我|砍人|要砍|拿(?:着)?刀|举着刀|持刀|拿棍|捅了|被捅|杀我|杀人|要杀|杀了我|杀了(?:全家|你|他|她)|强奸|性侵|猥亵|绑架|被拐|闯进|被关|掐我|勒我|威胁我|追着打"),
+    ("violence", 1.0, r"(?:car|truck|van|bus|tractor|lorry|motorbike|vehicle)\b.{0,30}\binto (?:the |a |many |all )?(?:people|crowd|children|kids|students|pedestrians)\b|(?:drive|drives|drove|driving|ram|rams|rammed|ramming) (?:\w+ ){0,4}into (?:the |a |many |all )?(?:people|crowd|children|kids|students|pedestrians)\b"
+     r"|(?:开车|开着车|驾车|车子?)(?:故意)?(?:冲|撞)(?:进|向|入|倒|上)?(?:了)?(?:人群|人堆|好多人|一群人|一堆人)"),
     ("violence", 1.0, r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|(?<!panic )(?<!anxiety )(?<!asthma )attack|rape|kidnap|abus(?:e|es|ed|ing) (?:me|my|us|her|him|the (?:kids|children))|abusive|threaten(?:s|ed|ing)? (?:me|us|my|to)|stab|chok(?:e|ing) me|strangl|(?:broke|break|breaking|burst) into|locked me (?:up|in)"),
     ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
     ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|水(?:已经|都)?(?:到|淹到|漫到|涨到|没到|齐)了?(?:窗户|窗台|腰|胸口|脖子|二楼|床|屋里|门口|膝盖)|水.{0,4}(?:冲进|灌进|涌进)(?:来|屋|家)|(?:在|爬到|爬上|上了|躲到)(?:房顶|屋顶|楼顶|树上).{0,6}(?:等|下不|出不)"
-     r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
+     r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water\b.{0,12}\b(?:get|gets|getting|go|goes|going|keep\w*|still) (?:higher|deeper)\b|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
     ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在(?!床|炕|轮椅)|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
      r"|龙卷风(?:过来|来|刮过来)了|earthquake|landslide|mudslide|tornado (?:is )?coming|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
     ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|(?<!一)落水(?!就)|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割劈锄挖煮扫搞弄])不动了"),
@@ -170,7 +178,8 @@ _RULES: list[tuple[str, float, str]] = [
     ("missing_child", 1.0, _CHILD + r".{0,10}没(?:去|到|来)(?:学校|上学|学堂).{0,20}(?:没见|找不到|找不着|不在家|没得人|也没得|也没有|冇人|唔见)"),
     ("missing_person", 1.0, _ELDER + r".{0,8}" + _LOST),
     ("missing_person", 1.0, _ELDER + r".{0,16}(?:痴呆|糊涂|记性不好).{0,16}(?:没回来|没回家|不见|找不到)|" + _ELDER + r".{0,20}(?:没回来|没回家).{0,10}天(?:都|已经)?黑"),
-    ("missing_person", 1.0, r"(?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|mum|husband|wife|old man|old woman)\b.{0,60}\b(?:is missing|nobody (?:see|saw|seen|find|found) (?:him|her)|(?:still )?not (?:come|came|coming) (?:back|home)|went missing|gone missing|disappeared|got lost|wandered off|(?:been )?gone since|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere|(?:can't|cant|can’t|cannot|could not|couldn't) (?:be )?f(?:i)?nd|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) back)|" + _CANT + r" find my (?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|husband|wife)"),
+    ("missing_person", 1.0, r"(?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|mum|husband|wife|old man|old woman)\b.{0,60}\b(?:is missing|nobody (?:see|saw|seen|find|found) (?:him|her)|(?:still )?not (?:come|came|coming) (?:back|home)|went missing|gone missing|disappeared|got lost|wandered off|(?:been )?gone since|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere|(?:can't|cant|can’t|cannot|could not|couldn't) (?:be )?f(?:i)?nd|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) back)|" + _CANT + r" find my (?:grand(?:pa|ma|father|mother)|father|mother|dad|mom|husband|wife)"
+     r"|(?:brother|sister|uncle|aunt)\b.{0,80}\b(?:is missing|went missing|gone missing|disappeared|(?:nobody|no one) (?:can|could) (?:find|reach) (?:him|her))"),
     # the scene without the danger's name (粤/客家 and non-native English included)
     ("medical", 1.0, r"(?:叫|喊|拍|推|摇|摇晃)(?:极|咗|了|着|佢|他|她|都|也|几声|半天|好久)*(?:都|也)?(?:唔|毋|不|没|冇)(?:应|答应|回应|反应|醒)(?!人)|(?:叫|喊|拍|推|摇)(?:佢|他|她)(?:都|也)?(?:没有?|冇|毋)反应|郁都唔郁|郁唔到|唔识郁|一动不动|动都不动|发紫|憋紫|发青|嘴唇紫|唔清醒|不清醒|神志不清|眼(?:睛)?(?:往上)?反(?:晒|白)|眼睛往上翻|成身抽|抽起了|血止唔住|血(?:一直|不停)(?:往外)?(?:冒|流|涌)|(?:跌|掉|落|碌)(?:咗|了|进|到)?(?:落)?(?:河|塘|井|水塘|水库|江|海)(?:肚|里|度)?|野(?:菇|蘑菇|菌子?).{0,10}(?:吐|呕|站不|晕|唔识|不清)|(?:吞|卡)(?:了|咗|着).{0,4}(?:硬币|骨头|东西).{0,6}(?:卡|憋|喘|紫)"),
     ("medical", 1.0, r"(?:not|no|cannot|can't|cant|doesn't|don't|dont|won't|wont) (?:answer|respond|wake|move|moving|breath(?:e|ing)?)\b(?! (?:my|the|your|his|her) (?:call|phone|message|letter|email))|(?:face|lips?|skin) (?:is |are |turn(?:s|ed|ing)? |going )?(?:blue|purple)|breath(?:e|ing)? (?:very |so )?(?:strange|hard|bad|strangely)|blood (?:is )?(?:not stop|won't stop|cannot stop|can't stop|coming out|everywhere)|(?:too )?much blood|wild mushroom|fall (?:in|into) (?:the )?(?:river|water|well|pond|lake)|(?:vomit|vomiting)\b.{0,20}(?:can ?not|cannot|can't) (?:stand|talk|walk)|(?:chest|heart) (?:very |so )?(?:painful|hurts?)"),
@@ -211,7 +220,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"(?:以后|往后|再也|就|再)(?:也|都)?不(?:会)?(?:再)?给.{0,6}(?:添乱|添堵|添负担)|(?:唔会|毋会|不会|以后唔|以后毋)(?:再)?(?:阻住|阻|碍着|碍事|烦住|累住)(?:大家|你哋|你们|人|屋企人|屋下人)|(?:唔使|毋使|不用|不必|莫)再(?:理|管|顾|操心)(?:我|𠊎)|(?:nobody|no one) (?:has|have|need|needs) to (?:take care of|look after|worry about|feed|visit) me"),
     ("self_harm", HINT, r"留(?:了|下|好|咗)?(?:一)?封信.{0,4}(?:给|畀|俾)(?:闺女|女儿|儿子|孩子|娃|家里|家人|你们|你哋|老伴|老婆|老公|仔|女|孙)|(?:给|畀|俾|同)(?:闺女|女儿|儿子|孩子|娃|家里|家人|你们|你哋|老伴|老婆|老公|仔女|孙).{0,4}留(?:了|下|好|咗)?(?:一)?封信|留(?:了|下|好|咗)?(?:一)?封信.{0,4}(?:在|喺)(?:抽屉|枕头|桌|床|台)|信.{0,4}(?:压在|放在|搁在|放咗喺|放喺).{0,6}(?:枕头|抽屉|桌|床|台面)|(?:存折|存款单|存单|银行卡|密码|房产证|地契).{0,12}(?:压在|放在|藏在|搁在|放咗喺|放喺|放咗).{0,8}(?:枕头|床|抽屉|米缸|柜|箱底)|(?:letter|note)s? (?:is |are )?(?:under|on|in) (?:the |my )?(?:pillow|bed|table|drawer)|wrote to my (?:son|daughter|kids|children|wife|husband|family)"),
     ("self_harm", HINT, r"(?:穿上|穿好|换上|换好)(?:了)?寿衣|寿衣.{0,6}(?:穿上|穿好|换上|换好)|(?<![天午上晚周末])(?:我|俺|𠊎)(?:是|就|也|都)?(?:快)?不在了(?!.{0,3}(?:家|村|这|屋))|sleep for good|(?:sleeping|sleep) (?:medicine|tablets|pills)|药瓶.{0,6}(?:手边|身边|手上|手里|旁边|枕头)|(?:pills?|medicine|pill bottle) (?:is |are )?(?:next to me|in my hand|beside me)"),
-    ("self_harm", HINT, r"以后.{0,8}(?:帮我|替我)(?:去)?(?:喂|养|浇|收|种)|tell my (?:son|daughter|kids|children|wife|husband|family|mother|mom|father|dad) (?:that )?(?:i am|i'm|im) sorry"),
+    ("self_harm", HINT, r"以后.{0,8}(?:帮我|替我)(?:去)?(?:喂|养|浇|收|种)|tell my (?:son|daughter|kids|children|wife|husband|family|mother|mom|father|dad) (?:that )?(?:i am|i'm|im) sorry|tell my (?:son|daughter|kids|children|wife|husband|family|mother|mom|father|dad) (?:that )?sorry\b.{0,30}\b(?:not (?:a )?good (?:daughter|son|mother|father|wife|husband|mom|dad)|i go now|goodbye|forgive me)"),
     ("self_harm", HINT, r"(?:撑|顶|扛|熬)不了了|撑唔落去|撑毋落去|(?:(?:give|gave|given|giving) (?:away )?(?:all my \w+|my \w+ and (?:my )?\w+|my (?:goats?|cows?|pigs?|sheep|chickens|dog|cat|horse|land|house|savings|money)) to (?:my |the )?(?:neighbou?rs?|friend|brother|sister|cousin|nephew|niece|son|daughter)|(?:won't|wont|will not|not going to|no longer) need (?:them|it|these|those|my \w+)(?= *(?:$|any ?more|after (?:today|tonight|this|that)|ever again)))"),
     ("self_harm", HINT, r"(?:(?:同|跟|和)(?:孙子|孙女|孙仔|外孙|爸妈|阿妈|阿爸|老伴|老婆|老公|儿子|女儿|仔|女).{0,6}(?:讲咗|讲了|说了|道了?)(?:再见|别)|把自己(?:关|锁|反锁)(?:在|喺|进)?.{0,4}(?:屋|房|仓|柴房|厕所|里|度).{0,10}(?:不开门|唔开门|毋开门|不应|唔应|毋应|不出来))"),
     ("self_harm", HINT, r"(?:仓房|柴房|里面|里头|入面).{0,6}(?:农药味|药水味|敌敌畏味)"),
@@ -281,6 +290,7 @@ _ACUTE_EN = re.compile(
     r"|(?:much|lots of|lot of|a lot of|so much|very much|many|full of) blood|blood (?:everywhere|all over|cannot stop|not stop|keep\w* (?:coming|flowing)|com(?:e|es|ing) out|from (?:his|her) (?:head|mouth|nose|ears?))"
     r"|bleed\w* (?:a lot|so much|very much|heavy|heavily|too much|everywhere|" + _NOT_ + r" stop)"
     r"|\bunconscious\b|pass(?:ed|es|ing)? out\b(?! (?:the |leaflets|flyers|papers?|food|gifts))|\bfainted\b"
+    r"|\b(?:leg|arm|foot|ankle|knee|hip|wrist|elbow|shoulder|bone)s?\b.{0,12}\b(?:bend|bends|bent|bending|turn\w*|twist\w*|point\w*|go|goes|went|look\w*)\b.{0,8}\b(?:wrong|strange|strangely|funny|weird)\b|bone (?:is )?(?:stick\w*|com(?:e|es|ing)|came|poke\w*) out"
     r"|(?:grab\w*|hold\w*|clutch\w*|press\w*) (?:his|her|the|my) chest|(?:cannot|can't|cant|not) move (?:one|half|his|her) (?:side|body)"
 )
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
@@ -300,7 +310,7 @@ _NOT_FOUND = re.compile(
     r"|不知道(?:在哪|跑(?:到)?哪|(?:他|她|人)(?:去|在|跑)?(?:了)?哪)|不晓得(?:跑|在)(?:到)?(?:哪|啥子地方)|唔知(?:去咗|喺)邊"
     r"|(?:电话|手机|電話)(?:也|都|又|一直)?(?:打不通|关机|没人接|打唔通|唔通|不通|冇人聽|冇人听|關機)|人(?:就|都|却)?(?:没了|不见了?|没回来|冇返|唔见)|(?:满坡|满山|满村|到处|四处)(?:喊|叫|找|寻|揾)|(?:寻|揾)(?:遍|极)|(?:揾|搵)唔到"
     r"|(?:都说|个个都话|個個都話|谁都说|都话)(?:不知道|没看到|没看见|唔知|冇見|冇见)|(?:问|問)了.{0,8}(?:都说|都话)?(?:不知道|没看到|没看见|唔知)"
-    r"|(?:没|还没|冇|未|吂)(?:到|回到|返到)(?:家|屋|屋企|屋下)|(?:出去|出门|出咗去|出嘅门)(?:了)?.{0,14}(?:到现在|到而家|天(?:都|快|已经)?(?:黑|烏|乌))|问遍|問遍|找遍|搵(?:过|過|遍)|尋(?:過|遍)|到处找|满村找|(?:找|搵|寻)了.{0,6}(?:没有|没找到|都没|冇)|搜遍"
+    r"|(?:没|还没|冇|未|吂)(?:到|回到|返到)(?:家|屋|屋企|屋下)|(?:出去|出门|出咗去|出嘅门)(?:了)?.{0,14}(?:到现在|到而家|天(?:都|快|已经)?(?:黑|烏|乌))|哪(?:儿|里|都|哈)?(?:都|也)(?:没有|没见|找不|冇|没得|不见)|还是没得|(?:都|也)冇见(?:人|佢)|问遍|問遍|找遍|搵(?:过|過|遍)|尋(?:過|遍)|到处找|满村找|(?:找|搵|寻)了.{0,6}(?:没有|没找到|都没|冇)|搜遍"
     r"|(?:衣服|衫|鞋|拖鞋)(?:子)?(?:还|仲)?(?:在|放在|喺).{0,4}(?:河|塘|水库|岸|坝)"
     r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|(?:was|is|were)(?:n't| not) (?:on|in|inside)(?: it\b| the (?:bus|van|car|boat|truck)|\s*[,.!]|$)|(?:is |are )?not (?:at )?home\b|not (?:arrive|reach)\w* (?:at )?home|(?:search|look)(?:ed)? everywhere"
     r"|phone (?:cannot|can't|cant|not) (?:call|reach|answer|connect)|clothes? (?:is |are )?still on|(?:not|no) (?:come|came|coming) (?:back|home)|not back"
@@ -311,8 +321,18 @@ _NOT_FOUND = re.compile(
 _NOW_OR_DARK = re.compile(
     r"到现在|到而家|到依家|到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|烏|乌)|今晡|今天|今日|今朝|今早|刚才|刚刚|刚(?:还|在)|才还|頭先|头先|一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫"
     r"|(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?(?:车|車)|到|回)|校车|接送车|(?:幼儿园|幼兒園|学校|學校)(?:的|嘅|架|个|個)?(?:车|車)|(?:school |kindergarten )?bus\b|\bnow\b|\bnight\b|today|tonight|\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b|this morning|\b(?:one|an|half an?|two|three|\d+) hours?\b"
-    r"|而家|依家|这会儿|(?:几|两|三|四|五|\d+)个?(?:钟头|小时)|for (?:two|three|four|five|six|several|many|\d+) hours|this evening|getting dark"
+    r"|而家|依家|这会儿|(?:一|几|两|三|四|五|\d+)(?:个|個)?(?:多|把|来)?(?:钟头|小时|钟|鐘)|for (?:two|three|four|five|six|several|many|\d+) hours|this evening|getting dark"
 )
+# a farewell that arranges one's own funeral (他的丧事要怎么办, what he wants at his funeral), and
+# someone nobody can find or reach (detect9, 2026-12-07): a page
+_OWN_FUNERAL = re.compile(
+    r"(?:他|她|佢|我|俺|𠊎|自己)(?:的|嘅|个|個)?(?:丧事|后事|身后事|葬礼|追悼会|坟|墓)"
+    r"|(?:his|her|my) (?:own )?(?:funeral|grave|burial)|(?:bury|burn) (?:him|her|me)\b")
+_UNREACHABLE = re.compile(
+    r"(?:谁|哪个|边个|冇人|没人|都)(?:都|也)?(?:找不到|找不着|揾唔到|搵唔到|寻毋到|联系不上|联系唔到)|(?:揾|搵)唔到(?:佢|人)|找不(?:到|着)(?:他|她|人)|(?:电话|手机)(?:就|也|都|又|一直)*(?:关机|关咗机|打不通|打唔通|没人接|冇人听)"
+    r"|(?:nobody|no one|we|they) (?:can|could|cannot|can't|cant|can not|could not|couldn't) (?:find|reach|contact|call) (?:him|her)\b|(?:phone|mobile) (?:is )?(?:off|switched off|turned off|no answer)")
+_SAID_BYE = re.compile(r"(?:说|讲|话|发)(?:句|声)?(?:再见|拜拜)(?:了|咗|啦)|\b(?:said|say|says|send|sent) (?:goodbye|bye bye)\b")
+_DIED = re.compile(r"走了|走咗|去世|过世|过身|死了|死咗|没了|\b(?:died|dies|die|dead|passed away)\b")
 # 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
 #    for me or sorry (a move away lowers it, as every farewell hint)
 _PLAN_PARTS = [re.compile(p) for p in (
@@ -386,7 +406,7 @@ _NOT_DANGER = re.compile(
     r"|(?:打|冻|晒|旱|淹)死(?:了|咗|晒|光)*(?:我家的?|俺家的?|好多|一大片|一大半|大半|不少|啲|些|一片)?(?:的)?(?:苗|秧|庄稼|菜|麦|稻|玉米|苞谷|果|花|树|叶|辣椒|烟叶|豆)"
     # hands or feet purple from the cold (冬天冻得手脚发紫): a hard winter, not blue lips now
     r"|(?:手|脚|手脚|耳朵|指头|手指|脚趾)(?:都|也)?冻(?:得|到|成)?(?:都|也)?(?:发紫|青紫|发青|紫)|冻(?:得|到)(?:我)?(?:的)?(?:手|脚|手脚|耳朵|指头|手指|脚趾)(?:都|也)?(?:发紫|青紫|发青|紫)"
-    r"|(?:近的|合适的|好的|便宜的|这样的)(?:找|寻)不(?:到|着)|(?:jobs?|apply|applied|application|online|email|letter)\b.{0,24}no answer"
+    r"|(?:近的|合适的|好的|便宜的|这样的)(?:找|寻)不(?:到|着)|(?:jobs?|apply|applied|application|online|email|letter)\b.{0,24}no answer|\b(?:paper|papers|form|forms|documents?|office|request|complaint|report)\b.{0,40}\bno (?:answer|reply|response)\b|(?:只能|只好|只得|不得不|没办法只能?)把(?:孩子|娃娃?|娃儿|小孩|仔女|细路)(?:们)?(?:反)?锁在(?:屋里|家里|屋头|家|屋企|房里)"
     r"|(?:不弄了|不搞了|不需要了?|不用了|不参加了?|不去了|退出|退订|别发了?|不要再发|不要了)[^。]{0,6}(?:以后)?(?:别|不要|不用|莫)(?:再)?(?:找|联系)我了?"
     r"|打我(?:的|这个|这|家)?(?:电话|手机|号码|号|座机)|给我打|打我一下电话|打死(?:我)?也不|死机|累成狗|打call"
     r"|(?:找|寻|搵|揾)(?:不|毋|唔)(?:到|着)(?:工作|工|活|事做|事|嘢做|对象|媳妇|学校|人管|地方)"
@@ -401,12 +421,22 @@ _NOT_DANGER = re.compile(
     r"|dying (?:to|for|of laugh)|died laughing|to die for"
     r"|(?:phone|battery|laptop|computer|car|tv|screen|charger)(?:'s|’s| is| was| has| just)?(?: been| is)? (?:dead|died|die|dies)"
     r"|dead (?:battery|phone)"
+    # detect9: an engine that will not start (打不着火), a black screen that will not wake (黑屏 … 拍不醒),
+    # a machine "on strike", laughing till one rolls, a lost animal
+    r"|(?:打|点|踩|踹|发动|启动|拧)(?:不|唔|毋)(?:着|燃)火?|趴窝|黑屏.{0,12}?(?:拍|叫|按|点|戳|摇|弄|敲)[^\s，。,！？!?]{0,6}(?:不|唔|毋|没|冇)(?:醒|亮|开|反应)"
+    r"|(?:black screen|screen (?:is |go |goes |went |turn\w* )?black)\b.{0,50}?\bit (?:still )?(?:is )?" + _NOT_ + r" (?:wake|respond|turn on|work|start)\w*(?: up)?"
+    r"|(?:tablet|ipad|phone|laptop|computer|tv|screen|tricycle|motorbike|engine|machine)\b.{0,50}?\bit (?:still )?(?:is )?" + _NOT_ + r" (?:wake|respond|turn on|work|start)\w*(?: up)?"
+    r"|(?:又|也|都|彻底)?罢(?:工|咗工)|笑(?:得|到)[^\s，。,！？!?]{0,5}(?:打滚|碌地|碌来碌去)|(?:晒|热)(?:得|到)[^\s，。,！？!?]{0,5}冒烟|(?:laugh\w*) (?:so hard |so much )?(?:\w+ ){0,2}roll\w*"
+    r"|(?:狗|猫|牛|羊|猪|鸡|鸭|鹅|大黄|小黑|马|驴)(?:仔)?(?:又|也)?(?:丢了|走丢|走失|跑丢|不见了|唔见(?:咗)?|走失咗|跑了)"
+    r"|(?:(?:look|looking|looked|search\w*) for (?:our|my|the) )?\b(?:dog|cat|cow|goat|sheep|pig|buffalo|horse|donkey)\b(?:(?!\b(?:son|daughter|child|kid|boy|girl|baby|grand\w+|mother|father|husband|wife|brother|sister)\b).){0,30}\b(?:lost|missing|run away|ran away|cannot find|can't find|not find|find (?:him|her|it))\b|(?:look|looking|looked|search\w*) for (?:our|my|the) (?:dog|cat|cow|goat|sheep|pig|buffalo|horse|donkey)\b"
+    r"|\b(?:ducks?|chickens?|hens?|pigs?|piglets?|cows?|cattle|buffalo|sheep|goats?|fish|geese|goose|rabbits?|animals?|livestock)\b(?: \w+){0,2} (?:drown\w*|die[ds]?|dead)\b"
+    r"|\bdrown\w* (?:all |many |most |some |half )?(?:of )?(?:our |my |the |his |her )?(?:ducks?|chickens?|hens?|pigs?|piglets?|cows?|cattle|buffalo|sheep|goats?|fish|geese|goose|rabbits?|animals?|livestock)\b"
     r"|(?<!his )(?<!her )(?<!watch )(?<!their )(?:phone|laptop|computer|tv|screen|machine|app|car|motorbike)\b.{0,12}(?:not|doesn't|does not|won't|will not|can't|cannot) (?:respond|answer|move|wake|work)"
 )
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
 _NOT_NOW = re.compile(
-    r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
-    r"(?:洪水|大水|发水|火灾|失火|地震|滑坡|泥石流|台风|风台|山火)(?:的)?(?:时候|那会儿?)|(?:垮|塌|倒)了(?:一截|一块|一角|半边|一段|一半|一面|一堵|一间)|(?:烧|冲|淹|砸|埋)(?:完|光|没|坏|烂|死|起走)了?|(?:都|全)没了|"
+    r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上(?:个|隻|只)月|(?:路|桥)(?:都)?(?:断|冲断|冲烂|烂)(?:咗|了|忒)|转来以后|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
+    r"(?:洪水|大水|发水|水浸|火灾|失火|火烛|地震|滑坡|泥石流|山泥倾泻|台风|打风|风台|山火)(?:的|嘅)?(?:时候|那会儿?|𠮶阵|𠮶时|果阵|个时候)|(?:垮|塌|倒)了(?:一截|一块|一角|半边|一段|一半|一面|一堵|一间)|(?:烧|冲|淹|砸|埋)(?:完|光|没|坏|烂|死|起走)了?|(?:都|全)没了|"
     r"(?:把|将).{0,6}(?:路|地|田|庄稼|后院|院子|草场|树|果园|菜|猪圈|牛棚|鸡棚|大棚).{0,6}(?:都|全)?(?:埋|冲|淹|砸|烧)|"
     r"(?:埋|冲|淹|砸|压)(?:了|咗|忒|坏了|烂了|没了|走了)(?:我|俺|𠊎)?(?:家|屋下)?(?:的)?[一二两三四五六七八九十几半\d]*(?:(?:亩|块|分)?(?:田|稻田|庄稼|苞谷|玉米|稻子|菜园|果园|鱼塘)|(?:亩|块|分)地)|冇得种|没得种|种不成|"
     r"一(?:下|落)(?:大)?雨就|一(?:烧火|生火|做饭|烧炕)就|烟囱|(?:鸭子?|鸡|猪圈|猪棚|牛棚|羊圈|鱼苗)|(?:pig|cow|chicken|duck) ?(?:shed|pen|house)|livestock|"
@@ -417,7 +447,7 @@ _NOT_NOW = re.compile(
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
     r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|every (?:rain(?:y)? season|rain|summer|spring|autumn|winter|year)|since then|rain(?:y)? season|\b(?:can|could|who|someone|somebody|help|to|need|needs|please) (?:\w+ )?fix\b|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
-_URGENT = re.compile(r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)|救命|救救|正在|被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)|(?<!得)(?<!要)(?<!没)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|拿|借|来看|上门)|赶紧|马上|help me|help us|please help|help!|(?<!still )(?<!until )(?<!till )\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
+_URGENT = re.compile(r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)|救命|救救|正在|被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)|(?<!得)(?<!要)(?<!没)(?<!未)(?<!冇)(?<!无)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|冒充|假冒|拿|借|来看|上门|打(?:电话|来)|来电话|发(?:消息|信息|短信))|赶紧|马上|help me|help us|please help|help!|(?<!still )(?<!until )(?<!till )\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing|every (?:rain\w*|time|year|summer|winter|spring|autumn|season|month|week)))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # a question about a policy or help for an event told as over (a stay in hospital, a death, money
 # spent): medical triggers are lowered too (ninth round (b): 生二胎大出血 住了半个月 … 俺能领不)
@@ -454,7 +484,7 @@ _AFTERMATH = re.compile(
 # (d) a threat (要打人, 说要打死我) told while asking for a ruling, with no fear or sign of now
 _THREAT_WORDS = re.compile(r"^(?:要|他|她|佢)?(?:打|砍|杀|斩)(?:死|人)?$|打死")
 _RULING = re.compile(
-    r"管不管|管一管|管管|能不能管|调解|评理|讲理|说理|讲道理|法律援助|村委会?|居委会?|司法所|地界|宅基地|告他|起诉|打官司|赔偿"
+    r"谁管|边个管|哪个管|找谁|揾边个|搵边个|(?:哪|边)(?:里|度|位)(?:投诉|告|讲理)|管不管|管一管|管管|能不能管|调解|评理|讲理|说理|讲道理|法律援助|村委会?|居委会?|司法所|地界|宅基地|告他|起诉|打官司|赔偿"
     r"|mediat|legal aid|village committee")
 # what says the danger is here and now (a sudden onset, again, a scene, a cry, fear now)
 _NOW_HERE = re.compile(
@@ -486,6 +516,8 @@ _HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|�
 _CHRONIC = re.compile(
     r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|去年|旧年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
     r"|(?:中风|脑梗|脑溢血|偏瘫|车祸|手术|开刀|摔伤|工伤)(?:以后|之后|过后|后)"
+    # detect9: a stroke or a crash told with 粤/客家 aftermath markers (中咗风之后, 中风转来以后)
+    r"|中(?:咗|了|过|忒)风(?:以后|之后|後|过后)|(?:中风|脑梗|车祸|撞车)(?:咗|了|忒)(?:转来|返来|回来)?(?:以后|之后|後|过后)|(?:中风|脑梗|车祸|撞车)(?:转来|返来|回来)(?:以后|之后|後)"
     r"|(?:没了|走了|去世|过世)(?:以后|之后|后)|一(?:疼|痛|累|冷|走|动|干活|爬坡)就|想起|忘不了|忘不掉|梦见|梦到|做梦|噩梦|一闭眼|闭上眼|那天|remember|nightmare|flashback"
     r"|从小|打小|自小|自细|细细个|生下来|天生|一辈子|这辈子|(?:腿|脚|手|胳膊|手臂|眼睛?)(?:都|也)?(?:没了|冇咗|断了几年|残了)|截肢|拄拐"
     r"|since (?:birth|he was|she was|i was|childhood)|all (?:his|her|my) life|born with|lost (?:his|her|my) (?:leg|arm|hand|eye)s?"
@@ -494,10 +526,12 @@ _CHRONIC = re.compile(
 )
 # a lasting state or a plan, for the classifier's bar only (nlu5): never lowers a lexicon trigger
 _LASTING = re.compile(
+    # a hazard that stands, reported (a pole leaning, wires hanging low: detect9)
+    r"(?:电线杆|电杆|电火柱|电线|电缆)(?:子)?.{0,6}(?:歪|斜|吊|垂|耷拉)|(?:electric(?:ity)?|power|telephone|phone) (?:pole|post|wire|line)s?\b.{0,30}\b(?:lean\w*|tilt\w*|hang\w*|low)\b|"
     r"由细|从细|从小到大|每晚|每天晚上|天天晚上|每夜|成日|日日|(?:医生|大夫|医院|村医)(?:说|话|讲|叫)(?:要|得)|"
     r"every night|all the time|since (?:he|she|i) (?:was|were) (?:born|small|little|a child)|the doctor (?:says?|said) (?:he|she|i|we) (?:need|must|should)"
 )
-_SUDDEN = re.compile(r"没(?:有)?反应|发青|发紫|憋紫|没呼吸|没气了|不省人事|突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has))|today|tonight|help me|please help")
+_SUDDEN = re.compile(r"没(?:有)?反应|发青|发紫|憋紫|没呼吸|没气了|不省人事|突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing|every (?:rain\w*|time|year|summer|winter|spring|autumn|season|month|week)))|today|tonight|help me|please help")
 
 # violence that is over, a lost elder who was found or who habitually loses the way: told as a
 # need (以前他天天打我 现在离了, 有一回走丢了 后来找回来了, 出门就找不到回来的路) — eighth round
@@ -527,6 +561,13 @@ _FEARED = re.compile(r"(?:怕|担心|预防|防止|万一|以防|免得|afraid|w
 # ``_OVER`` and nothing happening now or again, self-harm and medical words are explained (detect7)
 _SURVIVED = re.compile(r"活过来|救(?:回来|活|过来)|抢救过来|捡回(?:一条)?命|\bsurviv\w*|(?:was|were|got) saved|saved (?:him|her|me|them)")
 _FRAUD = re.compile(r"骗|诈骗|呃咗|scam|fraud|cheat")
+# ... a danger claimed by a caller or a message and found out afterwards to be a scam (骗子打电话说孙子
+#出了车祸 … 后来才知道是骗子): every kind but self-harm is that story, explained (detect9)
+_CLAIMED = re.compile(
+    r"(?:打|来|打来)(?:个|了|咗)?电话(?:来)?(?:说|讲|话)|电话(?:里|里头|度)?(?:说|讲|话)|(?:发|来)(?:了|咗)?(?:个)?(?:消息|短信|信息|微信)(?:说|讲|话)"
+    r"|\bcall(?:s|ed|ing)? (?:me|us|my \w+)\b.{0,12}\b(?:say|says|said|tell|told)\b|\b(?:message|text|sms)\b.{0,12}\b(?:say|says|said)\b|phone (?:me )?(?:and )?(?:say|said)")
+_JUST_NOW = re.compile(r"刚才|刚刚|正在|头先|而家(?:仲)?喺|right now|just now")
+_FOUND_OUT = re.compile(r"后来|才知道|才发现|原来|发现是|上当|被骗|呃人|骗子|\blater\b|turn(?:s|ed)? out|then (?:i |we )?(?:know|knew|find out|found out)|realis|realiz")
 _MOVING = re.compile(r"下(?:个月|个礼拜|礼拜|周|星期|次|回)见|明天见|回头见|改天见|过几天见|see you (?:tomorrow|next|soon|later|again)|搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)|(?:change|changed|changing) (?:my )?(?:phone|number)|new (?:phone )?number|see you (?:next|tomorrow|soon|later)")
 
 
@@ -589,6 +630,13 @@ def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
     parts = [m for pattern in _PLAN_PARTS if (m := pattern.search(cleaned))]
     if len(parts) >= 2:
         hits.append(("self_harm", HINT if len(parts) == 2 else 0.95, parts[0]))
+    # detect9: one's own funeral arranged in a message, and now nobody can find or reach the writer
+    if ((funeral := _OWN_FUNERAL.search(cleaned)) and (_NOT_FOUND.search(cleaned) or _UNREACHABLE.search(cleaned))
+            and not _DIED.search(cleaned)):
+        hits.append(("self_harm", 0.95, funeral))
+    if ((bye := _SAID_BYE.search(cleaned)) and (_NOT_FOUND.search(cleaned) or _UNREACHABLE.search(cleaned))
+            and not _MOVING.search(cleaned)):
+        hits.append(("self_harm", HINT, bye))
     if (state := _ILL_STATE.search(cleaned)) and _ILL_ONSET.search(cleaned):
         hits.append(("medical", HINT, state))
     if (weapon := _WEAPON.search(cleaned)) and _AT_DOOR.search(cleaned) and not _WORK_TOOL.search(cleaned):
@@ -710,6 +758,8 @@ def detect_normalized(norm: str) -> EmergencyResult:
                 and not _NOW_SIGNAL.search(cleaned) and not _URGENT.search(cleaned))
     policy_past = (bool(_POLICY_ASK.search(cleaned)) and bool(_EVENT_OVER.search(cleaned))
                    and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned) and not happening)
+    scam_told = bool(_FRAUD.search(cleaned) and _CLAIMED.search(cleaned) and _FOUND_OUT.search(cleaned)
+                     and not _JUST_NOW.search(cleaned))
     pills_routine = bool(_PILL_ROUTINE.search(cleaned)) and not _HOARDED.search(cleaned) and not _NOW_SIGNAL.search(cleaned)
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
@@ -725,7 +775,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
         # the told meaning explains the word away (eighth round): the classifier alone then
         # needs EMERGENCY_PROBABILITY_EXPLAINED, as its probability comes from the same word
         meaning = ((over and kind in ("violence", *_MISSING)) or fiction or (survived and kind in ("self_harm", "medical"))
-                   or (kind == "distress" and _FRAUD.search(cleaned) is not None)
+                   or (kind == "distress" and _FRAUD.search(cleaned) is not None) or (scam_told and kind != "self_harm")
                    or (moving and kind == "self_harm" and trigger < 1.0)
                    or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned)))
         if ((trigger == HINT and kind == "self_harm" and _PILLS.search(m.group(0)) and pills_routine)

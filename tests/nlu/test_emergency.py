@@ -819,3 +819,71 @@ def test_english_look_alikes_without_a_sign_are_not_paged(nlu, text):
     emergency = nlu.parse(text)["emergency"]
     # not paged, and no rule finds a danger (the classifier alone may still ask)
     assert emergency["level"] != "certain" and emergency["kinds"] == [], emergency
+
+
+# issue 13, detect9 (2026-12-07): past or chronic danger told with 粤/客家 and English aftermath
+# markers, device and daily idioms, a scam told afterwards — no page; a child separated at a fair,
+# a car driven into a crowd, a limb bent the wrong way, one's own funeral arranged and then nobody
+# can reach the writer — a page. The dev sets nlu/data/test/dev13_detect9_*.yml hold other lines.
+@pytest.mark.parametrize("text", [
+    "阿婆中咗風之後隻手郁唔到 要人餵飯 有冇人可以上門幫手",
+    "𠊎阿爸中風轉來以後講話毋清楚 坐輪椅 想申請補助",
+    "前三個月山泥傾瀉 條橋斷咗 啲果運唔出去",
+    "the big water in june drown all our chickens, now no money to buy new ones",
+    "有人打电话说我外孙打架被抓了 要交钱 我转了两万 后来才知道是骗子",
+    "somebody call my mother and say i was in car accident, she send money, later we know it is a scam",
+    "摩托车打不着火 踹了好几脚都不行",
+    "电视黑屏了 拍了半天都拍不亮",
+    "my phone black screen, i press and press but it still not turn on",
+    "洗衣机罢工了 还有股焦味",
+    "孙女讲笑话 我们笑得满炕打滚",
+    "我家的羊跑丢了 找了一下午都没找着",
+])
+def test_detect9_past_aftermath_idioms_and_scams_are_not_paged(nlu, text):
+    emergency = nlu.parse(text)["emergency"]
+    assert emergency["level"] == "none", emergency
+
+
+@pytest.mark.parametrize("text", [
+    "逛庙会跟老伴走散了 找了两个钟头 电话也打不通",
+    "赶集的时候孩子跟丢了 找了一个多钟头 哪里都没有",
+    "去墟嗰陣個孫行散咗 搵咗成個鐘",
+    "a man drove a van into the crowd at the market, people lying on the ground",
+    "grandma slip on the ice, her ankle bend the wrong way, she cannot stand",
+    "my uncle fall from the roof, bone come out of his leg",
+    "my sister wrote to everyone what clothes she want to wear at her funeral, now we cannot reach her",
+    "我弟在群里说了他的后事怎么办 然后手机就关机了",
+])
+def test_detect9_missing_now_a_crowd_a_bent_limb_and_a_funeral_then_silence_page(nlu, text):
+    emergency = nlu.parse(text)["emergency"]
+    assert emergency["level"] == "certain", emergency
+
+
+@pytest.mark.parametrize("text", [
+    "小时候跟家里走散了 后来被人收养了 想找亲生父母",  # separated long ago: over
+    "last year a drunk man drove his car into the people at the market, my leg was hurt, now i cannot work",
+    "我爸走了 他的后事要花好多钱 村里能帮吗",  # a funeral of someone who died: grief, a need
+    "骗子打电话说我儿子出车祸 我没信 刚才我儿子真的出车祸了 在流血",  # a real danger just now pages
+])
+def test_detect9_rules_keep_their_safeguards(nlu, text):
+    emergency = nlu.parse(text)["emergency"]
+    expected = "certain" if "刚才" in text else "none"
+    assert emergency["level"] == expected, emergency
+
+
+@pytest.mark.parametrize("text, levels", [
+    ("我表哥在群里发了张水库的照片 说再见了 然后手机就关机了", {"unsure", "certain"}),  # a farewell, then silence
+    ("tell my father sorry, i am not good son, goodbye", {"unsure", "certain"}),
+    ("I send the form to the town office two months ago, still no reply", {"none"}),
+    ("我要去地里干活 只好把娃锁在家里 心里总不踏实", {"none"}),  # a parent's need, not confinement
+    ("他把孩子锁在屋里不让出来 还打她", {"certain"}),
+])
+def test_detect9_farewell_then_silence_and_two_look_alikes(nlu, text, levels):
+    emergency = nlu.parse(text)["emergency"]
+    assert emergency["level"] in levels, emergency
+
+
+def test_detect9_a_plain_goodbye_before_silence_is_no_rule_alarm():
+    # 说了再见就走了: a goodbye before a trip, not a farewell (the classifier may still ask)
+    assert detect("他说了再见就走了 电话打不通 可能山里没信号").level == "none"
+    assert detect("他说再见了 电话打不通").level == "unsure"

@@ -89,3 +89,17 @@ def test_the_intents13_indirect_sets_hold(nlu, name, accuracy):
     report = evaluate(nlu.parse, load_training_data(TEST_DIR / f"{name}.yml", synonyms_from=nlu.data).examples)
     assert report["intent_accuracy"] >= accuracy
     assert report["safety_question_rate"] <= SAFETY_QUESTIONS
+
+
+def test_the_detect9_sets_hold(nlu):
+    """nlu/data/test/dev13_detect9_*.yml (issue 13, detect9, 2026-12-07): 16 emergencies the
+    detector missed (a child separated at a fair, a car into a crowd, a limb bent the wrong way, a
+    funeral arranged and then silence) and 43 needs and everyday messages it paged (past or chronic
+    danger told in 粤/客家 and English, device idioms, a scam told afterwards). Measured recall
+    0.56 → 1.0, pages 10 → 0, questions 5 → 2 (main → detect9); written before the rules, so
+    floors against losing them, not fair figures."""
+    now = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev13_detect9_now.yml", synonyms_from=nlu.data).examples)
+    assert now["emergency_recall"] == 1.0
+    calm = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev13_detect9_calm.yml", synonyms_from=nlu.data).examples)
+    assert calm["emergency_false_positive_rate"] == 0.0
+    assert calm["safety_question_rate"] <= 0.05
