@@ -126,3 +126,50 @@ def test_the_needs11_dev_sets_hold(nlu):
     assert needs["need_category_recall"] >= 0.89 and needs["need_category_offered_recall"] >= 0.91
     hard = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev6_hard_lives.yml", synonyms_from=nlu.data).examples)
     assert hard["need_category_offered_recall"] >= 0.86
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # twelfth round: a village's public service or shared works gone wrong is `other`
+        # (main read them as medical, disaster, legal and disaster)
+        "镇上的汽车站搬到城外去了 去县里得先走半个钟头",
+        "村边新开的石灰窑天天冒烟 地里的菜叶子都黄了",
+        "the only pump of the village well is broken since new year and the committee say wait",
+        "𠊎村个水闸锈死了 水放毋到田里",
+    ],
+)
+def test_a_village_service_gone_wrong_is_other(nlu, text):
+    result = nlu.parse(text)
+    assert result["intent"]["name"] == "report_need"
+    found = _need(result)
+    assert found is not None and found["value"] == "other", found
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        # 粵 and 客家 with their own words: a landslide, an insurer who will not pay, a stroke
+        ("山泥傾瀉冲爛咗我哋個魚塘 啲魚全部走晒", "disaster"),
+        ("個保險公司話我間鋪水浸唔關佢事 一蚊都唔賠", "legal"),
+        ("𠊎阿哥中风以后半边身毋会郁 坐轮椅出门都难", "disability"),
+        # a trade banned is a job lost (employment), a baby in the orchard is child_care
+        ("县城不许跑黑车了 我开了六年车 现在天天蹲在家里", "employment"),
+        ("我们两口子在果园里摘果子 娃才半岁 只能放在树底下的筐里", "child_care"),
+    ],
+)
+def test_dialect_and_neighbour_needs_keep_their_category(nlu, text, category):
+    result = nlu.parse(text)
+    assert result["intent"]["name"] == "report_need"
+    found = _need(result)
+    assert found is not None and found["value"] == category, found
+
+
+def test_the_needs12_dev_set_holds(nlu):
+    """nlu/data/test/dev13_needs.yml (twelfth round, 2026-12-07; written before any model output,
+    never trained on): main 0.766 top-1 / 0.779 offered, this round 0.896 / 0.922 (docs/nlu.md)."""
+    from nlu.evaluation import evaluate
+    from nlu.training_data import TEST_DIR, load_training_data
+
+    needs = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev13_needs.yml", synonyms_from=nlu.data).examples)
+    assert needs["need_category_recall"] >= 0.87 and needs["need_category_offered_recall"] >= 0.90
