@@ -46,7 +46,10 @@ def test_without_the_lexicon_the_comparison_ranks_more_held_out_situations_first
     compared = _top1(index, questions)
     monkeypatch.setattr(kb, "_reranked", lambda scored: scored.hits)
     by_score = _top1(index, questions)
-    assert compared >= by_score + 5, (compared, by_score)
+    # kb9 round (2026-12-07): the refit on 222 dev lines gains less over the score order (+5 alone, +3
+    # after the rest of tests/nlu has put names into jieba; +7 before) from a better score order
+    # (154 → 160 of 191), and ranks more first than before (161 → 163–165)
+    assert compared >= by_score + 3 and compared >= 162, (compared, by_score)
 
 
 def test_only_the_order_of_the_top_three_changes_and_the_scores_keep_their_places(index):
