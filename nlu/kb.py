@@ -10,7 +10,8 @@ circumstances it means, in the records' own terms (the situation lexicon,
 (我们是低保户) gets no boost, and the records decide.
 A household status said beside a need (我们是低保户 房子漏雨; ``nlu/data/kb_status.yml``) leaves
 the query, so the need ranks the policies; those whose "who qualifies" names the status get a
-small boost (2026-12-07).
+small boost (2026-12-07) — also when the lexicon knows none of the rest's words but the learnt
+scorer is sure it is about another policy (我们是低保户 心脏要搭桥; round kb9).
 A learnt scorer (``nlu/kb_model.py``: character n-grams and words, trained on the records'
 passages and the dev situations) adds its probability, most when the lexicon found nothing —
 the words of someone the lexicon was not written from (third round, 2026-12-07).
