@@ -10,7 +10,8 @@ circumstances it means, in the records' own terms (the situation lexicon,
 (我们是低保户) gets no boost, and the records decide.
 A household status said beside a need (我们是低保户 房子漏雨; ``nlu/data/kb_status.yml``) leaves
 the query, so the need ranks the policies; those whose "who qualifies" names the status get a
-small boost (2026-12-07).
+small boost (2026-12-07) — also when the lexicon knows none of the rest's words but the learnt
+scorer is sure it is about another policy (我们是低保户 心脏要搭桥; round kb9).
 A learnt scorer (``nlu/kb_model.py``: character n-grams and words, trained on the records'
 passages and the dev situations) adds its probability, most when the lexicon found nothing —
 the words of someone the lexicon was not written from (third round, 2026-12-07).
@@ -50,6 +51,9 @@ ENTITY_BOOST = 0.5  # added to the normalized score of the policy the question n
 MODEL_WEIGHT = 1.0
 SILENT_WEIGHT = 1.5
 NAMED_WEIGHT = 0.5
+# a status beside words the lexicon lacks: the rest is a need when the learnt scorer gives another
+# policy at least this probability (kb9 round, docs/nlu.md)
+NEED_PROBABILITY = 0.65
 ELIGIBLE_BOOST = 0.15  # added to each policy whose "who qualifies" names the household's status
 PASSAGE_WEIGHT = 0.5  # score = w · best passage + (1 − w) · whole document, each scaled to the best
 _CACHE_SIZE = 8
@@ -308,6 +312,15 @@ class PolicyIndex:
         whole = [s for s in found if not any(s != o and s in o for o in found)]  # 低保 inside 低保户
         return bool(whole) and all(s.endswith("户") for s in whole)
 
+    def _learnt_need(self, rest: str, own: set[str]) -> bool:
+        """The learnt scorer is sure the rest of the question is about another policy than the
+        household's status (心脏要搭桥 beside 低保户: words the situation lexicon lacks)."""
+        if self._model is None:
+            return False
+        probs = self._model.probabilities(_fold(rest))
+        pid, p = max(probs.items(), key=lambda kv: kv[1])
+        return pid not in own and p >= NEED_PROBABILITY
+
     def search(self, text: str, k: int = 3, policy_entity: str | None = None) -> list[KbHit]:
         scored = self.scored(text, policy_entity)
         hits = scored.hits
@@ -325,7 +338,8 @@ class PolicyIndex:
         if statuses:
             own = {st.policy for st in statuses if st.policy}
             named_rest = self.policy_in(rest)  # the rest names a policy (危房)
-            need = named_rest not in own and (named_rest is not None or _situation(rest, _fold(rest)))
+            need = named_rest not in own and (named_rest is not None or bool(_situation(rest, _fold(rest)))
+                                              or self._learnt_need(rest, own))
             if need:  # status beside a need: search the need, boost who qualifies
                 text = rest
                 for st in statuses:

@@ -25,8 +25,8 @@ __all__ = ["COEF", "INTERCEPT", "TOP", "Evidence", "pair_features", "rerank"]
 
 TOP = 3  # candidates compared
 # score gap, passage gap, document gap, model gap, passage and document disagree, lexicon found
-COEF = (3.3059, -1.0454, 0.4394, 1.5178, -0.9915, 1.7745)
-INTERCEPT = 0.3007
+COEF = (3.37, -0.9792, 0.0143, 1.0125, -0.6761, 0.9706)
+INTERCEPT = 0.0549
 
 
 @dataclass(frozen=True, slots=True)

@@ -191,3 +191,36 @@ def test_a_given_policy_entity_is_not_reordered_by_the_learnt_scorer():
         assert with_model == {pid: index.search("这个补助怎么申请", policy_entity=pid) for pid in index.docs}
     finally:
         index._model = model
+
+
+# kb9 round (2026-12-07): written after the changes were chosen, in none of the sets (main ranks 3 of
+# the 7 first); the classes the lead found on held-out sets
+KB9_AFTER = [
+    ("这娃三岁没了娘 爹又因为偷东西进了监狱 外婆也走了 谁来养", "tekun"),
+    ("the twins are 6, their mother died and the father was sent to prison, the old neighbour feeds them now", "tekun"),
+    ("婆娘在福建厂里被机器轧了手 我要连夜赶过去 借遍了也凑不够车钱", "linshi_jiuzhu"),
+    ("出来找活干 包连同身份证一起丢了 困在车站两天了", "linshi_jiuzhu"),
+    ("家里就靠那头母牛下崽换钱 前天叫雷打死了 娃下学期的书钱没了", "linshi_jiuzhu"),
+    ("我们是低保户 老娘要装心脏支架 自己掏三万", "yiliao_jiuzhu"),
+    ("老两口种点菜卖 一个月两三百 还要给孙子交饭钱", "dibao"),
+]
+
+
+def test_children_no_one_raises_far_away_trouble_and_a_status_beside_a_need():
+    clear_cache()
+    index = PolicyIndex(load_policy_docs(DEFAULT_POLICIES), "kb9")
+    got = {q: index.search(q)[0].policy_id for q, _ in KB9_AFTER}
+    assert all(got[q] == right for q, right in KB9_AFTER), got
+
+
+def test_the_learnt_scorer_says_when_a_status_stands_beside_a_need(monkeypatch):
+    """The lexicon silent on the rest (心脏支架): the status leaves the query only because the
+    learnt scorer is sure the rest is about another policy; a status asked about alone stays."""
+    clear_cache()
+    index = PolicyIndex(load_policy_docs(DEFAULT_POLICIES), "kb9-need")
+    monkeypatch.setattr(kb, "_situation", lambda text, folded, statuses=frozenset(): [])
+    question = "我们是低保户 老娘要装心脏支架 自己掏三万"
+    assert index.search(question)[0].policy_id == "yiliao_jiuzhu"
+    assert index.search("我们是低保户 每个月能领多少")[0].policy_id == "dibao"
+    monkeypatch.setattr(kb, "NEED_PROBABILITY", 1.01)  # never sure: the status is the question
+    assert index.search(question)[0].policy_id == "dibao"
