@@ -149,16 +149,22 @@ async def find_or_create_by_identity(
     return person, identity, created
 
 
+NOT_READ: Any = object()
+
+
 class TurnConversation:
     """The person's conversation row as a plain object for one turn: the flow engine reads
     and sets its attributes like the ORM row's, and `write_conversation` writes back only what
     changed, with one UPDATE (no ORM unit of work on the hot path)."""
 
     FIELDS = ("flow_id", "flow_version_id", "step", "slots", "stack", "mode", "state")
-    __slots__ = ("id", "person_id", "updated_at", *FIELDS, "_loaded")
+    # open_handoff: the person's open handoff as read with the row in human mode
+    # (storage.handoffs.OpenHandoff or None), NOT_READ when the turn did not read it
+    __slots__ = ("id", "person_id", "updated_at", *FIELDS, "_loaded", "open_handoff")
 
     def __init__(self, id: int, person_id: int, updated_at: datetime | None, **fields: Any):
         self.id, self.person_id, self.updated_at = id, person_id, updated_at
+        self.open_handoff = NOT_READ
         for name in self.FIELDS:
             setattr(self, name, fields[name])
         self._loaded = {name: _fingerprint(fields[name]) for name in self.FIELDS}

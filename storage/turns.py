@@ -23,7 +23,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import driver, flow_store, messages, outbox, people, policies
+from storage import driver, flow_store, handoffs, messages, outbox, people, policies
 from storage.people import TurnConversation, TurnPerson
 
 __all__ = ["Begun", "begin_turn", "finish_turn"]
@@ -40,16 +40,21 @@ class Begun:
 
 # what every turn checks, read with the sender's row: the published flows and the KB version
 _VERSIONS = (flow_store.CURRENT_IDS, policies.KB_VERSION)
+# and for a known sender, their open handoff when in human mode (the relay's; a first contact
+# is in bot mode)
+_READ = (*_VERSIONS, handoffs.OPEN_IN_HUMAN_MODE)
 
 
 def _begin(cur: driver.Cursor, channel: str, external_id: str, display_name: str, locale: str | None,
            now: datetime, lock: bool, inbound: dict, choices: bool):
     # on PostgreSQL the read stores the inbound message too, when it finds the sender
-    found = people.read_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS, inbound)
+    found = people.read_turn(cur, channel, external_id, display_name, now, lock, _READ, inbound)
     if found is None:  # first contact: the new rows as inserted, read again only after a race
         found = (people.first_contact(cur, channel, external_id, display_name, locale, now, _VERSIONS, inbound)
-                 or people.read_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS, inbound))
+                 or people.read_turn(cur, channel, external_id, display_name, now, lock, _READ, inbound))
     person, conversation, versions, staff_id, message_id = found
+    if len(versions) > len(_VERSIONS):
+        conversation.open_handoff = versions.pop()
     if message_id is people.NOT_STORED:
         message_id = messages.store_inbound(cur, person["id"], inbound)
     buttons = outbox.last_buttons(cur, channel, external_id) if choices and message_id is not None else []

@@ -113,6 +113,36 @@ async def test_last_seen_decisions_are_the_same_on_both_databases(db):
     assert found == expected
 
 
+async def test_the_open_handoff_comes_with_the_row_in_human_mode(db):
+    from storage.handoffs import OpenHandoff
+    from storage.models import Handoff, Staff
+
+    async with db.session() as s:
+        staff = Staff(username="w", display_name="w", roles=["worker"])
+        s.add(staff)
+        p = await make_person(s, ext="u1")
+        s.add(Conversation(person_id=p.id, mode="human"))
+        await s.flush()
+        s.add_all([Handoff(person_id=p.id, status="closed"), Handoff(person_id=p.id, status="waiting")])
+        await s.flush()
+        claimed = Handoff(person_id=p.id, status="claimed", claimed_by_staff_id=staff.id)
+        s.add(claimed)
+        s.add(Handoff(person_id=p.id, status="closed"))  # newer, but not open
+        other = await make_person(s, ext="u2")
+        s.add(Conversation(person_id=other.id))  # bot mode: not read
+        s.add(Handoff(person_id=other.id, status="waiting"))
+    async with db.session() as s:
+        read = (await _begin(s, ext="u1", message_id="h1")).conversation.open_handoff
+        assert read == OpenHandoff(claimed.id, "claimed", staff.id)
+        assert (await _begin(s, ext="u2", message_id="h2")).conversation.open_handoff is None
+        first = (await _begin(s, ext="new", message_id="h3")).conversation.open_handoff
+        assert first is None or first is people.NOT_READ  # a first contact is in bot mode
+        conversation = (await s.execute(select(Conversation).where(Conversation.person_id == p.id))).scalar_one()
+        conversation.mode = "bot"
+    async with db.session() as s:
+        assert (await _begin(s, ext="u1", message_id="h4")).conversation.open_handoff is None
+
+
 async def test_finish_turn_writes_replies_outbox_and_conversation(db):
     async with db.session() as s:
         begun = await _begin(s)
