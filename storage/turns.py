@@ -4,13 +4,15 @@ transaction; the dialogue in between uses the same session as usual.
 
     begin_turn   the sender's person and conversation (row locked on PostgreSQL; created on
                  first contact), the staff member whose messenger it is (if any), the
-                 published flows and the KB version (one statement),
-                 last-seen times when stale, the inbound message (a repeated delivery is
-                 recognised here), and on request the choices of the last message sent
+                 published flows and the KB version, in human mode the open handoff
+                 (one statement), last-seen times when stale, the inbound message (a
+                 repeated delivery is recognised here), and on request the choices of the
+                 last message sent
     finish_turn  the replies as messages and outbox rows, and the conversation's changes
 
 On PostgreSQL, where each statement is a round trip, a known sender's turn is four: BEGIN,
-the sender's row read with the inbound message stored in the same statement, finish_turn's
+the sender's row read with the inbound message and the stale last-seen times written in the
+same statement, finish_turn's
 writes as one statement (data-modifying WITHs: `driver.Cursor.write`), COMMIT — plus what the
 dialogue itself reads and writes. A first contact makes the person, identity, conversation and
 inbound message in one statement. SQLite runs the same steps one statement each (no
