@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, bindparam, case, func, or_, select, update
+from sqlalchemy import JSON, ColumnElement, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -83,6 +83,27 @@ _UNREAD: Any = object()
 # statements of every handoff, built once (their cache keys are memoized)
 _OPEN_FOR = select(Handoff).where(Handoff.person_id == bindparam("person_id"), Handoff.status.in_(OPEN)).order_by(
     Handoff.id.desc())
+
+
+class OpenHandoff(NamedTuple):
+    id: int
+    status: str
+    claimed_by_staff_id: int | None
+
+
+def _open_in_human_mode(dialect_name: str) -> ColumnElement:
+    array = func.json_build_array if dialect_name == "postgresql" else func.json_array
+    found = (select(array(Handoff.id, Handoff.status, Handoff.claimed_by_staff_id, type_=JSON))
+             .where(Handoff.person_id == Person.__table__.c.id, or_(*(Handoff.status == s for s in OPEN)))
+             .order_by(Handoff.id.desc()).limit(1).scalar_subquery())
+    return case((Conversation.__table__.c.mode == "human", found), else_=None)
+
+
+# the person's open handoff (the newest), read with the turn's row (storage/turns.py) only
+# when the conversation is in human mode, where the relay needs it (bot/desk/relay.py):
+# one statement fewer for those turns. Correlated with the row's people and conversations.
+OPEN_IN_HUMAN_MODE = driver.Scalar(
+    _open_in_human_mode, read=lambda value: OpenHandoff(*value) if value else None)
 
 
 # IN (…) of fixed values as ORs: the driver runs the compiled text, without "expanding" binds

@@ -12,7 +12,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -149,16 +149,22 @@ async def find_or_create_by_identity(
     return person, identity, created
 
 
+NOT_READ: Any = object()
+
+
 class TurnConversation:
     """The person's conversation row as a plain object for one turn: the flow engine reads
     and sets its attributes like the ORM row's, and `write_conversation` writes back only what
     changed, with one UPDATE (no ORM unit of work on the hot path)."""
 
     FIELDS = ("flow_id", "flow_version_id", "step", "slots", "stack", "mode", "state")
-    __slots__ = ("id", "person_id", "updated_at", *FIELDS, "_loaded")
+    # open_handoff: the person's open handoff as read with the row in human mode
+    # (storage.handoffs.OpenHandoff or None), NOT_READ when the turn did not read it
+    __slots__ = ("id", "person_id", "updated_at", *FIELDS, "_loaded", "open_handoff")
 
     def __init__(self, id: int, person_id: int, updated_at: datetime | None, **fields: Any):
         self.id, self.person_id, self.updated_at = id, person_id, updated_at
+        self.open_handoff = NOT_READ
         for name in self.FIELDS:
             setattr(self, name, fields[name])
         self._loaded = {name: _fingerprint(fields[name]) for name in self.FIELDS}
@@ -230,14 +236,47 @@ def _turn_row(lock: bool, also: tuple[driver.Scalar, ...], store: bool = False) 
                 columns.append(select(inbound.c.id).scalar_subquery())
             stmt = select(*columns).select_from(rows).where(*sender)
             if inbound is not None:
-                stmt = stmt.add_cte(inbound)
+                stmt = stmt.add_cte(inbound, *_seen_writes(rows, sender))
             return stmt.with_for_update(of=_CONVERSATIONS) if lock and dialect_name == "postgresql" else stmt
 
         query = _turn_row_queries[key] = driver.Query(
-            build, names=[f"in_{c}" for c in messages.INBOUND_COLUMNS] if store else ())
+            build, names=[*(f"in_{c}" for c in messages.INBOUND_COLUMNS), *_SEEN_NAMES] if store else ())
     return query
 
 
+def _seen_writes(rows, sender) -> tuple:
+    """`_seen`'s UPDATEs as data-modifying WITHs of the turn's read (PostgreSQL): the same
+    decisions taken in SQL on the rows as they were (the main query reads them as they were,
+    and `_seen` decides again in Python from those values) — two round trips fewer a turn
+    whose last-seen times are stale, as most are in a village. Parameters: `seen_now`,
+    `seen_before` (now − LAST_SEEN_RESOLUTION) and `seen_name` (the display name, cut)."""
+    now = bindparam("seen_now", type_=_PEOPLE.c.last_seen_at.type)
+    before = bindparam("seen_before", type_=_PEOPLE.c.last_seen_at.type)
+    name = bindparam("seen_name", type_=_PEOPLE.c.display_name.type)
+
+    def stale(column):  # _stale
+        return or_(column.is_(None), column <= before, column > now)
+
+    identity, person = _IDENTITIES.c, _PEOPLE.c
+    # only for the rows the main query finds (the identity with its person and conversation)
+    found_identity = select(identity.id).select_from(rows).where(*sender).scalar_subquery()
+    found_person = select(identity.person_id).select_from(rows).where(*sender).scalar_subquery()
+    inbound_stale = stale(identity.last_inbound_at)
+    seen = (update(_IDENTITIES)
+            .where(identity.id == found_identity, or_(inbound_stale, identity.unreachable))
+            .values(last_inbound_at=case((inbound_stale, now), else_=identity.last_inbound_at), unreachable=False)
+            .returning(identity.id).cte("seen"))
+    person_stale = stale(person.last_seen_at)
+    named = and_(name != "", func.coalesce(person.display_name, "") == "", person.erased.isnot(True))
+    touched = (update(_PEOPLE)
+               .where(person.id == found_person, or_(person_stale, named))
+               .values(last_seen_at=case((person_stale, now), else_=person.last_seen_at),
+                       display_name=case((named, name), else_=person.display_name))
+               .returning(person.id).cte("touched"))
+    return seen, touched
+
+
+_SEEN_NAMES = ("seen_now", "seen_before", "seen_name")
 _UPDATE_PERSON = driver.UpdateById(_PEOPLE)
 _UPDATE_IDENTITY = driver.UpdateById(_IDENTITIES)
 _UPDATE_CONVERSATION = driver.UpdateById(_CONVERSATIONS)
@@ -266,15 +305,19 @@ def read_turn(cur: driver.Cursor, channel: str, external_id: str, display_name: 
     fewer a turn — and the fifth value is its id, or None when it was stored before (a
     repeated delivery); otherwise NOT_STORED. Nothing is stored when no row is found."""
     store = inbound is not None and cur.dialect == "postgresql"
-    params = {f"in_{c}": inbound[c] for c in messages.INBOUND_COLUMNS} if store else {}
+    params = {}
+    if store:
+        params = {f"in_{c}": inbound[c] for c in messages.INBOUND_COLUMNS}
+        params.update(seen_now=now, seen_before=now - LAST_SEEN_RESOLUTION, seen_name=(display_name or "")[:100])
     row = cur.one(_turn_row(lock, also, store), channel=channel, external_id=external_id, **params)
     if row is None:
         return None
     identity_id, unreachable, last_inbound_at, staff_id = row[:_PERSON_AT]
     person = dict(zip(_PERSON_NAMES, row[_PERSON_AT:_CONVERSATION_AT]))
     seen, touched = _seen({"unreachable": unreachable, "last_inbound_at": last_inbound_at}, person, display_name, now)
-    cur.update(_UPDATE_IDENTITY, identity_id, seen)
-    cur.update(_UPDATE_PERSON, person["id"], touched)
+    if not store:  # otherwise the read wrote them (`_seen_writes`)
+        cur.update(_UPDATE_IDENTITY, identity_id, seen)
+        cur.update(_UPDATE_PERSON, person["id"], touched)
     person.update(touched)
     conversation = TurnConversation.from_row(row[_CONVERSATION_AT:_ALSO_AT])
     versions = [scalar.read(v) for scalar, v in zip(also, row[_ALSO_AT:_ALSO_AT + len(also)])]

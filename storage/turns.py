@@ -4,13 +4,15 @@ transaction; the dialogue in between uses the same session as usual.
 
     begin_turn   the sender's person and conversation (row locked on PostgreSQL; created on
                  first contact), the staff member whose messenger it is (if any), the
-                 published flows and the KB version (one statement),
-                 last-seen times when stale, the inbound message (a repeated delivery is
-                 recognised here), and on request the choices of the last message sent
+                 published flows and the KB version, in human mode the open handoff
+                 (one statement), last-seen times when stale, the inbound message (a
+                 repeated delivery is recognised here), and on request the choices of the
+                 last message sent
     finish_turn  the replies as messages and outbox rows, and the conversation's changes
 
 On PostgreSQL, where each statement is a round trip, a known sender's turn is four: BEGIN,
-the sender's row read with the inbound message stored in the same statement, finish_turn's
+the sender's row read with the inbound message and the stale last-seen times written in the
+same statement, finish_turn's
 writes as one statement (data-modifying WITHs: `driver.Cursor.write`), COMMIT — plus what the
 dialogue itself reads and writes. A first contact makes the person, identity, conversation and
 inbound message in one statement. SQLite runs the same steps one statement each (no
@@ -23,7 +25,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import driver, flow_store, messages, outbox, people, policies
+from storage import driver, flow_store, handoffs, messages, outbox, people, policies
 from storage.people import TurnConversation, TurnPerson
 
 __all__ = ["Begun", "begin_turn", "finish_turn"]
@@ -40,16 +42,21 @@ class Begun:
 
 # what every turn checks, read with the sender's row: the published flows and the KB version
 _VERSIONS = (flow_store.CURRENT_IDS, policies.KB_VERSION)
+# and for a known sender, their open handoff when in human mode (the relay's; a first contact
+# is in bot mode)
+_READ = (*_VERSIONS, handoffs.OPEN_IN_HUMAN_MODE)
 
 
 def _begin(cur: driver.Cursor, channel: str, external_id: str, display_name: str, locale: str | None,
            now: datetime, lock: bool, inbound: dict, choices: bool):
     # on PostgreSQL the read stores the inbound message too, when it finds the sender
-    found = people.read_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS, inbound)
+    found = people.read_turn(cur, channel, external_id, display_name, now, lock, _READ, inbound)
     if found is None:  # first contact: the new rows as inserted, read again only after a race
         found = (people.first_contact(cur, channel, external_id, display_name, locale, now, _VERSIONS, inbound)
-                 or people.read_turn(cur, channel, external_id, display_name, now, lock, _VERSIONS, inbound))
+                 or people.read_turn(cur, channel, external_id, display_name, now, lock, _READ, inbound))
     person, conversation, versions, staff_id, message_id = found
+    if len(versions) > len(_VERSIONS):
+        conversation.open_handoff = versions.pop()
     if message_id is people.NOT_STORED:
         message_id = messages.store_inbound(cur, person["id"], inbound)
     buttons = outbox.last_buttons(cur, channel, external_id) if choices and message_id is not None else []

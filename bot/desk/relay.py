@@ -18,6 +18,7 @@ from flows.turn import Turn
 from storage import handoffs as store, outbox as outbox_store, routing, timers
 from storage.models import ChannelIdentity, Handoff, Staff
 from storage.notify import best_identity
+from storage.people import NOT_READ
 
 QUEUED = {
     "zh": "收到了。社工接手后会在这里回复您。有危险请马上打 110 或 120。",
@@ -83,8 +84,11 @@ async def relay_to_worker(turn: Turn, inbound_message_id: int) -> None:
     """A villager in human mode. Claimed: the message goes to the worker's messenger (the one
     they used last) and the no-reply clock starts; waiting: the villager is told it is queued."""
     session = turn.session
-    # columns first: most of these villagers wait unclaimed, and a text needs no ORM object
-    row = (await session.execute(_OPEN_HANDOFF, {"person_id": turn.person.id})).first()
+    # columns first: most of these villagers wait unclaimed, and a text needs no ORM object;
+    # the turn's read gives them along with the conversation row (storage/turns.py)
+    row = getattr(turn.conversation, "open_handoff", NOT_READ)
+    if row is NOT_READ:
+        row = (await session.execute(_OPEN_HANDOFF, {"person_id": turn.person.id})).first()
     attachments = [asdict(a) for a in turn.attachments]
     claimed = row is not None and row.status == "claimed" and row.claimed_by_staff_id is not None
     handoff = await session.get(Handoff, row.id) if row is not None and (claimed or attachments) else None

@@ -62,6 +62,87 @@ async def test_last_seen_is_written_when_stale_and_unreachable_cleared(db):
     assert identity.unreachable is False and identity.last_inbound_at == later and person.last_seen_at == later
 
 
+async def test_last_seen_decisions_are_the_same_on_both_databases(db):
+    """What a known sender's turn writes to the identity and the person, case by case (on
+    PostgreSQL the turn's read writes it, in SQL; on SQLite separate UPDATEs) — the values
+    `people._seen` decides from the row as it was."""
+    from sqlalchemy import event
+
+    later = NOW + timedelta(minutes=5)
+    res = people.LAST_SEEN_RESOLUTION
+    cases = {  # ext: (last_inbound_at, unreachable, last_seen_at, display_name, erased)
+        "fresh": (later - timedelta(seconds=10), False, later - timedelta(seconds=10), "x", False),
+        "stale": (later - res - timedelta(seconds=1), False, later - res, "x", False),
+        "boundary": (later - res + timedelta(microseconds=1), False, later - res + timedelta(microseconds=1), "x", False),
+        "future": (later + timedelta(seconds=1), False, later + timedelta(hours=1), "x", False),
+        "never": (None, False, None, "x", False),
+        "unreachable": (later - timedelta(seconds=10), True, later - timedelta(seconds=10), "x", False),
+        "nameless": (later - timedelta(seconds=10), False, later - timedelta(seconds=10), "", False),
+        "erased": (later - timedelta(seconds=10), False, later - timedelta(seconds=10), "", True),
+    }
+    async with db.session() as s:
+        for ext, (inbound_at, unreachable, seen_at, name, erased) in cases.items():
+            p = Person(display_name=name, erased=erased, last_seen_at=seen_at)
+            s.add(p)
+            await s.flush()
+            s.add(ChannelIdentity(channel="rest", external_id=ext, person_id=p.id, last_inbound_at=inbound_at,
+                                  unreachable=unreachable))
+            s.add(Conversation(person_id=p.id))
+    expected = {}
+    for ext, (inbound_at, unreachable, seen_at, name, erased) in cases.items():
+        seen, touched = people._seen({"last_inbound_at": inbound_at, "unreachable": unreachable},
+                                     {"last_seen_at": seen_at, "display_name": name, "erased": erased}, "阿花", later)
+        expected[ext] = (seen.get("last_inbound_at", inbound_at), seen.get("unreachable", unreachable),
+                         touched.get("last_seen_at", seen_at), touched.get("display_name", name))
+    assert expected["stale"][0] == later and expected["boundary"][0] != later  # the cases cover both ways
+    statements = []
+    listen = (db.engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    event.listen(*listen)
+    try:
+        for ext in cases:
+            async with db.session() as s:
+                begun = await _begin(s, ext=ext, message_id=f"m-{ext}", now=later)
+                assert begun.person.last_seen_at == expected[ext][2] and begun.person.display_name == expected[ext][3]
+    finally:
+        event.remove(*listen)
+    if db.engine.dialect.name == "postgresql":  # one statement a turn, stale or not
+        assert len(statements) == len(cases)
+    async with db.session() as s:
+        found = {i.external_id: (i.last_inbound_at, i.unreachable, p.last_seen_at, p.display_name)
+                 for i, p in (await s.execute(select(ChannelIdentity, Person).join(Person))).all()}
+    assert found == expected
+
+
+async def test_the_open_handoff_comes_with_the_row_in_human_mode(db):
+    from storage.handoffs import OpenHandoff
+    from storage.models import Handoff, Staff
+
+    async with db.session() as s:
+        staff = Staff(username="w", display_name="w", roles=["worker"])
+        s.add(staff)
+        p = await make_person(s, ext="u1")
+        s.add(Conversation(person_id=p.id, mode="human"))
+        await s.flush()
+        s.add_all([Handoff(person_id=p.id, status="closed"), Handoff(person_id=p.id, status="waiting")])
+        await s.flush()
+        claimed = Handoff(person_id=p.id, status="claimed", claimed_by_staff_id=staff.id)
+        s.add(claimed)
+        s.add(Handoff(person_id=p.id, status="closed"))  # newer, but not open
+        other = await make_person(s, ext="u2")
+        s.add(Conversation(person_id=other.id))  # bot mode: not read
+        s.add(Handoff(person_id=other.id, status="waiting"))
+    async with db.session() as s:
+        read = (await _begin(s, ext="u1", message_id="h1")).conversation.open_handoff
+        assert read == OpenHandoff(claimed.id, "claimed", staff.id)
+        assert (await _begin(s, ext="u2", message_id="h2")).conversation.open_handoff is None
+        first = (await _begin(s, ext="new", message_id="h3")).conversation.open_handoff
+        assert first is None or first is people.NOT_READ  # a first contact is in bot mode
+        conversation = (await s.execute(select(Conversation).where(Conversation.person_id == p.id))).scalar_one()
+        conversation.mode = "bot"
+    async with db.session() as s:
+        assert (await _begin(s, ext="u1", message_id="h4")).conversation.open_handoff is None
+
+
 async def test_finish_turn_writes_replies_outbox_and_conversation(db):
     async with db.session() as s:
         begun = await _begin(s)
