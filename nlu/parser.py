@@ -111,6 +111,9 @@ def danger_may_ask(normalized: str, alarm) -> bool:
 # What the model may read a situation told before "is there anything for people like me" as: the
 # hardship (report_need), nothing sure (nlu_fallback) or chat; `asks_about_help` makes it ask_policy
 READ_BEFORE_THE_QUESTION = frozenset({"report_need", "nlu_fallback", "out_of_scope"})
+# ... with this confidence at least: above the flows' INTENT_THRESHOLD (0.5, flows/runtime.py), which starts
+# a flow by intent only at or above it
+POLICY_QUESTION_CONFIDENCE = 0.6
 
 # When spans overlap, the higher priority one is kept.
 _PRIORITY = {"phone": 0, "time": 1, "date": 1, "policy": 2, "activity": 2, "village": 2, "need_category": 3, "number": 4}
@@ -239,7 +242,7 @@ class NLU:
         if intent["name"] in READ_BEFORE_THE_QUESTION and asks_about_help(norm.text):
             # a situation that ends "is there anything for people like me" (nlu/policy_question.py)
             p_policy = floats[self._policy_index] if self._policy_index is not None else 0.0
-            intent = {"name": "ask_policy", "confidence": round(max(p_policy, self.threshold), 4)}
+            intent = {"name": "ask_policy", "confidence": round(max(p_policy, POLICY_QUESTION_CONFIDENCE), 4)}
             ranking = [intent] + [r for r in ranking if r["name"] != "ask_policy"]
         return leaving.mark_unclear({  # stop the messages, leave an activity, or erase?
             "text": text,
