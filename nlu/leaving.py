@@ -21,7 +21,7 @@ LEAVING_INTENTS = frozenset({"stop", "cancel_signup"})
 OTHER_LEAVING = 0.15  # a cancel_signup reading is unsure when stop gets at least this
 
 _MESSAGES = re.compile(r"发|消息|通知|提醒|推送|订阅|退订|短信|打扰|往.{0,3}手机|手机上|messag|notic|notif|remind|send|subscri|spam|\bsms\b"
-                       r"|\btexts?\b|(to|on|into) my (phone|mobile)")
+                       r"|(给我|往我|别|莫|不要)推|手机(老|总|一直|天天)?响|叮叮|\btexts?\b|(to|on|into) my (phone|mobile)")
 _ACTIVITY = re.compile(r"报名|报的|活动|参加|参与|班|课|培训|小组|名额|名字划|activit|class|training|course|sign|join|participat")
 _DELETE = re.compile(r"删|清掉|清除|清空|消了|销了|注销|抹掉|\bdelete|\berase|\bremove|\bforget|\bwipe")
 _DATA = re.compile(r"信息|资料|记录|数据|档案|电话|号码|名字|\bdata\b|\binfo|\brecord|\bdetails\b|\bphone\b")
@@ -38,7 +38,7 @@ _GIVE_UP = re.compile(
 )
 _A_PLACE = re.compile(
     r"报|名额|位子|位置|名字|活动|班|课|培训|那个|这个|礼拜|星期|周[一二三四五六日天末]|那天|那回"
-    r"|\bthe (one|thing|class|course|day|training|lesson|talk)\b|\bthing\b|class|course|lesson|training|activit"
+    r"|\b(the|that|this)( \w+)? (one|thing|class|course|day|training|lesson|talk)\b|next week|tomorrow|明天|后天|\bthing\b|class|course|lesson|training|activit"
     r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|\bspot\b|\bplace\b|\bseat\b|\bwas (down|in) for\b",
     re.IGNORECASE,
 )
