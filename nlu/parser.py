@@ -34,6 +34,7 @@ from nlu.entities.numbers import NumberExtractor
 from nlu.entities.patterns import RegexExtractor
 from nlu.model_store import DEFAULT_ALGORITHM, TrainedModel, load_or_train
 from nlu.normalize import normalize_with_offsets
+from nlu.policy_question import asks_about_help
 from nlu.training_data import DATA_DIR, TrainingData, load_training_data
 
 __all__ = ["EMERGENCY_PROBABILITY", "FALLBACK_THRESHOLD", "INTENTS", "NLU"]
@@ -107,6 +108,13 @@ def danger_may_ask(normalized: str, alarm) -> bool:
     return (len(normalized.replace(" ", "")) > SHORT_MESSAGE and not alarm.explained
             and not alarm.benign_idiom and not told_as_past(normalized, alarm.benign_idiom))
 
+# What the model may read a situation told before "is there anything for people like me" as: the
+# hardship (report_need), nothing sure (nlu_fallback) or chat; `asks_about_help` makes it ask_policy
+READ_BEFORE_THE_QUESTION = frozenset({"report_need", "nlu_fallback", "out_of_scope"})
+# ... with this confidence at least: above the flows' INTENT_THRESHOLD (0.5, flows/runtime.py), which starts
+# a flow by intent only at or above it
+POLICY_QUESTION_CONFIDENCE = 0.6
+
 # When spans overlap, the higher priority one is kept.
 _PRIORITY = {"phone": 0, "time": 1, "date": 1, "policy": 2, "activity": 2, "village": 2, "need_category": 3, "number": 4}
 
@@ -126,6 +134,7 @@ class NLU:
         self.threshold = threshold
         self._emergency_index = self.model.labels.index("emergency") if "emergency" in self.model.labels else None
         self._need_index = self.model.labels.index("report_need") if "report_need" in self.model.labels else None
+        self._policy_index = self.model.labels.index("ask_policy") if "ask_policy" in self.model.labels else None
         self._lexicons = [
             LexiconExtractor(entity, data.lookups.get(entity, ()), data.synonyms) for entity in ("policy", "need_category")
         ]
@@ -230,6 +239,11 @@ class NLU:
             ranking.insert(0, dict(intent))
         else:
             intent = {"name": top_name, "confidence": top_conf}
+        if intent["name"] in READ_BEFORE_THE_QUESTION and asks_about_help(norm.text):
+            # a situation that ends "is there anything for people like me" (nlu/policy_question.py)
+            p_policy = floats[self._policy_index] if self._policy_index is not None else 0.0
+            intent = {"name": "ask_policy", "confidence": round(max(p_policy, POLICY_QUESTION_CONFIDENCE), 4)}
+            ranking = [intent] + [r for r in ranking if r["name"] != "ask_policy"]
         return leaving.mark_unclear({  # stop the messages, leave an activity, or erase?
             "text": text,
             "intent": intent,

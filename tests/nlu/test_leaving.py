@@ -2,7 +2,9 @@
 say whether it is about the messages, an activity or the person's data."""
 import pytest
 
+from nlu import leaving
 from nlu.evaluation import evaluate
+from nlu.normalize import normalize
 from nlu.training_data import Example
 
 
@@ -32,3 +34,37 @@ def test_evaluation_counts_the_question_as_right_for_stop_and_cancel_signup_only
     assert report["leave_questions"] == 3
     assert report["intent_accuracy"] == round(2 / 3, 4)
     assert report["errors"][0]["predicted"] == "leave_unclear"
+
+
+@pytest.mark.parametrize("text", [
+    "说好去学砌墙的 家里来活了 那个名额你们另外安排人", "俺闺女那个唱歌的 她改主意了",
+    "my son was down for the saturday match, he changed his mind", "the baking one tomorrow, count me out",
+])
+def test_a_place_given_up_by_its_reason(text):
+    assert leaving.gives_up_a_place(normalize(text))
+
+
+@pytest.mark.parametrize("text", ["我想去学砌墙 给我报个名", "娃学校不去了 交不起学费", "count me in for the saturday one", "不用了谢谢"])
+def test_no_place_is_given_up(text):
+    assert not leaving.gives_up_a_place(normalize(text))
+
+
+def _parse(intent: str, cancel: float) -> dict:
+    ranking = [{"name": intent, "confidence": 0.35}, {"name": "cancel_signup", "confidence": cancel}]
+    return {"intent": {"name": intent, "confidence": 0.35}, "intent_ranking": ranking,
+            "entities": [{"entity": "need_category", "value": "employment"}]}
+
+
+def test_a_place_given_up_is_cancel_signup_when_the_model_has_it_close_behind():
+    text = normalize("说好去学砌墙的 家里来活了 那个名额你们另外安排人")
+    result = leaving.mark_unclear(_parse("join_activity", 0.2), text)
+    assert result["intent"] == {"name": "cancel_signup", "confidence": leaving.RULE_CONFIDENCE}
+    assert result["intent_ranking"][0]["name"] == "cancel_signup"
+    assert result["entities"] == []  # a need category belongs to report_need only
+    assert leaving.mark_unclear(_parse("join_activity", 0.05), text)["intent"]["name"] == "join_activity"
+    assert leaving.mark_unclear(_parse("greet", 0.2), text)["intent"]["name"] == "greet"
+
+
+@pytest.mark.parametrize("text", ["你们的东西老往我手机上推 别弄了", "too many texts from you, make it stop"])
+def test_the_phone_and_texts_name_the_messages(text):
+    assert not leaving.unclear(normalize(text), "stop")

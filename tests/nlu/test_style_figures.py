@@ -103,3 +103,14 @@ def test_the_detect9_sets_hold(nlu):
     calm = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev13_detect9_calm.yml", synonyms_from=nlu.data).examples)
     assert calm["emergency_false_positive_rate"] == 0.0
     assert calm["safety_question_rate"] <= 0.05
+
+
+def test_the_intents14_indirect_set_holds(nlu):
+    """nlu/data/test/dev13_indirect.yml (sixteenth round, issue 13, 2026-12-07): 94 intents said
+    without their keyword — a policy asked as "is there anything for people like me" after the
+    situation, a place given up by its reason, a family member put down for a class in English,
+    thanks, refusals and price complaints — written before the round's changes. Measured 0.755 →
+    0.894 (main → intents14); a development set, so a floor against losing it, not a fair figure."""
+    report = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev13_indirect.yml", synonyms_from=nlu.data).examples)
+    assert report["intent_accuracy"] >= 0.88
+    assert report["safety_question_rate"] <= SAFETY_QUESTIONS
