@@ -146,6 +146,47 @@ _NT = r"(?:n't|n’t|nt| not)"  # don't / dont / do not
 _CANT = r"(?:can't|can’t|cant|can not|cannot)"
 _HIT = r"打(?!电话|手机|工|针|疫苗|预防|钢板|石膏|吊针|吊瓶|点滴|车|扫|听|印|卡|折|包|牌|麻将|球|游戏|算|字|call|开|个|完|招呼|水|饭|酱油|错|药|农药|除草|虫|谷|麦|稻|豆|枣|核桃|草|柴|井|粮)"
 
+# One vocabulary of time and urgency, by role (detect10, 2026-12-07). The context patterns below
+# (``_URGENT``, ``_SUDDEN``, ``_HAPPENING``, ``_NOW_HERE``, ``_NOW_SIGNAL``, ``_NOW_OR_DARK``,
+# ``_SCENE_NOW``, ``_ACUTE_NOW``, ``_SIGN_NOW`` …) each join the pieces they share with ``_any`` and
+# add only what is their own; a piece is written once. A piece is an alternation.
+def _any(*pieces: str) -> str:
+    return "|".join(pieces)
+
+
+# what marks "now": just now, at present, today, in progress, at once, suddenly
+_JUST_ZH = r"刚才|刚刚"
+_JUST_YUE = r"头先"  # 粤: a moment ago
+_JUST_EN = r"right now|just now"
+_AT_PRESENT_ZH = r"现在|这会儿"
+_UNTIL_NOW_ZH = r"到现在|到而家|到依家"
+_TODAY_ZH = r"今天|今早"
+_TODAY_DIALECT = r"今晡|今日|今朝"  # 客家 / 粤
+_EVENING_ZH = r"今晚|昨晚"  # tonight, last night
+_TONIGHT_ZH = r"今晚|今天晚上|今夜|今儿(?:个)?晚上"
+_TODAY_EN = r"today|tonight"
+_THIS_MORNING_EN = r"this morning"
+_HOURS_ZH = r"(?:一|几|两|三|四|五|\d+)(?:个|個)?(?:多|把|来)?(?:钟头|小时|钟|鐘)"  # an hour, hours
+_IN_PROGRESS_ZH = r"正在"
+_STILL_ZH = r"还在"
+_AT_ONCE_ZH = r"马上|赶紧"
+_SUDDEN_ZH = r"突然"
+_SUDDEN_EN = r"suddenly"
+# "now" of an event, not of a state (now we live with our son, now no money, now every rain)
+_NOW_EN = (r"\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing"
+           r"|every (?:rain\w*|time|year|summer|winter|spring|autumn|season|month|week)))")
+# ... and of a sign of illness (now i am better, now he works: a state)
+_NOW_SIGN_EN = r"\bnow\b(?! (?:i am|i'm|we are|he is|she is|they are|i have|we have|he has|she has|live|living|work|working))"
+# a sudden sign: nobody can wake them, no breath
+_UNRESPONSIVE_ZH = r"叫不醒|喊不醒|没(?:有)?反应|没呼吸|不省人事"
+# a cry for help; someone still inside; trapped
+_CRY_ZH = r"救命|救救"
+_CRY_EN = r"help me|please help"
+_SOMEONE_INSIDE_ZH = (r"被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)"
+                      r"|(?<!得)(?<!要)(?<!没)(?<!未)(?<!冇)(?<!无)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|冒充|假冒|拿|借|来看|上门|打(?:电话|来)|来电话|发(?:消息|信息|短信))")
+_TRAPPED_EN = r"still inside|trapped|stuck|can't get out|cannot get out"
+_ALONE_AT_HOME = r"一个人在家|独自在家|alone (?:at home|in the house)"
+
 # (kind, weight, pattern) on normalized text
 _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"不想活|不想再活|唔想(?:再)?(?:活|生存)|活不下去|活不成了|不活了|想死|寻死|去死|死了算了|不如死了|想自杀|自杀|轻生|自尽|了结自己|结束(?:自己的?)?生命|一了百了|遗书|准备了?绳子|买了?绳子|准备了?农药|买了?农药"),
@@ -160,7 +201,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:^|\s)药(?:都|也)?(?:准备|备)好了|(?:农药|安眠药|那些药|一堆药|绳子?)(?:都|也)?(?:准备|备|买)好了|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
     ("self_harm", HINT, r"(?:站在|坐在|走到|爬到|爬上|来到|到了)了?.{0,4}(?:桥|楼顶|天台|崖|河边|江边|水库|井边|坝上|大坝)(?!.{0,6}(?:晒|收|修|补|钓|拍|照|风景|乘凉|玩|洗))|(?:standing|sitting|standing here) (?:on|at) (?:the )?(?:bridge|roof|rooftop|edge|cliff|dam)"),
     ("self_harm", HINT, r"(?:底下|下面|下头|下边).{0,4}(?:好深|很深|好高|很高|深得很|高得很)|(?:water|river|drop) (?:below |down there )?(?:is )?(?:so|very|really) (?:deep|high|far)"),
-    ("self_harm", TIME, r"今晚|今天晚上|今夜|今儿(?:个)?晚上|今日夜晚|今晚夜|过了今(?:天|晚)|过咗今(?:日|晚)|after (?:today|tomorrow)|结束(?:这一切|一切)|一切都结束|tonight|much longer|(?:finish|end) (?:it|this|everything)\b|after this (?:weekend|week|day)|last night on|the last night"),
+    ("self_harm", TIME, _TONIGHT_ZH + r"|今日夜晚|今晚夜|过了今(?:天|晚)|过咗今(?:日|晚)|after (?:today|tomorrow)|结束(?:这一切|一切)|一切都结束|tonight|much longer|(?:finish|end) (?:it|this|everything)\b|after this (?:weekend|week|day)|last night on|the last night"),
     ("violence", 1.0, r"家暴|往死里打|打死|打我|打得.{0,4}(?:血|伤|不行)|被打|挨打|打孩子|打我孩子|他" + _HIT + r"|要" + _HIT + r"|砍我|砍人|要砍|拿(?:着)?刀|举着刀|持刀|拿棍|捅了|被捅|杀我|杀人|要杀|杀了我|杀了(?:全家|你|他|她)|强奸|性侵|猥亵|绑架|被拐|闯进|被关|掐我|勒我|威胁我|追着打"),
     ("violence", 1.0, r"(?:car|truck|van|bus|tractor|lorry|motorbike|vehicle)\b.{0,30}\binto (?:the |a |many |all )?(?:people|crowd|children|kids|students|pedestrians)\b|(?:drive|drives|drove|driving|ram|rams|rammed|ramming) (?:\w+ ){0,4}into (?:the |a |many |all )?(?:people|crowd|children|kids|students|pedestrians)\b"
      r"|(?:开车|开着车|驾车|车子?)(?:故意)?(?:冲|撞)(?:进|向|入|倒|上)?(?:了)?(?:人群|人堆|好多人|一群人|一堆人)"),
@@ -298,7 +339,7 @@ _COMPILED.append(("medical", 1.0, _ACUTE_EN))
 # the sign is an animal's (the dog foam at mouth, our pig is shaking): a vet's need, not a page
 _ANIMAL_SIGN = re.compile(r"\b(?:dogs?|pigs?|piglets?|cows?|cattle|buffalo|chickens?|hens?|ducks?|cats?|sheep|goats?|horses?|rabbits?)\b(?! bit)(?:(?!\b(?:he|she|him|her|man|woman|son|daughter|baby|child|kid|father|mother|husband|wife)\b).){0,14}\b(?:foam|shak|fit|seizure|convuls|not breath|cannot stand|blood|bleed|fell|fall|lying|lie)")
 _PERSON_EN = re.compile(r"\b(?:he|she|him|her|i|me|we|man|woman|son|daughter|baby|child|kid|boy|girl|father|mother|dad|mom|mum|husband|wife|grand\w+|uncle|aunt|brother|sister|neighbou?r|old (?:man|woman|lady))\b")
-_SIGN_NOW = re.compile(r"\bnow\b(?! (?:i am|i'm|we are|he is|she is|they are|i have|we have|he has|she has|live|living|work|working))|just|suddenly|this morning|today|tonight|right away")
+_SIGN_NOW = re.compile(_any(_NOW_SIGN_EN, "just", _SUDDEN_EN, _THIS_MORNING_EN, _TODAY_EN, "right away"))
 _PAST_EN = re.compile(r"when (?:i|he|she|we) (?:was|were) (?:young|small|little|a child|a kid)|every (?:day|time|year)|\bsometimes\b")
 
 # Meanings told by two or three parts together (eighth round (c), 2026-12-07): each part alone is
@@ -318,11 +359,13 @@ _NOT_FOUND = re.compile(
     r"|(?:还|都|仍)?没(?:有)?(?:找着|找到|寻着|寻到)(?:人)?(?=\s|$|[，。,.!！?？])|(?:仲|都|还|仍)(?:未|冇|没|吂)(?:返|回|转|见)|(?:到现在|到这会儿?|到而家|到依家)(?:都|还|仲)?(?:没|未|冇)(?:回|返|见|下来)"
     r"|(?:don't|dont|do not|didn't|did not|not) see (?:him|her|them)\b|(?:friends?|others|the other \w+) (?:came|come) back (?:and|but) (?:he|she) (?:didn't|did not|not)"
 )
-_NOW_OR_DARK = re.compile(
-    r"到现在|到而家|到依家|到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|烏|乌)|今晡|今天|今日|今朝|今早|刚才|刚刚|刚(?:还|在)|才还|頭先|头先|一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫"
-    r"|(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?(?:车|車)|到|回)|校车|接送车|(?:幼儿园|幼兒園|学校|學校)(?:的|嘅|架|个|個)?(?:车|車)|(?:school |kindergarten )?bus\b|\bnow\b|\bnight\b|today|tonight|\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b|this morning|\b(?:one|an|half an?|two|three|\d+) hours?\b"
-    r"|而家|依家|这会儿|(?:一|几|两|三|四|五|\d+)(?:个|個)?(?:多|把|来)?(?:钟头|小时|钟|鐘)|for (?:two|three|four|five|six|several|many|\d+) hours|this evening|getting dark"
-)
+_NOW_OR_DARK = re.compile(_any(
+    _UNTIL_NOW_ZH, r"到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|烏|乌)", _TODAY_ZH, _TODAY_DIALECT, _JUST_ZH, r"刚(?:还|在)|才还|頭先", _JUST_YUE,
+    r"一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫",
+    r"(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?(?:车|車)|到|回)|校车|接送车|(?:幼儿园|幼兒園|学校|學校)(?:的|嘅|架|个|個)?(?:车|車)|(?:school |kindergarten )?bus\b",
+    r"\bnow\b|\bnight\b", _TODAY_EN, r"\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b", _THIS_MORNING_EN,
+    r"\b(?:one|an|half an?|two|three|\d+) hours?\b", r"而家|依家|这会儿", _HOURS_ZH,
+    r"for (?:two|three|four|five|six|several|many|\d+) hours|this evening|getting dark"))
 # a farewell that arranges one's own funeral (他的丧事要怎么办, what he wants at his funeral), and
 # someone nobody can find or reach (detect9, 2026-12-07): a page
 _OWN_FUNERAL = re.compile(
@@ -368,7 +411,8 @@ _SCENE = re.compile(
     r"(?:往下|一直)(?:掉|滑|落|垮|塌)(?:土|泥|石|砖)?|掉(?:土|石头|砖)|裂(?:缝|口)?.{0,6}(?:宽|大|长)|(?:屋顶|房顶|瓦).{0,6}(?:掀|吹)(?:走|掉|翻)|往屋里(?:灌|流|进)|水(?:漫|涨|进|灌).{0,6}(?:屋|灶|床|门|院|台阶|路)"
     r"|(?:冒烟|火苗|火星).{0,8}(?:房梁|屋顶|房子|草房|上了|落到)|煤气味|气味.{0,4}(?:浓|重)|(?:房顶|屋顶|梁|墙)(?:一直)?(?:在)?(?:响|晃)|怪味.{0,10}(?:头晕|想吐|迷糊)"
     r"|(?:wall|roof|ceiling|hill|slope)\b.{0,20}\b(?:crack|moving|falling|coming down|blown)|(?:gas|smoke) smell|(?:water|river)\b.{0,20}\b(?:come|coming|came|is) up\b.{0,20}\b(?:fast|door|house)|smell (?:of )?(?:gas|smoke)|water\b.{0,20}\b(?:in|into) (?:our|the) house")
-_SCENE_NOW = re.compile(r"\bfast\b|这会儿|现在|刚才|刚刚|刚(?:被|才)|一直|越来越|越.越|比.{0,4}(?:早上|刚才|昨天).{0,3}(?:宽|大|多|高)|还在|正在|now\b|\bkeep|getting|still")
+_SCENE_NOW = re.compile(_any(r"\bfast\b", _AT_PRESENT_ZH, _JUST_ZH, r"刚(?:被|才)|一直|越来越|越.越|比.{0,4}(?:早上|刚才|昨天).{0,3}(?:宽|大|多|高)",
+                           _STILL_ZH, _IN_PROGRESS_ZH, r"now\b|\bkeep|getting|still"))
 _INSIDE = re.compile(
     r"在(?:床上|楼上|房顶|屋顶)|(?:还|仲)(?:在|喺)(?:屋|里|家|床)|(?:在|喺)(?:屋里|里屋|屋头|屋企|屋下|楼上|二楼)|出不去|走不了|背不动|抬不动|行唔到|没地方躲|躲不|(?:睡|躺)着|腿脚不(?:好|方便|利索)"
     r"|\b(?:still |people |are |is )inside|upstairs|cannot (?:walk|get out|move)|sleeping|we are \w+ people")
@@ -381,13 +425,14 @@ _CONFINE_PARTS = [re.compile(p) for p in (
 )]
 # 8. a threat and fear now: told to "see what happens", hiding, not daring to open the door
 _THREAT = re.compile(r"(?:让|要|给)(?:我|你|我们|我哋)(?:好看|好睇)|不会放过|饶不了|要(?:我|你)的命|找(?:我|你)算账|(?:把|将)(?:我家?|我们家?)?(?:的)?(?:房子?|屋)(?:给)?(?:点|烧)了|(?:kill|hurt|burn)\b.{0,12}\b(?:me|us|house)|make (?:me|us) pay")
-_FEAR_NOW = re.compile(r"今晚|今天晚上|今夜|tonight|一个人在家|独自在家|alone (?:at home|in the house)|不敢(?:开门|出声|出去|回去|回家|睡|出门)|唔敢(?:开门|出声|出去|返)|躲(?:在|到|着|喺|埋)|把门(?:顶|闩|锁)|(?:am|are) (?:scared|afraid|hiding)|lock(?:ed)? (?:the|our) door")
+_FEAR_NOW = re.compile(_any(r"今晚|今天晚上|今夜|tonight", _ALONE_AT_HOME, r"不敢(?:开门|出声|出去|回去|回家|睡|出门)|唔敢(?:开门|出声|出去|返)|躲(?:在|到|着|喺|埋)|把门(?:顶|闩|锁)|(?:am|are) (?:scared|afraid|hiding)|lock(?:ed)? (?:the|our) door"))
 # 9. a sudden illness told by its signs now: a stroke, a heart, choking, a fall, poison, a wound
 _ACUTE_SIGN = re.compile(
     r"说不出话|(?:嘴|脸)(?:有点|都)?歪|拿不住|抬不起|(?:胸口|心口)(?:闷|疼|痛|像|压)|(?:出|冒)(?:冷|虚)汗|(?:浑身|全身)(?:发抖|抽)|(?:喘气|呼吸)(?:有(?:响)?声|急|困难|不上)|喘(?:不|得急)|气(?:也)?出得急"
     r"|(?:脸|嘴唇)(?:色)?(?:发白|发紫|发青|憋得)|眼睛(?:都)?(?:睁不开|半睁)|(?:反应慢|不怎么理人|不理人|叫不应)|一直(?:吐|想睡|流血)|(?:摔|跌|倒|滑).{0,6}(?:起不来|爬不起来|站不起来)|含含糊糊|说(?:话)?(?:都)?说不清|讲嘢.{0,3}(?:黐脷|唔清)|行(?:路)?(?:都)?行唔稳|呼吸有声|喉咙(?:好)?紧|肿得|(?:血|水)(?:还在|一直)?(?:渗|流)|流了好多(?:水|血)|乱讲|(?:压|轧)烂|烧得慌|迷迷糊糊|喘(?:唔|不)顺|软晒|瘫软|(?:唔识|不会)(?:讲嘢|说话)了?|(?:叫|喊).{0,4}没(?:有)?动静"
     r"|cannot (?:lift|move|stand up|breathe)|speech is strange|(?:very )?(?:sleepy|weak|confused)\b.{0,20}\b(?:not|confused|weak)|body is soft|lot of blood|still coming|cannot stand")
-_ACUTE_NOW = re.compile(r"今日|头先|刚才|刚刚|突然|现在|这会儿|而家|今天|今朝|今早|今儿|今晡|下午开始|早上起来|开始|当时没事|now\b|since one hour|today|this morning|just")
+_ACUTE_NOW = re.compile(_any(_TODAY_ZH, _TODAY_DIALECT, "今儿", _JUST_ZH, _JUST_YUE, _SUDDEN_ZH, _AT_PRESENT_ZH, "而家",
+                            "下午开始|早上起来|开始|当时没事", r"now\b", "since one hour", "today", _THIS_MORNING_EN, "just"))
 
 # idioms and phrases that contain a trigger but never mean danger; removed before matching
 _NOT_DANGER = re.compile(
@@ -447,7 +492,9 @@ _NOT_NOW = re.compile(
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
     r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|every (?:rain(?:y)? season|rain|summer|spring|autumn|winter|year)|since then|rain(?:y)? season|\b(?:can|could|who|someone|somebody|help|to|need|needs|please) (?:\w+ )?fix\b|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
 )
-_URGENT = re.compile(r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)|救命|救救|正在|被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)|(?<!得)(?<!要)(?<!没)(?<!未)(?<!冇)(?<!无)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|冒充|假冒|拿|借|来看|上门|打(?:电话|来)|来电话|发(?:消息|信息|短信))|赶紧|马上|help me|help us|please help|help!|(?<!still )(?<!until )(?<!till )\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing|every (?:rain\w*|time|year|summer|winter|spring|autumn|season|month|week)))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
+_URGENT = re.compile(_any(
+    r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)", _CRY_ZH, _IN_PROGRESS_ZH, _SOMEONE_INSIDE_ZH, _AT_ONCE_ZH,
+    _CRY_EN, "help us|help!", r"(?<!still )(?<!until )(?<!till )" + _NOW_EN, "hurry", _TRAPPED_EN))
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # a question about a policy or help for an event told as over (a stay in hospital, a death, money
 # spent): medical triggers are lowered too (ninth round (b): 生二胎大出血 住了半个月 … 俺能领不)
@@ -487,10 +534,10 @@ _RULING = re.compile(
     r"谁管|边个管|哪个管|找谁|揾边个|搵边个|(?:哪|边)(?:里|度|位)(?:投诉|告|讲理)|管不管|管一管|管管|能不能管|调解|评理|讲理|说理|讲道理|法律援助|村委会?|居委会?|司法所|地界|宅基地|告他|起诉|打官司|赔偿"
     r"|mediat|legal aid|village committee")
 # what says the danger is here and now (a sudden onset, again, a scene, a cry, fear now)
-_NOW_HERE = re.compile(
-    r"刚|突然|又(?:犯|发作|发病|抽|晕|倒|喘|开始|来|在|打|要|拿)|正在|还在|这会儿|此刻|马上|赶紧|快(?:来|点|叫|救|打|帮)|救命|救救"
-    r"|叫不醒|喊不醒|没(?:有)?反应|没呼吸|没气|不省人事|昏迷|抢救|病危|不行了|唔应|头先|流(?:了)?(?:好多|很多)?血|在流|起不来|爬不起来|路边|现场|(?:去|送|上|到)(?:医院|卫生院|诊所)"
-    r"|这次|这回|今天|今早|今晚|昨晚|昨天|还没停|停不下来|不停|一直在|半个钟|几分钟|today|tonight|right now|just now|suddenly|again")
+_NOW_HERE = re.compile(_any(
+    r"刚", _SUDDEN_ZH, r"又(?:犯|发作|发病|抽|晕|倒|喘|开始|来|在|打|要|拿)", _IN_PROGRESS_ZH, _STILL_ZH, r"这会儿|此刻", _AT_ONCE_ZH, r"快(?:来|点|叫|救|打|帮)", _CRY_ZH,
+    _UNRESPONSIVE_ZH, r"没气|昏迷|抢救|病危|不行了|唔应", _JUST_YUE, r"流(?:了)?(?:好多|很多)?血|在流|起不来|爬不起来|路边|现场|(?:去|送|上|到)(?:医院|卫生院|诊所)",
+    r"这次|这回", _TODAY_ZH, _EVENING_ZH, r"昨天|还没停|停不下来|不停|一直在|半个钟|几分钟", _TODAY_EN, _JUST_EN, _SUDDEN_EN, "again"))
 _FEAR = re.compile(r"怕|惊|躲|不敢(?:开门|出声|回|出去)|afraid|scared|hiding")
 
 
@@ -531,7 +578,9 @@ _LASTING = re.compile(
     r"由细|从细|从小到大|每晚|每天晚上|天天晚上|每夜|成日|日日|(?:医生|大夫|医院|村医)(?:说|话|讲|叫)(?:要|得)|"
     r"every night|all the time|since (?:he|she|i) (?:was|were) (?:born|small|little|a child)|the doctor (?:says?|said) (?:he|she|i|we) (?:need|must|should)"
 )
-_SUDDEN = re.compile(r"没(?:有)?反应|发青|发紫|憋紫|没呼吸|没气了|不省人事|突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing|every (?:rain\w*|time|year|summer|winter|spring|autumn|season|month|week)))|today|tonight|help me|please help")
+_SUDDEN = re.compile(_any(
+    _UNRESPONSIVE_ZH, r"发青|发紫|憋紫|没气了", _SUDDEN_ZH, r"突发|又犯|又发作", _JUST_ZH, r"马上|快", _CRY_ZH, "不行了", _TODAY_ZH, _EVENING_ZH, "误",
+    _SUDDEN_EN, _JUST_EN, _NOW_EN, _TODAY_EN, _CRY_EN))
 
 # violence that is over, a lost elder who was found or who habitually loses the way: told as a
 # need (以前他天天打我 现在离了, 有一回走丢了 后来找回来了, 出门就找不到回来的路) — eighth round
@@ -541,11 +590,11 @@ _OVER = re.compile(
     r"|\bbefore\b|years? ago|long (?:time )?ago|last (?:year|month|week|winter|summer|spring|autumn)|\bonce\b|used to|(?:is |was |been )?found (?:already|now)|already found|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything|always|every time|whenever"
 )
 # ... unless it happens now or again
-_HAPPENING = re.compile(
-    r"刚才|刚刚|正在|还在|又(?:打|来|在|拿|要|喝)|今天|今晚|今早|今儿|昨晚|昨天|马上|快来|快救|救命|救救|躲"
-    r"|到现在(?!(?:都|也|还)?(?:没人管|没(?:有)?(?:处理|解决|说法|结果|赔|给钱|人理)))|到而家|到依家|天(?:都|已经)?黑|还没|一直没|报警"
-    r"|灯(?:都)?关|熄(?:晒)?燈|\bhid(?:e|ing)\b|right now|just now|again|today|tonight|this (?:morning|evening|afternoon)|still (?:missing|outside|not (?:back|home|found|come))|hiding|please help|help!|help (?:me|us)\b(?! (?:to|with|apply|get|find|pay|ask))|dark"
-)
+_HAPPENING = re.compile(_any(
+    _JUST_ZH, _IN_PROGRESS_ZH, _STILL_ZH, r"又(?:打|来|在|拿|要|喝)", _TODAY_ZH, _EVENING_ZH, r"今儿|昨天|马上|快来|快救", _CRY_ZH, "躲",
+    r"到现在(?!(?:都|也|还)?(?:没人管|没(?:有)?(?:处理|解决|说法|结果|赔|给钱|人理)))|到而家|到依家", r"天(?:都|已经)?黑|还没|一直没|报警",
+    r"灯(?:都)?关|熄(?:晒)?燈|\bhid(?:e|ing)\b", _JUST_EN, "again", _TODAY_EN, r"this (?:morning|evening|afternoon)|still (?:missing|outside|not (?:back|home|found|come))|hiding",
+    r"please help|help!|help (?:me|us)\b(?! (?:to|with|apply|get|find|pay|ask))|dark"))
 # a story on a screen or in the news, a fraud told afterwards, a move away: no danger to the writer
 _FICTION = re.compile(r"电视剧|电影|剧里|片子里|小说|视频里|新闻|游戏|\bmovie|\bfilm\b|tv show|the show|in the game|on the news")
 # ... whose time word, just before it, says when it was seen, not that something happens now
@@ -554,7 +603,7 @@ _WHEN_SEEN = re.compile(r"(?:今天|今晚|今早|今儿|昨晚|昨天|today|ton
                         r"[^。，,.!?！？]{0,8}?(?=" + _FICTION.pattern + ")")
 # ... or told as reported by the news elsewhere (新闻说邻县发大水了 好多人被困), unless it is here
 _REPORTED = re.compile(r"(?:新闻|电视|广播)(?:上|里)?(?:说|讲|报|播)|(?:网上|视频里|视频上)(?:说|讲)|on the news|news (?:say|said|says)")
-_HERE = re.compile(r"我家|我们家|俺家|我们(?:村|这)|俺们|我屋|屋头|救命|救救|help (?:me|us)|my (?:house|family|home)|our (?:house|village)")
+_HERE = re.compile(_any(r"我家|我们家|俺家|我们(?:村|这)|俺们|我屋|屋头", _CRY_ZH, r"help (?:me|us)|my (?:house|family|home)|our (?:house|village)"))
 # a worry about a risk (怕煤气中毒, 怕哪天滑下来, afraid of a fire): the word just before the trigger
 _FEARED = re.compile(r"(?:怕|担心|预防|防止|万一|以防|免得|afraid|worried|in case)[^。，,.!?！？]{0,8}$")
 # an attempt told as survived long ago (my uncle drink pesticide many years ago but he survive): with
@@ -566,7 +615,7 @@ _FRAUD = re.compile(r"骗|诈骗|呃咗|scam|fraud|cheat")
 _CLAIMED = re.compile(
     r"(?:打|来|打来)(?:个|了|咗)?电话(?:来)?(?:说|讲|话)|电话(?:里|里头|度)?(?:说|讲|话)|(?:发|来)(?:了|咗)?(?:个)?(?:消息|短信|信息|微信)(?:说|讲|话)"
     r"|\bcall(?:s|ed|ing)? (?:me|us|my \w+)\b.{0,12}\b(?:say|says|said|tell|told)\b|\b(?:message|text|sms)\b.{0,12}\b(?:say|says|said)\b|phone (?:me )?(?:and )?(?:say|said)")
-_JUST_NOW = re.compile(r"刚才|刚刚|正在|头先|而家(?:仲)?喺|right now|just now")
+_JUST_NOW = re.compile(_any(_JUST_ZH, _IN_PROGRESS_ZH, _JUST_YUE, r"而家(?:仲)?喺", _JUST_EN))
 _FOUND_OUT = re.compile(r"后来|才知道|才发现|原来|发现是|上当|被骗|呃人|骗子|\blater\b|turn(?:s|ed)? out|then (?:i |we )?(?:know|knew|find out|found out)|realis|realiz")
 _MOVING = re.compile(r"下(?:个月|个礼拜|礼拜|周|星期|次|回)见|明天见|回头见|改天见|过几天见|see you (?:tomorrow|next|soon|later|again)|搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)|(?:change|changed|changing) (?:my )?(?:phone|number)|new (?:phone )?number|see you (?:next|tomorrow|soon|later)")
 
@@ -674,10 +723,10 @@ _ASKS_SERVICE = re.compile(
     r"想(?:问问|问下|申请|进|去住|找个|找人)|能不能|能否|可不可以|有没有(?:啥|什么|甚么)?(?:救助|补助|办法|政策|地方|人)|敬老院|养老院|福利院|低保|申请|补助|救助|护工"
     r"|want to (?:apply|go to|ask|move)|care home|nursing home|old people'?s? home|can i (?:get|apply)|how (?:can|do) i|is there (?:any )?(?:help|support)")
 # the now: danger happening or about to (a time word in a routine — 每天晚上 — is not one)
-_NOW_SIGNAL = re.compile(
-    r"刚才|刚刚|正在|马上|立刻|现在就|这会儿|此刻|过了今|就在今|快来|快点|赶紧|头先|而家就"
-    r"|right now|just now|hurry|come quick|this is (?:it|the end)")
-_NOW_TIME = re.compile(r"今晚|今天晚上|今夜|今儿(?:个)?晚上|tonight")
+_NOW_SIGNAL = re.compile(_any(
+    _JUST_ZH, _IN_PROGRESS_ZH, r"马上|立刻|现在就|这会儿|此刻|过了今|就在今|快来|快点|赶紧", _JUST_YUE, "而家就",
+    _JUST_EN, r"hurry|come quick|this is (?:it|the end)"))
+_NOW_TIME = re.compile(_any(_TONIGHT_ZH, "tonight"))
 # a routine or a lasting state: every day, for years, always (what a hard life is told by)
 _ROUTINE = re.compile(
     r"每晚|每天|天天|每日|日日|成日|夜夜|每个晚上|一直(?!(?:都|还)?在)|总是|老是|又是|每次|每年|每个月|这些年|这几年|几年|多年|一辈子|半辈子|这么久|好久了"
