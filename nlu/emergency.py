@@ -187,6 +187,17 @@ _SOMEONE_INSIDE_ZH = (r"被困|出不来|还在里面|(?:里面|里头|屋里)�
 _TRAPPED_EN = r"still inside|trapped|stuck|can't get out|cannot get out"
 _ALONE_AT_HOME = r"一个人在家|独自在家|alone (?:at home|in the house)"
 
+# what marks "past / over / habitual": a year before, that time, long ago, often, a death
+_PAST_YEAR_ZH = r"去年|旧年|前年"
+_THAT_TIME_ZH = r"那回|那次|上回|上次"
+_LONG_AGO_ZH = r"以前|小时候"
+_OFTEN_ZH = r"经常|老是"
+_OFTEN_EN = r"always"
+_AGO_EN = r"years? ago"
+_LAST_SEASON_EN = r"last (?:year|month|week|summer|winter|spring|autumn)"
+_EVERY_TIME_EN = r"every time|whenever"
+_DEATH_ZH = r"走了|去世|过世|没了"
+
 # (kind, weight, pattern) on normalized text
 _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"不想活|不想再活|唔想(?:再)?(?:活|生存)|活不下去|活不成了|不活了|想死|寻死|去死|死了算了|不如死了|想自杀|自杀|轻生|自尽|了结自己|结束(?:自己的?)?生命|一了百了|遗书|准备了?绳子|买了?绳子|准备了?农药|买了?农药"),
@@ -375,7 +386,7 @@ _UNREACHABLE = re.compile(
     r"(?:谁|哪个|边个|冇人|没人|都)(?:都|也)?(?:找不到|找不着|揾唔到|搵唔到|寻毋到|联系不上|联系唔到)|(?:揾|搵)唔到(?:佢|人)|找不(?:到|着)(?:他|她|人)|(?:电话|手机)(?:就|也|都|又|一直)*(?:关机|关咗机|打不通|打唔通|没人接|冇人听)"
     r"|(?:nobody|no one|we|they) (?:can|could|cannot|can't|cant|can not|could not|couldn't) (?:find|reach|contact|call) (?:him|her)\b|(?:phone|mobile) (?:is )?(?:off|switched off|turned off|no answer)")
 _SAID_BYE = re.compile(r"(?:说|讲|话|发)(?:句|声)?(?:再见|拜拜)(?:了|咗|啦)|\b(?:said|say|says|send|sent) (?:goodbye|bye bye)\b")
-_DIED = re.compile(r"走了|走咗|去世|过世|过身|死了|死咗|没了|\b(?:died|dies|die|dead|passed away)\b")
+_DIED = re.compile(_any(_DEATH_ZH, r"走咗|过身|死了|死咗|\b(?:died|dies|die|dead|passed away)\b"))
 # 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
 #    for me or sorry (a move away lowers it, as every farewell hint)
 _PLAN_PARTS = [re.compile(p) for p in (
@@ -479,19 +490,18 @@ _NOT_DANGER = re.compile(
     r"|(?<!his )(?<!her )(?<!watch )(?<!their )(?:phone|laptop|computer|tv|screen|machine|app|car|motorbike)\b.{0,12}(?:not|doesn't|does not|won't|will not|can't|cannot) (?:respond|answer|move|wake|work)"
 )
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
-_NOT_NOW = re.compile(
-    r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上(?:个|隻|只)月|(?:路|桥)(?:都)?(?:断|冲断|冲烂|烂)(?:咗|了|忒)|转来以后|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
+_NOT_NOW = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _AGO_EN, _LAST_SEASON_EN, _EVERY_TIME_EN,
+    r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|前几年|那年|当年|之前|过去|曾经|上个月|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上(?:个|隻|只)月|(?:路|桥)(?:都)?(?:断|冲断|冲烂|烂)(?:咗|了|忒)|转来以后|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
     r"(?:洪水|大水|发水|水浸|火灾|失火|火烛|地震|滑坡|泥石流|山泥倾泻|台风|打风|风台|山火)(?:的|嘅)?(?:时候|那会儿?|𠮶阵|𠮶时|果阵|个时候)|(?:垮|塌|倒)了(?:一截|一块|一角|半边|一段|一半|一面|一堵|一间)|(?:烧|冲|淹|砸|埋)(?:完|光|没|坏|烂|死|起走)了?|(?:都|全)没了|"
     r"(?:把|将).{0,6}(?:路|地|田|庄稼|后院|院子|草场|树|果园|菜|猪圈|牛棚|鸡棚|大棚).{0,6}(?:都|全)?(?:埋|冲|淹|砸|烧)|"
     r"(?:埋|冲|淹|砸|压)(?:了|咗|忒|坏了|烂了|没了|走了)(?:我|俺|𠊎)?(?:家|屋下)?(?:的)?[一二两三四五六七八九十几半\d]*(?:(?:亩|块|分)?(?:田|稻田|庄稼|苞谷|玉米|稻子|菜园|果园|鱼塘)|(?:亩|块|分)地)|冇得种|没得种|种不成|"
     r"一(?:下|落)(?:大)?雨就|一(?:烧火|生火|做饭|烧炕)就|烟囱|(?:鸭子?|鸡|猪圈|猪棚|牛棚|羊圈|鱼苗)|(?:pig|cow|chicken|duck) ?(?:shed|pen|house)|livestock|"
-    r"一刮(?:大)?风就|每次(?:下雨|刮风|落雨)|每逢|下雨天|落雨天|雨季|whenever|every time|"
+    r"一刮(?:大)?风就|每次(?:下雨|刮风|落雨)|每逢|下雨天|落雨天|雨季|"
     r"(?:每年|年年|每回|每到)(?:一)?(?:下雨|落雨|雨季|汛期)|(?:下|落)(?:大)?雨(?:都|就)(?:会|要)|"
-    r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
-    r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|(?:rice |corn )?fields?\b|crops?\b|months? ago|apply|application|subsidy|subsidies"
+    r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的"
+    r"|(?:rice |corn )?fields?\b|crops?\b|months? ago|apply|application|subsidy|subsidies"
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
-    r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|every (?:rain(?:y)? season|rain|summer|spring|autumn|winter|year)|since then|rain(?:y)? season|\b(?:can|could|who|someone|somebody|help|to|need|needs|please) (?:\w+ )?fix\b|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
-)
+    r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|every (?:rain(?:y)? season|rain|summer|spring|autumn|winter|year)|since then|rain(?:y)? season|\b(?:can|could|who|someone|somebody|help|to|need|needs|please) (?:\w+ )?fix\b|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"))
 _URGENT = re.compile(_any(
     r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)", _CRY_ZH, _IN_PROGRESS_ZH, _SOMEONE_INSIDE_ZH, _AT_ONCE_ZH,
     _CRY_EN, "help us|help!", r"(?<!still )(?<!until )(?<!till )" + _NOW_EN, "hurry", _TRAPPED_EN))
@@ -502,7 +512,7 @@ _POLICY_ASK = re.compile(
     r"(?:政府|国家|村里|民政|镇上|乡里)(?:有)?.{0,6}(?:帮|补|管|修|救|钱)|补助|补贴|救助|政策|能领|领不|报销|低保|帮扶|津贴|够(?:吗|不|唔|冇)"
     r"|subsid|allowance|government\b.{0,12}(?:help|support|pay)|any (?:help|support|program)|can (?:we|i) (?:get|apply)"
 )
-_EVENT_OVER = re.compile(r"(?:住|躺|治|花|用)了|住院|出院|走了|去世|过世|没了|后来|之后|以后|那次|前年|去年|上个月|in hospital for|passed away|died|last (?:year|month)|after (?:the|he|she)")
+_EVENT_OVER = re.compile(_any(_DEATH_ZH, r"(?:住|躺|治|花|用)了|住院|出院|后来|之后|以后|那次|前年|去年|上个月|in hospital for|passed away|died|last (?:year|month)|after (?:the|he|she)"))
 # away for work: "not back" is no alarm (matched on the text before idioms like 打工 are removed)
 _AWAY_FOR_WORK = re.compile(
     r"打工|务工|做工|外出(?:打工|务工|挣钱)|在外地|在外面(?:干活|做事|上班)|出去(?:挣钱|干活|上班|找活)|去.{0,6}(?:上班|挣钱)|进城(?:打工|干活|上班)"
@@ -560,8 +570,8 @@ def _told_as_not_now(kind: str, m: re.Match, cleaned: str) -> bool:
 # habitual, reported speech: hints of self-harm alone are asked about, not paged (nlu5)
 _HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|成日|日日)(?:是)?(?:说|念叨|讲|嚷|话|讲住)|(?:always|keeps?) (?:says?|said|saying|talks?|talking)")
 # a long-standing illness: medical triggers are lowered unless something happened just now
-_CHRONIC = re.compile(
-    r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|去年|旧年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
+_CHRONIC = re.compile(_any(_PAST_YEAR_ZH, _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN,
+    r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|那年|每个月|每月|每天|天天|瘫在|瘫痪"
     r"|(?:中风|脑梗|脑溢血|偏瘫|车祸|手术|开刀|摔伤|工伤)(?:以后|之后|过后|后)"
     # detect9: a stroke or a crash told with 粤/客家 aftermath markers (中咗风之后, 中风转来以后)
     r"|中(?:咗|了|过|忒)风(?:以后|之后|後|过后)|(?:中风|脑梗|车祸|撞车)(?:咗|了|忒)(?:转来|返来|回来)?(?:以后|之后|後|过后)|(?:中风|脑梗|车祸|撞车)(?:转来|返来|回来)(?:以后|之后|後)"
@@ -569,8 +579,7 @@ _CHRONIC = re.compile(
     r"|从小|打小|自小|自细|细细个|生下来|天生|一辈子|这辈子|(?:腿|脚|手|胳膊|手臂|眼睛?)(?:都|也)?(?:没了|冇咗|断了几年|残了)|截肢|拄拐"
     r"|since (?:birth|he was|she was|i was|childhood)|all (?:his|her|my) life|born with|lost (?:his|her|my) (?:leg|arm|hand|eye)s?"
     r"|几个月|半年了|欠(?:了)?.{0,4}(?:医院|医药费)|医药费|住院费|hospital bills?|medical bills?|had a stroke|months"
-    r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:\w+ )?(?:stroke|accident|operation|surgery)|(?:都|还)(?:未识|不会|没学会)(?:讲|说|行|走)|(?:咋个|怎么|怎样|点样)?去告|起诉|打官司|索赔|\bsue\b|lawyer|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
-)
+    r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:\w+ )?(?:stroke|accident|operation|surgery)|(?:都|还)(?:未识|不会|没学会)(?:讲|说|行|走)|(?:咋个|怎么|怎样|点样)?去告|起诉|打官司|索赔|\bsue\b|lawyer|every (?:day|month|week)|since (?:last|he|she|i)|last year|ago"))
 # a lasting state or a plan, for the classifier's bar only (nlu5): never lowers a lexicon trigger
 _LASTING = re.compile(
     # a hazard that stands, reported (a pole leaning, wires hanging low: detect9)
@@ -584,11 +593,10 @@ _SUDDEN = re.compile(_any(
 
 # violence that is over, a lost elder who was found or who habitually loses the way: told as a
 # need (以前他天天打我 现在离了, 有一回走丢了 后来找回来了, 出门就找不到回来的路) — eighth round
-_OVER = re.compile(
-    r"以前|从前|过去|那些年|那几年|那时候?|年轻(?:的)?时候?|小时候|早就|早年|离婚|离了婚?|(?:已经|早)?离了|分开(?:了|几年)|[一两三四五六七八九十几多]年前|前年|去年|旧年|上年"
-    r"|有一回|有一次|上回|上次|走失过|走丢过|丢过|(?:过|過)一(?:次|回)|那回|那次|后来|找回来|找到了|送回来|寻回来|搵返|(?:出门|出去)就|一出门|老是|总是|经常|动不动"
-    r"|\bbefore\b|years? ago|long (?:time )?ago|last (?:year|month|week|winter|summer|spring|autumn)|\bonce\b|used to|(?:is |was |been )?found (?:already|now)|already found|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything|always|every time|whenever"
-)
+_OVER = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN, _AGO_EN, _LAST_SEASON_EN, _EVERY_TIME_EN,
+    r"从前|过去|那些年|那几年|那时候?|年轻(?:的)?时候?|早就|早年|离婚|离了婚?|(?:已经|早)?离了|分开(?:了|几年)|[一两三四五六七八九十几多]年前|上年"
+    r"|有一回|有一次|走失过|走丢过|丢过|(?:过|過)一(?:次|回)|后来|找回来|找到了|送回来|寻回来|搵返|(?:出门|出去)就|一出门|总是|动不动"
+    r"|\bbefore\b|long (?:time )?ago|\bonce\b|used to|(?:is |was |been )?found (?:already|now)|already found|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything"))
 # ... unless it happens now or again
 _HAPPENING = re.compile(_any(
     _JUST_ZH, _IN_PROGRESS_ZH, _STILL_ZH, r"又(?:打|来|在|拿|要|喝)", _TODAY_ZH, _EVENING_ZH, r"今儿|昨天|马上|快来|快救", _CRY_ZH, "躲",
