@@ -347,6 +347,17 @@ _ACUTE_EN = re.compile(
 )
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 _COMPILED.append(("medical", 1.0, _ACUTE_EN))
+# A pattern written in Latin letters only (English) cannot match a text without one: such rules
+# and vetoes are skipped there, as most messages are Chinese (detect10; tests/nlu/test_emergency.py
+# holds that each such pattern needs a letter)
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def _latin_only(pattern: re.Pattern) -> bool:
+    return re.search(r"[^\x00-\x7f’]", pattern.pattern) is None
+
+
+_COMPILED_ANY_SCRIPT = [rule for rule in _COMPILED if not _latin_only(rule[2])]
 # the sign is an animal's (the dog foam at mouth, our pig is shaking): a vet's need, not a page
 _ANIMAL_SIGN = re.compile(r"\b(?:dogs?|pigs?|piglets?|cows?|cattle|buffalo|chickens?|hens?|ducks?|cats?|sheep|goats?|horses?|rabbits?)\b(?! bit)(?:(?!\b(?:he|she|him|her|man|woman|son|daughter|baby|child|kid|father|mother|husband|wife)\b).){0,14}\b(?:foam|shak|fit|seizure|convuls|not breath|cannot stand|blood|bleed|fell|fall|lying|lie)")
 _PERSON_EN = re.compile(r"\b(?:he|she|him|her|i|me|we|man|woman|son|daughter|baby|child|kid|boy|girl|father|mother|dad|mom|mum|husband|wife|grand\w+|uncle|aunt|brother|sister|neighbou?r|old (?:man|woman|lady))\b")
@@ -680,18 +691,20 @@ def _idiom_hides_a_trigger(norm: str) -> bool:
 def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
     """The meanings told by parts together (see ``_SOMEONE`` … ``_WORK_TOOL``), as hints."""
     hits = []
-    away = _AWAY_FOR_WORK.search(cleaned) or (_OVER.search(cleaned) and not _HAPPENING.search(cleaned))
-    if not away and _SOMEONE.search(cleaned) and (lost := _NOT_FOUND.search(cleaned)) and _NOW_OR_DARK.search(cleaned):
+    # the rarer part first (these run on every message)
+    lost = _NOT_FOUND.search(cleaned)
+    if lost and _SOMEONE.search(cleaned) and _NOW_OR_DARK.search(cleaned) and not (
+            _AWAY_FOR_WORK.search(cleaned) or (_OVER.search(cleaned) and not _HAPPENING.search(cleaned))):
         child = re.search(_CHILD + r"|\b(?:son|daughter|boy|girl|baby|child|kid)\b", cleaned)
         hits.append(("missing_child" if child else "missing_person", HINT, lost))
     parts = [m for pattern in _PLAN_PARTS if (m := pattern.search(cleaned))]
     if len(parts) >= 2:
         hits.append(("self_harm", HINT if len(parts) == 2 else 0.95, parts[0]))
     # detect9: one's own funeral arranged in a message, and now nobody can find or reach the writer
-    if ((funeral := _OWN_FUNERAL.search(cleaned)) and (_NOT_FOUND.search(cleaned) or _UNREACHABLE.search(cleaned))
+    if ((funeral := _OWN_FUNERAL.search(cleaned)) and (lost or _UNREACHABLE.search(cleaned))
             and not _DIED.search(cleaned)):
         hits.append(("self_harm", 0.95, funeral))
-    if ((bye := _SAID_BYE.search(cleaned)) and (_NOT_FOUND.search(cleaned) or _UNREACHABLE.search(cleaned))
+    if ((bye := _SAID_BYE.search(cleaned)) and (lost or _UNREACHABLE.search(cleaned))
             and not _MOVING.search(cleaned)):
         hits.append(("self_harm", HINT, bye))
     if (state := _ILL_STATE.search(cleaned)) and _ILL_ONSET.search(cleaned):
@@ -784,13 +797,15 @@ def detect(text: str) -> EmergencyResult:
 def detect_normalized(norm: str) -> EmergencyResult:
     """``detect`` for text that ``nlu.normalize.normalize`` has already processed."""
     cleaned = _NOT_DANGER.sub(" ", norm)
-    animal = _ANIMAL_SIGN.search(norm) is not None and not _PERSON_EN.search(norm)
-    acute = _ACUTE_EN.search(norm) is not None and not animal
-    if not (acute or _NOW_SIGNAL.search(norm) or _URGENT.search(norm)):
+    latin = _LATIN.search(norm) is not None  # else every English-only pattern is skipped
+    animal = latin and _ANIMAL_SIGN.search(norm) is not None and not _PERSON_EN.search(norm)
+    acute = latin and _ACUTE_EN.search(norm) is not None and not animal
+    if latin and not (acute or _NOW_SIGNAL.search(norm) or _URGENT.search(norm)):
         cleaned = _LOOK_ALIKE_EN.sub(" ", cleaned)
     # every idiom holds a non-space character, so the text changed exactly when one was found
     idiom = cleaned != norm
-    hits = [(kind, weight, m) for kind, weight, pattern in _COMPILED if (m := pattern.search(cleaned))]
+    rules = _COMPILED if latin else _COMPILED_ANY_SCRIPT
+    hits = [(kind, weight, m) for kind, weight, pattern in rules if (m := pattern.search(cleaned))]
     hits += _meaning_hits(cleaned)
     if not hits:
         if not idiom:

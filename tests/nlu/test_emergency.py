@@ -887,3 +887,33 @@ def test_detect9_a_plain_goodbye_before_silence_is_no_rule_alarm():
     # 说了再见就走了: a goodbye before a trip, not a farewell (the classifier may still ask)
     assert detect("他说了再见就走了 电话打不通 可能山里没信号").level == "none"
     assert detect("他说再见了 电话打不通").level == "unsure"
+
+
+def test_english_only_patterns_need_a_latin_letter():
+    """detect10: a pattern written in Latin letters only is skipped on a text without one; that is
+    right only if every match of it holds a letter (a rule like r"\\d+ hours" would break it)."""
+    import re._parser as sre_parse
+    from re._constants import BRANCH, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, SUBPATTERN
+
+    from nlu import emergency
+
+    def letter(c: int) -> bool:
+        return chr(c).isascii() and chr(c).isalpha()
+
+    def needs_letter(seq) -> bool:
+        for op, av in seq:
+            if ((op is LITERAL and letter(av))
+                    or (op is IN and all(o is LITERAL and letter(a) for o, a in av))
+                    or (op is SUBPATTERN and needs_letter(av[3]))
+                    or (op is BRANCH and all(needs_letter(b) for b in av[1]))
+                    or (op in (MAX_REPEAT, MIN_REPEAT) and av[0] >= 1 and needs_letter(av[2]))):
+                return True
+        return False
+
+    patterns = [p for _, _, p in emergency._COMPILED]
+    patterns += [emergency._ANIMAL_SIGN, emergency._PERSON_EN, emergency._LOOK_ALIKE_EN, emergency._SIGN_NOW, emergency._PAST_EN]
+    latin_only = [p for p in patterns if emergency._latin_only(p)]
+    assert len(latin_only) >= 15
+    assert [p.pattern[:40] for p in latin_only if not needs_letter(sre_parse.parse(p.pattern))] == []
+    skipped = [rule for rule in emergency._COMPILED if rule not in emergency._COMPILED_ANY_SCRIPT]
+    assert skipped and all(emergency._latin_only(p) for _, _, p in skipped)
