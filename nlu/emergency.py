@@ -562,10 +562,27 @@ _NOW_HERE = re.compile(_any(
 _FEAR = re.compile(r"怕|惊|躲|不敢(?:开门|出声|回|出去)|afraid|scared|hiding")
 
 
-def _told_as_not_now(kind: str, m: re.Match, cleaned: str) -> bool:
+class _Context:
+    """Whether a context pattern is found in one message's cleaned text, each searched at most once
+    (the same "now" or "past" is asked by several rules)."""
+
+    __slots__ = ("text", "seen")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.seen: dict[re.Pattern, bool] = {}
+
+    def __call__(self, pattern: re.Pattern) -> bool:
+        found = self.seen.get(pattern)
+        if found is None:
+            found = self.seen[pattern] = pattern.search(self.text) is not None
+        return found
+
+
+def _told_as_not_now(kind: str, m: re.Match, cleaned: str, on: _Context) -> bool:
     """The trigger ``m`` of ``kind`` is told as habitual, once before, an accident that is over,
     or a threat recounted while asking for a ruling — and nothing says danger is here now."""
-    if _NOW_HERE.search(cleaned) or _URGENT.search(cleaned):
+    if on(_NOW_HERE) or on(_URGENT):
         return False
     # every place the rule finds in the text must be so told (车祸 … 人快不行了 is not)
     found = list(m.re.finditer(cleaned))
@@ -574,10 +591,10 @@ def _told_as_not_now(kind: str, m: re.Match, cleaned: str) -> bool:
     if kind in ("medical", "disaster") and all(_ONCE.match(cleaned, x.end()) for x in found):
         return True
     if (kind == "medical" and all(_ACCIDENT.search(x.group(0)) for x in found)
-            and _ACCIDENT_DONE.search(cleaned) and _AFTERMATH.search(cleaned)):
+            and on(_ACCIDENT_DONE) and on(_AFTERMATH)):
         return True
-    return (kind == "violence" and all(_THREAT_WORDS.search(x.group(0)) for x in found) and _RULING.search(cleaned) is not None
-            and not _FEAR.search(cleaned) and not _HAPPENING.search(cleaned))
+    return (kind == "violence" and all(_THREAT_WORDS.search(x.group(0)) for x in found) and on(_RULING)
+            and not on(_FEAR) and not on(_HAPPENING))
 # habitual, reported speech: hints of self-harm alone are asked about, not paged (nlu5)
 _HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|成日|日日)(?:是)?(?:说|念叨|讲|嚷|话|讲住)|(?:always|keeps?) (?:says?|said|saying|talks?|talking)")
 # a long-standing illness: medical triggers are lowered unless something happened just now
@@ -768,13 +785,13 @@ def reads_as_need(norm: str) -> bool:
     return bool(_ROUTINE.search(norm) or _CHRONIC.search(norm) or _LASTING.search(norm) or _ASKS_SERVICE.search(norm))
 
 
-def _feeling_only(cleaned: str, hits: list[tuple[str, float, re.Match]]) -> bool:
+def _feeling_only(on: _Context, hits: list[tuple[str, float, re.Match]]) -> bool:
     """Only strong feeling was found (despair said plainly, a cry for help, a time word in a
     routine) and nothing says that danger happens now or soon."""
-    routine = _ROUTINE.search(cleaned) is not None
-    if _NOW_SIGNAL.search(cleaned) or (_NOW_TIME.search(cleaned) and not routine):
+    routine = on(_ROUTINE)
+    if on(_NOW_SIGNAL) or (on(_NOW_TIME) and not routine):
         return False
-    asks = _ASKS_SERVICE.search(cleaned) is not None
+    asks = on(_ASKS_SERVICE)
     for kind, trigger, m in hits:
         if (kind == "distress" and _PLEA.fullmatch(m.group(0))) or (kind == "self_harm" and trigger == HINT and (
                 _DESPAIR.search(m.group(0)) or (asks and _BURDEN.search(m.group(0))))):
@@ -811,28 +828,26 @@ def detect_normalized(norm: str) -> EmergencyResult:
         if not idiom:
             return _NONE
         return _EXPLAINED if _idiom_hides_a_trigger(norm) else _NONE_IDIOM
-    not_now = bool(_NOT_NOW.search(cleaned)) and not _URGENT.search(cleaned)
+    on = _Context(cleaned)
+    not_now = on(_NOT_NOW) and not on(_URGENT)
     # a sudden sign with a now or again (now she fell down again): no long-standing illness explains it
-    acute_now = acute and bool(_HAPPENING.search(cleaned) or _SIGN_NOW.search(cleaned))
-    chronic = bool(_CHRONIC.search(cleaned)) and not _SUDDEN.search(cleaned) and not acute_now
+    acute_now = acute and (on(_HAPPENING) or on(_SIGN_NOW))
+    chronic = on(_CHRONIC) and not on(_SUDDEN) and not acute_now
     away = bool(_AWAY_FOR_WORK.search(norm))
-    lasting = bool(_CHRONIC.search(cleaned)) and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned)
-    happening = bool(_HAPPENING.search(cleaned))
-    over = bool(_OVER.search(cleaned)) and not happening
+    lasting = on(_CHRONIC) and not on(_URGENT) and not on(_SUDDEN)
+    happening = on(_HAPPENING)
+    over = on(_OVER) and not happening
     story = _WHEN_SEEN.sub(" ", cleaned)
     fiction = (bool(_FICTION.search(norm)) and not _HAPPENING.search(story) and not _URGENT.search(story)
                and not _SUDDEN.search(story)) or (bool(_REPORTED.search(norm)) and not _HERE.search(norm))
-    moving = bool(_MOVING.search(cleaned)) and not happening and not acute
+    moving = on(_MOVING) and not happening and not acute
     # a sudden sign told as past or lasting (fainted once when I was young): no page
-    acute_past = (acute and bool(over or _CHRONIC.search(cleaned) or _PAST_EN.search(cleaned))
-                  and not acute_now and not _NOW_SIGNAL.search(cleaned) and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned))
-    survived = (over and bool(_SURVIVED.search(cleaned)) and not acute
-                and not _NOW_SIGNAL.search(cleaned) and not _URGENT.search(cleaned))
-    policy_past = (bool(_POLICY_ASK.search(cleaned)) and bool(_EVENT_OVER.search(cleaned))
-                   and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned) and not happening)
-    scam_told = bool(_FRAUD.search(cleaned) and _CLAIMED.search(cleaned) and _FOUND_OUT.search(cleaned)
-                     and not _JUST_NOW.search(cleaned))
-    pills_routine = bool(_PILL_ROUTINE.search(cleaned)) and not _HOARDED.search(cleaned) and not _NOW_SIGNAL.search(cleaned)
+    acute_past = (acute and (over or on(_CHRONIC) or on(_PAST_EN))
+                  and not acute_now and not on(_NOW_SIGNAL) and not on(_URGENT) and not on(_SUDDEN))
+    survived = over and on(_SURVIVED) and not acute and not on(_NOW_SIGNAL) and not on(_URGENT)
+    policy_past = on(_POLICY_ASK) and on(_EVENT_OVER) and not on(_URGENT) and not on(_SUDDEN) and not happening
+    scam_told = on(_FRAUD) and on(_CLAIMED) and on(_FOUND_OUT) and not on(_JUST_NOW)
+    pills_routine = on(_PILL_ROUTINE) and not on(_HOARDED) and not on(_NOW_SIGNAL)
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
     weak_seen: set[str] = set()
@@ -847,14 +862,14 @@ def detect_normalized(norm: str) -> EmergencyResult:
         # the told meaning explains the word away (eighth round): the classifier alone then
         # needs EMERGENCY_PROBABILITY_EXPLAINED, as its probability comes from the same word
         meaning = ((over and kind in ("violence", *_MISSING)) or fiction or (survived and kind in ("self_harm", "medical"))
-                   or (kind == "distress" and _FRAUD.search(cleaned) is not None) or (scam_told and kind != "self_harm")
+                   or (kind == "distress" and on(_FRAUD)) or (scam_told and kind != "self_harm")
                    or (moving and kind == "self_harm" and trigger < 1.0)
-                   or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned)))
+                   or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned, on)))
         if ((trigger == HINT and kind == "self_harm" and _PILLS.search(m.group(0)) and pills_routine)
                 or ((acute_past or animal) and kind == "medical" and _ACUTE_EN.search(m.group(0)))
                 or (not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))
                 or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning
-                or (kind in ("medical", *_SOFTENABLE) and not happening and not _URGENT.search(cleaned)
+                or (kind in ("medical", *_SOFTENABLE) and not happening and not on(_URGENT)
                     and _FEARED.search(cleaned[:m.start()]))):
             weight = min(weight, LOWERED)
             explained = explained or meaning
@@ -871,7 +886,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
     if len(kinds) > 1 and "distress" in kinds:  # a specific kind says more than a cry for help
         kinds.remove("distress")
     matched = "|".join(found[k][0] for k in kinds)
-    feeling = _feeling_only(cleaned, hits)
+    feeling = _feeling_only(on, hits)
     if feeling and best >= CERTAIN and "distress" not in kinds:
         best = HINT  # despair with a time word of a routine (每天晚上都熬不下去): asked, not paged
     level = level_of(best)
