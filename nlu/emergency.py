@@ -347,17 +347,44 @@ _ACUTE_EN = re.compile(
 )
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 _COMPILED.append(("medical", 1.0, _ACUTE_EN))
-# A pattern written in Latin letters only (English) cannot match a text without one: such rules
-# and vetoes are skipped there, as most messages are Chinese (detect10; tests/nlu/test_emergency.py
-# holds that each such pattern needs a letter)
+# A pattern, or one of its alternatives, written in Latin letters only (English) cannot match a text
+# without one: on such a text (most messages are Chinese) the rules and the idioms run without their
+# English alternatives and the English-only vetoes are skipped. The first match is the same, as the
+# dropped alternatives match nowhere (detect10; tests/nlu/test_emergency.py holds that each needs a letter)
 _LATIN = re.compile(r"[A-Za-z]")
 
 
-def _latin_only(pattern: re.Pattern) -> bool:
-    return re.search(r"[^\x00-\x7f’]", pattern.pattern) is None
+def _latin_only(pattern: str) -> bool:
+    return re.search(r"[^\x00-\x7f’]", pattern) is None
 
 
-_COMPILED_ANY_SCRIPT = [rule for rule in _COMPILED if not _latin_only(rule[2])]
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regular expression."""
+    parts, depth, in_class, start, i = [], 0, False, 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 1
+        elif in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c in "()":
+            depth += 1 if c == "(" else -1
+        elif c == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return parts + [pattern[start:]]
+
+
+def _for_any_script(pattern: re.Pattern) -> re.Pattern | None:
+    """``pattern`` without its English-only alternatives (None when nothing is left)."""
+    kept = [a for a in _alternatives(pattern.pattern) if not _latin_only(a)]
+    return re.compile("|".join(kept)) if kept else None
+
+
+_COMPILED_ANY_SCRIPT = [(kind, weight, p) for kind, weight, pattern in _COMPILED if (p := _for_any_script(pattern))]
 # the sign is an animal's (the dog foam at mouth, our pig is shaking): a vet's need, not a page
 _ANIMAL_SIGN = re.compile(r"\b(?:dogs?|pigs?|piglets?|cows?|cattle|buffalo|chickens?|hens?|ducks?|cats?|sheep|goats?|horses?|rabbits?)\b(?! bit)(?:(?!\b(?:he|she|him|her|man|woman|son|daughter|baby|child|kid|father|mother|husband|wife)\b).){0,14}\b(?:foam|shak|fit|seizure|convuls|not breath|cannot stand|blood|bleed|fell|fall|lying|lie)")
 _PERSON_EN = re.compile(r"\b(?:he|she|him|her|i|me|we|man|woman|son|daughter|baby|child|kid|boy|girl|father|mother|dad|mom|mum|husband|wife|grand\w+|uncle|aunt|brother|sister|neighbou?r|old (?:man|woman|lady))\b")
@@ -500,6 +527,7 @@ _NOT_DANGER = re.compile(
     r"|\bdrown\w* (?:all |many |most |some |half )?(?:of )?(?:our |my |the |his |her )?(?:ducks?|chickens?|hens?|pigs?|piglets?|cows?|cattle|buffalo|sheep|goats?|fish|geese|goose|rabbits?|animals?|livestock)\b"
     r"|(?<!his )(?<!her )(?<!watch )(?<!their )(?:phone|laptop|computer|tv|screen|machine|app|car|motorbike)\b.{0,12}(?:not|doesn't|does not|won't|will not|can't|cannot) (?:respond|answer|move|wake|work)"
 )
+_NOT_DANGER_ANY_SCRIPT = _for_any_script(_NOT_DANGER)
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
 _NOT_NOW = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _AGO_EN, _LAST_SEASON_EN, _EVERY_TIME_EN,
     r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|前几年|那年|当年|之前|过去|曾经|上个月|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上(?:个|隻|只)月|(?:路|桥)(?:都)?(?:断|冲断|冲烂|烂)(?:咗|了|忒)|转来以后|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
@@ -813,8 +841,8 @@ def detect(text: str) -> EmergencyResult:
 
 def detect_normalized(norm: str) -> EmergencyResult:
     """``detect`` for text that ``nlu.normalize.normalize`` has already processed."""
-    cleaned = _NOT_DANGER.sub(" ", norm)
     latin = _LATIN.search(norm) is not None  # else every English-only pattern is skipped
+    cleaned = (_NOT_DANGER if latin else _NOT_DANGER_ANY_SCRIPT).sub(" ", norm)
     animal = latin and _ANIMAL_SIGN.search(norm) is not None and not _PERSON_EN.search(norm)
     acute = latin and _ACUTE_EN.search(norm) is not None and not animal
     if latin and not (acute or _NOW_SIGNAL.search(norm) or _URGENT.search(norm)):

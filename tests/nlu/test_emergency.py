@@ -889,9 +889,10 @@ def test_detect9_a_plain_goodbye_before_silence_is_no_rule_alarm():
     assert detect("他说再见了 电话打不通").level == "unsure"
 
 
+
 def test_english_only_patterns_need_a_latin_letter():
-    """detect10: a pattern written in Latin letters only is skipped on a text without one; that is
-    right only if every match of it holds a letter (a rule like r"\\d+ hours" would break it)."""
+    """detect10: a pattern, or a top-level alternative, written in Latin letters only is dropped on a
+    text without one; that is right only if every match of it holds a letter (r"\\d+ hours" would not)."""
     import re._parser as sre_parse
     from re._constants import BRANCH, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, SUBPATTERN
 
@@ -910,10 +911,11 @@ def test_english_only_patterns_need_a_latin_letter():
                 return True
         return False
 
-    patterns = [p for _, _, p in emergency._COMPILED]
-    patterns += [emergency._ANIMAL_SIGN, emergency._PERSON_EN, emergency._LOOK_ALIKE_EN, emergency._SIGN_NOW, emergency._PAST_EN]
-    latin_only = [p for p in patterns if emergency._latin_only(p)]
-    assert len(latin_only) >= 15
-    assert [p.pattern[:40] for p in latin_only if not needs_letter(sre_parse.parse(p.pattern))] == []
-    skipped = [rule for rule in emergency._COMPILED if rule not in emergency._COMPILED_ANY_SCRIPT]
-    assert skipped and all(emergency._latin_only(p) for _, _, p in skipped)
+    patterns = [p.pattern for _, _, p in emergency._COMPILED] + [emergency._NOT_DANGER.pattern]
+    assert all("|".join(emergency._alternatives(p)) == p for p in patterns)
+    dropped = [a for p in patterns for a in emergency._alternatives(p) if emergency._latin_only(a)]
+    dropped += [p.pattern for p in (emergency._ACUTE_EN, emergency._ANIMAL_SIGN, emergency._PERSON_EN,
+                                    emergency._LOOK_ALIKE_EN, emergency._SIGN_NOW, emergency._PAST_EN)]
+    assert len(dropped) > 100 and all(emergency._latin_only(p) for p in dropped[-6:])
+    assert [a[:40] for a in dropped if not needs_letter(sre_parse.parse(a))] == []
+    assert not needs_letter(sre_parse.parse(r"\d+|(?:, )?hours?")) and emergency._alternatives("a(?:b|c)|[|]d") == ["a(?:b|c)", "[|]d"]
