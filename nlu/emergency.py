@@ -590,24 +590,39 @@ _NOW_HERE = re.compile(_any(
 _FEAR = re.compile(r"怕|惊|躲|不敢(?:开门|出声|回|出去)|afraid|scared|hiding")
 
 
-class _Context:
-    """Whether a context pattern is found in one message's cleaned text, each searched at most once
-    (the same "now" or "past" is asked by several rules)."""
+class _Text:
+    """One message's cleaned text, as the context patterns see it: each searched at most once (the
+    same "now" or "past" is asked by several rules), without its English-only alternatives when the
+    text has no Latin letter (``_for_any_script``). Patterns are module constants, known by their id
+    (a pattern's own hash reads its whole code each time)."""
 
-    __slots__ = ("text", "seen")
+    __slots__ = ("text", "latin", "found")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, latin: bool) -> None:
         self.text = text
-        self.seen: dict[re.Pattern, bool] = {}
+        self.latin = latin
+        self.found: dict[int, re.Match | None] = {}
+
+    def find(self, pattern: re.Pattern) -> re.Match | None:
+        key = id(pattern)
+        if key in self.found:
+            return self.found[key]
+        if not self.latin:
+            if key not in _ANY_SCRIPT:
+                _ANY_SCRIPT[key] = _for_any_script(pattern)
+            pattern = _ANY_SCRIPT[key]
+        m = self.found[key] = pattern.search(self.text) if pattern is not None else None
+        return m
 
     def __call__(self, pattern: re.Pattern) -> bool:
-        found = self.seen.get(pattern)
-        if found is None:
-            found = self.seen[pattern] = pattern.search(self.text) is not None
-        return found
+        return self.find(pattern) is not None
 
 
-def _told_as_not_now(kind: str, m: re.Match, cleaned: str, on: _Context) -> bool:
+# each module pattern (by id) without its English-only alternatives, made when first needed
+_ANY_SCRIPT: dict[int, re.Pattern | None] = {}
+
+
+def _told_as_not_now(kind: str, m: re.Match, cleaned: str, on: _Text) -> bool:
     """The trigger ``m`` of ``kind`` is told as habitual, once before, an accident that is over,
     or a threat recounted while asking for a ruling — and nothing says danger is here now."""
     if on(_NOW_HERE) or on(_URGENT):
@@ -733,44 +748,44 @@ def _idiom_hides_a_trigger(norm: str) -> bool:
     return any(weight >= 1.0 and pattern.search(spans) for _, weight, pattern in _COMPILED)
 
 
-def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
+def _meaning_hits(text: _Text) -> list[tuple[str, float, re.Match]]:
     """The meanings told by parts together (see ``_SOMEONE`` … ``_WORK_TOOL``), as hints."""
     hits = []
     # the rarer part first (these run on every message)
-    lost = _NOT_FOUND.search(cleaned)
-    if lost and _SOMEONE.search(cleaned) and _NOW_OR_DARK.search(cleaned) and not (
-            _AWAY_FOR_WORK.search(cleaned) or (_OVER.search(cleaned) and not _HAPPENING.search(cleaned))):
-        child = re.search(_CHILD + r"|\b(?:son|daughter|boy|girl|baby|child|kid)\b", cleaned)
+    lost = text.find(_NOT_FOUND)
+    if lost and text.find(_SOMEONE) and text.find(_NOW_OR_DARK) and not (
+            text.find(_AWAY_FOR_WORK) or (text.find(_OVER) and not text.find(_HAPPENING))):
+        child = re.search(_CHILD + r"|\b(?:son|daughter|boy|girl|baby|child|kid)\b", text.text)
         hits.append(("missing_child" if child else "missing_person", HINT, lost))
-    parts = [m for pattern in _PLAN_PARTS if (m := pattern.search(cleaned))]
+    parts = [m for pattern in _PLAN_PARTS if (m := text.find(pattern))]
     if len(parts) >= 2:
         hits.append(("self_harm", HINT if len(parts) == 2 else 0.95, parts[0]))
     # detect9: one's own funeral arranged in a message, and now nobody can find or reach the writer
-    if ((funeral := _OWN_FUNERAL.search(cleaned)) and (lost or _UNREACHABLE.search(cleaned))
-            and not _DIED.search(cleaned)):
+    if ((funeral := text.find(_OWN_FUNERAL)) and (lost or text.find(_UNREACHABLE))
+            and not text.find(_DIED)):
         hits.append(("self_harm", 0.95, funeral))
-    if ((bye := _SAID_BYE.search(cleaned)) and (lost or _UNREACHABLE.search(cleaned))
-            and not _MOVING.search(cleaned)):
+    if ((bye := text.find(_SAID_BYE)) and (lost or text.find(_UNREACHABLE))
+            and not text.find(_MOVING)):
         hits.append(("self_harm", HINT, bye))
-    if (state := _ILL_STATE.search(cleaned)) and _ILL_ONSET.search(cleaned):
+    if (state := text.find(_ILL_STATE)) and text.find(_ILL_ONSET):
         hits.append(("medical", HINT, state))
-    if (weapon := _WEAPON.search(cleaned)) and _AT_DOOR.search(cleaned) and not _WORK_TOOL.search(cleaned):
+    if (weapon := text.find(_WEAPON)) and text.find(_AT_DOOR) and not text.find(_WORK_TOOL):
         hits.append(("violence", HINT, weapon))
     # tenth round: a need told calmly whose content is acute now
     # (the rarer part first: these run on every message)
-    if _NO_ANSWER.search(cleaned) and ((alone := _FUMES.search(cleaned)) or (
-            (alone := _ALONE.search(cleaned)) and (_DAYS.search(cleaned) or _NOW_OR_DARK.search(cleaned)))):
+    if text.find(_NO_ANSWER) and ((alone := text.find(_FUMES)) or (
+            (alone := text.find(_ALONE)) and (text.find(_DAYS) or text.find(_NOW_OR_DARK)))):
         hits.append(("medical", HINT, alone))
-    if ((scene := _SCENE.search(cleaned)) and _SCENE_NOW.search(cleaned) and _INSIDE.search(cleaned)
-            and not (_WORRY.search(cleaned) and not _URGENT.search(cleaned))):
+    if ((scene := text.find(_SCENE)) and text.find(_SCENE_NOW) and text.find(_INSIDE)
+            and not (text.find(_WORRY) and not text.find(_URGENT))):
         hits.append(("disaster", HINT, scene))
-    if (first := _CONFINE_PARTS[0].search(cleaned)) and any(p.search(cleaned) for p in _CONFINE_PARTS[1:]):
+    if (first := text.find(_CONFINE_PARTS[0])) and any(text.find(p) for p in _CONFINE_PARTS[1:]):
         hits.append(("violence", HINT, first))
-    elif _CONFINE_PARTS[1].search(cleaned) and (first := _CONFINE_PARTS[2].search(cleaned)):
+    elif text.find(_CONFINE_PARTS[1]) and (first := text.find(_CONFINE_PARTS[2])):
         hits.append(("violence", HINT, first))
-    if (threat := _THREAT.search(cleaned)) and _FEAR_NOW.search(cleaned):
+    if (threat := text.find(_THREAT)) and text.find(_FEAR_NOW):
         hits.append(("violence", HINT, threat))
-    if _ACUTE_NOW.search(cleaned) and (sign := _ACUTE_SIGN.search(cleaned)):
+    if text.find(_ACUTE_NOW) and (sign := text.find(_ACUTE_SIGN)):
         hits.append(("medical", HINT, sign))
     return hits
 
@@ -813,7 +828,7 @@ def reads_as_need(norm: str) -> bool:
     return bool(_ROUTINE.search(norm) or _CHRONIC.search(norm) or _LASTING.search(norm) or _ASKS_SERVICE.search(norm))
 
 
-def _feeling_only(on: _Context, hits: list[tuple[str, float, re.Match]]) -> bool:
+def _feeling_only(on: _Text, hits: list[tuple[str, float, re.Match]]) -> bool:
     """Only strong feeling was found (despair said plainly, a cry for help, a time word in a
     routine) and nothing says that danger happens now or soon."""
     routine = on(_ROUTINE)
@@ -851,12 +866,12 @@ def detect_normalized(norm: str) -> EmergencyResult:
     idiom = cleaned != norm
     rules = _COMPILED if latin else _COMPILED_ANY_SCRIPT
     hits = [(kind, weight, m) for kind, weight, pattern in rules if (m := pattern.search(cleaned))]
-    hits += _meaning_hits(cleaned)
+    on = _Text(cleaned, latin)
+    hits += _meaning_hits(on)
     if not hits:
         if not idiom:
             return _NONE
         return _EXPLAINED if _idiom_hides_a_trigger(norm) else _NONE_IDIOM
-    on = _Context(cleaned)
     not_now = on(_NOT_NOW) and not on(_URGENT)
     # a sudden sign with a now or again (now she fell down again): no long-standing illness explains it
     acute_now = acute and (on(_HAPPENING) or on(_SIGN_NOW))
