@@ -347,15 +347,30 @@ _ACUTE_EN = re.compile(
 )
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 _COMPILED.append(("medical", 1.0, _ACUTE_EN))
-# A pattern, or one of its alternatives, written in Latin letters only (English) cannot match a text
-# without one: on such a text (most messages are Chinese) the rules and the idioms run without their
-# English alternatives and the English-only vetoes are skipped. The first match is the same, as the
-# dropped alternatives match nowhere (detect10; tests/nlu/test_emergency.py holds that each needs a letter)
+# A top-level alternative written in Latin letters only (English) cannot match a text without one,
+# and one written without Latin letters (Chinese) cannot match a text of ASCII characters only. Each
+# pattern runs without the alternatives that cannot match the message's script (most messages are
+# Chinese; English ones are long, and the Chinese alternatives cost most there), and the English-only
+# vetoes are skipped on a text without Latin letters. The first match is the same, as the dropped
+# alternatives match nowhere in it (detect10; tests/nlu/test_emergency.py holds that each such
+# alternative needs a Latin letter, or a non-ASCII character).
 _LATIN = re.compile(r"[A-Za-z]")
+_ESCAPE = re.compile(r"\\.")
+SCRIPTS = ("no_latin", "ascii", "mixed")
+
+
+def _script(text: str) -> str:
+    if _LATIN.search(text) is None:
+        return "no_latin"
+    return "ascii" if text.isascii() else "mixed"
 
 
 def _latin_only(pattern: str) -> bool:
     return re.search(r"[^\x00-\x7f’]", pattern) is None
+
+
+def _chinese_only(pattern: str) -> bool:
+    return _LATIN.search(_ESCAPE.sub("", pattern)) is None
 
 
 def _alternatives(pattern: str) -> list[str]:
@@ -378,13 +393,21 @@ def _alternatives(pattern: str) -> list[str]:
     return parts + [pattern[start:]]
 
 
-def _for_any_script(pattern: re.Pattern) -> re.Pattern | None:
-    """``pattern`` without its English-only alternatives (None when nothing is left)."""
-    kept = [a for a in _alternatives(pattern.pattern) if not _latin_only(a)]
-    return re.compile("|".join(kept)) if kept else None
+def _for_script(pattern: re.Pattern, script: str) -> re.Pattern | None:
+    """``pattern`` without the alternatives that cannot match a text of ``script`` (None: nothing left)."""
+    if script == "mixed":
+        return pattern
+    cannot = _latin_only if script == "no_latin" else _chinese_only
+    alternatives = _alternatives(pattern.pattern)
+    kept = [a for a in alternatives if not cannot(a)]
+    return pattern if len(kept) == len(alternatives) else re.compile("|".join(kept)) if kept else None
 
 
-_COMPILED_ANY_SCRIPT = [(kind, weight, p) for kind, weight, pattern in _COMPILED if (p := _for_any_script(pattern))]
+# the rules as they run on each script; the last rule, ``_ACUTE_EN``, is also the veto searched on
+# the whole text, whose match it takes when no idiom was removed
+assert _COMPILED[-1][2] is _ACUTE_EN
+_SCAN = {script: [(kind, weight, p) for kind, weight, pattern in _COMPILED[:-1] if (p := _for_script(pattern, script))]
+         for script in SCRIPTS}
 # the sign is an animal's (the dog foam at mouth, our pig is shaking): a vet's need, not a page
 _ANIMAL_SIGN = re.compile(r"\b(?:dogs?|pigs?|piglets?|cows?|cattle|buffalo|chickens?|hens?|ducks?|cats?|sheep|goats?|horses?|rabbits?)\b(?! bit)(?:(?!\b(?:he|she|him|her|man|woman|son|daughter|baby|child|kid|father|mother|husband|wife)\b).){0,14}\b(?:foam|shak|fit|seizure|convuls|not breath|cannot stand|blood|bleed|fell|fall|lying|lie)")
 _PERSON_EN = re.compile(r"\b(?:he|she|him|her|i|me|we|man|woman|son|daughter|baby|child|kid|boy|girl|father|mother|dad|mom|mum|husband|wife|grand\w+|uncle|aunt|brother|sister|neighbou?r|old (?:man|woman|lady))\b")
@@ -527,7 +550,7 @@ _NOT_DANGER = re.compile(
     r"|\bdrown\w* (?:all |many |most |some |half )?(?:of )?(?:our |my |the |his |her )?(?:ducks?|chickens?|hens?|pigs?|piglets?|cows?|cattle|buffalo|sheep|goats?|fish|geese|goose|rabbits?|animals?|livestock)\b"
     r"|(?<!his )(?<!her )(?<!watch )(?<!their )(?:phone|laptop|computer|tv|screen|machine|app|car|motorbike)\b.{0,12}(?:not|doesn't|does not|won't|will not|can't|cannot) (?:respond|answer|move|wake|work)"
 )
-_NOT_DANGER_ANY_SCRIPT = _for_any_script(_NOT_DANGER)
+_NOT_DANGER_BY_SCRIPT = {script: _for_script(_NOT_DANGER, script) for script in SCRIPTS}
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
 _NOT_NOW = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _AGO_EN, _LAST_SEASON_EN, _EVERY_TIME_EN,
     r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|前几年|那年|当年|之前|过去|曾经|上个月|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上(?:个|隻|只)月|(?:路|桥)(?:都)?(?:断|冲断|冲烂|烂)(?:咗|了|忒)|转来以后|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
@@ -592,25 +615,24 @@ _FEAR = re.compile(r"怕|惊|躲|不敢(?:开门|出声|回|出去)|afraid|scare
 
 class _Text:
     """One message's cleaned text, as the context patterns see it: each searched at most once (the
-    same "now" or "past" is asked by several rules), without its English-only alternatives when the
-    text has no Latin letter (``_for_any_script``). Patterns are module constants, known by their id
-    (a pattern's own hash reads its whole code each time)."""
+    same "now" or "past" is asked by several rules), without the alternatives that cannot match its
+    script (``_for_script``). Patterns are module constants, known by their id (a pattern's own hash
+    reads its whole code each time)."""
 
-    __slots__ = ("text", "latin", "found")
+    __slots__ = ("text", "script", "found")
 
-    def __init__(self, text: str, latin: bool) -> None:
+    def __init__(self, text: str, script: str) -> None:
         self.text = text
-        self.latin = latin
+        self.script = script
         self.found: dict[int, re.Match | None] = {}
 
     def find(self, pattern: re.Pattern) -> re.Match | None:
         key = id(pattern)
         if key in self.found:
             return self.found[key]
-        if not self.latin:
-            if key not in _ANY_SCRIPT:
-                _ANY_SCRIPT[key] = _for_any_script(pattern)
-            pattern = _ANY_SCRIPT[key]
+        if (self.script, key) not in _FOR_SCRIPT:
+            _FOR_SCRIPT[self.script, key] = _for_script(pattern, self.script)
+        pattern = _FOR_SCRIPT[self.script, key]
         m = self.found[key] = pattern.search(self.text) if pattern is not None else None
         return m
 
@@ -618,8 +640,8 @@ class _Text:
         return self.find(pattern) is not None
 
 
-# each module pattern (by id) without its English-only alternatives, made when first needed
-_ANY_SCRIPT: dict[int, re.Pattern | None] = {}
+# each module pattern (by script and id) without the alternatives that cannot match, made when first needed
+_FOR_SCRIPT: dict[tuple[str, int], re.Pattern | None] = {}
 
 
 def _told_as_not_now(kind: str, m: re.Match, cleaned: str, on: _Text) -> bool:
@@ -856,17 +878,20 @@ def detect(text: str) -> EmergencyResult:
 
 def detect_normalized(norm: str) -> EmergencyResult:
     """``detect`` for text that ``nlu.normalize.normalize`` has already processed."""
-    latin = _LATIN.search(norm) is not None  # else every English-only pattern is skipped
-    cleaned = (_NOT_DANGER if latin else _NOT_DANGER_ANY_SCRIPT).sub(" ", norm)
+    script = _script(norm)
+    latin = script != "no_latin"  # else every English-only pattern is skipped
+    cleaned = _NOT_DANGER_BY_SCRIPT[script].sub(" ", norm)
     animal = latin and _ANIMAL_SIGN.search(norm) is not None and not _PERSON_EN.search(norm)
-    acute = latin and _ACUTE_EN.search(norm) is not None and not animal
+    acute_sign = _ACUTE_EN.search(norm) if latin else None
+    acute = acute_sign is not None and not animal
     if latin and not (acute or _NOW_SIGNAL.search(norm) or _URGENT.search(norm)):
         cleaned = _LOOK_ALIKE_EN.sub(" ", cleaned)
     # every idiom holds a non-space character, so the text changed exactly when one was found
     idiom = cleaned != norm
-    rules = _COMPILED if latin else _COMPILED_ANY_SCRIPT
-    hits = [(kind, weight, m) for kind, weight, pattern in rules if (m := pattern.search(cleaned))]
-    on = _Text(cleaned, latin)
+    hits = [(kind, weight, m) for kind, weight, pattern in _SCAN[script] if (m := pattern.search(cleaned))]
+    if latin and (m := acute_sign if cleaned == norm else _ACUTE_EN.search(cleaned)):
+        hits.append(("medical", 1.0, m))
+    on = _Text(cleaned, script)
     hits += _meaning_hits(on)
     if not hits:
         if not idiom:
