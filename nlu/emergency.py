@@ -356,7 +356,7 @@ _COMPILED.append(("medical", 1.0, _ACUTE_EN))
 # alternative needs a Latin letter, or a non-ASCII character).
 _LATIN = re.compile(r"[A-Za-z]")
 _ESCAPE = re.compile(r"\\.")
-SCRIPTS = ("no_latin", "ascii", "mixed")
+_SCRIPTS = ("no_latin", "ascii", "mixed")
 
 
 def _script(text: str) -> str:
@@ -407,7 +407,7 @@ def _for_script(pattern: re.Pattern, script: str) -> re.Pattern | None:
 # the whole text, whose match it takes when no idiom was removed
 assert _COMPILED[-1][2] is _ACUTE_EN
 _SCAN = {script: [(kind, weight, p) for kind, weight, pattern in _COMPILED[:-1] if (p := _for_script(pattern, script))]
-         for script in SCRIPTS}
+         for script in _SCRIPTS}
 # the sign is an animal's (the dog foam at mouth, our pig is shaking): a vet's need, not a page
 _ANIMAL_SIGN = re.compile(r"\b(?:dogs?|pigs?|piglets?|cows?|cattle|buffalo|chickens?|hens?|ducks?|cats?|sheep|goats?|horses?|rabbits?)\b(?! bit)(?:(?!\b(?:he|she|him|her|man|woman|son|daughter|baby|child|kid|father|mother|husband|wife)\b).){0,14}\b(?:foam|shak|fit|seizure|convuls|not breath|cannot stand|blood|bleed|fell|fall|lying|lie)")
 _PERSON_EN = re.compile(r"\b(?:he|she|him|her|i|me|we|man|woman|son|daughter|baby|child|kid|boy|girl|father|mother|dad|mom|mum|husband|wife|grand\w+|uncle|aunt|brother|sister|neighbou?r|old (?:man|woman|lady))\b")
@@ -550,7 +550,7 @@ _NOT_DANGER = re.compile(
     r"|\bdrown\w* (?:all |many |most |some |half )?(?:of )?(?:our |my |the |his |her )?(?:ducks?|chickens?|hens?|pigs?|piglets?|cows?|cattle|buffalo|sheep|goats?|fish|geese|goose|rabbits?|animals?|livestock)\b"
     r"|(?<!his )(?<!her )(?<!watch )(?<!their )(?:phone|laptop|computer|tv|screen|machine|app|car|motorbike)\b.{0,12}(?:not|doesn't|does not|won't|will not|can't|cannot) (?:respond|answer|move|wake|work)"
 )
-_NOT_DANGER_BY_SCRIPT = {script: _for_script(_NOT_DANGER, script) for script in SCRIPTS}
+_NOT_DANGER_BY_SCRIPT = {script: _for_script(_NOT_DANGER, script) for script in _SCRIPTS}
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
 _NOT_NOW = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _AGO_EN, _LAST_SEASON_EN, _EVERY_TIME_EN,
     r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|前几年|那年|当年|之前|过去|曾经|上个月|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上(?:个|隻|只)月|(?:路|桥)(?:都)?(?:断|冲断|冲烂|烂)(?:咗|了|忒)|转来以后|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
