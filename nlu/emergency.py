@@ -146,6 +146,58 @@ _NT = r"(?:n't|n’t|nt| not)"  # don't / dont / do not
 _CANT = r"(?:can't|can’t|cant|can not|cannot)"
 _HIT = r"打(?!电话|手机|工|针|疫苗|预防|钢板|石膏|吊针|吊瓶|点滴|车|扫|听|印|卡|折|包|牌|麻将|球|游戏|算|字|call|开|个|完|招呼|水|饭|酱油|错|药|农药|除草|虫|谷|麦|稻|豆|枣|核桃|草|柴|井|粮)"
 
+# One vocabulary of time and urgency, by role (detect10, 2026-12-07). The context patterns below
+# (``_URGENT``, ``_SUDDEN``, ``_HAPPENING``, ``_NOW_HERE``, ``_NOW_SIGNAL``, ``_NOW_OR_DARK``,
+# ``_SCENE_NOW``, ``_ACUTE_NOW``, ``_SIGN_NOW`` …) each join the pieces they share with ``_any`` and
+# add only what is their own; a piece is written once. A piece is an alternation.
+def _any(*pieces: str) -> str:
+    return "|".join(pieces)
+
+
+# what marks "now": just now, at present, today, in progress, at once, suddenly
+_JUST_ZH = r"刚才|刚刚"
+_JUST_YUE = r"头先"  # 粤: a moment ago
+_JUST_EN = r"right now|just now"
+_AT_PRESENT_ZH = r"现在|这会儿"
+_UNTIL_NOW_ZH = r"到现在|到而家|到依家"
+_TODAY_ZH = r"今天|今早"
+_TODAY_DIALECT = r"今晡|今日|今朝"  # 客家 / 粤
+_EVENING_ZH = r"今晚|昨晚"  # tonight, last night
+_TONIGHT_ZH = r"今晚|今天晚上|今夜|今儿(?:个)?晚上"
+_TODAY_EN = r"today|tonight"
+_THIS_MORNING_EN = r"this morning"
+_HOURS_ZH = r"(?:一|几|两|三|四|五|\d+)(?:个|個)?(?:多|把|来)?(?:钟头|小时|钟|鐘)"  # an hour, hours
+_IN_PROGRESS_ZH = r"正在"
+_STILL_ZH = r"还在"
+_AT_ONCE_ZH = r"马上|赶紧"
+_SUDDEN_ZH = r"突然"
+_SUDDEN_EN = r"suddenly"
+# "now" of an event, not of a state (now we live with our son, now no money, now every rain)
+_NOW_EN = (r"\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing"
+           r"|every (?:rain\w*|time|year|summer|winter|spring|autumn|season|month|week)))")
+# ... and of a sign of illness (now i am better, now he works: a state)
+_NOW_SIGN_EN = r"\bnow\b(?! (?:i am|i'm|we are|he is|she is|they are|i have|we have|he has|she has|live|living|work|working))"
+# a sudden sign: nobody can wake them, no breath
+_UNRESPONSIVE_ZH = r"叫不醒|喊不醒|没(?:有)?反应|没呼吸|不省人事"
+# a cry for help; someone still inside; trapped
+_CRY_ZH = r"救命|救救"
+_CRY_EN = r"help me|please help"
+_SOMEONE_INSIDE_ZH = (r"被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)"
+                      r"|(?<!得)(?<!要)(?<!没)(?<!未)(?<!冇)(?<!无)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|冒充|假冒|拿|借|来看|上门|打(?:电话|来)|来电话|发(?:消息|信息|短信))")
+_TRAPPED_EN = r"still inside|trapped|stuck|can't get out|cannot get out"
+_ALONE_AT_HOME = r"一个人在家|独自在家|alone (?:at home|in the house)"
+
+# what marks "past / over / habitual": a year before, that time, long ago, often, a death
+_PAST_YEAR_ZH = r"去年|旧年|前年"
+_THAT_TIME_ZH = r"那回|那次|上回|上次"
+_LONG_AGO_ZH = r"以前|小时候"
+_OFTEN_ZH = r"经常|老是"
+_OFTEN_EN = r"always"
+_AGO_EN = r"years? ago"
+_LAST_SEASON_EN = r"last (?:year|month|week|summer|winter|spring|autumn)"
+_EVERY_TIME_EN = r"every time|whenever"
+_DEATH_ZH = r"走了|去世|过世|没了"
+
 # (kind, weight, pattern) on normalized text
 _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"不想活|不想再活|唔想(?:再)?(?:活|生存)|活不下去|活不成了|不活了|想死|寻死|去死|死了算了|不如死了|想自杀|自杀|轻生|自尽|了结自己|结束(?:自己的?)?生命|一了百了|遗书|准备了?绳子|买了?绳子|准备了?农药|买了?农药"),
@@ -160,7 +212,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"安眠药|(?:攒|存)(?:够|好|了|着|下)?.{0,3}药|药.{0,3}(?:攒|存)(?:够|好|齐)|(?:^|\s)药(?:都|也)?(?:准备|备)好了|(?:农药|安眠药|那些药|一堆药|绳子?)(?:都|也)?(?:准备|备|买)好了|(?:pills?|tablets|rope|poison) (?:is |are )?(?:all )?ready|(?:saved|collected|stored|hoarded|saving) (?:up )?(?:all |enough )?(?:my |the )?(?:sleeping )?(?:pills|tablets)|take (?:all|every one) (?:of )?(?:them|the pills|my pills)|sleeping pills|(?:have|got|bought) (?:a|the) rope"),
     ("self_harm", HINT, r"(?:站在|坐在|走到|爬到|爬上|来到|到了)了?.{0,4}(?:桥|楼顶|天台|崖|河边|江边|水库|井边|坝上|大坝)(?!.{0,6}(?:晒|收|修|补|钓|拍|照|风景|乘凉|玩|洗))|(?:standing|sitting|standing here) (?:on|at) (?:the )?(?:bridge|roof|rooftop|edge|cliff|dam)"),
     ("self_harm", HINT, r"(?:底下|下面|下头|下边).{0,4}(?:好深|很深|好高|很高|深得很|高得很)|(?:water|river|drop) (?:below |down there )?(?:is )?(?:so|very|really) (?:deep|high|far)"),
-    ("self_harm", TIME, r"今晚|今天晚上|今夜|今儿(?:个)?晚上|今日夜晚|今晚夜|过了今(?:天|晚)|过咗今(?:日|晚)|after (?:today|tomorrow)|结束(?:这一切|一切)|一切都结束|tonight|much longer|(?:finish|end) (?:it|this|everything)\b|after this (?:weekend|week|day)|last night on|the last night"),
+    ("self_harm", TIME, _TONIGHT_ZH + r"|今日夜晚|今晚夜|过了今(?:天|晚)|过咗今(?:日|晚)|after (?:today|tomorrow)|结束(?:这一切|一切)|一切都结束|tonight|much longer|(?:finish|end) (?:it|this|everything)\b|after this (?:weekend|week|day)|last night on|the last night"),
     ("violence", 1.0, r"家暴|往死里打|打死|打我|打得.{0,4}(?:血|伤|不行)|被打|挨打|打孩子|打我孩子|他" + _HIT + r"|要" + _HIT + r"|砍我|砍人|要砍|拿(?:着)?刀|举着刀|持刀|拿棍|捅了|被捅|杀我|杀人|要杀|杀了我|杀了(?:全家|你|他|她)|强奸|性侵|猥亵|绑架|被拐|闯进|被关|掐我|勒我|威胁我|追着打"),
     ("violence", 1.0, r"(?:car|truck|van|bus|tractor|lorry|motorbike|vehicle)\b.{0,30}\binto (?:the |a |many |all )?(?:people|crowd|children|kids|students|pedestrians)\b|(?:drive|drives|drove|driving|ram|rams|rammed|ramming) (?:\w+ ){0,4}into (?:the |a |many |all )?(?:people|crowd|children|kids|students|pedestrians)\b"
      r"|(?:开车|开着车|驾车|车子?)(?:故意)?(?:冲|撞)(?:进|向|入|倒|上)?(?:了)?(?:人群|人堆|好多人|一群人|一堆人)"),
@@ -295,10 +347,71 @@ _ACUTE_EN = re.compile(
 )
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 _COMPILED.append(("medical", 1.0, _ACUTE_EN))
+# A top-level alternative written in Latin letters only (English) cannot match a text without one,
+# and one written without Latin letters (Chinese) cannot match a text of ASCII characters only. Each
+# pattern runs without the alternatives that cannot match the message's script (most messages are
+# Chinese; English ones are long, and the Chinese alternatives cost most there), and the English-only
+# vetoes are skipped on a text without Latin letters. The first match is the same, as the dropped
+# alternatives match nowhere in it (detect10; tests/nlu/test_emergency.py holds that each such
+# alternative needs a Latin letter, or a non-ASCII character).
+_LATIN = re.compile(r"[A-Za-z]")
+_ESCAPE = re.compile(r"\\.")
+_SCRIPTS = ("no_latin", "ascii", "mixed")
+
+
+def _script(text: str) -> str:
+    if _LATIN.search(text) is None:
+        return "no_latin"
+    return "ascii" if text.isascii() else "mixed"
+
+
+def _latin_only(pattern: str) -> bool:
+    return re.search(r"[^\x00-\x7f’]", pattern) is None
+
+
+def _chinese_only(pattern: str) -> bool:
+    return _LATIN.search(_ESCAPE.sub("", pattern)) is None
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regular expression."""
+    parts, depth, in_class, start, i = [], 0, False, 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 1
+        elif in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c in "()":
+            depth += 1 if c == "(" else -1
+        elif c == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return parts + [pattern[start:]]
+
+
+def _for_script(pattern: re.Pattern, script: str) -> re.Pattern | None:
+    """``pattern`` without the alternatives that cannot match a text of ``script`` (None: nothing left)."""
+    if script == "mixed":
+        return pattern
+    cannot = _latin_only if script == "no_latin" else _chinese_only
+    alternatives = _alternatives(pattern.pattern)
+    kept = [a for a in alternatives if not cannot(a)]
+    return pattern if len(kept) == len(alternatives) else re.compile("|".join(kept)) if kept else None
+
+
+# the rules as they run on each script; the last rule, ``_ACUTE_EN``, is also the veto searched on
+# the whole text, whose match it takes when no idiom was removed
+assert _COMPILED[-1][2] is _ACUTE_EN
+_SCAN = {script: [(kind, weight, p) for kind, weight, pattern in _COMPILED[:-1] if (p := _for_script(pattern, script))]
+         for script in _SCRIPTS}
 # the sign is an animal's (the dog foam at mouth, our pig is shaking): a vet's need, not a page
 _ANIMAL_SIGN = re.compile(r"\b(?:dogs?|pigs?|piglets?|cows?|cattle|buffalo|chickens?|hens?|ducks?|cats?|sheep|goats?|horses?|rabbits?)\b(?! bit)(?:(?!\b(?:he|she|him|her|man|woman|son|daughter|baby|child|kid|father|mother|husband|wife)\b).){0,14}\b(?:foam|shak|fit|seizure|convuls|not breath|cannot stand|blood|bleed|fell|fall|lying|lie)")
 _PERSON_EN = re.compile(r"\b(?:he|she|him|her|i|me|we|man|woman|son|daughter|baby|child|kid|boy|girl|father|mother|dad|mom|mum|husband|wife|grand\w+|uncle|aunt|brother|sister|neighbou?r|old (?:man|woman|lady))\b")
-_SIGN_NOW = re.compile(r"\bnow\b(?! (?:i am|i'm|we are|he is|she is|they are|i have|we have|he has|she has|live|living|work|working))|just|suddenly|this morning|today|tonight|right away")
+_SIGN_NOW = re.compile(_any(_NOW_SIGN_EN, "just", _SUDDEN_EN, _THIS_MORNING_EN, _TODAY_EN, "right away"))
 _PAST_EN = re.compile(r"when (?:i|he|she|we) (?:was|were) (?:young|small|little|a child|a kid)|every (?:day|time|year)|\bsometimes\b")
 
 # Meanings told by two or three parts together (eighth round (c), 2026-12-07): each part alone is
@@ -318,11 +431,13 @@ _NOT_FOUND = re.compile(
     r"|(?:还|都|仍)?没(?:有)?(?:找着|找到|寻着|寻到)(?:人)?(?=\s|$|[，。,.!！?？])|(?:仲|都|还|仍)(?:未|冇|没|吂)(?:返|回|转|见)|(?:到现在|到这会儿?|到而家|到依家)(?:都|还|仲)?(?:没|未|冇)(?:回|返|见|下来)"
     r"|(?:don't|dont|do not|didn't|did not|not) see (?:him|her|them)\b|(?:friends?|others|the other \w+) (?:came|come) back (?:and|but) (?:he|she) (?:didn't|did not|not)"
 )
-_NOW_OR_DARK = re.compile(
-    r"到现在|到而家|到依家|到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|烏|乌)|今晡|今天|今日|今朝|今早|刚才|刚刚|刚(?:还|在)|才还|頭先|头先|一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫"
-    r"|(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?(?:车|車)|到|回)|校车|接送车|(?:幼儿园|幼兒園|学校|學校)(?:的|嘅|架|个|個)?(?:车|車)|(?:school |kindergarten )?bus\b|\bnow\b|\bnight\b|today|tonight|\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b|this morning|\b(?:one|an|half an?|two|three|\d+) hours?\b"
-    r"|而家|依家|这会儿|(?:一|几|两|三|四|五|\d+)(?:个|個)?(?:多|把|来)?(?:钟头|小时|钟|鐘)|for (?:two|three|four|five|six|several|many|\d+) hours|this evening|getting dark"
-)
+_NOW_OR_DARK = re.compile(_any(
+    _UNTIL_NOW_ZH, r"到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|烏|乌)", _TODAY_ZH, _TODAY_DIALECT, _JUST_ZH, r"刚(?:还|在)|才还|頭先", _JUST_YUE,
+    r"一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫",
+    r"(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?(?:车|車)|到|回)|校车|接送车|(?:幼儿园|幼兒園|学校|學校)(?:的|嘅|架|个|個)?(?:车|車)|(?:school |kindergarten )?bus\b",
+    r"\bnow\b|\bnight\b", _TODAY_EN, r"\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b", _THIS_MORNING_EN,
+    r"\b(?:one|an|half an?|two|three|\d+) hours?\b", r"而家|依家|这会儿", _HOURS_ZH,
+    r"for (?:two|three|four|five|six|several|many|\d+) hours|this evening|getting dark"))
 # a farewell that arranges one's own funeral (他的丧事要怎么办, what he wants at his funeral), and
 # someone nobody can find or reach (detect9, 2026-12-07): a page
 _OWN_FUNERAL = re.compile(
@@ -332,7 +447,7 @@ _UNREACHABLE = re.compile(
     r"(?:谁|哪个|边个|冇人|没人|都)(?:都|也)?(?:找不到|找不着|揾唔到|搵唔到|寻毋到|联系不上|联系唔到)|(?:揾|搵)唔到(?:佢|人)|找不(?:到|着)(?:他|她|人)|(?:电话|手机)(?:就|也|都|又|一直)*(?:关机|关咗机|打不通|打唔通|没人接|冇人听)"
     r"|(?:nobody|no one|we|they) (?:can|could|cannot|can't|cant|can not|could not|couldn't) (?:find|reach|contact|call) (?:him|her)\b|(?:phone|mobile) (?:is )?(?:off|switched off|turned off|no answer)")
 _SAID_BYE = re.compile(r"(?:说|讲|话|发)(?:句|声)?(?:再见|拜拜)(?:了|咗|啦)|\b(?:said|say|says|send|sent) (?:goodbye|bye bye)\b")
-_DIED = re.compile(r"走了|走咗|去世|过世|过身|死了|死咗|没了|\b(?:died|dies|die|dead|passed away)\b")
+_DIED = re.compile(_any(_DEATH_ZH, r"走咗|过身|死了|死咗|\b(?:died|dies|die|dead|passed away)\b"))
 # 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
 #    for me or sorry (a move away lowers it, as every farewell hint)
 _PLAN_PARTS = [re.compile(p) for p in (
@@ -368,7 +483,8 @@ _SCENE = re.compile(
     r"(?:往下|一直)(?:掉|滑|落|垮|塌)(?:土|泥|石|砖)?|掉(?:土|石头|砖)|裂(?:缝|口)?.{0,6}(?:宽|大|长)|(?:屋顶|房顶|瓦).{0,6}(?:掀|吹)(?:走|掉|翻)|往屋里(?:灌|流|进)|水(?:漫|涨|进|灌).{0,6}(?:屋|灶|床|门|院|台阶|路)"
     r"|(?:冒烟|火苗|火星).{0,8}(?:房梁|屋顶|房子|草房|上了|落到)|煤气味|气味.{0,4}(?:浓|重)|(?:房顶|屋顶|梁|墙)(?:一直)?(?:在)?(?:响|晃)|怪味.{0,10}(?:头晕|想吐|迷糊)"
     r"|(?:wall|roof|ceiling|hill|slope)\b.{0,20}\b(?:crack|moving|falling|coming down|blown)|(?:gas|smoke) smell|(?:water|river)\b.{0,20}\b(?:come|coming|came|is) up\b.{0,20}\b(?:fast|door|house)|smell (?:of )?(?:gas|smoke)|water\b.{0,20}\b(?:in|into) (?:our|the) house")
-_SCENE_NOW = re.compile(r"\bfast\b|这会儿|现在|刚才|刚刚|刚(?:被|才)|一直|越来越|越.越|比.{0,4}(?:早上|刚才|昨天).{0,3}(?:宽|大|多|高)|还在|正在|now\b|\bkeep|getting|still")
+_SCENE_NOW = re.compile(_any(r"\bfast\b", _AT_PRESENT_ZH, _JUST_ZH, r"刚(?:被|才)|一直|越来越|越.越|比.{0,4}(?:早上|刚才|昨天).{0,3}(?:宽|大|多|高)",
+                           _STILL_ZH, _IN_PROGRESS_ZH, r"now\b|\bkeep|getting|still"))
 _INSIDE = re.compile(
     r"在(?:床上|楼上|房顶|屋顶)|(?:还|仲)(?:在|喺)(?:屋|里|家|床)|(?:在|喺)(?:屋里|里屋|屋头|屋企|屋下|楼上|二楼)|出不去|走不了|背不动|抬不动|行唔到|没地方躲|躲不|(?:睡|躺)着|腿脚不(?:好|方便|利索)"
     r"|\b(?:still |people |are |is )inside|upstairs|cannot (?:walk|get out|move)|sleeping|we are \w+ people")
@@ -381,13 +497,14 @@ _CONFINE_PARTS = [re.compile(p) for p in (
 )]
 # 8. a threat and fear now: told to "see what happens", hiding, not daring to open the door
 _THREAT = re.compile(r"(?:让|要|给)(?:我|你|我们|我哋)(?:好看|好睇)|不会放过|饶不了|要(?:我|你)的命|找(?:我|你)算账|(?:把|将)(?:我家?|我们家?)?(?:的)?(?:房子?|屋)(?:给)?(?:点|烧)了|(?:kill|hurt|burn)\b.{0,12}\b(?:me|us|house)|make (?:me|us) pay")
-_FEAR_NOW = re.compile(r"今晚|今天晚上|今夜|tonight|一个人在家|独自在家|alone (?:at home|in the house)|不敢(?:开门|出声|出去|回去|回家|睡|出门)|唔敢(?:开门|出声|出去|返)|躲(?:在|到|着|喺|埋)|把门(?:顶|闩|锁)|(?:am|are) (?:scared|afraid|hiding)|lock(?:ed)? (?:the|our) door")
+_FEAR_NOW = re.compile(_any(r"今晚|今天晚上|今夜|tonight", _ALONE_AT_HOME, r"不敢(?:开门|出声|出去|回去|回家|睡|出门)|唔敢(?:开门|出声|出去|返)|躲(?:在|到|着|喺|埋)|把门(?:顶|闩|锁)|(?:am|are) (?:scared|afraid|hiding)|lock(?:ed)? (?:the|our) door"))
 # 9. a sudden illness told by its signs now: a stroke, a heart, choking, a fall, poison, a wound
 _ACUTE_SIGN = re.compile(
     r"说不出话|(?:嘴|脸)(?:有点|都)?歪|拿不住|抬不起|(?:胸口|心口)(?:闷|疼|痛|像|压)|(?:出|冒)(?:冷|虚)汗|(?:浑身|全身)(?:发抖|抽)|(?:喘气|呼吸)(?:有(?:响)?声|急|困难|不上)|喘(?:不|得急)|气(?:也)?出得急"
     r"|(?:脸|嘴唇)(?:色)?(?:发白|发紫|发青|憋得)|眼睛(?:都)?(?:睁不开|半睁)|(?:反应慢|不怎么理人|不理人|叫不应)|一直(?:吐|想睡|流血)|(?:摔|跌|倒|滑).{0,6}(?:起不来|爬不起来|站不起来)|含含糊糊|说(?:话)?(?:都)?说不清|讲嘢.{0,3}(?:黐脷|唔清)|行(?:路)?(?:都)?行唔稳|呼吸有声|喉咙(?:好)?紧|肿得|(?:血|水)(?:还在|一直)?(?:渗|流)|流了好多(?:水|血)|乱讲|(?:压|轧)烂|烧得慌|迷迷糊糊|喘(?:唔|不)顺|软晒|瘫软|(?:唔识|不会)(?:讲嘢|说话)了?|(?:叫|喊).{0,4}没(?:有)?动静"
     r"|cannot (?:lift|move|stand up|breathe)|speech is strange|(?:very )?(?:sleepy|weak|confused)\b.{0,20}\b(?:not|confused|weak)|body is soft|lot of blood|still coming|cannot stand")
-_ACUTE_NOW = re.compile(r"今日|头先|刚才|刚刚|突然|现在|这会儿|而家|今天|今朝|今早|今儿|今晡|下午开始|早上起来|开始|当时没事|now\b|since one hour|today|this morning|just")
+_ACUTE_NOW = re.compile(_any(_TODAY_ZH, _TODAY_DIALECT, "今儿", _JUST_ZH, _JUST_YUE, _SUDDEN_ZH, _AT_PRESENT_ZH, "而家",
+                            "下午开始|早上起来|开始|当时没事", r"now\b", "since one hour", "today", _THIS_MORNING_EN, "just"))
 
 # idioms and phrases that contain a trigger but never mean danger; removed before matching
 _NOT_DANGER = re.compile(
@@ -433,21 +550,23 @@ _NOT_DANGER = re.compile(
     r"|\bdrown\w* (?:all |many |most |some |half )?(?:of )?(?:our |my |the |his |her )?(?:ducks?|chickens?|hens?|pigs?|piglets?|cows?|cattle|buffalo|sheep|goats?|fish|geese|goose|rabbits?|animals?|livestock)\b"
     r"|(?<!his )(?<!her )(?<!watch )(?<!their )(?:phone|laptop|computer|tv|screen|machine|app|car|motorbike)\b.{0,12}(?:not|doesn't|does not|won't|will not|can't|cannot) (?:respond|answer|move|wake|work)"
 )
+_NOT_DANGER_BY_SCRIPT = {script: _for_script(_NOT_DANGER, script) for script in _SCRIPTS}
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
-_NOT_NOW = re.compile(
-    r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|那回|那次|上回|前几年|去年|旧年|前年|那年|当年|以前|之前|过去|曾经|上个月|上次|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上(?:个|隻|只)月|(?:路|桥)(?:都)?(?:断|冲断|冲烂|烂)(?:咗|了|忒)|转来以后|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
+_NOT_NOW = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _AGO_EN, _LAST_SEASON_EN, _EVERY_TIME_EN,
+    r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|前几年|那年|当年|之前|过去|曾经|上个月|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上(?:个|隻|只)月|(?:路|桥)(?:都)?(?:断|冲断|冲烂|烂)(?:咗|了|忒)|转来以后|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
     r"(?:洪水|大水|发水|水浸|火灾|失火|火烛|地震|滑坡|泥石流|山泥倾泻|台风|打风|风台|山火)(?:的|嘅)?(?:时候|那会儿?|𠮶阵|𠮶时|果阵|个时候)|(?:垮|塌|倒)了(?:一截|一块|一角|半边|一段|一半|一面|一堵|一间)|(?:烧|冲|淹|砸|埋)(?:完|光|没|坏|烂|死|起走)了?|(?:都|全)没了|"
     r"(?:把|将).{0,6}(?:路|地|田|庄稼|后院|院子|草场|树|果园|菜|猪圈|牛棚|鸡棚|大棚).{0,6}(?:都|全)?(?:埋|冲|淹|砸|烧)|"
     r"(?:埋|冲|淹|砸|压)(?:了|咗|忒|坏了|烂了|没了|走了)(?:我|俺|𠊎)?(?:家|屋下)?(?:的)?[一二两三四五六七八九十几半\d]*(?:(?:亩|块|分)?(?:田|稻田|庄稼|苞谷|玉米|稻子|菜园|果园|鱼塘)|(?:亩|块|分)地)|冇得种|没得种|种不成|"
     r"一(?:下|落)(?:大)?雨就|一(?:烧火|生火|做饭|烧炕)就|烟囱|(?:鸭子?|鸡|猪圈|猪棚|牛棚|羊圈|鱼苗)|(?:pig|cow|chicken|duck) ?(?:shed|pen|house)|livestock|"
-    r"一刮(?:大)?风就|每次(?:下雨|刮风|落雨)|每逢|下雨天|落雨天|雨季|whenever|every time|"
+    r"一刮(?:大)?风就|每次(?:下雨|刮风|落雨)|每逢|下雨天|落雨天|雨季|"
     r"(?:每年|年年|每回|每到)(?:一)?(?:下雨|落雨|雨季|汛期)|(?:下|落)(?:大)?雨(?:都|就)(?:会|要)|"
-    r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的|小时候"
-    r"|last (?:year|month|summer|winter|spring|autumn|week)|years? ago|(?:rice |corn )?fields?\b|crops?\b|months? ago|apply|application|subsidy|subsidies"
+    r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的"
+    r"|(?:rice |corn )?fields?\b|crops?\b|months? ago|apply|application|subsidy|subsidies"
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
-    r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|every (?:rain(?:y)? season|rain|summer|spring|autumn|winter|year)|since then|rain(?:y)? season|\b(?:can|could|who|someone|somebody|help|to|need|needs|please) (?:\w+ )?fix\b|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"
-)
-_URGENT = re.compile(r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)|救命|救救|正在|被困|出不来|还在里面|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)|(?<!得)(?<!要)(?<!没)(?<!未)(?<!冇)(?<!无)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|冒充|假冒|拿|借|来看|上门|打(?:电话|来)|来电话|发(?:消息|信息|短信))|赶紧|马上|help me|help us|please help|help!|(?<!still )(?<!until )(?<!till )\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing|every (?:rain\w*|time|year|summer|winter|spring|autumn|season|month|week)))|hurry|still inside|trapped|stuck|can't get out|cannot get out")
+    r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|every (?:rain(?:y)? season|rain|summer|spring|autumn|winter|year)|since then|rain(?:y)? season|\b(?:can|could|who|someone|somebody|help|to|need|needs|please) (?:\w+ )?fix\b|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"))
+_URGENT = re.compile(_any(
+    r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)", _CRY_ZH, _IN_PROGRESS_ZH, _SOMEONE_INSIDE_ZH, _AT_ONCE_ZH,
+    _CRY_EN, "help us|help!", r"(?<!still )(?<!until )(?<!till )" + _NOW_EN, "hurry", _TRAPPED_EN))
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # a question about a policy or help for an event told as over (a stay in hospital, a death, money
 # spent): medical triggers are lowered too (ninth round (b): 生二胎大出血 住了半个月 … 俺能领不)
@@ -455,7 +574,7 @@ _POLICY_ASK = re.compile(
     r"(?:政府|国家|村里|民政|镇上|乡里)(?:有)?.{0,6}(?:帮|补|管|修|救|钱)|补助|补贴|救助|政策|能领|领不|报销|低保|帮扶|津贴|够(?:吗|不|唔|冇)"
     r"|subsid|allowance|government\b.{0,12}(?:help|support|pay)|any (?:help|support|program)|can (?:we|i) (?:get|apply)"
 )
-_EVENT_OVER = re.compile(r"(?:住|躺|治|花|用)了|住院|出院|走了|去世|过世|没了|后来|之后|以后|那次|前年|去年|上个月|in hospital for|passed away|died|last (?:year|month)|after (?:the|he|she)")
+_EVENT_OVER = re.compile(_any(_DEATH_ZH, r"(?:住|躺|治|花|用)了|住院|出院|后来|之后|以后|那次|前年|去年|上个月|in hospital for|passed away|died|last (?:year|month)|after (?:the|he|she)"))
 # away for work: "not back" is no alarm (matched on the text before idioms like 打工 are removed)
 _AWAY_FOR_WORK = re.compile(
     r"打工|务工|做工|外出(?:打工|务工|挣钱)|在外地|在外面(?:干活|做事|上班)|出去(?:挣钱|干活|上班|找活)|去.{0,6}(?:上班|挣钱)|进城(?:打工|干活|上班)"
@@ -487,17 +606,48 @@ _RULING = re.compile(
     r"谁管|边个管|哪个管|找谁|揾边个|搵边个|(?:哪|边)(?:里|度|位)(?:投诉|告|讲理)|管不管|管一管|管管|能不能管|调解|评理|讲理|说理|讲道理|法律援助|村委会?|居委会?|司法所|地界|宅基地|告他|起诉|打官司|赔偿"
     r"|mediat|legal aid|village committee")
 # what says the danger is here and now (a sudden onset, again, a scene, a cry, fear now)
-_NOW_HERE = re.compile(
-    r"刚|突然|又(?:犯|发作|发病|抽|晕|倒|喘|开始|来|在|打|要|拿)|正在|还在|这会儿|此刻|马上|赶紧|快(?:来|点|叫|救|打|帮)|救命|救救"
-    r"|叫不醒|喊不醒|没(?:有)?反应|没呼吸|没气|不省人事|昏迷|抢救|病危|不行了|唔应|头先|流(?:了)?(?:好多|很多)?血|在流|起不来|爬不起来|路边|现场|(?:去|送|上|到)(?:医院|卫生院|诊所)"
-    r"|这次|这回|今天|今早|今晚|昨晚|昨天|还没停|停不下来|不停|一直在|半个钟|几分钟|today|tonight|right now|just now|suddenly|again")
+_NOW_HERE = re.compile(_any(
+    r"刚", _SUDDEN_ZH, r"又(?:犯|发作|发病|抽|晕|倒|喘|开始|来|在|打|要|拿)", _IN_PROGRESS_ZH, _STILL_ZH, r"这会儿|此刻", _AT_ONCE_ZH, r"快(?:来|点|叫|救|打|帮)", _CRY_ZH,
+    _UNRESPONSIVE_ZH, r"没气|昏迷|抢救|病危|不行了|唔应", _JUST_YUE, r"流(?:了)?(?:好多|很多)?血|在流|起不来|爬不起来|路边|现场|(?:去|送|上|到)(?:医院|卫生院|诊所)",
+    r"这次|这回", _TODAY_ZH, _EVENING_ZH, r"昨天|还没停|停不下来|不停|一直在|半个钟|几分钟", _TODAY_EN, _JUST_EN, _SUDDEN_EN, "again"))
 _FEAR = re.compile(r"怕|惊|躲|不敢(?:开门|出声|回|出去)|afraid|scared|hiding")
 
 
-def _told_as_not_now(kind: str, m: re.Match, cleaned: str) -> bool:
+class _Text:
+    """One message's cleaned text, as the context patterns see it: each searched at most once (the
+    same "now" or "past" is asked by several rules), without the alternatives that cannot match its
+    script (``_for_script``). Patterns are module constants, known by their id (a pattern's own hash
+    reads its whole code each time)."""
+
+    __slots__ = ("text", "script", "found")
+
+    def __init__(self, text: str, script: str) -> None:
+        self.text = text
+        self.script = script
+        self.found: dict[int, re.Match | None] = {}
+
+    def find(self, pattern: re.Pattern) -> re.Match | None:
+        key = id(pattern)
+        if key in self.found:
+            return self.found[key]
+        if (self.script, key) not in _FOR_SCRIPT:
+            _FOR_SCRIPT[self.script, key] = _for_script(pattern, self.script)
+        pattern = _FOR_SCRIPT[self.script, key]
+        m = self.found[key] = pattern.search(self.text) if pattern is not None else None
+        return m
+
+    def __call__(self, pattern: re.Pattern) -> bool:
+        return self.find(pattern) is not None
+
+
+# each module pattern (by script and id) without the alternatives that cannot match, made when first needed
+_FOR_SCRIPT: dict[tuple[str, int], re.Pattern | None] = {}
+
+
+def _told_as_not_now(kind: str, m: re.Match, cleaned: str, on: _Text) -> bool:
     """The trigger ``m`` of ``kind`` is told as habitual, once before, an accident that is over,
     or a threat recounted while asking for a ruling — and nothing says danger is here now."""
-    if _NOW_HERE.search(cleaned) or _URGENT.search(cleaned):
+    if on(_NOW_HERE) or on(_URGENT):
         return False
     # every place the rule finds in the text must be so told (车祸 … 人快不行了 is not)
     found = list(m.re.finditer(cleaned))
@@ -506,15 +656,15 @@ def _told_as_not_now(kind: str, m: re.Match, cleaned: str) -> bool:
     if kind in ("medical", "disaster") and all(_ONCE.match(cleaned, x.end()) for x in found):
         return True
     if (kind == "medical" and all(_ACCIDENT.search(x.group(0)) for x in found)
-            and _ACCIDENT_DONE.search(cleaned) and _AFTERMATH.search(cleaned)):
+            and on(_ACCIDENT_DONE) and on(_AFTERMATH)):
         return True
-    return (kind == "violence" and all(_THREAT_WORDS.search(x.group(0)) for x in found) and _RULING.search(cleaned) is not None
-            and not _FEAR.search(cleaned) and not _HAPPENING.search(cleaned))
+    return (kind == "violence" and all(_THREAT_WORDS.search(x.group(0)) for x in found) and on(_RULING)
+            and not on(_FEAR) and not on(_HAPPENING))
 # habitual, reported speech: hints of self-harm alone are asked about, not paged (nlu5)
 _HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|成日|日日)(?:是)?(?:说|念叨|讲|嚷|话|讲住)|(?:always|keeps?) (?:says?|said|saying|talks?|talking)")
 # a long-standing illness: medical triggers are lowered unless something happened just now
-_CHRONIC = re.compile(
-    r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|经常|老是|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|去年|旧年|前年|那年|以前|小时候|每个月|每月|每天|天天|瘫在|瘫痪"
+_CHRONIC = re.compile(_any(_PAST_YEAR_ZH, _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN,
+    r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|那年|每个月|每月|每天|天天|瘫在|瘫痪"
     r"|(?:中风|脑梗|脑溢血|偏瘫|车祸|手术|开刀|摔伤|工伤)(?:以后|之后|过后|后)"
     # detect9: a stroke or a crash told with 粤/客家 aftermath markers (中咗风之后, 中风转来以后)
     r"|中(?:咗|了|过|忒)风(?:以后|之后|後|过后)|(?:中风|脑梗|车祸|撞车)(?:咗|了|忒)(?:转来|返来|回来)?(?:以后|之后|後|过后)|(?:中风|脑梗|车祸|撞车)(?:转来|返来|回来)(?:以后|之后|後)"
@@ -522,8 +672,7 @@ _CHRONIC = re.compile(
     r"|从小|打小|自小|自细|细细个|生下来|天生|一辈子|这辈子|(?:腿|脚|手|胳膊|手臂|眼睛?)(?:都|也)?(?:没了|冇咗|断了几年|残了)|截肢|拄拐"
     r"|since (?:birth|he was|she was|i was|childhood)|all (?:his|her|my) life|born with|lost (?:his|her|my) (?:leg|arm|hand|eye)s?"
     r"|几个月|半年了|欠(?:了)?.{0,4}(?:医院|医药费)|医药费|住院费|hospital bills?|medical bills?|had a stroke|months"
-    r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:\w+ )?(?:stroke|accident|operation|surgery)|(?:都|还)(?:未识|不会|没学会)(?:讲|说|行|走)|(?:咋个|怎么|怎样|点样)?去告|起诉|打官司|索赔|\bsue\b|lawyer|every (?:day|month|week)|always|since (?:last|he|she|i)|last year|ago"
-)
+    r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:\w+ )?(?:stroke|accident|operation|surgery)|(?:都|还)(?:未识|不会|没学会)(?:讲|说|行|走)|(?:咋个|怎么|怎样|点样)?去告|起诉|打官司|索赔|\bsue\b|lawyer|every (?:day|month|week)|since (?:last|he|she|i)|last year|ago"))
 # a lasting state or a plan, for the classifier's bar only (nlu5): never lowers a lexicon trigger
 _LASTING = re.compile(
     # a hazard that stands, reported (a pole leaning, wires hanging low: detect9)
@@ -531,21 +680,22 @@ _LASTING = re.compile(
     r"由细|从细|从小到大|每晚|每天晚上|天天晚上|每夜|成日|日日|(?:医生|大夫|医院|村医)(?:说|话|讲|叫)(?:要|得)|"
     r"every night|all the time|since (?:he|she|i) (?:was|were) (?:born|small|little|a child)|the doctor (?:says?|said) (?:he|she|i|we) (?:need|must|should)"
 )
-_SUDDEN = re.compile(r"没(?:有)?反应|发青|发紫|憋紫|没呼吸|没气了|不省人事|突然|突发|又犯|又发作|刚才|刚刚|马上|快|救命|救救|不行了|叫不醒|喊不醒|今天|今早|今晚|昨晚|误|suddenly|just now|right now|\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing|every (?:rain\w*|time|year|summer|winter|spring|autumn|season|month|week)))|today|tonight|help me|please help")
+_SUDDEN = re.compile(_any(
+    _UNRESPONSIVE_ZH, r"发青|发紫|憋紫|没气了", _SUDDEN_ZH, r"突发|又犯|又发作", _JUST_ZH, r"马上|快", _CRY_ZH, "不行了", _TODAY_ZH, _EVENING_ZH, "误",
+    _SUDDEN_EN, _JUST_EN, _NOW_EN, _TODAY_EN, _CRY_EN))
 
 # violence that is over, a lost elder who was found or who habitually loses the way: told as a
 # need (以前他天天打我 现在离了, 有一回走丢了 后来找回来了, 出门就找不到回来的路) — eighth round
-_OVER = re.compile(
-    r"以前|从前|过去|那些年|那几年|那时候?|年轻(?:的)?时候?|小时候|早就|早年|离婚|离了婚?|(?:已经|早)?离了|分开(?:了|几年)|[一两三四五六七八九十几多]年前|前年|去年|旧年|上年"
-    r"|有一回|有一次|上回|上次|走失过|走丢过|丢过|(?:过|過)一(?:次|回)|那回|那次|后来|找回来|找到了|送回来|寻回来|搵返|(?:出门|出去)就|一出门|老是|总是|经常|动不动"
-    r"|\bbefore\b|years? ago|long (?:time )?ago|last (?:year|month|week|winter|summer|spring|autumn)|\bonce\b|used to|(?:is |was |been )?found (?:already|now)|already found|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything|always|every time|whenever"
-)
+_OVER = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN, _AGO_EN, _LAST_SEASON_EN, _EVERY_TIME_EN,
+    r"从前|过去|那些年|那几年|那时候?|年轻(?:的)?时候?|早就|早年|离婚|离了婚?|(?:已经|早)?离了|分开(?:了|几年)|[一两三四五六七八九十几多]年前|上年"
+    r"|有一回|有一次|走失过|走丢过|丢过|(?:过|過)一(?:次|回)|后来|找回来|找到了|送回来|寻回来|搵返|(?:出门|出去)就|一出门|总是|动不动"
+    r"|\bbefore\b|long (?:time )?ago|\bonce\b|used to|(?:is |was |been )?found (?:already|now)|already found|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything"))
 # ... unless it happens now or again
-_HAPPENING = re.compile(
-    r"刚才|刚刚|正在|还在|又(?:打|来|在|拿|要|喝)|今天|今晚|今早|今儿|昨晚|昨天|马上|快来|快救|救命|救救|躲"
-    r"|到现在(?!(?:都|也|还)?(?:没人管|没(?:有)?(?:处理|解决|说法|结果|赔|给钱|人理)))|到而家|到依家|天(?:都|已经)?黑|还没|一直没|报警"
-    r"|灯(?:都)?关|熄(?:晒)?燈|\bhid(?:e|ing)\b|right now|just now|again|today|tonight|this (?:morning|evening|afternoon)|still (?:missing|outside|not (?:back|home|found|come))|hiding|please help|help!|help (?:me|us)\b(?! (?:to|with|apply|get|find|pay|ask))|dark"
-)
+_HAPPENING = re.compile(_any(
+    _JUST_ZH, _IN_PROGRESS_ZH, _STILL_ZH, r"又(?:打|来|在|拿|要|喝)", _TODAY_ZH, _EVENING_ZH, r"今儿|昨天|马上|快来|快救", _CRY_ZH, "躲",
+    r"到现在(?!(?:都|也|还)?(?:没人管|没(?:有)?(?:处理|解决|说法|结果|赔|给钱|人理)))|到而家|到依家", r"天(?:都|已经)?黑|还没|一直没|报警",
+    r"灯(?:都)?关|熄(?:晒)?燈|\bhid(?:e|ing)\b", _JUST_EN, "again", _TODAY_EN, r"this (?:morning|evening|afternoon)|still (?:missing|outside|not (?:back|home|found|come))|hiding",
+    r"please help|help!|help (?:me|us)\b(?! (?:to|with|apply|get|find|pay|ask))|dark"))
 # a story on a screen or in the news, a fraud told afterwards, a move away: no danger to the writer
 _FICTION = re.compile(r"电视剧|电影|剧里|片子里|小说|视频里|新闻|游戏|\bmovie|\bfilm\b|tv show|the show|in the game|on the news")
 # ... whose time word, just before it, says when it was seen, not that something happens now
@@ -554,7 +704,7 @@ _WHEN_SEEN = re.compile(r"(?:今天|今晚|今早|今儿|昨晚|昨天|today|ton
                         r"[^。，,.!?！？]{0,8}?(?=" + _FICTION.pattern + ")")
 # ... or told as reported by the news elsewhere (新闻说邻县发大水了 好多人被困), unless it is here
 _REPORTED = re.compile(r"(?:新闻|电视|广播)(?:上|里)?(?:说|讲|报|播)|(?:网上|视频里|视频上)(?:说|讲)|on the news|news (?:say|said|says)")
-_HERE = re.compile(r"我家|我们家|俺家|我们(?:村|这)|俺们|我屋|屋头|救命|救救|help (?:me|us)|my (?:house|family|home)|our (?:house|village)")
+_HERE = re.compile(_any(r"我家|我们家|俺家|我们(?:村|这)|俺们|我屋|屋头", _CRY_ZH, r"help (?:me|us)|my (?:house|family|home)|our (?:house|village)"))
 # a worry about a risk (怕煤气中毒, 怕哪天滑下来, afraid of a fire): the word just before the trigger
 _FEARED = re.compile(r"(?:怕|担心|预防|防止|万一|以防|免得|afraid|worried|in case)[^。，,.!?！？]{0,8}$")
 # an attempt told as survived long ago (my uncle drink pesticide many years ago but he survive): with
@@ -566,7 +716,7 @@ _FRAUD = re.compile(r"骗|诈骗|呃咗|scam|fraud|cheat")
 _CLAIMED = re.compile(
     r"(?:打|来|打来)(?:个|了|咗)?电话(?:来)?(?:说|讲|话)|电话(?:里|里头|度)?(?:说|讲|话)|(?:发|来)(?:了|咗)?(?:个)?(?:消息|短信|信息|微信)(?:说|讲|话)"
     r"|\bcall(?:s|ed|ing)? (?:me|us|my \w+)\b.{0,12}\b(?:say|says|said|tell|told)\b|\b(?:message|text|sms)\b.{0,12}\b(?:say|says|said)\b|phone (?:me )?(?:and )?(?:say|said)")
-_JUST_NOW = re.compile(r"刚才|刚刚|正在|头先|而家(?:仲)?喺|right now|just now")
+_JUST_NOW = re.compile(_any(_JUST_ZH, _IN_PROGRESS_ZH, _JUST_YUE, r"而家(?:仲)?喺", _JUST_EN))
 _FOUND_OUT = re.compile(r"后来|才知道|才发现|原来|发现是|上当|被骗|呃人|骗子|\blater\b|turn(?:s|ed)? out|then (?:i |we )?(?:know|knew|find out|found out)|realis|realiz")
 _MOVING = re.compile(r"下(?:个月|个礼拜|礼拜|周|星期|次|回)见|明天见|回头见|改天见|过几天见|see you (?:tomorrow|next|soon|later|again)|搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)|(?:change|changed|changing) (?:my )?(?:phone|number)|new (?:phone )?number|see you (?:next|tomorrow|soon|later)")
 
@@ -620,42 +770,44 @@ def _idiom_hides_a_trigger(norm: str) -> bool:
     return any(weight >= 1.0 and pattern.search(spans) for _, weight, pattern in _COMPILED)
 
 
-def _meaning_hits(cleaned: str) -> list[tuple[str, float, re.Match]]:
+def _meaning_hits(text: _Text) -> list[tuple[str, float, re.Match]]:
     """The meanings told by parts together (see ``_SOMEONE`` … ``_WORK_TOOL``), as hints."""
     hits = []
-    away = _AWAY_FOR_WORK.search(cleaned) or (_OVER.search(cleaned) and not _HAPPENING.search(cleaned))
-    if not away and _SOMEONE.search(cleaned) and (lost := _NOT_FOUND.search(cleaned)) and _NOW_OR_DARK.search(cleaned):
-        child = re.search(_CHILD + r"|\b(?:son|daughter|boy|girl|baby|child|kid)\b", cleaned)
+    # the rarer part first (these run on every message)
+    lost = text.find(_NOT_FOUND)
+    if lost and text.find(_SOMEONE) and text.find(_NOW_OR_DARK) and not (
+            text.find(_AWAY_FOR_WORK) or (text.find(_OVER) and not text.find(_HAPPENING))):
+        child = re.search(_CHILD + r"|\b(?:son|daughter|boy|girl|baby|child|kid)\b", text.text)
         hits.append(("missing_child" if child else "missing_person", HINT, lost))
-    parts = [m for pattern in _PLAN_PARTS if (m := pattern.search(cleaned))]
+    parts = [m for pattern in _PLAN_PARTS if (m := text.find(pattern))]
     if len(parts) >= 2:
         hits.append(("self_harm", HINT if len(parts) == 2 else 0.95, parts[0]))
     # detect9: one's own funeral arranged in a message, and now nobody can find or reach the writer
-    if ((funeral := _OWN_FUNERAL.search(cleaned)) and (_NOT_FOUND.search(cleaned) or _UNREACHABLE.search(cleaned))
-            and not _DIED.search(cleaned)):
+    if ((funeral := text.find(_OWN_FUNERAL)) and (lost or text.find(_UNREACHABLE))
+            and not text.find(_DIED)):
         hits.append(("self_harm", 0.95, funeral))
-    if ((bye := _SAID_BYE.search(cleaned)) and (_NOT_FOUND.search(cleaned) or _UNREACHABLE.search(cleaned))
-            and not _MOVING.search(cleaned)):
+    if ((bye := text.find(_SAID_BYE)) and (lost or text.find(_UNREACHABLE))
+            and not text.find(_MOVING)):
         hits.append(("self_harm", HINT, bye))
-    if (state := _ILL_STATE.search(cleaned)) and _ILL_ONSET.search(cleaned):
+    if (state := text.find(_ILL_STATE)) and text.find(_ILL_ONSET):
         hits.append(("medical", HINT, state))
-    if (weapon := _WEAPON.search(cleaned)) and _AT_DOOR.search(cleaned) and not _WORK_TOOL.search(cleaned):
+    if (weapon := text.find(_WEAPON)) and text.find(_AT_DOOR) and not text.find(_WORK_TOOL):
         hits.append(("violence", HINT, weapon))
     # tenth round: a need told calmly whose content is acute now
     # (the rarer part first: these run on every message)
-    if _NO_ANSWER.search(cleaned) and ((alone := _FUMES.search(cleaned)) or (
-            (alone := _ALONE.search(cleaned)) and (_DAYS.search(cleaned) or _NOW_OR_DARK.search(cleaned)))):
+    if text.find(_NO_ANSWER) and ((alone := text.find(_FUMES)) or (
+            (alone := text.find(_ALONE)) and (text.find(_DAYS) or text.find(_NOW_OR_DARK)))):
         hits.append(("medical", HINT, alone))
-    if ((scene := _SCENE.search(cleaned)) and _SCENE_NOW.search(cleaned) and _INSIDE.search(cleaned)
-            and not (_WORRY.search(cleaned) and not _URGENT.search(cleaned))):
+    if ((scene := text.find(_SCENE)) and text.find(_SCENE_NOW) and text.find(_INSIDE)
+            and not (text.find(_WORRY) and not text.find(_URGENT))):
         hits.append(("disaster", HINT, scene))
-    if (first := _CONFINE_PARTS[0].search(cleaned)) and any(p.search(cleaned) for p in _CONFINE_PARTS[1:]):
+    if (first := text.find(_CONFINE_PARTS[0])) and any(text.find(p) for p in _CONFINE_PARTS[1:]):
         hits.append(("violence", HINT, first))
-    elif _CONFINE_PARTS[1].search(cleaned) and (first := _CONFINE_PARTS[2].search(cleaned)):
+    elif text.find(_CONFINE_PARTS[1]) and (first := text.find(_CONFINE_PARTS[2])):
         hits.append(("violence", HINT, first))
-    if (threat := _THREAT.search(cleaned)) and _FEAR_NOW.search(cleaned):
+    if (threat := text.find(_THREAT)) and text.find(_FEAR_NOW):
         hits.append(("violence", HINT, threat))
-    if _ACUTE_NOW.search(cleaned) and (sign := _ACUTE_SIGN.search(cleaned)):
+    if text.find(_ACUTE_NOW) and (sign := text.find(_ACUTE_SIGN)):
         hits.append(("medical", HINT, sign))
     return hits
 
@@ -674,10 +826,10 @@ _ASKS_SERVICE = re.compile(
     r"想(?:问问|问下|申请|进|去住|找个|找人)|能不能|能否|可不可以|有没有(?:啥|什么|甚么)?(?:救助|补助|办法|政策|地方|人)|敬老院|养老院|福利院|低保|申请|补助|救助|护工"
     r"|want to (?:apply|go to|ask|move)|care home|nursing home|old people'?s? home|can i (?:get|apply)|how (?:can|do) i|is there (?:any )?(?:help|support)")
 # the now: danger happening or about to (a time word in a routine — 每天晚上 — is not one)
-_NOW_SIGNAL = re.compile(
-    r"刚才|刚刚|正在|马上|立刻|现在就|这会儿|此刻|过了今|就在今|快来|快点|赶紧|头先|而家就"
-    r"|right now|just now|hurry|come quick|this is (?:it|the end)")
-_NOW_TIME = re.compile(r"今晚|今天晚上|今夜|今儿(?:个)?晚上|tonight")
+_NOW_SIGNAL = re.compile(_any(
+    _JUST_ZH, _IN_PROGRESS_ZH, r"马上|立刻|现在就|这会儿|此刻|过了今|就在今|快来|快点|赶紧", _JUST_YUE, "而家就",
+    _JUST_EN, r"hurry|come quick|this is (?:it|the end)"))
+_NOW_TIME = re.compile(_any(_TONIGHT_ZH, "tonight"))
 # a routine or a lasting state: every day, for years, always (what a hard life is told by)
 _ROUTINE = re.compile(
     r"每晚|每天|天天|每日|日日|成日|夜夜|每个晚上|一直(?!(?:都|还)?在)|总是|老是|又是|每次|每年|每个月|这些年|这几年|几年|多年|一辈子|半辈子|这么久|好久了"
@@ -698,13 +850,13 @@ def reads_as_need(norm: str) -> bool:
     return bool(_ROUTINE.search(norm) or _CHRONIC.search(norm) or _LASTING.search(norm) or _ASKS_SERVICE.search(norm))
 
 
-def _feeling_only(cleaned: str, hits: list[tuple[str, float, re.Match]]) -> bool:
+def _feeling_only(on: _Text, hits: list[tuple[str, float, re.Match]]) -> bool:
     """Only strong feeling was found (despair said plainly, a cry for help, a time word in a
     routine) and nothing says that danger happens now or soon."""
-    routine = _ROUTINE.search(cleaned) is not None
-    if _NOW_SIGNAL.search(cleaned) or (_NOW_TIME.search(cleaned) and not routine):
+    routine = on(_ROUTINE)
+    if on(_NOW_SIGNAL) or (on(_NOW_TIME) and not routine):
         return False
-    asks = _ASKS_SERVICE.search(cleaned) is not None
+    asks = on(_ASKS_SERVICE)
     for kind, trigger, m in hits:
         if (kind == "distress" and _PLEA.fullmatch(m.group(0))) or (kind == "self_harm" and trigger == HINT and (
                 _DESPAIR.search(m.group(0)) or (asks and _BURDEN.search(m.group(0))))):
@@ -726,41 +878,44 @@ def detect(text: str) -> EmergencyResult:
 
 def detect_normalized(norm: str) -> EmergencyResult:
     """``detect`` for text that ``nlu.normalize.normalize`` has already processed."""
-    cleaned = _NOT_DANGER.sub(" ", norm)
-    animal = _ANIMAL_SIGN.search(norm) is not None and not _PERSON_EN.search(norm)
-    acute = _ACUTE_EN.search(norm) is not None and not animal
-    if not (acute or _NOW_SIGNAL.search(norm) or _URGENT.search(norm)):
+    script = _script(norm)
+    latin = script != "no_latin"  # else every English-only pattern is skipped
+    cleaned = _NOT_DANGER_BY_SCRIPT[script].sub(" ", norm)
+    animal = latin and _ANIMAL_SIGN.search(norm) is not None and not _PERSON_EN.search(norm)
+    acute_sign = _ACUTE_EN.search(norm) if latin else None
+    acute = acute_sign is not None and not animal
+    if latin and not (acute or _NOW_SIGNAL.search(norm) or _URGENT.search(norm)):
         cleaned = _LOOK_ALIKE_EN.sub(" ", cleaned)
     # every idiom holds a non-space character, so the text changed exactly when one was found
     idiom = cleaned != norm
-    hits = [(kind, weight, m) for kind, weight, pattern in _COMPILED if (m := pattern.search(cleaned))]
-    hits += _meaning_hits(cleaned)
+    hits = [(kind, weight, m) for kind, weight, pattern in _SCAN[script] if (m := pattern.search(cleaned))]
+    if latin and (m := acute_sign if cleaned == norm else _ACUTE_EN.search(cleaned)):
+        hits.append(("medical", 1.0, m))
+    on = _Text(cleaned, script)
+    hits += _meaning_hits(on)
     if not hits:
         if not idiom:
             return _NONE
         return _EXPLAINED if _idiom_hides_a_trigger(norm) else _NONE_IDIOM
-    not_now = bool(_NOT_NOW.search(cleaned)) and not _URGENT.search(cleaned)
+    not_now = on(_NOT_NOW) and not on(_URGENT)
     # a sudden sign with a now or again (now she fell down again): no long-standing illness explains it
-    acute_now = acute and bool(_HAPPENING.search(cleaned) or _SIGN_NOW.search(cleaned))
-    chronic = bool(_CHRONIC.search(cleaned)) and not _SUDDEN.search(cleaned) and not acute_now
+    acute_now = acute and (on(_HAPPENING) or on(_SIGN_NOW))
+    chronic = on(_CHRONIC) and not on(_SUDDEN) and not acute_now
     away = bool(_AWAY_FOR_WORK.search(norm))
-    lasting = bool(_CHRONIC.search(cleaned)) and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned)
-    happening = bool(_HAPPENING.search(cleaned))
-    over = bool(_OVER.search(cleaned)) and not happening
+    lasting = on(_CHRONIC) and not on(_URGENT) and not on(_SUDDEN)
+    happening = on(_HAPPENING)
+    over = on(_OVER) and not happening
     story = _WHEN_SEEN.sub(" ", cleaned)
     fiction = (bool(_FICTION.search(norm)) and not _HAPPENING.search(story) and not _URGENT.search(story)
                and not _SUDDEN.search(story)) or (bool(_REPORTED.search(norm)) and not _HERE.search(norm))
-    moving = bool(_MOVING.search(cleaned)) and not happening and not acute
+    moving = on(_MOVING) and not happening and not acute
     # a sudden sign told as past or lasting (fainted once when I was young): no page
-    acute_past = (acute and bool(over or _CHRONIC.search(cleaned) or _PAST_EN.search(cleaned))
-                  and not acute_now and not _NOW_SIGNAL.search(cleaned) and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned))
-    survived = (over and bool(_SURVIVED.search(cleaned)) and not acute
-                and not _NOW_SIGNAL.search(cleaned) and not _URGENT.search(cleaned))
-    policy_past = (bool(_POLICY_ASK.search(cleaned)) and bool(_EVENT_OVER.search(cleaned))
-                   and not _URGENT.search(cleaned) and not _SUDDEN.search(cleaned) and not happening)
-    scam_told = bool(_FRAUD.search(cleaned) and _CLAIMED.search(cleaned) and _FOUND_OUT.search(cleaned)
-                     and not _JUST_NOW.search(cleaned))
-    pills_routine = bool(_PILL_ROUTINE.search(cleaned)) and not _HOARDED.search(cleaned) and not _NOW_SIGNAL.search(cleaned)
+    acute_past = (acute and (over or on(_CHRONIC) or on(_PAST_EN))
+                  and not acute_now and not on(_NOW_SIGNAL) and not on(_URGENT) and not on(_SUDDEN))
+    survived = over and on(_SURVIVED) and not acute and not on(_NOW_SIGNAL) and not on(_URGENT)
+    policy_past = on(_POLICY_ASK) and on(_EVENT_OVER) and not on(_URGENT) and not on(_SUDDEN) and not happening
+    scam_told = on(_FRAUD) and on(_CLAIMED) and on(_FOUND_OUT) and not on(_JUST_NOW)
+    pills_routine = on(_PILL_ROUTINE) and not on(_HOARDED) and not on(_NOW_SIGNAL)
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
     weak_seen: set[str] = set()
@@ -775,14 +930,14 @@ def detect_normalized(norm: str) -> EmergencyResult:
         # the told meaning explains the word away (eighth round): the classifier alone then
         # needs EMERGENCY_PROBABILITY_EXPLAINED, as its probability comes from the same word
         meaning = ((over and kind in ("violence", *_MISSING)) or fiction or (survived and kind in ("self_harm", "medical"))
-                   or (kind == "distress" and _FRAUD.search(cleaned) is not None) or (scam_told and kind != "self_harm")
+                   or (kind == "distress" and on(_FRAUD)) or (scam_told and kind != "self_harm")
                    or (moving and kind == "self_harm" and trigger < 1.0)
-                   or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned)))
+                   or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned, on)))
         if ((trigger == HINT and kind == "self_harm" and _PILLS.search(m.group(0)) and pills_routine)
                 or ((acute_past or animal) and kind == "medical" and _ACUTE_EN.search(m.group(0)))
                 or (not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))
                 or (away and kind in _MISSING and _NOT_BACK.search(m.group(0))) or meaning
-                or (kind in ("medical", *_SOFTENABLE) and not happening and not _URGENT.search(cleaned)
+                or (kind in ("medical", *_SOFTENABLE) and not happening and not on(_URGENT)
                     and _FEARED.search(cleaned[:m.start()]))):
             weight = min(weight, LOWERED)
             explained = explained or meaning
@@ -799,7 +954,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
     if len(kinds) > 1 and "distress" in kinds:  # a specific kind says more than a cry for help
         kinds.remove("distress")
     matched = "|".join(found[k][0] for k in kinds)
-    feeling = _feeling_only(cleaned, hits)
+    feeling = _feeling_only(on, hits)
     if feeling and best >= CERTAIN and "distress" not in kinds:
         best = HINT  # despair with a time word of a routine (每天晚上都熬不下去): asked, not paged
     level = level_of(best)

@@ -887,3 +887,48 @@ def test_detect9_a_plain_goodbye_before_silence_is_no_rule_alarm():
     # 说了再见就走了: a goodbye before a trip, not a farewell (the classifier may still ask)
     assert detect("他说了再见就走了 电话打不通 可能山里没信号").level == "none"
     assert detect("他说再见了 电话打不通").level == "unsure"
+
+
+
+
+def test_alternatives_dropped_for_a_script_cannot_match_it():
+    """detect10: each pattern runs without the top-level alternatives written in Latin letters only on a
+    text without one, and without those written with no Latin letter on an ASCII text. That is right
+    only if every match of the first holds a Latin letter and of the second a non-ASCII character
+    (r"\\d+ hours" or r"\\s+" would not), and the English-only vetoes likewise."""
+    import re
+    import re._parser as sre_parse
+    from re._constants import BRANCH, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, SUBPATTERN
+
+    from nlu import emergency
+
+    def needs(seq, ok) -> bool:
+        for op, av in seq:
+            if ((op is LITERAL and ok(av))
+                    or (op is IN and all(o is LITERAL and ok(a) for o, a in av))
+                    or (op is SUBPATTERN and needs(av[3], ok))
+                    or (op is BRANCH and all(needs(b, ok) for b in av[1]))
+                    or (op in (MAX_REPEAT, MIN_REPEAT) and av[0] >= 1 and needs(av[2], ok))):
+                return True
+        return False
+
+    def letter(c: int) -> bool:
+        return chr(c).isascii() and chr(c).isalpha()
+
+    patterns = [p for _, _, p in emergency._COMPILED] + [v for v in vars(emergency).values() if isinstance(v, re.Pattern)
+                                                        and v not in (emergency._LATIN, emergency._ESCAPE)]
+    patterns += emergency._PLAN_PARTS + emergency._CONFINE_PARTS
+    assert all("|".join(emergency._alternatives(p.pattern)) == p.pattern for p in patterns)
+    alternatives = [a for p in patterns for a in emergency._alternatives(p.pattern)]
+    english = [a for a in alternatives if emergency._latin_only(a)]
+    chinese = [a for a in alternatives if emergency._chinese_only(a)]
+    assert len(english) > 200 and len(chinese) > 500
+    assert [a[:40] for a in english if not needs(sre_parse.parse(a), letter)] == []
+    assert [a[:40] for a in chinese if not needs(sre_parse.parse(a), lambda c: c > 127)] == []
+    vetoes = (emergency._ACUTE_EN, emergency._ANIMAL_SIGN, emergency._PERSON_EN, emergency._LOOK_ALIKE_EN,
+              emergency._SIGN_NOW, emergency._PAST_EN)
+    assert all(emergency._latin_only(p.pattern) for p in vetoes)
+    assert emergency._chinese_only(r"\d+|\s") and not needs(sre_parse.parse(r"\d+|(?:, )?hours?"), letter)
+    assert emergency._alternatives("a(?:b|c)|[|]d") == ["a(?:b|c)", "[|]d"]
+    assert emergency._for_script(re.compile("火|fire"), "ascii").pattern == "fire"
+    assert emergency._for_script(re.compile("火|fire"), "no_latin").pattern == "火"
