@@ -891,6 +891,48 @@ def test_detect9_a_plain_goodbye_before_silence_is_no_rule_alarm():
 
 
 
+@pytest.mark.parametrize("text, kind", [
+    ("县里花炮厂刚刚爆炸了 我姐在里面上班", "fire"),
+    ("楼下饭馆的液化气瓶炸了 好多人跑不出来", "fire"),
+    ("煤窑里炸了 我男人在井下", "disaster"),
+    ("砖厂锅炉突然爆了 两个人倒在地上", "disaster"),
+    ("the gas cylinder in my neighbour kitchen exploded, the old lady is inside", "fire"),
+    ("big explosion at the chemical factory near our village, black smoke", "fire"),
+    ("老汉让河水给冲走了 快来人", "flood"),
+    ("我侄儿叫洪水冲了 找不到人", "flood"),
+    ("他搂着电线杆子困在河中间 水还在涨", "flood"),
+    ("my son is clinging to a branch in the river, the water is too strong", "flood"),
+    ("娃娃掉到塘头了 半天冒不出来", "medical"),
+    ("渡船翻了 我弟掉进河里 没见上来", "medical"),
+    ("the ferry overturned and my cousin went under, he did not come up", "medical"),
+])
+def test_detect11_explosions_washed_away_and_not_surfacing_page(text, kind):
+    result = detect(text)
+    assert result.level == "certain" and kind in result.kinds, result
+
+
+@pytest.mark.parametrize("text", [
+    "厂里一听说要裁员都炸锅了",  # an uproar
+    "老板气炸了 骂了我们一上午",
+    "矿泉水放冰箱冻炸了",
+    "前年花炮厂爆炸 我爸伤了手 现在能领啥补贴",  # past, the cause of a need
+    "以前在窑上炸了一只眼 现在看不清 能办残疾证吗",
+    "电动车电池爆了 去哪修",
+    "锅炉房的暖气管爆了 屋里冷得很",
+    "石场每天放炮 炸得窗户直响 找谁管",
+    "a firework factory exploded in the news today, so sad",  # a story elsewhere
+    "two years ago the gas tank exploded and burned my arm, can i get help for the hospital bills",
+    "the chat group blew up last night with wedding photos",
+    "手机掉到水里捞出来了 还能用吗",
+    "石头沉下去了 水好深",
+    "our boat turned over last summer, now we need money for a new one",
+    "那年发洪水我三叔叫水冲走了 到现在没办死亡证明",
+])
+def test_detect11_look_alikes_and_past_are_not_paged(text):
+    result = detect(text)
+    assert result.level == "none", result
+
+
 def test_alternatives_dropped_for_a_script_cannot_match_it():
     """detect10: each pattern runs without the top-level alternatives written in Latin letters only on a
     text without one, and without those written with no Latin letter on an ASCII text. That is right
