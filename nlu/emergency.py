@@ -110,6 +110,18 @@ A few narrow rules keep figurative and past words out:
   跟丢 + an hour's search, a car driven into a crowd, a limb bent the wrong way page; one's own funeral
   arranged + unreachable pages, a goodbye said + unreachable is asked.
 
+- **Explosions, washed away, not surfacing** (detect11, 2026-12-07): an explosion of a thing that
+  explodes or at a place where things do (烟花厂/鞭炮厂/炮仗厂炸了, 煤气罐/液化气罐/气罐炸了 or 爆了, 矿上/
+  井下/窑上/锅炉 爆炸, the firework factory / gas cylinder / boiler exploded, blew up, an explosion at the
+  mine): fire or disaster, certain; someone washed away (让大水给冲了, 叫水冲走了, 被水卷走, washed away
+  by the river) or clinging to a tree in the middle of the river (抓着河当间的树杈子, holding on to a tree
+  in the river), 困在河当中: flood, certain; someone fallen into the water (掉到水头, 西南 头 = 里) or
+  who has not come up (冒都冒不起来, 没冒出来, 沉下去了, went under and did not come up), a capsizing with
+  people in the water: medical, certain; a capsizing alone (船翻了, the boat turned over): flood, asked.
+  Not: 气炸了, 炸锅 (idioms), 炸鸡, 炸了一只眼 (an old injury), 轮胎/水管/暖气 爆了, 矿泉水, a stone
+  that sinks; told as past or in a need (去年鞭炮厂炸了 … 补助, last summer) they are lowered like every
+  fire, flood and disaster.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
