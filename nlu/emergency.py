@@ -330,7 +330,8 @@ _RULES: list[tuple[str, float, str]] = [
 # where it does (气炸了, 炸鸡, 炸锅, 水管爆了, 轮胎爆了 do not); told as past (去年鞭炮厂炸了 … 补助) it
 # is lowered as every fire and disaster. 头 is 里 in 西南官话 (掉到水头, 河头).
 _CAPSIZED = r"(?:船|筏子?|竹排)(?:给|被|让)?(?:浪|风)?(?:打|掀)?翻(?:了|咗|忒|掉了|过来了)|翻(?:了|咗)(?:条|只)?船"
-_PERSON_ZH = _CHILD[3:-1] + "|" + _ELDER[3:-1] + r"|人|他|她|佢|老大|老二|老三|兄弟|哥|弟|姐|妹|叔|舅"
+# (without the Latin "bb" of ``_CHILD``: these alternatives then run on Chinese text only)
+_PERSON_ZH = _CHILD[3:-1].replace("|bb|", "|") + "|" + _ELDER[3:-1] + r"|人|他|她|佢|老大|老二|老三|兄弟|哥|弟|姐|妹|叔|舅"
 _SURFACE_NOT = (r"冒(?:都|也)?冒不(?:起来|出来|上来)|(?:没|冇|未|不)(?:有)?(?:再|见)?(?:冒|浮|漂)(?:出来|上来|起来|出头|返上嚟|上嚟|起身)"
                 r"|(?:没|冇|未)(?:有)?(?:见|看见|看到)(?:人)?(?:上来|浮上来|冒出来)|(?:" + _PERSON_ZH + r")(?:就|也)?沉(?:下去|到底|底)了?")
 _IN_WATER = r"(?:水|河|塘|江|湖|井|水库|渠)(?:头|里|里头|中|当中|肚|度)"
