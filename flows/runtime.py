@@ -222,6 +222,7 @@ class _Run(Asking, Repair, Acting, Names):
         self.intent = (turn.parse.get("intent") or {}).get("name") or ""
         self.confidence = float((turn.parse.get("intent") or {}).get("confidence") or 0.0)
         self.carry_on: dict | None = None  # the held message, once the person said they are safe
+        self.carrying = False  # that held message is being handled now
 
     @staticmethod
     def _entities(parse: dict) -> list[dict]:
@@ -331,7 +332,11 @@ class _Run(Asking, Repair, Acting, Names):
             elif frame.get("waiting"):
                 self.state["waiting"] = True
         if self.flow is not None:
-            await self._in_flow()
+            self.carrying = True
+            try:
+                await self._in_flow()
+            finally:
+                self.carrying = False
             return
         found = self._language_trigger() or self._match_trigger(bool(held.get("first")))
         if found is None:  # a worrying message nothing else takes: offer a person, not "not understood"
@@ -383,6 +388,11 @@ class _Run(Asking, Repair, Acting, Names):
                 self._clear_flow()
                 await self._start(target[0].flow, target[0].version_id, target[1])
                 return
+        if self.carrying:  # the worrying message answers nothing here: a person first, the question later
+            self.state["resume"] = self._frame()
+            self._clear_flow(keep_resume=True)
+            self.turn.say(phrase(self.locale, "safe_offer"), [Button(phrase(self.locale, "human"), HUMAN_PAYLOAD)])
+            return
         await self._misunderstood_answer(step)
 
     def _language_trigger(self) -> tuple["Trigger", dict] | None:
