@@ -186,7 +186,9 @@ async def policy_answer(ctx: ActionContext, question: str = "", policy: str = ""
             - if: not result.found
               goto: not_found
     """
-    pid, score, close = await find_policy(ctx, question or ctx.turn.text, policy or None)
+    # a pressed command (the menu key 问政策 sends "/policy" with its title as text) asks nothing yet
+    said = "" if ctx.turn.payload.startswith("/") else ctx.turn.text
+    pid, score, close = await find_policy(ctx, question or said, policy or None)
     if pid is None:  # with `pair`, the flow asks which of the two is meant
         return {"found": False, "score": score, "pair": await _policy_choices(ctx, close) if close else None}
     doc = await policy_overrides.resolve(ctx.session, pid, await _village_id(ctx), ctx.locale)
