@@ -122,6 +122,15 @@ A few narrow rules keep figurative and past words out:
   that sinks; told as past or in a need (去年鞭炮厂炸了 … 补助, last summer) they are lowered like every
   fire, flood and disaster.
 
+- **Things and animals in the water** (detect12, 2026-12-07): a thing or an animal fallen into the water
+  (手机掉水里了, 水桶掉井里了, 狗掉井里了, my phone fell into the river, the cow fell into the well) or an
+  animal washed away (他让水冲走了两头牛, 鸡鸭被水冲走了, 大水把猪冲走了, the flood washed away our pigs)
+  is an idiom (``_NOT_DANGER``), as detect9's drowned ducks: removed before matching, so the old 掉水里 /
+  掉河里 / 掉井里, 冲走, 洪水 and "fell into the river" no longer fire on it. The noun must start a word
+  (二狗, 牛牛 are children's names; 孩子和狗 keeps the child) and a vehicle is never such a thing. A person
+  in the water still pages: 孩子掉河里了, 有人掉水里了, a person who went after it (牛被冲走了 我爹去追 也被
+  冲走了; 下河去捞 … 没上来, a new medical rule), the flood swept away our buffalo and my father.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
