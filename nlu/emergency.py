@@ -122,6 +122,15 @@ A few narrow rules keep figurative and past words out:
   that sinks; told as past or in a need (去年鞭炮厂炸了 … 补助, last summer) they are lowered like every
   fire, flood and disaster.
 
+- **Things and animals in the water** (detect12, 2026-12-07): a thing or an animal fallen into the water
+  (手机掉水里了, 水桶掉井里了, 狗掉井里了, my phone fell into the river, the cow fell into the well) or an
+  animal washed away (他让水冲走了两头牛, 鸡鸭被水冲走了, 大水把猪冲走了, the flood washed away our pigs)
+  is an idiom (``_NOT_DANGER``), as detect9's drowned ducks: removed before matching, so the old 掉水里 /
+  掉河里 / 掉井里, 冲走, 洪水 and "fell into the river" no longer fire on it. The noun must start a word
+  (二狗, 牛牛 are children's names; 孩子和狗 keeps the child) and a vehicle is never such a thing. A person
+  in the water still pages: 孩子掉河里了, 有人掉水里了, a person who went after it (牛被冲走了 我爹去追 也被
+  冲走了; 下河去捞 … 没上来, a new medical rule), the flood swept away our buffalo and my father.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
@@ -353,6 +362,8 @@ _DETECT11_RULES: list[tuple[str, float, str]] = [
      r"|(?:" + _PERSON_ZH + r")[^\s，。,！？!?]{0,4}(?:掉|跌|摔|栽)(?:到|进|在|了|咗)+(?:水|河|塘|江)(?:头|当中)|(?:" + _CAPSIZED + r")[^。]{0,20}?(?:人|男人|他|她|佢|叔|哥|弟|爸|娃)[^。]{0,6}(?:掉|跌|落|沉)(?:在|到|进|咗|了)*(?:水|河|江)"),
     ("medical", 1.0, r"(?:capsiz\w*|turn(?:ed|s)? over|overturn\w*|flipp?ed(?: over)?|sank)\b.{0,50}\b(?:(?:are|is|still) (?:in|under) the (?:water|river)|went (?:under|down)|(?:not|never|didn't|did not) (?:come|came) (?:back )?up|drown\w*)"
      r"|\b(?:went|go|goes|gone) under\b.{0,30}\b(?:not|never|didn't|did not|no) (?:come|came|coming) (?:back )?up\b"),
+    # detect12: someone went into the water after a thing or an animal and has not come up
+    ("medical", 1.0, r"(?:跳|下)(?:下)?(?:水|河|井|塘|去)(?:去)?(?:救|捞|拉|追)[^。]{0,12}?(?:也|还|都)?(?:没|冇|未)(?:有)?(?:上来|出来|起来)"),
     # a capsizing alone is asked; told as past (上个月翻船, last summer) it is lowered as every flood
     ("flood", HINT, _CAPSIZED + r"|\b(?:boat|ferry|raft)\b.{0,10}\b(?:capsiz\w*|turn(?:ed|s)? over|overturn\w*|flipp?ed(?: over)?)"),
 ]
@@ -551,6 +562,21 @@ _ACUTE_NOW = re.compile(_any(_TODAY_ZH, _TODAY_DIALECT, "今儿", _JUST_ZH, _JUS
                             "下午开始|早上起来|开始|当时没事", r"now\b", "since one hour", "today", _THIS_MORNING_EN, "just"))
 
 # idioms and phrases that contain a trigger but never mean danger; removed before matching
+# detect12 (2026-12-07): things and animals that fall into the water or are washed away (``_NOT_DANGER``).
+# A noun starts a word: after the start, a space or punctuation, 的/家/我/俺…, or a measure word.
+_NOUN_START = r"(?:^|(?<=[\s，。,！？!?的家我俺咱你他她们嘅啲把只头条匹群窝些个串副块部台双根支张]))"
+_THING_ZH = (r"(?:手机|电话|车钥匙|钥匙|锁匙|钱包|荷包|水桶|吊桶|提桶|铁桶|桶|脸盆|盆|水瓢|瓢|碗|勺子?|拖鞋|鞋子?|草帽|帽子"
+             r"|老花镜|眼镜|书包|包|锄头|镰刀|扁担|衣服|衣裳|床单|被单|戒指|耳环|项链|手表|本子|身份证|存折|银行卡|充电宝"
+             r"|耳机|手电筒|电筒|竹竿|篮子|筐|绳子|伞|饭盒|水壶|保温杯|杯子|瓶子|斧头|铲子|秤|玩具)")
+_ANIMAL_ZH_WORD = (r"(?:小狗|狗仔|狗|小猫|猫|小牛|牛犊|水牛|黄牛|牛|羊羔|小羊|羊|小猪|猪仔|猪|小鸡|鸡仔|鸡鸭|鸡|鸭子|鸭仔|鸭|鹅"
+                   r"|马|驴|骡子|兔子|大黄|小黑)")
+_ANIMAL_ZH = (r"(?:(?:我|俺|咱|我们|他|她)?家(?:里)?的?|(?:我|俺|他|她)的)?(?:[一两二三四五六七八九十几好\d]+(?:头|只|条|匹|群|窝|个))?"
+              + _NOUN_START + _ANIMAL_ZH_WORD)
+_THING_OR_ANIMAL_ZH = _NOUN_START + r"(?:" + _THING_ZH[3:-1] + "|" + _ANIMAL_ZH_WORD[3:-1] + ")"
+_WATER_ZH = r"(?:水|河|井|鱼塘|水塘|池塘|塘|水沟|河沟|沟|水渠|渠|江|湖|水库|粪坑|茅坑|海)(?:里|里头|头|中|底|度|肚)?"
+_THING_EN = r"phones?|mobile|cellphone|keys?|bucket|pail|wallet|purse|bag|shoes?|slippers?|hat|glasses|ball|ring|watch|hoe|tools?"
+_ANIMAL_EN = r"dogs?|puppy|cats?|cows?|cattle|buffalo|calf|pigs?|piglets?|chickens?|hens?|ducks?|geese|goose|sheep|goats?|horses?|donkeys?|rabbits?|animals?|livestock"
+_WATER_EN = r"(?:river|water|well|pond|lake|ditch|canal|toilet|sea)\b"
 _NOT_DANGER = re.compile(
     r"想死(?:你|您|我|你们|大家)了?"
     # a greeting after a long silence, to the helpers themselves (好久没跟你们聊了 都好吧)
@@ -595,6 +621,16 @@ _NOT_DANGER = re.compile(
     r"|\b(?:ducks?|chickens?|hens?|pigs?|piglets?|cows?|cattle|buffalo|sheep|goats?|fish|geese|goose|rabbits?|animals?|livestock)\b(?: \w+){0,2} (?:drown\w*|die[ds]?|dead)\b"
     r"|\bdrown\w* (?:all |many |most |some |half )?(?:of )?(?:our |my |the |his |her )?(?:ducks?|chickens?|hens?|pigs?|piglets?|cows?|cattle|buffalo|sheep|goats?|fish|geese|goose|rabbits?|animals?|livestock)\b"
     r"|(?<!his )(?<!her )(?<!watch )(?<!their )(?:phone|laptop|computer|tv|screen|machine|app|car|motorbike)\b.{0,12}(?:not|doesn't|does not|won't|will not|can't|cannot) (?:respond|answer|move|wake|work)"
+    # detect12: a thing or an animal fallen into the water (手机掉水里了, 狗掉井里了, my phone fell into the
+    # river) or an animal washed away (水冲走了两头牛, the flood washed away our pigs) — not a person. The
+    # noun must start a word (二狗, 牛牛 are children's names); a vehicle is never here (people inside).
+    r"|" + _THING_OR_ANIMAL_ZH + r"(?:又|还)?(?:不小心|一不小心|一下子?)?(?:给|被)?(?:掉|落|跌|滑|丢)(?:进|到|在|下|咗|了|落|入)*" + _WATER_ZH
+    + r"|" + _ANIMAL_ZH + r"(?:都|全)?(?:被|让|叫|给)(?:大|洪|河|山)?水(?:给)?(?:冲|卷|带)(?:走|跑|没|咗)"
+    r"|(?:洪水|大水|山洪|河水|水)?(?:把|将)" + _ANIMAL_ZH + r"(?:都|全)?(?:冲|卷|带)(?:走|跑|没)"
+    r"|(?:让|叫|被|给)?(?:洪水|大水|山洪|河水|水)(?:给)?(?:冲|卷|带)(?:走|跑)(?:了|咗)" + _ANIMAL_ZH
+    + r"|(?<!and )(?<!with )(?<!& )(?<!and the )(?<!and my )(?<!and our )\b(?:" + _THING_EN + "|" + _ANIMAL_EN + r")\b (?:\w+ )?(?:fell|fall|falls|dropped|drop|slipped|went) (?:in|into|down) (?:the |a |our |my )?" + _WATER_EN
+    + r"|(?:the )?(?:flood|river|water)s?(?: water)? (?:has |have |had )?(?:washed|swept|carried) away (?:all |many |most |some |half |\w+ )?(?:of )?(?:our |my |the |his |her |their )?(?:\w+ )?(?:" + _ANIMAL_EN + r")\b(?!(?: \w+)? (?:and|with|too)\b)"
+    r"|\b(?:" + _ANIMAL_EN + r")\b (?:were|was|are|got|have been|has been) (?:all )?(?:washed|swept|carried) away(?: by (?:the )?(?:flood|river|water))?"
 )
 _NOT_DANGER_BY_SCRIPT = {script: _for_script(_NOT_DANGER, script) for script in _SCRIPTS}
 # a past, damage or policy context: fire, flood and disaster triggers are lowered

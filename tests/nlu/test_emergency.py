@@ -933,6 +933,37 @@ def test_detect11_look_alikes_and_past_are_not_paged(text):
     assert result.level == "none", result
 
 
+@pytest.mark.parametrize("text", [
+    "电话掉进茅坑里了 还能要吗",  # a thing fallen in (detect12)
+    "吊桶又掉井里了 绳子断了",
+    "锄头掉渠里了 冲跑了",
+    "俺的眼镜一不小心掉江里了",
+    "我家两只鹅掉进水库里了",  # an animal
+    "驴掉到沟里了 拉不上来",
+    "山洪把俺的五只羊冲走了",  # an animal washed away
+    "猪仔全让大水冲走了",
+    "河水冲走了我家三头黄牛",
+    "my keys fell into the canal when i crossed the bridge",
+    "the river swept away most of our sheep",
+    "the goats were carried away by the flood",
+])
+def test_detect12_things_and_animals_in_the_water_are_not_paged(text):
+    assert detect(text).level == "none", detect(text)
+
+
+@pytest.mark.parametrize("text", [
+    "姥姥掉到井里了",  # a person (detect12)
+    "二狗掉河里了",  # a child's nickname, not a dog
+    "有人掉进塘里了 快来",
+    "猪让水冲走了 我哥去追 也叫水冲走了",
+    "鹅掉进河里 俺男人下河去捞 到现在没上来",
+    "my daughter and the puppy fell into the well",
+    "the flood swept away our buffalo and my father with it",
+])
+def test_detect12_people_in_the_water_still_page(text):
+    assert detect(text).level == "certain", detect(text)
+
+
 def test_alternatives_dropped_for_a_script_cannot_match_it():
     """detect10: each pattern runs without the top-level alternatives written in Latin letters only on a
     text without one, and without those written with no Latin letter on an ASCII text. That is right

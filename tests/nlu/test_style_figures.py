@@ -121,6 +121,20 @@ def test_the_detect11_scenes_hold(nlu):
     assert calm["safety_question_rate"] <= 0.05
 
 
+def test_the_detect12_things_in_water_hold(nlu):
+    """nlu/data/test/dev15_things_in_water.yml (issue 13, detect12, 2026-12-07): 16 look-alikes (a thing
+    or an animal fallen into the water or washed away: 手机掉进水塘里, 水桶掉井里, 洪水冲走了两头牛, the flood
+    carried away our goats) and 12 emergencies (a person fallen in or washed away, also after a thing or
+    an animal). Measured look-alikes paged 9 → 0, emergencies paged 12 → 12 (main → detect12); written
+    before the rules, so floors against losing them, not fair figures."""
+    examples = load_training_data(TEST_DIR / "dev15_things_in_water.yml", synonyms_from=nlu.data).examples
+    now = evaluate(nlu.parse, [e for e in examples if e.intent == "emergency"])
+    assert now["emergency_recall"] == 1.0
+    calm = evaluate(nlu.parse, [e for e in examples if e.intent != "emergency"])
+    assert calm["emergency_false_positive_rate"] == 0.0
+    assert calm["safety_question_rate"] <= 0.05
+
+
 def test_the_intents14_indirect_set_holds(nlu):
     """nlu/data/test/dev13_indirect.yml (sixteenth round, issue 13, 2026-12-07): 94 intents said
     without their keyword — a policy asked as "is there anything for people like me" after the
