@@ -105,29 +105,22 @@ def test_the_detect9_sets_hold(nlu):
     assert calm["safety_question_rate"] <= 0.05
 
 
-def test_the_detect11_scenes_hold(nlu):
-    """nlu/data/test/dev14_scenes.yml (issue 13, detect11, 2026-12-07): 26 emergencies the lexicon had
-    no rule for (an explosion at a fireworks works, a gas cylinder, a mine or a boiler; someone washed
-    away or clinging to a tree in the river; someone fallen in and not surfacing, a capsizing) and 24
-    look-alikes (气炸了, 炸鸡, a burst pipe, a tyre, a quarry's daily blasting, an explosion told as
-    past). Measured recall 0.73 (7 paged) → 1.0 (26 paged) (main → detect11); written before the
-    rules, so floors against losing them, not fair figures. The one question left on the calm lines
-    is the classifier's (我快被他气炸了)."""
-    examples = load_training_data(TEST_DIR / "dev14_scenes.yml", synonyms_from=nlu.data).examples
-    now = evaluate(nlu.parse, [e for e in examples if e.intent == "emergency"])
-    assert now["emergency_recall"] == 1.0
-    calm = evaluate(nlu.parse, [e for e in examples if e.intent != "emergency"])
-    assert calm["emergency_false_positive_rate"] == 0.0
-    assert calm["safety_question_rate"] <= 0.05
-
-
-def test_the_detect12_things_in_water_hold(nlu):
-    """nlu/data/test/dev15_things_in_water.yml (issue 13, detect12, 2026-12-07): 16 look-alikes (a thing
-    or an animal fallen into the water or washed away: 手机掉进水塘里, 水桶掉井里, 洪水冲走了两头牛, the flood
-    carried away our goats) and 12 emergencies (a person fallen in or washed away, also after a thing or
-    an animal). Measured look-alikes paged 9 → 0, emergencies paged 12 → 12 (main → detect12); written
-    before the rules, so floors against losing them, not fair figures."""
-    examples = load_training_data(TEST_DIR / "dev15_things_in_water.yml", synonyms_from=nlu.data).examples
+# Rule rounds' dev sets, written before their rules: floors against losing them, not fair figures.
+# dev14_scenes.yml (detect11): nlu/data/test/dev14_scenes.yml (issue 13, detect11, 2026-12-07): 26
+# emergencies the lexicon had no rule for (an explosion at a fireworks works, a gas cylinder, a mine or a
+# boiler; someone washed away or clinging to a tree in the river; someone fallen in and not surfacing, a
+# capsizing) and 24 look-alikes (气炸了, 炸鸡, a burst pipe, a tyre, a quarry's daily blasting, an explosion told
+# as past). Measured recall 0.73 (7 paged) → 1.0 (26 paged) (main → detect11); written before the rules, so
+# floors against losing them, not fair figures. The one question left on the calm lines is the classifier's
+# (我快被他气炸了).
+# dev15_things_in_water.yml (detect12): nlu/data/test/dev15_things_in_water.yml (issue 13, detect12,
+# 2026-12-07): 16 look-alikes (a thing or an animal fallen into the water or washed away: 手机掉进水塘里, 水桶掉井里,
+# 洪水冲走了两头牛, the flood carried away our goats) and 12 emergencies (a person fallen in or washed away, also
+# after a thing or an animal). Measured look-alikes paged 9 → 0, emergencies paged 12 → 12 (main →
+# detect12); written before the rules, so floors against losing them, not fair figures.
+@pytest.mark.parametrize("name", ["dev14_scenes.yml", "dev15_things_in_water.yml"])
+def test_the_rule_rounds_dev_sets_hold(nlu, name):
+    examples = load_training_data(TEST_DIR / name, synonyms_from=nlu.data).examples
     now = evaluate(nlu.parse, [e for e in examples if e.intent == "emergency"])
     assert now["emergency_recall"] == 1.0
     calm = evaluate(nlu.parse, [e for e in examples if e.intent != "emergency"])
