@@ -115,8 +115,8 @@ class _Lexicon:
     circumstances: list[list[str]]
     phrases: dict[str, list[tuple[str, int]]]
     # (narrower, broader, statuses): when both are found and the household has one of the
-    # statuses, only the narrower counts
-    narrows: list[tuple[int, int, frozenset[str]]]
+    # statuses (or always, for None), only the narrower counts
+    narrows: list[tuple[int, int, frozenset[str] | None]]
 
     def found(self, text: str, statuses: frozenset[str] = frozenset()) -> set[int]:
         """The circumstances a question describes: every phrase found anywhere in it."""
@@ -125,7 +125,8 @@ class _Lexicon:
             for phrase, circumstance in self.phrases.get(ch, ()):
                 if text.startswith(phrase, i):
                     out.add(circumstance)
-        return out - {broad for narrow, broad, when in self.narrows if narrow in out and when & statuses}
+        return out - {broad for narrow, broad, when in self.narrows
+                      if narrow in out and (when is None or when & statuses)}
 
 
 @lru_cache(maxsize=1)
@@ -143,7 +144,8 @@ def _situations() -> _Lexicon:
                 phrases.setdefault(phrase[0], []).append((phrase, i))
     for group in phrases.values():
         group.sort(key=lambda pc: -len(pc[0]))
-    narrows = [(keys.index(n["narrower"]), keys.index(n["broader"]), frozenset(n["when"])) for n in pairs]
+    narrows = [(keys.index(n["narrower"]), keys.index(n["broader"]), frozenset(n["when"]) if "when" in n else None)
+               for n in pairs]
     return _Lexicon([_tokens(str(c)) for c in raw], phrases, narrows)
 
 
