@@ -175,7 +175,7 @@ def _statuses() -> list[_Status]:
     raw = yaml.safe_load(STATUSES.read_text(encoding="utf-8")) or {}
     out = []
     for name, entry in raw.items():
-        said = sorted({normalize(str(p)).lower() for p in entry.get("said", ())}, key=len, reverse=True)
+        said = sorted({normalize(str(p)).lower() for p in entry.get("said", ())}, key=lambda p: (-len(p), p))
         terms = tuple(normalize(str(t)).lower() for t in entry.get("terms", ()))
         out.append(_Status(str(name), entry.get("policy"), terms, tuple(said)))
     return out
@@ -296,7 +296,8 @@ class PolicyIndex:
         pairs = [(normalize(s), data.synonyms.get(normalize(s), "")) for s in data.lookups.get("policy", ())]
         ids = {d.policy_id for d in docs}
         pairs += [(normalize(d.title), d.policy_id) for d in docs]
-        return sorted({(s, p) for s, p in pairs if p in ids and s}, key=lambda sp: -len(sp[0]))
+        # longest first; ties by name, so the first found does not follow the string-hash seed
+        return sorted({(s, p) for s, p in pairs if p in ids and s}, key=lambda sp: (-len(sp[0]), sp))
 
     def policy_in(self, text: str) -> str | None:
         """The policy the question names, by the longest name or synonym found in it."""

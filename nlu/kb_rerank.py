@@ -25,8 +25,8 @@ __all__ = ["COEF", "INTERCEPT", "TOP", "Evidence", "pair_features", "rerank"]
 
 TOP = 3  # candidates compared
 # score gap, passage gap, document gap, model gap, passage and document disagree, lexicon found
-COEF = (3.37, -0.9792, 0.0143, 1.0125, -0.6761, 0.9706)
-INTERCEPT = 0.0549
+COEF = (3.2532, -0.9152, -0.2062, 0.3453, -0.1651, 1.105)
+INTERCEPT = -0.0797
 
 
 @dataclass(frozen=True, slots=True)
