@@ -87,26 +87,35 @@ def test_a_clear_lead_stays_first_and_ties_keep_the_scores_order():
 
 def test_the_probe_sets_keep_their_figures_through_the_cli():
     # kb9 round (2026-12-07): kb7 top-1 0.857 → 0.896 but top-3 0.948 → 0.935 (a leaning earth wall and an
-    # adult "like a child" fell from third place), kb8 0.869 → 0.885; kb9 is that round's dev set
-    for path, top1, top3 in ((TEST / "kb_situations_kb7.yml", 0.88, 0.93), (TEST / "kb_situations_kb8.yml", 0.88, 0.96),
-                             (TEST / "kb_situations_kb9.yml", 0.93, 0.97)):
+    # adult "like a child" fell from third place), kb8 0.869 → 0.885; kb9 is that round's dev set.
+    # kb10 round: kb7 0.896 / 0.935 → 0.935 / 0.974, kb9 top-3 0.978 → 1.0; kb10 is that round's dev set
+    # (0.871 → 0.986). Each floor leaves a line of slack: the order of the tests moves jieba's words.
+    for path, top1, top3 in ((TEST / "kb_situations_kb7.yml", 0.92, 0.96), (TEST / "kb_situations_kb8.yml", 0.88, 0.96),
+                             (TEST / "kb_situations_kb9.yml", 0.93, 0.97), (TEST / "kb_situations_kb10.yml", 0.97, 0.98)):
         result = CliRunner().invoke(nlu_group, ["eval-kb", str(path), "--json"])
         assert result.exit_code == 0, result.output
         report = json.loads(result.output)
         assert report["top1"] >= top1 and report["top3"] >= top3, (path.name, report["top1"], report["top3"])
 
 
-def test_the_shipped_coefficients_are_what_the_fit_prints():
-    """``python -m nlu.kb_rerank_fit`` in a fresh process (tokenizer and caches as a new process
-    has them) prints the coefficients nlu/kb_rerank.py ships. With the kb9 round's lines the fit moves by
-    up to 0.003 with the string-hash seed (an order somewhere in folding or features), so the seed is fixed."""
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    out = subprocess.run([sys.executable, "-m", "nlu.kb_rerank_fit"], cwd=ROOT, capture_output=True, text=True,
-                         check=True, env=env).stdout
-    coef = ast.literal_eval(re.search(r"^COEF = (.*)$", out, re.M).group(1))
-    intercept = float(re.search(r"^INTERCEPT = (.*)$", out, re.M).group(1))
-    assert coef == pytest.approx(kb_rerank.COEF, abs=2e-3)
-    assert intercept == pytest.approx(kb_rerank.INTERCEPT, abs=2e-3)
+def _fit_printed(seed: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "nlu.kb_rerank_fit"], cwd=ROOT, stdout=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONHASHSEED": seed})
+
+
+def test_the_shipped_coefficients_are_what_a_fresh_fit_prints_whatever_the_hash_seed():
+    """``python -m nlu.kb_rerank_fit`` in fresh processes (tokenizer and caches as a new process has
+    them), under two string-hash seeds, prints exactly the coefficients nlu/kb_rerank.py ships: the
+    search orders nothing by set iteration (kb10 round: ties among the status phrases and the policy
+    names made the fit move by up to 0.003 with the seed)."""
+    runs = [_fit_printed(seed) for seed in ("0", "4242")]  # side by side: the fit takes a minute
+    for run in runs:
+        out, _ = run.communicate(timeout=900)
+        assert run.returncode == 0
+        coef = ast.literal_eval(re.search(r"^COEF = (.*)$", out, re.M).group(1))
+        intercept = float(re.search(r"^INTERCEPT = (.*)$", out, re.M).group(1))
+        assert tuple(coef) == kb_rerank.COEF
+        assert intercept == kb_rerank.INTERCEPT
 
 
 def test_the_fit_reads_the_dev_files_and_no_held_out_file(monkeypatch):
