@@ -57,7 +57,8 @@ def rerank(order: Sequence[str], evidence: dict[str, Evidence], situation: bool)
     wins = dict.fromkeys(top, 0.0)
     for i, a in enumerate(top):
         for b in top[i + 1:]:
-            p = _upper_wins(evidence[a], evidence[b], situation)
+            # the same evidence is a tie: the intercept (negative since the kb10 refit) must not swap them
+            p = 0.5 if evidence[a] == evidence[b] else _upper_wins(evidence[a], evidence[b], situation)
             wins[a] += p
             wins[b] += 1.0 - p
     return sorted(top, key=lambda pid: (-wins[pid], top.index(pid))) + list(order[TOP:])
