@@ -17,7 +17,7 @@ import pytest
 
 from storage import migrate
 from storage.db import Database
-from tests.support import PgDatabases, create_pg_database, require_pg
+from tests.support import DemoDatabases, PgDatabases, create_pg_database, require_pg
 
 # One NLU model cache for the session, the in-process NLU.load() calls and every `xiangzhu
 # serve`/`bench` subprocess alike: those run in a test's tmp directory, where the default
@@ -31,6 +31,11 @@ def pg_databases():
     databases = PgDatabases()
     yield databases
     databases.close()
+
+
+@pytest.fixture(scope="session")
+def demo_databases(tmp_path_factory) -> DemoDatabases:
+    return DemoDatabases(tmp_path_factory.mktemp("demo"))
 
 
 @pytest.fixture(scope="session")

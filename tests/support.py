@@ -1,16 +1,23 @@
 """What tests share, in one place: the app running in-process, waiting for an outcome (never a
-fixed sleep), a free port, the local PostgreSQL server, and the area tree builder. The
+fixed sleep), a free port, the local PostgreSQL server, the demo SQLite database of the served
+subprocesses, and the area tree builder. The
 database fixtures themselves (`db_url`, `db`, `empty_db_url`) are in tests/conftest.py."""
 from __future__ import annotations
 
 import asyncio
 import inspect
 import os
+import shutil
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
@@ -169,6 +176,32 @@ class PgDatabases:
             f.result()  # raises the first drop that failed
         for url in self._templates:
             drop_pg_database(url)
+
+
+# ── the demo database of the served subprocesses ─────────────────────────────────────────
+
+
+class DemoDatabases:
+    """`xiangzhu db upgrade` and `seed --demo` into a SQLite file once per session (once more if
+    the day in Asia/Shanghai has turned since: the demo data is dated from today), copied for
+    each module's `xiangzhu serve` (web browser tests, Telegram emulator tests)."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.built: dict[date, Path] = {}
+
+    def copy_to(self, target: Path) -> None:
+        from bot.config import load_settings
+
+        today = datetime.now(ZoneInfo(load_settings().timezone)).date()
+        if today not in self.built:
+            path = self.tmp / f"demo-{today}.db"
+            url = f"sqlite+aiosqlite:///{path}"
+            for args in (("db", "upgrade"), ("seed", "--demo")):
+                subprocess.run([sys.executable, "-m", "bot.cli", *args], check=True, capture_output=True,
+                               timeout=180, env={**os.environ, "XIANGZHU_DATABASE_URL": url})
+            self.built[today] = path
+        shutil.copyfile(self.built[today], target)
 
 
 # ── the area tree ────────────────────────────────────────────────────────────────────────

@@ -78,9 +78,10 @@ def run_cli(env: dict, *args: str, cwd: Path) -> str:
 
 
 @contextmanager
-def serve_against(emulator: "Emulator", home: Path, start_timeout: float = 180.0):
-    """`xiangzhu serve` in a subprocess on a demo SQLite database under `home`, its Telegram
-    channel pointed at the emulator. Yields a namespace: db_file, env, home, port, log."""
+def serve_against(emulator: "Emulator", home: Path, demo_databases, start_timeout: float = 180.0):
+    """`xiangzhu serve` in a subprocess on a copy of the session's demo SQLite database
+    (tests/support.DemoDatabases) under `home`, its Telegram channel pointed at the emulator.
+    Yields a namespace: db_file, env, home, port, log."""
     db_file = home / "xiangzhu.db"
     port = free_port()
     env = {**os.environ, "XIANGZHU_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
@@ -88,8 +89,7 @@ def serve_against(emulator: "Emulator", home: Path, start_timeout: float = 180.0
            "XIANGZHU_TELEGRAM_TOKEN": TOKEN, "XIANGZHU_TELEGRAM_BASE_URL": emulator.api_base,
            "XIANGZHU_OUTBOX_POLL_SECONDS": "0.05"}
     env.pop("XIANGZHU_TELEGRAM_WEBHOOK_URL", None)
-    run_cli(env, "db", "upgrade", cwd=home)
-    run_cli(env, "seed", "--demo", cwd=home)
+    demo_databases.copy_to(db_file)
     log_path = home / "serve.log"
     log = open(log_path, "w")
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],

@@ -24,8 +24,8 @@ def emulator(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def bot_server(emulator, tmp_path_factory):
-    with serve_against(emulator, tmp_path_factory.mktemp("bot")) as server:
+def bot_server(emulator, tmp_path_factory, demo_databases):
+    with serve_against(emulator, tmp_path_factory.mktemp("bot"), demo_databases) as server:
         yield server
 
 

@@ -26,8 +26,8 @@ def emulator(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def bot_server(emulator, tmp_path_factory):
-    with serve_against(emulator, tmp_path_factory.mktemp("bot")) as server:
+def bot_server(emulator, tmp_path_factory, demo_databases):
+    with serve_against(emulator, tmp_path_factory.mktemp("bot"), demo_databases) as server:
         yield server
     assert TOKEN not in server.log.read_text(), "the bot token leaked into the log"
 

@@ -7,50 +7,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import load_settings
 from tests.api.conftest import world  # noqa: F401  (a fixture)
 from tests.bot.test_process_pipeline import Server
 
 ROOT = Path(__file__).resolve().parents[2]
-XIANGZHU = str(Path(sys.executable).with_name("xiangzhu"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(os.environ.get("XIANGZHU_TEST_ARTIFACTS", ROOT / "tmp" / "artifacts")) / "web"
-
-
-class DemoDatabases:
-    """`xiangzhu db upgrade` and `seed --demo` into a SQLite file once per session (once more if
-    the day in Asia/Shanghai has turned since: the demo data is dated from today), copied for
-    each module's server."""
-
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
-        self.built: dict[date, Path] = {}
-
-    def copy_to(self, target: Path) -> None:
-        today = datetime.now(ZoneInfo(load_settings().timezone)).date()
-        if today not in self.built:
-            path = self.tmp / f"demo-{today}.db"
-            url = f"sqlite+aiosqlite:///{path}"
-            for args in (("db", "upgrade"), ("seed", "--demo")):
-                subprocess.run([XIANGZHU, *args], env={**os.environ, "XIANGZHU_DATABASE_URL": url}, check=True,
-                               capture_output=True, timeout=180)
-            self.built[today] = path
-        shutil.copyfile(self.built[today], target)
-
-
-@pytest.fixture(scope="session")
-def demo_databases(tmp_path_factory) -> DemoDatabases:
-    return DemoDatabases(tmp_path_factory.mktemp("web-demo"))
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ def emulator(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(emulator, tmp_path_factory):
+def server(emulator, tmp_path_factory, demo_databases):
     import httpx
 
     home = tmp_path_factory.mktemp("editor")
@@ -42,9 +42,7 @@ def server(emulator, tmp_path_factory):
            "XIANGZHU_TELEGRAM_TOKEN": TOKEN, "XIANGZHU_TELEGRAM_BASE_URL": emulator.api_base,
            "XIANGZHU_OUTBOX_POLL_SECONDS": "0.05", "XIANGZHU_TIMEZONE": "Asia/Shanghai"}
     env.pop("XIANGZHU_TELEGRAM_WEBHOOK_URL", None)
-    for args in (("db", "upgrade"), ("seed", "--demo")):
-        subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=home, check=True, capture_output=True,
-                       timeout=180)
+    demo_databases.copy_to(home / "xz.db")
     port = free_port()
     log = open(home / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],

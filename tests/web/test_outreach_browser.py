@@ -10,8 +10,6 @@ server's own leader, whatever the hour of the test run.)"""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from types import SimpleNamespace
@@ -24,7 +22,6 @@ from storage.db import Database
 from storage.models import Area, ChannelIdentity, Person, Timer
 from tests.bot.test_process_pipeline import Server
 from tests.support import wait_until
-from tests.web.conftest import XIANGZHU
 from tests.web.test_inbox_browser import (PHONE, no_sideways_scroll, sign_in, villager_inbox, villager_says,
                                           watch_console)
 
@@ -36,12 +33,10 @@ SCRIPT = "<script>window.__pwned=1</script>挺好<b>"
 
 
 @pytest.fixture(scope="module")
-def quiet_off_server(tmp_path_factory):
+def quiet_off_server(tmp_path_factory, demo_databases):
     tmp = tmp_path_factory.mktemp("outreach")
     url = f"sqlite+aiosqlite:///{tmp}/web.db"
-    for args in (("db", "upgrade"), ("seed", "--demo")):
-        subprocess.run([XIANGZHU, *args], env={**os.environ, "XIANGZHU_DATABASE_URL": url}, check=True,
-                       capture_output=True, timeout=180)
+    demo_databases.copy_to(tmp / "web.db")
     srv = Server(url, tmp, "outreach", web_poll_seconds="0.3", quiet_hours="off")
     srv.url = url
     srv.wait_ready()
