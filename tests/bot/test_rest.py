@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import httpx
 import pytest
@@ -196,16 +197,15 @@ async def test_first_contact_creates_one_person_per_sender(services):
         assert (await s.execute(select(func.count()).select_from(Person))).scalar() == 2
 
 
-async def test_the_fastapi_route_answers_like_the_fast_path(tmp_path):
+async def test_the_fastapi_route_answers_like_the_fast_path(tmp_path, migrated_sqlite):
     """The webhook is served by rest.fast_webhook; the FastAPI route (for mounting the app
     inside another, and for the OpenAPI document) gives the same answers."""
     import httpx
     from bot.app import create_app
     from bot.config import load_settings
-    from storage import migrate
 
+    shutil.copyfile(migrated_sqlite, tmp_path / "x.db")  # a database at the newest schema
     url = f"sqlite+aiosqlite:///{tmp_path}/x.db"
-    migrate.upgrade(url)
     app = create_app(load_settings(database_url=url, data_dir=tmp_path), extensions=[])
     answers = {}
     async with app.router.lifespan_context(app):
@@ -220,20 +220,20 @@ async def test_the_fastapi_route_answers_like_the_fast_path(tmp_path):
     assert answers["fast"][0] == 400 and answers["fast"][2] == 200 and answers["fast"][3]
 
 
-async def _real_app(tmp_path):
-    """The application as `xiangzhu run` builds it: the real NLU, flow runtime and built-in flows."""
+async def _real_app(tmp_path, migrated_sqlite):
+    """The application as `xiangzhu run` builds it: the real NLU, flow runtime and built-in flows,
+    on a copy of the session's migrated database."""
     from bot.app import create_app
-    from storage import migrate
 
+    shutil.copyfile(migrated_sqlite, tmp_path / "real.db")
     url = f"sqlite+aiosqlite:///{tmp_path}/real.db"
-    migrate.upgrade(url)
     return create_app(load_settings(database_url=url, data_dir=tmp_path), extensions=[])
 
 
-async def test_a_pressed_buttons_payload_sent_as_the_text_is_that_button(tmp_path):
+async def test_a_pressed_buttons_payload_sent_as_the_text_is_that_button(tmp_path, migrated_sqlite):
     """Rasa clients send a pressed button's payload back as the message: `choice:` answers
     (the consent's too), menu payloads, and a stale `choice:` gets a re-ask, never silence."""
-    app = await _real_app(tmp_path)
+    app = await _real_app(tmp_path, migrated_sqlite)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             async def say(message):
@@ -261,10 +261,10 @@ async def test_a_pressed_buttons_payload_sent_as_the_text_is_that_button(tmp_pat
         assert person.consent_given and person.locale == "en"
 
 
-async def test_a_body_over_64_kb_gets_413_on_both_routes(tmp_path):
+async def test_a_body_over_64_kb_gets_413_on_both_routes(tmp_path, migrated_sqlite):
     from bot.channels.rest import MAX_BODY
 
-    app = await _real_app(tmp_path)
+    app = await _real_app(tmp_path, migrated_sqlite)
     big = {"sender": "big", "message": "字" * (65 * 1024 // 3 + 10)}
     async with app.router.lifespan_context(app):
         for routes in (dict(app.fast_routes), {}):  # rest.fast_webhook, then the FastAPI route

@@ -7,6 +7,8 @@ on another and leave the conversation at a missing step on a third is caught, an
 reproducers fail when run as conversation tests."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from bot.conversation_tests import load_tests
@@ -61,13 +63,11 @@ class _Sabotaged:
             turn.conversation.flow_id, turn.conversation.step = "menu", "no_such_step"
 
 
-async def test_fuzzer_catches_a_sabotaged_pipeline_and_its_reproducers_fail(tmp_path, fuzz_nlu):
-    from storage import migrate
-
+async def test_fuzzer_catches_a_sabotaged_pipeline_and_its_reproducers_fail(tmp_path, fuzz_nlu, migrated_sqlite):
     urls = []
-    for name in ("walks", "replay"):
+    for name in ("walks", "replay"):  # each a copy of the session's migrated database
+        shutil.copyfile(migrated_sqlite, tmp_path / f"{name}.db")
         urls.append(f"sqlite+aiosqlite:///{tmp_path}/{name}.db")
-        migrate.upgrade(urls[-1])
     async with fuzz_runner(urls[0], fuzz_nlu) as runner:
         runner.services.handler = _Sabotaged(runner.services.handler)
         report = await Fuzzer(runner, seed=SEED, walks=SABOTAGED_WALKS, database="sqlite").run()
