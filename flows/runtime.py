@@ -57,10 +57,12 @@ from flows.model import (
 )
 from flows.registry import ActionRegistry, load_actions
 from flows.validate import FlowValidationError, load_flow
+from nlu.confidence import INTENT_THRESHOLD
 from nlu.language import detect_language
 from flows.texts import HUMAN_PAYLOAD, SAFETY_FLOW, localized, phrase
 from flows.acting import Acting
 from flows.asking import Asking
+from flows.confirming import CONFIRM, Confirming
 from flows.names import Names
 from flows.repair import Repair
 from flows.triggers import Trigger
@@ -69,7 +71,6 @@ __all__ = ["FlowRuntime", "RunObserver"]
 
 log = logging.getLogger("xiangzhu.flows")
 
-INTENT_THRESHOLD = 0.5
 MAX_STEPS_PER_TURN = 100
 
 # the whole message names a language: switch to it at any time (the flow `language`)
@@ -203,7 +204,7 @@ class FlowRuntime:
         return self._index
 
 
-class _Run(Asking, Repair, Acting, Names):
+class _Run(Asking, Repair, Confirming, Acting, Names):
     """One turn: a working copy of the conversation, written back by `save()`."""
 
     def __init__(self, runtime: FlowRuntime, turn: Turn, current: dict[str, int]):
@@ -245,6 +246,7 @@ class _Run(Asking, Repair, Acting, Names):
     # ── the order of things ────────────────────────────────────────────────────────────
     async def handle(self) -> None:
         first_contact = not self.state.get("seen")
+        confirm = self.state.pop(CONFIRM, None)  # the confirming question is open for this one message
         if first_contact:
             self._language_from_text()
         if self.flow_id:
@@ -268,6 +270,8 @@ class _Run(Asking, Repair, Acting, Names):
         if self.state.get("offer") == "resume":
             if await self._answer_resume_offer():
                 return
+        if self.flow is None and await self._answer_confirm(confirm):
+            return
         if self.flow is not None:
             step = self.flow.step(self.step_id)
             if self.flow_id == SAFETY_FLOW and not self.turn.payload and isinstance(step, AskStep):
@@ -409,6 +413,8 @@ class _Run(Asking, Repair, Acting, Names):
             trigger, captured = found
             self.state["misses"] = 0
             await self._start(trigger.flow, trigger.version_id, captured)
+            return
+        if self._ask_confirm():  # an intent below the threshold but likely: ask, do not guess
             return
         self.state["misses"] = int(self.state.get("misses") or 0) + 1
         if self.state["misses"] >= 2:
