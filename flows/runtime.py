@@ -9,7 +9,9 @@ while a conversation keeps the version it started on.
 
 Repair is built in, in this order: emergency → safety question → "continue?" answer → cancel →
 correction → digression → the answer → "中文"/"English" → digression by intent → another flow
-(at an `interruptible` question) → misunderstanding (twice in a row: the menu and a human). A
+(at an `interruptible` question) → with no flow and no trigger, an intent below the threshold
+but likely: one confirming question (flows/confirming.py) → misunderstanding (twice in a row: the
+menu and a human). A
 turn that would end without a word gets the menu: nobody is met with silence. A first message
 sets the reply language from its text. An emergency the detector is sure of starts the flow
 `emergency`; one it is unsure of (`parse["emergency"]["level"] == "unsure"`) holds the message
@@ -25,11 +27,12 @@ in `emergency`.
                                                                 dispatcher keeps it; a number
                                                                 or title picks from it)
     held      the message the safety question holds
+    confirm   the confirming question open for one message (the message, its parse, the intents)
 
 In modules of their own: the engine's words (flows/texts.py), asking and reading an answer
 (flows/asking.py), repair (flows/repair.py), actions and handoffs (flows/acting.py), what starts a
-flow (flows/triggers.py), the names conditions and templates see (flows/names.py); `_Run`
-mixes asking, repair, acting and names in. What is left here (~580 lines) is the interpreter
+flow (flows/triggers.py), the confirming question (flows/confirming.py), the names conditions and
+templates see (flows/names.py); `_Run` mixes asking, repair, confirming, acting and names in. What is left here (~580 lines) is the interpreter
 itself — the order of things in a turn and the step machine — kept whole so it reads top to
 bottom.
 """

@@ -32,8 +32,8 @@ def to_confirm(parse: dict) -> list[str]:
     intent = parse.get("intent") or {}
     if intent.get("name") != "nlu_fallback" and float(intent.get("confidence") or 0.0) >= INTENT_THRESHOLD:
         return []
-    if intent.get("name") == "emergency" or (parse.get("emergency") or {}).get("level") == "certain":
-        return []
+    if intent.get("name") == "emergency" or (parse.get("emergency") or {}).get("level", "none") != "none":
+        return []  # an emergency pages; an unsure one gets the safety question, never this one
     ranking = [r for r in parse.get("intent_ranking") or () if r.get("name") != "nlu_fallback"]
     if not ranking:
         return []
