@@ -32,9 +32,9 @@ in `emergency`.
 In modules of their own: the engine's words (flows/texts.py), asking and reading an answer
 (flows/asking.py), repair (flows/repair.py), actions and handoffs (flows/acting.py), what starts a
 flow (flows/triggers.py), the confirming question (flows/confirming.py), the names conditions and
-templates see (flows/names.py); `_Run` mixes asking, repair, confirming, acting and names in. What is left here (~580 lines) is the interpreter
-itself — the order of things in a turn and the step machine — kept whole so it reads top to
-bottom.
+templates see (flows/names.py); `_Run` mixes asking, repair, confirming, acting and names in.
+What is left here (~590 lines) is the interpreter itself — the order of things in a turn and the
+step machine — kept whole so it reads top to bottom.
 """
 from __future__ import annotations
 
