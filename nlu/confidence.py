@@ -4,7 +4,7 @@ where the bot asks one confirming question instead ("您是想求助吗？1 是 
 One place for these figures: the flow runtime acts on them, the evaluation (nlu/evaluation.py)
 counts what villagers get with them.
 
-Chosen on the dev and test files of nlu/data/test (2026-12-07, docs/nlu.md "Asked, not
+Chosen on the dev, test and style files of nlu/data/test (2026-12-07, docs/nlu.md "Asked, not
 guessed"): of the messages below INTENT_THRESHOLD whose best intent has a flow, 39 % of those
 at 0.30–0.35 have it right, 29 % at 0.25–0.30 and 17 % at 0.20–0.25; below CONFIRM_FLOOR most
 questions would ask about the wrong thing. A runner-up within CONFIRM_MARGIN is offered too
