@@ -67,13 +67,14 @@ async def test_yes_starts_the_need_intake_with_the_message_kept(runner, answer):
     assert conv.slots.get("first_message") == NEED  # the original message, not "1"
 
 
-async def test_no_gets_the_menu(runner):
+@pytest.mark.parametrize("answer", ["2", "不是"])
+async def test_no_gets_the_menu(runner, answer):
     _in_band(runner, HUMAN, "request_human")
     async with running(runner.services, extensions=()) as client:
         await _consented(client, "c2")
         [question] = await _say(client, "c2", HUMAN)
         assert question["text"] == "您是想找社工吗？"
-        replies = await _say(client, "c2", "2")
+        replies = await _say(client, "c2", answer)
     assert replies[-1]["text"].startswith("我能帮您做这些")
     assert "我要求助" in [b["title"] for b in replies[-1]["buttons"]]
     conv = await _conversation(runner, "c2")
