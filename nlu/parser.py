@@ -111,7 +111,7 @@ def danger_may_ask(normalized: str, alarm) -> bool:
 # What the model may read a situation told before "is there anything for people like me" as: the
 # hardship (report_need), nothing sure (nlu_fallback) or chat; `asks_about_help` makes it ask_policy
 READ_BEFORE_THE_QUESTION = frozenset({"report_need", "nlu_fallback", "out_of_scope"})
-# ... with this confidence at least: above the flows' INTENT_THRESHOLD (0.5, flows/runtime.py), which starts
+# ... with this confidence at least: above INTENT_THRESHOLD (0.5, nlu/confidence.py), which starts
 # a flow by intent only at or above it
 POLICY_QUESTION_CONFIDENCE = 0.6
 
