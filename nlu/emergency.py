@@ -552,7 +552,7 @@ _CONFINE_PARTS = [re.compile(p) for p in (
 )]
 # 8. a threat and fear now: told to "see what happens", hiding, not daring to open the door
 _THREAT = re.compile(r"(?:让|要|给)(?:我|你|我们|我哋)(?:好看|好睇)|不会放过|饶不了|要(?:我|你)的命|找(?:我|你)算账|(?:把|将)(?:我家?|我们家?)?(?:的)?(?:房子?|屋)(?:给)?(?:点|烧)了|(?:kill|hurt|burn)\b.{0,12}\b(?:me|us|house)|make (?:me|us) pay")
-_FEAR_NOW = re.compile(_any(r"今晚|今天晚上|今夜|tonight", _ALONE_AT_HOME, r"不敢(?:开门|出声|出去|回去|回家|睡|出门)|唔敢(?:开门|出声|出去|返)|躲(?:在|到|着|喺|埋)|把门(?:顶|闩|锁)|(?:am|are) (?:scared|afraid|hiding)|lock(?:ed)? (?:the|our) door"))
+_FEAR_NOW = re.compile(_any(_TONIGHT_ZH, "tonight", _ALONE_AT_HOME, r"不敢(?:开门|出声|出去|回去|回家|睡|出门)|唔敢(?:开门|出声|出去|返)|躲(?:在|到|着|喺|埋)|把门(?:顶|闩|锁)|(?:am|are) (?:scared|afraid|hiding)|lock(?:ed)? (?:the|our) door"))
 # 9. a sudden illness told by its signs now: a stroke, a heart, choking, a fall, poison, a wound
 _ACUTE_SIGN = re.compile(
     r"说不出话|(?:嘴|脸)(?:有点|都)?歪|拿不住|抬不起|(?:胸口|心口)(?:闷|疼|痛|像|压)|(?:出|冒)(?:冷|虚)汗|(?:浑身|全身)(?:发抖|抽)|(?:喘气|呼吸)(?:有(?:响)?声|急|困难|不上)|喘(?:不|得急)|气(?:也)?出得急"
@@ -656,7 +656,7 @@ _POLICY_ASK = re.compile(
     r"(?:政府|国家|村里|民政|镇上|乡里)(?:有)?.{0,6}(?:帮|补|管|修|救|钱)|补助|补贴|救助|政策|能领|领不|报销|低保|帮扶|津贴|够(?:吗|不|唔|冇)"
     r"|subsid|allowance|government\b.{0,12}(?:help|support|pay)|any (?:help|support|program)|can (?:we|i) (?:get|apply)"
 )
-_EVENT_OVER = re.compile(_any(_DEATH_ZH, r"(?:住|躺|治|花|用)了|住院|出院|后来|之后|以后|那次|前年|去年|上个月|in hospital for|passed away|died|last (?:year|month)|after (?:the|he|she)"))
+_EVENT_OVER = re.compile(_any(_DEATH_ZH, _PAST_YEAR_ZH, r"(?:住|躺|治|花|用)了|住院|出院|后来|之后|以后|那次|上个月|in hospital for|passed away|died|last (?:year|month)|after (?:the|he|she)"))
 # away for work: "not back" is no alarm (matched on the text before idioms like 打工 are removed)
 _AWAY_FOR_WORK = re.compile(
     r"打工|务工|做工|外出(?:打工|务工|挣钱)|在外地|在外面(?:干活|做事|上班)|出去(?:挣钱|干活|上班|找活)|去.{0,6}(?:上班|挣钱)|进城(?:打工|干活|上班)"
@@ -691,7 +691,7 @@ _RULING = re.compile(
 _NOW_HERE = re.compile(_any(
     r"刚", _SUDDEN_ZH, r"又(?:犯|发作|发病|抽|晕|倒|喘|开始|来|在|打|要|拿)", _IN_PROGRESS_ZH, _STILL_ZH, r"这会儿|此刻", _AT_ONCE_ZH, r"快(?:来|点|叫|救|打|帮)", _CRY_ZH,
     _UNRESPONSIVE_ZH, r"没气|昏迷|抢救|病危|不行了|唔应", _JUST_YUE, r"流(?:了)?(?:好多|很多)?血|在流|起不来|爬不起来|路边|现场|(?:去|送|上|到)(?:医院|卫生院|诊所)",
-    r"这次|这回", _TODAY_ZH, _EVENING_ZH, r"昨天|还没停|停不下来|不停|一直在|半个钟|几分钟", _TODAY_EN, _JUST_EN, _SUDDEN_EN, "again"))
+    r"这次|这回", _TODAY_ZH, _TODAY_DIALECT, _EVENING_ZH, r"昨天|还没停|停不下来|不停|一直在|半个钟|几分钟", _TODAY_EN, _JUST_EN, _SUDDEN_EN, "again"))
 _FEAR = re.compile(r"怕|惊|躲|不敢(?:开门|出声|回|出去)|afraid|scared|hiding")
 
 
@@ -745,7 +745,7 @@ def _told_as_not_now(kind: str, m: re.Match, cleaned: str, on: _Text) -> bool:
 # habitual, reported speech: hints of self-harm alone are asked about, not paged (nlu5)
 _HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|成日|日日)(?:是)?(?:说|念叨|讲|嚷|话|讲住)|(?:always|keeps?) (?:says?|said|saying|talks?|talking)")
 # a long-standing illness: medical triggers are lowered unless something happened just now
-_CHRONIC = re.compile(_any(_PAST_YEAR_ZH, _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN,
+_CHRONIC = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, "上年", _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN,
     r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|那年|每个月|每月|每天|天天|瘫在|瘫痪"
     r"|(?:中风|脑梗|脑溢血|偏瘫|车祸|手术|开刀|摔伤|工伤)(?:以后|之后|过后|后)"
     # detect9: a stroke or a crash told with 粤/客家 aftermath markers (中咗风之后, 中风转来以后)
@@ -763,7 +763,7 @@ _LASTING = re.compile(
     r"every night|all the time|since (?:he|she|i) (?:was|were) (?:born|small|little|a child)|the doctor (?:says?|said) (?:he|she|i|we) (?:need|must|should)"
 )
 _SUDDEN = re.compile(_any(
-    _UNRESPONSIVE_ZH, r"发青|发紫|憋紫|没气了", _SUDDEN_ZH, r"突发|又犯|又发作", _JUST_ZH, r"马上|快", _CRY_ZH, "不行了", _TODAY_ZH, _EVENING_ZH, "误",
+    _UNRESPONSIVE_ZH, r"发青|发紫|憋紫|没气了", _SUDDEN_ZH, r"突发|又犯|又发作", _JUST_ZH, _JUST_YUE, _AT_ONCE_ZH, "快", _CRY_ZH, "不行了", _TODAY_ZH, _TODAY_DIALECT, _EVENING_ZH, "误",
     _SUDDEN_EN, _JUST_EN, _NOW_EN, _TODAY_EN, _CRY_EN))
 
 # violence that is over, a lost elder who was found or who habitually loses the way: told as a
@@ -773,8 +773,10 @@ _OVER = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _OFTEN_ZH, _
     r"|有一回|有一次|走失过|走丢过|丢过|过一(?:次|回)|后来|找回来|找到了|送回来|寻回来|揾返|(?:出门|出去)就|一出门|总是|动不动"
     r"|\bbefore\b|long (?:time )?ago|\bonce\b|used to|(?:is |was |been )?found (?:already|now)|already found|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything"))
 # ... unless it happens now or again
+# (today, but not "until today": 到今日都唔敢放佢出去 tells a lasting fear)
+_UNTIL_TODAY_NOT = r"(?<!到)(?:" + _any(_TODAY_ZH, _TODAY_DIALECT) + ")"
 _HAPPENING = re.compile(_any(
-    _JUST_ZH, _IN_PROGRESS_ZH, _STILL_ZH, r"又(?:打|来|在|拿|要|喝)", _TODAY_ZH, _EVENING_ZH, r"今儿|昨天|马上|快来|快救", _CRY_ZH, "躲",
+    _JUST_ZH, _JUST_YUE, _IN_PROGRESS_ZH, _STILL_ZH, r"又(?:打|来|在|拿|要|喝)", _UNTIL_TODAY_NOT, _EVENING_ZH, _TONIGHT_ZH, r"今儿|昨天|马上|快来|快救", _CRY_ZH, "躲",
     r"到现在(?!(?:都|也|还)?(?:没人管|没(?:有)?(?:处理|解决|说法|结果|赔|给钱|人理)))|到而家|到依家", r"天(?:都|已经)?黑|还没|一直没|报警",
     r"灯(?:都)?关|熄(?:晒)?灯|\bhid(?:e|ing)\b", _JUST_EN, "again", _TODAY_EN, r"this (?:morning|evening|afternoon)|still (?:missing|outside|not (?:back|home|found|come))|hiding",
     r"please help|help!|help (?:me|us)\b(?! (?:to|with|apply|get|find|pay|ask))|dark"))
