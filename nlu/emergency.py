@@ -218,6 +218,8 @@ _AGO_EN = r"years? ago"
 _LAST_SEASON_EN = r"last (?:year|month|week|summer|winter|spring|autumn)"
 _EVERY_TIME_EN = r"every time|whenever"
 _DEATH_ZH = r"走了|去世|过世|没了"
+_MONTHS_AGO_ZH = (r"上个月|上(?:个)?礼拜|上周|上星期|前几天|前些天|前两天|前些日子|前几年|那年|当年|几年前|前个月"
+                  r"|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上年|上半年")
 
 # (kind, weight, pattern) on normalized text
 _RULES: list[tuple[str, float, str]] = [
@@ -365,6 +367,11 @@ _DETECT11_RULES: list[tuple[str, float, str]] = [
     # detect12: someone went into the water after a thing or an animal and has not come up
     ("medical", 1.0, r"(?:跳|下)(?:下)?(?:水|河|井|塘|去)(?:去)?(?:救|捞|拉|追)[^。]{0,12}?(?:也|还|都)?(?:没|冇|未)(?:有)?(?:上来|出来|起来)"),
     # a capsizing alone is asked; told as past (上个月翻船, last summer) it is lowered as every flood
+    # detect13: a person fallen into a reservoir told water first (水库里掉下去一个人), or into a ditch, a pond,
+    # a cesspit (a thing or an animal there is an idiom, removed before: 狗掉进水沟里了)
+    ("medical", 1.0, r"(?:水库|河|江|湖|塘|井|水沟|河沟|水渠)(?:里|头|中)?(?:掉|跌|落|栽|滑)(?:下去|进去|下来)(?:了)?(?:一个|个|两个|几个)?人"
+     r"|(?:(?:" + _PERSON_ZH + r")|(?:跟|和|同|连)[^\s。,!?]{1,4}一起)[^\s。,!?]{0,4}?(?:掉|跌|落|摔|栽|滑)(?:进|到|在|了|咗|下)*"
+     r"(?:水沟|河沟|水渠|沟渠|粪坑|茅坑|粪池|化粪池|水坑|池塘|鱼塘|水塘|湖)"),
     ("flood", HINT, _CAPSIZED + r"|\b(?:boat|ferry|raft)\b.{0,10}\b(?:capsiz\w*|turn(?:ed|s)? over|overturn\w*|flipp?ed(?: over)?)"),
 ]
 _RULES += _DETECT11_RULES
@@ -574,6 +581,9 @@ _ANIMAL_ZH = (r"(?:(?:我|俺|咱|我们|他|她)?家(?:里)?的?|(?:我|俺|他
               + _NOUN_START + _ANIMAL_ZH_WORD)
 _THING_OR_ANIMAL_ZH = _NOUN_START + r"(?:" + _THING_ZH[3:-1] + "|" + _ANIMAL_ZH_WORD[3:-1] + ")"
 _WATER_ZH = r"(?:水|河|井|鱼塘|水塘|池塘|塘|水沟|河沟|沟|水渠|渠|江|湖|水库|粪坑|茅坑|海)(?:里|里头|头|中|底|度|肚)?"
+# ... unless a person went too (把牛冲走了 他也没了, 狗掉河里了 我爸去捞 人也没上来): then the water words page (detect13)
+_GONE_TOO_ZH = (r"(?![^。]{0,12}?(?:" + _PERSON_ZH + r")(?:也|都|跟着|一起|也跟着)(?:被|让|叫|给)?(?:水)?"
+                r"(?:冲走|卷走|冲没|没了|不见|没影|没上来|没出来|找不着|找不到|沉|淹))")
 _THING_EN = r"phones?|mobile|cellphone|keys?|bucket|pail|wallet|purse|bag|shoes?|slippers?|hat|glasses|ball|ring|watch|hoe|tools?"
 _ANIMAL_EN = r"dogs?|puppy|cats?|cows?|cattle|buffalo|calf|pigs?|piglets?|chickens?|hens?|ducks?|geese|goose|sheep|goats?|horses?|donkeys?|rabbits?|animals?|livestock"
 _WATER_EN = r"(?:river|water|well|pond|lake|ditch|canal|toilet|sea)\b"
@@ -624,10 +634,10 @@ _NOT_DANGER = re.compile(
     # detect12: a thing or an animal fallen into the water (手机掉水里了, 狗掉井里了, my phone fell into the
     # river) or an animal washed away (水冲走了两头牛, the flood washed away our pigs) — not a person. The
     # noun must start a word (二狗, 牛牛 are children's names); a vehicle is never here (people inside).
-    r"|" + _THING_OR_ANIMAL_ZH + r"(?:又|还)?(?:不小心|一不小心|一下子?)?(?:给|被)?(?:掉|落|跌|滑|丢)(?:进|到|在|下|咗|了|落|入)*" + _WATER_ZH
-    + r"|" + _ANIMAL_ZH + r"(?:都|全)?(?:被|让|叫|给)(?:大|洪|河|山)?水(?:给)?(?:冲|卷|带)(?:走|跑|没|咗)"
-    r"|(?:洪水|大水|山洪|河水|水)?(?:把|将)" + _ANIMAL_ZH + r"(?:都|全)?(?:冲|卷|带)(?:走|跑|没)"
-    r"|(?:让|叫|被|给)?(?:洪水|大水|山洪|河水|水)(?:给)?(?:冲|卷|带)(?:走|跑)(?:了|咗)" + _ANIMAL_ZH
+    r"|" + _THING_OR_ANIMAL_ZH + r"(?:又|还)?(?:不小心|一不小心|一下子?)?(?:给|被)?(?:掉|落|跌|滑|丢)(?:进|到|在|下|咗|了|落|入)*" + _WATER_ZH + _GONE_TOO_ZH
+    + r"|" + _ANIMAL_ZH + r"(?:都|全)?(?:被|让|叫|给)(?:大|洪|河|山)?水(?:给)?(?:冲|卷|带)(?:走|跑|没|咗)" + _GONE_TOO_ZH
+    + r"|(?:洪水|大水|山洪|河水|水)?(?:把|将)" + _ANIMAL_ZH + r"(?:都|全)?(?:冲|卷|带)(?:走|跑|没)" + _GONE_TOO_ZH
+    + r"|(?:让|叫|被|给)?(?:洪水|大水|山洪|河水|水)(?:给)?(?:冲|卷|带)(?:走|跑)(?:了|咗)" + _ANIMAL_ZH + _GONE_TOO_ZH
     + r"|(?<!and )(?<!with )(?<!& )(?<!and the )(?<!and my )(?<!and our )\b(?:" + _THING_EN + "|" + _ANIMAL_EN + r")\b (?:\w+ )?(?:fell|fall|falls|dropped|drop|slipped|went) (?:in|into|down) (?:the |a |our |my )?" + _WATER_EN
     + r"|(?:the )?(?:flood|river|water)s?(?: water)? (?:has |have |had )?(?:washed|swept|carried) away (?:all |many |most |some |half |\w+ )?(?:of )?(?:our |my |the |his |her |their )?(?:\w+ )?(?:" + _ANIMAL_EN + r")\b(?!(?: \w+)? (?:and|with|too)\b)"
     r"|\b(?:" + _ANIMAL_EN + r")\b (?:were|was|are|got|have been|has been) (?:all )?(?:washed|swept|carried) away(?: by (?:the )?(?:flood|river|water))?"
@@ -673,6 +683,8 @@ _HABIT_BEFORE = re.compile(
     r"|一(?!下子?|直|点|个|天|夜|晚|早|会|进|回|到|看|见|开|推|转|抬|睁|觉)[^\s。,!?]{1,5}就)"
     # ... and what follows it is not a thing seen (一回家就看见他倒了 is a scene)
     r"(?:(?!看|见|发现|瞧|听说)[^\s。,!?]){0,8}$")
+# (e) when a death told happened: a past time (detect13)
+_PAST_WHEN = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _MONTHS_AGO_ZH))
 # (b) a danger word with the experiential 过 (被埋过, 晕倒过): it happened once, before
 _ONCE = re.compile(r"过(?![去来头门膝腰胸窗道路河桥])")
 # (c) an accident that already happened (出了车祸, 出咗意外) told as the cause of a need now: in a
@@ -739,6 +751,9 @@ def _told_as_not_now(kind: str, m: re.Match, cleaned: str, on: _Text) -> bool:
         return True
     if (kind == "medical" and all(_ACCIDENT.search(x.group(0)) for x in found)
             and on(_ACCIDENT_DONE) and on(_AFTERMATH)):
+        return True
+    # (e) a death told with a past time before each sign (上个月孩子掉河里淹死了): a report, not a rescue
+    if kind == "medical" and on(_DIED) and all(_PAST_WHEN.search(cleaned, 0, x.start()) for x in found):
         return True
     return (kind == "violence" and all(_THREAT_WORDS.search(x.group(0)) for x in found) and on(_RULING)
             and not on(_FEAR) and not on(_HAPPENING))
