@@ -372,6 +372,8 @@ _DETECT11_RULES: list[tuple[str, float, str]] = [
     ("medical", 1.0, r"(?:水库|河|江|湖|塘|井|水沟|河沟|水渠)(?:里|头|中)?(?:掉|跌|落|栽|滑)(?:下去|进去|下来)(?:了)?(?:一个|个|两个|几个)?人"
      r"|(?:(?:" + _PERSON_ZH + r")|(?:跟|和|同|连)[^\s。,!?]{1,4}一起)[^\s。,!?]{0,4}?(?:掉|跌|落|摔|栽|滑)(?:进|到|在|了|咗|下)*"
      r"(?:水沟|河沟|水渠|沟渠|粪坑|茅坑|粪池|化粪池|水坑|池塘|鱼塘|水塘|湖)"),
+    # detect13: a fit that goes on (抽了十几分钟还没停)
+    ("medical", 1.0, r"抽(?:了|咗)(?:[一两二三四五六七八九十几]|好|\d)+(?:多)?分钟(?!.{0,2}烟)|(?:抽|抽筋|抽搐)(?:了)?(?:还|都|仲)?(?:没|不|唔|未)停"),
     ("flood", HINT, _CAPSIZED + r"|\b(?:boat|ferry|raft)\b.{0,10}\b(?:capsiz\w*|turn(?:ed|s)? over|overturn\w*|flipp?ed(?: over)?)"),
 ]
 _RULES += _DETECT11_RULES
@@ -680,9 +682,13 @@ _MISSING = {"missing_person", "missing_child"}
 #     一听到打雷就冒冷汗): a chronic condition; every place the word occurs must be so told
 _HABIT_BEFORE = re.compile(
     r"(?:每次|每回|每逢|经常|老是|总是|时常|常常|动不动|(?:每|一)到(?:冬天|夏天|春天|秋天|晚上|夜里|半夜|雨天|阴天|下雨|变天|天冷|冬|夏|黑)"
-    r"|一(?!下子?|直|点|个|天|夜|晚|早|会|进|回|到|看|见|开|推|转|抬|睁|觉)[^\s。,!?]{1,5}就)"
+    r"|一(?!下子?|直|点|个|天|夜|晚|早|会|进|回|到|看|见|开|推|转|抬|睁|觉)[^\s。,!?]{1,5}就"
+    # detect13: an episode of a condition (犯病的时候会抽搐, 发作起来嘴唇发紫)
+    r"|(?:犯病|发病|发作|犯起病)(?:的时候|时|起来))"
     # ... and what follows it is not a thing seen (一回家就看见他倒了 is a scene)
     r"(?:(?!看|见|发现|瞧|听说)[^\s。,!?]){0,8}$")
+# ... or a habit or a count right after it (喘不上气的时候要用喷雾, 低血糖晕倒好几次了: detect13)
+_HABIT_AFTER = re.compile(r"(?:的时候|时)(?:要|得|会|就要|就得|都要|就会)|过?(?:好几|好多)(?:次|回)")
 # (e) when a death told happened: a past time (detect13)
 _PAST_WHEN = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _MONTHS_AGO_ZH))
 # (b) a danger word with the experiential 过 (被埋过, 晕倒过): it happened once, before
@@ -745,7 +751,8 @@ def _told_as_not_now(kind: str, m: re.Match, cleaned: str, on: _Text) -> bool:
         return False
     # every place the rule finds in the text must be so told (车祸 … 人快不行了 is not)
     found = list(m.re.finditer(cleaned))
-    if kind == "medical" and all(_HABIT_BEFORE.search(cleaned[:x.start()]) for x in found):
+    if kind == "medical" and all(_HABIT_BEFORE.search(cleaned[:x.start()]) or _HABIT_AFTER.match(cleaned, x.end())
+                                 for x in found):
         return True
     if kind in ("medical", "disaster") and all(_ONCE.match(cleaned, x.end()) for x in found):
         return True
@@ -786,6 +793,7 @@ _SUDDEN = re.compile(_any(
 _OVER = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN, _AGO_EN, _LAST_SEASON_EN, _EVERY_TIME_EN,
     r"从前|过去|那些年|那几年|那时候?|年轻(?:的)?时候?|早就|早年|离婚|离了婚?|(?:已经|早)?离了|分开(?:了|几年)|[一两三四五六七八九十几多]年前|上年"
     r"|有一回|有一次|走失过|走丢过|丢过|过一(?:次|回)|后来|找回来|找到了|送回来|寻回来|揾返|(?:出门|出去)就|一出门|总是|动不动"
+    r"|(?:救|抢救)(?:回来|过来|活)(?:了)?(?:以后|之后|后)"
     r"|\bbefore\b|long (?:time )?ago|\bonce\b|used to|(?:is |was |been )?found (?:already|now)|already found|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything"))
 # ... unless it happens now or again
 # (today, but not "until today": 到今日都唔敢放佢出去 tells a lasting fear)
