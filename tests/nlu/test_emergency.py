@@ -1051,3 +1051,30 @@ def test_chinese_patterns_hold_no_character_that_normalization_rewrites():
                 dead += [(c, alternative[:40]) for c in sorted(found) if normalize(c) not in ("", c)]
     assert dead == []
     assert normalize("搵") != "搵" and normalize("，") != "，"  # the check can fail
+
+
+@pytest.mark.parametrize("text", [
+    "头先阿妈喺厨房晕低咗 叫极都唔应",  # 头先 is "just now" in 粤: a stroke is not explained by years of illness
+    "我阿公有高血压十几年 今日突然讲唔到嘢 半边冇力",
+    "赶紧来 我妈哮喘好多年了 这会儿喘不过气",
+    "江边有个人掉下去了 河里掉下去一个人 快叫人",
+    "我孙仔跌咗落水渠度 水好急",
+    "大水把我家的羊冲走了 我哥去拦 他也被冲走了",
+    "上个月村里有人淹死了 刚才我侄子也掉河里了",
+    "娃抽了二十分钟了 还没停",
+])
+def test_detect13_now_in_every_voice_pages(text):
+    assert detect(text).level == "certain"
+
+
+@pytest.mark.parametrize("text", [
+    "前年我男人掉进水库淹死了 娃的学费能不能减免",  # a death told with a past time: a report
+    "上礼拜隔壁老汉掉井里没了 我们想把那口井封了",
+    "旧年阿爸落水过咗身 阿妈一个人带我哋",
+    "上次我妈心口疼住了院 这回医药费还能报吗",
+    "我闺女哮喘 喘不上气的时候要用那个喷的药 太贵了",
+    "俺爹低血糖 晕倒过好几回了 想找个人白天看着他",
+    "我家的鸭子掉进水沟里了 捞上来了",
+])
+def test_detect13_told_as_past_or_as_a_habit_is_no_page(text):
+    assert detect(text).level == "none"
