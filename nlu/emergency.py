@@ -131,6 +131,14 @@ A few narrow rules keep figurative and past words out:
   in the water still pages: 孩子掉河里了, 有人掉水里了, a person who went after it (牛被冲走了 我爹去追 也被
   冲走了; 下河去捞 … 没上来, a new medical rule), the flood swept away our buffalo and my father.
 
+- **Now and past in every voice** (detect13, 2026-12-07): patterns hold only what normalization writes
+  (揾, 头先, 个, 电话, 关机; a test holds it); the "now" and "past" context patterns take the shared pieces
+  (今儿晚上, 头先, 今日, 赶紧, 旧年, 上年, 上次; 到今日 is "until today", no now). A person into a reservoir
+  told water first (水库里掉下去一个人), into a ditch or a cesspit, a fit that goes on (抽了十几分钟), a
+  person gone after the animals (把牛冲走了 他也没了) page; a death told with a past time before each sign
+  (上个月孩子掉河里淹死了), a sign told as an episode of a condition or with a count (犯病的时候会抽搐,
+  喘不上气的时候要用喷雾, 晕倒过好几回) and an attempt survived told as past (喝农药救回来以后) do not.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
