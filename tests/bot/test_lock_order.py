@@ -13,7 +13,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from bot.desk import service as desk
 from storage import erasure
@@ -28,11 +28,14 @@ _WAITING = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_d
                 "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")
 
 
-async def _until_waiting(db, n: int) -> None:
+_BLOCKED_BY = text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))")
+
+
+async def _until_waiting(db, n: int, query=_WAITING, **params) -> None:
     """Until n other backends of this database wait for a lock (at most 30 s)."""
     async with db.engine.connect() as conn:
         for _ in range(3000):
-            if (await conn.execute(_WAITING)).scalar() >= n:
+            if (await conn.execute(query, params)).scalar() >= n:
                 return
             await conn.rollback()  # a fresh snapshot of pg_stat_activity
             await asyncio.sleep(0.01)
@@ -139,3 +142,27 @@ async def test_a_turn_and_an_erasure_of_the_person_do_not_deadlock(db):
         assert len(stored) == 1 and stored[0].intent != "error" and stored[0].text == ""  # erased after the turn
         assert answered == len(replies) >= 1  # answered once, not with an apology
         assert "抱歉" not in replies[0].text
+
+
+async def test_a_turn_rolled_back_by_a_deadlock_runs_once_more(db, caplog):
+    """A transaction in the wrong order — the handoff, then the conversation — against a
+    villager's turn that waits for the handoff: PostgreSQL rolls the turn back (it waited
+    first, so its deadlock check runs first); the turn runs again, and the message is relayed
+    and stored once."""
+    services = make_services(db)
+    person_id, staff_id, handoff_id = await _villager_with_claimed_handoff(services, db, "d0")
+    async with db.session() as wrong:
+        await wrong.execute(update(Handoff).where(Handoff.id == handoff_id).values(last_worker_at=services.clock()))
+        pid = (await wrong.execute(text("SELECT pg_backend_pid()"))).scalar()
+        turn = asyncio.ensure_future(services.dispatcher.handle(Inbound("rest", "d0", "屋顶又漏了", "d0-m")))
+        await _until_waiting(db, 1, _BLOCKED_BY, pid=pid)  # the turn holds the conversation, waits for the handoff
+        await wrong.execute(select(Conversation.id).where(Conversation.person_id == person_id).with_for_update())
+    assert await turn == []
+    assert any("deadlock" in r.getMessage() for r in caplog.records)
+    async with db.session() as s:
+        stored = (await s.execute(select(Message.intent).where(Message.channel_message_id == "d0-m"))).all()
+        relayed = (await s.execute(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.person_id == person_id, OutboxMessage.kind == "relay"))).scalar()
+        handoff = await s.get(Handoff, handoff_id)
+    assert len(stored) == 1 and stored[0].intent != "error"
+    assert relayed == 1 and handoff.last_villager_at is not None
