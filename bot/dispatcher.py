@@ -382,7 +382,8 @@ class Dispatcher:
         async with self._transaction() as session:
             person, _, _ = await people.find_or_create_by_identity(
                 session, inbound.channel, inbound.sender, inbound.display_name, None, now=now)
-            await people.get_conversation_for_update(session, person.id, lock=True)
+            with session.sync_session.no_autoflush:  # the conversation's lock before the last-seen UPDATEs
+                await people.get_conversation_for_update(session, person.id, lock=True)
             message_id = await message_store.record_inbound(
                 session, channel=inbound.channel, channel_message_id=inbound.message_id,
                 person_id=person.id, text=cleaned.text, intent="error", now=now,
