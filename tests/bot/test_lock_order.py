@@ -14,9 +14,10 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from bot.desk import service as desk
-from storage import erasure
+from storage import erasure, people
 from storage.models import ChannelIdentity, Conversation, Handoff, Message, OutboxMessage, Person, Staff
 from tests.bot.pipeline_helpers import make_services
 from vocab.messages import Inbound
@@ -166,3 +167,27 @@ async def test_a_turn_rolled_back_by_a_deadlock_runs_once_more(db, caplog):
         handoff = await s.get(Handoff, handoff_id)
     assert len(stored) == 1 and stored[0].intent != "error"
     assert relayed == 1 and handoff.last_villager_at is not None
+
+
+async def test_lock_people_holds_every_conversation_given(db):
+    """A merge locks both people's conversations before anything of theirs (one statement)."""
+    services = make_services(db)
+    ids = []
+    for sender in ("a", "b", "c"):
+        await services.dispatcher.handle(Inbound("rest", sender, "你好", f"{sender}-hello"))
+        async with db.session() as s:
+            ids.append((await s.execute(select(ChannelIdentity.person_id).where(
+                ChannelIdentity.external_id == sender))).scalar_one())
+    async with db.session() as s:
+        await people.lock_people(s, ids[1], ids[0])
+        async with db.engine.connect() as other:
+            for person_id, held in zip(ids, (True, True, False)):
+                nowait = select(Conversation.id).where(Conversation.person_id == person_id).with_for_update(nowait=True)
+                try:
+                    await other.execute(nowait)
+                    locked = False
+                except DBAPIError as exc:
+                    assert "could not obtain lock" in str(exc)
+                    locked = True
+                await other.rollback()
+                assert locked is held, person_id
