@@ -3,7 +3,7 @@ account, consent, opting out, unreachable identities, and the conversation row t
 serialises one person's turns.
 
 Row locks (PostgreSQL): the person's conversation row is the first lock of any transaction
-that changes a person's rows — a turn's read takes it, then the identity's and the person's
+that changes a person's rows — a turn's read takes it, then the person's and the identity's
 rows (last seen), then what the dialogue changes (handoff, case…). Paths that start elsewhere
 (a worker closing a handoff, an erasure, a merge of two people) call `lock_people` first, so
 no transaction holds a person's row while it waits for a turn that waits for that row
