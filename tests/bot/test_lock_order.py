@@ -147,12 +147,14 @@ async def test_a_turn_and_an_erasure_of_the_person_do_not_deadlock(db):
 
 async def test_a_turn_rolled_back_by_a_deadlock_runs_once_more(db, caplog):
     """A transaction in the wrong order — the handoff, then the conversation — against a
-    villager's turn that waits for the handoff: PostgreSQL rolls the turn back (it waited
-    first, so its deadlock check runs first); the turn runs again, and the message is relayed
+    villager's turn that waits for the handoff: PostgreSQL rolls the turn back (its deadlock
+    check runs first); the turn runs again, and the message is relayed
     and stored once."""
     services = make_services(db)
     person_id, staff_id, handoff_id = await _villager_with_claimed_handoff(services, db, "d0")
     async with db.session() as wrong:
+        # its own deadlock check comes long after the turn's (1 s): the turn is the one rolled back
+        await wrong.execute(text("SET LOCAL deadlock_timeout = '30s'"))
         await wrong.execute(update(Handoff).where(Handoff.id == handoff_id).values(last_worker_at=services.clock()))
         pid = (await wrong.execute(text("SELECT pg_backend_pid()"))).scalar()
         turn = asyncio.ensure_future(services.dispatcher.handle(Inbound("rest", "d0", "屋顶又漏了", "d0-m")))
