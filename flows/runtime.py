@@ -94,6 +94,12 @@ class _FlowCache:
             return self._flows[version_id]
         return False
 
+    def missing(self, version_ids: list[int]) -> list[int]:
+        """The versions not held (a membership test each: every turn asks for every published
+        flow, and refreshing their places in the order cost more than the rest of the look-up)."""
+        flows = self._flows
+        return [v for v in version_ids if v not in flows]
+
     def put(self, version_id: int, flow: Flow | None) -> None:
         self._flows[version_id] = flow
         self._flows.move_to_end(version_id)
@@ -175,7 +181,7 @@ class FlowRuntime:
     # flows --------------------------------------------------------------------------------
 
     async def _load(self, session, version_ids: list[int]) -> None:
-        missing = [v for v in version_ids if self.cache.get(v) is False]
+        missing = self.cache.missing(version_ids)
         for version in await self.store.get_versions(session, missing):
             self.cache.put(version.id, self._parse(version))
 
