@@ -368,6 +368,71 @@ _DETECT11_RULES: list[tuple[str, float, str]] = [
     ("flood", HINT, _CAPSIZED + r"|\b(?:boat|ferry|raft)\b.{0,10}\b(?:capsiz\w*|turn(?:ed|s)? over|overturn\w*|flipp?ed(?: over)?)"),
 ]
 _RULES += _DETECT11_RULES
+
+# en-crisis (2026-12-07): crises in non-native English — no articles, base-form verbs, run-ons,
+# typos (kil myself, no want live, cant breath). A plan is a means and an intent together (the
+# rope … tonight i hang, the pills in my hand … i will swallow them); a farewell is made of groups
+# that each weigh a hint, so two of them page: things given away, going where one does not come
+# back from (after i go, i go now), a goodbye to the family (forgive me, tell my son sorry).
+# Each alternative starts with a word or a literal, not a group, so the engine can skip ahead.
+_MEANS_EN = r"(?:pills?|tablets?|sleeping (?:pills?|tablets?|medicine)|poison|pesticide|nongyao|weed ?killer|rat poison|rope|noose)"
+_I_WILL_EN = r"(?:\bi|\bnow i|\btonight i)(?: will| 'll|'ll| wanna| want to| am going to| going to| gonna| am gonna| just| now| am| 'm|'m)?"
+_EN_CRISIS_RULES: list[tuple[str, float, str]] = [
+    ("self_harm", 1.0,
+     r"\bkil+(?:ing)? (?:my|him|her) ?self|\bkil+ my ?self"
+     r"|\b(?:don't|dont|do not|no|not) want(?: to)? living\b(?! (?:with|in|at|near|here|there|alone|together|next))"
+     r"|\b(?:leave|leaving|left|finish\w*|end\w*) this life\b"
+     r"|\bi (?:will |wanna |want to |am going to |going to |gonna )?(?:finish|end) (?:everything|it all)\b.{0,30}\b(?:tonight|today|now)\b"
+     r"|\b(?:tonight|today|now) i (?:will |wanna |am going to |going to |gonna )?(?:finish|end) (?:everything|it all|my (?:life|self))\b"
+     # a means and an intent in one message (either order)
+     r"|" + _I_WILL_EN + r" (?:swallow|drink|eat) (?:them|it|all|the (?:pills?|tablets?|poison|pesticide|nongyao))\b(?=.{0,80}\b" + _MEANS_EN + r")"
+     r"|\b" + _MEANS_EN + r"\b.{0,80}" + _I_WILL_EN + r" (?:swallow|drink|eat|take (?:them )?all|hang)\b(?! (?:the|my|our|clothes|washing|out|up|around))"
+     r"|\b" + _MEANS_EN + r"\b.{0,60}\b(?:for|to) (?:drink|swallow|eat) (?:it|them)\b|\b(?:nongyao|pesticide|poison|rope|pills|tablets)\b.{0,40}\bfor myself\b|农药.{0,30}for myself"
+     # going where one does not come back from
+     r"|\b(?:go|going|goes|walk\w*|went) (?:to|into) (?:the )?(?:river|bridge|well|dam|lake|sea|cliff|reservoir|pond)\b.{0,40}\b(?:never|not|won't|wont|will not|no more) (?:come|coming|came|go|going) (?:back|home)\b"
+     r"|\b(?:say|says|said|tell|tells|told|threaten\w*) (?:she|he|they|i) (?:will |wants? to |going to |gonna |is going to )?jump\b"),
+    # a farewell, group 1: things given away (to a neighbour, to the family) in any word order; a gift
+    # alone is everyday life, so it weighs a time word: it pages with a hint of another group
+    ("self_harm", TIME,
+     r"\b(?:cows?|goats?|pigs?|sheep|chickens|buffalo|dog|cat|land|house|money|savings|things|stuff|phone|papers?)\b.{0,6}\b(?:give|gave|given|send|sent) to (?:my|the|our) \w+"
+     r"|\b(?:give|gave|given) my (?:\w+ )?\w+ and (?:my )?(?:\w+ )?\w+ to (?:my|the) \w+"),
+    # group 2: going, the writer gone (after i go, when i gone, i go now, i not be here)
+    ("self_harm", HINT,
+     r"\b(?:after|when) i (?:go|gone|die|died|dead|leave|left|not here|no more)\b(?! (?:to|out|home|back|there|shopping|for|with|away|on|into|in|at|from|and))"
+     r"|\bi (?:will )?(?:not|no) be here\b(?! (?:tomorrow|next|on|for|until|at|when|this|in|till))"
+     r"|\bi(?:'m| am)? (?:go|going|walk\w*) to (?:the )?(?:river|bridge|well|dam|lake|sea|cliff|reservoir|pond)\b(?! (?:to|for|and) (?:wash|fish|swim|get|fetch|bring|take|play|water|see|check|look|work|buy|sell|meet))"),
+    # "i go now" weighs only a time word: with one of the groups it pages, alone (ok i go now bye) nothing
+    ("self_harm", TIME, r"\bi (?:go|going|leave|leaving) now\b(?! (?:to|for|home|back|out|shopping|outside|and))"),
+    # group 6: no one needs the writer any more
+    ("self_harm", HINT, r"\bno need me\b|\b(?:i am|i'm|im) (?:only )?(?:a )?(?:burden|useless)\b"),
+    # group 3: a goodbye to the family, a sorry sent through someone
+    ("self_harm", HINT,
+     r"\b(?:bye|goodbye) (?:to )?(?:all of you|all|every(?:one|body)|my (?:children|kids|family|son|daughter|wife|husband|mother|mom|father|dad|baby|babies))\b"
+     r"|\btell my (?:son|daughter|kids|children|wife|husband|family|mother|mom|mama|father|dad|baby) (?:i am |i'm |im )?sorry (?:for me|from me)\b(?!.{0,6}\b(?:i|we) (?:cannot|can't|cant|could not|couldn't|not) (?:come|attend|visit|make it|be there))"),
+    # group 4: forgiveness asked of everyone
+    ("self_harm", HINT, r"\bforgive me\b(?! (?:for (?:the|being|asking|bother\w*|disturb\w*|late|my english)|if|please))"),
+    # means at hand, group 5 (with one of the others it pages)
+    ("self_harm", HINT,
+     r"\b(?:pills?|tablets?|medicine|pill bottle|poison|nongyao|pesticide)\b (?:is |are )?all (?:in my hand|next to me|beside me)"
+     r"|\bsleep(?:ing)? (?:tablet|medicine)s?\b.{0,20}\b(?:in my hand|next to me|beside me|ready|all|enough)\b"),
+    ("violence", 1.0,
+     r"\b(?:beat|beats|beating|hit|hits|hitting|kick|kicks|kicking|strangl\w*|chok(?:e|es|ing)) (?:my|our|his|her) (?:mother|mom|mum|mama|wife|husband|child|children|kids?|son|daughter|sister|brother|father|dad|baby|grand\w+|aunt|uncle)\b"
+     r"|\b(?:knife|axe|machete|panga|spear|cutlass|sickle|hammer)\b.{0,30}\bchas(?:e|es|ed|ing)\b|\bchas(?:e|es|ed|ing) (?:me|us|my|her|him)\b.{0,20}\b(?:knife|axe|machete|panga|spear|cutlass|sickle|hammer)\b"
+     r"|\b(?:broke|break|breaking|burst) in(?:side)? (?:our|my|the) (?:house|home|room|door)\b"),
+    ("missing_child", 1.0,
+     r"\b(?:someone|somebody|a man|a woman|stranger|strangers|some men|people) (?:take|took|taken|steal|stole|stolen|grab\w*|snatch\w*|carry|carried) (?:my|our|the) (?:baby|child|son|daughter|kid|boy|girl)\b"),
+    ("flood", 1.0,
+     r"\bwater (?:is |has )?(?:reach|reached|reaches|reaching|come|came|coming) (?:to|up to) (?:the |our |my )?(?:window|roof|waist|chest|neck|second floor|bed)"
+     r"|\bwater\b.{0,6}\b(?:tak\w*|took|carry\w*|break\w*|broke) (?:away )?(?:our|my|the) (?:house|home|roof|wall)\b"),
+    ("disaster", 1.0,
+     r"\b(?:mud|land) slide\b|\b(?:we|i|he|she|they)(?: are| is| am|'m|'re)? (?:stuck|trapped|lost) in (?:the )?(?:mountain|snow|forest|cave|well|mine)"),
+    ("medical", 1.0,
+     r"\bsnake ?bit(?:e|es|ten)?\b|\bbit(?:e|ten)? by (?:a |the )?snake|\belectric(?:al)? shock|\bshocked by (?:the )?(?:electric|wire|power)"
+     r"|\bgas smell\b.{0,40}\b(?:fall|fell|faint|dizzy|down)|\bface (?:is )?(?:going|go|goes|went|turn\w*|pull\w*|fall\w*) (?:to )?(?:one side|sideways|crooked)"
+     r"|\b(?:crash\w*|accident)\b.{0,30}\b(?:many|some|people|person|he|she|they)\b.{0,10}\b(?:hurt|injured|bleeding|dead|die|dying|trapped)\b"
+     r"|\bswallow(?:ed|s)? (?:many|all|a lot of|lots of|so many|too many|a bottle of) (?:\w+ )?(?:pills|tablets)"),
+]
+_RULES += _EN_CRISIS_RULES
 # English look-alikes of detect7 (thirteenth round), made safe in the fourteenth: the last message of
 # the day, someone found already, "the waiting is killing me", pesticide for the crops (a farmer's
 # errand, not a means). Removed like ``_NOT_DANGER`` only
@@ -610,6 +675,9 @@ _NOT_DANGER = re.compile(
     r"|dying (?:to|for|of laugh)|died laughing|to die for"
     r"|(?:phone|battery|laptop|computer|car|tv|screen|charger)(?:'s|’s| is| was| has| just)?(?: been| is)? (?:dead|died|die|dies)"
     r"|dead (?:battery|phone)"
+    # en-crisis: laughing till one cannot breathe, a boss or a teacher who "will kill me", a fire to cook on
+    r"|\blaugh\w*\b.{0,20}\b(?:cannot|can't|cant|not|no) breath\w*|\b(?:boss|teacher|coach|manager) (?:will|gonna|going to|is going to|would) kill me"
+    r"|\bfire\b.{0,20}\b(?:for|to) (?:cook\w*|boil\w*|warm\w*|heat\w*|roast\w*)"
     # detect9: an engine that will not start (打不着火), a black screen that will not wake (黑屏 … 拍不醒),
     # a machine "on strike", laughing till one rolls, a lost animal
     r"|(?:打|点|踩|踹|发动|启动|拧)(?:不|唔|毋)(?:着|燃)火?|趴窝|黑屏.{0,12}?(?:拍|叫|按|点|戳|摇|弄|敲)[^\s，。,！？!?]{0,6}(?:不|唔|毋|没|冇)(?:醒|亮|开|反应)"
@@ -753,6 +821,7 @@ _CHRONIC = re.compile(_any(_PAST_YEAR_ZH, _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN,
     r"|(?:没了|走了|去世|过世)(?:以后|之后|后)|一(?:疼|痛|累|冷|走|动|干活|爬坡)就|想起|忘不了|忘不掉|梦见|梦到|做梦|噩梦|一闭眼|闭上眼|那天|remember|nightmare|flashback"
     r"|从小|打小|自小|自细|细细个|生下来|天生|一辈子|这辈子|(?:腿|脚|手|胳膊|手臂|眼睛?)(?:都|也)?(?:没了|冇咗|断了几年|残了)|截肢|拄拐"
     r"|since (?:birth|he was|she was|i was|childhood)|all (?:his|her|my) life|born with|lost (?:his|her|my) (?:leg|arm|hand|eye)s?"
+    r"|since (?:small|young|little|a child|a baby|baby|born)|\bsometimes?\b|from time to time|now and then|last (?:month|week|winter|summer|spring|autumn)"
     r"|几个月|半年了|欠(?:了)?.{0,4}(?:医院|医药费)|医药费|住院费|hospital bills?|medical bills?|had a stroke|months"
     r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:\w+ )?(?:stroke|accident|operation|surgery)|(?:都|还)(?:未识|不会|没学会)(?:讲|说|行|走)|(?:咋个|怎么|怎样|点样)?去告|起诉|打官司|索赔|\bsue\b|lawyer|every (?:day|month|week)|since (?:last|he|she|i)|last year|ago"))
 # a lasting state or a plan, for the classifier's bar only (nlu5): never lowers a lexicon trigger
