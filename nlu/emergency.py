@@ -175,6 +175,19 @@ def _any(*pieces: str) -> str:
     return "|".join(pieces)
 
 
+def _at_words(starts: tuple[str, ...], rest: str = "") -> str:
+    r"""``\b(?:start|…)rest`` as one alternative per start, each beginning with its first letter as a
+    literal (``k(?<!\wk)ill`` is ``\bkill``). When every alternative of a pattern begins with a
+    literal, the engine skips each position where none of those letters stands; an alternative that
+    begins with a group or ``\b`` makes it try the whole pattern at every position of an English text."""
+    return "|".join(s[0] + r"(?<!\w" + s[0] + ")" + s[1:] + rest for s in starts)
+
+
+def _each(starts: tuple[str, ...], rest: str = "") -> str:
+    """``(?:start|…)rest`` as one alternative per start, each beginning with a literal (see ``_at_words``)."""
+    return "|".join(s + rest for s in starts)
+
+
 # what marks "now": just now, at present, today, in progress, at once, suddenly
 _JUST_ZH = r"刚才|刚刚"
 _JUST_YUE = r"头先"  # 粤: a moment ago
@@ -223,7 +236,24 @@ _DEATH_ZH = r"走了|去世|过世|没了"
 _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"不想活|不想再活|唔想(?:再)?(?:活|生存)|活不下去|活不成了|不活了|想死|寻死|去死|死了算了|不如死了|想自杀|自杀|轻生|自尽|了结自己|结束(?:自己的?)?生命|一了百了|遗书|准备了?绳子|买了?绳子|准备了?农药|买了?农药"),
     ("self_harm", 1.0, r"跳河|跳楼|跳崖|(?:要|想|说要)跳下去|农药.{0,4}(?:要|想)喝|跳水库|跳井|跳江|卧轨|上吊|割腕|割脉|喝了?农药|喝药|喝敌敌畏|敌敌畏|百草枯|(?:吃|吞)了.{0,6}安眠药|(?:一瓶|一把|整瓶|好多|很多)安眠药|吞了?.{0,4}药|吃了?.{0,3}一?(?:瓶|把)药"),
-    ("self_harm", 1.0, r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|tak(?:e|ing) (?:my|his|her) (?:own )?life|end (?:it all|everything)|(?:want|wanna|going|gonna|ready) to die|" + _NT + r" want to (?:live|be alive)(?! (?:with|in|at|near|here|there|alone|together|next))|(?:reason|point) (?:to |in |for me to |of )?(?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? (?:on )?(?:going|living)|carry(?:ing)? on|be(?:ing)? alive)|(?:better off|rather be) dead|(?:will|going to|gonna|wants to|threaten(?:s|ed|ing)? to) jump\b|wish i (?:was|were) dead|overdose|pesticide|\bnongyao\b|\banmianyao\b|dichlorvos|paraquat|(?:think|thinking|want|wanna|better|just|maybe)\b.{0,10}\bjump\b(?!.{0,25}\b(?:swim\w*|play\w*|rope|dance|high|higher|far|queue|line|trampoline|joy|fun))|jump (?:is|are|will be|more) better|hang(?:ing)? (?:my|him|her)self|slit my wrist|cut (?:my|his|her) wrists?|jump(?:ing)? (?:off|from|into) (?:the |a )?(?:bridge|roof|building|river|well|cliff|reservoir)|(?:drank|drink|drinking|swallowed) (?:the |some )?(?:poison|weed ?killer)|(?:swallowed|took|taken) (?:a whole|all|a bottle of|too many|so many|lots of|many|all my)\b.{0,12}(?:pills|tablets)"),
+    # English (en-crisis: each alternative begins with a literal, see ``_at_words``)
+    ("self_harm", 1.0, "|".join((
+        r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|tak(?:e|ing) (?:my|his|her) (?:own )?life|end (?:it all|everything)",
+        _each(("want", "wanna", "going", "gonna", "ready"), " to die"),
+        _each(("n't", "n’t", "nt", " not"), r" want to (?:live|be alive)(?! (?:with|in|at|near|here|there|alone|together|next))"),
+        _each(("reason", "point"), r" (?:to |in |for me to |of )?(?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? (?:on )?(?:going|living)|carry(?:ing)? on|be(?:ing)? alive)"),
+        _each(("better off", "rather be"), " dead"),
+        _each(("will", "going to", "gonna", "wants to", "threaten(?:s|ed|ing)? to"), r" jump\b"),
+        r"wish i (?:was|were) dead|overdose|pesticide",
+        _at_words(("nongyao", "anmianyao"), r"\b"),
+        r"dichlorvos|paraquat",
+        _each(("think", "thinking", "want", "wanna", "better", "just", "maybe"),
+              r"\b.{0,10}\bjump\b(?!.{0,25}\b(?:swim\w*|play\w*|rope|dance|high|higher|far|queue|line|trampoline|joy|fun))"),
+        r"jump (?:is|are|will be|more) better|hang(?:ing)? (?:my|him|her)self|slit my wrist|cut (?:my|his|her) wrists?"
+        r"|jump(?:ing)? (?:off|from|into) (?:the |a )?(?:bridge|roof|building|river|well|cliff|reservoir)",
+        _each(("drank", "drink", "drinking", "swallowed"), r" (?:the |some )?(?:poison|weed ?killer)"),
+        _each(("swallowed", "took", "taken"), r" (?:a whole|all|a bottle of|too many|so many|lots of|many|all my)\b.{0,12}(?:pills|tablets)"),
+    ))),
     # hints: despair, a farewell, a burden lifted, things handed over, a means ready — said
     # without the obvious words; each group counts once, two different groups are certain
     ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?= *(?:$|[.,!?;:…，。！？]|and\b|but\b|now\b|already\b|today\b|tonight\b|soon\b|everything\b|on (?:life|living|everything|myself|it all)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
@@ -374,63 +404,94 @@ _RULES += _DETECT11_RULES
 # rope … tonight i hang, the pills in my hand … i will swallow them); a farewell is made of groups
 # that each weigh a hint, so two of them page: things given away, going where one does not come
 # back from (after i go, i go now), a goodbye to the family (forgive me, tell my son sorry).
-# Each alternative starts with a word or a literal, not a group, so the engine can skip ahead.
-_MEANS_EN = r"(?:pills?|tablets?|sleeping (?:pills?|tablets?|medicine)|poison|pesticide|nongyao|weed ?killer|rat poison|rope|noose)"
-_I_WILL_EN = r"(?:\bi|\bnow i|\btonight i)(?: will| 'll|'ll| wanna| want to| am going to| going to| gonna| am gonna| just| now| am| 'm|'m)?"
+_MEANS_EN = ("pills?", "tablets?", "sleeping (?:pills?|tablets?|medicine)", "poison", "pesticide", "nongyao", "weed ?killer",
+             "rat poison", "rope", "noose")
+_I_WILL_EN = ("i", "now i", "tonight i")
+_WILL_EN = r"(?: will| 'll|'ll| wanna| want to| am going to| going to| gonna| am gonna| just| now| am| 'm|'m)?"
+_WEAPON_EN = ("knife", "axe", "machete", "panga", "spear", "cutlass", "sickle", "hammer")
 _EN_CRISIS_RULES: list[tuple[str, float, str]] = [
-    ("self_harm", 1.0,
-     r"\bkil+(?:ing)? (?:my|him|her) ?self|\bkil+ my ?self"
-     r"|\b(?:don't|dont|do not|no|not) want(?: to)? living\b(?! (?:with|in|at|near|here|there|alone|together|next))"
-     r"|\b(?:leave|leaving|left|finish\w*|end\w*) this life\b"
-     r"|\bi (?:will |wanna |want to |am going to |going to |gonna )?(?:finish|end) (?:everything|it all)\b.{0,30}\b(?:tonight|today|now)\b"
-     r"|\b(?:tonight|today|now) i (?:will |wanna |am going to |going to |gonna )?(?:finish|end) (?:everything|it all|my (?:life|self))\b"
-     # a means and an intent in one message (either order)
-     r"|" + _I_WILL_EN + r" (?:swallow|drink|eat) (?:them|it|all|the (?:pills?|tablets?|poison|pesticide|nongyao))\b(?=.{0,80}\b" + _MEANS_EN + r")"
-     r"|\b" + _MEANS_EN + r"\b.{0,80}" + _I_WILL_EN + r" (?:swallow|drink|eat|take (?:them )?all|hang)\b(?! (?:the|my|our|clothes|washing|out|up|around))"
-     r"|\b" + _MEANS_EN + r"\b.{0,60}\b(?:for|to) (?:drink|swallow|eat) (?:it|them)\b|\b(?:nongyao|pesticide|poison|rope|pills|tablets)\b.{0,40}\bfor myself\b|农药.{0,30}for myself"
-     # going where one does not come back from
-     r"|\b(?:go|going|goes|walk\w*|went) (?:to|into) (?:the )?(?:river|bridge|well|dam|lake|sea|cliff|reservoir|pond)\b.{0,40}\b(?:never|not|won't|wont|will not|no more) (?:come|coming|came|go|going) (?:back|home)\b"
-     r"|\b(?:say|says|said|tell|tells|told|threaten\w*) (?:she|he|they|i) (?:will |wants? to |going to |gonna |is going to )?jump\b"),
+    ("self_harm", 1.0, "|".join((
+        _at_words(("kil",), r"l*(?:ing)? (?:my|him|her) ?self"),
+        _at_words(("don't", "dont", "do not", "no", "not"), r" want(?: to)? living\b(?! (?:with|in|at|near|here|there|alone|together|next))"),
+        _at_words(("leave", "leaving", "left", "finish", "end"), r"\w* this life\b"),
+        _at_words(("i",), r" (?:will |wanna |want to |am going to |going to |gonna )?(?:finish|end) (?:everything|it all)\b.{0,30}\b(?:tonight|today|now)\b"),
+        _at_words(("tonight", "today", "now"), r" i (?:will |wanna |am going to |going to |gonna )?(?:finish|end) (?:everything|it all|my (?:life|self))\b"),
+        # a means and an intent in one message (either order)
+        _at_words(_I_WILL_EN, _WILL_EN + r" (?:swallow|drink|eat) (?:them|it|all|the (?:pills?|tablets?|poison|pesticide|nongyao))\b"
+                  r"(?=.{0,80}\b(?:" + "|".join(_MEANS_EN) + "))"),
+        _at_words(_MEANS_EN, r"\b.{0,80}\b(?:" + "|".join(_I_WILL_EN) + ")" + _WILL_EN
+                  + r" (?:swallow|drink|eat|take (?:them )?all|hang)\b(?! (?:the|my|our|clothes|washing|out|up|around))"),
+        _at_words(_MEANS_EN, r"\b.{0,60}\b(?:for|to) (?:drink|swallow|eat) (?:it|them)\b"),
+        _at_words(("nongyao", "pesticide", "poison", "rope", "pills", "tablets"), r"\b.{0,40}\bfor myself\b"),
+        "农药.{0,30}for myself",
+        # going where one does not come back from
+        _at_words(("go", "going", "goes", "walk", "went"), r"\w* (?:to|into) (?:the )?(?:river|bridge|well|dam|lake|sea|cliff|reservoir|pond)\b.{0,40}"
+                  r"\b(?:never|not|won't|wont|will not|no more) (?:come|coming|came|go|going) (?:back|home)\b"),
+        _at_words(("say", "says", "said", "tell", "tells", "told", "threaten"),
+                  r"\w* (?:she|he|they|i) (?:will |wants? to |going to |gonna |is going to )?jump\b"),
+    ))),
     # a farewell, group 1: things given away (to a neighbour, to the family) in any word order; a gift
     # alone is everyday life, so it weighs a time word: it pages with a hint of another group
-    ("self_harm", TIME,
-     r"\b(?:cows?|goats?|pigs?|sheep|chickens|buffalo|dog|cat|land|house|money|savings|things|stuff|phone|papers?)\b.{0,6}\b(?:give|gave|given|send|sent) to (?:my|the|our) \w+"
-     r"|\b(?:give|gave|given) my (?:\w+ )?\w+ and (?:my )?(?:\w+ )?\w+ to (?:my|the) \w+"),
+    ("self_harm", TIME, "|".join((
+        _at_words(("cows?", "goats?", "pigs?", "sheep", "chickens", "buffalo", "dog", "cat", "land", "house", "money", "savings", "things",
+                   "stuff", "phone", "papers?"), r"\b.{0,6}\b(?:give|gave|given|send|sent) to (?:my|the|our) \w+"),
+        _at_words(("give", "gave", "given"), r" my (?:\w+ )?\w+ and (?:my )?(?:\w+ )?\w+ to (?:my|the) \w+"),
+    ))),
     # group 2: going, the writer gone (after i go, when i gone, i go now, i not be here)
-    ("self_harm", HINT,
-     r"\b(?:after|when) i (?:go|gone|die|died|dead|leave|left|not here|no more)\b(?! (?:to|out|home|back|there|shopping|for|with|away|on|into|in|at|from|and))"
-     r"|\bi (?:will )?(?:not|no) be here\b(?! (?:tomorrow|next|on|for|until|at|when|this|in|till))"
-     r"|\bi(?:'m| am)? (?:go|going|walk\w*) to (?:the )?(?:river|bridge|well|dam|lake|sea|cliff|reservoir|pond)\b(?! (?:to|for|and) (?:wash|fish|swim|get|fetch|bring|take|play|water|see|check|look|work|buy|sell|meet))"),
+    ("self_harm", HINT, "|".join((
+        _at_words(("after", "when"), r" i (?:go|gone|die|died|dead|leave|left|not here|no more)\b"
+                  r"(?! (?:to|out|home|back|there|shopping|for|with|away|on|into|in|at|from|and))"),
+        _at_words(("i",), r" (?:will )?(?:not|no) be here\b(?! (?:tomorrow|next|on|for|until|at|when|this|in|till))"),
+        _at_words(("i",), r"(?:'m| am)? (?:go|going|walk\w*) to (?:the )?(?:river|bridge|well|dam|lake|sea|cliff|reservoir|pond)\b"
+                  r"(?! (?:to|for|and) (?:wash|fish|swim|get|fetch|bring|take|play|water|see|check|look|work|buy|sell|meet))"),
+    ))),
     # "i go now" weighs only a time word: with one of the groups it pages, alone (ok i go now bye) nothing
-    ("self_harm", TIME, r"\bi (?:go|going|leave|leaving) now\b(?! (?:to|for|home|back|out|shopping|outside|and))"),
-    # group 6: no one needs the writer any more
-    ("self_harm", HINT, r"\bno need me\b|\b(?:i am|i'm|im) (?:only )?(?:a )?(?:burden|useless)\b"),
-    # group 3: a goodbye to the family, a sorry sent through someone
-    ("self_harm", HINT,
-     r"\b(?:bye|goodbye) (?:to )?(?:all of you|all|every(?:one|body)|my (?:children|kids|family|son|daughter|wife|husband|mother|mom|father|dad|baby|babies))\b"
-     r"|\btell my (?:son|daughter|kids|children|wife|husband|family|mother|mom|mama|father|dad|baby) (?:i am |i'm |im )?sorry (?:for me|from me)\b(?!.{0,6}\b(?:i|we) (?:cannot|can't|cant|could not|couldn't|not) (?:come|attend|visit|make it|be there))"),
-    # group 4: forgiveness asked of everyone
-    ("self_harm", HINT, r"\bforgive me\b(?! (?:for (?:the|being|asking|bother\w*|disturb\w*|late|my english)|if|please))"),
-    # means at hand, group 5 (with one of the others it pages)
-    ("self_harm", HINT,
-     r"\b(?:pills?|tablets?|medicine|pill bottle|poison|nongyao|pesticide)\b (?:is |are )?all (?:in my hand|next to me|beside me)"
-     r"|\bsleep(?:ing)? (?:tablet|medicine)s?\b.{0,20}\b(?:in my hand|next to me|beside me|ready|all|enough)\b"),
-    ("violence", 1.0,
-     r"\b(?:beat|beats|beating|hit|hits|hitting|kick|kicks|kicking|strangl\w*|chok(?:e|es|ing)) (?:my|our|his|her) (?:mother|mom|mum|mama|wife|husband|child|children|kids?|son|daughter|sister|brother|father|dad|baby|grand\w+|aunt|uncle)\b"
-     r"|\b(?:knife|axe|machete|panga|spear|cutlass|sickle|hammer)\b.{0,30}\bchas(?:e|es|ed|ing)\b|\bchas(?:e|es|ed|ing) (?:me|us|my|her|him)\b.{0,20}\b(?:knife|axe|machete|panga|spear|cutlass|sickle|hammer)\b"
-     r"|\b(?:broke|break|breaking|burst) in(?:side)? (?:our|my|the) (?:house|home|room|door)\b"),
-    ("missing_child", 1.0,
-     r"\b(?:someone|somebody|a man|a woman|stranger|strangers|some men|people) (?:take|took|taken|steal|stole|stolen|grab\w*|snatch\w*|carry|carried) (?:my|our|the) (?:baby|child|son|daughter|kid|boy|girl)\b"),
-    ("flood", 1.0,
-     r"\bwater (?:is |has )?(?:reach|reached|reaches|reaching|come|came|coming) (?:to|up to) (?:the |our |my )?(?:window|roof|waist|chest|neck|second floor|bed)"
-     r"|\bwater\b.{0,6}\b(?:tak\w*|took|carry\w*|break\w*|broke) (?:away )?(?:our|my|the) (?:house|home|roof|wall)\b"),
-    ("disaster", 1.0,
-     r"\b(?:mud|land) slide\b|\b(?:we|i|he|she|they)(?: are| is| am|'m|'re)? (?:stuck|trapped|lost) in (?:the )?(?:mountain|snow|forest|cave|well|mine)"),
-    ("medical", 1.0,
-     r"\bsnake ?bit(?:e|es|ten)?\b|\bbit(?:e|ten)? by (?:a |the )?snake|\belectric(?:al)? shock|\bshocked by (?:the )?(?:electric|wire|power)"
-     r"|\bgas smell\b.{0,40}\b(?:fall|fell|faint|dizzy|down)|\bface (?:is )?(?:going|go|goes|went|turn\w*|pull\w*|fall\w*) (?:to )?(?:one side|sideways|crooked)"
-     r"|\b(?:crash\w*|accident)\b.{0,30}\b(?:many|some|people|person|he|she|they)\b.{0,10}\b(?:hurt|injured|bleeding|dead|die|dying|trapped)\b"
-     r"|\bswallow(?:ed|s)? (?:many|all|a lot of|lots of|so many|too many|a bottle of) (?:\w+ )?(?:pills|tablets)"),
+    ("self_harm", TIME, _at_words(("i",), r" (?:go|going|leave|leaving) now\b(?! (?:to|for|home|back|out|shopping|outside|and))")),
+    # group 3: no one needs the writer any more
+    ("self_harm", HINT, _at_words(("no need me",), r"\b") + "|" + _at_words(("i am", "i'm", "im"), r" (?:only )?(?:a )?(?:burden|useless)\b")),
+    # group 4: a goodbye to the family, a sorry sent through someone
+    ("self_harm", HINT, "|".join((
+        _at_words(("bye", "goodbye"), r" (?:to )?(?:all of you|all|every(?:one|body)|my (?:children|kids|family|son|daughter|wife|husband"
+                  r"|mother|mom|father|dad|baby|babies))\b"),
+        _at_words(("tell",), r" my (?:son|daughter|kids|children|wife|husband|family|mother|mom|mama|father|dad|baby) (?:i am |i'm |im )?"
+                  r"sorry (?:for me|from me)\b(?!.{0,6}\b(?:i|we) (?:cannot|can't|cant|could not|couldn't|not) (?:come|attend|visit|make it|be there))"),
+    ))),
+    # group 5: forgiveness asked of everyone
+    ("self_harm", HINT, _at_words(("forgive",), r" me\b(?! (?:for (?:the|being|asking|bother\w*|disturb\w*|late|my english)|if|please))")),
+    # group 6: means at hand (with one of the others it pages)
+    ("self_harm", HINT, "|".join((
+        _at_words(("pills?", "tablets?", "medicine", "pill bottle", "poison", "nongyao", "pesticide"),
+                  r"\b (?:is |are )?all (?:in my hand|next to me|beside me)"),
+        _at_words(("sleep",), r"(?:ing)? (?:tablet|medicine)s?\b.{0,20}\b(?:in my hand|next to me|beside me|ready|all|enough)\b"),
+    ))),
+    ("violence", 1.0, "|".join((
+        _at_words(("beat", "beats", "beating", "hit", "hits", "hitting", "kick", "kicks", "kicking", "strangl", "choke", "chokes", "choking"),
+                  r"\w* (?:my|our|his|her) (?:mother|mom|mum|mama|wife|husband|child|children|kids?|son|daughter|sister|brother|father|dad|baby"
+                  r"|grand\w+|aunt|uncle)\b"),
+        _at_words(_WEAPON_EN, r"\b.{0,30}\bchas(?:e|es|ed|ing)\b"),
+        _at_words(("chas",), r"(?:e|es|ed|ing) (?:me|us|my|her|him)\b.{0,20}\b(?:" + "|".join(_WEAPON_EN) + r")\b"),
+        _at_words(("broke", "break", "breaking", "burst"), r" in(?:side)? (?:our|my|the) (?:house|home|room|door)\b"),
+    ))),
+    ("missing_child", 1.0, _at_words(("someone", "somebody", "a man", "a woman", "stranger", "strangers", "some men", "people"),
+                                     r" (?:take|took|taken|steal|stole|stolen|grab\w*|snatch\w*|carry|carried) (?:my|our|the) "
+                                     r"(?:baby|child|son|daughter|kid|boy|girl)\b")),
+    ("flood", 1.0, _at_words(("water",), r"(?: (?:is |has )?(?:reach|reached|reaches|reaching|come|came|coming) (?:to|up to) (?:the |our |my )?"
+                                         r"(?:window|roof|waist|chest|neck|second floor|bed)"
+                                         r"|\b.{0,6}\b(?:tak\w*|took|carry\w*|break\w*|broke) (?:away )?(?:our|my|the) (?:house|home|roof|wall)\b)")),
+    ("disaster", 1.0, "|".join((
+        _at_words(("mud", "land"), r" slide\b"),
+        _at_words(("we", "i", "he", "she", "they"), r"(?: are| is| am|'m|'re)? (?:stuck|trapped|lost) in (?:the )?(?:mountain|snow|forest|cave|well|mine)"),
+    ))),
+    ("medical", 1.0, "|".join((
+        _at_words(("snake",), r" ?bit(?:e|es|ten)?\b"),
+        _at_words(("bite", "bit", "bitten"), r" by (?:a |the )?snake"),
+        _at_words(("electric",), r"(?:al)? shock"),
+        _at_words(("shocked",), r" by (?:the )?(?:electric|wire|power)"),
+        _at_words(("gas",), r" smell\b.{0,40}\b(?:fall|fell|faint|dizzy|down)"),
+        _at_words(("face",), r" (?:is )?(?:going|go|goes|went|turn\w*|pull\w*|fall\w*) (?:to )?(?:one side|sideways|crooked)"),
+        _at_words(("crash", "accident"), r"\w*\b.{0,30}\b(?:many|some|people|person|he|she|they)\b.{0,10}\b(?:hurt|injured|bleeding|dead|die|dying|trapped)\b"),
+        _at_words(("swallow",), r"(?:ed|s)? (?:many|all|a lot of|lots of|so many|too many|a bottle of) (?:\w+ )?(?:pills|tablets)"),
+    ))),
 ]
 _RULES += _EN_CRISIS_RULES
 # English look-alikes of detect7 (thirteenth round), made safe in the fourteenth: the last message of

@@ -118,7 +118,13 @@ def test_the_detect9_sets_hold(nlu):
 # 洪水冲走了两头牛, the flood carried away our goats) and 12 emergencies (a person fallen in or washed away, also
 # after a thing or an animal). Measured look-alikes paged 9 → 0, emergencies paged 12 → 12 (main →
 # detect12); written before the rules, so floors against losing them, not fair figures.
-@pytest.mark.parametrize("name", ["dev14_scenes.yml", "dev15_things_in_water.yml"])
+# dev16_en_crisis.yml (en-crisis): nlu/data/test/dev16_en_crisis.yml (issue 13, en-crisis, 2026-12-07): 89
+# emergencies in non-native English (kil myself, no want live, tonight i finish everything, give my cow to
+# neighbour after i go, the pills all in my hand, water coming in house baby on roof, snake bite my leg is
+# black) and 46 look-alikes (killing me, dead tired, my phone is dead, the deadline, drowning in debt, last year
+# my father died, finish my application). Measured caught 77 → 89 (paged 56 → 88), look-alikes paged 5 → 0,
+# asked 2 → 0 (main → en-crisis); written before the rules, so floors against losing them, not fair figures.
+@pytest.mark.parametrize("name", ["dev14_scenes.yml", "dev15_things_in_water.yml", "dev16_en_crisis.yml"])
 def test_the_rule_rounds_dev_sets_hold(nlu, name):
     examples = load_training_data(TEST_DIR / name, synonyms_from=nlu.data).examples
     now = evaluate(nlu.parse, [e for e in examples if e.intent == "emergency"])
