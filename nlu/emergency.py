@@ -267,14 +267,28 @@ _RULES: list[tuple[str, float, str]] = [
     ("violence", 1.0, r"家暴|往死里打|打死|打我|打得.{0,4}(?:血|伤|不行)|被打|挨打|打孩子|打我孩子|他" + _HIT + r"|要" + _HIT + r"|砍我|砍人|要砍|拿(?:着)?刀|举着刀|持刀|拿棍|捅了|被捅|杀我|杀人|要杀|杀了我|杀了(?:全家|你|他|她)|强奸|性侵|猥亵|绑架|被拐|闯进|被关|掐我|勒我|威胁我|追着打"),
     ("violence", 1.0, r"(?:car|truck|van|bus|tractor|lorry|motorbike|vehicle)\b.{0,30}\binto (?:the |a |many |all )?(?:people|crowd|children|kids|students|pedestrians)\b|(?:drive|drives|drove|driving|ram|rams|rammed|ramming) (?:\w+ ){0,4}into (?:the |a |many |all )?(?:people|crowd|children|kids|students|pedestrians)\b"
      r"|(?:开车|开着车|驾车|车子?)(?:故意)?(?:冲|撞)(?:进|向|入|倒|上)?(?:了)?(?:人群|人堆|好多人|一群人|一堆人)"),
-    ("violence", 1.0, r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|(?<!panic )(?<!anxiety )(?<!asthma )attack|rape|kidnap|abus(?:e|es|ed|ing) (?:me|my|us|her|him|the (?:kids|children))|abusive|threaten(?:s|ed|ing)? (?:me|us|my|to)|stab|chok(?:e|ing) me|strangl|(?:broke|break|breaking|burst) into|locked me (?:up|in)"),
+    ("violence", 1.0, "|".join((
+        r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|a(?<!panic a)(?<!anxiety a)(?<!asthma a)ttack|rape|kidnap",
+        r"abus(?:e|es|ed|ing) (?:me|my|us|her|him|the (?:kids|children))|abusive|threaten(?:s|ed|ing)? (?:me|us|my|to)|stab|chok(?:e|ing) me|strangl",
+        _each(("broke", "break", "breaking", "burst"), " into"), r"locked me (?:up|in)",
+    ))),
     ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
     ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|水(?:已经|都)?(?:到|淹到|漫到|涨到|没到|齐)了?(?:窗户|窗台|腰|胸口|脖子|二楼|床|屋里|门口|膝盖)|水.{0,4}(?:冲进|灌进|涌进)(?:来|屋|家)|(?:在|爬到|爬上|上了|躲到)(?:房顶|屋顶|楼顶|树上).{0,6}(?:等|下不|出不)"
      r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water\b.{0,12}\b(?:get|gets|getting|go|goes|going|keep\w*|still) (?:higher|deeper)\b|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
     ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在(?!床|炕|轮椅)|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
      r"|龙卷风(?:过来|来|刮过来)了|earthquake|landslide|mudslide|tornado (?:is )?coming|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
     ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|(?<!一)落水(?!就)|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割劈锄挖煮扫搞弄])不动了"),
-    ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|(?:eat|eats|ate|eaten|drink|drinks|drank|swallow|swallows|swallowed)\b(?: some| a little| a bit)?(?: of)?(?: the| our| my)? (?:rat |mouse |weed |bug |insect )?(?:poison|pesticide)|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
+    ("medical", 1.0, "|".join((
+        r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning",
+        _each(("drank", "ate", "swallowed", "took"), r" (?:some |the )?(?:rat )?poison"),
+        _each(("eat", "eats", "ate", "eaten", "drink", "drinks", "drank", "swallow", "swallows", "swallowed"),
+              r"\b(?: some| a little| a bit)?(?: of)?(?: the| our| my)? (?:rat |mouse |weed |bug |insect )?(?:poison|pesticide)"),
+        r"snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out",
+        _each(("won't", "wont", "won’t", "not", "can't", "cant", "can’t", "cannot"), r" (?:wake (?:up|him|her)|waking up)"),
+        r"no pulse|chest pain", _each(("can't", "can’t", "cant", "can not", "cannot"), " breathe"),
+        r"gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls",
+        r"fell into (?:the )?(?:river|water|well|pond)",
+    ))),
     ("missing_child", 1.0, _CHILD + r".{0,8}" + _LOST),
     ("missing_child", 1.0, _CHILD + r".{0,10}(?:到处找|找遍了|满村找|找了一?(?:下午|晚上|整晚|夜|整天|天)(?!工作|活))"),
     ("missing_child", 1.0, r"(?:child|son|daughter|kid|baby|boy|girl)\b.{0,60}\b(?:missing|nobody (?:see|saw|seen|find|found) (?:him|her|them)|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) (?:back|home)|(?:is|got|was|are|were) lost|(?:is|has|have|was) gone|(?:,|\band) (?:now|already) gone\s*(?:[,.!;]|$)|(?:been )?gone since|kidnapped|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere)|(?:not|isn't|is not|still not) (?:at )?home (?:since|until now|yet)|search(?:ed|ing)? (?:the )?whole (?:village|town|mountain|area)|can't find my (?:child|son|daughter|kid)"),
@@ -285,9 +299,23 @@ _RULES: list[tuple[str, float, str]] = [
      r"|(?:brother|sister|uncle|aunt)\b.{0,80}\b(?:is missing|went missing|gone missing|disappeared|(?:nobody|no one) (?:can|could) (?:find|reach) (?:him|her))"),
     # the scene without the danger's name (粤/客家 and non-native English included)
     ("medical", 1.0, r"(?:叫|喊|拍|推|摇|摇晃)(?:极|咗|了|着|佢|他|她|都|也|几声|半天|好久)*(?:都|也)?(?:唔|毋|不|没|冇)(?:应|答应|回应|反应|醒)(?!人)|(?:叫|喊|拍|推|摇)(?:佢|他|她)(?:都|也)?(?:没有?|冇|毋)反应|郁都唔郁|郁唔到|唔识郁|一动不动|动都不动|发紫|憋紫|发青|嘴唇紫|唔清醒|不清醒|神志不清|眼(?:睛)?(?:往上)?反(?:晒|白)|眼睛往上翻|成身抽|抽起了|血止唔住|血(?:一直|不停)(?:往外)?(?:冒|流|涌)|(?:跌|掉|落|碌)(?:咗|了|进|到)?(?:落)?(?:河|塘|井|水塘|水库|江|海)(?:肚|里|度)?|野(?:菇|蘑菇|菌子?).{0,10}(?:吐|呕|站不|晕|唔识|不清)|(?:吞|卡)(?:了|咗|着).{0,4}(?:硬币|骨头|东西).{0,6}(?:卡|憋|喘|紫)"),
-    ("medical", 1.0, r"(?:not|no|cannot|can't|cant|doesn't|don't|dont|won't|wont) (?:answer|respond|wake|move|moving|breath(?:e|ing)?)\b(?! (?:my|the|your|his|her) (?:call|phone|message|letter|email))|(?:face|lips?|skin) (?:is |are |turn(?:s|ed|ing)? |going )?(?:blue|purple)|breath(?:e|ing)? (?:very |so )?(?:strange|hard|bad|strangely)|blood (?:is )?(?:not stop|won't stop|cannot stop|can't stop|coming out|everywhere)|(?:too )?much blood|wild mushroom|fall (?:in|into) (?:the )?(?:river|water|well|pond|lake)|(?:vomit|vomiting)\b.{0,20}(?:can ?not|cannot|can't) (?:stand|talk|walk)|(?:chest|heart) (?:very |so )?(?:painful|hurts?)"),
+    ("medical", 1.0, "|".join((
+        _each(("not", "no", "cannot", "can't", "cant", "doesn't", "don't", "dont", "won't", "wont"),
+              r" (?:answer|respond|wake|move|moving|breath(?:e|ing)?)\b(?! (?:my|the|your|his|her) (?:call|phone|message|letter|email))"),
+        _each(("face", "lips?", "skin"), r" (?:is |are |turn(?:s|ed|ing)? |going )?(?:blue|purple)"),
+        r"breath(?:e|ing)? (?:very |so )?(?:strange|hard|bad|strangely)",
+        r"blood (?:is )?(?:not stop|won't stop|cannot stop|can't stop|coming out|everywhere)", _each(("too much", "much"), " blood"),
+        r"wild mushroom|fall (?:in|into) (?:the )?(?:river|water|well|pond|lake)",
+        _each(("vomit", "vomiting"), r"\b.{0,20}(?:can ?not|cannot|can't) (?:stand|talk|walk)"),
+        _each(("chest", "heart"), r" (?:very |so )?(?:painful|hurts?)"),
+    ))),
     ("violence", 1.0, r"(?:拿|攞|揸|拎|举|提|持|握)(?:住|着|著|起)?(?:把|一把)?(?:菜刀|斧头|镰刀|柴刀|砍刀|刀|锄头|枪)(?!.{0,10}(?:割|砍柴|砍树|砍竹|劈柴|切菜|切肉|剁|杀鸡|杀鸭|杀鱼|杀猪|干活|做饭|下地|去地|到地|上山|除草|锄地|挖地|收麦|收稻|修))|(?:菜刀|斧头|镰刀|柴刀|砍刀)(?:(?!柴|菜|草|树|竹).){0,10}(?:追|砍(?!柴|树|竹|草|骨)|斩|劈(?!柴)|转)|斩死|要斩|追住我|追着我|同归于尽|弄死(?:我|你|他|她|我们|你们)|把我(?:反)?锁|掐(?:着|住)?(?:我的?)?脖子|(?:捉住|揪着|抓着|扯住).{0,6}(?:撞|打)|翻墙(?:进|入)|撬(?:我家?的?)?门|踹(?:我家?的?)?门|(?:攬住|揽住|抱着|拉着|带着).{0,6}(?:一起|一齐)死"),
-    ("violence", 1.0, r"(?:hold|holds|held|grab|grabs|grabbed|squeeze|squeezing)\w* (?:my|her|his) (?:neck|throat)|\block(?:s|ed)? me\b|(?:knife|axe|machete)\b.{0,30}(?:finish|kill|cut|chase|hurt)|(?:he|she|they)\b.{0,20}(?:finish|kill) (?:me|us|all of us)|(?:break|broke|breaking|kick(?:ed)?) (?:my|the|our) door"),
+    ("violence", 1.0, "|".join((
+        _each(("hold", "holds", "held", "grab", "grabs", "grabbed", "squeeze", "squeezing"), r"\w* (?:my|her|his) (?:neck|throat)"),
+        _at_words(("lock",), r"(?:s|ed)? me\b"), _each(("knife", "axe", "machete"), r"\b.{0,30}(?:finish|kill|cut|chase|hurt)"),
+        _each(("he", "she", "they"), r"\b.{0,20}(?:finish|kill) (?:me|us|all of us)"),
+        _each(("break", "broke", "breaking", "kick", "kicked"), r" (?:my|the|our) door"),
+    ))),
     ("violence", HINT, r"(?:拉着|带着|攬住|揽住).{0,6}(?:一起|一齐)走"),
     ("flood", 1.0, r"水(?:已经|都|已)?浸(?:到|入|咗|过|埋)|水.{0,6}(?:涌入|冲入|冲进|涌进|灌进|入咗屋|入屋|进屋|漫进|往屋里灌)|(?:漫过|淹过|浸过)门槛|水(?:还在|仍在|一直在?|仲喺度|仲)(?:往上)?(?:涨|升)|升紧|water (?:come|comes|coming|came) (?:in(?:side)?|into)\b"),
     ("disaster", 1.0, r"(?:坡|山|坎|岩|崖|泥|土|石头)(?:上|头)?.{0,5}(?:往下|朝下)(?:梭|滑|垮|掉|滚|落|冲)|(?:泥|土|山|石头)(?:一直|一路|不停)?(?:冲落|冲下|崩|塌)(?:紧|嚟|下来|落嚟)|塌紧|崩紧|(?:里面|里头|屋里|入面)(?:还|仲)有人|(?:mountain|hill|hillside|slope)\b.{0,20}\b(?:is |are )?(?:moving|sliding|coming down|falling)|(?:big )?(?:stones?|rocks?|mud) (?:is |are )?coming down|(?:somebody|someone|people) (?:is |are )?still inside"),
@@ -510,22 +538,39 @@ _LOOK_ALIKE_EN = re.compile(
 # much blood, unconscious, passed out. A rule of their own (medical, certain) and a veto on the
 # English look-alikes and on "survived long ago"
 _NOT_ = r"(?:not|no|cannot|can't|cant|can not|could not|couldn't|won't|wont|don't|dont|doesn't|didn't|unable to)"
-_ACUTE_EN = re.compile(
-    r"\bfoam\w*\b.{0,24}\bmouth|\bmouth\b.{0,12}\bfoam|(?:white )?foam (?:on|at|from|out)"
-    r"|(?:body|whole body|all body|arms? and legs?|legs? and arms?)\b.{0,6}\b(?:shak\w*|shake|jerk\w*|twitch\w*)|shak(?:e|ing) (?:all|whole) (?:the )?body|body shak"
-    r"|\b(?:fall|fell|falls|fallen|falling|collaps\w*)\b.{0,30}\b(?:shak(?:e|es|ing)|convuls\w*|jerk\w*)\b"
-    r"|(?:having|had|got|in|into) (?:a |the )?(?:fits?|seizures?|convulsions?)\b|(?:have|has) (?:a |the )(?:fit|seizure|convulsion)\b|\bconvuls\w*|\bseizure\b|eyes (?:roll\w*|go|goes|went|going|turn\w*) (?:up|back|white)"
-    r"|\b(?:fall|fell|falls|fallen|falling|collaps\w*|lie|lies|lying|lay)\b.{0,40}\b" + _NOT_ + r" (?:get(?:ting)? up|stand\w*|mov(?:e|ing)|wak(?:e|ing)|answer\w*|talk\w*|speak\w*|respond\w*|breath\w*|open\w* (?:his|her) eyes)\b(?! (?:long|for long|well|much|a lot|far|straight|properly|it\b))"
-    r"|" + _NOT_ + r" (?:breath(?:e|ing)?|breath)\b|stop\w* breath\w*|breathing (?:very |so )?(?:slow|weak|strange)"
-    r"|face (?:one side|half|on one side) (?:down|drop\w*|droop\w*|crooked|twist\w*)|suddenly (?:cannot|can't|cant|can not|not able to|could not|couldn't) (?:speak|talk|move)"
-    r"|\blips? (?:is |are |go |goes |went |become |turn\w* )?(?:blue|purple)"
-    r"|(?<!\bi )(?:cannot|can't|cant|can not|could not|couldn't|not|no|won't|wont) wak(?:e|ing)\b(?!(?: up)? (?:early|in the morning|on time|for work|for school|at night)| it\b)"
-    r"|(?:much|lots of|lot of|a lot of|so much|very much|many|full of) blood|blood (?:everywhere|all over|cannot stop|not stop|keep\w* (?:coming|flowing)|com(?:e|es|ing) out|from (?:his|her) (?:head|mouth|nose|ears?))"
-    r"|bleed\w* (?:a lot|so much|very much|heavy|heavily|too much|everywhere|" + _NOT_ + r" stop)"
-    r"|\bunconscious\b|pass(?:ed|es|ing)? out\b(?! (?:the |leaflets|flyers|papers?|food|gifts))|\bfainted\b"
-    r"|\b(?:leg|arm|foot|ankle|knee|hip|wrist|elbow|shoulder|bone)s?\b.{0,12}\b(?:bend|bends|bent|bending|turn\w*|twist\w*|point\w*|go|goes|went|look\w*)\b.{0,8}\b(?:wrong|strange|strangely|funny|weird)\b|bone (?:is )?(?:stick\w*|com(?:e|es|ing)|came|poke\w*) out"
-    r"|(?:grab\w*|hold\w*|clutch\w*|press\w*) (?:his|her|the|my) chest|(?:cannot|can't|cant|not) move (?:one|half|his|her) (?:side|body)"
-)
+_NOT_WORDS = ("not", "no", "cannot", "can't", "cant", "can not", "could not", "couldn't", "won't", "wont", "don't", "dont", "doesn't",
+              "didn't", "unable to")
+# (en-crisis: each alternative begins with a literal, see ``_at_words``; the same matches as before)
+_ACUTE_EN = re.compile("|".join((
+    _at_words(("foam",), r"\w*\b.{0,24}\bmouth"), _at_words(("mouth",), r"\b.{0,12}\bfoam"), _each(("white foam", "foam"), " (?:on|at|from|out)"),
+    _each(("body", "whole body", "all body", "arms? and legs?", "legs? and arms?"), r"\b.{0,6}\b(?:shak\w*|shake|jerk\w*|twitch\w*)"),
+    r"shak(?:e|ing) (?:all|whole) (?:the )?body|body shak",
+    _at_words(("fall", "fell", "falls", "fallen", "falling", r"collaps\w*"), r"\b.{0,30}\b(?:shak(?:e|es|ing)|convuls\w*|jerk\w*)\b"),
+    _each(("having", "had", "got", "in", "into"), r" (?:a |the )?(?:fits?|seizures?|convulsions?)\b"),
+    _each(("have", "has"), r" (?:a |the )(?:fit|seizure|convulsion)\b"),
+    _at_words(("convuls",), r"\w*"), _at_words(("seizure",), r"\b"),
+    r"eyes (?:roll\w*|go|goes|went|going|turn\w*) (?:up|back|white)",
+    _at_words(("fall", "fell", "falls", "fallen", "falling", r"collaps\w*", "lie", "lies", "lying", "lay"),
+              r"\b.{0,40}\b" + _NOT_ + r" (?:get(?:ting)? up|stand\w*|mov(?:e|ing)|wak(?:e|ing)|answer\w*|talk\w*|speak\w*"
+              r"|respond\w*|breath\w*|open\w* (?:his|her) eyes)\b(?! (?:long|for long|well|much|a lot|far|straight|properly|it\b))"),
+    _each(_NOT_WORDS, r" (?:breath(?:e|ing)?|breath)\b"),
+    r"stop\w* breath\w*|breathing (?:very |so )?(?:slow|weak|strange)",
+    r"face (?:one side|half|on one side) (?:down|drop\w*|droop\w*|crooked|twist\w*)",
+    r"suddenly (?:cannot|can't|cant|can not|not able to|could not|couldn't) (?:speak|talk|move)",
+    _at_words(("lip",), r"s? (?:is |are |go |goes |went |become |turn\w* )?(?:blue|purple)"),
+    "|".join(w[0] + r"(?<!\bi " + w[0] + ")" + w[1:]
+             + r" wak(?:e|ing)\b(?!(?: up)? (?:early|in the morning|on time|for work|for school|at night)| it\b)"
+             for w in ("cannot", "can't", "cant", "can not", "could not", "couldn't", "not", "no", "won't", "wont")),
+    _each(("much", "lots of", "lot of", "a lot of", "so much", "very much", "many", "full of"), " blood"),
+    r"blood (?:everywhere|all over|cannot stop|not stop|keep\w* (?:coming|flowing)|com(?:e|es|ing) out|from (?:his|her) (?:head|mouth|nose|ears?))",
+    r"bleed\w* (?:a lot|so much|very much|heavy|heavily|too much|everywhere|" + _NOT_ + r" stop)",
+    _at_words(("unconscious",), r"\b"), r"pass(?:ed|es|ing)? out\b(?! (?:the |leaflets|flyers|papers?|food|gifts))", _at_words(("fainted",), r"\b"),
+    _at_words(("leg", "arm", "foot", "ankle", "knee", "hip", "wrist", "elbow", "shoulder", "bone"),
+              r"s?\b.{0,12}\b(?:bend|bends|bent|bending|turn\w*|twist\w*|point\w*|go|goes|went|look\w*)\b.{0,8}\b(?:wrong|strange|strangely|funny|weird)\b"),
+    r"bone (?:is )?(?:stick\w*|com(?:e|es|ing)|came|poke\w*) out",
+    _each(("grab", "hold", "clutch", "press"), r"\w* (?:his|her|the|my) chest"),
+    _each(("cannot", "can't", "cant", "not"), r" move (?:one|half|his|her) (?:side|body)"),
+)))
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 _COMPILED.append(("medical", 1.0, _ACUTE_EN))
 # A top-level alternative written in Latin letters only (English) cannot match a text without one,
