@@ -451,7 +451,6 @@ _EN_CRISIS_RULES: list[tuple[str, float, str]] = [
                   + r" (?:swallow|drink|eat|take (?:them )?all|hang)\b(?! (?:the|my|our|clothes|washing|out|up|around))"),
         _at_words(_MEANS_EN, r"\b.{0,60}\b(?:for|to) (?:drink|swallow|eat) (?:it|them)\b"),
         _at_words(("nongyao", "pesticide", "poison", "rope", "pills", "tablets"), r"\b.{0,40}\bfor myself\b"),
-        "农药.{0,30}for myself",
         # going where one does not come back from
         _at_words(("go", "going", "goes", "walk", "went"), r"\w* (?:to|into) (?:the )?(?:river|bridge|well|dam|lake|sea|cliff|reservoir|pond)\b.{0,40}"
                   r"\b(?:never|not|won't|wont|will not|no more) (?:come|coming|came|go|going) (?:back|home)\b"),
