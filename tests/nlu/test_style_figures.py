@@ -122,7 +122,7 @@ def test_the_detect9_sets_hold(nlu):
 # emergencies in non-native English (kil myself, no want live, tonight i finish everything, give my cow to
 # neighbour after i go, the pills all in my hand, water coming in house baby on roof, snake bite my leg is
 # black) and 46 look-alikes (killing me, dead tired, my phone is dead, the deadline, drowning in debt, last year
-# my father died, finish my application). Measured caught 77 → 89 (paged 56 → 88), look-alikes paged 5 → 0,
+# my father died, finish my application). Measured caught 77 → 89 (paged 56 → 87), look-alikes paged 5 → 0,
 # asked 2 → 0 (main → en-crisis); written before the rules, so floors against losing them, not fair figures.
 @pytest.mark.parametrize("name", ["dev14_scenes.yml", "dev15_things_in_water.yml", "dev16_en_crisis.yml"])
 def test_the_rule_rounds_dev_sets_hold(nlu, name):
