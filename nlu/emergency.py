@@ -183,6 +183,19 @@ def _any(*pieces: str) -> str:
     return "|".join(pieces)
 
 
+def _at_words(starts: tuple[str, ...], rest: str = "") -> str:
+    r"""``\b(?:start|…)rest`` as one alternative per start, each beginning with its first letter as a
+    literal (``k(?<!\wk)ill`` is ``\bkill``). When every alternative of a pattern begins with a
+    literal, the engine skips each position where none of those letters stands; an alternative that
+    begins with a group or ``\b`` makes it try the whole pattern at every position of an English text."""
+    return "|".join(s[0] + r"(?<!\w" + s[0] + ")" + s[1:] + rest for s in starts)
+
+
+def _each(starts: tuple[str, ...], rest: str = "") -> str:
+    """``(?:start|…)rest`` as one alternative per start, each beginning with a literal (see ``_at_words``)."""
+    return "|".join(s + rest for s in starts)
+
+
 # what marks "now": just now, at present, today, in progress, at once, suddenly
 _JUST_ZH = r"刚才|刚刚"
 _JUST_YUE = r"头先"  # 粤: a moment ago
@@ -233,7 +246,24 @@ _MONTHS_AGO_ZH = (r"上个月|上(?:个)?礼拜|上周|上星期|前几天|前�
 _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"不想活|不想再活|唔想(?:再)?(?:活|生存)|活不下去|活不成了|不活了|想死|寻死|去死|死了算了|不如死了|想自杀|自杀|轻生|自尽|了结自己|结束(?:自己的?)?生命|一了百了|遗书|准备了?绳子|买了?绳子|准备了?农药|买了?农药"),
     ("self_harm", 1.0, r"跳河|跳楼|跳崖|(?:要|想|说要)跳下去|农药.{0,4}(?:要|想)喝|跳水库|跳井|跳江|卧轨|上吊|割腕|割脉|喝了?农药|喝药|喝敌敌畏|敌敌畏|百草枯|(?:吃|吞)了.{0,6}安眠药|(?:一瓶|一把|整瓶|好多|很多)安眠药|吞了?.{0,4}药|吃了?.{0,3}一?(?:瓶|把)药"),
-    ("self_harm", 1.0, r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|tak(?:e|ing) (?:my|his|her) (?:own )?life|end (?:it all|everything)|(?:want|wanna|going|gonna|ready) to die|" + _NT + r" want to (?:live|be alive)(?! (?:with|in|at|near|here|there|alone|together|next))|(?:reason|point) (?:to |in |for me to |of )?(?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? (?:on )?(?:going|living)|carry(?:ing)? on|be(?:ing)? alive)|(?:better off|rather be) dead|(?:will|going to|gonna|wants to|threaten(?:s|ed|ing)? to) jump\b|wish i (?:was|were) dead|overdose|pesticide|\bnongyao\b|\banmianyao\b|dichlorvos|paraquat|(?:think|thinking|want|wanna|better|just|maybe)\b.{0,10}\bjump\b(?!.{0,25}\b(?:swim\w*|play\w*|rope|dance|high|higher|far|queue|line|trampoline|joy|fun))|jump (?:is|are|will be|more) better|hang(?:ing)? (?:my|him|her)self|slit my wrist|cut (?:my|his|her) wrists?|jump(?:ing)? (?:off|from|into) (?:the |a )?(?:bridge|roof|building|river|well|cliff|reservoir)|(?:drank|drink|drinking|swallowed) (?:the |some )?(?:poison|weed ?killer)|(?:swallowed|took|taken) (?:a whole|all|a bottle of|too many|so many|lots of|many|all my)\b.{0,12}(?:pills|tablets)"),
+    # English (en-crisis: each alternative begins with a literal, see ``_at_words``)
+    ("self_harm", 1.0, "|".join((
+        r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|tak(?:e|ing) (?:my|his|her) (?:own )?life|end (?:it all|everything)",
+        _each(("want", "wanna", "going", "gonna", "ready"), " to die"),
+        _each(("n't", "n’t", "nt", " not"), r" want to (?:live|be alive)(?! (?:with|in|at|near|here|there|alone|together|next))"),
+        _each(("reason", "point"), r" (?:to |in |for me to |of )?(?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? (?:on )?(?:going|living)|carry(?:ing)? on|be(?:ing)? alive)"),
+        _each(("better off", "rather be"), " dead"),
+        _each(("will", "going to", "gonna", "wants to", "threaten(?:s|ed|ing)? to"), r" jump\b"),
+        r"wish i (?:was|were) dead|overdose|pesticide",
+        _at_words(("nongyao", "anmianyao"), r"\b"),
+        r"dichlorvos|paraquat",
+        _each(("think", "thinking", "want", "wanna", "better", "just", "maybe"),
+              r"\b.{0,10}\bjump\b(?!.{0,25}\b(?:swim\w*|play\w*|rope|dance|high|higher|far|queue|line|trampoline|joy|fun))"),
+        r"jump (?:is|are|will be|more) better|hang(?:ing)? (?:my|him|her)self|slit my wrist|cut (?:my|his|her) wrists?"
+        r"|jump(?:ing)? (?:off|from|into) (?:the |a )?(?:bridge|roof|building|river|well|cliff|reservoir)",
+        _each(("drank", "drink", "drinking", "swallowed"), r" (?:the |some )?(?:poison|weed ?killer)"),
+        _each(("swallowed", "took", "taken"), r" (?:a whole|all|a bottle of|too many|so many|lots of|many|all my)\b.{0,12}(?:pills|tablets)"),
+    ))),
     # hints: despair, a farewell, a burden lifted, things handed over, a means ready — said
     # without the obvious words; each group counts once, two different groups are certain
     ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?= *(?:$|[.,!?;:…，。！？]|and\b|but\b|now\b|already\b|today\b|tonight\b|soon\b|everything\b|on (?:life|living|everything|myself|it all)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
@@ -247,14 +277,28 @@ _RULES: list[tuple[str, float, str]] = [
     ("violence", 1.0, r"家暴|往死里打|打死|打我|打得.{0,4}(?:血|伤|不行)|被打|挨打|打孩子|打我孩子|他" + _HIT + r"|要" + _HIT + r"|砍我|砍人|要砍|拿(?:着)?刀|举着刀|持刀|拿棍|捅了|被捅|杀我|杀人|要杀|杀了我|杀了(?:全家|你|他|她)|强奸|性侵|猥亵|绑架|被拐|闯进|被关|掐我|勒我|威胁我|追着打"),
     ("violence", 1.0, r"(?:car|truck|van|bus|tractor|lorry|motorbike|vehicle)\b.{0,30}\binto (?:the |a |many |all )?(?:people|crowd|children|kids|students|pedestrians)\b|(?:drive|drives|drove|driving|ram|rams|rammed|ramming) (?:\w+ ){0,4}into (?:the |a |many |all )?(?:people|crowd|children|kids|students|pedestrians)\b"
      r"|(?:开车|开着车|驾车|车子?)(?:故意)?(?:冲|撞)(?:进|向|入|倒|上)?(?:了)?(?:人群|人堆|好多人|一群人|一堆人)"),
-    ("violence", 1.0, r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|(?<!panic )(?<!anxiety )(?<!asthma )attack|rape|kidnap|abus(?:e|es|ed|ing) (?:me|my|us|her|him|the (?:kids|children))|abusive|threaten(?:s|ed|ing)? (?:me|us|my|to)|stab|chok(?:e|ing) me|strangl|(?:broke|break|breaking|burst) into|locked me (?:up|in)"),
+    ("violence", 1.0, "|".join((
+        r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|a(?<!panic a)(?<!anxiety a)(?<!asthma a)ttack|rape|kidnap",
+        r"abus(?:e|es|ed|ing) (?:me|my|us|her|him|the (?:kids|children))|abusive|threaten(?:s|ed|ing)? (?:me|us|my|to)|stab|chok(?:e|ing) me|strangl",
+        _each(("broke", "break", "breaking", "burst"), " into"), r"locked me (?:up|in)",
+    ))),
     ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
     ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|水(?:已经|都)?(?:到|淹到|漫到|涨到|没到|齐)了?(?:窗户|窗台|腰|胸口|脖子|二楼|床|屋里|门口|膝盖)|水.{0,4}(?:冲进|灌进|涌进)(?:来|屋|家)|(?:在|爬到|爬上|上了|躲到)(?:房顶|屋顶|楼顶|树上).{0,6}(?:等|下不|出不)"
      r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water\b.{0,12}\b(?:get|gets|getting|go|goes|going|keep\w*|still) (?:higher|deeper)\b|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
     ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在(?!床|炕|轮椅)|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
      r"|龙卷风(?:过来|来|刮过来)了|earthquake|landslide|mudslide|tornado (?:is )?coming|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
     ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|(?<!一)落水(?!就)|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割劈锄挖煮扫搞弄])不动了"),
-    ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|(?:eat|eats|ate|eaten|drink|drinks|drank|swallow|swallows|swallowed)\b(?: some| a little| a bit)?(?: of)?(?: the| our| my)? (?:rat |mouse |weed |bug |insect )?(?:poison|pesticide)|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
+    ("medical", 1.0, "|".join((
+        r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning",
+        _each(("drank", "ate", "swallowed", "took"), r" (?:some |the )?(?:rat )?poison"),
+        _each(("eat", "eats", "ate", "eaten", "drink", "drinks", "drank", "swallow", "swallows", "swallowed"),
+              r"\b(?: some| a little| a bit)?(?: of)?(?: the| our| my)? (?:rat |mouse |weed |bug |insect )?(?:poison|pesticide)"),
+        r"snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out",
+        _each(("won't", "wont", "won’t", "not", "can't", "cant", "can’t", "cannot"), r" (?:wake (?:up|him|her)|waking up)"),
+        r"no pulse|chest pain", _each(("can't", "can’t", "cant", "can not", "cannot"), " breathe"),
+        r"gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls",
+        r"fell into (?:the )?(?:river|water|well|pond)",
+    ))),
     ("missing_child", 1.0, _CHILD + r".{0,8}" + _LOST),
     ("missing_child", 1.0, _CHILD + r".{0,10}(?:到处找|找遍了|满村找|找了一?(?:下午|晚上|整晚|夜|整天|天)(?!工作|活))"),
     ("missing_child", 1.0, r"(?:child|son|daughter|kid|baby|boy|girl)\b.{0,60}\b(?:missing|nobody (?:see|saw|seen|find|found) (?:him|her|them)|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) (?:back|home)|(?:is|got|was|are|were) lost|(?:is|has|have|was) gone|(?:,|\band) (?:now|already) gone\s*(?:[,.!;]|$)|(?:been )?gone since|kidnapped|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere)|(?:not|isn't|is not|still not) (?:at )?home (?:since|until now|yet)|search(?:ed|ing)? (?:the )?whole (?:village|town|mountain|area)|can't find my (?:child|son|daughter|kid)"),
@@ -265,9 +309,23 @@ _RULES: list[tuple[str, float, str]] = [
      r"|(?:brother|sister|uncle|aunt)\b.{0,80}\b(?:is missing|went missing|gone missing|disappeared|(?:nobody|no one) (?:can|could) (?:find|reach) (?:him|her))"),
     # the scene without the danger's name (粤/客家 and non-native English included)
     ("medical", 1.0, r"(?:叫|喊|拍|推|摇|摇晃)(?:极|咗|了|着|佢|他|她|都|也|几声|半天|好久)*(?:都|也)?(?:唔|毋|不|没|冇)(?:应|答应|回应|反应|醒)(?!人)|(?:叫|喊|拍|推|摇)(?:佢|他|她)(?:都|也)?(?:没有?|冇|毋)反应|郁都唔郁|郁唔到|唔识郁|一动不动|动都不动|发紫|憋紫|发青|嘴唇紫|唔清醒|不清醒|神志不清|眼(?:睛)?(?:往上)?反(?:晒|白)|眼睛往上翻|成身抽|抽起了|血止唔住|血(?:一直|不停)(?:往外)?(?:冒|流|涌)|(?:跌|掉|落|碌)(?:咗|了|进|到)?(?:落)?(?:河|塘|井|水塘|水库|江|海)(?:肚|里|度)?|野(?:菇|蘑菇|菌子?).{0,10}(?:吐|呕|站不|晕|唔识|不清)|(?:吞|卡)(?:了|咗|着).{0,4}(?:硬币|骨头|东西).{0,6}(?:卡|憋|喘|紫)"),
-    ("medical", 1.0, r"(?:not|no|cannot|can't|cant|doesn't|don't|dont|won't|wont) (?:answer|respond|wake|move|moving|breath(?:e|ing)?)\b(?! (?:my|the|your|his|her) (?:call|phone|message|letter|email))|(?:face|lips?|skin) (?:is |are |turn(?:s|ed|ing)? |going )?(?:blue|purple)|breath(?:e|ing)? (?:very |so )?(?:strange|hard|bad|strangely)|blood (?:is )?(?:not stop|won't stop|cannot stop|can't stop|coming out|everywhere)|(?:too )?much blood|wild mushroom|fall (?:in|into) (?:the )?(?:river|water|well|pond|lake)|(?:vomit|vomiting)\b.{0,20}(?:can ?not|cannot|can't) (?:stand|talk|walk)|(?:chest|heart) (?:very |so )?(?:painful|hurts?)"),
+    ("medical", 1.0, "|".join((
+        _each(("not", "no", "cannot", "can't", "cant", "doesn't", "don't", "dont", "won't", "wont"),
+              r" (?:answer|respond|wake|move|moving|breath(?:e|ing)?)\b(?! (?:my|the|your|his|her) (?:call|phone|message|letter|email))"),
+        _each(("face", "lips?", "skin"), r" (?:is |are |turn(?:s|ed|ing)? |going )?(?:blue|purple)"),
+        r"breath(?:e|ing)? (?:very |so )?(?:strange|hard|bad|strangely)",
+        r"blood (?:is )?(?:not stop|won't stop|cannot stop|can't stop|coming out|everywhere)", _each(("too much", "much"), " blood"),
+        r"wild mushroom|fall (?:in|into) (?:the )?(?:river|water|well|pond|lake)",
+        _each(("vomit", "vomiting"), r"\b.{0,20}(?:can ?not|cannot|can't) (?:stand|talk|walk)"),
+        _each(("chest", "heart"), r" (?:very |so )?(?:painful|hurts?)"),
+    ))),
     ("violence", 1.0, r"(?:拿|攞|揸|拎|举|提|持|握)(?:住|着|著|起)?(?:把|一把)?(?:菜刀|斧头|镰刀|柴刀|砍刀|刀|锄头|枪)(?!.{0,10}(?:割|砍柴|砍树|砍竹|劈柴|切菜|切肉|剁|杀鸡|杀鸭|杀鱼|杀猪|干活|做饭|下地|去地|到地|上山|除草|锄地|挖地|收麦|收稻|修))|(?:菜刀|斧头|镰刀|柴刀|砍刀)(?:(?!柴|菜|草|树|竹).){0,10}(?:追|砍(?!柴|树|竹|草|骨)|斩|劈(?!柴)|转)|斩死|要斩|追住我|追着我|同归于尽|弄死(?:我|你|他|她|我们|你们)|把我(?:反)?锁|掐(?:着|住)?(?:我的?)?脖子|(?:捉住|揪着|抓着|扯住).{0,6}(?:撞|打)|翻墙(?:进|入)|撬(?:我家?的?)?门|踹(?:我家?的?)?门|(?:揽住|抱着|拉着|带着).{0,6}(?:一起|一齐)死"),
-    ("violence", 1.0, r"(?:hold|holds|held|grab|grabs|grabbed|squeeze|squeezing)\w* (?:my|her|his) (?:neck|throat)|\block(?:s|ed)? me\b|(?:knife|axe|machete)\b.{0,30}(?:finish|kill|cut|chase|hurt)|(?:he|she|they)\b.{0,20}(?:finish|kill) (?:me|us|all of us)|(?:break|broke|breaking|kick(?:ed)?) (?:my|the|our) door"),
+    ("violence", 1.0, "|".join((
+        _each(("hold", "holds", "held", "grab", "grabs", "grabbed", "squeeze", "squeezing"), r"\w* (?:my|her|his) (?:neck|throat)"),
+        _at_words(("lock",), r"(?:s|ed)? me\b"), _each(("knife", "axe", "machete"), r"\b.{0,30}(?:finish|kill|cut|chase|hurt)"),
+        _each(("he", "she", "they"), r"\b.{0,20}(?:finish|kill) (?:me|us|all of us)"),
+        _each(("break", "broke", "breaking", "kick", "kicked"), r" (?:my|the|our) door"),
+    ))),
     ("violence", HINT, r"(?:拉着|带着|揽住).{0,6}(?:一起|一齐)走"),
     ("flood", 1.0, r"水(?:已经|都|已)?浸(?:到|入|咗|过|埋)|水.{0,6}(?:涌入|冲入|冲进|涌进|灌进|入咗屋|入屋|进屋|漫进|往屋里灌)|(?:漫过|淹过|浸过)门槛|水(?:还在|仍在|一直在?|仲喺度|仲)(?:往上)?(?:涨|升)|升紧|water (?:come|comes|coming|came) (?:in(?:side)?|into)\b"),
     ("disaster", 1.0, r"(?:坡|山|坎|岩|崖|泥|土|石头)(?:上|头)?.{0,5}(?:往下|朝下)(?:梭|滑|垮|掉|滚|落|冲)|(?:泥|土|山|石头)(?:一直|一路|不停)?(?:冲落|冲下|崩|塌)(?:紧|嚟|下来|落嚟)|塌紧|崩紧|(?:里面|里头|屋里|入面)(?:还|仲)有人|(?:mountain|hill|hillside|slope)\b.{0,20}\b(?:is |are )?(?:moving|sliding|coming down|falling)|(?:big )?(?:stones?|rocks?|mud) (?:is |are )?coming down|(?:somebody|someone|people) (?:is |are )?still inside"),
@@ -385,6 +443,101 @@ _DETECT11_RULES: list[tuple[str, float, str]] = [
     ("flood", HINT, _CAPSIZED + r"|\b(?:boat|ferry|raft)\b.{0,10}\b(?:capsiz\w*|turn(?:ed|s)? over|overturn\w*|flipp?ed(?: over)?)"),
 ]
 _RULES += _DETECT11_RULES
+
+# en-crisis (2026-12-07): crises in non-native English — no articles, base-form verbs, run-ons,
+# typos (kil myself, no want live, cant breath). A plan is a means and an intent together (the
+# rope … tonight i hang, the pills in my hand … i will swallow them); a farewell is made of groups
+# that each weigh a hint, so two of them page: things given away, going where one does not come
+# back from (after i go, i go now), a goodbye to the family (forgive me, tell my son sorry).
+_MEANS_EN = ("pills?", "tablets?", "sleeping (?:pills?|tablets?|medicine)", "poison", "pesticide", "nongyao", "weed ?killer",
+             "rat poison", "rope", "noose")
+_I_WILL_EN = ("i", "now i", "tonight i")
+_WILL_EN = r"(?: will| 'll|'ll| wanna| want to| am going to| going to| gonna| am gonna| just| now| am| 'm|'m)?"
+_WEAPON_EN = ("knife", "axe", "machete", "panga", "spear", "cutlass", "sickle", "hammer")
+_EN_CRISIS_RULES: list[tuple[str, float, str]] = [
+    ("self_harm", 1.0, "|".join((
+        _at_words(("kil",), r"l*(?:ing)? (?:my|him|her) ?self"),
+        _at_words(("don't", "dont", "do not", "no", "not"), r" want(?: to)? living\b(?! (?:with|in|at|near|here|there|alone|together|next))"),
+        _at_words(("leave", "leaving", "left", "finish", "end"), r"\w* this life\b"),
+        _at_words(("i",), r" (?:will |wanna |want to |am going to |going to |gonna )?(?:finish|end) (?:everything|it all)\b.{0,30}\b(?:tonight|today|now)\b"),
+        _at_words(("tonight", "today", "now"), r" i (?:will |wanna |am going to |going to |gonna )?(?:finish|end) (?:everything|it all|my (?:life|self))\b"),
+        # a means and an intent in one message (either order)
+        _at_words(_I_WILL_EN, _WILL_EN + r" (?:swallow|drink|eat) (?:them|it|all|the (?:pills?|tablets?|poison|pesticide|nongyao))\b"
+                  r"(?=.{0,80}\b(?:" + "|".join(_MEANS_EN) + "))"),
+        _at_words(_MEANS_EN, r"\b.{0,80}\b(?:" + "|".join(_I_WILL_EN) + ")" + _WILL_EN
+                  + r" (?:swallow|drink|eat|take (?:them )?all|hang)\b(?! (?:the|my|our|clothes|washing|out|up|around))"),
+        _at_words(_MEANS_EN, r"\b.{0,60}\b(?:for|to) (?:drink|swallow|eat) (?:it|them)\b"),
+        _at_words(("nongyao", "pesticide", "poison", "rope", "pills", "tablets"), r"\b.{0,40}\bfor myself\b"),
+        # going where one does not come back from
+        _at_words(("go", "going", "goes", "walk", "went"), r"\w* (?:to|into) (?:the )?(?:river|bridge|well|dam|lake|sea|cliff|reservoir|pond)\b.{0,40}"
+                  r"\b(?:never|not|won't|wont|will not|no more) (?:come|coming|came|go|going) (?:back|home)\b"),
+        _at_words(("say", "says", "said", "tell", "tells", "told", "threaten"),
+                  r"\w* (?:she|he|they|i) (?:will |wants? to |going to |gonna |is going to )?jump\b"),
+    ))),
+    # a farewell, group 1: things given away (to a neighbour, to the family) in any word order; a gift
+    # alone is everyday life, so it weighs a time word: it pages with a hint of another group
+    ("self_harm", TIME, "|".join((
+        _at_words(("cows?", "goats?", "pigs?", "sheep", "chickens", "buffalo", "dog", "cat", "land", "house", "money", "savings", "things",
+                   "stuff", "phone", "papers?"), r"\b.{0,6}\b(?:give|gave|given|send|sent) to (?:my|the|our) \w+"),
+        _at_words(("give", "gave", "given"), r" my (?:\w+ )?\w+ and (?:my )?(?:\w+ )?\w+ to (?:my|the) \w+"),
+    ))),
+    # group 2: going, the writer gone (after i go, when i gone, i go now, i not be here)
+    ("self_harm", HINT, "|".join((
+        _at_words(("after", "when"), r" i (?:go|gone|die|died|dead|leave|left|not here|no more)\b"
+                  r"(?! (?:to|out|home|back|there|shopping|for|with|away|on|into|in|at|from|and))"),
+        _at_words(("i",), r" (?:will )?(?:not|no) be here\b(?! (?:tomorrow|next|on|for|until|at|when|this|in|till))"),
+        _at_words(("i",), r"(?:'m| am)? (?:go|going|walk\w*) to (?:the )?(?:river|bridge|well|dam|lake|sea|cliff|reservoir|pond)\b"
+                  r"(?! (?:to|for|and) (?:wash|fish|swim|get|fetch|bring|take|play|water|see|check|look|work|buy|sell|meet))"),
+    ))),
+    # "i go now" weighs only a time word: with one of the groups it pages, alone (ok i go now bye) nothing
+    ("self_harm", TIME, _at_words(("i",), r" (?:go|going|leave|leaving) now\b(?! (?:to|for|home|back|out|shopping|outside|and))")),
+    # group 3: no one needs the writer any more
+    ("self_harm", HINT, _at_words(("no need me",), r"\b") + "|" + _at_words(("i am", "i'm", "im"), r" (?:only )?(?:a )?(?:burden|useless)\b")),
+    # group 4: a goodbye to the family, a sorry sent through someone
+    ("self_harm", HINT, "|".join((
+        _at_words(("bye", "goodbye"), r" (?:to )?(?:all of you|all|every(?:one|body)|my (?:children|kids|family|son|daughter|wife|husband"
+                  r"|mother|mom|father|dad|baby|babies))\b"),
+        _at_words(("tell",), r" my (?:son|daughter|kids|children|wife|husband|family|mother|mom|mama|father|dad|baby) (?:i am |i'm |im )?"
+                  r"sorry (?:for me|from me)\b(?!.{0,6}\b(?:i|we) (?:cannot|can't|cant|could not|couldn't|not) (?:come|attend|visit|make it|be there))"),
+    ))),
+    # group 5: forgiveness asked of everyone
+    ("self_harm", HINT, _at_words(("forgive",), r" me\b(?! (?:for (?:the|being|asking|bother\w*|disturb\w*|late|my english)|if|please))")),
+    # group 6: means at hand (with one of the others it pages)
+    ("self_harm", HINT, "|".join((
+        _at_words(("pills?", "tablets?", "medicine", "pill bottle", "poison", "nongyao", "pesticide"),
+                  r"\b (?:is |are )?all (?:in my hand|next to me|beside me)"),
+        _at_words(("sleep",), r"(?:ing)? (?:tablet|medicine)s?\b.{0,20}\b(?:in my hand|next to me|beside me|ready|all|enough)\b"),
+    ))),
+    ("violence", 1.0, "|".join((
+        _at_words(("beat", "beats", "beating", "hit", "hits", "hitting", "kick", "kicks", "kicking", "strangl", "choke", "chokes", "choking"),
+                  r"\w* (?:my|our|his|her) (?:mother|mom|mum|mama|wife|husband|child|children|kids?|son|daughter|sister|brother|father|dad|baby"
+                  r"|grand\w+|aunt|uncle)\b"),
+        _at_words(_WEAPON_EN, r"\b.{0,30}\bchas(?:e|es|ed|ing)\b"),
+        _at_words(("chas",), r"(?:e|es|ed|ing) (?:me|us|my|her|him)\b.{0,20}\b(?:" + "|".join(_WEAPON_EN) + r")\b"),
+        _at_words(("broke", "break", "breaking", "burst"), r" in(?:side)? (?:our|my|the) (?:house|home|room|door)\b"),
+    ))),
+    ("missing_child", 1.0, _at_words(("someone", "somebody", "a man", "a woman", "stranger", "strangers", "some men", "people"),
+                                     r" (?:take|took|taken|steal|stole|stolen|grab\w*|snatch\w*|carry|carried) (?:my|our|the) "
+                                     r"(?:baby|child|son|daughter|kid|boy|girl)\b")),
+    ("flood", 1.0, _at_words(("water",), r"(?: (?:is |has )?(?:reach|reached|reaches|reaching|come|came|coming) (?:to|up to) (?:the |our |my )?"
+                                         r"(?:window|roof|waist|chest|neck|second floor|bed)"
+                                         r"|\b.{0,6}\b(?:tak\w*|took|carry\w*|break\w*|broke) (?:away )?(?:our|my|the) (?:house|home|roof|wall)\b)")),
+    ("disaster", 1.0, "|".join((
+        _at_words(("mud", "land"), r" slide\b"),
+        _at_words(("we", "i", "he", "she", "they"), r"(?: are| is| am|'m|'re)? (?:stuck|trapped|lost) in (?:the )?(?:mountain|snow|forest|cave|well|mine)"),
+    ))),
+    ("medical", 1.0, "|".join((
+        _at_words(("snake",), r" ?bit(?:e|es|ten)?\b"),
+        _at_words(("bite", "bit", "bitten"), r" by (?:a |the )?snake"),
+        _at_words(("electric",), r"(?:al)? shock"),
+        _at_words(("shocked",), r" by (?:the )?(?:electric|wire|power)"),
+        _at_words(("gas",), r" smell\b.{0,40}\b(?:fall|fell|faint|dizzy|down)"),
+        _at_words(("face",), r" (?:is )?(?:going|go|goes|went|turn\w*|pull\w*|fall\w*) (?:to )?(?:one side|sideways|crooked)"),
+        _at_words(("crash", "accident"), r"\w*\b.{0,30}\b(?:many|some|people|person|he|she|they)\b.{0,10}\b(?:hurt|injured|bleeding|dead|die|dying|trapped)\b"),
+        _at_words(("swallow",), r"(?:ed|s)? (?:many|all|a lot of|lots of|so many|too many|a bottle of) (?:\w+ )?(?:pills|tablets)"),
+    ))),
+]
+_RULES += _EN_CRISIS_RULES
 # English look-alikes of detect7 (thirteenth round), made safe in the fourteenth: the last message of
 # the day, someone found already, "the waiting is killing me", pesticide for the crops (a farmer's
 # errand, not a means). Removed like ``_NOT_DANGER`` only
@@ -401,22 +554,39 @@ _LOOK_ALIKE_EN = re.compile(
 # much blood, unconscious, passed out. A rule of their own (medical, certain) and a veto on the
 # English look-alikes and on "survived long ago"
 _NOT_ = r"(?:not|no|cannot|can't|cant|can not|could not|couldn't|won't|wont|don't|dont|doesn't|didn't|unable to)"
-_ACUTE_EN = re.compile(
-    r"\bfoam\w*\b.{0,24}\bmouth|\bmouth\b.{0,12}\bfoam|(?:white )?foam (?:on|at|from|out)"
-    r"|(?:body|whole body|all body|arms? and legs?|legs? and arms?)\b.{0,6}\b(?:shak\w*|shake|jerk\w*|twitch\w*)|shak(?:e|ing) (?:all|whole) (?:the )?body|body shak"
-    r"|\b(?:fall|fell|falls|fallen|falling|collaps\w*)\b.{0,30}\b(?:shak(?:e|es|ing)|convuls\w*|jerk\w*)\b"
-    r"|(?:having|had|got|in|into) (?:a |the )?(?:fits?|seizures?|convulsions?)\b|(?:have|has) (?:a |the )(?:fit|seizure|convulsion)\b|\bconvuls\w*|\bseizure\b|eyes (?:roll\w*|go|goes|went|going|turn\w*) (?:up|back|white)"
-    r"|\b(?:fall|fell|falls|fallen|falling|collaps\w*|lie|lies|lying|lay)\b.{0,40}\b" + _NOT_ + r" (?:get(?:ting)? up|stand\w*|mov(?:e|ing)|wak(?:e|ing)|answer\w*|talk\w*|speak\w*|respond\w*|breath\w*|open\w* (?:his|her) eyes)\b(?! (?:long|for long|well|much|a lot|far|straight|properly|it\b))"
-    r"|" + _NOT_ + r" (?:breath(?:e|ing)?|breath)\b|stop\w* breath\w*|breathing (?:very |so )?(?:slow|weak|strange)"
-    r"|face (?:one side|half|on one side) (?:down|drop\w*|droop\w*|crooked|twist\w*)|suddenly (?:cannot|can't|cant|can not|not able to|could not|couldn't) (?:speak|talk|move)"
-    r"|\blips? (?:is |are |go |goes |went |become |turn\w* )?(?:blue|purple)"
-    r"|(?<!\bi )(?:cannot|can't|cant|can not|could not|couldn't|not|no|won't|wont) wak(?:e|ing)\b(?!(?: up)? (?:early|in the morning|on time|for work|for school|at night)| it\b)"
-    r"|(?:much|lots of|lot of|a lot of|so much|very much|many|full of) blood|blood (?:everywhere|all over|cannot stop|not stop|keep\w* (?:coming|flowing)|com(?:e|es|ing) out|from (?:his|her) (?:head|mouth|nose|ears?))"
-    r"|bleed\w* (?:a lot|so much|very much|heavy|heavily|too much|everywhere|" + _NOT_ + r" stop)"
-    r"|\bunconscious\b|pass(?:ed|es|ing)? out\b(?! (?:the |leaflets|flyers|papers?|food|gifts))|\bfainted\b"
-    r"|\b(?:leg|arm|foot|ankle|knee|hip|wrist|elbow|shoulder|bone)s?\b.{0,12}\b(?:bend|bends|bent|bending|turn\w*|twist\w*|point\w*|go|goes|went|look\w*)\b.{0,8}\b(?:wrong|strange|strangely|funny|weird)\b|bone (?:is )?(?:stick\w*|com(?:e|es|ing)|came|poke\w*) out"
-    r"|(?:grab\w*|hold\w*|clutch\w*|press\w*) (?:his|her|the|my) chest|(?:cannot|can't|cant|not) move (?:one|half|his|her) (?:side|body)"
-)
+_NOT_WORDS = ("not", "no", "cannot", "can't", "cant", "can not", "could not", "couldn't", "won't", "wont", "don't", "dont", "doesn't",
+              "didn't", "unable to")
+# (en-crisis: each alternative begins with a literal, see ``_at_words``; the same matches as before)
+_ACUTE_EN = re.compile("|".join((
+    _at_words(("foam",), r"\w*\b.{0,24}\bmouth"), _at_words(("mouth",), r"\b.{0,12}\bfoam"), _each(("white foam", "foam"), " (?:on|at|from|out)"),
+    _each(("body", "whole body", "all body", "arms? and legs?", "legs? and arms?"), r"\b.{0,6}\b(?:shak\w*|shake|jerk\w*|twitch\w*)"),
+    r"shak(?:e|ing) (?:all|whole) (?:the )?body|body shak",
+    _at_words(("fall", "fell", "falls", "fallen", "falling", r"collaps\w*"), r"\b.{0,30}\b(?:shak(?:e|es|ing)|convuls\w*|jerk\w*)\b"),
+    _each(("having", "had", "got", "in", "into"), r" (?:a |the )?(?:fits?|seizures?|convulsions?)\b"),
+    _each(("have", "has"), r" (?:a |the )(?:fit|seizure|convulsion)\b"),
+    _at_words(("convuls",), r"\w*"), _at_words(("seizure",), r"\b"),
+    r"eyes (?:roll\w*|go|goes|went|going|turn\w*) (?:up|back|white)",
+    _at_words(("fall", "fell", "falls", "fallen", "falling", r"collaps\w*", "lie", "lies", "lying", "lay"),
+              r"\b.{0,40}\b" + _NOT_ + r" (?:get(?:ting)? up|stand\w*|mov(?:e|ing)|wak(?:e|ing)|answer\w*|talk\w*|speak\w*"
+              r"|respond\w*|breath\w*|open\w* (?:his|her) eyes)\b(?! (?:long|for long|well|much|a lot|far|straight|properly|it\b))"),
+    _each(_NOT_WORDS, r" (?:breath(?:e|ing)?|breath)\b"),
+    r"stop\w* breath\w*|breathing (?:very |so )?(?:slow|weak|strange)",
+    r"face (?:one side|half|on one side) (?:down|drop\w*|droop\w*|crooked|twist\w*)",
+    r"suddenly (?:cannot|can't|cant|can not|not able to|could not|couldn't) (?:speak|talk|move)",
+    _at_words(("lip",), r"s? (?:is |are |go |goes |went |become |turn\w* )?(?:blue|purple)"),
+    "|".join(w[0] + r"(?<!\bi " + w[0] + ")" + w[1:]
+             + r" wak(?:e|ing)\b(?!(?: up)? (?:early|in the morning|on time|for work|for school|at night)| it\b)"
+             for w in ("cannot", "can't", "cant", "can not", "could not", "couldn't", "not", "no", "won't", "wont")),
+    _each(("much", "lots of", "lot of", "a lot of", "so much", "very much", "many", "full of"), " blood"),
+    r"blood (?:everywhere|all over|cannot stop|not stop|keep\w* (?:coming|flowing)|com(?:e|es|ing) out|from (?:his|her) (?:head|mouth|nose|ears?))",
+    r"bleed\w* (?:a lot|so much|very much|heavy|heavily|too much|everywhere|" + _NOT_ + r" stop)",
+    _at_words(("unconscious",), r"\b"), r"pass(?:ed|es|ing)? out\b(?! (?:the |leaflets|flyers|papers?|food|gifts))", _at_words(("fainted",), r"\b"),
+    _at_words(("leg", "arm", "foot", "ankle", "knee", "hip", "wrist", "elbow", "shoulder", "bone"),
+              r"s?\b.{0,12}\b(?:bend|bends|bent|bending|turn\w*|twist\w*|point\w*|go|goes|went|look\w*)\b.{0,8}\b(?:wrong|strange|strangely|funny|weird)\b"),
+    r"bone (?:is )?(?:stick\w*|com(?:e|es|ing)|came|poke\w*) out",
+    _each(("grab", "hold", "clutch", "press"), r"\w* (?:his|her|the|my) chest"),
+    _each(("cannot", "can't", "cant", "not"), r" move (?:one|half|his|her) (?:side|body)"),
+)))
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 _COMPILED.append(("medical", 1.0, _ACUTE_EN))
 # A top-level alternative written in Latin letters only (English) cannot match a text without one,
@@ -630,6 +800,9 @@ _NOT_DANGER = re.compile(
     r"|dying (?:to|for|of laugh)|died laughing|to die for"
     r"|(?:phone|battery|laptop|computer|car|tv|screen|charger)(?:'s|’s| is| was| has| just)?(?: been| is)? (?:dead|died|die|dies)"
     r"|dead (?:battery|phone)"
+    # en-crisis: laughing till one cannot breathe, a boss or a teacher who "will kill me", a fire to cook on
+    r"|\blaugh\w*\b.{0,20}\b(?:cannot|can't|cant|not|no) breath\w*|\b(?:boss|teacher|coach|manager) (?:will|gonna|going to|is going to|would) kill me"
+    r"|\bfire\b.{0,20}\b(?:for|to) (?:cook\w*|boil\w*|warm\w*|heat\w*|roast\w*)"
     # detect9: an engine that will not start (打不着火), a black screen that will not wake (黑屏 … 拍不醒),
     # a machine "on strike", laughing till one rolls, a lost animal
     r"|(?:打|点|踩|踹|发动|启动|拧)(?:不|唔|毋)(?:着|燃)火?|趴窝|黑屏.{0,12}?(?:拍|叫|按|点|戳|摇|弄|敲)[^\s。,!?]{0,6}(?:不|唔|毋|没|冇)(?:醒|亮|开|反应)"
@@ -783,6 +956,7 @@ _CHRONIC = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, "上年", _LONG_AGO_ZH,
     r"|(?:没了|走了|去世|过世)(?:以后|之后|后)|一(?:疼|痛|累|冷|走|动|干活|爬坡)就|想起|忘不了|忘不掉|梦见|梦到|做梦|噩梦|一闭眼|闭上眼|那天|remember|nightmare|flashback"
     r"|从小|打小|自小|自细|细细个|生下来|天生|一辈子|这辈子|(?:腿|脚|手|胳膊|手臂|眼睛?)(?:都|也)?(?:没了|冇咗|断了几年|残了)|截肢|拄拐"
     r"|since (?:birth|he was|she was|i was|childhood)|all (?:his|her|my) life|born with|lost (?:his|her|my) (?:leg|arm|hand|eye)s?"
+    r"|since (?:small|young|little|a child|a baby|baby|born)|\bsometimes?\b|from time to time|now and then|last (?:month|week|winter|summer|spring|autumn)"
     r"|几个月|半年了|欠(?:了)?.{0,4}(?:医院|医药费)|医药费|住院费|hospital bills?|medical bills?|had a stroke|months"
     r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:\w+ )?(?:stroke|accident|operation|surgery)|(?:都|还)(?:未识|不会|没学会)(?:讲|说|行|走)|(?:咋个|怎么|怎样|点样)?去告|起诉|打官司|索赔|\bsue\b|lawyer|every (?:day|month|week)|since (?:last|he|she|i)|last year|ago"))
 # a lasting state or a plan, for the classifier's bar only (nlu5): never lowers a lexicon trigger
