@@ -18,7 +18,10 @@ anything is parsed or stored — the message was not accepted, and its sender se
 message let into the line is handled and answered however long it waits.
 
 An exception in the handler rolls its work back and the message gets an apology; a database
-that does not answer raises `DatabaseUnavailable` (the REST channel answers 503).
+that does not answer raises `DatabaseUnavailable` (the REST channel answers 503). A turn that
+PostgreSQL rolls back to break a deadlock (40P01) runs once more from the start: nothing of
+the first run was stored or sent. Every path locks a person's rows in one order, the
+conversation row first (docs/performance.md, "Row lock order"), so it should not happen.
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ from bot.errors import BotError
 from bot.channels.base import choice_payload
 from bot.location import add_village_entity
 from vocab.messages import Button, Inbound, Outbound
-from storage.db import is_db_unavailable
+from storage.db import is_db_unavailable, is_deadlock
 from vocab.errors import DatabaseUnavailable
 from bot.outbox import outbound_from_row
 from bot.textclean import Cleaned, clean_text
@@ -259,7 +262,16 @@ class Dispatcher:
 
     async def _handle_in_lane(self, inbound: Inbound, cleaned: Cleaned, parse: dict, emergency) -> list[Outbound]:
         try:
-            return await self._turn(inbound, cleaned, parse, emergency)
+            try:
+                return await self._turn(inbound, cleaned, parse, emergency)
+            except Exception as exc:
+                if not is_deadlock(exc):
+                    raise
+                # PostgreSQL rolled the whole turn back (no reply was stored or sent; the outbox
+                # is woken only after a commit): once more, from the start
+                log.warning("message %s from %s:%s: deadlock, the turn runs again", inbound.message_id,
+                            inbound.channel, inbound.sender)
+                return await self._turn(inbound, cleaned, parse, emergency)
         except DatabaseUnavailable:
             raise
         except Exception as exc:
@@ -370,7 +382,8 @@ class Dispatcher:
         async with self._transaction() as session:
             person, _, _ = await people.find_or_create_by_identity(
                 session, inbound.channel, inbound.sender, inbound.display_name, None, now=now)
-            await people.get_conversation_for_update(session, person.id, lock=True)
+            with session.sync_session.no_autoflush:  # the conversation's lock before the last-seen UPDATEs
+                await people.get_conversation_for_update(session, person.id, lock=True)
             message_id = await message_store.record_inbound(
                 session, channel=inbound.channel, channel_message_id=inbound.message_id,
                 person_id=person.id, text=cleaned.text, intent="error", now=now,

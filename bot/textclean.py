@@ -15,6 +15,10 @@ __all__ = ["Cleaned", "clean_text"]
 # zero-width and bidi controls, BOM, replacement char; keep ZWJ (U+200D): emoji sequences
 _INVISIBLE = {0x200B, 0x200C, 0x200E, 0x200F, 0x2060, 0xFEFF, 0xFFFD, 0x00AD}
 _INVISIBLE |= set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
+# any character the loop of `clean_text` drops or changes: controls (Cc) but the newline,
+# surrogates (Cs), the invisible ones above; text without any (nearly all) skips the loop
+_TOUCHED = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff"
+                      + "".join(f"\\u{cp:04x}" for cp in sorted(_INVISIBLE)) + "]")
 _BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")
 _SPACES = re.compile(r"[ \t\u3000\u00a0]+")
 
@@ -47,6 +51,8 @@ def _valid_unicode(raw: str | bytes | None) -> tuple[str, bool]:
 def clean_text(raw: str | bytes | None, max_chars: int = 4000) -> Cleaned:
     text, invalid = _valid_unicode(raw)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _TOUCHED.search(text) is None:
+        return _tidy(text, invalid, max_chars)
     out = []
     for ch in text:
         cp = ord(ch)
@@ -58,7 +64,11 @@ def clean_text(raw: str | bytes | None, max_chars: int = 4000) -> Cleaned:
             invalid = True
         else:
             out.append(ch)
-    text = "\n".join(_SPACES.sub(" ", line).strip() for line in "".join(out).split("\n"))
+    return _tidy("".join(out), invalid, max_chars)
+
+
+def _tidy(text: str, invalid: bool, max_chars: int) -> Cleaned:
+    text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     text = _BLANK_LINES.sub("\n\n", text).strip()
     truncated = len(text) > max_chars
     if truncated:

@@ -9,7 +9,9 @@ while a conversation keeps the version it started on.
 
 Repair is built in, in this order: emergency → safety question → "continue?" answer → cancel →
 correction → digression → the answer → "中文"/"English" → digression by intent → another flow
-(at an `interruptible` question) → misunderstanding (twice in a row: the menu and a human). A
+(at an `interruptible` question) → with no flow and no trigger, an intent below the threshold
+but likely: one confirming question (flows/confirming.py) → misunderstanding (twice in a row: the
+menu and a human). A
 turn that would end without a word gets the menu: nobody is met with silence. A first message
 sets the reply language from its text. An emergency the detector is sure of starts the flow
 `emergency`; one it is unsure of (`parse["emergency"]["level"] == "unsure"`) holds the message
@@ -25,13 +27,14 @@ in `emergency`.
                                                                 dispatcher keeps it; a number
                                                                 or title picks from it)
     held      the message the safety question holds
+    confirm   the confirming question open for one message (the message, its parse, the intents)
 
 In modules of their own: the engine's words (flows/texts.py), asking and reading an answer
 (flows/asking.py), repair (flows/repair.py), actions and handoffs (flows/acting.py), what starts a
-flow (flows/triggers.py), the names conditions and templates see (flows/names.py); `_Run`
-mixes asking, repair, acting and names in. What is left here (~580 lines) is the interpreter
-itself — the order of things in a turn and the step machine — kept whole so it reads top to
-bottom.
+flow (flows/triggers.py), the confirming question (flows/confirming.py), the names conditions and
+templates see (flows/names.py); `_Run` mixes asking, repair, confirming, acting and names in.
+What is left here (~590 lines) is the interpreter itself — the order of things in a turn and the
+step machine — kept whole so it reads top to bottom.
 """
 from __future__ import annotations
 
@@ -57,10 +60,12 @@ from flows.model import (
 )
 from flows.registry import ActionRegistry, load_actions
 from flows.validate import FlowValidationError, load_flow
+from nlu.confidence import INTENT_THRESHOLD
 from nlu.language import detect_language
 from flows.texts import HUMAN_PAYLOAD, SAFETY_FLOW, localized, phrase
 from flows.acting import Acting
 from flows.asking import Asking
+from flows.confirming import CONFIRM, Confirming
 from flows.names import Names
 from flows.repair import Repair
 from flows.triggers import Trigger
@@ -69,7 +74,6 @@ __all__ = ["FlowRuntime", "RunObserver"]
 
 log = logging.getLogger("xiangzhu.flows")
 
-INTENT_THRESHOLD = 0.5
 MAX_STEPS_PER_TURN = 100
 
 # the whole message names a language: switch to it at any time (the flow `language`)
@@ -89,6 +93,12 @@ class _FlowCache:
             self._flows.move_to_end(version_id)
             return self._flows[version_id]
         return False
+
+    def missing(self, version_ids: list[int]) -> list[int]:
+        """The versions not held (a membership test each: every turn asks for every published
+        flow, and refreshing their places in the order cost more than the rest of the look-up)."""
+        flows = self._flows
+        return [v for v in version_ids if v not in flows]
 
     def put(self, version_id: int, flow: Flow | None) -> None:
         self._flows[version_id] = flow
@@ -171,7 +181,7 @@ class FlowRuntime:
     # flows --------------------------------------------------------------------------------
 
     async def _load(self, session, version_ids: list[int]) -> None:
-        missing = [v for v in version_ids if self.cache.get(v) is False]
+        missing = self.cache.missing(version_ids)
         for version in await self.store.get_versions(session, missing):
             self.cache.put(version.id, self._parse(version))
 
@@ -203,7 +213,7 @@ class FlowRuntime:
         return self._index
 
 
-class _Run(Asking, Repair, Acting, Names):
+class _Run(Asking, Repair, Confirming, Acting, Names):
     """One turn: a working copy of the conversation, written back by `save()`."""
 
     def __init__(self, runtime: FlowRuntime, turn: Turn, current: dict[str, int]):
@@ -245,6 +255,7 @@ class _Run(Asking, Repair, Acting, Names):
     # ── the order of things ────────────────────────────────────────────────────────────
     async def handle(self) -> None:
         first_contact = not self.state.get("seen")
+        confirm = self.state.pop(CONFIRM, None)  # the confirming question is open for this one message
         if first_contact:
             self._language_from_text()
         if self.flow_id:
@@ -268,6 +279,8 @@ class _Run(Asking, Repair, Acting, Names):
         if self.state.get("offer") == "resume":
             if await self._answer_resume_offer():
                 return
+        if self.flow is None and await self._answer_confirm(confirm):
+            return
         if self.flow is not None:
             step = self.flow.step(self.step_id)
             if self.flow_id == SAFETY_FLOW and not self.turn.payload and isinstance(step, AskStep):
@@ -409,6 +422,8 @@ class _Run(Asking, Repair, Acting, Names):
             trigger, captured = found
             self.state["misses"] = 0
             await self._start(trigger.flow, trigger.version_id, captured)
+            return
+        if self._ask_confirm():  # an intent below the threshold but likely: ask, do not guess
             return
         self.state["misses"] = int(self.state.get("misses") or 0) + 1
         if self.state["misses"] >= 2:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ENDS", "SAFETY_FLOW", "CANCEL_WORDS", "CORRECTION_MARKERS", "HUMAN_PAYLOAD", "RESUME_NO_PAYLOAD",
-           "RESUME_PAYLOAD", "SKIP_VALUE", "TEXTS", "localized", "phrase"]
+__all__ = ["ENDS", "SAFETY_FLOW", "CANCEL_WORDS", "CONFIRM_LABELS", "CONFIRM_NO_PAYLOAD", "CONFIRM_PAYLOAD",
+           "CORRECTION_MARKERS", "HUMAN_PAYLOAD", "RESUME_NO_PAYLOAD", "RESUME_PAYLOAD", "SKIP_VALUE", "TEXTS",
+           "localized", "phrase"]
 
 SAFETY_FLOW = "safety_check"  # the flow that asks "are you safe?"
 ENDS = " .!?。！？，,~…"  # around a whole-message word or pattern
@@ -13,6 +14,8 @@ HUMAN_PAYLOAD = "/human"
 RESUME_PAYLOAD = "/resume"
 RESUME_NO_PAYLOAD = "/resume no"
 SKIP_VALUE = "__skip__"
+CONFIRM_PAYLOAD = "/confirm "  # + the intent offered: "/confirm report_need"
+CONFIRM_NO_PAYLOAD = "/confirm no"
 CANCEL_WORDS = {"取消", "算了", "不弄了", "不办了", "不要了", "不用了", "不填了", "退出", "结束", "算了吧", "不问了",
                 "cancel", "stop", "quit", "exit", "never mind", "nevermind", "forget it"}
 CORRECTION_MARKERS = ("不对", "不是", "错了", "搞错", "改成", "改为", "改一下", "应该是", "更正", "说错",
@@ -36,6 +39,11 @@ TEXTS = {
         "fallback": "抱歉，我没听懂。回复“菜单”看看我能做什么，或回复“人工”找社工。",
         "safe_offer": "好的。想找人聊聊，或者需要帮忙，社工随时在。",
         "emergency": "如有危险，请马上拨打：110 报警，120 急救，119 火警，12356 心理援助。我们也在通知社工。",
+        "confirm_one": "您是想{label}吗？",
+        "confirm_two": "您是想{first}，还是{second}？",
+        "confirm_yes": "是",
+        "confirm_no": "不是",
+        "confirm_neither": "都不是",
     },
     "en": {
         "cancelled": "OK, \"{title}\" is cancelled. Reply \"menu\" for anything else.",
@@ -55,7 +63,27 @@ TEXTS = {
         "safe_offer": "OK. If you want to talk or need help, a social worker is here for you.",
         "emergency": "If you are in danger call now: 110 police, 120 ambulance, 119 fire, 12356 crisis line. "
                      "We are alerting a social worker.",
+        "confirm_one": "Do you want to {label}?",
+        "confirm_two": "Do you want to {first}, or to {second}?",
+        "confirm_yes": "Yes",
+        "confirm_no": "No",
+        "confirm_neither": "Neither",
     },
+}
+
+# what the confirming question calls each intent it may offer (nlu/confidence.py CONFIRMABLE):
+# "您是想<label>吗？" — short, in a villager's words
+CONFIRM_LABELS = {
+    "report_need": {"zh": "反映困难、求助", "en": "report a hardship and ask for help"},
+    "ask_policy": {"zh": "问政策", "en": "ask about a policy"},
+    "check_status": {"zh": "查求助进度", "en": "check on your request"},
+    "list_activities": {"zh": "看看有什么活动", "en": "see the activities"},
+    "join_activity": {"zh": "报名参加活动", "en": "sign up for an activity"},
+    "cancel_signup": {"zh": "取消活动报名", "en": "cancel a sign-up"},
+    "request_human": {"zh": "找社工", "en": "talk to a social worker"},
+    "help": {"zh": "看看我能做什么", "en": "see what I can do"},
+    "stop": {"zh": "不再收提醒", "en": "stop the reminders"},
+    "offer_help": {"zh": "帮助别人、当志愿者", "en": "help others as a volunteer"},
 }
 
 

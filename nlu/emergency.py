@@ -131,6 +131,14 @@ A few narrow rules keep figurative and past words out:
   in the water still pages: 孩子掉河里了, 有人掉水里了, a person who went after it (牛被冲走了 我爹去追 也被
   冲走了; 下河去捞 … 没上来, a new medical rule), the flood swept away our buffalo and my father.
 
+- **Now and past in every voice** (detect13, 2026-12-07): patterns hold only what normalization writes
+  (揾, 头先, 个, 电话, 关机; a test holds it); the "now" and "past" context patterns take the shared pieces
+  (今儿晚上, 头先, 今日, 赶紧, 旧年, 上年, 上次; 到今日 is "until today", no now). A person into a reservoir
+  told water first (水库里掉下去一个人), into a ditch or a cesspit, a fit that goes on (抽了十几分钟), a
+  person gone after the animals (把牛冲走了 他也没了) page; a death told with a past time before each sign
+  (上个月孩子掉河里淹死了), a sign told as an episode of a condition or with a count (犯病的时候会抽搐,
+  喘不上气的时候要用喷雾, 晕倒过好几回) and an attempt survived told as past (喝农药救回来以后) do not.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
@@ -162,7 +170,7 @@ LOWERED = 0.4  # a trigger in a past, damage, policy or long-illness context: no
 
 _CHILD = r"(?:幺儿|幺妹|娃儿|伢子?|细伢子?|孙仔|孙女仔|妹仔|细妹|阿妹|细路仔?|细佬|细人仔?|个仔|个女|个孙|bb|孩子|娃娃?|儿子|女儿|闺女|孙子|孙女|外孙女?|小孩|宝宝|孩|丫头|小子|我家小的|学生)"
 _ELDER = r"(?:阿婆|阿公|阿爷|阿嫲|阿妈|阿爸|阿姆|老豆|老窦|老人|老人家|爷爷|奶奶|姥姥|姥爷|外婆|外公|我爸|我妈|老爹|老娘|老伴|老汉|婆婆|公公|俺爹|俺娘|老父亲|老母亲|男人|老公|老婆|媳妇)"
-_LOST = r"(?:(?<![看听瞧])不见了|走散|行散|跟丢|找不到了|找不着了?|找不到人|走丢|丢了(?!(?:一|半)?(?:条|只|个|根)?(?:腿|胳膊|手|脚|眼|命|工作|饭碗|钱|手机|钥匙))|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|放学.{0,8}(?:还|都)?没(?:回|到)(?:家|屋)|(?:出门|出去).{0,4}没回|(?:到现在|到这会儿?|一直|一整天|一下午|一晚上?|半天)(?:都|还)?没(?:见|看见|看到)(?:到|着)?人|不见人影|没见(?:着)?(?:人)?影|冇(?:人)?(?:见过|看到|见到)(?:佢|人)|(?:出门|出去|出咗去).{0,10}(?:未返|吂转|冇返|还没回)|唔见(?:咗|左)|搵(?:极)?唔到(?:人|佢)|(?:寻|搵|揾|找)(?:毋|唔|不)(?:到|着)(?!(?:事|工|活|嘢做|工作))|(?:冇|没|未|吂)(?:有)?(?:返|回|转)(?:屋下|屋企|屋家|家|屋里)|全村(?:都)?找遍)"
+_LOST = r"(?:(?<![看听瞧])不见了|走散|行散|跟丢|找不到了|找不着了?|找不到人|走丢|丢了(?!(?:一|半)?(?:条|只|个|根)?(?:腿|胳膊|手|脚|眼|命|工作|饭碗|钱|手机|钥匙))|失踪|走失|被人?抱走|被拐|联系不上|一夜没回|一晚上?没回|到现在还?没回|放学.{0,3}没回|放学.{0,8}(?:还|都)?没(?:回|到)(?:家|屋)|(?:出门|出去).{0,4}没回|(?:到现在|到这会儿?|一直|一整天|一下午|一晚上?|半天)(?:都|还)?没(?:见|看见|看到)(?:到|着)?人|不见人影|没见(?:着)?(?:人)?影|冇(?:人)?(?:见过|看到|见到)(?:佢|人)|(?:出门|出去|出咗去).{0,10}(?:未返|吂转|冇返|还没回)|唔见(?:咗|左)|揾(?:极)?唔到(?:人|佢)|(?:寻|揾|找)(?:毋|唔|不)(?:到|着)(?!(?:事|工|活|嘢做|工作))|(?:冇|没|未|吂)(?:有)?(?:返|回|转)(?:屋下|屋企|屋家|家|屋里)|全村(?:都)?找遍)"
 _NT = r"(?:n't|n’t|nt| not)"  # don't / dont / do not
 _CANT = r"(?:can't|can’t|cant|can not|cannot)"
 _HIT = r"打(?!电话|手机|工|针|疫苗|预防|钢板|石膏|吊针|吊瓶|点滴|车|扫|听|印|卡|折|包|牌|麻将|球|游戏|算|字|call|开|个|完|招呼|水|饭|酱油|错|药|农药|除草|虫|谷|麦|稻|豆|枣|核桃|草|柴|井|粮)"
@@ -173,6 +181,19 @@ _HIT = r"打(?!电话|手机|工|针|疫苗|预防|钢板|石膏|吊针|吊瓶|�
 # add only what is their own; a piece is written once. A piece is an alternation.
 def _any(*pieces: str) -> str:
     return "|".join(pieces)
+
+
+def _at_words(starts: tuple[str, ...], rest: str = "") -> str:
+    r"""``\b(?:start|…)rest`` as one alternative per start, each beginning with its first letter as a
+    literal (``k(?<!\wk)ill`` is ``\bkill``). When every alternative of a pattern begins with a
+    literal, the engine skips each position where none of those letters stands; an alternative that
+    begins with a group or ``\b`` makes it try the whole pattern at every position of an English text."""
+    return "|".join(s[0] + r"(?<!\w" + s[0] + ")" + s[1:] + rest for s in starts)
+
+
+def _each(starts: tuple[str, ...], rest: str = "") -> str:
+    """``(?:start|…)rest`` as one alternative per start, each beginning with a literal (see ``_at_words``)."""
+    return "|".join(s + rest for s in starts)
 
 
 # what marks "now": just now, at present, today, in progress, at once, suddenly
@@ -187,7 +208,7 @@ _EVENING_ZH = r"今晚|昨晚"  # tonight, last night
 _TONIGHT_ZH = r"今晚|今天晚上|今夜|今儿(?:个)?晚上"
 _TODAY_EN = r"today|tonight"
 _THIS_MORNING_EN = r"this morning"
-_HOURS_ZH = r"(?:一|几|两|三|四|五|\d+)(?:个|個)?(?:多|把|来)?(?:钟头|小时|钟|鐘)"  # an hour, hours
+_HOURS_ZH = r"(?:一|几|两|三|四|五|\d+)(?:个)?(?:多|把|来)?(?:钟头|小时|钟)"  # an hour, hours
 _IN_PROGRESS_ZH = r"正在"
 _STILL_ZH = r"还在"
 _AT_ONCE_ZH = r"马上|赶紧"
@@ -218,12 +239,31 @@ _AGO_EN = r"years? ago"
 _LAST_SEASON_EN = r"last (?:year|month|week|summer|winter|spring|autumn)"
 _EVERY_TIME_EN = r"every time|whenever"
 _DEATH_ZH = r"走了|去世|过世|没了"
+_MONTHS_AGO_ZH = (r"上个月|上(?:个)?礼拜|上周|上星期|前几天|前些天|前两天|前些日子|前几年|那年|当年|几年前|前个月"
+                  r"|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上年|上半年")
 
 # (kind, weight, pattern) on normalized text
 _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"不想活|不想再活|唔想(?:再)?(?:活|生存)|活不下去|活不成了|不活了|想死|寻死|去死|死了算了|不如死了|想自杀|自杀|轻生|自尽|了结自己|结束(?:自己的?)?生命|一了百了|遗书|准备了?绳子|买了?绳子|准备了?农药|买了?农药"),
     ("self_harm", 1.0, r"跳河|跳楼|跳崖|(?:要|想|说要)跳下去|农药.{0,4}(?:要|想)喝|跳水库|跳井|跳江|卧轨|上吊|割腕|割脉|喝了?农药|喝药|喝敌敌畏|敌敌畏|百草枯|(?:吃|吞)了.{0,6}安眠药|(?:一瓶|一把|整瓶|好多|很多)安眠药|吞了?.{0,4}药|吃了?.{0,3}一?(?:瓶|把)药"),
-    ("self_harm", 1.0, r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|tak(?:e|ing) (?:my|his|her) (?:own )?life|end (?:it all|everything)|(?:want|wanna|going|gonna|ready) to die|" + _NT + r" want to (?:live|be alive)(?! (?:with|in|at|near|here|there|alone|together|next))|(?:reason|point) (?:to |in |for me to |of )?(?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? (?:on )?(?:going|living)|carry(?:ing)? on|be(?:ing)? alive)|(?:better off|rather be) dead|(?:will|going to|gonna|wants to|threaten(?:s|ed|ing)? to) jump\b|wish i (?:was|were) dead|overdose|pesticide|\bnongyao\b|\banmianyao\b|dichlorvos|paraquat|(?:think|thinking|want|wanna|better|just|maybe)\b.{0,10}\bjump\b(?!.{0,25}\b(?:swim\w*|play\w*|rope|dance|high|higher|far|queue|line|trampoline|joy|fun))|jump (?:is|are|will be|more) better|hang(?:ing)? (?:my|him|her)self|slit my wrist|cut (?:my|his|her) wrists?|jump(?:ing)? (?:off|from|into) (?:the |a )?(?:bridge|roof|building|river|well|cliff|reservoir)|(?:drank|drink|drinking|swallowed) (?:the |some )?(?:poison|weed ?killer)|(?:swallowed|took|taken) (?:a whole|all|a bottle of|too many|so many|lots of|many|all my)\b.{0,12}(?:pills|tablets)"),
+    # English (en-crisis: each alternative begins with a literal, see ``_at_words``)
+    ("self_harm", 1.0, "|".join((
+        r"kill(?:ing)? (?:my|him|her)self|suicid|end (?:my|his|her) (?:own )?life|tak(?:e|ing) (?:my|his|her) (?:own )?life|end (?:it all|everything)",
+        _each(("want", "wanna", "going", "gonna", "ready"), " to die"),
+        _each(("n't", "n’t", "nt", " not"), r" want to (?:live|be alive)(?! (?:with|in|at|near|here|there|alone|together|next))"),
+        _each(("reason", "point"), r" (?:to |in |for me to |of )?(?:go(?:ing)? on|liv(?:e|ing)|keep(?:ing)? (?:on )?(?:going|living)|carry(?:ing)? on|be(?:ing)? alive)"),
+        _each(("better off", "rather be"), " dead"),
+        _each(("will", "going to", "gonna", "wants to", "threaten(?:s|ed|ing)? to"), r" jump\b"),
+        r"wish i (?:was|were) dead|overdose|pesticide",
+        _at_words(("nongyao", "anmianyao"), r"\b"),
+        r"dichlorvos|paraquat",
+        _each(("think", "thinking", "want", "wanna", "better", "just", "maybe"),
+              r"\b.{0,10}\bjump\b(?!.{0,25}\b(?:swim\w*|play\w*|rope|dance|high|higher|far|queue|line|trampoline|joy|fun))"),
+        r"jump (?:is|are|will be|more) better|hang(?:ing)? (?:my|him|her)self|slit my wrist|cut (?:my|his|her) wrists?"
+        r"|jump(?:ing)? (?:off|from|into) (?:the |a )?(?:bridge|roof|building|river|well|cliff|reservoir)",
+        _each(("drank", "drink", "drinking", "swallowed"), r" (?:the |some )?(?:poison|weed ?killer)"),
+        _each(("swallowed", "took", "taken"), r" (?:a whole|all|a bottle of|too many|so many|lots of|many|all my)\b.{0,12}(?:pills|tablets)"),
+    ))),
     # hints: despair, a farewell, a burden lifted, things handed over, a means ready — said
     # without the obvious words; each group counts once, two different groups are certain
     ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?= *(?:$|[.,!?;:…，。！？]|and\b|but\b|now\b|already\b|today\b|tonight\b|soon\b|everything\b|on (?:life|living|everything|myself|it all)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
@@ -237,14 +277,28 @@ _RULES: list[tuple[str, float, str]] = [
     ("violence", 1.0, r"家暴|往死里打|打死|打我|打得.{0,4}(?:血|伤|不行)|被打|挨打|打孩子|打我孩子|他" + _HIT + r"|要" + _HIT + r"|砍我|砍人|要砍|拿(?:着)?刀|举着刀|持刀|拿棍|捅了|被捅|杀我|杀人|要杀|杀了我|杀了(?:全家|你|他|她)|强奸|性侵|猥亵|绑架|被拐|闯进|被关|掐我|勒我|威胁我|追着打"),
     ("violence", 1.0, r"(?:car|truck|van|bus|tractor|lorry|motorbike|vehicle)\b.{0,30}\binto (?:the |a |many |all )?(?:people|crowd|children|kids|students|pedestrians)\b|(?:drive|drives|drove|driving|ram|rams|rammed|ramming) (?:\w+ ){0,4}into (?:the |a |many |all )?(?:people|crowd|children|kids|students|pedestrians)\b"
      r"|(?:开车|开着车|驾车|车子?)(?:故意)?(?:冲|撞)(?:进|向|入|倒|上)?(?:了)?(?:人群|人堆|好多人|一群人|一堆人)"),
-    ("violence", 1.0, r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|(?<!panic )(?<!anxiety )(?<!asthma )attack|rape|kidnap|abus(?:e|es|ed|ing) (?:me|my|us|her|him|the (?:kids|children))|abusive|threaten(?:s|ed|ing)? (?:me|us|my|to)|stab|chok(?:e|ing) me|strangl|(?:broke|break|breaking|burst) into|locked me (?:up|in)"),
+    ("violence", 1.0, "|".join((
+        r"beat(?:ing)? me|hurting me|hitting me|hit me|has a knife|with a knife|kill me|a(?<!panic a)(?<!anxiety a)(?<!asthma a)ttack|rape|kidnap",
+        r"abus(?:e|es|ed|ing) (?:me|my|us|her|him|the (?:kids|children))|abusive|threaten(?:s|ed|ing)? (?:me|us|my|to)|stab|chok(?:e|ing) me|strangl",
+        _each(("broke", "break", "breaking", "burst"), " into"), r"locked me (?:up|in)",
+    ))),
     ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
     ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|水(?:已经|都)?(?:到|淹到|漫到|涨到|没到|齐)了?(?:窗户|窗台|腰|胸口|脖子|二楼|床|屋里|门口|膝盖)|水.{0,4}(?:冲进|灌进|涌进)(?:来|屋|家)|(?:在|爬到|爬上|上了|躲到)(?:房顶|屋顶|楼顶|树上).{0,6}(?:等|下不|出不)"
      r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water\b.{0,12}\b(?:get|gets|getting|go|goes|going|keep\w*|still) (?:higher|deeper)\b|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
     ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在(?!床|炕|轮椅)|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
      r"|龙卷风(?:过来|来|刮过来)了|earthquake|landslide|mudslide|tornado (?:is )?coming|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
     ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|(?<!一)落水(?!就)|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割劈锄挖煮扫搞弄])不动了"),
-    ("medical", 1.0, r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning|(?:drank|ate|swallowed|took) (?:some |the )?(?:rat )?poison|(?:eat|eats|ate|eaten|drink|drinks|drank|swallow|swallows|swallowed)\b(?: some| a little| a bit)?(?: of)?(?: the| our| my)? (?:rat |mouse |weed |bug |insect )?(?:poison|pesticide)|snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out|(?:won't|wont|won’t|not|can't|cant|can’t|cannot) (?:wake (?:up|him|her)|waking up)|no pulse|chest pain|" + _CANT + r" breathe|gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls|fell into (?:the )?(?:river|water|well|pond)"),
+    ("medical", 1.0, "|".join((
+        r"not breathing|unconscious|collapsed|ambulance|bleeding|heart attack|stroke|seizure|poisoned|poisoning",
+        _each(("drank", "ate", "swallowed", "took"), r" (?:some |the )?(?:rat )?poison"),
+        _each(("eat", "eats", "ate", "eaten", "drink", "drinks", "drank", "swallow", "swallows", "swallowed"),
+              r"\b(?: some| a little| a bit)?(?: of)?(?: the| our| my)? (?:rat |mouse |weed |bug |insect )?(?:poison|pesticide)"),
+        r"snake bit|drown|fell and|faint(?:ed|ing)?\b|passed out",
+        _each(("won't", "wont", "won’t", "not", "can't", "cant", "can’t", "cannot"), r" (?:wake (?:up|him|her)|waking up)"),
+        r"no pulse|chest pain", _each(("can't", "can’t", "cant", "can not", "cannot"), " breathe"),
+        r"gas leak|carbon monoxide|in labou?r|giving birth|electrocuted|car accident|hit by a (?:car|truck|bus)|fell (?:from|off)|convuls",
+        r"fell into (?:the )?(?:river|water|well|pond)",
+    ))),
     ("missing_child", 1.0, _CHILD + r".{0,8}" + _LOST),
     ("missing_child", 1.0, _CHILD + r".{0,10}(?:到处找|找遍了|满村找|找了一?(?:下午|晚上|整晚|夜|整天|天)(?!工作|活))"),
     ("missing_child", 1.0, r"(?:child|son|daughter|kid|baby|boy|girl)\b.{0,60}\b(?:missing|nobody (?:see|saw|seen|find|found) (?:him|her|them)|(?:not|never|didn't|did not|hasn't|has not) (?:come|came) (?:back|home)|(?:is|got|was|are|were) lost|(?:is|has|have|was) gone|(?:,|\band) (?:now|already) gone\s*(?:[,.!;]|$)|(?:been )?gone since|kidnapped|not back yet|still not back|(?:nobody|no one) (?:can|could) find|(?:looked|searched) everywhere)|(?:not|isn't|is not|still not) (?:at )?home (?:since|until now|yet)|search(?:ed|ing)? (?:the )?whole (?:village|town|mountain|area)|can't find my (?:child|son|daughter|kid)"),
@@ -255,14 +309,28 @@ _RULES: list[tuple[str, float, str]] = [
      r"|(?:brother|sister|uncle|aunt)\b.{0,80}\b(?:is missing|went missing|gone missing|disappeared|(?:nobody|no one) (?:can|could) (?:find|reach) (?:him|her))"),
     # the scene without the danger's name (粤/客家 and non-native English included)
     ("medical", 1.0, r"(?:叫|喊|拍|推|摇|摇晃)(?:极|咗|了|着|佢|他|她|都|也|几声|半天|好久)*(?:都|也)?(?:唔|毋|不|没|冇)(?:应|答应|回应|反应|醒)(?!人)|(?:叫|喊|拍|推|摇)(?:佢|他|她)(?:都|也)?(?:没有?|冇|毋)反应|郁都唔郁|郁唔到|唔识郁|一动不动|动都不动|发紫|憋紫|发青|嘴唇紫|唔清醒|不清醒|神志不清|眼(?:睛)?(?:往上)?反(?:晒|白)|眼睛往上翻|成身抽|抽起了|血止唔住|血(?:一直|不停)(?:往外)?(?:冒|流|涌)|(?:跌|掉|落|碌)(?:咗|了|进|到)?(?:落)?(?:河|塘|井|水塘|水库|江|海)(?:肚|里|度)?|野(?:菇|蘑菇|菌子?).{0,10}(?:吐|呕|站不|晕|唔识|不清)|(?:吞|卡)(?:了|咗|着).{0,4}(?:硬币|骨头|东西).{0,6}(?:卡|憋|喘|紫)"),
-    ("medical", 1.0, r"(?:not|no|cannot|can't|cant|doesn't|don't|dont|won't|wont) (?:answer|respond|wake|move|moving|breath(?:e|ing)?)\b(?! (?:my|the|your|his|her) (?:call|phone|message|letter|email))|(?:face|lips?|skin) (?:is |are |turn(?:s|ed|ing)? |going )?(?:blue|purple)|breath(?:e|ing)? (?:very |so )?(?:strange|hard|bad|strangely)|blood (?:is )?(?:not stop|won't stop|cannot stop|can't stop|coming out|everywhere)|(?:too )?much blood|wild mushroom|fall (?:in|into) (?:the )?(?:river|water|well|pond|lake)|(?:vomit|vomiting)\b.{0,20}(?:can ?not|cannot|can't) (?:stand|talk|walk)|(?:chest|heart) (?:very |so )?(?:painful|hurts?)"),
-    ("violence", 1.0, r"(?:拿|攞|揸|拎|举|提|持|握)(?:住|着|著|起)?(?:把|一把)?(?:菜刀|斧头|镰刀|柴刀|砍刀|刀|锄头|枪)(?!.{0,10}(?:割|砍柴|砍树|砍竹|劈柴|切菜|切肉|剁|杀鸡|杀鸭|杀鱼|杀猪|干活|做饭|下地|去地|到地|上山|除草|锄地|挖地|收麦|收稻|修))|(?:菜刀|斧头|镰刀|柴刀|砍刀)(?:(?!柴|菜|草|树|竹).){0,10}(?:追|砍(?!柴|树|竹|草|骨)|斩|劈(?!柴)|转)|斩死|要斩|追住我|追着我|同归于尽|弄死(?:我|你|他|她|我们|你们)|把我(?:反)?锁|掐(?:着|住)?(?:我的?)?脖子|(?:捉住|揪着|抓着|扯住).{0,6}(?:撞|打)|翻墙(?:进|入)|撬(?:我家?的?)?门|踹(?:我家?的?)?门|(?:攬住|揽住|抱着|拉着|带着).{0,6}(?:一起|一齐)死"),
-    ("violence", 1.0, r"(?:hold|holds|held|grab|grabs|grabbed|squeeze|squeezing)\w* (?:my|her|his) (?:neck|throat)|\block(?:s|ed)? me\b|(?:knife|axe|machete)\b.{0,30}(?:finish|kill|cut|chase|hurt)|(?:he|she|they)\b.{0,20}(?:finish|kill) (?:me|us|all of us)|(?:break|broke|breaking|kick(?:ed)?) (?:my|the|our) door"),
-    ("violence", HINT, r"(?:拉着|带着|攬住|揽住).{0,6}(?:一起|一齐)走"),
+    ("medical", 1.0, "|".join((
+        _each(("not", "no", "cannot", "can't", "cant", "doesn't", "don't", "dont", "won't", "wont"),
+              r" (?:answer|respond|wake|move|moving|breath(?:e|ing)?)\b(?! (?:my|the|your|his|her) (?:call|phone|message|letter|email))"),
+        _each(("face", "lips?", "skin"), r" (?:is |are |turn(?:s|ed|ing)? |going )?(?:blue|purple)"),
+        r"breath(?:e|ing)? (?:very |so )?(?:strange|hard|bad|strangely)",
+        r"blood (?:is )?(?:not stop|won't stop|cannot stop|can't stop|coming out|everywhere)", _each(("too much", "much"), " blood"),
+        r"wild mushroom|fall (?:in|into) (?:the )?(?:river|water|well|pond|lake)",
+        _each(("vomit", "vomiting"), r"\b.{0,20}(?:can ?not|cannot|can't) (?:stand|talk|walk)"),
+        _each(("chest", "heart"), r" (?:very |so )?(?:painful|hurts?)"),
+    ))),
+    ("violence", 1.0, r"(?:拿|攞|揸|拎|举|提|持|握)(?:住|着|著|起)?(?:把|一把)?(?:菜刀|斧头|镰刀|柴刀|砍刀|刀|锄头|枪)(?!.{0,10}(?:割|砍柴|砍树|砍竹|劈柴|切菜|切肉|剁|杀鸡|杀鸭|杀鱼|杀猪|干活|做饭|下地|去地|到地|上山|除草|锄地|挖地|收麦|收稻|修))|(?:菜刀|斧头|镰刀|柴刀|砍刀)(?:(?!柴|菜|草|树|竹).){0,10}(?:追|砍(?!柴|树|竹|草|骨)|斩|劈(?!柴)|转)|斩死|要斩|追住我|追着我|同归于尽|弄死(?:我|你|他|她|我们|你们)|把我(?:反)?锁|掐(?:着|住)?(?:我的?)?脖子|(?:捉住|揪着|抓着|扯住).{0,6}(?:撞|打)|翻墙(?:进|入)|撬(?:我家?的?)?门|踹(?:我家?的?)?门|(?:揽住|抱着|拉着|带着).{0,6}(?:一起|一齐)死"),
+    ("violence", 1.0, "|".join((
+        _each(("hold", "holds", "held", "grab", "grabs", "grabbed", "squeeze", "squeezing"), r"\w* (?:my|her|his) (?:neck|throat)"),
+        _at_words(("lock",), r"(?:s|ed)? me\b"), _each(("knife", "axe", "machete"), r"\b.{0,30}(?:finish|kill|cut|chase|hurt)"),
+        _each(("he", "she", "they"), r"\b.{0,20}(?:finish|kill) (?:me|us|all of us)"),
+        _each(("break", "broke", "breaking", "kick", "kicked"), r" (?:my|the|our) door"),
+    ))),
+    ("violence", HINT, r"(?:拉着|带着|揽住).{0,6}(?:一起|一齐)走"),
     ("flood", 1.0, r"水(?:已经|都|已)?浸(?:到|入|咗|过|埋)|水.{0,6}(?:涌入|冲入|冲进|涌进|灌进|入咗屋|入屋|进屋|漫进|往屋里灌)|(?:漫过|淹过|浸过)门槛|水(?:还在|仍在|一直在?|仲喺度|仲)(?:往上)?(?:涨|升)|升紧|water (?:come|comes|coming|came) (?:in(?:side)?|into)\b"),
     ("disaster", 1.0, r"(?:坡|山|坎|岩|崖|泥|土|石头)(?:上|头)?.{0,5}(?:往下|朝下)(?:梭|滑|垮|掉|滚|落|冲)|(?:泥|土|山|石头)(?:一直|一路|不停)?(?:冲落|冲下|崩|塌)(?:紧|嚟|下来|落嚟)|塌紧|崩紧|(?:里面|里头|屋里|入面)(?:还|仲)有人|(?:mountain|hill|hillside|slope)\b.{0,20}\b(?:is |are )?(?:moving|sliding|coming down|falling)|(?:big )?(?:stones?|rocks?|mud) (?:is |are )?coming down|(?:somebody|someone|people) (?:is |are )?still inside"),
     ("medical", 1.0, r"(?:娃|孩子|小孩|宝宝|细路|bb).{0,4}(?:吃|吞|食)(?:了|咗).{0,3}(?:一把|一瓶|半瓶|好多|几颗|一板).{0,8}药|晕低|瞓低咗.{0,6}(?:唔|冇)(?:醒|反应)|(?:饮|食)(?:咗|了)?(?:啲|些)?(?:农药|毒药|老鼠药)|(?:面|嘴)(?:都)?歪(?:咗|了|晒)|讲唔到嘢.{0,6}歪|煤气味.{0,8}(?:晕|倒|唔醒|叫不醒)|抽紧筋|喺度抽筋"),
-    ("violence", 1.0, r"(?:佢|他|她)(?:又)?打(?:佢|我|我哋|细路|个仔|个女)|打到(?:流晒血|成身|成面|佢|我)|要(?:打|斩|劏)(?:死)?(?:我|佢|我哋)"),
+    ("violence", 1.0, r"(?:佢|他|她)(?:又)?打(?:佢|我|我哋|细路|个仔|个女)|打到(?:流晒血|成身|成面|佢|我)|要(?:打|斩|㓥)(?:死)?(?:我|佢|我哋)"),
     ("disaster", 1.0, r"山泥倾泻|(?:屋|楼|墙)(?:都)?(?:冧|塌)咗"),
     ("fire", 1.0, r"黑烟|(?:好|很|一)大(?:阵|股)?(?:烟)|火冒|black smoke|smoke (?:everywhere|coming)"
      r"|(?:big|much|so much|lots of|a lot of|thick) smoke (?:from|come|comes|coming|out)|flames?\b.{0,12}\b(?:go|goes|went|going|reach\w*|spread\w*|jump\w*|climb\w*|come|coming) (?:(?:to|up|into|on|onto) ){0,2}(?:the |our |my )?(?:roof|house|wall|ceiling|room|upstairs|door|bed|hay|haystack|straw|shed|barn|curtain|kitchen|bedroom)"
@@ -273,7 +341,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", HINT, r"(?:企喺|企响|徛在|站喺)(?:.{0,4})(?:桥|楼顶|天台|崖|河边|江边|水库|井边|坝)|\b(?:i )?(?:am |'m )?(?:stand|standing|sit|sitting) (?:on|at) (?:the )?(?:top of (?:the )?|edge of (?:the )?)?(?:bridge|roof|rooftop|building|edge|cliff|dam)|it is (?:very|so|really) (?:high|deep)|(?:自己|把自己)(?:反)?锁(?:在)?(?:屋|房)"),
     # nlu4 (2026-12-06): plans and farewells said through what is left behind or arranged
     ("self_harm", 1.0, r"绳(?:子)?.{0,8}(?:绑好|挂好|系好|打好结|绑喺|挂喺|绑在|挂在).{0,4}(?:梁|树|门框)|(?:横梁|房梁|梁上).{0,6}(?:绳|套)|(?:poison|pesticide|weed ?killer|rat poison)\b.{0,40}\b(?:will|gonna|going to|want to|wanna) (?:drink|take|swallow)|(?:rope|noose)\b.{0,30}\b(?:barn|beam|tree|ready|tied)"),
-    ("self_harm", HINT, r"(?:你们|大家|您|你)(?:就|以后|明天|再也|都|永远){0,3}(?:见不到|见不着|看不到|见唔到|睇唔到)我|(?:别|不要|不用|莫|唔好|毋好|毋使)(?:再)?(?:去)?(?:找|寻|揾|搵)(?:我|𠊎)(?:了|喇|啦)?(?!.{0,10}(?:办|弄|问|说|要|拿|借|帮|玩|聊|吃|喝|自己|找|寻|揾|搵|社工|村|他|她|佢|有事|电话|微信|打牌|上班|赶集|开会))|(?:我|俺|𠊎)(?:走|死|不在)了?(?:以后|之后|后)|再也不(?:会)?(?:起来|醒来|醒)了|睡过去就(?:好|完|解脱)|一觉(?:睡过去|不醒)|(?:do ?n[o']?t|no need to) (?:look|search) for me|(?:meet|see|join) (?:my \w+|you all|you) in heaven|(?:ready to|going to|will) (?:go and )?(?:meet|join) my (?:wife|husband|mother|mom|father|dad|son|daughter)\b(?! (?:at|in town|for))|my last (?:night|day)\b"),
+    ("self_harm", HINT, r"(?:你们|大家|您|你)(?:就|以后|明天|再也|都|永远){0,3}(?:见不到|见不着|看不到|见唔到|睇唔到)我|(?:别|不要|不用|莫|唔好|毋好|毋使)(?:再)?(?:去)?(?:找|寻|揾)(?:我|𠊎)(?:了|喇|啦)?(?!.{0,10}(?:办|弄|问|说|要|拿|借|帮|玩|聊|吃|喝|自己|找|寻|揾|社工|村|他|她|佢|有事|电话|微信|打牌|上班|赶集|开会))|(?:我|俺|𠊎)(?:走|死|不在)了?(?:以后|之后|后)|再也不(?:会)?(?:起来|醒来|醒)了|睡过去就(?:好|完|解脱)|一觉(?:睡过去|不醒)|(?:do ?n[o']?t|no need to) (?:look|search) for me|(?:meet|see|join) (?:my \w+|you all|you) in heaven|(?:ready to|going to|will) (?:go and )?(?:meet|join) my (?:wife|husband|mother|mom|father|dad|son|daughter)\b(?! (?:at|in town|for))|my last (?:night|day)\b"),
     ("self_harm", HINT, r"(?:存折|存款单|存单|银行卡|密码|房产证|地契|bank ?book|passbook|bank card|savings book|\bpin\b).{0,20}(?:(?:留给|交给)(?!.{0,4}(?:管|打理|保管|存着|代办|办事))|记得(?:去)?(?:拿|攞)|(?:你们|你哋)(?:去)?(?:拿|攞)|for my (?:daughter|son|kids|children|wife|husband|family)|to my (?:daughter|son|kids|children|wife|husband))"),
     ("medical", 1.0, r"(?:疼|痛)(?:得|到)(?:直|满地|满床)?(?:打滚|碌来碌去)|(?:冒|出|一身|满头|满身)冷汗|脸(?:色)?(?:白得|煞白|惨白|白过纸)|rolling (?:on the floor )?in pain|cold sweat|(?:pain|hurt)\w* so (?:much|bad)\b.{0,20}(?:cannot|can't|cant|can not) (?:stand(?! up straight)|talk|breathe|walk)"),
     ("violence", 1.0, r"(?:在|正在|一直)?砸(?:我家的?|我们家的?)?门|(?:还在|正在|又在)打(?!工|针|电话|牌|麻将|球)|(?:hitting|beating|kicking) (?:me|us|my \w+) (?:right )?now"),
@@ -306,14 +374,14 @@ _RULES: list[tuple[str, float, str]] = [
     ("fire", 1.0, r"火(?:窜|蹿|烧)(?:到|上)了?(?:房|屋|楼|山|隔壁)|(?:牛棚|猪圈|柴房|草垛|柴堆|仓房)(?:着了|烧起)"),
     ("missing_child", 1.0, _CHILD + r".{0,30}(?:天(?:都)?黑|到现在|到而家|到依家)(?:了)?.{0,4}(?:还|都|仲)?(?:没|冇|未)(?:见(?:人|影)?|回|返)"),
     # 粤/客家 forms of the plain words (nlu5): not wanting to live, fainted, no breath, chest pain, on fire
-    ("self_harm", 1.0, r"(?:唔想|毋想|不想)(?:再)?做人|一死了之|想死(?:咗佢|忒)|死(?:咗|忒)(?:佢)?就(?:好|算|一了百了)|(?:今晚|今日|今夜)(?:之后|以后|过后).{0,4}(?:冇|没|無)(?:咗)?(?:我|𠊎)(?:呢|这)个人"),
+    ("self_harm", 1.0, r"(?:唔想|毋想|不想)(?:再)?做人|一死了之|想死(?:咗佢|忒)|死(?:咗|忒)(?:佢)?就(?:好|算|一了百了)|(?:今晚|今日|今夜)(?:之后|以后|过后).{0,4}(?:冇|没|无)(?:咗)?(?:我|𠊎)(?:呢|这)个人"),
     ("medical", 1.0, r"(?<![车船])(?:晕|昏)(?:咗|忒)(?!浪|车|船|机)|冇(?:晒)?知觉(?!.{0,3}(?:几|好)?(?:年|个月))|唔省人事|冇晒反应|唞唔到气|唞(?:气)?唔切|心口(?:好|很|痛到)?痛(?:到|得)?.{0,4}(?:唔|不|毋)(?:郁|动|识|得)|毋会动(?:了)?"),
     ("fire", 1.0, r"着(?:咗|忒)火|烧紧|火烧(?:屋|紧)"),
     # weak farewell signs, nothing alone: thanks for all these years, I go first, I have thought it over, at peace
     ("self_harm", TIME, r"(?:这些年|这么多年|咁多年|这几年|几十年)(?:来)?.{0,4}(?:谢谢|多谢|多亏|感谢|照应)|(?:谢谢|多谢|感谢).{0,6}(?:这些年|这么多年|咁多年)|thank(?:s| you) for (?:helping|everything|all)\b.{0,20}(?:these|those|all the|many) years|先走一步|(?:我)?(?:都|已经)想好了|(?:就|都)清净了|就等天黑|(?:i am|i'm|im) ready to go\b(?! (?:to|out|home|back|shopping|now to))|made (?:my )?peace with"),
     # violence with a weapon in hand and a threat; illness by the scene (fever delirium, a fall with
     # a cold body, a face droop); water over the road
-    ("violence", 1.0, r"(?:拿着|拎着|提着|举着|攥着|挥着|揸住|拎住|攞住|执住|拿住|渣住)(?:支|把|条|根|一把|一根)?.{0,3}(?:镰刀|菜刀|柴刀|斧头|锄头|铁锹|铁棍|铁通|木棍|棍子|扁担|刀|棍|铁锤).{0,16}(?:砍(?:我|人|死|她|他|佢|谁|你)|杀(?:我|人|死|她|他|佢|谁|你)|打(?:我|人|死|她|他|佢|娃|孩子|细路)|劈(?:我|人|死|她|他|佢)|追(?:我|人|着我|住我)|等我|要我好|好睇|出来就|斩(?:我|人|死|佢)|劏(?:我|人|佢))|(?:swing|swinging|waving|holding|with|has|got) (?:a |an |the |his |her )?(?:sickle|knife|axe|machete|hammer|stick|bat|hoe)\b.{0,40}(?:scream|shout|yell|kill|chase|threat)|(?:he|she)\b.{0,20}(?:will|gonna|going to|wants? to|want to) (?:cut|stab|hurt|kill) (?:me|us)\b(?! off| out| a deal| some slack)"),
+    ("violence", 1.0, r"(?:拿着|拎着|提着|举着|攥着|挥着|揸住|拎住|攞住|执住|拿住|渣住)(?:支|把|条|根|一把|一根)?.{0,3}(?:镰刀|菜刀|柴刀|斧头|锄头|铁锹|铁棍|铁通|木棍|棍子|扁担|刀|棍|铁锤).{0,16}(?:砍(?:我|人|死|她|他|佢|谁|你)|杀(?:我|人|死|她|他|佢|谁|你)|打(?:我|人|死|她|他|佢|娃|孩子|细路)|劈(?:我|人|死|她|他|佢)|追(?:我|人|着我|住我)|等我|要我好|好睇|出来就|斩(?:我|人|死|佢)|㓥(?:我|人|佢))|(?:swing|swinging|waving|holding|with|has|got) (?:a |an |the |his |her )?(?:sickle|knife|axe|machete|hammer|stick|bat|hoe)\b.{0,40}(?:scream|shout|yell|kill|chase|threat)|(?:he|she)\b.{0,20}(?:will|gonna|going to|wants? to|want to) (?:cut|stab|hurt|kill) (?:me|us)\b(?! off| out| a deal| some slack)"),
     ("medical", 1.0, _CHILD + r".{0,3}(?:偷)?(?:吃|吞|喝)(?:了|咗|落)(?:床头柜里的|抽屉里的|大人的|.{0,4})?(?:药|药片|药丸|农药|洗衣液|消毒水|老鼠药)|(?:kid|child|son|daughter|baby)\b.{0,20}(?:ate|swallowed|drank) (?:my |the |some |all )?(?:pills|medicine|tablets|bleach)"),
     # the scene of an injury or a drowning without its name (eighth round): no answer when shaken,
     # breath lost from crying, a shoe floating, a pool of red, skin come off from a scald
@@ -324,9 +392,9 @@ _RULES: list[tuple[str, float, str]] = [
     ("distress", 1.0, r"救命|救救|快来人|报警(?!器)|出人命|出事了|救我|please help|\bhelp!|\bemergency\b(?! (?:fund|money|subsidy|assistance|aid|number|loan|relief|allowance))|sos\b|call (?:the )?police|save (?:me|us)\b"),
     # tenth round (2026-12-07): joining the dead told after the death, things not needed any more,
     # the passbook left where it is found, a weed killer drunk
-    ("self_harm", HINT, r"(?:走了|不在了|去世|过世|没了|走咗).{0,30}(?:该|要|想)(?:去)?.{0,6}(?:找|陪|见)(?:陪)?(?:她|他|佢)(?:了|去|啦)?(?:$|[ ，。,.!！])|(?:坟前|坟上|坟头|坟地|墓前).{0,10}(?:陪|睡|躺|不回来)|(?:以后|往后)(?:都|也|就)?(?:用不着|用不上|用唔着|不需要)(?:了|咯|啦|喇)"),
+    ("self_harm", HINT, r"(?:走了|不在了|去世|过世|没了|走咗).{0,30}(?:该|要|想)(?:去)?.{0,6}(?:找|陪|见)(?:陪)?(?:她|他|佢)(?:了|去|啦)?(?:$|[ 。,.!])|(?:坟前|坟上|坟头|坟地|墓前).{0,10}(?:陪|睡|躺|不回来)|(?:以后|往后)(?:都|也|就)?(?:用不着|用不上|用唔着|不需要)(?:了|咯|啦|喇)"),
     ("self_harm", 1.0, r"(?:go|going|leave|leaving|gone) (?:away )?from this world|(?:leave|leaving) this world|离开这个世界"),
-    ("self_harm", HINT, r"这辈子就(?:这样|这么地|这么着|这么样)(?:吧|了)|(?:去|要去)(?:找|陪|见)(?:老伴|我老伴|老头子|老婆子|我妈|我爸|俺娘|俺爹)(?:了|去了)(?:$|[ ，。,.!！])"
+    ("self_harm", HINT, r"这辈子就(?:这样|这么地|这么着|这么样)(?:吧|了)|(?:去|要去)(?:找|陪|见)(?:老伴|我老伴|老头子|老婆子|我妈|我爸|俺娘|俺爹)(?:了|去了)(?:$|[ 。,.!])"
      r"|(?:买|攞|拎)(?:咗|了)?.{0,3}(?:樽|瓶|包|盒)?(?:老鼠药|耗子药|杀虫药|敌敌畏)(?!.{0,10}(?:耗子|老鼠|虫)(?:多|太多|闹|咬))"),
     ("medical", 1.0, r"(?:胸口|心口)(?:剧痛|绞痛)|冷汗(?:不止|直流|直冒|一直)"),
     ("violence", 1.0, r"(?:棍|刀|铁通|斧|锄头).{0,6}(?:冲|闯)(?:咗|了)?(?:入|进)(?:来|嚟)?(?:我|我哋|我们|我家)?(?:屋企|屋|家|院|门)|(?:with|holding) (?:sticks?|knives|knife|axes?)\b.{0,20}(?:rush|run|ran|break|broke|came|come) into (?:my|our) (?:house|home)"),
@@ -345,29 +413,131 @@ _SURFACE_NOT = (r"冒(?:都|也)?冒不(?:起来|出来|上来)|(?:没|冇|未|�
                 r"|(?:没|冇|未)(?:有)?(?:见|看见|看到)(?:人)?(?:上来|浮上来|冒出来)|(?:" + _PERSON_ZH + r")(?:就|也)?沉(?:下去|到底|底)了?")
 _IN_WATER = r"(?:水|河|塘|江|湖|井|水库|渠)(?:头|里|里头|中|当中|肚|度)"
 _DETECT11_RULES: list[tuple[str, float, str]] = [
-    ("fire", 1.0, r"(?:鞭炮|烟花|炮仗|花炮|烟火|火药|炸药)(?:厂|作坊|仓库|铺)[^\s，。,！？!?]{0,4}(?:爆炸|(?<!气)炸(?:了|咗|忒|开了)(?!锅|[一二两三几半只条个根块眼手腿脚]))"
-     r"|(?:煤气|液化气|天然气)(?:罐|瓶|罐子)?[^\s，。,！？!?]{0,4}(?:爆炸|炸(?:了|咗|忒|开了)(?!锅|[一二两三几半只条个根块眼手腿脚]))|(?:煤气|液化气|天然气)(?:罐|瓶|罐子)(?:突然|又)?爆(?:了|咗)|(?:气罐|气瓶|油罐|加油站)(?:[^\s，。,！？!?]{0,4}(?:爆炸|(?<!气)炸(?:了|咗|忒|开了)(?!锅|[一二两三几半只条个根块眼手腿脚]))|(?:突然|又)?爆(?:了|咗))"),
+    ("fire", 1.0, r"(?:鞭炮|烟花|炮仗|花炮|烟火|火药|炸药)(?:厂|作坊|仓库|铺)[^\s。,!?]{0,4}(?:爆炸|(?<!气)炸(?:了|咗|忒|开了)(?!锅|[一二两三几半只条个根块眼手腿脚]))"
+     r"|(?:煤气|液化气|天然气)(?:罐|瓶|罐子)?[^\s。,!?]{0,4}(?:爆炸|炸(?:了|咗|忒|开了)(?!锅|[一二两三几半只条个根块眼手腿脚]))|(?:煤气|液化气|天然气)(?:罐|瓶|罐子)(?:突然|又)?爆(?:了|咗)|(?:气罐|气瓶|油罐|加油站)(?:[^\s。,!?]{0,4}(?:爆炸|(?<!气)炸(?:了|咗|忒|开了)(?!锅|[一二两三几半只条个根块眼手腿脚]))|(?:突然|又)?爆(?:了|咗))"),
     ("fire", 1.0, r"(?:fireworks?|firecrackers?|gas (?:tank|cylinder|bottle)|lpg (?:tank|cylinder|bottle)|lpg|cylinder|petrol station|gas station|fuel tank)\b.{0,30}\b(?:explod(?:ed|es|ing)|blew up|blown up|blow(?:s)? up)\b"
      r"|\bexplosion\b.{0,30}\b(?:at|in|from) (?:the |a |our |my )?(?:\w+ ){0,2}(?:factory|kitchen|workshop|warehouse|house|restaurant|shop)\b"),
-    ("disaster", 1.0, r"(?:工厂|化工厂|厂里|厂子|厂房|窑厂|砖厂|矿上|矿里|矿井|(?<![金煤铁铜])矿(?!泉)|煤窑|井下|窑上|窑里|锅炉(?!房|工))(?:[^\s，。,！？!?]{0,4}(?:爆炸|(?<!气)炸(?:了|咗|忒|开了)(?!锅|[一二两三几半只条个根块眼手腿脚]))|(?:突然|又)?爆(?:了|咗))"),
+    ("disaster", 1.0, r"(?:工厂|化工厂|厂里|厂子|厂房|窑厂|砖厂|矿上|矿里|矿井|(?<![金煤铁铜])矿(?!泉)|煤窑|井下|窑上|窑里|锅炉(?!房|工))(?:[^\s。,!?]{0,4}(?:爆炸|(?<!气)炸(?:了|咗|忒|开了)(?!锅|[一二两三几半只条个根块眼手腿脚]))|(?:突然|又)?爆(?:了|咗))"),
     ("disaster", 1.0, r"(?:factory|mine|plant|boiler|kiln|workshop|warehouse|pipeline)\b.{0,30}\b(?:explod(?:ed|es|ing)|blew up|blown up|blow(?:s)? up)\b"
      r"|\b(?:explosion|blast)\b.{0,30}\b(?:at|in) (?:the |a |our )?(?:\w+ ){0,2}(?:mine|plant|boiler|kiln|quarry)\b(?!.{0,30}\b(?:every|each|always|daily)\b)"),
     ("flood", 1.0, r"(?:让|叫|被|给|着)(?:大|洪|河|山)?水(?:给)?(?:冲|卷|带|刮)(?:走|跑|没|下去|咗|起走)|(?:" + _PERSON_ZH + r")(?:让|叫|给)(?:大|洪|河|山)?水(?:给)?冲(?:了|咗)"
-     r"|(?:河|江|洪水|大水|水)(?:的)?(?:当中|当间|中间|中央|正中|心)[^，。,！？!?]{0,12}?(?:抓|抱|攥|扒|揪|搂|挂)(?:着|住|紧)[^\s，。,！？!?]{0,4}(?:树|木|枝|杈|石头|桩|电线杆|绳)"
-     r"|(?:抓|抱|攥|扒|揪|搂|挂)(?:着|住|紧)[^\s，。,！？!?]{0,8}?(?:树|木|枝|杈|石头|桩|电线杆)[^，。,！？!?]{0,12}?(?:河|江|水)(?:当中|当间|中间|中央|正中|心)"
-     r"|(?:抓|抱|攥|扒|揪|搂|挂)(?:着|住|紧)(?:河|江|水)(?:当中|当间|中间|中央|正中|心)(?:的)?[^\s，。,！？!?]{0,2}(?:树|木|枝|杈|石头|桩|电线杆)|困在(?:河|江|水)(?:当中|当间|中间|中央|正中|心)"),
+     r"|(?:河|江|洪水|大水|水)(?:的)?(?:当中|当间|中间|中央|正中|心)[^。,!?]{0,12}?(?:抓|抱|攥|扒|揪|搂|挂)(?:着|住|紧)[^\s。,!?]{0,4}(?:树|木|枝|杈|石头|桩|电线杆|绳)"
+     r"|(?:抓|抱|攥|扒|揪|搂|挂)(?:着|住|紧)[^\s。,!?]{0,8}?(?:树|木|枝|杈|石头|桩|电线杆)[^。,!?]{0,12}?(?:河|江|水)(?:当中|当间|中间|中央|正中|心)"
+     r"|(?:抓|抱|攥|扒|揪|搂|挂)(?:着|住|紧)(?:河|江|水)(?:当中|当间|中间|中央|正中|心)(?:的)?[^\s。,!?]{0,2}(?:树|木|枝|杈|石头|桩|电线杆)|困在(?:河|江|水)(?:当中|当间|中间|中央|正中|心)"),
     ("flood", 1.0, r"(?:hold\w*|hang\w*|cling\w*|grab\w*)\b(?: on)?(?: to| onto)? (?:a |the |one )?(?:tree|branch|log|pole|rock)\b.{0,20}\b(?:in|into) (?:the )?(?:middle of (?:the )?)?(?:river|water|flood)\b"
      r"|\b(?:washed|swept|carried) (?:\w+ )?away by (?:the )?(?:river|water|flood)"),
     ("medical", 1.0, r"(?:" + _IN_WATER + r"|船|落水)[^。]{0,20}?(?:" + _SURFACE_NOT + r")"
-     r"|(?:" + _PERSON_ZH + r")[^\s，。,！？!?]{0,4}(?:掉|跌|摔|栽)(?:到|进|在|了|咗)+(?:水|河|塘|江)(?:头|当中)|(?:" + _CAPSIZED + r")[^。]{0,20}?(?:人|男人|他|她|佢|叔|哥|弟|爸|娃)[^。]{0,6}(?:掉|跌|落|沉)(?:在|到|进|咗|了)*(?:水|河|江)"),
+     r"|(?:" + _PERSON_ZH + r")[^\s。,!?]{0,4}(?:掉|跌|摔|栽)(?:到|进|在|了|咗)+(?:水|河|塘|江)(?:头|当中)|(?:" + _CAPSIZED + r")[^。]{0,20}?(?:人|男人|他|她|佢|叔|哥|弟|爸|娃)[^。]{0,6}(?:掉|跌|落|沉)(?:在|到|进|咗|了)*(?:水|河|江)"),
     ("medical", 1.0, r"(?:capsiz\w*|turn(?:ed|s)? over|overturn\w*|flipp?ed(?: over)?|sank)\b.{0,50}\b(?:(?:are|is|still) (?:in|under) the (?:water|river)|went (?:under|down)|(?:not|never|didn't|did not) (?:come|came) (?:back )?up|drown\w*)"
      r"|\b(?:went|go|goes|gone) under\b.{0,30}\b(?:not|never|didn't|did not|no) (?:come|came|coming) (?:back )?up\b"),
     # detect12: someone went into the water after a thing or an animal and has not come up
     ("medical", 1.0, r"(?:跳|下)(?:下)?(?:水|河|井|塘|去)(?:去)?(?:救|捞|拉|追)[^。]{0,12}?(?:也|还|都)?(?:没|冇|未)(?:有)?(?:上来|出来|起来)"),
     # a capsizing alone is asked; told as past (上个月翻船, last summer) it is lowered as every flood
+    # detect13: a person fallen into a reservoir told water first (水库里掉下去一个人), or into a ditch, a pond,
+    # a cesspit (a thing or an animal there is an idiom, removed before: 狗掉进水沟里了)
+    ("medical", 1.0, r"(?:水库|河|江|湖|塘|井|水沟|河沟|水渠)(?:里|头|中)?(?:掉|跌|落|栽|滑)(?:下去|进去|下来)(?:了)?(?:一个|个|两个|几个)?人"
+     r"|(?:(?:" + _PERSON_ZH + r")|(?:跟|和|同|连)[^\s。,!?]{1,4}一起)[^\s。,!?]{0,4}?(?:掉|跌|落|摔|栽|滑)(?:进|到|在|了|咗|下)*"
+     r"(?:水沟|河沟|水渠|沟渠|粪坑|茅坑|粪池|化粪池|水坑|池塘|鱼塘|水塘|湖)"),
+    # detect13: a fit that goes on (抽了十几分钟还没停)
+    ("medical", 1.0, r"抽(?:了|咗)(?:[一两二三四五六七八九十几]|好|\d)+(?:多)?分钟(?!.{0,2}烟)|(?:抽|抽筋|抽搐)(?:了)?(?:还|都|仲)?(?:没|不|唔|未)停"),
     ("flood", HINT, _CAPSIZED + r"|\b(?:boat|ferry|raft)\b.{0,10}\b(?:capsiz\w*|turn(?:ed|s)? over|overturn\w*|flipp?ed(?: over)?)"),
 ]
 _RULES += _DETECT11_RULES
+
+# en-crisis (2026-12-07): crises in non-native English — no articles, base-form verbs, run-ons,
+# typos (kil myself, no want live, cant breath). A plan is a means and an intent together (the
+# rope … tonight i hang, the pills in my hand … i will swallow them); a farewell is made of groups
+# that each weigh a hint, so two of them page: things given away, going where one does not come
+# back from (after i go, i go now), a goodbye to the family (forgive me, tell my son sorry).
+_MEANS_EN = ("pills?", "tablets?", "sleeping (?:pills?|tablets?|medicine)", "poison", "pesticide", "nongyao", "weed ?killer",
+             "rat poison", "rope", "noose")
+_I_WILL_EN = ("i", "now i", "tonight i")
+_WILL_EN = r"(?: will| 'll|'ll| wanna| want to| am going to| going to| gonna| am gonna| just| now| am| 'm|'m)?"
+_WEAPON_EN = ("knife", "axe", "machete", "panga", "spear", "cutlass", "sickle", "hammer")
+_EN_CRISIS_RULES: list[tuple[str, float, str]] = [
+    ("self_harm", 1.0, "|".join((
+        _at_words(("kil",), r"l*(?:ing)? (?:my|him|her) ?self"),
+        _at_words(("don't", "dont", "do not", "no", "not"), r" want(?: to)? living\b(?! (?:with|in|at|near|here|there|alone|together|next))"),
+        _at_words(("leave", "leaving", "left", "finish", "end"), r"\w* this life\b"),
+        _at_words(("i",), r" (?:will |wanna |want to |am going to |going to |gonna )?(?:finish|end) (?:everything|it all)\b.{0,30}\b(?:tonight|today|now)\b"),
+        _at_words(("tonight", "today", "now"), r" i (?:will |wanna |am going to |going to |gonna )?(?:finish|end) (?:everything|it all|my (?:life|self))\b"),
+        # a means and an intent in one message (either order)
+        _at_words(_I_WILL_EN, _WILL_EN + r" (?:swallow|drink|eat) (?:them|it|all|the (?:pills?|tablets?|poison|pesticide|nongyao))\b"
+                  r"(?=.{0,80}\b(?:" + "|".join(_MEANS_EN) + "))"),
+        _at_words(_MEANS_EN, r"\b.{0,80}\b(?:" + "|".join(_I_WILL_EN) + ")" + _WILL_EN
+                  + r" (?:swallow|drink|eat|take (?:them )?all|hang)\b(?! (?:the|my|our|clothes|washing|out|up|around))"),
+        _at_words(_MEANS_EN, r"\b.{0,60}\b(?:for|to) (?:drink|swallow|eat) (?:it|them)\b"),
+        _at_words(("nongyao", "pesticide", "poison", "rope", "pills", "tablets"), r"\b.{0,40}\bfor myself\b"),
+        # going where one does not come back from
+        _at_words(("go", "going", "goes", "walk", "went"), r"\w* (?:to|into) (?:the )?(?:river|bridge|well|dam|lake|sea|cliff|reservoir|pond)\b.{0,40}"
+                  r"\b(?:never|not|won't|wont|will not|no more) (?:come|coming|came|go|going) (?:back|home)\b"),
+        _at_words(("say", "says", "said", "tell", "tells", "told", "threaten"),
+                  r"\w* (?:she|he|they|i) (?:will |wants? to |going to |gonna |is going to )?jump\b"),
+    ))),
+    # a farewell, group 1: things given away (to a neighbour, to the family) in any word order; a gift
+    # alone is everyday life, so it weighs a time word: it pages with a hint of another group
+    ("self_harm", TIME, "|".join((
+        _at_words(("cows?", "goats?", "pigs?", "sheep", "chickens", "buffalo", "dog", "cat", "land", "house", "money", "savings", "things",
+                   "stuff", "phone", "papers?"), r"\b.{0,6}\b(?:give|gave|given|send|sent) to (?:my|the|our) \w+"),
+        _at_words(("give", "gave", "given"), r" my (?:\w+ )?\w+ and (?:my )?(?:\w+ )?\w+ to (?:my|the) \w+"),
+    ))),
+    # group 2: going, the writer gone (after i go, when i gone, i go now, i not be here)
+    ("self_harm", HINT, "|".join((
+        _at_words(("after", "when"), r" i (?:go|gone|die|died|dead|leave|left|not here|no more)\b"
+                  r"(?! (?:to|out|home|back|there|shopping|for|with|away|on|into|in|at|from|and))"),
+        _at_words(("i",), r" (?:will )?(?:not|no) be here\b(?! (?:tomorrow|next|on|for|until|at|when|this|in|till))"),
+        _at_words(("i",), r"(?:'m| am)? (?:go|going|walk\w*) to (?:the )?(?:river|bridge|well|dam|lake|sea|cliff|reservoir|pond)\b"
+                  r"(?! (?:to|for|and) (?:wash|fish|swim|get|fetch|bring|take|play|water|see|check|look|work|buy|sell|meet))"),
+    ))),
+    # "i go now" weighs only a time word: with one of the groups it pages, alone (ok i go now bye) nothing
+    ("self_harm", TIME, _at_words(("i",), r" (?:go|going|leave|leaving) now\b(?! (?:to|for|home|back|out|shopping|outside|and))")),
+    # group 3: no one needs the writer any more
+    ("self_harm", HINT, _at_words(("no need me",), r"\b") + "|" + _at_words(("i am", "i'm", "im"), r" (?:only )?(?:a )?(?:burden|useless)\b")),
+    # group 4: a goodbye to the family, a sorry sent through someone
+    ("self_harm", HINT, "|".join((
+        _at_words(("bye", "goodbye"), r" (?:to )?(?:all of you|all|every(?:one|body)|my (?:children|kids|family|son|daughter|wife|husband"
+                  r"|mother|mom|father|dad|baby|babies))\b"),
+        _at_words(("tell",), r" my (?:son|daughter|kids|children|wife|husband|family|mother|mom|mama|father|dad|baby) (?:i am |i'm |im )?"
+                  r"sorry (?:for me|from me)\b(?!.{0,6}\b(?:i|we) (?:cannot|can't|cant|could not|couldn't|not) (?:come|attend|visit|make it|be there))"),
+    ))),
+    # group 5: forgiveness asked of everyone
+    ("self_harm", HINT, _at_words(("forgive",), r" me\b(?! (?:for (?:the|being|asking|bother\w*|disturb\w*|late|my english)|if|please))")),
+    # group 6: means at hand (with one of the others it pages)
+    ("self_harm", HINT, "|".join((
+        _at_words(("pills?", "tablets?", "medicine", "pill bottle", "poison", "nongyao", "pesticide"),
+                  r"\b (?:is |are )?all (?:in my hand|next to me|beside me)"),
+        _at_words(("sleep",), r"(?:ing)? (?:tablet|medicine)s?\b.{0,20}\b(?:in my hand|next to me|beside me|ready|all|enough)\b"),
+    ))),
+    ("violence", 1.0, "|".join((
+        _at_words(("beat", "beats", "beating", "hit", "hits", "hitting", "kick", "kicks", "kicking", "strangl", "choke", "chokes", "choking"),
+                  r"\w* (?:my|our|his|her) (?:mother|mom|mum|mama|wife|husband|child|children|kids?|son|daughter|sister|brother|father|dad|baby"
+                  r"|grand\w+|aunt|uncle)\b"),
+        _at_words(_WEAPON_EN, r"\b.{0,30}\bchas(?:e|es|ed|ing)\b"),
+        _at_words(("chas",), r"(?:e|es|ed|ing) (?:me|us|my|her|him)\b.{0,20}\b(?:" + "|".join(_WEAPON_EN) + r")\b"),
+        _at_words(("broke", "break", "breaking", "burst"), r" in(?:side)? (?:our|my|the) (?:house|home|room|door)\b"),
+    ))),
+    ("missing_child", 1.0, _at_words(("someone", "somebody", "a man", "a woman", "stranger", "strangers", "some men", "people"),
+                                     r" (?:take|took|taken|steal|stole|stolen|grab\w*|snatch\w*|carry|carried) (?:my|our|the) "
+                                     r"(?:baby|child|son|daughter|kid|boy|girl)\b")),
+    ("flood", 1.0, _at_words(("water",), r"(?: (?:is |has )?(?:reach|reached|reaches|reaching|come|came|coming) (?:to|up to) (?:the |our |my )?"
+                                         r"(?:window|roof|waist|chest|neck|second floor|bed)"
+                                         r"|\b.{0,6}\b(?:tak\w*|took|carry\w*|break\w*|broke) (?:away )?(?:our|my|the) (?:house|home|roof|wall)\b)")),
+    ("disaster", 1.0, "|".join((
+        _at_words(("mud", "land"), r" slide\b"),
+        _at_words(("we", "i", "he", "she", "they"), r"(?: are| is| am|'m|'re)? (?:stuck|trapped|lost) in (?:the )?(?:mountain|snow|forest|cave|well|mine)"),
+    ))),
+    ("medical", 1.0, "|".join((
+        _at_words(("snake",), r" ?bit(?:e|es|ten)?\b"),
+        _at_words(("bite", "bit", "bitten"), r" by (?:a |the )?snake"),
+        _at_words(("electric",), r"(?:al)? shock"),
+        _at_words(("shocked",), r" by (?:the )?(?:electric|wire|power)"),
+        _at_words(("gas",), r" smell\b.{0,40}\b(?:fall|fell|faint|dizzy|down)"),
+        _at_words(("face",), r" (?:is )?(?:going|go|goes|went|turn\w*|pull\w*|fall\w*) (?:to )?(?:one side|sideways|crooked)"),
+        _at_words(("crash", "accident"), r"\w*\b.{0,30}\b(?:many|some|people|person|he|she|they)\b.{0,10}\b(?:hurt|injured|bleeding|dead|die|dying|trapped)\b"),
+        _at_words(("swallow",), r"(?:ed|s)? (?:many|all|a lot of|lots of|so many|too many|a bottle of) (?:\w+ )?(?:pills|tablets)"),
+    ))),
+]
+_RULES += _EN_CRISIS_RULES
 # English look-alikes of detect7 (thirteenth round), made safe in the fourteenth: the last message of
 # the day, someone found already, "the waiting is killing me", pesticide for the crops (a farmer's
 # errand, not a means). Removed like ``_NOT_DANGER`` only
@@ -384,22 +554,39 @@ _LOOK_ALIKE_EN = re.compile(
 # much blood, unconscious, passed out. A rule of their own (medical, certain) and a veto on the
 # English look-alikes and on "survived long ago"
 _NOT_ = r"(?:not|no|cannot|can't|cant|can not|could not|couldn't|won't|wont|don't|dont|doesn't|didn't|unable to)"
-_ACUTE_EN = re.compile(
-    r"\bfoam\w*\b.{0,24}\bmouth|\bmouth\b.{0,12}\bfoam|(?:white )?foam (?:on|at|from|out)"
-    r"|(?:body|whole body|all body|arms? and legs?|legs? and arms?)\b.{0,6}\b(?:shak\w*|shake|jerk\w*|twitch\w*)|shak(?:e|ing) (?:all|whole) (?:the )?body|body shak"
-    r"|\b(?:fall|fell|falls|fallen|falling|collaps\w*)\b.{0,30}\b(?:shak(?:e|es|ing)|convuls\w*|jerk\w*)\b"
-    r"|(?:having|had|got|in|into) (?:a |the )?(?:fits?|seizures?|convulsions?)\b|(?:have|has) (?:a |the )(?:fit|seizure|convulsion)\b|\bconvuls\w*|\bseizure\b|eyes (?:roll\w*|go|goes|went|going|turn\w*) (?:up|back|white)"
-    r"|\b(?:fall|fell|falls|fallen|falling|collaps\w*|lie|lies|lying|lay)\b.{0,40}\b" + _NOT_ + r" (?:get(?:ting)? up|stand\w*|mov(?:e|ing)|wak(?:e|ing)|answer\w*|talk\w*|speak\w*|respond\w*|breath\w*|open\w* (?:his|her) eyes)\b(?! (?:long|for long|well|much|a lot|far|straight|properly|it\b))"
-    r"|" + _NOT_ + r" (?:breath(?:e|ing)?|breath)\b|stop\w* breath\w*|breathing (?:very |so )?(?:slow|weak|strange)"
-    r"|face (?:one side|half|on one side) (?:down|drop\w*|droop\w*|crooked|twist\w*)|suddenly (?:cannot|can't|cant|can not|not able to|could not|couldn't) (?:speak|talk|move)"
-    r"|\blips? (?:is |are |go |goes |went |become |turn\w* )?(?:blue|purple)"
-    r"|(?<!\bi )(?:cannot|can't|cant|can not|could not|couldn't|not|no|won't|wont) wak(?:e|ing)\b(?!(?: up)? (?:early|in the morning|on time|for work|for school|at night)| it\b)"
-    r"|(?:much|lots of|lot of|a lot of|so much|very much|many|full of) blood|blood (?:everywhere|all over|cannot stop|not stop|keep\w* (?:coming|flowing)|com(?:e|es|ing) out|from (?:his|her) (?:head|mouth|nose|ears?))"
-    r"|bleed\w* (?:a lot|so much|very much|heavy|heavily|too much|everywhere|" + _NOT_ + r" stop)"
-    r"|\bunconscious\b|pass(?:ed|es|ing)? out\b(?! (?:the |leaflets|flyers|papers?|food|gifts))|\bfainted\b"
-    r"|\b(?:leg|arm|foot|ankle|knee|hip|wrist|elbow|shoulder|bone)s?\b.{0,12}\b(?:bend|bends|bent|bending|turn\w*|twist\w*|point\w*|go|goes|went|look\w*)\b.{0,8}\b(?:wrong|strange|strangely|funny|weird)\b|bone (?:is )?(?:stick\w*|com(?:e|es|ing)|came|poke\w*) out"
-    r"|(?:grab\w*|hold\w*|clutch\w*|press\w*) (?:his|her|the|my) chest|(?:cannot|can't|cant|not) move (?:one|half|his|her) (?:side|body)"
-)
+_NOT_WORDS = ("not", "no", "cannot", "can't", "cant", "can not", "could not", "couldn't", "won't", "wont", "don't", "dont", "doesn't",
+              "didn't", "unable to")
+# (en-crisis: each alternative begins with a literal, see ``_at_words``; the same matches as before)
+_ACUTE_EN = re.compile("|".join((
+    _at_words(("foam",), r"\w*\b.{0,24}\bmouth"), _at_words(("mouth",), r"\b.{0,12}\bfoam"), _each(("white foam", "foam"), " (?:on|at|from|out)"),
+    _each(("body", "whole body", "all body", "arms? and legs?", "legs? and arms?"), r"\b.{0,6}\b(?:shak\w*|shake|jerk\w*|twitch\w*)"),
+    r"shak(?:e|ing) (?:all|whole) (?:the )?body|body shak",
+    _at_words(("fall", "fell", "falls", "fallen", "falling", r"collaps\w*"), r"\b.{0,30}\b(?:shak(?:e|es|ing)|convuls\w*|jerk\w*)\b"),
+    _each(("having", "had", "got", "in", "into"), r" (?:a |the )?(?:fits?|seizures?|convulsions?)\b"),
+    _each(("have", "has"), r" (?:a |the )(?:fit|seizure|convulsion)\b"),
+    _at_words(("convuls",), r"\w*"), _at_words(("seizure",), r"\b"),
+    r"eyes (?:roll\w*|go|goes|went|going|turn\w*) (?:up|back|white)",
+    _at_words(("fall", "fell", "falls", "fallen", "falling", r"collaps\w*", "lie", "lies", "lying", "lay"),
+              r"\b.{0,40}\b" + _NOT_ + r" (?:get(?:ting)? up|stand\w*|mov(?:e|ing)|wak(?:e|ing)|answer\w*|talk\w*|speak\w*"
+              r"|respond\w*|breath\w*|open\w* (?:his|her) eyes)\b(?! (?:long|for long|well|much|a lot|far|straight|properly|it\b))"),
+    _each(_NOT_WORDS, r" (?:breath(?:e|ing)?|breath)\b"),
+    r"stop\w* breath\w*|breathing (?:very |so )?(?:slow|weak|strange)",
+    r"face (?:one side|half|on one side) (?:down|drop\w*|droop\w*|crooked|twist\w*)",
+    r"suddenly (?:cannot|can't|cant|can not|not able to|could not|couldn't) (?:speak|talk|move)",
+    _at_words(("lip",), r"s? (?:is |are |go |goes |went |become |turn\w* )?(?:blue|purple)"),
+    "|".join(w[0] + r"(?<!\bi " + w[0] + ")" + w[1:]
+             + r" wak(?:e|ing)\b(?!(?: up)? (?:early|in the morning|on time|for work|for school|at night)| it\b)"
+             for w in ("cannot", "can't", "cant", "can not", "could not", "couldn't", "not", "no", "won't", "wont")),
+    _each(("much", "lots of", "lot of", "a lot of", "so much", "very much", "many", "full of"), " blood"),
+    r"blood (?:everywhere|all over|cannot stop|not stop|keep\w* (?:coming|flowing)|com(?:e|es|ing) out|from (?:his|her) (?:head|mouth|nose|ears?))",
+    r"bleed\w* (?:a lot|so much|very much|heavy|heavily|too much|everywhere|" + _NOT_ + r" stop)",
+    _at_words(("unconscious",), r"\b"), r"pass(?:ed|es|ing)? out\b(?! (?:the |leaflets|flyers|papers?|food|gifts))", _at_words(("fainted",), r"\b"),
+    _at_words(("leg", "arm", "foot", "ankle", "knee", "hip", "wrist", "elbow", "shoulder", "bone"),
+              r"s?\b.{0,12}\b(?:bend|bends|bent|bending|turn\w*|twist\w*|point\w*|go|goes|went|look\w*)\b.{0,8}\b(?:wrong|strange|strangely|funny|weird)\b"),
+    r"bone (?:is )?(?:stick\w*|com(?:e|es|ing)|came|poke\w*) out",
+    _each(("grab", "hold", "clutch", "press"), r"\w* (?:his|her|the|my) chest"),
+    _each(("cannot", "can't", "cant", "not"), r" move (?:one|half|his|her) (?:side|body)"),
+)))
 _COMPILED = [(kind, weight, re.compile(p)) for kind, weight, p in _RULES]
 _COMPILED.append(("medical", 1.0, _ACUTE_EN))
 # A top-level alternative written in Latin letters only (English) cannot match a text without one,
@@ -474,55 +661,55 @@ _PAST_EN = re.compile(r"when (?:i|he|she|we) (?:was|were) (?:young|small|little|
 # 1. a person missing now: someone + not found / unreachable / a search + now or dark
 _SOMEONE = re.compile(_CHILD + "|" + _ELDER + r"|他|她|佢|老头子?|老太太?|老爷子|小宝|[\d一二三四五六七八九十两]岁|\b(?:son|daughter|boy|girl|baby|child|kid|grand(?:pa|ma|father|mother|son|daughter)|mother|father|mom|mum|dad|husband|wife|he|she|old (?:man|woman|lady))\b")
 _NOT_FOUND = re.compile(
-    r"没(?:有)?下(?:车|来)|冇落(?:车|車|嚟|来)?(?!雨)|(?:一转头|一转身|一转眼|一眨眼|一回头|一会儿工夫|一轉頭|一轉身|一轉眼).{0,8}(?:没了|不见|唔见|冇咗|找不|不晓得|没影|人就)"
-    r"|不知道(?:在哪|跑(?:到)?哪|(?:他|她|人)(?:去|在|跑)?(?:了)?哪)|不晓得(?:跑|在)(?:到)?(?:哪|啥子地方)|唔知(?:去咗|喺)邊"
-    r"|(?:电话|手机|電話)(?:也|都|又|一直)?(?:打不通|关机|没人接|打唔通|唔通|不通|冇人聽|冇人听|關機)|人(?:就|都|却)?(?:没了|不见了?|没回来|冇返|唔见)|(?:满坡|满山|满村|到处|四处)(?:喊|叫|找|寻|揾)|(?:寻|揾)(?:遍|极)|(?:揾|搵)唔到"
-    r"|(?:都说|个个都话|個個都話|谁都说|都话)(?:不知道|没看到|没看见|唔知|冇見|冇见)|(?:问|問)了.{0,8}(?:都说|都话)?(?:不知道|没看到|没看见|唔知)"
-    r"|(?:没|还没|冇|未|吂)(?:到|回到|返到)(?:家|屋|屋企|屋下)|(?:出去|出门|出咗去|出嘅门)(?:了)?.{0,14}(?:到现在|到而家|天(?:都|快|已经)?(?:黑|烏|乌))|哪(?:儿|里|都|哈)?(?:都|也)(?:没有|没见|找不|冇|没得|不见)|还是没得|(?:都|也)冇见(?:人|佢)|问遍|問遍|找遍|搵(?:过|過|遍)|尋(?:過|遍)|到处找|满村找|(?:找|搵|寻)了.{0,6}(?:没有|没找到|都没|冇)|搜遍"
+    r"没(?:有)?下(?:车|来)|冇落(?:车|嚟|来)?(?!雨)|(?:一转头|一转身|一转眼|一眨眼|一回头|一会儿工夫).{0,8}(?:没了|不见|唔见|冇咗|找不|不晓得|没影|人就)"
+    r"|不知道(?:在哪|跑(?:到)?哪|(?:他|她|人)(?:去|在|跑)?(?:了)?哪)|不晓得(?:跑|在)(?:到)?(?:哪|啥子地方)|唔知(?:去咗|喺)边"
+    r"|(?:电话|手机)(?:也|都|又|一直)?(?:打不通|关机|没人接|打唔通|唔通|不通|冇人听)|人(?:就|都|却)?(?:没了|不见了?|没回来|冇返|唔见)|(?:满坡|满山|满村|到处|四处)(?:喊|叫|找|寻|揾)|(?:寻|揾)(?:遍|极)|揾唔到"
+    r"|(?:都说|个个都话|谁都说|都话)(?:不知道|没看到|没看见|唔知|冇见)|问了.{0,8}(?:都说|都话)?(?:不知道|没看到|没看见|唔知)"
+    r"|(?:没|还没|冇|未|吂)(?:到|回到|返到)(?:家|屋|屋企|屋下)|(?:出去|出门|出咗去|出嘅门)(?:了)?.{0,14}(?:到现在|到而家|天(?:都|快|已经)?(?:黑|乌))|哪(?:儿|里|都|哈)?(?:都|也)(?:没有|没见|找不|冇|没得|不见)|还是没得|(?:都|也)冇见(?:人|佢)|问遍|找遍|揾(?:过|遍)|寻(?:过|遍)|到处找|满村找|(?:找|揾|寻)了.{0,6}(?:没有|没找到|都没|冇)|搜遍"
     r"|(?:衣服|衫|鞋|拖鞋)(?:子)?(?:还|仲)?(?:在|放在|喺).{0,4}(?:河|塘|水库|岸|坝)"
     r"|(?:nobody|no one|no body) know(?:s)? where|(?:cannot|can't|cant|can not|could not|couldn't|not) (?:find|see) (?:him|her|them)\b|not get off|(?:was|is|were)(?:n't| not) (?:on|in|inside)(?: it\b| the (?:bus|van|car|boat|truck)|\s*[,.!]|$)|(?:is |are )?not (?:at )?home\b|not (?:arrive|reach)\w* (?:at )?home|(?:search|look)(?:ed)? everywhere"
     r"|phone (?:cannot|can't|cant|not) (?:call|reach|answer|connect)|clothes? (?:is |are )?still on|(?:not|no) (?:come|came|coming) (?:back|home)|not back"
     # tenth round: not found yet, still not back, not seen for hours (还没找着, 仲未返, 都没回, dont see her for three hours)
-    r"|(?:还|都|仍)?没(?:有)?(?:找着|找到|寻着|寻到)(?:人)?(?=\s|$|[，。,.!！?？])|(?:仲|都|还|仍)(?:未|冇|没|吂)(?:返|回|转|见)|(?:到现在|到这会儿?|到而家|到依家)(?:都|还|仲)?(?:没|未|冇)(?:回|返|见|下来)"
+    r"|(?:还|都|仍)?没(?:有)?(?:找着|找到|寻着|寻到)(?:人)?(?=\s|$|[。,.!?])|(?:仲|都|还|仍)(?:未|冇|没|吂)(?:返|回|转|见)|(?:到现在|到这会儿?|到而家|到依家)(?:都|还|仲)?(?:没|未|冇)(?:回|返|见|下来)"
     r"|(?:don't|dont|do not|didn't|did not|not) see (?:him|her|them)\b|(?:friends?|others|the other \w+) (?:came|come) back (?:and|but) (?:he|she) (?:didn't|did not|not)"
 )
 _NOW_OR_DARK = re.compile(_any(
-    _UNTIL_NOW_ZH, r"到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|烏|乌)", _TODAY_ZH, _TODAY_DIALECT, _JUST_ZH, r"刚(?:还|在)|才还|頭先", _JUST_YUE,
-    r"一转头|一转身|一眨眼|一轉|这都|还没|仲未|都未|一会儿工夫",
-    r"(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?(?:车|車)|到|回)|校车|接送车|(?:幼儿园|幼兒園|学校|學校)(?:的|嘅|架|个|個)?(?:车|車)|(?:school |kindergarten )?bus\b",
+    _UNTIL_NOW_ZH, r"到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|乌)", _TODAY_ZH, _TODAY_DIALECT, _JUST_ZH, r"刚(?:还|在)|才还", _JUST_YUE,
+    r"一转头|一转身|一转眼|一眨眼|这都|还没|仲未|都未|一会儿工夫",
+    r"(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?车|到|回)|校车|接送车|(?:幼儿园|学校)(?:的|嘅|架|个)?车|(?:school |kindergarten )?bus\b",
     r"\bnow\b|\bnight\b", _TODAY_EN, r"\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b", _THIS_MORNING_EN,
     r"\b(?:one|an|half an?|two|three|\d+) hours?\b", r"而家|依家|这会儿", _HOURS_ZH,
     r"for (?:two|three|four|five|six|several|many|\d+) hours|this evening|getting dark"))
 # a farewell that arranges one's own funeral (他的丧事要怎么办, what he wants at his funeral), and
 # someone nobody can find or reach (detect9, 2026-12-07): a page
 _OWN_FUNERAL = re.compile(
-    r"(?:他|她|佢|我|俺|𠊎|自己)(?:的|嘅|个|個)?(?:丧事|后事|身后事|葬礼|追悼会|坟|墓)"
+    r"(?:他|她|佢|我|俺|𠊎|自己)(?:的|嘅|个)?(?:丧事|后事|身后事|葬礼|追悼会|坟|墓)"
     r"|(?:his|her|my) (?:own )?(?:funeral|grave|burial)|(?:bury|burn) (?:him|her|me)\b")
 _UNREACHABLE = re.compile(
-    r"(?:谁|哪个|边个|冇人|没人|都)(?:都|也)?(?:找不到|找不着|揾唔到|搵唔到|寻毋到|联系不上|联系唔到)|(?:揾|搵)唔到(?:佢|人)|找不(?:到|着)(?:他|她|人)|(?:电话|手机)(?:就|也|都|又|一直)*(?:关机|关咗机|打不通|打唔通|没人接|冇人听)"
+    r"(?:谁|哪个|边个|冇人|没人|都)(?:都|也)?(?:找不到|找不着|揾唔到|寻毋到|联系不上|联系唔到)|揾唔到(?:佢|人)|找不(?:到|着)(?:他|她|人)|(?:电话|手机)(?:就|也|都|又|一直)*(?:关机|关咗机|打不通|打唔通|没人接|冇人听)"
     r"|(?:nobody|no one|we|they) (?:can|could|cannot|can't|cant|can not|could not|couldn't) (?:find|reach|contact|call) (?:him|her)\b|(?:phone|mobile) (?:is )?(?:off|switched off|turned off|no answer)")
 _SAID_BYE = re.compile(r"(?:说|讲|话|发)(?:句|声)?(?:再见|拜拜)(?:了|咗|啦)|\b(?:said|say|says|send|sent) (?:goodbye|bye bye)\b")
 _DIED = re.compile(_any(_DEATH_ZH, r"走咗|过身|死了|死咗|\b(?:died|dies|die|dead|passed away)\b"))
 # 2. a farewell told as a plan: two of settling affairs, a burden, leaving for a place, don't look
 #    for me or sorry (a move away lowers it, as every farewell hint)
 _PLAN_PARTS = [re.compile(p) for p in (
-    r"(?:债|账|钱|数|數).{0,6}(?:都|全|晒)?(?:还清|还了|还完|還清|還淨|還晒|还上)|(?:一笔一笔|都)还了|(?:都|全)送(?:人|给人|晒)|(?:事情?|东西|后事)(?:我)?(?:都|全)?(?:安排|收拾|交代|料理)(?:好|完)|give back (?:all )?(?:the )?money|(?:钱|存折|卡|地契|房契|钥匙|鎖匙|锁匙|钱).{0,10}(?:打给|转给|转咗俾|轉咗俾|留给|交给|放在|放喺|搁|压在)"
+    r"(?:债|账|钱|数).{0,6}(?:都|全|晒)?(?:还清|还了|还完|还净|还晒|还上)|(?:一笔一笔|都)还了|(?:都|全)送(?:人|给人|晒)|(?:事情?|东西|后事)(?:我)?(?:都|全)?(?:安排|收拾|交代|料理)(?:好|完)|give back (?:all )?(?:the )?money|(?:钱|存折|卡|地契|房契|钥匙|锁匙|钱).{0,10}(?:打给|转给|转咗俾|留给|交给|放在|放喺|搁|压在)"
     r"|pa(?:y|id) back (?:all )?(?:my|the)|(?:send|give|gave) (?:the |all )?(?:my )?money to|sell\w* (?:the |my )?(?:cow|pig|house|land|yak)s? and give|keys? (?:is |are )?under",
     r"累赘|拖累|包袱|添累|废人|活着(?:有啥|有什么|也没|冇)用|\bburden\b|\buseless\b",
-    r"(?:今晚|今夜|今儿夜里|今天晚上|今晚上)(?:我|俺)?(?:就)?(?:走|去)|(?:我|俺)(?:也)?该走了|(?:我|俺|𠊎)走了|就这样吧|(?:去|到|在|往|朝)(?:了)?.{0,2}(?:塘|河|江|井|水库|大桥|桥|湖|崖|坝)(?:边|那边|坝|上|头|去|走)|(?:near|at|by|on) the (?:lake|river|pond|bridge|dam|well|sea|cliff)|喺橋上|(?:tonight|today) i (?:go|leave|walk)|walk into the (?:river|water|lake|sea|pond)|(?:去|上)(?:了)?后山|i go to the (?:pond|river|lake|bridge|dam|well)|on the bridge",
-    r"(?:别|不要|莫|唔好|唔使|毋使|不用)(?:来|再)?(?:找|寻|搵|尋|等)(?:我|俺|𠊎)|对不起|对不住|对唔住|對唔住|不想回(?:去|家)了|(?:dont|don't|do not) (?:look for|wait|search)|\bsorry\b",
+    r"(?:今晚|今夜|今儿夜里|今天晚上|今晚上)(?:我|俺)?(?:就)?(?:走|去)|(?:我|俺)(?:也)?该走了|(?:我|俺|𠊎)走了|就这样吧|(?:去|到|在|往|朝)(?:了)?.{0,2}(?:塘|河|江|井|水库|大桥|桥|湖|崖|坝)(?:边|那边|坝|上|头|去|走)|(?:near|at|by|on) the (?:lake|river|pond|bridge|dam|well|sea|cliff)|喺桥上|(?:tonight|today) i (?:go|leave|walk)|walk into the (?:river|water|lake|sea|pond)|(?:去|上)(?:了)?后山|i go to the (?:pond|river|lake|bridge|dam|well)|on the bridge",
+    r"(?:别|不要|莫|唔好|唔使|毋使|不用)(?:来|再)?(?:找|寻|揾|等)(?:我|俺|𠊎)|对不起|对不住|对唔住|不想回(?:去|家)了|(?:dont|don't|do not) (?:look for|wait|search)|\bsorry\b",
     r"谢谢.{0,4}养(?:我|她|他)?|(?:电话|手机)(?:就)?关机|关(?:咗|了)机|phone (?:is |was |then )?(?:turn(?:ed|s)? off|switch(?:ed|es)? off|off\b)(?!.{0,16}(?:battery|charg|no power|no signal))|(?:turn|switch)(?:ed|s)? off (?:her|his|my|the) phone"
     r"|take care (?:of )?(?:our|my) (?:son|daughter|kids|children|baby|family|mother|mom|father|dad)",
 )]
 # 3. acute illness told by the scene: cold hands, confusion, no answer + a sickness of a day and night
 _ILL_STATE = re.compile(
-    r"手脚(?:都|也|很|好)?(?:冰凉|冰冷|发凉|冰|凉|冻|冷)|冻冰冰|企唔稳|站都站不稳|嘴唇(?:发白|发干|发紫)|只(?:会)?哼|(?:小便|尿)(?:都|也)?没(?:有)?了|哭(?:都|也)?没(?:有)?眼泪|手腳凍|(?:说|講|讲)胡话|乱讲嘢|亂講嘢|迷迷糊糊|人(?:都)?糊涂了|叫(?:她|他|佢)?(?:都)?不(?:怎么|太)?应|不睁眼|唔识人|唔認得人|不认人|认不得人|软绵绵|眼睛(?:都)?睁不开|脱水|眼窝.{0,3}陷|(?:叫|喊)(?:他|她)?(?:也|都)?没(?:什么|啥)?反应"
+    r"手脚(?:都|也|很|好)?(?:冰凉|冰冷|发凉|冰|凉|冻|冷)|冻冰冰|企唔稳|站都站不稳|嘴唇(?:发白|发干|发紫)|只(?:会)?哼|(?:小便|尿)(?:都|也)?没(?:有)?了|哭(?:都|也)?没(?:有)?眼泪|(?:说|讲)胡话|乱讲嘢|迷迷糊糊|人(?:都)?糊涂了|叫(?:她|他|佢)?(?:都)?不(?:怎么|太)?应|不睁眼|唔识人|唔认得人|不认人|认不得人|软绵绵|眼睛(?:都)?睁不开|脱水|眼窝.{0,3}陷|(?:叫|喊)(?:他|她)?(?:也|都)?没(?:什么|啥)?反应"
     r"|(?:hands?|feet|foot|skin|body)\b.{0,10}\bcold\b|confused|not know who|(?:cannot|can't|cant|not) (?:stand|talk clear)|not (?:open|opening) (?:his|her) eyes"
 )
 _ILL_ONSET = re.compile(r"一天一暝|(?:开始|一直|又)(?:拉|吐)|(?:拉|吐|屙|呕)(?:了|咗)|拉肚|拉稀|跑肚|屙|泻|吐|呕|烧|一天一夜|一宿|一整天|成日成夜|一晚上|diarrh|vomit|fever|all night|one day one night")
 # 4. violence at the door now: a weapon or a beating at the door, lights out, hiding
-_WEAPON = re.compile(r"锤|斧|铁锹|镰刀|铁棍|棍|刀|鎚|鐵棍|枪|\b(?:hammer|knife|axe|stick|gun|machete)\b")
-_AT_DOOR = re.compile(r"门外|门口|院门|外面|外头|門口|門外|(?:把)?灯(?:都)?关|关了灯|熄(?:晒)?燈|躲|顶上|outside|at the (?:gate|door)|turn(?:ed)? off the light|\bhid(?:e|ing)?\b")
+_WEAPON = re.compile(r"锤|斧|铁锹|镰刀|铁棍|棍|刀|枪|\b(?:hammer|knife|axe|stick|gun|machete)\b")
+_AT_DOOR = re.compile(r"门外|门口|院门|外面|外头|(?:把)?灯(?:都)?关|关了灯|熄(?:晒)?灯|躲|顶上|outside|at the (?:gate|door)|turn(?:ed)? off the light|\bhid(?:e|ing)?\b")
 _WORK_TOOL = re.compile(r"杀(?:鸡|鸭|鱼|猪|鹅|羊)|宰|剁|干活|下地|上山|砍柴|劈柴|切菜|修|磨|卖|买|for work|to work")
 
 # Tenth round (2026-12-07): meanings of needs told calmly whose content is acute now.
@@ -552,7 +739,7 @@ _CONFINE_PARTS = [re.compile(p) for p in (
 )]
 # 8. a threat and fear now: told to "see what happens", hiding, not daring to open the door
 _THREAT = re.compile(r"(?:让|要|给)(?:我|你|我们|我哋)(?:好看|好睇)|不会放过|饶不了|要(?:我|你)的命|找(?:我|你)算账|(?:把|将)(?:我家?|我们家?)?(?:的)?(?:房子?|屋)(?:给)?(?:点|烧)了|(?:kill|hurt|burn)\b.{0,12}\b(?:me|us|house)|make (?:me|us) pay")
-_FEAR_NOW = re.compile(_any(r"今晚|今天晚上|今夜|tonight", _ALONE_AT_HOME, r"不敢(?:开门|出声|出去|回去|回家|睡|出门)|唔敢(?:开门|出声|出去|返)|躲(?:在|到|着|喺|埋)|把门(?:顶|闩|锁)|(?:am|are) (?:scared|afraid|hiding)|lock(?:ed)? (?:the|our) door"))
+_FEAR_NOW = re.compile(_any(_TONIGHT_ZH, "tonight", _ALONE_AT_HOME, r"不敢(?:开门|出声|出去|回去|回家|睡|出门)|唔敢(?:开门|出声|出去|返)|躲(?:在|到|着|喺|埋)|把门(?:顶|闩|锁)|(?:am|are) (?:scared|afraid|hiding)|lock(?:ed)? (?:the|our) door"))
 # 9. a sudden illness told by its signs now: a stroke, a heart, choking, a fall, poison, a wound
 _ACUTE_SIGN = re.compile(
     r"说不出话|(?:嘴|脸)(?:有点|都)?歪|拿不住|抬不起|(?:胸口|心口)(?:闷|疼|痛|像|压)|(?:出|冒)(?:冷|虚)汗|(?:浑身|全身)(?:发抖|抽)|(?:喘气|呼吸)(?:有(?:响)?声|急|困难|不上)|喘(?:不|得急)|气(?:也)?出得急"
@@ -564,7 +751,7 @@ _ACUTE_NOW = re.compile(_any(_TODAY_ZH, _TODAY_DIALECT, "今儿", _JUST_ZH, _JUS
 # idioms and phrases that contain a trigger but never mean danger; removed before matching
 # detect12 (2026-12-07): things and animals that fall into the water or are washed away (``_NOT_DANGER``).
 # A noun starts a word: after the start, a space or punctuation, 的/家/我/俺…, or a measure word.
-_NOUN_START = r"(?:^|(?<=[\s，。,！？!?的家我俺咱你他她们嘅啲把只头条匹群窝些个串副块部台双根支张]))"
+_NOUN_START = r"(?:^|(?<=[\s。,!?的家我俺咱你他她们嘅啲把只头条匹群窝些个串副块部台双根支张]))"
 _THING_ZH = (r"(?:手机|电话|车钥匙|钥匙|锁匙|钱包|荷包|水桶|吊桶|提桶|铁桶|桶|脸盆|盆|水瓢|瓢|碗|勺子?|拖鞋|鞋子?|草帽|帽子"
              r"|老花镜|眼镜|书包|包|锄头|镰刀|扁担|衣服|衣裳|床单|被单|戒指|耳环|项链|手表|本子|身份证|存折|银行卡|充电宝"
              r"|耳机|手电筒|电筒|竹竿|篮子|筐|绳子|伞|饭盒|水壶|保温杯|杯子|瓶子|斧头|铲子|秤|玩具)")
@@ -574,6 +761,9 @@ _ANIMAL_ZH = (r"(?:(?:我|俺|咱|我们|他|她)?家(?:里)?的?|(?:我|俺|他
               + _NOUN_START + _ANIMAL_ZH_WORD)
 _THING_OR_ANIMAL_ZH = _NOUN_START + r"(?:" + _THING_ZH[3:-1] + "|" + _ANIMAL_ZH_WORD[3:-1] + ")"
 _WATER_ZH = r"(?:水|河|井|鱼塘|水塘|池塘|塘|水沟|河沟|沟|水渠|渠|江|湖|水库|粪坑|茅坑|海)(?:里|里头|头|中|底|度|肚)?"
+# ... unless a person went too (把牛冲走了 他也没了, 狗掉河里了 我爸去捞 人也没上来): then the water words page (detect13)
+_GONE_TOO_ZH = (r"(?![^。]{0,12}?(?:" + _PERSON_ZH + r")(?:也|都|跟着|一起|也跟着)(?:被|让|叫|给)?(?:水)?"
+                r"(?:冲走|卷走|冲没|没了|不见|没影|没上来|没出来|找不着|找不到|沉|淹))")
 _THING_EN = r"phones?|mobile|cellphone|keys?|bucket|pail|wallet|purse|bag|shoes?|slippers?|hat|glasses|ball|ring|watch|hoe|tools?"
 _ANIMAL_EN = r"dogs?|puppy|cats?|cows?|cattle|buffalo|calf|pigs?|piglets?|chickens?|hens?|ducks?|geese|goose|sheep|goats?|horses?|donkeys?|rabbits?|animals?|livestock"
 _WATER_EN = r"(?:river|water|well|pond|lake|ditch|canal|toilet|sea)\b"
@@ -598,9 +788,9 @@ _NOT_DANGER = re.compile(
     r"|打我(?:的|这个|这|家)?(?:电话|手机|号码|号|座机)|给我打|打我一下电话|打死(?:我)?也不|死机|累成狗|打call"
     # detect11: furious (气炸了), an uproar (炸锅): no explosion
     r"|气炸|炸(?:了|开了|开)?锅"
-    r"|(?:找|寻|搵|揾)(?:不|毋|唔)(?:到|着)(?:工作|工|活|事做|事|嘢做|对象|媳妇|学校|人管|地方)"
+    r"|(?:找|寻|揾)(?:不|毋|唔)(?:到|着)(?:工作|工|活|事做|事|嘢做|对象|媳妇|学校|人管|地方)"
     r"|杀(?:猪|鸡|鸭|鱼|羊|牛|价|熟|毒|虫|菌)|砍价|压价|砍一刀|秒杀|被杀了?(?:好几次|一次)|游戏"
-    r"|(?:电脑|手机|电视|电池|系统|软件|网站|网页|文件|U盘|u盘|车|摩托|机器|电瓶)(?:也|又|都|彻底)?(?:快)?(?:中毒|中了毒|不动了|卡死|不行了|郁都唔郁|唔郁|一动不动|(?:都|也)?(?:没有?|冇)反应)"
+    r"|(?:电脑|手机|电视|电池|系统|软件|网站|网页|文件|u盘|车|摩托|机器|电瓶)(?:也|又|都|彻底)?(?:快)?(?:中毒|中了毒|不动了|卡死|不行了|郁都唔郁|唔郁|一动不动|(?:都|也)?(?:没有?|冇)反应)"
     r"|火锅|上火|发火|火车|火腿|火柴|打火机|火力|火龙果|火爆"
     r"|不能不管|要打工|要打针|打疫苗|他打工|打工"
     r"|fired from|fire (?:me|him|her|us|them) from|fired me|no fire|ceasefire"
@@ -610,12 +800,15 @@ _NOT_DANGER = re.compile(
     r"|dying (?:to|for|of laugh)|died laughing|to die for"
     r"|(?:phone|battery|laptop|computer|car|tv|screen|charger)(?:'s|’s| is| was| has| just)?(?: been| is)? (?:dead|died|die|dies)"
     r"|dead (?:battery|phone)"
+    # en-crisis: laughing till one cannot breathe, a boss or a teacher who "will kill me", a fire to cook on
+    r"|\blaugh\w*\b.{0,20}\b(?:cannot|can't|cant|not|no) breath\w*|\b(?:boss|teacher|coach|manager) (?:will|gonna|going to|is going to|would) kill me"
+    r"|\bfire\b.{0,20}\b(?:for|to) (?:cook\w*|boil\w*|warm\w*|heat\w*|roast\w*)"
     # detect9: an engine that will not start (打不着火), a black screen that will not wake (黑屏 … 拍不醒),
     # a machine "on strike", laughing till one rolls, a lost animal
-    r"|(?:打|点|踩|踹|发动|启动|拧)(?:不|唔|毋)(?:着|燃)火?|趴窝|黑屏.{0,12}?(?:拍|叫|按|点|戳|摇|弄|敲)[^\s，。,！？!?]{0,6}(?:不|唔|毋|没|冇)(?:醒|亮|开|反应)"
+    r"|(?:打|点|踩|踹|发动|启动|拧)(?:不|唔|毋)(?:着|燃)火?|趴窝|黑屏.{0,12}?(?:拍|叫|按|点|戳|摇|弄|敲)[^\s。,!?]{0,6}(?:不|唔|毋|没|冇)(?:醒|亮|开|反应)"
     r"|(?:black screen|screen (?:is |go |goes |went |turn\w* )?black)\b.{0,50}?\bit (?:still )?(?:is )?" + _NOT_ + r" (?:wake|respond|turn on|work|start)\w*(?: up)?"
     r"|(?:tablet|ipad|phone|laptop|computer|tv|screen|tricycle|motorbike|engine|machine)\b.{0,50}?\bit (?:still )?(?:is )?" + _NOT_ + r" (?:wake|respond|turn on|work|start)\w*(?: up)?"
-    r"|(?:又|也|都|彻底)?罢(?:工|咗工)|笑(?:得|到)[^\s，。,！？!?]{0,5}(?:打滚|碌地|碌来碌去)|(?:晒|热)(?:得|到)[^\s，。,！？!?]{0,5}冒烟|(?:laugh\w*) (?:so hard |so much )?(?:\w+ ){0,2}roll\w*"
+    r"|(?:又|也|都|彻底)?罢(?:工|咗工)|笑(?:得|到)[^\s。,!?]{0,5}(?:打滚|碌地|碌来碌去)|(?:晒|热)(?:得|到)[^\s。,!?]{0,5}冒烟|(?:laugh\w*) (?:so hard |so much )?(?:\w+ ){0,2}roll\w*"
     r"|(?:狗|猫|牛|羊|猪|鸡|鸭|鹅|大黄|小黑|马|驴)(?:仔)?(?:又|也)?(?:丢了|走丢|走失|跑丢|不见了|唔见(?:咗)?|走失咗|跑了)"
     r"|(?:(?:look|looking|looked|search\w*) for (?:our|my|the) )?\b(?:dog|cat|cow|goat|sheep|pig|buffalo|horse|donkey)\b(?:(?!\b(?:son|daughter|child|kid|boy|girl|baby|grand\w+|mother|father|husband|wife|brother|sister)\b).){0,30}\b(?:lost|missing|run away|ran away|cannot find|can't find|not find|find (?:him|her|it))\b|(?:look|looking|looked|search\w*) for (?:our|my|the) (?:dog|cat|cow|goat|sheep|pig|buffalo|horse|donkey)\b"
     r"|\b(?:ducks?|chickens?|hens?|pigs?|piglets?|cows?|cattle|buffalo|sheep|goats?|fish|geese|goose|rabbits?|animals?|livestock)\b(?: \w+){0,2} (?:drown\w*|die[ds]?|dead)\b"
@@ -624,10 +817,10 @@ _NOT_DANGER = re.compile(
     # detect12: a thing or an animal fallen into the water (手机掉水里了, 狗掉井里了, my phone fell into the
     # river) or an animal washed away (水冲走了两头牛, the flood washed away our pigs) — not a person. The
     # noun must start a word (二狗, 牛牛 are children's names); a vehicle is never here (people inside).
-    r"|" + _THING_OR_ANIMAL_ZH + r"(?:又|还)?(?:不小心|一不小心|一下子?)?(?:给|被)?(?:掉|落|跌|滑|丢)(?:进|到|在|下|咗|了|落|入)*" + _WATER_ZH
-    + r"|" + _ANIMAL_ZH + r"(?:都|全)?(?:被|让|叫|给)(?:大|洪|河|山)?水(?:给)?(?:冲|卷|带)(?:走|跑|没|咗)"
-    r"|(?:洪水|大水|山洪|河水|水)?(?:把|将)" + _ANIMAL_ZH + r"(?:都|全)?(?:冲|卷|带)(?:走|跑|没)"
-    r"|(?:让|叫|被|给)?(?:洪水|大水|山洪|河水|水)(?:给)?(?:冲|卷|带)(?:走|跑)(?:了|咗)" + _ANIMAL_ZH
+    r"|" + _THING_OR_ANIMAL_ZH + r"(?:又|还)?(?:不小心|一不小心|一下子?)?(?:给|被)?(?:掉|落|跌|滑|丢)(?:进|到|在|下|咗|了|落|入)*" + _WATER_ZH + _GONE_TOO_ZH
+    + r"|" + _ANIMAL_ZH + r"(?:都|全)?(?:被|让|叫|给)(?:大|洪|河|山)?水(?:给)?(?:冲|卷|带)(?:走|跑|没|咗)" + _GONE_TOO_ZH
+    + r"|(?:洪水|大水|山洪|河水|水)?(?:把|将)" + _ANIMAL_ZH + r"(?:都|全)?(?:冲|卷|带)(?:走|跑|没)" + _GONE_TOO_ZH
+    + r"|(?:让|叫|被|给)?(?:洪水|大水|山洪|河水|水)(?:给)?(?:冲|卷|带)(?:走|跑)(?:了|咗)" + _ANIMAL_ZH + _GONE_TOO_ZH
     + r"|(?<!and )(?<!with )(?<!& )(?<!and the )(?<!and my )(?<!and our )\b(?:" + _THING_EN + "|" + _ANIMAL_EN + r")\b (?:\w+ )?(?:fell|fall|falls|dropped|drop|slipped|went) (?:in|into|down) (?:the |a |our |my )?" + _WATER_EN
     + r"|(?:the )?(?:flood|river|water)s?(?: water)? (?:has |have |had )?(?:washed|swept|carried) away (?:all |many |most |some |half |\w+ )?(?:of )?(?:our |my |the |his |her |their )?(?:\w+ )?(?:" + _ANIMAL_EN + r")\b(?!(?: \w+)? (?:and|with|too)\b)"
     r"|\b(?:" + _ANIMAL_EN + r")\b (?:were|was|are|got|have been|has been) (?:all )?(?:washed|swept|carried) away(?: by (?:the )?(?:flood|river|water))?"
@@ -635,7 +828,7 @@ _NOT_DANGER = re.compile(
 _NOT_DANGER_BY_SCRIPT = {script: _for_script(_NOT_DANGER, script) for script in _SCRIPTS}
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
 _NOT_NOW = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _AGO_EN, _LAST_SEASON_EN, _EVERY_TIME_EN,
-    r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|前几年|那年|当年|之前|过去|曾经|上个月|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上(?:个|隻|只)月|(?:路|桥)(?:都)?(?:断|冲断|冲烂|烂)(?:咗|了|忒)|转来以后|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
+    r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|前几年|那年|当年|之前|过去|曾经|上个月|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上(?:个|只)月|(?:路|桥)(?:都)?(?:断|冲断|冲烂|烂)(?:咗|了|忒)|转来以后|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
     r"(?:洪水|大水|发水|水浸|火灾|失火|火烛|地震|滑坡|泥石流|山泥倾泻|台风|打风|风台|山火)(?:的|嘅)?(?:时候|那会儿?|𠮶阵|𠮶时|果阵|个时候)|(?:垮|塌|倒)了(?:一截|一块|一角|半边|一段|一半|一面|一堵|一间)|(?:烧|冲|淹|砸|埋)(?:完|光|没|坏|烂|死|起走)了?|(?:都|全)没了|"
     r"(?:把|将).{0,6}(?:路|地|田|庄稼|后院|院子|草场|树|果园|菜|猪圈|牛棚|鸡棚|大棚).{0,6}(?:都|全)?(?:埋|冲|淹|砸|烧)|"
     r"(?:埋|冲|淹|砸|压)(?:了|咗|忒|坏了|烂了|没了|走了)(?:我|俺|𠊎)?(?:家|屋下)?(?:的)?[一二两三四五六七八九十几半\d]*(?:(?:亩|块|分)?(?:田|稻田|庄稼|苞谷|玉米|稻子|菜园|果园|鱼塘)|(?:亩|块|分)地)|冇得种|没得种|种不成|"
@@ -656,7 +849,7 @@ _POLICY_ASK = re.compile(
     r"(?:政府|国家|村里|民政|镇上|乡里)(?:有)?.{0,6}(?:帮|补|管|修|救|钱)|补助|补贴|救助|政策|能领|领不|报销|低保|帮扶|津贴|够(?:吗|不|唔|冇)"
     r"|subsid|allowance|government\b.{0,12}(?:help|support|pay)|any (?:help|support|program)|can (?:we|i) (?:get|apply)"
 )
-_EVENT_OVER = re.compile(_any(_DEATH_ZH, r"(?:住|躺|治|花|用)了|住院|出院|后来|之后|以后|那次|前年|去年|上个月|in hospital for|passed away|died|last (?:year|month)|after (?:the|he|she)"))
+_EVENT_OVER = re.compile(_any(_DEATH_ZH, _PAST_YEAR_ZH, r"(?:住|躺|治|花|用)了|住院|出院|后来|之后|以后|那次|上个月|in hospital for|passed away|died|last (?:year|month)|after (?:the|he|she)"))
 # away for work: "not back" is no alarm (matched on the text before idioms like 打工 are removed)
 _AWAY_FOR_WORK = re.compile(
     r"打工|务工|做工|外出(?:打工|务工|挣钱)|在外地|在外面(?:干活|做事|上班)|出去(?:挣钱|干活|上班|找活)|去.{0,6}(?:上班|挣钱)|进城(?:打工|干活|上班)"
@@ -670,28 +863,34 @@ _MISSING = {"missing_person", "missing_child"}
 #     一听到打雷就冒冷汗): a chronic condition; every place the word occurs must be so told
 _HABIT_BEFORE = re.compile(
     r"(?:每次|每回|每逢|经常|老是|总是|时常|常常|动不动|(?:每|一)到(?:冬天|夏天|春天|秋天|晚上|夜里|半夜|雨天|阴天|下雨|变天|天冷|冬|夏|黑)"
-    r"|一(?!下子?|直|点|个|天|夜|晚|早|会|进|回|到|看|见|开|推|转|抬|睁|觉)[^\s，。,！？!?]{1,5}就)"
+    r"|一(?!下子?|直|点|个|天|夜|晚|早|会|进|回|到|看|见|开|推|转|抬|睁|觉)[^\s。,!?]{1,5}就"
+    # detect13: an episode of a condition (犯病的时候会抽搐, 发作起来嘴唇发紫)
+    r"|(?:犯病|发病|发作|犯起病)(?:的时候|时|起来))"
     # ... and what follows it is not a thing seen (一回家就看见他倒了 is a scene)
-    r"(?:(?!看|见|发现|瞧|听说)[^\s，。,！？!?]){0,8}$")
+    r"(?:(?!看|见|发现|瞧|听说)[^\s。,!?]){0,8}$")
+# ... or a habit or a count right after it (喘不上气的时候要用喷雾, 低血糖晕倒好几次了: detect13)
+_HABIT_AFTER = re.compile(r"(?:的时候|时)(?:要|得|会|就要|就得|都要|就会)|过?(?:好几|好多)(?:次|回)")
+# (e) when a death told happened: a past time (detect13)
+_PAST_WHEN = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _MONTHS_AGO_ZH))
 # (b) a danger word with the experiential 过 (被埋过, 晕倒过): it happened once, before
-_ONCE = re.compile(r"(?:过|過)(?![去来來头頭门門膝腰胸窗道路河桥])")
+_ONCE = re.compile(r"过(?![去来头门膝腰胸窗道路河桥])")
 # (c) an accident that already happened (出了车祸, 出咗意外) told as the cause of a need now: in a
 #     hospital, a limb broken, no money to visit, a claim
 _ACCIDENT = re.compile(r"车祸|意外|accident")
-_ACCIDENT_DONE = re.compile(r"(?:出了|出咗|出过|遇了|遭了|出左)(?:一场|一次|个|場|场)?(?:车祸|意外|事故)|(?:had|was in) an accident")
+_ACCIDENT_DONE = re.compile(r"(?:出了|出咗|出过|遇了|遭了|出左)(?:一场|一次|个|场)?(?:车祸|意外|事故)|(?:had|was in) an accident")
 _AFTERMATH = re.compile(
     r"没钱|冇钱|钱|路费|车票|去看|去睇|睇佢|看望|告|赔|老板|工伤|保险|养着|养伤|收入|低保|补助|补贴|救助|干不了|做不了|开不了工"
     r"|visit|money|compensation|insurance")
 # (d) a threat (要打人, 说要打死我) told while asking for a ruling, with no fear or sign of now
 _THREAT_WORDS = re.compile(r"^(?:要|他|她|佢)?(?:打|砍|杀|斩)(?:死|人)?$|打死")
 _RULING = re.compile(
-    r"谁管|边个管|哪个管|找谁|揾边个|搵边个|(?:哪|边)(?:里|度|位)(?:投诉|告|讲理)|管不管|管一管|管管|能不能管|调解|评理|讲理|说理|讲道理|法律援助|村委会?|居委会?|司法所|地界|宅基地|告他|起诉|打官司|赔偿"
+    r"谁管|边个管|哪个管|找谁|揾边个|(?:哪|边)(?:里|度|位)(?:投诉|告|讲理)|管不管|管一管|管管|能不能管|调解|评理|讲理|说理|讲道理|法律援助|村委会?|居委会?|司法所|地界|宅基地|告他|起诉|打官司|赔偿"
     r"|mediat|legal aid|village committee")
 # what says the danger is here and now (a sudden onset, again, a scene, a cry, fear now)
 _NOW_HERE = re.compile(_any(
     r"刚", _SUDDEN_ZH, r"又(?:犯|发作|发病|抽|晕|倒|喘|开始|来|在|打|要|拿)", _IN_PROGRESS_ZH, _STILL_ZH, r"这会儿|此刻", _AT_ONCE_ZH, r"快(?:来|点|叫|救|打|帮)", _CRY_ZH,
     _UNRESPONSIVE_ZH, r"没气|昏迷|抢救|病危|不行了|唔应", _JUST_YUE, r"流(?:了)?(?:好多|很多)?血|在流|起不来|爬不起来|路边|现场|(?:去|送|上|到)(?:医院|卫生院|诊所)",
-    r"这次|这回", _TODAY_ZH, _EVENING_ZH, r"昨天|还没停|停不下来|不停|一直在|半个钟|几分钟", _TODAY_EN, _JUST_EN, _SUDDEN_EN, "again"))
+    r"这次|这回", _TODAY_ZH, _TODAY_DIALECT, _EVENING_ZH, r"昨天|还没停|停不下来|不停|一直在|半个钟|几分钟", _TODAY_EN, _JUST_EN, _SUDDEN_EN, "again"))
 _FEAR = re.compile(r"怕|惊|躲|不敢(?:开门|出声|回|出去)|afraid|scared|hiding")
 
 
@@ -733,26 +932,31 @@ def _told_as_not_now(kind: str, m: re.Match, cleaned: str, on: _Text) -> bool:
         return False
     # every place the rule finds in the text must be so told (车祸 … 人快不行了 is not)
     found = list(m.re.finditer(cleaned))
-    if kind == "medical" and all(_HABIT_BEFORE.search(cleaned[:x.start()]) for x in found):
+    if kind == "medical" and all(_HABIT_BEFORE.search(cleaned[:x.start()]) or _HABIT_AFTER.match(cleaned, x.end())
+                                 for x in found):
         return True
     if kind in ("medical", "disaster") and all(_ONCE.match(cleaned, x.end()) for x in found):
         return True
     if (kind == "medical" and all(_ACCIDENT.search(x.group(0)) for x in found)
             and on(_ACCIDENT_DONE) and on(_AFTERMATH)):
         return True
+    # (e) a death told with a past time before each sign (上个月孩子掉河里淹死了): a report, not a rescue
+    if kind == "medical" and on(_DIED) and all(_PAST_WHEN.search(cleaned, 0, x.start()) for x in found):
+        return True
     return (kind == "violence" and all(_THREAT_WORDS.search(x.group(0)) for x in found) and on(_RULING)
             and not on(_FEAR) and not on(_HAPPENING))
 # habitual, reported speech: hints of self-harm alone are asked about, not paged (nlu5)
 _HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|成日|日日)(?:是)?(?:说|念叨|讲|嚷|话|讲住)|(?:always|keeps?) (?:says?|said|saying|talks?|talking)")
 # a long-standing illness: medical triggers are lowered unless something happened just now
-_CHRONIC = re.compile(_any(_PAST_YEAR_ZH, _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN,
+_CHRONIC = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, "上年", _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN,
     r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|那年|每个月|每月|每天|天天|瘫在|瘫痪"
     r"|(?:中风|脑梗|脑溢血|偏瘫|车祸|手术|开刀|摔伤|工伤)(?:以后|之后|过后|后)"
     # detect9: a stroke or a crash told with 粤/客家 aftermath markers (中咗风之后, 中风转来以后)
-    r"|中(?:咗|了|过|忒)风(?:以后|之后|後|过后)|(?:中风|脑梗|车祸|撞车)(?:咗|了|忒)(?:转来|返来|回来)?(?:以后|之后|後|过后)|(?:中风|脑梗|车祸|撞车)(?:转来|返来|回来)(?:以后|之后|後)"
+    r"|中(?:咗|了|过|忒)风(?:以后|之后|后|过后)|(?:中风|脑梗|车祸|撞车)(?:咗|了|忒)(?:转来|返来|回来)?(?:以后|之后|后|过后)|(?:中风|脑梗|车祸|撞车)(?:转来|返来|回来)(?:以后|之后|后)"
     r"|(?:没了|走了|去世|过世)(?:以后|之后|后)|一(?:疼|痛|累|冷|走|动|干活|爬坡)就|想起|忘不了|忘不掉|梦见|梦到|做梦|噩梦|一闭眼|闭上眼|那天|remember|nightmare|flashback"
     r"|从小|打小|自小|自细|细细个|生下来|天生|一辈子|这辈子|(?:腿|脚|手|胳膊|手臂|眼睛?)(?:都|也)?(?:没了|冇咗|断了几年|残了)|截肢|拄拐"
     r"|since (?:birth|he was|she was|i was|childhood)|all (?:his|her|my) life|born with|lost (?:his|her|my) (?:leg|arm|hand|eye)s?"
+    r"|since (?:small|young|little|a child|a baby|baby|born)|\bsometimes?\b|from time to time|now and then|last (?:month|week|winter|summer|spring|autumn)"
     r"|几个月|半年了|欠(?:了)?.{0,4}(?:医院|医药费)|医药费|住院费|hospital bills?|medical bills?|had a stroke|months"
     r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:\w+ )?(?:stroke|accident|operation|surgery)|(?:都|还)(?:未识|不会|没学会)(?:讲|说|行|走)|(?:咋个|怎么|怎样|点样)?去告|起诉|打官司|索赔|\bsue\b|lawyer|every (?:day|month|week)|since (?:last|he|she|i)|last year|ago"))
 # a lasting state or a plan, for the classifier's bar only (nlu5): never lowers a lexicon trigger
@@ -763,32 +967,35 @@ _LASTING = re.compile(
     r"every night|all the time|since (?:he|she|i) (?:was|were) (?:born|small|little|a child)|the doctor (?:says?|said) (?:he|she|i|we) (?:need|must|should)"
 )
 _SUDDEN = re.compile(_any(
-    _UNRESPONSIVE_ZH, r"发青|发紫|憋紫|没气了", _SUDDEN_ZH, r"突发|又犯|又发作", _JUST_ZH, r"马上|快", _CRY_ZH, "不行了", _TODAY_ZH, _EVENING_ZH, "误",
+    _UNRESPONSIVE_ZH, r"发青|发紫|憋紫|没气了", _SUDDEN_ZH, r"突发|又犯|又发作", _JUST_ZH, _JUST_YUE, _AT_ONCE_ZH, "快", _CRY_ZH, "不行了", _TODAY_ZH, _TODAY_DIALECT, _EVENING_ZH, "误",
     _SUDDEN_EN, _JUST_EN, _NOW_EN, _TODAY_EN, _CRY_EN))
 
 # violence that is over, a lost elder who was found or who habitually loses the way: told as a
 # need (以前他天天打我 现在离了, 有一回走丢了 后来找回来了, 出门就找不到回来的路) — eighth round
 _OVER = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN, _AGO_EN, _LAST_SEASON_EN, _EVERY_TIME_EN,
     r"从前|过去|那些年|那几年|那时候?|年轻(?:的)?时候?|早就|早年|离婚|离了婚?|(?:已经|早)?离了|分开(?:了|几年)|[一两三四五六七八九十几多]年前|上年"
-    r"|有一回|有一次|走失过|走丢过|丢过|(?:过|過)一(?:次|回)|后来|找回来|找到了|送回来|寻回来|搵返|(?:出门|出去)就|一出门|总是|动不动"
+    r"|有一回|有一次|走失过|走丢过|丢过|过一(?:次|回)|后来|找回来|找到了|送回来|寻回来|揾返|(?:出门|出去)就|一出门|总是|动不动"
+    r"|(?:救|抢救)(?:回来|过来|活)(?:了)?(?:以后|之后|后)"
     r"|\bbefore\b|long (?:time )?ago|\bonce\b|used to|(?:is |was |been )?found (?:already|now)|already found|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything"))
 # ... unless it happens now or again
+# (today, but not "until today": 到今日都唔敢放佢出去 tells a lasting fear)
+_UNTIL_TODAY_NOT = r"(?<!到)(?:" + _any(_TODAY_ZH, _TODAY_DIALECT) + ")"
 _HAPPENING = re.compile(_any(
-    _JUST_ZH, _IN_PROGRESS_ZH, _STILL_ZH, r"又(?:打|来|在|拿|要|喝)", _TODAY_ZH, _EVENING_ZH, r"今儿|昨天|马上|快来|快救", _CRY_ZH, "躲",
+    _JUST_ZH, _JUST_YUE, _IN_PROGRESS_ZH, _STILL_ZH, r"又(?:打|来|在|拿|要|喝)", _UNTIL_TODAY_NOT, _EVENING_ZH, _TONIGHT_ZH, r"今儿|昨天|马上|快来|快救", _CRY_ZH, "躲",
     r"到现在(?!(?:都|也|还)?(?:没人管|没(?:有)?(?:处理|解决|说法|结果|赔|给钱|人理)))|到而家|到依家", r"天(?:都|已经)?黑|还没|一直没|报警",
-    r"灯(?:都)?关|熄(?:晒)?燈|\bhid(?:e|ing)\b", _JUST_EN, "again", _TODAY_EN, r"this (?:morning|evening|afternoon)|still (?:missing|outside|not (?:back|home|found|come))|hiding",
+    r"灯(?:都)?关|熄(?:晒)?灯|\bhid(?:e|ing)\b", _JUST_EN, "again", _TODAY_EN, r"this (?:morning|evening|afternoon)|still (?:missing|outside|not (?:back|home|found|come))|hiding",
     r"please help|help!|help (?:me|us)\b(?! (?:to|with|apply|get|find|pay|ask))|dark"))
 # a story on a screen or in the news, a fraud told afterwards, a move away: no danger to the writer
 _FICTION = re.compile(r"电视剧|电影|剧里|片子里|小说|视频里|新闻|游戏|\bmovie|\bfilm\b|tv show|the show|in the game|on the news")
 # ... whose time word, just before it, says when it was seen, not that something happens now
 # (昨晚的电影里…, today on the news); "tonight my son watched a film and now…" keeps its time word
 _WHEN_SEEN = re.compile(r"(?:今天|今晚|今早|今儿|昨晚|昨天|today|tonight|yesterday|last night|this (?:morning|evening|afternoon))"
-                        r"[^。，,.!?！？]{0,8}?(?=" + _FICTION.pattern + ")")
+                        r"[^。,.!?]{0,8}?(?=" + _FICTION.pattern + ")")
 # ... or told as reported by the news elsewhere (新闻说邻县发大水了 好多人被困), unless it is here
 _REPORTED = re.compile(r"(?:新闻|电视|广播)(?:上|里)?(?:说|讲|报|播)|(?:网上|视频里|视频上)(?:说|讲)|on the news|news (?:say|said|says)")
 _HERE = re.compile(_any(r"我家|我们家|俺家|我们(?:村|这)|俺们|我屋|屋头", _CRY_ZH, r"help (?:me|us)|my (?:house|family|home)|our (?:house|village)"))
 # a worry about a risk (怕煤气中毒, 怕哪天滑下来, afraid of a fire): the word just before the trigger
-_FEARED = re.compile(r"(?:怕|担心|预防|防止|万一|以防|免得|afraid|worried|in case)[^。，,.!?！？]{0,8}$")
+_FEARED = re.compile(r"(?:怕|担心|预防|防止|万一|以防|免得|afraid|worried|in case)[^。,.!?]{0,8}$")
 # an attempt told as survived long ago (my uncle drink pesticide many years ago but he survive): with
 # ``_OVER`` and nothing happening now or again, self-harm and medical words are explained (detect7)
 _SURVIVED = re.compile(r"活过来|救(?:回来|活|过来)|抢救过来|捡回(?:一条)?命|\bsurviv\w*|(?:was|were|got) saved|saved (?:him|her|me|them)")

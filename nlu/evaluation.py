@@ -22,6 +22,13 @@ counts also the runner-up the intake offers ("是A还是B？").
 ``leave_unclear`` (the bot asks "stop the messages, leave an activity or delete my data?")
 counts as right for a ``stop`` or ``cancel_signup`` example; ``leave_questions`` says how
 often it was asked.
+
+What villagers get (nlu/confidence.py): ``started_share``, the share of examples whose right
+intent starts its flow at once (at or above INTENT_THRESHOLD; an emergency caught counts);
+``confirm_share``, the share whose right intent the confirming question offers ("您是想…吗？");
+``confirm_question_rate``, the share of examples that get that question at all. Accuracy counts
+a right intent at any confidence, so it is at most ``started_share + confirm_share`` plus the
+right answers below CONFIRM_FLOOR.
 """
 from __future__ import annotations
 
@@ -30,6 +37,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from nlu.confidence import INTENT_THRESHOLD, to_confirm
 from nlu.leaving import LEAVE_UNCLEAR, LEAVING_INTENTS
 from nlu.training_data import Example
 
@@ -60,7 +68,7 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
     emergencies = caught = non_emergencies = false_alarms = questions = 0
     by_language: dict[str, list[int]] = {}
     needs = needs_found = needs_offered = 0
-    leave_questions = 0
+    leave_questions = started = confirmed = confirm_questions = 0
     for ex in examples:
         result = parse(ex.text, now=now)
         predicted = result["intent"]["name"]
@@ -70,9 +78,13 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
         if predicted == LEAVE_UNCLEAR:  # the flow `leave` asks which: right for either of its intents
             leave_questions += 1
             predicted = ex.intent if ex.intent in LEAVING_INTENTS else predicted
+        offered = to_confirm(result)
+        confirm_questions += bool(offered)
+        confirmed += ex.intent in offered
         if predicted == ex.intent:
             correct += 1
             tp[ex.intent] += 1
+            started += predicted == "emergency" or result["intent"]["confidence"] >= INTENT_THRESHOLD
         else:
             fn[ex.intent] += 1
             fp[predicted] += 1
@@ -120,6 +132,9 @@ def evaluate(parse: Parse, examples: Sequence[Example], now: datetime | None = N
         "need_category_offered_recall": round(needs_offered / needs, 4) if needs else None,
         "need_examples": needs,
         "leave_questions": leave_questions,
+        "started_share": round(started / n, 4) if n else 0.0,
+        "confirm_share": round(confirmed / n, 4) if n else 0.0,
+        "confirm_question_rate": round(confirm_questions / n, 4) if n else 0.0,
         "errors": errors,
     }
 
@@ -136,6 +151,9 @@ def format_report(report: dict, max_errors: int = 20) -> str:
         f"need category recall {report['need_category_recall']} (with the offered runner-up: "
         f"{report['need_category_offered_recall']}; {report['need_examples']} examples)",
         f"leave questions      {report['leave_questions']} (stop / leave an activity / erase?)",
+        f"started at once      {report['started_share']:.4f}  (right intent at or above the threshold)",
+        f"offered in question  {report['confirm_share']:.4f}  (right intent in \"您是想…吗？\"; "
+        f"asked on {report['confirm_question_rate']:.4f} of examples)",
         "",
         f"{'intent':<16} {'prec':>6} {'rec':>6} {'f1':>6} {'n':>4}",
     ]

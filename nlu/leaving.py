@@ -45,7 +45,7 @@ _A_PLACE = re.compile(
 # what the model reads such a message as, when cancel_signup is close behind
 GIVE_UP_MISREAD = frozenset({"join_activity", "nlu_fallback", "deny", "report_need"})
 GIVE_UP_CLOSE = 0.1  # cancel_signup's probability at least this
-# the confidence of a reading this module decides: above the flows' INTENT_THRESHOLD (0.5, flows/runtime.py),
+# the confidence of a reading this module decides: above INTENT_THRESHOLD (0.5, nlu/confidence.py),
 # which starts a flow by intent only at or above it
 RULE_CONFIDENCE = 0.6
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from nlu import leaving, tokenize
 from nlu.canonical import Canonicalizer
@@ -111,9 +112,15 @@ def danger_may_ask(normalized: str, alarm) -> bool:
 # What the model may read a situation told before "is there anything for people like me" as: the
 # hardship (report_need), nothing sure (nlu_fallback) or chat; `asks_about_help` makes it ask_policy
 READ_BEFORE_THE_QUESTION = frozenset({"report_need", "nlu_fallback", "out_of_scope"})
-# ... with this confidence at least: above the flows' INTENT_THRESHOLD (0.5, flows/runtime.py), which starts
+# ... with this confidence at least: above INTENT_THRESHOLD (0.5, nlu/confidence.py), which starts
 # a flow by intent only at or above it
 POLICY_QUESTION_CONFIDENCE = 0.6
+
+# A short text (a menu number, 好的, 不要, a name, an age) comes again and again from many
+# senders: its parse is kept, up to SHORT_PARSES texts of at most SHORT_CACHED characters, and
+# given again while it holds no date or time (the only part of a parse that follows `now`).
+SHORT_CACHED = 8
+SHORT_PARSES = 4096
 
 # When spans overlap, the higher priority one is kept.
 _PRIORITY = {"phone": 0, "time": 1, "date": 1, "policy": 2, "activity": 2, "village": 2, "need_category": 3, "number": 4}
@@ -143,6 +150,7 @@ class NLU:
         self._dates = DateTimeExtractor()
         self._gazetteer = Gazetteer()
         self._needs = NeedChooser(trained.need_model)
+        self._short: dict[str, dict] = {}  # text → its parse (SHORT_CACHED)
 
     # construction -------------------------------------------------------------------
     @classmethod
@@ -174,6 +182,7 @@ class NLU:
 
         Their entity values are the ids as strings ("12")."""
         self._gazetteer = Gazetteer.from_rows(activities, villages)
+        self._short = {}  # parsed with the names before
 
     # parsing --------------------------------------------------------------------------
     def intent_probabilities(self, text: str) -> dict[str, float]:
@@ -181,6 +190,21 @@ class NLU:
         return dict(zip(self.model.labels, probs.tolist()))
 
     def parse(self, text: str, now: datetime | None = None) -> dict:
+        if len(text) > SHORT_CACHED:
+            return self._parse(text, now)
+        kept = self._short.get(text)
+        if kept is not None and not self._dates.extract(kept["normalized"], now):
+            return _fresh(kept["parse"])
+        result = self._parse(text, now)
+        normalized = normalize_with_offsets(text).text
+        if not self._dates.extract(normalized, now):
+            short = self._short
+            if len(short) >= SHORT_PARSES:
+                short.pop(next(iter(short), None), None)  # the oldest
+            short[text] = {"normalized": normalized, "parse": _fresh(result)}
+        return result
+
+    def _parse(self, text: str, now: datetime | None) -> dict:
         norm = normalize_with_offsets(text)
         canonical = self.canonicalize(norm.text)
         probs = self.model.probabilities(canonical)
@@ -250,7 +274,7 @@ class NLU:
             "entities": self._entities(norm, now, canonical if top_name == "report_need"
                                        and intent["name"] in ("report_need", "nlu_fallback") else None),
             "intent_ranking": ranking,
-            "emergency": {"level": level, "kinds": alarm.kinds, "score": round(max(alarm.score, p_emergency), 4)},
+            "emergency": {"level": level, "kinds": list(alarm.kinds), "score": round(max(alarm.score, p_emergency), 4)},
         }, norm.text)
 
     def _reads_as_need(self, normalized: str, floats: list[float], canonical: str) -> bool:
@@ -305,3 +329,12 @@ class NLU:
                 entity["alternatives"] = [alternatives[span]]
             entities.append(entity)
         return entities
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a parse's dicts and lists (callers may change what they are given)."""
+    if type(value) is dict:
+        return {k: _fresh(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_fresh(v) for v in value]
+    return value

@@ -43,11 +43,21 @@ def is_db_unavailable(exc: BaseException) -> bool:
         return False
     if exc.connection_invalidated:
         return True
-    state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    state = _sqlstate(exc)
     if state.startswith(_UNAVAILABLE_SQLSTATES):
         return True
     # 55000 "database … is not currently accepting connections" (ALLOW_CONNECTIONS false)
     return state == "55000" and "accepting connections" in str(exc.orig)
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    return str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """True when PostgreSQL broke a deadlock by rolling this transaction back (40P01): nothing
+    of it stands, and running it again is safe."""
+    return isinstance(exc, DBAPIError) and _sqlstate(exc) == "40P01"
 
 
 def sync_url(url: str) -> str:

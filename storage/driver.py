@@ -518,10 +518,28 @@ async def run(session: AsyncSession, fn: Callable[..., Any], *args: Any) -> Any:
     def call(sync_session):
         if sync_session.autoflush:
             sync_session.flush()  # returns at once when nothing is pending
-        cursor = Cursor(sync_session.connection())
+        cursor = Cursor(_connection(sync_session))
         try:
             return fn(cursor, *args)
         finally:
             cursor.close()
 
     return await session.run_sync(call)
+
+
+_CONNECTION = "driver.connection"  # in Session.info: (its transaction, that transaction's Connection)
+
+
+def _connection(sync_session) -> Connection:
+    """`sync_session.connection()`, which costs more than a statement on SQLite (the session's
+    transaction states are checked through several decorated calls): taken again from the
+    session's `info` while the same transaction is active, outside a savepoint (whose first
+    use of the connection begins it)."""
+    transaction = sync_session.get_transaction()
+    kept = sync_session.info.get(_CONNECTION)
+    if (kept is not None and transaction is not None and kept[0] is transaction and transaction.is_active
+            and not sync_session.in_nested_transaction()):
+        return kept[1]
+    connection = sync_session.connection()
+    sync_session.info[_CONNECTION] = (sync_session.get_transaction(), connection)
+    return connection

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit
+from storage import audit, people
 from storage import pending
 from storage.activities import ACTIVE, cancel_enrollment
 from storage.models import (CaseEvent, ChannelIdentity, Conversation, Enrollment, Flag, Handoff, HandoffNote, Message,
@@ -68,6 +68,7 @@ async def erase_person(session: AsyncSession, person_id: int, now: datetime, *,
     harmless."""
     media = Path(media_dir) if media_dir else None
     report = ErasureReport(person_id)
+    await people.lock_people(session, person_id)  # before the person's row: the order a turn keeps
     person = await session.get(Person, person_id)
     if person is None:
         return report

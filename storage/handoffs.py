@@ -20,7 +20,7 @@ from sqlalchemy import JSON, ColumnElement, bindparam, case, func, or_, select, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from storage import audit, driver
+from storage import audit, driver, people
 from storage.errors import StorageError
 from storage.messages import read_recent_lines
 from storage.models import (
@@ -309,6 +309,9 @@ async def close_handoff(session: AsyncSession, handoff: Handoff, *, outcome: str
     now = now or utcnow()
     if handoff.status == "closed":
         return
+    # the person's conversation before the handoff: a turn of theirs in human mode locks the
+    # conversation, then the handoff (the relay)
+    await people.lock_people(session, handoff.person_id)
     handoff.status, handoff.outcome, handoff.closed_at = "closed", outcome, now
     await _set_mode(session, handoff.person_id, "bot")
     await _unfocus(session, handoff.claimed_by_staff_id, handoff.id)

@@ -3,11 +3,13 @@ transaction, to the messenger account a person or staff member used last."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocab.messages import Button
+from storage import driver
 from storage.models import ChannelIdentity, Message, OutboxMessage, Person
 
 
@@ -20,25 +22,47 @@ async def best_identity(session: AsyncSession, *, person_id: int | None = None, 
     return (await session.execute(q.limit(1))).scalars().first()
 
 
-_STAFF_IDENTITIES = (  # built once: read for every offer
-    select(ChannelIdentity)
-    .where(ChannelIdentity.unreachable.is_(False), ChannelIdentity.staff_id.in_(bindparam("staff_ids", expanding=True)))
-    .order_by(ChannelIdentity.last_inbound_at.desc().nulls_last(), ChannelIdentity.id.desc())
-)
+class StaffMessenger(NamedTuple):
+    """What an offer needs of a staff member's channel identity (read as columns, not as an
+    ORM object: an offer reads them for every worker it reaches)."""
+    id: int
+    staff_id: int
+    person_id: int | None
+    channel: str
+    external_id: str
 
 
-async def best_staff_identities(session: AsyncSession, staff_ids: list[int]) -> dict[int, ChannelIdentity]:
+_I = ChannelIdentity.__table__
+_staff_messengers: dict[int, driver.Query] = {}  # by how many staff ids: built once each
+
+
+def _staff_messengers_query(count: int) -> driver.Query:
+    query = _staff_messengers.get(count)
+    if query is None:
+        query = _staff_messengers[count] = driver.Query(
+            select(_I.c.id, _I.c.staff_id, _I.c.person_id, _I.c.channel, _I.c.external_id)
+            .where(_I.c.unreachable.is_(False), _I.c.staff_id.in_([bindparam(f"s{i}") for i in range(count)]))
+            .order_by(_I.c.last_inbound_at.desc().nulls_last(), _I.c.id.desc()))
+    return query
+
+
+def _read_staff_messengers(cur: driver.Cursor, staff_ids: list[int]) -> dict[int, StaffMessenger]:
+    found: dict[int, StaffMessenger] = {}
+    query = _staff_messengers_query(len(staff_ids))
+    for row in cur.rows(query, **{f"s{i}": sid for i, sid in enumerate(staff_ids)}):
+        found.setdefault(row[1], StaffMessenger(*row))  # the first in best_identity's order
+    return found
+
+
+async def best_staff_identities(session: AsyncSession, staff_ids: list[int]) -> dict[int, StaffMessenger]:
     """`best_identity` of several staff members in one statement: staff id → identity (none
     for those without a reachable messenger)."""
     if not staff_ids:
         return {}
-    found: dict[int, ChannelIdentity] = {}
-    for identity in (await session.execute(_STAFF_IDENTITIES, {"staff_ids": sorted(set(staff_ids))})).scalars():
-        found.setdefault(identity.staff_id, identity)  # the first in best_identity's order
-    return found
+    return await driver.run(session, _read_staff_messengers, sorted(set(staff_ids)))
 
 
-def _row(identity: ChannelIdentity, text: str, buttons, kind: str, person_id, staff_id) -> OutboxMessage:
+def _row(identity: ChannelIdentity | StaffMessenger, text: str, buttons, kind: str, person_id, staff_id) -> OutboxMessage:
     return OutboxMessage(
         channel=identity.channel, recipient=identity.external_id, person_id=person_id, staff_id=staff_id,
         kind=kind, text=text, buttons=[{"title": b.title, "payload": b.payload} for b in buttons],
@@ -63,8 +87,8 @@ async def notify_person(session: AsyncSession, person_id: int, text: str, *, but
 
 
 async def notify_staff(session: AsyncSession, staff_id: int, text: str, *, buttons: tuple[Button, ...] = (),
-                       kind: str = "page", now: datetime | None = None, identity: ChannelIdentity | None = None
-                       ) -> OutboxMessage | None:
+                       kind: str = "page", now: datetime | None = None,
+                       identity: ChannelIdentity | StaffMessenger | None = None) -> OutboxMessage | None:
     """Queue a message to a staff member's linked messenger, if they linked one (due `now`,
     default the database's clock; `identity`: their `best_identity`, when the caller has just
     read it)."""

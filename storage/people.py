@@ -2,6 +2,13 @@
 account, consent, opting out, unreachable identities, and the conversation row that
 serialises one person's turns.
 
+Row locks (PostgreSQL): the person's conversation row is the first lock of any transaction
+that changes a person's rows — a turn's read takes it, then the person's and the identity's
+rows (last seen), then what the dialogue changes (handoff, case…). Paths that start elsewhere
+(a worker closing a handoff, an erasure, a merge of two people) call `lock_people` first, so
+no transaction holds a person's row while it waits for a turn that waits for that row
+(docs/performance.md, "Row lock order").
+
 The caller owns the transaction. Creation is race-safe on both databases: on SQLite every
 transaction is BEGIN IMMEDIATE (one writer), on PostgreSQL the unique constraints decide and a
 loser of the race re-reads the winner's rows inside a SAVEPOINT.
@@ -33,6 +40,7 @@ __all__ = [
     "find_or_create_by_identity",
     "get_conversation_for_update",
     "give_consent",
+    "lock_people",
     "load_for_turn",
     "read_turn",
     "mark_unreachable",
@@ -544,6 +552,19 @@ def conversation_write(conversation: TurnConversation, now: datetime, changes: d
 def conversation_written(conversation: TurnConversation, changes: dict[str, Any]) -> None:
     """The changes written are the conversation's row as loaded now."""
     conversation._loaded.update((n, _fingerprint(v)) for n, v in changes.items())
+
+
+_LOCK_CONVERSATIONS = (select(Conversation.id).where(Conversation.person_id.in_(bindparam("person_ids", expanding=True)))
+                       .order_by(Conversation.person_id).with_for_update())
+
+
+async def lock_people(session: AsyncSession, *person_ids: int) -> None:
+    """Lock these people's conversation rows, in person id order (PostgreSQL): the first lock
+    of a transaction that changes a person's rows and is not a turn (a turn's read takes it).
+    On SQLite the transaction holds the database's write lock already: nothing to do."""
+    if session.bind.dialect.name != "postgresql" or not person_ids:
+        return
+    await session.execute(_LOCK_CONVERSATIONS, {"person_ids": sorted(set(person_ids))})
 
 
 async def get_conversation_for_update(session: AsyncSession, person_id: int, lock: bool = True) -> Conversation:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit
+from storage import audit, people
 from storage.activities import ACTIVE
 from storage.errors import StorageError
 from storage.handoffs import OPEN
@@ -32,6 +32,7 @@ async def link_people(session: AsyncSession, keep_id: int, other_id: int, *, act
     handoff, or when both are signed up for the same activity."""
     if keep_id == other_id:
         raise LinkError("这是同一个人 / that is the same person")
+    await people.lock_people(session, keep_id, other_id)  # before any of their rows, as a turn does
     keep, other = await session.get(Person, keep_id), await session.get(Person, other_id)
     if keep is None or other is None or keep.erased or other.erased:
         raise LinkError("找不到这个村民，或者信息已删除 / no such villager, or the record was erased")

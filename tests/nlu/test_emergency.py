@@ -1005,3 +1005,76 @@ def test_alternatives_dropped_for_a_script_cannot_match_it():
     assert emergency._alternatives("a(?:b|c)|[|]d") == ["a(?:b|c)", "[|]d"]
     assert emergency._for_script(re.compile("火|fire"), "ascii").pattern == "fire"
     assert emergency._for_script(re.compile("火|fire"), "no_latin").pattern == "火"
+
+
+def test_chinese_patterns_hold_no_character_that_normalization_rewrites():
+    """detect13: the detector matches normalized text, where traditional characters are simplified (搵 → 揾,
+    頭 → 头), full-width punctuation is half-width (，→ ,) and letters are lower-case; a pattern holding such
+    a character never matches there. Checked for every top-level alternative holding a Chinese character,
+    with normalize's own folding of each character the alternative can match literally (English
+    alternatives are the English rounds')."""
+    import re
+    import re._parser as sre_parse
+    import unicodedata
+    from re._constants import ASSERT, ASSERT_NOT, BRANCH, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, NOT_LITERAL, RANGE, SUBPATTERN
+
+    from nlu import emergency
+    from nlu.normalize import normalize
+
+    def chars(seq):
+        for op, av in seq:
+            if op in (LITERAL, NOT_LITERAL):
+                yield chr(av)
+            elif op is IN:
+                for o, a in av:
+                    if o is LITERAL:
+                        yield chr(a)
+                    elif o is RANGE:
+                        yield from (chr(a[0]), chr(a[1]))
+            elif op is SUBPATTERN:
+                yield from chars(av[3])
+            elif op is BRANCH:
+                for branch in av[1]:
+                    yield from chars(branch)
+            elif op in (MAX_REPEAT, MIN_REPEAT):
+                yield from chars(av[2])
+            elif op in (ASSERT, ASSERT_NOT):
+                yield from chars(av[1])
+
+    patterns = ([p for _, _, p in emergency._COMPILED] + list(emergency._PLAN_PARTS) + list(emergency._CONFINE_PARTS)
+                + [v for v in vars(emergency).values() if isinstance(v, re.Pattern)])
+    dead = []
+    for pattern in patterns:
+        for alternative in emergency._alternatives(pattern.pattern):
+            found = set(chars(sre_parse.parse(alternative)))
+            if any(unicodedata.category(c) == "Lo" for c in found):
+                dead += [(c, alternative[:40]) for c in sorted(found) if normalize(c) not in ("", c)]
+    assert dead == []
+    assert normalize("搵") != "搵" and normalize("，") != "，"  # the check can fail
+
+
+@pytest.mark.parametrize("text", [
+    "头先阿妈喺厨房晕低咗 叫极都唔应",  # 头先 is "just now" in 粤: a stroke is not explained by years of illness
+    "我阿公有高血压十几年 今日突然讲唔到嘢 半边冇力",
+    "赶紧来 我妈哮喘好多年了 这会儿喘不过气",
+    "江边有个人掉下去了 河里掉下去一个人 快叫人",
+    "我孙仔跌咗落水渠度 水好急",
+    "大水把我家的羊冲走了 我哥去拦 他也被冲走了",
+    "上个月村里有人淹死了 刚才我侄子也掉河里了",
+    "娃抽了二十分钟了 还没停",
+])
+def test_detect13_now_in_every_voice_pages(text):
+    assert detect(text).level == "certain"
+
+
+@pytest.mark.parametrize("text", [
+    "前年我男人掉进水库淹死了 娃的学费能不能减免",  # a death told with a past time: a report
+    "上礼拜隔壁老汉掉井里没了 我们想把那口井封了",
+    "旧年阿爸落水过咗身 阿妈一个人带我哋",
+    "上次我妈心口疼住了院 这回医药费还能报吗",
+    "我闺女哮喘 喘不上气的时候要用那个喷的药 太贵了",
+    "俺爹低血糖 晕倒过好几回了 想找个人白天看着他",
+    "我家的鸭子掉进水沟里了 捞上来了",
+])
+def test_detect13_told_as_past_or_as_a_habit_is_no_page(text):
+    assert detect(text).level == "none"

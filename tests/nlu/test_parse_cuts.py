@@ -6,6 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from nlu import parser
 from nlu.features import CHAR_NGRAMS, raw_features
 from nlu.literals import alternation
 from nlu.normalize import normalize
@@ -139,3 +140,35 @@ def test_the_detector_reports_the_idioms_as_has_benign_idiom_does(texts):
         assert told_as_past(norm, alarm.benign_idiom) == told_as_past(norm), text
         seen.add((alarm.benign_idiom, alarm.level))
     assert {flag for flag, _ in seen} == {True, False}
+
+
+def test_a_short_texts_kept_parse_is_the_parse(nlu, texts):
+    """The kept parses of short texts (parser.SHORT_CACHED) equal a fresh parse at every
+    `now`, dates and times included, and what a caller changes in one is not given again."""
+    from datetime import datetime, timedelta, timezone
+
+    from bot.bench.workload import SHORT_ANSWERS
+
+    short = sorted({t for t in [*texts, *SHORT_ANSWERS, "明天", "后天下午3点", "下午", "周五", "31号", "2月29日"]
+                    if len(t) <= parser.SHORT_CACHED})
+    assert len(short) > 40
+    nlu._short.clear()
+    day = datetime(2026, 12, 8, 2, 0, tzinfo=timezone.utc)
+    for now in (day, day + timedelta(days=1, hours=13), datetime(2027, 2, 27, 4, 0, tzinfo=timezone.utc), None):
+        for text in short:
+            given = nlu.parse(text, now)
+            assert given == nlu._parse(text, now), (text, now)
+            given["intent"]["name"] = "changed"
+            given["entities"].append({"entity": "x"})
+            given["intent_ranking"].clear()
+            given["emergency"]["kinds"].append("x")
+    kept = set(nlu._short)
+    assert "好的" in kept and "1" in kept and "明天" not in kept and "下午" not in kept
+    names = nlu._gazetteer
+    try:
+        nlu.set_gazetteer([], [(7, "张家村", [])])  # new names: nothing kept from before
+        assert not nlu._short
+        assert [e["value"] for e in nlu.parse("张家村")["entities"] if e["entity"] == "village"] == ["7"]
+    finally:
+        nlu._gazetteer = names
+        nlu._short.clear()

@@ -118,7 +118,20 @@ def test_the_detect9_sets_hold(nlu):
 # 洪水冲走了两头牛, the flood carried away our goats) and 12 emergencies (a person fallen in or washed away, also
 # after a thing or an animal). Measured look-alikes paged 9 → 0, emergencies paged 12 → 12 (main →
 # detect12); written before the rules, so floors against losing them, not fair figures.
-@pytest.mark.parametrize("name", ["dev14_scenes.yml", "dev15_things_in_water.yml"])
+# nlu/data/test/dev16_now_zh.yml and dev16_calm_lives.yml (detect13, 2026-12-07): "now" and "past" words in
+# 中文/粤/客家, a person into a reservoir or a ditch, a drowning told as a past death, a person gone with the
+# animals; serious lives told calmly as needs (a chronic illness, a relative bedridden, debts, a house damaged
+# long ago) and the same lives with a sign of now. Measured main → detect13: dev16_now_zh emergencies caught
+# 18 → 23 of 23, look-alikes paged 5 → 0; dev16_calm_lives lives paged 4 → 0 of 69, emergencies caught 9 → 10;
+# written with the rules, so floors against losing them, not fair figures.
+# dev16_en_crisis.yml (en-crisis): nlu/data/test/dev16_en_crisis.yml (issue 13, en-crisis, 2026-12-07): 89
+# emergencies in non-native English (kil myself, no want live, tonight i finish everything, give my cow to
+# neighbour after i go, the pills all in my hand, water coming in house baby on roof, snake bite my leg is
+# black) and 46 look-alikes (killing me, dead tired, my phone is dead, the deadline, drowning in debt, last year
+# my father died, finish my application). Measured caught 77 → 89 (paged 56 → 87), look-alikes paged 5 → 0,
+# asked 2 → 0 (main → en-crisis); written before the rules, so floors against losing them, not fair figures.
+@pytest.mark.parametrize("name", ["dev14_scenes.yml", "dev15_things_in_water.yml", "dev16_now_zh.yml", "dev16_calm_lives.yml",
+                                  "dev16_en_crisis.yml"])
 def test_the_rule_rounds_dev_sets_hold(nlu, name):
     examples = load_training_data(TEST_DIR / name, synonyms_from=nlu.data).examples
     now = evaluate(nlu.parse, [e for e in examples if e.intent == "emergency"])
