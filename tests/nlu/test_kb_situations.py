@@ -206,13 +206,6 @@ KB9_AFTER = [
 ]
 
 
-def test_children_no_one_raises_far_away_trouble_and_a_status_beside_a_need():
-    clear_cache()
-    index = PolicyIndex(load_policy_docs(DEFAULT_POLICIES), "kb9")
-    got = {q: index.search(q)[0].policy_id for q, _ in KB9_AFTER}
-    assert all(got[q] == right for q, right in KB9_AFTER), got
-
-
 def test_the_learnt_scorer_says_when_a_status_stands_beside_a_need(monkeypatch):
     """The lexicon silent on the rest (心脏支架): the status leaves the query only because the
     learnt scorer is sure the rest is about another policy; a status asked about alone stays."""
@@ -230,12 +223,12 @@ def test_a_narrower_circumstance_without_a_status_and_care_that_is_no_support():
     """kb10 round: a narrowing without ``when`` holds for every household (a workshop by the door is
     the employment help's, not a public-welfare post); 照顾 in 没人照顾 is no one to support, not
     long-term care (the phrase used to fire inside it)."""
-    workshop = _added_words("想在家门口的车间做点手工活")
-    assert "车间" in workshop and "公益岗位" not in workshop
-    assert "公益岗位" in _added_words("想在家门口找点活干")
+    workshop = _added_words("想在家门口的车间做点手工活")  # words as the index tokenizes them
+    assert "车间" in workshop and not {"公益", "岗位"} & workshop
+    assert {"公益", "岗位"} <= _added_words("想在家门口找点活干")
     alone = _added_words("阿伯八十岁 冇结过婚 又冇亲戚照顾佢")
-    assert "特困" in alone and "护理补贴" not in alone
-    assert "护理补贴" in _added_words("老伴瘫了 长期要人照顾")
+    assert "特困" in alone and not {"护理", "补贴"} & alone
+    assert {"护理", "补贴"} <= _added_words("老伴瘫了 长期要人照顾")
 
 
 # kb10 round (2026-12-07): written after the changes were chosen, in none of the sets; main ranks 4 of
@@ -251,8 +244,11 @@ KB10_AFTER = [
 ]
 
 
-def test_households_with_two_circumstances_find_the_one_policy():
+@pytest.mark.parametrize("situations", [KB9_AFTER, KB10_AFTER], ids=["kb9", "kb10"])
+def test_situations_written_after_a_round_find_their_policy(situations):
+    """kb9: children no one raises, trouble far away, a status beside a need; kb10: households
+    with two circumstances where one policy is the first answer."""
     clear_cache()
-    index = PolicyIndex(load_policy_docs(DEFAULT_POLICIES), "kb10")
-    got = {q: index.search(q)[0].policy_id for q, _ in KB10_AFTER}
-    assert all(got[q] == right for q, right in KB10_AFTER), got
+    index = PolicyIndex(load_policy_docs(DEFAULT_POLICIES), "after")
+    got = {q: index.search(q)[0].policy_id for q, _ in situations}
+    assert all(got[q] == right for q, right in situations), got
