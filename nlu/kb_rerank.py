@@ -25,8 +25,8 @@ __all__ = ["COEF", "INTERCEPT", "TOP", "Evidence", "pair_features", "rerank"]
 
 TOP = 3  # candidates compared
 # score gap, passage gap, document gap, model gap, passage and document disagree, lexicon found
-COEF = (3.2532, -0.9152, -0.2062, 0.3453, -0.1651, 1.105)
-INTERCEPT = -0.0797
+COEF = (3.5242, -1.1245, 0.0275, 0.1412, -0.4999, 1.2024)
+INTERCEPT = 0.0092
 
 
 @dataclass(frozen=True, slots=True)

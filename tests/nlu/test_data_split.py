@@ -173,6 +173,8 @@ def test_held_out_situations_are_not_dev_situations():
     assert not dev & questions(TEST_DIR / "kb_situations_kb9.yml")
     # the kb10 round's dev set, likewise
     assert not dev & questions(TEST_DIR / "kb_situations_kb10.yml")
+    # the kb11 round's dev set, likewise
+    assert not dev & questions(TEST_DIR / "kb_situations_kb11.yml")
 
 
 def test_the_key_folds_what_normalization_folds():
