@@ -25,8 +25,8 @@ __all__ = ["COEF", "INTERCEPT", "TOP", "Evidence", "pair_features", "rerank"]
 
 TOP = 3  # candidates compared
 # score gap, passage gap, document gap, model gap, passage and document disagree, lexicon found
-COEF = (3.5242, -1.1245, 0.0275, 0.1412, -0.4999, 1.2024)
-INTERCEPT = 0.0092
+COEF = (3.5262, -1.1208, 0.0301, 0.143, -0.4794, 1.2067)
+INTERCEPT = -0.0001
 
 
 @dataclass(frozen=True, slots=True)
