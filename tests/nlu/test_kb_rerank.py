@@ -49,7 +49,9 @@ def test_without_the_lexicon_the_comparison_ranks_more_held_out_situations_first
     # kb9 round (2026-12-07): the refit on 222 dev lines gains less over the score order (+5 alone, +3
     # after the rest of tests/nlu has put names into jieba; +7 before) from a better score order
     # (154 → 160 of 191), and ranks more first than before (161 → 163–165)
-    assert compared >= by_score + 3 and compared >= 162, (compared, by_score)
+    # kb11 round: the 18 new dev lines better the score order again (160 → 163 alone) and the refit ranks
+    # 168 first alone (main 167 / 160); after the rest of tests/nlu, 165 / 163
+    assert compared >= by_score + 2 and compared >= 164, (compared, by_score)
 
 
 def test_only_the_order_of_the_top_three_changes_and_the_scores_keep_their_places(index):
