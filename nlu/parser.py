@@ -87,12 +87,8 @@ DANGER_SECOND_OPINION = 0.05
 # this (ninth round (b), docs/nlu.md). Chosen on 5 folds of every training and need line, each
 # scored by models that did not see it (`python -m nlu.emergency_folds --thresholds …`): as many
 # emergencies as any lower one (two more of 616) with no question more on the need lines and 0.3
-# points more on the other intents; it catches no emergency of a held-out author. Raised to 0.5
-# (hardlives, 2026-12-07): with the detector of the later rounds, 0.3 and 0.5 catch the same
-# emergencies on folds fixed per line and on every author hold-out (the danger model alone catches
-# none there), and 0.5 asks 9 questions fewer in 6,712 lines; the lowest emergency of any dev set
-# that only it catches scores 0.76.
-DANGER_ALONE = 0.5
+# points more on the other intents; it catches no emergency of a held-out author.
+DANGER_ALONE = 0.3
 # ... asked only where the classifier gives `emergency` at least this: the same figures on the
 # folds and the dev sets, and the danger model runs on about one message in ten, not six in ten
 DANGER_ALONE_FLOOR = 0.05
