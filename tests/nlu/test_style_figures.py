@@ -168,8 +168,9 @@ def test_the_hardlives_set_holds(nlu):
     (chronic illness, disability, debts, a husband who left, a child far away, old age alone, an old
     injury, a death long ago, a failed harvest, bad housing) and 30 acute emergencies in the same voices
     (Mandarin, 西南官话, 北方, 粤/客家, run-ons, non-native English), written before any output on it.
-    Measured main → hardlives: recall 1.0 → 1.0 (28 of 30 paged), pages on the lives 3 → 3 (all three the
-    detector's), safety questions 4 → 3 (DANGER_ALONE 0.3 → 0.5), accuracy on the lives 0.907, need recall 0.758.
+    Measured on main: recall 1.0 (28 of 30 paged), pages on the lives 3 (all three the detector's), safety
+    questions 4 of 108 (DANGER_ALONE stays 0.3: 0.5 lost an emergency of the honest set), accuracy on the lives
+    0.907, need recall 0.758.
     A development set, so floors against losing it; lower the page bound when the detector's past words
     reach its three pages."""
     examples = load_training_data(TEST_DIR / "dev18_hard_lives.yml", synonyms_from=nlu.data).examples
@@ -177,6 +178,6 @@ def test_the_hardlives_set_holds(nlu):
     assert now["emergency_recall"] == 1.0
     lives = evaluate(nlu.parse, [e for e in examples if e.intent != "emergency"])
     assert lives["emergency_false_positive_rate"] <= 0.03
-    assert lives["safety_question_rate"] <= SAFETY_QUESTIONS
+    assert lives["safety_question_rate"] <= 0.04
     assert lives["intent_accuracy"] >= 0.90
     assert lives["need_category_recall"] >= 0.75
