@@ -66,7 +66,8 @@ class Confirming:
                        Button(phrase(self.locale, "confirm_no"), CONFIRM_NO_PAYLOAD)]
         else:
             text = phrase(self.locale, "confirm_two", first=labels[0], second=labels[1])
-            buttons = [*(Button(label, CONFIRM_PAYLOAD + intent) for label, (intent, _) in zip(labels, offers)),
+            buttons = [*(Button(label[:1].upper() + label[1:], CONFIRM_PAYLOAD + intent)  # "Join an activity"
+                         for label, (intent, _) in zip(labels, offers)),
                        Button(phrase(self.locale, "confirm_neither"), CONFIRM_NO_PAYLOAD)]
         if hello:
             text = phrase(self.locale, "confirm_hello") + "\n" + text

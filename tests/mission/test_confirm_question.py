@@ -144,6 +144,27 @@ async def test_a_first_message_answered_no_gets_the_menu(runner):
     assert replies[-1]["text"].startswith("我能帮您做这些")
 
 
+EN_NEED = "my neighbour broke my wall"  # report_need, about 0.44
+EN_TWO = "I need some help with my house"  # report_need about 0.35, ask_policy about 0.29
+
+
+async def test_a_first_message_in_english_is_asked_in_plain_english(runner):
+    _in_band(runner, EN_NEED, "report_need")
+    (best, p), (second, p2) = _ranking(runner, EN_TWO)[:2]
+    assert (best, second) == ("report_need", "ask_policy") and CONFIRM_FLOOR <= p < INTENT_THRESHOLD, (best, p)
+    assert p - p2 <= CONFIRM_MARGIN, (second, p, p2)
+    async with running(runner.services, extensions=()) as client:
+        [one] = await _say(client, "e1", EN_NEED)
+        [two] = await _say(client, "e2", EN_TWO)
+        answer = await _say(client, "e2", "2")
+    assert one["text"] == "Hello, I am Xiangzhu.\nDo you want to ask for help with a problem?"
+    assert [b["title"] for b in one["buttons"]] == ["Yes", "No"]
+    assert two["text"] == "Hello, I am Xiangzhu.\nDo you want to ask for help with a problem, or to ask about a policy?"
+    assert [b["title"] for b in two["buttons"]] == ["Ask for help with a problem", "Ask about a policy", "Neither"]
+    # "2": the policy answer to the original message (its words found the house repair policy)
+    assert answer[0]["text"].startswith("【Repairing unsafe rural houses】"), answer[0]["text"][:80]
+
+
 async def _at_audience(client, sender: str) -> None:
     await _consented(client, sender)
     [reply] = await _say(client, sender, "有什么活动")
