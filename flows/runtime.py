@@ -9,11 +9,12 @@ while a conversation keeps the version it started on.
 
 Repair is built in, in this order: emergency → safety question → "continue?" answer → cancel →
 correction → digression → the answer → "中文"/"English" → digression by intent → another flow
-(at an `interruptible` question) → with no flow and no trigger, an intent below the threshold
-but likely: one confirming question (flows/confirming.py) → misunderstanding (twice in a row: the
-menu and a human). A
-turn that would end without a word gets the menu: nobody is met with silence. A first message
-sets the reply language from its text. An emergency the detector is sure of starts the flow
+(at an `interruptible` question) → an intent below the threshold but likely: one confirming
+question (flows/confirming.py; in a flow only at a choice, number or yes/no the message does not
+answer, and only for a flow a sure message would start there) → misunderstanding (twice in a
+row: the menu and a human). A turn that would end without a word gets the menu: nobody is met
+with silence. A first message sets the reply language from its text; one in the confirming band
+gets "您好，我是乡助。" and the question instead of the whole welcome. An emergency the detector is sure of starts the flow
 `emergency`; one it is unsure of (`parse["emergency"]["level"] == "unsure"`) holds the message
 and starts `safety_check`: "safe" goes on with the held message as usual, anything else ends
 in `emergency`.
