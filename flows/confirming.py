@@ -10,8 +10,9 @@ menu; anything else is a new message and handled as one. The question is kept in
 A first message gets "您好，我是乡助。" before the question, not the whole welcome. Inside a
 flow it is asked only at a question answered by a pick (a choice, a number, yes or no) that the
 message does not answer, and offers only the flows a sure message would start there: a
-digression anywhere, any other flow at an `interruptible` question. There a yes leaves the flow
-as a digression does (offered again afterwards) and a no asks the open question again.
+digression anywhere, any other flow at an `interruptible` question. There a yes does what a sure
+message would (a digression, the flow offered again afterwards; or the flow replaced) and a no
+asks the open question again.
 A part of the flow runtime's turn (`flows.runtime._Run` mixes it in)."""
 from __future__ import annotations
 
@@ -116,8 +117,11 @@ class Confirming:
             self.turn = replace(self.turn, text=pending["text"], parse=parse, payload="")
             self.entities = self._entities(parse)
             self.intent, self.confidence = chosen, 1.0
-        if self.flow is not None:
-            await self._digress(trigger, {})
-        else:
-            await self._start(trigger.flow, trigger.version_id, {})
+        if self.flow is not None and trigger.flow.digression:
+            await self._digress(trigger, {})  # this flow is offered again afterwards
+            return True
+        if self.flow is not None:  # at an interruptible question the request replaces the flow, as a sure one does
+            self._language_from_text()
+            self._clear_flow()
+        await self._start(trigger.flow, trigger.version_id, {})
         return True

@@ -222,7 +222,7 @@ async def test_a_request_a_sure_message_would_not_start_here_is_not_offered(runn
 
 async def test_at_an_interruptible_question_any_flow_is_offered(runner):
     """The welcome's language question is interruptible: a need there is offered and, with a
-    yes, replaces the welcome; the need's category comes from the message."""
+    yes, replaces the welcome (as a sure need does); the need's category comes from the message."""
     _in_band(runner, NEED, "report_need")
     async with running(runner.services, extensions=()) as client:
         [welcome] = await _say(client, "i5", "你好")
@@ -232,6 +232,7 @@ async def test_at_an_interruptible_question_any_flow_is_offered(runner):
         await _say(client, "i5", "是")
     flow_id, _, stack = await _state_of(runner, "i5")
     assert flow_id == "consent" and stack[-1]["flow_id"] == "need_request"
+    assert "resume" not in (await _conversation(runner, "i5")).state  # replaced, as by a sure need
     assert stack[-1]["slots"].get("category") == "disaster"  # read from the message, not from "是"
 
 
