@@ -125,6 +125,14 @@ class Asking:
             return None
         return parsed
 
+    def _answered_by_a_pick(self, step: AskStep) -> bool:
+        """The question takes a choice, a number or a yes/no — never free words (a need's
+        description is an answer whatever it says, so nothing is asked about it)."""
+        slot = self.flow.slots[step.ask.slot]
+        if slot.accept_text or slot.type == "text":
+            return False
+        return slot.type in ("choice", "yes_no", "number") or bool(self._choices(step))
+
     def _pick(self, text: str, choices: list[tuple[Any, Any]]) -> Parsed | None:
         options = []
         for value, title in choices:

@@ -9,11 +9,12 @@ while a conversation keeps the version it started on.
 
 Repair is built in, in this order: emergency → safety question → "continue?" answer → cancel →
 correction → digression → the answer → "中文"/"English" → digression by intent → another flow
-(at an `interruptible` question) → with no flow and no trigger, an intent below the threshold
-but likely: one confirming question (flows/confirming.py) → misunderstanding (twice in a row: the
-menu and a human). A
-turn that would end without a word gets the menu: nobody is met with silence. A first message
-sets the reply language from its text. An emergency the detector is sure of starts the flow
+(at an `interruptible` question) → an intent below the threshold but likely: one confirming
+question (flows/confirming.py; in a flow only at a choice, number or yes/no the message does not
+answer, and only for a flow a sure message would start there) → misunderstanding (twice in a
+row: the menu and a human). A turn that would end without a word gets the menu: nobody is met
+with silence. A first message sets the reply language from its text; one in the confirming band
+gets "您好，我是乡助。" and the question instead of the whole welcome. An emergency the detector is sure of starts the flow
 `emergency`; one it is unsure of (`parse["emergency"]["level"] == "unsure"`) holds the message
 and starts `safety_check`: "safe" goes on with the held message as usual, anything else ends
 in `emergency`.
@@ -233,6 +234,7 @@ class _Run(Asking, Repair, Confirming, Acting, Names):
         self.confidence = float((turn.parse.get("intent") or {}).get("confidence") or 0.0)
         self.carry_on: dict | None = None  # the held message, once the person said they are safe
         self.carrying = False  # that held message is being handled now
+        self.confirm: dict | None = None  # the confirming question asked last turn, if any
 
     @staticmethod
     def _entities(parse: dict) -> list[dict]:
@@ -255,7 +257,7 @@ class _Run(Asking, Repair, Confirming, Acting, Names):
     # ── the order of things ────────────────────────────────────────────────────────────
     async def handle(self) -> None:
         first_contact = not self.state.get("seen")
-        confirm = self.state.pop(CONFIRM, None)  # the confirming question is open for this one message
+        self.confirm = self.state.pop(CONFIRM, None)  # the confirming question is open for this one message
         if first_contact:
             self._language_from_text()
         if self.flow_id:
@@ -279,7 +281,7 @@ class _Run(Asking, Repair, Confirming, Acting, Names):
         if self.state.get("offer") == "resume":
             if await self._answer_resume_offer():
                 return
-        if self.flow is None and await self._answer_confirm(confirm):
+        if self.flow is None and await self._answer_confirm(self.confirm):
             return
         if self.flow is not None:
             step = self.flow.step(self.step_id)
@@ -371,6 +373,9 @@ class _Run(Asking, Repair, Confirming, Acting, Names):
         if not (isinstance(step, AskStep) and self.state.get("waiting")):
             await self._run(self.step_id)  # a turn that stopped half-way: go on from here
             return
+        confirm, self.confirm = self.confirm, None
+        if confirm is not None and await self._answer_confirm(confirm):
+            return
         if await self._correction(step):
             return
         target = self._digression(by_intent=False)
@@ -401,6 +406,8 @@ class _Run(Asking, Repair, Confirming, Acting, Names):
                 self._clear_flow()
                 await self._start(target[0].flow, target[0].version_id, target[1])
                 return
+        if not self.carrying and self._answered_by_a_pick(step) and self._ask_confirm():
+            return  # no answer to a pick, and likely a request: ask, do not re-ask
         if self.carrying:  # the worrying message answers nothing here: a person first, the question later
             self.state["resume"] = self._frame()
             self._clear_flow(keep_resume=True)
@@ -417,13 +424,16 @@ class _Run(Asking, Repair, Confirming, Acting, Names):
         return None if trigger is None else (trigger, {"language": word})
 
     async def _no_flow(self, first_contact: bool) -> None:
-        found = self._language_trigger() or self._match_trigger(first_contact)
+        found = self._language_trigger() or self._match_trigger()
+        # a first message in the band: a line of welcome and the question, not the whole welcome
+        if found is None and self._ask_confirm(hello=first_contact):
+            return
+        if found is None and first_contact:
+            found = self._match_trigger(first_contact=True)
         if found is not None:
             trigger, captured = found
             self.state["misses"] = 0
             await self._start(trigger.flow, trigger.version_id, captured)
-            return
-        if self._ask_confirm():  # an intent below the threshold but likely: ask, do not guess
             return
         self.state["misses"] = int(self.state.get("misses") or 0) + 1
         if self.state["misses"] >= 2:

@@ -39,6 +39,7 @@ TEXTS = {
         "fallback": "抱歉，我没听懂。回复“菜单”看看我能做什么，或回复“人工”找社工。",
         "safe_offer": "好的。想找人聊聊，或者需要帮忙，社工随时在。",
         "emergency": "如有危险，请马上拨打：110 报警，120 急救，119 火警，12356 心理援助。我们也在通知社工。",
+        "confirm_hello": "您好，我是乡助。",
         "confirm_one": "您是想{label}吗？",
         "confirm_two": "您是想{first}，还是{second}？",
         "confirm_yes": "是",
@@ -63,6 +64,7 @@ TEXTS = {
         "safe_offer": "OK. If you want to talk or need help, a social worker is here for you.",
         "emergency": "If you are in danger call now: 110 police, 120 ambulance, 119 fire, 12356 crisis line. "
                      "We are alerting a social worker.",
+        "confirm_hello": "Hello, I am Xiangzhu.",
         "confirm_one": "Do you want to {label}?",
         "confirm_two": "Do you want to {first}, or to {second}?",
         "confirm_yes": "Yes",
@@ -72,18 +74,21 @@ TEXTS = {
 }
 
 # what the confirming question calls each intent it may offer (nlu/confidence.py CONFIRMABLE):
-# "您是想<label>吗？" — short, in a villager's words
+# "您是想<label>吗？" / "Do you want to <label>?"; in a two-way question the label is a button.
+# The menu's own words where it has them (求助, 问政策, 找社工), a few everyday words with no
+# comma inside (a second option follows a comma); English for a reader of simple English:
+# common verbs, no idioms, no "hardship" or "sign-up".
 CONFIRM_LABELS = {
-    "report_need": {"zh": "反映困难、求助", "en": "report a hardship and ask for help"},
+    "report_need": {"zh": "求助", "en": "ask for help with a problem"},
     "ask_policy": {"zh": "问政策", "en": "ask about a policy"},
-    "check_status": {"zh": "查求助进度", "en": "check on your request"},
+    "check_status": {"zh": "查求助进度", "en": "check your case"},
     "list_activities": {"zh": "看看有什么活动", "en": "see the activities"},
-    "join_activity": {"zh": "报名参加活动", "en": "sign up for an activity"},
-    "cancel_signup": {"zh": "取消活动报名", "en": "cancel a sign-up"},
+    "join_activity": {"zh": "报名活动", "en": "join an activity"},
+    "cancel_signup": {"zh": "取消报名", "en": "cancel an activity you joined"},
     "request_human": {"zh": "找社工", "en": "talk to a social worker"},
     "help": {"zh": "看看我能做什么", "en": "see what I can do"},
-    "stop": {"zh": "不再收提醒", "en": "stop the reminders"},
-    "offer_help": {"zh": "帮助别人、当志愿者", "en": "help others as a volunteer"},
+    "stop": {"zh": "不再收提醒", "en": "stop getting reminders"},
+    "offer_help": {"zh": "帮助别人", "en": "help other people"},
 }
 
 
