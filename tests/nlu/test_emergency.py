@@ -1078,3 +1078,72 @@ def test_detect13_now_in_every_voice_pages(text):
 ])
 def test_detect13_told_as_past_or_as_a_habit_is_no_page(text):
     assert detect(text).level == "none"
+
+
+def test_english_patterns_hold_no_full_width_character_that_normalization_rewrites():
+    """detect14: the same for the alternatives without a Chinese character (English): full-width
+    punctuation (，！？) is half-width after normalization, so it never matches there (the giving-up
+    hint held ，！？ beside , ! ?). ASCII characters are left out (``_LATIN`` names A-Z on purpose)."""
+    import re
+    import re._parser as sre_parse
+    import unicodedata
+    from re._constants import BRANCH, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, NOT_LITERAL, SUBPATTERN, ASSERT, ASSERT_NOT, RANGE
+
+    from nlu import emergency
+    from nlu.normalize import normalize
+
+    def chars(seq):
+        for op, av in seq:
+            if op in (LITERAL, NOT_LITERAL):
+                yield chr(av)
+            elif op is IN:
+                for o, a in av:
+                    if o is LITERAL:
+                        yield chr(a)
+                    elif o is RANGE:
+                        yield from (chr(a[0]), chr(a[1]))
+            elif op is SUBPATTERN:
+                yield from chars(av[3])
+            elif op is BRANCH:
+                for branch in av[1]:
+                    yield from chars(branch)
+            elif op in (MAX_REPEAT, MIN_REPEAT):
+                yield from chars(av[2])
+            elif op in (ASSERT, ASSERT_NOT):
+                yield from chars(av[1])
+
+    patterns = ([p for _, _, p in emergency._COMPILED] + list(emergency._PLAN_PARTS) + list(emergency._CONFINE_PARTS)
+                + [v for v in vars(emergency).values() if isinstance(v, re.Pattern)])
+    dead, english = [], 0
+    for pattern in patterns:
+        for alternative in emergency._alternatives(pattern.pattern):
+            found = set(chars(sre_parse.parse(alternative)))
+            if not any(unicodedata.category(c) == "Lo" for c in found):
+                english += 1
+                dead += [(c, alternative[:40]) for c in sorted(found) if not c.isascii() and normalize(c) not in ("", c)]
+    assert english > 200 and dead == []
+    assert normalize("！") == "!" and normalize("’") == "’"  # the check can fail; ’ is kept
+
+
+def test_english_context_patterns_and_idioms_begin_with_a_literal():
+    """detect14: as the English rules (en-crisis), the idioms removed before matching and the patterns
+    of time and context run on an English text with each top-level alternative beginning with a
+    literal character, so that the engine skips each position where none of those letters stands."""
+    import re._parser as sre_parse
+    from re._constants import LITERAL
+
+    from nlu import emergency
+
+    names = ("_NOT_DANGER", "_URGENT", "_SUDDEN", "_HAPPENING", "_NOW_HERE", "_NOW_SIGNAL", "_NOW_TIME", "_NOW_OR_DARK",
+             "_SCENE_NOW", "_ACUTE_NOW", "_SIGN_NOW", "_NOT_NOW", "_OVER", "_CHRONIC", "_LASTING", "_PAST_EN", "_ROUTINE",
+             "_JUST_NOW", "_EVENT_OVER", "_FEAR_NOW", "_LOOK_ALIKE_EN")
+    late = [(name, a[:50]) for name in names
+            for a in emergency._alternatives(emergency._for_script(getattr(emergency, name), "ascii").pattern)
+            if sre_parse.parse(a).data[0][0] is not LITERAL]
+    assert late == []
+    assert sre_parse.parse(r"\bnow").data[0][0] is not LITERAL  # the check can fail
+    # the words' own boundaries and lookbehinds, written after the first letter, match as before
+    for pattern, text in ((emergency._URGENT, "until now"), (emergency._URGENT, "snow"), (emergency._NOW_OR_DARK, "a12 hours"),
+                          (emergency._NOT_DANGER, "my son and phone fell in the river")):
+        assert not pattern.search(text)
+    assert emergency._URGENT.search("come now") and emergency._NOW_OR_DARK.search("12 hours")
