@@ -221,6 +221,8 @@ _SUDDEN_ZH = r"突然"
 _SUDDEN_EN = r"suddenly"
 # "now" of an event, not of a state (now we live with our son, now no money, now every rain)
 _NOW_EN = (r"n(?<!\wn)ow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing"
+           # a state that lasts (now leg still weak: detect14)
+           r"|(?:\w+ ){0,2}still (?:weak|pain\w*|hurt\w*|swollen|numb|sore|limp\w*|cannot work|can't work|not (?:good|strong|well))"
            r"|every (?:rain\w*|time|year|summer|winter|spring|autumn|season|month|week)))")
 # ... and of a sign of illness (now i am better, now he works: a state)
 _NOW_SIGN_EN = r"n(?<!\wn)ow\b(?! (?:i am|i'm|we are|he is|she is|they are|i have|we have|he has|she has|live|living|work|working))"
@@ -543,6 +545,21 @@ _EN_CRISIS_RULES: list[tuple[str, float, str]] = [
     ))),
 ]
 _RULES += _EN_CRISIS_RULES
+
+# detect14 (2026-12-07): a person fallen into a ditch, a canal, a drain or a pond in English (the Chinese of
+# detect13), lowered like it when told calmly (``_CALM_FALL``); a snake that has just bitten
+_PERSON_EN_WORDS = ("he", "she", "i", "we", "they", "man", "woman", "son", "daughter", "baby", "child", "kid", "boy", "girl", "father", "mother",
+                    "dad", "mom", "mum", "husband", "wife", "grandpa", "grandma", "grandfather", "grandmother", "grandson", "granddaughter",
+                    "uncle", "aunt", "brother", "sister", "neighbour", "neighbor", "old man", "old woman", "old lady", "somebody", "someone")
+_DETECT14_RULES: list[tuple[str, float, str]] = [
+    ("medical", 1.0, _at_words(_PERSON_EN_WORDS, r"\b.{0,25}?\b(?:fell|fall|falls|fallen|slipped|slips|slip|tumbled|rolled)(?: down)? (?:in|into) "
+                                                 r"(?:the |a |our |some )?(?:ditch|canal|drain|gutter|pond|pool|well|reservoir|cesspit|septic tank"
+                                                 r"|irrigation \w+|fish ?pond|water ?hole)\b")),
+    ("medical", 1.0, r"(?:毒)?蛇(?:刚|刚刚|刚才|突然|又)咬"),
+    # fallen in the water where it is told first (孙子在河沟里摔了一跤): asked, or explained when told calmly
+    ("medical", HINT, r"在(?:水沟|河沟|水渠|沟渠|池塘|鱼塘|水塘|河|塘|井|水库)(?:里|里头|里面|头)(?:摔|滑|跌|栽)(?:了|倒|下去|进去|咗)"),
+]
+_RULES += _DETECT14_RULES
 # English look-alikes of detect7 (thirteenth round), made safe in the fourteenth: the last message of
 # the day, someone found already, "the waiting is killing me", pesticide for the crops (a farmer's
 # errand, not a means). Removed like ``_NOT_DANGER`` only
@@ -555,6 +572,10 @@ _LOOK_ALIKE_EN = re.compile(
     + _each(("pain", "waiting", "wait", "heat", "hot weather", "work", "job", "noise", "prices?", "rent", "bills?", "back", "knee", "tooth",
              "headache", "boredom", "this", "it"), r"\b (?:is |are |just |really |so )*killing me")
     + r"|spray\w* (?:some |the )?(?:pesticides?|nongyao)|"
+    # detect14: a request told with the office's silence (i apply medical help two weeks before, until now no answer)
+    + _at_words(("apply", "applied", "application", "request", "requested", "pension", "subsid", "allowance", "help line", "helpline", "hotline",
+                 "office", "form", "card", "asked for", "ask for"),
+                r"\w*\b.{0,60}?\b(?:no|nobody|no one|not any) (?:answer|reply|response|news|call\w*(?: me)? back)\b") + "|"
     + _each(("pesticides?", "nongyao"), r" (?:for|on) (?:the |my |our )?(?:rice|field|crops?|corn|vegetables?|trees?|fruit|bugs|insects|cotton|tea)")
 )
 # Sudden signs of acute illness or injury in simple or broken English (fourteenth round): foam at
@@ -827,6 +848,11 @@ _NOT_DANGER = re.compile(
     + "|" + _each(("phone", "battery", "laptop", "computer", "car", "tv", "screen", "charger"),
                   r"(?:'s|’s| is| was| has| just)?(?: been| is)? (?:dead|died|die|dies)")
     + r"|dead (?:battery|phone)"
+    # detect14: "end it all" said of an account or a contract (i want to end it all with this bank), "please help"
+    # asking for a check (please help check my application)
+    + r"|end (?:it all|everything) with (?:this|the|that|my|your|our) (?:\w+ )?(?:bank|company|insurance|account|contract|provider|landlord"
+    r"|shop|store|agency|loan|card|subscription|plan|club|business|job|boss|school|network)s?\b"
+    r"|please help (?:me )?(?:to )?(?:check|apply|confirm|fill|look (?:at|into) (?:my|the|this)|see (?:my|if|whether)) (?:my|the|this|if|whether|for|about|on)\b"
     # en-crisis: laughing till one cannot breathe, a boss or a teacher who "will kill me", a fire to cook on
     + "|" + _at_words(("laugh",), r"\w*\b.{0,20}\b(?:cannot|can't|cant|not|no) breath\w*")
     + "|" + _at_words(("boss", "teacher", "coach", "manager"), r" (?:will|gonna|going to|is going to|would) kill me")
@@ -989,6 +1015,27 @@ def _told_as_not_now(kind: str, m: re.Match, cleaned: str, on: _Text) -> bool:
         return True
     return (kind == "violence" and all(_THREAT_WORDS.search(x.group(0)) for x in found) and on(_RULING)
             and not on(_FEAR) and not on(_HAPPENING))
+# detect14 (2026-12-07): a fall into the water told calmly — out of it, a scratch, fine — is a need:
+# the trigger of the fall (``_FALL_IN``) is explained unless something says the danger stays
+_FALL_IN = re.compile(r"(?:掉|跌|落|摔|栽|滑).{0,6}(?:水|河|井|沟|渠|塘|坑|池|湖|江)|(?:水|河|井|沟|渠|塘|坑|池|湖|江).{0,4}(?:掉|跌|落|摔|栽|滑)"
+                      r"|\b(?:fell|fall|falls|fallen|slipp?\w*|tumbled|rolled)\b")
+_CALM_FALL = re.compile(
+    r"爬(?:了)?(?:起来|上来|出来)|(?:拉|捞|救|拽|扶|抱|拖)(?:了)?(?:起来|上来|出来)了|自己(?:爬|走|回)|没事|冇事|无事|没大碍|没啥事|没什么事|没多大事"
+    r"|擦破|划破|划了|擦伤|擦损|磕(?:了|破)|崴|扭(?:了|伤)|皮外伤|湿(?:了|透)|全湿|感冒|回(?:了)?家了|跌打|创可贴"
+    r"|climb(?:ed|s)? out|got out|pulled (?:him|her|them|me|us) out|(?:is|are|was|were|'s) (?:fine|ok|okay|alright|all right)|scratch|bruise"
+    r"|\bcut (?:a little|a bit|on)\b|(?:knee|arm|leg|hand|foot|ankle|elbow)s? (?:is |are )?(?:hurt|swollen|sore)|walk(?:ed|s)? home|went home|\bwet\b|bandage")
+_DANGER_STAYS = re.compile(
+    r"爬不(?:上来|出来|起来)|上不来|出不来|拉不(?:上来|出来|动)|捞不(?:上来|着)|(?:没|冇|未)(?:有)?(?:上来|出来|冒)|沉|找不(?:到|着)|看不(?:到|见)|不见"
+    r"|没影|反应|叫不醒|喊不醒|不醒|一动不动|不动了|动不了|没气|呼吸|昏|晕|流血|止不住|水(?:很|好|太)?急|冲走|快来|救命|快点|赶紧|还在(?:水|沟|河|塘|渠|井|里)"
+    r"|头朝下|脸朝下|迷糊|站不起来|起不来|医院|(?:打|叫|拨)120|救护车"
+    r"|can ?not (?:get|climb) out|can't (?:get|climb) out|still in|not moving|breath|can ?not find|can't find|missing|unconscious|under (?:the )?water"
+    r"|(?:not|never|didn't) (?:come|came|coming) (?:back )?up|help!|hurry|wake|answer|face down|drown|bleed|blood|stand|ambulance|hospital|not (?:talk|speak|respond)")
+# ... and medicine said ready for someone else or as the doctor ordered (the pills are all ready for grandma)
+_MEDICINE_READY = re.compile(r"^\s?药|^(?:pills?|tablets)\b")
+_FOR_SOMEONE = re.compile(
+    r"医生|大夫|药店|药房|卫生院|诊所|饭后|饭前|一天[一两二三]次|送(?:去|过去|给)|拿(?:去|过去|给)|给(?:他|她|佢|奶奶|爷爷|外婆|外公|姥姥|姥爷|俺爹|俺娘|我爸|我妈|老人|孩子|娃)"
+    r"|doctor|pharmacy|clinic|chemist|prescription|(?:after|before) (?:food|meals?|eating)|times a day|pick (?:it|them) up"
+    r"|for (?:grandma|grandpa|granny|him|her|my \w+|the (?:old|baby|kids?|children))\b")
 # habitual, reported speech: hints of self-harm alone are asked about, not paged (nlu5)
 _HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|成日|日日)(?:是)?(?:说|念叨|讲|嚷|话|讲住)|(?:always|keeps?) (?:says?|said|saying|talks?|talking)")
 # a long-standing illness: medical triggers are lowered unless something happened just now
@@ -1002,8 +1049,8 @@ _CHRONIC = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, "上年", _LONG_AGO_ZH,
     r"|since (?:birth|he was|she was|i was|childhood)|all (?:his|her|my) life|born with|lost (?:his|her|my) (?:leg|arm|hand|eye)s?"
     r"|since (?:small|young|little|a child|a baby|baby|born)|" + _at_words(("sometimes?",), r"\b") + r"|from time to time|now and then|last (?:month|week|winter|summer|spring|autumn)"
     r"|几个月|半年了|欠(?:了)?.{0,4}(?:医院|医药费)|医药费|住院费|hospital bills?|medical bills?|had a stroke|months"
-    r"|years|for a long time|chronic|" + _each(("since", "after"), r" (?:the|his|her|my) (?:\w+ )?(?:stroke|accident|operation|surgery)")
-    + r"|(?:都|还)(?:未识|不会|没学会)(?:讲|说|行|走)|(?:咋个|怎么|怎样|点样)?去告|起诉|打官司|索赔|" + _at_words(("sue",), r"\b") + r"|lawyer|every (?:day|month|week)|since (?:last|he|she|i)|last year|ago"))
+    r"|years|for a long time|chronic|when (?:i|he|she|we) (?:was|were) (?:young|small|little|a child|a kid|a boy|a girl)|" + _each(("since", "after"), r" (?:the|his|her|my) (?:\w+ )?(?:stroke|accident|operation|surgery)")
+    + r"|(?:都|还)(?:未识|不会|没学会)(?:讲|说|行|走)|(?:咋个|怎么|怎样|点样)?去告|起诉|打官司|索赔|" + _at_words(("sue",), r"\b") + r"|lawyer|every (?:day|month|week)|since (?:last|he|she|i)|last year|" + _each(("ago",), "", not_after=("hour ", "hours ", "minute ", "minutes ", "mins "))))
 # a lasting state or a plan, for the classifier's bar only (nlu5): never lowers a lexicon trigger
 _LASTING = re.compile(
     # a hazard that stands, reported (a pole leaning, wires hanging low: detect9)
@@ -1054,7 +1101,11 @@ _CLAIMED = re.compile(
     r"|\bcall(?:s|ed|ing)? (?:me|us|my \w+)\b.{0,12}\b(?:say|says|said|tell|told)\b|\b(?:message|text|sms)\b.{0,12}\b(?:say|says|said)\b|phone (?:me )?(?:and )?(?:say|said)")
 _JUST_NOW = re.compile(_any(_JUST_ZH, _IN_PROGRESS_ZH, _JUST_YUE, r"而家(?:仲)?喺", _JUST_EN))
 _FOUND_OUT = re.compile(r"后来|才知道|才发现|原来|发现是|上当|被骗|呃人|骗子|\blater\b|turn(?:s|ed)? out|then (?:i |we )?(?:know|knew|find out|found out)|realis|realiz")
-_MOVING = re.compile(r"下(?:个月|个礼拜|礼拜|周|星期|次|回)见|明天见|回头见|改天见|过几天见|see you (?:tomorrow|next|soon|later|again)|搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)|(?:change|changed|changing) (?:my )?(?:phone|number)|new (?:phone )?number|see you (?:next|tomorrow|soon|later)")
+_MOVING = re.compile(r"下(?:个月|个礼拜|礼拜|周|星期|次|回)见|明天见|回头见|改天见|过几天见|see you (?:tomorrow|next|soon|later|again)|搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|" + _at_words(("mov",), r"(?:e|ing) to\b") + r"|go to (?:work|study) in|leave for (?:work|school)|(?:change|changed|changing) (?:my )?(?:phone|number)|new (?:phone )?number|see you (?:next|tomorrow|soon|later)"
+    # detect14: left with someone for a while (give my cow to neighbour for one week, 过几天就回来)
+    r"|过(?:几|两|三|一)天(?:就)?(?:回来|回家|返来)|(?:回来|返来)(?:再|就)(?:接|拿|领|牵|赶)|去住院|住(?:几天|一阵|段时间)院|(?:照看|喂|养)(?:几|两|三)天"
+    r"|for (?:a|one|two|three|few|some|\d+) (?:days?|weeks?|months?)\b|while i (?:am|'m) (?:in|at|away)|until i (?:come|get) back|(?:when|after) i (?:come|get) back"
+    r"|i (?:will )?come back (?:after|next|in|on|from)|during the (?:festival|holiday|new year)|(?:go|going) (?:to )?visit")
 
 
 def has_benign_idiom(norm: str) -> bool:
@@ -1252,6 +1303,8 @@ def detect_normalized(norm: str) -> EmergencyResult:
     policy_past = on(_POLICY_ASK) and on(_EVENT_OVER) and not on(_URGENT) and not on(_SUDDEN) and not happening
     scam_told = on(_FRAUD) and on(_CLAIMED) and on(_FOUND_OUT) and not on(_JUST_NOW)
     pills_routine = on(_PILL_ROUTINE) and not on(_HOARDED) and not on(_NOW_SIGNAL)
+    calm_fall = on(_CALM_FALL) and not on(_DANGER_STAYS) and not acute
+    errand = on(_FOR_SOMEONE) and not on(_NOW_SIGNAL) and not on(_NOW_TIME)
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
     weak_seen: set[str] = set()
@@ -1268,7 +1321,9 @@ def detect_normalized(norm: str) -> EmergencyResult:
         meaning = ((over and kind in ("violence", *_MISSING)) or fiction or (survived and kind in ("self_harm", "medical"))
                    or (kind == "distress" and on(_FRAUD)) or (scam_told and kind != "self_harm")
                    or (moving and kind == "self_harm" and trigger < 1.0)
-                   or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned, on)))
+                   or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned, on))
+                   or (calm_fall and kind == "medical" and _FALL_IN.search(m.group(0)) is not None)
+                   or (errand and kind == "self_harm" and trigger == HINT and _MEDICINE_READY.search(m.group(0)) is not None))
         if ((trigger == HINT and kind == "self_harm" and _PILLS.search(m.group(0)) and pills_routine)
                 or ((acute_past or animal) and kind == "medical" and _ACUTE_EN.search(m.group(0)))
                 or (not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))
