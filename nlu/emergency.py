@@ -222,7 +222,7 @@ _SUDDEN_EN = r"suddenly"
 # "now" of an event, not of a state (now we live with our son, now no money, now every rain)
 _NOW_EN = (r"n(?<!\wn)ow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing"
            # a state that lasts (now leg still weak: detect14)
-           r"|(?:\w+ ){0,2}still (?:weak|pain\w*|hurt\w*|swollen|numb|sore|limp\w*|cannot work|can't work|not (?:good|strong|well))"
+           r"|(?:\w+ ){0,2}still (?:\w+ ){0,2}(?:weak|pain\w*|hurt\w*|swollen|numb|sore|limp\w*|cannot work|can't work|not (?:good|strong|well))"
            r"|every (?:rain\w*|time|year|summer|winter|spring|autumn|season|month|week)))")
 # ... and of a sign of illness (now i am better, now he works: a state)
 _NOW_SIGN_EN = r"n(?<!\wn)ow\b(?! (?:i am|i'm|we are|he is|she is|they are|i have|we have|he has|she has|live|living|work|working))"
@@ -852,6 +852,9 @@ _NOT_DANGER = re.compile(
     # asking for a check (please help check my application)
     + r"|end (?:it all|everything) with (?:this|the|that|my|your|our) (?:\w+ )?(?:bank|company|insurance|account|contract|provider|landlord"
     r"|shop|store|agency|loan|card|subscription|plan|club|business|job|boss|school|network)s?\b"
+    # a rope made ready for the animals or a load
+    r"|rope (?:is |are )?(?:all )?ready (?:for|to tie) (?:the |my |our )?(?:goats?|cows?|buffalo|pigs?|sheep|horses?|donkeys?|dogs?|animals?|cattle"
+    r"|washing|clothes|tent|load|cart|firewood|wood)\b"
     r"|please help (?:me )?(?:to )?(?:check|apply|confirm|fill|look (?:at|into) (?:my|the|this)|see (?:my|if|whether)) (?:my|the|this|if|whether|for|about|on)\b"
     # en-crisis: laughing till one cannot breathe, a boss or a teacher who "will kill me", a fire to cook on
     + "|" + _at_words(("laugh",), r"\w*\b.{0,20}\b(?:cannot|can't|cant|not|no) breath\w*")
@@ -1034,7 +1037,7 @@ _DANGER_STAYS = re.compile(
 _MEDICINE_READY = re.compile(r"^\s?药|^(?:pills?|tablets)\b")
 _FOR_SOMEONE = re.compile(
     r"医生|大夫|药店|药房|卫生院|诊所|饭后|饭前|一天[一两二三]次|送(?:去|过去|给)|拿(?:去|过去|给)|给(?:他|她|佢|奶奶|爷爷|外婆|外公|姥姥|姥爷|俺爹|俺娘|我爸|我妈|老人|孩子|娃)"
-    r"|doctor|pharmacy|clinic|chemist|prescription|(?:after|before) (?:food|meals?|eating)|times a day|pick (?:it|them) up"
+    r"|doctor|pharmacy|clinic|chemist|prescription|(?:after|before) (?:food|meals?|eating)|times a day|pick (?:it|them) up|(?:take|bring|give|send) (?:it|them) to (?:him|her|grand\w+|my \w+)"
     r"|for (?:grandma|grandpa|granny|him|her|my \w+|the (?:old|baby|kids?|children))\b")
 # habitual, reported speech: hints of self-harm alone are asked about, not paged (nlu5)
 _HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|成日|日日)(?:是)?(?:说|念叨|讲|嚷|话|讲住)|(?:always|keeps?) (?:says?|said|saying|talks?|talking)")
