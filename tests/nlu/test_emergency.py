@@ -1147,3 +1147,49 @@ def test_english_context_patterns_and_idioms_begin_with_a_literal():
                           (emergency._NOT_DANGER, "my son and phone fell in the river")):
         assert not pattern.search(text)
     assert emergency._URGENT.search("come now") and emergency._NOW_OR_DARK.search("12 hours")
+
+
+@pytest.mark.parametrize("text", [
+    # a fall into the water told calmly: out of it, a scratch, fine
+    "我爸喝了酒跌进河沟 自己爬出来了 就是膝盖擦伤了",
+    "老太太滑到鱼塘里 被人拉上来了 衣服全湿了",
+    "细路仔跌咗落水渠 冇事 就系湿晒身",
+    "she fell into the ditch, she is ok, just her ankle is sore",
+    "my brother slipped into the canal on his bike, he climbed out and went home",
+    # a request whose office does not answer
+    "i applied for the old age allowance in march, nobody answer yet",
+    "please help me check my low income status",
+    "my pension form i send to the office long ago, until now no reply",
+    # medicine ready for someone else, a rope for the animals, "end it all" with a company
+    "grandpa's tablets all ready, i will take them to him tomorrow",
+    "the pills are ready at the clinic, can someone pick them up for my mother",
+    "the rope is ready for the goats",
+    "i want to end everything with this mobile company, they charge too much",
+    # a bite long ago, an animal left for a while
+    "snake bite him three years ago, now still his leg weak",
+    "give my buffalo to my uncle for two months while i work in the city",
+    "我去闺女家住几天 鸡帮我喂几天 过两天就回来",
+])
+def test_detect14_look_alikes_are_no_alarm(text):
+    assert detect(text).level == "none", detect(text)
+
+
+@pytest.mark.parametrize("text", [
+    "孩子掉水沟里了 还没上来",
+    "孩子掉水沟里了 脸上划破了 叫他没反应",
+    "我妈摔进水渠 爬不上来 水好急",
+    "my boy slipped into the fish pond and he is not come up",
+    "he fell into the canal and was pulled out but he is not breathing",
+    "my daughter fell in the ditch, she is ok she say but now she is not answer me",
+    "grandma slipped into the pond, we cannot find her",
+    "please help me my son fell in the river",
+    "i want to end it all with this life",
+    "the rope is ready for the goats and tonight i will hang myself on the tree",
+    "the pills are ready for me tonight",
+    "a snake bit my daughter, now her leg black",
+    "毒蛇突然咬了奶奶一口 腿肿得发亮",
+    "give my buffalo to my uncle, i wont need it after tonight",
+    "i called the ambulance one hour ago, nobody come yet, my husband not breathing",
+])
+def test_detect14_the_same_shapes_in_danger_page(text):
+    assert detect(text).level == "certain", detect(text)
