@@ -1104,11 +1104,15 @@ _CLAIMED = re.compile(
     r"|\bcall(?:s|ed|ing)? (?:me|us|my \w+)\b.{0,12}\b(?:say|says|said|tell|told)\b|\b(?:message|text|sms)\b.{0,12}\b(?:say|says|said)\b|phone (?:me )?(?:and )?(?:say|said)")
 _JUST_NOW = re.compile(_any(_JUST_ZH, _IN_PROGRESS_ZH, _JUST_YUE, r"而家(?:仲)?喺", _JUST_EN))
 _FOUND_OUT = re.compile(r"后来|才知道|才发现|原来|发现是|上当|被骗|呃人|骗子|\blater\b|turn(?:s|ed)? out|then (?:i |we )?(?:know|knew|find out|found out)|realis|realiz")
-_MOVING = re.compile(r"下(?:个月|个礼拜|礼拜|周|星期|次|回)见|明天见|回头见|改天见|过几天见|see you (?:tomorrow|next|soon|later|again)|搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|" + _at_words(("mov",), r"(?:e|ing) to\b") + r"|go to (?:work|study) in|leave for (?:work|school)|(?:change|changed|changing) (?:my )?(?:phone|number)|new (?:phone )?number|see you (?:next|tomorrow|soon|later)"
-    # detect14: left with someone for a while (give my cow to neighbour for one week, 过几天就回来)
-    r"|过(?:几|两|三|一)天(?:就)?(?:回来|回家|返来)|(?:回来|返来)(?:再|就)(?:接|拿|领|牵|赶)|去住院|住(?:几天|一阵|段时间)院|(?:照看|喂|养)(?:几|两|三)天"
-    r"|for (?:a|one|two|three|few|some|\d+) (?:days?|weeks?|months?)\b|while i (?:am|'m) (?:in|at|away)|until i (?:come|get) back|(?:when|after) i (?:come|get) back"
-    r"|i (?:will )?come back (?:after|next|in|on|from)|during the (?:festival|holiday|new year)|(?:go|going) (?:to )?visit")
+_MOVING = re.compile(r"下(?:个月|个礼拜|礼拜|周|星期|次|回)见|明天见|回头见|改天见|过几天见|see you (?:tomorrow|next|soon|later|again)|搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|" + _at_words(("mov",), r"(?:e|ing) to\b") + r"|go to (?:work|study) in|leave for (?:work|school)|(?:change|changed|changing) (?:my )?(?:phone|number)|new (?:phone )?number|see you (?:next|tomorrow|soon|later)")
+# detect14: animals or things left with someone for a while, with a return (give my cow to neighbour for one
+# week, 过几天就回来): the gift (``_GIFT``) is no farewell; other hints keep their weight
+_BACK_SOON = re.compile(
+    r"过(?:几|两|三|一)天(?:就)?(?:回来|回家|返来)(?!不)|(?:回来|返来)(?:再|就)(?:接|拿|领|牵|赶)|去住院|住(?:几天|一阵|段时间)院|(?:照看|喂|养)(?:几|两|三)天"
+    r"|\bfor (?:a|one|two|three|few|some|\d+) (?:days?|weeks?|months?)\b|while i (?:am|'m) (?:in (?:the )?(?:hospital|city|town)|at work|away)"
+    r"|until i (?:come|get) back\b(?! never)|(?:when|after) i (?:come|get) back|i (?:will )?come back (?:after|next|in|on|from)"
+    r"|during the (?:festival|holiday|new year)|(?:go|going) (?:to )?visit (?:my|our) (?:\w+ )?(?:son|daughter|family|brother|sister|relatives|cousin|children|kids)\b(?!.{0,12}(?:heaven|grave))")
+_GIFT = re.compile(r"giv|gave|照看|照顾|喂|养|交给|送给|留给")
 
 
 def has_benign_idiom(norm: str) -> bool:
@@ -1308,6 +1312,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
     pills_routine = on(_PILL_ROUTINE) and not on(_HOARDED) and not on(_NOW_SIGNAL)
     calm_fall = on(_CALM_FALL) and not on(_DANGER_STAYS) and not acute
     errand = on(_FOR_SOMEONE) and not on(_NOW_SIGNAL) and not on(_NOW_TIME)
+    back_soon = on(_BACK_SOON) and not on(_NOW_SIGNAL) and not on(_NOW_TIME) and not acute
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
     weak_seen: set[str] = set()
@@ -1326,7 +1331,8 @@ def detect_normalized(norm: str) -> EmergencyResult:
                    or (moving and kind == "self_harm" and trigger < 1.0)
                    or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned, on))
                    or (calm_fall and kind == "medical" and _FALL_IN.search(m.group(0)) is not None)
-                   or (errand and kind == "self_harm" and trigger == HINT and _MEDICINE_READY.search(m.group(0)) is not None))
+                   or (errand and kind == "self_harm" and trigger == HINT and _MEDICINE_READY.search(m.group(0)) is not None)
+                   or (back_soon and kind == "self_harm" and trigger < 1.0 and _GIFT.search(m.group(0)) is not None))
         if ((trigger == HINT and kind == "self_harm" and _PILLS.search(m.group(0)) and pills_routine)
                 or ((acute_past or animal) and kind == "medical" and _ACUTE_EN.search(m.group(0)))
                 or (not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))

@@ -1190,6 +1190,11 @@ def test_detect14_look_alikes_are_no_alarm(text):
     "毒蛇突然咬了奶奶一口 腿肿得发亮",
     "give my buffalo to my uncle, i wont need it after tonight",
     "i called the ambulance one hour ago, nobody come yet, my husband not breathing",
+    # a time or a return beside a farewell does not lower it (only a gift with a return is no farewell)
+    "i have saved the sleeping pills for two weeks, goodbye everyone",
+    "after i go, my goats give to my brother, until i come back never",
+    "我把存折交给你们了 过几天就回来不了了",
 ])
 def test_detect14_the_same_shapes_in_danger_page(text):
     assert detect(text).level == "certain", detect(text)
+    assert detect("i gave my dog to my neighbour, i go visit my wife in heaven").level == "unsure"
