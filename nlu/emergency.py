@@ -183,17 +183,22 @@ def _any(*pieces: str) -> str:
     return "|".join(pieces)
 
 
-def _at_words(starts: tuple[str, ...], rest: str = "") -> str:
+def _at_words(starts: tuple[str, ...], rest: str = "", not_after: tuple[str, ...] = ()) -> str:
     r"""``\b(?:start|…)rest`` as one alternative per start, each beginning with its first letter as a
     literal (``k(?<!\wk)ill`` is ``\bkill``). When every alternative of a pattern begins with a
     literal, the engine skips each position where none of those letters stands; an alternative that
-    begins with a group or ``\b`` makes it try the whole pattern at every position of an English text."""
-    return "|".join(s[0] + r"(?<!\w" + s[0] + ")" + s[1:] + rest for s in starts)
+    begins with a group or ``\b`` makes it try the whole pattern at every position of an English text.
+    ``not_after``: ``(?<!his )(?:start|…)`` is written ``p(?<!his p)hone``."""
+    return "|".join(s[0] + r"(?<!\w" + s[0] + ")" + _not_after(s[0], not_after) + s[1:] + rest for s in starts)
 
 
-def _each(starts: tuple[str, ...], rest: str = "") -> str:
+def _each(starts: tuple[str, ...], rest: str = "", not_after: tuple[str, ...] = ()) -> str:
     """``(?:start|…)rest`` as one alternative per start, each beginning with a literal (see ``_at_words``)."""
-    return "|".join(s + rest for s in starts)
+    return "|".join(s[0] + _not_after(s[0], not_after) + s[1:] + rest for s in starts)
+
+
+def _not_after(first: str, words: tuple[str, ...]) -> str:
+    return "".join("(?<!" + w + first + ")" for w in words)
 
 
 # what marks "now": just now, at present, today, in progress, at once, suddenly
@@ -215,16 +220,18 @@ _AT_ONCE_ZH = r"马上|赶紧"
 _SUDDEN_ZH = r"突然"
 _SUDDEN_EN = r"suddenly"
 # "now" of an event, not of a state (now we live with our son, now no money, now every rain)
-_NOW_EN = (r"\bnow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing"
+_NOW_EN = (r"n(?<!\wn)ow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing"
+           # a state that lasts (now leg still weak: detect14)
+           r"|(?:\w+ ){0,2}still (?:\w+ ){0,2}(?:weak|pain\w*|hurt\w*|swollen|numb|sore|limp\w*|cannot work|can't work|not (?:good|strong|well))"
            r"|every (?:rain\w*|time|year|summer|winter|spring|autumn|season|month|week)))")
 # ... and of a sign of illness (now i am better, now he works: a state)
-_NOW_SIGN_EN = r"\bnow\b(?! (?:i am|i'm|we are|he is|she is|they are|i have|we have|he has|she has|live|living|work|working))"
+_NOW_SIGN_EN = r"n(?<!\wn)ow\b(?! (?:i am|i'm|we are|he is|she is|they are|i have|we have|he has|she has|live|living|work|working))"
 # a sudden sign: nobody can wake them, no breath
 _UNRESPONSIVE_ZH = r"叫不醒|喊不醒|没(?:有)?反应|没呼吸|不省人事"
 # a cry for help; someone still inside; trapped
 _CRY_ZH = r"救命|救救"
 _CRY_EN = r"help me|please help"
-_SOMEONE_INSIDE_ZH = (r"被困|出不来|还在里面|(?:" + _CHILD[3:-1] + "|" + _ELDER[3:-1] + r"|俺爸|俺妈)(?:还)?在(?:里头|里面)|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)"
+_SOMEONE_INSIDE_ZH = (r"被困|出不来|还在里面|(?:" + _CHILD[3:-1].replace("|bb|", "|") + "|" + _ELDER[3:-1] + r"|俺爸|俺妈)(?:还)?在(?:里头|里面)|bb(?:还)?在(?:里头|里面)|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)"
                       r"|(?<!得)(?<!要)(?<!没)(?<!未)(?<!冇)(?<!无)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|冒充|假冒|拿|借|来看|上门|打(?:电话|来)|来电话|发(?:消息|信息|短信))")
 _TRAPPED_EN = r"still inside|trapped|stuck|can't get out|cannot get out"
 _ALONE_AT_HOME = r"一个人在家|独自在家|alone (?:at home|in the house)"
@@ -266,7 +273,7 @@ _RULES: list[tuple[str, float, str]] = [
     ))),
     # hints: despair, a farewell, a burden lifted, things handed over, a means ready — said
     # without the obvious words; each group counts once, two different groups are certain
-    ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?= *(?:$|[.,!?;:…，。！？]|and\b|but\b|now\b|already\b|today\b|tonight\b|soon\b|everything\b|on (?:life|living|everything|myself|it all)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
+    ("self_harm", HINT, r"撑不下去|撑不住了|不想再撑|熬不下去|想不开|想解脱|活着.{0,3}(?:没意思|没意义|多余)|是.{0,4}累赘|不想再(?:连累|拖累)|就解脱|解脱了|" + _CANT + r" (?:go on|take it any ?more)|tired of (?:living|being alive|life)|(?:feel like|want to|wanna|going to|thinking (?:of|about)) giv(?:e|ing) up(?= *(?:$|[.,!?;:…。]|and\b|but\b|now\b|already\b|today\b|tonight\b|soon\b|everything\b|on (?:life|living|everything|myself|it all)))|giv(?:e|ing) up on (?:life|living|everything|myself)"),
     ("self_harm", HINT, r"交代(?:好了?)?后事|后事.{0,8}(?:交代|安排|准备)好|遗言|告别|永别|下辈子再|下辈子见|最后一次(?:给|跟|和|同)?(?:你们|你哋|我们|大家|您|你)|(?:明天|明儿|明早|今晚|今夜|过了今(?:天|晚)|以后|往后)(?:我)?就不在了|last time i (?:write|talk|speak|message|send)|最后一条(?:消息|信息)|last message|(?:said|say|saying) (?:my )?goodbyes?(?: to (?:every|all|my|you))?|goodbye (?:forever|everyone|world)|wrote (?:letters?|goodbye|a note|notes)|thank you for everything(?! (?:you|u) (?:do|did|have done|are doing))|last time you (?:will |'ll )?(?:hear|see)|(?:never|not) wake up again|to never wake up|sleep forever|(?:when|after) i(?:'m| am) gone|(?:will not|won't|wont|never) see (?:you|u) (?:all )?(?:again|anymore|any more)"),
     ("self_harm", HINT, r"(?:以后|再也|不会再|再不|就不)(?:会|用)?(?:不)?(?:拖累|连累|麻烦|给.{0,4}添麻烦)|不(?:再)?(?:拖累|连累)(?:你们|大家|谁|任何人)了|(?:替我|帮我)(?:照顾|照看)好|(?:拜托|麻烦)(?:你们|大家)照顾|(?:" + _NT + r"|no longer|not going to) be a burden|(?:nobody|no one) (?:will|would|has to|needs to) (?:have to |need to )?(?:worry|miss)|(?:won't|wont|won’t|will not) be (?:around|here)|better (?:off )?without me|take care of my (?:kids|children|son|daughter|cat|dog|mother|mom|wife|husband|family)(?: for me| when)"),
     ("self_harm", HINT, r"以后.{0,6}(?:交给你们|靠你们|拜托你们|拜托大家)了|(?:存折|银行卡|房产证|钱|密码).{0,12}(?:交给|留给)(?!.{0,4}(?:管|打理|保管|存着|代办|办事))|(?:given|give|gave|giving) away (?:all )?my (?:things|stuff|belongings|money|savings|dog|cat)"),
@@ -538,6 +545,21 @@ _EN_CRISIS_RULES: list[tuple[str, float, str]] = [
     ))),
 ]
 _RULES += _EN_CRISIS_RULES
+
+# detect14 (2026-12-07): a person fallen into a ditch, a canal, a drain or a pond in English (the Chinese of
+# detect13), lowered like it when told calmly (``_CALM_FALL``); a snake that has just bitten
+_PERSON_EN_WORDS = ("he", "she", "i", "we", "they", "man", "woman", "son", "daughter", "baby", "child", "kid", "boy", "girl", "father", "mother",
+                    "dad", "mom", "mum", "husband", "wife", "grandpa", "grandma", "grandfather", "grandmother", "grandson", "granddaughter",
+                    "uncle", "aunt", "brother", "sister", "neighbour", "neighbor", "old man", "old woman", "old lady", "somebody", "someone")
+_DETECT14_RULES: list[tuple[str, float, str]] = [
+    ("medical", 1.0, _at_words(_PERSON_EN_WORDS, r"\b.{0,25}?\b(?:fell|fall|falls|fallen|slipped|slips|slip|tumbled|rolled)(?: down)? (?:in|into) "
+                                                 r"(?:the |a |our |some )?(?:ditch|canal|drain|gutter|pond|pool|well|reservoir|cesspit|septic tank"
+                                                 r"|irrigation \w+|fish ?pond|water ?hole)\b")),
+    ("medical", 1.0, r"(?:毒)?蛇(?:刚|刚刚|刚才|突然|又)咬"),
+    # fallen in the water where it is told first (孙子在河沟里摔了一跤): asked, or explained when told calmly
+    ("medical", HINT, r"在(?:水沟|河沟|水渠|沟渠|池塘|鱼塘|水塘|河|塘|井|水库)(?:里|里头|里面|头)(?:摔|滑|跌|栽)(?:了|倒|下去|进去|咗)"),
+]
+_RULES += _DETECT14_RULES
 # English look-alikes of detect7 (thirteenth round), made safe in the fourteenth: the last message of
 # the day, someone found already, "the waiting is killing me", pesticide for the crops (a farmer's
 # errand, not a means). Removed like ``_NOT_DANGER`` only
@@ -546,8 +568,15 @@ _RULES += _EN_CRISIS_RULES
 _LOOK_ALIKE_EN = re.compile(
     r"last (?:message|time i (?:write|message|talk)) (?:for |of )?(?:today|tonight|the day|this (?:week|evening))"
     # someone told as found already (a search that is over)
-    r"|\bfound (?:already|safe)|already found|(?:pain|waiting|wait|heat|hot weather|work|job|noise|prices?|rent|bills?|back|knee|tooth|headache|boredom|this|it)\b (?:is |are |just |really |so )*killing me"
-    r"|spray\w* (?:some |the )?(?:pesticides?|nongyao)|(?:pesticides?|nongyao) (?:for|on) (?:the |my |our )?(?:rice|field|crops?|corn|vegetables?|trees?|fruit|bugs|insects|cotton|tea)"
+    + "|" + _at_words(("found",), " (?:already|safe)") + "|already found|"
+    + _each(("pain", "waiting", "wait", "heat", "hot weather", "work", "job", "noise", "prices?", "rent", "bills?", "back", "knee", "tooth",
+             "headache", "boredom", "this", "it"), r"\b (?:is |are |just |really |so )*killing me")
+    + r"|spray\w* (?:some |the )?(?:pesticides?|nongyao)|"
+    # detect14: a request told with the office's silence (i apply medical help two weeks before, until now no answer)
+    + _at_words(("apply", "applied", "application", "request", "requested", "pension", "subsid", "allowance", "help line", "helpline", "hotline",
+                 "office", "form", "card", "asked for", "ask for"),
+                r"\w*\b.{0,60}?\b(?:no|nobody|no one|not any) (?:answer|reply|response|news|call\w*(?: me)? back)\b") + "|"
+    + _each(("pesticides?", "nongyao"), r" (?:for|on) (?:the |my |our )?(?:rice|field|crops?|corn|vegetables?|trees?|fruit|bugs|insects|cotton|tea)")
 )
 # Sudden signs of acute illness or injury in simple or broken English (fourteenth round): foam at
 # the mouth, shaking or fits, fell down and does not get up, not breathing, blue lips, cannot wake,
@@ -654,7 +683,7 @@ _SCAN = {script: [(kind, weight, p) for kind, weight, pattern in _COMPILED[:-1] 
 _ANIMAL_SIGN = re.compile(r"\b(?:dogs?|pigs?|piglets?|cows?|cattle|buffalo|chickens?|hens?|ducks?|cats?|sheep|goats?|horses?|rabbits?)\b(?! bit)(?:(?!\b(?:he|she|him|her|man|woman|son|daughter|baby|child|kid|father|mother|husband|wife)\b).){0,14}\b(?:foam|shak|fit|seizure|convuls|not breath|cannot stand|blood|bleed|fell|fall|lying|lie)")
 _PERSON_EN = re.compile(r"\b(?:he|she|him|her|i|me|we|man|woman|son|daughter|baby|child|kid|boy|girl|father|mother|dad|mom|mum|husband|wife|grand\w+|uncle|aunt|brother|sister|neighbou?r|old (?:man|woman|lady))\b")
 _SIGN_NOW = re.compile(_any(_NOW_SIGN_EN, "just", _SUDDEN_EN, _THIS_MORNING_EN, _TODAY_EN, "right away"))
-_PAST_EN = re.compile(r"when (?:i|he|she|we) (?:was|were) (?:young|small|little|a child|a kid)|every (?:day|time|year)|\bsometimes\b")
+_PAST_EN = re.compile(r"when (?:i|he|she|we) (?:was|were) (?:young|small|little|a child|a kid)|every (?:day|time|year)|" + _at_words(("sometimes",), r"\b"))
 
 # Meanings told by two or three parts together (eighth round (c), 2026-12-07): each part alone is
 # everyday talk, together they tell a danger now. A question at least; see ``_meaning_hits``.
@@ -676,9 +705,11 @@ _NOT_FOUND = re.compile(
 _NOW_OR_DARK = re.compile(_any(
     _UNTIL_NOW_ZH, r"到这会儿?|天(?:都|快|已经|要)?擦?(?:黑|乌)", _TODAY_ZH, _TODAY_DIALECT, _JUST_ZH, r"刚(?:还|在)|才还", _JUST_YUE,
     r"一转头|一转身|一转眼|一眨眼|这都|还没|仲未|都未|一会儿工夫",
-    r"(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?车|到|回)|校车|接送车|(?:幼儿园|学校)(?:的|嘅|架|个)?车|(?:school |kindergarten )?bus\b",
-    r"\bnow\b|\bnight\b", _TODAY_EN, r"\bdark\b|the other (?:kids|children)|hours? ago|minutes? ago|\bstill\b", _THIS_MORNING_EN,
-    r"\b(?:one|an|half an?|two|three|\d+) hours?\b", r"而家|依家|这会儿", _HOURS_ZH,
+    r"(?:别的|其他|其它).{0,4}都.{0,2}(?:下车|下来|落(?:晒)?车|到|回)|校车|接送车|(?:幼儿园|学校)(?:的|嘅|架|个)?车",
+    _each(("school bus", "kindergarten bus", "bus"), r"\b"), _at_words(("now", "night"), r"\b"), _TODAY_EN,
+    _at_words(("dark",), r"\b"), r"the other (?:kids|children)|hours? ago|minutes? ago", _at_words(("still",), r"\b"), _THIS_MORNING_EN,
+    _at_words(("one", "an", "half an?", "two", "three"), r" hours?\b"),
+    _at_words(tuple("0123456789"), r"\d* hours?\b"), r"而家|依家|这会儿", _HOURS_ZH,
     r"for (?:two|three|four|five|six|several|many|\d+) hours|this evening|getting dark"))
 # a farewell that arranges one's own funeral (他的丧事要怎么办, what he wants at his funeral), and
 # someone nobody can find or reach (detect9, 2026-12-07): a page
@@ -725,8 +756,8 @@ _SCENE = re.compile(
     r"(?:往下|一直)(?:掉|滑|落|垮|塌)(?:土|泥|石|砖)?|掉(?:土|石头|砖)|裂(?:缝|口)?.{0,6}(?:宽|大|长)|(?:屋顶|房顶|瓦).{0,6}(?:掀|吹)(?:走|掉|翻)|往屋里(?:灌|流|进)|水(?:漫|涨|进|灌).{0,6}(?:屋|灶|床|门|院|台阶|路)"
     r"|(?:冒烟|火苗|火星).{0,8}(?:房梁|屋顶|房子|草房|上了|落到)|煤气味|气味.{0,4}(?:浓|重)|(?:房顶|屋顶|梁|墙)(?:一直)?(?:在)?(?:响|晃)|怪味.{0,10}(?:头晕|想吐|迷糊)"
     r"|(?:wall|roof|ceiling|hill|slope)\b.{0,20}\b(?:crack|moving|falling|coming down|blown)|(?:gas|smoke) smell|(?:water|river)\b.{0,20}\b(?:come|coming|came|is) up\b.{0,20}\b(?:fast|door|house)|smell (?:of )?(?:gas|smoke)|water\b.{0,20}\b(?:in|into) (?:our|the) house")
-_SCENE_NOW = re.compile(_any(r"\bfast\b", _AT_PRESENT_ZH, _JUST_ZH, r"刚(?:被|才)|一直|越来越|越.越|比.{0,4}(?:早上|刚才|昨天).{0,3}(?:宽|大|多|高)",
-                           _STILL_ZH, _IN_PROGRESS_ZH, r"now\b|\bkeep|getting|still"))
+_SCENE_NOW = re.compile(_any(_at_words(("fast",), r"\b"), _AT_PRESENT_ZH, _JUST_ZH, r"刚(?:被|才)|一直|越来越|越.越|比.{0,4}(?:早上|刚才|昨天).{0,3}(?:宽|大|多|高)",
+                           _STILL_ZH, _IN_PROGRESS_ZH, r"now\b", _at_words(("keep",)), "getting|still"))
 _INSIDE = re.compile(
     r"在(?:床上|楼上|房顶|屋顶)|(?:还|仲)(?:在|喺)(?:屋|里|家|床)|(?:在|喺)(?:屋里|里屋|屋头|屋企|屋下|楼上|二楼)|出不去|走不了|背不动|抬不动|行唔到|没地方躲|躲不|(?:睡|躺)着|腿脚不(?:好|方便|利索)"
     r"|\b(?:still |people |are |is )inside|upstairs|cannot (?:walk|get out|move)|sleeping|we are \w+ people")
@@ -767,6 +798,12 @@ _GONE_TOO_ZH = (r"(?![^。]{0,12}?(?:" + _PERSON_ZH + r")(?:也|都|跟着|一�
 _THING_EN = r"phones?|mobile|cellphone|keys?|bucket|pail|wallet|purse|bag|shoes?|slippers?|hat|glasses|ball|ring|watch|hoe|tools?"
 _ANIMAL_EN = r"dogs?|puppy|cats?|cows?|cattle|buffalo|calf|pigs?|piglets?|chickens?|hens?|ducks?|geese|goose|sheep|goats?|horses?|donkeys?|rabbits?|animals?|livestock"
 _WATER_EN = r"(?:river|water|well|pond|lake|ditch|canal|toilet|sea)\b"
+_SEARCH_EN = ("look", "looking", "looked", r"search\w*")
+_LOST_ANIMAL_EN = (r"\b(?:(?!\b(?:son|daughter|child|kid|boy|girl|baby|grand\w+|mother|father|husband|wife|brother|sister)\b).){0,30}"
+                   r"\b(?:lost|missing|run away|ran away|cannot find|can't find|not find|find (?:him|her|it))\b")
+_LIVESTOCK_EN = ("dog", "cat", "cow", "goat", "sheep", "pig", "buffalo", "horse", "donkey")
+_DROWNED_EN = ("ducks?", "chickens?", "hens?", "pigs?", "piglets?", "cows?", "cattle", "buffalo", "sheep", "goats?", "fish", "geese", "goose",
+               "rabbits?", "animals?", "livestock")
 _NOT_DANGER = re.compile(
     r"想死(?:你|您|我|你们|大家)了?"
     # a greeting after a long silence, to the helpers themselves (好久没跟你们聊了 都好吧)
@@ -776,54 +813,84 @@ _NOT_DANGER = re.compile(
     # anger felt in the chest (气得我心口疼): an intensifier, like 气死了 (detect5)
     r"|(?:气|憋|急|嬲)(?:得|到)(?:我|人|俺)?(?:(?:心口|胸口|心|肝)(?:都|也)?(?:疼|痛|发疼)|(?:浑身|全身|手|手脚)?(?:直)?(?:发抖|哆嗦|打颤|震))"
     r"|(?:拿|用|拎|提)(?:着|把)?(?:菜|柴|镰)?刀(?=.{0,3}(?:切|剁|削|割|砍柴|劈柴|杀了?(?:一|两|几)?(?:只|条|头)?(?:鸡|鸭|鹅|鱼|猪|羊)))"
-    r"|(?:knife|axe|sickle|machete|cleaver) (?:to|for) (?:cut|chop|slice|cook|kill the (?:chicken|fish|pig))|(?:cut|cutting|chop|chopping) (?:the )?(?:vegetables?|meat|grass|wood|firewood)"
-    r"|(?:忘|唔记得|不记得|记不得|记不住)(?:了|记|咗|得)?.{0,8}(?:烧着火|着火|关火|熄火|火)|forget\w*\b.{0,24}(?:fire|stove|gas)|(?:cooking|camp|wood|kitchen|stove) ?fire\b(?!\W{0,3}(?:(?:is|are|very|so|too|now|getting|very very) )*(?:flames?|big|spread\w*|burning|go|goes|went|out of control|everywhere))|by the fire|firewood"
+    "|" + _each(("knife", "axe", "sickle", "machete", "cleaver"), r" (?:to|for) (?:cut|chop|slice|cook|kill the (?:chicken|fish|pig))")
+    + r"|(?:cut|cutting|chop|chopping) (?:the )?(?:vegetables?|meat|grass|wood|firewood)"
+    r"|(?:忘|唔记得|不记得|记不得|记不住)(?:了|记|咗|得)?.{0,8}(?:烧着火|着火|关火|熄火|火)|forget\w*\b.{0,24}(?:fire|stove|gas)"
+    + "|" + _each(("cooking", "camp", "wood", "kitchen", "stove"), r" ?fire\b(?!\W{0,3}(?:(?:is|are|very|so|too|now|getting|very very) )*(?:flames?|big|spread\w*|burning|go|goes|went|out of control|everywhere))")
+    + r"|by the fire|firewood"
     r"|(?:苗|豆子?|庄稼|菜|麦子?|稻子?|玉米|苞谷|花|果子?|秧|叶子)(?:全|都|给)?(?:打|冻|晒|旱|淹)死"
     # ... and the other way round (冰雹打死晒啲菜苗, 打死了好多苗): the object is a plant (detect6)
     r"|(?:打|冻|晒|旱|淹)死(?:了|咗|晒|光)*(?:我家的?|俺家的?|好多|一大片|一大半|大半|不少|啲|些|一片)?(?:的)?(?:苗|秧|庄稼|菜|麦|稻|玉米|苞谷|果|花|树|叶|辣椒|烟叶|豆)"
     # hands or feet purple from the cold (冬天冻得手脚发紫): a hard winter, not blue lips now
     r"|(?:手|脚|手脚|耳朵|指头|手指|脚趾)(?:都|也)?冻(?:得|到|成)?(?:都|也)?(?:发紫|青紫|发青|紫)|冻(?:得|到)(?:我)?(?:的)?(?:手|脚|手脚|耳朵|指头|手指|脚趾)(?:都|也)?(?:发紫|青紫|发青|紫)"
-    r"|(?:近的|合适的|好的|便宜的|这样的)(?:找|寻)不(?:到|着)|(?:jobs?|apply|applied|application|online|email|letter)\b.{0,24}no answer|\b(?:paper|papers|form|forms|documents?|office|request|complaint|report)\b.{0,40}\bno (?:answer|reply|response)\b|(?:只能|只好|只得|不得不|没办法只能?)把(?:孩子|娃娃?|娃儿|小孩|仔女|细路)(?:们)?(?:反)?锁在(?:屋里|家里|屋头|家|屋企|房里)"
+    r"|(?:近的|合适的|好的|便宜的|这样的)(?:找|寻)不(?:到|着)"
+    + "|" + _each(("jobs?", "apply", "applied", "application", "online", "email", "letter"), r"\b.{0,24}no answer")
+    + "|" + _at_words(("paper", "papers", "form", "forms", "documents?", "office", "request", "complaint", "report"), r"\b.{0,40}\bno (?:answer|reply|response)\b")
+    + r"|(?:只能|只好|只得|不得不|没办法只能?)把(?:孩子|娃娃?|娃儿|小孩|仔女|细路)(?:们)?(?:反)?锁在(?:屋里|家里|屋头|家|屋企|房里)"
     r"|(?:不弄了|不搞了|不需要了?|不用了|不参加了?|不去了|退出|退订|别发了?|不要再发|不要了)[^。]{0,6}(?:以后)?(?:别|不要|不用|莫)(?:再)?(?:找|联系)我了?"
     r"|打我(?:的|这个|这|家)?(?:电话|手机|号码|号|座机)|给我打|打我一下电话|打死(?:我)?也不|死机|累成狗|打call"
     # detect11: furious (气炸了), an uproar (炸锅): no explosion
     r"|气炸|炸(?:了|开了|开)?锅"
     r"|(?:找|寻|揾)(?:不|毋|唔)(?:到|着)(?:工作|工|活|事做|事|嘢做|对象|媳妇|学校|人管|地方)"
     r"|杀(?:猪|鸡|鸭|鱼|羊|牛|价|熟|毒|虫|菌)|砍价|压价|砍一刀|秒杀|被杀了?(?:好几次|一次)|游戏"
-    r"|(?:电脑|手机|电视|电池|系统|软件|网站|网页|文件|u盘|车|摩托|机器|电瓶)(?:也|又|都|彻底)?(?:快)?(?:中毒|中了毒|不动了|卡死|不行了|郁都唔郁|唔郁|一动不动|(?:都|也)?(?:没有?|冇)反应)"
+    r"|(?:电脑|手机|电视|电池|系统|软件|网站|网页|文件|车|摩托|机器|电瓶)(?:也|又|都|彻底)?(?:快)?(?:中毒|中了毒|不动了|卡死|不行了|郁都唔郁|唔郁|一动不动|(?:都|也)?(?:没有?|冇)反应)|u盘(?:也|又|都|彻底)?(?:快)?(?:中毒|中了毒|不动了|卡死|不行了|郁都唔郁|唔郁|一动不动|(?:都|也)?(?:没有?|冇)反应)"
     r"|火锅|上火|发火|火车|火腿|火柴|打火机|火力|火龙果|火爆"
     r"|不能不管|要打工|要打针|打疫苗|他打工|打工"
     r"|fired from|fire (?:me|him|her|us|them) from|fired me|no fire|ceasefire"
     r"|(?:事|案|纠纷|官司|账|手续|心愿|心事|债).{0,4}(?:了结|了断)|(?:了结|了断)(?:了)?(?:这事|此事|这件|官司|纠纷|案子|手续|心愿|心事)|(?:和|跟|同)(?:他|她|佢|你|前夫|前妻).{0,4}(?:了断|了结)"
-    r"|(?:game|heat|cold|snow|rain|wind|weather|winter|summer|season|day|week|sun|show|movie|joke|work|job|exam|test|homework|traffic|back|feet|legs?|knees?|head|tooth|teeth|pain|noise|price|prices|bills?|this|that|it|you)(?:'s|’s| is| are| was| will| would| gonna| is going to)? kill(?:s|ing)? me"
-    r"|kill(?:ing)? (?:some |the )?time|dead tired|dead beat|(?:bored|scared|worried|starving|freezing|sick) to death"
-    r"|dying (?:to|for|of laugh)|died laughing|to die for"
-    r"|(?:phone|battery|laptop|computer|car|tv|screen|charger)(?:'s|’s| is| was| has| just)?(?: been| is)? (?:dead|died|die|dies)"
-    r"|dead (?:battery|phone)"
+    + "|" + _each(("game", "heat", "cold", "snow", "rain", "wind", "weather", "winter", "summer", "season", "day", "week", "sun", "show", "movie",
+                   "joke", "work", "job", "exam", "test", "homework", "traffic", "back", "feet", "legs?", "knees?", "head", "tooth", "teeth",
+                   "pain", "noise", "price", "prices", "bills?", "this", "that", "it", "you"),
+                  r"(?:'s|’s| is| are| was| will| would| gonna| is going to)? kill(?:s|ing)? me")
+    + r"|kill(?:ing)? (?:some |the )?time|dead tired|dead beat|"
+    + _each(("bored", "scared", "worried", "starving", "freezing", "sick"), " to death")
+    + r"|dying (?:to|for|of laugh)|died laughing|to die for"
+    + "|" + _each(("phone", "battery", "laptop", "computer", "car", "tv", "screen", "charger"),
+                  r"(?:'s|’s| is| was| has| just)?(?: been| is)? (?:dead|died|die|dies)")
+    + r"|dead (?:battery|phone)"
+    # detect14: "end it all" said of an account or a contract (i want to end it all with this bank), "please help"
+    # asking for a check (please help check my application)
+    + r"|end (?:it all|everything) with (?:this|the|that|my|your|our) (?:\w+ )?(?:bank|company|insurance|account|contract|provider|landlord"
+    r"|shop|store|agency|loan|card|subscription|plan|club|business|job|boss|school|network)s?\b"
+    # a rope made ready for the animals or a load
+    r"|rope (?:is |are )?(?:all )?ready (?:for|to tie) (?:the |my |our )?(?:goats?|cows?|buffalo|pigs?|sheep|horses?|donkeys?|dogs?|animals?|cattle"
+    r"|washing|clothes|tent|load|cart|firewood|wood)\b"
+    r"|please help (?:me )?(?:to )?(?:check|apply|confirm|fill|look (?:at|into) (?:my|the|this)|see (?:my|if|whether)) (?:my|the|this|if|whether|for|about|on)\b"
     # en-crisis: laughing till one cannot breathe, a boss or a teacher who "will kill me", a fire to cook on
-    r"|\blaugh\w*\b.{0,20}\b(?:cannot|can't|cant|not|no) breath\w*|\b(?:boss|teacher|coach|manager) (?:will|gonna|going to|is going to|would) kill me"
-    r"|\bfire\b.{0,20}\b(?:for|to) (?:cook\w*|boil\w*|warm\w*|heat\w*|roast\w*)"
+    + "|" + _at_words(("laugh",), r"\w*\b.{0,20}\b(?:cannot|can't|cant|not|no) breath\w*")
+    + "|" + _at_words(("boss", "teacher", "coach", "manager"), r" (?:will|gonna|going to|is going to|would) kill me")
+    + "|" + _at_words(("fire",), r"\b.{0,20}\b(?:for|to) (?:cook\w*|boil\w*|warm\w*|heat\w*|roast\w*)")
     # detect9: an engine that will not start (打不着火), a black screen that will not wake (黑屏 … 拍不醒),
     # a machine "on strike", laughing till one rolls, a lost animal
-    r"|(?:打|点|踩|踹|发动|启动|拧)(?:不|唔|毋)(?:着|燃)火?|趴窝|黑屏.{0,12}?(?:拍|叫|按|点|戳|摇|弄|敲)[^\s。,!?]{0,6}(?:不|唔|毋|没|冇)(?:醒|亮|开|反应)"
-    r"|(?:black screen|screen (?:is |go |goes |went |turn\w* )?black)\b.{0,50}?\bit (?:still )?(?:is )?" + _NOT_ + r" (?:wake|respond|turn on|work|start)\w*(?: up)?"
-    r"|(?:tablet|ipad|phone|laptop|computer|tv|screen|tricycle|motorbike|engine|machine)\b.{0,50}?\bit (?:still )?(?:is )?" + _NOT_ + r" (?:wake|respond|turn on|work|start)\w*(?: up)?"
-    r"|(?:又|也|都|彻底)?罢(?:工|咗工)|笑(?:得|到)[^\s。,!?]{0,5}(?:打滚|碌地|碌来碌去)|(?:晒|热)(?:得|到)[^\s。,!?]{0,5}冒烟|(?:laugh\w*) (?:so hard |so much )?(?:\w+ ){0,2}roll\w*"
+    + r"|(?:打|点|踩|踹|发动|启动|拧)(?:不|唔|毋)(?:着|燃)火?|趴窝|黑屏.{0,12}?(?:拍|叫|按|点|戳|摇|弄|敲)[^\s。,!?]{0,6}(?:不|唔|毋|没|冇)(?:醒|亮|开|反应)"
+    + "|" + _each(("black screen", r"screen (?:is |go |goes |went |turn\w* )?black"),
+                  r"\b.{0,50}?\bit (?:still )?(?:is )?" + _NOT_ + r" (?:wake|respond|turn on|work|start)\w*(?: up)?")
+    + "|" + _each(("tablet", "ipad", "phone", "laptop", "computer", "tv", "screen", "tricycle", "motorbike", "engine", "machine"),
+                  r"\b.{0,50}?\bit (?:still )?(?:is )?" + _NOT_ + r" (?:wake|respond|turn on|work|start)\w*(?: up)?")
+    + r"|(?:又|也|都|彻底)?罢(?:工|咗工)|笑(?:得|到)[^\s。,!?]{0,5}(?:打滚|碌地|碌来碌去)|(?:晒|热)(?:得|到)[^\s。,!?]{0,5}冒烟|laugh\w* (?:so hard |so much )?(?:\w+ ){0,2}roll\w*"
     r"|(?:狗|猫|牛|羊|猪|鸡|鸭|鹅|大黄|小黑|马|驴)(?:仔)?(?:又|也)?(?:丢了|走丢|走失|跑丢|不见了|唔见(?:咗)?|走失咗|跑了)"
-    r"|(?:(?:look|looking|looked|search\w*) for (?:our|my|the) )?\b(?:dog|cat|cow|goat|sheep|pig|buffalo|horse|donkey)\b(?:(?!\b(?:son|daughter|child|kid|boy|girl|baby|grand\w+|mother|father|husband|wife|brother|sister)\b).){0,30}\b(?:lost|missing|run away|ran away|cannot find|can't find|not find|find (?:him|her|it))\b|(?:look|looking|looked|search\w*) for (?:our|my|the) (?:dog|cat|cow|goat|sheep|pig|buffalo|horse|donkey)\b"
-    r"|\b(?:ducks?|chickens?|hens?|pigs?|piglets?|cows?|cattle|buffalo|sheep|goats?|fish|geese|goose|rabbits?|animals?|livestock)\b(?: \w+){0,2} (?:drown\w*|die[ds]?|dead)\b"
-    r"|\bdrown\w* (?:all |many |most |some |half )?(?:of )?(?:our |my |the |his |her )?(?:ducks?|chickens?|hens?|pigs?|piglets?|cows?|cattle|buffalo|sheep|goats?|fish|geese|goose|rabbits?|animals?|livestock)\b"
-    r"|(?<!his )(?<!her )(?<!watch )(?<!their )(?:phone|laptop|computer|tv|screen|machine|app|car|motorbike)\b.{0,12}(?:not|doesn't|does not|won't|will not|can't|cannot) (?:respond|answer|move|wake|work)"
+    + "|" + _each(_SEARCH_EN, r" for (?:our|my|the) \b(?:dog|cat|cow|goat|sheep|pig|buffalo|horse|donkey)" + _LOST_ANIMAL_EN)
+    + "|" + _at_words(_LIVESTOCK_EN, _LOST_ANIMAL_EN)
+    + "|" + _each(_SEARCH_EN, r" for (?:our|my|the) (?:dog|cat|cow|goat|sheep|pig|buffalo|horse|donkey)\b")
+    + "|" + _at_words(_DROWNED_EN, r"\b(?: \w+){0,2} (?:drown\w*|die[ds]?|dead)\b")
+    + "|" + _at_words(("drown",), r"\w* (?:all |many |most |some |half )?(?:of )?(?:our |my |the |his |her )?(?:" + "|".join(_DROWNED_EN) + r")\b")
+    + "|" + _each(("phone", "laptop", "computer", "tv", "screen", "machine", "app", "car", "motorbike"),
+                  r"\b.{0,12}(?:not|doesn't|does not|won't|will not|can't|cannot) (?:respond|answer|move|wake|work)",
+                  not_after=("his ", "her ", "watch ", "their "))
     # detect12: a thing or an animal fallen into the water (手机掉水里了, 狗掉井里了, my phone fell into the
     # river) or an animal washed away (水冲走了两头牛, the flood washed away our pigs) — not a person. The
     # noun must start a word (二狗, 牛牛 are children's names); a vehicle is never here (people inside).
-    r"|" + _THING_OR_ANIMAL_ZH + r"(?:又|还)?(?:不小心|一不小心|一下子?)?(?:给|被)?(?:掉|落|跌|滑|丢)(?:进|到|在|下|咗|了|落|入)*" + _WATER_ZH + _GONE_TOO_ZH
+    + r"|" + _THING_OR_ANIMAL_ZH + r"(?:又|还)?(?:不小心|一不小心|一下子?)?(?:给|被)?(?:掉|落|跌|滑|丢)(?:进|到|在|下|咗|了|落|入)*" + _WATER_ZH + _GONE_TOO_ZH
     + r"|" + _ANIMAL_ZH + r"(?:都|全)?(?:被|让|叫|给)(?:大|洪|河|山)?水(?:给)?(?:冲|卷|带)(?:走|跑|没|咗)" + _GONE_TOO_ZH
     + r"|(?:洪水|大水|山洪|河水|水)?(?:把|将)" + _ANIMAL_ZH + r"(?:都|全)?(?:冲|卷|带)(?:走|跑|没)" + _GONE_TOO_ZH
     + r"|(?:让|叫|被|给)?(?:洪水|大水|山洪|河水|水)(?:给)?(?:冲|卷|带)(?:走|跑)(?:了|咗)" + _ANIMAL_ZH + _GONE_TOO_ZH
-    + r"|(?<!and )(?<!with )(?<!& )(?<!and the )(?<!and my )(?<!and our )\b(?:" + _THING_EN + "|" + _ANIMAL_EN + r")\b (?:\w+ )?(?:fell|fall|falls|dropped|drop|slipped|went) (?:in|into|down) (?:the |a |our |my )?" + _WATER_EN
-    + r"|(?:the )?(?:flood|river|water)s?(?: water)? (?:has |have |had )?(?:washed|swept|carried) away (?:all |many |most |some |half |\w+ )?(?:of )?(?:our |my |the |his |her |their )?(?:\w+ )?(?:" + _ANIMAL_EN + r")\b(?!(?: \w+)? (?:and|with|too)\b)"
-    r"|\b(?:" + _ANIMAL_EN + r")\b (?:were|was|are|got|have been|has been) (?:all )?(?:washed|swept|carried) away(?: by (?:the )?(?:flood|river|water))?"
+    + "|" + _at_words(tuple((_THING_EN + "|" + _ANIMAL_EN).split("|")),
+                      r"\b (?:\w+ )?(?:fell|fall|falls|dropped|drop|slipped|went) (?:in|into|down) (?:the |a |our |my )?" + _WATER_EN,
+                      not_after=("and ", "with ", "& ", "and the ", "and my ", "and our "))
+    + "|" + _each(("the flood", "the river", "the water", "flood", "river", "water"),
+                  r"s?(?: water)? (?:has |have |had )?(?:washed|swept|carried) away (?:all |many |most |some |half |\w+ )?(?:of )?(?:our |my |the |his |her |their )?(?:\w+ )?(?:"
+                  + _ANIMAL_EN + r")\b(?!(?: \w+)? (?:and|with|too)\b)")
+    + "|" + _at_words(tuple(_ANIMAL_EN.split("|")), r"\b (?:were|was|are|got|have been|has been) (?:all )?(?:washed|swept|carried) away(?: by (?:the )?(?:flood|river|water))?")
 )
 _NOT_DANGER_BY_SCRIPT = {script: _for_script(_NOT_DANGER, script) for script in _SCRIPTS}
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
@@ -832,16 +899,22 @@ _NOT_NOW = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _AGO_EN, 
     r"(?:洪水|大水|发水|水浸|火灾|失火|火烛|地震|滑坡|泥石流|山泥倾泻|台风|打风|风台|山火)(?:的|嘅)?(?:时候|那会儿?|𠮶阵|𠮶时|果阵|个时候)|(?:垮|塌|倒)了(?:一截|一块|一角|半边|一段|一半|一面|一堵|一间)|(?:烧|冲|淹|砸|埋)(?:完|光|没|坏|烂|死|起走)了?|(?:都|全)没了|"
     r"(?:把|将).{0,6}(?:路|地|田|庄稼|后院|院子|草场|树|果园|菜|猪圈|牛棚|鸡棚|大棚).{0,6}(?:都|全)?(?:埋|冲|淹|砸|烧)|"
     r"(?:埋|冲|淹|砸|压)(?:了|咗|忒|坏了|烂了|没了|走了)(?:我|俺|𠊎)?(?:家|屋下)?(?:的)?[一二两三四五六七八九十几半\d]*(?:(?:亩|块|分)?(?:田|稻田|庄稼|苞谷|玉米|稻子|菜园|果园|鱼塘)|(?:亩|块|分)地)|冇得种|没得种|种不成|"
-    r"一(?:下|落)(?:大)?雨就|一(?:烧火|生火|做饭|烧炕)就|烟囱|(?:鸭子?|鸡|猪圈|猪棚|牛棚|羊圈|鱼苗)|(?:pig|cow|chicken|duck) ?(?:shed|pen|house)|livestock|"
+    r"一(?:下|落)(?:大)?雨就|一(?:烧火|生火|做饭|烧炕)就|烟囱|(?:鸭子?|鸡|猪圈|猪棚|牛棚|羊圈|鱼苗)|" + _each(("pig", "cow", "chicken", "duck"), r" ?(?:shed|pen|house)") + "|livestock|"
     r"一刮(?:大)?风就|每次(?:下雨|刮风|落雨)|每逢|下雨天|落雨天|雨季|"
     r"(?:每年|年年|每回|每到)(?:一)?(?:下雨|落雨|雨季|汛期)|(?:下|落)(?:大)?雨(?:都|就)(?:会|要)|"
     r"补助|补贴|政策|申请|能领|报销|救助|保险|电视|新闻|听说|演的"
-    r"|(?:rice |corn )?fields?\b|crops?\b|months? ago|apply|application|subsidy|subsidies"
+    r"|rice fields?\b|corn fields?\b|fields?\b|crops?\b|months? ago|apply|application|subsidy|subsidies"
     r"|assistance|allowance|insurance|policy|compensation|repair|damaged|broken|destroyed|news"
-    r"|(?:after|since) the (?:flood|fire|storm|earthquake|landslide)|every (?:rain(?:y)? season|rain|summer|spring|autumn|winter|year)|since then|rain(?:y)? season|\b(?:can|could|who|someone|somebody|help|to|need|needs|please) (?:\w+ )?fix\b|(?:flood|water|fire)\b.{0,6}after (?:go|gone|went)|(?:in|since) (?:january|february|march|april|may|june|july|august|september|october|november|december)|(?:two|three|four|five|many|some) (?:summers?|winters?|years?) ago|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"))
+    "|" + _each(("after", "since"), r" the (?:flood|fire|storm|earthquake|landslide)")
+    + r"|every (?:rain(?:y)? season|rain|summer|spring|autumn|winter|year)|since then|rain(?:y)? season|"
+    + _at_words(("can", "could", "who", "someone", "somebody", "help", "to", "need", "needs", "please"), r" (?:\w+ )?fix\b")
+    + "|" + _each(("flood", "water", "fire"), r"\b.{0,6}after (?:go|gone|went)")
+    + "|" + _each(("in", "since"), r" (?:january|february|march|april|may|june|july|august|september|october|november|december)")
+    + "|" + _each(("two", "three", "four", "five", "many", "some"), r" (?:summers?|winters?|years?) ago")
+    + r"|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"))
 _URGENT = re.compile(_any(
     r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)", _CRY_ZH, _IN_PROGRESS_ZH, _SOMEONE_INSIDE_ZH, _AT_ONCE_ZH,
-    _CRY_EN, "help us|help!", r"(?<!still )(?<!until )(?<!till )" + _NOW_EN, "hurry", _TRAPPED_EN))
+    _CRY_EN, "help us|help!", _NOW_EN[:9] + _not_after("n", ("still ", "until ", "till ")) + _NOW_EN[9:], "hurry", _TRAPPED_EN))
 _SOFTENABLE = {"fire", "flood", "disaster"}
 # a question about a policy or help for an event told as over (a stay in hospital, a death, money
 # spent): medical triggers are lowered too (ninth round (b): 生二胎大出血 住了半个月 … 俺能领不)
@@ -945,6 +1018,27 @@ def _told_as_not_now(kind: str, m: re.Match, cleaned: str, on: _Text) -> bool:
         return True
     return (kind == "violence" and all(_THREAT_WORDS.search(x.group(0)) for x in found) and on(_RULING)
             and not on(_FEAR) and not on(_HAPPENING))
+# detect14 (2026-12-07): a fall into the water told calmly — out of it, a scratch, fine — is a need:
+# the trigger of the fall (``_FALL_IN``) is explained unless something says the danger stays
+_FALL_IN = re.compile(r"(?:掉|跌|落|摔|栽|滑).{0,6}(?:水|河|井|沟|渠|塘|坑|池|湖|江)|(?:水|河|井|沟|渠|塘|坑|池|湖|江).{0,4}(?:掉|跌|落|摔|栽|滑)"
+                      r"|\b(?:fell|fall|falls|fallen|slipp?\w*|tumbled|rolled)\b")
+_CALM_FALL = re.compile(
+    r"爬(?:了)?(?:起来|上来|出来)|(?:拉|捞|救|拽|扶|抱|拖)(?:了)?(?:起来|上来|出来)了|自己(?:爬|走|回)|没事|冇事|无事|没大碍|没啥事|没什么事|没多大事"
+    r"|擦破|划破|划了|擦伤|擦损|磕(?:了|破)|崴|扭(?:了|伤)|皮外伤|湿(?:了|透)|全湿|感冒|回(?:了)?家了|跌打|创可贴"
+    r"|climb(?:ed|s)? out|got out|pulled (?:him|her|them|me|us) out|(?:is|are|was|were|'s) (?:fine|ok|okay|alright|all right)|scratch|bruise"
+    r"|\bcut (?:a little|a bit|on)\b|(?:knee|arm|leg|hand|foot|ankle|elbow)s? (?:is |are )?(?:hurt|swollen|sore)|walk(?:ed|s)? home|went home|\bwet\b|bandage")
+_DANGER_STAYS = re.compile(
+    r"爬不(?:上来|出来|起来)|上不来|出不来|拉不(?:上来|出来|动)|捞不(?:上来|着)|(?:没|冇|未)(?:有)?(?:上来|出来|冒)|沉|找不(?:到|着)|看不(?:到|见)|不见"
+    r"|没影|反应|叫不醒|喊不醒|不醒|一动不动|不动了|动不了|没气|呼吸|昏|晕|流血|止不住|水(?:很|好|太)?急|冲走|快来|救命|快点|赶紧|还在(?:水|沟|河|塘|渠|井|里)"
+    r"|头朝下|脸朝下|迷糊|站不起来|起不来|医院|(?:打|叫|拨)120|救护车"
+    r"|can ?not (?:get|climb) out|can't (?:get|climb) out|still in|not moving|breath|can ?not find|can't find|missing|unconscious|under (?:the )?water"
+    r"|(?:not|never|didn't) (?:come|came|coming) (?:back )?up|help!|hurry|wake|answer|face down|drown|bleed|blood|stand|ambulance|hospital|not (?:talk|speak|respond)")
+# ... and medicine said ready for someone else or as the doctor ordered (the pills are all ready for grandma)
+_MEDICINE_READY = re.compile(r"^\s?药|^(?:pills?|tablets)\b")
+_FOR_SOMEONE = re.compile(
+    r"医生|大夫|药店|药房|卫生院|诊所|饭后|饭前|一天[一两二三]次|送(?:去|过去|给)|拿(?:去|过去|给)|给(?:他|她|佢|奶奶|爷爷|外婆|外公|姥姥|姥爷|俺爹|俺娘|我爸|我妈|老人|孩子|娃)"
+    r"|doctor|pharmacy|clinic|chemist|prescription|(?:after|before) (?:food|meals?|eating)|times a day|pick (?:it|them) up|(?:take|bring|give|send) (?:it|them) to (?:him|her|grand\w+|my \w+)"
+    r"|for (?:grandma|grandpa|granny|him|her|my \w+|the (?:old|baby|kids?|children))\b")
 # habitual, reported speech: hints of self-harm alone are asked about, not paged (nlu5)
 _HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|成日|日日)(?:是)?(?:说|念叨|讲|嚷|话|讲住)|(?:always|keeps?) (?:says?|said|saying|talks?|talking)")
 # a long-standing illness: medical triggers are lowered unless something happened just now
@@ -956,13 +1050,15 @@ _CHRONIC = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, "上年", _LONG_AGO_ZH,
     r"|(?:没了|走了|去世|过世)(?:以后|之后|后)|一(?:疼|痛|累|冷|走|动|干活|爬坡)就|想起|忘不了|忘不掉|梦见|梦到|做梦|噩梦|一闭眼|闭上眼|那天|remember|nightmare|flashback"
     r"|从小|打小|自小|自细|细细个|生下来|天生|一辈子|这辈子|(?:腿|脚|手|胳膊|手臂|眼睛?)(?:都|也)?(?:没了|冇咗|断了几年|残了)|截肢|拄拐"
     r"|since (?:birth|he was|she was|i was|childhood)|all (?:his|her|my) life|born with|lost (?:his|her|my) (?:leg|arm|hand|eye)s?"
-    r"|since (?:small|young|little|a child|a baby|baby|born)|\bsometimes?\b|from time to time|now and then|last (?:month|week|winter|summer|spring|autumn)"
+    r"|since (?:small|young|little|a child|a baby|baby|born)|" + _at_words(("sometimes?",), r"\b") + r"|from time to time|now and then|last (?:month|week|winter|summer|spring|autumn)"
     r"|几个月|半年了|欠(?:了)?.{0,4}(?:医院|医药费)|医药费|住院费|hospital bills?|medical bills?|had a stroke|months"
-    r"|years|for a long time|chronic|(?:since|after) (?:the|his|her|my) (?:\w+ )?(?:stroke|accident|operation|surgery)|(?:都|还)(?:未识|不会|没学会)(?:讲|说|行|走)|(?:咋个|怎么|怎样|点样)?去告|起诉|打官司|索赔|\bsue\b|lawyer|every (?:day|month|week)|since (?:last|he|she|i)|last year|ago"))
+    r"|years|for a long time|chronic|when (?:i|he|she|we) (?:was|were) (?:young|small|little|a child|a kid|a boy|a girl)|" + _each(("since", "after"), r" (?:the|his|her|my) (?:\w+ )?(?:stroke|accident|operation|surgery)")
+    + r"|(?:都|还)(?:未识|不会|没学会)(?:讲|说|行|走)|(?:咋个|怎么|怎样|点样)?去告|起诉|打官司|索赔|" + _at_words(("sue",), r"\b") + r"|lawyer|every (?:day|month|week)|since (?:last|he|she|i)|last year|" + _each(("ago",), "", not_after=("hour ", "hours ", "minute ", "minutes ", "mins "))))
 # a lasting state or a plan, for the classifier's bar only (nlu5): never lowers a lexicon trigger
 _LASTING = re.compile(
     # a hazard that stands, reported (a pole leaning, wires hanging low: detect9)
-    r"(?:电线杆|电杆|电火柱|电线|电缆)(?:子)?.{0,6}(?:歪|斜|吊|垂|耷拉)|(?:electric(?:ity)?|power|telephone|phone) (?:pole|post|wire|line)s?\b.{0,30}\b(?:lean\w*|tilt\w*|hang\w*|low)\b|"
+    r"(?:电线杆|电杆|电火柱|电线|电缆)(?:子)?.{0,6}(?:歪|斜|吊|垂|耷拉)|"
+    + _each(("electric(?:ity)?", "power", "telephone", "phone"), r" (?:pole|post|wire|line)s?\b.{0,30}\b(?:lean\w*|tilt\w*|hang\w*|low)\b") + "|"
     r"由细|从细|从小到大|每晚|每天晚上|天天晚上|每夜|成日|日日|(?:医生|大夫|医院|村医)(?:说|话|讲|叫)(?:要|得)|"
     r"every night|all the time|since (?:he|she|i) (?:was|were) (?:born|small|little|a child)|the doctor (?:says?|said) (?:he|she|i|we) (?:need|must|should)"
 )
@@ -976,14 +1072,15 @@ _OVER = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _OFTEN_ZH, _
     r"从前|过去|那些年|那几年|那时候?|年轻(?:的)?时候?|早就|早年|离婚|离了婚?|(?:已经|早)?离了|分开(?:了|几年)|[一两三四五六七八九十几多]年前|上年"
     r"|有一回|有一次|走失过|走丢过|丢过|过一(?:次|回)|后来|找回来|找到了|送回来|寻回来|揾返|(?:出门|出去)就|一出门|总是|动不动"
     r"|(?:救|抢救)(?:回来|过来|活)(?:了)?(?:以后|之后|后)"
-    r"|\bbefore\b|long (?:time )?ago|\bonce\b|used to|(?:is |was |been )?found (?:already|now)|already found|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything"))
+    "|" + _at_words(("before",), r"\b") + r"|long (?:time )?ago|" + _at_words(("once",), r"\b")
+    + "|used to|" + _each(("is found", "was found", "been found", "found"), " (?:already|now)") + r"|already found|(?:bring|brings|brought) (?:her|him) back|in the past|divorced?|ex[- ]?husband|was found|found (?:her|him)|brought (?:her|him) back|forget everything"))
 # ... unless it happens now or again
 # (today, but not "until today": 到今日都唔敢放佢出去 tells a lasting fear)
 _UNTIL_TODAY_NOT = r"(?<!到)(?:" + _any(_TODAY_ZH, _TODAY_DIALECT) + ")"
 _HAPPENING = re.compile(_any(
     _JUST_ZH, _JUST_YUE, _IN_PROGRESS_ZH, _STILL_ZH, r"又(?:打|来|在|拿|要|喝)", _UNTIL_TODAY_NOT, _EVENING_ZH, _TONIGHT_ZH, r"今儿|昨天|马上|快来|快救", _CRY_ZH, "躲",
     r"到现在(?!(?:都|也|还)?(?:没人管|没(?:有)?(?:处理|解决|说法|结果|赔|给钱|人理)))|到而家|到依家", r"天(?:都|已经)?黑|还没|一直没|报警",
-    r"灯(?:都)?关|熄(?:晒)?灯|\bhid(?:e|ing)\b", _JUST_EN, "again", _TODAY_EN, r"this (?:morning|evening|afternoon)|still (?:missing|outside|not (?:back|home|found|come))|hiding",
+    r"灯(?:都)?关|熄(?:晒)?灯", _at_words(("hid",), r"(?:e|ing)\b"), _JUST_EN, "again", _TODAY_EN, r"this (?:morning|evening|afternoon)|still (?:missing|outside|not (?:back|home|found|come))|hiding",
     r"please help|help!|help (?:me|us)\b(?! (?:to|with|apply|get|find|pay|ask))|dark"))
 # a story on a screen or in the news, a fraud told afterwards, a move away: no danger to the writer
 _FICTION = re.compile(r"电视剧|电影|剧里|片子里|小说|视频里|新闻|游戏|\bmovie|\bfilm\b|tv show|the show|in the game|on the news")
@@ -1007,7 +1104,15 @@ _CLAIMED = re.compile(
     r"|\bcall(?:s|ed|ing)? (?:me|us|my \w+)\b.{0,12}\b(?:say|says|said|tell|told)\b|\b(?:message|text|sms)\b.{0,12}\b(?:say|says|said)\b|phone (?:me )?(?:and )?(?:say|said)")
 _JUST_NOW = re.compile(_any(_JUST_ZH, _IN_PROGRESS_ZH, _JUST_YUE, r"而家(?:仲)?喺", _JUST_EN))
 _FOUND_OUT = re.compile(r"后来|才知道|才发现|原来|发现是|上当|被骗|呃人|骗子|\blater\b|turn(?:s|ed)? out|then (?:i |we )?(?:know|knew|find out|found out)|realis|realiz")
-_MOVING = re.compile(r"下(?:个月|个礼拜|礼拜|周|星期|次|回)见|明天见|回头见|改天见|过几天见|see you (?:tomorrow|next|soon|later|again)|搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|\bmov(?:e|ing) to\b|go to (?:work|study) in|leave for (?:work|school)|(?:change|changed|changing) (?:my )?(?:phone|number)|new (?:phone )?number|see you (?:next|tomorrow|soon|later)")
+_MOVING = re.compile(r"下(?:个月|个礼拜|礼拜|周|星期|次|回)见|明天见|回头见|改天见|过几天见|see you (?:tomorrow|next|soon|later|again)|搬家|搬到|搬去|搬走|去.{0,6}(?:打工|上班|上学|读书|读大学|当兵)|" + _at_words(("mov",), r"(?:e|ing) to\b") + r"|go to (?:work|study) in|leave for (?:work|school)|(?:change|changed|changing) (?:my )?(?:phone|number)|new (?:phone )?number|see you (?:next|tomorrow|soon|later)")
+# detect14: animals or things left with someone for a while, with a return (give my cow to neighbour for one
+# week, 过几天就回来): the gift (``_GIFT``) is no farewell; other hints keep their weight
+_BACK_SOON = re.compile(
+    r"过(?:几|两|三|一)天(?:就)?(?:回来|回家|返来)(?!不)|(?:回来|返来)(?:再|就)(?:接|拿|领|牵|赶)|去住院|住(?:几天|一阵|段时间)院|(?:照看|喂|养)(?:几|两|三)天"
+    r"|\bfor (?:a|one|two|three|few|some|\d+) (?:days?|weeks?|months?)\b|while i (?:am|'m) (?:in (?:the )?(?:hospital|city|town)|at work|away)"
+    r"|until i (?:come|get) back\b(?! never)|(?:when|after) i (?:come|get) back|i (?:will )?come back (?:after|next|in|on|from)"
+    r"|during the (?:festival|holiday|new year)|(?:go|going) (?:to )?visit (?:my|our) (?:\w+ )?(?:son|daughter|family|brother|sister|relatives|cousin|children|kids)\b(?!.{0,12}(?:heaven|grave))")
+_GIFT = re.compile(r"giv|gave|照看|照顾|喂|养|交给|送给|留给")
 
 
 def has_benign_idiom(norm: str) -> bool:
@@ -1122,7 +1227,7 @@ _NOW_TIME = re.compile(_any(_TONIGHT_ZH, "tonight"))
 # a routine or a lasting state: every day, for years, always (what a hard life is told by)
 _ROUTINE = re.compile(
     r"每晚|每天|天天|每日|日日|成日|夜夜|每个晚上|一直(?!(?:都|还)?在)|总是|老是|又是|每次|每年|每个月|这些年|这几年|几年|多年|一辈子|半辈子|这么久|好久了"
-    r"|always|every (?:day|night|week|month|year)|all the time|for (?:years|months|weeks)|(?:many|few|two|three|four|five|ten) (?:years|months)|since")
+    r"|always|every (?:day|night|week|month|year)|all the time|for (?:years|months|weeks)|" + _each(("many", "few", "two", "three", "four", "five", "ten"), " (?:years|months)") + "|since")
 
 
 # sleeping pills taken as a routine (天天靠安眠药才睡得着, sleeping pills every night) and not hoarded
@@ -1205,6 +1310,9 @@ def detect_normalized(norm: str) -> EmergencyResult:
     policy_past = on(_POLICY_ASK) and on(_EVENT_OVER) and not on(_URGENT) and not on(_SUDDEN) and not happening
     scam_told = on(_FRAUD) and on(_CLAIMED) and on(_FOUND_OUT) and not on(_JUST_NOW)
     pills_routine = on(_PILL_ROUTINE) and not on(_HOARDED) and not on(_NOW_SIGNAL)
+    calm_fall = on(_CALM_FALL) and not on(_DANGER_STAYS) and not acute
+    errand = on(_FOR_SOMEONE) and not on(_NOW_SIGNAL) and not on(_NOW_TIME)
+    back_soon = on(_BACK_SOON) and not on(_NOW_SIGNAL) and not on(_NOW_TIME) and not acute
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
     weak_seen: set[str] = set()
@@ -1221,7 +1329,10 @@ def detect_normalized(norm: str) -> EmergencyResult:
         meaning = ((over and kind in ("violence", *_MISSING)) or fiction or (survived and kind in ("self_harm", "medical"))
                    or (kind == "distress" and on(_FRAUD)) or (scam_told and kind != "self_harm")
                    or (moving and kind == "self_harm" and trigger < 1.0)
-                   or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned, on)))
+                   or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned, on))
+                   or (calm_fall and kind == "medical" and _FALL_IN.search(m.group(0)) is not None)
+                   or (errand and kind == "self_harm" and trigger == HINT and _MEDICINE_READY.search(m.group(0)) is not None)
+                   or (back_soon and kind == "self_harm" and trigger < 1.0 and _GIFT.search(m.group(0)) is not None))
         if ((trigger == HINT and kind == "self_harm" and _PILLS.search(m.group(0)) and pills_routine)
                 or ((acute_past or animal) and kind == "medical" and _ACUTE_EN.search(m.group(0)))
                 or (not_now and kind in _SOFTENABLE) or (lasting and kind in _SOFTENABLE) or (chronic and kind == "medical") or (policy_past and kind in ("medical", *_SOFTENABLE))

@@ -130,8 +130,13 @@ def test_the_detect9_sets_hold(nlu):
 # black) and 46 look-alikes (killing me, dead tired, my phone is dead, the deadline, drowning in debt, last year
 # my father died, finish my application). Measured caught 77 → 89 (paged 56 → 87), look-alikes paged 5 → 0,
 # asked 2 → 0 (main → en-crisis); written before the rules, so floors against losing them, not fair figures.
+# dev18_detect.yml (detect14): nlu/data/test/dev18_detect.yml (issue 13, detect14, 2026-12-07): 43 look-alikes by
+# class (a fall into a ditch or a pond told calmly, a request whose office does not answer, medicine ready for
+# grandma, "end it all with this bank", a snake bite long ago, a cow left with a neighbour for a week) and 28
+# emergencies of the same shapes. Measured main → detect14: look-alikes paged 16 → 0, asked 8 → 0;
+# emergencies caught 26 → 28 (paged 24 → 28); written before the rules, so floors against losing them.
 @pytest.mark.parametrize("name", ["dev14_scenes.yml", "dev15_things_in_water.yml", "dev16_now_zh.yml", "dev16_calm_lives.yml",
-                                  "dev16_en_crisis.yml"])
+                                  "dev16_en_crisis.yml", "dev18_detect.yml"])
 def test_the_rule_rounds_dev_sets_hold(nlu, name):
     examples = load_training_data(TEST_DIR / name, synonyms_from=nlu.data).examples
     now = evaluate(nlu.parse, [e for e in examples if e.intent == "emergency"])
