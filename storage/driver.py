@@ -53,6 +53,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.expression import Executable
 
+from storage.db import TurnSession
+
 __all__ = ["Cursor", "Insert", "Query", "Scalar", "UpdateById", "Write", "listened", "run"]
 
 
@@ -515,6 +517,9 @@ async def run(session: AsyncSession, fn: Callable[..., Any], *args: Any) -> Any:
     it has not been); returns what `fn` returns. Pending ORM changes are flushed first, as
     before any ORM query (autoflush), so `fn` sees them."""
 
+    if type(session) is TurnSession and session.driver_connection() is not None:  # no ORM session yet
+        return await session.run_on_connection(_on_connection, fn, args)
+
     def call(sync_session):
         if sync_session.autoflush:
             sync_session.flush()  # returns at once when nothing is pending
@@ -525,6 +530,16 @@ async def run(session: AsyncSession, fn: Callable[..., Any], *args: Any) -> Any:
             cursor.close()
 
     return await session.run_sync(call)
+
+
+def _on_connection(connection: Connection, fn: Callable[..., Any], args: tuple) -> Any:
+    if not connection.in_transaction():
+        connection.begin()
+    cursor = Cursor(connection)
+    try:
+        return fn(cursor, *args)
+    finally:
+        cursor.close()
 
 
 _CONNECTION = "driver.connection"  # in Session.info: (its transaction, that transaction's Connection)
