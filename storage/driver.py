@@ -19,7 +19,9 @@ database. Per row the work is a list of values and the few processors that are n
 identity (precomputed per statement).
 
 The statements run on the session's connection in one `AsyncSession.run_sync` call per batch:
-the same transaction as the ORM work of the turn. When anything listens — `echo`, SQL logging
+the same transaction as the ORM work of the turn. A turn's `storage.db.TurnSession` that has
+not made its ORM session yet runs them on its pooled connection instead (one
+`AsyncConnection.run_sync` call per batch, nothing to flush). When anything listens — `echo`, SQL logging
 at INFO, or an engine event on statement execution (`before_execute`, `before_cursor_execute`,
 `after_cursor_execute`, `after_execute`, `handle_error`) — each goes through
 `Connection.exec_driver_sql`, so the listeners see it as any other statement. When nothing
