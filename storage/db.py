@@ -260,22 +260,27 @@ class TurnSession:
         if connection.sync_connection is None:
             return
         if type_ is None:
-            await connection.run_sync(_commit_turn, None if self._orm is None else self._orm.sync_session)
-            return
+            try:
+                await connection.run_sync(_commit_turn, None if self._orm is None else self._orm.sync_session)
+                return
+            except BaseException as exc:  # the commit failed, or the task was cancelled meanwhile
+                await self._abandon(type(exc), exc, exc.__traceback__)
+                raise
+        await self._abandon(type_, value, traceback)
+
+    async def _abandon(self, type_, value, traceback) -> None:
         if self._orm is not None:
             self._orm.sync_session.close()  # forgets its objects; the connection's rollback is below
-        await connection.__aexit__(type_, value, traceback)  # closed to completion: rolled back, returned
+        await self._connection.__aexit__(type_, value, traceback)  # closed to completion: rolled back, returned
 
 
 _NO_OBJECTS = MappingProxyType({})  # the identity map of a turn without a session
 
 
 def _commit_turn(connection, orm_session) -> None:
-    try:
-        if orm_session is not None:
-            orm_session.commit()  # flushes; the transaction is the connection's (rollback_only)
-            orm_session.close()
-        if connection.in_transaction():
-            connection.commit()
-    finally:
-        connection.close()  # after a failed commit: rolled back and returned
+    if orm_session is not None:
+        orm_session.commit()  # flushes; the transaction is the connection's (rollback_only)
+        orm_session.close()
+    if connection.in_transaction():
+        connection.commit()
+    connection.close()
