@@ -290,10 +290,11 @@ class Dispatcher:
             raise
 
     @asynccontextmanager
-    async def _transaction(self):
+    async def _transaction(self, turn: bool = False):
         """A session of `services.db` whose commit wakes the outbox sender when it wrote a
-        row for it (and only then: a wake costs the sender a transaction and a claim)."""
-        async with self.services.db.session() as session:
+        row for it (and only then: a wake costs the sender a transaction and a claim).
+        `turn`: `db.turn()`, whose ORM session is made only when asked for."""
+        async with (self.services.db.turn() if turn else self.services.db.session()) as session:
             yield session
         if outbox_store.queued_for_sender(session):
             self.services.wake_outbox()
@@ -301,7 +302,7 @@ class Dispatcher:
     async def _turn(self, inbound: Inbound, cleaned: Cleaned, parse: dict, emergency) -> list[Outbound]:
         s = self.services
         now = s.clock()
-        async with self._transaction() as session:
+        async with self._transaction(turn=True) as session:
             begun = await turns.begin_turn(
                 session, channel=inbound.channel, external_id=inbound.sender, display_name=inbound.display_name,
                 locale=inbound.locale_hint if inbound.locale_hint in TEXTS else None, message_id=inbound.message_id,

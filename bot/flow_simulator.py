@@ -106,6 +106,8 @@ class _Transaction:
     async def session(self):
         yield self._session
 
+    turn = session  # the dispatcher's turn runs in it too
+
 
 class _Services:
     """The application's services, with the database replaced by the simulator's transaction."""

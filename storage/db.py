@@ -12,6 +12,7 @@ import asyncio
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import AsyncIterator
 
 from sqlalchemy import event
@@ -185,5 +186,101 @@ class Database:
                 async with s:  # its exit closes it: rolls back and returns the connection
                     pass
 
+    def turn(self) -> "TurnSession":
+        """`async with db.turn() as s:` — one transaction, like `session()`, on a pooled
+        connection with the driver alone until something asks for the ORM (TurnSession)."""
+        return TurnSession(self)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class TurnSession:
+    """A turn's transaction that makes its `AsyncSession` only when the turn asks for one.
+
+    Most turns read and write only through the driver (storage/driver.py: `begin_turn`,
+    `finish_turn`, the flows' own driver statements): for them the `AsyncSession` made,
+    begun, committed and closed was pure overhead (docs/performance.md, session17). Here
+    `driver.run` runs on a pooled connection (`AsyncConnection`, its transaction begun by
+    the first statement, so BEGIN IMMEDIATE on SQLite as before), and `info`, `bind` (the
+    engine, as a session's) and `identity_map` (empty until there is a session) are
+    answered without one. Any other attribute makes the `AsyncSession` — bound to that
+    connection, joining its transaction (`join_transaction_mode="rollback_only"`: its
+    commit flushes, the connection's commit is ours) — and is answered by it. The end
+    commits (the session's flush first) and returns the connection in one greenlet switch;
+    an error rolls back and returns it, to completion even when the task is cancelled."""
+
+    __slots__ = ("bind", "_connection", "_info", "_orm")
+
+    def __init__(self, db: Database):
+        self.bind = db.engine
+        self._connection = db.engine.connect()  # not started: no connection taken yet
+        self._info: dict = {}
+        self._orm: AsyncSession | None = None
+
+    @property
+    def info(self) -> dict:
+        return self._info if self._orm is None else self._orm.info
+
+    @property
+    def identity_map(self):
+        return _NO_OBJECTS if self._orm is None else self._orm.identity_map
+
+    def driver_connection(self):
+        """The connection for `driver.run` while no session is made, else None."""
+        return self._connection if self._orm is None else None
+
+    async def run_on_connection(self, fn, *args):
+        """`fn(sync connection, *args)` on the turn's connection (taken on first use), while
+        no session is made (`driver_connection()`)."""
+        connection = self._connection
+        if connection.sync_connection is None:
+            await connection.start()
+        return await connection.run_sync(fn, *args)
+
+    @property
+    def orm(self) -> AsyncSession:
+        orm = self._orm
+        if orm is None:
+            connection = self._connection.sync_connection
+            if connection is None or not connection.in_transaction():
+                raise RuntimeError("a turn's session is made after its first statement (begin_turn)")
+            orm = self._orm = AsyncSession(bind=self._connection, expire_on_commit=False, info=self._info,
+                                           join_transaction_mode="rollback_only")
+        return orm
+
+    def __getattr__(self, name: str):
+        return getattr(self.orm, name)
+
+    async def __aenter__(self) -> "TurnSession":
+        return self
+
+    async def __aexit__(self, type_, value, traceback) -> None:
+        connection = self._connection
+        if connection.sync_connection is None:
+            return
+        if type_ is None:
+            try:
+                await connection.run_sync(_commit_turn, None if self._orm is None else self._orm.sync_session)
+                return
+            except BaseException as exc:  # the commit failed, or the task was cancelled meanwhile
+                await self._abandon(type(exc), exc, exc.__traceback__)
+                raise
+        await self._abandon(type_, value, traceback)
+
+    async def _abandon(self, type_, value, traceback) -> None:
+        if self._orm is not None:
+            self._orm.sync_session.close()  # forgets its objects; the connection's rollback is below
+        await self._connection.__aexit__(type_, value, traceback)  # closed to completion: rolled back, returned
+
+
+_NO_OBJECTS = MappingProxyType({})  # the identity map of a turn without a session
+
+
+def _commit_turn(connection, orm_session) -> None:
+    if orm_session is not None:
+        orm_session.commit()  # flushes; the transaction is the connection's (rollback_only)
+        orm_session.close()
+    if connection.in_transaction():
+        connection.commit()
+    connection.close()

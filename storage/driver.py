@@ -19,7 +19,9 @@ database. Per row the work is a list of values and the few processors that are n
 identity (precomputed per statement).
 
 The statements run on the session's connection in one `AsyncSession.run_sync` call per batch:
-the same transaction as the ORM work of the turn. When anything listens — `echo`, SQL logging
+the same transaction as the ORM work of the turn. A turn's `storage.db.TurnSession` that has
+not made its ORM session yet runs them on its pooled connection instead (one
+`AsyncConnection.run_sync` call per batch, nothing to flush). When anything listens — `echo`, SQL logging
 at INFO, or an engine event on statement execution (`before_execute`, `before_cursor_execute`,
 `after_cursor_execute`, `after_execute`, `handle_error`) — each goes through
 `Connection.exec_driver_sql`, so the listeners see it as any other statement. When nothing
@@ -52,6 +54,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.expression import Executable
+
+from storage.db import TurnSession
 
 __all__ = ["Cursor", "Insert", "Query", "Scalar", "UpdateById", "Write", "listened", "run"]
 
@@ -515,6 +519,9 @@ async def run(session: AsyncSession, fn: Callable[..., Any], *args: Any) -> Any:
     it has not been); returns what `fn` returns. Pending ORM changes are flushed first, as
     before any ORM query (autoflush), so `fn` sees them."""
 
+    if type(session) is TurnSession and session.driver_connection() is not None:  # no ORM session yet
+        return await session.run_on_connection(_on_connection, fn, args)
+
     def call(sync_session):
         if sync_session.autoflush:
             sync_session.flush()  # returns at once when nothing is pending
@@ -525,6 +532,16 @@ async def run(session: AsyncSession, fn: Callable[..., Any], *args: Any) -> Any:
             cursor.close()
 
     return await session.run_sync(call)
+
+
+def _on_connection(connection: Connection, fn: Callable[..., Any], args: tuple) -> Any:
+    if not connection.in_transaction():
+        connection.begin()
+    cursor = Cursor(connection)
+    try:
+        return fn(cursor, *args)
+    finally:
+        cursor.close()
 
 
 _CONNECTION = "driver.connection"  # in Session.info: (its transaction, that transaction's Connection)
