@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import sys
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from types import ModuleType
