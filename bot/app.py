@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import sys
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from types import ModuleType
@@ -23,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from bot import api, gazetteer, scheduler, web, web_flows
 from bot.channels import rest, telegram, wechat
+from bot.cli_session import exit_unless_schema_current
 from bot.config import Settings, get_settings
 from bot.dispatcher import Overloaded
 from storage.db import is_db_unavailable
@@ -157,19 +157,6 @@ def _describe(settings: Settings, services: Services, host: str, port: int) -> s
     handler = type(services.handler).__module__ + "." + type(services.handler).__name__
     lines.append(f"  nlu       {nlu}    dialogue {handler}")
     return "\n".join(lines)
-
-
-def exit_unless_schema_current(database_url: str) -> None:
-    """For a command about to run the bot: exit 2 with a message when the database cannot be
-    reached or its schema is behind (`xiangzhu db upgrade`)."""
-    try:
-        migrate.check_current(database_url)
-    except migrate.SchemaBehindError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-    except Exception as exc:
-        click.echo(f"无法连接数据库 / cannot reach the database: {exc}", err=True)
-        sys.exit(2)
 
 
 def app_from_environment() -> FastAPI:

@@ -11,10 +11,24 @@ Public surface::
     nlu.choices.parse_choice("第二个", options)
     nlu.normalize.normalize(text)
 """
-from nlu.choices import parse_choice
-from nlu.emergency import EmergencyResult, detect
-from nlu.kb import KbHit, PolicyDoc, PolicyIndex
-from nlu.parser import INTENTS, NLU
+from __future__ import annotations
+
+import importlib
+
+# The public names are loaded on first use (PEP 562): `import nlu.kb` or `nlu.normalize` (the
+# seed, the CLI, flow validation) must not pay for the parser's scikit-learn and SciPy.
+_LAZY = {
+    "INTENTS": "nlu.parser",
+    "NLU": "nlu.parser",
+    "EmergencyResult": "nlu.emergency",
+    "detect": "nlu.emergency",
+    "KbHit": "nlu.kb",
+    "PolicyDoc": "nlu.kb",
+    "PolicyIndex": "nlu.kb",
+    "parse_choice": "nlu.choices",
+    "RasaNLU": "nlu.rasa_backend",  # pulls in httpx
+    "load_backend": "nlu.backend",
+}
 
 __all__ = [
     "INTENTS",
@@ -29,12 +43,13 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name == "RasaNLU":  # imported lazily: pulls in httpx
-        from nlu.rasa_backend import RasaNLU
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nlu' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return RasaNLU
-    if name == "load_backend":
-        from nlu.backend import load_backend
 
-        return load_backend
-    raise AttributeError(f"module 'nlu' has no attribute {name!r}")
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

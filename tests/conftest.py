@@ -34,8 +34,8 @@ def pg_databases():
 
 
 @pytest.fixture(scope="session")
-def demo_databases(tmp_path_factory) -> DemoDatabases:
-    return DemoDatabases(tmp_path_factory.mktemp("demo"))
+def demo_databases(tmp_path_factory, migrated_sqlite) -> DemoDatabases:
+    return DemoDatabases(tmp_path_factory.mktemp("demo"), migrated_sqlite)
 
 
 @pytest.fixture(scope="session")

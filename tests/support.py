@@ -182,12 +182,13 @@ class PgDatabases:
 
 
 class DemoDatabases:
-    """`xiangzhu db upgrade` and `seed --demo` into a SQLite file once per session (once more if
-    the day in Asia/Shanghai has turned since: the demo data is dated from today), copied for
-    each module's `xiangzhu serve` (web browser tests, Telegram emulator tests)."""
+    """`xiangzhu seed --demo` into a copy of the session's migrated SQLite file `template`, once
+    per session (once more if the day in Asia/Shanghai has turned since: the demo data is dated
+    from today), copied for each module's `xiangzhu serve` (web browser tests, Telegram emulator
+    tests)."""
 
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
+    def __init__(self, tmp: Path, template: Path):
+        self.tmp, self.template = tmp, template
         self.built: dict[date, Path] = {}
 
     def copy_to(self, target: Path) -> None:
@@ -196,10 +197,9 @@ class DemoDatabases:
         today = datetime.now(ZoneInfo(load_settings().timezone)).date()
         if today not in self.built:
             path = self.tmp / f"demo-{today}.db"
-            url = f"sqlite+aiosqlite:///{path}"
-            for args in (("db", "upgrade"), ("seed", "--demo")):
-                subprocess.run([sys.executable, "-m", "bot.cli", *args], check=True, capture_output=True,
-                               timeout=180, env={**os.environ, "XIANGZHU_DATABASE_URL": url})
+            shutil.copyfile(self.template, path)
+            subprocess.run([sys.executable, "-m", "bot.cli", "seed", "--demo"], check=True, capture_output=True,
+                           timeout=180, env={**os.environ, "XIANGZHU_DATABASE_URL": f"sqlite+aiosqlite:///{path}"})
             self.built[today] = path
         shutil.copyfile(self.built[today], target)
 

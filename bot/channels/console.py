@@ -85,7 +85,7 @@ async def run_chat(settings: Settings, sender: str, locale: str, stdin: TextIO, 
 @click.option("--locale", type=click.Choice(["zh", "en"]), default=None, help="language of a new person")
 def chat_command(sender: str, locale: str | None) -> None:
     """在终端里和机器人对话 / talk to the bot in the terminal."""
-    from bot.app import exit_unless_schema_current
+    from bot.cli_session import exit_unless_schema_current
     from bot.logs import setup_logging
 
     settings = get_settings()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -19,11 +20,10 @@ def _run(args, env, stdin="", timeout=180):
 
 
 @pytest.fixture
-def chat_env(tmp_path):
+def chat_env(tmp_path, migrated_sqlite):
+    shutil.copyfile(migrated_sqlite, tmp_path / "chat.db")  # `xiangzhu db upgrade` is tests/bot/test_cli_db.py's
     env = {**os.environ, "XIANGZHU_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/chat.db"}
     env.pop("XIANGZHU_CONFIG", None)
-    up = _run(["db", "upgrade"], env)
-    assert up.returncode == 0, up.stderr
     return env, tmp_path / "chat.db"
 
 

@@ -1,5 +1,6 @@
 """A publish reaches every server process on its next message, without a restart: two
-`xiangzhu serve` processes on one PostgreSQL database, the flow published with the CLI."""
+`xiangzhu serve` processes on one PostgreSQL database (a copy of the session's migrated
+template), the flow published with the CLI."""
 from __future__ import annotations
 
 import os
@@ -40,19 +41,18 @@ def ask(server, sender, n):
     return " ".join(m["text"] for m in r.json())
 
 
-def test_publish_reaches_both_servers_on_the_next_message(empty_db_url, tmp_path):
-    cli(empty_db_url, "db", "upgrade")
-    cli(empty_db_url, "seed")
+def test_publish_reaches_both_servers_on_the_next_message(db_url, tmp_path):
+    cli(db_url, "seed")
     flow = tmp_path / "weather_note.yaml"
     flow.write_text(FLOW.format(zh="版本一：明天有雨。", en="Version one: rain tomorrow."), encoding="utf-8")
-    cli(empty_db_url, "flows", "publish", str(flow))
-    servers = [Server(empty_db_url, tmp_path, name) for name in ("a", "b")]
+    cli(db_url, "flows", "publish", str(flow))
+    servers = [Server(db_url, tmp_path, name) for name in ("a", "b")]
     try:
         for s in servers:
             s.wait_ready()
         assert [ask(s, f"v-{i}", 1) for i, s in enumerate(servers)] == ["版本一：明天有雨。"] * 2
         flow.write_text(FLOW.format(zh="版本二：明天晴。", en="Version two: sunny."), encoding="utf-8")
-        cli(empty_db_url, "flows", "publish", str(flow))
+        cli(db_url, "flows", "publish", str(flow))
         assert [ask(s, f"v-{i}", 2) for i, s in enumerate(servers)] == ["版本二：明天晴。"] * 2
     finally:
         for s in servers:

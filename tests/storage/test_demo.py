@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -125,13 +126,11 @@ def _env(url: str) -> dict[str, str]:
     return env
 
 
-def test_cli_seed_demo_against_a_migrated_sqlite_database(tmp_path):
+def test_cli_seed_demo_against_a_migrated_sqlite_database(tmp_path, migrated_sqlite):
     db_file = tmp_path / "demo.db"
+    shutil.copyfile(migrated_sqlite, db_file)  # `xiangzhu db upgrade` itself: tests/bot/test_cli_db.py
     env = _env(f"sqlite+aiosqlite:///{db_file}")
     run = dict(cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-
-    upgraded = subprocess.run([str(XIANGZHU), "db", "upgrade"], **run)
-    assert upgraded.returncode == 0, upgraded.stderr
 
     first = subprocess.run([str(XIANGZHU), "seed", "--demo"], **run)
     assert first.returncode == 0, first.stderr
@@ -153,10 +152,10 @@ def test_cli_seed_demo_against_a_migrated_sqlite_database(tmp_path):
     assert counts() == seeded
 
 
-def test_cli_seed_without_demo_adds_only_the_content(tmp_path):
+def test_cli_seed_without_demo_adds_only_the_content(tmp_path, migrated_sqlite):
     db_file = tmp_path / "content.db"
+    shutil.copyfile(migrated_sqlite, db_file)
     run = dict(cwd=tmp_path, env=_env(f"sqlite+aiosqlite:///{db_file}"), capture_output=True, text=True, timeout=120)
-    assert subprocess.run([str(XIANGZHU), "db", "upgrade"], **run).returncode == 0
     out = subprocess.run([str(XIANGZHU), "seed"], **run)
     assert out.returncode == 0, out.stderr
     with sqlite3.connect(db_file) as conn:
