@@ -186,3 +186,15 @@ def test_the_hardlives_set_holds(nlu):
     assert lives["safety_question_rate"] <= 0.04
     assert lives["intent_accuracy"] >= 0.90
     assert lives["need_category_recall"] >= 0.75
+
+
+def test_the_intents16_styles_set_holds(nlu):
+    """nlu/data/test/dev19_styles.yml (intents16, 2026-12-07): 145 lines, every intent in each of
+    indirect Mandarin, 粤/客家, non-native English and 西南官话, written before the round's lines.
+    Main measures 0.917 on it (indirect 0.75). The round's training lines reached 0.972 but lost two
+    emergencies of an honest set and were not merged, so this is a floor at main's figure, to be
+    raised when a round wins the set without losing elsewhere."""
+    report = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev19_styles.yml", synonyms_from=nlu.data).examples)
+    assert report["intent_accuracy"] >= 0.90
+    assert report["emergency_recall"] == 1.0
+    assert report["safety_question_rate"] <= SAFETY_QUESTIONS
