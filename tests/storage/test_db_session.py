@@ -17,6 +17,17 @@ async def areas(db) -> list[str]:
     async with db.session() as s:
         return list((await s.execute(select(Area.code).order_by(Area.code))).scalars())
 
+async def _cancel_then_write(db, stuck, inside: asyncio.Event) -> None:
+    """Cancel `stuck` once it holds a write, then check a later write gets through and is alone."""
+    task = asyncio.create_task(stuck())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.wait_for(add_area(db, "y"), timeout=30)
+    assert await areas(db) == ["y"]
+
+
 
 async def add_area(db, code: str) -> None:
     async with db.session() as s:
@@ -46,13 +57,7 @@ async def test_a_cancelled_transaction_is_rolled_back_and_gives_its_connection_b
             inside.set()
             await asyncio.Event().wait()  # until cancelled
 
-    task = asyncio.create_task(stuck())
-    await inside.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await asyncio.wait_for(add_area(db, "y"), timeout=30)
-    assert await areas(db) == ["y"]
+    await _cancel_then_write(db, stuck, inside)
     async with db.session() as s:
         assert (await s.execute(select(func.count()).select_from(Area))).scalar_one() == 1
 
@@ -143,13 +148,7 @@ async def test_a_cancelled_turn_is_rolled_back_and_gives_its_connection_back(db)
             inside.set()
             await asyncio.Event().wait()  # until cancelled
 
-    task = asyncio.create_task(stuck())
-    await inside.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await asyncio.wait_for(add_area(db, "y"), timeout=30)
-    assert await areas(db) == ["y"]
+    await _cancel_then_write(db, stuck, inside)
 
 
 async def test_the_orm_before_the_turns_first_statement_is_refused(db):
