@@ -192,9 +192,10 @@ def test_the_intents16_styles_set_holds(nlu):
     """nlu/data/test/dev19_styles.yml (intents16, 2026-12-07): 145 lines, every intent in each of
     indirect Mandarin, 粤/客家, non-native English and 西南官话, written before the round's lines.
     Main measures 0.917 on it (indirect 0.75). The round's training lines reached 0.972 but lost two
-    emergencies of an honest set and were not merged, so this is a floor at main's figure, to be
-    raised when a round wins the set without losing elsewhere."""
+    emergencies of an honest set and were not merged. intents17 (2026-12-08, nlu/data/train/
+    round17_styles.yml, written so that no emergency the rules miss loses the classifier's probability)
+    measures 0.966: the floor sits a little under it."""
     report = evaluate(nlu.parse, load_training_data(TEST_DIR / "dev19_styles.yml", synonyms_from=nlu.data).examples)
-    assert report["intent_accuracy"] >= 0.90
+    assert report["intent_accuracy"] >= 0.95
     assert report["emergency_recall"] == 1.0
     assert report["safety_question_rate"] <= SAFETY_QUESTIONS
