@@ -251,8 +251,8 @@ _DEATH_ZH = r"走了|去世|过世|没了"
 # detect15 (2026-12-08): years back, a youth, a death some years since (前些年, 好些年前, 那几年, 早些年, 小时候,
 # 年轻时候, 走了七八年了, long time back, some years ago, since many years, "before" at a clause's end):
 # one piece, shared by ``_NOT_NOW``, ``_CHRONIC``, ``_OVER``, ``_PAST_WHEN`` and ``_TOLD_ACT``
-_YEARS_BACK_ZH = (r"前些年|好些年|那几年|早些年|早几年|早年|(?:好|很)多年前|多年前|[一两二三四五六七八九十几]+(?:来|多)?年前|年轻(?:的)?(?:时候|时|嗰阵)"
-                  r"|细个(?:时|时候|嗰阵)|细细个|小时候|那些年"
+_YEARS_BACK_ZH = (r"前些年|好些年|那几年|早些年|早几年|早年|(?:好|很)多年前|多年前|[一两二三四五六七八九十几]+(?:来|多)?年前|年轻(?:的)?(?:时候|时|𠮶阵)"
+                  r"|细个(?:时|时候|𠮶阵)|细细个|小时候|那些年"
                   r"|(?:走了|没了|去世|过世|死了|过身|走咗|冇咗)(?:有|都)?(?:[一两二三四五六七八九十几好多]+|十来)(?:来|多)?年")
 _YEARS_BACK_EN = ("|".join((_each(("long time", "long long time", "some years", "many years", "few years", "years"), r" (?:back|ago)\b"),
                             _each(("since many", "since some", "since few", "for many"), r" years\b"),
@@ -306,7 +306,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
     ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|水(?:已经|都)?(?:到|淹到|漫到|涨到|没到|齐)了?(?:窗户|窗台|腰|胸口|脖子|二楼|床|屋里|门口|膝盖)|水.{0,4}(?:冲进|灌进|涌进)(?:来|屋|家)|(?:在|爬到|爬上|上了|躲到)(?:房顶|屋顶|楼顶|树上).{0,6}(?:等|下不|出不)"
      r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water\b.{0,12}\b(?:get|gets|getting|go|goes|going|keep\w*|still) (?:higher|deeper)\b|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
-    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|压在.{0,4}(?:底下|下头|下边)|砸到人|砸伤了?人|被砸|被困|困在(?!床|炕|轮椅)|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
+    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|(?:人|他|她|佢)(?:还)?压在.{0,4}(?:底下|下头|下边)|压在(?:车|墙|房子?|石头|土|砖头?|梁|树|拖拉机|三轮)(?:子)?(?:的)?(?:底下|下头|下边)|砸到人|砸伤了?人|被砸|被困|困在(?!床|炕|轮椅)|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
      r"|龙卷风(?:过来|来|刮过来)了|earthquake|landslide|mudslide|tornado (?:is )?coming|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
     ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|(?<!一)落水(?!就)|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割劈锄挖煮扫搞弄])不动了"),
     ("medical", 1.0, "|".join((
@@ -927,6 +927,8 @@ _NOT_NOW = re.compile(_any(_YEARS_BACK, _PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_
     + "|" + _each(("two", "three", "four", "five", "many", "some"), r" (?:summers?|winters?|years?) ago")
     + r"|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"))
 _URGENT = re.compile(_any(
+    # detect15: again now, come quick (早几年失过一回火 现在又着火了 快来)
+    r"又(?:着火|起火|失火|发(?:大|洪)?水|涨水|淹|塌|垮|滑坡|地震|冲|烧起来)|快(?:来|救)",
     r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)", _CRY_ZH, _IN_PROGRESS_ZH, _SOMEONE_INSIDE_ZH, _AT_ONCE_ZH,
     _CRY_EN, "help us|help!", _NOW_EN[:9] + _not_after("n", ("still ", "until ", "till ")) + _NOW_EN[9:], "hurry", _TRAPPED_EN))
 _SOFTENABLE = {"fire", "flood", "disaster"}
