@@ -139,6 +139,14 @@ A few narrow rules keep figurative and past words out:
   (上个月孩子掉河里淹死了), a sign told as an episode of a condition or with a count (犯病的时候会抽搐,
   喘不上气的时候要用喷雾, 晕倒过好几回) and an attempt survived told as past (喝农药救回来以后) do not.
 
+- **Years back** (detect15, 2026-12-08): 前些年, 好些年前, 那几年, 早些年, 小时候, 年轻时候, 细个时候, a death some
+  years since (走了七八年了, 没了有五六年了), long time back, some years ago, since many years, "last time", "before"
+  at a clause's end (``_YEARS_BACK``) are past words of ``_NOT_NOW``, ``_CHRONIC``, ``_OVER`` and ``_PAST_WHEN``;
+  a trigger so lowered with no sign of now or again is explained. An act of self-harm told as how someone died
+  or what they did years back (早些年我哥喝农药走了, 俺娘是喝药走的, my husband drink pesticide long time back) is
+  lowered and explained (``_act_told_as_past``); words of intent (不想活, 想死, kill myself) never are, nor an act
+  after a wish (也想喝农药) or with 刚才, 今天, 又, just now. 又着火, 又发大水, 快来 are urgent; 人压在车底下 pages.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
