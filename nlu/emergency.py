@@ -266,8 +266,11 @@ _YEARS_BACK_EN = ("|".join((_each(("long time", "long long time", "some years", 
                             _each(("since many", "since some", "since few", "for many"), r" years\b"),
                             r"when (?:i|he|she|we) (?:was|were) (?:in|at) (?:school|university)",
                             _at_words(("last time",), r"\b(?! (?:i|you|u|we)\b)", not_after=("the ", "my ")),
-                            _at_words(("before",), r"(?=\s*(?:[,.;!?]|and\b|but\b|$))"))))
-_YEARS_BACK = _any(_YEARS_BACK_ZH, _YEARS_BACK_EN)
+                            )))
+# "before" at a clause's end, and no "now" after it (non-native English also says "before" of an hour ago:
+# she drank pesticide before, now she vomit): a past for illness and damage, never for an act of self-harm
+_BEFORE_EN = _at_words(("before",), r"(?=\s*(?:[,.;!?]|and\b|but\b|$))(?!.*\bnow\b)")
+_YEARS_BACK = _any(_YEARS_BACK_ZH, _YEARS_BACK_EN, _BEFORE_EN)
 _MONTHS_AGO_ZH = (r"上个月|上(?:个)?礼拜|上周|上星期|前几天|前些天|前两天|前些日子|前几年|那年|当年|几年前|前个月"
                   r"|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上年|上半年")
 
@@ -705,7 +708,7 @@ _SCAN = {script: [(kind, weight, p) for kind, weight, pattern in _COMPILED[:-1] 
 _ANIMAL_SIGN = re.compile(r"\b(?:dogs?|pigs?|piglets?|cows?|cattle|buffalo|chickens?|hens?|ducks?|cats?|sheep|goats?|horses?|rabbits?)\b(?! bit)(?:(?!\b(?:he|she|him|her|man|woman|son|daughter|baby|child|kid|father|mother|husband|wife)\b).){0,14}\b(?:foam|shak|fit|seizure|convuls|not breath|cannot stand|blood|bleed|fell|fall|lying|lie)")
 _PERSON_EN = re.compile(r"\b(?:he|she|him|her|i|me|we|man|woman|son|daughter|baby|child|kid|boy|girl|father|mother|dad|mom|mum|husband|wife|grand\w+|uncle|aunt|brother|sister|neighbou?r|old (?:man|woman|lady))\b")
 _SIGN_NOW = re.compile(_any(_NOW_SIGN_EN, "just", _SUDDEN_EN, _THIS_MORNING_EN, _TODAY_EN, "right away"))
-_PAST_EN = re.compile(_YEARS_BACK_EN + r"|when (?:i|he|she|we) (?:was|were) (?:young|small|little|a child|a kid)|every (?:day|time|year)|" + _at_words(("sometimes",), r"\b"))
+_PAST_EN = re.compile(_YEARS_BACK_EN + "|" + _BEFORE_EN + r"|when (?:i|he|she|we) (?:was|were) (?:young|small|little|a child|a kid)|every (?:day|time|year)|" + _at_words(("sometimes",), r"\b"))
 
 # Meanings told by two or three parts together (eighth round (c), 2026-12-07): each part alone is
 # everyday talk, together they tell a danger now. A question at least; see ``_meaning_hits``.
@@ -1400,7 +1403,7 @@ _SELF_HARM_ACT = re.compile(
     r"喝了?农药|喝药|喝敌敌畏|敌敌畏|百草枯|跳河|跳楼|跳崖|跳水库|跳井|跳江|卧轨|上吊|割腕|割脉|自杀|轻生|自尽|寻死"
     r"|(?:drank|drink|drinks|drinking|took|take|ate) (?:the |some )?(?:pesticide|poison|nongyao)|pesticide|nongyao"
     r"|kill(?:ed|s)? (?:him|her)self|suicid\w*|hang(?:ed)? (?:him|her)self")
-_ACT_TOLD = re.compile(_any(_YEARS_BACK, _DEATH_ZH, r"走的|没的|死的|死了|走咗|冇咗|过身|\b(?:died|dead|passed away)\b", _SURVIVED.pattern))
+_ACT_TOLD = re.compile(_any(_YEARS_BACK_ZH, _YEARS_BACK_EN, _DEATH_ZH, r"走的|没的|死的|死了|走咗|冇咗|过身|\b(?:died|dead|passed away)\b", _SURVIVED.pattern))
 _WISH_BEFORE = re.compile(r"(?:想|要|准备|打算|说要|want\w* to|will|going to|gonna|wanna|tries to|try to again)\s?$")
 _AGAIN = re.compile(r"又|再次|again")
 
@@ -1412,7 +1415,7 @@ def _now_or_again(on: _Text) -> bool:
 def _act_told_as_past(m: re.Match, cleaned: str, on: _Text) -> bool:
     if _now_or_again(on):
         return False
-    if not (on(_YEARS_BACK_RE) or (on(_DIED) and on(_PAST_WHEN))):
+    if not (on(_YEARS_BACK_ACT) or (on(_DIED) and on(_PAST_WHEN))):
         return False
     return all(_SELF_HARM_ACT.fullmatch(x.group(0)) and _ACT_TOLD.search(cleaned, x.end(), x.end() + 20)
                and not _WISH_BEFORE.search(cleaned, max(0, x.start() - 10), x.start())
@@ -1420,3 +1423,4 @@ def _act_told_as_past(m: re.Match, cleaned: str, on: _Text) -> bool:
 
 
 _YEARS_BACK_RE = re.compile(_YEARS_BACK)
+_YEARS_BACK_ACT = re.compile(_any(_YEARS_BACK_ZH, _YEARS_BACK_EN))

@@ -1225,6 +1225,9 @@ def test_detect15_told_years_back_is_no_alarm(text):
     "my mother had a stroke before, now she fell and not breathing",
     "前些年他掉河里淹死了 刚才他儿子也掉河里了",
     "拖拉机翻了 人压在车底下",
+    # "before" of an hour ago in non-native English: never for an act, and not with a "now" after it
+    "my wife drank pesticide before, she is vomiting",
+    "my father have stroke before, now he cannot talk",
 ])
 def test_detect15_the_same_shapes_now_page(text):
     assert detect(text).level == "certain", detect(text)
