@@ -139,6 +139,14 @@ A few narrow rules keep figurative and past words out:
   (上个月孩子掉河里淹死了), a sign told as an episode of a condition or with a count (犯病的时候会抽搐,
   喘不上气的时候要用喷雾, 晕倒过好几回) and an attempt survived told as past (喝农药救回来以后) do not.
 
+- **Years back** (detect15, 2026-12-08): 前些年, 好些年前, 那几年, 早些年, 小时候, 年轻时候, 细个时候, a death some
+  years since (走了七八年了, 没了有五六年了), long time back, some years ago, since many years, "last time", "before"
+  at a clause's end (``_YEARS_BACK``) are past words of ``_NOT_NOW``, ``_CHRONIC``, ``_OVER`` and ``_PAST_WHEN``;
+  a trigger so lowered with no sign of now or again is explained. An act of self-harm told as how someone died
+  or what they did years back (早些年我哥喝农药走了, 俺娘是喝药走的, my husband drink pesticide long time back) is
+  lowered and explained (``_act_told_as_past``); words of intent (不想活, 想死, kill myself) never are, nor an act
+  after a wish (也想喝农药) or with 刚才, 今天, 又, just now. 又着火, 又发大水, 快来 are urgent; 人压在车底下 pages.
+
 ``detect`` is the lexicon alone (no model needed, any flow state). ``NLU.parse`` adds the
 intent classifier: its probability for ``emergency`` can raise the level (see
 ``nlu/parser.py``), so phrasings the lexicon lacks still reach a human.
@@ -223,14 +231,16 @@ _SUDDEN_EN = r"suddenly"
 _NOW_EN = (r"n(?<!\wn)ow\b(?! (?:we|i|they|he|she|our|my|just|only|live|living|have|has|no money|need\w*|want\w*|nothing"
            # a state that lasts (now leg still weak: detect14)
            r"|(?:\w+ ){0,2}still (?:\w+ ){0,2}(?:weak|pain\w*|hurt\w*|swollen|numb|sore|limp\w*|cannot work|can't work|not (?:good|strong|well))"
-           r"|every (?:rain\w*|time|year|summer|winter|spring|autumn|season|month|week)))")
+           r"|every (?:rain\w*|time|year|summer|winter|spring|autumn|season|month|week)"
+           # a place told as mended (some years ago … now the village is rebuilt: detect15)
+           r"|the (?:\w+ ){1,2}(?:is|are) (?:rebuilt|repaired|fixed|fine|ok|okay|better|safe|good|beautiful)))")
 # ... and of a sign of illness (now i am better, now he works: a state)
 _NOW_SIGN_EN = r"n(?<!\wn)ow\b(?! (?:i am|i'm|we are|he is|she is|they are|i have|we have|he has|she has|live|living|work|working))"
 # a sudden sign: nobody can wake them, no breath
 _UNRESPONSIVE_ZH = r"叫不醒|喊不醒|没(?:有)?反应|没呼吸|不省人事"
 # a cry for help; someone still inside; trapped
 _CRY_ZH = r"救命|救救"
-_CRY_EN = r"help me|please help"
+_CRY_EN = r"help me|please help(?! (?:for|with)\b)"  # not a plea in a need (please help for livelihood)
 _SOMEONE_INSIDE_ZH = (r"被困|出不来|还在里面|(?:" + _CHILD[3:-1].replace("|bb|", "|") + "|" + _ELDER[3:-1] + r"|俺爸|俺妈)(?:还)?在(?:里头|里面)|bb(?:还)?在(?:里头|里面)|(?:里面|里头|屋里)还有(?:人|一个|个|老人|孩子|娃)|人在(?!外|城里|亲戚|别人|学校|工地|广东|省城|县城)"
                       r"|(?<!得)(?<!要)(?<!没)(?<!未)(?<!冇)(?<!无)有人(?!跟|陪|看|照|管|帮|送|说|问|骗|冒充|假冒|拿|借|来看|上门|打(?:电话|来)|来电话|发(?:消息|信息|短信))")
 _TRAPPED_EN = r"still inside|trapped|stuck|can't get out|cannot get out"
@@ -246,6 +256,21 @@ _AGO_EN = r"years? ago"
 _LAST_SEASON_EN = r"last (?:year|month|week|summer|winter|spring|autumn)"
 _EVERY_TIME_EN = r"every time|whenever"
 _DEATH_ZH = r"走了|去世|过世|没了"
+# detect15 (2026-12-08): years back, a youth, a death some years since (前些年, 好些年前, 那几年, 早些年, 小时候,
+# 年轻时候, 走了七八年了, long time back, some years ago, since many years, "before" at a clause's end):
+# one piece, shared by ``_NOT_NOW``, ``_CHRONIC``, ``_OVER``, ``_PAST_WHEN`` and ``_TOLD_ACT``
+_YEARS_BACK_ZH = (r"前些年|好些年|那几年|早些年|早几年|早年|(?:好|很)多年前|多年前|[一两二三四五六七八九十几]+(?:来|多)?年前|年轻(?:的)?(?:时候|时|𠮶阵)"
+                  r"|细个(?:时|时候|𠮶阵)|细细个|小时候|那些年"
+                  r"|(?:走了|没了|去世|过世|死了|过身|走咗|冇咗)(?:有|都)?(?:[一两二三四五六七八九十几好多]+|十来)(?:来|多)?年")
+_YEARS_BACK_EN = ("|".join((_each(("long time", "long long time", "some years", "many years", "few years", "years"), r" (?:back|ago)\b"),
+                            _each(("since many", "since some", "since few", "for many"), r" years\b"),
+                            r"when (?:i|he|she|we) (?:was|were) (?:in|at) (?:school|university)",
+                            _at_words(("last time",), r"\b(?! (?:i|you|u|we)\b)", not_after=("the ", "my ")),
+                            )))
+# "before" at a clause's end, and no "now" after it (non-native English also says "before" of an hour ago:
+# she drank pesticide before, now she vomit): a past for illness and damage, never for an act of self-harm
+_BEFORE_EN = _at_words(("before",), r"(?=\s*(?:[,.;!?]|and\b|but\b|$))(?!.*\bnow\b)")
+_YEARS_BACK = _any(_YEARS_BACK_ZH, _YEARS_BACK_EN, _BEFORE_EN)
 _MONTHS_AGO_ZH = (r"上个月|上(?:个)?礼拜|上周|上星期|前几天|前些天|前两天|前些日子|前几年|那年|当年|几年前|前个月"
                   r"|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上年|上半年")
 
@@ -292,7 +317,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("fire", 1.0, r"着火|救火|火烛|起火|失火|火灾|烧起来|烧着了|火很大|着大火|大火|火烧到|火烧过来|浓烟|全是烟|满屋(?:子)?(?:都是)?烟|on fire|\bfire\b|(?:thick|heavy|full of) smoke|smoke everywhere"),
     ("flood", 1.0, r"发大水|洪水|山洪|决口|决堤|水淹|淹了|被淹|淹到|淹死|水漫|水进屋|被水冲|冲走|泥石流|水(?:已经|都)?(?:到|淹到|漫到|涨到|没到|齐)了?(?:窗户|窗台|腰|胸口|脖子|二楼|床|屋里|门口|膝盖)|水.{0,4}(?:冲进|灌进|涌进)(?:来|屋|家)|(?:在|爬到|爬上|上了|躲到)(?:房顶|屋顶|楼顶|树上).{0,6}(?:等|下不|出不)"
      r"|flood|(?:washed|swept) away|water is (?:coming|rising)|water\b.{0,12}\b(?:get|gets|getting|go|goes|going|keep\w*|still) (?:higher|deeper)\b|water (?:is |has )?(?:up to|reach(?:ed|es|ing)?|at) (?:the |our )?(?:window|roof|waist|chest|neck|second floor)|(?:on|onto) the roof (?:and )?(?:wait|waiting|cannot|can't)"),
-    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|砸到人|砸伤了?人|被砸|被困|困在(?!床|炕|轮椅)|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
+    ("disaster", 1.0, r"地震|滑坡|塌方|山塌|房子?塌|房屋倒塌|房子塌了|塌下来|要塌|快塌|被埋|埋了|被压|压在下面|(?:人|他|她|佢)(?:还)?压在.{0,4}(?:底下|下头|下边)|压在(?:车|墙|房子?|石头|土|砖头?|梁|树|拖拉机|三轮)(?:子)?(?:的)?(?:底下|下头|下边)|砸到人|砸伤了?人|被砸|被困|困在(?!床|炕|轮椅)|(?:坡|山|土坎|岩|崖)(?:上|头)?.{0,3}(?:在|正在)?(?:往下|朝下)(?:梭|滑|垮|掉|滚)|(?:山|坡)(?:在|正在)(?:梭|滑|垮)|石头.{0,6}(?:在|正在|一直)?.{0,2}(?:滚下来|往下滚|一直(?:在)?滚|在滚|砸下来)|滚石|(?:楼上|房顶|屋顶|树上)(?:下不去|下不来)"
      r"|龙卷风(?:过来|来|刮过来)了|earthquake|landslide|mudslide|tornado (?:is )?coming|(?:rocks?|stones?) (?:are |keep |keeps )?(?:falling|rolling)|hill(?:side)? is (?:sliding|coming down)|collapsed building|trapped|buried|stuck under|stuck on (?:the )?roof"),
     ("medical", 1.0, r"晕倒|昏倒|昏过去|晕过去|在流血|流着血|(?:高烧|发烧).{0,4}抽筋|半边身子.{0,3}(?:动不了|不能动)|昏迷|叫不醒|喊不醒|不省人事|人事不省|倒地|突然倒|喘不上气|喘不过气|没呼吸|不呼吸|没气了|没有呼吸|心口疼|胸口疼|心脏病犯|心脏病发|中风|抽搐|抽风|口吐白沫|大出血|流血不止|血止不住|止不住血|流了好多血|满头是血|头破血流|一身血|中毒|毒蘑菇|蛇咬|毒蛇|被狗咬|掉水里|掉河里|掉井里|(?<!一)落水(?!就)|溺水|快不行了|人不行了|不行了快|救人|救护车|(?:打|叫|拨)120|要生了|难产|触电|车祸|摔下来.{0,6}(?:不动|不醒|血)|(?<![走干搬拿跑爬扛推挑背拉骑转咬带做种管养抱洗喂伺扶提耕犁砍割劈锄挖煮扫搞弄])不动了"),
     ("medical", 1.0, "|".join((
@@ -396,7 +421,7 @@ _RULES: list[tuple[str, float, str]] = [
     ("self_harm", 1.0, r"(?:食|吃|吞|服)(?:咗|了|晒)(?:成|一|半|好多|几)(?:板|排|樽|盒).{0,3}(?:药|安眠药|丸|片)"),
     ("medical", 1.0, r"(?:烧|发烧|高烧)(?:得|到)?.{0,4}(?:说胡话|讲胡话|讲乱话|糊涂了|不认人)|一头栽倒(?!(?:在|喺)?(?:床|沙发|炕))|栽倒(?:了|在|喺)(?!(?:床|沙发|炕))|(?:嘴|脸|嘴巴)(?:都)?歪(?:着|了).{0,8}(?:说不出|说不清|讲不出|讲唔到|讲唔清|流口水|半边)|(?:跌|摔|栽)(?:咗|了|倒)?.{0,10}(?:冻冰冰|冰凉|不醒|唔醒|不会动|唔郁)|成身冻冰冰|浑身冰凉|全身冰凉|身子都凉了|face (?:is |turn(?:s|ed)? |going )?(?:grey|gray|white as)|(?:fell|fall|falls|fallen)\b.{0,40}(?:not talk|can ?not talk|can't talk|cannot talk|not move|not wake|not answer)"),
     ("flood", 1.0, r"(?:stuck|trapped) in (?:the )?(?:water|flood|river)\b|(?:river|water|flood) is (?:going|coming|running) over (?:the )?(?:road|bridge|bank|house)|(?:泥|土|山|石头)(?:仲|还)?(?:喺度|在)?(?:一直|一路|不停)?(?:冲落|冲下|崩|塌)(?:紧|嚟|下来|落嚟)"),
-    ("distress", 1.0, r"救命|救救|快来人|报警(?!器)|出人命|出事了|救我|please help|\bhelp!|\bemergency\b(?! (?:fund|money|subsidy|assistance|aid|number|loan|relief|allowance))|sos\b|call (?:the )?police|save (?:me|us)\b"),
+    ("distress", 1.0, r"救命|救救|快来人|报警(?!器)|出人命|出事了|救我|please help(?! (?:for|with)\b)|\bhelp!|\bemergency\b(?! (?:fund|money|subsidy|assistance|aid|number|loan|relief|allowance))|sos\b|call (?:the )?police|save (?:me|us)\b"),
     # tenth round (2026-12-07): joining the dead told after the death, things not needed any more,
     # the passbook left where it is found, a weed killer drunk
     ("self_harm", HINT, r"(?:走了|不在了|去世|过世|没了|走咗).{0,30}(?:该|要|想)(?:去)?.{0,6}(?:找|陪|见)(?:陪)?(?:她|他|佢)(?:了|去|啦)?(?:$|[ 。,.!])|(?:坟前|坟上|坟头|坟地|墓前).{0,10}(?:陪|睡|躺|不回来)|(?:以后|往后)(?:都|也|就)?(?:用不着|用不上|用唔着|不需要)(?:了|咯|啦|喇)"),
@@ -683,7 +708,7 @@ _SCAN = {script: [(kind, weight, p) for kind, weight, pattern in _COMPILED[:-1] 
 _ANIMAL_SIGN = re.compile(r"\b(?:dogs?|pigs?|piglets?|cows?|cattle|buffalo|chickens?|hens?|ducks?|cats?|sheep|goats?|horses?|rabbits?)\b(?! bit)(?:(?!\b(?:he|she|him|her|man|woman|son|daughter|baby|child|kid|father|mother|husband|wife)\b).){0,14}\b(?:foam|shak|fit|seizure|convuls|not breath|cannot stand|blood|bleed|fell|fall|lying|lie)")
 _PERSON_EN = re.compile(r"\b(?:he|she|him|her|i|me|we|man|woman|son|daughter|baby|child|kid|boy|girl|father|mother|dad|mom|mum|husband|wife|grand\w+|uncle|aunt|brother|sister|neighbou?r|old (?:man|woman|lady))\b")
 _SIGN_NOW = re.compile(_any(_NOW_SIGN_EN, "just", _SUDDEN_EN, _THIS_MORNING_EN, _TODAY_EN, "right away"))
-_PAST_EN = re.compile(r"when (?:i|he|she|we) (?:was|were) (?:young|small|little|a child|a kid)|every (?:day|time|year)|" + _at_words(("sometimes",), r"\b"))
+_PAST_EN = re.compile(_YEARS_BACK_EN + "|" + _BEFORE_EN + r"|when (?:i|he|she|we) (?:was|were) (?:young|small|little|a child|a kid)|every (?:day|time|year)|" + _at_words(("sometimes",), r"\b"))
 
 # Meanings told by two or three parts together (eighth round (c), 2026-12-07): each part alone is
 # everyday talk, together they tell a danger now. A question at least; see ``_meaning_hits``.
@@ -894,7 +919,7 @@ _NOT_DANGER = re.compile(
 )
 _NOT_DANGER_BY_SCRIPT = {script: _for_script(_NOT_DANGER, script) for script in _SCRIPTS}
 # a past, damage or policy context: fire, flood and disaster triggers are lowered
-_NOT_NOW = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _AGO_EN, _LAST_SEASON_EN, _EVERY_TIME_EN,
+_NOT_NOW = re.compile(_any(_YEARS_BACK, _PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _AGO_EN, _LAST_SEASON_EN, _EVERY_TIME_EN,
     r"漏|裂|冲毁|冲垮|毁了|过后|之后|(?:泡|淹|冲|烧|震|塌|浸)过(?!来|去)|(?:洪水|大水|火|地震|滑坡|泥石流)(?:过去)?以后|水退了|还没修|没修好|绝收|收成|庄稼|稻田|秧苗|田里|玉米地|菜地|鱼塘|禾|前几年|那年|当年|之前|过去|曾经|上个月|几年前|前几天|前些天|前两天|前些日子|上礼拜|上周|上星期|那场|前个月|前[一两二三四五六七八九十几]个月|[一两二三四五六七八九十几]个月前|上(?:个|只)月|(?:路|桥)(?:都)?(?:断|冲断|冲烂|烂)(?:咗|了|忒)|转来以后|上年|上半年|那阵|那晚|那夜|那一夜|那天(?:晚上|夜里)|彼暝|退后|退了以后|雨后|常年|"
     r"(?:洪水|大水|发水|水浸|火灾|失火|火烛|地震|滑坡|泥石流|山泥倾泻|台风|打风|风台|山火)(?:的|嘅)?(?:时候|那会儿?|𠮶阵|𠮶时|果阵|个时候)|(?:垮|塌|倒)了(?:一截|一块|一角|半边|一段|一半|一面|一堵|一间)|(?:烧|冲|淹|砸|埋)(?:完|光|没|坏|烂|死|起走)了?|(?:都|全)没了|"
     r"(?:把|将).{0,6}(?:路|地|田|庄稼|后院|院子|草场|树|果园|菜|猪圈|牛棚|鸡棚|大棚).{0,6}(?:都|全)?(?:埋|冲|淹|砸|烧)|"
@@ -913,6 +938,8 @@ _NOT_NOW = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _AGO_EN, 
     + "|" + _each(("two", "three", "four", "five", "many", "some"), r" (?:summers?|winters?|years?) ago")
     + r"|the other day|few days ago|still (?:broken|not|no)|in (?:spring|summer|autumn|winter)"))
 _URGENT = re.compile(_any(
+    # detect15: again now, come quick (早几年失过一回火 现在又着火了 快来)
+    r"又(?:着火|起火|失火|发(?:大|洪)?水|涨水|淹|塌|垮|滑坡|地震|冲|烧起来)|快(?:来|救)",
     r"越.越(?:大|多|快|高)|比.{0,4}(?:早上|刚才|昨天|昨晚|上午)(?:还)?(?:宽|大|多|高|深)", _CRY_ZH, _IN_PROGRESS_ZH, _SOMEONE_INSIDE_ZH, _AT_ONCE_ZH,
     _CRY_EN, "help us|help!", _NOW_EN[:9] + _not_after("n", ("still ", "until ", "till ")) + _NOW_EN[9:], "hurry", _TRAPPED_EN))
 _SOFTENABLE = {"fire", "flood", "disaster"}
@@ -944,7 +971,7 @@ _HABIT_BEFORE = re.compile(
 # ... or a habit or a count right after it (喘不上气的时候要用喷雾, 低血糖晕倒好几次了: detect13)
 _HABIT_AFTER = re.compile(r"(?:的时候|时)(?:要|得|会|就要|就得|都要|就会)|过?(?:好几|好多)(?:次|回)")
 # (e) when a death told happened: a past time (detect13)
-_PAST_WHEN = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _MONTHS_AGO_ZH))
+_PAST_WHEN = re.compile(_any(_YEARS_BACK, _PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _MONTHS_AGO_ZH))
 # (b) a danger word with the experiential 过 (被埋过, 晕倒过): it happened once, before
 _ONCE = re.compile(r"过(?![去来头门膝腰胸窗道路河桥])")
 # (c) an accident that already happened (出了车祸, 出咗意外) told as the cause of a need now: in a
@@ -1042,7 +1069,7 @@ _FOR_SOMEONE = re.compile(
 # habitual, reported speech: hints of self-harm alone are asked about, not paged (nlu5)
 _HABITUAL_SPEECH = re.compile(r"(?:老|总|成天|整天|天天|经常|一直|成日|日日)(?:是)?(?:说|念叨|讲|嚷|话|讲住)|(?:always|keeps?) (?:says?|said|saying|talks?|talking)")
 # a long-standing illness: medical triggers are lowered unless something happened just now
-_CHRONIC = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, "上年", _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN,
+_CHRONIC = re.compile(_any(_YEARS_BACK, _PAST_YEAR_ZH, _THAT_TIME_ZH, "上年", _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN,
     r"好几年|几年了|[两三四五六七八九十几多]年|多年|常年|长期|老毛病|一直(?:瞓|躺|卧)|瞓喺床|躺在床上|瘫在床|那年|每个月|每月|每天|天天|瘫在|瘫痪"
     r"|(?:中风|脑梗|脑溢血|偏瘫|车祸|手术|开刀|摔伤|工伤)(?:以后|之后|过后|后)"
     # detect9: a stroke or a crash told with 粤/客家 aftermath markers (中咗风之后, 中风转来以后)
@@ -1068,7 +1095,7 @@ _SUDDEN = re.compile(_any(
 
 # violence that is over, a lost elder who was found or who habitually loses the way: told as a
 # need (以前他天天打我 现在离了, 有一回走丢了 后来找回来了, 出门就找不到回来的路) — eighth round
-_OVER = re.compile(_any(_PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN, _AGO_EN, _LAST_SEASON_EN, _EVERY_TIME_EN,
+_OVER = re.compile(_any(_YEARS_BACK, _PAST_YEAR_ZH, _THAT_TIME_ZH, _LONG_AGO_ZH, _OFTEN_ZH, _OFTEN_EN, _AGO_EN, _LAST_SEASON_EN, _EVERY_TIME_EN,
     r"从前|过去|那些年|那几年|那时候?|年轻(?:的)?时候?|早就|早年|离婚|离了婚?|(?:已经|早)?离了|分开(?:了|几年)|[一两三四五六七八九十几多]年前|上年"
     r"|有一回|有一次|走失过|走丢过|丢过|过一(?:次|回)|后来|找回来|找到了|送回来|寻回来|揾返|(?:出门|出去)就|一出门|总是|动不动"
     r"|(?:救|抢救)(?:回来|过来|活)(?:了)?(?:以后|之后|后)"
@@ -1313,6 +1340,9 @@ def detect_normalized(norm: str) -> EmergencyResult:
     calm_fall = on(_CALM_FALL) and not on(_DANGER_STAYS) and not acute
     errand = on(_FOR_SOMEONE) and not on(_NOW_SIGNAL) and not on(_NOW_TIME)
     back_soon = on(_BACK_SOON) and not on(_NOW_SIGNAL) and not on(_NOW_TIME) and not acute
+    # detect15: told years back (前些年, 走了七八年了, long time back) with no sign of now or again: a
+    # trigger lowered there is explained, as the classifier's probability comes from the same word
+    long_past = on(_YEARS_BACK_RE) and not _now_or_again(on) and not (acute and on(_SIGN_NOW))
     per_kind: dict[str, float] = {}
     found: dict[str, list[str]] = {}
     weak_seen: set[str] = set()
@@ -1330,6 +1360,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
                    or (kind == "distress" and on(_FRAUD)) or (scam_told and kind != "self_harm")
                    or (moving and kind == "self_harm" and trigger < 1.0)
                    or (trigger >= HINT and kind in ("medical", "disaster", "violence") and _told_as_not_now(kind, m, cleaned, on))
+                   or (kind == "self_harm" and trigger >= 1.0 and _act_told_as_past(m, cleaned, on))
                    or (calm_fall and kind == "medical" and _FALL_IN.search(m.group(0)) is not None)
                    or (errand and kind == "self_harm" and trigger == HINT and _MEDICINE_READY.search(m.group(0)) is not None)
                    or (back_soon and kind == "self_harm" and trigger < 1.0 and _GIFT.search(m.group(0)) is not None))
@@ -1340,7 +1371,7 @@ def detect_normalized(norm: str) -> EmergencyResult:
                 or (kind in ("medical", *_SOFTENABLE) and not happening and not on(_URGENT)
                     and _FEARED.search(cleaned[:m.start()]))):
             weight = min(weight, LOWERED)
-            explained = explained or meaning
+            explained = explained or meaning or (long_past and kind in ("medical", *_SOFTENABLE))
         # certain triggers count once (also when lowered: two lowered ones are still none);
         # hints and time words add up
         # (and a lowered hint adds nothing to what the same context lowered: tenth round)
@@ -1360,3 +1391,36 @@ def detect_normalized(norm: str) -> EmergencyResult:
     level = level_of(best)
     return EmergencyResult(level == "certain", kinds, matched, round(best, 3), level, explained and level == "none",
                            idiom, feeling and level != "none")
+
+
+# detect15 (2026-12-08): an act of self-harm told as what someone did years back, or how someone died
+# (早些年我哥喝农药走了, 俺娘是喝药走的, my husband drink pesticide long time back): a death or a past in the
+# family, a need now. Lowered (explained) only when every place the rule finds is such an act, each
+# followed closely by its death, its rescue or its time, none after a wish (也想喝农药, want to kill
+# himself), the text holds a time of years back (``_YEARS_BACK``) or a death with a past time, and no
+# sign of now or again; words of intent (不想活, 想死, kill myself) are never lowered
+_SELF_HARM_ACT = re.compile(
+    r"喝了?农药|喝药|喝敌敌畏|敌敌畏|百草枯|跳河|跳楼|跳崖|跳水库|跳井|跳江|卧轨|上吊|割腕|割脉|自杀|轻生|自尽|寻死"
+    r"|(?:drank|drink|drinks|drinking|took|take|ate) (?:the |some )?(?:pesticide|poison|nongyao)|pesticide|nongyao"
+    r"|kill(?:ed|s)? (?:him|her)self|suicid\w*|hang(?:ed)? (?:him|her)self")
+_ACT_TOLD = re.compile(_any(_YEARS_BACK_ZH, _YEARS_BACK_EN, _DEATH_ZH, r"走的|没的|死的|死了|走咗|冇咗|过身|\b(?:died|dead|passed away)\b", _SURVIVED.pattern))
+_WISH_BEFORE = re.compile(r"(?:想|要|准备|打算|说要|want\w* to|will|going to|gonna|wanna|tries to|try to again)\s?$")
+_AGAIN = re.compile(r"又|再次|again")
+
+
+def _now_or_again(on: _Text) -> bool:
+    return on(_NOW_HERE) or on(_NOW_SIGNAL) or on(_SUDDEN) or on(_AGAIN)
+
+
+def _act_told_as_past(m: re.Match, cleaned: str, on: _Text) -> bool:
+    if _now_or_again(on):
+        return False
+    if not (on(_YEARS_BACK_ACT) or (on(_DIED) and on(_PAST_WHEN))):
+        return False
+    return all(_SELF_HARM_ACT.fullmatch(x.group(0)) and _ACT_TOLD.search(cleaned, x.end(), x.end() + 20)
+               and not _WISH_BEFORE.search(cleaned, max(0, x.start() - 10), x.start())
+               for x in m.re.finditer(cleaned))
+
+
+_YEARS_BACK_RE = re.compile(_YEARS_BACK)
+_YEARS_BACK_ACT = re.compile(_any(_YEARS_BACK_ZH, _YEARS_BACK_EN))

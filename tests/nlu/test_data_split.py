@@ -194,7 +194,7 @@ def test_the_dev_sets_are_held_out_too():
             "dev13_detect9_calm.yml", "dev13_detect9_now.yml", "dev13_needs.yml", "dev13_indirect.yml",
             "dev14_scenes.yml", "dev15_things_in_water.yml",
             "dev16_now_zh.yml", "dev16_calm_lives.yml", "dev16_en_crisis.yml", "dev17_styles.yml",
-            "dev18_hard_lives.yml", "dev18_detect.yml", "dev19_styles.yml"} <= held_out
+            "dev18_hard_lives.yml", "dev18_detect.yml", "dev19_styles.yml", "dev20_long_ago.yml"} <= held_out
 
 
 

@@ -1198,3 +1198,37 @@ def test_detect14_look_alikes_are_no_alarm(text):
 def test_detect14_the_same_shapes_in_danger_page(text):
     assert detect(text).level == "certain", detect(text)
     assert detect("i gave my dog to my neighbour, i go visit my wife in heaven").level == "unsure"
+
+
+# detect15 (2026-12-08): a death, an accident, an attempt, a fire told years back (前些年, 走了十来年了, long time
+# back, "before" at a clause's end) in a need is no alarm; the same shapes now or again, or a wish, page
+@pytest.mark.parametrize("text", [
+    "我舅舅前些年跳井没了 舅妈一个人种地 想问问有没有啥帮扶",
+    "他爸喝敌敌畏走了有十来年了 娃现在上大学 学费差一截",
+    "my uncle drank pesticide many years back, his wife is still sad",
+    "早几年我们这儿失过一回火 烧了两间仓房 现在还没盖起来",
+    "my grandfather have heart attack before, now he need medicine every month",
+    "年轻时候我在河里差点淹死 现在看到水就怕",
+])
+def test_detect15_told_years_back_is_no_alarm(text):
+    assert detect(text).level == "none", detect(text)
+
+
+@pytest.mark.parametrize("text", [
+    "我舅舅前些年跳井没了 今天我表哥也跳井了",
+    "他爸前些年喝敌敌畏走了 他刚才也喝了敌敌畏",
+    "我姐早些年喝过农药 她又说要喝农药",
+    "my uncle drank pesticide years back, my aunt drank pesticide just now",
+    "早几年失过一回火 现在又着火了 快来",
+    "我老伴走了好些年了 我也不想活了",
+    "my father killed himself some years ago and i want to kill myself",
+    "my mother had a stroke before, now she fell and not breathing",
+    "前些年他掉河里淹死了 刚才他儿子也掉河里了",
+    "拖拉机翻了 人压在车底下",
+    # "before" of an hour ago in non-native English: never for an act, and not with a "now" after it
+    "my wife drank pesticide before, she is vomiting",
+    "my father have stroke before, now he cannot talk",
+])
+def test_detect15_the_same_shapes_now_page(text):
+    assert detect(text).level == "certain", detect(text)
+

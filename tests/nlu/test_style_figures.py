@@ -176,16 +176,31 @@ def test_the_hardlives_set_holds(nlu):
     Measured on main: recall 1.0 (28 of 30 paged), pages on the lives 3 (all three the detector's), safety
     questions 4 of 108 (DANGER_ALONE stays 0.3: 0.5 lost an emergency of the honest set), accuracy on the lives
     0.907, need recall 0.758.
-    A development set, so floors against losing it; lower the page bound when the detector's past words
-    reach its three pages."""
+    A development set, so floors against losing it. detect15 (years back in the detector's past words):
+    pages 3 → 0."""
     examples = load_training_data(TEST_DIR / "dev18_hard_lives.yml", synonyms_from=nlu.data).examples
     now = evaluate(nlu.parse, [e for e in examples if e.intent == "emergency"])
     assert now["emergency_recall"] == 1.0
     lives = evaluate(nlu.parse, [e for e in examples if e.intent != "emergency"])
-    assert lives["emergency_false_positive_rate"] <= 0.03
+    assert lives["emergency_false_positive_rate"] <= 0.01  # detect15: 3 pages → 0 (years back in the detector)
     assert lives["safety_question_rate"] <= 0.04
     assert lives["intent_accuracy"] >= 0.90
     assert lives["need_category_recall"] >= 0.75
+
+
+def test_the_long_ago_set_holds(nlu):
+    """nlu/data/test/dev20_long_ago.yml (detect15, 2026-12-08): 52 hard lives whose danger word is long
+    past (a death, an accident, a poisoning, an attempt, a flood, a fire told with 前些年, 好些年前, 走了七八年了,
+    小时候, long time back, some years ago, before …) and 27 acute ones of the same shapes told as now, in
+    Mandarin, 西南官话, 北方, 粤/客家 and non-native English, written before the round's rules. Measured main →
+    detect15: pages on the lives 15 → 0, questions 0 → 0; emergencies caught 27 → 27 (paged 26 → 27). A
+    development set, so floors against losing it."""
+    examples = load_training_data(TEST_DIR / "dev20_long_ago.yml", synonyms_from=nlu.data).examples
+    now = evaluate(nlu.parse, [e for e in examples if e.intent == "emergency"])
+    assert now["emergency_recall"] == 1.0
+    lives = evaluate(nlu.parse, [e for e in examples if e.intent != "emergency"])
+    assert lives["emergency_false_positive_rate"] <= 0.02
+    assert lives["safety_question_rate"] <= 0.04
 
 
 def test_the_intents16_styles_set_holds(nlu):
