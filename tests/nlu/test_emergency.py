@@ -1007,19 +1007,13 @@ def test_alternatives_dropped_for_a_script_cannot_match_it():
     assert emergency._for_script(re.compile("火|fire"), "no_latin").pattern == "火"
 
 
-def test_chinese_patterns_hold_no_character_that_normalization_rewrites():
-    """detect13: the detector matches normalized text, where traditional characters are simplified (搵 → 揾,
-    頭 → 头), full-width punctuation is half-width (，→ ,) and letters are lower-case; a pattern holding such
-    a character never matches there. Checked for every top-level alternative holding a Chinese character,
-    with normalize's own folding of each character the alternative can match literally (English
-    alternatives are the English rounds')."""
+def _alternatives_and_their_characters():
+    """Each top-level alternative of the detector's patterns, with the characters it can match literally."""
     import re
     import re._parser as sre_parse
-    import unicodedata
     from re._constants import ASSERT, ASSERT_NOT, BRANCH, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, NOT_LITERAL, RANGE, SUBPATTERN
 
     from nlu import emergency
-    from nlu.normalize import normalize
 
     def chars(seq):
         for op, av in seq:
@@ -1043,12 +1037,25 @@ def test_chinese_patterns_hold_no_character_that_normalization_rewrites():
 
     patterns = ([p for _, _, p in emergency._COMPILED] + list(emergency._PLAN_PARTS) + list(emergency._CONFINE_PARTS)
                 + [v for v in vars(emergency).values() if isinstance(v, re.Pattern)])
-    dead = []
     for pattern in patterns:
         for alternative in emergency._alternatives(pattern.pattern):
-            found = set(chars(sre_parse.parse(alternative)))
-            if any(unicodedata.category(c) == "Lo" for c in found):
-                dead += [(c, alternative[:40]) for c in sorted(found) if normalize(c) not in ("", c)]
+            yield alternative, set(chars(sre_parse.parse(alternative)))
+
+
+def test_chinese_patterns_hold_no_character_that_normalization_rewrites():
+    """detect13: the detector matches normalized text, where traditional characters are simplified (搵 → 揾,
+    頭 → 头), full-width punctuation is half-width (，→ ,) and letters are lower-case; a pattern holding such
+    a character never matches there. Checked for every top-level alternative holding a Chinese character,
+    with normalize's own folding of each character the alternative can match literally (English
+    alternatives are the English rounds')."""
+    import unicodedata
+
+    from nlu.normalize import normalize
+
+    dead = []
+    for alternative, found in _alternatives_and_their_characters():
+        if any(unicodedata.category(c) == "Lo" for c in found):
+            dead += [(c, alternative[:40]) for c in sorted(found) if normalize(c) not in ("", c)]
     assert dead == []
     assert normalize("搵") != "搵" and normalize("，") != "，"  # the check can fail
 
@@ -1084,43 +1091,15 @@ def test_english_patterns_hold_no_full_width_character_that_normalization_rewrit
     """detect14: the same for the alternatives without a Chinese character (English): full-width
     punctuation (，！？) is half-width after normalization, so it never matches there (the giving-up
     hint held ，！？ beside , ! ?). ASCII characters are left out (``_LATIN`` names A-Z on purpose)."""
-    import re
-    import re._parser as sre_parse
     import unicodedata
-    from re._constants import BRANCH, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, NOT_LITERAL, SUBPATTERN, ASSERT, ASSERT_NOT, RANGE
 
-    from nlu import emergency
     from nlu.normalize import normalize
 
-    def chars(seq):
-        for op, av in seq:
-            if op in (LITERAL, NOT_LITERAL):
-                yield chr(av)
-            elif op is IN:
-                for o, a in av:
-                    if o is LITERAL:
-                        yield chr(a)
-                    elif o is RANGE:
-                        yield from (chr(a[0]), chr(a[1]))
-            elif op is SUBPATTERN:
-                yield from chars(av[3])
-            elif op is BRANCH:
-                for branch in av[1]:
-                    yield from chars(branch)
-            elif op in (MAX_REPEAT, MIN_REPEAT):
-                yield from chars(av[2])
-            elif op in (ASSERT, ASSERT_NOT):
-                yield from chars(av[1])
-
-    patterns = ([p for _, _, p in emergency._COMPILED] + list(emergency._PLAN_PARTS) + list(emergency._CONFINE_PARTS)
-                + [v for v in vars(emergency).values() if isinstance(v, re.Pattern)])
     dead, english = [], 0
-    for pattern in patterns:
-        for alternative in emergency._alternatives(pattern.pattern):
-            found = set(chars(sre_parse.parse(alternative)))
-            if not any(unicodedata.category(c) == "Lo" for c in found):
-                english += 1
-                dead += [(c, alternative[:40]) for c in sorted(found) if not c.isascii() and normalize(c) not in ("", c)]
+    for alternative, found in _alternatives_and_their_characters():
+        if not any(unicodedata.category(c) == "Lo" for c in found):
+            english += 1
+            dead += [(c, alternative[:40]) for c in sorted(found) if not c.isascii() and normalize(c) not in ("", c)]
     assert english > 200 and dead == []
     assert normalize("！") == "!" and normalize("’") == "’"  # the check can fail; ’ is kept
 
